@@ -1,0 +1,178 @@
+"""Build deployable, reproducible Lambda zip files from a bundle folder.
+
+A bundle folder (``secrets/``, ``functions/``) holds the package Lambda imports
+and, optionally, a ``requirements.txt`` of pinned third-party dependencies.
+``build_bundle`` installs those dependencies for the Lambda runtime (python3.11,
+x86_64), adds the sources and writes one zip under ``<repo>/.build/``. The zip is
+byte-for-byte deterministic (sorted entries, fixed timestamps and permissions),
+so Pulumi's ``FileArchive`` hash only changes when the code or a pin changes,
+and it is cached by a content hash, so a second call is instant.
+
+Usage::
+
+    from provisioner.bundles import build_bundle
+
+    zip_path = build_bundle(ROOT / "secrets", requirements=ROOT / "secrets" / "requirements.txt")
+    aws.lambda_.Function(..., code=pulumi.FileArchive(str(zip_path)))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["BundleBuildError", "build_bundle", "bundle_sources_hash"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
+
+# Lambda runtime python3.11 on x86_64 is Amazon Linux 2023 (glibc 2.34), so
+# manylinux2014 (glibc 2.17) wheels are safe to load there
+# (Lambda developer guide, "Lambda runtimes"; PEP 599).
+PIP_PLATFORM_ARGS: tuple[str, ...] = (
+    "--platform",
+    "manylinux2014_x86_64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.11",
+    "--only-binary=:all:",
+)
+
+# The Lambda Python runtime ships boto3 and botocore (Lambda developer guide,
+# "Building Lambda functions with Python"); packaging them would only add
+# ~20 MB and pin a second copy next to the runtime's.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
+
+# Never packaged: caches, bytecode (its contents embed timestamps) and the
+# top-level requirements.txt.
+_SKIP_DIRS = frozenset({"__pycache__"})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+_SKIP_NAMES = frozenset({".DS_Store"})
+
+# ZIP cannot store dates before 1980; a fixed stamp makes the archive reproducible.
+_FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+# Bump when the layout of produced zips changes, so stale cache entries are not reused.
+_BUILDER_VERSION = "1"
+_PIP_TAIL_LINES = 40
+
+
+class BundleBuildError(RuntimeError):
+    """Raised when a bundle cannot be built; the message carries pip's output tail."""
+
+
+def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Yield ``(archive name, path)`` for every packaged file under ``source_dir``, sorted."""
+    found: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(source_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for filename in filenames:
+            if filename in _SKIP_NAMES or filename.endswith(_SKIP_SUFFIXES):
+                continue
+            path = Path(dirpath) / filename
+            name = path.relative_to(source_dir).as_posix()
+            if name != "requirements.txt":
+                found.append((name, path))
+    yield from sorted(found)
+
+
+def bundle_sources_hash(source_dir: Path, *, requirements: Path | None) -> str:
+    """Return a SHA-256 hex digest of the bundle's sources, requirements and build settings."""
+    digest = hashlib.sha256()
+    digest.update(f"builder={_BUILDER_VERSION};pip={' '.join(PIP_PLATFORM_ARGS)}\0".encode())
+    for name, path in _source_files(source_dir):
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    if requirements is not None:
+        digest.update(b"requirements\0" + requirements.read_bytes())
+    return digest.hexdigest()
+
+
+def _pip_install(requirements: Path, target: Path) -> None:
+    """Install ``requirements`` for the Lambda platform into ``target``."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-compile",
+        "--target",
+        str(target),
+        *PIP_PLATFORM_ARGS,
+        "-r",
+        str(requirements),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-_PIP_TAIL_LINES:])
+        raise BundleBuildError(
+            f"pip could not install {requirements} for Lambda python3.11 x86_64 "
+            f"(exit {proc.returncode}). Check the pins exist as manylinux2014_x86_64 cp311 "
+            f"wheels and that PyPI is reachable. pip said:\n{tail}"
+        )
+    # Console scripts embed this machine's interpreter path; Lambda never runs them.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    for name in RUNTIME_PROVIDED:
+        shutil.rmtree(target / name, ignore_errors=True)
+        for info in target.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(info, ignore_errors=True)
+
+
+def _add(archive: zipfile.ZipFile, name: str, path: Path) -> None:
+    """Add one file with fixed metadata so identical inputs give identical bytes."""
+    info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
+    info.create_system = 3  # Unix, so external_attr is read as a mode
+    mode = 0o755 if os.access(path, os.X_OK) else 0o644
+    info.external_attr = (0o100000 | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def build_bundle(
+    source_dir: Path,
+    *,
+    requirements: Path | None,
+    build_dir: Path | None = None,
+) -> Path:
+    """Build (or reuse) the deterministic Lambda zip for ``source_dir`` and return its path.
+
+    ``requirements`` is installed with pip for python3.11 manylinux2014_x86_64 and
+    placed at the zip root next to the sources (sources win on a name clash).
+    ``build_dir`` defaults to ``<repo>/.build``. Raises ``BundleBuildError`` when
+    the source folder is missing or pip fails.
+    """
+    source_dir = Path(source_dir).resolve()
+    if not source_dir.is_dir():
+        raise BundleBuildError(f"bundle folder {source_dir} does not exist")
+    if requirements is not None and not Path(requirements).is_file():
+        raise BundleBuildError(f"requirements file {requirements} does not exist")
+    out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
+    content_hash = bundle_sources_hash(source_dir, requirements=requirements)
+    zip_path = out_dir / f"{source_dir.name}-{content_hash[:16]}.zip"
+    if zip_path.is_file():
+        return zip_path
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bundle-", dir=out_dir) as tmp:
+        entries: dict[str, Path] = {}
+        if requirements is not None:
+            staging = Path(tmp) / "deps"
+            _pip_install(Path(requirements), staging)
+            entries.update(_source_files(staging))
+        entries.update(_source_files(source_dir))
+        partial = Path(tmp) / "bundle.zip"
+        with zipfile.ZipFile(partial, "w") as archive:
+            for name in sorted(entries):
+                _add(archive, name, entries[name])
+        # Atomic: a concurrent build of the same hash sees either nothing or the whole zip.
+        os.replace(partial, zip_path)
+    return zip_path

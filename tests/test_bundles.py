@@ -1,0 +1,154 @@
+"""Tests for provisioner.bundles: deterministic, cached Lambda zips."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provisioner import bundles
+from provisioner.bundles import BundleBuildError, build_bundle, bundle_sources_hash
+
+
+@pytest.fixture
+def bundle_dir(tmp_path: Path) -> Path:
+    """A bundle folder shaped like ``functions/``: a package, caches, a requirements file."""
+    src = tmp_path / "sync_bundle"
+    pkg = src / "integration_sync"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""Sync."""\n')
+    (pkg / "consumer.py").write_text("def handler(event, context):\n    return {}\n")
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "consumer.cpython-311.pyc").write_bytes(b"\x00stale")
+    (src / "requirements.txt").write_text("requests==2.34.2\n")
+    return src
+
+
+def _fake_pip(monkeypatch: pytest.MonkeyPatch, calls: list[list[str]]) -> None:
+    """Replace pip with a function that lays out what ``pip install --target`` would."""
+
+    def run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        target = Path(cmd[cmd.index("--target") + 1])
+        for rel in (
+            "requests/__init__.py",
+            "requests-2.34.2.dist-info/METADATA",
+            "boto3/__init__.py",
+            "boto3-1.44.8.dist-info/METADATA",
+            "botocore/__init__.py",
+            "bin/normalizer",
+        ):
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            (target / rel).write_text("# installed\n")
+        return subprocess.CompletedProcess(cmd, 0, "Successfully installed requests", "")
+
+    monkeypatch.setattr(bundles.subprocess, "run", run)
+
+
+def test_zip_holds_sources_and_dependencies_without_caches(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_pip(monkeypatch, [])
+    zip_path = build_bundle(
+        bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path / "out"
+    )
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "integration_sync/consumer.py" in names
+    assert "requests/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert "requirements.txt" not in names
+
+
+def test_runtime_provided_boto3_and_console_scripts_are_not_packaged(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_pip(monkeypatch, [])
+    zip_path = build_bundle(
+        bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path / "out"
+    )
+    tops = {n.split("/")[0] for n in zipfile.ZipFile(zip_path).namelist()}
+    assert not tops & {"boto3", "botocore", "boto3-1.44.8.dist-info", "bin"}
+
+
+def test_pip_targets_lambda_python311_x86_64_binary_wheels(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    _fake_pip(monkeypatch, calls)
+    build_bundle(bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path)
+    (cmd,) = calls
+    joined = " ".join(cmd)
+    assert "--platform manylinux2014_x86_64" in joined
+    assert "--implementation cp" in joined
+    assert "--python-version 3.11" in joined
+    assert "--only-binary=:all:" in cmd
+
+
+def test_second_build_is_served_from_cache_without_pip(
+    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    _fake_pip(monkeypatch, calls)
+    req = bundle_dir / "requirements.txt"
+    first = build_bundle(bundle_dir, requirements=req, build_dir=tmp_path)
+    second = build_bundle(bundle_dir, requirements=req, build_dir=tmp_path)
+    assert first == second
+    assert len(calls) == 1
+
+
+def test_zip_bytes_are_identical_when_only_mtimes_differ(bundle_dir: Path, tmp_path: Path) -> None:
+    first = build_bundle(bundle_dir, requirements=None, build_dir=tmp_path / "a").read_bytes()
+    for path in bundle_dir.rglob("*.py"):
+        os.utime(path, (2_000_000_000, 2_000_000_000))
+    second = build_bundle(bundle_dir, requirements=None, build_dir=tmp_path / "b").read_bytes()
+    assert first == second
+
+
+def test_zip_entries_are_sorted_with_fixed_timestamps(bundle_dir: Path, tmp_path: Path) -> None:
+    infos = zipfile.ZipFile(
+        build_bundle(bundle_dir, requirements=None, build_dir=tmp_path)
+    ).infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert all((i.external_attr >> 16) & 0o444 == 0o444 for i in infos)  # Lambda must read them
+
+
+def test_changing_a_source_file_changes_the_hash(bundle_dir: Path) -> None:
+    before = bundle_sources_hash(bundle_dir, requirements=None)
+    (bundle_dir / "integration_sync" / "consumer.py").write_text("def handler(e, c):\n    pass\n")
+    assert bundle_sources_hash(bundle_dir, requirements=None) != before
+
+
+def test_changing_a_pin_changes_the_hash(bundle_dir: Path) -> None:
+    req = bundle_dir / "requirements.txt"
+    before = bundle_sources_hash(bundle_dir, requirements=req)
+    req.write_text("requests==2.34.1\n")
+    assert bundle_sources_hash(bundle_dir, requirements=req) != before
+
+
+def test_pycache_does_not_change_the_hash(bundle_dir: Path) -> None:
+    before = bundle_sources_hash(bundle_dir, requirements=None)
+    (bundle_dir / "integration_sync" / "__pycache__" / "x.pyc").write_bytes(b"new")
+    assert bundle_sources_hash(bundle_dir, requirements=None) == before
+
+
+def test_pip_failure_raises_bundle_build_error_with_pip_output(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    # An unparsable requirement makes the real pip fail before any network access.
+    req = bundle_dir / "requirements.txt"
+    req.write_text("this is not a requirement ===\n")
+    with pytest.raises(BundleBuildError, match="pip could not install") as err:
+        build_bundle(bundle_dir, requirements=req, build_dir=tmp_path)
+    assert "this is not a requirement" in str(err.value)
+    assert not list(tmp_path.glob("*.zip"))
+
+
+def test_missing_bundle_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BundleBuildError, match="does not exist"):
+        build_bundle(tmp_path / "nope", requirements=None, build_dir=tmp_path)
