@@ -1,0 +1,38 @@
+# Two entry points (see README): `make rehearse` and `make test`.
+# Everything they need is installed here from the project's own files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STACK ?= dev
+# Source of truth for what the linters and type checker look at.
+CODE := components provisioner policies secrets functions tests bench __main__.py
+
+.PHONY: setup rehearse test lint validate clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The main job: deploy the dev stack into the embedded AWS emulator and prove it works.
+rehearse: setup
+	$(BIN)/provisioner rehearse --stack $(STACK)
+
+validate: setup
+	$(BIN)/provisioner validate
+
+lint: setup
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy components provisioner
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,680 @@
+"""The integration roadmap as a validated model: systems, data objects, integrations.
+
+The roadmap is the source of truth for everything the project provisions. Loading it
+checks types (pydantic) and then the rules that span entries: references exist, each
+object has one owner, writes respect ownership or declare a conflict rule, phases never
+rise from dev to prod, and the Salesforce API budget holds.
+
+Usage::
+
+    from components.roadmap import load_roadmap, RoadmapError
+
+    try:
+        roadmap = load_roadmap(Path("roadmap.yaml"))
+    except RoadmapError as err:
+        for problem in err.problems:
+            print(problem.render(err.source))
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+)
+
+__all__ = [
+    "ENVIRONMENTS",
+    "ConflictRule",
+    "Credential",
+    "CredentialKind",
+    "DataObject",
+    "Direction",
+    "Integration",
+    "Pattern",
+    "Problem",
+    "Roadmap",
+    "RoadmapError",
+    "System",
+    "SystemKind",
+    "load_roadmap",
+    "parse_roadmap",
+]
+
+ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
+"""Stacks from lowest to highest; an integration's phase never rises along this order."""
+
+# Lower-case letters, digits and hyphens, 3-32 characters: the longest physical name built
+# from it, `staging-<name>-reconcile`, stays within Lambda's and IAM's 64-character limits.
+NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        description="3-32 lower-case letters, digits or hyphens, starting with a letter",
+    ),
+]
+# Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
+ALERT_PATH_PATTERN = r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$"
+SCHEDULE_PATTERN = re.compile(
+    r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$"
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class SystemKind(StrEnum):
+    CRM = "crm"
+    ERP = "erp"
+    ECOMMERCE = "ecommerce"
+    ACCOUNTING = "accounting"
+    MARKETING = "marketing"
+    SUPPORT = "support"
+    ANALYTICS = "analytics"
+    BI = "bi"
+    OTHER = "other"
+
+
+class SalesforceEdition(StrEnum):
+    DEVELOPER = "developer"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+    UNLIMITED = "unlimited"
+    PERFORMANCE = "performance"
+
+
+# Salesforce "API Request Limits and Allocations" (App Limits Cheatsheet, 2026): a
+# production org's 24-hour allocation is 100,000 + licences x per-licence adder
+# (+ purchased add-ons); Developer Edition orgs get a flat 15,000.
+_SALESFORCE_BASE_ALLOCATION = 100_000
+_SALESFORCE_PER_LICENCE = {
+    SalesforceEdition.PROFESSIONAL: 1_000,
+    SalesforceEdition.ENTERPRISE: 1_000,
+    SalesforceEdition.UNLIMITED: 5_000,
+    SalesforceEdition.PERFORMANCE: 5_000,
+}
+_SALESFORCE_DEVELOPER_ALLOCATION = 15_000
+
+
+class SalesforceOrg(_Model):
+    """A Salesforce org's edition and licences, from which its daily API allocation follows."""
+
+    edition: SalesforceEdition
+    licenses: int = Field(default=0, ge=0, le=1_000_000)
+    api_addon_calls: int = Field(default=0, ge=0, description="purchased API call add-ons/day")
+    daily_api_allocation: int | None = Field(
+        default=None, gt=0, description="overrides the computed allocation when given"
+    )
+
+    @property
+    def allocation(self) -> int:
+        """Calls per rolling 24 hours: the given figure, else computed from edition and licences."""
+        if self.daily_api_allocation is not None:
+            return self.daily_api_allocation
+        if self.edition is SalesforceEdition.DEVELOPER:
+            return _SALESFORCE_DEVELOPER_ALLOCATION + self.api_addon_calls
+        per_licence = _SALESFORCE_PER_LICENCE[self.edition]
+        return _SALESFORCE_BASE_ALLOCATION + self.licenses * per_licence + self.api_addon_calls
+
+
+class ApiLimits(_Model):
+    """What is known of a system's API: where it lives and how hard it may be called."""
+
+    base_url: HttpUrl | None = None
+    daily_call_limit: int | None = Field(default=None, gt=0)
+    requests_per_second: float | None = Field(default=None, gt=0)
+
+
+class System(_Model):
+    """A system in the landscape (Salesforce, the ERP, the web shop, ...)."""
+
+    name: Name
+    kind: SystemKind
+    vendor: str = Field(min_length=1)
+    description: str = ""
+    api: ApiLimits = ApiLimits()
+    salesforce: SalesforceOrg | None = None
+
+    @property
+    def is_salesforce(self) -> bool:
+        return self.salesforce is not None
+
+
+class DataObject(_Model):
+    """A business object with exactly one owning system, optionally overridden per field."""
+
+    name: Name
+    description: str = ""
+    owner: Name = Field(description="the system that is the source of truth")
+    fields: tuple[str, ...] = ()
+    field_owners: dict[str, Name] = Field(default_factory=dict)
+
+    def owner_of(self, field: str) -> str:
+        return self.field_owners.get(field, self.owner)
+
+
+class Direction(StrEnum):
+    ONE_WAY = "one_way"
+    BIDIRECTIONAL = "bidirectional"
+
+
+class Pattern(StrEnum):
+    REAL_TIME_API = "real_time_api"
+    EVENT_DRIVEN = "event_driven"
+    BATCH = "batch"
+    MIDDLEWARE = "middleware"
+    WAREHOUSE_PIPELINE = "warehouse_pipeline"
+
+    @property
+    def queued(self) -> bool:
+        """Flows that buffer records in a queue consumed by a sync function."""
+        return self in (Pattern.EVENT_DRIVEN, Pattern.MIDDLEWARE, Pattern.REAL_TIME_API)
+
+    @property
+    def scheduled(self) -> bool:
+        """Flows that run on a schedule and page through changes."""
+        return self in (Pattern.BATCH, Pattern.WAREHOUSE_PIPELINE)
+
+
+class Ordering(StrEnum):
+    NONE = "none"
+    PER_RECORD = "per_record"
+    STRICT = "strict"
+
+
+class CredentialKind(StrEnum):
+    SALESFORCE_JWT_BEARER = "salesforce_jwt_bearer"
+    OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"
+    API_KEY = "api_key"
+    IAM_ACCESS_KEY = "iam_access_key"
+
+
+class Credential(_Model):
+    """A scoped credential the integration uses, stored in Secrets Manager and rotated."""
+
+    name: Name
+    kind: CredentialKind
+    system: Name = Field(description="the system this credential authenticates to")
+    rotation_days: int = Field(ge=1, le=365)
+    scopes: tuple[str, ...] = ()
+    source_ranges: tuple[str, ...] = Field(
+        default=(), description="CIDR ranges an external pusher calls from (IAM access keys)"
+    )
+
+    @field_validator("source_ranges")
+    @classmethod
+    def _cidrs(cls, ranges: tuple[str, ...]) -> tuple[str, ...]:
+        for cidr in ranges:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as err:
+                raise ValueError(f"{cidr!r} is not a CIDR range like 203.0.113.0/24 ({err})") from err
+        return ranges
+
+
+class ServiceLevels(_Model):
+    """What the business expects of the flow."""
+
+    max_staleness_minutes: int = Field(ge=1, le=10_080)
+    expected_records_per_day: int = Field(ge=0)
+    salesforce_api_calls_per_day: int = Field(default=0, ge=0)
+
+
+class FieldMapping(_Model):
+    """How one object's fields map from source to target, and the target's external id."""
+
+    object: Name
+    external_id: str = Field(min_length=1, description="target field used for idempotent upsert")
+    fields: dict[str, str] = Field(min_length=1, description="source field -> target field")
+
+
+class ConflictStrategy(StrEnum):
+    SOURCE_WINS = "source_wins"
+    TARGET_WINS = "target_wins"
+    LAST_WRITER_WINS = "last_writer_wins"
+    MANUAL_REVIEW = "manual_review"
+
+
+class ConflictRule(_Model):
+    """How a write into data the source does not own is resolved."""
+
+    strategy: ConflictStrategy
+    fields: tuple[str, ...] = Field(default=(), description="fields it covers; empty = all")
+
+    def covers(self, field: str) -> bool:
+        return not self.fields or field in self.fields
+
+
+class Phases(_Model):
+    """The rollout phase (1-5) of an integration in each environment."""
+
+    dev: int = Field(ge=1, le=5)
+    staging: int = Field(ge=1, le=5)
+    prod: int = Field(ge=1, le=5)
+
+    def __getitem__(self, environment: str) -> int:
+        if environment not in ENVIRONMENTS:
+            raise KeyError(environment)
+        return int(getattr(self, environment))
+
+
+class Integration(_Model):
+    """A flow of objects between two systems, with everything needed to run it safely."""
+
+    name: Name
+    description: str = ""
+    source: Name
+    target: Name
+    objects: tuple[Name, ...] = Field(min_length=1)
+    direction: Direction = Direction.ONE_WAY
+    pattern: Pattern
+    ordering: Ordering = Ordering.NONE
+    owner_team: str = Field(min_length=2)
+    runbook: HttpUrl
+    alert_path: str = Field(pattern=ALERT_PATH_PATTERN)
+    credentials: tuple[Credential, ...] = Field(min_length=1)
+    service_levels: ServiceLevels
+    field_mappings: tuple[FieldMapping, ...] = ()
+    conflict_rule: ConflictRule | None = None
+    schedule: str | None = None
+    phases: Phases
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None and not SCHEDULE_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not an EventBridge schedule; use 'rate(15 minutes)' or "
+                "'cron(0 2 * * ? *)'"
+            )
+        return value
+
+    @property
+    def fifo(self) -> bool:
+        """Queued flows that need ordering get FIFO queues (per-group order)."""
+        return self.pattern.queued and self.ordering is not Ordering.NONE
+
+    def phase(self, environment: str) -> int:
+        return self.phases[environment]
+
+    def mapping_for(self, obj: str) -> FieldMapping | None:
+        return next((m for m in self.field_mappings if m.object == obj), None)
+
+
+class RoadmapSettings(_Model):
+    api_headroom_percent: int = Field(
+        default=20, ge=0, le=90, description="share of the Salesforce allocation kept free"
+    )
+
+
+class Roadmap(_Model):
+    """The whole roadmap: the systems, who owns which object, and every integration."""
+
+    version: Literal[1] = 1
+    organisation: str = Field(min_length=1)
+    settings: RoadmapSettings = RoadmapSettings()
+    systems: tuple[System, ...] = Field(min_length=1)
+    objects: tuple[DataObject, ...] = Field(min_length=1)
+    integrations: tuple[Integration, ...] = ()
+
+    def system(self, name: str) -> System:
+        return next(s for s in self.systems if s.name == name)
+
+    def object(self, name: str) -> DataObject:
+        return next(o for o in self.objects if o.name == name)
+
+    def integration(self, name: str) -> Integration:
+        for integration in self.integrations:
+            if integration.name == name:
+                return integration
+        known = ", ".join(i.name for i in self.integrations)
+        raise KeyError(f"no integration named {name!r} in the roadmap (known: {known})")
+
+    def active(self, environment: str) -> tuple[Integration, ...]:
+        """Integrations that provision anything in the environment (phase >= 2)."""
+        return tuple(i for i in self.integrations if i.phase(environment) >= 2)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the roadmap: where (a path inside the file) and what to do."""
+
+    loc: str
+    msg: str
+
+    def render(self, source: str = "roadmap.yaml") -> str:
+        return f"{source}: {self.loc}: {self.msg}" if self.loc else f"{source}: {self.msg}"
+
+
+class RoadmapError(Exception):
+    """The roadmap could not be used; `problems` lists every reason found in one pass."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(p.render(source) for p in problems))
+
+
+class RoadmapFileError(Exception):
+    """The roadmap file is missing, unreadable or not YAML (a usage/I-O error, not a rule)."""
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """('integrations', 3, 'credentials', 0, 'rotation_days') -> integrations[3].credentials[0]..."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _pydantic_problems(err: ValidationError) -> list[Problem]:
+    problems = []
+    for e in err.errors(include_url=False):
+        # Drop pydantic's internal tags (e.g. 'function-after[...]') from the location.
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and "[" in p)]
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or check its spelling against the roadmap schema"
+        elif e["type"] == "missing":
+            msg = "required but missing; add it"
+        elif "input" in e and not isinstance(e["input"], dict | list):
+            msg = f"{msg} (got {e['input']!r})"
+        problems.append(Problem(format_loc(loc), msg))
+    return problems
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def parse_roadmap(data: Any, source: str = "roadmap.yaml") -> Roadmap:
+    """Validate plain data (from YAML) into a Roadmap, or raise RoadmapError with every problem."""
+    if not isinstance(data, dict):
+        raise RoadmapError(source, [Problem("", "expected a mapping with systems, objects and integrations")])
+    try:
+        roadmap = Roadmap.model_validate(data)
+    except ValidationError as err:
+        raise RoadmapError(source, _pydantic_problems(err)) from None
+    problems = list(check_rules(roadmap))
+    if problems:
+        raise RoadmapError(source, problems)
+    return roadmap
+
+
+def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
+    """Every cross-entry rule, each yielding problems with a location and a fix."""
+    yield from _unique_names(roadmap)
+    yield from _references(roadmap)
+    yield from _ownership(roadmap)
+    yield from _concurrent_writers(roadmap)
+    yield from _phases_never_rise(roadmap)
+    yield from _schedules(roadmap)
+    yield from _salesforce_budget(roadmap)
+
+
+def _duplicates(names: list[str]) -> dict[str, list[int]]:
+    seen: dict[str, list[int]] = defaultdict(list)
+    for index, name in enumerate(names):
+        seen[name].append(index)
+    return {name: idx for name, idx in seen.items() if len(idx) > 1}
+
+
+def _unique_names(roadmap: Roadmap) -> Iterator[Problem]:
+    for section, items in (
+        ("systems", roadmap.systems),
+        ("objects", roadmap.objects),
+        ("integrations", roadmap.integrations),
+    ):
+        for name, indexes in _duplicates([i.name for i in items]).items():
+            first = indexes[0]
+            for index in indexes[1:]:
+                yield Problem(
+                    f"{section}[{index}].name",
+                    f"{name!r} is already used by {section}[{first}]; names must be unique",
+                )
+    for i, integration in enumerate(roadmap.integrations):
+        for name, indexes in _duplicates([c.name for c in integration.credentials]).items():
+            for index in indexes[1:]:
+                yield Problem(
+                    f"integrations[{i}].credentials[{index}].name",
+                    f"credential {name!r} appears twice in this integration; rename one",
+                )
+
+
+def _references(roadmap: Roadmap) -> Iterator[Problem]:
+    systems = {s.name: s for s in roadmap.systems}
+    objects = {o.name for o in roadmap.objects}
+    known_systems = ", ".join(sorted(systems))
+    known_objects = ", ".join(sorted(objects))
+
+    def unknown_system(name: str) -> str:
+        return f"unknown system {name!r}; add it under systems or use one of: {known_systems}"
+
+    def unknown_object(name: str) -> str:
+        return f"unknown object {name!r}; add it under objects or use one of: {known_objects}"
+
+    for o, obj in enumerate(roadmap.objects):
+        if obj.owner not in systems:
+            yield Problem(f"objects[{o}].owner", unknown_system(obj.owner))
+        for field, owner in obj.field_owners.items():
+            if owner not in systems:
+                yield Problem(f"objects[{o}].field_owners.{field}", unknown_system(owner))
+            if obj.fields and field not in obj.fields:
+                yield Problem(
+                    f"objects[{o}].field_owners.{field}",
+                    f"field {field!r} is not listed in objects[{o}].fields; add it there",
+                )
+    for i, integ in enumerate(roadmap.integrations):
+        for side in ("source", "target"):
+            name = getattr(integ, side)
+            if name not in systems:
+                yield Problem(f"integrations[{i}].{side}", unknown_system(name))
+        if integ.source == integ.target:
+            yield Problem(
+                f"integrations[{i}].target",
+                "source and target are the same system; an integration connects two systems",
+            )
+        for j, obj_name in enumerate(integ.objects):
+            if obj_name not in objects:
+                yield Problem(f"integrations[{i}].objects[{j}]", unknown_object(obj_name))
+        for m, mapping in enumerate(integ.field_mappings):
+            if mapping.object not in integ.objects:
+                yield Problem(
+                    f"integrations[{i}].field_mappings[{m}].object",
+                    f"{mapping.object!r} is not among this integration's objects; add it to "
+                    f"integrations[{i}].objects or remove the mapping",
+                )
+        for c, cred in enumerate(integ.credentials):
+            loc = f"integrations[{i}].credentials[{c}]"
+            if cred.system not in systems:
+                yield Problem(f"{loc}.system", unknown_system(cred.system))
+            elif cred.system not in (integ.source, integ.target):
+                yield Problem(
+                    f"{loc}.system",
+                    f"{cred.system!r} is neither the source nor the target; a credential "
+                    "is scoped to one side of its own integration",
+                )
+            elif cred.kind is CredentialKind.SALESFORCE_JWT_BEARER and not systems[
+                cred.system
+            ].is_salesforce:
+                yield Problem(
+                    f"{loc}.kind",
+                    f"salesforce_jwt_bearer needs a Salesforce system, {cred.system!r} is not "
+                    "one; use oauth_client_credentials or api_key",
+                )
+            if cred.source_ranges and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
+                yield Problem(
+                    f"{loc}.source_ranges",
+                    "source ranges apply only to iam_access_key credentials; remove them",
+                )
+
+
+def _written_systems(integ: Integration) -> list[tuple[str, str]]:
+    """(writer, written system) pairs: the target, and the source too when bidirectional."""
+    pairs = [(integ.source, integ.target)]
+    if integ.direction is Direction.BIDIRECTIONAL:
+        pairs.append((integ.target, integ.source))
+    return pairs
+
+
+def _written_fields(integ: Integration, obj_name: str) -> list[str]:
+    """Target fields written (the mapping's values), or "*" (the whole object) when unmapped."""
+    mapping = integ.mapping_for(obj_name)
+    if mapping is not None:
+        return list(mapping.fields.values())
+    return ["*"]
+
+
+def _ownership(roadmap: Roadmap) -> Iterator[Problem]:
+    objects = {o.name: o for o in roadmap.objects}
+    for i, integ in enumerate(roadmap.integrations):
+        if integ.direction is Direction.BIDIRECTIONAL and integ.conflict_rule is None:
+            yield Problem(
+                f"integrations[{i}].conflict_rule",
+                "bidirectional flows must declare a conflict rule (e.g. strategy: source_wins "
+                "with the fields it covers) so both sides cannot overwrite each other",
+            )
+        rule = integ.conflict_rule
+        for j, obj_name in enumerate(integ.objects):
+            obj = objects.get(obj_name)
+            if obj is None:
+                continue
+            for writer, _written in _written_systems(integ):
+                for field in _written_fields(integ, obj_name):
+                    owner = obj.owner if field == "*" else obj.owner_of(field)
+                    if owner == writer or (rule is not None and rule.covers(field)):
+                        continue
+                    what = f"{obj_name!r}" if field == "*" else f"field {obj_name}.{field}"
+                    yield Problem(
+                        f"integrations[{i}].objects[{j}]",
+                        f"writes {what} from {writer!r}, but {owner!r} owns it (source of "
+                        f"truth); swap source and target, or declare a conflict_rule covering it",
+                    )
+
+
+def _concurrent_writers(roadmap: Roadmap) -> Iterator[Problem]:
+    writers: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for i, integ in enumerate(roadmap.integrations):
+        for _writer, written in _written_systems(integ):
+            for obj_name in integ.objects:
+                for field in _written_fields(integ, obj_name):
+                    writers[(written, obj_name)].append((i, field))
+    for (system, obj_name), entries in writers.items():
+        for a in range(len(entries)):
+            for b in range(a + 1, len(entries)):
+                (ia, fa), (ib, fb) = entries[a], entries[b]
+                if ia == ib or not (fa == fb or "*" in (fa, fb)):
+                    continue
+                ra = roadmap.integrations[ia].conflict_rule
+                rb = roadmap.integrations[ib].conflict_rule
+                field = fb if fa == "*" else fa
+                if (ra is not None and ra.covers(field)) or (rb is not None and rb.covers(field)):
+                    continue
+                what = obj_name if field == "*" else f"{obj_name}.{field}"
+                yield Problem(
+                    f"integrations[{ib}].objects",
+                    f"both {roadmap.integrations[ia].name!r} and "
+                    f"{roadmap.integrations[ib].name!r} write {what} into {system!r}; "
+                    "declare a conflict_rule on one of them or let only one write it",
+                )
+
+
+def _phases_never_rise(roadmap: Roadmap) -> Iterator[Problem]:
+    for i, integ in enumerate(roadmap.integrations):
+        for lower, higher in zip(ENVIRONMENTS, ENVIRONMENTS[1:], strict=False):
+            if integ.phase(higher) > integ.phase(lower):
+                yield Problem(
+                    f"integrations[{i}].phases.{higher}",
+                    f"phase {integ.phase(higher)} in {higher} is ahead of phase "
+                    f"{integ.phase(lower)} in {lower}; promote through {lower} first "
+                    f"(dev >= staging >= prod)",
+                )
+
+
+def _schedules(roadmap: Roadmap) -> Iterator[Problem]:
+    for i, integ in enumerate(roadmap.integrations):
+        if integ.pattern.scheduled and integ.schedule is None:
+            yield Problem(
+                f"integrations[{i}].schedule",
+                f"{integ.pattern.value} integrations run on a schedule; add one such as "
+                "'rate(1 hour)' or 'cron(0 2 * * ? *)'",
+            )
+        if not integ.pattern.scheduled and integ.schedule is not None:
+            yield Problem(
+                f"integrations[{i}].schedule",
+                f"{integ.pattern.value} integrations are triggered by their queue, not a "
+                "schedule; remove it or change the pattern to batch",
+            )
+
+
+def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:
+    headroom = roadmap.settings.api_headroom_percent
+    for s, system in enumerate(roadmap.systems):
+        if system.salesforce is None:
+            continue
+        users = [
+            i
+            for i in roadmap.integrations
+            if system.name in (i.source, i.target) and i.service_levels.salesforce_api_calls_per_day
+        ]
+        total = sum(i.service_levels.salesforce_api_calls_per_day for i in users)
+        allocation = system.salesforce.allocation
+        budget = allocation * (100 - headroom) // 100
+        if total > budget:
+            top = sorted(users, key=lambda i: -i.service_levels.salesforce_api_calls_per_day)[:3]
+            largest = ", ".join(
+                f"{i.name} {i.service_levels.salesforce_api_calls_per_day:,}" for i in top
+            )
+            yield Problem(
+                f"systems[{s}].salesforce",
+                f"integrations plan {total:,} Salesforce API calls/day but {system.name!r} "
+                f"allows {budget:,} ({allocation:,} allocation minus {headroom}% headroom); "
+                f"lower service_levels.salesforce_api_calls_per_day (largest: {largest}), use "
+                "Bulk API or change-data-capture, or raise licences/api_addon_calls",
+            )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_yaml(path: Path) -> Any:
+    """Read YAML from a file, raising RoadmapFileError with the file named on any I/O problem."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RoadmapFileError(f"{path}: no such file; pass --roadmap PATH") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise RoadmapFileError(f"{path}: cannot read it ({err})") from None
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        return yaml.load(text)
+    except YAMLError as err:
+        raise RoadmapFileError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+
+
+def load_roadmap(path: Path) -> Roadmap:
+    """Load and validate the roadmap at `path` (RoadmapFileError, RoadmapError on failure)."""
+    return parse_roadmap(read_yaml(path), source=path.name)

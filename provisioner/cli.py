@@ -1,0 +1,123 @@
+"""The `provisioner` command line: validate, plan, check, rehearse, promote and report.
+
+Subcommands live in `provisioner.commands`, one module each, discovered at start-up so
+that adding a command touches only its own file.
+
+Exit codes: 0 success, 1 the checked thing failed, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from components.roadmap import ENVIRONMENTS
+from provisioner import commands
+from provisioner.errors import EXIT_FAILED, EXIT_USAGE, CheckFailed, UsageError
+from provisioner.paths import ROADMAP
+
+DESCRIPTION = """\
+Turn a CRM integration roadmap into least-privilege, monitored AWS infrastructure.
+
+Typical flow:
+  provisioner validate                  check roadmap.yaml and its rules
+  provisioner plan --stack dev          what `pulumi up` would create (no cloud)
+  provisioner check --stack prod        run the policy pack over that plan
+  provisioner rehearse --stack dev      deploy into an embedded AWS emulator and smoke-test it
+  provisioner promote NAME --to staging raise an integration's phase after its exit criteria
+
+Exit codes: 0 success, 1 the checked thing failed, 2 usage or I/O error.
+Set PROVISIONER_DEBUG=1 to see tracebacks of internal errors.
+"""
+
+
+def add_roadmap_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--roadmap",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"roadmap file (default: the stack's setting, else {ROADMAP.name} in the project)",
+    )
+
+
+def add_stack_argument(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    parser.add_argument(
+        "--stack",
+        required=required,
+        choices=ENVIRONMENTS,
+        metavar="STACK",
+        help=f"the environment: {', '.join(ENVIRONMENTS)} (settings in stacks/Pulumi.<stack>.yaml)",
+    )
+
+
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of text"
+    )
+
+
+def _command_modules() -> list[ModuleType]:
+    found = [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(commands.__path__)
+        if not info.name.startswith("_")
+    ]
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="provisioner",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        child = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.register(child)
+        child.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except UsageError as err:
+        print(f"provisioner {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except CheckFailed as err:
+        print(f"provisioner {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"provisioner {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug of ours, not the user's input: say so plainly
+        if os.environ.get("PROVISIONER_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"provisioner {args.command}: internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in provisioner; rerun with PROVISIONER_DEBUG=1 and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

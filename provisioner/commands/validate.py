@@ -1,0 +1,67 @@
+"""`provisioner validate`: check the roadmap's types and cross-entry rules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from components.roadmap import ENVIRONMENTS, Roadmap, RoadmapError, RoadmapFileError, load_roadmap
+from provisioner.context import resolve_roadmap_path
+from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+NAME = "validate"
+ORDER = 10
+HELP = "check the roadmap: types, references, ownership, phases, API budget"
+DESCRIPTION = """\
+Validate the roadmap and report every problem in one run, each as
+  roadmap.yaml: integrations[3].credentials[0].rotation_days: <what is wrong and what to do>
+
+Exit 0 when valid, 1 when the roadmap breaks a rule, 2 when the file is missing or not YAML.
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_json_argument, add_roadmap_argument
+
+    add_roadmap_argument(parser)
+    add_json_argument(parser)
+
+
+def summary(roadmap: Roadmap) -> str:
+    """A short human summary: counts, patterns and the phase matrix."""
+    lines = [
+        f"{roadmap.organisation}: {len(roadmap.systems)} systems, {len(roadmap.objects)} objects, "
+        f"{len(roadmap.integrations)} integrations",
+        "",
+        f"  {'integration':<24} {'pattern':<19} " + " ".join(f"{e:>7}" for e in ENVIRONMENTS),
+    ]
+    for integ in roadmap.integrations:
+        phases = " ".join(f"{integ.phase(e):>7}" for e in ENVIRONMENTS)
+        fifo = " (FIFO)" if integ.fifo else ""
+        lines.append(f"  {integ.name:<24} {integ.pattern.value + fifo:<19} {phases}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = resolve_roadmap_path(args.roadmap)
+    try:
+        roadmap = load_roadmap(path)
+    except RoadmapFileError as err:
+        if args.json:
+            print(json.dumps({"valid": False, "errors": [{"loc": "", "msg": str(err)}]}))
+        raise UsageError(str(err)) from None
+    except RoadmapError as err:
+        if args.json:
+            errors = [{"loc": p.loc, "msg": p.msg} for p in err.problems]
+            print(json.dumps({"valid": False, "errors": errors}, indent=2))
+        else:
+            for problem in err.problems:
+                print(problem.render(err.source))
+            print(f"\n{len(err.problems)} problem(s) in {path}")
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"valid": True, "errors": []}))
+    else:
+        print(f"{path}: valid\n")
+        print(summary(roadmap))
+    return EXIT_OK

@@ -1,0 +1,55 @@
+"""Load the roadmap and a stack's settings for a command, turning failures into CLI errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.roadmap import Roadmap, RoadmapError, RoadmapFileError, load_roadmap
+from components.settings import StackSettings, StackSettingsError, load_stack_settings
+from provisioner.errors import CheckFailed, UsageError
+from provisioner.paths import PROJECT_ROOT, ROADMAP, STACKS_DIR
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What a stack-level command works on."""
+
+    stack: str
+    settings: StackSettings
+    roadmap: Roadmap
+    roadmap_path: Path
+
+
+def resolve_roadmap_path(explicit: Path | None, settings: StackSettings | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    if settings is not None:
+        return PROJECT_ROOT / settings.roadmap
+    return ROADMAP
+
+
+def read_roadmap(path: Path) -> Roadmap:
+    """Load a roadmap; I/O problems are usage errors (2), rule violations failures (1)."""
+    try:
+        return load_roadmap(path)
+    except RoadmapFileError as err:
+        raise UsageError(str(err)) from None
+    except RoadmapError as err:
+        raise CheckFailed(
+            f"{path} is invalid ({len(err.problems)} problem(s)); run "
+            f"`provisioner validate --roadmap {path}`:\n{err}"
+        ) from None
+
+
+def read_settings(stack: str, stacks_dir: Path = STACKS_DIR) -> StackSettings:
+    try:
+        return load_stack_settings(stacks_dir, stack)
+    except StackSettingsError as err:
+        raise UsageError(str(err)) from None
+
+
+def load_stack_context(stack: str, roadmap: Path | None = None) -> StackContext:
+    settings = read_settings(stack)
+    path = resolve_roadmap_path(roadmap, settings)
+    return StackContext(stack, settings, read_roadmap(path), path)
