@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -223,7 +224,9 @@ class Credential(_Model):
             try:
                 ipaddress.ip_network(cidr, strict=True)
             except ValueError as err:
-                raise ValueError(f"{cidr!r} is not a CIDR range like 203.0.113.0/24 ({err})") from err
+                raise ValueError(
+                    f"{cidr!r} is not a CIDR range like 203.0.113.0/24 ({err})"
+                ) from err
         return ranges
 
 
@@ -378,7 +381,7 @@ class RoadmapFileError(Exception):
 
 
 def format_loc(loc: Iterable[str | int]) -> str:
-    """('integrations', 3, 'credentials', 0, 'rotation_days') -> integrations[3].credentials[0]..."""
+    """Render a location: ('integrations', 3, 'schedule') -> 'integrations[3].schedule'."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -410,7 +413,9 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
 def parse_roadmap(data: Any, source: str = "roadmap.yaml") -> Roadmap:
     """Validate plain data (from YAML) into a Roadmap, or raise RoadmapError with every problem."""
     if not isinstance(data, dict):
-        raise RoadmapError(source, [Problem("", "expected a mapping with systems, objects and integrations")])
+        raise RoadmapError(
+            source, [Problem("", "expected a mapping with systems, objects and integrations")]
+        )
     try:
         roadmap = Roadmap.model_validate(data)
     except ValidationError as err:
@@ -508,15 +513,23 @@ def _references(roadmap: Roadmap) -> Iterator[Problem]:
             loc = f"integrations[{i}].credentials[{c}]"
             if cred.system not in systems:
                 yield Problem(f"{loc}.system", unknown_system(cred.system))
-            elif cred.system not in (integ.source, integ.target):
+            elif (
+                cred.system not in (integ.source, integ.target)
+                and {
+                    integ.source,
+                    integ.target,
+                }
+                <= systems.keys()
+            ):
                 yield Problem(
                     f"{loc}.system",
                     f"{cred.system!r} is neither the source nor the target; a credential "
                     "is scoped to one side of its own integration",
                 )
-            elif cred.kind is CredentialKind.SALESFORCE_JWT_BEARER and not systems[
-                cred.system
-            ].is_salesforce:
+            elif (
+                cred.kind is CredentialKind.SALESFORCE_JWT_BEARER
+                and not systems[cred.system].is_salesforce
+            ):
                 yield Problem(
                     f"{loc}.kind",
                     f"salesforce_jwt_bearer needs a Salesforce system, {cred.system!r} is not "
@@ -601,7 +614,7 @@ def _concurrent_writers(roadmap: Roadmap) -> Iterator[Problem]:
 
 def _phases_never_rise(roadmap: Roadmap) -> Iterator[Problem]:
     for i, integ in enumerate(roadmap.integrations):
-        for lower, higher in zip(ENVIRONMENTS, ENVIRONMENTS[1:], strict=False):
+        for lower, higher in pairwise(ENVIRONMENTS):
             if integ.phase(higher) > integ.phase(lower):
                 yield Problem(
                     f"integrations[{i}].phases.{higher}",
