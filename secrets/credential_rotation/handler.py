@@ -1,0 +1,239 @@
+"""Secrets Manager rotation function: the four-step contract for every credential kind.
+
+Secrets Manager invokes ``lambda_handler`` with ``{"SecretId", "ClientRequestToken",
+"Step"}`` once per step: createSecret, setSecret, testSecret, finishSecret
+(Secrets Manager User Guide, "Rotation by Lambda function" and "Lambda rotation
+functions"). Each step is idempotent, because the service retries a failed
+rotation with the same token. AWSCURRENT only moves in finishSecret, after
+testSecret proved the new credential, so a failure anywhere leaves the current
+credential untouched. What each step does per kind is in ``strategies``.
+
+Usage (what the rehearsal and ``provisioner.rotate.run_rotation_locally`` do)::
+
+    rotation = Rotation(default_dependencies())
+    for step in STEPS:
+        rotation.run({"SecretId": arn, "ClientRequestToken": token, "Step": step})
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from credential_rotation.clients import (
+    ApiKeyHttpIssuer,
+    ApiKeyIssuer,
+    OAuthHttpIssuer,
+    OAuthIssuer,
+    SalesforceClient,
+    SalesforceHttpClient,
+)
+from credential_rotation.formats import dump_secret, parse_secret
+from credential_rotation.redact import get_logger, remember_secret_fields
+from credential_rotation.strategies import (
+    ApiKeyStrategy,
+    IamAccessKeyStrategy,
+    OAuthClientCredentialsStrategy,
+    SalesforceJwtStrategy,
+    StepContext,
+    Strategy,
+)
+
+LOG = get_logger()
+LOG.setLevel("INFO")
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+
+
+class RotationRefused(ValueError):
+    """The event breaks the rotation contract (rotation disabled, unknown token or step)."""
+
+
+@dataclass
+class Dependencies:
+    """The AWS clients and issuer clients a rotation talks to (tests substitute fakes)."""
+
+    secretsmanager: Any
+    iam: Any
+    sts_for_key: Callable[[str, str], Any]
+    salesforce: SalesforceClient
+    oauth: OAuthIssuer
+    api_keys: ApiKeyIssuer
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def strategy(self, kind: str) -> Strategy:
+        """Return the strategy for a credential kind."""
+        if kind == "salesforce_jwt_bearer":
+            return SalesforceJwtStrategy(self.salesforce)
+        if kind == "oauth_client_credentials":
+            return OAuthClientCredentialsStrategy(self.oauth)
+        if kind == "api_key":
+            return ApiKeyStrategy(self.api_keys)
+        return IamAccessKeyStrategy(self.iam, self.sts_for_key, self.sleep)
+
+
+def default_dependencies(
+    session: boto3.Session | None = None, endpoint_url: str | None = None
+) -> Dependencies:
+    """Build real clients; ``endpoint_url`` points every AWS client at an emulator."""
+    session = session or boto3.Session()
+
+    def sts_for_key(access_key_id: str, secret_access_key: str) -> Any:
+        # Explicit keys, no session token: the call proves the new key on its own.
+        return boto3.Session(
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            region_name=session.region_name,
+        ).client("sts", endpoint_url=endpoint_url)
+
+    return Dependencies(
+        secretsmanager=session.client("secretsmanager", endpoint_url=endpoint_url),
+        iam=session.client("iam", endpoint_url=endpoint_url),
+        sts_for_key=sts_for_key,
+        salesforce=SalesforceHttpClient(),
+        oauth=OAuthHttpIssuer(),
+        api_keys=ApiKeyHttpIssuer(),
+    )
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+class Rotation:
+    """Runs one rotation step per call, enforcing the Secrets Manager contract."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        self.deps = deps
+        self.sm = deps.secretsmanager
+
+    def run(self, event: dict[str, Any]) -> None:
+        """Validate the event against the secret's versions and run its step."""
+        arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+        if step not in STEPS:
+            raise RotationRefused(f"unknown rotation step {step!r}; expected one of {STEPS}")
+        meta = self.sm.describe_secret(SecretId=arn)
+        if not meta.get("RotationEnabled"):
+            raise RotationRefused(f"secret {arn} is not enabled for rotation")
+        versions: dict[str, list[str]] = meta.get("VersionIdsToStages", {})
+        if token not in versions:
+            raise RotationRefused(f"secret {arn} has no version {token} to rotate")
+        if CURRENT in versions[token]:
+            if step == "finishSecret" and PENDING in versions[token]:
+                self._complete_finish(arn, token, versions)
+            LOG.info("%s: version %s is already AWSCURRENT; %s has nothing to do", arn, token, step)
+            return
+        if PENDING not in versions[token]:
+            raise RotationRefused(f"secret {arn} version {token} is not AWSPENDING")
+        LOG.info("%s: %s for version %s", arn, step, token)
+        try:
+            getattr(self, f"_{step}")(arn, token, versions)
+        except Exception as exc:
+            LOG.error("%s: %s failed: %s: %s", arn, step, type(exc).__name__, exc)
+            raise
+        LOG.info("%s: %s done", arn, step)
+
+    def _get(self, arn: str, *, stage: str, version: str | None = None) -> dict[str, Any]:
+        kwargs: dict[str, str] = {"SecretId": arn, "VersionStage": stage}
+        if version:
+            kwargs["VersionId"] = version
+        doc = parse_secret(self.sm.get_secret_value(**kwargs)["SecretString"])
+        remember_secret_fields(doc)
+        return doc
+
+    def _previous(self, arn: str, versions: dict[str, list[str]]) -> dict[str, Any] | None:
+        for version, stages in versions.items():
+            if PREVIOUS in stages and CURRENT not in stages:
+                try:
+                    return self._get(arn, stage=PREVIOUS, version=version)
+                except (ClientError, ValueError) as exc:
+                    LOG.warning("%s: ignoring unreadable AWSPREVIOUS: %s", arn, exc)
+        return None
+
+    def _context(self, arn: str, token: str, versions: dict[str, list[str]]) -> StepContext:
+        ctx = StepContext(arn, token, current=self._get(arn, stage=CURRENT))
+        ctx.pending = self._get(arn, stage=PENDING, version=token)
+        if ctx.pending["kind"] != ctx.current["kind"]:
+            raise RotationRefused(f"{arn}: AWSPENDING and AWSCURRENT are different kinds")
+        return ctx
+
+    def _createSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
+        ctx = StepContext(arn, token, current=self._get(arn, stage=CURRENT))
+        try:
+            self._get(arn, stage=PENDING, version=token)
+            LOG.info("%s: AWSPENDING version %s already exists", arn, token)
+            return
+        except ClientError as exc:
+            if not _is_not_found(exc):
+                raise
+        ctx.previous = self._previous(arn, versions)
+        strategy = self.deps.strategy(ctx.current["kind"])
+        new = strategy.create(ctx)
+        remember_secret_fields(new)
+        try:
+            self.sm.put_secret_value(
+                SecretId=arn,
+                ClientRequestToken=token,
+                SecretString=dump_secret(new),
+                VersionStages=[PENDING],
+            )
+        except Exception:
+            # The issuer may now hold a credential nobody will ever use: take it back.
+            try:
+                strategy.discard(ctx, new)
+            except Exception as exc:
+                LOG.warning("%s: could not discard the unsaved credential: %s", arn, exc)
+            raise
+
+    def _setSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
+        ctx = self._context(arn, token, versions)
+        self.deps.strategy(ctx.current["kind"]).set(ctx)
+
+    def _testSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
+        ctx = self._context(arn, token, versions)
+        self.deps.strategy(ctx.current["kind"]).test(ctx)
+
+    def _finishSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
+        ctx = self._context(arn, token, versions)
+        current_version = next(v for v, stages in versions.items() if CURRENT in stages)
+        self.sm.update_secret_version_stage(
+            SecretId=arn,
+            VersionStage=CURRENT,
+            MoveToVersionId=token,
+            RemoveFromVersionId=current_version,
+        )
+        LOG.info("%s: version %s is now AWSCURRENT", arn, token)
+        self.deps.strategy(ctx.current["kind"]).finished(ctx)
+        # Last, so a failure above is retried through _complete_finish.
+        self.sm.update_secret_version_stage(
+            SecretId=arn, VersionStage=PENDING, RemoveFromVersionId=token
+        )
+
+    def _complete_finish(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
+        """Finish a finishSecret that failed after AWSCURRENT moved (retired nothing yet)."""
+        new = self._get(arn, stage=CURRENT)
+        previous = self._previous(arn, versions)
+        if previous is not None:
+            ctx = StepContext(arn, token, current=previous, pending=new)
+            self.deps.strategy(new["kind"]).finished(ctx)
+        self.sm.update_secret_version_stage(
+            SecretId=arn, VersionStage=PENDING, RemoveFromVersionId=token
+        )
+
+
+_DEPENDENCIES: Dependencies | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> None:
+    """Lambda entry point for Secrets Manager rotation."""
+    global _DEPENDENCIES
+    if _DEPENDENCIES is None:
+        # Reused across warm invocations: clients are expensive to build.
+        _DEPENDENCIES = default_dependencies()
+    Rotation(_DEPENDENCIES).run(event)

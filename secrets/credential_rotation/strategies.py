@@ -1,0 +1,364 @@
+"""What each rotation step does for each credential kind.
+
+Salesforce JWT bearer: alternating connected apps
+    A connected app holds one certificate at a time, so replacing it in place
+    would break every caller between the upload and their next secret read. The
+    secret therefore names two connected apps (``client_ids["a"]`` and ``["b"]``),
+    both pre-authorised for the integration user, and each version uses one of
+    them (``slot``). createSecret generates a new RSA key and self-signed
+    certificate for the *other* slot; setSecret uploads that certificate to the
+    other app (authenticated with the current credential); testSecret performs
+    the JWT bearer exchange with the new key; finishSecret moves AWSCURRENT. The
+    app in use is never touched, so the current credential works throughout; the
+    old key stays valid as AWSPREVIOUS and is retired only when the next rotation
+    (after the new key tested good) overwrites that app's certificate. This is
+    Secrets Manager's "alternating users" strategy applied to connected apps.
+
+OAuth client credentials and API keys: two live secrets, retire on the next cycle
+    createSecret first revokes the AWSPREVIOUS secret (it has been superseded for
+    a whole rotation period, and issuers commonly allow only two), then asks the
+    issuer for a new one while the current stays valid; setSecret checks the
+    issuer holds it; testSecret uses it; finishSecret moves AWSCURRENT and leaves
+    the old one valid for callers that cached it.
+
+IAM access keys: at most two per user (IAM quotas)
+    createSecret deletes an inactive key (and the AWSPREVIOUS key if a failed
+    finishSecret left it active), then creates one; setSecret checks it is
+    active; testSecret calls sts:GetCallerIdentity with it, retrying while IAM's
+    eventual consistency catches up; finishSecret moves AWSCURRENT, then
+    deactivates the previous key (deleted on the next cycle).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from credential_rotation.clients import (
+    ApiKeyIssuer,
+    CredentialRejected,
+    OAuthIssuer,
+    SalesforceClient,
+)
+from credential_rotation.keys import certificate_fingerprint, generate_key_and_certificate
+from credential_rotation.redact import get_logger
+
+LOG = get_logger()
+
+
+class RotationError(RuntimeError):
+    """A rotation step cannot proceed; the message says why and what to do, never a secret."""
+
+
+class BootstrapRequired(RotationError):
+    """AWSCURRENT is still the program's placeholder and needs a one-time human step."""
+
+
+@dataclass
+class StepContext:
+    """The versions a step works with, parsed. ``previous`` is AWSPREVIOUS, if any."""
+
+    arn: str
+    token: str
+    current: dict[str, Any]
+    pending: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None
+
+
+class Strategy(Protocol):
+    """The kind-specific half of a rotation; the handler does the Secrets Manager half."""
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        """Return the new secret document (may ask the issuer for a credential)."""
+        ...
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        """Undo ``create`` at the issuer when the new version could not be stored."""
+        ...
+
+    def set(self, ctx: StepContext) -> None:
+        """Make the issuing system accept ``ctx.pending``."""
+        ...
+
+    def test(self, ctx: StepContext) -> None:
+        """Prove ``ctx.pending`` works; raise if it does not."""
+        ...
+
+    def finished(self, ctx: StepContext) -> None:
+        """Run after ``ctx.pending`` became AWSCURRENT; ``ctx.current`` is the demoted one."""
+        ...
+
+
+def _fresh(doc: dict[str, Any]) -> dict[str, Any]:
+    """Copy a document for the next version: a rotated secret is never a bootstrap placeholder."""
+    new = dict(doc)
+    new.pop("bootstrap", None)
+    return new
+
+
+def _require_enrolled(ctx: StepContext, what: str) -> None:
+    if ctx.current.get("bootstrap"):
+        raise BootstrapRequired(
+            f"{ctx.arn}: AWSCURRENT is the bootstrap placeholder, which the issuing system "
+            f"does not know, so it cannot ask for a new {what}. Put the first issued "
+            "credential with `aws secretsmanager put-secret-value` (shape in "
+            'credential_rotation/formats.py, without "bootstrap"), then rotate once so '
+            "the hand-carried value is replaced."
+        )
+
+
+class SalesforceJwtStrategy:
+    """Alternate between two connected apps so one always holds a working certificate."""
+
+    def __init__(self, salesforce: SalesforceClient) -> None:
+        self.salesforce = salesforce
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        slot = "b" if ctx.current["slot"] == "a" else "a"
+        private_pem, certificate_pem = generate_key_and_certificate(
+            f"{ctx.current['username']} rotation {slot}"
+        )
+        new = _fresh(ctx.current)
+        new.update(
+            slot=slot,
+            client_id=ctx.current["client_ids"][slot],
+            private_key_pem=private_pem,
+            certificate_pem=certificate_pem,
+        )
+        return new
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        return None  # nothing reached Salesforce yet
+
+    def set(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        fingerprint = certificate_fingerprint(ctx.pending["certificate_pem"])
+        if ctx.current.get("bootstrap"):
+            LOG.warning(
+                "%s: AWSCURRENT is the bootstrap placeholder; upload certificate %s to "
+                "connected app %s by hand (see formats.py)",
+                ctx.arn,
+                fingerprint,
+                ctx.pending["client_id"],
+            )
+            return
+        self.salesforce.upload_certificate(
+            current=ctx.current,
+            client_id=ctx.pending["client_id"],
+            certificate_pem=ctx.pending["certificate_pem"],
+        )
+        LOG.info(
+            "%s: uploaded certificate %s to app %s", ctx.arn, fingerprint, ctx.pending["client_id"]
+        )
+
+    def test(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        try:
+            self.salesforce.exchange_jwt(ctx.pending)
+        except CredentialRejected:
+            if not ctx.current.get("bootstrap"):
+                raise
+            fingerprint = certificate_fingerprint(ctx.pending["certificate_pem"])
+            raise BootstrapRequired(
+                f"{ctx.arn}: Salesforce does not accept the new key yet. Upload the AWSPENDING "
+                f"version's certificate_pem (SHA-256 {fingerprint}) "
+                f"to connected app {ctx.pending['client_id']}; the retried rotation then completes."
+            ) from None
+
+    def finished(self, ctx: StepContext) -> None:
+        return None  # the demoted app keeps its certificate until the next rotation's setSecret
+
+
+class OAuthClientCredentialsStrategy:
+    """Issue a second client secret, test it, retire the superseded one on the next cycle."""
+
+    def __init__(self, issuer: OAuthIssuer) -> None:
+        self.issuer = issuer
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        _require_enrolled(ctx, "client secret")
+        prev = ctx.previous
+        if (
+            prev
+            and not prev.get("bootstrap")
+            and prev["client_secret_id"]
+            not in (
+                "",
+                ctx.current["client_secret_id"],
+            )
+        ):
+            self.issuer.revoke_secret(ctx.current, prev["client_secret_id"])
+            LOG.info("%s: revoked superseded client secret %s", ctx.arn, prev["client_secret_id"])
+        issued = self.issuer.create_secret(ctx.current)
+        new = _fresh(ctx.current)
+        new.update(client_secret=issued.value, client_secret_id=issued.id)
+        return new
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        self.issuer.revoke_secret(ctx.current, new["client_secret_id"])
+
+    def set(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        if not self.issuer.secret_exists(ctx.current, ctx.pending["client_secret_id"]):
+            raise RotationError(
+                f"{ctx.arn}: the issuer no longer holds pending client secret "
+                f"{ctx.pending['client_secret_id']}; cancel this rotation "
+                "(remove AWSPENDING from the version) and rotate again"
+            )
+
+    def test(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        self.issuer.token(ctx.pending)
+
+    def finished(self, ctx: StepContext) -> None:
+        return None  # the old secret stays valid until the next cycle's createSecret
+
+
+class ApiKeyStrategy:
+    """Issue a second API key, test it, retire the superseded one on the next cycle."""
+
+    def __init__(self, issuer: ApiKeyIssuer) -> None:
+        self.issuer = issuer
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        _require_enrolled(ctx, "API key")
+        prev = ctx.previous
+        if prev and not prev.get("bootstrap") and prev["key_id"] not in ("", ctx.current["key_id"]):
+            self.issuer.revoke_key(ctx.current, prev["key_id"])
+            LOG.info("%s: revoked superseded API key %s", ctx.arn, prev["key_id"])
+        issued = self.issuer.create_key(ctx.current)
+        new = _fresh(ctx.current)
+        new.update(api_key=issued.value, key_id=issued.id)
+        return new
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        self.issuer.revoke_key(ctx.current, new["key_id"])
+
+    def set(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        if not self.issuer.key_exists(ctx.current, ctx.pending["key_id"]):
+            raise RotationError(
+                f"{ctx.arn}: the issuer no longer holds pending API key {ctx.pending['key_id']}; "
+                "cancel this rotation (remove AWSPENDING from the version) and rotate again"
+            )
+
+    def test(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        key_id = self.issuer.whoami(ctx.pending)
+        if key_id != ctx.pending["key_id"]:
+            raise RotationError(
+                f"{ctx.arn}: the issuer identified the new key as {key_id}, "
+                f"expected {ctx.pending['key_id']}"
+            )
+
+    def finished(self, ctx: StepContext) -> None:
+        return None  # the old key stays valid until the next cycle's createSecret
+
+
+# IAM allows two access keys per user (IAM User Guide, "IAM and AWS STS quotas").
+MAX_ACCESS_KEYS = 2
+# IAM is eventually consistent: a new key may be refused for a few seconds
+# (IAM User Guide, "Changes that I make are not always immediately visible").
+# 1+2+4+8+10+10 = 35 s of waiting at most; the rotation function's timeout covers it.
+STS_RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 10, 10)
+_NOT_YET_VISIBLE = {"InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied"}
+
+
+@dataclass
+class IamAccessKeyStrategy:
+    """At most two keys: delete an inactive one, create, test via STS, deactivate the old one."""
+
+    iam: Any
+    sts_for_key: Callable[[str, str], Any]
+    sleep: Callable[[float], None] = time.sleep
+    retry_delays: tuple[float, ...] = field(default=STS_RETRY_DELAYS)
+
+    def _keys(self, user: str) -> list[dict[str, Any]]:
+        return list(self.iam.list_access_keys(UserName=user)["AccessKeyMetadata"])
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        user = ctx.current["user_name"]
+        current_id = ctx.current["access_key_id"]
+        previous_id = (ctx.previous or {}).get("access_key_id")
+        for key in self._keys(user):
+            key_id = key["AccessKeyId"]
+            if key_id == current_id:
+                continue
+            if key["Status"] == "Inactive":
+                self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+                LOG.info("%s: deleted inactive access key %s", ctx.arn, key_id)
+            elif key_id == previous_id:
+                # A failed finishSecret left the superseded key active; it has been
+                # AWSPREVIOUS for a whole rotation period, so retire it now.
+                self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
+                self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+                LOG.warning("%s: retired still-active previous access key %s", ctx.arn, key_id)
+        if len(self._keys(user)) >= MAX_ACCESS_KEYS:
+            raise RotationError(
+                f"{ctx.arn}: IAM user {user} already has {MAX_ACCESS_KEYS} active access keys and "
+                "the other one is not recorded in this secret; deactivate the key that is not "
+                "AWSCURRENT's access_key_id, then rotate again"
+            )
+        created = self.iam.create_access_key(UserName=user)["AccessKey"]
+        new = _fresh(ctx.current)
+        new.update(
+            access_key_id=created["AccessKeyId"], secret_access_key=created["SecretAccessKey"]
+        )
+        return new
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        self.iam.delete_access_key(UserName=new["user_name"], AccessKeyId=new["access_key_id"])
+
+    def set(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        statuses = {k["AccessKeyId"]: k["Status"] for k in self._keys(ctx.pending["user_name"])}
+        if statuses.get(ctx.pending["access_key_id"]) != "Active":
+            raise RotationError(
+                f"{ctx.arn}: pending access key {ctx.pending['access_key_id']} is not active on "
+                f"{ctx.pending['user_name']}; cancel this rotation and rotate again"
+            )
+
+    def test(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        pending = ctx.pending
+        suffix = f"/{pending['user_name']}"
+        last = "no attempt"
+        for delay in (*self.retry_delays, None):
+            try:
+                sts = self.sts_for_key(pending["access_key_id"], pending["secret_access_key"])
+                arn = sts.get_caller_identity()["Arn"]
+                if arn.endswith(suffix) and ":user/" in arn:
+                    return
+                last = f"the key identifies as {arn}"
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code not in _NOT_YET_VISIBLE:
+                    raise
+                last = f"STS answered {code}"
+            except BotoCoreError as exc:
+                last = type(exc).__name__
+            if delay is not None:
+                self.sleep(delay)
+        raise RotationError(
+            f"{ctx.arn}: new access key {pending['access_key_id']} was not accepted by "
+            f"sts:GetCallerIdentity as user {pending['user_name']} ({last})"
+        )
+
+    def finished(self, ctx: StepContext) -> None:
+        old = ctx.current
+        assert ctx.pending is not None
+        old_id = old.get("access_key_id")
+        if old.get("bootstrap") or not old_id or old_id == ctx.pending["access_key_id"]:
+            return
+        try:
+            self.iam.update_access_key(
+                UserName=old["user_name"], AccessKeyId=old_id, Status="Inactive"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+                raise
+        LOG.info("%s: deactivated previous access key %s", ctx.arn, old_id)
