@@ -37,6 +37,8 @@ from pydantic import (
     field_validator,
 )
 
+from components.evidence import Evidence
+
 __all__ = [
     "ENVIRONMENTS",
     "ConflictRule",
@@ -296,6 +298,9 @@ class Integration(_Model):
     conflict_rule: ConflictRule | None = None
     schedule: str | None = None
     phases: Phases
+    evidence: Evidence = Field(
+        default_factory=Evidence, description="exit-criteria evidence, keyed by phase left"
+    )
 
     @field_validator("schedule")
     @classmethod
