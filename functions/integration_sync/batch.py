@@ -1,0 +1,214 @@
+"""Scheduled batch job: page through source changes since a durable watermark and write them.
+
+For each mapped object: read the watermark from STATE_TABLE, fetch the next keyset page
+(``(modified_at, id)`` strictly after it, up to ``now - SETTLE_SECONDS``), upsert every
+record by external id, and only then commit the page's last ``(modified_at, id)`` as the new
+watermark. A run that dies halfway (timeout, crash, 5xx) resumes at the first page not
+committed; records of that page written before the crash are written again, which changes
+nothing because the write is an upsert by external id.
+
+A record the target rejects permanently cannot block the watermark forever: it is sent to
+``DLQ_URL`` when the integration has one, otherwise logged with its id and counted in
+``RecordsFailed`` (the reconciliation job then reports it as a gap).
+
+Invoke in-process::
+
+    from integration_sync.batch import handler
+    handler({"objects": ["invoice"], "page_size": 200}, None)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from integration_sync import telemetry
+from integration_sync.clients import ApiClient, SourceApi, SourceRecord, TargetApi
+from integration_sync.config import Settings
+from integration_sync.credentials import SecretAuth
+from integration_sync.envelope import UPSERT, Change
+from integration_sync.errors import PermanentError
+from integration_sync.mapping import to_target_write
+from integration_sync.state import WatermarkStore
+
+logger = Logger()
+
+# Records committed in the last minute may still be invisible to a query (open transactions,
+# replica lag); reading only up to now - 60 s keeps the keyset watermark from skipping them.
+SETTLE_SECONDS = 60
+# Salesforce REST returns at most 2,000 records per query batch (REST API Developer Guide,
+# "Query"); 200 keeps a page well inside one Lambda invocation's time and memory.
+DEFAULT_PAGE_SIZE = 200
+# Stop starting new pages when less than this remains of the 300 s batch timeout: the
+# committed watermark lets the next scheduled run continue.
+STOP_MARGIN_SECONDS = 30.0
+
+
+def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """Lambda entry point for the schedule; returns per-object counts and the final watermark."""
+    event = event or {}
+    settings = Settings.from_env()
+    settings.require("state_table", "source_base_url", "target_base_url")
+    metrics = telemetry.new_metrics(settings)
+    calls = telemetry.CallCounter()
+
+    def remaining() -> float:
+        return telemetry.remaining_seconds_of(context)
+
+    source = SourceApi(
+        ApiClient(
+            settings.source_base_url,
+            auth=SecretAuth(settings.source_secret_arn),
+            on_call=calls,
+            remaining_seconds=remaining,
+        )
+    )
+    target = TargetApi(
+        ApiClient(
+            settings.target_base_url,
+            auth=SecretAuth(settings.target_secret_arn),
+            on_call=calls,
+            remaining_seconds=remaining,
+        )
+    )
+    job = _BatchJob(
+        settings, source, target, WatermarkStore(settings.state_table), metrics, remaining
+    )
+    page_size = int(event.get("page_size", DEFAULT_PAGE_SIZE))
+    objects = list(event.get("objects") or settings.mapping)
+    try:
+        result = {obj: job.sync_object(obj, page_size=page_size) for obj in objects}
+    finally:
+        metrics.add_metric(name=telemetry.API_CALLS_USED, unit=MetricUnit.Count, value=calls.count)
+        metrics.flush_metrics()
+    return {"objects": result, "complete": all(r["complete"] for r in result.values())}
+
+
+class _BatchJob:
+    def __init__(
+        self,
+        settings: Settings,
+        source: SourceApi,
+        target: TargetApi,
+        store: WatermarkStore,
+        metrics: Any,
+        remaining: Any,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.target = target
+        self.store = store
+        self.metrics = metrics
+        self.remaining = remaining
+        self._sqs: Any = None
+
+    def sync_object(self, obj: str, *, page_size: int) -> dict[str, Any]:
+        """Sync one object from its watermark until caught up or out of time."""
+        mark = self.store.load(obj)
+        until = _iso(datetime.now(UTC) - timedelta(seconds=SETTLE_SECONDS))
+        written = pages = 0
+        complete = False
+        while self.remaining() > STOP_MARGIN_SECONDS:
+            records = self.source.changes(
+                obj, since=mark.since, after_id=mark.after_id, until=until, limit=page_size
+            )
+            if not records:
+                complete = True
+                break
+            for record in records:
+                written += self._write(obj, record)
+            last = records[-1]
+            mark = self.store.commit(obj, mark, since=last.modified_at, after_id=last.id)
+            pages += 1
+            logger.info(
+                "page committed",
+                extra={"object": obj, "since": mark.since, "after_id": mark.after_id},
+            )
+            if len(records) < page_size:
+                complete = True
+                break
+        lag_from = until if complete else mark.since
+        self.metrics.add_metric(
+            name=telemetry.SYNC_LAG_SECONDS,
+            unit=MetricUnit.Seconds,
+            value=max(time.time() - _parse(lag_from), 0.0),
+        )
+        return {"written": written, "pages": pages, "complete": complete, "watermark": mark.since}
+
+    def _write(self, obj: str, record: SourceRecord) -> int:
+        change = Change(
+            object=obj,
+            operation=UPSERT,
+            fields=record.data,
+            record_id=record.id,
+            idempotency_key=f"batch:{obj}:{record.id}:{record.modified_at}",
+            origin="batch",
+        )
+        try:
+            write = to_target_write(change, self.settings.mapping)
+            if write is None:
+                return 0
+            self.target.upsert(write.object, write.external_id_field, write.external_id, write.body)
+        except PermanentError as err:
+            self._park(obj, record, err)
+            return 0
+        # TransientError propagates: the page is not committed and the next run resumes it.
+        self.metrics.add_metric(name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=1)
+        return 1
+
+    def _park(self, obj: str, record: SourceRecord, err: PermanentError) -> None:
+        self.metrics.add_metric(name=telemetry.RECORDS_FAILED, unit=MetricUnit.Count, value=1)
+        if err.reason == "schema_mismatch":
+            self.metrics.add_metric(
+                name=telemetry.SCHEMA_MISMATCHES, unit=MetricUnit.Count, value=1
+            )
+        logger.error(
+            "record not written",
+            extra={
+                "object": obj,
+                "record_id": record.id,
+                "reason": err.reason,
+                "detail": err.detail[:500],
+            },
+        )
+        if not self.settings.dlq_url:
+            return
+        if self._sqs is None:
+            import boto3
+
+            self._sqs = boto3.client("sqs")
+        body = {
+            "object": obj,
+            "id": record.id,
+            "event_id": f"{record.id}@{record.modified_at}",
+            "occurred_at": record.modified_at,
+            "data": record.data,
+        }
+        params: dict[str, Any] = {
+            "QueueUrl": self.settings.dlq_url,
+            "MessageBody": json.dumps(body),
+            "MessageAttributes": {
+                "failure-reason": {"DataType": "String", "StringValue": err.reason},
+                "failure-detail": {
+                    "DataType": "String",
+                    "StringValue": err.detail[:1000] or err.reason,
+                },
+            },
+        }
+        if self.settings.fifo:
+            params["MessageGroupId"] = f"{obj}:{record.id}"[:128]
+            params["MessageDeduplicationId"] = f"{record.id}@{record.modified_at}"[:128]
+        self._sqs.send_message(**params)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

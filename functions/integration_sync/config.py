@@ -1,0 +1,117 @@
+"""Settings read from the function's environment (names fixed by docs/contracts.md).
+
+Example::
+
+    settings = Settings.from_env()
+    settings.mapping["Order"].external_id  # "Salesforce_Order_Id__c"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from integration_sync.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ObjectMapping:
+    """How one source object lands in the target: field renames and the external id field."""
+
+    name: str
+    fields: Mapping[str, str]
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a sync handler needs, taken from environment variables."""
+
+    integration: str
+    environment: str
+    metrics_namespace: str
+    source_system: str
+    target_system: str
+    source_base_url: str
+    target_base_url: str
+    source_secret_arn: str
+    target_secret_arn: str
+    state_table: str
+    queue_url: str
+    dlq_url: str
+    fifo: bool
+    api_calls_per_day: int
+    max_staleness_seconds: int
+    mapping: Mapping[str, ObjectMapping] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the contract's variables; raise ConfigurationError if unusable."""
+        env = os.environ if env is None else env
+        integration = env.get("INTEGRATION", "")
+        if not integration:
+            raise ConfigurationError("INTEGRATION is not set")
+        return cls(
+            integration=integration,
+            environment=env.get("ENVIRONMENT", ""),
+            metrics_namespace=env.get("METRICS_NAMESPACE") or f"Integrations/{integration}",
+            source_system=env.get("SOURCE_SYSTEM", ""),
+            target_system=env.get("TARGET_SYSTEM", ""),
+            source_base_url=env.get("SOURCE_BASE_URL", "").rstrip("/"),
+            target_base_url=env.get("TARGET_BASE_URL", "").rstrip("/"),
+            source_secret_arn=env.get("SOURCE_CREDENTIAL_SECRET_ARN", ""),
+            target_secret_arn=env.get("TARGET_CREDENTIAL_SECRET_ARN", ""),
+            state_table=env.get("STATE_TABLE", ""),
+            queue_url=env.get("QUEUE_URL", ""),
+            dlq_url=env.get("DLQ_URL", ""),
+            fifo=env.get("FIFO", "").lower() == "true",
+            api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
+            max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
+            mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
+        )
+
+    def require(self, *names: str) -> None:
+        """Fail the invocation early, naming every missing variable."""
+        missing = [name for name in names if not getattr(self, name)]
+        if missing:
+            variables = {
+                "state_table": "STATE_TABLE",
+                "dlq_url": "DLQ_URL",
+                "queue_url": "QUEUE_URL",
+                "target_base_url": "TARGET_BASE_URL",
+                "source_base_url": "SOURCE_BASE_URL",
+            }
+            raise ConfigurationError(
+                "missing environment variables: "
+                + ", ".join(variables.get(name, name.upper()) for name in missing)
+            )
+
+
+def parse_field_mapping(raw: str) -> dict[str, ObjectMapping]:
+    """Parse FIELD_MAPPING: ``{object: {"fields": {source: target}, "external_id": target}}``."""
+    try:
+        data = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"FIELD_MAPPING is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError("FIELD_MAPPING must be a JSON object keyed by object name")
+    mapping: dict[str, ObjectMapping] = {}
+    for name, spec in data.items():
+        fields = spec.get("fields") if isinstance(spec, dict) else None
+        external_id = spec.get("external_id") if isinstance(spec, dict) else None
+        if not isinstance(fields, dict) or not isinstance(external_id, str) or not external_id:
+            raise ConfigurationError(
+                f"FIELD_MAPPING[{name!r}] needs 'fields' (object) and 'external_id' (string)"
+            )
+        mapping[name] = ObjectMapping(name=name, fields=dict(fields), external_id=external_id)
+    return mapping
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from exc

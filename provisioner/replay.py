@@ -1,0 +1,231 @@
+"""Move dead-lettered messages back to their source queue, losing none.
+
+``replay_dlq`` prefers SQS's own redrive (``StartMessageMoveTask``), which AWS supports
+for standard queues whose DLQ it is (SQS API Reference, "StartMessageMoveTask"). Elsewhere
+(FIFO queues, emulators without the API, a role without the permission) it copies:
+receive a batch from the DLQ, ``SendMessageBatch`` it to the source queue, and delete from
+the DLQ only the entries the send confirmed. A message is therefore always in at least one
+queue; an interruption between send and delete leaves it in both, and the next run sends it
+again.
+
+How such a repeat is absorbed:
+
+* FIFO source queues: each copy carries ``MessageDeduplicationId`` derived from the DLQ
+  message id (stable across receives), so SQS drops a repeat sent within the 5-minute
+  deduplication interval (SQS developer guide, "Exactly-once processing").
+* Otherwise (standard queues, or a re-run after more than 5 minutes): the consumer writes
+  each change through an idempotency record keyed by the event's own id (CDC transaction
+  key and sequence number, platform-event uuid, or the JSON ``event_id``), kept for 14 days,
+  so the repeated delivery is skipped and counted as ``DuplicatesSkipped``; the write itself
+  is an upsert by external id, which is idempotent too.
+
+Example::
+
+    import boto3
+    from provisioner.replay import replay_dlq
+
+    result = replay_dlq(dlq_url, queue_url, sqs_client=boto3.client("sqs"))
+    print(result.moved, result.method)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ReplayResult", "replay_deduplication_id", "replay_dlq"]
+
+# SQS batches hold at most 10 entries (SQS API Reference, "SendMessageBatch").
+SQS_BATCH_LIMIT = 10
+# Attributes the sync consumer adds when it dead-letters a record: a diagnosis of that
+# attempt, dropped on the way back so a new failure records a fresh one.
+DIAGNOSIS_ATTRIBUTES = frozenset(
+    {"failure-reason", "failure-detail", "failed-at", "source-message-id"}
+)
+# Statuses after which a move task moves nothing more (SQS API Reference, "ListMessageMoveTasks").
+_MOVE_TASK_TERMINAL = ("COMPLETED", "CANCELLED", "FAILED")
+
+
+@dataclass
+class ReplayResult:
+    """What a replay did: how many messages moved back, how, and what stayed behind."""
+
+    method: str
+    moved: int = 0
+    send_failures: int = 0
+    delete_failures: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    task_handle: str | None = None
+    task_status: str | None = None
+    fallback_reason: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing was left in the DLQ because of a failed send or delete."""
+        return (
+            self.send_failures == 0
+            and self.delete_failures == 0
+            and self.task_status
+            in (
+                None,
+                "COMPLETED",
+            )
+        )
+
+
+def replay_dlq(
+    dlq_url: str,
+    source_url: str,
+    *,
+    sqs_client: Any,
+    use_move_task: bool | None = None,
+    max_messages: int | None = None,
+    visibility_timeout: int = 300,
+    wait_time_seconds: int = 1,
+    move_task_timeout: float = 300.0,
+    poll_interval: float = 2.0,
+) -> ReplayResult:
+    """Move every message in ``dlq_url`` back to ``source_url``; safe to re-run after a stop.
+
+    ``use_move_task``: True forces StartMessageMoveTask, False forces copying, None (default)
+    tries the task for standard queues and falls back to copying when it is refused.
+    ``visibility_timeout`` hides received DLQ messages while they are copied; it must exceed
+    the time one send + delete takes. ``wait_time_seconds`` is the long-poll wait that decides
+    the DLQ is empty (short polls may miss messages: SQS developer guide, "Short and long
+    polling").
+    """
+    fifo = source_url.endswith(".fifo") or dlq_url.endswith(".fifo")
+    fallback_reason = None
+    if use_move_task or (use_move_task is None and not fifo and max_messages is None):
+        from botocore.exceptions import ClientError
+
+        try:
+            return _move_task(dlq_url, source_url, sqs_client, move_task_timeout, poll_interval)
+        except ClientError as exc:
+            if use_move_task:
+                raise
+            error = exc.response.get("Error", {})
+            fallback_reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    result = _copy(
+        dlq_url,
+        source_url,
+        sqs_client,
+        fifo=source_url.endswith(".fifo"),
+        max_messages=max_messages,
+        visibility_timeout=visibility_timeout,
+        wait_time_seconds=wait_time_seconds,
+    )
+    result.fallback_reason = fallback_reason
+    return result
+
+
+def _move_task(
+    dlq_url: str, source_url: str, sqs: Any, timeout: float, poll_interval: float
+) -> ReplayResult:
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    handle = sqs.start_message_move_task(
+        SourceArn=dlq_arn, DestinationArn=_queue_arn(sqs, source_url)
+    )["TaskHandle"]
+    result = ReplayResult(method="move-task", task_handle=handle, task_status="RUNNING")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10).get("Results", [])
+        task = next((t for t in tasks if t.get("TaskHandle") == handle), tasks[0] if tasks else {})
+        result.task_status = task.get("Status", result.task_status)
+        result.moved = int(task.get("ApproximateNumberOfMessagesMoved", result.moved))
+        if result.task_status in _MOVE_TASK_TERMINAL:
+            break
+        time.sleep(poll_interval)
+    return result
+
+
+def _copy(
+    dlq_url: str,
+    source_url: str,
+    sqs: Any,
+    *,
+    fifo: bool,
+    max_messages: int | None,
+    visibility_timeout: int,
+    wait_time_seconds: int,
+) -> ReplayResult:
+    result = ReplayResult(method="copy")
+    while max_messages is None or result.moved < max_messages:
+        want = (
+            SQS_BATCH_LIMIT
+            if max_messages is None
+            else min(SQS_BATCH_LIMIT, max_messages - result.moved)
+        )
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=want,
+            WaitTimeSeconds=wait_time_seconds,
+            VisibilityTimeout=visibility_timeout,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            break
+        by_entry = {str(i): message for i, message in enumerate(messages)}
+        entries = [_send_entry(entry_id, message, fifo) for entry_id, message in by_entry.items()]
+        sent = sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
+        result.send_failures += len(sent.get("Failed", []))
+        confirmed = [by_entry[ok["Id"]] for ok in sent.get("Successful", [])]
+        if not confirmed:
+            continue
+        # Only now, with the copies confirmed, may the originals go. Entries whose send
+        # failed stay hidden until the visibility timeout ends and are retried next run.
+        deleted = sqs.delete_message_batch(
+            QueueUrl=dlq_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
+                for i, message in enumerate(confirmed)
+            ],
+        )
+        result.delete_failures += len(deleted.get("Failed", []))
+        result.moved += len(confirmed)
+        for message in confirmed:
+            reason = message.get("MessageAttributes", {}).get("failure-reason", {})
+            result.reasons[reason.get("StringValue", "max-receives")] += 1
+    return result
+
+
+def _send_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
+    attributes = {
+        name: _attribute(value)
+        for name, value in message.get("MessageAttributes", {}).items()
+        if name not in DIAGNOSIS_ATTRIBUTES
+    }
+    if attributes:
+        entry["MessageAttributes"] = attributes
+    if fifo:
+        system = message.get("Attributes", {})
+        entry["MessageGroupId"] = system.get("MessageGroupId") or "replay"
+        entry["MessageDeduplicationId"] = replay_deduplication_id(message["MessageId"])
+    return entry
+
+
+def replay_deduplication_id(message_id: str) -> str:
+    """Deduplication id for the copy of DLQ message ``message_id`` (same id on every run)."""
+    return hashlib.sha256(f"replay:{message_id}".encode()).hexdigest()
+
+
+def _attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """ReceiveMessage's attribute shape minus the empty list fields SendMessage rejects."""
+    kept = {"DataType": value["DataType"]}
+    for key in ("StringValue", "BinaryValue"):
+        if key in value:
+            kept[key] = value[key]
+    return kept
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+    )
