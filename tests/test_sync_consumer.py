@@ -14,14 +14,14 @@ from test_sync_harness import (
     FakeContext,
     FakeSystem,
     Queues,
-    aws,  # noqa: F401  (fixture)
+    aws_fixture,  # noqa: F401  (fixture "aws")
     create_queues,
     create_secret,
     create_state_table,
     direct_event,
     drive_queue,
     emf_documents,
-    fake_system,  # noqa: F401  (fixture)
+    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
     order_change_event,
     receive_all,

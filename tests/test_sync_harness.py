@@ -1,7 +1,8 @@
 """Shared fixtures for the sync tests: a fake REST system on 127.0.0.1, moto, Lambda events.
 
 Named ``test_sync_*`` to sit with the tests it serves; it holds no tests itself. The other
-``test_sync_*`` modules import from it (pytest puts ``tests/`` on sys.path).
+``test_sync_*`` modules import from it (pytest puts ``tests/`` on sys.path); fixtures are
+imported as ``*_fixture`` and requested by their short names.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-@pytest.fixture
-def fake_system() -> Iterator[Callable[[], FakeSystem]]:
+@pytest.fixture(name="fake_system")
+def fake_system_fixture() -> Iterator[Callable[[], FakeSystem]]:
     """Factory of fake systems, each on its own 127.0.0.1 port, stopped after the test."""
     servers: list[ThreadingHTTPServer] = []
 
@@ -216,7 +217,7 @@ def fake_system() -> Iterator[Callable[[], FakeSystem]]:
         handler = type("Handler", (_Handler,), {"system": system})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         system.url = f"http://127.0.0.1:{server.server_address[1]}/api"
         return system
@@ -230,8 +231,8 @@ def fake_system() -> Iterator[Callable[[], FakeSystem]]:
 # --------------------------------------------------------------------------- AWS (moto)
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+@pytest.fixture(name="aws")
+def aws_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """moto for SQS, DynamoDB, Secrets Manager and CloudWatch, with fake credentials."""
     from moto import mock_aws
 
