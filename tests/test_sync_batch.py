@@ -1,0 +1,253 @@
+"""The scheduled batch job: durable watermark, advanced only after a page is written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from test_sync_harness import (
+    FUNCTIONS_DIR,
+    INVOICE_MAPPING,
+    FakeContext,
+    FakeSystem,
+    Request,
+    aws_fixture,  # noqa: F401  (fixture "aws")
+    create_state_table,
+    emf_documents,
+    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
+    invoice_record,
+    metric_values,
+    sync_env,
+)
+
+INTEGRATION = "order-to-invoice"
+STATE_TABLE = f"dev-{INTEGRATION}-state"
+INVOICES = 25
+PAGE = 10
+
+
+def _feed() -> list[dict[str, Any]]:
+    """25 invoices changed over the last hour; pairs share a timestamp to exercise ties."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        invoice_record(
+            n, modified_at=(start + timedelta(seconds=30 * (n // 2))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+        for n in range(INVOICES)
+    ]
+
+
+def _systems(
+    fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> tuple[FakeSystem, FakeSystem]:
+    netsuite, xero = fake_system(), fake_system()
+    netsuite.feed["invoice"] = _feed()
+    sync_env(
+        monkeypatch,
+        integration=INTEGRATION,
+        mapping=INVOICE_MAPPING,
+        source_url=netsuite.url,
+        target_url=xero.url,
+        state_table=STATE_TABLE,
+        source_system="netsuite",
+        target_system="xero",
+    )
+    return netsuite, xero
+
+
+@pytest.fixture
+def systems(
+    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> tuple[FakeSystem, FakeSystem]:
+    create_state_table(STATE_TABLE)
+    return _systems(fake_system, monkeypatch)
+
+
+def _run(event: dict[str, Any] | None = None) -> dict[str, Any]:
+    from integration_sync.batch import handler
+
+    return handler({"page_size": PAGE, **(event or {})}, FakeContext(timeout_seconds=300))
+
+
+def _watermark(client: Any = None) -> dict[str, Any] | None:
+    client = client or boto3.client("dynamodb")
+    item = client.get_item(TableName=STATE_TABLE, Key={"id": {"S": "watermark#invoice"}}).get(
+        "Item"
+    )
+    return {k: next(iter(v.values())) for k, v in item.items()} if item else None
+
+
+def _feed_requests(system: FakeSystem) -> list[tuple[str, str]]:
+    return [
+        (r.query["since"], r.query["after_id"])
+        for r in system.requests
+        if r.path.endswith("/changes")
+    ]
+
+
+def _expected_references() -> list[str]:
+    return sorted(r["data"]["externalId"] for r in _feed())
+
+
+def test_batch_writes_every_page_and_commits_the_last_record_as_watermark(
+    systems: tuple[FakeSystem, FakeSystem], capsys: pytest.CaptureFixture[str]
+) -> None:
+    netsuite, xero = systems
+
+    result = _run()
+
+    assert result["complete"] is True
+    assert result["objects"]["invoice"]["written"] == INVOICES
+    assert sorted(xero.written("invoice")) == _expected_references()
+    assert xero.written("invoice")["NS-INV-10003"] == {
+        "InvoiceNumber": "INV-10003",
+        "ContactID": "CUST-303",
+        "Total": 1250.0,
+        "Date": "2024-05-02",
+        "Reference": "NS-INV-10003",
+    }
+    last = max(netsuite.feed["invoice"], key=lambda r: (r["modified_at"], r["id"]))
+    assert _watermark() is not None
+    assert (_watermark()["since"], _watermark()["after_id"]) == (last["modified_at"], last["id"])  # type: ignore[index]
+    docs = emf_documents(capsys.readouterr().out)
+    assert metric_values(docs, "RecordsSynced") == [1.0] * INVOICES
+    assert metric_values(docs, "ApiCallsUsed") == [float(3 + INVOICES)]  # 3 pages + 25 upserts
+
+
+def test_second_run_without_changes_writes_nothing(systems: tuple[FakeSystem, FakeSystem]) -> None:
+    _, xero = systems
+    _run()
+    writes = len(xero.writes)
+
+    result = _run()
+
+    assert result["objects"]["invoice"]["written"] == 0
+    assert len(xero.writes) == writes
+
+
+def test_failure_halfway_resumes_from_the_last_committed_page(
+    systems: tuple[FakeSystem, FakeSystem],
+) -> None:
+    netsuite, xero = systems
+    from integration_sync.errors import TransientError
+
+    xero.fail_record("NS-INV-10014", 503)  # fifth record of the second page
+
+    with pytest.raises(TransientError):
+        _run()
+
+    page_one_last = sorted(netsuite.feed["invoice"], key=lambda r: (r["modified_at"], r["id"]))[
+        PAGE - 1
+    ]
+    assert (_watermark()["since"], _watermark()["after_id"]) == (
+        page_one_last["modified_at"],
+        page_one_last["id"],
+    )  # type: ignore[index]
+    xero.faults.clear()
+    netsuite.requests.clear()
+
+    result = _run()
+
+    assert result["complete"] is True
+    assert _feed_requests(netsuite)[0] == (page_one_last["modified_at"], page_one_last["id"])
+    assert sorted(xero.written("invoice")) == _expected_references()
+    for record in netsuite.feed["invoice"][:PAGE]:
+        assert (
+            xero.write_count("invoice", record["data"]["externalId"]) == 1
+        )  # committed: not redone
+
+
+def test_batch_killed_halfway_resumes_without_loss_or_duplicates(
+    fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch, moto_server: str
+) -> None:
+    """SIGKILL the job while it writes page two; the next run finishes from page two."""
+    ddb = boto3.client("dynamodb", endpoint_url=moto_server)
+    ddb.create_table(
+        TableName=STATE_TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    netsuite, xero = _systems(fake_system, monkeypatch)
+    reached, release = threading.Event(), threading.Event()
+
+    def hang_on_fifteenth_write(req: Request) -> tuple[int, dict[str, str], Any] | None:
+        if req.method == "PATCH" and len(xero.writes) == 14:
+            reached.set()
+            release.wait(10)
+            return 503, {}, {"error": "connection reset"}  # the dead client never reads it
+        return None
+
+    xero.faults.append(hang_on_fifteenth_write)
+    env = {**os.environ, "PYTHONPATH": str(FUNCTIONS_DIR), "AWS_ENDPOINT_URL": moto_server}
+    code = f"from integration_sync.batch import handler; handler({{'page_size': {PAGE}}}, None)"
+    job = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        assert reached.wait(30), (
+            job.stderr.read().decode() if job.poll() is not None else "job hung"
+        )  # type: ignore[union-attr]
+        job.send_signal(signal.SIGKILL)
+        job.wait(10)
+    finally:
+        release.set()
+        if job.poll() is None:
+            job.kill()
+    committed = _watermark(ddb)
+    assert committed is not None and int(committed["version"]) == 1  # page one only
+    xero.faults.clear()
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    result = _run()
+
+    assert result["complete"] is True
+    assert sorted(xero.written("invoice")) == _expected_references()  # nothing lost
+    assert len(xero.written("invoice")) == INVOICES  # no duplicate records in Xero
+    # Page one was committed before the kill, so it was written exactly once.
+    ordered = sorted(netsuite.feed["invoice"], key=lambda r: (r["modified_at"], r["id"]))
+    assert all(xero.write_count("invoice", r["data"]["externalId"]) == 1 for r in ordered[:PAGE])
+    assert all(xero.write_count("invoice", r["data"]["externalId"]) <= 2 for r in ordered[PAGE:])
+
+
+def test_overlapping_runs_cannot_move_the_watermark_backwards(
+    systems: tuple[FakeSystem, FakeSystem],
+) -> None:
+    from integration_sync.state import WatermarkConflict, WatermarkStore
+
+    store = WatermarkStore(STATE_TABLE)
+    stale = store.load("invoice")
+    store.commit("invoice", stale, since="2024-05-02T10:05:00Z", after_id="4810009")
+
+    with pytest.raises(WatermarkConflict):
+        store.commit("invoice", stale, since="2024-05-02T10:01:00Z", after_id="4810002")
+
+    assert store.load("invoice").since == "2024-05-02T10:05:00Z"
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto server on 127.0.0.1 that a separate (killable) process can reach."""
+    from moto.server import ThreadedMotoServer
+
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
