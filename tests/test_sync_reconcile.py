@@ -91,12 +91,11 @@ def test_reconciliation_gap_is_reported_with_the_missing_ids(
     assert (result["source_count"], result["target_count"], result["gap"]) == (12, 10, 2)
     assert result["missing_ids"] == ["NS-INV-10003", "NS-INV-10007"]
     assert result["source_checksum"] != result["target_checksum"]
-    out = capsys.readouterr().out
-    docs = emf_documents(out)
+    docs = emf_documents(capsys.readouterr().out)
     assert metric_values(docs, "ReconciliationGap", namespace=f"Integrations/{INTEGRATION}") == [
         2.0
     ]
-    [log] = _gap_logs(out)
+    [log] = _gap_logs(caplog)
     assert log["missing_ids"] == ["NS-INV-10003", "NS-INV-10007"]
     assert log["level"] == "WARNING"
 
