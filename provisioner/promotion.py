@@ -1,0 +1,638 @@
+"""Promotion: raise an integration's phase in one environment once its exit criteria hold.
+
+A promotion of integration I in environment E from phase p to q (q > p) is allowed when
+
+* order: q does not exceed I's phase in the environment below E (dev has none below, so
+  only phase 5 limits it);
+* evidence: for every phase being left (p .. q-1), each item `REQUIREMENTS` lists is
+  recorded in the roadmap (`integrations[n].evidence.<phase>.<item>`);
+* automated criteria: each `AutomatedCheck` passes. The defaults are
+  `policy_pack_passes` (the policy pack over the plan of E at phase q) and
+  `rehearsal_passes` (the rehearsal's checks for I in the environment below). A check whose
+  tooling is not in this checkout fails as "not available"; it never passes silently.
+
+Only when every criterion passes is the roadmap rewritten, changing that one value and
+nothing else, atomically (a temporary file in the same directory, then `os.replace`), and
+only if the edited roadmap still validates. Tests pass their own checks::
+
+    outcome = promote(Path("roadmap.yaml"), "quote-to-order", "prod", checks=[my_fake])
+    print(outcome.diff if outcome.promoted else outcome.assessment.failed)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from components.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
+from components.roadmap import ENVIRONMENTS, Integration, Roadmap, RoadmapError, parse_roadmap
+from provisioner.errors import CheckFailed, UsageError
+
+__all__ = [
+    "AUTOMATED_CHECKS",
+    "Assessment",
+    "AutomatedCheck",
+    "Criterion",
+    "Outcome",
+    "Pending",
+    "Proposal",
+    "Step",
+    "assess",
+    "below",
+    "edit_phase",
+    "pending",
+    "plan_step",
+    "policy_pack_passes",
+    "promote",
+    "rehearsal_passes",
+    "write_atomically",
+]
+
+LAST_PHASE = 5
+Status = Literal["passed", "failed", "not available"]
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Step:
+    """The proposed change: one integration's phase in one environment, from -> to."""
+
+    integration: str
+    index: int
+    environment: str
+    current: int
+    target: int
+    held_below: int | None = None
+
+    @property
+    def below(self) -> str | None:
+        return below(self.environment)
+
+    @property
+    def phases_left(self) -> range:
+        """The phases whose exit criteria this step needs (current .. target-1)."""
+        return range(self.current, self.target)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One exit criterion's result; a failed one says what to do in `fix`."""
+
+    id: str
+    kind: Literal["order", "evidence", "automated", "roadmap"]
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "passed": self.passed,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What an automated check sees: the step, the roadmap before it and a copy after it."""
+
+    step: Step
+    before: Roadmap
+    after: Roadmap
+    roadmap_path: Path
+
+
+AutomatedCheck = Callable[[Proposal], Criterion]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every criterion of one step, in the order they were checked."""
+
+    step: Step
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def failed(self) -> tuple[Criterion, ...]:
+        return tuple(c for c in self.criteria if not c.passed)
+
+    @property
+    def promotable(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `promote` did: the assessment, the diff, and whether the file was written."""
+
+    assessment: Assessment
+    diff: str
+    dry_run: bool
+    written: bool
+    path: Path
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def promoted(self) -> bool:
+        return self.assessment.promotable
+
+    def as_dict(self) -> dict[str, Any]:
+        step = self.assessment.step
+        lower = step.below
+        return {
+            "roadmap": str(self.path),
+            "integration": step.integration,
+            "environment": step.environment,
+            "from_phase": step.current,
+            "to_phase": step.target,
+            "below": None if lower is None else {"environment": lower, "phase": step.held_below},
+            "dry_run": self.dry_run,
+            "promoted": self.promoted,
+            "written": self.written,
+            "criteria": [c.as_dict() for c in self.assessment.criteria],
+            "failed": [c.id for c in self.assessment.failed],
+            "diff": self.diff,
+        }
+
+
+def below(environment: str) -> str | None:
+    """The environment under `environment` (dev -> None, staging -> dev, prod -> staging)."""
+    position = ENVIRONMENTS.index(environment)
+    return ENVIRONMENTS[position - 1] if position else None
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan_step(roadmap: Roadmap, name: str, environment: str, to_phase: int | None = None) -> Step:
+    """Resolve the request into a Step, or raise UsageError naming what is wrong."""
+    if environment not in ENVIRONMENTS:
+        raise UsageError(
+            f"unknown environment {environment!r}; use one of: {', '.join(ENVIRONMENTS)}"
+        )
+    try:
+        integration = roadmap.integration(name)
+    except KeyError as err:
+        raise UsageError(str(err.args[0])) from None
+    index = roadmap.integrations.index(integration)
+    current = integration.phase(environment)
+    if to_phase is None:
+        if current >= LAST_PHASE:
+            raise UsageError(
+                f"{name} is at phase {LAST_PHASE} ({PHASE_NAMES[LAST_PHASE]}) in {environment}, "
+                "the last phase; there is nothing to promote"
+            )
+        target = current + 1
+    elif not 1 <= to_phase <= LAST_PHASE:
+        raise UsageError(f"--to-phase {to_phase}: phases run from 1 to {LAST_PHASE}")
+    elif to_phase <= current:
+        raise UsageError(
+            f"--to-phase {to_phase}: {name} is already at phase {current} in {environment}; "
+            f"promotion only raises a phase (choose {current + 1}..{LAST_PHASE})"
+            if current < LAST_PHASE
+            else f"{name} is already at phase {current} in {environment}, the last phase"
+        )
+    else:
+        target = to_phase
+    lower = below(environment)
+    held = None if lower is None else integration.phase(lower)
+    return Step(name, index, environment, current, target, held)
+
+
+def raised(roadmap: Roadmap, step: Step) -> Roadmap:
+    """A copy of the roadmap with the step applied (not re-validated: checks may need it)."""
+    integration = roadmap.integrations[step.index]
+    phases = integration.phases.model_copy(update={step.environment: step.target})
+    integrations = list(roadmap.integrations)
+    integrations[step.index] = integration.model_copy(update={"phases": phases})
+    return roadmap.model_copy(update={"integrations": tuple(integrations)})
+
+
+# --------------------------------------------------------------------------- criteria
+
+
+def order_criterion(roadmap: Roadmap, step: Step) -> Criterion:
+    """The new phase may not exceed the phase held in the environment below."""
+    lower = step.below
+    if lower is None:
+        return Criterion(
+            "order",
+            "order",
+            "passed",
+            f"{step.environment} is the lowest environment; only phase {LAST_PHASE} limits it",
+        )
+    held = roadmap.integrations[step.index].phase(lower)
+    if step.target <= held:
+        return Criterion(
+            "order",
+            "order",
+            "passed",
+            f"phase {step.target} in {step.environment} does not exceed phase {held} in {lower}",
+        )
+    return Criterion(
+        "order",
+        "order",
+        "failed",
+        f"phase {step.target} in {step.environment} would be ahead of phase {held} in {lower}",
+        f"promote {lower} first: provisioner promote {step.integration} --to {lower}"
+        + (f" --to-phase {step.target}" if step.target > held + 1 else ""),
+    )
+
+
+def describe(item: Any) -> str:
+    """One line for a recorded piece of evidence."""
+    if isinstance(item, SignOff):
+        return f"{item.name} <{item.email}> ({item.role}), {item.date.isoformat()}" + (
+            f", {item.link}" if item.link else ""
+        )
+    if isinstance(item, SampleValidation):
+        return f"{item.records} records validated {item.date.isoformat()}, {item.link}"
+    if isinstance(item, Measurement):
+        unit = f" {item.unit}" if item.unit else ""
+        verdict = "improved" if item.improved else f"NOT improved ({item.better} is better)"
+        return (
+            f"{item.metric}: {item.before:g} -> {item.after:g}{unit}, {verdict}, "
+            f"{item.date.isoformat()}"
+        )
+    return str(item)
+
+
+def evidence_criteria(
+    integration: Integration, index: int, phases: Sequence[int], source: str = "roadmap.yaml"
+) -> list[Criterion]:
+    """One criterion per evidence item that leaving each of `phases` needs."""
+    out = []
+    for phase in phases:
+        for req in REQUIREMENTS[phase]:
+            item = integration.evidence.recorded(phase, req.field)
+            cid = f"evidence.{phase}.{req.field}"
+            if item is not None:
+                out.append(Criterion(cid, "evidence", "passed", describe(item)))
+                continue
+            out.append(
+                Criterion(
+                    cid,
+                    "evidence",
+                    "failed",
+                    f"{req.what} (to leave phase {phase}, {PHASE_NAMES[phase]}) is not recorded",
+                    f"record it in {source} at integrations[{index}].evidence.{phase}."
+                    f"{req.field}: {req.example}",
+                )
+            )
+    return out
+
+
+def _run_check(check: AutomatedCheck, proposal: Proposal) -> Criterion:
+    """Run one automated check; its own crash is a failed criterion, never a pass."""
+    try:
+        return check(proposal)
+    except Exception as err:
+        name = getattr(check, "__name__", repr(check))
+        return Criterion(
+            name.replace("_", "-"),
+            "automated",
+            "failed",
+            f"the check itself failed: {type(err).__name__}: {err}",
+            "rerun with PROVISIONER_DEBUG=1 and report it if it persists; the promotion "
+            "cannot be approved without this check",
+        )
+
+
+def assess(
+    roadmap: Roadmap,
+    step: Step,
+    *,
+    checks: Sequence[AutomatedCheck] = (),
+    roadmap_path: Path = Path("roadmap.yaml"),
+) -> Assessment:
+    """Every criterion of `step`: order, recorded evidence, then each automated check."""
+    integration = roadmap.integrations[step.index]
+    criteria = [order_criterion(roadmap, step)]
+    criteria += evidence_criteria(integration, step.index, step.phases_left, roadmap_path.name)
+    if checks:
+        proposal = Proposal(step, roadmap, raised(roadmap, step), roadmap_path)
+        criteria += [_run_check(check, proposal) for check in checks]
+    return Assessment(step, tuple(criteria))
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An integration's next promotion in one environment (None at the last phase)."""
+
+    integration: str
+    environment: str
+    phase: int
+    assessment: Assessment | None
+
+
+def pending(
+    roadmap: Roadmap,
+    *,
+    checks: Sequence[AutomatedCheck] = (),
+    roadmap_path: Path = Path("roadmap.yaml"),
+) -> list[Pending]:
+    """The next one-step promotion of every integration in every environment.
+
+    Automated checks are expensive (a plan, a policy run, a rehearsal each), so they run
+    only for promotions that order and recorded evidence do not already block.
+    """
+    out = []
+    for integration in roadmap.integrations:
+        for environment in ENVIRONMENTS:
+            phase = integration.phase(environment)
+            if phase >= LAST_PHASE:
+                out.append(Pending(integration.name, environment, phase, None))
+                continue
+            step = plan_step(roadmap, integration.name, environment)
+            recorded = assess(roadmap, step, roadmap_path=roadmap_path)
+            if checks and recorded.promotable:
+                recorded = assess(roadmap, step, checks=checks, roadmap_path=roadmap_path)
+            out.append(Pending(integration.name, environment, phase, recorded))
+    return out
+
+
+# --------------------------------------------------------------------------- automated checks
+
+
+def _not_available(cid: str, what: str, fix: str) -> Criterion:
+    return Criterion(cid, "automated", "not available", what, fix)
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """Import a module of another part of the project, or None when it has not landed."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is not None and name.startswith(err.name):
+            return None
+        raise
+
+
+def policy_pack_passes(proposal: Proposal) -> Criterion:
+    """The policy pack reports no violation for the integration at the new phase in ENV."""
+    program = _optional_module("provisioner.program")
+    harness = _optional_module("provisioner.policy_harness")
+    if program is None or harness is None:
+        absent = [
+            path
+            for path, module in (
+                ("provisioner/program.py (plan runner, issue 3)", program),
+                ("provisioner/policy_harness.py (policy harness, issue 4)", harness),
+            )
+            if module is None
+        ]
+        return _not_available(
+            "policy-pack",
+            f"cannot run the policy pack: {' and '.join(absent)} not in this checkout",
+            "land those modules, then rerun the promotion; until then it cannot be approved",
+        )
+    return _not_available(
+        "policy-pack",
+        "the plan runner and policy harness exist but are not wired into promotion yet",
+        "wire them in provisioner/promotion.py policy_pack_passes, then rerun",
+    )
+
+
+def rehearsal_passes(proposal: Proposal) -> Criterion:
+    """The rehearsal's checks for the integration pass in the environment below.
+
+    dev has no environment below; there the rehearsal runs dev itself at the new phase, so
+    a dev promotion is still proven against the emulator.
+    """
+    rehearsal = _optional_module("provisioner.rehearsal")
+    where = proposal.step.below or proposal.step.environment
+    if rehearsal is None or not hasattr(rehearsal, "rehearse"):
+        return _not_available(
+            "rehearsal",
+            f"cannot rehearse {proposal.step.integration} in {where}: the rehearsal "
+            "(provisioner/rehearsal, issue 7) is not in this checkout",
+            "land the rehearsal, then rerun the promotion; until then it cannot be approved",
+        )
+    return _not_available(
+        "rehearsal",
+        "the rehearsal exists but is not wired into promotion yet",
+        "wire it in provisioner/promotion.py rehearsal_passes, then rerun",
+    )
+
+
+AUTOMATED_CHECKS: tuple[AutomatedCheck, ...] = (policy_pack_passes, rehearsal_passes)
+
+
+# --------------------------------------------------------------------------- the edit
+
+
+_SCALAR = re.compile(r"(?:!!int[ \t]+)?([\"']?)([0-9]+)\1")
+
+
+def _round_trip_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap long flow mappings
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _safe_load(text: str, source: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as err:
+        raise UsageError(f"{source}: not valid YAML: {' '.join(str(err).split())}") from None
+
+
+def edit_phase(text: str, step: Step, source: str = "roadmap.yaml") -> str:
+    """The roadmap text with `integrations[i].phases.<env>` set to the step's target.
+
+    The file is loaded round-trip (ruamel) and dumped with the value changed; when that dump
+    would touch any other line (a file indented or quoted differently from ruamel's
+    settings, CRLF line ends), the new value is instead spliced in at the position the
+    round-trip parser recorded for it. Either way the result is checked: exactly the one
+    line differs and the data equals the old data with that one value changed.
+    """
+    from ruamel.yaml.error import YAMLError
+
+    loc = f"integrations[{step.index}].phases.{step.environment}"
+    yaml = _round_trip_yaml()
+    try:
+        data = yaml.load(text)
+        phases = data["integrations"][step.index]["phases"]
+        line, column = phases.lc.value(step.environment)
+    except (YAMLError, KeyError, IndexError, TypeError, AttributeError) as err:
+        raise UsageError(f"{source}: cannot locate {loc} to edit it ({err})") from None
+
+    expected = _safe_load(text, source)
+    expected["integrations"][step.index]["phases"][step.environment] = step.target
+
+    phases[step.environment] = step.target
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    for candidate in (buffer.getvalue(), _splice(text, line, column, step.target)):
+        if (
+            candidate is not None
+            and _only_line_changed(text, candidate, line)
+            and _safe_load(candidate, source) == expected
+        ):
+            return candidate
+    raise CheckFailed(
+        f"{source}: {loc}: cannot change this value without touching other lines (is it an "
+        f"anchor, alias or multi-line scalar?); nothing was written. Set it to {step.target} "
+        "by hand and run `provisioner validate`"
+    )
+
+
+def _splice(text: str, line: int, column: int, value: int) -> str | None:
+    lines = text.splitlines(keepends=True)
+    if line >= len(lines):
+        return None
+    match = _SCALAR.match(lines[line], column)
+    if match is None:
+        return None
+    start, end = match.span(2)
+    lines[line] = lines[line][:start] + str(value) + lines[line][end:]
+    return "".join(lines)
+
+
+def _only_line_changed(old: str, new: str, line: int) -> bool:
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    if len(before) != len(after):
+        return False
+    changed = [n for n, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    return changed == [line]
+
+
+def unified_diff(old: str, new: str, path: Path) -> str:
+    """A unified diff of the roadmap edit, as `git diff` would label it."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{path.name}",
+            tofile=f"b/{path.name}",
+        )
+    )
+
+
+def write_atomically(path: Path, new: bytes, expected_old: bytes) -> None:
+    """Replace `path` with `new` in one step, only if it still holds `expected_old`.
+
+    The bytes go to a temporary file in the same directory (same file system, so
+    `os.replace` is atomic), are flushed to disk, take the original's permissions, and
+    replace the file. Any failure or interrupt before the replace removes the temporary
+    file and leaves the roadmap untouched.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".promote", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(new)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        if path.read_bytes() != expected_old:
+            raise CheckFailed(
+                f"{path}: changed by someone else while promoting; nothing was written, rerun"
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable where supported
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+# --------------------------------------------------------------------------- promote
+
+
+def read_text(path: Path) -> tuple[bytes, str]:
+    """The roadmap's bytes and text; unreadable files are usage errors naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file; pass --roadmap PATH") from None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read it ({err})") from None
+    try:
+        return raw, raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: not UTF-8 text ({err})") from None
+
+
+def load_from_text(text: str, path: Path) -> Roadmap:
+    """Validate roadmap text; an invalid roadmap cannot be promoted (CheckFailed, exit 1)."""
+    data = _safe_load(text, str(path))
+    try:
+        return parse_roadmap(data, source=path.name)
+    except RoadmapError as err:
+        raise CheckFailed(
+            f"{path} is invalid ({len(err.problems)} problem(s)); fix it first, see "
+            f"`provisioner validate --roadmap {path}`:\n{err}"
+        ) from None
+
+
+def promote(
+    path: Path,
+    name: str,
+    environment: str,
+    to_phase: int | None = None,
+    *,
+    dry_run: bool = False,
+    checks: Sequence[AutomatedCheck] = AUTOMATED_CHECKS,
+) -> Outcome:
+    """Check every criterion of the promotion and, when all pass, write it (unless dry run)."""
+    raw, text = read_text(path)
+    roadmap = load_from_text(text, path)
+    step = plan_step(roadmap, name, environment, to_phase)
+    new_text = edit_phase(text, step, path.name)
+    assessment = assess(roadmap, step, checks=checks, roadmap_path=path)
+
+    # Never write an invalid roadmap: validate exactly the text that would be written.
+    try:
+        parse_roadmap(_safe_load(new_text, str(path)), source=path.name)
+    except RoadmapError as err:
+        order_failed = not assessment.criteria[0].passed
+        own = f"integrations[{step.index}].phases."
+        problems = [p for p in err.problems if not (order_failed and p.loc.startswith(own))]
+        if problems:
+            invalid = Criterion(
+                "roadmap-valid",
+                "roadmap",
+                "failed",
+                "the edited roadmap would break its rules: "
+                + "; ".join(p.render(path.name) for p in problems),
+                "fix those problems in the roadmap first (provisioner validate), then rerun",
+            )
+            assessment = Assessment(step, (*assessment.criteria, invalid))
+
+    diff = unified_diff(text, new_text, path)
+    written = False
+    if assessment.promotable and not dry_run:
+        write_atomically(path, new_text.encode("utf-8"), raw)
+        written = True
+    return Outcome(assessment, diff, dry_run, written, path)
