@@ -104,11 +104,15 @@ def replay_dlq(
 
         try:
             return _move_task(dlq_url, source_url, sqs_client, move_task_timeout, poll_interval)
-        except ClientError as exc:
+        except (ClientError, NotImplementedError) as exc:
+            # NotImplementedError: in-process emulators (moto) that lack the API.
             if use_move_task:
                 raise
-            error = exc.response.get("Error", {})
-            fallback_reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+            if isinstance(exc, ClientError):
+                error = exc.response.get("Error", {})
+                fallback_reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}"
+            else:
+                fallback_reason = f"NotImplemented: {exc}"
     result = _copy(
         dlq_url,
         source_url,
