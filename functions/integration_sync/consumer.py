@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -36,6 +37,11 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 
 from integration_sync import telemetry
 from integration_sync.clients import ApiClient, TargetApi
@@ -75,13 +81,6 @@ class _Consumer:
     """Per-process state: clients, processor and idempotent writer, built on first use."""
 
     def __init__(self, settings: Settings) -> None:
-        import boto3
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
-
         settings.require("state_table", "dlq_url", "target_base_url")
         self.settings = settings
         self.calls = telemetry.CallCounter()
