@@ -17,6 +17,7 @@ Usage (what the rehearsal and ``provisioner.rotate.run_rotation_locally`` do)::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ from credential_rotation.strategies import (
 
 LOG = get_logger()
 LOG.setLevel("INFO")
+# botocore logs request parameters (SecretString included) and urllib3 logs at
+# DEBUG; keep them at WARNING even when the function's log level is DEBUG.
+for _noisy in ("boto3", "botocore", "urllib3"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
