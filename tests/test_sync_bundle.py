@@ -46,7 +46,9 @@ def unzipped_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
         archive.extractall(task)
     runtime = root / "runtime"
     runtime.mkdir()
-    site = Path(__import__("boto3").__file__).resolve().parents[1]
+    import boto3
+
+    site = Path(boto3.__path__[0]).resolve().parent
     for name in RUNTIME_PACKAGES:
         (runtime / name).symlink_to(site / name)
     return task, runtime

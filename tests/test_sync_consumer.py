@@ -53,12 +53,13 @@ def netsuite(
         state_table=create_state_table(f"dev-{INTEGRATION}-state"),
         queues=queues,
     )
-    system.queues = queues  # type: ignore[attr-defined]
+    system.queues = queues
     return system
 
 
 def _queues(system: FakeSystem) -> Queues:
-    return system.queues  # type: ignore[attr-defined,no-any-return]
+    assert system.queues is not None
+    return system.queues
 
 
 def test_order_change_event_is_upserted_by_external_id(

@@ -95,6 +95,7 @@ class FakeSystem:
     faults: list[Fault] = field(default_factory=list)
     required_auth: str | None = None
     url: str = ""
+    queues: Queues | None = None  # set by tests whose system sits behind a queue
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- fault injection

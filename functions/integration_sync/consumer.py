@@ -192,7 +192,7 @@ class _Consumer:
             )
         return {"status": status, "external_id": write["external_id"]}
 
-    def _on_duplicate(self, response: Any, _record: Any) -> Any:
+    def _on_duplicate(self, response: Any, idempotent_data: Any) -> Any:
         self.duplicate = True
         return response
 
@@ -273,7 +273,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     consumer = _consumer()
     consumer.begin(context)
     try:
-        return process_partial_response(
+        response = process_partial_response(
             event=event,
             record_handler=consumer.handle_record,
             processor=consumer.processor,
@@ -281,3 +281,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     finally:
         consumer.finish()
+    return dict(response)

@@ -76,7 +76,7 @@ def _salesforce(
     detail: dict[str, Any], *, detail_type: str, fallback_time: float | None
 ) -> list[Change]:
     payload: dict[str, Any] = detail["payload"]
-    event = detail.get("event") if isinstance(detail.get("event"), dict) else {}
+    event = _as_dict(detail.get("event"))
     replay_id = detail.get("replayId") or event.get("replayId")
     header = payload.get("ChangeEventHeader")
     if isinstance(header, dict):
@@ -84,7 +84,7 @@ def _salesforce(
 
     # Platform event: the event's API name is the object (e.g. Order_Booked__e); EventUuid
     # identifies the event across redeliveries (Platform Events Developer Guide, API 52.0+).
-    attributes = payload.get("attributes") if isinstance(payload.get("attributes"), dict) else {}
+    attributes = _as_dict(payload.get("attributes"))
     name = detail_type or str(attributes.get("type", ""))
     if not name:
         raise ValidationFailed("platform event has no event type (EventBridge detail-type)")
@@ -179,6 +179,10 @@ def _plain(message: dict[str, Any], *, fallback_id: str, fallback_time: float | 
         event_time=_iso_seconds(message.get("occurred_at")) or fallback_time,
         origin="json",
     )
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _iso_seconds(value: Any) -> float | None:
