@@ -1,0 +1,86 @@
+"""`provisioner replay`: move an integration's dead-lettered messages back to its queue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from provisioner.context import load_stack_context
+from provisioner.deployed import DeployedIntegration, add_deployment_arguments
+from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+NAME = "replay"
+ORDER = 75
+HELP = "move an integration's DLQ messages back to its source queue"
+DESCRIPTION = """\
+Move every message in INTEGRATION's dead-letter queue in the deployed STACK back to its
+source queue, after the cause has been fixed. Uses SQS StartMessageMoveTask where AWS
+supports it (standard queues); otherwise receives, sends, and deletes from the DLQ only
+what the send confirmed, so a message is never lost, also when interrupted (re-run it).
+Duplicates from an interrupted run are absorbed by the sync function's idempotency.
+
+Needs AWS credentials for the stack's account (or --endpoint-url for an emulator).
+Exit 0 when the DLQ was drained, 1 when some messages stayed behind, 2 for usage errors.
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
+
+    parser.add_argument("integration", metavar="INTEGRATION", help="integration name")
+    add_stack_argument(parser)
+    parser.add_argument(
+        "--max-messages", type=int, default=None, help="move at most this many (default: all)"
+    )
+    add_deployment_arguments(parser)
+    add_roadmap_argument(parser)
+    add_json_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from provisioner.replay import replay_dlq
+
+    context = load_stack_context(args.stack, args.roadmap)
+    target = DeployedIntegration.resolve(
+        context,
+        args.integration,
+        min_phase=3,
+        profile=args.profile,
+        endpoint_url=args.endpoint_url,
+    )
+    sqs = target.client("sqs")
+    try:
+        dlq = sqs.get_queue_url(QueueName=target.queue_name("dlq"))["QueueUrl"]
+        source = sqs.get_queue_url(QueueName=target.queue_name("queue"))["QueueUrl"]
+    except ClientError as err:
+        raise UsageError(
+            f"cannot find {target.queue_name('queue')} / {target.queue_name('dlq')} in "
+            f"{context.settings.region}: {err}. Is the {args.stack} stack deployed here?"
+        ) from None
+    except BotoCoreError as err:
+        raise UsageError(f"cannot reach SQS: {err}") from None
+    result = replay_dlq(dlq, source, sqs_client=sqs, max_messages=args.max_messages)
+    summary = {
+        "stack": args.stack,
+        "integration": args.integration,
+        "method": result.method,
+        "moved": result.moved,
+        "send_failures": result.send_failures,
+        "delete_failures": result.delete_failures,
+        "complete": result.complete,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"moved {result.moved} message(s) from {target.queue_name('dlq')} back to "
+            f"{target.queue_name('queue')} ({result.method})"
+        )
+        if not result.complete:
+            print(
+                f"{result.send_failures} send and {result.delete_failures} delete failure(s); "
+                "the messages are still in the DLQ or both queues: re-run replay"
+            )
+    return EXIT_OK if result.complete else EXIT_FAILED
