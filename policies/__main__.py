@@ -1,0 +1,14 @@
+"""Entry point the Pulumi engine runs: assembles the pack and serves it (blocks forever).
+
+    pulumi up --stack prod --policy-pack policies --policy-pack-config policies/config.prod.json
+
+The engine starts `python -u -m pulumi.policy <engine-address> .` in this folder; this file
+only lists the policies. `PolicyPack(...)` starts the gRPC server and never returns, so it
+is constructed here and nowhere else. The per-environment files `config.<env>.json` hold the
+settings security signs off for each stack (see README.md).
+"""
+
+from integration_policies import PACK_NAME, POLICIES
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

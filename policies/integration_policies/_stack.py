@@ -1,0 +1,127 @@
+"""A read-only view of the stack for stack policies: resources grouped by integration.
+
+A resource belongs to the integration in its `integration` tag; untaggable resources
+(role policies, queue policies, permissions, dashboards) inherit it from their parent, or
+else from their logical name `{integration}-{role}` (docs/contracts.md "Names").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import StackValidationArgs
+
+from ._common import as_int, integration_from_name, is_unknown, plain, tags_of
+
+_ID_FIELDS = ("arn", "id", "name", "url", "keyId", "functionName", "dashboardName")
+
+
+@dataclass
+class Res:
+    type: str
+    name: str
+    urn: str
+    props: dict[str, Any]
+    tags: dict[str, str]
+    integration: str | None = None
+    role: str = ""
+    parent_urn: str | None = None
+    ids: set[str] = field(default_factory=set)
+
+    def is_role(self, *roles: str) -> bool:
+        """The role part of the logical name is one of `roles` (optionally with a suffix)."""
+        return any(self.role == r or self.role.startswith(f"{r}-") for r in roles)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.props.get(key, default)
+        return None if is_unknown(value) else value
+
+
+class StackView:
+    """All resources of the stack, indexed by identifier and grouped by integration."""
+
+    def __init__(self, args: StackValidationArgs):
+        self.resources: list[Res] = []
+        by_urn: dict[str, Res] = {}
+        for r in args.resources:
+            props = plain(r.props)
+            res = Res(r.resource_type, r.name, r.urn, props, tags_of(props) or {})
+            res.parent_urn = r.parent.urn if r.parent is not None else r.opts.parent
+            res.ids = {
+                v
+                for k in _ID_FIELDS
+                if isinstance(v := props.get(k), str) and v and not is_unknown(v)
+            }
+            self.resources.append(res)
+            by_urn[res.urn] = res
+        self.integrations = frozenset(
+            r.tags["integration"] for r in self.resources if r.tags.get("integration")
+        )
+        for res in self.resources:
+            res.integration = self._owner(res, by_urn)
+            if res.integration and res.name.startswith(f"{res.integration}-"):
+                res.role = res.name[len(res.integration) + 1 :]
+        self._index: dict[str, Res] = {}
+        for res in self.resources:
+            for ident in res.ids:
+                self._index.setdefault(ident, res)
+        self.groups: dict[str, list[Res]] = defaultdict(list)
+        for res in self.resources:
+            if res.integration:
+                self.groups[res.integration].append(res)
+
+    def _owner(self, res: Res, by_urn: dict[str, Res]) -> str | None:
+        seen: set[str] = set()
+        node: Res | None = res
+        while node is not None and node.urn not in seen:
+            if node.tags.get("integration"):
+                return node.tags["integration"]
+            seen.add(node.urn)
+            node = by_urn.get(node.parent_urn or "")
+        return integration_from_name(res.name, self.integrations)
+
+    def find(self, ref: Any) -> Res | None:
+        """The resource an ARN, id, name or URL refers to (a function ARN may carry a version)."""
+        if not isinstance(ref, str) or not ref or is_unknown(ref):
+            return None
+        found = self._index.get(ref)
+        if found is None and ref.startswith("arn:aws:lambda:") and ref.count(":") == 7:
+            found = self._index.get(ref.rsplit(":", 1)[0])
+        return found
+
+    def of(self, integration: str, *types: str) -> list[Res]:
+        return [r for r in self.groups.get(integration, []) if r.type in types]
+
+    def of_type(self, *types: str) -> Iterator[Res]:
+        return (r for r in self.resources if r.type in types)
+
+    def phase(self, integration: str) -> int | None:
+        phases = [as_int(r.tags.get("phase")) for r in self.groups.get(integration, [])]
+        known = [p for p in phases if p is not None]
+        return max(known) if known else None
+
+    def tag(self, integration: str, key: str) -> str | None:
+        values = [r.tags[key] for r in self.groups.get(integration, []) if r.tags.get(key)]
+        return values[0] if values else None
+
+    def alarms(self, integration: str) -> dict[str, list[Res]]:
+        kinds: dict[str, list[Res]] = defaultdict(list)
+        for r in self.groups.get(integration, []):
+            if r.tags.get("alarm"):
+                kinds[r.tags["alarm"]].append(r)
+        return kinds
+
+
+def strings(value: Any) -> Iterable[str]:
+    """Every string inside a value (for reference scans)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)

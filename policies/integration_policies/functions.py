@@ -1,0 +1,192 @@
+"""Function policies (one resource at a time): log retention, SQS triggers, invoke permissions."""
+
+from __future__ import annotations
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ._common import (
+    as_int,
+    as_list,
+    config_int,
+    environment_of,
+    integration_hint,
+    is_unknown,
+    label,
+    per_environment,
+    plain,
+    stack_setting,
+    tags_of,
+)
+
+DEFAULT_RETENTION_BY_ENV = {"dev": 7, "staging": 30, "prod": 365}
+
+
+def log_group_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every log group has a retention, at least the environment's minimum (prod one year).
+
+    Rationale: CloudWatch Logs keeps logs forever by default (cost, and personal data from
+    CRM records kept past its purpose); Security Hub control CloudWatch.16 asks for at least
+    a year where logs are audit evidence, which is production here.
+
+    Config:
+      minRetentionDays (integer): floor for every environment; default 1.
+      minRetentionDaysByEnvironment (object env -> integer): default {dev: 7, staging: 30,
+        prod: 365}; environment from the `environment` tag, else the stack's setting.
+    """
+    if args.resource_type != "aws:cloudwatch/logGroup:LogGroup":
+        return
+    props = plain(args.props)
+    days = props.get("retentionInDays")
+    if is_unknown(days):
+        return
+    who = label(integration_hint(props, args.name))
+    config = args.get_config()
+    floor = config_int(config, "minRetentionDays", 1)
+    by_env = per_environment(
+        config,
+        "minRetentionDaysByEnvironment",
+        environment_of(tags_of(props)),
+        DEFAULT_RETENTION_BY_ENV,
+    )
+    floor = max(floor, by_env or 0)
+    value = as_int(days)
+    if not value:
+        report(f"{who}{args.name} keeps logs forever. Fix: set retention_in_days={floor}.", None)
+    elif value < floor:
+        report(
+            f"{who}{args.name} keeps logs {value} days; this environment needs >= {floor}. "
+            f"Fix: set retention_in_days to the stack's logRetentionDays (>= {floor}).",
+            None,
+        )
+
+
+LOG_GROUP_RETENTION = ResourceValidationPolicy(
+    name="log-group-retention",
+    description="Log groups have a retention of at least the environment's minimum.",
+    validate=log_group_retention,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "minRetentionDays": {"type": "integer", "minimum": 1, "default": 1},
+            "minRetentionDaysByEnvironment": {
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 1},
+                "default": DEFAULT_RETENTION_BY_ENV,
+            },
+        }
+    ),
+)
+
+
+def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """SQS triggers report partial batch failures and cap their concurrency.
+
+    Rationale: Lambda developer guide "Using Lambda with Amazon SQS": without
+    `ReportBatchItemFailures` one bad record makes the whole batch retry (duplicates in
+    Salesforce or the ERP); `ScalingConfig.MaximumConcurrency` (2..1000) caps parallel calls
+    to the target's API -- derived from the integration's Salesforce API budget -- without
+    reserved concurrency, which would throttle the poller and push records to the DLQ.
+
+    Config:
+      maxConcurrency (integer): upper bound for MaximumConcurrency; default 1000 (AWS maximum).
+    """
+    if args.resource_type != "aws:lambda/eventSourceMapping:EventSourceMapping":
+        return
+    props = plain(args.props)
+    source = props.get("eventSourceArn")
+    if not isinstance(source, str) or is_unknown(source) or not source.startswith("arn:aws:sqs:"):
+        return
+    who = label(integration_hint(props, args.name))
+    types = props.get("functionResponseTypes")
+    if not is_unknown(types) and "ReportBatchItemFailures" not in as_list(types):
+        report(
+            f"{who}{args.name} retries whole batches. Fix: set "
+            'function_response_types=["ReportBatchItemFailures"].',
+            None,
+        )
+    scaling = props.get("scalingConfig")
+    if is_unknown(scaling):
+        return
+    raw = scaling.get("maximumConcurrency") if isinstance(scaling, dict) else None
+    if is_unknown(raw):
+        return
+    high = config_int(args.get_config(), "maxConcurrency", 1000)
+    value = as_int(raw)
+    if value is None or not 2 <= value <= high:
+        report(
+            f"{who}{args.name} has maximumConcurrency={value}; allowed 2..{high}. Fix: set "
+            "scaling_config.maximum_concurrency from the integration's API budget.",
+            None,
+        )
+
+
+SQS_TRIGGER_SETTINGS = ResourceValidationPolicy(
+    name="sqs-trigger-settings",
+    description="SQS triggers use ReportBatchItemFailures and MaximumConcurrency.",
+    validate=sqs_trigger_settings,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={"maxConcurrency": {"type": "integer", "maximum": 1000, "default": 1000}}
+    ),
+)
+
+
+def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A function may be invoked only by a named service from this account (confused deputy).
+
+    Rationale: Lambda developer guide "Resource-based policies" and the IAM "confused deputy"
+    guidance: a service principal without `source_account`/`source_arn` lets that service
+    invoke the function on behalf of any AWS account; `*` makes it public. A rotation function
+    is invoked by `secretsmanager.amazonaws.com` with `source_account` set to this account
+    (Secrets Manager user guide, "Lambda rotation functions").
+
+    Config:
+      accountId (string): the expected source account; default "" = the stack's
+        `integration-provisioner:accountId` setting, or any 12-digit account if unset.
+    """
+    if args.resource_type != "aws:lambda/permission:Permission":
+        return
+    props = plain(args.props)
+    principal, account = props.get("principal"), props.get("sourceAccount")
+    if is_unknown(principal):
+        return
+    who = label(integration_hint(props, args.name))
+    if principal == "*" or not isinstance(principal, str):
+        report(f"{who}{args.name} lets anyone invoke the function. Fix: name the principal.", None)
+        return
+    if not principal.endswith(".amazonaws.com") or is_unknown(account):
+        return
+    expected = str(args.get_config().get("accountId") or stack_setting("accountId") or "")
+    if principal == "secretsmanager.amazonaws.com" and not account:
+        report(
+            f"{who}{args.name} lets Secrets Manager of any account invoke the rotation "
+            "function. Fix: set source_account to this account's id.",
+            None,
+        )
+    elif not account and not props.get("sourceArn"):
+        report(
+            f"{who}{args.name} lets {principal} invoke the function for any account. Fix: set "
+            "source_arn (the rule/topic ARN) or source_account.",
+            None,
+        )
+    elif account and expected and account != expected:
+        report(
+            f"{who}{args.name} trusts account {account}, not this stack's {expected}. Fix: set "
+            f"source_account={expected!r}.",
+            None,
+        )
+
+
+LAMBDA_PERMISSION_SCOPED = ResourceValidationPolicy(
+    name="lambda-permission-scoped",
+    description="Lambda invoke permissions name a service and this account.",
+    validate=lambda_permission_scoped,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties={"accountId": {"type": "string", "default": ""}}),
+)

@@ -1,0 +1,309 @@
+"""Least-privilege policies over IAM documents and attachments (one resource at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ._common import (
+    IDENTITY,
+    RESOURCE,
+    action_matches,
+    as_list,
+    condition_keys,
+    config_list,
+    documents,
+    integration_hint,
+    is_unknown,
+    is_wildcard_resource,
+    label,
+    plain,
+)
+
+
+def _each_statement(
+    args: ResourceValidationArgs,
+    report: ReportViolation,
+    kinds: tuple[str, ...],
+    report_invalid: bool = False,
+) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """Yield (where, statement, props) for every statement of the wanted document kinds."""
+    props = plain(args.props)
+    for field, kind, doc in documents(args.resource_type, props):
+        if isinstance(doc, str):
+            if not report_invalid:
+                continue
+            who = label(integration_hint(props, args.name))
+            report(
+                f"{who}{args.name}.{field}: {doc}. Fix: emit the document with json.dumps.", None
+            )
+            continue
+        if kind not in kinds:
+            continue
+        for i, statement in enumerate(as_list(doc.get("Statement"))):
+            if isinstance(statement, dict):
+                yield f"{args.name}.{field} Statement[{i}]", statement, props
+
+
+# ------------------------------------------------------------------------ wildcard actions
+
+
+def no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No `*`, service-wide (`sqs:*`) or partial (`sqs:Get*`) action and no NotAction in an Allow.
+
+    Rationale: AWS IAM best practices, "Apply least-privilege permissions" -- grant only the
+    actions a task needs; a wildcard silently grows as the service adds actions. Deny
+    statements may use wildcards (the HTTPS-only queue policy denies `sqs:*`).
+
+    Exemption: a KMS key policy statement that allows `kms:*` to the account root
+    (`arn:aws:iam::<account>:root`). That is the AWS default key policy: it delegates the
+    key's access control to IAM and keeps the key manageable (AWS KMS developer guide,
+    "Default key policy").
+
+    Config: none.
+    """
+    for where, statement, props in _each_statement(args, report, (IDENTITY, RESOURCE), True):
+        if statement.get("Effect") != "Allow":
+            continue
+        who = label(integration_hint(props, args.name))
+        if "NotAction" in statement:
+            report(f"{who}{where} allows NotAction. Fix: list the allowed actions instead.", None)
+        if args.resource_type == "aws:kms/key:Key" and _root_principal(statement):
+            continue
+        for action in as_list(statement.get("Action")):
+            if (
+                isinstance(action, str)
+                and not is_unknown(action)
+                and ("*" in action or "?" in action)
+            ):
+                report(
+                    f"{who}{where} allows the wildcard action {action!r}. Fix: name each action "
+                    "the integration calls (e.g. sqs:ReceiveMessage, sqs:DeleteMessage).",
+                    None,
+                )
+
+
+def _root_principal(statement: dict[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    aws = principal.get("AWS") if isinstance(principal, dict) else None
+    arns = as_list(aws)
+    return bool(arns) and all(
+        isinstance(a, str) and a.startswith("arn:aws:iam::") and a.endswith(":root") for a in arns
+    )
+
+
+IAM_NO_WILDCARD_ACTIONS = ResourceValidationPolicy(
+    name="iam-no-wildcard-actions",
+    description="IAM and resource policies allow named actions only (no '*' or 'service:*').",
+    validate=no_wildcard_actions,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# ------------------------------------------------------------------------ Resource "*"
+
+# Actions with no resource-level permissions (Service Authorization Reference: the
+# "Resource types" column is empty), and the condition key that narrows each where one exists.
+DEFAULT_ACTIONS_WITHOUT_RESOURCE = [
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "secretsmanager:GetRandomPassword",
+    "secretsmanager:ListSecrets",
+    "kms:ListAliases",
+    "kms:ListKeys",
+    "sqs:ListQueues",
+    "sts:GetCallerIdentity",
+    "ec2:DescribeNetworkInterfaces",
+]
+DEFAULT_CONDITION_KEYS = {"cloudwatch:PutMetricData": ["cloudwatch:namespace"]}
+
+
+def resource_wildcard_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """`Resource: "*"` only for actions that support no resource, with a condition; no NotResource.
+
+    Rationale: AWS IAM best practices and the Service Authorization Reference: when an action
+    supports resource-level permissions, name the resource ARN. A few actions
+    (`cloudwatch:PutMetricData`, `xray:PutTraceSegments`, `secretsmanager:GetRandomPassword`)
+    accept only `*`; where a condition key exists, use it -- PutMetricData is limited to the
+    integration's namespace with `StringEquals {"cloudwatch:namespace": "Integrations/<name>"}`
+    (docs/contracts.md "Metrics").
+
+    Config:
+      actionsWithoutResource (list of str): actions allowed on "*"; default the list above.
+      conditionKeys (object: action -> [key]): a condition on one of the keys is required for
+        that action on "*"; default {"cloudwatch:PutMetricData": ["cloudwatch:namespace"]}.
+    """
+    config = args.get_config()
+    allowed = config_list(config, "actionsWithoutResource", DEFAULT_ACTIONS_WITHOUT_RESOURCE)
+    required = dict(config.get("conditionKeys", DEFAULT_CONDITION_KEYS))
+    for where, statement, props in _each_statement(args, report, (IDENTITY,)):
+        if statement.get("Effect") != "Allow":
+            continue
+        who = label(integration_hint(props, args.name))
+        if "NotResource" in statement:
+            report(f"{who}{where} uses NotResource. Fix: list the resource ARNs instead.", None)
+        if not any(is_wildcard_resource(r) for r in as_list(statement.get("Resource"))):
+            continue
+        keys = condition_keys(statement)
+        for action in as_list(statement.get("Action")):
+            if not isinstance(action, str) or is_unknown(action):
+                continue
+            if not any(action_matches(a, action) and "*" not in action for a in allowed):
+                report(
+                    f"{who}{where} allows {action!r} on Resource '*'. Fix: name the ARN of the "
+                    "integration's own resource (queue, secret, key, table) instead of '*'.",
+                    None,
+                )
+                continue
+            wanted = next((v for k, v in required.items() if action_matches(k, action)), None)
+            if wanted and not keys & {str(k).lower() for k in as_list(wanted)}:
+                report(
+                    f"{who}{where} allows {action!r} on '*' without a condition. Fix: add a "
+                    f"condition on {', '.join(map(str, as_list(wanted)))} (e.g. StringEquals "
+                    '{"cloudwatch:namespace": "Integrations/<integration>"}).',
+                    None,
+                )
+
+
+IAM_RESOURCE_WILDCARD_SCOPED = ResourceValidationPolicy(
+    name="iam-resource-wildcard-scoped",
+    description="Resource '*' only for actions without resource-level permissions.",
+    validate=resource_wildcard_scoped,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "actionsWithoutResource": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_ACTIONS_WITHOUT_RESOURCE,
+            },
+            "conditionKeys": {"type": "object", "default": DEFAULT_CONDITION_KEYS},
+        }
+    ),
+)
+
+
+# ------------------------------------------------------------------------ iam:PassRole
+
+
+def passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """`iam:PassRole` only on named role ARNs and only with an `iam:PassedToService` condition.
+
+    Rationale: AWS IAM user guide, "Granting a user permissions to pass a role to an AWS
+    service": PassRole on `*` lets the holder hand any role (including admin roles) to any
+    service -- a privilege escalation path. Scope it to the role ARNs and the service that
+    receives them (`iam:PassedToService`, e.g. lambda.amazonaws.com).
+
+    Config: none.
+    """
+    for where, statement, props in _each_statement(args, report, (IDENTITY,)):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
+        if not any(action_matches(a, "iam:PassRole") for a in actions):
+            continue
+        who = label(integration_hint(props, args.name))
+        resources = as_list(statement.get("Resource"))
+        if not resources or any(is_wildcard_resource(r) for r in resources):
+            report(
+                f"{who}{where} allows iam:PassRole on any role. Fix: name the role ARN(s) "
+                "it may pass.",
+                None,
+            )
+        if "iam:passedtoservice" not in condition_keys(statement):
+            report(
+                f"{who}{where} allows iam:PassRole without an iam:PassedToService condition. "
+                'Fix: add StringEquals {"iam:PassedToService": "<service>.amazonaws.com"}.',
+                None,
+            )
+
+
+IAM_PASSROLE_SCOPED = ResourceValidationPolicy(
+    name="iam-passrole-scoped",
+    description="iam:PassRole names its roles and carries an iam:PassedToService condition.",
+    validate=passrole_scoped,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+# ------------------------------------------------------------------------ managed admin policies
+
+DEFAULT_FORBIDDEN_MANAGED = [
+    "AdministratorAccess",
+    "PowerUserAccess",
+    "IAMFullAccess",
+    "AdministratorAccess-Amplify",
+    "AdministratorAccess-AWSElasticBeanstalk",
+]
+_ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/role:Role": "managedPolicyArns",
+    "aws:iam/user:User": "managedPolicyArns",
+}
+
+
+def no_admin_managed_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No AWS-managed administrator, power-user or `*FullAccess` policy attached to anything.
+
+    Rationale: AWS IAM best practices -- AWS managed policies are written for broad use and
+    "might not grant least-privilege permissions for your specific use cases"; job-function
+    policies such as AdministratorAccess and PowerUserAccess grant `*` on almost everything.
+    An integration's service account gets only its own inline policy.
+
+    Config:
+      forbiddenPolicies (list of str): AWS-managed policy names; default AdministratorAccess,
+        PowerUserAccess, IAMFullAccess and two Administrator variants.
+      forbidFullAccess (bool): also forbid every AWS-managed `*FullAccess` policy; default true.
+    """
+    field = _ATTACHMENTS.get(args.resource_type)
+    if field is None:
+        return
+    config = args.get_config()
+    forbidden = set(config_list(config, "forbiddenPolicies", DEFAULT_FORBIDDEN_MANAGED))
+    full_access = config.get("forbidFullAccess", True) is not False
+    props = plain(args.props)
+    for arn in as_list(props.get(field)):
+        if not isinstance(arn, str) or ":iam::aws:policy/" not in arn:
+            continue
+        policy_name = arn.rsplit("/", 1)[-1]
+        if policy_name in forbidden or (full_access and policy_name.endswith("FullAccess")):
+            who = label(integration_hint(props, args.name))
+            report(
+                f"{who}{args.name} attaches the AWS-managed policy {policy_name}. Fix: remove "
+                "the attachment and grant the integration's own actions in its inline policy.",
+                None,
+            )
+
+
+IAM_NO_ADMIN_MANAGED_POLICIES = ResourceValidationPolicy(
+    name="iam-no-admin-managed-policies",
+    description="No AWS-managed admin, power-user or full-access policy is attached.",
+    validate=no_admin_managed_policies,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "forbiddenPolicies": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULT_FORBIDDEN_MANAGED,
+            },
+            "forbidFullAccess": {"type": "boolean", "default": True},
+        }
+    ),
+)

@@ -1,0 +1,183 @@
+"""Stack policies: each integration's credentials and permissions stay its own."""
+
+from __future__ import annotations
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import (
+    ENVIRONMENTS,
+    IDENTITY,
+    as_list,
+    condition_values,
+    config_int,
+    documents,
+    integration_from_name,
+    is_wildcard_resource,
+    label,
+    statements,
+)
+from ._stack import Res, StackView, strings
+
+ROLE, KEY, SECRET = "aws:iam/role:Role", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"
+_CREDENTIAL_TYPES = {ROLE: "role", KEY: "KMS key", SECRET: "secret"}
+_POLICY_FIELDS = {"policy", "inlinePolicies", "assumeRolePolicy"}
+
+
+def integration_isolation(args: StackValidationArgs, report: ReportViolation) -> None:
+    """One IAM role and one KMS key per integration; no role, key or secret used by another.
+
+    Rationale: AWS Well-Architected Security pillar SEC03 ("Grant least access", separate
+    workload identities) and Salesforce's integration-user guidance (one integration user and
+    connected app per integration): when one flow's service account, key or credential is
+    compromised or rotated, no other flow is affected, and access reviews stay per owner team.
+    A resource of integration A that references B's role, key or secret (a function's role, a
+    secret's kmsKeyId, a trigger, an environment variable) is a violation; IAM documents are
+    checked by `cross-integration-access`.
+
+    Config:
+      rolesPerIntegration (integer): exact number of IAM roles; default 1.
+      keysPerIntegration (integer): exact number of KMS keys; default 1.
+    """
+    view = StackView(args)
+    config = args.get_config()
+    wanted = {
+        ROLE: config_int(config, "rolesPerIntegration", 1),
+        KEY: config_int(config, "keysPerIntegration", 1),
+    }
+    for integ, members in sorted(view.groups.items()):
+        if (view.phase(integ) or 0) < 2:
+            continue
+        for rtype, count in wanted.items():
+            found = [r for r in members if r.type == rtype]
+            if len(found) != count:
+                what = _CREDENTIAL_TYPES[rtype]
+                names = ", ".join(r.name for r in found) or "none"
+                report(
+                    f"{label(integ)}has {len(found)} {what}(s) ({names}); "
+                    f"exactly {count} expected. "
+                    f"Fix: give the integration its own single {what} and use it for every "
+                    "function and secret of the integration.",
+                    found[1].urn if len(found) > 1 else None,
+                )
+    for res in view.resources:
+        if res.integration is None:
+            continue
+        for key, value in res.props.items():
+            if key in _POLICY_FIELDS:
+                continue
+            for text in strings(value):
+                target = view.find(text)
+                if (
+                    target is not None
+                    and target.type in _CREDENTIAL_TYPES
+                    and target.integration not in (None, res.integration)
+                ):
+                    report(
+                        f"{label(res.integration)}{res.name}.{key} uses "
+                        f"{target.integration}'s {_CREDENTIAL_TYPES[target.type]} {target.name}. "
+                        f"Fix: use {res.integration}'s own {_CREDENTIAL_TYPES[target.type]}.",
+                        res.urn,
+                    )
+
+
+INTEGRATION_ISOLATION = StackValidationPolicy(
+    name="integration-isolation",
+    description="One role and key per integration; roles, keys and secrets are never shared.",
+    validate=integration_isolation,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "rolesPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
+            "keysPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
+        }
+    ),
+)
+
+
+def _role_documents(view: StackView) -> list[tuple[Res, str, Res, dict]]:
+    """(role, where, carrier, document) for every identity policy attached to a role."""
+    found = []
+    for res in view.resources:
+        if res.type == ROLE:
+            for where, kind, doc in documents(res.type, res.props):
+                if kind == IDENTITY and isinstance(doc, dict):
+                    found.append((res, f"{res.name}.{where}", res, doc))
+        elif res.type == "aws:iam/rolePolicy:RolePolicy":
+            role = view.find(res.get("role"))
+            for where, _, doc in documents(res.type, res.props):
+                if role is not None and isinstance(doc, dict):
+                    found.append((role, f"{res.name}.{where}", res, doc))
+        elif res.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+            role, policy = view.find(res.get("role")), view.find(res.get("policyArn"))
+            if role is not None and policy is not None:
+                for where, _, doc in documents(policy.type, policy.props):
+                    if isinstance(doc, dict):
+                        found.append((role, f"{policy.name}.{where}", policy, doc))
+    return found
+
+
+def _named_integration(view: StackView, arn: str, environment: str | None) -> str | None:
+    """The integration an ARN belongs to: a known resource, or `{env}-{integration}-...` names."""
+    target = view.find(arn)
+    if target is not None and target.integration:
+        return target.integration
+    tail = arn.split(":", 5)[-1].replace("/", ":").split(":")[-1]
+    for env in [environment] if environment else list(ENVIRONMENTS):
+        if tail.startswith(f"{env}-"):
+            return integration_from_name(tail[len(env) + 1 :], view.integrations)
+    return None
+
+
+def cross_integration_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An integration role's policies name only that integration's resources.
+
+    Rationale: AWS IAM best practices ("Apply least-privilege permissions", scope `Resource`
+    to specific ARNs): a role that can read another integration's queue or secret can move or
+    leak that flow's records and credentials. Resources are matched by ARN to the resources
+    in the stack and by the physical-name convention `{environment}-{integration}-{role}`
+    (docs/contracts.md), so wildcards such as `...:dev-other-flow-*` are caught too. The
+    `cloudwatch:PutMetricData` namespace condition must be `Integrations/<own integration>`.
+
+    Config: none.
+    """
+    view = StackView(args)
+    for role, where, carrier, doc in _role_documents(view):
+        own = role.integration
+        if own is None:
+            continue
+        env = role.tags.get("environment")
+        for i, statement in enumerate(statements(doc)):
+            if statement.get("Effect") != "Allow":
+                continue
+            for arn in as_list(statement.get("Resource")):
+                if not isinstance(arn, str) or is_wildcard_resource(arn):
+                    continue
+                other = _named_integration(view, arn, env)
+                if other and other != own:
+                    report(
+                        f"{label(own)}{where} Statement[{i}] grants access to {other}'s "
+                        f"resource {arn}. Fix: name only {own}'s own resources; {other}'s "
+                        "data is reached through its own integration.",
+                        carrier.urn,
+                    )
+            for namespace in condition_values(statement, "cloudwatch:namespace"):
+                if namespace != f"Integrations/{own}":
+                    report(
+                        f"{label(own)}{where} Statement[{i}] may publish metrics to namespace "
+                        f"{namespace!r}. Fix: use 'Integrations/{own}'.",
+                        carrier.urn,
+                    )
+
+
+CROSS_INTEGRATION_ACCESS = StackValidationPolicy(
+    name="cross-integration-access",
+    description="An integration's role names no other integration's resource.",
+    validate=cross_integration_access,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)

@@ -1,0 +1,256 @@
+"""Stack policies: what each phase must provision, where alarms go, logs, rotation functions."""
+
+from __future__ import annotations
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import as_list, label
+from ._stack import Res, StackView
+
+FUNCTION = "aws:lambda/function:Function"
+QUEUE = "aws:sqs/queue:Queue"
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
+RULE, TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+TOPIC = "aws:sns/topic:Topic"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SECRET = "aws:secretsmanager/secret:Secret"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+PERMISSION = "aws:lambda/permission:Permission"
+
+# DESIGN.md "Phases": the alarm kinds (docs/contracts.md) each phase adds.
+ALARMS_BY_PHASE = {
+    3: ("errors", "throttles", "rotation-failure"),
+    4: ("reconciliation-gap", "stale-sync"),
+    5: ("latency-p99", "api-budget"),
+}
+QUEUE_ALARMS = ("dlq-depth", "oldest-message-age")
+
+
+def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
+    """(what is missing, how to fix) for one integration at its phase."""
+    of = view.of
+    gaps: list[tuple[str, str]] = []
+    secrets = of(integ, SECRET)
+    rotated = {id(view.find(r.get("secretId"))) for r in of(integ, ROTATION)}
+    need = [
+        (bool(of(integ, "aws:iam/role:Role")), "an IAM role (service account)", "SyncRole"),
+        (bool(of(integ, "aws:kms/key:Key")), "a KMS key", "the integration key"),
+        (bool(secrets), "a credential secret", "a secret per roadmap credential"),
+    ]
+    gaps += [(what, f"provision {fix}") for ok, what, fix in need if not ok]
+    gaps += [
+        (f"rotation for secret {s.name}", "add a SecretRotation with the rotation function")
+        for s in secrets
+        if id(s) not in rotated
+    ]
+    if phase < 3:
+        return gaps
+    functions = of(integ, FUNCTION)
+    sync = [f for f in functions if f.is_role("consumer", "batch")]
+    queues = of(integ, QUEUE)
+    triggers = of(integ, ESM, RULE, SCHEDULE)
+    if not sync:
+        gaps.append(("a sync function", "add the consumer (queued) or batch (scheduled) function"))
+    if not [t for t in triggers if not t.tags.get("alarm")]:
+        gaps.append(("a trigger", "add the SQS event source mapping or the schedule rule"))
+    if not of(integ, TOPIC):
+        gaps.append(("an alert topic", "add the SNS topic for the integration's alert path"))
+    queued = bool(queues) or bool(of(integ, ESM))
+    if queued and not [q for q in queues if q.is_role("dlq")]:
+        gaps.append(("a dead-letter queue", f"add {integ}-dlq and redrive the queue to it"))
+    if queued and not [q for q in queues if q.is_role("queue")]:
+        gaps.append(("a source queue", f"add {integ}-queue"))
+    policies = of(integ, "aws:sqs/queuePolicy:QueuePolicy")
+    for queue in queues:
+        if not any(view.find(p.get("queueUrl")) is queue for p in policies):
+            gaps.append((f"a queue policy on {queue.name}", "attach the HTTPS-only queue policy"))
+    if phase >= 4:
+        if not [f for f in functions if f.is_role("reconcile")]:
+            gaps.append(("a reconciliation job", f"add {integ}-reconcile and its schedule"))
+        if not [r for r in view.groups[integ] if r.type.endswith(":Dashboard")]:
+            gaps.append(("a dashboard", f"add {integ}-dashboard"))
+    alarms = view.alarms(integ)
+    kinds = [k for p, ks in ALARMS_BY_PHASE.items() if p <= phase for k in ks]
+    kinds += list(QUEUE_ALARMS) if queued else []
+    gaps += [
+        (f"a '{k}' alarm", f"add the {integ}-alarm-{k} alarm") for k in kinds if k not in alarms
+    ]
+    return gaps
+
+
+def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each integration provisions everything its phase requires (DESIGN.md phase table).
+
+    Rationale: the roadmap's rollout phases. Phase 2 (cleanup): service account, KMS key,
+    credential secrets, each rotated. Phase 3 (first workflow): sync function, trigger, alert
+    topic, queue + DLQ + HTTPS-only queue policy for queued flows, and alarms on errors,
+    throttles and rotation failure (plus DLQ depth and age of oldest message when queued) --
+    AWS Lambda operator guide: alarm on errors, throttles, DLQ depth and message age.
+    Phase 4 (adjacent systems): reconciliation job, dashboard, reconciliation-gap and
+    stale-sync alarms. Phase 5: latency (p99 vs timeout) and API-budget alarms (Salesforce
+    daily API allocation). The phase is the resources' `phase` tag.
+
+    Config: none.
+    """
+    view = StackView(args)
+    for integ in sorted(view.groups):
+        phase = view.phase(integ)
+        if phase is None or phase < 2:
+            continue
+        for what, fix in _missing(view, integ, phase):
+            report(f"{label(integ)}phase {phase} requires {what}. Fix: {fix}.", None)
+
+
+PHASE_REQUIREMENTS = StackValidationPolicy(
+    name="phase-requirements",
+    description="Every resource an integration's phase requires is present.",
+    validate=phase_requirements,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def _alert_topics(view: StackView, integ: str) -> set[str]:
+    path = view.tag(integ, "alert-path")
+    return {
+        ident
+        for t in view.of(integ, TOPIC)
+        if not t.tags.get("alert-path") or t.tags.get("alert-path") == path
+        for ident in t.ids
+    }
+
+
+def alarms_route_to_alert_path(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every alarm notifies the SNS topic of its own integration's alert path.
+
+    Rationale: an alarm nobody receives is no alarm (AWS Well-Architected Operational
+    Excellence OPS08/OPS10: alerts reach the owning team). docs/contracts.md: an alarm's
+    `alarmActions`, and a rotation-failure EventBridge rule's target, are the integration's
+    SNS topic for its `alert-path`; never another team's topic.
+
+    Config: none.
+    """
+    view = StackView(args)
+    targets: dict[str, list[str]] = {}
+    for target in view.of_type(TARGET):
+        rule = view.find(target.get("rule"))
+        if rule is not None:
+            targets.setdefault(rule.urn, []).append(str(target.get("arn")))
+    for integ in sorted(view.groups):
+        topics = _alert_topics(view, integ)
+        for kind, alarms in sorted(view.alarms(integ).items()):
+            for alarm in alarms:
+                if alarm.type == ALARM:
+                    actions = [str(a) for a in as_list(alarm.get("alarmActions"))]
+                    where = "alarm_actions"
+                elif alarm.type == RULE:
+                    actions, where = targets.get(alarm.urn, []), "its event target"
+                else:
+                    continue
+                wrong = [a for a in actions if a not in topics]
+                if not actions or wrong:
+                    shown = ", ".join(wrong) if wrong else "nothing"
+                    report(
+                        f"{label(integ)}{alarm.name} ({kind}) notifies {shown}. Fix: set "
+                        f"{where} to {integ}'s alert topic ({integ}-alerts).",
+                        alarm.urn,
+                    )
+
+
+ALARMS_ROUTE_TO_ALERT_PATH = StackValidationPolicy(
+    name="alarms-route-to-alert-path",
+    description="Every alarm notifies its integration's alert topic.",
+    validate=alarms_route_to_alert_path,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def _function_name(function: Res) -> str | None:
+    name = function.get("name")
+    return name if isinstance(name, str) else None
+
+
+def lambda_log_groups(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every function writes to a log group the stack manages (and so has a retention).
+
+    Rationale: Lambda creates `/aws/lambda/<name>` on first invocation with "never expire"
+    retention when the group does not exist (Lambda developer guide, "Sending Lambda function
+    logs to CloudWatch Logs"); creating it in code is what lets `log-group-retention` apply.
+
+    Config: none.
+    """
+    view = StackView(args)
+    groups = {g.get("name") for g in view.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for function in view.of_type(FUNCTION):
+        name = _function_name(function)
+        logging = function.get("loggingConfig") or {}
+        custom = logging.get("logGroup") if isinstance(logging, dict) else None
+        expected = custom or (f"/aws/lambda/{name}" if name else None)
+        if expected and expected not in groups:
+            report(
+                f"{label(function.integration)}{function.name} logs to {expected}, which the "
+                f"stack does not create. Fix: add a LogGroup named {expected} with retention.",
+                function.urn,
+            )
+
+
+LAMBDA_LOG_GROUPS = StackValidationPolicy(
+    name="lambda-log-groups",
+    description="Every function's log group is created by the stack.",
+    validate=lambda_log_groups,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def rotation_function_invocation(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Rotation functions are invocable only by Secrets Manager from this account.
+
+    Rationale: Secrets Manager user guide "Lambda rotation functions" / "Permissions for
+    rotation": the rotation function can read and write every version of the credential;
+    only `secretsmanager.amazonaws.com`, with `source_account` set (confused-deputy
+    protection), may invoke it, and it must be allowed to, or rotation silently fails.
+
+    Config: none.
+    """
+    view = StackView(args)
+    permissions = list(view.of_type(PERMISSION))
+    checked: set[str] = set()
+    for rotation in view.of_type(ROTATION):
+        function = view.find(rotation.get("rotationLambdaArn"))
+        if function is None or function.urn in checked:
+            continue
+        checked.add(function.urn)
+        mine = [p for p in permissions if view.find(p.get("function")) is function]
+        who = label(function.integration)
+        good = [
+            p
+            for p in mine
+            if p.get("principal") == "secretsmanager.amazonaws.com" and p.get("sourceAccount")
+        ]
+        if not good:
+            report(
+                f"{who}{function.name} rotates secrets but Secrets Manager may not invoke it. "
+                "Fix: add a lambda.Permission with principal secretsmanager.amazonaws.com and "
+                "source_account = this account.",
+                function.urn,
+            )
+        for other in mine:
+            if other.get("principal") != "secretsmanager.amazonaws.com":
+                report(
+                    f"{who}{function.name} may also be invoked by {other.get('principal')}. "
+                    f"Fix: remove {other.name}; only Secrets Manager invokes rotation.",
+                    other.urn,
+                )
+
+
+ROTATION_FUNCTION_INVOCATION = StackValidationPolicy(
+    name="rotation-function-invocation",
+    description="Rotation functions are invocable only by Secrets Manager from this account.",
+    validate=rotation_function_invocation,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)

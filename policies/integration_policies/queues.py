@@ -1,0 +1,173 @@
+"""Queue policies (one resource at a time): encryption, redrive to a DLQ, HTTPS only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+
+from ._common import (
+    as_list,
+    condition_values,
+    config_int,
+    integration_hint,
+    is_unknown,
+    label,
+    parse_document,
+    plain,
+    statements,
+)
+
+QUEUE = "aws:sqs/queue:Queue"
+
+
+def is_dead_letter_queue(name: str, props: dict[str, Any]) -> bool:
+    """A DLQ by contract (`{integration}-dlq`) or because it declares who may redrive into it."""
+    base = name.removesuffix(".fifo")
+    return base.endswith("-dlq") or bool(props.get("redriveAllowPolicy"))
+
+
+def queue_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every queue is encrypted at rest: SSE-SQS or a KMS key.
+
+    Rationale: AWS SQS developer guide "Encryption at rest" and Security Hub control SQS.1:
+    queued records carry customer data from Salesforce and the ERP (names, order totals,
+    credit status); encryption must be explicit in code so it cannot silently drift.
+
+    Config: none.
+    """
+    if args.resource_type != QUEUE:
+        return
+    props = plain(args.props)
+    sse, key = props.get("sqsManagedSseEnabled"), props.get("kmsMasterKeyId")
+    if is_unknown(sse) or is_unknown(key):
+        return
+    if sse is not True and not key:
+        who = label(integration_hint(props, args.name))
+        report(
+            f"{who}{args.name} is not encrypted. Fix: set kms_master_key_id to the "
+            "integration's key (or sqs_managed_sse_enabled=True).",
+            None,
+        )
+
+
+SQS_QUEUE_ENCRYPTED = ResourceValidationPolicy(
+    name="sqs-queue-encrypted",
+    description="SQS queues are encrypted at rest.",
+    validate=queue_encrypted,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
+
+def queue_has_dead_letter_queue(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every source queue redrives to a DLQ with a maxReceiveCount in range.
+
+    Rationale: AWS SQS developer guide "Using dead-letter queues" and the Lambda guide for
+    SQS event sources: without a DLQ a poison record is retried until retention expires and
+    then lost silently; with maxReceiveCount below 5 a throttled-but-valid record lands in the
+    DLQ (Lambda may receive a message several times while scaling), above the maximum a poison
+    record blocks a FIFO message group for too long.
+    A queue named `{integration}-dlq` (docs/contracts.md) or with a redriveAllowPolicy is
+    itself a DLQ and is exempt.
+
+    Config:
+      minReceiveCount (integer): default 5.
+      maxReceiveCount (integer): default 20.
+    """
+    if args.resource_type != QUEUE:
+        return
+    props = plain(args.props)
+    if is_dead_letter_queue(args.name, props):
+        return
+    config = args.get_config()
+    low, high = config_int(config, "minReceiveCount", 5), config_int(config, "maxReceiveCount", 20)
+    who = label(integration_hint(props, args.name))
+    redrive = parse_document(props.get("redrivePolicy"))
+    if redrive is None and is_unknown(props.get("redrivePolicy")):
+        return
+    if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
+        report(
+            f"{who}{args.name} has no dead-letter queue. Fix: add the integration's DLQ and set "
+            f"redrive_policy to {{deadLetterTargetArn: <dlq arn>, maxReceiveCount: {low}}}.",
+            None,
+        )
+        return
+    count = redrive.get("maxReceiveCount")
+    count = int(count) if isinstance(count, int | float | str) and str(count).isdigit() else None
+    if count is None or not low <= count <= high:
+        report(
+            f"{who}{args.name} redrives after maxReceiveCount={count}; allowed {low}..{high}. "
+            f"Fix: set maxReceiveCount between {low} and {high} in redrive_policy.",
+            None,
+        )
+
+
+SQS_DEAD_LETTER_QUEUE = ResourceValidationPolicy(
+    name="sqs-dead-letter-queue",
+    description="Source queues redrive to a dead-letter queue with maxReceiveCount in range.",
+    validate=queue_has_dead_letter_queue,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "minReceiveCount": {"type": "integer", "minimum": 1, "default": 5},
+            "maxReceiveCount": {"type": "integer", "maximum": 1000, "default": 20},
+        }
+    ),
+)
+
+
+def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*")
+    actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
+    all_sqs = any(a.lower() in ("*", "sqs:*") for a in actions)
+    insecure = [str(v).lower() for v in condition_values(statement, "aws:SecureTransport")]
+    return statement.get("Effect") == "Deny" and everyone and all_sqs and insecure == ["false"]
+
+
+def queue_policy_https_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every queue policy denies all SQS actions to everyone when the request is not over TLS.
+
+    Rationale: AWS SQS developer guide "Security best practices -- enforce encryption of data
+    in transit": only a Deny on `aws:SecureTransport = false` guarantees that no client
+    (including the external pushers that hold an IAM access key) can use plain HTTP.
+
+    Config: none.
+    """
+    if args.resource_type != "aws:sqs/queuePolicy:QueuePolicy":
+        return
+    props = plain(args.props)
+    document = parse_document(props.get("policy"))
+    if document is None:
+        return
+    if isinstance(document, str) or not any(
+        _denies_insecure_transport(s) for s in statements(document)
+    ):
+        who = label(integration_hint(props, args.name))
+        example = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": "<queue arn>",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+        report(
+            f"{who}{args.name} does not deny non-TLS access. Fix: add the statement "
+            f"{json.dumps(example)}.",
+            None,
+        )
+
+
+SQS_HTTPS_ONLY = ResourceValidationPolicy(
+    name="sqs-https-only",
+    description="Queue policies deny every request that is not made over TLS.",
+    validate=queue_policy_https_only,
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
