@@ -484,7 +484,10 @@ def edit_phase(text: str, step: Step, source: str = "roadmap.yaml") -> str:
         raise UsageError(f"{source}: cannot locate {loc} to edit it ({err})") from None
 
     expected = _safe_load(text, source)
-    expected["integrations"][step.index]["phases"][step.environment] = step.target
+    expected_phases = expected["integrations"][step.index]["phases"]
+    # A quoted phase ('2') stays quoted: the edit changes the value, not its style.
+    quoted = isinstance(expected_phases[step.environment], str)
+    expected_phases[step.environment] = str(step.target) if quoted else step.target
 
     phases[step.environment] = step.target
     buffer = io.StringIO()

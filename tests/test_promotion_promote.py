@@ -1,0 +1,423 @@
+"""`provisioner promote`: criteria, refusals with reasons, one-value edits, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from components.evidence import REQUIREMENTS
+from provisioner import promotion
+from provisioner.cli import main
+from provisioner.errors import CheckFailed, UsageError
+from provisioner.promotion import Criterion, Proposal, promote
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_TEXT = (ROOT / "roadmap.yaml").read_text(encoding="utf-8")
+
+
+def passing_policy(proposal: Proposal) -> Criterion:
+    step = proposal.step
+    assert proposal.after.integration(step.integration).phase(step.environment) == step.target
+    return Criterion("policy-pack", "automated", "passed", "fake: no violations")
+
+
+def passing_rehearsal(proposal: Proposal) -> Criterion:
+    return Criterion("rehearsal", "automated", "passed", "fake: all checks passed")
+
+
+def failing_policy(proposal: Proposal) -> Criterion:
+    return Criterion(
+        "policy-pack",
+        "automated",
+        "failed",
+        "queue-dlq-max-receive: maxReceiveCount 3 < 5 on quote-to-order-queue",
+        "raise maxReceiveCount to 5 or more",
+    )
+
+
+def failing_rehearsal(proposal: Proposal) -> Criterion:
+    return Criterion(
+        "rehearsal",
+        "automated",
+        "failed",
+        f"poison message did not reach the DLQ in {proposal.step.below}",
+        "fix the redrive policy",
+    )
+
+
+FAKES = (passing_policy, passing_rehearsal)
+
+
+def evidence_block(text: str, integration: str, phases: range) -> str:
+    """The YAML lines of one integration's evidence for `phases`, as written in the example."""
+    section = text.split(f"  - name: {integration}\n", 1)[1].split("\n\n", 1)[0]
+    lines = section.split("\n")
+    start = next(n for n, line in enumerate(lines) if line.startswith("    evidence:"))
+    out, keep = ["    evidence:"], False
+    for line in lines[start + 1 :]:
+        if not line.startswith("      "):
+            break
+        if re.match(r"      \d:", line):
+            keep = int(line.strip()[0]) in phases
+        if keep:
+            out.append(line)
+    return "\n".join(out)
+
+
+def with_evidence(text: str, integration: str, block: str) -> str:
+    """Add an evidence block after the integration's phases line."""
+    head, rest = text.split(f"  - name: {integration}\n", 1)
+    section, tail = rest.split("\n\n", 1) if "\n\n" in rest else (rest, "")
+    section = re.sub(
+        r"(    phases: \{[^}]*\}\n?)",
+        lambda m: m.group(1).rstrip("\n") + "\n" + block + "\n",
+        section,
+        count=1,
+    )
+    return (
+        head
+        + f"  - name: {integration}\n"
+        + section.rstrip("\n")
+        + ("\n\n" + tail if tail else "\n")
+    )
+
+
+@pytest.fixture
+def roadmap(tmp_path: Path) -> Path:
+    """The example roadmap, with web-order-capture (phase 1 everywhere) fully evidenced."""
+    block = evidence_block(EXAMPLE_TEXT, "quote-to-order", range(1, 5)).replace(
+        "quote-to-order", "web-order-capture"
+    )
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(with_evidence(EXAMPLE_TEXT, "web-order-capture", block), encoding="utf-8")
+    return path
+
+
+def changed_lines(diff: str) -> tuple[list[str], list[str]]:
+    body = [line for line in diff.splitlines() if not line.startswith(("---", "+++", "@@"))]
+    return [x[1:] for x in body if x.startswith("-")], [x[1:] for x in body if x.startswith("+")]
+
+
+def phases_of(path: Path, name: str) -> str:
+    section = path.read_text().split(f"  - name: {name}\n", 1)[1]
+    match = re.search(r"phases: (\{[^}]*\})", section)
+    assert match
+    return match.group(1)
+
+
+# ------------------------------------------------------------------ the happy path
+
+
+def test_promotes_dev_then_staging_then_prod_through_every_phase(roadmap: Path) -> None:
+    lines = roadmap.read_text().split("\n")
+    start = lines.index("  - name: web-order-capture")
+    line = next(n for n in range(start, len(lines)) if lines[n].startswith("    phases:"))
+    for phase in (2, 3, 4, 5):
+        for env in ("dev", "staging", "prod"):
+            before = roadmap.read_text()
+            outcome = promote(roadmap, "web-order-capture", env, checks=FAKES)
+            assert outcome.promoted and outcome.written, outcome.assessment.failed
+            removed, added = changed_lines(outcome.diff)
+            assert len(removed) == len(added) == 1
+            assert re.sub(rf"{env}: {phase - 1}", f"{env}: {phase}", removed[0]) == added[0]
+            old, new = before.split("\n"), roadmap.read_text().split("\n")
+            assert [n for n, (a, b) in enumerate(zip(old, new, strict=True)) if a != b] == [line]
+    assert phases_of(roadmap, "web-order-capture") == "{dev: 5, staging: 5, prod: 5}"
+
+
+def test_to_phase_raises_several_steps_and_needs_every_left_phases_evidence(
+    roadmap: Path,
+) -> None:
+    outcome = promote(roadmap, "web-order-capture", "dev", to_phase=4, checks=FAKES)
+    assert outcome.written
+    ids = [c.id for c in outcome.assessment.criteria if c.kind == "evidence"]
+    assert ids == [f"evidence.{r.phase}.{r.field}" for p in (1, 2, 3) for r in REQUIREMENTS[p]]
+    assert phases_of(roadmap, "web-order-capture") == "{dev: 4, staging: 1, prod: 1}"
+
+
+def test_promotion_of_the_example_prod_writes_only_that_value(tmp_path: Path) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    outcome = promote(path, "quote-to-order", "prod", checks=FAKES)
+    assert outcome.written
+    assert outcome.diff.count("\n-    phases: {dev: 5, staging: 4, prod: 3}") == 1
+    assert outcome.diff.count("\n+    phases: {dev: 5, staging: 4, prod: 4}") == 1
+    assert path.read_text() == EXAMPLE_TEXT.replace(
+        "    phases: {dev: 5, staging: 4, prod: 3}", "    phases: {dev: 5, staging: 4, prod: 4}"
+    )
+
+
+# ------------------------------------------------------------------ refusals, each with its reason
+
+
+@pytest.mark.parametrize(
+    "phase,field", [(r.phase, r.field) for p in (1, 2, 3, 4) for r in REQUIREMENTS[p]]
+)
+def test_each_missing_evidence_item_refuses_with_where_to_record_it(
+    roadmap: Path, phase: int, field: str
+) -> None:
+    text = roadmap.read_text()
+    head, section = text.split("  - name: web-order-capture\n", 1)
+    section, count = re.subn(rf"\n {{8}}{field}: [^\n]*", "", section, count=1)
+    assert count == 1
+    roadmap.write_text(head + "  - name: web-order-capture\n" + section)
+    before = roadmap.read_bytes()
+
+    outcome = promote(roadmap, "web-order-capture", "dev", to_phase=5, checks=FAKES)
+
+    assert not outcome.promoted and not outcome.written
+    assert [c.id for c in outcome.assessment.failed] == [f"evidence.{phase}.{field}"]
+    failed = outcome.assessment.failed[0]
+    assert "is not recorded" in failed.detail
+    assert f"integrations[8].evidence.{phase}.{field}:" in failed.fix
+    assert roadmap.read_bytes() == before
+
+
+def test_phase_above_the_environment_below_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    outcome = promote(path, "inventory-to-promise", "prod", checks=FAKES)
+    assert [c.id for c in outcome.assessment.failed] == ["order"]
+    order = outcome.assessment.failed[0]
+    assert order.detail == "phase 3 in prod would be ahead of phase 2 in staging"
+    assert (
+        order.fix == "promote staging first: provisioner promote inventory-to-promise --to staging"
+    )
+    assert path.read_text() == EXAMPLE_TEXT
+
+
+def test_dev_is_limited_only_by_phase_five(roadmap: Path) -> None:
+    outcome = promote(roadmap, "web-order-capture", "dev", to_phase=5, checks=FAKES)
+    assert outcome.promoted
+    assert "lowest environment" in outcome.assessment.criteria[0].detail
+
+
+@pytest.mark.parametrize(
+    "checks,failed",
+    [
+        ((failing_policy, passing_rehearsal), ["policy-pack"]),
+        ((passing_policy, failing_rehearsal), ["rehearsal"]),
+        ((failing_policy, failing_rehearsal), ["policy-pack", "rehearsal"]),
+    ],
+)
+def test_failing_automated_criteria_refuse_and_say_what_to_do(
+    tmp_path: Path, checks: tuple[promotion.AutomatedCheck, ...], failed: list[str]
+) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    outcome = promote(path, "quote-to-order", "prod", checks=checks)
+    assert [c.id for c in outcome.assessment.failed] == failed
+    assert all(c.fix for c in outcome.assessment.failed)
+    assert path.read_text() == EXAMPLE_TEXT
+
+
+def test_a_check_that_crashes_is_a_failed_criterion_not_a_pass(tmp_path: Path) -> None:
+    def broken_rehearsal(proposal: Proposal) -> Criterion:
+        raise ConnectionError("moto server did not start")
+
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    outcome = promote(path, "quote-to-order", "prod", checks=(passing_policy, broken_rehearsal))
+    (failed,) = outcome.assessment.failed
+    assert failed.id == "broken-rehearsal"
+    assert "ConnectionError: moto server did not start" in failed.detail
+    assert path.read_text() == EXAMPLE_TEXT
+
+
+def test_missing_tooling_reports_not_available_and_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(promotion, "_optional_module", lambda name: None)
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    outcome = promote(path, "quote-to-order", "prod")  # the real, default checks
+    statuses = {c.id: c.status for c in outcome.assessment.failed}
+    assert statuses == {"policy-pack": "not available", "rehearsal": "not available"}
+    assert "provisioner/policy_harness.py" in outcome.assessment.failed[0].detail
+    assert "rehearse quote-to-order in staging" in outcome.assessment.failed[1].detail
+    assert path.read_text() == EXAMPLE_TEXT
+
+
+# ------------------------------------------------------------------ nothing written unless promoted
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    stat = path.stat()
+    code = main(["promote", "quote-to-order", "--to", "prod", "--dry-run", "--roadmap", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "+    phases: {dev: 5, staging: 4, prod: 4}" in out
+    assert "dry run: would promote" in out
+    assert path.read_text() == EXAMPLE_TEXT
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert os.listdir(tmp_path) == ["roadmap.yaml"]
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, OSError])
+def test_interrupted_write_leaves_the_roadmap_byte_for_byte_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    before = path.read_bytes()
+
+    def crash(src: str, dst: str) -> None:
+        raise interrupt("power cut")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(interrupt):
+        promote(path, "quote-to-order", "prod", checks=FAKES)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["roadmap.yaml"]  # the temporary file is gone too
+
+
+def test_interrupt_during_the_temporary_write_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+
+    def crash(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(KeyboardInterrupt):
+        promote(path, "quote-to-order", "prod", checks=FAKES)
+    assert path.read_text() == EXAMPLE_TEXT
+    assert os.listdir(tmp_path) == ["roadmap.yaml"]
+
+
+def test_a_roadmap_changed_during_the_checks_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    edited = EXAMPLE_TEXT + "# someone else's edit\n"
+
+    def slow_rehearsal(proposal: Proposal) -> Criterion:
+        path.write_text(edited)  # another engineer saves the file meanwhile
+        return passing_rehearsal(proposal)
+
+    with pytest.raises(CheckFailed, match="changed by someone else"):
+        promote(path, "quote-to-order", "prod", checks=(passing_policy, slow_rehearsal))
+    assert path.read_text() == edited
+
+
+def test_refused_promotion_exits_1_and_leaves_the_file_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    before = path.read_bytes()
+    assert main(["promote", "order-to-invoice", "--to", "staging", "--roadmap", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  evidence.3.rollback_plan" in out
+    assert "FAIL  evidence.3.owner_signoff" in out
+    assert "fix: record it in roadmap.yaml at integrations[2].evidence.3.rollback_plan" in out
+    assert "refused: 2 of" in out
+    assert path.read_bytes() == before
+
+
+# ------------------------------------------------------------------ format preservation
+
+
+def test_file_in_another_style_keeps_its_style(tmp_path: Path) -> None:
+    text = (
+        "# hand-written, four-space indents and CRLF line ends\r\n"
+        "version: 1\r\norganisation: 'Northwind'\r\n"
+        + EXAMPLE_TEXT.split("systems:\n", 1)[1]
+        .split("integrations:\n", 1)[0]
+        .join(["systems:\n", "integrations:\n"])
+        .replace("\n", "\r\n")
+        + "    -   name: 'quote-to-order'\r\n"
+        "        source: salesforce\r\n        target: netsuite\r\n"
+        "        objects: [quote]\r\n        pattern: event_driven\r\n"
+        "        owner_team: revenue-operations\r\n"
+        "        runbook: https://wiki.northwind.example/runbooks/quote-to-order\r\n"
+        "        alert_path: pagerduty:revops-oncall\r\n"
+        "        credentials:\r\n"
+        "            -   {name: salesforce-jwt, kind: salesforce_jwt_bearer, system: salesforce,"
+        " rotation_days: 30}\r\n"
+        "        service_levels: {max_staleness_minutes: 5, expected_records_per_day: 10}\r\n"
+        "        phases:\r\n            dev: 2    # cleanup in progress\r\n"
+        "            staging: '1'\r\n            prod: 1\r\n"
+        "        evidence:\r\n            1:\r\n"
+        "                source_of_truth_matrix: {name: Priya Natarajan,"
+        " email: p@northwind.example, role: Architect, date: 2026-02-16,"
+        " link: https://wiki.northwind.example/sot}\r\n"
+    )
+    path = tmp_path / "roadmap.yaml"
+    path.write_bytes(text.encode())
+    outcome = promote(path, "quote-to-order", "staging", checks=FAKES)
+    assert outcome.written, outcome.assessment.failed
+    assert path.read_bytes() == text.replace("staging: '1'", "staging: '2'").encode()
+
+
+# ------------------------------------------------------------------ usage errors and JSON
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["promote", "quote-to-cash", "--to", "prod"], "no integration named 'quote-to-cash'"),
+        (["promote", "quote-to-order", "--to", "qa"], "invalid choice: 'qa'"),
+        (["promote", "quote-to-order", "--to", "prod", "--to-phase", "7"], "phases run from 1"),
+        (["promote", "quote-to-order", "--to", "prod", "--to-phase", "3"], "already at phase 3"),
+        (["promote", "quote-to-order", "--to", "dev"], "the last phase"),
+        (["promote", "quote-to-order", "--to", "prod", "--to-phase", "x"], "invalid int value"),
+    ],
+)
+def test_usage_errors_exit_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    assert main([*argv, "--roadmap", str(path)]) == 2
+    assert message in capsys.readouterr().err
+    assert path.read_text() == EXAMPLE_TEXT
+
+
+def test_unreadable_roadmap_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"nope\.yaml: no such file"):
+        promote(tmp_path / "nope.yaml", "quote-to-order", "prod", checks=FAKES)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("integrations: [\n")
+    with pytest.raises(UsageError, match=r"bad\.yaml: not valid YAML"):
+        promote(bad, "quote-to-order", "prod", checks=FAKES)
+
+
+def test_invalid_roadmap_is_refused_before_anything_else(tmp_path: Path) -> None:
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT.replace("rotation_days: 60,", "rotation_days: 0,", 1))
+    with pytest.raises(CheckFailed, match=r"integrations\[8\]\.credentials\[0\]\.rotation_days"):
+        promote(path, "quote-to-order", "prod", checks=FAKES)
+
+
+def test_json_output_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", (passing_policy, failing_rehearsal))
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    assert (
+        main(["promote", "quote-to-order", "--to", "prod", "--json", "--roadmap", str(path)]) == 1
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {
+        "roadmap", "integration", "environment", "from_phase", "to_phase", "below",
+        "dry_run", "promoted", "written", "criteria", "failed", "diff",
+    }  # fmt: skip
+    assert (doc["from_phase"], doc["to_phase"]) == (3, 4)
+    assert doc["below"] == {"environment": "staging", "phase": 4}
+    assert (doc["promoted"], doc["written"], doc["failed"]) == (False, False, ["rehearsal"])
+    assert [c["kind"] for c in doc["criteria"]] == ["order"] + ["evidence"] * 4 + ["automated"] * 2
+    assert set(doc["criteria"][0]) == {"id", "kind", "status", "passed", "detail", "fix"}
+    assert "+    phases: {dev: 5, staging: 4, prod: 4}" in doc["diff"]
