@@ -1,0 +1,88 @@
+"""What every component of one integration shares: names, tags, ARNs and policy documents.
+
+Private to `components/`: the public surface is the component classes and their Args.
+Names and tags follow docs/contracts.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+TOKEN_PREFIX = "provisioner:index:"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One integration in one environment: where its resources live and how they are tagged.
+
+    Usage::
+
+        scope = Scope("prod", "quote-to-order", "333333333333", "eu-west-1", tags)
+        scope.physical("dlq")  # 'prod-quote-to-order-dlq'
+    """
+
+    environment: str
+    integration: str
+    account_id: str
+    region: str
+    tags: dict[str, str] = field(default_factory=dict)
+    protect_stateful: bool = False
+
+    def physical(self, role: str) -> str:
+        """AWS name `{environment}-{integration}-{role}` (contracts.md, Names)."""
+        return f"{self.environment}-{self.integration}-{role}"
+
+    def logical(self, role: str) -> str:
+        """Pulumi name `{integration}-{role}` (contracts.md, Names)."""
+        return f"{self.integration}-{role}"
+
+    def tags_with(self, **extra: str) -> dict[str, str]:
+        return {**self.tags, **extra}
+
+    @property
+    def metrics_namespace(self) -> str:
+        return f"Integrations/{self.integration}"
+
+    # ARNs that are fully determined by a name. They are used only inside policy
+    # *conditions* and log-stream scopes, where IAM does not require the principal or
+    # resource to exist yet, so no creation-order cycle arises (see ScopedCredential).
+    def role_arn(self, role: str = "role") -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.physical(role)}"
+
+    def user_arn(self, role: str) -> str:
+        return f"arn:aws:iam::{self.account_id}:user/{self.physical(role)}"
+
+    def log_group_name(self, function_role: str) -> str:
+        """Lambda's default log group for a function (Lambda developer guide, "Logging")."""
+        return f"/aws/lambda/{self.physical(function_role)}"
+
+    def log_streams_arn(self, function_role: str) -> str:
+        return (
+            f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
+            f"{self.log_group_name(function_role)}:*"
+        )
+
+    @property
+    def account_root(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+
+def child(
+    parent: pulumi.Resource, *, protect: bool = False, **kwargs: Any
+) -> pulumi.ResourceOptions:
+    """Options for a component's child: always parented, optionally protected."""
+    return pulumi.ResourceOptions(parent=parent, protect=protect, **kwargs)
+
+
+def policy_document(statements: list[dict[str, Any]]) -> str:
+    """An IAM policy document with stable key order (diffs stay quiet between runs)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def policy_output(statements: Any) -> pulumi.Output[str]:
+    """The same from statements that contain Outputs (ARNs of resources not created yet)."""
+    return pulumi.Output.from_input(statements).apply(policy_document)

@@ -1,0 +1,394 @@
+"""What pages someone about an integration: its SNS topic, alarms by phase, a dashboard.
+
+A facade over small named factories, one per alarm kind (contracts.md, alarm kinds):
+
+| phase | alarms |
+|---|---|
+| 3 | `dlq-depth`, `oldest-message-age`, `errors`, `throttles`, `rotation-failure` |
+| 4 | + `reconciliation-gap`, `stale-sync`, and a dashboard |
+| 5 | + `latency-p99`, `api-budget` |
+
+Every alarm (and the rotation-failure EventBridge rule's target) notifies the topic of
+the integration's alert path, subscribed as the stack's `alarmRouting` says.
+
+Usage::
+
+    alarms = IntegrationAlarms("quote-to-order", IntegrationAlarmsArgs(
+        scope=scope, phase=3, alert_path="pagerduty:revops-oncall", endpoint=endpoint,
+        function_name=consumer.function.name, function_timeout_seconds=60,
+        dlq_name=queue.dlq.name, queue_name=queue.queue.name,
+        secret_arns=[secret.arn], max_staleness_seconds=300, daily_api_budget=60_000))
+    alarms.alarms["dlq-depth"].arn
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+
+__all__ = ["IntegrationAlarms", "IntegrationAlarmsArgs"]
+
+# Standard-resolution alarms evaluate periods of 60 s or multiples; for periods of an
+# hour or more the whole evaluation range may span up to 7 days (CloudWatch user guide,
+# "Using Amazon CloudWatch alarms"). A day is the longest period used here.
+MINUTE, DAY = 60, 86_400
+LATENCY_SHARE_OF_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: about to time out
+API_BUDGET_SHARE = 0.8  # page before the budget is gone, not after
+
+
+@dataclass
+class IntegrationAlarmsArgs:
+    """Inputs of IntegrationAlarms."""
+
+    scope: Scope
+    phase: int
+    alert_path: str
+    endpoint: tuple[str, str] | None  # (protocol, endpoint) from alarmRouting, or none
+    function_name: pulumi.Input[str]
+    function_timeout_seconds: int
+    dlq_name: pulumi.Input[str]
+    queue_name: pulumi.Input[str] | None  # None for scheduled patterns
+    secret_arns: Sequence[pulumi.Input[str]]
+    max_staleness_seconds: int
+    daily_api_budget: int
+    reconcile_function_name: pulumi.Input[str] | None = None
+
+
+def _period(seconds: int) -> int:
+    """A valid alarm period covering `seconds`: a multiple of 60, at most a day."""
+    return max(MINUTE, min(DAY, seconds // MINUTE * MINUTE))
+
+
+class IntegrationAlarms(pulumi.ComponentResource):
+    """The integration's alert topic, its alarms for the phase, and (phase >= 4) a dashboard."""
+
+    topic: aws.sns.Topic
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    rotation_failure_rule: aws.cloudwatch.EventRule
+    dashboard: aws.cloudwatch.Dashboard | None
+
+    def __init__(
+        self, name: str, args: IntegrationAlarmsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TOKEN_PREFIX}IntegrationAlarms", name, None, opts)
+        self._name, self._args, scope = name, args, args.scope
+        self.topic = aws.sns.Topic(
+            f"{name}-alerts",
+            name=scope.physical("alerts"),
+            display_name=f"{scope.integration} alerts ({args.alert_path})",
+            tags=scope.tags,
+            opts=child(self),
+        )
+        self.topic_policy = aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=self.topic.arn,
+            policy=policy_output(
+                [
+                    {
+                        # CloudWatch alarms and the rotation-failure rule, from this account.
+                        "Sid": "AlarmsOfThisAccountPublish",
+                        "Effect": "Allow",
+                        "Principal": {
+                            "Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+                        },
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": scope.account_id}},
+                    },
+                    {
+                        "Sid": "AccountManagesTopic",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": scope.account_root},
+                        "Action": [
+                            "sns:GetTopicAttributes",
+                            "sns:ListSubscriptionsByTopic",
+                            "sns:SetTopicAttributes",
+                            "sns:Subscribe",
+                        ],
+                        "Resource": self.topic.arn,
+                    },
+                ]
+            ),
+            opts=child(self),
+        )
+        self.subscription = None
+        if args.endpoint is not None:
+            protocol, endpoint = args.endpoint
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-alerts-subscription",
+                topic=self.topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                opts=child(self),
+            )
+        else:
+            pulumi.log.warn(
+                f"{scope.integration}: alarmRouting has no endpoint for {args.alert_path!r} and "
+                "no fallbackEmail; alarms fire into a topic nobody is subscribed to"
+            )
+
+        self.alarms = {}
+        self._dlq_depth()
+        self._oldest_message_age()
+        self._function_errors()
+        self._function_throttles()
+        self.rotation_failure_rule = self._rotation_failure()
+        self.dashboard = None
+        if args.phase >= 4:
+            self._reconciliation_gap()
+            self._stale_sync()
+            self.dashboard = self._dashboard()
+        if args.phase >= 5:
+            self._latency_p99()
+            self._api_budget()
+
+        self.register_outputs(
+            {
+                "topicArn": self.topic.arn,
+                "alarmArns": {kind: a.arn for kind, a in self.alarms.items()},
+            }
+        )
+
+    # ------------------------------------------------------------------ factories
+
+    def _alarm(self, kind: str, description: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
+        scope = self._args.scope
+        metric.setdefault("evaluation_periods", 1)
+        metric.setdefault("treat_missing_data", "notBreaching")
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-alarm-{kind}",
+            name=scope.physical(f"alarm-{kind}"),
+            alarm_description=f"{description} Runbook: {scope.tags.get('runbook', '')}",
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            tags=scope.tags_with(alarm=kind),
+            opts=child(self),
+            **metric,
+        )
+        self.alarms[kind] = alarm
+        return alarm
+
+    def _custom(self, metric_name: str) -> dict[str, Any]:
+        """A metric the sync functions emit (contracts.md, Metrics)."""
+        scope = self._args.scope
+        return {
+            "namespace": scope.metrics_namespace,
+            "metric_name": metric_name,
+            "dimensions": {"service": scope.integration},
+        }
+
+    def _dlq_depth(self) -> None:
+        self._alarm(
+            "dlq-depth",
+            "A record was parked in the dead-letter queue: it failed every retry.",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": self._args.dlq_name},
+            statistic="Maximum",
+            period=MINUTE,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+        )
+
+    def _oldest_message_age(self) -> None:
+        args = self._args
+        text = "The oldest unsynced record is older than the staleness SLO."
+        if args.queue_name is not None:
+            metric: dict[str, Any] = {
+                "namespace": "AWS/SQS",
+                "metric_name": "ApproximateAgeOfOldestMessage",
+                "dimensions": {"QueueName": args.queue_name},
+            }
+        else:  # scheduled: no queue; the job reports how far behind its watermark is
+            metric = self._custom("SyncLagSeconds")
+        self._alarm(
+            "oldest-message-age",
+            text,
+            statistic="Maximum",
+            period=MINUTE * 5,
+            comparison_operator="GreaterThanThreshold",
+            threshold=args.max_staleness_seconds,
+            **metric,
+        )
+
+    def _lambda(self, metric_name: str) -> dict[str, Any]:
+        return {
+            "namespace": "AWS/Lambda",
+            "metric_name": metric_name,
+            "dimensions": {"FunctionName": self._args.function_name},
+        }
+
+    def _function_errors(self) -> None:
+        self._alarm(
+            "errors",
+            "The sync function failed (unhandled error or timeout).",
+            statistic="Sum",
+            period=MINUTE * 5,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            **self._lambda("Errors"),
+        )
+
+    def _function_throttles(self) -> None:
+        self._alarm(
+            "throttles",
+            "Lambda throttled the sync function: records are waiting.",
+            statistic="Sum",
+            period=MINUTE * 5,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            **self._lambda("Throttles"),
+        )
+
+    def _rotation_failure(self) -> aws.cloudwatch.EventRule:
+        """EventBridge rule on Secrets Manager's RotationFailed event for our secrets.
+
+        Secrets Manager user guide, "Monitor Secrets Manager with EventBridge": rotation
+        outcomes arrive as "AWS Service Event via CloudTrail" with eventName RotationFailed.
+        """
+        args, scope = self._args, self._args.scope
+        pattern = pulumi.Output.all(*args.secret_arns).apply(
+            lambda arns: json.dumps(
+                {
+                    "source": ["aws.secretsmanager"],
+                    "detail-type": ["AWS Service Event via CloudTrail"],
+                    "detail": {
+                        "eventSource": ["secretsmanager.amazonaws.com"],
+                        "eventName": ["RotationFailed"],
+                        "additionalEventData": {"SecretId": sorted(arns)},
+                    },
+                },
+                sort_keys=True,
+            )
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-alarm-rotation-failure",
+            name=scope.physical("alarm-rotation-failure"),
+            description=f"A credential of {scope.integration} failed to rotate",
+            event_pattern=pattern,
+            tags=scope.tags_with(alarm="rotation-failure"),
+            opts=child(self),
+        )
+        self.rotation_failure_target = aws.cloudwatch.EventTarget(
+            f"{self._name}-alarm-rotation-failure-target",
+            rule=rule.name,
+            arn=self.topic.arn,
+            opts=child(self, depends_on=[self.topic_policy]),
+        )
+        return rule
+
+    def _reconciliation_gap(self) -> None:
+        self._alarm(
+            "reconciliation-gap",
+            "Reconciliation found records that differ between source and target.",
+            statistic="Maximum",
+            period=DAY // 24,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            **self._custom("ReconciliationGap"),
+        )
+
+    def _stale_sync(self) -> None:
+        # Nothing synced for a whole staleness window means the flow has stopped; a
+        # missing metric is the same signal, so it counts as breaching.
+        self._alarm(
+            "stale-sync",
+            "No record was synced within the staleness SLO: the flow looks stopped.",
+            statistic="Sum",
+            period=_period(self._args.max_staleness_seconds),
+            comparison_operator="LessThanThreshold",
+            threshold=1,
+            treat_missing_data="breaching",
+            **self._custom("RecordsSynced"),
+        )
+
+    def _latency_p99(self) -> None:
+        args = self._args
+        self._alarm(
+            "latency-p99",
+            "p99 duration is above 80% of the timeout: invocations are about to time out.",
+            extended_statistic="p99",
+            period=MINUTE * 5,
+            evaluation_periods=3,
+            comparison_operator="GreaterThanThreshold",
+            threshold=args.function_timeout_seconds * 1000 * LATENCY_SHARE_OF_TIMEOUT,
+            **self._lambda("Duration"),
+        )
+
+    def _api_budget(self) -> None:
+        args = self._args
+        self._alarm(
+            "api-budget",
+            "API calls in the last day are above 80% of the integration's daily budget.",
+            statistic="Sum",
+            period=DAY,
+            comparison_operator="GreaterThanThreshold",
+            threshold=int(args.daily_api_budget * API_BUDGET_SHARE),
+            **self._custom("ApiCallsUsed"),
+        )
+
+    def _dashboard(self) -> aws.cloudwatch.Dashboard:
+        args, scope = self._args, self._args.scope
+        ns = scope.metrics_namespace
+
+        def body(values: list[Any]) -> str:
+            function, dlq, queue, reconcile = values
+            region = scope.region
+
+            def widget(title: str, metrics: list[list[Any]]) -> dict[str, Any]:
+                return {
+                    "type": "metric",
+                    "width": 12,
+                    "height": 6,
+                    "properties": {"title": title, "region": region, "metrics": metrics},
+                }
+
+            svc = ["service", scope.integration]
+            queues = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq]]
+            if queue:
+                queues.append(["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue])
+            lambdas = [
+                ["AWS/Lambda", m, "FunctionName", function]
+                for m in ("Invocations", "Errors", "Throttles", "Duration")
+            ]
+            if reconcile:
+                lambdas.append(["AWS/Lambda", "Errors", "FunctionName", reconcile])
+            return json.dumps(
+                {
+                    "widgets": [
+                        widget(
+                            "Records",
+                            [
+                                [ns, m, *svc]
+                                for m in ("RecordsSynced", "RecordsFailed", "DuplicatesSkipped")
+                            ],
+                        ),
+                        widget(
+                            "Lag, gaps and API use",
+                            [
+                                [ns, m, *svc]
+                                for m in ("SyncLagSeconds", "ReconciliationGap", "ApiCallsUsed")
+                            ],
+                        ),
+                        widget("Queues", queues),
+                        widget("Functions", lambdas),
+                    ]
+                },
+                sort_keys=True,
+            )
+
+        return aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=scope.physical("dashboard"),
+            dashboard_body=pulumi.Output.all(
+                args.function_name, args.dlq_name, args.queue_name, args.reconcile_function_name
+            ).apply(body),
+            opts=child(self),
+        )

@@ -1,0 +1,328 @@
+"""An integration's credentials: its KMS key, one rotated secret per credential, the rotator.
+
+One `ScopedCredential` per integration holds everything about its credentials, so that
+nothing here is shared with another integration: a customer-managed KMS key (rotation
+on), a Secrets Manager secret per roadmap credential encrypted with that key, a
+`SecretRotation` no longer than the environment allows, and the rotation Lambda (bundle
+`secrets/`) with its own role, log group and an invoke permission for Secrets Manager
+from this account only.
+
+The first secret version is a bootstrap placeholder (secrets/credential_rotation/formats.py)
+whose secret fields hold material generated here as a Pulumi secret; rotation owns every
+later version, so the program ignores changes to it.
+
+Usage::
+
+    creds = ScopedCredential("quote-to-order", ScopedCredentialArgs(
+        scope=scope, credentials=[spec], rotation_code=pulumi.FileArchive(zip_path),
+        max_rotation_days=30, log_retention_days=365))
+    creds.key.arn, creds.secrets["salesforce-jwt"].arn
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
+
+__all__ = ["CredentialSpec", "ScopedCredential", "ScopedCredentialArgs"]
+
+ROTATION_HANDLER = "credential_rotation.handler.lambda_handler"
+# Rotation calls one issuer API per step; 5 minutes leaves room for slow admin endpoints
+# (Secrets Manager invokes each step separately; Lambda maximum is 900 s).
+ROTATION_TIMEOUT_SECONDS = 300
+# The field of each kind that is a credential (secrets/credential_rotation/formats.py,
+# SECRET_FIELDS); the bootstrap version fills it with generated material.
+SECRET_FIELD = {
+    "salesforce_jwt_bearer": "private_key_pem",
+    "oauth_client_credentials": "client_secret",
+    "api_key": "api_key",
+    "iam_access_key": "secret_access_key",
+}
+# Kinds whose first rotation can complete in AWS alone (formats.py, "Bootstrap"): the
+# others need the issuer's first secret put by hand, so rotating at once would only fail.
+ROTATE_IMMEDIATELY = frozenset({"iam_access_key", "salesforce_jwt_bearer"})
+# KMS: waiting period before a scheduled key deletion takes effect, 7-30 days
+# (KMS developer guide, "Deleting keys"); the longest gives the most time to cancel.
+KEY_DELETION_WINDOW_DAYS = 30
+# Secrets Manager: recovery window 7-30 days (DeleteSecret API reference).
+SECRET_RECOVERY_WINDOW_DAYS = 30
+
+# Administrative KMS actions the account (through IAM) keeps; no data-plane action and no
+# kms:DisableKeyRotation, so rotation stays on. kms:CreateGrant/DescribeKey let DynamoDB
+# set up table encryption for the deployer (DynamoDB developer guide, "Encryption at rest").
+_KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RevokeGrant",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+_KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    """One roadmap credential and the non-secret fields of its bootstrap document."""
+
+    name: str
+    kind: str
+    rotation_days: int
+    bootstrap: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScopedCredentialArgs:
+    """Inputs of a ScopedCredential."""
+
+    scope: Scope
+    credentials: Sequence[CredentialSpec]
+    rotation_code: pulumi.Archive
+    max_rotation_days: int
+    log_retention_days: int
+    # IAM users of external pushers whose access keys the rotator creates and retires.
+    pusher_user_arns: Sequence[str] = ()
+
+
+def _material() -> str:
+    """Placeholder secret material: 32 random bytes, never printed (a Pulumi secret)."""
+    return "bootstrap-" + base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+class ScopedCredential(pulumi.ComponentResource):
+    """KMS key, rotated secrets and the rotation function of one integration."""
+
+    key: aws.kms.Key
+    secrets: dict[str, aws.secretsmanager.Secret]
+    rotation_function: aws.lambda_.Function
+    rotation_role: aws.iam.Role
+
+    def __init__(
+        self, name: str, args: ScopedCredentialArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TOKEN_PREFIX}ScopedCredential", name, None, opts)
+        scope = args.scope
+        stateful = scope.protect_stateful
+        rotation_role_arn = scope.role_arn("rotation")
+
+        # The key policy names principals only in conditions on the account root, so it
+        # does not need the roles to exist first (KMS rejects unknown principals), and the
+        # integration role can be created after the resources its policy names.
+        users = sorted({scope.role_arn(), rotation_role_arn, *args.pusher_user_arns})
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{scope.integration} ({scope.environment}): secrets, queues, state",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "AccountAdministersKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": scope.account_root},
+                        "Action": _KEY_ADMIN_ACTIONS,
+                        "Resource": "*",  # in a key policy "*" means this key
+                    },
+                    {
+                        "Sid": "IntegrationRolesUseKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": scope.account_root},
+                        "Action": _KEY_USE_ACTIONS,
+                        "Resource": "*",
+                        "Condition": {"ArnEquals": {"aws:PrincipalArn": users}},
+                    },
+                    {
+                        # The deployer writes the bootstrap version but can never read it.
+                        "Sid": "AccountWritesSecretsThroughSecretsManager",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": scope.account_root},
+                        "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {
+                                "kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com",
+                                "kms:CallerAccount": scope.account_id,
+                            }
+                        },
+                    },
+                ]
+            ),
+            tags=scope.tags,
+            opts=child(self, protect=stateful),
+        )
+        self.key_alias = aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{scope.physical('key')}",
+            target_key_id=self.key.key_id,
+            opts=child(self),
+        )
+
+        self.secrets = {}
+        for cred in args.credentials:
+            self.secrets[cred.name] = aws.secretsmanager.Secret(
+                f"{name}-cred-{cred.name}",
+                name=scope.physical(f"cred-{cred.name}"),
+                description=f"{cred.kind} credential of {scope.integration}; rotated by "
+                f"{scope.physical('rotation')}",
+                kms_key_id=self.key.arn,
+                recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS,
+                tags=scope.tags,
+                opts=child(self, protect=stateful),
+            )
+
+        self.rotation_role = aws.iam.Role(
+            f"{name}-rotation-role",
+            name=scope.physical("rotation"),
+            description=f"Rotates the credentials of {scope.integration} only",
+            assume_role_policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+            tags=scope.tags,
+            opts=child(self),
+        )
+        statements: list[Any] = [
+            {
+                "Sid": "RotateOwnSecrets",
+                "Effect": "Allow",
+                "Action": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "Resource": [s.arn for s in self.secrets.values()],
+            },
+            {
+                "Sid": "UseOwnKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": [self.key.arn],
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [scope.log_streams_arn("rotation")],
+            },
+        ]
+        if args.pusher_user_arns:
+            statements.append(
+                {
+                    "Sid": "RekeyOwnPushers",
+                    "Effect": "Allow",
+                    "Action": [
+                        "iam:CreateAccessKey",
+                        "iam:DeleteAccessKey",
+                        "iam:ListAccessKeys",
+                        "iam:UpdateAccessKey",
+                    ],
+                    "Resource": sorted(args.pusher_user_arns),
+                }
+            )
+        self.rotation_policy = aws.iam.RolePolicy(
+            f"{name}-rotation-policy",
+            name=scope.physical("rotation"),
+            role=self.rotation_role.id,
+            policy=policy_output(statements),
+            opts=child(self),
+        )
+        self.rotation_logs = aws.cloudwatch.LogGroup(
+            f"{name}-rotation-logs",
+            name=scope.log_group_name("rotation"),
+            retention_in_days=args.log_retention_days,
+            tags=scope.tags,
+            opts=child(self),
+        )
+        self.rotation_function = aws.lambda_.Function(
+            f"{name}-rotation",
+            name=scope.physical("rotation"),
+            description=f"Rotates the secrets of {scope.integration}",
+            role=self.rotation_role.arn,
+            runtime="python3.11",
+            handler=ROTATION_HANDLER,
+            code=args.rotation_code,
+            timeout=ROTATION_TIMEOUT_SECONDS,
+            memory_size=256,
+            environment={
+                "variables": {
+                    "INTEGRATION": scope.integration,
+                    "ENVIRONMENT": scope.environment,
+                    "POWERTOOLS_SERVICE_NAME": scope.integration,
+                }
+            },
+            tags=scope.tags,
+            opts=child(self, depends_on=[self.rotation_logs, self.rotation_policy]),
+        )
+        # Only Secrets Manager, and only on behalf of this account, may invoke the rotator
+        # (Secrets Manager user guide, "Lambda rotation functions": confused-deputy guard).
+        self.rotation_permission = aws.lambda_.Permission(
+            f"{name}-rotation-invoke",
+            action="lambda:InvokeFunction",
+            function=self.rotation_function.name,
+            principal="secretsmanager.amazonaws.com",
+            source_account=scope.account_id,
+            opts=child(self),
+        )
+
+        self.versions: dict[str, aws.secretsmanager.SecretVersion] = {}
+        self.rotations: dict[str, aws.secretsmanager.SecretRotation] = {}
+        for cred in args.credentials:
+            secret = self.secrets[cred.name]
+            document = {
+                **cred.bootstrap,
+                "kind": cred.kind,
+                "bootstrap": True,
+                SECRET_FIELD[cred.kind]: _material(),
+            }
+            self.versions[cred.name] = aws.secretsmanager.SecretVersion(
+                f"{name}-cred-{cred.name}-version",
+                secret_id=secret.id,
+                secret_string=pulumi.Output.secret(json.dumps(document, sort_keys=True)),
+                # Rotation owns every later version; never roll it back to the bootstrap.
+                opts=child(self, ignore_changes=["secretString", "versionStages"]),
+            )
+            days = min(cred.rotation_days, args.max_rotation_days)
+            self.rotations[cred.name] = aws.secretsmanager.SecretRotation(
+                f"{name}-cred-{cred.name}-rotation",
+                secret_id=secret.id,
+                rotation_lambda_arn=self.rotation_function.arn,
+                rotation_rules={"automatically_after_days": days},
+                rotate_immediately=cred.kind in ROTATE_IMMEDIATELY,
+                opts=child(self, depends_on=[self.rotation_permission, self.versions[cred.name]]),
+            )
+
+        self.register_outputs(
+            {
+                "keyArn": self.key.arn,
+                "secretArns": {n: s.arn for n, s in self.secrets.items()},
+                "rotationFunctionArn": self.rotation_function.arn,
+            }
+        )

@@ -1,0 +1,157 @@
+"""A sync Lambda from `functions/` with its log group and its trigger.
+
+Three kinds share one shape: the event-driven `consumer` on the integration's queue
+(`ReportBatchItemFailures`, `MaximumConcurrency` from the API budget, never reserved
+concurrency), the scheduled `batch` job and the `reconcile` job, both on an EventBridge
+schedule. The trigger's enabled flag is the kill switch: turning it off stops new work
+without deleting anything, which is how an integration is rolled back.
+
+Usage::
+
+    consumer = SyncFunction("quote-to-order-consumer", SyncFunctionArgs(
+        scope=scope, kind="consumer", role_arn=role.arn, code=archive,
+        environment={"INTEGRATION": "quote-to-order"}, log_retention_days=30,
+        queue_arn=queue.arn, maximum_concurrency=2))
+    consumer.function.arn
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components._scope import TOKEN_PREFIX, Scope, child
+
+__all__ = ["SyncFunction", "SyncFunctionArgs"]
+
+Kind = Literal["consumer", "batch", "reconcile"]
+
+# Handlers and timeouts fixed by docs/contracts.md (Sync function environment variables).
+HANDLERS: dict[str, str] = {
+    "consumer": "integration_sync.consumer.handler",
+    "batch": "integration_sync.batch.handler",
+    "reconcile": "integration_sync.reconcile.handler",
+}
+TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300}
+# SQS event source mappings: MaximumConcurrency 2-1000 (Lambda API reference, ScalingConfig).
+MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
+# 10 is the largest batch a FIFO queue delivers and keeps a partial failure cheap to retry.
+BATCH_SIZE = 10
+MEMORY_MB = 256
+
+
+@dataclass
+class SyncFunctionArgs:
+    """Inputs of a SyncFunction."""
+
+    scope: Scope
+    kind: Kind
+    role_arn: pulumi.Input[str]
+    code: pulumi.Archive
+    environment: Mapping[str, pulumi.Input[str]]
+    log_retention_days: int
+    enabled: bool = True  # the kill switch: False disables the trigger, nothing is deleted
+    queue_arn: pulumi.Input[str] | None = None  # consumer
+    maximum_concurrency: int = MIN_CONCURRENCY  # consumer
+    schedule: str | None = None  # batch and reconcile
+    dead_letter_arn: pulumi.Input[str] | None = None  # failed asynchronous invocations
+
+
+class SyncFunction(pulumi.ComponentResource):
+    """One sync Lambda, its log group with retention, and its queue or schedule trigger."""
+
+    function: aws.lambda_.Function
+    log_group: aws.cloudwatch.LogGroup
+    trigger: aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule
+
+    def __init__(
+        self, name: str, args: SyncFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TOKEN_PREFIX}SyncFunction", name, None, opts)
+        scope, kind = args.scope, args.kind
+        if kind == "consumer" and args.queue_arn is None:
+            raise ValueError(f"{name}: a consumer needs queue_arn")
+        if kind != "consumer" and not args.schedule:
+            raise ValueError(f"{name}: a {kind} job needs a schedule")
+        if not MIN_CONCURRENCY <= args.maximum_concurrency <= MAX_CONCURRENCY:
+            raise ValueError(
+                f"{name}: maximum_concurrency {args.maximum_concurrency} is outside "
+                f"{MIN_CONCURRENCY}-{MAX_CONCURRENCY} (Lambda ScalingConfig)"
+            )
+
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=scope.log_group_name(kind),
+            retention_in_days=args.log_retention_days,
+            tags=scope.tags,
+            opts=child(self),
+        )
+        self.function = aws.lambda_.Function(
+            name,
+            name=scope.physical(kind),
+            description=f"{kind} of {scope.integration} ({scope.environment})",
+            role=args.role_arn,
+            runtime="python3.11",
+            handler=HANDLERS[kind],
+            code=args.code,
+            timeout=TIMEOUT_SECONDS[kind],
+            memory_size=MEMORY_MB,
+            environment={"variables": dict(args.environment)},
+            dead_letter_config=(
+                {"target_arn": args.dead_letter_arn} if args.dead_letter_arn is not None else None
+            ),
+            tags=scope.tags,
+            opts=child(self, depends_on=[self.log_group]),
+        )
+
+        self.trigger: aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule
+        if kind == "consumer":
+            self.trigger = aws.lambda_.EventSourceMapping(
+                f"{name}-trigger",
+                event_source_arn=args.queue_arn,
+                function_name=self.function.arn,
+                enabled=args.enabled,
+                batch_size=BATCH_SIZE,
+                # Retry only the failed records of a batch (Lambda developer guide,
+                # "Handling errors for an SQS event source").
+                function_response_types=["ReportBatchItemFailures"],
+                # Caps pollers' invocations without reserving account concurrency.
+                scaling_config={"maximum_concurrency": args.maximum_concurrency},
+                tags=scope.tags,
+                opts=child(self),
+            )
+        else:
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-schedule",
+                name=scope.physical(kind),
+                description=f"Runs the {kind} job of {scope.integration}",
+                schedule_expression=args.schedule,
+                state="ENABLED" if args.enabled else "DISABLED",
+                tags=scope.tags,
+                opts=child(self),
+            )
+            self.trigger = rule
+            self.permission = aws.lambda_.Permission(
+                f"{name}-invoke",
+                action="lambda:InvokeFunction",
+                function=self.function.name,
+                principal="events.amazonaws.com",
+                source_arn=rule.arn,
+                opts=child(self),
+            )
+            self.target = aws.cloudwatch.EventTarget(
+                f"{name}-target",
+                rule=rule.name,
+                arn=self.function.arn,
+                # A missed run is picked up by the next one (watermarks); do not pile up.
+                retry_policy={"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
+                opts=child(self, depends_on=[self.permission]),
+            )
+
+        self.register_outputs(
+            {"functionArn": self.function.arn, "functionName": self.function.name}
+        )

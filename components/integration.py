@@ -1,0 +1,369 @@
+"""One roadmap integration in one environment: exactly the resources its phase needs.
+
+Composes the other components from a roadmap entry and the stack's settings, and tags
+every resource with integration, owner, phase, environment, runbook and alert path
+(contracts.md, Tags). What each phase adds (DESIGN.md, phase table):
+
+| phase | adds |
+|---|---|
+| 2 | ServiceAccount (role), ScopedCredential (KMS key, rotated secrets, rotator) |
+| 3 | SyncQueue, SyncFunction (consumer or batch, kill switch), IdempotencyStore, alarms |
+| 4 | reconciliation SyncFunction; dashboard, reconciliation-gap and stale-sync alarms |
+| 5 | latency-p99 and api-budget alarms |
+
+Phase 1 (discovery) provisions nothing; the program does not build such an integration.
+
+Usage::
+
+    Integration("quote-to-order", IntegrationArgs(
+        integration=roadmap.integration("quote-to-order"), roadmap=roadmap,
+        settings=settings, function_code=functions_zip, rotation_code=secrets_zip))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components._scope import TOKEN_PREFIX, Scope
+from components.alarms import IntegrationAlarms, IntegrationAlarmsArgs
+from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
+from components.function import (
+    MAX_CONCURRENCY,
+    MIN_CONCURRENCY,
+    TIMEOUT_SECONDS,
+    Kind,
+    SyncFunction,
+    SyncFunctionArgs,
+)
+from components.idempotency import IdempotencyStore, IdempotencyStoreArgs
+from components.queue import SyncQueue, SyncQueueArgs
+from components.roadmap import Credential, CredentialKind, Roadmap
+from components.roadmap import Integration as RoadmapIntegration
+from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
+from components.settings import StackSettings
+
+__all__ = ["Integration", "IntegrationArgs"]
+
+# Reconciliation compares source and target once a day, after the nightly loads.
+RECONCILE_SCHEDULE = "cron(30 3 * * ? *)"
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass
+class IntegrationArgs:
+    """Inputs of an Integration: one roadmap entry, the stack's settings, the Lambda code."""
+
+    integration: RoadmapIntegration
+    roadmap: Roadmap
+    settings: StackSettings
+    function_code: pulumi.Archive
+    rotation_code: pulumi.Archive
+
+
+def consumer_concurrency(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
+    """MaximumConcurrency of the queue trigger, from the API limits the flow must respect.
+
+    A consumer invocation works through its batch one call at a time (about one call per
+    second), so the concurrency is the request rate the flow may use: the lowest of the
+    two systems' `requests_per_second` and of its Salesforce budget spread over a day,
+    floored, within Lambda's 2..1000 (Lambda API reference, ScalingConfig).
+    """
+    rates = [roadmap.system(name).api.requests_per_second for name in (integ.source, integ.target)]
+    limits = [r for r in rates if r is not None]
+    if integ.service_levels.salesforce_api_calls_per_day:
+        limits.append(integ.service_levels.salesforce_api_calls_per_day / SECONDS_PER_DAY)
+    if not limits:
+        return MIN_CONCURRENCY  # nothing known about the limits: the most careful setting
+    return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, math.floor(min(limits))))
+
+
+def daily_api_budget(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
+    """Calls per day the flow may make: its Salesforce budget, else the systems' daily
+    limits, else twice its expected volume (one call per record, with headroom)."""
+    if integ.service_levels.salesforce_api_calls_per_day:
+        return integ.service_levels.salesforce_api_calls_per_day
+    daily = [roadmap.system(name).api.daily_call_limit for name in (integ.source, integ.target)]
+    known = [d for d in daily if d is not None]
+    if known:
+        return min(known)
+    return max(1, 2 * integ.service_levels.expected_records_per_day)
+
+
+def _base_url(roadmap: Roadmap, system: str) -> str:
+    url = roadmap.system(system).api.base_url
+    return str(url).rstrip("/") if url is not None else ""
+
+
+def _bootstrap(
+    cred: Credential, scope: Scope, roadmap: Roadmap, environment: str
+) -> dict[str, Any]:
+    """Non-secret fields of the first version (secrets/credential_rotation/formats.py).
+
+    Identifiers the issuer has not assigned yet are placeholders; the rotation runbook
+    (formats.py, "Bootstrap") replaces them before the first rotation completes.
+    """
+    base = _base_url(roadmap, cred.system) or f"https://{cred.system}.invalid"
+    if cred.kind is CredentialKind.SALESFORCE_JWT_BEARER:
+        # Sandboxes log in at test.salesforce.com (Salesforce Help, "OAuth 2.0 JWT Bearer Flow").
+        login = (
+            "https://login.salesforce.com"
+            if environment == "prod"
+            else "https://test.salesforce.com"
+        )
+        return {
+            "login_url": login,
+            "username": f"{scope.physical('integration')}@placeholder.invalid",
+            "client_id": "pending-slot-a",
+            "client_ids": {"a": "pending-slot-a", "b": "pending-slot-b"},
+            "slot": "a",
+            "certificate_pem": "",
+            "admin_url": base,
+        }
+    if cred.kind is CredentialKind.OAUTH_CLIENT_CREDENTIALS:
+        doc = {
+            "token_url": f"{base}/oauth/token",
+            "client_id": scope.physical(cred.name),
+            "client_secret_id": "",
+            "admin_url": base,
+        }
+        if cred.scopes:
+            doc["scope"] = " ".join(cred.scopes)
+        return doc
+    if cred.kind is CredentialKind.API_KEY:
+        return {"base_url": base, "key_id": "", "admin_url": base}
+    return {"user_name": scope.physical(f"cred-{cred.name}"), "access_key_id": ""}
+
+
+class Integration(pulumi.ComponentResource):
+    """Every resource of one integration at its phase in this stack, isolated and tagged."""
+
+    phase: int
+    service_account: ServiceAccount
+    credentials: ScopedCredential
+    queue: SyncQueue | None
+    state: IdempotencyStore | None
+    sync_function: SyncFunction | None
+    reconcile_function: SyncFunction | None
+    alarms: IntegrationAlarms | None
+
+    def __init__(
+        self, name: str, args: IntegrationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        integ, roadmap, settings = args.integration, args.roadmap, args.settings
+        environment = settings.environment
+        phase = integ.phase(environment)
+        if phase < 2:
+            raise ValueError(
+                f"{integ.name} is at phase {phase} (discovery) in {environment}, which "
+                "provisions nothing; build only integrations at phase >= 2"
+            )
+        super().__init__(f"{TOKEN_PREFIX}Integration", name, None, opts)
+        self.phase = phase
+        tags = {
+            "integration": integ.name,
+            "owner": integ.owner_team,
+            "phase": str(phase),
+            "environment": environment,
+            "runbook": str(integ.runbook),
+            "alert-path": integ.alert_path,
+        }
+        scope = Scope(
+            environment=environment,
+            integration=integ.name,
+            account_id=settings.account_id,
+            region=settings.region,
+            tags=tags,
+            protect_stateful=settings.protect_stateful,
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        pushers = [c for c in integ.credentials if c.kind is CredentialKind.IAM_ACCESS_KEY]
+
+        self.credentials = ScopedCredential(
+            name,
+            ScopedCredentialArgs(
+                scope=scope,
+                credentials=[
+                    CredentialSpec(
+                        name=c.name,
+                        kind=c.kind.value,
+                        rotation_days=c.rotation_days,
+                        bootstrap=_bootstrap(c, scope, roadmap, environment),
+                    )
+                    for c in integ.credentials
+                ],
+                rotation_code=args.rotation_code,
+                max_rotation_days=settings.max_rotation_days,
+                log_retention_days=settings.log_retention_days,
+                pusher_user_arns=[scope.user_arn(f"cred-{c.name}") for c in pushers],
+            ),
+            child,
+        )
+        key_arn = self.credentials.key.arn
+        secret_arns = [s.arn for s in self.credentials.secrets.values()]
+        grants = [Grant("read-secret", secret_arns), Grant("decrypt-with-key", [key_arn])]
+
+        self.queue = self.state = self.sync_function = self.reconcile_function = None
+        self.alarms = None
+        main_kind: Kind = "consumer" if integ.pattern.queued else "batch"
+        if phase >= 3:
+            self.queue = SyncQueue(
+                name,
+                SyncQueueArgs(
+                    scope=scope,
+                    kms_key_arn=key_arn,
+                    fifo=integ.fifo,
+                    consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
+                    with_source=integ.pattern.queued,
+                ),
+                child,
+            )
+            self.state = IdempotencyStore(
+                name, IdempotencyStoreArgs(scope=scope, kms_key_arn=key_arn), child
+            )
+            kinds = [main_kind] + (["reconcile"] if phase >= 4 else [])
+            grants += [
+                Grant("read-write-state", [self.state.table.arn]),
+                Grant("write-own-logs", [scope.log_streams_arn(k) for k in kinds]),
+                Grant("put-metrics"),
+            ]
+            if self.queue.queue is not None:
+                grants.append(Grant("consume-queue", [self.queue.queue.arn]))
+                if phase >= 4:  # reconciliation re-drives the gaps it finds
+                    grants.append(Grant("produce-to-queue", [self.queue.queue.arn]))
+            else:  # scheduled jobs: Lambda delivers failed async invocations to the DLQ
+                grants.append(Grant("produce-to-queue", [self.queue.dlq.arn]))
+
+        queue_arn = self.queue.queue.arn if self.queue and self.queue.queue else None
+        self.service_account = ServiceAccount(
+            name,
+            ServiceAccountArgs(
+                scope=scope,
+                grants=grants,
+                permissions_boundary_arn=settings.permissions_boundary_arn,
+                pushers=[Pusher(c.name, queue_arn, key_arn, c.source_ranges) for c in pushers],
+            ),
+            child,
+        )
+
+        if self.queue is not None and self.state is not None:
+            # Lambda checks the role's queue and DLQ permissions when the function and its
+            # trigger are created, so they wait for the whole service account.
+            after_account = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account])
+            environment_vars = self._environment(integ, roadmap, scope, main_kind)
+            enabled = settings.trigger_enabled(integ.name)
+            self.sync_function = SyncFunction(
+                f"{name}-{main_kind}",
+                SyncFunctionArgs(
+                    scope=scope,
+                    kind=main_kind,
+                    role_arn=self.service_account.role.arn,
+                    code=args.function_code,
+                    environment=environment_vars,
+                    log_retention_days=settings.log_retention_days,
+                    enabled=enabled,
+                    queue_arn=queue_arn,
+                    maximum_concurrency=consumer_concurrency(integ, roadmap),
+                    schedule=integ.schedule,
+                    dead_letter_arn=None if integ.pattern.queued else self.queue.dlq.arn,
+                ),
+                after_account,
+            )
+            if phase >= 4:
+                self.reconcile_function = SyncFunction(
+                    f"{name}-reconcile",
+                    SyncFunctionArgs(
+                        scope=scope,
+                        kind="reconcile",
+                        role_arn=self.service_account.role.arn,
+                        code=args.function_code,
+                        environment=environment_vars,
+                        log_retention_days=settings.log_retention_days,
+                        enabled=enabled,
+                        schedule=RECONCILE_SCHEDULE,
+                        dead_letter_arn=self.queue.dlq.arn,
+                    ),
+                    after_account,
+                )
+            endpoint = settings.alarm_routing.endpoint_for(integ.alert_path)
+            self.alarms = IntegrationAlarms(
+                name,
+                IntegrationAlarmsArgs(
+                    scope=scope,
+                    phase=phase,
+                    alert_path=integ.alert_path,
+                    endpoint=(endpoint.protocol, endpoint.endpoint) if endpoint else None,
+                    function_name=self.sync_function.function.name,
+                    function_timeout_seconds=TIMEOUT_SECONDS[main_kind],
+                    dlq_name=self.queue.dlq.name,
+                    queue_name=self.queue.queue.name if self.queue.queue else None,
+                    secret_arns=secret_arns,
+                    max_staleness_seconds=integ.service_levels.max_staleness_minutes * 60,
+                    daily_api_budget=daily_api_budget(integ, roadmap),
+                    reconcile_function_name=(
+                        self.reconcile_function.function.name if self.reconcile_function else None
+                    ),
+                ),
+                child,
+            )
+
+        self.outputs: dict[str, Any] = {
+            "phase": phase,
+            "roleArn": self.service_account.role.arn,
+            "keyArn": key_arn,
+            "secretArns": {n: s.arn for n, s in self.credentials.secrets.items()},
+        }
+        if self.queue is not None:
+            self.outputs["dlqUrl"] = self.queue.dlq.url
+            if self.queue.queue is not None:
+                self.outputs["queueUrl"] = self.queue.queue.url
+        if self.state is not None:
+            self.outputs["stateTable"] = self.state.table.name
+        if self.sync_function is not None:
+            self.outputs["functionName"] = self.sync_function.function.name
+        if self.alarms is not None:
+            self.outputs["alertTopicArn"] = self.alarms.topic.arn
+        self.register_outputs(self.outputs)
+
+    def _environment(
+        self, integ: RoadmapIntegration, roadmap: Roadmap, scope: Scope, kind: str
+    ) -> dict[str, pulumi.Input[str]]:
+        """contracts.md, Sync function environment variables: names and ARNs, no secrets."""
+        assert self.queue is not None and self.state is not None
+
+        def secret_for(system: str) -> pulumi.Input[str]:
+            # The pusher's access key belongs to the external system, not to the function.
+            for cred in integ.credentials:
+                if cred.system == system and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
+                    return self.credentials.secrets[cred.name].arn
+            return ""
+
+        mapping = {
+            m.object: {"fields": dict(m.fields), "external_id": m.external_id}
+            for m in integ.field_mappings
+        }
+        env: dict[str, pulumi.Input[str]] = {
+            "INTEGRATION": integ.name,
+            "ENVIRONMENT": scope.environment,
+            "POWERTOOLS_SERVICE_NAME": integ.name,
+            "METRICS_NAMESPACE": scope.metrics_namespace,
+            "SOURCE_SYSTEM": integ.source,
+            "TARGET_SYSTEM": integ.target,
+            "SOURCE_BASE_URL": _base_url(roadmap, integ.source),
+            "TARGET_BASE_URL": _base_url(roadmap, integ.target),
+            "SOURCE_CREDENTIAL_SECRET_ARN": secret_for(integ.source),
+            "TARGET_CREDENTIAL_SECRET_ARN": secret_for(integ.target),
+            "STATE_TABLE": self.state.table.name,
+            "DLQ_URL": self.queue.dlq.url,
+            "FIELD_MAPPING": json.dumps(mapping, sort_keys=True),
+            "FIFO": "true" if integ.fifo else "false",
+            "API_CALLS_PER_DAY": str(integ.service_levels.salesforce_api_calls_per_day),
+            "MAX_STALENESS_SECONDS": str(integ.service_levels.max_staleness_minutes * 60),
+        }
+        if self.queue.queue is not None:
+            env["QUEUE_URL"] = self.queue.queue.url
+        return env

@@ -1,0 +1,150 @@
+"""An integration's buffer: a KMS-encrypted source queue and its dead-letter queue.
+
+Queued patterns (event-driven, middleware, real-time API) get both queues; scheduled
+patterns get only the DLQ, where Lambda puts failed asynchronous invocations. FIFO when
+the integration needs ordering. Both queues refuse anything but HTTPS.
+
+Usage::
+
+    queue = SyncQueue("quote-to-order", SyncQueueArgs(
+        scope=scope, kms_key_arn=key.arn, fifo=True, consumer_timeout_seconds=60))
+    queue.queue.url, queue.dlq.arn
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+
+__all__ = ["SyncQueue", "SyncQueueArgs"]
+
+# Lambda developer guide, "Using Lambda with Amazon SQS": set the queue's visibility
+# timeout to at least six times the function timeout.
+VISIBILITY_TIMEOUT_FACTOR = 6
+# Enough receives to ride out a throttled target before a record is parked; the policy
+# floor is 5 (DESIGN.md, Queues).
+MAX_RECEIVE_COUNT = 5
+# SQS retention limits: 60 s to 14 days (SQS developer guide, "Quotas"). The source keeps
+# 4 days (the default); the DLQ keeps the maximum so a parked record outlives its source's.
+SOURCE_RETENTION_SECONDS = 4 * 24 * 3600
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# Reusing a data key for 5 minutes cuts KMS calls (and cost) per message
+# (SQS developer guide, "Encryption at rest": 60-86,400 s).
+KMS_DATA_KEY_REUSE_SECONDS = 300
+
+
+@dataclass
+class SyncQueueArgs:
+    """Inputs of a SyncQueue."""
+
+    scope: Scope
+    kms_key_arn: pulumi.Input[str]
+    fifo: bool = False
+    consumer_timeout_seconds: int = 60
+    # False for scheduled patterns: only the DLQ for failed asynchronous invocations.
+    with_source: bool = True
+
+
+class SyncQueue(pulumi.ComponentResource):
+    """Source queue (optional) and DLQ, encrypted, with redrive and HTTPS-only policies."""
+
+    queue: aws.sqs.Queue | None
+    dlq: aws.sqs.Queue
+
+    def __init__(
+        self, name: str, args: SyncQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TOKEN_PREFIX}SyncQueue", name, None, opts)
+        scope = args.scope
+        suffix = ".fifo" if args.fifo else ""  # SQS requires FIFO names to end in .fifo
+        # FIFO: producers (CDC relays, webhooks) rarely send a deduplication id, so dedupe
+        # on content; high-throughput mode orders and dedupes per message group (a record).
+        fifo_queue = True if args.fifo else None
+        content_dedup = True if args.fifo else None
+        dedup_scope = "messageGroup" if args.fifo else None
+        throughput = "perMessageGroupId" if args.fifo else None
+        self.dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=scope.physical("dlq") + suffix,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_master_key_id=args.kms_key_arn,
+            kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+            tags=scope.tags,
+            fifo_queue=fifo_queue,
+            content_based_deduplication=content_dedup,
+            deduplication_scope=dedup_scope,
+            fifo_throughput_limit=throughput,
+            opts=child(self, protect=scope.protect_stateful),
+        )
+        self.queue = None
+        queues = [("dlq", self.dlq)]
+        if args.with_source:
+            self.queue = aws.sqs.Queue(
+                f"{name}-queue",
+                name=scope.physical("queue") + suffix,
+                visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR
+                * args.consumer_timeout_seconds,
+                message_retention_seconds=SOURCE_RETENTION_SECONDS,
+                kms_master_key_id=args.kms_key_arn,
+                kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+                redrive_policy=self.dlq.arn.apply(
+                    lambda arn: json.dumps(
+                        {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                    )
+                ),
+                tags=scope.tags,
+                fifo_queue=fifo_queue,
+                content_based_deduplication=content_dedup,
+                deduplication_scope=dedup_scope,
+                fifo_throughput_limit=throughput,
+                opts=child(self, protect=scope.protect_stateful),
+            )
+            queues.append(("queue", self.queue))
+            # Only this integration's own queue may move records into its DLQ.
+            self.redrive_allow = aws.sqs.RedriveAllowPolicy(
+                f"{name}-dlq-redrive-allow",
+                queue_url=self.dlq.url,
+                redrive_allow_policy=self.queue.arn.apply(
+                    lambda arn: json.dumps(
+                        {"redrivePermission": "byQueue", "sourceQueueArns": [arn]}
+                    )
+                ),
+                opts=child(self),
+            )
+
+        self.policies: dict[str, aws.sqs.QueuePolicy] = {}
+        for role, queue in queues:
+            # Deny every request not made over TLS (SQS developer guide, "Security best
+            # practices": enforce encryption of data in transit). A Deny on sqs:* is the
+            # documented form; it grants nothing.
+            self.policies[role] = aws.sqs.QueuePolicy(
+                f"{name}-{role}-policy",
+                queue_url=queue.url,
+                policy=policy_output(
+                    [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "sqs:*",
+                            "Resource": queue.arn,
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ]
+                ),
+                opts=child(self),
+            )
+
+        self.register_outputs(
+            {
+                "queueUrl": self.queue.url if self.queue else None,
+                "queueArn": self.queue.arn if self.queue else None,
+                "dlqUrl": self.dlq.url,
+                "dlqArn": self.dlq.arn,
+            }
+        )

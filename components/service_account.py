@@ -1,0 +1,206 @@
+"""An integration's identity: one Lambda role whose policy names only its own resources.
+
+The inline policy is generated from an explicit table of the actions each capability
+needs (`CAPABILITY_ACTIONS`) and the ARNs the integration passes in, so it can never
+name another integration's queue, secret, key or table. `cloudwatch:PutMetricData`,
+which supports no resource, is the only `Resource: "*"`, and it carries the
+`cloudwatch:namespace` condition (contracts.md, Metrics). External pushers holding an
+IAM access key get an IAM user that may only send to the integration's queue, from the
+roadmap's source ranges.
+
+Usage::
+
+    account = ServiceAccount("quote-to-order", ServiceAccountArgs(
+        scope=scope,
+        grants=[Grant("consume-queue", [queue.arn]), Grant("read-secret", [secret.arn])],
+    ))
+    account.role.arn
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
+
+__all__ = ["Grant", "Pusher", "ServiceAccount", "ServiceAccountArgs"]
+
+# Capability -> the IAM actions it needs, nothing more (Service Authorization Reference).
+CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
+    # Lambda developer guide, "Using Lambda with Amazon SQS": the event source mapping
+    # needs Receive/Delete/GetQueueAttributes; ChangeMessageVisibility backs off retries.
+    "consume-queue": (
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ),
+    # Re-driving reconciliation gaps to the queue; Lambda's asynchronous DLQ delivery.
+    "produce-to-queue": ("sqs:SendMessage",),
+    "read-secret": ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+    # SQS and DynamoDB with a customer-managed key need both on the caller's behalf.
+    "decrypt-with-key": ("kms:Decrypt", "kms:GenerateDataKey"),
+    "read-write-state": (
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ),
+    # The log group is created by the program, so no logs:CreateLogGroup.
+    "write-own-logs": ("logs:CreateLogStream", "logs:PutLogEvents"),
+    # Supports no resource-level permission; scoped by the namespace condition instead.
+    "put-metrics": ("cloudwatch:PutMetricData",),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A capability on some of the integration's own resources (ARNs)."""
+
+    capability: str
+    resources: Sequence[pulumi.Input[str]] = ()
+
+
+@dataclass(frozen=True)
+class Pusher:
+    """An external system that pushes into the integration's queue with an IAM access key."""
+
+    credential: str
+    queue_arn: pulumi.Input[str] | None  # None until phase 3: the user exists, may do nothing
+    kms_key_arn: pulumi.Input[str]
+    source_ranges: Sequence[str] = ()
+
+
+@dataclass
+class ServiceAccountArgs:
+    """Inputs of a ServiceAccount."""
+
+    scope: Scope
+    grants: Sequence[Grant]
+    permissions_boundary_arn: str | None = None
+    pushers: Sequence[Pusher] = field(default_factory=tuple)
+
+
+def _statement(scope: Scope, grant: Grant) -> dict[str, Any]:
+    if grant.capability not in CAPABILITY_ACTIONS:
+        known = ", ".join(sorted(CAPABILITY_ACTIONS))
+        raise ValueError(f"unknown capability {grant.capability!r}; use one of: {known}")
+    sid = "".join(part.title() for part in grant.capability.split("-"))
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": list(CAPABILITY_ACTIONS[grant.capability]),
+    }
+    if grant.capability == "put-metrics":
+        statement["Resource"] = "*"
+        statement["Condition"] = {"StringEquals": {"cloudwatch:namespace": scope.metrics_namespace}}
+    else:
+        if not grant.resources:
+            raise ValueError(f"capability {grant.capability!r} needs the resources it applies to")
+        statement["Resource"] = list(grant.resources)
+    return statement
+
+
+class ServiceAccount(pulumi.ComponentResource):
+    """The integration's role and inline policy, plus IAM users for external pushers."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    pusher_users: dict[str, aws.iam.User]
+
+    def __init__(
+        self, name: str, args: ServiceAccountArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TOKEN_PREFIX}ServiceAccount", name, None, opts)
+        scope = args.scope
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=scope.physical("role"),
+            description=f"Sync functions of {scope.integration} ({scope.environment})",
+            assume_role_policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+            permissions_boundary=args.permissions_boundary_arn,
+            tags=scope.tags,
+            opts=child(self),
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name=scope.physical("policy"),
+            role=self.role.id,
+            policy=policy_output([_statement(scope, g) for g in args.grants]),
+            opts=child(self),
+        )
+
+        self.pusher_users = {}
+        self.pusher_policies: dict[str, aws.iam.UserPolicy] = {}
+        for pusher in args.pushers:
+            role = f"cred-{pusher.credential}"
+            # Requests from anywhere else are refused even with a valid key (IAM user
+            # guide, "aws:SourceIp"); no ranges in the roadmap means no such condition.
+            where = (
+                {"Condition": {"IpAddress": {"aws:SourceIp": list(pusher.source_ranges)}}}
+                if pusher.source_ranges
+                else {}
+            )
+            user = aws.iam.User(
+                f"{name}-{role}",
+                name=scope.physical(role),
+                permissions_boundary=args.permissions_boundary_arn,
+                tags=scope.tags,
+                opts=child(self),
+            )
+            self.pusher_users[pusher.credential] = user
+            if pusher.queue_arn is None:
+                continue
+            self.pusher_policies[pusher.credential] = aws.iam.UserPolicy(
+                f"{name}-{role}-policy",
+                name=scope.physical(f"{role}-policy"),
+                user=user.name,
+                policy=policy_output(
+                    [
+                        {
+                            "Sid": "SendToOwnQueue",
+                            "Effect": "Allow",
+                            "Action": ["sqs:SendMessage"],
+                            "Resource": [pusher.queue_arn],
+                            **where,
+                        },
+                        {
+                            # Sending to a queue encrypted with a customer-managed key
+                            # needs these on the key (SQS developer guide, "Key management").
+                            "Sid": "EncryptForOwnQueue",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": [pusher.kms_key_arn],
+                            "Condition": {
+                                "StringEquals": {
+                                    "kms:ViaService": f"sqs.{scope.region}.amazonaws.com"
+                                },
+                                **where.get("Condition", {}),
+                            },
+                        },
+                    ]
+                ),
+                opts=child(self),
+            )
+
+        self.register_outputs(
+            {
+                "roleArn": self.role.arn,
+                "pusherUserArns": {c: u.arn for c, u in self.pusher_users.items()},
+            }
+        )

@@ -1,0 +1,589 @@
+"""Run the real Pulumi program (`__main__.py`) under the SDK's mock runtime and record it.
+
+The program is executed the way the Python language host executes it
+(`runpy.run_path(program, run_name="__main__")` inside `pulumi.runtime.run_in_stack`), with
+project `integration-provisioner`, stack = the environment, and config read from
+`stacks/Pulumi.<env>.yaml`. Every resource registration is recorded as contracts.md
+describes (type, name, urn, parent, camelCase inputs, outputs). What each resource "is"
+comes from a pluggable `ResourceBackend`: `AwsShapedBackend` invents AWS-shaped ids and
+ARNs (plan, check); the rehearsal supplies one that creates each resource in moto.
+
+Usage::
+
+    run = run_program("dev")
+    for resource in run.resources:
+        print(resource.type, resource.name, resource.outputs["id"])
+    run.find("quote-to-order-dlq").inputs["messageRetentionSeconds"]  # 1209600
+
+Re-runnable in one process: each run happens on a fresh thread (fresh context variables
+and event loop) with every SDK setting replaced, so runs never see each other's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import runpy
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from google.protobuf import json_format
+
+from components.roadmap import RoadmapFileError, read_yaml
+from components.settings import (
+    CONFIG_NAMESPACE,
+    StackSettings,
+    StackSettingsError,
+    settings_from_config,
+)
+from provisioner.errors import UsageError
+from provisioner.paths import PROGRAM, STACKS_DIR
+
+__all__ = [
+    "PROJECT",
+    "SECRET",
+    "AwsShapedBackend",
+    "ProgramError",
+    "ProgramRun",
+    "RecordedResource",
+    "ResourceBackend",
+    "ResourceRequest",
+    "run_program",
+    "stack_config",
+]
+
+PROJECT = "integration-provisioner"
+SECRET = "[secret]"
+
+# Signatures of the SDK's wire encoding (pulumi/runtime/rpc.py).
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+_ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+Path_ = tuple[str | int, ...]
+
+
+class ProgramError(Exception):
+    """The program failed (a user error it reported, or a bug); the message says which."""
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """What a backend is asked to create: the resource as the engine would see it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]  # camelCase, secrets unwrapped, integral floats back to ints
+    import_id: str = ""
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One registered resource (contracts.md, "Recorded resources").
+
+    `inputs` hold plain values (secrets unwrapped: the rehearsal needs them); the paths of
+    values the SDK marked secret are in `secret_paths`, and `to_json()` redacts them.
+    `options` carries the resource options the engine would pass to an analyzer:
+    protect, ignoreChanges, dependsOn, deleteBeforeReplace, additionalSecretOutputs.
+    """
+
+    type: str
+    name: str
+    urn: str
+    parent: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    custom: bool = True
+    secret_paths: frozenset[Path_] = frozenset()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str | None:
+        return self.outputs.get("id")
+
+    def redacted_inputs(self) -> dict[str, Any]:
+        """Inputs with every value the SDK marked secret replaced by "[secret]"."""
+        return _redact(self.inputs, self.secret_paths)
+
+    def to_json(self, *, redact: bool = True) -> dict[str, Any]:
+        """The contract's JSON shape: type, name, urn, parent, inputs, outputs."""
+        return {
+            "type": self.type,
+            "name": self.name,
+            "urn": self.urn,
+            "parent": self.parent,
+            "inputs": self.redacted_inputs() if redact else self.inputs,
+            "outputs": self.outputs,
+        }
+
+
+@dataclass
+class ProgramRun:
+    """Everything one run of the program registered, in registration order."""
+
+    stack: str
+    settings: StackSettings
+    config: dict[str, str]
+    resources: list[RecordedResource]
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def find(self, name: str, type_: str | None = None) -> RecordedResource:
+        """The one resource with this logical name (and type, when names repeat)."""
+        found = [r for r in self.resources if r.name == name and type_ in (None, r.type)]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources named {name!r} (type {type_})")
+        return found[0]
+
+    def by_urn(self, urn: str) -> RecordedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def descendants(self, urn: str) -> list[RecordedResource]:
+        """Resources whose parent chain reaches `urn`."""
+        parents = {r.urn: r.parent for r in self.resources}
+
+        def under(u: str | None) -> bool:
+            while u is not None:
+                if u == urn:
+                    return True
+                u = parents.get(u)
+            return False
+
+        return [r for r in self.resources if r.urn != urn and under(r.parent)]
+
+    def integration_of(self, resource: RecordedResource) -> str | None:
+        """The name of the Integration component a resource belongs to, if any."""
+        by_urn = {r.urn: r for r in self.resources}
+        current: RecordedResource | None = resource
+        while current is not None:
+            if current.type == "provisioner:index:Integration":
+                return current.name
+            current = by_urn.get(current.parent) if current.parent else None
+        return None
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class ResourceBackend(Protocol):
+    """Decides what each registered resource is: its id and computed outputs.
+
+    `create` returns `(id, outputs)`; outputs are merged over the inputs as the engine
+    does, so they need only the computed properties (`arn`, `url`, ...). The rehearsal
+    implements this by creating the resource in moto and returning real ids and ARNs.
+    """
+
+    def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]: ...
+
+    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def _short_hash(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class AwsShapedBackend:
+    """Invents ids and ARNs in the shapes AWS returns, deterministically from the URN."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.region = settings.region
+        self.account = settings.account_id
+
+    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+    def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
+        if not request.custom:  # components have no id of their own
+            return "", {}
+        inputs, t = request.inputs, request.type
+        name = str(inputs.get("name") or inputs.get("dashboardName") or request.name)
+        h = _short_hash(request.urn)
+        out: dict[str, Any]
+        if t == "aws:sqs/queue:Queue":
+            url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
+            return url, {"arn": self._arn("sqs", name), "url": url, "name": name}
+        if t == "aws:iam/role:Role":
+            out = {"arn": f"arn:aws:iam::{self.account}:role/{name}", "name": name}
+            out["uniqueId"] = "AROA" + _short_hash(request.urn, length=16).upper()
+            return name, out
+        if t == "aws:iam/user:User":
+            return name, {"arn": f"arn:aws:iam::{self.account}:user/{name}", "name": name}
+        if t in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy"):
+            owner = inputs.get("role") or inputs.get("user")
+            return f"{owner}:{name}", {"name": name}
+        if t == "aws:kms/key:Key":
+            key_id = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+            return key_id, {"arn": self._arn("kms", f"key/{key_id}"), "keyId": key_id}
+        if t == "aws:kms/alias:Alias":
+            return name, {"arn": self._arn("kms", name)}
+        if t == "aws:secretsmanager/secret:Secret":
+            arn = self._arn("secretsmanager", f"secret:{name}-{h[:6]}")
+            return arn, {"arn": arn, "name": name}
+        if t == "aws:secretsmanager/secretVersion:SecretVersion":
+            version = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+            return f"{inputs.get('secretId')}|{version}", {
+                "arn": inputs.get("secretId"),
+                "versionId": version,
+                "versionStages": ["AWSCURRENT"],
+            }
+        if t == "aws:secretsmanager/secretRotation:SecretRotation":
+            return str(inputs.get("secretId")), {"rotationEnabled": True}
+        if t == "aws:lambda/function:Function":
+            return name, {
+                "arn": self._arn("lambda", f"function:{name}"),
+                "invokeArn": f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
+                f"functions/{self._arn('lambda', f'function:{name}')}/invocations",
+                "qualifiedArn": self._arn("lambda", f"function:{name}:$LATEST"),
+                "version": "$LATEST",
+                "name": name,
+            }
+        if t == "aws:lambda/permission:Permission":
+            return f"{inputs.get('function')}:{h}", {"statementId": f"terraform-{h}"}
+        if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
+            esm = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+            return esm, {
+                "uuid": esm,
+                "arn": self._arn("lambda", f"event-source-mapping:{esm}"),
+                "state": "Enabled" if inputs.get("enabled", True) else "Disabled",
+            }
+        if t == "aws:cloudwatch/logGroup:LogGroup":
+            return name, {"arn": self._arn("logs", f"log-group:{name}")}
+        if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return name, {"arn": self._arn("cloudwatch", f"alarm:{name}")}
+        if t == "aws:cloudwatch/eventRule:EventRule":
+            return name, {"arn": self._arn("events", f"rule/{name}")}
+        if t == "aws:cloudwatch/eventTarget:EventTarget":
+            return f"{inputs.get('rule')}-{h}", {"targetId": h}
+        if t == "aws:cloudwatch/dashboard:Dashboard":
+            return name, {"dashboardArn": f"arn:aws:cloudwatch::{self.account}:dashboard/{name}"}
+        if t == "aws:sns/topic:Topic":
+            arn = self._arn("sns", name)
+            return arn, {"arn": arn, "name": name}
+        if t == "aws:sns/topicSubscription:TopicSubscription":
+            arn = (
+                f"{inputs.get('topic')}:{uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest())}"
+            )
+            return arn, {"arn": arn}
+        if t == "aws:sns/topicPolicy:TopicPolicy":
+            return str(inputs.get("arn")), {}
+        if t == "aws:dynamodb/table:Table":
+            return name, {
+                "arn": self._arn("dynamodb", f"table/{name}"),
+                "streamArn": "",
+            }
+        if t == "aws:dynamodb/resourcePolicy:ResourcePolicy":
+            return str(inputs.get("resourceArn")), {"revisionId": h}
+        if t in (
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        ):
+            return str(inputs.get("queueUrl")), {}
+        # Anything else: a stable id; an ARN when the type is an AWS one we do not model.
+        service = t.split(":")[1].split("/")[0] if t.startswith("aws:") else "unknown"
+        return f"{name}-{h}", {"arn": self._arn(service, f"{name}-{h}")}
+
+    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account,
+                "arn": f"arn:aws:iam::{self.account}:user/deployer",
+                "userId": "AIDADEPLOYER",
+            }
+        if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
+            return {"name": self.region, "region": self.region, "id": self.region}
+        raise ProgramError(f"the program made a provider call the mocks do not know: {token}")
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _integral(value: Any) -> Any:
+    """protobuf Struct carries every number as a double: give integers back their type."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _decode(value: Any, path: Path_, secrets: set[Path_]) -> Any:
+    """Unwrap the SDK's wire encoding into plain JSON values, noting secret paths."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            secrets.add(path)
+            return _decode(value.get("value"), path, set())
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                secrets.add(path)
+            return _decode(value.get("value"), path, set()) if "value" in value else None
+        if sig == _ARCHIVE_SIG:
+            kind = next((k for k in ("path", "uri", "assets") if k in value), "path")
+            return {"archive": {kind: value.get(kind)}}
+        if sig == _ASSET_SIG:
+            kind = next((k for k in ("path", "uri", "text") if k in value), "path")
+            return {"asset": {kind: value.get(kind)}}
+        if sig == _RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        return {k: _decode(v, (*path, k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, (*path, i), secrets) for i, v in enumerate(value)]
+    if value == _UNKNOWN:
+        return None
+    return _integral(value)
+
+
+def _redact(value: Any, secret_paths: frozenset[Path_], path: Path_ = ()) -> Any:
+    if path in secret_paths:
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _redact(v, secret_paths, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secret_paths, (*path, i)) for i, v in enumerate(value)]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """SDK-deserialised outputs to JSON values (secret wrappers off, ints back)."""
+    if isinstance(value, dict):
+        if value.get(_SIG) == _SECRET_SIG:
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return _integral(value)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
+    """The stack file's config as the engine hands it to a program: strings, objects as JSON."""
+    try:
+        document = read_yaml(stacks_dir / f"Pulumi.{stack}.yaml") or {}
+    except RoadmapFileError as err:
+        raise UsageError(str(err)) from None
+    config = (document.get("config") if isinstance(document, dict) else None) or {}
+    return {
+        str(key): value if isinstance(value, str) else json.dumps(value)
+        for key, value in config.items()
+    }
+
+
+def _make_monitor(
+    stack: str, backend: ResourceBackend, records: list[RecordedResource], exports: dict
+) -> Any:
+    from pulumi.runtime import mocks, rpc
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _sync_await
+
+    class _Mocks(mocks.Mocks):
+        def new_resource(self, args: mocks.MockResourceArgs):  # pragma: no cover - unused
+            raise AssertionError("registration goes through RecordingMonitor")
+
+        def call(self, args: mocks.MockCallArgs):
+            return backend.call(args.token, _plain(args.args)), None
+
+    class RecordingMonitor(mocks.MockMonitor):
+        """The SDK's MockMonitor, recording what the engine would see at registration."""
+
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # The engine qualifies a child's type with its parent's whole type chain (the
+            # root stack excluded); the SDK's mock keeps only the parent's last type.
+            if parent:
+                qualified = parent.split("::")[2]
+                if qualified != "pulumi:pulumi:Stack":
+                    type_ = f"{qualified}${type_}"
+            return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+
+        def RegisterResource(self, request):
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if request.type == "pulumi:pulumi:Stack":
+                self.stack_urn = urn
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            mocks._ensure_event_loop()
+            raw = json_format.MessageToDict(request.object)
+            secret_paths: set[Path_] = set()
+            inputs = _decode(raw, (), secret_paths)
+            parent = request.parent or None
+            if parent is not None and parent == getattr(self, "stack_urn", None):
+                parent = None
+            resource_request = ResourceRequest(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                parent=parent,
+                custom=bool(request.custom),
+                inputs=inputs,
+                import_id=request.importId,
+            )
+            id_, computed = backend.create(resource_request)
+            computed = _plain(computed)
+            # The engine's outputs are the inputs plus what the provider computed.
+            sdk_inputs = rpc.deserialize_properties(request.object)
+            state = {**sdk_inputs, **computed}
+            records.append(
+                RecordedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=urn,
+                    parent=parent,
+                    inputs=inputs,
+                    outputs={"id": id_, **computed} if request.custom else {},
+                    custom=bool(request.custom),
+                    secret_paths=frozenset(secret_paths),
+                    options={
+                        "protect": bool(request.protect),
+                        "ignoreChanges": list(request.ignoreChanges),
+                        "dependsOn": list(request.dependencies),
+                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    },
+                )
+            )
+            obj = _sync_await(rpc.serialize_properties(state, {}))
+            self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+        def RegisterResourceOutputs(self, request):
+            if request.urn == getattr(self, "stack_urn", None):
+                exports.update(_plain(rpc.deserialize_properties(request.outputs)))
+            return super().RegisterResourceOutputs(request)
+
+    return RecordingMonitor(_Mocks())
+
+
+def _execute(program: Path, stack: str, config: Mapping[str, str], monitor: Any) -> None:
+    """Configure the SDK from scratch and run `program` as the language host would."""
+    import pulumi
+    from pulumi.runtime import config as sdk_config
+    from pulumi.runtime import mocks, settings
+    from pulumi.runtime import stack as sdk_stack
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
+        # Replace every setting (some are context properties whose defaults leak between
+        # contexts once set): a fresh RPC manager, output set and lock per run.
+        settings.configure(
+            mocks.MockSettings(
+                monitor=monitor,
+                monitor_features=features,
+                engine=mocks.MockEngine(None),
+                project=PROJECT,
+                stack=stack,
+                dry_run=False,  # an update, so every output resolves (no unknowns)
+                organization="organization",
+                root_directory=str(program.parent),
+                parallel=0,
+                legacy_apply_enabled=False,
+                callbacks=None,
+                outputs=set(),
+                lock=threading.Lock(),
+                package_refs={},
+                base_providers_by_ref={},
+            )
+        )
+        settings.ROOT.set(None)
+        sdk_config.set_all_config(dict(config), [])
+
+        def main() -> None:
+            runpy.run_path(str(program), run_name="__main__")
+
+        loop.run_until_complete(sdk_stack.run_in_stack(main))
+    except pulumi.RunError as err:
+        raise ProgramError(str(err)) from None
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def run_program(
+    stack: str,
+    *,
+    roadmap: Path | None = None,
+    config: Mapping[str, Any] | None = None,
+    backend: Callable[[StackSettings], ResourceBackend] | None = None,
+    program: Path = PROGRAM,
+    stacks_dir: Path = STACKS_DIR,
+) -> ProgramRun:
+    """Run the program for `stack` under mocks and return what it registered.
+
+    `roadmap` overrides the stack's roadmap path; `config` overrides
+    `integration-provisioner:<key>` values (plain values; non-strings are JSON-encoded,
+    as the engine does); `backend` builds the ResourceBackend from the settings
+    (default `AwsShapedBackend`). Raises ProgramError when the program fails.
+    """
+    values = stack_config(stack, stacks_dir)
+    for key, value in (config or {}).items():
+        full = key if ":" in key else f"{CONFIG_NAMESPACE}:{key}"
+        values[full] = value if isinstance(value, str) else json.dumps(value)
+    if roadmap is not None:
+        values[f"{CONFIG_NAMESPACE}:roadmap"] = str(Path(roadmap).resolve())
+    settings = _settings_for(stack, values, stacks_dir)
+
+    records: list[RecordedResource] = []
+    exports: dict[str, Any] = {}
+    chosen = (backend or AwsShapedBackend)(settings)
+    monitor = _make_monitor(stack, chosen, records, exports)
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            _execute(program, stack, values, monitor)
+        except BaseException as err:  # handed to the caller's thread below
+            failure.append(err)
+
+    # A new thread starts with empty context variables and no event loop.
+    worker = threading.Thread(target=target, name=f"pulumi-program-{stack}")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return ProgramRun(stack, settings, values, records, exports)
+
+
+# Keys whose values are text even when they look like numbers (same as __main__.py).
+_TEXT_KEYS = frozenset({"environment", "accountId", "permissionsBoundaryArn", "roadmap"})
+
+
+def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> StackSettings:
+    """The settings the program will read, for the backend (region, account)."""
+    prefix = f"{CONFIG_NAMESPACE}:"
+
+    def get(key: str) -> str | None:
+        raw = values.get(prefix + key)
+        return json.dumps(raw) if raw is not None and key in _TEXT_KEYS else raw
+
+    try:
+        return settings_from_config(stack, get, values.get("aws:region"))
+    except StackSettingsError as err:
+        raise UsageError(str(err)) from None
+
+
+def iter_secret_values(run: ProgramRun) -> Iterator[str]:
+    """Every string the SDK marked secret in any input (for tests and audits)."""
+    for resource in run.resources:
+        for path in resource.secret_paths:
+            value: Any = resource.inputs
+            for part in path:
+                value = value[part]
+            if isinstance(value, str):
+                yield value
