@@ -1,0 +1,130 @@
+"""`provisioner plan`: what `pulumi up --stack S` would create, without cloud or CLI.
+
+Runs the real program (`__main__.py`) under the SDK's mock runtime
+(provisioner/program.py) and prints the resources per integration, with every secret
+value replaced by "[secret]" and the fixed monthly cost from provisioner/pricing.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from typing import Any
+
+from provisioner.context import StackContext, load_stack_context
+from provisioner.errors import EXIT_OK, CheckFailed
+from provisioner.pricing import monthly_cost
+from provisioner.program import SECRET, ProgramError, ProgramRun, RecordedResource, run_program
+
+NAME = "plan"
+ORDER = 20
+HELP = "show what `pulumi up` would create per integration (mock runtime, no cloud)"
+DESCRIPTION = """\
+Run the Pulumi program for a stack under the SDK's mock runtime and list, per
+integration at phase >= 2 there, its phase and every resource it would create, with
+the fixed monthly cost (KMS keys, secrets, alarms, dashboards). Secret values are
+printed as "[secret]".
+
+  provisioner plan --stack prod
+  provisioner plan --stack dev --json > plan.json
+
+--json prints {"stack", "integrations": [{"name", "phase", "monthly_cost_usd",
+"resources": [{"type", "name", "urn", "parent", "inputs", "outputs"}]}],
+"resource_count", "monthly_cost_usd"}.
+
+Exit 0 on success, 1 when the roadmap is invalid or the program fails, 2 on usage errors.
+"""
+
+# Values redacted whether or not the SDK marked them secret: the secret payload itself.
+_ALWAYS_SECRET = {
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary")
+}
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
+
+    add_stack_argument(parser)
+    add_roadmap_argument(parser)
+    add_json_argument(parser)
+
+
+def resource_json(resource: RecordedResource) -> dict[str, Any]:
+    """The contract's shape with secrets redacted in inputs and outputs."""
+    doc = resource.to_json(redact=True)
+    secret_outputs = set(resource.options.get("additionalSecretOutputs", ()))
+    secret_outputs |= {p[0] for p in resource.secret_paths if p and isinstance(p[0], str)}
+    for key in _ALWAYS_SECRET.get(resource.type, ()):
+        if key in doc["inputs"]:
+            doc["inputs"][key] = SECRET
+        secret_outputs.add(key)
+    doc["outputs"] = {
+        k: (SECRET if k in secret_outputs and v is not None else v)
+        for k, v in doc["outputs"].items()
+    }
+    return doc
+
+
+def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
+    """The `--json` document for a run of the program."""
+    grouped: dict[str, list[RecordedResource]] = {}
+    for resource in run.resources:
+        owner = run.integration_of(resource)
+        if owner is not None:
+            grouped.setdefault(owner, []).append(resource)
+    integrations = []
+    for integ in ctx.roadmap.active(ctx.stack):
+        resources = grouped.get(integ.name, [])
+        integrations.append(
+            {
+                "name": integ.name,
+                "phase": integ.phase(ctx.stack),
+                "monthly_cost_usd": monthly_cost(r.type for r in resources),
+                "resources": [resource_json(r) for r in resources],
+            }
+        )
+    return {
+        "stack": ctx.stack,
+        "integrations": integrations,
+        "resource_count": len(run.resources),
+        "monthly_cost_usd": monthly_cost(r.type for r in run.resources),
+    }
+
+
+def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
+    settings = ctx.settings
+    lines = [
+        f"plan for stack {doc['stack']} ({settings.region}, account {settings.account_id}): "
+        f"{len(doc['integrations'])} integration(s), {doc['resource_count']} resources, "
+        f"${doc['monthly_cost_usd']:.2f}/month fixed",
+    ]
+    for integ in doc["integrations"]:
+        resources = integ["resources"]
+        lines += [
+            "",
+            f"{integ['name']}  phase {integ['phase']}  {len(resources)} resources  "
+            f"${integ['monthly_cost_usd']:.2f}/month",
+        ]
+        counts = Counter(r["type"] for r in resources)
+        for type_, count in sorted(counts.items()):
+            names = ", ".join(r["name"] for r in resources if r["type"] == type_)
+            lines.append(f"  {count:>3} {type_:<52} {names}")
+    resting = [i.name for i in ctx.roadmap.integrations if i.phase(ctx.stack) < 2]
+    if resting:
+        lines += ["", f"phase 1 (discovery, nothing provisioned): {', '.join(resting)}"]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    ctx = load_stack_context(args.stack, args.roadmap)
+    try:
+        program_run = run_program(ctx.stack, roadmap=ctx.roadmap_path)
+    except ProgramError as err:
+        raise CheckFailed(f"the program failed for stack {ctx.stack}: {err}") from None
+    doc = plan_document(ctx, program_run)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(render_text(ctx, doc))
+    return EXIT_OK
