@@ -6,10 +6,11 @@ Secrets are JSON with a ``kind`` (docs/contracts.md). Supported here:
   sent as ``Bearer <key>``; any other header gets the bare key);
 * ``oauth_client_credentials``: ``client_id``, ``client_secret``, ``token_url``, optional
   ``scope``; the access token is fetched with the client-credentials grant (RFC 6749 4.4);
+* ``salesforce_jwt_bearer``: ``login_url``, ``client_id``, ``username``, ``private_key_pem``;
+  an access token is obtained with the OAuth 2.0 JWT bearer flow (RS256 assertion, ``exp``
+  within 3 minutes, Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server
+  Integration"); PyJWT and cryptography are imported only for such secrets;
 * any secret with an ``access_token`` field (already exchanged token).
-
-``salesforce_jwt_bearer`` needs JWT signing (PyJWT + cryptography), which this bundle does
-not package; such secrets raise ConfigurationError.
 
 Example::
 
@@ -31,6 +32,9 @@ from integration_sync.errors import ConfigurationError, TransientError
 SECRET_MAX_AGE_SECONDS = 300
 # Refresh OAuth tokens this long before they expire, to avoid racing the expiry mid-request.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
+# Salesforce rejects JWT bearer assertions whose exp is more than 3 minutes ahead.
+JWT_LIFETIME_SECONDS = 180
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 class SecretAuth:
@@ -59,9 +63,12 @@ class SecretAuth:
             return {header: f"Bearer {key}" if header.lower() == "authorization" else str(key)}
         if kind == "oauth_client_credentials":
             return {"Authorization": f"Bearer {self._oauth_token(secret)}"}
+        if kind == "salesforce_jwt_bearer":
+            return {"Authorization": f"Bearer {self._jwt_bearer_token(secret)}"}
         raise ConfigurationError(
             f"secret {self.secret_arn} has kind {kind!r}, which the sync functions cannot use "
-            "for HTTP calls (supported: api_key, oauth_client_credentials, access_token)"
+            "for HTTP calls (supported: api_key, oauth_client_credentials, "
+            "salesforce_jwt_bearer, access_token)"
         )
 
     def refresh(self) -> None:
@@ -83,23 +90,60 @@ class SecretAuth:
         return value
 
     def _oauth_token(self, secret: dict[str, Any]) -> str:
-        with self._lock:
-            if self._token and self._token[1] > time.time():
-                return self._token[0]
-        import requests
-
         data = {"grant_type": "client_credentials"}
         if secret.get("scope"):
             data["scope"] = str(secret["scope"])
         try:
-            response = requests.post(
-                secret["token_url"],
-                data=data,
-                auth=(secret["client_id"], secret["client_secret"]),
-                timeout=self.timeout,
+            return self._token_exchange(
+                secret["token_url"], data, auth=(secret["client_id"], secret["client_secret"])
             )
         except KeyError as exc:
             raise ConfigurationError(f"secret {self.secret_arn} lacks {exc}") from exc
+
+    def _cached_token(self) -> str | None:
+        with self._lock:
+            if self._token and self._token[1] > time.time():
+                return self._token[0]
+        return None
+
+    def _jwt_bearer_token(self, secret: dict[str, Any]) -> str:
+        cached = self._cached_token()
+        if cached:
+            return cached
+        import jwt  # only JWT-bearer integrations pay for PyJWT + cryptography
+
+        try:
+            login_url = str(secret["login_url"]).rstrip("/")
+            claims = {
+                "iss": secret["client_id"],
+                "sub": secret["username"],
+                "aud": login_url,
+                "exp": int(time.time()) + JWT_LIFETIME_SECONDS,
+            }
+            assertion = jwt.encode(claims, secret["private_key_pem"], algorithm="RS256")
+        except KeyError as exc:
+            raise ConfigurationError(f"secret {self.secret_arn} lacks {exc}") from exc
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:  # unusable key: never echo it
+            raise ConfigurationError(
+                f"secret {self.secret_arn} has a private key that cannot sign RS256 "
+                f"({type(exc).__name__})"
+            ) from None
+        return self._token_exchange(
+            f"{login_url}/services/oauth2/token",
+            {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
+        )
+
+    def _token_exchange(
+        self, url: str, data: dict[str, str], auth: tuple[str, str] | None = None
+    ) -> str:
+        """POST a token request (cached until shortly before it expires)."""
+        cached = self._cached_token()
+        if cached:
+            return cached
+        import requests
+
+        try:
+            response = requests.post(url, data=data, auth=auth, timeout=self.timeout)
         except requests.RequestException as exc:
             raise TransientError(f"token endpoint unreachable: {type(exc).__name__}") from exc
         if response.status_code != 200:
