@@ -1,0 +1,278 @@
+"""The access matrix: each integration's principals reach their own resources and nobody else's.
+
+SQS is tested live. Each role is assumed through STS, then, with moto's IAM enforcement on,
+its credentials call SQS on every queue of every integration. Probes are built to pass
+authorisation and then fail validation (``DelaySeconds=901``, ``MaxNumberOfMessages=11``,
+a made-up receipt handle), so an allowed probe changes nothing in any queue: "AccessDenied"
+means denied, any other answer means IAM let the call through.
+
+For Secrets Manager, KMS and DynamoDB moto enforces actions but not resources, so the
+same matrix is evaluated on the role's attached and inline policies (read back from the
+emulator) with moto's IAM policy evaluator, the code moto's server uses to enforce SQS.
+
+Usage::
+
+    checks = sqs_matrix(aws, inventory) + evaluated_matrix(aws, inventory)
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+from moto.iam.access_control import IAMPolicy, PermissionResult
+
+from provisioner.rehearsal.creators import CreatedResource
+from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.inventory import ACCESS_KEY, KEY, SECRET, TABLE, Inventory
+from provisioner.rehearsal.result import Check
+
+__all__ = [
+    "Credentials",
+    "assume",
+    "evaluate",
+    "evaluated_matrix",
+    "role_policies",
+    "sqs_matrix",
+]
+
+Credentials = dict[str, str]
+Probe = Callable[[Any, str], object]
+
+# Each probe passes IAM and then fails SQS's own validation, so it never changes a queue.
+_SQS_PROBES: dict[str, Probe] = {
+    "sqs:SendMessage": lambda sqs, url: sqs.send_message(
+        QueueUrl=url, MessageBody="probe", DelaySeconds=901
+    ),
+    "sqs:ReceiveMessage": lambda sqs, url: sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=11
+    ),
+    "sqs:DeleteMessage": lambda sqs, url: sqs.delete_message(
+        QueueUrl=url, ReceiptHandle="rehearsal-probe"
+    ),
+    "sqs:ChangeMessageVisibility": lambda sqs, url: sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle="rehearsal-probe", VisibilityTimeout=0
+    ),
+    "sqs:GetQueueAttributes": lambda sqs, url: sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["QueueArn"]
+    ),
+}
+# What the integration's role needs on its own queues: the Lambda SQS trigger polls with
+# the function's role (ReceiveMessage, DeleteMessage, GetQueueAttributes: Lambda developer
+# guide, "Execution role permissions" for SQS), and the consumer sends permanent failures
+# to its DLQ itself (docs/contracts.md, DLQ_URL).
+_ROLE_NEEDS = {
+    "queue": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+    "dlq": ("sqs:SendMessage",),
+}
+# An external pusher's access key only ever sends to its integration's queue.
+_PUSHER_NEEDS = {"queue": ("sqs:SendMessage",)}
+# What other integrations' principals must never do, on any of this integration's resources.
+_EVALUATED_ACTIONS = {
+    SECRET: ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"),
+    KEY: ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+    TABLE: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+}
+
+
+@dataclass(frozen=True)
+class _Principal:
+    integration: str
+    label: str  # role or user name, for messages
+    credentials: Credentials
+    needs: Mapping[str, tuple[str, ...]]
+
+
+def assume(aws: Emulator, role_arn: str, session: str = "rehearsal") -> Credentials:
+    """Temporary credentials for ``role_arn`` from the emulator's STS."""
+    # Assumed while enforcement is off: the roles trust lambda.amazonaws.com, not a person,
+    # exactly as in AWS; what is under test is what the credentials may do afterwards.
+    creds = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    return {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+
+
+def _outcome(call: Callable[[], Any]) -> str:
+    """'allowed', 'denied', or 'error: ...' when IAM itself rejected the caller."""
+    try:
+        call()
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ("AccessDenied", "AccessDeniedException") or "AccessDenied" in str(err):
+            return "denied"
+        if code in ("InvalidClientTokenId", "SignatureDoesNotMatch") or status == 403:
+            return f"error: {code or status}: {err}"
+    return "allowed"
+
+
+def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
+    found = []
+    for deployed in inventory:
+        for role in deployed.roles:
+            needs = _ROLE_NEEDS if role is deployed.role else {}
+            found.append(
+                _Principal(
+                    deployed.name,
+                    f"role {role.id}",
+                    assume(aws, role.outputs["arn"], f"rehearsal-{deployed.name}"[:64]),
+                    needs,
+                )
+            )
+        for key in deployed.of_type(ACCESS_KEY):
+            found.append(
+                _Principal(
+                    deployed.name,
+                    f"user {key.outputs['user']}",
+                    {"aws_access_key_id": key.id, "aws_secret_access_key": key.outputs["secret"]},
+                    _PUSHER_NEEDS,
+                )
+            )
+    return found
+
+
+def _queue_kind(deployed_name: str, queue: CreatedResource) -> str:
+    return queue.name.removeprefix(f"{deployed_name}-")
+
+
+def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
+    """One check per integration: its principals' live SQS access against every queue."""
+    principals = _principals(aws, inventory)
+    queues = [(d.name, q) for d in inventory for q in d.queues]
+    problems: dict[str, list[str]] = {d.name: [] for d in inventory}
+    counts: dict[str, int] = dict.fromkeys(problems, 0)
+    with aws.iam_enforced():
+        for principal in principals:
+            sqs = aws.client("sqs", principal.credentials)
+            for owner, queue in queues:
+                own = owner == principal.integration
+                needed = principal.needs.get(_queue_kind(owner, queue), ()) if own else ()
+                for action, probe in _SQS_PROBES.items():
+                    if own and action not in needed:
+                        continue  # least privilege on its own queues is the policy pack's job
+                    outcome = _outcome(partial(probe, sqs, queue.id))
+                    counts[principal.integration] += 1
+                    if outcome.startswith("error"):
+                        problems[principal.integration].append(
+                            f"{principal.label} could not call {action} on {queue.id}: {outcome}"
+                        )
+                    elif own and outcome == "denied":
+                        problems[principal.integration].append(
+                            f"{principal.label} is denied {action} on its own "
+                            f"{_queue_kind(owner, queue)} {queue.outputs['name']}"
+                        )
+                    elif not own and outcome == "allowed":
+                        problems[principal.integration].append(
+                            f"{principal.label} may {action} on {owner}'s queue "
+                            f"{queue.outputs['name']}"
+                        )
+    return [
+        _matrix_check(f"access-matrix:sqs:{name}", problems[name], counts[name], "live SQS calls")
+        for name in problems
+        if counts[name] or problems[name]
+    ]
+
+
+def _matrix_check(name: str, problems: list[str], count: int, what: str) -> Check:
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        return Check(name, False, f"{len(problems)} of {count} {what} wrong: {shown}{more}")
+    return Check(name, True, f"{count} {what} as expected (own allowed, others denied)")
+
+
+def role_policies(aws: Emulator, role_name: str) -> list[dict[str, Any]]:
+    """Every identity policy document of the role (inline and attached), from the emulator."""
+    iam = aws.client("iam")
+    documents: list[Any] = []
+    for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        documents.append(
+            iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+        )
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(
+            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+        )
+        documents.append(version["PolicyVersion"]["Document"])
+    return [json.loads(d) if isinstance(d, str) else d for d in documents]
+
+
+def evaluate(
+    policies: Iterable[Mapping[str, Any]],
+    action: str,
+    resource: str,
+    context: Mapping[str, str] | None = None,
+) -> bool:
+    """True when the identity policies allow ``action`` on ``resource`` (explicit deny wins)."""
+    allowed = False
+    for document in policies:
+        result = IAMPolicy(json.dumps(document)).is_action_permitted(
+            action, resource, incoming_condition_values=dict(context or {})
+        )
+        if result == PermissionResult.DENIED:
+            return False
+        allowed = allowed or result == PermissionResult.PERMITTED
+    return allowed
+
+
+def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
+    """One check per integration: its roles' policies evaluated on every secret, key and table."""
+    targets = [
+        (d.name, r, action)
+        for d in inventory
+        for type_, actions in _EVALUATED_ACTIONS.items()
+        for r in d.of_type(type_)
+        for action in actions
+    ]
+    checks = []
+    for deployed in inventory:
+        problems: list[str] = []
+        count = 0
+        for role in deployed.roles:
+            policies = role_policies(aws, role.id)
+            for owner, resource, action in targets:
+                if owner == deployed.name:
+                    continue
+                count += 1
+                context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
+                if evaluate(policies, action, resource.outputs["arn"], context):
+                    problems.append(
+                        f"role {role.id} may {action} on {owner}'s {resource.outputs['arn']}"
+                    )
+        problems.extend(_own_needs(aws, deployed))
+        if count or problems:
+            checks.append(
+                _matrix_check(
+                    f"access-matrix:evaluated:{deployed.name}",
+                    problems,
+                    count,
+                    "evaluated Secrets Manager/KMS/DynamoDB permissions",
+                )
+            )
+    return checks
+
+
+def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
+    """What the integration's own role must be able to do for its sync function to work."""
+    role = deployed.role
+    if role is None or (deployed.consumer is None and not deployed.of_type(TABLE)):
+        return []  # phase 2 provisions no function: nothing runs with the role yet
+    policies = role_policies(aws, role.id)
+    missing = []
+    needs: list[tuple[str, CreatedResource]] = [
+        ("secretsmanager:GetSecretValue", s) for s in deployed.of_type(SECRET)
+    ]
+    needs += [("dynamodb:PutItem", t) for t in deployed.of_type(TABLE)]
+    needs += [("dynamodb:GetItem", t) for t in deployed.of_type(TABLE)]
+    for action, resource in needs:
+        if not evaluate(policies, action, resource.outputs["arn"]):
+            missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
+    return missing

@@ -1,0 +1,195 @@
+"""An embedded AWS (moto's threaded server on 127.0.0.1) that always stops.
+
+The server runs in this process, on a free port, and every client of the rehearsal talks
+to it over HTTP exactly as it would talk to AWS. IAM enforcement is off while resources
+are created (as an administrator would deploy) and switched on only around the checks
+that must prove denials, through moto's documented server-mode switch
+(``POST /moto-api/reset-auth``).
+
+Usage::
+
+    with Emulator(region="eu-west-1", account_id="111111111111") as aws:
+        sqs = aws.client("sqs")
+        with aws.iam_enforced():
+            ...  # every call now needs a known access key whose policies allow it
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+import boto3
+import requests
+from botocore.config import Config
+
+__all__ = ["ADMIN_CREDENTIALS", "Emulator", "scoped_environ"]
+
+# Credentials of the deployer while IAM enforcement is off; moto accepts any key then.
+# They are deliberately not AKIA-shaped so that nobody mistakes them for a real key.
+ADMIN_CREDENTIALS: Mapping[str, str] = {
+    "aws_access_key_id": "rehearsal-admin",
+    "aws_secret_access_key": "rehearsal-admin-secret",
+}
+# Variables a developer's shell may carry that would send a client to real AWS or make
+# it pick other credentials; the rehearsal replaces them for its own duration.
+_AWS_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "MOTO_ACCOUNT_ID",
+)
+# Short timeouts and no retries: a local server either answers at once or is broken, and
+# an access-denied answer must surface as one, not after botocore's back-off.
+_CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=60, retries={"max_attempts": 1, "mode": "standard"}
+)
+
+
+@contextmanager
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables and restore them afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+class Emulator:
+    """moto's ThreadedMotoServer on 127.0.0.1 with a random free port, reset and stopped on exit.
+
+    The account id is the stack's own (moto reads ``MOTO_ACCOUNT_ID`` per request, and the
+    server shares this process's environment), so ARNs the program builds from its
+    settings and ARNs the emulator returns agree.
+    """
+
+    def __init__(self, *, region: str, account_id: str) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.endpoint = ""
+        self._server: Any = None
+        self._env: Any = None
+        self._saved_lambda_config: dict[str, Any] = {"use_docker": True}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Emulator:
+        """Start the server and point this process's AWS environment at it."""
+        from moto.server import ThreadedMotoServer
+
+        # werkzeug logs every request to stderr, which would drown the rehearsal's progress.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._env = scoped_environ(
+            {
+                **dict.fromkeys(_AWS_ENV),
+                "MOTO_ACCOUNT_ID": self.account_id,
+                "AWS_ACCESS_KEY_ID": ADMIN_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": ADMIN_CREDENTIALS["aws_secret_access_key"],
+                "AWS_DEFAULT_REGION": self.region,
+            }
+        )
+        self._env.__enter__()
+        try:
+            # port=0: the OS picks a free port, so parallel runs and tests never collide.
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint = f"http://{host}:{port}"
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+            # moto's backends live in this process and outlive a server; start clean.
+            self._post("/moto-api/reset")
+            self.set_iam_enforcement(False)
+            # No Docker here: moto's Lambda must not try to start containers when Secrets
+            # Manager tests a rotation function; the rehearsal runs function code itself.
+            saved = requests.get(f"{self.endpoint}/moto-api/config", timeout=30).json()
+            self._saved_lambda_config = saved.get("lambda", {"use_docker": True})
+            self._post("/moto-api/config", data=json.dumps({"lambda": {"use_docker": False}}))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (idempotent), drop its state and restore the environment."""
+        server, self._server = self._server, None
+        try:
+            if server is not None:
+                try:
+                    self.set_iam_enforcement(False)
+                    self._post("/moto-api/reset")
+                    restore = {"lambda": self._saved_lambda_config}
+                    self._post("/moto-api/config", data=json.dumps(restore))
+                except requests.RequestException:
+                    pass  # already gone; stopping is what matters
+                server.stop()
+        finally:
+            env, self._env = self._env, None
+            if env is not None:
+                env.__exit__(None, None, None)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # ------------------------------------------------------------------ clients and auth
+
+    def client(self, service: str, credentials: Mapping[str, str] | None = None) -> Any:
+        """A boto3 client for the emulator; ``credentials`` default to the deployer's."""
+        creds = dict(credentials or ADMIN_CREDENTIALS)
+        return boto3.session.Session().client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.endpoint,
+            config=_CLIENT_CONFIG,
+            **creds,
+        )
+
+    def set_iam_enforcement(self, on: bool) -> None:
+        """Switch moto's IAM enforcement: on, every request needs an allowed, known key."""
+        # The count of unauthenticated requests moto still lets through: 0 or unlimited.
+        self._post("/moto-api/reset-auth", data=b"0" if on else b"inf")
+
+    @contextmanager
+    def iam_enforced(self) -> Iterator[None]:
+        """Enforce IAM for the duration of the block, and switch it off again in any case."""
+        self.set_iam_enforcement(True)
+        try:
+            yield
+        finally:
+            self.set_iam_enforcement(False)
+
+    def _post(self, path: str, data: bytes | str = b"") -> None:
+        response = requests.post(f"{self.endpoint}{path}", data=data, timeout=30)
+        response.raise_for_status()

@@ -1,0 +1,123 @@
+"""What was deployed, grouped by integration, so each smoke check can find its resources.
+
+Membership comes from the ``integration`` tag (docs/contracts.md: every taggable resource
+carries it) and, for untaggable resources, from the logical name ``{integration}-{role}``.
+
+Usage::
+
+    inventory = Inventory.from_created(creator.created)
+    inventory["quote-to-order"].queue.outputs["url"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from provisioner.rehearsal.creators import CreatedResource
+
+__all__ = ["Deployed", "Inventory"]
+
+ROLE = "aws:iam/role:Role"
+USER = "aws:iam/user:User"
+ACCESS_KEY = "aws:iam/accessKey:AccessKey"
+QUEUE = "aws:sqs/queue:Queue"
+SECRET = "aws:secretsmanager/secret:Secret"
+KEY = "aws:kms/key:Key"
+TABLE = "aws:dynamodb/table:Table"
+FUNCTION = "aws:lambda/function:Function"
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+TOPIC = "aws:sns/topic:Topic"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+
+
+@dataclass
+class Deployed:
+    """One integration's resources as they exist in the emulator."""
+
+    name: str
+    resources: list[CreatedResource] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[CreatedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, role: str, type_: str | None = None) -> CreatedResource | None:
+        """The resource whose logical name is ``{integration}-{role}`` (contracts: Names)."""
+        wanted = f"{self.name}-{role}"
+        return next(
+            (r for r in self.resources if r.name == wanted and (type_ is None or r.type == type_)),
+            None,
+        )
+
+    @property
+    def role(self) -> CreatedResource | None:
+        return self.named("role", ROLE)
+
+    @property
+    def roles(self) -> list[CreatedResource]:
+        return self.of_type(ROLE)
+
+    @property
+    def queue(self) -> CreatedResource | None:
+        return self.named("queue", QUEUE)
+
+    @property
+    def dlq(self) -> CreatedResource | None:
+        return self.named("dlq", QUEUE)
+
+    @property
+    def queues(self) -> list[CreatedResource]:
+        return self.of_type(QUEUE)
+
+    @property
+    def consumer(self) -> CreatedResource | None:
+        return self.named("consumer", FUNCTION)
+
+    @property
+    def topic(self) -> CreatedResource | None:
+        return self.named("alerts", TOPIC) or next(iter(self.of_type(TOPIC)), None)
+
+
+class Inventory:
+    """Created resources by integration; resources of no integration are kept apart."""
+
+    def __init__(self, by_integration: dict[str, Deployed], shared: list[CreatedResource]):
+        self._by = by_integration
+        self.shared = shared
+
+    @classmethod
+    def from_created(
+        cls, created: Iterable[CreatedResource], integrations: Iterable[str] = ()
+    ) -> Inventory:
+        known = list(integrations)
+        by: dict[str, Deployed] = {name: Deployed(name) for name in known}
+        shared: list[CreatedResource] = []
+        # Longest name first, so `lead-to-account-x` is never claimed by `lead-to-account`.
+        prefixes = sorted(known, key=len, reverse=True)
+        for resource in created:
+            owner = _tag(resource, "integration") or next(
+                (p for p in prefixes if resource.name.startswith(f"{p}-")), None
+            )
+            if owner is None:
+                shared.append(resource)
+            else:
+                by.setdefault(owner, Deployed(owner)).resources.append(resource)
+        return cls(by, shared)
+
+    def __getitem__(self, name: str) -> Deployed:
+        return self._by[name]
+
+    def __iter__(self) -> Iterator[Deployed]:
+        return iter(self._by.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by
+
+
+def _tag(resource: CreatedResource, key: str) -> str | None:
+    tags = resource.outputs.get("tags") or {}
+    value = tags.get(key)
+    return str(value) if value else None

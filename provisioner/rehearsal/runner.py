@@ -1,0 +1,233 @@
+"""Deploy a stack into the emulator, run the policy pack over it, then prove it works.
+
+Usage::
+
+    report = rehearse("dev", progress=Progress(on_check=lambda c: print(c.render())))
+    report.ok, report.resources_created, [c.name for c in report.checks if not c.ok]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.settings import StackSettings
+from provisioner.rehearsal.creators import AwsCreator, CreatedResource, UnsupportedResource
+from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.inventory import ESM, Inventory
+from provisioner.rehearsal.result import Check, Progress
+
+__all__ = ["EmulatorBackend", "RehearsalReport", "rehearse"]
+
+
+@dataclass
+class RehearsalReport:
+    """What ``provisioner rehearse --json`` prints."""
+
+    stack: str
+    resources_created: int = 0
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "resources_created": self.resources_created,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+class EmulatorBackend:
+    """provisioner.program's ResourceBackend that creates every resource in the emulator."""
+
+    def __init__(self, creator: AwsCreator, settings: StackSettings) -> None:
+        from provisioner.program import AwsShapedBackend
+
+        self.creator = creator
+        # Provider functions (caller identity, region) answer for the stack's own account,
+        # which is also the account the emulator runs as.
+        self._calls = AwsShapedBackend(settings)
+
+    def create(self, request: Any) -> tuple[str, dict[str, Any]]:
+        if not request.custom:  # component resources exist only in Pulumi's state
+            return "", {}
+        return self.creator.create(request.type, request.name, request.inputs)
+
+    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        return self._calls.call(token, args)
+
+
+@dataclass
+class Deployment:
+    """What the smoke checks work on: the emulator, the program run and the inventory."""
+
+    aws: Emulator
+    creator: AwsCreator
+    run: Any  # provisioner.program.ProgramRun
+    inventory: Inventory
+    settings: StackSettings
+    roadmap: Any  # components.roadmap.Roadmap
+    progress: Progress
+
+
+SmokeCheck = Callable[[Deployment], list[Check]]
+
+
+def rehearse(
+    stack: str,
+    *,
+    roadmap: Path | None = None,
+    progress: Progress | None = None,
+    program_config: dict[str, Any] | None = None,
+) -> RehearsalReport:
+    """Run the whole rehearsal for ``stack``; the emulator is stopped whatever happens.
+
+    ``program_config`` overrides stack config values (as ``run_program`` takes them).
+    Raises UsageError for a missing stack or roadmap (exit 2); everything that goes wrong
+    in the deployment itself is a failed check.
+    """
+    from provisioner.context import load_stack_context
+    from provisioner.program import ProgramError, run_program
+
+    progress = progress or Progress()
+    context = load_stack_context(stack, roadmap)
+    report = RehearsalReport(stack)
+
+    def record(check: Check) -> None:
+        report.checks.append(progress.check(check))
+
+    progress.step(
+        f"starting the AWS emulator for {stack} ({context.settings.region}, "
+        f"account {context.settings.account_id})"
+    )
+    with Emulator(region=context.settings.region, account_id=context.settings.account_id) as aws:
+        progress.step(f"emulator on {aws.endpoint}; deploying the program into it")
+        creator = AwsCreator(aws)
+        try:
+            run = run_program(
+                stack,
+                roadmap=roadmap,
+                config=program_config,
+                backend=lambda settings: EmulatorBackend(creator, settings),
+            )
+        except Exception as err:
+            # The mock runtime may rewrap what a creator raised; the creator's own error
+            # names the resource type, so prefer it.
+            cause: BaseException = creator.errors[0] if creator.errors else err
+            if isinstance(cause, ProgramError | UnsupportedResource) or creator.errors:
+                report.resources_created = len(creator.created)
+                record(Check("deploy", False, str(cause)))
+                return report
+            raise
+        report.resources_created = len(creator.created)
+        record(
+            Check(
+                "deploy",
+                True,
+                f"{report.resources_created} resources created in the emulator "
+                f"({len(context.roadmap.active(stack))} integrations at phase >= 2)",
+            )
+        )
+        deployment = Deployment(
+            aws,
+            creator,
+            run,
+            Inventory.from_created(
+                creator.created, [i.name for i in context.roadmap.active(stack)]
+            ),
+            context.settings,
+            context.roadmap,
+            progress,
+        )
+        for name, smoke in _smoke_checks():
+            progress.step(name)
+            try:
+                for check in smoke(deployment):
+                    record(check)
+            except Exception as err:  # one broken check must not hide the others' results
+                record(Check(name, False, f"could not run: {type(err).__name__}: {err}"))
+    progress.step("emulator stopped")
+    return report
+
+
+def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
+    from provisioner.rehearsal import access, flows
+
+    return [
+        ("policy pack over the deployed resources", _policy_pack),
+        ("every planned resource exists in the emulator", _resources_exist),
+        ("pausing the emulator's own SQS pollers", _pause_pollers),
+        (
+            "access matrix: live SQS calls with each role's STS credentials",
+            lambda d: access.sqs_matrix(d.aws, d.inventory),
+        ),
+        (
+            "access matrix: Secrets Manager, KMS and DynamoDB policies evaluated",
+            lambda d: access.evaluated_matrix(d.aws, d.inventory),
+        ),
+        ("end-to-end records through each consumer", flows.end_to_end),
+        ("poison records to the DLQ and replay", flows.poison_and_replay),
+        ("rotating every credential", flows.rotations),
+        ("alarms the phase requires", flows.alarms),
+    ]
+
+
+def _policy_pack(d: Deployment) -> list[Check]:
+    from provisioner.policy_harness import check_resources
+
+    result = check_resources(
+        [r.to_json() for r in d.run.resources], stack=d.run.stack, config=d.run.config
+    )
+    mandatory = result.mandatory
+    advisory = [v for v in result.violations if v.level != "mandatory"]
+    shown = "; ".join(
+        f"{v.policy}: {v.message} ({v.urn.rsplit('::', 1)[-1]})" for v in mandatory[:5]
+    )
+    detail = (
+        f"{len(result.policies)} policies over {result.resources_analyzed} resources: "
+        f"{len(mandatory)} mandatory and {len(advisory)} advisory violation(s)"
+    )
+    return [Check("policy-pack", not mandatory, f"{detail}{': ' + shown if shown else ''}")]
+
+
+def _resources_exist(d: Deployment) -> list[Check]:
+    planned = [r for r in d.run.resources if r.custom]
+    created = {(r.type, r.name): r for r in d.creator.created}
+    missing: list[str] = []
+    for resource in planned:
+        found: CreatedResource | None = created.get((resource.type, resource.name))
+        if found is None:
+            missing.append(f"{resource.type} {resource.name} was never created")
+            continue
+        try:
+            d.creator.find(found)
+        except Exception as err:
+            missing.append(f"{resource.type} {resource.name} ({found.id}): {err}")
+    if missing:
+        shown = "; ".join(missing[:5])
+        return [
+            Check(
+                "resources-exist",
+                False,
+                f"{len(missing)} of {len(planned)} planned resources missing: {shown}",
+            )
+        ]
+    return [Check("resources-exist", True, f"all {len(planned)} planned resources found")]
+
+
+def _pause_pollers(d: Deployment) -> list[Check]:
+    """Disable moto's built-in SQS->Lambda poller; the rehearsal delivers batches itself.
+
+    moto cannot run function code without Docker, and its stand-in "succeeds" without running
+    anything, deleting every message sent to a queue with a trigger.
+    """
+    lam = d.aws.client("lambda")
+    for resource in d.creator.created:
+        if resource.type == ESM:
+            lam.update_event_source_mapping(UUID=resource.id, Enabled=False)
+    return []
