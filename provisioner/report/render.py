@@ -1,0 +1,379 @@
+"""Format a Report as one self-contained HTML page and as Markdown.
+
+The page carries its CSS and the SVG map inline and references nothing outside itself:
+no stylesheet, font, image or script is fetched, so it opens offline and from a file.
+Links in the text (runbooks) are plain anchors that load nothing until clicked.
+
+Usage::
+
+    write_report(report, Path("out"))  # out/index.html, out/report.md
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from components.roadmap import ENVIRONMENTS
+from provisioner.report.checklist import Verdict
+from provisioner.report.diagram import PATTERN_STYLES, render_map
+from provisioner.report.model import MatrixCell, Report, phase_label
+
+__all__ = ["render_html", "render_markdown", "write_report"]
+
+CSS = """
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 24px;
+       color: #1d2330; background: #ffffff; font-size: 14px; }
+h1 { font-size: 24px; margin: 0 0 4px; } h2 { margin-top: 32px; font-size: 19px;
+     border-bottom: 2px solid #d9dde4; padding-bottom: 4px; }
+.summary span { margin-right: 16px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { border: 1px solid #c8cdd6; padding: 4px 8px; vertical-align: top; text-align: left; }
+th { background: #eef1f5; }
+td.owner { background: #fff4d6; font-weight: bold; }
+td.current, th.current { outline: 2px solid #1f5fbf; }
+.small { font-size: 12px; color: #4a5260; }
+.v { display: inline-block; min-width: 86px; text-align: center; border-radius: 10px;
+     padding: 1px 8px; font-weight: bold; font-size: 12px; }
+.v-pass { background: #d8f0dc; color: #1b5e20; } .v-fail { background: #fbd9d6; color: #8e1b12; }
+.v-na { background: #e6e8ec; color: #3b4250; } .v-info { background: #e3edfa; color: #1f4f99; }
+li.f-fail { color: #8e1b12; } li.f-na { color: #5b6472; }
+ul { margin: 4px 0 8px; padding-left: 20px; }
+.map { overflow-x: auto; border: 1px solid #d9dde4; display: inline-block; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+"""
+
+_BADGE = {
+    Verdict.PASS: ("v-pass", "PASS"),
+    Verdict.FAIL: ("v-fail", "FAIL"),
+    Verdict.UNAVAILABLE: ("v-na", "NOT AVAILABLE"),
+    Verdict.INFO: ("v-info", "INFO"),
+}
+_MD = {
+    Verdict.PASS: "PASS",
+    Verdict.FAIL: "FAIL",
+    Verdict.UNAVAILABLE: "NOT AVAILABLE",
+    Verdict.INFO: "info",
+}
+
+
+def _badge(verdict: Verdict) -> str:
+    css, text = _BADGE[verdict]
+    return f'<span class="v {css}" data-verdict="{verdict.value}">{text}</span>'
+
+
+def _cell_text(cell: MatrixCell) -> list[str]:
+    parts = []
+    if cell.owner:
+        parts.append("OWNER")
+    if cell.owned_fields:
+        parts.append(f"owns {', '.join(cell.owned_fields)}")
+    if cell.read_by:
+        parts.append(f"read by {', '.join(cell.read_by)}")
+    if cell.written_by:
+        parts.append(f"written by {', '.join(cell.written_by)}")
+    return parts
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def _html_flows(report: Report) -> list[str]:
+    out = [
+        "<table id='flows'><tr><th>integration</th><th>from</th><th>to</th><th>objects</th>"
+        f"<th>pattern</th><th>direction</th><th>phase in {escape(report.stack)}</th>"
+        "<th>owner team</th><th>runbook</th></tr>"
+    ]
+    for integ in report.roadmap.integrations:
+        out.append(
+            f"<tr data-integration='{escape(integ.name)}'><td>{escape(integ.name)}</td>"
+            f"<td>{escape(integ.source)}</td><td>{escape(integ.target)}</td>"
+            f"<td>{escape(', '.join(integ.objects))}</td>"
+            f"<td>{escape(PATTERN_STYLES[integ.pattern].label)}</td>"
+            f"<td>{escape(integ.direction.value)}</td>"
+            f"<td>{escape(phase_label(integ.phase(report.stack)))}</td>"
+            f"<td>{escape(integ.owner_team)}</td>"
+            f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
+def _html_sot(report: Report) -> list[str]:
+    systems = [s.name for s in report.roadmap.systems]
+    out = [
+        "<p class='small'>OWNER: the object's source of truth; owns FIELD: field-level owner; "
+        "read by: flows that read the object from this system; written by: flows that write "
+        "it into this system.</p>",
+        "<table id='source-of-truth'><tr><th>object</th>",
+        *(f"<th>{escape(s)}</th>" for s in systems),
+        "</tr>",
+    ]
+    for obj_name, row in report.source_of_truth.items():
+        out.append(f"<tr data-object='{escape(obj_name)}'><th>{escape(obj_name)}</th>")
+        for system in systems:
+            cell = row[system]
+            css = " class='owner'" if cell.owner else ""
+            text = "<br>".join(escape(p) for p in _cell_text(cell))
+            out.append(f"<td{css} data-system='{escape(system)}'>{text}</td>")
+        out.append("</tr>")
+    out.append("</table>")
+    return out
+
+
+def _html_phases(report: Report) -> list[str]:
+    out = [
+        "<p class='small'>Phases: 1 discovery, 2 cleanup, 3 first workflow, 4 adjacent systems, "
+        "5 automation. Under each phase: what blocks the next promotion there.</p>",
+        "<table id='phases'><tr><th>integration</th>",
+    ]
+    for env in ENVIRONMENTS:
+        css = " class='current'" if env == report.stack else ""
+        out.append(f"<th{css}>{escape(env)}</th>")
+    out.append("</tr>")
+    for name, row in report.phases.items():
+        out.append(f"<tr data-integration='{escape(name)}'><td>{escape(name)}</td>")
+        for env in ENVIRONMENTS:
+            cell = row[env]
+            css = " class='current'" if env == report.stack else ""
+            notes = [*cell.blockers]
+            if cell.criteria != "checked":
+                notes.append(cell.criteria)
+            elif not cell.blockers:
+                notes.append("nothing blocks the next step")
+            items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+            out.append(
+                f"<td{css} data-env='{escape(env)}'><b>{escape(phase_label(cell.phase))}</b>"
+                f"<ul class='small'>{items}</ul></td>"
+            )
+        out.append("</tr>")
+    out.append("</table>")
+    return out
+
+
+def _html_checklist(report: Report) -> list[str]:
+    out = [
+        "<table id='checklist'><tr><th>question</th><th>verdict</th><th>rule and evidence</th></tr>"
+    ]
+    for item in report.checklist:
+        findings = "".join(
+            f"<li class='f-{'na' if f.status is Verdict.UNAVAILABLE else f.status.value}'>"
+            f"{_MD[f.status]}: {escape(f.text)}</li>"
+            for f in item.findings
+        )
+        out.append(
+            f"<tr data-item='{escape(item.key)}'><td>{escape(item.question)}</td>"
+            f"<td>{_badge(item.verdict)}</td>"
+            f"<td><div class='small'>Rule: {escape(item.rule)}</div><ul>{findings}</ul></td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
+def _html_policy(report: Report) -> list[str]:
+    policy = report.policy
+    head = (
+        f"<p>{len(policy.policies)} policies over {policy.resources_analyzed} resources.</p>"
+        if policy.available
+        else f"<p>{_badge(Verdict.UNAVAILABLE)} {escape(policy.reason)}</p>"
+    )
+    out = [
+        head,
+        "<table id='policy'><tr><th>integration</th><th>phase</th><th>verdict</th>"
+        "<th>violations</th></tr>",
+    ]
+    for pv in report.policy_verdicts:
+        listed = "".join(
+            f"<li>[{escape(v.level)}] {escape(v.policy)}: {escape(v.message)}</li>"
+            for v in pv.violations
+        )
+        out.append(
+            f"<tr data-integration='{escape(pv.integration)}'><td>{escape(pv.integration)}</td>"
+            f"<td>{pv.phase}</td><td>{_badge(pv.verdict)}</td>"
+            f"<td>{escape(pv.note)}<ul class='small'>{listed}</ul></td></tr>"
+        )
+    out.append("</table>")
+    if policy.unattributed:
+        out.append("<p>Stack-level violations:</p><ul>")
+        out.extend(f"<li>{escape(v.policy)}: {escape(v.message)}</li>" for v in policy.unattributed)
+        out.append("</ul>")
+    return out
+
+
+def _html_costs(report: Report) -> list[str]:
+    costs = report.costs
+    if not costs.available:
+        return [f"<p id='costs'>{_badge(Verdict.UNAVAILABLE)} {escape(costs.reason)}</p>"]
+    out = ["<table id='costs'><tr><th>integration</th><th>USD per month</th></tr>"]
+    for name, value in costs.per_integration.items():
+        out.append(f"<tr><td>{escape(name)}</td><td class='num'>{_money(value)}</td></tr>")
+    out.append(f"<tr><th>total</th><th class='num'>{_money(costs.total)}</th></tr></table>")
+    if costs.source:
+        out.append(f"<p class='small'>Prices: {escape(costs.source)}</p>")
+    return out
+
+
+def render_html(report: Report) -> str:
+    """The whole report as one HTML document with inline CSS and SVG."""
+    counts = report.counts()
+    roadmap = report.roadmap
+    title = f"{roadmap.organisation}: integration roadmap report ({report.stack})"
+    parts = [
+        "<!DOCTYPE html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
+        # Belt and braces: even a stray reference could not load anything.
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        f"<p class='small'>From {escape(report.roadmap_name)}, stack {escape(report.stack)}: "
+        f"{len(roadmap.systems)} systems, {len(roadmap.objects)} objects, "
+        f"{len(roadmap.integrations)} integrations.</p>",
+        "<p class='summary'>Checklist: "
+        f"<span>{_badge(Verdict.PASS)} {counts[Verdict.PASS]}</span>"
+        f"<span>{_badge(Verdict.FAIL)} {counts[Verdict.FAIL]}</span>"
+        f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
+        "<h2 id='map'>System and integration map</h2>",
+        f"<div class='map'>{render_map(roadmap, report.stack)}</div>",
+        *_html_flows(report),
+        "<h2>Source-of-truth matrix</h2>",
+        *_html_sot(report),
+        "<h2>Phases and what blocks promotion</h2>",
+        *_html_phases(report),
+        "<h2>Roadmap checklist</h2>",
+        *_html_checklist(report),
+        f"<h2>Policy verdicts per integration ({escape(report.stack)})</h2>",
+        *_html_policy(report),
+        f"<h2>Monthly fixed cost ({escape(report.stack)})</h2>",
+        *_html_costs(report),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows)
+    return out
+
+
+def render_markdown(report: Report) -> str:
+    """The same content as Markdown (the map as a table of flows)."""
+    roadmap, stack = report.roadmap, report.stack
+    counts = report.counts()
+    systems = [s.name for s in roadmap.systems]
+    lines = [
+        f"# {roadmap.organisation}: integration roadmap report ({stack})",
+        "",
+        f"From {report.roadmap_name}, stack {stack}: {len(roadmap.systems)} systems, "
+        f"{len(roadmap.objects)} objects, {len(roadmap.integrations)} integrations. "
+        f"Checklist: {counts[Verdict.PASS]} pass, {counts[Verdict.FAIL]} fail, "
+        f"{counts[Verdict.UNAVAILABLE]} not available. The diagram is in index.html.",
+        "",
+        "## Systems",
+        "",
+        *_md_table(
+            ["system", "kind", "vendor", "description"],
+            [[s.name, s.kind.value, s.vendor, s.description] for s in roadmap.systems],
+        ),
+        "",
+        "## Flows",
+        "",
+        *_md_table(
+            [
+                "integration",
+                "from",
+                "to",
+                "objects",
+                "pattern",
+                "direction",
+                f"phase in {stack}",
+                "owner team",
+            ],
+            [
+                [
+                    i.name,
+                    i.source,
+                    i.target,
+                    ", ".join(i.objects),
+                    PATTERN_STYLES[i.pattern].label,
+                    i.direction.value,
+                    phase_label(i.phase(stack)),
+                    i.owner_team,
+                ]
+                for i in roadmap.integrations
+            ],
+        ),
+        "",
+        "## Source-of-truth matrix",
+        "",
+        *_md_table(
+            ["object", *systems],
+            [
+                [obj, *("; ".join(_cell_text(row[s])) for s in systems)]
+                for obj, row in report.source_of_truth.items()
+            ],
+        ),
+        "",
+        "## Phases and what blocks promotion",
+        "",
+    ]
+    rows = []
+    for name, row in report.phases.items():
+        cells = []
+        for env in ENVIRONMENTS:
+            cell = row[env]
+            notes = [*cell.blockers] + ([cell.criteria] if cell.criteria != "checked" else [])
+            cells.append(f"{phase_label(cell.phase)}" + (f" ({'; '.join(notes)})" if notes else ""))
+        rows.append([name, *cells])
+    lines += _md_table(["integration", *ENVIRONMENTS], rows)
+    lines += ["", "## Roadmap checklist", ""]
+    for item in report.checklist:
+        lines += [f"### {item.question} {_MD[item.verdict]}", "", f"Rule: {item.rule}", ""]
+        lines += [f"- {_MD[f.status]}: {f.text}" for f in item.findings]
+        lines.append("")
+    lines += [f"## Policy verdicts per integration ({stack})", ""]
+    if not report.policy.available:
+        lines += [f"Not available: {report.policy.reason}", ""]
+    lines += _md_table(
+        ["integration", "phase", "verdict", "detail"],
+        [
+            [
+                pv.integration,
+                str(pv.phase),
+                _MD[pv.verdict],
+                "; ".join([pv.note, *(f"{v.policy}: {v.message}" for v in pv.violations)]),
+            ]
+            for pv in report.policy_verdicts
+        ],
+    )
+    lines += ["", f"## Monthly fixed cost ({stack})", ""]
+    if report.costs.available:
+        lines += _md_table(
+            ["integration", "USD per month"],
+            [[n, _money(v)] for n, v in report.costs.per_integration.items()]
+            + [["total", _money(report.costs.total)]],
+        )
+    else:
+        lines.append(f"Not available: {report.costs.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
+    """Write index.html and report.md into out_dir (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, md_path = out_dir / "index.html", out_dir / "report.md"
+    html_path.write_text(render_html(report), encoding="utf-8")
+    md_path.write_text(render_markdown(report), encoding="utf-8")
+    return html_path, md_path

@@ -1,0 +1,348 @@
+"""The report's content against the roadmap: every system, object, flow and checklist verdict."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
+from components.settings import StackSettings, load_stack_settings
+from provisioner.report import (
+    CostResults,
+    PolicyResults,
+    PromotionResults,
+    Verdict,
+    build_report,
+    render_html,
+    render_markdown,
+)
+from provisioner.report.model import Report, source_of_truth_matrix
+from provisioner.report.sources import Violation, integration_of, parse_check_json
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+ROADMAP = parse_roadmap(copy.deepcopy(EXAMPLE))
+SETTINGS = {env: load_stack_settings(ROOT / "stacks", env) for env in ENVIRONMENTS}
+CLEAN_POLICY = PolicyResults(available=True, policies=("dlq-present", "alarms-per-phase"))
+COSTS = CostResults(
+    available=True,
+    per_integration={"quote-to-order": 12.5, "lead-to-account": 7.25},
+    source="test price table",
+)
+NO_PROMOTION = PromotionResults.unavailable("provisioner.promotion is not in this test")
+
+# prod with the policy pack passing: what the example roadmap deserves, and why.
+EXPECTED_PROD = {
+    "systems-listed": Verdict.PASS,
+    "source-of-truth": Verdict.PASS,
+    "cleanup-before-sync": Verdict.PASS,
+    "pattern-per-workflow": Verdict.PASS,
+    # netsuite-m2m and snowflake-loader name no scopes; Snowflake documents no API limit;
+    # marketo-pusher rotates every 60 days, prod allows 30.
+    "api-limits-credentials": Verdict.FAIL,
+    "retry-replay-monitoring": Verdict.PASS,
+    "uat-contract-tests": Verdict.PASS,
+    "ownership-agreed": Verdict.PASS,
+    "phased-rollout": Verdict.PASS,
+    "post-go-live": Verdict.PASS,
+}
+
+
+def report_for(
+    roadmap: Roadmap = ROADMAP,
+    stack: str = "prod",
+    *,
+    policy: PolicyResults = CLEAN_POLICY,
+    costs: CostResults = COSTS,
+    promotion: PromotionResults = NO_PROMOTION,
+    settings: StackSettings | None = None,
+) -> Report:
+    return build_report(
+        roadmap,
+        stack,
+        settings or SETTINGS[stack],
+        policy=policy,
+        costs=costs,
+        promotion=promotion,
+    )
+
+
+def verdicts(report: Report) -> dict[str, Verdict]:
+    return {item.key: item.verdict for item in report.checklist}
+
+
+def html_verdict(html: str, key: str) -> str:
+    row = re.search(rf"<tr data-item='{key}'>.*?</tr>", html, re.S)
+    assert row, f"checklist item {key} is missing from the page"
+    found = re.search(r'data-verdict="([^"]+)"', row.group(0))
+    assert found
+    return found.group(1)
+
+
+def weakened(mutate: Any) -> Roadmap:
+    data = copy.deepcopy(EXAMPLE)
+    mutate({i["name"]: i for i in data["integrations"]}, data)
+    return parse_roadmap(data)
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def test_every_system_object_and_integration_appears_in_both_formats() -> None:
+    report = report_for()
+    html, md = render_html(report), render_markdown(report)
+    for system in ROADMAP.systems:
+        assert f'id="system-{system.name}"' in html  # a node in the map
+        assert f"<th>{system.name}</th>" in html  # a column of the matrix
+        assert f"| {system.name} |" in md
+    for obj in ROADMAP.objects:
+        assert f"data-object='{obj.name}'" in html
+        assert f"| {obj.name} |" in md
+    for integ in ROADMAP.integrations:
+        assert f'id="flow-{integ.name}"' in html  # an arrow in the map
+        assert f'data-flow="{integ.name}"' in html  # its label
+        assert html.count(f"data-integration='{integ.name}'") == 3  # flows, phases, policy
+        assert md.count(f"| {integ.name} |") >= 3  # flows, phases, policy (and cost)
+
+
+def test_every_checklist_item_appears_with_its_computed_verdict() -> None:
+    report = report_for()
+    html, md = render_html(report), render_markdown(report)
+    assert verdicts(report) == EXPECTED_PROD
+    for item in report.checklist:
+        assert html_verdict(html, item.key) == item.verdict.value
+        label = {"pass": "PASS", "fail": "FAIL", "not available": "NOT AVAILABLE"}
+        assert f"### {item.question} {label[item.verdict.value]}" in md
+        assert item.rule and item.findings
+
+
+def test_failed_api_limits_item_names_each_gap() -> None:
+    item = next(i for i in report_for().checklist if i.key == "api-limits-credentials")
+    failed = " | ".join(f.text for f in item.findings if f.status is Verdict.FAIL)
+    assert "order-to-invoice: credential netsuite-m2m names no scopes" in failed
+    assert "warehouse-export: snowflake documents no API limit" in failed
+    assert "marketo-pusher rotates every 60 days, more than prod's 30" in failed
+    assert "quote-to-order" not in failed
+
+
+def test_map_styles_flows_by_pattern_and_draws_bidirectional_both_ways() -> None:
+    html = render_html(report_for())
+    campaign = re.search(r'<path[^>]*id="flow-campaign-sync"[^>]*>', html)
+    quote = re.search(r'<path[^>]*id="flow-quote-to-order"[^>]*>', html)
+    batch = re.search(r'<path[^>]*id="flow-order-to-invoice"[^>]*>', html)
+    assert campaign and quote and batch
+    assert "marker-start=" in campaign.group(0) and "marker-end=" in campaign.group(0)
+    assert "marker-start=" not in quote.group(0)
+    assert 'data-pattern="batch"' in batch.group(0) and "stroke-dasharray" in batch.group(0)
+    assert "stroke-dasharray" not in quote.group(0)  # event-driven is solid
+    for label in ("real-time API", "event-driven", "batch", "middleware", "warehouse pipeline"):
+        assert f">{label}</text>" in html  # the legend
+    assert "event-driven, phase 3" in html  # quote-to-order's label in prod
+
+
+def test_map_layout_is_deterministic_and_labels_do_not_overlap() -> None:
+    from provisioner.report.diagram import render_map
+
+    svg = render_map(ROADMAP, "dev")
+    assert svg == render_map(ROADMAP, "dev")
+    boxes = [
+        tuple(float(v) for v in m.groups())
+        for m in re.finditer(
+            r'<g class="(?:flow-label|node)"[^>]*><rect x="([\d.]+)" y="([\d.]+)" '
+            r'width="([\d.]+)" height="([\d.]+)"',
+            svg,
+        )
+    ]
+    assert len(boxes) == len(ROADMAP.systems) + len(ROADMAP.integrations)
+    for i, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1 :]:
+            overlap = min(x + w, x2 + w2) > max(x, x2) and min(y + h, y2 + h2) > max(y, y2)
+            assert not overlap, f"boxes {(x, y, w, h)} and {(x2, y2, w2, h2)} overlap"
+
+
+def test_source_of_truth_matrix_marks_owner_field_owners_readers_and_writers() -> None:
+    account = source_of_truth_matrix(ROADMAP)["account"]
+    assert account["salesforce"].owner
+    assert "credit-status-to-crm" in account["salesforce"].written_by
+    assert "warehouse-export" in account["salesforce"].read_by
+    assert account["netsuite"].owned_fields == ("Credit_Status__c",)
+    assert account["netsuite"].read_by == ("credit-status-to-crm",)
+    assert account["zendesk"].owned_fields == ("Health_Score__c",)
+    assert account["snowflake"].written_by == ("warehouse-export",)
+    campaign = source_of_truth_matrix(ROADMAP)["campaign"]  # bidirectional: both read/write
+    assert campaign["salesforce"].read_by == campaign["salesforce"].written_by == ("campaign-sync",)
+    assert campaign["marketo"].owner and campaign["marketo"].written_by == ("campaign-sync",)
+
+
+# --------------------------------------------------------------------------- verdicts are computed
+
+
+def test_removing_mappings_fails_cleanup_and_contract_tests() -> None:
+    def drop(by_name: dict[str, Any], _data: Any) -> None:
+        del by_name["quote-to-order"]["field_mappings"]
+
+    got = verdicts(report_for(weakened(drop)))
+    assert got["cleanup-before-sync"] is Verdict.FAIL
+    assert got["uat-contract-tests"] is Verdict.FAIL
+    assert got["source-of-truth"] is Verdict.PASS  # salesforce still writes only its own
+
+
+def test_missing_owner_signoff_fails_ownership_once_past_phase_3() -> None:
+    def drop(by_name: dict[str, Any], _data: Any) -> None:
+        del by_name["lead-to-account"]["evidence"][3]["owner_signoff"]
+
+    item = next(i for i in report_for(weakened(drop)).checklist if i.key == "ownership-agreed")
+    assert item.verdict is Verdict.FAIL
+    assert any("lead-to-account: at phase 4 in prod" in f.text for f in item.findings)
+
+
+def test_no_flow_into_bi_fails_reporting_validation() -> None:
+    def drop(_by_name: dict[str, Any], data: Any) -> None:
+        data["integrations"] = [i for i in data["integrations"] if i["name"] != "warehouse-export"]
+
+    assert verdicts(report_for(weakened(drop)))["post-go-live"] is Verdict.FAIL
+
+
+def test_system_without_description_fails_systems_listed() -> None:
+    def blank(_by_name: dict[str, Any], data: Any) -> None:
+        data["systems"][1]["description"] = ""
+
+    assert verdicts(report_for(weakened(blank)))["systems-listed"] is Verdict.FAIL
+
+
+def test_rising_phases_and_unknown_kill_switch_fail_phased_rollout() -> None:
+    # The model's own rule rejects rising phases, so build past it to prove ours sees it.
+    data = copy.deepcopy(EXAMPLE)
+    data["integrations"][0]["phases"] = {"dev": 3, "staging": 4, "prod": 3}
+    got = verdicts(report_for(Roadmap.model_validate(data)))
+    assert got["phased-rollout"] is Verdict.FAIL
+    settings = SETTINGS["prod"].model_copy(update={"kill_switch": ("no-such-flow",)})
+    assert verdicts(report_for(settings=settings))["phased-rollout"] is Verdict.FAIL
+
+
+def test_unowned_write_fails_source_of_truth() -> None:
+    data = copy.deepcopy(EXAMPLE)
+    data["integrations"][0]["source"] = "shopify"  # shopify writes salesforce's quotes
+    data["integrations"][0]["credentials"][0]["system"] = "shopify"
+    got = verdicts(report_for(Roadmap.model_validate(data)))
+    assert got["source-of-truth"] is Verdict.FAIL
+
+
+def test_loose_stack_rotation_passes_what_prod_fails() -> None:
+    dev = next(i for i in report_for(stack="dev").checklist if i.key == "api-limits-credentials")
+    assert not any("rotates every" in f.text for f in dev.findings)  # dev allows 90 days
+
+
+# --------------------------------------------------------------------------- missing parts
+
+
+def test_missing_policy_harness_shows_not_available_never_pass() -> None:
+    policy = PolicyResults.unavailable("`provisioner check` is not built yet")
+    report = report_for(policy=policy)
+    got = verdicts(report)
+    assert got["retry-replay-monitoring"] is Verdict.UNAVAILABLE
+    assert got["post-go-live"] is Verdict.UNAVAILABLE
+    assert all(pv.verdict is Verdict.UNAVAILABLE for pv in report.policy_verdicts)
+    html = render_html(report)
+    assert "`provisioner check` is not built yet" in html
+    assert html.count('data-verdict="pass"') < render_html(report_for()).count(
+        'data-verdict="pass"'
+    )
+
+
+def test_a_mandatory_violation_fails_the_integration_and_its_checklist_items() -> None:
+    violation = Violation(
+        "dlq-present", "mandatory", "urn:...::lead-to-account-queue", "no DLQ", "lead-to-account"
+    )
+    policy = PolicyResults(available=True, policies=("dlq-present",), violations=(violation,))
+    report = report_for(policy=policy)
+    by_name = {pv.integration: pv for pv in report.policy_verdicts}
+    assert by_name["lead-to-account"].verdict is Verdict.FAIL
+    assert by_name["quote-to-order"].verdict is Verdict.PASS
+    assert by_name["web-order-capture"].verdict is Verdict.INFO  # phase 1: nothing provisioned
+    assert verdicts(report)["retry-replay-monitoring"] is Verdict.FAIL
+    assert "no DLQ" in render_html(report)
+
+
+def test_costs_per_integration_and_total_or_not_available() -> None:
+    html, md = render_html(report_for()), render_markdown(report_for())
+    assert "$12.50" in html and "$7.25" in html and "$19.75" in html
+    assert "| total | $19.75 |" in md
+    missing = report_for(costs=CostResults.unavailable("provisioner.pricing is not built yet"))
+    assert "Not available: provisioner.pricing is not built yet" in render_markdown(missing)
+
+
+def test_phase_matrix_shows_the_roadmap_ceiling_without_the_promotion_module() -> None:
+    phases = report_for().phases
+    assert phases["quote-to-order"]["prod"].phase == 3
+    assert phases["inventory-to-promise"]["prod"].blockers == (
+        "staging is at phase 2; promote it in staging first",
+    )
+    assert "exit criteria not available" in phases["inventory-to-promise"]["prod"].criteria
+
+
+def test_phase_matrix_lists_promotion_blockers_when_available() -> None:
+    promotion = PromotionResults(
+        available=True,
+        blockers={
+            ("order-to-invoice", "staging"): ("a link to the rollback plan is not recorded",)
+        },
+    )
+    cell = report_for(promotion=promotion).phases["order-to-invoice"]["staging"]
+    assert cell.blockers == ("a link to the rollback plan is not recorded",)
+    assert cell.criteria == "checked"
+
+
+def test_real_promotion_module_feeds_blockers_when_present() -> None:
+    from provisioner.report.sources import collect_promotion
+
+    promotion = collect_promotion(ROADMAP)
+    if not promotion.available:
+        pytest.skip(promotion.reason)
+    blockers = promotion.blockers[("order-to-invoice", "staging")]
+    assert any("rollback plan" in b for b in blockers)
+    assert promotion.blockers[("warehouse-export", "prod")] == (
+        "at the last phase (5, automation)",
+    )
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+def test_violations_are_attributed_to_the_longest_matching_integration() -> None:
+    names = ["order", "order-to-invoice", "quote-to-order"]
+    urn = (
+        "urn:pulumi:dev::integration-provisioner::provisioner:index:Integration"
+        "$aws:sqs/queue:Queue::order-to-invoice-dlq"
+    )
+    assert integration_of(urn, names) == "order-to-invoice"
+    assert (
+        integration_of("urn:pulumi:dev::integration-provisioner::pulumi:pulumi:Stack::x", names)
+        is None
+    )
+
+
+def test_check_json_is_grouped_per_integration() -> None:
+    document = {
+        "policies": ["queue-has-dlq", "shared-role"],
+        "resources_analyzed": 40,
+        "violations": [
+            {
+                "policy": "queue-has-dlq",
+                "level": "mandatory",
+                "urn": "urn:pulumi:prod::p::aws:sqs/queue:Queue::quote-to-order-queue",
+                "message": "add a DLQ",
+            },
+            {"policy": "shared-role", "level": "advisory", "urn": "", "message": "stack-level"},
+        ],
+    }
+    results = parse_check_json(document, ROADMAP)
+    assert [v.policy for v in results.for_integration("quote-to-order")] == ["queue-has-dlq"]
+    assert [v.message for v in results.unattributed] == ["stack-level"]
+    with pytest.raises(ValueError):
+        parse_check_json({"unexpected": True}, ROADMAP)
