@@ -235,9 +235,16 @@ def _struct(values: Mapping[str, Any] | None) -> struct_pb2.Struct:
 
 
 def _options(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
+    """The resource options the engine passes (recorded under "options" by the plan)."""
+    opts = resource.get("options") or {}
+    replace_first = opts.get("deleteBeforeReplace")
     return analyzer_pb2.AnalyzerResourceOptions(
         parent=resource.get("parent") or "",
-        protect=bool(resource.get("protect", False)),
+        protect=bool(opts.get("protect", False)),
+        ignoreChanges=list(opts.get("ignoreChanges") or ()),
+        deleteBeforeReplace=bool(replace_first),
+        deleteBeforeReplaceDefined=replace_first is not None,
+        additionalSecretOutputs=list(opts.get("additionalSecretOutputs") or ()),
         customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
     )
 
@@ -263,7 +270,7 @@ def stack_resource(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResource
         properties=_struct(state),
         options=_options(resource),
         parent=resource.get("parent") or "",
-        dependencies=list(resource.get("dependencies") or ()),
+        dependencies=list((resource.get("options") or {}).get("dependsOn") or ()),
     )
 
 

@@ -19,8 +19,8 @@ ACCOUNT = {"dev": "111111111111", "staging": "222222222222", "prod": "3333333333
 REGION = "eu-west-1"
 ROTATION_DAYS = {"dev": 30, "staging": 30, "prod": 30}
 RETENTION = {"dev": 14, "staging": 30, "prod": 365}
-QUEUE_ALARMS = ("dlq-depth", "oldest-message-age")
-ALARMS = {3: ("errors", "throttles"), 4: ("reconciliation-gap", "stale-sync")}
+ALARMS = {3: ("dlq-depth", "oldest-message-age", "errors", "throttles")}
+ALARMS[4] = ("reconciliation-gap", "stale-sync")
 ALARMS[5] = ("latency-p99", "api-budget")
 
 
@@ -143,7 +143,7 @@ def integration_plan(
             },
         )
 
-    def function(role: str, handler: str, timeout: int) -> str:
+    def function(role: str, handler: str, timeout: int, execution_role: str = role_arn) -> str:
         fn_name = f"{phys}-{role}"
         fn_arn = arn.format("lambda", f"function:{fn_name}")
         add(
@@ -151,7 +151,7 @@ def integration_plan(
             role,
             {
                 "name": fn_name,
-                "role": role_arn,
+                "role": execution_role,
                 "handler": handler,
                 "runtime": "python3.12",
                 "timeout": timeout,
@@ -169,7 +169,42 @@ def integration_plan(
         )
         return fn_arn
 
-    function("rotation", "credential_rotation.handler.lambda_handler", 30)
+    # The rotation function runs as its own role: only it may write new secret versions.
+    rotation_role_arn = f"arn:aws:iam::{acct}:role/{rotation_fn}"
+    add(
+        "aws:iam/role:Role",
+        "rotation-role",
+        {"name": rotation_fn, "assumeRolePolicy": out[0]["inputs"]["assumeRolePolicy"]},
+        arn=rotation_role_arn,
+        id=rotation_fn,
+    )
+    function("rotation", "credential_rotation.handler.lambda_handler", 30, rotation_role_arn)
+    rotation_statements = [
+        statement(
+            [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            secret_arns,
+        ),
+        statement(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+        statement(["secretsmanager:GetRandomPassword"], ["*"]),
+        statement(
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [arn.format("logs", f"log-group:/aws/lambda/{rotation_fn}:*")],
+        ),
+    ]
+    add(
+        "aws:iam/rolePolicy:RolePolicy",
+        "rotation-policy",
+        {
+            "name": rotation_fn,
+            "role": rotation_fn,
+            "policy": json.dumps({"Version": "2012-10-17", "Statement": rotation_statements}),
+        },
+    )
     add(
         "aws:lambda/permission:Permission",
         "rotation-permission",
@@ -181,17 +216,8 @@ def integration_plan(
         },
     )
     statements = [
-        statement(
-            [
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:UpdateSecretVersionStage",
-            ],
-            secret_arns,
-        ),
+        statement(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], secret_arns),
         statement(["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
-        statement(["secretsmanager:GetRandomPassword"], ["*"]),
         statement(
             ["cloudwatch:PutMetricData"],
             ["*"],
@@ -230,45 +256,45 @@ def integration_plan(
             )
         )
         kinds = [k for p, ks in ALARMS.items() if p <= phase for k in ks]
+        q_arn, dlq_arn = arn.format("sqs", f"{phys}-queue"), arn.format("sqs", f"{phys}-dlq")
+        queues = [("dlq", dlq_arn, 1_209_600, None)]
         if queued:
-            kinds += QUEUE_ALARMS
-            q_arn, dlq_arn = arn.format("sqs", f"{phys}-queue"), arn.format("sqs", f"{phys}-dlq")
-            for role, q_arn_, retention, redrive in (
-                ("dlq", dlq_arn, 1_209_600, None),
-                ("queue", q_arn, 345_600, {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
-            ):
-                url = f"https://sqs.{REGION}.amazonaws.com/{acct}/{phys}-{role}"
-                inputs = {
-                    "name": f"{phys}-{role}",
-                    "kmsMasterKeyId": key_arn,
-                    "visibilityTimeoutSeconds": 360,
-                    "messageRetentionSeconds": retention,
-                }
-                if redrive:
-                    inputs["redrivePolicy"] = json.dumps(redrive)
-                add("aws:sqs/queue:Queue", role, inputs, arn=q_arn_, id=url, url=url)
-                add(
-                    "aws:sqs/queuePolicy:QueuePolicy",
-                    f"{role}-policy",
-                    {
-                        "queueUrl": url,
-                        "policy": json.dumps(
-                            {
-                                "Version": "2012-10-17",
-                                "Statement": [
-                                    {
-                                        "Sid": "DenyInsecureTransport",
-                                        "Effect": "Deny",
-                                        "Principal": "*",
-                                        "Action": "sqs:*",
-                                        "Resource": q_arn_,
-                                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                                    }
-                                ],
-                            }
-                        ),
-                    },
-                )
+            redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+            queues.append(("queue", q_arn, 345_600, redrive))
+        for role, q_arn_, retention, redrive_ in queues:
+            url = f"https://sqs.{REGION}.amazonaws.com/{acct}/{phys}-{role}"
+            inputs = {
+                "name": f"{phys}-{role}",
+                "kmsMasterKeyId": key_arn,
+                "visibilityTimeoutSeconds": 360,
+                "messageRetentionSeconds": retention,
+            }
+            if redrive_:
+                inputs["redrivePolicy"] = json.dumps(redrive_)
+            add("aws:sqs/queue:Queue", role, inputs, arn=q_arn_, id=url, url=url)
+            add(
+                "aws:sqs/queuePolicy:QueuePolicy",
+                f"{role}-policy",
+                {
+                    "queueUrl": url,
+                    "policy": json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "DenyInsecureTransport",
+                                    "Effect": "Deny",
+                                    "Principal": "*",
+                                    "Action": "sqs:*",
+                                    "Resource": q_arn_,
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            ],
+                        }
+                    ),
+                },
+            )
+        if queued:
             consumer = function("consumer", "integration_sync.consumer.handler", 60)
             add(
                 "aws:lambda/eventSourceMapping:EventSourceMapping",

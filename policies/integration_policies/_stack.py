@@ -64,10 +64,10 @@ class StackView:
             res.integration = self._owner(res, by_urn)
             if res.integration and res.name.startswith(f"{res.integration}-"):
                 res.role = res.name[len(res.integration) + 1 :]
-        self._index: dict[str, Res] = {}
+        self._index: dict[str, list[Res]] = defaultdict(list)
         for res in self.resources:
             for ident in res.ids:
-                self._index.setdefault(ident, res)
+                self._index[ident].append(res)
         self.groups: dict[str, list[Res]] = defaultdict(list)
         for res in self.resources:
             if res.integration:
@@ -83,14 +83,19 @@ class StackView:
             node = by_urn.get(node.parent_urn or "")
         return integration_from_name(res.name, self.integrations)
 
-    def find(self, ref: Any) -> Res | None:
-        """The resource an ARN, id, name or URL refers to (a function ARN may carry a version)."""
+    def find(self, ref: Any, *types: str) -> Res | None:
+        """The resource (of one of `types`, if given) an ARN, id, name or URL refers to.
+
+        Physical names repeat across types (a function and its role may share one), so pass
+        the type whenever the field says what it refers to. A function ARN may carry a version.
+        """
         if not isinstance(ref, str) or not ref or is_unknown(ref):
             return None
         found = self._index.get(ref)
-        if found is None and ref.startswith("arn:aws:lambda:") and ref.count(":") == 7:
+        if not found and ref.startswith("arn:aws:lambda:") and ref.count(":") == 7:
             found = self._index.get(ref.rsplit(":", 1)[0])
-        return found
+        matches = [r for r in found or () if not types or r.type in types]
+        return matches[0] if matches else None
 
     def of(self, integration: str, *types: str) -> list[Res]:
         return [r for r in self.groups.get(integration, []) if r.type in types]

@@ -25,8 +25,9 @@ def sqs_pairs(view: StackView) -> list[tuple[Res, Res, Res]]:
     """(trigger, queue, function) for every SQS event source mapping whose ends are known."""
     pairs = []
     for esm in view.of_type(ESM):
-        queue, function = view.find(esm.get("eventSourceArn")), view.find(esm.get("functionName"))
-        if queue is not None and function is not None and queue.type == QUEUE:
+        queue = view.find(esm.get("eventSourceArn"), QUEUE)
+        function = view.find(esm.get("functionName"), FUNCTION)
+        if queue is not None and function is not None:
             pairs.append((esm, queue, function))
     return pairs
 
@@ -114,9 +115,9 @@ def dlq_outlives_source(args: StackValidationArgs, report: ReportViolation) -> N
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
             continue  # sqs-dead-letter-queue reports queues without a redrive policy
         target = str(redrive["deadLetterTargetArn"])
-        dlq = view.find(target)
+        dlq = view.find(target, QUEUE)
         who = label(queue.integration)
-        if dlq is None or dlq.type != QUEUE:
+        if dlq is None:
             report(
                 f"{who}{queue.name} redrives to {target}, which is not in the stack. Fix: add "
                 f"the integration's DLQ ({queue.integration}-dlq) and point redrive_policy at it.",

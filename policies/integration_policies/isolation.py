@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -30,7 +32,7 @@ _POLICY_FIELDS = {"policy", "inlinePolicies", "assumeRolePolicy"}
 
 
 def integration_isolation(args: StackValidationArgs, report: ReportViolation) -> None:
-    """One IAM role and one KMS key per integration; no role, key or secret used by another.
+    """One service-account role and one KMS key per integration; none shared with another.
 
     Rationale: AWS Well-Architected Security pillar SEC03 ("Grant least access", separate
     workload identities) and Salesforce's integration-user guidance (one integration user and
@@ -38,10 +40,12 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
     compromised or rotated, no other flow is affected, and access reviews stay per owner team.
     A resource of integration A that references B's role, key or secret (a function's role, a
     secret's kmsKeyId, a trigger, an environment variable) is a violation; IAM documents are
-    checked by `cross-integration-access`.
+    checked by `cross-integration-access`. A role used only by the integration's rotation
+    function is not a service account: keeping rotation rights (PutSecretValue) out of the
+    sync role is what Secrets Manager's rotation guidance asks for, so it is not counted.
 
     Config:
-      rolesPerIntegration (integer): exact number of IAM roles; default 1.
+      rolesPerIntegration (integer): exact number of service-account roles; default 1.
       keysPerIntegration (integer): exact number of KMS keys; default 1.
     """
     view = StackView(args)
@@ -50,11 +54,12 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
         ROLE: config_int(config, "rolesPerIntegration", 1),
         KEY: config_int(config, "keysPerIntegration", 1),
     }
+    rotation_roles = _rotation_only_roles(view)
     for integ, members in sorted(view.groups.items()):
         if (view.phase(integ) or 0) < 2:
             continue
         for rtype, count in wanted.items():
-            found = [r for r in members if r.type == rtype]
+            found = [r for r in members if r.type == rtype and r.urn not in rotation_roles]
             if len(found) != count:
                 what = _CREDENTIAL_TYPES[rtype]
                 names = ", ".join(r.name for r in found) or "none"
@@ -72,18 +77,29 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
             if key in _POLICY_FIELDS:
                 continue
             for text in strings(value):
-                target = view.find(text)
-                if (
-                    target is not None
-                    and target.type in _CREDENTIAL_TYPES
-                    and target.integration not in (None, res.integration)
-                ):
+                target = view.find(text, *_CREDENTIAL_TYPES)
+                if target is not None and target.integration not in (None, res.integration):
                     report(
                         f"{label(res.integration)}{res.name}.{key} uses "
                         f"{target.integration}'s {_CREDENTIAL_TYPES[target.type]} {target.name}. "
                         f"Fix: use {res.integration}'s own {_CREDENTIAL_TYPES[target.type]}.",
                         res.urn,
                     )
+
+
+def _rotation_only_roles(view: StackView) -> set[str]:
+    """URNs of roles whose only users are functions that a SecretRotation invokes."""
+    rotation_functions = {
+        f.urn
+        for r in view.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        if (f := view.find(r.get("rotationLambdaArn"), "aws:lambda/function:Function"))
+    }
+    users: dict[str, set[str]] = {}
+    for function in view.of_type("aws:lambda/function:Function"):
+        role = view.find(function.get("role"), ROLE)
+        if role is not None:
+            users.setdefault(role.urn, set()).add(function.urn)
+    return {role for role, fns in users.items() if fns <= rotation_functions}
 
 
 INTEGRATION_ISOLATION = StackValidationPolicy(
@@ -109,12 +125,13 @@ def _role_documents(view: StackView) -> list[tuple[Res, str, Res, dict]]:
                 if kind == IDENTITY and isinstance(doc, dict):
                     found.append((res, f"{res.name}.{where}", res, doc))
         elif res.type == "aws:iam/rolePolicy:RolePolicy":
-            role = view.find(res.get("role"))
+            role = view.find(res.get("role"), ROLE)
             for where, _, doc in documents(res.type, res.props):
                 if role is not None and isinstance(doc, dict):
                     found.append((role, f"{res.name}.{where}", res, doc))
         elif res.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            role, policy = view.find(res.get("role")), view.find(res.get("policyArn"))
+            role = view.find(res.get("role"), ROLE)
+            policy = view.find(res.get("policyArn"), "aws:iam/policy:Policy")
             if role is not None and policy is not None:
                 for where, _, doc in documents(policy.type, policy.props):
                     if isinstance(doc, dict):
@@ -127,10 +144,12 @@ def _named_integration(view: StackView, arn: str, environment: str | None) -> st
     target = view.find(arn)
     if target is not None and target.integration:
         return target.integration
-    tail = arn.split(":", 5)[-1].replace("/", ":").split(":")[-1]
-    for env in [environment] if environment else list(ENVIRONMENTS):
-        if tail.startswith(f"{env}-"):
-            return integration_from_name(tail[len(env) + 1 :], view.integrations)
+    for segment in re.split(r"[:/]", arn.split(":", 5)[-1]):
+        for env in [environment] if environment else list(ENVIRONMENTS):
+            if segment.startswith(f"{env}-"):
+                found = integration_from_name(segment[len(env) + 1 :], view.integrations)
+                if found:
+                    return found
     return None
 
 

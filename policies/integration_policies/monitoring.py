@@ -25,11 +25,10 @@ PERMISSION = "aws:lambda/permission:Permission"
 
 # DESIGN.md "Phases": the alarm kinds (docs/contracts.md) each phase adds.
 ALARMS_BY_PHASE = {
-    3: ("errors", "throttles", "rotation-failure"),
+    3: ("dlq-depth", "oldest-message-age", "errors", "throttles", "rotation-failure"),
     4: ("reconciliation-gap", "stale-sync"),
     5: ("latency-p99", "api-budget"),
 }
-QUEUE_ALARMS = ("dlq-depth", "oldest-message-age")
 
 
 def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
@@ -37,7 +36,7 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
     of = view.of
     gaps: list[tuple[str, str]] = []
     secrets = of(integ, SECRET)
-    rotated = {id(view.find(r.get("secretId"))) for r in of(integ, ROTATION)}
+    rotated = {id(view.find(r.get("secretId"), SECRET)) for r in of(integ, ROTATION)}
     need = [
         (bool(of(integ, "aws:iam/role:Role")), "an IAM role (service account)", "SyncRole"),
         (bool(of(integ, "aws:kms/key:Key")), "a KMS key", "the integration key"),
@@ -61,14 +60,13 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
         gaps.append(("a trigger", "add the SQS event source mapping or the schedule rule"))
     if not of(integ, TOPIC):
         gaps.append(("an alert topic", "add the SNS topic for the integration's alert path"))
-    queued = bool(queues) or bool(of(integ, ESM))
-    if queued and not [q for q in queues if q.is_role("dlq")]:
-        gaps.append(("a dead-letter queue", f"add {integ}-dlq and redrive the queue to it"))
-    if queued and not [q for q in queues if q.is_role("queue")]:
+    if not [q for q in queues if q.is_role("dlq")]:
+        gaps.append(("a dead-letter queue", f"add {integ}-dlq and send failed records to it"))
+    if of(integ, ESM) and not [q for q in queues if q.is_role("queue")]:
         gaps.append(("a source queue", f"add {integ}-queue"))
     policies = of(integ, "aws:sqs/queuePolicy:QueuePolicy")
     for queue in queues:
-        if not any(view.find(p.get("queueUrl")) is queue for p in policies):
+        if not any(view.find(p.get("queueUrl"), QUEUE) is queue for p in policies):
             gaps.append((f"a queue policy on {queue.name}", "attach the HTTPS-only queue policy"))
     if phase >= 4:
         if not [f for f in functions if f.is_role("reconcile")]:
@@ -77,7 +75,6 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
             gaps.append(("a dashboard", f"add {integ}-dashboard"))
     alarms = view.alarms(integ)
     kinds = [k for p, ks in ALARMS_BY_PHASE.items() if p <= phase for k in ks]
-    kinds += list(QUEUE_ALARMS) if queued else []
     gaps += [
         (f"a '{k}' alarm", f"add the {integ}-alarm-{k} alarm") for k in kinds if k not in alarms
     ]
@@ -89,9 +86,9 @@ def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> No
 
     Rationale: the roadmap's rollout phases. Phase 2 (cleanup): service account, KMS key,
     credential secrets, each rotated. Phase 3 (first workflow): sync function, trigger, alert
-    topic, queue + DLQ + HTTPS-only queue policy for queued flows, and alarms on errors,
-    throttles and rotation failure (plus DLQ depth and age of oldest message when queued) --
-    AWS Lambda operator guide: alarm on errors, throttles, DLQ depth and message age.
+    topic, DLQ (failed records), a source queue when an SQS trigger exists, an HTTPS-only
+    policy on every queue, and alarms on DLQ depth, age of oldest message, errors, throttles
+    and rotation failure -- the alarms AWS recommends for Lambda and SQS workloads.
     Phase 4 (adjacent systems): reconciliation job, dashboard, reconciliation-gap and
     stale-sync alarms. Phase 5: latency (p99 vs timeout) and API-budget alarms (Salesforce
     daily API allocation). The phase is the resources' `phase` tag.
@@ -138,7 +135,7 @@ def alarms_route_to_alert_path(args: StackValidationArgs, report: ReportViolatio
     view = StackView(args)
     targets: dict[str, list[str]] = {}
     for target in view.of_type(TARGET):
-        rule = view.find(target.get("rule"))
+        rule = view.find(target.get("rule"), RULE)
         if rule is not None:
             targets.setdefault(rule.urn, []).append(str(target.get("arn")))
     for integ in sorted(view.groups):
@@ -221,11 +218,11 @@ def rotation_function_invocation(args: StackValidationArgs, report: ReportViolat
     permissions = list(view.of_type(PERMISSION))
     checked: set[str] = set()
     for rotation in view.of_type(ROTATION):
-        function = view.find(rotation.get("rotationLambdaArn"))
+        function = view.find(rotation.get("rotationLambdaArn"), FUNCTION)
         if function is None or function.urn in checked:
             continue
         checked.add(function.urn)
-        mine = [p for p in permissions if view.find(p.get("function")) is function]
+        mine = [p for p in permissions if view.find(p.get("function"), FUNCTION) is function]
         who = label(function.integration)
         good = [
             p
