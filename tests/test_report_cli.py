@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +16,39 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
 
 
-def test_report_writes_self_contained_html_and_markdown(
+def test_report_writes_self_contained_html_and_markdown_reproducibly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "report"
-    assert main(["report", "--stack", "staging", "--out", str(out), "--no-check"]) == 0
+    for name in ("a", "b"):
+        argv = ["report", "--stack", "staging", "--out", str(tmp_path / name), "--no-check"]
+        assert main(argv) == 0
+    out = tmp_path / "a"
     html = (out / "index.html").read_text()
     md = (out / "report.md").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<style>" in html
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert md.startswith("# Northwind Outdoor: integration roadmap report (staging)")
+    assert "Not available: skipped with --no-check" in md
     printed = capsys.readouterr().out
     assert "wrote" in printed and "policy: not available" in printed
-
-
-def test_report_is_byte_for_byte_reproducible(tmp_path: Path) -> None:
-    for name in ("a", "b"):
-        assert main(["report", "--stack", "dev", "--out", str(tmp_path / name), "--no-check"]) == 0
     for file in ("index.html", "report.md"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def test_full_report_runs_the_policy_pack_and_prices_each_integration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--stack", "prod", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "policy: checked" in printed and "0 not available" in printed
+    md = (tmp_path / "report.md").read_text()
+    costs = md[md.index("## Monthly fixed cost") :]
+    rows = dict(re.findall(r"^\| ([a-z-]+) \| \$([\d.,]+) \|$", costs, re.M))
+    active = [i["name"] for i in EXAMPLE["integrations"] if i["phases"]["prod"] >= 2]
+    assert sorted(rows) == sorted([*active, "total"])
+    assert all(float(rows[name]) > 0 for name in active)  # a KMS key at least
+    assert abs(sum(float(rows[n]) for n in active) - float(rows["total"])) < 0.01
+    assert "| quote-to-order | 3 | PASS |" in md  # the example passes the pack in prod
 
 
 def test_invalid_roadmap_exits_1_and_points_at_validate(

@@ -35,34 +35,24 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-check",
         action="store_true",
-        help="skip the policy pack (its verdicts show as not available); faster",
+        help="skip the policy pack (its verdicts show as not available); saves a few seconds",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from provisioner.report import (
-        PolicyResults,
-        build_report,
-        collect_costs,
-        collect_policy,
-        collect_promotion,
-        write_report,
-    )
+    from provisioner.report import build_report, collect_plan, collect_promotion, write_report
 
     ctx = load_stack_context(args.stack, args.roadmap)
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory; pass a directory")
-    if args.no_check:
-        policy = PolicyResults.unavailable("skipped with --no-check")
-    else:
-        policy = collect_policy(ctx.stack, ctx.roadmap_path, ctx.roadmap)
+    policy, costs = collect_plan(ctx.stack, ctx.roadmap_path, ctx.roadmap, check=not args.no_check)
     report = build_report(
         ctx.roadmap,
         ctx.stack,
         ctx.settings,
         policy=policy,
-        costs=collect_costs(ctx.stack, ctx.roadmap),
+        costs=costs,
         promotion=collect_promotion(ctx.roadmap),
         roadmap_name=ctx.roadmap_path.name,
     )

@@ -18,8 +18,7 @@ from provisioner.report.sources import (
     CostResults,
     PolicyResults,
     PromotionResults,
-    collect_costs,
-    collect_policy,
+    collect_plan,
     collect_promotion,
 )
 
@@ -32,8 +31,7 @@ __all__ = [
     "Report",
     "Verdict",
     "build_report",
-    "collect_costs",
-    "collect_policy",
+    "collect_plan",
     "collect_promotion",
     "render_html",
     "render_markdown",

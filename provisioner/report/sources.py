@@ -1,4 +1,4 @@
-"""What the report reads from the other parts: policy results, costs and promotion evidence.
+"""What the report reads from the other parts: policy results, costs and promotion blockers.
 
 Each part is optional. When one is missing (not built yet, skipped, or it failed), its
 result says `available=False` with the reason, and the report shows "not available" for
@@ -6,7 +6,7 @@ everything that depends on it: never a pass it could not check.
 
 Usage::
 
-    policy = collect_policy("dev", Path("roadmap.yaml"))
+    policy, costs = collect_plan("dev", Path("roadmap.yaml"), roadmap)
     if policy.available:
         policy.for_integration("quote-to-order")  # violations of that integration
 """
@@ -14,9 +14,6 @@ Usage::
 from __future__ import annotations
 
 import importlib
-import json
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,21 +21,16 @@ from types import ModuleType
 from typing import Any
 
 from components.roadmap import Roadmap
-from provisioner.paths import PROJECT_ROOT
 
 __all__ = [
     "CostResults",
     "PolicyResults",
     "PromotionResults",
     "Violation",
-    "collect_costs",
-    "collect_policy",
+    "collect_plan",
     "collect_promotion",
     "integration_of",
 ]
-
-# `provisioner check` builds the plan and runs the pack over gRPC; a few seconds normally.
-CHECK_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -138,21 +130,6 @@ def _optional_module(name: str) -> ModuleType | None:
         raise
 
 
-def _run_cli(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provisioner", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CHECK_TIMEOUT_SECONDS,
-        check=False,
-    )
-
-
-def _command_exists(name: str) -> bool:
-    return (PROJECT_ROOT / "provisioner" / "commands" / f"{name}.py").is_file()
-
-
 def parse_check_json(document: Any, roadmap: Roadmap) -> PolicyResults:
     """Turn `provisioner check --json` output into PolicyResults (ValueError if malformed)."""
     if not isinstance(document, dict) or not isinstance(document.get("violations"), list):
@@ -178,38 +155,75 @@ def parse_check_json(document: Any, roadmap: Roadmap) -> PolicyResults:
     )
 
 
-def collect_policy(stack: str, roadmap_path: Path, roadmap: Roadmap) -> PolicyResults:
-    """Run `provisioner check --stack S --json` (issue 4's harness) and group its violations."""
-    if not _command_exists("check"):
-        return PolicyResults.unavailable(
-            "`provisioner check` (the policy harness) is not built yet"
-        )
-    try:
-        done = _run_cli(["check", "--stack", stack, "--roadmap", str(roadmap_path), "--json"])
-    except subprocess.TimeoutExpired:
-        return PolicyResults.unavailable(
-            f"`provisioner check` did not finish in {CHECK_TIMEOUT_SECONDS} s"
-        )
-    if done.returncode not in (0, 1):
-        tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        return PolicyResults.unavailable(
-            f"`provisioner check` failed (exit {done.returncode}): {tail}"
-        )
-    try:
-        return parse_check_json(json.loads(done.stdout), roadmap)
-    except ValueError as err:  # json.JSONDecodeError is a ValueError
-        return PolicyResults.unavailable(
-            f"`provisioner check --json` printed no usable JSON: {err}"
-        )
+def collect_plan(
+    stack: str, roadmap_path: Path, roadmap: Roadmap, *, check: bool = True
+) -> tuple[PolicyResults, CostResults]:
+    """Plan the stack once (issue 3's program under mocks); price it and run the pack on it.
 
-
-def collect_costs(stack: str, roadmap: Roadmap) -> CostResults:
-    """Monthly fixed cost per integration active in the stack, from `provisioner.pricing`."""
+    Costs come from `provisioner.pricing.monthly_cost` over each integration's resources;
+    policy verdicts from `provisioner.policy_harness.check_resources` (issue 4), the pack
+    started as the engine starts it. Each violation is attributed to the integration whose
+    Integration component owns the resource (a stack-level one without a URN to the
+    integration its message names, as `provisioner promote` does).
+    """
+    program = _optional_module("provisioner.program")
     pricing = _optional_module("provisioner.pricing")
+    if program is None:
+        reason = "provisioner/program.py (plan runner, issue 3) is not in this checkout"
+        return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
+    try:
+        run = program.run_program(stack, roadmap=roadmap_path)
+    except program.ProgramError as err:
+        reason = f"the program failed to plan {stack}: {err}"
+        return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
+    owner = {r.urn: run.integration_of(r) for r in run.resources}
+
     if pricing is None:
-        return CostResults.unavailable("provisioner.pricing (issue 3) is not built yet")
-    del stack, roadmap
-    return CostResults.unavailable("provisioner.pricing has no API the report knows yet")
+        costs = CostResults.unavailable("provisioner/pricing.py (issue 3) is not in this checkout")
+    else:
+        per = {
+            integ.name: pricing.monthly_cost(
+                r.type for r in run.resources if owner[r.urn] == integ.name
+            )
+            for integ in roadmap.active(stack)
+        }
+        costs = CostResults(
+            available=True,
+            per_integration=per,
+            source=f"provisioner/pricing.py list prices (checked {pricing.PRICES_CHECKED}); "
+            "fixed monthly items only (KMS keys, secrets, alarms, dashboards)",
+        )
+
+    if not check:
+        return PolicyResults.unavailable("skipped with --no-check"), costs
+    harness = _optional_module("provisioner.policy_harness")
+    if harness is None:
+        reason = "provisioner/policy_harness.py (issue 4) is not in this checkout"
+        return PolicyResults.unavailable(reason), costs
+    try:
+        result = harness.check_resources(
+            [r.to_json() for r in run.resources], stack=stack, config=run.config
+        )
+    except (harness.PolicyPackError, harness.PolicyConfigError) as err:
+        return PolicyResults.unavailable(f"the policy pack could not run: {err}"), costs
+    names = [i.name for i in roadmap.integrations]
+    violations = tuple(
+        Violation(
+            v.policy,
+            v.level,
+            v.urn,
+            v.message,
+            owner.get(v.urn) if v.urn else next((n for n in names if n in v.message), None),
+        )
+        for v in result.violations
+    )
+    policy = PolicyResults(
+        available=True,
+        policies=tuple(result.policies),
+        resources_analyzed=result.resources_analyzed,
+        violations=violations,
+    )
+    return policy, costs
 
 
 def collect_promotion(roadmap: Roadmap) -> PromotionResults:
