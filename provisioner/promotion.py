@@ -25,10 +25,11 @@ import contextlib
 import difflib
 import importlib
 import io
+import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -119,6 +120,7 @@ class Proposal:
     before: Roadmap
     after: Roadmap
     roadmap_path: Path
+    after_text: str = ""
 
 
 AutomatedCheck = Callable[[Proposal], Criterion]
@@ -323,13 +325,18 @@ def assess(
     *,
     checks: Sequence[AutomatedCheck] = (),
     roadmap_path: Path = Path("roadmap.yaml"),
+    after_text: str = "",
 ) -> Assessment:
-    """Every criterion of `step`: order, recorded evidence, then each automated check."""
+    """Every criterion of `step`: order, recorded evidence, then each automated check.
+
+    `after_text` is the roadmap file as it would be written; checks that run the program
+    plan from it.
+    """
     integration = roadmap.integrations[step.index]
     criteria = [order_criterion(roadmap, step)]
     criteria += evidence_criteria(integration, step.index, step.phases_left, roadmap_path.name)
     if checks:
-        proposal = Proposal(step, roadmap, raised(roadmap, step), roadmap_path)
+        proposal = Proposal(step, roadmap, raised(roadmap, step), roadmap_path, after_text)
         criteria += [_run_check(check, proposal) for check in checks]
     return Assessment(step, tuple(criteria))
 
@@ -349,6 +356,7 @@ def pending(
     *,
     checks: Sequence[AutomatedCheck] = (),
     roadmap_path: Path = Path("roadmap.yaml"),
+    text: str = "",
 ) -> list[Pending]:
     """The next one-step promotion of every integration in every environment.
 
@@ -365,7 +373,10 @@ def pending(
             step = plan_step(roadmap, integration.name, environment)
             recorded = assess(roadmap, step, roadmap_path=roadmap_path)
             if checks and recorded.promotable:
-                recorded = assess(roadmap, step, checks=checks, roadmap_path=roadmap_path)
+                after = edit_phase(text, step, roadmap_path.name)
+                recorded = assess(
+                    roadmap, step, checks=checks, roadmap_path=roadmap_path, after_text=after
+                )
             out.append(Pending(integration.name, environment, phase, recorded))
     return out
 
@@ -387,8 +398,42 @@ def _optional_module(name: str) -> ModuleType | None:
         raise
 
 
+@contextlib.contextmanager
+def _after_file(proposal: Proposal) -> Iterator[Path]:
+    """The roadmap text after the step, in a private temporary file (the program reads files)."""
+    with tempfile.TemporaryDirectory(prefix="promote-") as folder:
+        path = Path(folder) / proposal.roadmap_path.name
+        path.write_text(proposal.after_text, encoding="utf-8")
+        yield path
+
+
+def _after_invalid(proposal: Proposal, cid: str) -> Criterion | None:
+    """A failed criterion when the raised roadmap breaks a rule (the program would refuse it)."""
+    try:
+        parse_roadmap(_safe_load(proposal.after_text, "roadmap"), source="roadmap")
+    except RoadmapError as err:
+        return Criterion(
+            cid,
+            "automated",
+            "failed",
+            "not run: the roadmap with the raised phase is invalid ("
+            + "; ".join(p.render(proposal.roadmap_path.name) for p in err.problems[:3])
+            + ")",
+            "resolve the failed order or roadmap criterion first, then rerun",
+        )
+    return None
+
+
 def policy_pack_passes(proposal: Proposal) -> Criterion:
-    """The policy pack reports no violation for the integration at the new phase in ENV."""
+    """The policy pack reports no mandatory violation for the integration at its new phase.
+
+    Plans ENV with the raised roadmap (`provisioner.program.run_program`, the real program
+    under mocks) and runs the pack over every resource as the engine does
+    (`provisioner.policy_harness.check_resources`), so stack-level policies see the whole
+    stack; only violations on the integration's own resources (or stack-level ones naming
+    it) count against this promotion.
+    """
+    cid = "policy-pack"
     program = _optional_module("provisioner.program")
     harness = _optional_module("provisioner.policy_harness")
     if program is None or harness is None:
@@ -401,36 +446,123 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
             if module is None
         ]
         return _not_available(
-            "policy-pack",
+            cid,
             f"cannot run the policy pack: {' and '.join(absent)} not in this checkout",
             "land those modules, then rerun the promotion; until then it cannot be approved",
         )
-    return _not_available(
-        "policy-pack",
-        "the plan runner and policy harness exist but are not wired into promotion yet",
-        "wire them in provisioner/promotion.py policy_pack_passes, then rerun",
+    invalid = _after_invalid(proposal, cid)
+    if invalid is not None:
+        return invalid
+    step = proposal.step
+    with _after_file(proposal) as after:
+        try:
+            run = program.run_program(step.environment, roadmap=after)
+        except program.ProgramError as err:
+            return Criterion(
+                cid,
+                "automated",
+                "failed",
+                f"the program failed to plan {step.environment} at the new phase: {err}",
+                f"run `provisioner plan --stack {step.environment}` on the edited roadmap "
+                "and fix what it reports",
+            )
+        result = harness.check_resources(
+            [r.to_json() for r in run.resources], stack=step.environment, config=run.config
+        )
+    own = {r.urn for r in run.resources if run.integration_of(r) == step.integration}
+    mine = [
+        v
+        for v in result.violations
+        if v.urn in own or (not v.urn and step.integration in v.message)
+    ]
+    mandatory = [v for v in mine if v.level == "mandatory"]
+    others = len(result.violations) - len(mine)
+    summary = (
+        f"{len(result.policies)} policies over {result.resources_analyzed} resources of "
+        f"{step.environment} at phase {step.target}: {len(mandatory)} mandatory and "
+        f"{len(mine) - len(mandatory)} advisory violation(s) for {step.integration}"
+        + (f" ({others} for other integrations, not counted)" if others else "")
     )
+    if not mandatory:
+        return Criterion(cid, "automated", "passed", summary)
+    shown = "; ".join(f"{v.policy}: {v.message}" for v in mandatory[:5])
+    return Criterion(
+        cid,
+        "automated",
+        "failed",
+        f"{summary}: {shown}",
+        f"fix the violations (see `provisioner check --stack {step.environment}`) so phase "
+        f"{step.target} provisions what the policy pack requires, then rerun",
+    )
+
+
+_REHEARSALS: dict[str, Any] = {}
+
+
+def _rehearsal_key(proposal: Proposal, where: str) -> str:
+    """What the rehearsal of `where` depends on: the roadmap with only `where`'s phases.
+
+    Promotions in staging (or prod) of different integrations all rehearse dev (or
+    staging) as it is, so one rehearsal serves them all.
+    """
+    data = proposal.after.model_dump(mode="json")
+    for integration in data["integrations"]:
+        integration["phases"] = integration["phases"][where]
+    return where + json.dumps(data, sort_keys=True, default=str)
 
 
 def rehearsal_passes(proposal: Proposal) -> Criterion:
     """The rehearsal's checks for the integration pass in the environment below.
 
     dev has no environment below; there the rehearsal runs dev itself at the new phase, so
-    a dev promotion is still proven against the emulator.
+    a dev promotion is still proven against the emulator. Checks named for another
+    integration (`alarms:<name>`, `access-matrix:sqs:<name>`) do not count; stack-wide ones
+    (deploy, policy pack) do.
     """
-    rehearsal = _optional_module("provisioner.rehearsal")
-    where = proposal.step.below or proposal.step.environment
-    if rehearsal is None or not hasattr(rehearsal, "rehearse"):
+    cid = "rehearsal"
+    step = proposal.step
+    where = step.below or step.environment
+    module = _optional_module("provisioner.rehearsal")
+    rehearse = getattr(module, "rehearse", None)
+    progress = getattr(module, "Progress", None)
+    if rehearse is None or progress is None:
         return _not_available(
-            "rehearsal",
-            f"cannot rehearse {proposal.step.integration} in {where}: the rehearsal "
+            cid,
+            f"cannot rehearse {step.integration} in {where}: the rehearsal "
             "(provisioner/rehearsal, issue 7) is not in this checkout",
             "land the rehearsal, then rerun the promotion; until then it cannot be approved",
         )
-    return _not_available(
-        "rehearsal",
-        "the rehearsal exists but is not wired into promotion yet",
-        "wire it in provisioner/promotion.py rehearsal_passes, then rerun",
+    invalid = _after_invalid(proposal, cid)
+    if invalid is not None:
+        return invalid
+    key = _rehearsal_key(proposal, where)
+    report = _REHEARSALS.get(key)
+    if report is None:
+        with _after_file(proposal) as after:
+            report = rehearse(where, roadmap=after, progress=progress(quiet=True))
+        _REHEARSALS.clear()  # keep one: `status --with-checks` asks for the same one in a row
+        _REHEARSALS[key] = report
+    names = {i.name for i in proposal.before.integrations}
+
+    def owner(check_name: str) -> str | None:
+        last = check_name.rsplit(":", 1)[-1]
+        return last if last in names else None
+
+    counted = [c for c in report.checks if owner(c.name) in (None, step.integration)]
+    failed = [c for c in counted if not c.ok]
+    summary = (
+        f"{len(counted) - len(failed)} of {len(counted)} rehearsal checks passed in {where}"
+        + ("" if step.below else f" at phase {step.target}")
+    )
+    if counted and not failed:
+        return Criterion(cid, "automated", "passed", summary)
+    shown = "; ".join(f"{c.name}: {c.detail}" for c in failed[:5]) or "no checks ran"
+    return Criterion(
+        cid,
+        "automated",
+        "failed",
+        f"{summary}: {shown}",
+        f"run `provisioner rehearse --stack {where}`, fix what fails, then rerun",
     )
 
 
@@ -613,7 +745,7 @@ def promote(
     roadmap = load_from_text(text, path)
     step = plan_step(roadmap, name, environment, to_phase)
     new_text = edit_phase(text, step, path.name)
-    assessment = assess(roadmap, step, checks=checks, roadmap_path=path)
+    assessment = assess(roadmap, step, checks=checks, roadmap_path=path, after_text=new_text)
 
     # Never write an invalid roadmap: validate exactly the text that would be written.
     try:

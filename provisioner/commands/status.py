@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, checks: Sequence[AutomatedCheck] | None = None
     roadmap = promotion.load_from_text(text, path)
     if checks is None:
         checks = promotion.AUTOMATED_CHECKS if args.with_checks else ()
-    items = promotion.pending(roadmap, checks=checks, roadmap_path=path)
+    items = promotion.pending(roadmap, checks=checks, roadmap_path=path, text=text)
     doc = report(roadmap, path, items, with_checks=bool(checks))
     print(json.dumps(doc, indent=2) if args.json else render(doc))
     return EXIT_OK
