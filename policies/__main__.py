@@ -8,7 +8,8 @@ is constructed here and nowhere else. The per-environment files `config.<env>.js
 settings security signs off for each stack (see README.md).
 """
 
-from integration_policies import PACK_NAME, POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack
+
+from integration_policies import PACK_NAME, POLICIES
 
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)
