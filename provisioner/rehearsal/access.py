@@ -18,9 +18,9 @@ Usage::
 from __future__ import annotations
 
 import json
-from functools import partial
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError

@@ -140,7 +140,95 @@ def end_to_end(deployment: Deployment) -> list[Check]:
 
 
 def poison_and_replay(deployment: Deployment) -> list[Check]:
-    return []
+    """Per queued integration: a record that never succeeds lands in the DLQ; replay returns it.
+
+    The record is received with the integration role's credentials, as the Lambda poller
+    does, and never deleted, so SQS's redrive policy must move it to the DLQ after
+    ``maxReceiveCount`` receives. ``provisioner.replay.replay_dlq`` then moves it back.
+    """
+    import json
+    import uuid
+
+    from provisioner.rehearsal.access import assume
+    from provisioner.replay import replay_dlq
+
+    checks = []
+    admin = deployment.aws.client("sqs")
+    for d in deployment.inventory:
+        queue, role = d.queue, d.role
+        if queue is None or role is None:
+            continue
+        name = f"dlq-replay:{d.name}"
+        attributes = admin.get_queue_attributes(QueueUrl=queue.id, AttributeNames=["All"])
+        redrive = attributes["Attributes"].get("RedrivePolicy")
+        if not redrive:
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"queue {queue.outputs['name']} has no redrive policy: a poison record "
+                    "would be retried until it expires and never reach a DLQ",
+                )
+            )
+            continue
+        policy = json.loads(redrive)
+        max_receives = int(policy["maxReceiveCount"])
+        dlq_arn = policy["deadLetterTargetArn"]
+        dlq_url = admin.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        marker = f"rehearsal-poison-{uuid.uuid4()}"
+        send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": json.dumps({"poison": marker})}
+        if queue.id.endswith(".fifo"):
+            send |= {"MessageGroupId": marker, "MessageDeduplicationId": marker}
+        admin.send_message(**send)
+        poller = deployment.aws.client("sqs", assume(deployment.aws, role.outputs["arn"]))
+        receives = 0
+        # One receive more than maxReceiveCount: SQS moves the message on that receive.
+        for _ in range(max_receives + 1):
+            got = poller.receive_message(
+                QueueUrl=queue.id, MaxNumberOfMessages=10, VisibilityTimeout=0
+            ).get("Messages", [])
+            receives += sum(1 for m in got if marker in m["Body"])
+        parked = _drain_for(admin, dlq_url, marker, delete=False)
+        if not parked:
+            checks.append(
+                Check(
+                    name,
+                    False,
+                    f"after {receives} failed receives (maxReceiveCount {max_receives}) the "
+                    f"record is not in the DLQ {dlq_arn}",
+                )
+            )
+            continue
+        # moto 5.2.5 lacks StartMessageMoveTask; copying is the path replay takes there.
+        result = replay_dlq(
+            dlq_url, queue.id, sqs_client=admin, use_move_task=False, wait_time_seconds=0
+        )
+        back = _drain_for(admin, queue.id, marker, delete=True)
+        ok = bool(back) and not _drain_for(admin, dlq_url, marker, delete=False)
+        checks.append(
+            Check(
+                name,
+                ok,
+                f"poison record parked in {dlq_arn.rsplit(':', 1)[-1]} after {receives} receives "
+                f"(maxReceiveCount {max_receives}); replay ({result.method}) moved {result.moved} "
+                + ("and it is back on the queue" if ok else "but it is not back on the queue"),
+            )
+        )
+    return checks
+
+
+def _drain_for(sqs: Any, url: str, marker: str, *, delete: bool) -> list[dict[str, Any]]:
+    """Messages carrying ``marker`` in ``url`` (deleted when asked; others left visible)."""
+    found = []
+    got = sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+    ).get("Messages", [])
+    for message in got:
+        if marker in message["Body"]:
+            found.append(message)
+            if delete:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
 
 
 def rotations(deployment: Deployment) -> list[Check]:

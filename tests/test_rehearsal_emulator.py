@@ -1,0 +1,198 @@
+"""The emulator lifecycle, the creator table with hand-written inputs, and IAM enforcement."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import requests
+
+from provisioner.rehearsal.access import assume, evaluate
+from provisioner.rehearsal.creators import CREATORS, FINDERS, AwsCreator, UnsupportedResource
+from provisioner.rehearsal.emulator import Emulator
+
+pytestmark = pytest.mark.slow
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+TAGS = {"integration": "quote-to-order", "owner": "revenue-operations", "phase": "3"}
+
+
+@pytest.fixture
+def aws():
+    with Emulator(region="eu-west-1", account_id="111111111111") as emulator:
+        yield emulator
+
+
+def test_emulator_listens_on_loopback_and_stops_on_exit():
+    with Emulator(region="eu-west-1", account_id="111111111111") as aws:
+        endpoint = aws.endpoint
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert os.environ["AWS_ENDPOINT_URL"] == endpoint
+    assert not aws.running
+    assert os.environ.get("AWS_ENDPOINT_URL") != endpoint
+    with pytest.raises(requests.ConnectionError):
+        requests.get(endpoint, timeout=2)
+
+
+def test_emulator_stops_when_the_block_raises():
+    with pytest.raises(KeyboardInterrupt), Emulator(region="eu-west-1", account_id="1" * 12) as aws:
+        endpoint = aws.endpoint
+        raise KeyboardInterrupt
+    with pytest.raises(requests.ConnectionError):
+        requests.get(endpoint, timeout=2)
+
+
+def test_every_creatable_type_has_a_finder():
+    assert set(CREATORS) == set(FINDERS)
+
+
+def test_unsupported_type_fails_naming_the_type(aws):
+    with pytest.raises(UnsupportedResource, match=r"aws:ec2/instance:Instance"):
+        AwsCreator(aws).create("aws:ec2/instance:Instance", "web", {})
+
+
+def test_queue_with_dlq_is_created_with_real_arn_and_url(aws):
+    creator = AwsCreator(aws)
+    dlq_url, dlq = creator.create(
+        "aws:sqs/queue:Queue",
+        "quote-to-order-dlq",
+        {"name": "dev-quote-to-order-dlq.fifo", "fifoQueue": True, "tags": TAGS},
+    )
+    assert dlq["arn"] == "arn:aws:sqs:eu-west-1:111111111111:dev-quote-to-order-dlq.fifo"
+    redrive = json.dumps({"deadLetterTargetArn": dlq["arn"], "maxReceiveCount": 5})
+    url, _ = creator.create(
+        "aws:sqs/queue:Queue",
+        "quote-to-order-queue",
+        {
+            "name": "dev-quote-to-order-queue.fifo",
+            "fifoQueue": True,
+            "visibilityTimeoutSeconds": 360,
+            "redrivePolicy": redrive,
+            "tags": TAGS,
+        },
+    )
+    got = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert got["Attributes"]["VisibilityTimeout"] == "360"
+    assert json.loads(got["Attributes"]["RedrivePolicy"])["maxReceiveCount"] == 5
+    assert url == dlq_url.replace("dlq", "queue")
+    for resource in creator.created:
+        creator.find(resource)
+
+
+def test_queue_policy_survives_a_later_redrive_allow_policy(aws):
+    creator = AwsCreator(aws)
+    url, queue = creator.create("aws:sqs/queue:Queue", "x-dlq", {"name": "dev-x-dlq"})
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sqs:*",
+                    "Resource": queue["arn"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+    creator.create(
+        "aws:sqs/queuePolicy:QueuePolicy", "x-dlq-policy", {"queueUrl": url, "policy": policy}
+    )
+    creator.create(
+        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        "x-dlq-redrive-allow",
+        {"queueUrl": url, "redriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})},
+    )
+    got = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    assert json.loads(got["Attributes"]["Policy"]) == json.loads(policy)
+
+
+def test_secret_rotation_is_configured_without_an_empty_current_version(aws):
+    creator = AwsCreator(aws)
+    _, role = creator.create(
+        "aws:iam/role:Role",
+        "q-rotation-role",
+        {"name": "dev-q-rotation", "assumeRolePolicy": TRUST},
+    )
+    secret_arn, _ = creator.create(
+        "aws:secretsmanager/secret:Secret", "q-cred", {"name": "dev-q-cred", "tags": TAGS}
+    )
+    creator.create(
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "q-cred-version",
+        {"secretId": secret_arn, "secretString": json.dumps({"kind": "api_key"})},
+    )
+    _, function = creator.create(
+        "aws:lambda/function:Function",
+        "q-rotation",
+        {
+            "name": "dev-q-rotation",
+            "role": role["arn"],
+            "runtime": "python3.11",
+            "handler": "credential_rotation.handler.lambda_handler",
+            "code": {"archive": {"path": str(_tiny_zip(aws))}},
+            "timeout": 60,
+        },
+    )
+    creator.create(
+        "aws:secretsmanager/secretRotation:SecretRotation",
+        "q-cred-rotation",
+        {
+            "secretId": secret_arn,
+            "rotationLambdaArn": function["arn"],
+            "rotationRules": {"automaticallyAfterDays": 30},
+        },
+    )
+    sm = aws.client("secretsmanager")
+    described = sm.describe_secret(SecretId=secret_arn)
+    assert described["RotationEnabled"] is True
+    assert json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"]) == {
+        "kind": "api_key"
+    }
+    assert not any("AWSPENDING" in s for s in described["VersionIdsToStages"].values())
+
+
+def test_role_credentials_are_denied_on_another_integrations_queue_when_iam_is_enforced(aws):
+    creator = AwsCreator(aws)
+    _, own = creator.create("aws:sqs/queue:Queue", "a-queue", {"name": "dev-a-queue"})
+    other_url, _ = creator.create("aws:sqs/queue:Queue", "b-queue", {"name": "dev-b-queue"})
+    role_name, role = creator.create(
+        "aws:iam/role:Role", "a-role", {"name": "dev-a-role", "assumeRolePolicy": TRUST}
+    )
+    statement = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": own["arn"]}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    creator.create(
+        "aws:iam/rolePolicy:RolePolicy", "a-policy", {"role": role_name, "policy": policy}
+    )
+    sqs = aws.client("sqs", assume(aws, role["arn"]))
+    with aws.iam_enforced():
+        sqs.send_message(QueueUrl=own["url"], MessageBody="{}")
+        with pytest.raises(Exception, match=r"AccessDenied|not authorized"):
+            sqs.send_message(QueueUrl=other_url, MessageBody="{}")
+    assert evaluate([json.loads(policy)], "sqs:SendMessage", own["arn"])
+    assert not evaluate([json.loads(policy)], "sqs:SendMessage", own["arn"] + "-other")
+
+
+def _tiny_zip(aws: Emulator):
+    """A minimal function zip (the rehearsal itself deploys the real bundles)."""
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp()) / "f.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
+    return path
