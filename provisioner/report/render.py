@@ -43,6 +43,9 @@ ul { margin: 4px 0 8px; padding-left: 20px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
+# The report checks order and recorded evidence only; `promote` also runs pack and rehearsal.
+READY = "order and recorded evidence allow the next step (promote also runs pack and rehearsal)"
+
 _BADGE = {
     Verdict.PASS: ("v-pass", "PASS"),
     Verdict.FAIL: ("v-fail", "FAIL"),
@@ -144,7 +147,7 @@ def _html_phases(report: Report) -> list[str]:
             if cell.criteria != "checked":
                 notes.append(cell.criteria)
             elif not cell.blockers:
-                notes.append("nothing blocks the next step")
+                notes.append(READY)
             items = "".join(f"<li>{escape(n)}</li>" for n in notes)
             out.append(
                 f"<td{css} data-env='{escape(env)}'><b>{escape(phase_label(cell.phase))}</b>"
@@ -335,6 +338,8 @@ def render_markdown(report: Report) -> str:
         for env in ENVIRONMENTS:
             cell = row[env]
             notes = [*cell.blockers] + ([cell.criteria] if cell.criteria != "checked" else [])
+            if cell.criteria == "checked" and not cell.blockers:
+                notes.append(READY)
             cells.append(f"{phase_label(cell.phase)}" + (f" ({'; '.join(notes)})" if notes else ""))
         rows.append([name, *cells])
     lines += _md_table(["integration", *ENVIRONMENTS], rows)
