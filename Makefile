@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 # Source of truth for what the linters and type checker look at.
-CODE := components provisioner policies secrets functions tests bench __main__.py
+CODE := components provisioner policies secrets functions tests bench scripts __main__.py
 
 .PHONY: setup rehearse test lint validate clean
 
@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	bash scripts/ensure-chromium.sh || echo "warning: no chromium; the report browser test will be skipped"
 	touch $(STAMP)
 
 # The main job: deploy the dev stack into the embedded AWS emulator and prove it works.

@@ -109,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckFailed as err:
         print(f"provisioner {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # e.g. `provisioner plan --json | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"provisioner {args.command}: interrupted", file=sys.stderr)
         return 130
