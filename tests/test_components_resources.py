@@ -1,0 +1,329 @@
+"""The rules each component's resources follow: queues, functions, IAM, keys, secrets, state.
+
+Read from runs of the real program (`__main__.py`) under the mock runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from program_runs import stack_run
+
+from components.roadmap import load_roadmap
+from provisioner.program import ProgramRun, RecordedResource, iter_secret_values
+
+ROOT = Path(__file__).resolve().parent.parent
+ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
+QUEUE = "aws:sqs/queue:Queue"
+FUNCTION = "aws:lambda/function:Function"
+
+
+@pytest.fixture(scope="module")
+def dev() -> ProgramRun:
+    return stack_run("dev")
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return stack_run("prod")
+
+
+def statements(resource: RecordedResource, key: str = "policy") -> list[dict[str, Any]]:
+    return list(json.loads(resource.inputs[key])["Statement"])
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------- SyncQueue
+
+
+def test_ordered_integrations_get_fifo_queues_and_others_standard(dev: ProgramRun) -> None:
+    quote = dev.find("quote-to-order-queue")  # ordering: strict
+    assert quote.inputs["fifoQueue"] is True
+    assert quote.inputs["name"].endswith(".fifo")
+    assert dev.find("quote-to-order-dlq").inputs["fifoQueue"] is True
+    inventory = dev.find("inventory-to-promise-queue")  # ordering: none
+    assert "fifoQueue" not in inventory.inputs
+    assert not inventory.inputs["name"].endswith(".fifo")
+
+
+def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(dev: ProgramRun) -> None:
+    sources = [q for q in dev.by_type(QUEUE) if q.name.endswith("-queue")]
+    assert len(sources) == 4
+    for queue in sources:
+        integration = dev.integration_of(queue)
+        consumer = dev.find(f"{integration}-consumer", FUNCTION)
+        visibility = queue.inputs["visibilityTimeoutSeconds"]
+        assert isinstance(visibility, int)  # Struct doubles turned back into ints
+        assert visibility >= 6 * consumer.inputs["timeout"]
+
+
+def test_redrive_to_own_dlq_after_at_least_five_receives(dev: ProgramRun) -> None:
+    for queue in (q for q in dev.by_type(QUEUE) if q.name.endswith("-queue")):
+        integration = dev.integration_of(queue)
+        dlq = dev.find(f"{integration}-dlq")
+        redrive = json.loads(queue.inputs["redrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
+        assert redrive["maxReceiveCount"] >= 5
+        assert dlq.inputs["messageRetentionSeconds"] > queue.inputs["messageRetentionSeconds"]
+        allow = json.loads(
+            dev.find(f"{integration}-dlq-redrive-allow").inputs["redriveAllowPolicy"]
+        )
+        assert allow == {"redrivePermission": "byQueue", "sourceQueueArns": [queue.outputs["arn"]]}
+
+
+def test_every_queue_is_encrypted_with_its_integrations_key(dev: ProgramRun) -> None:
+    for queue in dev.by_type(QUEUE):
+        key = dev.find(f"{dev.integration_of(queue)}-key")
+        assert queue.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+
+
+def test_every_queue_has_an_https_only_policy(dev: ProgramRun) -> None:
+    policies = {p.inputs["queueUrl"]: p for p in dev.by_type("aws:sqs/queuePolicy:QueuePolicy")}
+    for queue in dev.by_type(QUEUE):
+        [statement] = statements(policies[queue.outputs["url"]])
+        assert statement["Effect"] == "Deny"
+        assert statement["Resource"] == queue.outputs["arn"]
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_scheduled_patterns_get_a_dlq_but_no_source_queue(dev: ProgramRun) -> None:
+    names = {q.name for q in dev.by_type(QUEUE)}
+    assert "order-to-invoice-dlq" in names and "order-to-invoice-queue" not in names
+    batch = dev.find("order-to-invoice-batch", FUNCTION)
+    assert (
+        batch.inputs["deadLetterConfig"]["targetArn"]
+        == (dev.find("order-to-invoice-dlq").outputs["arn"])
+    )
+
+
+# --------------------------------------------------------------------------- SyncFunction
+
+
+def test_queue_triggers_report_batch_item_failures_with_maximum_concurrency(
+    dev: ProgramRun,
+) -> None:
+    triggers = dev.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+    assert len(triggers) == 4
+    for trigger in triggers:
+        assert trigger.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert trigger.inputs["scalingConfig"]["maximumConcurrency"] >= 2
+    for function in dev.by_type(FUNCTION):
+        assert "reservedConcurrentExecutions" not in function.inputs
+
+
+def test_maximum_concurrency_follows_the_tightest_api_limit(dev: ProgramRun) -> None:
+    def concurrency(name: str) -> int:
+        return int(
+            dev.find(f"{name}-consumer-trigger").inputs["scalingConfig"]["maximumConcurrency"]
+        )
+
+    # netsuite 10 rps and shopify 20 rps: 10 concurrent consumers.
+    assert concurrency("inventory-to-promise") == 10
+    # 60,000 Salesforce calls a day average 0.7/s: the floor of 2.
+    assert concurrency("quote-to-order") == 2
+
+
+def test_every_function_has_a_log_group_with_the_stack_retention(prod: ProgramRun) -> None:
+    groups = {g.inputs["name"]: g for g in prod.by_type("aws:cloudwatch/logGroup:LogGroup")}
+    for function in prod.by_type(FUNCTION):
+        group = groups[f"/aws/lambda/{function.inputs['name']}"]
+        assert group.inputs["retentionInDays"] == 365
+
+
+def test_handlers_and_timeouts_follow_the_contract(dev: ProgramRun) -> None:
+    expected = {
+        "consumer": ("integration_sync.consumer.handler", 60),
+        "batch": ("integration_sync.batch.handler", 300),
+        "reconcile": ("integration_sync.reconcile.handler", 300),
+        "rotation": ("credential_rotation.handler.lambda_handler", 300),
+    }
+    for function in dev.by_type(FUNCTION):
+        kind = function.inputs["name"].rsplit("-", 1)[1]
+        assert (function.inputs["handler"], function.inputs["timeout"]) == expected[kind]
+        assert function.inputs["code"]["archive"]["path"].endswith(".zip")
+
+
+def test_environment_carries_names_and_arns_never_secret_values(dev: ProgramRun) -> None:
+    secrets = set(iter_secret_values(dev))
+    assert len(secrets) == len(dev.by_type("aws:secretsmanager/secretVersion:SecretVersion"))
+    consumer = dev.find("quote-to-order-consumer", FUNCTION)
+    env = consumer.inputs["environment"]["variables"]
+    assert (
+        env["TARGET_CREDENTIAL_SECRET_ARN"]
+        == (dev.find("quote-to-order-cred-netsuite-m2m").outputs["arn"])
+    )
+    assert env["SOURCE_CREDENTIAL_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
+    assert env["QUEUE_URL"] == dev.find("quote-to-order-queue").outputs["url"]
+    assert env["FIFO"] == "true" and env["METRICS_NAMESPACE"] == "Integrations/quote-to-order"
+    mapping = json.loads(env["FIELD_MAPPING"])
+    assert mapping["quote"]["external_id"] == "externalId"
+    for function in dev.by_type(FUNCTION):
+        values = json.dumps(function.inputs.get("environment", {}))
+        assert not [s for s in secrets if s in values or s.split("-")[-1] in values]
+
+
+# --------------------------------------------------------------------------- ServiceAccount
+
+
+def test_role_policies_use_no_wildcard_actions_and_star_only_for_put_metric_data(
+    dev: ProgramRun,
+) -> None:
+    policies = dev.by_type("aws:iam/rolePolicy:RolePolicy") + dev.by_type(
+        "aws:iam/userPolicy:UserPolicy"
+    )
+    for policy in policies:
+        for statement in statements(policy):
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, f"{policy.name}: {action}"
+            if "*" in as_list(statement["Resource"]):
+                assert statement["Action"] == ["cloudwatch:PutMetricData"]
+                namespace = statement["Condition"]["StringEquals"]["cloudwatch:namespace"]
+                assert namespace == f"Integrations/{dev.integration_of(policy)}"
+
+
+def test_one_lambda_role_per_integration_with_lambda_trust(dev: ProgramRun) -> None:
+    roles = [r for r in dev.by_type("aws:iam/role:Role") if r.name.endswith("-role")]
+    main_roles = [r for r in roles if not r.name.endswith("-rotation-role")]
+    assert sorted(dev.integration_of(r) or "" for r in main_roles) == sorted(
+        i.name for i in ROADMAP.active("dev")
+    )
+    for role in roles:
+        [trust] = statements(role, "assumeRolePolicy")
+        assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_pusher_user_may_only_send_to_its_queue_from_the_roadmap_ranges(
+    prod: ProgramRun,
+) -> None:
+    users = prod.by_type("aws:iam/user:User")
+    assert [u.inputs["name"] for u in users] == ["prod-lead-to-account-cred-marketo-pusher"]
+    send, encrypt = statements(prod.find("lead-to-account-cred-marketo-pusher-policy"))
+    assert send["Action"] == ["sqs:SendMessage"]
+    assert send["Resource"] == [prod.find("lead-to-account-queue").outputs["arn"]]
+    ranges = ["192.28.144.0/20", "199.15.212.0/22"]
+    assert send["Condition"] == {"IpAddress": {"aws:SourceIp": ranges}}
+    assert encrypt["Condition"]["IpAddress"] == {"aws:SourceIp": ranges}
+    assert encrypt["Condition"]["StringEquals"] == {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
+
+
+# --------------------------------------------------------------------------- ScopedCredential
+
+
+def test_keys_rotate_and_their_policy_admits_only_own_roles(prod: ProgramRun) -> None:
+    for key in prod.by_type("aws:kms/key:Key"):
+        integration = prod.integration_of(key)
+        assert key.inputs["enableKeyRotation"] is True
+        allowed: set[str] = set()
+        for statement in statements(key):
+            assert statement["Principal"] == {"AWS": "arn:aws:iam::333333333333:root"}
+            assert not [a for a in statement["Action"] if a.endswith("*")]
+            arns = statement.get("Condition", {}).get("ArnEquals", {}).get("aws:PrincipalArn")
+            allowed |= set(arns or ())
+        own = {
+            f"arn:aws:iam::333333333333:role/prod-{integration}-{r}" for r in ("role", "rotation")
+        }
+        assert own <= allowed
+        assert all(f"prod-{integration}-" in arn for arn in allowed)
+
+
+def test_rotation_schedule_never_exceeds_the_stack_maximum(
+    dev: ProgramRun, prod: ProgramRun
+) -> None:
+    def days(run: ProgramRun, name: str) -> int:
+        rotation = run.find(f"lead-to-account-cred-{name}-rotation")
+        return int(rotation.inputs["rotationRules"]["automaticallyAfterDays"])
+
+    assert days(dev, "marketo-pusher") == 60  # roadmap 60, dev allows 90
+    assert days(prod, "marketo-pusher") == 30  # roadmap 60, prod allows 30
+    for rotation in prod.by_type("aws:secretsmanager/secretRotation:SecretRotation"):
+        assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] <= 30
+
+
+def test_rotation_function_is_invocable_only_by_secrets_manager_of_this_account(
+    prod: ProgramRun,
+) -> None:
+    rotations = [f for f in prod.by_type(FUNCTION) if f.name.endswith("-rotation")]
+    permissions = {
+        p.inputs["function"]: p for p in prod.by_type("aws:lambda/permission:Permission")
+    }
+    for function in rotations:
+        permission = permissions[function.inputs["name"]]
+        assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
+        assert permission.inputs["sourceAccount"] == "333333333333"
+        assert permission.inputs["action"] == "lambda:InvokeFunction"
+
+
+def test_secrets_are_encrypted_with_own_key_and_versions_left_to_rotation(
+    dev: ProgramRun,
+) -> None:
+    for secret in dev.by_type("aws:secretsmanager/secret:Secret"):
+        key = dev.find(f"{dev.integration_of(secret)}-key")
+        assert secret.inputs["kmsKeyId"] == key.outputs["arn"]
+    for version in dev.by_type("aws:secretsmanager/secretVersion:SecretVersion"):
+        assert ("secretString",) in version.secret_paths  # a Pulumi secret
+        assert "secretString" in version.options["ignoreChanges"]
+
+
+def test_bootstrap_versions_match_the_rotation_bundles_formats(dev: ProgramRun) -> None:
+    sys.path.insert(0, str(ROOT / "secrets"))
+    try:
+        from credential_rotation.formats import parse_secret
+    finally:
+        sys.path.remove(str(ROOT / "secrets"))
+    versions = dev.by_type("aws:secretsmanager/secretVersion:SecretVersion")
+    kinds = set()
+    for version in versions:
+        document = parse_secret(version.inputs["secretString"])
+        assert document["bootstrap"] is True
+        kinds.add(document["kind"])
+    assert kinds == {
+        "salesforce_jwt_bearer",
+        "oauth_client_credentials",
+        "api_key",
+        "iam_access_key",
+    }
+
+
+@pytest.mark.parametrize(
+    ("type_", "name"),
+    [
+        ("aws:kms/key:Key", "quote-to-order-key"),
+        ("aws:secretsmanager/secret:Secret", "quote-to-order-cred-salesforce-jwt"),
+        (QUEUE, "quote-to-order-queue"),
+        (QUEUE, "quote-to-order-dlq"),
+        ("aws:dynamodb/table:Table", "quote-to-order-state"),
+    ],
+)
+def test_stateful_resources_are_protected_only_where_the_stack_says(
+    dev: ProgramRun, prod: ProgramRun, type_: str, name: str
+) -> None:
+    assert prod.find(name, type_).options["protect"] is True
+    assert dev.find(name, type_).options["protect"] is False
+
+
+# --------------------------------------------------------------------------- IdempotencyStore
+
+
+def test_state_table_is_encrypted_expires_records_and_admits_only_own_role(
+    dev: ProgramRun,
+) -> None:
+    table = dev.find("quote-to-order-state")
+    assert table.inputs["hashKey"] == "id"
+    assert table.inputs["ttl"] == {"attributeName": "expiration", "enabled": True}
+    key = dev.find("quote-to-order-key")
+    assert table.inputs["serverSideEncryption"] == {
+        "enabled": True,
+        "kmsKeyArn": key.outputs["arn"],
+    }
+    [deny] = statements(dev.find("quote-to-order-state-policy"))
+    assert deny["Effect"] == "Deny" and deny["Resource"] == table.outputs["arn"]
+    role = dev.find("quote-to-order-role")
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role.outputs["arn"]}}
