@@ -310,7 +310,7 @@ def _run_check(check: AutomatedCheck, proposal: Proposal) -> Criterion:
     except Exception as err:
         name = getattr(check, "__name__", repr(check))
         return Criterion(
-            name.replace("_", "-"),
+            name.removesuffix("_passes").replace("_", "-"),
             "automated",
             "failed",
             f"the check itself failed: {type(err).__name__}: {err}",
