@@ -1,0 +1,203 @@
+"""`provisioner plan` (and preview/up without the CLI), called as a user would: `main([...])`."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from program_runs import stack_run
+
+import components.credential
+from components.roadmap import load_roadmap
+from provisioner.cli import main
+from provisioner.program import run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
+MARK = "TOPSECRET"
+
+
+@pytest.fixture(scope="module")
+def plans() -> Iterator[dict[str, Any]]:
+    """`plan --json` for every stack, with recognisable generated secret material."""
+    generated: list[str] = []
+    counter = itertools.count()
+
+    def material() -> str:
+        generated.append(f"{MARK}-{next(counter):04d}-material")
+        return generated[-1]
+
+    outputs: dict[str, Any] = {"generated": generated}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(components.credential, "_material", material)
+        for stack in ("dev", "staging", "prod"):
+            capture = _Capture()
+            with patch.context() as inner:
+                inner.setattr("sys.stdout", capture)
+                outputs[f"{stack}-code"] = main(["plan", "--stack", stack, "--json"])
+            outputs[stack] = capture.text()
+    yield outputs
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_plan_json_contains_no_generated_secret_material(plans: dict[str, Any], stack: str) -> None:
+    assert plans[f"{stack}-code"] == 0
+    text = plans[stack]
+    assert MARK not in text
+    doc = json.loads(text)
+    versions = [
+        r
+        for i in doc["integrations"]
+        for r in i["resources"]
+        if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
+    ]
+    assert versions and all(v["inputs"]["secretString"] == "[secret]" for v in versions)
+
+
+def test_the_material_checked_for_was_really_generated(plans: dict[str, Any]) -> None:
+    versions = sum(
+        1
+        for stack in ("dev", "staging", "prod")
+        for i in json.loads(plans[stack])["integrations"]
+        for r in i["resources"]
+        if r["type"] == "aws:secretsmanager/secretVersion:SecretVersion"
+    )
+    assert len(plans["generated"]) == versions > 0
+
+
+def test_plan_prod_lists_only_integrations_at_phase_2_or_more_in_prod(
+    plans: dict[str, Any],
+) -> None:
+    doc = json.loads(plans["prod"])
+    expected = [(i.name, i.phase("prod")) for i in ROADMAP.integrations if i.phase("prod") >= 2]
+    assert [(i["name"], i["phase"]) for i in doc["integrations"]] == expected
+    assert "web-order-capture" not in plans["prod"]
+
+
+def test_plan_json_has_the_documented_shape(plans: dict[str, Any]) -> None:
+    doc = json.loads(plans["prod"])
+    assert set(doc) == {"stack", "integrations", "resource_count", "monthly_cost_usd"}
+    assert doc["stack"] == "prod"
+    resources = [r for i in doc["integrations"] for r in i["resources"]]
+    assert doc["resource_count"] == len(resources)
+    for resource in resources:
+        assert set(resource) == {"type", "name", "urn", "parent", "inputs", "outputs"}
+        assert resource["urn"].startswith("urn:pulumi:prod::integration-provisioner::")
+    for resource in resources:
+        if resource["type"].startswith("aws:"):
+            assert resource["outputs"]["id"]
+    queue = next(r for r in resources if r["name"] == "quote-to-order-queue")
+    assert (
+        queue["outputs"]["arn"]
+        == "arn:aws:sqs:eu-west-1:333333333333:prod-quote-to-order-queue.fifo"
+    )
+    assert queue["inputs"]["visibilityTimeoutSeconds"] == 360
+
+
+def test_plan_costs_sum_per_integration_from_the_price_table(plans: dict[str, Any]) -> None:
+    doc = json.loads(plans["prod"])
+    by_name = {i["name"]: i for i in doc["integrations"]}
+    # 1 KMS key ($1) + 2 secrets ($0.40) + 4 alarms ($0.10) at phase 3.
+    assert by_name["quote-to-order"]["monthly_cost_usd"] == pytest.approx(2.20)
+    # Phase 2: a key and two secrets.
+    assert by_name["inventory-to-promise"]["monthly_cost_usd"] == pytest.approx(1.80)
+    total = sum(i["monthly_cost_usd"] for i in doc["integrations"])
+    assert doc["monthly_cost_usd"] == pytest.approx(total)
+
+
+def test_plan_text_shows_phase_resource_counts_and_discovery(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["plan", "--stack", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "quote-to-order  phase 3" in out
+    assert "aws:sqs/queue:Queue" in out and "quote-to-order-dlq" in out
+    assert "phase 1 (discovery, nothing provisioned): " in out
+    assert "web-order-capture" in out.split("phase 1 (discovery")[1]
+
+
+def test_plan_follows_an_explicit_roadmap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+    quote = next(i for i in data["integrations"] if i["name"] == "quote-to-order")
+    quote["phases"]["prod"] = 2  # rolled back to cleanup in prod
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", "--stack", "prod", "--roadmap", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    quote_plan = next(i for i in doc["integrations"] if i["name"] == "quote-to-order")
+    assert quote_plan["phase"] == 2
+    assert not [r for r in quote_plan["resources"] if r["type"] == "aws:sqs/queue:Queue"]
+
+
+def test_plan_on_an_invalid_roadmap_fails_with_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+    data["integrations"][0]["phases"]["prod"] = 5  # ahead of staging
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", "--stack", "prod", "--roadmap", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "integrations[0].phases.prod" in err and "Traceback" not in err
+
+
+def test_plan_with_a_missing_roadmap_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", "--stack", "dev", "--roadmap", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["preview", "up"])
+def test_preview_and_up_say_how_to_get_the_pulumi_cli(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert main([command, "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi CLI is not installed" in err and "provisioner plan" in err
+
+
+def test_the_runner_can_run_the_program_again_in_the_same_process() -> None:
+    first = stack_run("dev")
+    again = run_program("dev")
+    assert sorted(r.urn for r in again.resources) == sorted(r.urn for r in first.resources)
+    by_urn = {r.urn: r for r in first.resources}
+    for resource in again.resources:
+        if resource.type != "aws:secretsmanager/secretVersion:SecretVersion":
+            assert resource.redacted_inputs() == by_urn[resource.urn].redacted_inputs()
+            assert resource.outputs == by_urn[resource.urn].outputs
+
+
+def test_recorded_urns_and_parents_match_the_contract() -> None:
+    run = stack_run("dev")
+    queue = run.find("quote-to-order-queue")
+    assert queue.urn == (
+        "urn:pulumi:dev::integration-provisioner::provisioner:index:Integration$"
+        "provisioner:index:SyncQueue$aws:sqs/queue:Queue::quote-to-order-queue"
+    )
+    parent = run.by_urn(queue.parent or "")
+    assert (parent.type, parent.name) == ("provisioner:index:SyncQueue", "quote-to-order")
+    assert run.find("quote-to-order", "provisioner:index:Integration").parent is None
