@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pulumi
@@ -18,17 +17,13 @@ from components.settings import CONFIG_NAMESPACE, StackSettingsError, settings_f
 from provisioner.bundles import BundleBuildError, build_bundle
 
 PROJECT_DIR = Path(__file__).resolve().parent
-# Keys whose values are text even when they look like numbers (a 12-digit account id):
-# settings_from_config JSON-decodes every value, so hand those over JSON-encoded.
-_TEXT_KEYS = frozenset({"environment", "accountId", "permissionsBoundaryArn", "roadmap"})
 
 
 def _settings():
     config = pulumi.Config(CONFIG_NAMESPACE)
 
     def get(key: str) -> str | None:
-        raw = config.get(key)
-        return json.dumps(raw) if raw is not None and key in _TEXT_KEYS else raw
+        return config.get(key)
 
     try:
         return settings_from_config(pulumi.get_stack(), get, pulumi.Config("aws").get("region"))

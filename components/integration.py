@@ -231,12 +231,13 @@ class Integration(pulumi.ComponentResource):
                 Grant("write-own-logs", [scope.log_streams_arn(k) for k in kinds]),
                 Grant("put-metrics"),
             ]
+            # The consumer dead-letters permanent failures (schema mismatch, 4xx) at once with
+            # the reason attached; scheduled jobs' failed async invocations land there too.
+            grants.append(Grant("produce-to-queue", [self.queue.dlq.arn]))
             if self.queue.queue is not None:
                 grants.append(Grant("consume-queue", [self.queue.queue.arn]))
                 if phase >= 4:  # reconciliation re-drives the gaps it finds
                     grants.append(Grant("produce-to-queue", [self.queue.queue.arn]))
-            else:  # scheduled jobs: Lambda delivers failed async invocations to the DLQ
-                grants.append(Grant("produce-to-queue", [self.queue.dlq.arn]))
 
         queue_arn = self.queue.queue.arn if self.queue and self.queue.queue else None
         self.service_account = ServiceAccount(

@@ -145,8 +145,16 @@ def load_stack_settings(stacks_dir: Path, environment: str) -> StackSettings:
     return _from_mapping(values, str(path), environment)
 
 
+# Pulumi config hands structured values over as JSON text; these keys are plain text.
+_TEXT_KEYS = frozenset({"environment", "accountId", "permissionsBoundaryArn", "roadmap"})
+
+
 def settings_from_config(environment: str, get: Any, region: str | None) -> StackSettings:
-    """Build settings from Pulumi config; `get(key)` returns the raw (JSON) string or None."""
+    """Build settings from Pulumi config; `get(key)` returns the raw string or None.
+
+    Structured values (objects, lists, numbers, booleans) arrive JSON-encoded, as
+    `pulumi.Config.get` returns them; text keys are taken as they are.
+    """
     keys = (
         "environment",
         "accountId",
@@ -163,6 +171,9 @@ def settings_from_config(environment: str, get: Any, region: str | None) -> Stac
     for key in keys:
         raw = get(key)
         if raw is None:
+            continue
+        if key in _TEXT_KEYS:  # a 12-digit account id is text, not a number
+            values[key] = raw
             continue
         try:
             values[key] = json.loads(raw)

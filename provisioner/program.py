@@ -560,8 +560,6 @@ def run_program(
     return ProgramRun(stack, settings, values, records, exports)
 
 
-# Keys whose values are text even when they look like numbers (same as __main__.py).
-_TEXT_KEYS = frozenset({"environment", "accountId", "permissionsBoundaryArn", "roadmap"})
 
 
 def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> StackSettings:
@@ -569,8 +567,7 @@ def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> St
     prefix = f"{CONFIG_NAMESPACE}:"
 
     def get(key: str) -> str | None:
-        raw = values.get(prefix + key)
-        return json.dumps(raw) if raw is not None and key in _TEXT_KEYS else raw
+        return values.get(prefix + key)
 
     try:
         return settings_from_config(stack, get, values.get("aws:region"))
