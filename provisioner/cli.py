@@ -31,7 +31,9 @@ Typical flow:
   provisioner plan --stack dev          what `pulumi up` would create (no cloud)
   provisioner check --stack prod        run the policy pack over that plan
   provisioner rehearse --stack dev      deploy into an embedded AWS emulator and smoke-test it
+  provisioner status                    the phase matrix and what blocks each promotion
   provisioner promote NAME --to staging raise an integration's phase after its exit criteria
+  provisioner report --stack prod --out report/   the map, matrices and checklist as HTML
 
 Exit codes: 0 success, 1 the checked thing failed, 2 usage or I/O error.
 Set PROVISIONER_DEBUG=1 to see tracebacks of internal errors.
