@@ -1,0 +1,1 @@
+"""Benchmarks: how the program, the policy check and the sync functions scale (bench/run.py)."""

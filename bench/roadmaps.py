@@ -1,0 +1,187 @@
+"""Generate valid roadmaps of any size for the benchmarks, every integration at phase 5.
+
+The roadmaps vary what changes the amount of work per integration: the pattern (queued,
+FIFO or scheduled), the systems on each side, the credential kinds (Salesforce JWT bearer,
+OAuth client credentials, API keys, IAM access keys for pushers), one or two objects,
+bidirectional flows with a conflict rule, and the Salesforce API budget. Each integration
+writes objects of its own, so the roadmap rules hold at every size, and the Salesforce
+budget is shared out so it stays inside the org's allocation (minus headroom) and the dev
+stack's ``salesforceApiAllocation``.
+
+Example::
+
+    from bench.roadmaps import generate_roadmap
+    from components.roadmap import parse_roadmap
+
+    roadmap = parse_roadmap(generate_roadmap(200))
+    assert len(roadmap.active("dev")) == 200
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PATTERNS", "generate_roadmap", "write_roadmap"]
+
+PATTERNS = ("event_driven", "batch", "real_time_api", "warehouse_pipeline", "middleware")
+_ORDERINGS = ("none", "per_record", "strict")
+_TEAMS = ("revenue-operations", "finance-systems", "ecommerce", "marketing-operations")
+_ALERT_PATHS = ("pagerduty:revops-oncall", "slack:integration-alerts", "email:ops@example.com")
+_STALENESS_MINUTES = (5, 15, 60, 240)
+_RECORDS_PER_DAY = (300, 1_200, 20_000, 150_000)
+_SALESFORCE_CALLS = (500, 1_000, 2_000, 4_000)
+_NOUNS = ("quote", "order", "invoice", "payment", "ticket", "lead", "product", "usage")
+
+# The whole roadmap's Salesforce calls stay under this: 80% (the default 20% headroom) of
+# the dev stack's salesforceApiAllocation of 200,000, and well inside the org below.
+_SALESFORCE_TOTAL = 120_000
+
+# (name, kind, vendor, base URL, requests/second or None, daily call limit or None)
+_SYSTEMS: tuple[tuple[str, str, str, str, float | None, int | None], ...] = (
+    ("netsuite", "erp", "Oracle NetSuite", "https://1234567.suitetalk.api.netsuite.com", 10, None),
+    ("shopify", "ecommerce", "Shopify Plus", "https://bench.myshopify.com", 20, None),
+    ("xero", "accounting", "Xero", "https://api.xero.com", 1, 5_000),
+    ("marketo", "marketing", "Adobe Marketo", "https://123-abc-456.mktorest.com", None, 50_000),
+    ("zendesk", "support", "Zendesk Suite", "https://bench.zendesk.com", 11, None),
+    ("amplitude", "analytics", "Amplitude", "https://amplitude.com", None, None),
+    ("snowflake", "bi", "Snowflake", "https://bench.eu-west-1.snowflakecomputing.com", None, None),
+)
+
+
+def _systems() -> list[dict[str, Any]]:
+    systems: list[dict[str, Any]] = [
+        {
+            "name": "salesforce",
+            "kind": "crm",
+            "vendor": "Salesforce Sales Cloud",
+            "api": {"base_url": "https://bench.my.salesforce.com", "requests_per_second": 25},
+            # 100,000 + 250 x 1,000 = 350,000 calls per 24 h (Salesforce API allocations).
+            "salesforce": {"edition": "enterprise", "licenses": 250},
+        }
+    ]
+    for name, kind, vendor, url, rps, daily in _SYSTEMS:
+        api: dict[str, Any] = {"base_url": url}
+        if rps is not None:
+            api["requests_per_second"] = rps
+        if daily is not None:
+            api["daily_call_limit"] = daily
+        systems.append({"name": name, "kind": kind, "vendor": vendor, "api": api})
+    return systems
+
+
+def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
+    if system == "salesforce":
+        return {
+            "name": "salesforce-jwt",
+            "kind": "salesforce_jwt_bearer",
+            "system": system,
+            "rotation_days": 30,
+            "scopes": ["api"],
+        }
+    if pusher:  # an external system pushing onto the queue signs with an IAM access key
+        return {
+            "name": f"{system}-pusher",
+            "kind": "iam_access_key",
+            "system": system,
+            "rotation_days": 60,
+            "source_ranges": ["203.0.113.0/24"],
+        }
+    kind = ("oauth_client_credentials", "api_key")[i % 2]
+    return {
+        "name": f"{system}-{'m2m' if i % 2 == 0 else 'key'}",
+        "kind": kind,
+        "system": system,
+        "rotation_days": (30, 60)[(i // 2) % 2],
+    }
+
+
+def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One integration and the objects it owns (written by it alone)."""
+    pattern = PATTERNS[i % len(PATTERNS)]
+    other = _SYSTEMS[i % len(_SYSTEMS)][0]
+    if i % 3 == 2:  # a third of the flows do not touch Salesforce
+        source, target = other, _SYSTEMS[(i + 3) % len(_SYSTEMS)][0]
+    elif i % 2 == 0:
+        source, target = "salesforce", other
+    else:
+        source, target = other, "salesforce"
+    name = f"{source[:10]}-{target[:10]}-{i:03d}"
+    bidirectional = i % 7 == 6
+    nouns = [_NOUNS[i % len(_NOUNS)]]
+    if i % 4 == 3:
+        nouns.append(_NOUNS[(i + 3) % len(_NOUNS)])
+    objects = [
+        {"name": f"{noun}-{i:03d}", "owner": source, "description": f"{noun} records of {name}"}
+        for noun in nouns
+    ]
+    queued = pattern in ("event_driven", "real_time_api", "middleware")
+    integration: dict[str, Any] = {
+        "name": name,
+        "description": f"Generated {pattern} flow {i} from {source} to {target}.",
+        "source": source,
+        "target": target,
+        "objects": [o["name"] for o in objects],
+        "direction": "bidirectional" if bidirectional else "one_way",
+        "pattern": pattern,
+        "owner_team": _TEAMS[i % len(_TEAMS)],
+        "runbook": f"https://wiki.example.com/runbooks/{name}",
+        "alert_path": _ALERT_PATHS[i % len(_ALERT_PATHS)],
+        "credentials": [
+            _credential(source, i, pusher=pattern == "event_driven" and source != "salesforce"),
+            _credential(target, i + 1, pusher=False),
+        ],
+        "service_levels": {
+            "max_staleness_minutes": _STALENESS_MINUTES[i % len(_STALENESS_MINUTES)],
+            "expected_records_per_day": _RECORDS_PER_DAY[(i // 2) % len(_RECORDS_PER_DAY)],
+            "salesforce_api_calls_per_day": salesforce_calls,
+        },
+        "field_mappings": [
+            {
+                "object": objects[0]["name"],
+                "external_id": "externalId",
+                "fields": {"Id": "externalId", "Name": "name", "Amount": "total"},
+            }
+        ],
+        "phases": {"dev": 5, "staging": 5, "prod": 5},
+    }
+    if queued:
+        integration["ordering"] = _ORDERINGS[(i // len(PATTERNS)) % len(_ORDERINGS)]
+    if pattern == "batch":
+        integration["schedule"] = ("rate(15 minutes)", "rate(1 hour)")[i % 2]
+    elif pattern == "warehouse_pipeline":
+        integration["schedule"] = "cron(0 2 * * ? *)"
+    if bidirectional:
+        integration["conflict_rule"] = {"strategy": "source_wins"}
+    return integration, objects
+
+
+def generate_roadmap(count: int) -> dict[str, Any]:
+    """A roadmap (plain data, as read from YAML) with `count` integrations, all at phase 5."""
+    if count < 1:
+        raise ValueError("a roadmap for the benchmarks needs at least one integration")
+    touching = [i for i in range(count) if i % 3 != 2]
+    share = _SALESFORCE_TOTAL // max(1, len(touching))
+    integrations: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
+    for i in range(count):
+        calls = min(_SALESFORCE_CALLS[i % len(_SALESFORCE_CALLS)], share) if i % 3 != 2 else 0
+        integration, owned = _integration(i, calls)
+        integrations.append(integration)
+        objects.extend(owned)
+    return {
+        "version": 1,
+        "organisation": f"Benchmark Outdoor ({count} integrations)",
+        "settings": {"api_headroom_percent": 20},
+        "systems": _systems(),
+        "objects": objects,
+        "integrations": integrations,
+    }
+
+
+def write_roadmap(count: int, directory: Path) -> Path:
+    """Write the generated roadmap to `directory` (JSON is YAML) and return its path."""
+    path = directory / f"roadmap-{count}.yaml"
+    path.write_text(json.dumps(generate_roadmap(count), indent=1), encoding="utf-8")
+    return path
