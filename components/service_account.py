@@ -88,6 +88,14 @@ class ServiceAccountArgs:
     pushers: Sequence[Pusher] = field(default_factory=tuple)
 
 
+def _merged(grants: Sequence[Grant]) -> list[Grant]:
+    """One grant per capability (IAM requires unique Sids), resources in first-seen order."""
+    merged: dict[str, list[pulumi.Input[str]]] = {}
+    for grant in grants:
+        merged.setdefault(grant.capability, []).extend(grant.resources)
+    return [Grant(capability, tuple(resources)) for capability, resources in merged.items()]
+
+
 def _statement(scope: Scope, grant: Grant) -> dict[str, Any]:
     if grant.capability not in CAPABILITY_ACTIONS:
         known = ", ".join(sorted(CAPABILITY_ACTIONS))
@@ -141,7 +149,7 @@ class ServiceAccount(pulumi.ComponentResource):
             f"{name}-policy",
             name=scope.physical("policy"),
             role=self.role.id,
-            policy=policy_output([_statement(scope, g) for g in args.grants]),
+            policy=policy_output([_statement(scope, g) for g in _merged(args.grants)]),
             opts=child(self),
         )
 

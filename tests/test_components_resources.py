@@ -327,3 +327,13 @@ def test_state_table_is_encrypted_expires_records_and_admits_only_own_role(
     assert deny["Effect"] == "Deny" and deny["Resource"] == table.outputs["arn"]
     role = dev.find("quote-to-order-role")
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role.outputs["arn"]}}
+
+
+def test_role_policy_statement_ids_are_unique_at_every_phase() -> None:
+    """IAM rejects a policy whose statements share a Sid (MalformedPolicyDocument)."""
+    for stack in ("dev", "staging", "prod"):
+        run = stack_run(stack)
+        for resource in run.by_type("aws:iam/rolePolicy:RolePolicy"):
+            sids = [s.get("Sid") for s in json.loads(resource.inputs["policy"])["Statement"]]
+            sids = [sid for sid in sids if sid]
+            assert len(sids) == len(set(sids)), (resource.name, sids)
