@@ -1,0 +1,67 @@
+"""The benchmarks' inputs are valid and their outputs have the documented shape.
+
+No wall-clock limits are asserted here: timings depend on the machine. bench/run.py
+measures them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
+from components.roadmap import ENVIRONMENTS, parse_roadmap  # noqa: E402
+
+
+@pytest.mark.parametrize("size", [10, 50, 200])
+def test_generated_roadmap_is_valid_with_every_integration_at_phase_5(size: int) -> None:
+    roadmap = parse_roadmap(generate_roadmap(size), source=f"generated-{size}")
+
+    assert len(roadmap.integrations) == size
+    assert all(i.phase(env) == 5 for i in roadmap.integrations for env in ENVIRONMENTS)
+    assert {i.pattern.value for i in roadmap.integrations} == set(PATTERNS)
+
+
+def test_generated_roadmap_varies_credentials_direction_and_ordering() -> None:
+    roadmap = parse_roadmap(generate_roadmap(50))
+
+    kinds = {c.kind.value for i in roadmap.integrations for c in i.credentials}
+    assert kinds == {
+        "salesforce_jwt_bearer",
+        "oauth_client_credentials",
+        "api_key",
+        "iam_access_key",
+    }
+    assert {i.direction.value for i in roadmap.integrations} == {"one_way", "bidirectional"}
+    assert any(i.fifo for i in roadmap.integrations)
+    assert any(not i.pattern.queued for i in roadmap.integrations)
+
+
+def test_generated_salesforce_budget_fits_the_dev_allocation_at_200() -> None:
+    roadmap = parse_roadmap(generate_roadmap(200))
+
+    planned = sum(i.service_levels.salesforce_api_calls_per_day for i in roadmap.integrations)
+    # stacks/Pulumi.dev.yaml allows 200,000 calls/day; the roadmap keeps 20% headroom.
+    assert 0 < planned <= 160_000
+
+
+def test_plan_bench_reports_both_sdk_variants_against_a_bare_program_of_equal_size() -> None:
+    from bench.plan import bench_plan
+
+    result = bench_plan(sizes=(1, 2), repeats=1, budget_seconds=60)
+
+    for variant in ("as_pinned", "with_sdk_wait_fix"):
+        rows = result[variant]["by_size"]
+        assert set(rows) == {"1", "2"}
+        for row in rows.values():
+            assert row["bare_resources"] == row["resources"] > 0
+            assert row["component_overhead_ratio"] > 0
+    assert result["linearity"]["sizes"] == [1, 2]
+    assert result["linear_within_1_5x"] is None  # only judged between 10 and 200
+    assert set(result["seconds_per_integration"]) == {"1", "2"}
