@@ -396,8 +396,10 @@ def test_unreadable_roadmap_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_invalid_roadmap_is_refused_before_anything_else(tmp_path: Path) -> None:
     path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT.replace("rotation_days: 60,", "rotation_days: 0,", 1))
-    with pytest.raises(CheckFailed, match=r"integrations\[8\]\.credentials\[0\]\.rotation_days"):
+    broken = EXAMPLE_TEXT.replace("        rotation_days: 30\n", "        rotation_days: 0\n", 1)
+    assert broken != EXAMPLE_TEXT
+    path.write_text(broken)
+    with pytest.raises(CheckFailed, match=r"integrations\[1\]\.credentials\[0\]\.rotation_days"):
         promote(path, "quote-to-order", "prod", checks=FAKES)
 
 

@@ -42,9 +42,7 @@ EXPECTED_PROD = {
     "source-of-truth": Verdict.PASS,
     "cleanup-before-sync": Verdict.PASS,
     "pattern-per-workflow": Verdict.PASS,
-    # netsuite-m2m and snowflake-loader name no scopes; Snowflake documents no API limit;
-    # marketo-pusher rotates every 60 days, prod allows 30.
-    "api-limits-credentials": Verdict.FAIL,
+    "api-limits-credentials": Verdict.PASS,
     "retry-replay-monitoring": Verdict.PASS,
     "uat-contract-tests": Verdict.PASS,
     "ownership-agreed": Verdict.PASS,
@@ -122,7 +120,15 @@ def test_every_checklist_item_appears_with_its_computed_verdict() -> None:
 
 
 def test_failed_api_limits_item_names_each_gap() -> None:
-    item = next(i for i in report_for().checklist if i.key == "api-limits-credentials")
+    def gaps(flows: dict[str, Any], data: dict[str, Any]) -> None:
+        flows["order-to-invoice"]["credentials"][0].pop("scopes")
+        data["systems"][7]["api"].pop("requests_per_second")  # snowflake
+        flows["lead-to-account"]["credentials"][0]["rotation_days"] = 60
+
+    item = next(
+        i for i in report_for(weakened(gaps)).checklist if i.key == "api-limits-credentials"
+    )
+    assert item.verdict is Verdict.FAIL
     failed = " | ".join(f.text for f in item.findings if f.status is Verdict.FAIL)
     assert "order-to-invoice: credential netsuite-m2m names no scopes" in failed
     assert "warehouse-export: snowflake documents no API limit" in failed
