@@ -6,10 +6,12 @@ integration (or credential) it applies to.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provisioner.rehearsal.inventory import ALARM, FUNCTION, RULE, Deployed
+from provisioner.rehearsal.inventory import ALARM, FUNCTION, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -132,11 +134,341 @@ def alarms(deployment: Deployment) -> list[Check]:
     return checks
 
 
-# ----------------------------------------------------------------------------- stubs
+# ----------------------------------------------------------------------------- end to end
+
+
+# Patterns whose consumer reads a queue (components: SyncQueue + consumer function).
+QUEUED_PATTERNS = frozenset({"event_driven", "middleware", "real_time_api"})
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 
 def end_to_end(deployment: Deployment) -> list[Check]:
-    return []
+    """Per queued integration at phase >= 3: one realistic record from queue to fake target.
+
+    A Salesforce CDC event (relayed through EventBridge) or a plain JSON envelope, built from
+    the roadmap's field mapping, is sent to the queue; it is received with the integration
+    role's STS credentials with IAM enforced, as the Lambda poller does; the deployed consumer
+    code (``integration_sync.consumer.handler``) runs in this process with the function's
+    deployed environment, the role's credentials and the fake target's URL; the record must
+    arrive at the fake with the mapped fields, and the message be deleted.
+    """
+    from provisioner.rehearsal.fakes import FakeSystems
+
+    env = deployment.settings.environment
+    checks: list[Check] = []
+    with FakeSystems() as fake:
+        for integration in deployment.roadmap.active(env):
+            if integration.phase(env) < 3 or integration.pattern.value not in QUEUED_PATTERNS:
+                continue
+            name = f"end-to-end:{integration.name}"
+            try:
+                checks.append(_one_record(name, integration, deployment, fake))
+            except Exception as err:  # one integration must not hide the others
+                checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
+    return checks
+
+
+def _value(field_name: str, n: int) -> Any:
+    """A plausible value for a source field, by its name."""
+    lowered = field_name.lower()
+    if field_name == "Id" or lowered.endswith("id"):
+        return f"0Q0{n:015d}"[:18]
+    if "date" in lowered:
+        return "2026-11-26"
+    if any(word in lowered for word in ("price", "total", "amount", "score")):
+        return 1234.5 + n
+    if "email" in lowered:
+        return f"buyer{n}@example.com"
+    return f"rehearsal {field_name} {n}"
+
+
+def _nest(fields: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        fields = fields.setdefault(part, {})
+    fields[leaf] = value
+
+
+def _envelope(
+    integration: Any, obj: str, fields: dict[str, Any], record_id: str, marker: str
+) -> dict[str, Any]:
+    now = time.time()
+    if integration.source == "salesforce":
+        entity = "".join(part.capitalize() for part in obj.split("-"))
+        header = {
+            "entityName": entity,
+            "recordIds": [record_id],
+            "changeType": "CREATE",
+            "changeOrigin": "com/salesforce/api/soap/61.0;client=rehearsal",
+            "transactionKey": marker,
+            "sequenceNumber": 1,
+            "commitTimestamp": int(now * 1000),
+            "commitNumber": int(now * 1000),
+            "commitUser": "005000000000001AAA",
+            "changedFields": [],
+        }
+        return {
+            "version": "0",
+            "id": marker,
+            "detail-type": f"{entity}ChangeEvent",
+            "source": "aws.partner/salesforce.com/00D000000000001/0YL000000000001",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            "resources": [],
+            "detail": {
+                "payload": {**fields, "ChangeEventHeader": header},
+                "schemaId": "rehearsal-schema",
+                "id": marker,
+                "replayId": 1,
+            },
+        }
+    return {
+        "object": obj,
+        "event_id": marker,
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "operation": "upsert",
+        "id": record_id,
+        "data": fields,
+    }
+
+
+def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) -> Check:
+    import json
+    import uuid
+
+    from provisioner.rehearsal.access import assume
+
+    d = deployment.inventory[integration.name]
+    queue, role, consumer = d.queue, d.role, d.consumer
+    if queue is None or role is None or consumer is None:
+        missing = [
+            n for n, r in (("queue", queue), ("role", role), ("consumer", consumer)) if not r
+        ]
+        return Check(name, False, f"no {', '.join(missing)} deployed for a queued integration")
+    lam = deployment.aws.client("lambda")
+    sm = deployment.aws.client("secretsmanager")
+    function_env = dict(
+        lam.get_function_configuration(FunctionName=consumer.outputs["name"])
+        .get("Environment", {})
+        .get("Variables", {})
+    )
+    mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
+    if not mapping:
+        return Check(
+            name,
+            True,
+            f"skipped: the roadmap maps no fields for {integration.objects}, so the consumer "
+            "would dead-letter every record as schema_mismatch (add field_mappings)",
+        )
+    obj, spec = next(iter(mapping.items()))
+    marker = str(uuid.uuid4())
+    record_id = _value("Id", len(fake.writes) + 1)
+    fields: dict[str, Any] = {}
+    for i, source_field in enumerate(spec["fields"]):
+        _nest(fields, source_field, record_id if source_field == "Id" else _value(source_field, i))
+    expected = {
+        target: _lookup(fields, source, record_id)
+        for source, target in spec["fields"].items()
+        if target != spec["external_id"]
+    }
+    external_id = next(
+        (
+            str(_lookup(fields, source, record_id))
+            for source, target in spec["fields"].items()
+            if target == spec["external_id"]
+        ),
+        record_id,
+    )
+    # The target credential: enrolled with the fake as an administrator would.
+    secret_arn = function_env.get("TARGET_CREDENTIAL_SECRET_ARN", "")
+    credential = "none"
+    if secret_arn:
+        doc = json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"])
+        if doc["kind"] != "iam_access_key":
+            doc = fake.enrol(doc)
+        sm.put_secret_value(
+            SecretId=secret_arn, SecretString=json.dumps(doc), VersionStages=["AWSCURRENT"]
+        )
+        credential = doc["kind"]
+
+    admin = deployment.aws.client("sqs")
+    body = json.dumps(_envelope(integration, obj, fields, record_id, marker))
+    send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": body}
+    fifo = queue.id.endswith(".fifo")
+    if fifo:
+        send |= {"MessageGroupId": record_id, "MessageDeduplicationId": marker}
+    admin.send_message(**send)
+
+    creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
+    poller = deployment.aws.client("sqs", creds)
+    with deployment.aws.iam_enforced():
+        got = poller.receive_message(
+            QueueUrl=queue.id,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=30,
+        ).get("Messages", [])
+    messages = [m for m in got if marker in m["Body"]]
+    if not messages:
+        return Check(name, False, f"the role could not receive the record from {queue.id}")
+    queue_arn = queue.outputs["arn"]
+    event = {"Records": [_lambda_record(m, queue_arn, deployment.aws.region) for m in messages]}
+    response, output = _run_consumer(event, function_env, creds, deployment, fake)
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    # What the Lambda poller does with the response: delete every record not reported failed.
+    with deployment.aws.iam_enforced():
+        for message in messages:
+            if message["MessageId"] not in failed:
+                poller.delete_message(QueueUrl=queue.id, ReceiptHandle=message["ReceiptHandle"])
+    arrived = [
+        w for w in fake.writes if w.object == obj and w.id == external_id and w.method == "PATCH"
+    ]
+    problems = []
+    if failed:
+        problems.append(f"the consumer reported the record failed: {output[-600:]}")
+    if not arrived:
+        problems.append(
+            f"no upsert of {obj}/{spec['external_id']}/{external_id} at the fake target "
+            f"(writes: {[(w.object, w.id) for w in fake.writes][-5:]}); consumer output: "
+            f"{output[-600:]}"
+        )
+    elif any(arrived[-1].body.get(k) != v for k, v in expected.items()):
+        problems.append(f"the target received {arrived[-1].body}, expected {expected}")
+    left = _drain_for(admin, queue.id, marker, delete=True)
+    if left:
+        problems.append("the message is still on the queue after the consumer succeeded")
+    dlq = d.dlq
+    if dlq is not None and _drain_for(admin, dlq.id, marker, delete=True):
+        problems.append("the record was dead-lettered")
+    origin = "Salesforce CDC event" if integration.source == "salesforce" else "JSON envelope"
+    if problems:
+        return Check(name, False, f"{origin} for {obj}: " + "; ".join(problems))
+    return Check(
+        name,
+        True,
+        f"{origin} for {obj} {record_id} received with the role's STS credentials, consumer "
+        f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} at the "
+        f"fake target ({credential} credential), message deleted",
+    )
+
+
+def _lookup(fields: dict[str, Any], path: str, record_id: str) -> Any:
+    value: Any = fields
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return record_id if path == "Id" else value
+
+
+def _lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """The record shape the Lambda SQS poller hands to the function (camelCase attributes)."""
+    attributes = {
+        k: v
+        for k, v in message.get("Attributes", {}).items()
+        if k
+        in (
+            "ApproximateReceiveCount",
+            "SentTimestamp",
+            "SenderId",
+            "ApproximateFirstReceiveTimestamp",
+            "MessageGroupId",
+            "MessageDeduplicationId",
+            "SequenceNumber",
+        )
+    }
+    message_attributes = {
+        k: {
+            "stringValue": v.get("StringValue"),
+            "binaryValue": v.get("BinaryValue"),
+            "dataType": v.get("DataType", "String"),
+        }
+        for k, v in message.get("MessageAttributes", {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": message_attributes,
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class _Context:
+    """The parts of the Lambda context the consumer reads (deadline, names)."""
+
+    function_name = "rehearsal-consumer"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:111111111111:function:rehearsal-consumer"
+    aws_request_id = "rehearsal"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def _run_consumer(
+    event: dict[str, Any],
+    function_env: dict[str, str],
+    creds: dict[str, str],
+    deployment: Deployment,
+    fake: Any,
+) -> tuple[dict[str, Any], str]:
+    """Run ``integration_sync.consumer.handler`` in-process as the Lambda would; restore after.
+
+    Returns the handler's response and what it printed (logs and metrics), which would
+    otherwise land on the rehearsal's stdout.
+    """
+    import contextlib
+    import io
+    import os
+    import sys
+
+    saved_env = dict(os.environ)
+    added_path = str(FUNCTIONS_DIR) not in sys.path
+    if added_path:
+        sys.path.insert(0, str(FUNCTIONS_DIR))
+    buffer = io.StringIO()
+    try:
+        os.environ.update(
+            {
+                **function_env,
+                "TARGET_BASE_URL": fake.target_url,
+                "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
+                "AWS_SESSION_TOKEN": creds["aws_session_token"],
+                "AWS_ENDPOINT_URL": deployment.aws.endpoint,
+                "AWS_DEFAULT_REGION": deployment.aws.region,
+                "AWS_REGION": deployment.aws.region,
+                "AWS_LAMBDA_FUNCTION_NAME": _Context.function_name,
+            }
+        )
+        with contextlib.redirect_stdout(buffer):
+            from aws_lambda_powertools.utilities.parameters import base as parameters
+
+            from integration_sync import consumer
+
+            # Powertools caches its Secrets Manager client and values per process: a fresh
+            # one, so the secret is read with this role's credentials.
+            parameters.DEFAULT_PROVIDERS.clear()
+            streams = [h for h in consumer.logger.handlers if hasattr(h, "setStream")]
+            previous = [h.setStream(buffer) for h in streams]
+            try:
+                # Not under IAM enforcement: moto checks DynamoDB and Secrets Manager actions
+                # against resource "*", so it would deny the role's table-scoped grants. The
+                # access matrix evaluates those permissions; SQS (enforced) is checked here.
+                response = consumer.handler(event, _Context())
+            finally:
+                for h, stream in zip(streams, previous, strict=True):
+                    h.setStream(stream)
+                parameters.DEFAULT_PROVIDERS.clear()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        if added_path:
+            sys.path.remove(str(FUNCTIONS_DIR))
+    return dict(response), buffer.getvalue()
 
 
 def poison_and_replay(deployment: Deployment) -> list[Check]:
@@ -231,5 +563,138 @@ def _drain_for(sqs: Any, url: str, marker: str, *, delete: bool) -> list[dict[st
     return found
 
 
+# ----------------------------------------------------------------------------- rotation
+
+_STAGES = ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING")
+
+
+def _stages(sm: Any, arn: str) -> dict[str, str | list[str] | None]:
+    """Which version holds each staging label (AWSPENDING may, wrongly, be on several)."""
+    versions = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
+    found: dict[str, str | list[str] | None] = {}
+    for stage in _STAGES:
+        holders = [v for v, stages in versions.items() if stage in stages]
+        found[stage] = holders[0] if len(holders) == 1 else (holders or None)
+    return found
+
+
+def _iam_key_accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
+    """The emulator's STS identifies the new key as the credential's IAM user."""
+    sts = deployment.aws.client(
+        "sts",
+        {
+            "aws_access_key_id": doc["access_key_id"],
+            "aws_secret_access_key": doc["secret_access_key"],
+        },
+    )
+    with deployment.aws.iam_enforced():
+        identity = str(sts.get_caller_identity()["Arn"])
+    return identity.endswith(f"/{doc['user_name']}")
+
+
 def rotations(deployment: Deployment) -> list[Check]:
-    return []
+    """Per credential of each integration at phase >= 2: one rotation completes in-process.
+
+    The rotation Lambda's own code (``provisioner.rotate.run_rotation_locally``) runs the
+    four steps against the emulator's Secrets Manager and IAM/STS, and against fake issuing
+    systems on 127.0.0.1 for Salesforce, OAuth and API keys. Those kinds cannot rotate from
+    the program's bootstrap placeholder without a person (formats.py, "Bootstrap"): the fake
+    plays that administrator and enrols a first credential, which is put as AWSCURRENT.
+    ``iam_access_key`` rotates from the bootstrap version itself, as in production.
+    """
+    import dataclasses
+
+    from provisioner.rehearsal.fakes import FakeSystems
+    from provisioner.rotate import _handler_module
+
+    handler = _handler_module()
+    session = boto3_session(deployment)
+    sm = deployment.aws.client("secretsmanager")
+    env = deployment.settings.environment
+    checks: list[Check] = []
+    with FakeSystems() as fake:
+        deps = dataclasses.replace(
+            handler.default_dependencies(session, deployment.aws.endpoint),
+            sleep=lambda _seconds: None,  # IAM propagation waits: the emulator is consistent
+        )
+        for integration in deployment.roadmap.active(env):
+            d = deployment.inventory[integration.name]
+            for cred in integration.credentials:
+                name = f"rotation:{integration.name}:{cred.name}"
+                secret = d.named(f"cred-{cred.name}", SECRET)
+                if secret is None:
+                    checks.append(
+                        Check(name, False, f"no secret {integration.name}-cred-{cred.name}")
+                    )
+                    continue
+                try:
+                    checks.append(_rotate_one(name, secret.id, fake, sm, session, deps, deployment))
+                except Exception as err:  # one credential must not hide the others
+                    checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
+
+    return checks
+
+
+def boto3_session(deployment: Deployment) -> Any:
+    import boto3
+
+    from provisioner.rehearsal.emulator import ADMIN_CREDENTIALS
+
+    return boto3.Session(region_name=deployment.aws.region, **ADMIN_CREDENTIALS)
+
+
+def _rotate_one(
+    name: str,
+    arn: str,
+    fake: Any,
+    sm: Any,
+    session: Any,
+    deps: Any,
+    deployment: Deployment,
+) -> Check:
+    import json
+
+    from provisioner.rotate import RotationFailed, run_rotation_locally
+
+    doc = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    kind = doc["kind"]
+    how = "from the program's bootstrap version"
+    if kind != "iam_access_key":
+        enrolled = fake.enrol(doc)
+        sm.put_secret_value(
+            SecretId=arn, SecretString=json.dumps(enrolled), VersionStages=["AWSCURRENT"]
+        )
+        how = (
+            "from a first certificate the fake admin installed on the connected app (a human "
+            "upload in production, formats.py Bootstrap)"
+            if kind == "salesforce_jwt_bearer"
+            else "from a first credential the fake issuer enrolled (put by hand in production)"
+        )
+    before = _stages(sm, arn)["AWSCURRENT"]
+    try:
+        result = run_rotation_locally(
+            arn, session=session, endpoint_url=deployment.aws.endpoint, dependencies=deps
+        )
+    except RotationFailed as err:
+        return Check(name, False, f"{kind} {how}: {err}")
+    after = _stages(sm, arn)
+    problems = []
+    if after["AWSCURRENT"] != result.version_id:
+        problems.append(f"AWSCURRENT is {after['AWSCURRENT']}, not the new {result.version_id}")
+    if after["AWSPREVIOUS"] != before:
+        problems.append(f"AWSPREVIOUS is {after['AWSPREVIOUS']}, not the old {before}")
+    if after["AWSPENDING"]:
+        problems.append(f"AWSPENDING still on {after['AWSPENDING']}")
+    new = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    accepted = _iam_key_accepted(deployment, new) if kind == "iam_access_key" else fake.accepts(new)
+    if not accepted:
+        problems.append("the issuing system does not accept the new credential")
+    if problems:
+        return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
+    issuer = "the emulator's STS" if kind == "iam_access_key" else "the fake issuer"
+    return Check(
+        name,
+        True,
+        f"{kind} rotated {how} in {result.seconds:.1f}s: AWSCURRENT {result.version_id[:8]}, "
+        f"AWSPREVIOUS {str(before)[:8]}, no AWSPENDING; {issuer} accepts the new credential",
+    )

@@ -1,0 +1,361 @@
+"""Fake external systems on 127.0.0.1: credential issuers and a REST target that records writes.
+
+One threaded HTTP server plays, for every integration at once:
+
+- Salesforce: the JWT bearer token endpoint (``/sf/services/oauth2/token``, RS256 signature
+  checked against the certificate installed on the connected app, ``aud``, ``sub``, ``exp``
+  at most 3 minutes ahead) and the certificate upload endpoint
+  (``PUT /sf-admin/connected-apps/{client_id}/certificate``);
+- an OAuth 2.0 authorization server (``/oauth/token``, client_secret_post or _basic) with a
+  client-secret admin API (``/oauth-admin/clients/{client_id}/secrets[/{id}]``);
+- an API-key service (``/keys/api-keys[/current|/{id}]``, key in ``X-Api-Key``);
+- a target REST API (``PATCH|DELETE /api/{object}/{field}/{id}``, the shape
+  ``integration_sync.clients.TargetApi`` writes), authenticated by any token or key the
+  fakes issued, recording every write.
+
+The HTTP contracts are those of ``secrets/credential_rotation/clients.py``. IAM access keys
+need no fake: STS and IAM are the emulator itself.
+
+Usage::
+
+    with FakeSystems() as fake:
+        doc = fake.enrol(bootstrap_doc)   # a credential the fake accepts, as an admin would
+        fake.accepts(doc)                 # True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets as std_secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import jwt
+from cryptography import x509
+from werkzeug import Request, Response
+from werkzeug.serving import BaseWSGIServer, make_server
+
+__all__ = ["FakeSystems", "Upsert"]
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Salesforce accepts exp at most 3 minutes ahead; a little allowance for clock skew.
+MAX_EXP_AHEAD_SECONDS = 185
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """One write the fake target received."""
+
+    method: str
+    object: str
+    field: str
+    id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeSystems:
+    """State of the fake issuers and target; ``start()`` serves them on a free port."""
+
+    base_url: str = ""
+    apps: dict[str, str | None] = field(default_factory=dict)  # client id -> certificate
+    users: set[str] = field(default_factory=set)
+    oauth_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # client -> id->secret
+    api_keys: dict[str, str] = field(default_factory=dict)  # id -> key
+    tokens: dict[str, str] = field(default_factory=dict)  # access token -> client id
+    writes: list[Upsert] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeSystems:
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> FakeSystems:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def login_url(self) -> str:
+        return f"{self.base_url}/sf"
+
+    @property
+    def target_url(self) -> str:
+        return f"{self.base_url}/api"
+
+    # ------------------------------------------------------------------ enrolment
+
+    def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A credential of ``doc``'s kind that this fake accepts, keeping ``doc``'s names.
+
+        Plays the administrator who, in production, issues the first credential (OAuth,
+        API key) or uploads the first certificate to the connected app (Salesforce JWT,
+        formats.py "Bootstrap"). ``bootstrap`` is dropped: the result is an enrolled version.
+        """
+        from provisioner.rotate import _handler_module
+
+        _handler_module()  # puts the secrets/ bundle on sys.path
+        from credential_rotation.keys import generate_key_and_certificate
+
+        kind = doc["kind"]
+        base = {k: v for k, v in doc.items() if k != "bootstrap"}
+        if kind == "salesforce_jwt_bearer":
+            prefix = re.sub(r"[^A-Za-z0-9]", "", str(doc.get("username", "app")).split("@")[0])
+            client_ids = {slot: f"3MVG9{prefix}{slot.upper()}" for slot in ("a", "b")}
+            username = str(doc.get("username") or f"{prefix}@rehearsal.example")
+            private_pem, certificate_pem = generate_key_and_certificate(f"{username} slot a")
+            with self.lock:
+                self.apps[client_ids["a"]] = certificate_pem
+                self.apps.setdefault(client_ids["b"], None)
+                self.users.add(username)
+            return {
+                **base,
+                "login_url": self.login_url,
+                "username": username,
+                "client_id": client_ids["a"],
+                "client_ids": client_ids,
+                "slot": "a",
+                "private_key_pem": private_pem,
+                "certificate_pem": certificate_pem,
+                "admin_url": f"{self.base_url}/sf-admin",
+            }
+        if kind == "oauth_client_credentials":
+            client_id = str(doc["client_id"])
+            secret_id, secret = "sec-initial", std_secrets.token_urlsafe(32)
+            with self.lock:
+                self.oauth_secrets.setdefault(client_id, {})[secret_id] = secret
+            return {
+                **base,
+                "token_url": f"{self.base_url}/oauth/token",
+                "client_secret": secret,
+                "client_secret_id": secret_id,
+                "admin_url": f"{self.base_url}/oauth-admin",
+            }
+        if kind == "api_key":
+            key_id, key = f"key-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
+            with self.lock:
+                self.api_keys[key_id] = key
+            return {
+                **base,
+                "base_url": f"{self.base_url}/keys",
+                "admin_url": f"{self.base_url}/keys",
+                "key_id": key_id,
+                "api_key": key,
+                "header": "X-Api-Key",
+            }
+        raise ValueError(f"no fake issuer for credential kind {kind!r} (IAM is the emulator)")
+
+    def accepts(self, doc: dict[str, Any]) -> bool:
+        """Whether this fake authenticates the credential in ``doc`` (over HTTP, as a client)."""
+        from provisioner.rotate import _handler_module
+
+        _handler_module()
+        from credential_rotation.clients import (
+            ApiKeyHttpIssuer,
+            IssuerError,
+            OAuthHttpIssuer,
+            SalesforceHttpClient,
+        )
+
+        try:
+            if doc["kind"] == "salesforce_jwt_bearer":
+                SalesforceHttpClient().exchange_jwt(doc)
+            elif doc["kind"] == "oauth_client_credentials":
+                OAuthHttpIssuer().token(doc)
+            elif doc["kind"] == "api_key":
+                ApiKeyHttpIssuer().whoami(doc)
+            else:
+                return False
+        except IssuerError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._dispatch(Request(environ))(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        routes: list[tuple[str, str, str]] = [
+            ("POST", r"/sf/services/oauth2/token", "sf_token"),
+            ("PUT", r"/sf-admin/connected-apps/(?P<cid>[^/]+)/certificate", "sf_upload"),
+            ("POST", r"/oauth/token", "oauth_token"),
+            ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create"),
+            ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get"),
+            ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del"),
+            ("GET", r"/keys/api-keys/current", "key_whoami"),
+            ("POST", r"/keys/api-keys", "key_create"),
+            ("GET", r"/keys/api-keys/(?P<id>[^/]+)", "key_get"),
+            ("DELETE", r"/keys/api-keys/(?P<id>[^/]+)", "key_del"),
+            ("PATCH", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
+            ("DELETE", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
+        ]
+        for method, pattern, op in routes:
+            match = re.fullmatch(pattern, request.path)
+            if match and request.method == method:
+                with self.lock:
+                    self.calls.append(op)
+                handler = getattr(self, f"_{op}")
+                return handler(request, match.groupdict())
+        return _error(404, "not_found")
+
+    # Salesforce --------------------------------------------------------------
+    def _sf_token(self, request: Request, _: dict[str, str]) -> Response:
+        if request.form.get("grant_type") != JWT_BEARER_GRANT:
+            return _error(400, "unsupported_grant_type")
+        assertion = request.form.get("assertion", "")
+        try:
+            client_id = jwt.decode(assertion, options={"verify_signature": False})["iss"]
+            certificate = self.apps.get(client_id)
+            if certificate is None:
+                return _error(400, "invalid_client_id")
+            public_key = x509.load_pem_x509_certificate(certificate.encode()).public_key()
+            claims = jwt.decode(
+                assertion,
+                public_key,  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                audience=self.login_url,
+                options={"require": ["iss", "sub", "aud", "exp"]},
+            )
+        except (jwt.PyJWTError, KeyError, ValueError):
+            return _error(400, "invalid_grant")
+        if claims["sub"] not in self.users or claims["exp"] - time.time() > MAX_EXP_AHEAD_SECONDS:
+            return _error(400, "invalid_grant")
+        return _json({"access_token": self._token(client_id), "instance_url": self.base_url})
+
+    def _sf_upload(self, request: Request, groups: dict[str, str]) -> Response:
+        if _bearer(request) not in self.tokens:
+            return _error(401, "invalid_token")
+        if groups["cid"] not in self.apps:
+            return _error(404, "not_found")
+        certificate = (request.get_json(silent=True) or {}).get("certificate") or ""
+        try:
+            x509.load_pem_x509_certificate(certificate.encode())
+        except ValueError:
+            return _error(400, "invalid_certificate")
+        with self.lock:
+            self.apps[groups["cid"]] = certificate
+        return Response(status=204)
+
+    # OAuth client credentials ------------------------------------------------
+    def _oauth_token(self, request: Request, _: dict[str, str]) -> Response:
+        form = request.form
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        if request.authorization and request.authorization.type == "basic":
+            client_id = request.authorization.username
+            secret = request.authorization.password
+        if form.get("grant_type") != "client_credentials":
+            return _error(400, "unsupported_grant_type")
+        if not client_id or secret not in self.oauth_secrets.get(client_id, {}).values():
+            return _error(401, "invalid_client")
+        return _json({"access_token": self._token(client_id), "token_type": "Bearer"})
+
+    def _oauth_authorised(self, request: Request, groups: dict[str, str]) -> bool:
+        return self.tokens.get(_bearer(request)) == groups["cid"]
+
+    def _oauth_create(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._oauth_authorised(request, groups):
+            return _error(401, "invalid_token")
+        secret_id, value = f"sec-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
+        with self.lock:
+            self.oauth_secrets.setdefault(groups["cid"], {})[secret_id] = value
+        return _json({"id": secret_id, "secret": value}, 201)
+
+    def _oauth_get(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._oauth_authorised(request, groups):
+            return _error(401, "invalid_token")
+        if groups["id"] in self.oauth_secrets.get(groups["cid"], {}):
+            return _json({"id": groups["id"]})
+        return _error(404, "not_found")
+
+    def _oauth_del(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._oauth_authorised(request, groups):
+            return _error(401, "invalid_token")
+        with self.lock:
+            self.oauth_secrets.get(groups["cid"], {}).pop(groups["id"], None)
+        return Response(status=204)
+
+    # API keys ----------------------------------------------------------------
+    def _key_id(self, request: Request) -> str | None:
+        presented = request.headers.get("X-Api-Key") or _bearer(request)
+        return next((i for i, k in self.api_keys.items() if k == presented), None)
+
+    def _key_whoami(self, request: Request, _: dict[str, str]) -> Response:
+        key_id = self._key_id(request)
+        return _json({"id": key_id}) if key_id else _error(401, "invalid_key")
+
+    def _key_create(self, request: Request, _: dict[str, str]) -> Response:
+        if not self._key_id(request):
+            return _error(401, "invalid_key")
+        key_id, value = f"key-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
+        with self.lock:
+            self.api_keys[key_id] = value
+        return _json({"id": key_id, "key": value}, 201)
+
+    def _key_get(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._key_id(request):
+            return _error(401, "invalid_key")
+        return _json({"id": groups["id"]}) if groups["id"] in self.api_keys else _error(404)
+
+    def _key_del(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._key_id(request):
+            return _error(401, "invalid_key")
+        with self.lock:
+            self.api_keys.pop(groups["id"], None)
+        return Response(status=204)
+
+    # Target REST API ---------------------------------------------------------
+    def _target_write(self, request: Request, groups: dict[str, str]) -> Response:
+        if _bearer(request) not in self.tokens and not self._key_id(request):
+            return _error(401, "invalid_session_id")
+        body = request.get_json(silent=True) if request.method == "PATCH" else {}
+        if not isinstance(body, dict):
+            return _error(400, "json_body_expected")
+        with self.lock:
+            self.writes.append(
+                Upsert(request.method, groups["obj"], groups["field"], groups["id"], body)
+            )
+        return _json({"id": groups["id"], "created": True}, 201)
+
+    def _token(self, client_id: str) -> str:
+        token = std_secrets.token_urlsafe(16)
+        with self.lock:
+            self.tokens[token] = client_id
+        return token
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
+
+
+def _error(status: int, code: str = "error") -> Response:
+    return _json({"error": code}, status)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
