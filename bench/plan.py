@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from importlib.metadata import version
@@ -153,16 +154,29 @@ def _measure_size(
     return row, sum(ours) + sum(bare)
 
 
+def _project(seen: Sequence[tuple[int, float]], size: int, variant: str) -> float:
+    """Seconds one repeat at `size` should take, extrapolated from the sizes measured.
+
+    The pinned SDK's output loop is quadratic, so it is projected as such (its small-size
+    points understate the square term). With the linear drain, the exponent is fitted to
+    the last two sizes (at least 1, at most 2); with one size measured it is 2.
+    """
+    last_size, last_seconds = seen[-1]
+    exponent = 2.0
+    if variant != "as_pinned" and len(seen) >= 2:
+        (s0, t0), (s1, t1) = seen[-2], seen[-1]
+        exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(s1 / s0)))
+    return last_seconds * (size / last_size) ** exponent
+
+
 def _variant(
     variant: str, sizes: Sequence[int], repeats: int, workdir: Path, budget: Budget
 ) -> dict[str, Any]:
     by_size: dict[str, Any] = {}
-    last: tuple[int, float] | None = None  # (size, seconds for one repeat of ours + bare)
+    seen: list[tuple[int, float]] = []  # (size, seconds for one repeat of ours + bare)
     for size in sizes:
-        if last is not None:
-            # Quadratic extrapolation: an upper bound for a linear program, the right order
-            # for the pinned SDK's output loop.
-            projected = last[1] * (size / last[0]) ** 2 * (1 if size > LARGE else repeats)
+        if seen:
+            projected = _project(seen, size, variant) * (1 if size > LARGE else repeats)
             if projected > budget.remaining:
                 by_size[str(size)] = {
                     "skipped": f"projected {projected:.0f}s exceeds the "
@@ -172,7 +186,7 @@ def _variant(
                 continue
         row, spent = _measure_size(size, workdir, repeats, variant)
         by_size[str(size)] = row
-        last = (size, spent / row["repeats"])
+        seen.append((size, spent / row["repeats"]))
     measured = [s for s in sizes if "ours_seconds" in by_size[str(s)]]
     linearity = None
     if len(measured) >= 2:

@@ -46,7 +46,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "plan_sizes": (10, 50, 200),
         "plan_repeats": 1,
         "plan_fix_repeats": 3,
-        "plan_budget_seconds": 330,
+        "plan_budget_seconds": 420,
         "check_integrations": 50,
         "check_repeats": 3,
         "sync_records": 1000,
