@@ -1,10 +1,24 @@
-"""`provisioner rehearse` end to end on the example roadmap, and on programs broken on purpose."""
+"""`provisioner rehearse` end to end on the example roadmap, and on programs broken on purpose.
+
+The three stacks on the full example roadmap are slow (about a minute each), so each runs
+once, as the real CLI (``python -m provisioner rehearse --stack S --json``) in a subprocess,
+all three started together when the first test needs them; the tests read their JSON. The
+broken-on-purpose cases run in-process, patched, on a three-integration copy of the example
+roadmap, while the subprocesses work.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 import components.service_account
 from provisioner.cli import main
@@ -13,51 +27,150 @@ from provisioner.rehearsal.runner import EmulatorBackend
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ("dev", "staging", "prod")
+# Two FIFO event-driven integrations (one with an IAM pusher): enough for cross-integration
+# denials, and quick to deploy.
+SMALL = ("quote-to-order", "lead-to-account")
 
-def _failed(report):
+
+class StackRuns:
+    """The CLI rehearsing each stack in its own process; ``result`` waits for one."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._procs = {
+            stack: subprocess.Popen(
+                [sys.executable, "-m", "provisioner", "rehearse", "--stack", stack, "--json"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for stack in STACKS
+        }
+        self._done: dict[str, tuple[int, dict[str, Any], str]] = {}
+
+    def result(self, stack: str) -> tuple[int, dict[str, Any], str]:
+        """(exit code, JSON document, stderr) of ``provisioner rehearse --stack S --json``."""
+        if stack not in self._done:
+            out, err = self._procs[stack].communicate(timeout=600)
+            try:
+                document = json.loads(out)
+            except json.JSONDecodeError:
+                pytest.fail(f"rehearse --stack {stack} printed no JSON: {out[-2000:]}{err[-2000:]}")
+            self._done[stack] = (self._procs[stack].returncode, document, err)
+        return self._done[stack]
+
+    def stop(self) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def stack_runs() -> Iterator[StackRuns]:
+    runs = StackRuns()
+    yield runs
+    runs.stop()
+
+
+@pytest.fixture(scope="module")
+def small_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    doc = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+    doc["integrations"] = [i for i in doc["integrations"] if i["name"] in SMALL]
+    path = tmp_path_factory.mktemp("roadmap") / "roadmap.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _failed(report: Any) -> dict[str, str]:
     return {c.name: c.detail for c in report.checks if not c.ok}
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_rehearse_passes_on_the_example_roadmap(stack):
-    report = rehearse(stack, progress=Progress(quiet=True))
-    assert report.resources_created > 0
-    assert report.ok, _failed(report)
+def _rehearse_small(small_roadmap: Path) -> Any:
+    before = dict(os.environ)
+    report = rehearse("dev", roadmap=small_roadmap, progress=Progress(quiet=True))
+    assert dict(os.environ) == before, "the rehearsal must restore the environment"
+    return report
 
 
-def test_role_granted_another_integrations_queue_fails_the_access_matrix(monkeypatch):
-    original = components.service_account._statement
+# Started first so that the three subprocesses work while the in-process cases run.
+def test_stack_rehearsals_start(stack_runs):
+    assert stack_runs
+
+
+@pytest.fixture(scope="module")
+def broken_report(small_roadmap, stack_runs):
+    """One rehearsal of a program broken twice on purpose, both on quote-to-order.
+
+    Its role is also granted lead-to-account's queue, and its queue is deployed without
+    the redrive policy (dropped on the way into the emulator). Each breakage has its own
+    check, so one run proves both.
+    """
+    original_statement = components.service_account._statement
+    original_create = EmulatorBackend.create
     stolen = "arn:aws:sqs:eu-west-1:111111111111:dev-lead-to-account-queue.fifo"
 
     def with_stolen_grant(scope, grant):
-        statement = original(scope, grant)
+        statement = original_statement(scope, grant)
         if scope.integration == "quote-to-order" and "sqs:ReceiveMessage" in statement["Action"]:
             statement["Resource"] = [*statement["Resource"], stolen]
         return statement
 
-    monkeypatch.setattr(components.service_account, "_statement", with_stolen_grant)
-    failed = _failed(rehearse("dev", progress=Progress(quiet=True)))
-    detail = failed["access-matrix:sqs:quote-to-order"]
-    assert "may sqs:ReceiveMessage on lead-to-account's queue" in detail
-
-
-def test_queue_without_dlq_fails_the_dlq_check(monkeypatch):
-    # Dropped on the way into the emulator: what is deployed is a queue with no DLQ.
-    original = EmulatorBackend.create
-
     def create_without_redrive(self, request):
         if request.name == "quote-to-order-queue":
             request.inputs.pop("redrivePolicy", None)
-        return original(self, request)
+        return original_create(self, request)
 
-    monkeypatch.setattr(EmulatorBackend, "create", create_without_redrive)
-    failed = _failed(rehearse("dev", progress=Progress(quiet=True)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(components.service_account, "_statement", with_stolen_grant)
+        patch.setattr(EmulatorBackend, "create", create_without_redrive)
+        return _rehearse_small(small_roadmap)
+
+
+def test_role_granted_another_integrations_queue_fails_the_access_matrix(broken_report):
+    failed = _failed(broken_report)
+    detail = failed.get("access-matrix:sqs:quote-to-order", "")
+    assert "may sqs:ReceiveMessage on lead-to-account's queue" in detail, failed
+    # The victim's own matrix is unaffected: the check names the role that overreaches.
+    assert "access-matrix:sqs:lead-to-account" not in failed, failed
+
+
+def test_queue_without_dlq_fails_the_dlq_check(broken_report):
+    failed = _failed(broken_report)
     assert "has no redrive policy" in failed.get("dlq-replay:quote-to-order", ""), failed
+    assert "dlq-replay:lead-to-account" not in failed, failed
 
 
-def test_json_output_and_exit_code(capsys):
-    code = main(["rehearse", "--stack", "prod", "--json"])
-    document = json.loads(capsys.readouterr().out)
+def test_program_exception_is_a_failed_deploy_check(monkeypatch, small_roadmap, stack_runs):
+    def broken(scope, grant):
+        raise RuntimeError(f"grant table corrupt for {scope.integration}")
+
+    monkeypatch.setattr(components.service_account, "_statement", broken)
+    report = _rehearse_small(small_roadmap)
+    assert not report.ok
+    assert [c.name for c in report.checks] == ["deploy"]
+    assert "RuntimeError" in report.checks[0].detail, report.checks[0]
+    assert "grant table corrupt for" in report.checks[0].detail, report.checks[0]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
+    code, document, stderr = stack_runs.result(stack)
+    failed = {c["name"]: c["detail"] for c in document["checks"] if not c["ok"]}
+    assert document["resources_created"] > 0
+    assert code == 0 and not failed, (failed, stderr[-2000:])
+    names = {c["name"].split(":")[0] for c in document["checks"]}
+    # Every kind of check ran (prod has no phase-3 queued integration without consumers).
+    assert {"deploy", "policy-pack", "resources-exist", "access-matrix", "dlq-replay"} <= names
+    assert {"end-to-end", "rotation", "alarms"} <= names, sorted(names)
+
+
+def test_json_output_and_exit_code(stack_runs):
+    code, document, _ = stack_runs.result("prod")
     assert set(document) == {"stack", "resources_created", "checks"}
     assert document["stack"] == "prod"
     assert all(set(c) == {"name", "ok", "detail"} for c in document["checks"])

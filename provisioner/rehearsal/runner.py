@@ -92,6 +92,7 @@ def rehearse(
     in the deployment itself is a failed check.
     """
     from provisioner.context import load_stack_context
+    from provisioner.errors import UsageError
     from provisioner.program import ProgramError, run_program
 
     progress = progress or Progress()
@@ -115,15 +116,20 @@ def rehearse(
                 config=program_config,
                 backend=lambda settings: EmulatorBackend(creator, settings),
             )
+        except UsageError:
+            raise
         except Exception as err:
             # The mock runtime may rewrap what a creator raised; the creator's own error
-            # names the resource type, so prefer it.
+            # names the resource type, so prefer it. Any other exception is the program's
+            # (a component bug, a bad input): it fails the deploy check with its message.
             cause: BaseException = creator.errors[0] if creator.errors else err
-            if isinstance(cause, ProgramError | UnsupportedResource) or creator.errors:
-                report.resources_created = len(creator.created)
-                record(Check("deploy", False, str(cause)))
-                return report
-            raise
+            report.resources_created = len(creator.created)
+            if isinstance(cause, ProgramError | UnsupportedResource):
+                detail = str(cause)
+            else:
+                detail = f"the program raised {type(cause).__name__}: {cause}"
+            record(Check("deploy", False, detail))
+            return report
         report.resources_created = len(creator.created)
         record(
             Check(
