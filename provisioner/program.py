@@ -560,8 +560,6 @@ def run_program(
     return ProgramRun(stack, settings, values, records, exports)
 
 
-
-
 def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> StackSettings:
     """The settings the program will read, for the backend (region, account)."""
     prefix = f"{CONFIG_NAMESPACE}:"

@@ -13,8 +13,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "secrets"))
 
-from credential_rotation.formats import SECRET_FIELDS
-from credential_rotation.handler import Rotation, RotationRefused
 from test_rotation_fakes import (
     APP_B,
     IAM_USER,
@@ -25,6 +23,8 @@ from test_rotation_fakes import (
     initial_doc,
 )
 
+from credential_rotation.formats import SECRET_FIELDS
+from credential_rotation.handler import Rotation, RotationRefused
 from provisioner.rotate import RotationFailed, run_rotation_locally
 
 # The shared fixtures (moto, the fake issuers, ``world``) live with the fakes.
