@@ -22,6 +22,17 @@ from provisioner.context import StackContext
 from provisioner.errors import UsageError
 
 
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """INTEGRATION, --stack, where the deployment is, --roadmap and --json."""
+    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
+
+    parser.add_argument("integration", metavar="INTEGRATION", help="integration name")
+    add_stack_argument(parser)
+    add_deployment_arguments(parser)
+    add_roadmap_argument(parser)
+    add_json_argument(parser)
+
+
 def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile", default=None, help="AWS profile to use (default: the standard chain)"
@@ -52,6 +63,19 @@ class DeployedIntegration:
     context: StackContext
     integration: Integration
     session: EndpointSession
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, *, min_phase: int) -> DeployedIntegration:
+        """The target named by `add_target_arguments`' options."""
+        from provisioner.context import load_stack_context
+
+        return cls.resolve(
+            load_stack_context(args.stack, args.roadmap),
+            args.integration,
+            min_phase=min_phase,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+        )
 
     @classmethod
     def resolve(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from provisioner.context import load_stack_context
-from provisioner.deployed import DeployedIntegration, add_deployment_arguments
+from provisioner.deployed import DeployedIntegration, add_target_arguments
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 NAME = "replay"
@@ -25,16 +24,10 @@ Exit 0 when the DLQ was drained, 1 when some messages stayed behind, 2 for usage
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
-
-    parser.add_argument("integration", metavar="INTEGRATION", help="integration name")
-    add_stack_argument(parser)
+    add_target_arguments(parser)
     parser.add_argument(
         "--max-messages", type=int, default=None, help="move at most this many (default: all)"
     )
-    add_deployment_arguments(parser)
-    add_roadmap_argument(parser)
-    add_json_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,14 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     from provisioner.replay import replay_dlq
 
-    context = load_stack_context(args.stack, args.roadmap)
-    target = DeployedIntegration.resolve(
-        context,
-        args.integration,
-        min_phase=3,
-        profile=args.profile,
-        endpoint_url=args.endpoint_url,
-    )
+    target = DeployedIntegration.from_args(args, min_phase=3)
+    context = target.context
     sqs = target.client("sqs")
     try:
         dlq = sqs.get_queue_url(QueueName=target.queue_name("dlq"))["QueueUrl"]

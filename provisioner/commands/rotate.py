@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from provisioner.context import load_stack_context
-from provisioner.deployed import DeployedIntegration, add_deployment_arguments
+from provisioner.deployed import DeployedIntegration, add_target_arguments
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 NAME = "rotate"
@@ -24,17 +23,11 @@ Exit 0 when every rotation completed, 1 when one failed, 2 for usage errors.
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
-
-    parser.add_argument("integration", metavar="INTEGRATION", help="integration name")
-    add_stack_argument(parser)
+    add_target_arguments(parser)
     parser.add_argument("--credential", default=None, help="rotate only this credential")
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait per rotation (600)"
     )
-    add_deployment_arguments(parser)
-    add_roadmap_argument(parser)
-    add_json_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,14 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from provisioner.rotate import RotationFailed, rotate_now
 
-    context = load_stack_context(args.stack, args.roadmap)
-    target = DeployedIntegration.resolve(
-        context,
-        args.integration,
-        min_phase=2,
-        profile=args.profile,
-        endpoint_url=args.endpoint_url,
-    )
+    target = DeployedIntegration.from_args(args, min_phase=2)
     credentials = [c for c in target.integration.credentials if args.credential in (None, c.name)]
     if not credentials:
         known = ", ".join(c.name for c in target.integration.credentials)
