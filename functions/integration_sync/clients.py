@@ -24,13 +24,16 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 
 from integration_sync.credentials import SecretAuth
 from integration_sync.errors import PermanentError, TargetRejected, TransientError
+
+if TYPE_CHECKING:
+    from integration_sync.config import Settings
 
 # (connect, read) seconds: connect slightly above a TCP retransmit window of 3 s
 # (requests docs, "Timeouts"); read well inside the consumer's 60 s Lambda timeout.
@@ -218,6 +221,30 @@ class SourceApi:
             )
             for r in records
         ]
+
+
+def scheduled_apis(
+    settings: Settings, *, on_call: Callable[[], None], remaining_seconds: Callable[[], float]
+) -> tuple[SourceApi, TargetApi]:
+    """Source and target clients for a scheduled job, each with its side's secret.
+
+    Both count every call against the same budget and stop retrying near the same deadline::
+
+        source, target = scheduled_apis(settings, on_call=calls, remaining_seconds=remaining)
+    """
+
+    def api(base_url: str, secret_arn: str) -> ApiClient:
+        return ApiClient(
+            base_url,
+            auth=SecretAuth(secret_arn),
+            on_call=on_call,
+            remaining_seconds=remaining_seconds,
+        )
+
+    return (
+        SourceApi(api(settings.source_base_url, settings.source_secret_arn)),
+        TargetApi(api(settings.target_base_url, settings.target_secret_arn)),
+    )
 
 
 def _record_path(obj: str, external_id_field: str, external_id: str) -> str:
