@@ -140,6 +140,15 @@ def per_environment(
     return as_int(table.get(environment))
 
 
+def per_environment_schema(default: Mapping[str, int]) -> dict[str, Any]:
+    """Config schema of the table `per_environment` reads: environment -> positive integer."""
+    return {
+        "type": "object",
+        "additionalProperties": {"type": "integer", "minimum": 1},
+        "default": default,
+    }
+
+
 def config_list(config: Mapping[str, Any], key: str, default: list[str]) -> list[str]:
     value = config.get(key)
     return [str(v) for v in as_list(value)] if value is not None else list(default)

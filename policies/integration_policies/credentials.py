@@ -22,6 +22,7 @@ from ._common import (
     is_unknown,
     label,
     per_environment,
+    per_environment_schema,
     plain,
     stack_setting,
     tags_of,
@@ -167,11 +168,7 @@ SECRET_ROTATION_WITHIN_LIMIT = ResourceValidationPolicy(
     config_schema=PolicyConfigSchema(
         properties={
             "maxRotationDays": {"type": "integer", "minimum": 1, "default": 90},
-            "maxRotationDaysByEnvironment": {
-                "type": "object",
-                "additionalProperties": {"type": "integer", "minimum": 1},
-                "default": DEFAULT_ROTATION_BY_ENV,
-            },
+            "maxRotationDaysByEnvironment": per_environment_schema(DEFAULT_ROTATION_BY_ENV),
         }
     ),
 )

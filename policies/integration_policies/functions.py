@@ -19,6 +19,7 @@ from ._common import (
     is_unknown,
     label,
     per_environment,
+    per_environment_schema,
     plain,
     stack_setting,
     tags_of,
@@ -74,11 +75,7 @@ LOG_GROUP_RETENTION = ResourceValidationPolicy(
     config_schema=PolicyConfigSchema(
         properties={
             "minRetentionDays": {"type": "integer", "minimum": 1, "default": 1},
-            "minRetentionDaysByEnvironment": {
-                "type": "object",
-                "additionalProperties": {"type": "integer", "minimum": 1},
-                "default": DEFAULT_RETENTION_BY_ENV,
-            },
+            "minRetentionDaysByEnvironment": per_environment_schema(DEFAULT_RETENTION_BY_ENV),
         }
     ),
 )
