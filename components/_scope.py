@@ -83,6 +83,19 @@ def policy_document(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
+# The trust policy of every function role: only the Lambda service may assume it
+# (Lambda developer guide, "Defining Lambda function permissions with an execution role").
+LAMBDA_TRUST_POLICY = policy_document(
+    [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ]
+)
+
+
 def policy_output(statements: Any) -> pulumi.Output[str]:
     """The same from statements that contain Outputs (ARNs of resources not created yet)."""
     return pulumi.Output.from_input(statements).apply(policy_document)

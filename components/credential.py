@@ -31,7 +31,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
+from components._scope import (
+    LAMBDA_TRUST_POLICY,
+    TOKEN_PREFIX,
+    Scope,
+    child,
+    policy_document,
+    policy_output,
+)
 
 __all__ = ["CredentialSpec", "ScopedCredential", "ScopedCredentialArgs"]
 
@@ -196,15 +203,7 @@ class ScopedCredential(pulumi.ComponentResource):
             f"{name}-rotation-role",
             name=scope.physical("rotation"),
             description=f"Rotates the credentials of {scope.integration} only",
-            assume_role_policy=policy_document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=LAMBDA_TRUST_POLICY,
             tags=scope.tags,
             opts=child(self),
         )

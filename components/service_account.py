@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
+from components._scope import LAMBDA_TRUST_POLICY, TOKEN_PREFIX, Scope, child, policy_output
 
 __all__ = ["Grant", "Pusher", "ServiceAccount", "ServiceAccountArgs"]
 
@@ -132,15 +132,7 @@ class ServiceAccount(pulumi.ComponentResource):
             f"{name}-role",
             name=scope.physical("role"),
             description=f"Sync functions of {scope.integration} ({scope.environment})",
-            assume_role_policy=policy_document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ]
-            ),
+            assume_role_policy=LAMBDA_TRUST_POLICY,
             permissions_boundary=args.permissions_boundary_arn,
             tags=scope.tags,
             opts=child(self),
