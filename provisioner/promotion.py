@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib
 import io
 import json
 import os
@@ -32,12 +31,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 from components.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
 from components.roadmap import ENVIRONMENTS, Integration, Roadmap, RoadmapError, parse_roadmap
 from provisioner.errors import CheckFailed, UsageError
+from provisioner.optional import optional_module as _optional_module
 
 __all__ = [
     "AUTOMATED_CHECKS",
@@ -386,16 +385,6 @@ def pending(
 
 def _not_available(cid: str, what: str, fix: str) -> Criterion:
     return Criterion(cid, "automated", "not available", what, fix)
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """Import a module of another part of the project, or None when it has not landed."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name is not None and name.startswith(err.name):
-            return None
-        raise
 
 
 @contextlib.contextmanager

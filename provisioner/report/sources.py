@@ -13,14 +13,13 @@ Usage::
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from components.roadmap import Roadmap
+from provisioner.optional import optional_module as _optional_module
 
 __all__ = [
     "CostResults",
@@ -118,16 +117,6 @@ def integration_of(urn: str, names: Iterable[str]) -> str | None:
         # An Integration component's own URN or a parent chain may still carry the name.
         matches = [n for n in names if f"::{n}-" in urn or urn.endswith(f"::{n}")]
     return max(matches, key=len) if matches else None
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """Another part's module, or None while it has not landed (its own import errors raise)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name is not None and name.startswith(err.name):
-            return None
-        raise
 
 
 def parse_check_json(document: Any, roadmap: Roadmap) -> PolicyResults:
