@@ -439,6 +439,7 @@ def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     yield from _concurrent_writers(roadmap)
     yield from _phases_never_rise(roadmap)
     yield from _schedules(roadmap)
+    yield from _mappings(roadmap)
     yield from _salesforce_budget(roadmap)
 
 
@@ -629,6 +630,30 @@ def _phases_never_rise(roadmap: Roadmap) -> Iterator[Problem]:
                 )
 
 
+def _mappings(roadmap: Roadmap) -> Iterator[Problem]:
+    """Queued flows that sync (phase >= 3 anywhere) map every object; upsert keys are mapped."""
+    for i, integ in enumerate(roadmap.integrations):
+        for m, mapping in enumerate(integ.field_mappings):
+            if mapping.external_id not in mapping.fields.values():
+                yield Problem(
+                    f"integrations[{i}].field_mappings[{m}].external_id",
+                    f"{mapping.external_id!r} is not a target of any mapped field, so the upsert "
+                    "has no key; map the source's id to it, e.g. "
+                    f"fields: {{Id: {mapping.external_id}}}",
+                )
+        syncing = max(integ.phase(env) for env in ENVIRONMENTS) >= 3
+        if not (integ.pattern.queued and syncing):
+            continue
+        for j, obj_name in enumerate(integ.objects):
+            if integ.mapping_for(obj_name) is None:
+                yield Problem(
+                    f"integrations[{i}].objects[{j}]",
+                    f"{obj_name!r} has no field mapping, but {integ.pattern.value} flows at "
+                    "phase >= 3 map each record before the upsert (unmapped records would be "
+                    "dead-lettered); add a field_mappings entry with its external_id",
+                )
+
+
 def _schedules(roadmap: Roadmap) -> Iterator[Problem]:
     for i, integ in enumerate(roadmap.integrations):
         if integ.pattern.scheduled and integ.schedule is None:
@@ -683,7 +708,7 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RoadmapFileError(f"{path}: no such file; pass --roadmap PATH") from None
+        raise RoadmapFileError(f"{path}: no such file; check the path (--roadmap PATH)") from None
     except (OSError, UnicodeDecodeError) as err:
         raise RoadmapFileError(f"{path}: cannot read it ({err})") from None
     yaml = YAML(typ="safe", pure=True)

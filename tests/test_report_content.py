@@ -176,9 +176,9 @@ def test_source_of_truth_matrix_marks_owner_field_owners_readers_and_writers() -
     assert account["salesforce"].owner
     assert "credit-status-to-crm" in account["salesforce"].written_by
     assert "warehouse-export" in account["salesforce"].read_by
-    assert account["netsuite"].owned_fields == ("Credit_Status__c",)
+    assert account["netsuite"].owned_fields == ("Credit_Status__c", "NetSuite_Id__c")
     assert account["netsuite"].read_by == ("credit-status-to-crm",)
-    assert account["zendesk"].owned_fields == ("Health_Score__c",)
+    assert account["zendesk"].owned_fields == ("Health_Score__c", "Zendesk_Org_Id__c")
     assert account["snowflake"].written_by == ("warehouse-export",)
     campaign = source_of_truth_matrix(ROADMAP)["campaign"]  # bidirectional: both read/write
     assert campaign["salesforce"].read_by == campaign["salesforce"].written_by == ("campaign-sync",)
@@ -190,12 +190,13 @@ def test_source_of_truth_matrix_marks_owner_field_owners_readers_and_writers() -
 
 def test_removing_mappings_fails_cleanup_and_contract_tests() -> None:
     def drop(by_name: dict[str, Any], _data: Any) -> None:
-        del by_name["quote-to-order"]["field_mappings"]
+        # Batch flows may run unmapped as far as the roadmap rules go; the checklist still asks.
+        del by_name["order-to-invoice"]["field_mappings"]
 
     got = verdicts(report_for(weakened(drop)))
     assert got["cleanup-before-sync"] is Verdict.FAIL
     assert got["uat-contract-tests"] is Verdict.FAIL
-    assert got["source-of-truth"] is Verdict.PASS  # salesforce still writes only its own
+    assert got["source-of-truth"] is Verdict.PASS  # netsuite still writes only its own
 
 
 def test_missing_owner_signoff_fails_ownership_once_past_phase_3() -> None:

@@ -114,7 +114,7 @@ def test_writing_an_object_the_source_does_not_own_needs_a_conflict_rule() -> No
         lambda d: integration(d, "credit-status-to-crm").pop("field_mappings")
     )
     loc = f"integrations[{index_of(EXAMPLE, 'credit-status-to-crm')}].objects[0]"
-    ownership = [p for p in problems if p.loc == loc]
+    ownership = [p for p in problems if p.loc == loc and "owns it" in p.msg]
     assert len(ownership) == 1
     assert "'salesforce' owns it" in ownership[0].msg and "conflict_rule" in ownership[0].msg
 
@@ -242,3 +242,24 @@ def test_salesforce_jwt_credential_must_point_at_salesforce() -> None:
     problem = only_problem(wrong_kind)
     assert problem.loc.endswith("credentials[1].kind")
     assert "needs a Salesforce system" in problem.msg
+
+
+def test_queued_flow_that_syncs_must_map_every_object() -> None:
+    problem = only_problem(lambda d: integration(d, "inventory-to-promise").pop("field_mappings"))
+    assert problem.loc == f"integrations[{index_of(EXAMPLE, 'inventory-to-promise')}].objects[0]"
+    assert "'inventory' has no field mapping" in problem.msg and "dead-lettered" in problem.msg
+
+
+def test_queued_flow_in_discovery_needs_no_mapping_yet() -> None:
+    data = copy.deepcopy(EXAMPLE)
+    integration(data, "web-order-capture").pop("field_mappings")  # phase 1 everywhere
+    parse_roadmap(data)
+
+
+def test_upsert_key_must_be_fed_by_a_mapped_field() -> None:
+    def drop_key(d: dict[str, Any]) -> None:
+        del integration(d, "credit-status-to-crm")["field_mappings"][0]["fields"]["internalId"]
+
+    problem = only_problem(drop_key)
+    assert problem.loc.endswith("field_mappings[0].external_id")
+    assert "'NetSuite_Id__c' is not a target of any mapped field" in problem.msg
