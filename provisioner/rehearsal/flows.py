@@ -253,11 +253,13 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
     )
     mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
     if not mapping:
+        # The roadmap rules forbid this; if a deployed function still lacks a mapping, every
+        # record would be dead-lettered, which is a failure, never a skipped pass.
         return Check(
             name,
-            True,
-            f"skipped: the roadmap maps no fields for {integration.objects}, so the consumer "
-            "would dead-letter every record as schema_mismatch (add field_mappings)",
+            False,
+            f"the deployed consumer maps no fields for {integration.objects}, so it would "
+            "dead-letter every record as schema_mismatch; add field_mappings to the roadmap",
         )
     obj, spec = next(iter(mapping.items()))
     marker = str(uuid.uuid4())
