@@ -15,9 +15,8 @@ from test_sync_harness import (
     FakeSystem,
     Queues,
     aws_fixture,  # noqa: F401  (fixture "aws")
-    create_queues,
+    consumer_env,
     create_secret,
-    create_state_table,
     direct_event,
     drive_queue,
     emf_documents,
@@ -25,7 +24,6 @@ from test_sync_harness import (
     metric_values,
     order_change_event,
     receive_all,
-    sync_env,
 )
 
 INTEGRATION = "quote-to-order"
@@ -44,16 +42,9 @@ def netsuite(
 ) -> FakeSystem:
     """NetSuite as the target of quote-to-order on a standard queue, with its state table."""
     system = fake_system()
-    queues = create_queues(f"dev-{INTEGRATION}")
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=ORDER_MAPPING,
-        target_url=system.url,
-        state_table=create_state_table(f"dev-{INTEGRATION}-state"),
-        queues=queues,
+    system.queues = consumer_env(
+        monkeypatch, integration=INTEGRATION, mapping=ORDER_MAPPING, target_url=system.url
     )
-    system.queues = queues
     return system
 
 
@@ -294,14 +285,11 @@ def test_plain_json_from_another_system_is_synced(
             },
         }
     }
-    queues = create_queues("dev-lead-to-account")
-    sync_env(
+    consumer_env(
         monkeypatch,
         integration="lead-to-account",
         mapping=mapping,
         target_url=salesforce.url,
-        state_table=create_state_table("dev-lead-to-account-state"),
-        queues=queues,
         source_system="marketo",
         target_system="salesforce",
     )

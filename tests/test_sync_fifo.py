@@ -14,14 +14,12 @@ from test_sync_harness import (
     FakeSystem,
     Request,
     aws_fixture,  # noqa: F401  (fixture "aws")
-    create_queues,
-    create_state_table,
+    consumer_env,
     drive_queue,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     lambda_sqs_event,
     order_change_event,
     receive_all,
-    sync_env,
 )
 
 INTEGRATION = "quote-to-order"
@@ -60,14 +58,11 @@ def fifo_setup(
 ) -> tuple[FakeSystem, Any]:
     netsuite = fake_system()
     netsuite.faults.append(_fail_one_invocation_when("Activated"))
-    queues = create_queues(f"dev-{INTEGRATION}", fifo=True)
-    sync_env(
+    queues = consumer_env(
         monkeypatch,
         integration=INTEGRATION,
         mapping=ORDER_MAPPING,
         target_url=netsuite.url,
-        state_table=create_state_table(f"dev-{INTEGRATION}-state"),
-        queues=queues,
         fifo=True,
     )
     sqs = boto3.client("sqs")

@@ -345,6 +345,32 @@ def sync_env(
         monkeypatch.setenv(key, value)
 
 
+def consumer_env(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    integration: str,
+    mapping: dict[str, Any],
+    target_url: str,
+    fifo: bool = False,
+    source_system: str = "salesforce",
+    target_system: str = "netsuite",
+) -> Queues:
+    """An event-driven integration in dev: its queues and state table, and the env naming them."""
+    queues = create_queues(f"dev-{integration}", fifo=fifo)
+    sync_env(
+        monkeypatch,
+        integration=integration,
+        mapping=mapping,
+        target_url=target_url,
+        state_table=create_state_table(f"dev-{integration}-state"),
+        queues=queues,
+        fifo=fifo,
+        source_system=source_system,
+        target_system=target_system,
+    )
+    return queues
+
+
 # --------------------------------------------------------------------------- payloads
 
 

@@ -15,15 +15,14 @@ from test_sync_harness import (
     FakeSystem,
     Queues,
     aws_fixture,  # noqa: F401  (fixture "aws")
+    consumer_env,
     create_queues,
-    create_state_table,
     drive_queue,
     emf_documents,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
     order_change_event,
     receive_all,
-    sync_env,
 )
 
 from provisioner.replay import replay_dlq
@@ -143,14 +142,8 @@ def test_standard_replay_interrupted_after_send_is_absorbed_by_idempotency(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     netsuite = fake_system()
-    queues = create_queues(f"dev-{INTEGRATION}")
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=ORDER_MAPPING,
-        target_url=netsuite.url,
-        state_table=create_state_table(f"dev-{INTEGRATION}-state"),
-        queues=queues,
+    queues = consumer_env(
+        monkeypatch, integration=INTEGRATION, mapping=ORDER_MAPPING, target_url=netsuite.url
     )
     order_ids = _fill_dlq(queues, fifo=False)
     crashing = CrashAfterSend(boto3.client("sqs"), crash_after=2)
