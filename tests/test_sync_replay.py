@@ -25,7 +25,7 @@ from test_sync_harness import (
     receive_all,
 )
 
-from provisioner.replay import replay_dlq
+from provisioner.replay import ReplayResult, replay_dlq
 
 INTEGRATION = "quote-to-order"
 MESSAGES = 23  # three SendMessageBatch calls: 10 + 10 + 3
@@ -52,6 +52,23 @@ class CrashAfterSend:
         if self.sends == self.crash_after:
             raise Crash("interrupted between send and delete")
         return response
+
+
+def _replay_crashing_after_second_send_then_again(queues: Queues) -> ReplayResult:
+    """Replay dies after its second batch is sent but not deleted; the operator runs it again."""
+    crashing = CrashAfterSend(boto3.client("sqs"), crash_after=2)
+    with pytest.raises(Crash):
+        replay_dlq(
+            queues.dlq_url,
+            queues.url,
+            sqs_client=crashing,
+            visibility_timeout=1,
+            wait_time_seconds=0,
+        )
+    time.sleep(1.2)  # the interrupted batch becomes visible in the DLQ again
+    return replay_dlq(
+        queues.dlq_url, queues.url, sqs_client=boto3.client("sqs"), wait_time_seconds=0
+    )
 
 
 def _fill_dlq(queues: Queues, *, fifo: bool) -> list[str]:
@@ -114,20 +131,7 @@ def test_replay_keeps_attributes_and_group_but_drops_the_failure_diagnosis(aws: 
 def test_fifo_replay_interrupted_after_send_sends_no_message_twice(aws: None) -> None:
     queues = create_queues(f"dev-{INTEGRATION}", fifo=True)
     order_ids = _fill_dlq(queues, fifo=True)
-    crashing = CrashAfterSend(boto3.client("sqs"), crash_after=2)
-
-    with pytest.raises(Crash):
-        replay_dlq(
-            queues.dlq_url,
-            queues.url,
-            sqs_client=crashing,
-            visibility_timeout=1,
-            wait_time_seconds=0,
-        )
-    time.sleep(1.2)  # the interrupted batch becomes visible in the DLQ again
-    result = replay_dlq(
-        queues.dlq_url, queues.url, sqs_client=boto3.client("sqs"), wait_time_seconds=0
-    )
+    result = _replay_crashing_after_second_send_then_again(queues)
 
     assert result.moved == MESSAGES - 10  # everything not deleted by the first run
     back = _order_ids(receive_all(queues.url))
@@ -146,17 +150,7 @@ def test_standard_replay_interrupted_after_send_is_absorbed_by_idempotency(
         monkeypatch, integration=INTEGRATION, mapping=ORDER_MAPPING, target_url=netsuite.url
     )
     order_ids = _fill_dlq(queues, fifo=False)
-    crashing = CrashAfterSend(boto3.client("sqs"), crash_after=2)
-    with pytest.raises(Crash):
-        replay_dlq(
-            queues.dlq_url,
-            queues.url,
-            sqs_client=crashing,
-            visibility_timeout=1,
-            wait_time_seconds=0,
-        )
-    time.sleep(1.2)
-    replay_dlq(queues.dlq_url, queues.url, sqs_client=boto3.client("sqs"), wait_time_seconds=0)
+    _replay_crashing_after_second_send_then_again(queues)
     capsys.readouterr()
 
     from integration_sync.consumer import handler
