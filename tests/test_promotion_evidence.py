@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from roadmap_examples import EXAMPLE, problems_after
 
 from components.evidence import REQUIREMENTS, Evidence
-from components.roadmap import Problem, RoadmapError, parse_roadmap
+from components.roadmap import parse_roadmap
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 
 
@@ -23,14 +19,6 @@ def evidence_of(data: dict[str, Any], name: str) -> dict[int, Any]:
     integration = next(i for i in data["integrations"] if i["name"] == name)
     result: dict[int, Any] = integration["evidence"]
     return result
-
-
-def problems_after(mutate: Callable[[dict[str, Any]], None]) -> list[Problem]:
-    data = copy.deepcopy(EXAMPLE)
-    mutate(data)
-    with pytest.raises(RoadmapError) as caught:
-        parse_roadmap(data)
-    return caught.value.problems
 
 
 def test_example_evidence_is_valid_and_covers_every_phase() -> None:

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
+from roadmap_examples import EXAMPLE, problems_after
 
-from components.roadmap import Problem, Roadmap, RoadmapError, parse_roadmap
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+from components.roadmap import Problem, Roadmap, parse_roadmap
 
 
 def integration(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -22,14 +17,6 @@ def integration(data: dict[str, Any], name: str) -> dict[str, Any]:
 
 def index_of(data: dict[str, Any], name: str) -> int:
     return next(n for n, i in enumerate(data["integrations"]) if i["name"] == name)
-
-
-def problems_after(mutate: Callable[[dict[str, Any]], None]) -> list[Problem]:
-    data = copy.deepcopy(EXAMPLE)
-    mutate(data)
-    with pytest.raises(RoadmapError) as caught:
-        parse_roadmap(data)
-    return caught.value.problems
 
 
 def only_problem(mutate: Callable[[dict[str, Any]], None]) -> Problem:
