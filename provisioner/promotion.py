@@ -699,7 +699,7 @@ def read_text(path: Path) -> tuple[bytes, str]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; pass --roadmap PATH") from None
+        raise UsageError(f"{path}: no such file; check the path (--roadmap PATH)") from None
     except OSError as err:
         raise UsageError(f"{path}: cannot read it ({err})") from None
     try:
