@@ -111,6 +111,8 @@ class ScopedCredentialArgs:
     log_retention_days: int
     # IAM users of external pushers whose access keys the rotator creates and retires.
     pusher_user_arns: Sequence[str] = ()
+    # The stack's boundary applies to every role the program creates, this one included.
+    permissions_boundary_arn: str | None = None
 
 
 def _material() -> str:
@@ -204,6 +206,7 @@ class ScopedCredential(pulumi.ComponentResource):
             name=scope.physical("rotation"),
             description=f"Rotates the credentials of {scope.integration} only",
             assume_role_policy=LAMBDA_TRUST_POLICY,
+            permissions_boundary=args.permissions_boundary_arn,
             tags=scope.tags,
             opts=child(self),
         )

@@ -198,6 +198,7 @@ class Integration(pulumi.ComponentResource):
                 ],
                 rotation_code=args.rotation_code,
                 max_rotation_days=settings.max_rotation_days,
+                permissions_boundary_arn=settings.permissions_boundary_arn,
                 log_retention_days=settings.log_retention_days,
                 pusher_user_arns=[scope.user_arn(f"cred-{c.name}") for c in pushers],
             ),

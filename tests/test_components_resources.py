@@ -345,3 +345,12 @@ def test_role_policy_statement_ids_are_unique_at_every_phase() -> None:
             sids = [s.get("Sid") for s in json.loads(resource.inputs["policy"])["Statement"]]
             sids = [sid for sid in sids if sid]
             assert len(sids) == len(set(sids)), (resource.name, sids)
+
+
+def test_permissions_boundary_applies_to_every_role_and_user() -> None:
+    boundary = "arn:aws:iam::111111111111:policy/integration-boundary"
+    run = run_program("dev", config={"permissionsBoundaryArn": boundary})
+    principals = run.by_type("aws:iam/role:Role") + run.by_type("aws:iam/user:User")
+    assert {r.name for r in principals} >= {"quote-to-order-role", "quote-to-order-rotation-role"}
+    for principal in principals:
+        assert principal.inputs.get("permissionsBoundary") == boundary, principal.name
