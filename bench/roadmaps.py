@@ -137,12 +137,14 @@ def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[di
             "expected_records_per_day": _RECORDS_PER_DAY[(i // 2) % len(_RECORDS_PER_DAY)],
             "salesforce_api_calls_per_day": salesforce_calls,
         },
+        # Every object mapped: queued flows that sync must map each one (roadmap rules).
         "field_mappings": [
             {
-                "object": objects[0]["name"],
+                "object": o["name"],
                 "external_id": "externalId",
                 "fields": {"Id": "externalId", "Name": "name", "Amount": "total"},
             }
+            for o in objects
         ],
         "phases": {"dev": 5, "staging": 5, "prod": 5},
     }

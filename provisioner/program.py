@@ -22,6 +22,8 @@ and event loop) with every SDK setting replaced, so runs never see each other's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import hashlib
 import json
 import runpy
@@ -515,6 +517,41 @@ def _execute(program: Path, stack: str, config: Mapping[str, str], monitor: Any)
         loop.close()
 
 
+_GC_LOCK = threading.Lock()
+_GC_STATE = {"runs": 0, "was_enabled": False}
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold CPython's cyclic garbage collector off for a run, then collect once.
+
+    Until a run ends, the SDK keeps about 200 tracked objects per resource alive (pending
+    tasks, futures, contexts, closures, Outputs), and CPython rescans the whole of that
+    growing heap in a full collection each time it grows by a quarter. That made the mock
+    runtime superlinear: for the bare program at 150 integrations (7,780 resources), 13
+    full collections took 9.3 s of 16.0 s. A single collection of what the run allocated is
+    linear and frees the same cycles. Nested or concurrent runs share one pause; the last to finish
+    restores the collector's previous state. What a run records does not change.
+    """
+    with _GC_LOCK:
+        if _GC_STATE["runs"] == 0:
+            _GC_STATE["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _GC_STATE["runs"] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_STATE["runs"] -= 1
+            resume = _GC_STATE["runs"] == 0 and bool(_GC_STATE["was_enabled"])
+            if resume:
+                gc.enable()
+        if resume:
+            # Everything allocated during the pause is still in the youngest generation:
+            # collect that, not the whole process heap.
+            gc.collect(0)
+
+
 def run_program(
     stack: str,
     *,
@@ -553,8 +590,9 @@ def run_program(
 
     # A new thread starts with empty context variables and no event loop.
     worker = threading.Thread(target=target, name=f"pulumi-program-{stack}")
-    worker.start()
-    worker.join()
+    with _collector_paused():
+        worker.start()
+        worker.join()
     if failure:
         raise failure[0]
     return ProgramRun(stack, settings, values, records, exports)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from program_runs import stack_run
 import components.credential
 from components.roadmap import load_roadmap
 from provisioner.cli import main
-from provisioner.program import run_program
+from provisioner.program import AwsShapedBackend, ResourceRequest, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
@@ -201,3 +202,24 @@ def test_recorded_urns_and_parents_match_the_contract() -> None:
     parent = run.by_urn(queue.parent or "")
     assert (parent.type, parent.name) == ("provisioner:index:SyncQueue", "quote-to-order")
     assert run.find("quote-to-order", "provisioner:index:Integration").parent is None
+
+
+def test_the_runner_pauses_the_collector_for_a_run_and_restores_it() -> None:
+    """Full collections over the SDK's growing heap made runs superlinear (bench/README.md)."""
+    seen: list[bool] = []
+
+    class Watching(AwsShapedBackend):
+        def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
+            seen.append(gc.isenabled())
+            return super().create(request)
+
+    assert gc.isenabled()
+    run = run_program("dev", backend=Watching)
+    assert gc.isenabled() and seen and not any(seen)
+    assert len(run.resources) == len(stack_run("dev").resources)
+    gc.disable()
+    try:
+        run_program("dev", backend=Watching)
+        assert not gc.isenabled()  # a caller's choice to keep it off is left alone
+    finally:
+        gc.enable()
