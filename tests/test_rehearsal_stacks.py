@@ -23,6 +23,7 @@ import yaml
 import components.service_account
 from provisioner.cli import main
 from provisioner.rehearsal import Progress, rehearse
+from provisioner.rehearsal.fakes import FakeSystems, Fault
 from provisioner.rehearsal.runner import EmulatorBackend
 
 pytestmark = pytest.mark.slow
@@ -143,6 +144,64 @@ def test_queue_without_dlq_fails_the_dlq_check(broken_report):
     failed = _failed(broken_report)
     assert "has no redrive policy" in failed.get("dlq-replay:quote-to-order", ""), failed
     assert "dlq-replay:lead-to-account" not in failed, failed
+
+
+@pytest.fixture(scope="module")
+def rejecting_report(small_roadmap, stack_runs):
+    """One rehearsal where the sync and rotation paths are broken, each on one integration.
+
+    The fake target answers 422 to every write of quote-to-order's ``order`` object, and
+    lead-to-account's rotation role is deployed without ``secretsmanager:PutSecretValue``
+    (dropped from its inline policy on the way into the emulator).
+    """
+    original_start = FakeSystems.start
+    original_create = EmulatorBackend.create
+
+    def start_rejecting_orders(self):
+        self.faults.append(Fault("target_write", when=lambda i: i["obj"] == "order", status=422))
+        return original_start(self)
+
+    def create_without_put(self, request):
+        if request.name == "lead-to-account-rotation-policy":
+            policy = json.loads(request.inputs["policy"])
+            for statement in policy["Statement"]:
+                actions = statement["Action"]
+                if isinstance(actions, list) and "secretsmanager:PutSecretValue" in actions:
+                    actions.remove("secretsmanager:PutSecretValue")
+            request.inputs["policy"] = json.dumps(policy)
+        return original_create(self, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeSystems, "start", start_rejecting_orders)
+        patch.setattr(EmulatorBackend, "create", create_without_put)
+        return _rehearse_small(small_roadmap)
+
+
+def test_target_rejecting_the_write_fails_end_to_end_naming_the_dlq(rejecting_report):
+    failed = _failed(rejecting_report)
+    detail = failed.get("end-to-end:quote-to-order", "")
+    assert "the record was dead-lettered to dev-quote-to-order-dlq" in detail, failed
+    assert "422" in detail, detail
+    assert "no upsert of order/externalId/" in detail, detail
+    # Only the integration whose writes the target rejects fails.
+    assert "end-to-end:lead-to-account" not in failed, failed
+
+
+def test_rotation_role_without_put_secret_value_fails_the_rotation_naming_it(rejecting_report):
+    failed = _failed(rejecting_report)
+    rotations = {n: d for n, d in failed.items() if n.startswith("rotation:")}
+    assert set(rotations) == {
+        "rotation:lead-to-account:marketo-pusher",
+        "rotation:lead-to-account:salesforce-jwt",
+    }, failed
+    for detail in rotations.values():
+        # The rotation itself is denied at its first write, and the evaluated needs say why.
+        assert "createSecret failed" in detail, detail
+        assert "not authorized to perform secretsmanager:PutSecretValue" in detail, detail
+        assert "lacks secretsmanager:PutSecretValue on arn:aws:secretsmanager:" in detail, detail
+    passed = [c for c in rejecting_report.checks if c.ok and c.name.startswith("rotation:")]
+    assert passed, failed
+    assert all("as rotation role dev-quote-to-order-rotation" in c.detail for c in passed), passed
 
 
 def test_program_exception_is_a_failed_deploy_check(monkeypatch, small_roadmap, stack_runs):

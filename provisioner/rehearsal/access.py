@@ -33,6 +33,7 @@ from provisioner.rehearsal.result import Check
 
 __all__ = [
     "Credentials",
+    "EvaluatedCalls",
     "assume",
     "evaluate",
     "evaluated_matrix",
@@ -276,3 +277,109 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
         if not evaluate(policies, action, resource.outputs["arn"]):
             missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
     return missing
+
+
+# ----------------------------------------------------------------------------- evaluated calls
+
+# The KMS permission Secrets Manager needs from the caller on the secret's key, per call
+# (Secrets Manager user guide, "Secret encryption and decryption": the caller's identity is
+# what KMS evaluates for GetSecretValue and PutSecretValue on a customer-managed key).
+_KMS_FOR_SECRET_CALL = {
+    "GetSecretValue": "kms:Decrypt",
+    "PutSecretValue": "kms:GenerateDataKey",
+}
+
+
+class EvaluatedCalls:
+    """Evaluates every call a boto3 client makes against a role's policies before it is sent.
+
+    moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
+    resource ``"*"`` instead of the secret's or user's ARN, so a correctly scoped role would
+    be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
+    secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
+    the access matrix; a denied call raises ``AccessDeniedException`` as AWS would, naming
+    the action and resource, and is never sent.
+
+    Usage::
+
+        calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
+        calls.attach(client)  # secretsmanager or iam
+        ...; calls.evaluated  # [(action, resource), ...] in call order
+    """
+
+    def __init__(self, aws: Emulator, label: str, policies: list[dict[str, Any]]) -> None:
+        self.aws = aws
+        self.label = label
+        self.policies = policies
+        self.evaluated: list[tuple[str, str]] = []
+        self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
+        self._arns: dict[tuple[str, str], str | None] = {}
+        self._clients: dict[str, Any] = {}
+
+    def _admin(self, service: str) -> Any:
+        """The deployer's client, for reading ARNs (creating a client costs ~0.1 s)."""
+        if service not in self._clients:
+            self._clients[service] = self.aws.client(service)
+        return self._clients[service]
+
+    def attach(self, client: Any) -> Any:
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-parameter-build.{service}", self._before)
+        return client
+
+    def allows(self, action: str, resource: str) -> bool:
+        return evaluate(self.policies, action, resource, self._context)
+
+    def _before(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        prefix = model.service_model.signing_name  # the IAM action prefix
+        checks = [(f"{prefix}:{model.name}", self._resource(prefix, params))]
+        if prefix == "secretsmanager" and model.name in _KMS_FOR_SECRET_CALL:
+            key = self._secret_key(params["SecretId"])
+            if key:
+                checks.append((_KMS_FOR_SECRET_CALL[model.name], key))
+        for action, resource in checks:
+            self.evaluated.append((action, resource))
+            if not self.allows(action, resource):
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "AccessDeniedException",
+                            "Message": f"{self.label} is not authorized to perform {action} "
+                            f"on {resource} (its policies, evaluated)",
+                        },
+                        "ResponseMetadata": {"HTTPStatusCode": 400},
+                    },
+                    model.name,
+                )
+
+    def _resource(self, prefix: str, params: Mapping[str, Any]) -> str:
+        if prefix == "secretsmanager" and "SecretId" in params:
+            return self._lookup("secret", str(params["SecretId"]))
+        if prefix == "iam" and "UserName" in params:
+            return self._lookup("user", str(params["UserName"]))
+        return "*"
+
+    def _lookup(self, kind: str, name: str) -> str:
+        """The ARN of a secret (by name or ARN) or user, read as the deployer; cached."""
+        if (kind, name) not in self._arns:
+            try:
+                if kind == "secret":
+                    arn = self._admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                else:
+                    arn = self._admin("iam").get_user(UserName=name)["User"]["Arn"]
+            except ClientError:
+                arn = name  # evaluated as named; the call itself will fail as not found
+            self._arns[(kind, name)] = arn
+        return str(self._arns[(kind, name)])
+
+    def _secret_key(self, secret_id: str) -> str | None:
+        """The ARN of the secret's customer-managed key (None for the AWS-managed one); cached."""
+        if ("key", secret_id) not in self._arns:
+            meta = self._admin("secretsmanager").describe_secret(SecretId=secret_id)
+            key_id = meta.get("KmsKeyId")
+            self._arns[("key", secret_id)] = (
+                str(self._admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+                if key_id
+                else None
+            )
+        return self._arns[("key", secret_id)]

@@ -13,6 +13,9 @@ One threaded HTTP server plays, for every integration at once:
   ``integration_sync.clients.TargetApi`` writes), authenticated by any token or key the
   fakes issued, recording every write.
 
+Faults are injected per operation (the handler names below, e.g. ``target_write``,
+``sf_upload``): an error status instead of the answer, or a delay before it.
+
 The HTTP contracts are those of ``secrets/credential_rotation/clients.py``. IAM access keys
 need no fake: STS and IAM are the emulator itself.
 
@@ -21,6 +24,7 @@ Usage::
     with FakeSystems() as fake:
         doc = fake.enrol(bootstrap_doc)   # a credential the fake accepts, as an admin would
         fake.accepts(doc)                 # True
+        fake.faults.append(Fault("target_write", status=422))  # the target rejects writes
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import re
 import secrets as std_secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -39,11 +44,27 @@ from cryptography import x509
 from werkzeug import Request, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
-__all__ = ["FakeSystems", "Upsert"]
+__all__ = ["FakeSystems", "Fault", "Upsert"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce accepts exp at most 3 minutes ahead; a little allowance for clock skew.
 MAX_EXP_AHEAD_SECONDS = 185
+
+
+@dataclass
+class Fault:
+    """Answer ``status`` (or first sleep ``delay`` s) to ``op`` requests ``when`` matches.
+
+    ``when`` sees the path groups (``obj``, ``cid``, ``id``...), the form fields and the
+    ``headers``; the fault applies ``times`` times. With a delay the request is then
+    answered normally (a client with a shorter timeout has given up by then).
+    """
+
+    op: str
+    when: Callable[[dict[str, Any]], bool] = lambda _: True
+    times: int = 1_000
+    delay: float = 0.0
+    status: int = 503
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,7 @@ class FakeSystems:
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> client id
     writes: list[Upsert] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
@@ -219,9 +241,26 @@ class FakeSystems:
             if match and request.method == method:
                 with self.lock:
                     self.calls.append(op)
+                fault = self._fault(op, request, match.groupdict())
+                if fault and fault.delay:
+                    time.sleep(fault.delay)
+                elif fault:
+                    return _error(fault.status, "injected_fault")
                 handler = getattr(self, f"_{op}")
                 return handler(request, match.groupdict())
         return _error(404, "not_found")
+
+    def _fault(self, op: str, request: Request, groups: dict[str, str]) -> Fault | None:
+        """The first injected fault for this request, if any (one of its ``times`` used)."""
+        if not self.faults:
+            return None
+        info = {**groups, **request.form.to_dict(), "headers": request.headers}
+        with self.lock:
+            for fault in self.faults:
+                if fault.op == op and fault.times > 0 and fault.when(info):
+                    fault.times -= 1
+                    return fault
+        return None
 
     # Salesforce --------------------------------------------------------------
     def _sf_token(self, request: Request, _: dict[str, str]) -> Response:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provisioner.rehearsal.inventory import ALARM, FUNCTION, RULE, SECRET, Deployed
+from provisioner.rehearsal.inventory import ALARM, FUNCTION, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -340,8 +340,15 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
     if left:
         problems.append("the message is still on the queue after the consumer succeeded")
     dlq = d.dlq
-    if dlq is not None and _drain_for(admin, dlq.id, marker, delete=True):
-        problems.append("the record was dead-lettered")
+    dead = _drain_for(admin, dlq.id, marker, delete=True) if dlq is not None else []
+    if dlq is not None and dead:
+        # The consumer's own DLQ copy says why (contracts: failure-reason, failure-detail).
+        attributes = dead[0].get("MessageAttributes", {})
+        reason = attributes.get("failure-reason", {}).get("StringValue", "no failure-reason")
+        why = attributes.get("failure-detail", {}).get("StringValue", "")
+        problems.insert(
+            0, f"the record was dead-lettered to {dlq.outputs['name']}: {reason}: {why}"
+        )
     origin = "Salesforce CDC event" if integration.source == "salesforce" else "JSON envelope"
     if problems:
         return Check(name, False, f"{origin} for {obj}: " + "; ".join(problems))
@@ -555,7 +562,11 @@ def _drain_for(sqs: Any, url: str, marker: str, *, delete: bool) -> list[dict[st
     """Messages carrying ``marker`` in ``url`` (deleted when asked; others left visible)."""
     found = []
     got = sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
     ).get("Messages", [])
     for message in got:
         if marker in message["Body"]:
@@ -603,22 +614,22 @@ def rotations(deployment: Deployment) -> list[Check]:
     the program's bootstrap placeholder without a person (formats.py, "Bootstrap"): the fake
     plays that administrator and enrols a first credential, which is put as AWSCURRENT.
     ``iam_access_key`` rotates from the bootstrap version itself, as in production.
+
+    The rotation runs as Lambda would run it: with the integration's rotation role's
+    credentials from STS AssumeRole. moto checks Secrets Manager calls (and IAM calls on
+    users) against resource ``*``, not the secret's or user's ARN, so its enforcement cannot
+    judge a correctly scoped role; instead every call the rotation makes, and the KMS action
+    it implies on the secret's key, is evaluated against the role's policies with the access
+    matrix's evaluator before it is sent (``access.EvaluatedCalls``). A denied call fails the
+    rotation naming the action. The role must also hold every permission a rotation of the
+    credential's kind needs (``_rotation_needs``) and be denied on other integrations' secrets.
     """
-    import dataclasses
-
     from provisioner.rehearsal.fakes import FakeSystems
-    from provisioner.rotate import _handler_module
 
-    handler = _handler_module()
-    session = boto3_session(deployment)
     sm = deployment.aws.client("secretsmanager")
     env = deployment.settings.environment
     checks: list[Check] = []
     with FakeSystems() as fake:
-        deps = dataclasses.replace(
-            handler.default_dependencies(session, deployment.aws.endpoint),
-            sleep=lambda _seconds: None,  # IAM propagation waits: the emulator is consistent
-        )
         for integration in deployment.roadmap.active(env):
             d = deployment.inventory[integration.name]
             for cred in integration.credentials:
@@ -630,36 +641,92 @@ def rotations(deployment: Deployment) -> list[Check]:
                     )
                     continue
                 try:
-                    checks.append(_rotate_one(name, secret.id, fake, sm, session, deps, deployment))
+                    checks.append(_rotate_one(name, secret, d, fake, sm, deployment))
                 except Exception as err:  # one credential must not hide the others
                     checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
 
     return checks
 
 
-def boto3_session(deployment: Deployment) -> Any:
-    import boto3
+def _rotation_dependencies(deployment: Deployment, role: Any, calls: Any) -> Any:
+    """The handler's clients as the rotation Lambda has them: the rotation role's STS session."""
+    import dataclasses
 
-    from provisioner.rehearsal.emulator import ADMIN_CREDENTIALS
+    from provisioner.rehearsal.access import assume
+    from provisioner.rotate import _handler_module
 
-    return boto3.Session(region_name=deployment.aws.region, **ADMIN_CREDENTIALS)
+    creds = assume(deployment.aws, role.outputs["arn"], f"rotation-{role.id}"[:64])
+    session = deployment.aws.session(creds)
+    deps = _handler_module().default_dependencies(session, deployment.aws.endpoint)
+    calls.attach(deps.secretsmanager)
+    calls.attach(deps.iam)
+    # IAM propagation waits: the emulator is consistent.
+    return session, dataclasses.replace(deps, sleep=lambda _seconds: None)
+
+
+def _rotation_needs(
+    deployment: Deployment, d: Deployed, secret: Any, kind: str, doc: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """(action, resource) the rotation role needs for one rotation of ``secret``."""
+    arn = secret.outputs["arn"]
+    needs = [
+        (f"secretsmanager:{a}", arn)
+        for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")
+    ]
+    key_id = deployment.aws.client("secretsmanager").describe_secret(SecretId=arn).get("KmsKeyId")
+    if key_id:
+        key_arn = deployment.aws.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        needs += [("kms:Decrypt", key_arn), ("kms:GenerateDataKey", key_arn)]
+    if kind == "iam_access_key":
+        user = deployment.aws.client("iam").get_user(UserName=doc["user_name"])["User"]["Arn"]
+        needs += [
+            (f"iam:{a}", user)
+            for a in ("CreateAccessKey", "DeleteAccessKey", "ListAccessKeys", "UpdateAccessKey")
+        ]
+    return needs
+
+
+def _others_secrets(deployment: Deployment, d: Deployed) -> list[str]:
+    return [
+        s.outputs["arn"]
+        for o in deployment.inventory
+        if o.name != d.name
+        for s in o.of_type(SECRET)
+    ]
 
 
 def _rotate_one(
-    name: str,
-    arn: str,
-    fake: Any,
-    sm: Any,
-    session: Any,
-    deps: Any,
-    deployment: Deployment,
+    name: str, secret: Any, d: Deployed, fake: Any, sm: Any, deployment: Deployment
 ) -> Check:
     import json
 
+    from provisioner.rehearsal.access import EvaluatedCalls, role_policies
     from provisioner.rotate import RotationFailed, run_rotation_locally
 
+    arn = secret.id
+    role = d.named("rotation-role", ROLE)
+    if role is None:
+        return Check(name, False, f"no rotation role {d.name}-rotation-role deployed")
+    calls = EvaluatedCalls(
+        deployment.aws, f"rotation role {role.id}", role_policies(deployment.aws, role.id)
+    )
     doc = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
     kind = doc["kind"]
+    missing = [
+        f"{action} on {resource}"
+        for action, resource in _rotation_needs(deployment, d, secret, kind, doc)
+        if not calls.allows(action, resource)
+    ]
+    others = _others_secrets(deployment, d)
+    overreach = [
+        f"{action} on {other}"
+        for other in others
+        for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+        if calls.allows(action, other)
+    ]
+    # Reported with the rotation's own outcome, which names the first call that was denied.
+    problems = [f"rotation role {role.id} lacks {m} (policies evaluated)" for m in missing]
+    problems += [f"rotation role {role.id} may {o} (policies evaluated)" for o in overreach[:3]]
     how = "from the program's bootstrap version"
     if kind != "iam_access_key":
         enrolled = fake.enrol(doc)
@@ -673,14 +740,15 @@ def _rotate_one(
             else "from a first credential the fake issuer enrolled (put by hand in production)"
         )
     before = _stages(sm, arn)["AWSCURRENT"]
+    session, deps = _rotation_dependencies(deployment, role, calls)
     try:
         result = run_rotation_locally(
             arn, session=session, endpoint_url=deployment.aws.endpoint, dependencies=deps
         )
     except RotationFailed as err:
-        return Check(name, False, f"{kind} {how}: {err}")
+        problems.insert(0, f"rotation as role {role.id} failed: {err}")
+        return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
     after = _stages(sm, arn)
-    problems = []
     if after["AWSCURRENT"] != result.version_id:
         problems.append(f"AWSCURRENT is {after['AWSCURRENT']}, not the new {result.version_id}")
     if after["AWSPREVIOUS"] != before:
@@ -694,9 +762,15 @@ def _rotate_one(
     if problems:
         return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
     issuer = "the emulator's STS" if kind == "iam_access_key" else "the fake issuer"
+    actions = sorted({action for action, _ in calls.evaluated})
     return Check(
         name,
         True,
-        f"{kind} rotated {how} in {result.seconds:.1f}s: AWSCURRENT {result.version_id[:8]}, "
-        f"AWSPREVIOUS {str(before)[:8]}, no AWSPENDING; {issuer} accepts the new credential",
+        f"{kind} rotated {how} in {result.seconds:.1f}s as rotation role {role.id} (STS "
+        f"AssumeRole): AWSCURRENT {result.version_id[:8]}, AWSPREVIOUS {str(before)[:8]}, no "
+        f"AWSPENDING; {issuer} accepts the new credential. moto checks Secrets Manager/IAM "
+        f"calls against resource *, so the role's policies were evaluated instead: "
+        f"{len(calls.evaluated)} calls ({', '.join(actions)}) allowed on its own secret, key"
+        f"{' and pusher user' if kind == 'iam_access_key' else ''}; GetSecretValue/"
+        f"PutSecretValue denied on {len(others)} secrets of other integrations",
     )
