@@ -1,33 +1,31 @@
 """Fakes of the credential-issuing systems on 127.0.0.1, and the fixtures rotation tests share.
 
-One threaded HTTP server plays Salesforce (JWT bearer token endpoint and a
-certificate upload endpoint), an OAuth 2.0 authorization server with a
-client-secret API, and an API-key service. It verifies what the real systems
-verify (RS256 signature against the app's certificate, ``aud``, ``sub``, ``exp``
-at most 3 minutes ahead) and supports fault injection (5xx, delays).
-The tests at the bottom check the fakes themselves refuse bad credentials.
+The fakes are the rehearsal's (``provisioner.rehearsal.fakes.FakeSystems``): one threaded
+HTTP server plays Salesforce (JWT bearer token endpoint and a certificate upload
+endpoint), an OAuth 2.0 authorization server with a client-secret API, and an API-key
+service. It verifies what the real systems verify (RS256 signature against the app's
+certificate, ``aud``, ``sub``, ``exp`` at most 3 minutes ahead) and supports fault
+injection (``Fault``: 5xx, delays). The fixtures here give each test fresh fakes, moto and
+the handler's dependencies. The tests at the bottom check the fakes themselves refuse bad
+credentials.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets as std_secrets
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-import jwt
 import pytest
-from cryptography import x509
 from moto import mock_aws
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+
+from provisioner.rehearsal.fakes import FakeSystems
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "secrets") not in sys.path:
@@ -53,200 +51,17 @@ CLIENT_TIMEOUT = 0.5
 KINDS = ("salesforce_jwt_bearer", "oauth_client_credentials", "api_key", "iam_access_key")
 
 
-@dataclass
-class Fault:
-    """Answer 503 (or sleep) for requests to ``op`` that ``when`` matches, ``times`` times."""
-
-    op: str
-    when: Callable[[dict[str, Any]], bool] = lambda _: True
-    times: int = 1_000
-    delay: float = 0.0
-
-
-@dataclass
-class FakeIssuers:
-    """State of the three fake issuing systems behind one HTTP server."""
-
-    base_url: str
-    apps: dict[str, str | None] = field(default_factory=lambda: {APP_A: None, APP_B: None})
-    sf_tokens: set[str] = field(default_factory=set)
-    oauth_secrets: dict[str, str] = field(default_factory=dict)  # id -> secret
-    oauth_tokens: set[str] = field(default_factory=set)
-    api_keys: dict[str, str] = field(default_factory=dict)  # id -> key
-    faults: list[Fault] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def login_url(self) -> str:
-        return f"{self.base_url}/sf"
-
-    def _new_id(self, prefix: str) -> str:
-        return f"{prefix}-{std_secrets.token_hex(4)}"
-
-    def _fault(self, op: str, info: dict[str, Any]) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.op == op and fault.times > 0 and fault.when(info):
-                    fault.times -= 1
-                    return fault
-        return None
-
-    def dispatch(self, request: Request) -> Response:
-        """Route one request to the fake system it belongs to."""
-        path, method = request.path, request.method
-        routes: list[tuple[str, str, str]] = [
-            ("POST", r"/sf/services/oauth2/token", "sf_token"),
-            ("PUT", r"/sf-admin/connected-apps/(?P<cid>[^/]+)/certificate", "sf_upload"),
-            ("POST", r"/oauth/token", "oauth_token"),
-            ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create"),
-            ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get"),
-            ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del"),
-            ("GET", r"/keys/api-keys/current", "key_whoami"),
-            ("POST", r"/keys/api-keys", "key_create"),
-            ("GET", r"/keys/api-keys/(?P<id>[^/]+)", "key_get"),
-            ("DELETE", r"/keys/api-keys/(?P<id>[^/]+)", "key_del"),
-        ]
-        for want_method, pattern, op in routes:
-            match = re.fullmatch(pattern, path)
-            if match and method == want_method:
-                info = {**match.groupdict(), **request.form.to_dict(), "headers": request.headers}
-                self.calls.append(op)
-                fault = self._fault(op, info)
-                if fault and fault.delay:
-                    time.sleep(fault.delay)
-                elif fault:
-                    return Response(json.dumps({"error": "temporarily_unavailable"}), 503)
-                return getattr(self, op)(request, match.groupdict())
-        return Response(json.dumps({"error": "not_found"}), 404)
-
-    # Salesforce ------------------------------------------------------------
-    def sf_token(self, request: Request, _: dict[str, str]) -> Response:
-        assertion = request.form.get("assertion", "")
-        if request.form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            return _error(400, "unsupported_grant_type")
-        try:
-            client_id = jwt.decode(assertion, options={"verify_signature": False})["iss"]
-            certificate = self.apps.get(client_id)
-            if certificate is None:
-                return _error(400, "invalid_client_id")
-            public_key = x509.load_pem_x509_certificate(certificate.encode()).public_key()
-            claims = jwt.decode(
-                assertion,
-                public_key,  # type: ignore[arg-type]
-                algorithms=["RS256"],
-                audience=self.login_url,
-                options={"require": ["iss", "sub", "aud", "exp"]},
-            )
-        except jwt.PyJWTError:
-            return _error(400, "invalid_grant")
-        # Salesforce: exp must be within 3 minutes (small allowance for clock skew).
-        if claims["sub"] != USERNAME or claims["exp"] - time.time() > 185:
-            return _error(400, "invalid_grant")
-        token = std_secrets.token_urlsafe(16)
-        self.sf_tokens.add(token)
-        return _json({"access_token": token, "instance_url": self.base_url})
-
-    def sf_upload(self, request: Request, groups: dict[str, str]) -> Response:
-        if _bearer(request) not in self.sf_tokens:
-            return _error(401, "invalid_token")
-        if groups["cid"] not in self.apps:
-            return _error(404, "not_found")
-        certificate = (request.get_json(silent=True) or {}).get("certificate")
-        x509.load_pem_x509_certificate(certificate.encode())  # rejects garbage with a 500
-        self.apps[groups["cid"]] = certificate
-        return Response(status=204)
-
-    # OAuth client credentials ------------------------------------------------
-    def oauth_token(self, request: Request, _: dict[str, str]) -> Response:
-        form = request.form
-        if form.get("grant_type") != "client_credentials" or form.get("client_id") != OAUTH_CLIENT:
-            return _error(400, "invalid_request")
-        if form.get("client_secret") not in self.oauth_secrets.values():
-            return _error(401, "invalid_client")
-        token = std_secrets.token_urlsafe(16)
-        self.oauth_tokens.add(token)
-        return _json({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
-
-    def _oauth_authorised(self, request: Request, groups: dict[str, str]) -> bool:
-        return groups["cid"] == OAUTH_CLIENT and _bearer(request) in self.oauth_tokens
-
-    def oauth_create(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
-        secret_id, value = self._new_id("sec"), std_secrets.token_urlsafe(32)
-        self.oauth_secrets[secret_id] = value
-        return _json({"id": secret_id, "secret": value}, 201)
-
-    def oauth_get(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
-        return _json({"id": groups["id"]}) if groups["id"] in self.oauth_secrets else _error(404)
-
-    def oauth_del(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
-        self.oauth_secrets.pop(groups["id"], None)
-        return Response(status=204)
-
-    # API keys ----------------------------------------------------------------
-    def _key_id(self, request: Request) -> str | None:
-        presented = request.headers.get("X-Api-Key")
-        return next((i for i, k in self.api_keys.items() if k == presented), None)
-
-    def key_whoami(self, request: Request, _: dict[str, str]) -> Response:
-        key_id = self._key_id(request)
-        return _json({"id": key_id}) if key_id else _error(401, "invalid_key")
-
-    def key_create(self, request: Request, _: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
-        key_id, value = self._new_id("key"), std_secrets.token_urlsafe(32)
-        self.api_keys[key_id] = value
-        return _json({"id": key_id, "key": value}, 201)
-
-    def key_get(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
-        return _json({"id": groups["id"]}) if groups["id"] in self.api_keys else _error(404)
-
-    def key_del(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
-        self.api_keys.pop(groups["id"], None)
-        return Response(status=204)
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status, content_type="application/json")
-
-
-def _error(status: int, code: str = "error") -> Response:
-    return _json({"error": code}, status)
-
-
-def _bearer(request: Request) -> str:
-    return request.headers.get("Authorization", "").removeprefix("Bearer ")
-
-
-@pytest.fixture(scope="module")
-def issuer_server() -> Iterator[HTTPServer]:
-    """A threaded server on 127.0.0.1, so a slow (timed-out) request does not block the next."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture
-def fake(issuer_server: HTTPServer) -> Iterator[FakeIssuers]:
-    """Fresh fake issuer state routed through the shared server."""
-    issuer_server.clear()
-    state = FakeIssuers(base_url=issuer_server.url_for("").rstrip("/"))
-    issuer_server.expect_request(re.compile(".*")).respond_with_handler(state.dispatch)
-    yield state
-    issuer_server.clear()
+def fake() -> Iterator[FakeSystems]:
+    """The rehearsal's fake issuers, fresh for each test, as this module's single tenant.
+
+    Salesforce knows ``USERNAME`` and both connected apps (no certificate yet); the OAuth
+    client and the API keys are enrolled by ``initial_doc``.
+    """
+    with FakeSystems() as state:
+        state.apps.update({APP_A: None, APP_B: None})
+        state.users.add(USERNAME)
+        yield state
 
 
 @pytest.fixture
@@ -266,7 +81,7 @@ class World:
     """Everything one rotation test needs: AWS clients, fakes, dependencies and the secret."""
 
     session: boto3.Session
-    fake: FakeIssuers
+    fake: FakeSystems
     deps: handler.Dependencies
     arn: str = ""
     kind: str = ""
@@ -347,7 +162,7 @@ def initial_doc(world: World, kind: str) -> dict[str, Any]:
             "admin_url": f"{fake.base_url}/sf-admin",
         }
     if kind == "oauth_client_credentials":
-        fake.oauth_secrets["sec-initial"] = std_secrets.token_urlsafe(32)
+        fake.add_oauth_secret(OAUTH_CLIENT, "sec-initial", std_secrets.token_urlsafe(32))
         return {
             "kind": kind,
             "token_url": f"{fake.base_url}/oauth/token",
@@ -375,7 +190,7 @@ def initial_doc(world: World, kind: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def world(aws: boto3.Session, fake: FakeIssuers) -> World:
+def world(aws: boto3.Session, fake: FakeSystems) -> World:
     """Clients pointed at moto and the fakes, with instant IAM retry sleeps."""
     sleeps: list[float] = []
 

@@ -17,7 +17,6 @@ from test_rotation_fakes import (
     APP_B,
     IAM_USER,
     KINDS,
-    Fault,
     World,
     fail_aws_call,
     initial_doc,
@@ -25,6 +24,7 @@ from test_rotation_fakes import (
 
 from credential_rotation.formats import SECRET_FIELDS
 from credential_rotation.handler import Rotation, RotationRefused
+from provisioner.rehearsal.fakes import Fault
 from provisioner.rotate import RotationFailed, run_rotation_locally
 
 # The shared fixtures (moto, the fake issuers, ``world``) live with the fakes.

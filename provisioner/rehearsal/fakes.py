@@ -85,9 +85,11 @@ class FakeSystems:
     base_url: str = ""
     apps: dict[str, str | None] = field(default_factory=dict)  # client id -> certificate
     users: set[str] = field(default_factory=set)
-    oauth_secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # client -> id->secret
+    oauth_secrets: dict[str, str] = field(default_factory=dict)  # secret id -> secret
+    oauth_owners: dict[str, str] = field(default_factory=dict)  # secret id -> client id
     api_keys: dict[str, str] = field(default_factory=dict)  # id -> key
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> client id
+    sf_tokens: set[str] = field(default_factory=set)  # tokens from the Salesforce login
     writes: list[Upsert] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -100,7 +102,10 @@ class FakeSystems:
     def start(self) -> FakeSystems:
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for the loop to notice, and tests start many.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -167,9 +172,8 @@ class FakeSystems:
             }
         if kind == "oauth_client_credentials":
             client_id = str(doc["client_id"])
-            secret_id, secret = "sec-initial", std_secrets.token_urlsafe(32)
-            with self.lock:
-                self.oauth_secrets.setdefault(client_id, {})[secret_id] = secret
+            secret_id, secret = f"sec-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
+            self.add_oauth_secret(client_id, secret_id, secret)
             return {
                 **base,
                 "token_url": f"{self.base_url}/oauth/token",
@@ -284,10 +288,13 @@ class FakeSystems:
             return _error(400, "invalid_grant")
         if claims["sub"] not in self.users or claims["exp"] - time.time() > MAX_EXP_AHEAD_SECONDS:
             return _error(400, "invalid_grant")
-        return _json({"access_token": self._token(client_id), "instance_url": self.base_url})
+        token = self._token(client_id)
+        with self.lock:
+            self.sf_tokens.add(token)
+        return _json({"access_token": token, "instance_url": self.base_url})
 
     def _sf_upload(self, request: Request, groups: dict[str, str]) -> Response:
-        if _bearer(request) not in self.tokens:
+        if _bearer(request) not in self.sf_tokens:
             return _error(401, "invalid_token")
         if groups["cid"] not in self.apps:
             return _error(404, "not_found")
@@ -309,9 +316,20 @@ class FakeSystems:
             secret = request.authorization.password
         if form.get("grant_type") != "client_credentials":
             return _error(400, "unsupported_grant_type")
-        if not client_id or secret not in self.oauth_secrets.get(client_id, {}).values():
+        if not client_id or secret not in self._client_secrets(client_id).values():
             return _error(401, "invalid_client")
         return _json({"access_token": self._token(client_id), "token_type": "Bearer"})
+
+    def add_oauth_secret(self, client_id: str, secret_id: str, secret: str) -> None:
+        """Give ``client_id`` a client secret (as its administrator would)."""
+        with self.lock:
+            self.oauth_secrets[secret_id] = secret
+            self.oauth_owners[secret_id] = client_id
+
+    def _client_secrets(self, client_id: str) -> dict[str, str]:
+        return {
+            i: s for i, s in self.oauth_secrets.items() if self.oauth_owners.get(i) == client_id
+        }
 
     def _oauth_authorised(self, request: Request, groups: dict[str, str]) -> bool:
         return self.tokens.get(_bearer(request)) == groups["cid"]
@@ -320,14 +338,13 @@ class FakeSystems:
         if not self._oauth_authorised(request, groups):
             return _error(401, "invalid_token")
         secret_id, value = f"sec-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
-        with self.lock:
-            self.oauth_secrets.setdefault(groups["cid"], {})[secret_id] = value
+        self.add_oauth_secret(groups["cid"], secret_id, value)
         return _json({"id": secret_id, "secret": value}, 201)
 
     def _oauth_get(self, request: Request, groups: dict[str, str]) -> Response:
         if not self._oauth_authorised(request, groups):
             return _error(401, "invalid_token")
-        if groups["id"] in self.oauth_secrets.get(groups["cid"], {}):
+        if groups["id"] in self._client_secrets(groups["cid"]):
             return _json({"id": groups["id"]})
         return _error(404, "not_found")
 
@@ -335,7 +352,9 @@ class FakeSystems:
         if not self._oauth_authorised(request, groups):
             return _error(401, "invalid_token")
         with self.lock:
-            self.oauth_secrets.get(groups["cid"], {}).pop(groups["id"], None)
+            if self.oauth_owners.get(groups["id"]) == groups["cid"]:
+                self.oauth_secrets.pop(groups["id"], None)
+                self.oauth_owners.pop(groups["id"], None)
         return Response(status=204)
 
     # API keys ----------------------------------------------------------------
