@@ -155,18 +155,8 @@ def settings_from_config(environment: str, get: Any, region: str | None) -> Stac
     Structured values (objects, lists, numbers, booleans) arrive JSON-encoded, as
     `pulumi.Config.get` returns them; text keys are taken as they are.
     """
-    keys = (
-        "environment",
-        "accountId",
-        "maxRotationDays",
-        "logRetentionDays",
-        "alarmRouting",
-        "protectStateful",
-        "salesforceApiAllocation",
-        "killSwitch",
-        "permissionsBoundaryArn",
-        "roadmap",
-    )
+    # Every setting the model knows, by its config key (the alias); region comes from aws:.
+    keys = [f.alias or n for n, f in StackSettings.model_fields.items() if n != "region"]
     values: dict[str, Any] = {}
     for key in keys:
         raw = get(key)
