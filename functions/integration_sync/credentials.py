@@ -61,10 +61,13 @@ class SecretAuth:
                 raise ConfigurationError(f"secret {self.secret_arn} (api_key) has no 'api_key'")
             header = secret.get("header", "Authorization")
             return {header: f"Bearer {key}" if header.lower() == "authorization" else str(key)}
-        if kind == "oauth_client_credentials":
-            return {"Authorization": f"Bearer {self._oauth_token(secret)}"}
-        if kind == "salesforce_jwt_bearer":
-            return {"Authorization": f"Bearer {self._jwt_bearer_token(secret)}"}
+        if kind in ("oauth_client_credentials", "salesforce_jwt_bearer"):
+            token = self._cached_token() or (
+                self._oauth_token(secret)
+                if kind == "oauth_client_credentials"
+                else self._jwt_bearer_token(secret)
+            )
+            return {"Authorization": f"Bearer {token}"}
         raise ConfigurationError(
             f"secret {self.secret_arn} has kind {kind!r}, which the sync functions cannot use "
             "for HTTP calls (supported: api_key, oauth_client_credentials, "
@@ -107,9 +110,6 @@ class SecretAuth:
         return None
 
     def _jwt_bearer_token(self, secret: dict[str, Any]) -> str:
-        cached = self._cached_token()
-        if cached:
-            return cached
         import jwt  # only JWT-bearer integrations pay for PyJWT + cryptography
 
         try:
@@ -136,10 +136,7 @@ class SecretAuth:
     def _token_exchange(
         self, url: str, data: dict[str, str], auth: tuple[str, str] | None = None
     ) -> str:
-        """POST a token request (cached until shortly before it expires)."""
-        cached = self._cached_token()
-        if cached:
-            return cached
+        """POST a token request; the token is cached until shortly before it expires."""
         import requests
 
         try:
