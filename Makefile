@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 # Source of truth for what the linters and type checker look at.
-CODE := components provisioner policies secrets functions tests bench scripts __main__.py
+CODE := contract components provisioner policies secrets functions tests bench scripts __main__.py
 
 .PHONY: setup rehearse test lint validate clean
 
@@ -30,7 +30,7 @@ validate: setup
 lint: setup
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
-	$(BIN)/mypy components provisioner
+	$(BIN)/mypy contract components provisioner
 
 test: lint
 	$(BIN)/python -m pytest -q

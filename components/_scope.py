@@ -12,6 +12,8 @@ from typing import Any
 
 import pulumi
 
+from contract.naming import logical_name, physical_name
+
 TOKEN_PREFIX = "provisioner:index:"
 
 
@@ -33,12 +35,12 @@ class Scope:
     protect_stateful: bool = False
 
     def physical(self, role: str) -> str:
-        """AWS name `{environment}-{integration}-{role}` (contracts.md, Names)."""
-        return f"{self.environment}-{self.integration}-{role}"
+        """AWS name `{environment}-{integration}-{role}` within AWS's limits (`contract.naming`)."""
+        return physical_name(self.environment, self.integration, role)
 
     def logical(self, role: str) -> str:
-        """Pulumi name `{integration}-{role}` (contracts.md, Names)."""
-        return f"{self.integration}-{role}"
+        """Pulumi name `{integration}-{role}` (`contract.naming`)."""
+        return logical_name(self.integration, role)
 
     def tags_with(self, **extra: str) -> dict[str, str]:
         return {**self.tags, **extra}

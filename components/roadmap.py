@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from components.evidence import Evidence
+from contract.naming import SLUG_PATTERN, clashing_names
 
 __all__ = [
     "ENVIRONMENTS",
@@ -60,9 +61,9 @@ __all__ = [
 ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
 """Stacks from lowest to highest; an integration's phase never rises along this order."""
 
-# Lower-case letters, digits and hyphens, 3-32 characters: the longest physical name built
-# from it, `staging-<name>-reconcile`, stays within Lambda's and IAM's 64-character limits.
-NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+# Lower-case letters, digits and hyphens, 3-32 characters: usable inside every AWS name;
+# `contract.naming` keeps the physical names built from it within AWS's limits.
+NAME_PATTERN = SLUG_PATTERN
 Name = Annotated[
     str,
     Field(
@@ -463,6 +464,13 @@ def _unique_names(roadmap: Roadmap) -> Iterator[Problem]:
                     f"{section}[{index}].name",
                     f"{name!r} is already used by {section}[{first}]; names must be unique",
                 )
+    index_of = {integ.name: i for i, integ in enumerate(roadmap.integrations)}
+    for shorter, longer in clashing_names(index_of):
+        yield Problem(
+            f"integrations[{index_of[longer]}].name",
+            f"{longer!r} is {shorter!r} followed by a word its resources use in their names, "
+            f"so the two could get the same AWS names; rename {longer!r}",
+        )
     for i, integration in enumerate(roadmap.integrations):
         for name, indexes in _duplicates([c.name for c in integration.credentials]).items():
             for index in indexes[1:]:

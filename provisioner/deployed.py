@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.roadmap import Integration
+from contract.naming import physical_name
 from provisioner.context import StackContext
 from provisioner.errors import UsageError
 
@@ -107,7 +108,7 @@ class DeployedIntegration:
         return cls(context, integration, EndpointSession(session, endpoint_url))
 
     def physical(self, role: str) -> str:
-        return f"{self.context.stack}-{self.integration.name}-{role}"
+        return physical_name(self.context.stack, self.integration.name, role)
 
     def queue_name(self, role: str) -> str:
         """Queue names carry `.fifo` when the integration needs ordering (SQS naming rule)."""
