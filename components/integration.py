@@ -344,10 +344,7 @@ class Integration(pulumi.ComponentResource):
                     return self.credentials.secrets[cred.name].arn
             return ""
 
-        mapping = {
-            m.object: {"fields": dict(m.fields), "external_id": m.external_id}
-            for m in integ.field_mappings
-        }
+        mapping = {m.object: m.contract() for m in integ.field_mappings}
         env: dict[str, pulumi.Input[str]] = {
             "INTEGRATION": integ.name,
             "ENVIRONMENT": scope.environment,

@@ -71,6 +71,9 @@ Name = Annotated[
         description="3-32 lower-case letters, digits or hyphens, starting with a letter",
     ),
 ]
+# A system's own name for an object: it ends up in an API path segment (Salesforce
+# `/sobjects/HW_Order__c/...`), so letters, digits, underscores and hyphens only.
+API_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,79}$"
 # Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
 ALERT_PATH_PATTERN = r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$"
 SCHEDULE_PATTERN = re.compile(
@@ -242,11 +245,45 @@ class ServiceLevels(_Model):
 
 
 class FieldMapping(_Model):
-    """How one object's fields map from source to target, and the target's external id."""
+    """How one object's fields map from source to target, and the target's external id.
+
+    The roadmap names objects by slug (``hw-order``); the systems name them by their own API
+    names (Salesforce ``HW_Order__c``). ``api_name`` is what the source calls the object (its
+    events and change feeds carry it), ``target_api_name`` what the target's API calls it;
+    both default to the slug. `contract` is the one place these become the sync function's
+    ``FIELD_MAPPING`` entry, so every name the function uses comes from this mapping.
+    """
 
     object: Name
+    api_name: str | None = Field(
+        default=None,
+        pattern=API_NAME_PATTERN,
+        description="the source system's API name for the object (HW_Order__c)",
+    )
+    target_api_name: str | None = Field(
+        default=None,
+        pattern=API_NAME_PATTERN,
+        description="the target system's API name for the object (customrecord_hw_order)",
+    )
     external_id: str = Field(min_length=1, description="target field used for idempotent upsert")
     fields: dict[str, str] = Field(min_length=1, description="source field -> target field")
+
+    @property
+    def source_object(self) -> str:
+        return self.api_name or self.object
+
+    @property
+    def target_object(self) -> str:
+        return self.target_api_name or self.object
+
+    def contract(self) -> dict[str, Any]:
+        """This object's ``FIELD_MAPPING`` entry (docs/contracts.md), keyed by the slug."""
+        return {
+            "fields": dict(self.fields),
+            "external_id": self.external_id,
+            "source_object": self.source_object,
+            "target_object": self.target_object,
+        }
 
 
 class ConflictStrategy(StrEnum):

@@ -32,7 +32,7 @@ from integration_sync.clients import SourceApi, SourceRecord, TargetApi, schedul
 from integration_sync.config import Settings
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
-from integration_sync.mapping import to_target_write
+from integration_sync.mapping import api_names, to_target_write
 from integration_sync.state import WatermarkStore
 
 logger = Logger()
@@ -93,13 +93,14 @@ class _BatchJob:
 
     def sync_object(self, obj: str, *, page_size: int) -> dict[str, Any]:
         """Sync one object from its watermark until caught up or out of time."""
+        source_name, _ = api_names(obj, self.settings.mapping)
         mark = self.store.load(obj)
         until = _iso(datetime.now(UTC) - timedelta(seconds=SETTLE_SECONDS))
         written = pages = 0
         complete = False
         while self.remaining() > STOP_MARGIN_SECONDS:
             records = self.source.changes(
-                obj, since=mark.since, after_id=mark.after_id, until=until, limit=page_size
+                source_name, since=mark.since, after_id=mark.after_id, until=until, limit=page_size
             )
             if not records:
                 complete = True

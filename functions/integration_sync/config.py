@@ -18,11 +18,22 @@ from integration_sync.errors import ConfigurationError
 
 @dataclass(frozen=True)
 class ObjectMapping:
-    """How one source object lands in the target: field renames and the external id field."""
+    """How one source object lands in the target: field renames and the external id field.
+
+    ``name`` is the roadmap's slug (``hw-order``); ``source_object`` and ``target_object``
+    are what the source and target APIs call it (``HW_Order__c``), the slug when not given.
+    """
 
     name: str
     fields: Mapping[str, str]
     external_id: str
+    source_object: str = ""
+    target_object: str = ""
+
+    def __post_init__(self) -> None:
+        for attribute in ("source_object", "target_object"):
+            if not getattr(self, attribute):
+                object.__setattr__(self, attribute, self.name)
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,8 @@ class Settings:
 
 
 def parse_field_mapping(raw: str) -> dict[str, ObjectMapping]:
-    """Parse FIELD_MAPPING: ``{object: {"fields": {source: target}, "external_id": target}}``."""
+    """Parse FIELD_MAPPING: ``{object: {"fields": {source: target}, "external_id": target,
+    "source_object": api name, "target_object": api name}}`` (the two names optional)."""
     try:
         data = json.loads(raw or "{}")
     except json.JSONDecodeError as exc:
@@ -105,7 +117,14 @@ def parse_field_mapping(raw: str) -> dict[str, ObjectMapping]:
             raise ConfigurationError(
                 f"FIELD_MAPPING[{name!r}] needs 'fields' (object) and 'external_id' (string)"
             )
-        mapping[name] = ObjectMapping(name=name, fields=dict(fields), external_id=external_id)
+        names = {key: spec.get(key) or name for key in ("source_object", "target_object")}
+        if not all(isinstance(value, str) for value in names.values()):
+            raise ConfigurationError(
+                f"FIELD_MAPPING[{name!r}]: 'source_object' and 'target_object' must be strings"
+            )
+        mapping[name] = ObjectMapping(
+            name=name, fields=dict(fields), external_id=external_id, **names
+        )
     return mapping
 
 

@@ -33,24 +33,47 @@ class TargetWrite:
 
 
 def normalise_object_name(name: str) -> str:
-    """``OrderChangeEvent``/``Order``/``Web_Order__c`` -> ``order``/``order``/``web-order``.
+    """``OrderChangeEvent``, ``HW_Order__c``, ``HwOrder``, ``hw-order`` -> ``order``, ``hworder``.
 
-    Roadmap object names are lower-case with hyphens; Salesforce API names are CamelCase
-    with ``__c`` (custom object) or ``__e`` (platform event) suffixes.
+    Roadmap object names are lower-case with hyphens; Salesforce API names are CamelCase or
+    underscored, with ``__c`` (custom object), ``__e`` (platform event) or ``ChangeEvent``
+    (``__ChangeEvent`` for custom objects) suffixes (Change Data Capture Developer Guide,
+    "Change Event Object Support"). Case, hyphens and underscores are not significant.
     """
-    name = re.sub(r"(ChangeEvent|__c|__e)$", "", name)
-    return name.replace("_", "-").lower()
+    name = re.sub(r"(__ChangeEvent|ChangeEvent|__c|__e)$", "", name)
+    return re.sub(r"[-_]", "", name).lower()
 
 
 def find_object_mapping(obj: str, mapping: Mapping[str, ObjectMapping]) -> ObjectMapping:
-    """Return the mapping for ``obj`` or raise SchemaMismatch naming the known objects."""
-    if obj in mapping:
-        return mapping[obj]
-    wanted = normalise_object_name(obj)
-    for name, spec in mapping.items():
-        if normalise_object_name(name) == wanted:
+    """The mapping whose source API name (or slug) is ``obj``; else SchemaMismatch.
+
+    An exact name wins; otherwise the one mapping whose names normalise alike. Two such
+    mappings are ambiguous and refused rather than guessed.
+    """
+    for spec in mapping.values():
+        if obj in (spec.source_object, spec.name):
             return spec
-    raise SchemaMismatch(f"object {obj!r} is not in FIELD_MAPPING (known: {sorted(mapping)})")
+    wanted = normalise_object_name(obj)
+    matches = [
+        spec
+        for spec in mapping.values()
+        if wanted in (normalise_object_name(spec.source_object), normalise_object_name(spec.name))
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    known = sorted(f"{s.name} ({s.source_object})" for s in mapping.values())
+    if matches:
+        raise SchemaMismatch(
+            f"object {obj!r} matches several FIELD_MAPPING entries "
+            f"{sorted(s.name for s in matches)}; give each its api_name in the roadmap"
+        )
+    raise SchemaMismatch(f"object {obj!r} is not in FIELD_MAPPING (known: {known})")
+
+
+def api_names(obj: str, mapping: Mapping[str, ObjectMapping]) -> tuple[str, str]:
+    """(source, target) API names of a roadmap object; the slug itself when it is unmapped."""
+    spec = mapping.get(obj)
+    return (spec.source_object, spec.target_object) if spec else (obj, obj)
 
 
 def to_target_write(change: Change, mapping: Mapping[str, ObjectMapping]) -> TargetWrite | None:
@@ -58,7 +81,7 @@ def to_target_write(change: Change, mapping: Mapping[str, ObjectMapping]) -> Tar
     spec = find_object_mapping(change.object, mapping)
     external_id = _external_id(change, spec)
     if change.operation == DELETE:
-        return TargetWrite(spec.name, spec.external_id, external_id, {}, delete=True)
+        return TargetWrite(spec.target_object, spec.external_id, external_id, {}, delete=True)
 
     body: dict[str, Any] = {}
     for source_field, target_field in spec.fields.items():
@@ -80,7 +103,7 @@ def to_target_write(change: Change, mapping: Mapping[str, ObjectMapping]) -> Tar
         raise SchemaMismatch(
             f"{change.object} record has none of the mapped fields {sorted(spec.fields)}"
         )
-    return TargetWrite(spec.name, spec.external_id, external_id, body)
+    return TargetWrite(spec.target_object, spec.external_id, external_id, body)
 
 
 def _external_id(change: Change, spec: ObjectMapping) -> str:

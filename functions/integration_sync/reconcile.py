@@ -27,7 +27,7 @@ from integration_sync.clients import SourceApi, TargetApi, scheduled_apis
 from integration_sync.config import Settings
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
-from integration_sync.mapping import to_target_write
+from integration_sync.mapping import api_names, to_target_write
 
 logger = Logger()
 
@@ -91,8 +91,11 @@ def _reconcile(
     external_id_field = ""
     unmappable: list[str] = []
     since, after_id = _iso(start), ""
+    source_name, target_name = api_names(obj, settings.mapping)
     while True:
-        page = source.changes(obj, since=since, after_id=after_id, until=_iso(end), limit=PAGE_SIZE)
+        page = source.changes(
+            source_name, since=since, after_id=after_id, until=_iso(end), limit=PAGE_SIZE
+        )
         for record in page:
             change = Change(
                 obj, UPSERT, record.data, record.id, f"reconcile:{record.id}", origin="batch"
@@ -111,7 +114,7 @@ def _reconcile(
     ids = sorted(expected)
     found = {
         str(r.get(external_id_field)): r
-        for r in (target.lookup(obj, external_id_field, ids) if ids else [])
+        for r in (target.lookup(target_name, external_id_field, ids) if ids else [])
     }
     missing = [i for i in ids if i not in found]
     mismatched = [

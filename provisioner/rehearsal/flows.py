@@ -192,9 +192,18 @@ def _nest(fields: dict[str, Any], path: str, value: Any) -> None:
 def _envelope(
     integration: Any, obj: str, fields: dict[str, Any], record_id: str, marker: str
 ) -> dict[str, Any]:
+    """The source's event for one record; ``obj`` is the source's API name from the mapping."""
     now = time.time()
     if integration.source == "salesforce":
-        entity = "".join(part.capitalize() for part in obj.split("-"))
+        # Custom objects' change events are `<Name>__ChangeEvent` (CDC Developer Guide,
+        # "Change Event Object Support"); standard ones `<Name>ChangeEvent`.
+        # Without an api_name the mapping knows only the slug; Salesforce would still send
+        # its CamelCase API name (`hw-order` -> `HwOrder`), which the consumer must match.
+        entity = obj if obj[0].isupper() else "".join(p.capitalize() for p in obj.split("-"))
+        if entity.endswith("__c"):
+            event_name = f"{entity.removesuffix('__c')}__ChangeEvent"
+        else:
+            event_name = f"{entity}ChangeEvent"
         header = {
             "entityName": entity,
             "recordIds": [record_id],
@@ -210,7 +219,7 @@ def _envelope(
         return {
             "version": "0",
             "id": marker,
-            "detail-type": f"{entity}ChangeEvent",
+            "detail-type": event_name,
             "source": "aws.partner/salesforce.com/00D000000000001/0YL000000000001",
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
             "resources": [],
@@ -261,7 +270,11 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
             f"the deployed consumer maps no fields for {integration.objects}, so it would "
             "dead-letter every record as schema_mismatch; add field_mappings to the roadmap",
         )
-    obj, spec = next(iter(mapping.items()))
+    slug, spec = next(iter(mapping.items()))
+    # Every name comes from the deployed mapping: what the source calls the object, and what
+    # the target's API calls it (the slug for both unless the roadmap gives api names).
+    source_object = spec.get("source_object", slug)
+    obj = spec.get("target_object", slug)
     marker = str(uuid.uuid4())
     record_id = _value("Id", len(fake.writes) + 1)
     fields: dict[str, Any] = {}
@@ -293,7 +306,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
         credential = doc["kind"]
 
     admin = deployment.aws.client("sqs")
-    body = json.dumps(_envelope(integration, obj, fields, record_id, marker))
+    body = json.dumps(_envelope(integration, source_object, fields, record_id, marker))
     send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": body}
     fifo = queue.id.endswith(".fifo")
     if fifo:
