@@ -94,6 +94,9 @@ class SystemKind(StrEnum):
     SUPPORT = "support"
     ANALYTICS = "analytics"
     BI = "bi"
+    BILLING = "billing"  # subscriptions, payments (Stripe, Chargebee, Zuora)
+    LOGISTICS = "logistics"  # carriers, 3PL and warehouse management
+    PLATFORM = "platform"  # the company's own services: internal APIs, IoT/device clouds
     OTHER = "other"
 
 
@@ -477,6 +480,7 @@ def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     yield from _concurrent_writers(roadmap)
     yield from _phases_never_rise(roadmap)
     yield from _schedules(roadmap)
+    yield from _ordering(roadmap)
     yield from _mappings(roadmap)
     yield from _salesforce_budget(roadmap)
 
@@ -713,6 +717,20 @@ def _schedules(roadmap: Roadmap) -> Iterator[Problem]:
                 f"{integ.pattern.value} integrations are triggered by their queue, not a "
                 "schedule; remove it or change the pattern to batch",
             )
+
+
+def _ordering(roadmap: Roadmap) -> Iterator[Problem]:
+    """Ordering is promised only where the pattern keeps it; elsewhere it is refused, not ignored."""
+    for i, integ in enumerate(roadmap.integrations):
+        if integ.ordering is Ordering.NONE or not integ.pattern.scheduled:
+            continue
+        yield Problem(
+            f"integrations[{i}].ordering",
+            f"{integ.pattern.value} flows cannot keep ordering {integ.ordering.value}: each run "
+            "copies the latest state of records changed since the last watermark (intermediate "
+            "changes are never seen) and a record that fails is parked and retried on its own "
+            "later; remove ordering, or use event_driven, whose FIFO queue keeps per-record order",
+        )
 
 
 def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from roadmap_examples import EXAMPLE, problems_after
 
 from components.roadmap import Problem, Roadmap, parse_roadmap
@@ -250,3 +251,18 @@ def test_upsert_key_must_be_fed_by_a_mapped_field() -> None:
     problem = only_problem(drop_key)
     assert problem.loc.endswith("field_mappings[0].external_id")
     assert "'NetSuite_Id__c' is not a target of any mapped field" in problem.msg
+
+
+@pytest.mark.parametrize("ordering", ["strict", "per_record"])
+def test_ordering_on_a_scheduled_flow_is_refused_with_the_reason(ordering: str) -> None:
+    problem = only_problem(lambda d: integration(d, "order-to-invoice").update(ordering=ordering))
+    assert problem.loc.endswith(".ordering"), problem
+    assert "batch flows cannot keep ordering" in problem.msg
+    assert "latest state" in problem.msg and "use event_driven" in problem.msg
+
+
+@pytest.mark.parametrize("kind", ["billing", "logistics", "platform"])
+def test_billing_logistics_and_platform_systems_are_kinds_of_their_own(kind: str) -> None:
+    data = copy.deepcopy(EXAMPLE)
+    next(s for s in data["systems"] if s["name"] == "xero")["kind"] = kind
+    assert parse_roadmap(data).system("xero").kind.value == kind

@@ -46,7 +46,14 @@ __all__ = [
 
 # Systems people act on: a wrong or late record there costs money or a customer.
 HIGH_VALUE_TARGET_KINDS = frozenset(
-    {SystemKind.CRM, SystemKind.ERP, SystemKind.ACCOUNTING, SystemKind.ECOMMERCE}
+    {
+        SystemKind.CRM,
+        SystemKind.ERP,
+        SystemKind.ACCOUNTING,
+        SystemKind.ECOMMERCE,
+        SystemKind.BILLING,
+        SystemKind.LOGISTICS,
+    }
 )
 # Flows whose data must be this fresh are business-critical whatever their target.
 HIGH_VALUE_MAX_STALENESS_MINUTES = 15
