@@ -720,7 +720,7 @@ def _schedules(roadmap: Roadmap) -> Iterator[Problem]:
 
 
 def _ordering(roadmap: Roadmap) -> Iterator[Problem]:
-    """Ordering is promised only where the pattern keeps it; elsewhere it is refused, not ignored."""
+    """Ordering is promised only where the pattern keeps it; elsewhere it is refused."""
     for i, integ in enumerate(roadmap.integrations):
         if integ.ordering is Ordering.NONE or not integ.pattern.scheduled:
             continue
