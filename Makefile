@@ -8,15 +8,17 @@ STACK ?= dev
 # Source of truth for what the linters and type checker look at.
 CODE := contract components provisioner policies secrets functions tests bench scripts __main__.py
 
-.PHONY: setup rehearse test lint validate clean
+.PHONY: setup rehearse test lint validate clean lock
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every package, direct or transitive, comes from requirements.lock (pip constraints), so two
+# machines never resolve different versions; `make lock` rewrites it after a pin changes.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; set PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	bash scripts/ensure-chromium.sh || echo "warning: no chromium; the report browser test will be skipped"
 	touch $(STAMP)
 
@@ -34,6 +36,11 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The lock covers Python 3.11 and later on every platform (uv's universal resolution).
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--no-header --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .mypy_cache .ruff_cache

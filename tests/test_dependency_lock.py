@@ -1,0 +1,76 @@
+"""requirements.lock pins the whole tree, and the environment the tests run in matches it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK_LINE = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[^\s;\\]+)\s*(?:;(?P<marker>.*))?$"
+)
+
+
+def _locked(*, here_only: bool = False) -> dict[str, set[str]]:
+    """Locked versions by name; `here_only` keeps those whose marker fits this interpreter."""
+    pins: dict[str, set[str]] = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        match = LOCK_LINE.match(line.strip())
+        if not match:
+            continue
+        if here_only and match["marker"] and not Marker(match["marker"]).evaluate():
+            continue
+        pins.setdefault(canonicalize_name(match["name"]), set()).add(match["version"])
+    return pins
+
+
+def _declared() -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared.extend(extra)
+    return [Requirement(spec) for spec in declared]
+
+
+def test_every_declared_dependency_is_locked_at_a_version_it_allows() -> None:
+    locked = _locked()
+    for requirement in _declared():
+        versions = locked.get(canonicalize_name(requirement.name))
+        assert versions, f"{requirement.name} is not in requirements.lock; run `make lock`"
+        assert any(requirement.specifier.contains(v, prereleases=True) for v in versions), (
+            f"requirements.lock has {requirement.name} {versions}, pyproject.toml asks "
+            f"{requirement.specifier}; run `make lock`"
+        )
+
+
+def test_installed_distributions_are_the_locked_versions() -> None:
+    locked = _locked(here_only=True)
+    project = canonicalize_name("integration-provisioner")
+    for dist in metadata.distributions():
+        name = canonicalize_name(dist.metadata["Name"])
+        if name in {project, "pip"}:
+            continue
+        assert dist.version in locked.get(name, set()), (
+            f"{name} {dist.version} is installed but requirements.lock has "
+            f"{sorted(locked.get(name, set())) or 'nothing'}; run `make setup` (or `make lock`)"
+        )
+
+
+def test_lambda_bundle_requirements_match_the_lock() -> None:
+    locked = _locked()
+    for bundle in ("functions", "secrets", "policies"):
+        for line in (ROOT / bundle / "requirements.txt").read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            requirement = Requirement(line)
+            versions = locked.get(canonicalize_name(requirement.name), set())
+            assert any(requirement.specifier.contains(v) for v in versions), (
+                f"{bundle}/requirements.txt pins {line}, requirements.lock has {versions}"
+            )
