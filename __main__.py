@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+import pulumi_aws as aws
 
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
@@ -20,15 +21,28 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 
 def _settings():
-    config = pulumi.Config(CONFIG_NAMESPACE)
-
-    def get(key: str) -> str | None:
-        return config.get(key)
-
+    config, aws_config = pulumi.Config(CONFIG_NAMESPACE), pulumi.Config("aws")
     try:
-        return settings_from_config(pulumi.get_stack(), get, pulumi.Config("aws").get("region"))
+        return settings_from_config(pulumi.get_stack(), config.get, aws_config.get)
     except StackSettingsError as err:
         raise pulumi.RunError(str(err)) from None
+
+
+def _account() -> str:
+    """The account the engine deploys into, refused unless the stack allows it.
+
+    The AWS provider refuses accounts outside `aws:allowedAccountIds` itself; the same
+    rule here holds under the mock runtime too, and names the fix.
+    """
+    account = aws.get_caller_identity().account_id
+    allowed = settings.allowed_account_ids
+    if allowed and account not in allowed:
+        raise pulumi.RunError(
+            f"stacks/Pulumi.{pulumi.get_stack()}.yaml: config.aws:allowedAccountIds: "
+            f"{', '.join(allowed)} does not include {account}, the account of the credentials "
+            "in use; switch to this stack's account (AWS_PROFILE) or add it to the list"
+        )
+    return account
 
 
 def _bundle(folder: str, what: str) -> pulumi.FileArchive:
@@ -57,6 +71,7 @@ except RoadmapError as err:
     ) from None
 
 active = roadmap.active(settings.environment)
+account_id = _account()
 if active:
     function_code = _bundle("functions", "sync")
     rotation_code = _bundle("secrets", "credential rotation")
@@ -69,6 +84,7 @@ for integration in active:
             settings=settings,
             function_code=function_code,
             rotation_code=rotation_code,
+            account_id=account_id,
         ),
     )
     pulumi.export(integration.name, component.outputs)

@@ -19,15 +19,20 @@ TOKEN_PREFIX = "provisioner:index:"
 
 @dataclass(frozen=True)
 class Scope:
-    """One integration in one environment: where its resources live and how they are tagged.
+    """One integration in one stack: where its resources live and how they are tagged.
+
+    `environment` picks the rules (dev, staging, prod); `name_prefix` is the stack's own
+    prefix of every physical name, so two stacks of one environment never collide.
+    `account_id` is the account the engine deploys into (`aws.get_caller_identity()`).
 
     Usage::
 
-        scope = Scope("prod", "quote-to-order", "333333333333", "eu-west-1", tags)
-        scope.physical("dlq")  # 'prod-quote-to-order-dlq'
+        scope = Scope("dev", "dev-alice", "quote-to-order", account, "eu-west-1", tags)
+        scope.physical("dlq")  # 'dev-alice-quote-to-order-dlq'
     """
 
     environment: str
+    name_prefix: str
     integration: str
     account_id: str
     region: str
@@ -35,8 +40,8 @@ class Scope:
     protect_stateful: bool = False
 
     def physical(self, role: str) -> str:
-        """AWS name `{environment}-{integration}-{role}` within AWS's limits (`contract.naming`)."""
-        return physical_name(self.environment, self.integration, role)
+        """AWS name `{prefix}-{integration}-{role}` within AWS's limits (`contract.naming`)."""
+        return physical_name(self.name_prefix, self.integration, role)
 
     def logical(self, role: str) -> str:
         """Pulumi name `{integration}-{role}` (`contract.naming`)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope
 from components.alarms import IntegrationAlarms, IntegrationAlarmsArgs
@@ -56,13 +57,18 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass
 class IntegrationArgs:
-    """Inputs of an Integration: one roadmap entry, the stack's settings, the Lambda code."""
+    """Inputs of an Integration: one roadmap entry, the stack's settings, the Lambda code.
+
+    `account_id` is the account being deployed into; by default the engine's own
+    (`aws.get_caller_identity()`), which the program asks once for every integration.
+    """
 
     integration: RoadmapIntegration
     roadmap: Roadmap
     settings: StackSettings
     function_code: pulumi.Archive
     rotation_code: pulumi.Archive
+    account_id: str | None = None
 
 
 def consumer_concurrency(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
@@ -174,8 +180,9 @@ class Integration(pulumi.ComponentResource):
         }
         scope = Scope(
             environment=environment,
+            name_prefix=settings.name_prefix,
             integration=integ.name,
-            account_id=settings.account_id,
+            account_id=args.account_id or aws.get_caller_identity().account_id,
             region=settings.region,
             tags=tags,
             protect_stateful=settings.protect_stateful,

@@ -1,37 +1,63 @@
-"""Per-environment settings, read from `stacks/Pulumi.<env>.yaml` or from Pulumi config.
+"""Per-stack settings, read from `stacks/Pulumi.<stack>.yaml` or from Pulumi config.
 
 The same model is filled either way: by the program under the real engine (through
 `pulumi.Config`) and by the CLI reading the stack file directly, so `plan`, `check` and
 `rehearse` see exactly what `pulumi up` would.
 
+A stack is not an environment: each stack declares the environment whose rules it follows
+(`dev`, `staging` or `prod`: the roadmap's phases, rotation limits, protection) and the
+prefix of its physical names (default: the stack name), so `dev`, `dev-alice` and
+`pr-123` coexist in one account. A stack named after an environment is that environment.
+
 Usage::
 
     settings = load_stack_settings(Path("stacks"), "prod")
     settings.max_rotation_days  # 30
+    load_stack_settings(Path("stacks"), "dev-alice").environment  # 'dev'
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from components.roadmap import ENVIRONMENTS, Problem, RoadmapFileError, format_loc, read_yaml
+from contract.naming import PREFIX_PATTERN
 
 __all__ = [
     "CONFIG_NAMESPACE",
+    "STACK_NAME_PATTERN",
     "AlarmEndpoint",
     "AlarmRouting",
     "StackSettings",
     "StackSettingsError",
+    "known_stacks",
     "load_stack_settings",
     "settings_from_config",
     "stack_file",
 ]
 
 CONFIG_NAMESPACE = "integration-provisioner"
+
+# Pulumi stack names: letters, digits, `-`, `_` and `.` (Pulumi docs, "Stacks":
+# https://www.pulumi.com/docs/iac/concepts/stacks/).
+STACK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+# Settings of the `aws:` namespace (the provider's own configuration) and their model field.
+AWS_KEYS = {"aws:region": "region", "aws:allowedAccountIds": "allowedAccountIds"}
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
@@ -65,13 +91,18 @@ class AlarmRouting(BaseModel):
 
 
 class StackSettings(BaseModel):
-    """Everything that differs between dev, staging and prod."""
+    """Everything that differs between stacks: the environment's rules and the stack's own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     environment: Literal["dev", "staging", "prod"]
+    # The `{prefix}` of every physical name (contract/naming.py); the stack name by default.
+    name_prefix: str = Field(alias="namePrefix", pattern=PREFIX_PATTERN)
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-    account_id: str = Field(alias="accountId", pattern=r"^\d{12}$")
+    # `aws:allowedAccountIds`: the AWS provider refuses to run in any other account, so a
+    # dev stack's config can never touch prod. The account itself comes from the engine
+    # (`aws.get_caller_identity()`), never from a setting.
+    allowed_account_ids: tuple[AccountId, ...] = Field(alias="allowedAccountIds", default=())
     max_rotation_days: int = Field(alias="maxRotationDays", ge=1, le=365)
     log_retention_days: int = Field(alias="logRetentionDays")
     alarm_routing: AlarmRouting = Field(alias="alarmRouting", default_factory=AlarmRouting)
@@ -100,34 +131,63 @@ class StackSettingsError(Exception):
     """The stack file is missing or its settings are invalid; message names file and key."""
 
 
-def stack_file(stacks_dir: Path, environment: str) -> Path:
-    return stacks_dir / f"Pulumi.{environment}.yaml"
+def stack_file(stacks_dir: Path, stack: str) -> Path:
+    return stacks_dir / f"Pulumi.{stack}.yaml"
 
 
-def _from_mapping(values: dict[str, Any], source: str, environment: str) -> StackSettings:
-    if values.get("environment", environment) != environment:
+def known_stacks(stacks_dir: Path) -> list[str]:
+    """The stacks that have a settings file in `stacks_dir`, sorted."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
+
+
+def _config_key(field: str) -> str:
+    """The stack file's key of a model field (`region` -> `aws:region`)."""
+    for key, name in AWS_KEYS.items():
+        if field == name or field.startswith((f"{name}.", f"{name}[")):
+            return key + field[len(name) :]
+    return f"{CONFIG_NAMESPACE}:{field}"
+
+
+def _from_mapping(values: dict[str, Any], source: str, stack: str) -> StackSettings:
+    env_key = f"config.{CONFIG_NAMESPACE}:environment"
+    if "environment" not in values:
+        if stack not in ENVIRONMENTS:
+            raise StackSettingsError(
+                f"{source}: {env_key}: missing; stack {stack!r} is not itself an environment, "
+                f"so say whose rules it follows: one of {', '.join(ENVIRONMENTS)}"
+            )
+        values = {**values, "environment": stack}
+    elif stack in ENVIRONMENTS and values["environment"] != stack:
         raise StackSettingsError(
-            f"{source}: config.{CONFIG_NAMESPACE}:environment: says "
-            f"{values['environment']!r} but the stack is {environment!r}; make them match"
+            f"{source}: {env_key}: says {values['environment']!r} but the stack is {stack!r}; "
+            "make them match (a stack named after an environment is that environment)"
         )
+    if "namePrefix" not in values:
+        if not re.match(PREFIX_PATTERN, stack):
+            raise StackSettingsError(
+                f"{source}: config.{CONFIG_NAMESPACE}:namePrefix: missing, and the stack name "
+                f"{stack!r} cannot prefix AWS names; set a prefix matching {PREFIX_PATTERN}"
+            )
+        values = {**values, "namePrefix": stack}
     try:
-        return StackSettings.model_validate({"environment": environment, **values})
+        return StackSettings.model_validate(values)
     except ValidationError as err:
         lines = []
         for e in err.errors(include_url=False):
-            loc = format_loc(e["loc"])
-            key = f"config.{'aws:region' if loc == 'region' else f'{CONFIG_NAMESPACE}:{loc}'}"
+            key = f"config.{_config_key(format_loc(e['loc']))}"
             lines.append(Problem(key, e["msg"].removeprefix("Value error, ")).render(source))
         raise StackSettingsError("\n".join(lines)) from None
 
 
-def load_stack_settings(stacks_dir: Path, environment: str) -> StackSettings:
-    """Read `stacks/Pulumi.<environment>.yaml` into StackSettings."""
-    if environment not in ENVIRONMENTS:
+def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
+    """Read `stacks/Pulumi.<stack>.yaml` into StackSettings."""
+    path = stack_file(stacks_dir, stack)
+    if not re.match(STACK_NAME_PATTERN, stack) or not path.is_file():
+        known = ", ".join(known_stacks(stacks_dir)) or "none"
         raise StackSettingsError(
-            f"unknown stack {environment!r}; use one of: {', '.join(ENVIRONMENTS)}"
+            f"unknown stack {stack!r}: no {path}; use one of: {known} (or create its stack "
+            "file, declaring integration-provisioner:environment)"
         )
-    path = stack_file(stacks_dir, environment)
     try:
         document = read_yaml(path)
     except RoadmapFileError as err:
@@ -138,37 +198,37 @@ def load_stack_settings(stacks_dir: Path, environment: str) -> StackSettings:
     values: dict[str, Any] = {}
     prefix = f"{CONFIG_NAMESPACE}:"
     for key, value in config.items():
-        if key == "aws:region":
-            values["region"] = value
+        if key in AWS_KEYS:
+            values[AWS_KEYS[key]] = value
         elif isinstance(key, str) and key.startswith(prefix):
             values[key.removeprefix(prefix)] = value
-    return _from_mapping(values, str(path), environment)
+    return _from_mapping(values, str(path), stack)
 
 
 # Pulumi config hands structured values over as JSON text; these keys are plain text.
-_TEXT_KEYS = frozenset({"environment", "accountId", "permissionsBoundaryArn", "roadmap"})
+_TEXT_KEYS = frozenset({"environment", "namePrefix", "permissionsBoundaryArn", "roadmap"})
 
 
-def settings_from_config(environment: str, get: Any, region: str | None) -> StackSettings:
-    """Build settings from Pulumi config; `get(key)` returns the raw string or None.
+def settings_from_config(stack: str, get: Any, aws_get: Any) -> StackSettings:
+    """Build settings from Pulumi config; `get(key)` and `aws_get(key)` return the raw
+    string or None for a key of this project's namespace and of `aws:`.
 
     Structured values (objects, lists, numbers, booleans) arrive JSON-encoded, as
     `pulumi.Config.get` returns them; text keys are taken as they are.
     """
-    # Every setting the model knows, by its config key (the alias); region comes from aws:.
-    keys = [f.alias or n for n, f in StackSettings.model_fields.items() if n != "region"]
+    # Every setting the model knows, by its config key (the alias) and namespace.
+    aws_fields = {name: key.removeprefix("aws:") for key, name in AWS_KEYS.items()}
     values: dict[str, Any] = {}
-    for key in keys:
-        raw = get(key)
+    for name, info in StackSettings.model_fields.items():
+        key = info.alias or name
+        raw = aws_get(aws_fields[key]) if key in aws_fields else get(key)
         if raw is None:
             continue
         if key in _TEXT_KEYS:  # a 12-digit account id is text, not a number
             values[key] = raw
             continue
         try:
-            values[key] = json.loads(raw)
+            values[key] = json.loads(raw) if key != "region" else raw
         except (TypeError, ValueError):
             values[key] = raw
-    if region is not None:
-        values["region"] = region
-    return _from_mapping(values, f"Pulumi.{environment}.yaml", environment)
+    return _from_mapping(values, f"Pulumi.{stack}.yaml", stack)

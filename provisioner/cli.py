@@ -54,9 +54,9 @@ def add_stack_argument(parser: argparse.ArgumentParser, *, required: bool = True
     parser.add_argument(
         "--stack",
         required=required,
-        choices=ENVIRONMENTS,
         metavar="STACK",
-        help=f"the environment: {', '.join(ENVIRONMENTS)} (settings in stacks/Pulumi.<stack>.yaml)",
+        help=f"a stack with settings in stacks/Pulumi.<stack>.yaml: {', '.join(ENVIRONMENTS)}, "
+        "or one that declares its environment (dev-alice, pr-123)",
     )
 
 

@@ -20,6 +20,11 @@ class StackContext:
     roadmap: Roadmap
     roadmap_path: Path
 
+    @property
+    def environment(self) -> str:
+        """The environment whose rules and roadmap phases the stack follows."""
+        return self.settings.environment
+
 
 def resolve_roadmap_path(explicit: Path | None, settings: StackSettings | None = None) -> Path:
     if explicit is not None:
@@ -49,7 +54,9 @@ def read_settings(stack: str, stacks_dir: Path = STACKS_DIR) -> StackSettings:
         raise UsageError(str(err)) from None
 
 
-def load_stack_context(stack: str, roadmap: Path | None = None) -> StackContext:
-    settings = read_settings(stack)
+def load_stack_context(
+    stack: str, roadmap: Path | None = None, stacks_dir: Path = STACKS_DIR
+) -> StackContext:
+    settings = read_settings(stack, stacks_dir)
     path = resolve_roadmap_path(roadmap, settings)
     return StackContext(stack, settings, read_roadmap(path), path)

@@ -1,6 +1,6 @@
 """Find an integration's resources in a deployed stack (real AWS or an emulator endpoint).
 
-Physical names follow docs/contracts.md (`{environment}-{integration}-{role}`), so a
+Physical names follow docs/contracts.md (`{prefix}-{integration}-{role}`), so a
 command can address a deployment from the roadmap and stack settings alone, without
 reading Pulumi state.
 
@@ -92,11 +92,11 @@ class DeployedIntegration:
             integration = context.roadmap.integration(name)
         except KeyError as err:
             raise UsageError(str(err.args[0])) from None
-        phase = integration.phase(context.stack)
+        phase = integration.phase(context.environment)
         if phase < min_phase:
             raise UsageError(
-                f"{name} is at phase {phase} in {context.stack}; this needs phase >= {min_phase} "
-                f"(see `provisioner status`), so nothing to act on is deployed there"
+                f"{name} is at phase {phase} in {context.environment}; this needs phase >= "
+                f"{min_phase} (see `provisioner status`), so nothing to act on is deployed there"
             )
         import boto3
         from botocore.exceptions import BotoCoreError
@@ -108,7 +108,7 @@ class DeployedIntegration:
         return cls(context, integration, EndpointSession(session, endpoint_url))
 
     def physical(self, role: str) -> str:
-        return physical_name(self.context.stack, self.integration.name, role)
+        return physical_name(self.context.settings.name_prefix, self.integration.name, role)
 
     def queue_name(self, role: str) -> str:
         """Queue names carry `.fifo` when the integration needs ordering (SQS naming rule)."""

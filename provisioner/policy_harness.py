@@ -39,6 +39,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
+from components.settings import CONFIG_NAMESPACE
 from provisioner.paths import POLICY_PACK_DIR, STACKS_DIR
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Violation",
     "check_resources",
     "load_pack_config",
+    "pack_config_file",
     "reconcile_config",
     "stack_config",
 ]
@@ -123,10 +125,25 @@ def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
 
 
-def load_pack_config(stack: str, pack_dir: Path = POLICY_PACK_DIR) -> dict[str, Any]:
-    """`<pack>/config.<stack>.json`, the file passed as `--policy-pack-config`; {} if absent."""
-    path = pack_dir / f"config.{stack}.json"
-    if not path.exists():
+def pack_config_file(
+    stack: str, environment: str | None = None, pack_dir: Path = POLICY_PACK_DIR
+) -> Path | None:
+    """The file passed as `--policy-pack-config` for `stack`: `<pack>/config.<stack>.json`,
+    else its environment's `config.<environment>.json` (`dev-alice` checks as dev), else None.
+    """
+    for name in dict.fromkeys((stack, environment or stack)):
+        path = pack_dir / f"config.{name}.json"
+        if path.exists():
+            return path
+    return None
+
+
+def load_pack_config(
+    stack: str, pack_dir: Path = POLICY_PACK_DIR, *, environment: str | None = None
+) -> dict[str, Any]:
+    """The pack config of `stack` (`pack_config_file`) as a dict; {} when there is none."""
+    path = pack_config_file(stack, environment, pack_dir)
+    if path is None:
         return {}
     try:
         loaded = json.loads(path.read_text())
@@ -527,9 +544,10 @@ def check_resources(
     config: Mapping[str, str] | None = None,
 ) -> CheckResult:
     """Start the pack for `stack` (its settings and `config.<stack>.json`), check, stop."""
-    if policy_config is None:
-        policy_config = load_pack_config(stack, pack_dir)
     if config is None:
         config = stack_config(stack)
+    if policy_config is None:
+        environment = config.get(f"{CONFIG_NAMESPACE}:environment")
+        policy_config = load_pack_config(stack, pack_dir, environment=environment)
     with PolicyHarness(pack_dir, stack=stack, config=config, policy_config=policy_config) as pack:
         return pack.check(resources)

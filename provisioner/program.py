@@ -57,6 +57,7 @@ __all__ = [
     "ResourceRequest",
     "run_program",
     "stack_config",
+    "stand_in_account",
 ]
 
 PROJECT = "integration-provisioner"
@@ -197,6 +198,16 @@ class ResourceBackend(Protocol):
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
+# What `aws.get_caller_identity()` answers under the mock runtime when the stack allows no
+# particular account: the example account of the AWS documentation (and moto's default).
+EXAMPLE_ACCOUNT = "123456789012"
+
+
+def stand_in_account(settings: StackSettings) -> str:
+    """The account a plan or rehearsal of the stack runs as: its first allowed account."""
+    return settings.allowed_account_ids[0] if settings.allowed_account_ids else EXAMPLE_ACCOUNT
+
+
 def _short_hash(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
@@ -206,7 +217,7 @@ class AwsShapedBackend:
 
     def __init__(self, settings: StackSettings) -> None:
         self.region = settings.region
-        self.account = settings.account_id
+        self.account = stand_in_account(settings)
 
     def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
@@ -399,7 +410,7 @@ def _make_monitor(
             raise AssertionError("registration goes through RecordingMonitor")
 
         def call(self, args: mocks.MockCallArgs):
-            return backend.call(args.token, _plain(args.args)), None
+            return backend.call(args.token, _plain(args.args)), []
 
     class RecordingMonitor(mocks.MockMonitor):
         """The SDK's MockMonitor, recording what the engine would see at registration."""
@@ -605,8 +616,11 @@ def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> St
     def get(key: str) -> str | None:
         return values.get(prefix + key)
 
+    def aws_get(key: str) -> str | None:
+        return values.get(f"aws:{key}")
+
     try:
-        return settings_from_config(stack, get, values.get("aws:region"))
+        return settings_from_config(stack, get, aws_get)
     except StackSettingsError as err:
         raise UsageError(str(err)) from None
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from components.settings import CONFIG_NAMESPACE
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import POLICY_PACK_DIR
 from provisioner.policy_harness import (
@@ -116,7 +117,8 @@ def render(result: CheckResult, resources: Sequence[Mapping[str, Any]], stack: s
 def run(args: argparse.Namespace) -> int:
     resources, config = plan_resources(args.stack, args.roadmap)
     try:
-        policy_config = load_pack_config(args.stack)
+        environment = config.get(f"{CONFIG_NAMESPACE}:environment")
+        policy_config = load_pack_config(args.stack, environment=environment)
         with PolicyHarness(stack=args.stack, config=config, policy_config=policy_config) as pack:
             result = pack.check(resources)
     except PolicyConfigError as err:

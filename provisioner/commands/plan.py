@@ -15,7 +15,14 @@ from typing import Any
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed
 from provisioner.pricing import monthly_cost
-from provisioner.program import SECRET, ProgramError, ProgramRun, RecordedResource, run_program
+from provisioner.program import (
+    SECRET,
+    ProgramError,
+    ProgramRun,
+    RecordedResource,
+    run_program,
+    stand_in_account,
+)
 
 NAME = "plan"
 ORDER = 20
@@ -74,12 +81,12 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
         if owner is not None:
             grouped.setdefault(owner, []).append(resource)
     integrations = []
-    for integ in ctx.roadmap.active(ctx.stack):
+    for integ in ctx.roadmap.active(ctx.environment):
         resources = grouped.get(integ.name, [])
         integrations.append(
             {
                 "name": integ.name,
-                "phase": integ.phase(ctx.stack),
+                "phase": integ.phase(ctx.environment),
                 "monthly_cost_usd": monthly_cost(r.type for r in resources),
                 "resources": [resource_json(r) for r in resources],
             }
@@ -95,7 +102,8 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
 def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
     settings = ctx.settings
     lines = [
-        f"plan for stack {doc['stack']} ({settings.region}, account {settings.account_id}): "
+        f"plan for stack {doc['stack']} ({settings.environment} rules, {settings.region}, "
+        f"account {stand_in_account(settings)}): "
         f"{len(doc['integrations'])} integration(s), {doc['resource_count']} resources, "
         f"${doc['monthly_cost_usd']:.2f}/month fixed",
     ]
@@ -110,7 +118,7 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
         for type_, count in sorted(counts.items()):
             names = ", ".join(r["name"] for r in resources if r["type"] == type_)
             lines.append(f"  {count:>3} {type_:<52} {names}")
-    resting = [i.name for i in ctx.roadmap.integrations if i.phase(ctx.stack) < 2]
+    resting = [i.name for i in ctx.roadmap.integrations if i.phase(ctx.environment) < 2]
     if resting:
         lines += ["", f"phase 1 (discovery, nothing provisioned): {', '.join(resting)}"]
     return "\n".join(lines)

@@ -8,12 +8,14 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from components.settings import StackSettings
+from provisioner.paths import STACKS_DIR
 from provisioner.rehearsal.creators import AwsCreator, CreatedResource, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import ESM, Inventory
@@ -49,8 +51,6 @@ class EmulatorBackend:
         from provisioner.program import AwsShapedBackend
 
         self.creator = creator
-        # Provider functions (caller identity, region) answer for the stack's own account,
-        # which is also the account the emulator runs as.
         self._calls = AwsShapedBackend(settings)
 
     def create(self, request: Any) -> tuple[str, dict[str, Any]]:
@@ -59,6 +59,14 @@ class EmulatorBackend:
         return self.creator.create(request.type, request.name, request.inputs)
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            # The emulator's STS answers, as AWS's would for the deploying credentials.
+            identity = self.creator.ctx("sts").get_caller_identity()
+            return {
+                "accountId": identity["Account"],
+                "arn": identity["Arn"],
+                "userId": identity["UserId"],
+            }
         return self._calls.call(token, args)
 
 
@@ -84,29 +92,38 @@ def rehearse(
     roadmap: Path | None = None,
     progress: Progress | None = None,
     program_config: dict[str, Any] | None = None,
+    stacks_dir: Path = STACKS_DIR,
+    emulator: Emulator | None = None,
 ) -> RehearsalReport:
     """Run the whole rehearsal for ``stack``; the emulator is stopped whatever happens.
 
     ``program_config`` overrides stack config values (as ``run_program`` takes them).
+    ``emulator`` is one already running (another stack of the same account may be
+    deployed in it; the caller stops it); by default the rehearsal starts its own.
     Raises UsageError for a missing stack or roadmap (exit 2); everything that goes wrong
     in the deployment itself is a failed check.
     """
     from provisioner.context import load_stack_context
     from provisioner.errors import UsageError
-    from provisioner.program import ProgramError, run_program
+    from provisioner.program import ProgramError, run_program, stand_in_account
 
     progress = progress or Progress()
-    context = load_stack_context(stack, roadmap)
+    context = load_stack_context(stack, roadmap, stacks_dir)
     report = RehearsalReport(stack)
 
     def record(check: Check) -> None:
         report.checks.append(progress.check(check))
 
-    progress.step(
-        f"starting the AWS emulator for {stack} ({context.settings.region}, "
-        f"account {context.settings.account_id})"
-    )
-    with Emulator(region=context.settings.region, account_id=context.settings.account_id) as aws:
+    running: contextlib.AbstractContextManager[Emulator]
+    if emulator is None:
+        account = stand_in_account(context.settings)
+        progress.step(
+            f"starting the AWS emulator for {stack} ({context.settings.region}, account {account})"
+        )
+        running = Emulator(region=context.settings.region, account_id=account)
+    else:
+        running = contextlib.nullcontext(emulator)
+    with running as aws:
         progress.step(f"emulator on {aws.endpoint}; deploying the program into it")
         creator = AwsCreator(aws)
         try:
@@ -115,6 +132,7 @@ def rehearse(
                 roadmap=roadmap,
                 config=program_config,
                 backend=lambda settings: EmulatorBackend(creator, settings),
+                stacks_dir=stacks_dir,
             )
         except UsageError:
             raise
@@ -136,7 +154,7 @@ def rehearse(
                 "deploy",
                 True,
                 f"{report.resources_created} resources created in the emulator "
-                f"({len(context.roadmap.active(stack))} integrations at phase >= 2)",
+                f"({len(context.roadmap.active(context.environment))} integrations at phase >= 2)",
             )
         )
         deployment = Deployment(
@@ -144,7 +162,7 @@ def rehearse(
             creator,
             run,
             Inventory.from_created(
-                creator.created, [i.name for i in context.roadmap.active(stack)]
+                creator.created, [i.name for i in context.roadmap.active(context.environment)]
             ),
             context.settings,
             context.roadmap,
@@ -157,7 +175,8 @@ def rehearse(
                     record(check)
             except Exception as err:  # one broken check must not hide the others' results
                 record(Check(name, False, f"could not run: {type(err).__name__}: {err}"))
-    progress.step("emulator stopped")
+    if emulator is None:
+        progress.step("emulator stopped")
     return report
 
 

@@ -87,7 +87,7 @@ class Inputs:
     promotion: PromotionResults
 
     def phase(self, integ: Integration) -> int:
-        return integ.phase(self.stack)
+        return integ.phase(self.settings.environment)
 
     def active(self) -> list[Integration]:
         """Integrations that provision anything here (phase >= 2: credentials, role, key)."""
@@ -98,7 +98,7 @@ class Inputs:
         return [i for i in self.roadmap.integrations if self.phase(i) >= 3]
 
     def lower_stacks(self) -> tuple[str, ...]:
-        return ENVIRONMENTS[: ENVIRONMENTS.index(self.stack)]
+        return ENVIRONMENTS[: ENVIRONMENTS.index(self.settings.environment)]
 
 
 @dataclass(frozen=True)

@@ -122,11 +122,13 @@ class PolicyVerdict:
     note: str
 
 
-def policy_verdicts(roadmap: Roadmap, stack: str, policy: PolicyResults) -> list[PolicyVerdict]:
+def policy_verdicts(
+    roadmap: Roadmap, environment: str, policy: PolicyResults
+) -> list[PolicyVerdict]:
     """Pass, fail (a mandatory violation) or not available, per integration."""
     out = []
     for integ in roadmap.integrations:
-        phase = integ.phase(stack)
+        phase = integ.phase(environment)
         found = policy.for_integration(integ.name)
         if not policy.available:
             verdict, note = Verdict.UNAVAILABLE, policy.reason
@@ -157,6 +159,11 @@ class Report:
     promotion: PromotionResults
 
     @property
+    def environment(self) -> str:
+        """The environment whose roadmap phases the stack deploys."""
+        return self.settings.environment
+
+    @property
     def source_of_truth(self) -> dict[str, dict[str, MatrixCell]]:
         return source_of_truth_matrix(self.roadmap)
 
@@ -166,7 +173,7 @@ class Report:
 
     @property
     def policy_verdicts(self) -> list[PolicyVerdict]:
-        return policy_verdicts(self.roadmap, self.stack, self.policy)
+        return policy_verdicts(self.roadmap, self.environment, self.policy)
 
     def counts(self) -> dict[Verdict, int]:
         """How many checklist items have each verdict."""

@@ -98,7 +98,7 @@ def _html_flows(report: Report) -> list[str]:
             f"<td>{escape(', '.join(integ.objects))}</td>"
             f"<td>{escape(PATTERN_STYLES[integ.pattern].label)}</td>"
             f"<td>{escape(integ.direction.value)}</td>"
-            f"<td>{escape(phase_label(integ.phase(report.stack)))}</td>"
+            f"<td>{escape(phase_label(integ.phase(report.environment)))}</td>"
             f"<td>{escape(integ.owner_team)}</td>"
             f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td></tr>"
         )
@@ -135,14 +135,14 @@ def _html_phases(report: Report) -> list[str]:
         "<table id='phases'><tr><th>integration</th>",
     ]
     for env in ENVIRONMENTS:
-        css = " class='current'" if env == report.stack else ""
+        css = " class='current'" if env == report.environment else ""
         out.append(f"<th{css}>{escape(env)}</th>")
     out.append("</tr>")
     for name, row in report.phases.items():
         out.append(f"<tr data-integration='{escape(name)}'><td>{escape(name)}</td>")
         for env in ENVIRONMENTS:
             cell = row[env]
-            css = " class='current'" if env == report.stack else ""
+            css = " class='current'" if env == report.environment else ""
             notes = [*cell.blockers]
             if cell.criteria != "checked":
                 notes.append(cell.criteria)
@@ -241,7 +241,7 @@ def render_html(report: Report) -> str:
         f"<span>{_badge(Verdict.FAIL)} {counts[Verdict.FAIL]}</span>"
         f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
         "<h2 id='map'>System and integration map</h2>",
-        f"<div class='map'>{render_map(roadmap, report.stack)}</div>",
+        f"<div class='map'>{render_map(roadmap, report.environment)}</div>",
         *_html_flows(report),
         "<h2>Source-of-truth matrix</h2>",
         *_html_sot(report),
@@ -312,7 +312,7 @@ def render_markdown(report: Report) -> str:
                     ", ".join(i.objects),
                     PATTERN_STYLES[i.pattern].label,
                     i.direction.value,
-                    phase_label(i.phase(stack)),
+                    phase_label(i.phase(report.environment)),
                     i.owner_team,
                 ]
                 for i in roadmap.integrations

@@ -174,7 +174,7 @@ def collect_plan(
             integ.name: pricing.monthly_cost(
                 r.type for r in run.resources if owner[r.urn] == integ.name
             )
-            for integ in roadmap.active(stack)
+            for integ in roadmap.active(run.settings.environment)
         }
         costs = CostResults(
             available=True,
