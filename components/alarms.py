@@ -32,6 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from contract.naming import name_limit
 
 __all__ = ["IntegrationAlarms", "IntegrationAlarmsArgs"]
 
@@ -61,6 +62,14 @@ class IntegrationAlarmsArgs:
     reconcile_function_name: pulumi.Input[str] | None = None
 
 
+def _display_name(integration: str, alert_path: str) -> str:
+    """The topic's display name: with the alert path when it fits SNS's limit."""
+    full = f"{integration} alerts ({alert_path})"
+    if len(full) <= name_limit("aws:sns/topic:Topic", "displayName"):
+        return full
+    return f"{integration} alerts"
+
+
 def _period(seconds: int) -> int:
     """A valid alarm period covering `seconds`: a multiple of 60, at most a day."""
     return max(MINUTE, min(DAY, seconds // MINUTE * MINUTE))
@@ -82,7 +91,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(
             f"{name}-alerts",
             name=scope.physical("alerts"),
-            display_name=f"{scope.integration} alerts ({args.alert_path})",
+            display_name=_display_name(scope.integration, args.alert_path),
             tags=scope.tags,
             opts=child(self),
         )

@@ -20,18 +20,24 @@ Usage::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "HASH_LENGTH",
     "MAX_PREFIX_LENGTH",
     "NAME_LIMIT",
+    "NAME_LIMITS",
     "PREFIX_PATTERN",
     "ROLE_HEADS",
     "SLUG_MAX_LENGTH",
     "SLUG_PATTERN",
+    "NameLimit",
     "clashing_names",
     "logical_name",
+    "name_limit",
+    "names_over_limit",
     "owner_of_name",
     "physical_name",
 ]
@@ -56,6 +62,106 @@ PREFIX_PATTERN = rf"^[a-z][a-z0-9-]{{0,{MAX_PREFIX_LENGTH - 2}}}[a-z0-9]$"
 # other type allows more, so one limit keeps every name valid by construction.
 NAME_LIMIT = 64
 HASH_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class NameLimit:
+    """How long one AWS name may be: the input that carries it, its limit, and the source."""
+
+    field: str
+    limit: int
+    source: str
+
+
+_IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+
+# Every name the components give a resource, per Pulumi type (camelCase input), with the
+# AWS limit that applies. Names built by `physical_name` stay within `NAME_LIMIT`; the
+# longer limits leave room for what is added around them (`.fifo`, `alias/`,
+# `/aws/lambda/`). A type that gets a name and is missing here fails the naming test.
+NAME_LIMITS: dict[str, tuple[NameLimit, ...]] = {
+    "aws:iam/role:Role": (NameLimit("name", 64, _IAM_QUOTAS),),
+    "aws:iam/user:User": (NameLimit("name", 64, _IAM_QUOTAS),),
+    "aws:iam/rolePolicy:RolePolicy": (NameLimit("name", 128, _IAM_QUOTAS),),
+    "aws:iam/userPolicy:UserPolicy": (NameLimit("name", 128, _IAM_QUOTAS),),
+    # SQS CreateQueue: QueueName up to 80 characters, `.fifo` included.
+    "aws:sqs/queue:Queue": (
+        NameLimit(
+            "name",
+            80,
+            "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html",
+        ),
+    ),
+    "aws:lambda/function:Function": (
+        NameLimit(
+            "name", 64, "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html"
+        ),
+    ),
+    "aws:cloudwatch/eventRule:EventRule": (
+        NameLimit(
+            "name",
+            64,
+            "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
+        ),
+    ),
+    "aws:scheduler/schedule:Schedule": (
+        NameLimit(
+            "name",
+            64,
+            "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html",
+        ),
+    ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        NameLimit(
+            "name",
+            255,
+            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
+        ),
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        NameLimit(
+            "dashboardName",
+            255,
+            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html",
+        ),
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": (
+        NameLimit(
+            "name",
+            512,
+            "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
+        ),
+    ),
+    "aws:dynamodb/table:Table": (
+        NameLimit(
+            "name",
+            255,
+            "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html",
+        ),
+    ),
+    "aws:kms/alias:Alias": (
+        NameLimit(
+            "name", 256, "https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html"
+        ),
+    ),
+    "aws:secretsmanager/secret:Secret": (
+        NameLimit(
+            "name",
+            512,
+            "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html",
+        ),
+    ),
+    # SNS: a topic name up to 256 characters (CreateTopic); a display name up to 100
+    # (SNS developer guide, "Creating an Amazon SNS topic").
+    "aws:sns/topic:Topic": (
+        NameLimit("name", 256, "https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html"),
+        NameLimit(
+            "displayName",
+            100,
+            "https://docs.aws.amazon.com/sns/latest/dg/sns-create-topic.html",
+        ),
+    ),
+}
 
 # The first word of every role the components use. An integration named
 # `{other}-{head}...` could produce the same physical name as one of `other`'s
@@ -101,6 +207,24 @@ def physical_name(prefix: str, integration: str, role: str, *, limit: int = NAME
     digest = hashlib.sha256(full.encode()).hexdigest()[:HASH_LENGTH]
     kept = full[: limit - HASH_LENGTH - 1].rstrip("-")
     return f"{kept}-{digest}"
+
+
+def name_limit(type_: str, field: str = "name") -> int:
+    """The AWS limit on the name `field` of a resource of `type_` (`NAME_LIMITS`)."""
+    return next(rule.limit for rule in NAME_LIMITS[type_] if rule.field == field)
+
+
+def names_over_limit(type_: str, inputs: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the names among one resource's inputs (`[]` when all fit)."""
+    problems = []
+    for rule in NAME_LIMITS.get(type_, ()):
+        value = inputs.get(rule.field)
+        if isinstance(value, str) and len(value) > rule.limit:
+            problems.append(
+                f"{type_} {rule.field} {value!r} is {len(value)} characters; AWS allows "
+                f"{rule.limit} ({rule.source})"
+            )
+    return problems
 
 
 def logical_name(integration: str, role: str) -> str:

@@ -8,13 +8,24 @@ and refuses one outside `aws:allowedAccountIds`; several stacks of one environme
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from components.roadmap import parse_roadmap
 from components.settings import StackSettings
+from contract.naming import (
+    MAX_PREFIX_LENGTH,
+    NAME_LIMIT,
+    NAME_LIMITS,
+    SLUG_MAX_LENGTH,
+    names_over_limit,
+)
+from provisioner.policy_harness import check_resources
 from provisioner.program import AwsShapedBackend, ProgramError, ProgramRun, run_program
 from provisioner.rehearsal import Progress, rehearse
 from provisioner.rehearsal.creators import AwsCreator
@@ -22,9 +33,94 @@ from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.runner import EmulatorBackend
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
+
 DEPLOYING = "444455556666"
 # Two FIFO event-driven integrations (one with an IAM pusher): quick to deploy.
 SMALL = ("quote-to-order", "lead-to-account")
+# A name prefix as long as a stack may have.
+LONGEST_PREFIX = "dev-alice-sandbx"
+assert len(LONGEST_PREFIX) == MAX_PREFIX_LENGTH
+
+
+def _longest(name: str) -> str:
+    """`name` padded to the longest slug the roadmap accepts, still distinct."""
+    return (name + "-" + "x" * SLUG_MAX_LENGTH)[:SLUG_MAX_LENGTH]
+
+
+def longest_names_roadmap() -> dict[str, Any]:
+    """Every pattern and credential kind, integration, object and credential names at the
+    schema's limit (a generated roadmap of six integrations, renamed)."""
+    doc = generate_roadmap(6)
+    # Object names become letters only: the sync function matches a Salesforce entity
+    # (`QuoteX...`) to its object by lower-casing, which cannot restore hyphens.
+    objects = {
+        o["name"]: (re.sub(r"[^a-z]", "", o["name"]) + "x" * SLUG_MAX_LENGTH)[: SLUG_MAX_LENGTH - 1]
+        + "abcdefghijklmnopqrstuvwxyz"[i]
+        for i, o in enumerate(doc["objects"])
+    }
+    for obj in doc["objects"]:
+        obj["name"] = objects[obj["name"]]
+    for integ in doc["integrations"]:
+        integ["name"] = _longest(integ["name"])
+        integ["objects"] = [objects[o] for o in integ["objects"]]
+        for mapping in integ["field_mappings"]:
+            mapping["object"] = objects[mapping["object"]]
+        for cred in integ["credentials"]:
+            cred["name"] = _longest(cred["name"])
+    return doc
+
+
+@pytest.fixture(scope="module")
+def longest_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    doc = longest_names_roadmap()
+    roadmap = parse_roadmap(doc)
+    assert {i.pattern.value for i in roadmap.integrations} == set(PATTERNS)
+    kinds = {c.kind.value for i in roadmap.integrations for c in i.credentials}
+    assert kinds == {
+        "salesforce_jwt_bearer",
+        "oauth_client_credentials",
+        "api_key",
+        "iam_access_key",
+    }
+    assert {len(i.name) for i in roadmap.integrations} == {SLUG_MAX_LENGTH}
+    path = tmp_path_factory.mktemp("longest") / "roadmap.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def longest_plan(longest_roadmap: Path) -> ProgramRun:
+    return run_program("dev", roadmap=longest_roadmap, config={"namePrefix": LONGEST_PREFIX})
+
+
+def test_every_physical_name_of_the_longest_roadmap_fits_its_aws_limit(
+    longest_plan: ProgramRun,
+) -> None:
+    problems = [p for r in longest_plan.resources for p in names_over_limit(r.type, r.inputs)]
+    assert problems == []
+    # Every type that is given a name has its limit in the table, and the limit was reached.
+    named = {
+        r.type
+        for r in longest_plan.resources
+        if r.custom and {"name", "dashboardName"} & set(r.inputs)
+    }
+    assert named <= set(NAME_LIMITS), named - set(NAME_LIMITS)
+    users = [r.inputs["name"] for r in longest_plan.by_type("aws:iam/user:User")]
+    assert users and all(NAME_LIMIT - 1 <= len(n) <= NAME_LIMIT for n in users), users
+    assert all(re.match(rf"{LONGEST_PREFIX}-.+-[0-9a-f]{{8}}$", n) for n in users), users
+
+
+def test_the_longest_roadmap_passes_the_policy_pack(longest_plan: ProgramRun) -> None:
+    result = check_resources(
+        [{**r.to_json(), "options": dict(r.options)} for r in longest_plan.resources],
+        stack="dev",
+        config=longest_plan.config,
+    )
+    assert not result.mandatory, [(v.policy, v.message) for v in result.mandatory]
 
 
 class DeployingAs(AwsShapedBackend):
@@ -108,8 +204,10 @@ def _personal_stack(stacks_dir: Path, name: str, environment: str) -> None:
 
 
 def test_dev_and_dev_alice_rehearse_side_by_side_in_one_account(
-    small_roadmap: Path, tmp_path: Path
+    longest_roadmap: Path, tmp_path: Path
 ) -> None:
+    """The same longest-names roadmap deployed by `dev`, then rehearsed in full by
+    `dev-alice` in the same emulator: no name collides, every check passes."""
     _personal_stack(tmp_path, "dev-alice", "dev")
     with Emulator(region="eu-west-1", account_id="111111111111") as aws:
         creator = AwsCreator(aws)
@@ -117,19 +215,18 @@ def test_dev_and_dev_alice_rehearse_side_by_side_in_one_account(
         def backend(settings: StackSettings) -> EmulatorBackend:
             return EmulatorBackend(creator, settings)
 
-        dev = run_program("dev", roadmap=small_roadmap, backend=backend, stacks_dir=tmp_path)
+        dev = run_program("dev", roadmap=longest_roadmap, backend=backend, stacks_dir=tmp_path)
         report = rehearse(
             "dev-alice",
-            roadmap=small_roadmap,
+            roadmap=longest_roadmap,
             progress=Progress(quiet=True),
             stacks_dir=tmp_path,
             emulator=aws,
         )
         failed = {c.name: c.detail for c in report.checks if not c.ok}
         assert report.ok, failed
-        # Both stacks are there, each under its own prefix, and dev's queue still works.
-        queues = aws.client("sqs").list_queues()["QueueUrls"]
-        names = {url.rsplit("/", 1)[-1] for url in queues}
-        assert "dev-quote-to-order-queue.fifo" in names
-        assert "dev-alice-quote-to-order-queue.fifo" in names
-    assert dev.settings.environment == "dev" and dev.settings.name_prefix == "dev"
+        roles = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
+    dev_roles = {r.inputs["name"] for r in dev.by_type("aws:iam/role:Role")}
+    assert dev_roles and dev_roles <= roles
+    alice_roles = {n for n in roles if n.startswith("dev-alice-")}
+    assert len(alice_roles) == len(dev_roles)
