@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.roadmap import parse_roadmap
+from components.roadmap import CredentialKind, parse_roadmap
 from components.settings import StackSettings
 from contract.naming import (
     MAX_PREFIX_LENGTH,
@@ -39,8 +39,6 @@ if str(ROOT) not in sys.path:
 from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
 
 DEPLOYING = "444455556666"
-# Two FIFO event-driven integrations (one with an IAM pusher): quick to deploy.
-SMALL = ("quote-to-order", "lead-to-account")
 # A name prefix as long as a stack may have.
 LONGEST_PREFIX = "dev-alice-sandbx"
 assert len(LONGEST_PREFIX) == MAX_PREFIX_LENGTH
@@ -55,13 +53,7 @@ def longest_names_roadmap() -> dict[str, Any]:
     """Every pattern and credential kind, integration, object and credential names at the
     schema's limit (a generated roadmap of six integrations, renamed)."""
     doc = generate_roadmap(6)
-    # Object names become letters only: the sync function matches a Salesforce entity
-    # (`QuoteX...`) to its object by lower-casing, which cannot restore hyphens.
-    objects = {
-        o["name"]: (re.sub(r"[^a-z]", "", o["name"]) + "x" * SLUG_MAX_LENGTH)[: SLUG_MAX_LENGTH - 1]
-        + "abcdefghijklmnopqrstuvwxyz"[i]
-        for i, o in enumerate(doc["objects"])
-    }
+    objects = {o["name"]: _longest(o["name"]) for o in doc["objects"]}
     for obj in doc["objects"]:
         obj["name"] = objects[obj["name"]]
     for integ in doc["integrations"]:
@@ -79,13 +71,7 @@ def longest_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
     doc = longest_names_roadmap()
     roadmap = parse_roadmap(doc)
     assert {i.pattern.value for i in roadmap.integrations} == set(PATTERNS)
-    kinds = {c.kind.value for i in roadmap.integrations for c in i.credentials}
-    assert kinds == {
-        "salesforce_jwt_bearer",
-        "oauth_client_credentials",
-        "api_key",
-        "iam_access_key",
-    }
+    assert {c.kind for i in roadmap.integrations for c in i.credentials} == set(CredentialKind)
     assert {len(i.name) for i in roadmap.integrations} == {SLUG_MAX_LENGTH}
     path = tmp_path_factory.mktemp("longest") / "roadmap.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -134,19 +120,10 @@ class DeployingAs(AwsShapedBackend):
 
 
 @pytest.fixture(scope="module")
-def small_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    doc = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
-    doc["integrations"] = [i for i in doc["integrations"] if i["name"] in SMALL]
-    path = tmp_path_factory.mktemp("roadmap") / "roadmap.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-@pytest.fixture(scope="module")
-def deployed_as_other_account(small_roadmap: Path) -> ProgramRun:
+def deployed_as_other_account(longest_roadmap: Path) -> ProgramRun:
     return run_program(
         "prod",
-        roadmap=small_roadmap,
+        roadmap=longest_roadmap,
         config={"aws:allowedAccountIds": [DEPLOYING]},
         backend=DeployingAs,
     )
@@ -175,10 +152,10 @@ def _account_ids(text: str) -> list[str]:
 
 
 def test_an_account_outside_the_stacks_allowlist_is_refused_naming_the_setting(
-    small_roadmap: Path,
+    longest_roadmap: Path,
 ) -> None:
     with pytest.raises(ProgramError) as caught:
-        run_program("dev", roadmap=small_roadmap, backend=DeployingAs)
+        run_program("dev", roadmap=longest_roadmap, backend=DeployingAs)
     message = str(caught.value)
     assert "stacks/Pulumi.dev.yaml: config.aws:allowedAccountIds" in message
     assert f"does not include {DEPLOYING}" in message
