@@ -22,8 +22,13 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 def _settings():
     config, aws_config = pulumi.Config(CONFIG_NAMESPACE), pulumi.Config("aws")
+
+    def is_secret(key: str) -> bool:
+        # A `secure:` value (also one nested in an object) marks its whole key secret.
+        return pulumi.runtime.is_config_secret(config.full_key(key))
+
     try:
-        return settings_from_config(pulumi.get_stack(), config.get, aws_config.get)
+        return settings_from_config(pulumi.get_stack(), config.get, aws_config.get, is_secret)
     except StackSettingsError as err:
         raise pulumi.RunError(str(err)) from None
 

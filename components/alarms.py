@@ -51,7 +51,7 @@ class IntegrationAlarmsArgs:
     scope: Scope
     phase: int
     alert_path: str
-    endpoint: tuple[str, str] | None  # (protocol, endpoint) from alarmRouting, or none
+    endpoint: tuple[str, pulumi.Input[str]] | None  # (protocol, endpoint) from alarmRouting
     function_name: pulumi.Input[str]
     function_timeout_seconds: int
     dlq_name: pulumi.Input[str]

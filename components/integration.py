@@ -299,13 +299,18 @@ class Integration(pulumi.ComponentResource):
                     after_account,
                 )
             endpoint = settings.alarm_routing.endpoint_for(integ.alert_path)
+            address: pulumi.Input[str] | None = endpoint.endpoint if endpoint else None
+            if endpoint and settings.is_secret("alarmRouting"):
+                # As `Config.require_secret` would: what came from a `secure:` value (a
+                # PagerDuty URL carries its integration key) stays a secret in the state.
+                address = pulumi.Output.secret(endpoint.endpoint)
             self.alarms = IntegrationAlarms(
                 name,
                 IntegrationAlarmsArgs(
                     scope=scope,
                     phase=phase,
                     alert_path=integ.alert_path,
-                    endpoint=(endpoint.protocol, endpoint.endpoint) if endpoint else None,
+                    endpoint=(endpoint.protocol, address) if endpoint and address else None,
                     function_name=self.sync_function.function.name,
                     function_timeout_seconds=TIMEOUT_SECONDS[main_kind],
                     dlq_name=self.queue.dlq.name,

@@ -37,6 +37,7 @@ from contract.naming import PREFIX_PATTERN
 
 __all__ = [
     "CONFIG_NAMESPACE",
+    "SECRET",
     "STACK_NAME_PATTERN",
     "AlarmEndpoint",
     "AlarmRouting",
@@ -44,6 +45,7 @@ __all__ = [
     "StackSettingsError",
     "known_stacks",
     "load_stack_settings",
+    "read_stack_config",
     "settings_from_config",
     "stack_file",
 ]
@@ -56,6 +58,10 @@ STACK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 # Settings of the `aws:` namespace (the provider's own configuration) and their model field.
 AWS_KEYS = {"aws:region": "region", "aws:allowedAccountIds": "allowedAccountIds"}
+
+# What a secret value shows as wherever it is not needed in clear: a `secure:` value of a
+# stack file read offline (never decrypted), and every secret in plans and reports.
+SECRET = "[secret]"
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
@@ -113,6 +119,14 @@ class StackSettings(BaseModel):
     kill_switch: tuple[str, ...] = Field(alias="killSwitch", default=())
     permissions_boundary_arn: str | None = Field(alias="permissionsBoundaryArn", default=None)
     roadmap: str = "roadmap.yaml"
+    # Config keys whose value is (or holds) a secret: a `secure:` value in the stack file.
+    # The program passes what comes from them on as Pulumi secrets; offline they read as
+    # SECRET. Set by the readers below, not a key of the stack file.
+    secret_keys: frozenset[str] = Field(default=frozenset(), exclude=True)
+
+    def is_secret(self, key: str) -> bool:
+        """True when config key `key` (`alarmRouting`) holds a secret value."""
+        return key in self.secret_keys
 
     @field_validator("log_retention_days")
     @classmethod
@@ -179,8 +193,31 @@ def _from_mapping(values: dict[str, Any], source: str, stack: str) -> StackSetti
         raise StackSettingsError("\n".join(lines)) from None
 
 
-def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
-    """Read `stacks/Pulumi.<stack>.yaml` into StackSettings."""
+def _without_secure(value: Any) -> tuple[Any, bool]:
+    """`value` with every `{secure: <ciphertext>}` replaced by SECRET, and whether it had one.
+
+    Pulumi writes a secret config value (also one nested in an object, set with `--path`)
+    as a mapping with the single key `secure`; only the engine can decrypt it.
+    """
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET, True
+        pairs = {k: _without_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def read_stack_config(stacks_dir: Path, stack: str) -> tuple[dict[str, Any], frozenset[str]]:
+    """The `config:` mapping of a stack file, `secure:` values replaced by SECRET, and the
+    full keys (`integration-provisioner:alarmRouting`) that held one.
+
+    Nothing is decrypted: offline, a secret is known only to be one. Other top-level keys
+    (`environment:` imports of Pulumi ESC, `secretsprovider:`, `encryptedkey:`) belong to
+    the engine and are left to it.
+    """
     path = stack_file(stacks_dir, stack)
     if not re.match(STACK_NAME_PATTERN, stack) or not path.is_file():
         known = ", ".join(known_stacks(stacks_dir)) or "none"
@@ -195,13 +232,27 @@ def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
     config = (document or {}).get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise StackSettingsError(f"{path}: expected a top-level 'config:' mapping")
+    plain: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in config.items():
+        plain[str(key)], is_secret = _without_secure(value)
+        if is_secret:
+            secret.add(str(key))
+    return plain, frozenset(secret)
+
+
+def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
+    """Read `stacks/Pulumi.<stack>.yaml` into StackSettings (secure values as SECRET)."""
+    path = stack_file(stacks_dir, stack)
+    config, secret = read_stack_config(stacks_dir, stack)
     values: dict[str, Any] = {}
     prefix = f"{CONFIG_NAMESPACE}:"
     for key, value in config.items():
         if key in AWS_KEYS:
             values[AWS_KEYS[key]] = value
-        elif isinstance(key, str) and key.startswith(prefix):
+        elif key.startswith(prefix):
             values[key.removeprefix(prefix)] = value
+    values["secret_keys"] = frozenset(k.removeprefix(prefix) for k in secret)
     return _from_mapping(values, str(path), stack)
 
 
@@ -209,9 +260,12 @@ def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
 _TEXT_KEYS = frozenset({"environment", "namePrefix", "permissionsBoundaryArn", "roadmap"})
 
 
-def settings_from_config(stack: str, get: Any, aws_get: Any) -> StackSettings:
+def settings_from_config(
+    stack: str, get: Any, aws_get: Any, is_secret: Any = lambda key: False
+) -> StackSettings:
     """Build settings from Pulumi config; `get(key)` and `aws_get(key)` return the raw
-    string or None for a key of this project's namespace and of `aws:`.
+    string or None for a key of this project's namespace and of `aws:`; `is_secret(key)`
+    says whether the engine marked a key of this namespace secret.
 
     Structured values (objects, lists, numbers, booleans) arrive JSON-encoded, as
     `pulumi.Config.get` returns them; text keys are taken as they are.
@@ -221,6 +275,8 @@ def settings_from_config(stack: str, get: Any, aws_get: Any) -> StackSettings:
     values: dict[str, Any] = {}
     for name, info in StackSettings.model_fields.items():
         key = info.alias or name
+        if info.exclude:  # not a config key
+            continue
         raw = aws_get(aws_fields[key]) if key in aws_fields else get(key)
         if raw is None:
             continue
@@ -231,4 +287,5 @@ def settings_from_config(stack: str, get: Any, aws_get: Any) -> StackSettings:
             values[key] = json.loads(raw) if key != "region" else raw
         except (TypeError, ValueError):
             values[key] = raw
+    values["secret_keys"] = frozenset(k for k in values if k not in aws_fields and is_secret(k))
     return _from_mapping(values, f"Pulumi.{stack}.yaml", stack)

@@ -118,11 +118,9 @@ class CheckResult:
 
 def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     """The stack's config as the engine passes it to a pack: every value a string (JSON)."""
-    from components.roadmap import read_yaml  # the project's YAML reader, line-aware errors
+    from provisioner.program import stack_config as program_config
 
-    document = read_yaml(stacks_dir / f"Pulumi.{stack}.yaml") or {}
-    config = document.get("config") if isinstance(document, dict) else None
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+    return program_config(stack, stacks_dir)
 
 
 def pack_config_file(

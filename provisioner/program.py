@@ -36,11 +36,12 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format
 
-from components.roadmap import RoadmapFileError, read_yaml
 from components.settings import (
     CONFIG_NAMESPACE,
+    SECRET,
     StackSettings,
     StackSettingsError,
+    read_stack_config,
     settings_from_config,
 )
 from provisioner.errors import UsageError
@@ -61,7 +62,6 @@ __all__ = [
 ]
 
 PROJECT = "integration-provisioner"
-SECRET = "[secret]"
 
 # Signatures of the SDK's wire encoding (pulumi/runtime/rpc.py).
 _SIG = "4dabf18193072939515e22adb298388d"
@@ -385,17 +385,24 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- running
 
 
+def engine_config(
+    stack: str, stacks_dir: Path = STACKS_DIR
+) -> tuple[dict[str, str], frozenset[str]]:
+    """The stack file's config as the engine hands it to a program (strings, objects as
+    JSON) and the keys it marks secret; a `secure:` value reads as SECRET, never decrypted."""
+    try:
+        config, secret = read_stack_config(stacks_dir, stack)
+    except StackSettingsError as err:
+        raise UsageError(str(err)) from None
+    encoded = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
+    return encoded, secret
+
+
 def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     """The stack file's config as the engine hands it to a program: strings, objects as JSON."""
-    try:
-        document = read_yaml(stacks_dir / f"Pulumi.{stack}.yaml") or {}
-    except RoadmapFileError as err:
-        raise UsageError(str(err)) from None
-    config = (document.get("config") if isinstance(document, dict) else None) or {}
-    return {
-        str(key): value if isinstance(value, str) else json.dumps(value)
-        for key, value in config.items()
-    }
+    return engine_config(stack, stacks_dir)[0]
 
 
 def _make_monitor(
@@ -481,7 +488,9 @@ def _make_monitor(
     return RecordingMonitor(_Mocks())
 
 
-def _execute(program: Path, stack: str, config: Mapping[str, str], monitor: Any) -> None:
+def _execute(
+    program: Path, stack: str, config: Mapping[str, str], secret: frozenset[str], monitor: Any
+) -> None:
     """Configure the SDK from scratch and run `program` as the language host would."""
     import pulumi
     from pulumi.runtime import config as sdk_config
@@ -514,7 +523,7 @@ def _execute(program: Path, stack: str, config: Mapping[str, str], monitor: Any)
             )
         )
         settings.ROOT.set(None)
-        sdk_config.set_all_config(dict(config), [])
+        sdk_config.set_all_config(dict(config), sorted(secret))
 
         def main() -> None:
             runpy.run_path(str(program), run_name="__main__")
@@ -579,13 +588,13 @@ def run_program(
     as the engine does); `backend` builds the ResourceBackend from the settings
     (default `AwsShapedBackend`). Raises ProgramError when the program fails.
     """
-    values = stack_config(stack, stacks_dir)
+    values, secret = engine_config(stack, stacks_dir)
     for key, value in (config or {}).items():
         full = key if ":" in key else f"{CONFIG_NAMESPACE}:{key}"
         values[full] = value if isinstance(value, str) else json.dumps(value)
     if roadmap is not None:
         values[f"{CONFIG_NAMESPACE}:roadmap"] = str(Path(roadmap).resolve())
-    settings = _settings_for(stack, values, stacks_dir)
+    settings = _settings_for(stack, values, secret)
 
     records: list[RecordedResource] = []
     exports: dict[str, Any] = {}
@@ -595,7 +604,7 @@ def run_program(
 
     def target() -> None:
         try:
-            _execute(program, stack, values, monitor)
+            _execute(program, stack, values, secret, monitor)
         except BaseException as err:  # handed to the caller's thread below
             failure.append(err)
 
@@ -609,7 +618,7 @@ def run_program(
     return ProgramRun(stack, settings, values, records, exports)
 
 
-def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> StackSettings:
+def _settings_for(stack: str, values: Mapping[str, str], secret: frozenset[str]) -> StackSettings:
     """The settings the program will read, for the backend (region, account)."""
     prefix = f"{CONFIG_NAMESPACE}:"
 
@@ -620,7 +629,7 @@ def _settings_for(stack: str, values: Mapping[str, str], stacks_dir: Path) -> St
         return values.get(f"aws:{key}")
 
     try:
-        return settings_from_config(stack, get, aws_get)
+        return settings_from_config(stack, get, aws_get, lambda key: prefix + key in secret)
     except StackSettingsError as err:
         raise UsageError(str(err)) from None
 

@@ -173,35 +173,109 @@ def test_every_example_stack_allows_exactly_its_own_account() -> None:
         assert "accountId" not in text, f"{stack}: the account comes from the engine"
 
 
-def _personal_stack(stacks_dir: Path, name: str, environment: str) -> None:
-    """A stack of `environment` for one engineer: the environment's file, its own name."""
-    text = (ROOT / "stacks" / f"Pulumi.{environment}.yaml").read_text()
-    (stacks_dir / f"Pulumi.{name}.yaml").write_text(text)
-    (stacks_dir / f"Pulumi.{environment}.yaml").write_text(text)
+# A PagerDuty URL carries its integration key, so dev-alice keeps it as a `secure:` value;
+# offline nothing can (or may) decrypt it, so this ciphertext must show up nowhere.
+CIPHERTEXT = "v1:c2VjcmV0LXBhZ2VyZHV0eS1rZXktZm9yLWRldi1hbGljZQ=="
+SECURE_ROUTING = f"""  integration-provisioner:alarmRouting:
+    fallbackEmail: integrations-dev@example.com
+    endpoints:
+      pagerduty:revops-oncall:
+        protocol: https
+        endpoint:
+          secure: {CIPHERTEXT}
+"""
+
+
+@pytest.fixture(scope="module")
+def alice_stacks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dev` as in the repository and `dev-alice`: a dev stack of her own, its alert
+    endpoint a `secure:` value, importing a Pulumi ESC environment."""
+    stacks = tmp_path_factory.mktemp("stacks")
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    (stacks / "Pulumi.dev.yaml").write_text(text)
+    routing = (
+        "  integration-provisioner:alarmRouting:\n    fallbackEmail: integrations-dev@example.com\n"
+    )
+    assert routing in text
+    alice = "environment:\n  - integrations/dev-alice\n" + text.replace(routing, SECURE_ROUTING)
+    (stacks / "Pulumi.dev-alice.yaml").write_text(alice)
+    return stacks
+
+
+@pytest.fixture(scope="module")
+def alice_plan(alice_stacks: Path, longest_roadmap: Path) -> ProgramRun:
+    return run_program("dev-alice", roadmap=longest_roadmap, stacks_dir=alice_stacks)
+
+
+def test_a_secure_alert_endpoint_is_a_secret_in_the_plan_and_shown_nowhere(
+    alice_plan: ProgramRun, alice_stacks: Path, longest_roadmap: Path
+) -> None:
+    from provisioner.commands.plan import plan_document
+    from provisioner.context import load_stack_context
+
+    assert alice_plan.settings.is_secret("alarmRouting")
+    paged = [
+        r
+        for r in alice_plan.by_type("aws:sns/topicSubscription:TopicSubscription")
+        if r.inputs["protocol"] == "https"
+    ]
+    assert paged and all(("endpoint",) in r.secret_paths for r in paged)
+    context = load_stack_context("dev-alice", longest_roadmap, alice_stacks)
+    document = json.dumps(plan_document(context, alice_plan))
+    assert CIPHERTEXT not in document and CIPHERTEXT not in json.dumps(alice_plan.config)
+    assert '"endpoint": "[secret]"' in document
+
+
+def test_a_secure_alert_endpoint_is_checked_and_reported_without_its_value(
+    alice_plan: ProgramRun, alice_stacks: Path, longest_roadmap: Path, tmp_path: Path
+) -> None:
+    from provisioner.report import build_report, collect_plan, collect_promotion, write_report
+
+    result = check_resources(
+        [r.to_json() for r in alice_plan.resources], stack="dev-alice", config=alice_plan.config
+    )
+    assert not result.mandatory, [(v.policy, v.message) for v in result.mandatory]
+    roadmap = parse_roadmap(yaml.safe_load(longest_roadmap.read_text()))
+    policy, costs = collect_plan(
+        "dev-alice", longest_roadmap, roadmap, check=False, stacks_dir=alice_stacks
+    )
+    report = build_report(
+        roadmap,
+        "dev-alice",
+        alice_plan.settings,
+        policy=policy,
+        costs=costs,
+        promotion=collect_promotion(roadmap),
+    )
+    written = write_report(report, tmp_path)
+    assert costs.available
+    for path in written:
+        assert CIPHERTEXT not in path.read_text()
 
 
 def test_dev_and_dev_alice_rehearse_side_by_side_in_one_account(
-    longest_roadmap: Path, tmp_path: Path
+    longest_roadmap: Path, alice_stacks: Path
 ) -> None:
     """The same longest-names roadmap deployed by `dev`, then rehearsed in full by
-    `dev-alice` in the same emulator: no name collides, every check passes."""
-    _personal_stack(tmp_path, "dev-alice", "dev")
+    `dev-alice` in the same emulator: no name collides, every check passes, and her
+    `secure:` alert endpoint is in no check's detail."""
     with Emulator(region="eu-west-1", account_id="111111111111") as aws:
         creator = AwsCreator(aws)
 
         def backend(settings: StackSettings) -> EmulatorBackend:
             return EmulatorBackend(creator, settings)
 
-        dev = run_program("dev", roadmap=longest_roadmap, backend=backend, stacks_dir=tmp_path)
+        dev = run_program("dev", roadmap=longest_roadmap, backend=backend, stacks_dir=alice_stacks)
         report = rehearse(
             "dev-alice",
             roadmap=longest_roadmap,
             progress=Progress(quiet=True),
-            stacks_dir=tmp_path,
+            stacks_dir=alice_stacks,
             emulator=aws,
         )
         failed = {c.name: c.detail for c in report.checks if not c.ok}
         assert report.ok, failed
+        assert CIPHERTEXT not in json.dumps(report.as_dict())
         roles = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
     dev_roles = {r.inputs["name"] for r in dev.by_type("aws:iam/role:Role")}
     assert dev_roles and dev_roles <= roles

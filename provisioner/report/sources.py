@@ -20,6 +20,7 @@ from typing import Any
 
 from components.roadmap import Roadmap
 from provisioner.optional import optional_module as _optional_module
+from provisioner.paths import STACKS_DIR
 
 __all__ = [
     "CostResults",
@@ -145,7 +146,12 @@ def parse_check_json(document: Any, roadmap: Roadmap) -> PolicyResults:
 
 
 def collect_plan(
-    stack: str, roadmap_path: Path, roadmap: Roadmap, *, check: bool = True
+    stack: str,
+    roadmap_path: Path,
+    roadmap: Roadmap,
+    *,
+    check: bool = True,
+    stacks_dir: Path = STACKS_DIR,
 ) -> tuple[PolicyResults, CostResults]:
     """Plan the stack once (issue 3's program under mocks); price it and run the pack on it.
 
@@ -161,7 +167,7 @@ def collect_plan(
         reason = "provisioner/program.py (plan runner, issue 3) is not in this checkout"
         return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
     try:
-        run = program.run_program(stack, roadmap=roadmap_path)
+        run = program.run_program(stack, roadmap=roadmap_path, stacks_dir=stacks_dir)
     except program.ProgramError as err:
         reason = f"the program failed to plan {stack}: {err}"
         return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
