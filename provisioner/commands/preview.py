@@ -10,18 +10,28 @@ NAME = "preview"
 ORDER = 60
 HELP = "show what `pulumi preview` would change, with the policy pack (needs the Pulumi CLI)"
 DESCRIPTION = """\
-Run `pulumi preview --stack STACK --policy-pack policies` on this project through the
-Automation API. Needs the Pulumi CLI on PATH, a state backend login and AWS credentials.
+Run `pulumi preview --stack STACK --policy-pack policies --policy-pack-config
+policies/config.<stack>.json` (else the stack's environment's config) on this project
+through the Automation API, and print the summary of changes. Needs the Pulumi CLI on
+PATH, a state backend login and AWS credentials for an account in the stack's
+aws:allowedAccountIds.
 
-Exit 0 on success, 1 when Pulumi or a policy fails, 2 when the CLI is missing.
+--roadmap runs the program on another roadmap without editing the stack file. --json
+prints {"stack", "action", "changes", "deployed", "outputs"} (the engine's output goes to
+stderr).
+
+Exit 0 on success, 1 when Pulumi fails or a mandatory policy is violated, 2 on a usage
+error or when the CLI is missing.
 """
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    from provisioner.cli import add_stack_argument
+    from provisioner.cli import add_json_argument, add_roadmap_argument, add_stack_argument
 
     add_stack_argument(parser)
+    add_roadmap_argument(parser)
+    add_json_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    return deploy(args.stack, "preview")
+    return deploy(args.stack, "preview", roadmap=args.roadmap, as_json=args.json)
