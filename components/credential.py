@@ -60,8 +60,17 @@ ROTATE_IMMEDIATELY = frozenset({"iam_access_key", "salesforce_jwt_bearer"})
 # KMS: waiting period before a scheduled key deletion takes effect, 7-30 days
 # (KMS developer guide, "Deleting keys"); the longest gives the most time to cancel.
 KEY_DELETION_WINDOW_DAYS = 30
-# Secrets Manager: recovery window 7-30 days (DeleteSecret API reference).
+# Secrets Manager: recovery window 7-30 days, or 0 to delete at once (DeleteSecret API
+# reference, RecoveryWindowInDays / ForceDeleteWithoutRecovery). A deleted secret keeps
+# its name for the whole window, so a stack whose state is not protected deletes at once:
+# `pulumi destroy` then `pulumi up` (or a demotion and re-promotion) works the same day.
 SECRET_RECOVERY_WINDOW_DAYS = 30
+
+
+def secret_recovery_window_days(protect_stateful: bool) -> int:
+    """The recovery window of the stack's secrets: kept where state is protected (prod)."""
+    return SECRET_RECOVERY_WINDOW_DAYS if protect_stateful else 0
+
 
 # Administrative KMS actions the account (through IAM) keeps; no data-plane action and no
 # kms:DisableKeyRotation, so rotation stays on. kms:CreateGrant/DescribeKey let DynamoDB
@@ -196,7 +205,7 @@ class ScopedCredential(pulumi.ComponentResource):
                 description=f"{cred.kind} credential of {scope.integration}; rotated by "
                 f"{scope.physical('rotation')}",
                 kms_key_id=self.key.arn,
-                recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS,
+                recovery_window_in_days=secret_recovery_window_days(stateful),
                 tags=scope.tags,
                 opts=child(self, protect=stateful),
             )

@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -123,6 +124,15 @@ class StackSettings(BaseModel):
     # The program passes what comes from them on as Pulumi secrets; offline they read as
     # SECRET. Set by the readers below, not a key of the stack file.
     secret_keys: frozenset[str] = Field(default=frozenset(), exclude=True)
+
+    @field_validator("protect_stateful")
+    @classmethod
+    def _prod_is_protected(cls, protect: bool, info: ValidationInfo) -> bool:
+        # Production keeps its stateful resources (and its secrets' recovery window):
+        # a stack of the prod environment cannot opt out.
+        if info.data.get("environment") == "prod" and not protect:
+            raise ValueError("a prod stack protects its stateful resources; set it to true")
+        return protect
 
     def is_secret(self, key: str) -> bool:
         """True when config key `key` (`alarmRouting`) holds a secret value."""

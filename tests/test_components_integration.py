@@ -263,3 +263,15 @@ def test_integration_outputs_are_exported_per_integration(dev: ProgramRun) -> No
     assert exported["queueUrl"].endswith("/dev-quote-to-order-queue.fifo")
     assert exported["roleArn"] == "arn:aws:iam::111111111111:role/dev-quote-to-order-role"
     assert set(exported["secretArns"]) == {"salesforce-jwt", "netsuite-m2m"}
+
+
+def test_secrets_delete_at_once_outside_prod_and_stay_recoverable_and_protected_in_prod(
+    dev: ProgramRun, prod: ProgramRun
+) -> None:
+    # A deleted secret keeps its name through its recovery window: dev must re-create now.
+    for secret in dev.by_type("aws:secretsmanager/secret:Secret"):
+        assert secret.inputs["recoveryWindowInDays"] == 0, secret.name
+        assert not secret.options["protect"]
+    for secret in prod.by_type("aws:secretsmanager/secret:Secret"):
+        assert secret.inputs["recoveryWindowInDays"] == 30, secret.name
+        assert secret.options["protect"]

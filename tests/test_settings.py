@@ -107,3 +107,15 @@ def test_environment_must_match_the_stack(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text(text.replace("environment: dev", "environment: prod"))
     with pytest.raises(StackSettingsError, match="says 'prod' but the stack is 'dev'"):
         load_stack_settings(tmp_path, "dev")
+
+
+def test_a_prod_stack_cannot_drop_protection(tmp_path: Path) -> None:
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        text.replace("protectStateful: true", "protectStateful: false")
+    )
+    with pytest.raises(StackSettingsError) as caught:
+        load_stack_settings(tmp_path, "prod")
+    assert "Pulumi.prod.yaml: config.integration-provisioner:protectStateful: a prod stack" in str(
+        caught.value
+    )
