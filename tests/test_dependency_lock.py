@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sysconfig
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -52,7 +53,10 @@ def test_every_declared_dependency_is_locked_at_a_version_it_allows() -> None:
 def test_installed_distributions_are_the_locked_versions() -> None:
     locked = _locked(here_only=True)
     project = canonicalize_name("integration-provisioner")
-    for dist in metadata.distributions():
+    # Only what is installed in the environment: setuptools' pkg_resources (which parliament
+    # imports) puts its own vendored packages on sys.path, and they are not installs.
+    installed = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
+    for dist in metadata.distributions(path=installed):
         name = canonicalize_name(dist.metadata["Name"])
         if name in {project, "pip"}:
             continue
