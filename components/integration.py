@@ -325,23 +325,43 @@ class Integration(pulumi.ComponentResource):
                 child,
             )
 
-        self.outputs: dict[str, Any] = {
+        self.outputs = self._outputs(phase, settings.region, main_kind)
+        self.register_outputs(self.outputs)
+
+    def _outputs(self, phase: int, region: str, main_kind: Kind) -> dict[str, Any]:
+        """What an operator looks up (README, "Stack outputs"): one entry per thing."""
+        functions: dict[str, Any] = {"rotation": self.credentials.rotation_function.name}
+        out: dict[str, Any] = {
             "phase": phase,
             "roleArn": self.service_account.role.arn,
-            "keyArn": key_arn,
+            "rotationRoleArn": self.credentials.rotation_role.arn,
+            "keyArn": self.credentials.key.arn,
             "secretArns": {n: s.arn for n, s in self.credentials.secrets.items()},
+            "functionNames": functions,
         }
         if self.queue is not None:
-            self.outputs["dlqUrl"] = self.queue.dlq.url
+            out["dlqUrl"] = self.queue.dlq.url
             if self.queue.queue is not None:
-                self.outputs["queueUrl"] = self.queue.queue.url
+                out["queueUrl"] = self.queue.queue.url
         if self.state is not None:
-            self.outputs["stateTable"] = self.state.table.name
+            out["stateTable"] = self.state.table.name
         if self.sync_function is not None:
-            self.outputs["functionName"] = self.sync_function.function.name
+            out["functionName"] = self.sync_function.function.name
+            functions[main_kind] = self.sync_function.function.name
+        if self.reconcile_function is not None:
+            functions["reconcile"] = self.reconcile_function.function.name
         if self.alarms is not None:
-            self.outputs["alertTopicArn"] = self.alarms.topic.arn
-        self.register_outputs(self.outputs)
+            out["alertTopicArn"] = self.alarms.topic.arn
+            if self.alarms.dashboard is not None:
+                # The CloudWatch console's address of a dashboard (CloudWatch user guide,
+                # "Using Amazon CloudWatch dashboards").
+                out["dashboardUrl"] = self.alarms.dashboard.dashboard_name.apply(
+                    lambda name: (
+                        f"https://{region}.console.aws.amazon.com/cloudwatch/home"
+                        f"?region={region}#dashboards/dashboard/{name}"
+                    )
+                )
+        return out
 
     def _environment(
         self, integ: RoadmapIntegration, roadmap: Roadmap, scope: Scope, kind: str

@@ -263,6 +263,18 @@ def test_integration_outputs_are_exported_per_integration(dev: ProgramRun) -> No
     assert exported["queueUrl"].endswith("/dev-quote-to-order-queue.fifo")
     assert exported["roleArn"] == "arn:aws:iam::111111111111:role/dev-quote-to-order-role"
     assert set(exported["secretArns"]) == {"salesforce-jwt", "netsuite-m2m"}
+    assert exported["dlqUrl"].endswith("/dev-quote-to-order-dlq.fifo")
+    assert exported["functionNames"] == {
+        "consumer": "dev-quote-to-order-consumer",
+        "reconcile": "dev-quote-to-order-reconcile",
+        "rotation": "dev-quote-to-order-rotation",
+    }
+    assert exported["dashboardUrl"] == (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        "#dashboards/dashboard/dev-quote-to-order-dashboard"
+    )
+    assert exported["alertTopicArn"].endswith(":dev-quote-to-order-alerts")
+    assert exported["rotationRoleArn"].endswith(":role/dev-quote-to-order-rotation")
 
 
 def test_secrets_delete_at_once_outside_prod_and_stay_recoverable_and_protected_in_prod(
