@@ -12,6 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
 from components.settings import CONFIG_NAMESPACE, StackSettingsError, settings_from_config
@@ -80,6 +81,7 @@ account_id = _account()
 if active:
     function_code = _bundle("functions", "sync")
     rotation_code = _bundle("secrets", "credential rotation")
+    deployer_arn = deploying_principal()
 for integration in active:
     component = Integration(
         integration.name,
@@ -90,6 +92,7 @@ for integration in active:
             function_code=function_code,
             rotation_code=rotation_code,
             account_id=account_id,
+            deployer_arn=deployer_arn,
         ),
     )
     pulumi.export(integration.name, component.outputs)

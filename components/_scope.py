@@ -67,11 +67,21 @@ class Scope:
         """Lambda's default log group for a function (Lambda developer guide, "Logging")."""
         return f"/aws/lambda/{self.physical(function_role)}"
 
-    def log_streams_arn(self, function_role: str) -> str:
+    def log_group_arn(self, function_role: str) -> str:
+        """The log group's ARN as CloudWatch Logs puts it in the KMS encryption context."""
         return (
             f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
-            f"{self.log_group_name(function_role)}:*"
+            f"{self.log_group_name(function_role)}"
         )
+
+    def log_streams_arn(self, function_role: str) -> str:
+        return f"{self.log_group_arn(function_role)}:*"
+
+    def alarm_arn(self, kind: str) -> str:
+        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{self.physical(kind)}"
+
+    def rule_arn(self, role: str) -> str:
+        return f"arn:aws:events:{self.region}:{self.account_id}:rule/{self.physical(role)}"
 
     @property
     def account_root(self) -> str:

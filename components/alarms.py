@@ -60,6 +60,8 @@ class IntegrationAlarmsArgs:
     max_staleness_seconds: int
     daily_api_budget: int
     reconcile_function_name: pulumi.Input[str] | None = None
+    # The integration's key, whose policy lets its alarms and rules publish (credential.py).
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 def _display_name(integration: str, alert_path: str) -> str:
@@ -92,6 +94,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             f"{name}-alerts",
             name=scope.physical("alerts"),
             display_name=_display_name(scope.integration, args.alert_path),
+            kms_master_key_id=args.kms_key_arn,
             tags=scope.tags,
             opts=child(self),
         )

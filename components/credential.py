@@ -97,6 +97,40 @@ _KEY_ADMIN_ACTIONS = [
     "kms:UpdateKeyDescription",
 ]
 _KEY_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+# Services that encrypt for the deployer while it creates the integration's resources:
+# Secrets Manager the bootstrap version, Lambda the functions' environment variables
+# (Lambda developer guide, "Securing Lambda environment variables": creating or updating
+# a function with a customer managed key needs kms:Encrypt).
+_DEPLOYER_VIA_SERVICES = ("secretsmanager", "lambda")
+# What CloudWatch Logs does with a log group's key (CloudWatch Logs user guide, "Encrypt
+# log data in CloudWatch Logs using AWS KMS":
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+_LOGS_KEY_ACTIONS = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+]
+# What a service publishing to an encrypted SNS topic needs on its key (SNS developer
+# guide, "Configure AWS KMS permissions for AWS services":
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+_PUBLISHER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+# What each principal may do on a credential secret; the secret's resource policy denies
+# every other principal these actions (Secrets Manager user guide, "Resource-based
+# policies": https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_resource-policies.html).
+SECRET_READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+# The four steps of a rotation function (Secrets Manager user guide, "Lambda rotation
+# functions"): denying any of them to the rotation role stops rotation for good.
+SECRET_ROTATE_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +156,117 @@ class ScopedCredentialArgs:
     pusher_user_arns: Sequence[str] = ()
     # The stack's boundary applies to every role the program creates, this one included.
     permissions_boundary_arn: str | None = None
+    # The principal deploying the stack (aws:PrincipalArn): administers the secrets.
+    deployer_arn: str = ""
+    # The integration's functions besides the rotator (`consumer`, `batch`, `reconcile`):
+    # CloudWatch Logs may use the key for exactly their log groups and the rotator's.
+    function_roles: Sequence[str] = ()
+    # The integration has an alert topic encrypted with the key (phase >= 3): its alarms
+    # and its rotation-failure rule may publish to it.
+    alert_topic: bool = False
+
+
+def secret_policy(readers: Sequence[str], rotator: str, administrator: str) -> str:
+    """The resource policy of a credential secret: every principal but these is denied.
+
+    `readers` may read the value, `rotator` may also write new versions, and
+    `administrator` (the deployer) may do everything but read the value; nobody else may
+    do anything, whatever identity policies in the account grant. Deny statements keyed on
+    `aws:PrincipalArn` name principals that need not exist yet (IAM user guide, "AWS global
+    condition context keys"), and none of them denies the rotator its four steps or the
+    administrator the policy itself, so neither can be locked out (Secrets Manager user
+    guide, "Resource-based policies": a policy that denies its own administrator can only
+    be removed by the account's root user).
+    """
+    if not administrator:
+        raise ValueError(
+            "a secret policy needs the deploying principal's ARN; without one nobody could "
+            "ever change the policy again"
+        )
+    writers = sorted({rotator, administrator})
+    everyone = sorted({*readers, rotator, administrator})
+    return policy_document(
+        [
+            {
+                "Sid": "OnlyTheIntegrationAndItsRotatorRead",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",  # in a resource policy "*" means this secret
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted({*readers, rotator})}},
+            },
+            {
+                # The deployer writes the bootstrap version, the rotator every later one.
+                "Sid": "OnlyTheRotatorAndDeployerWrite",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers}},
+            },
+            {
+                "Sid": "OnlyTheseDescribe",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "secretsmanager:DescribeSecret",
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": everyone}},
+            },
+            {
+                "Sid": "OnlyTheDeployerAdministers",
+                "Effect": "Deny",
+                "Principal": "*",
+                "NotAction": [
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecretVersionStage",
+                ],
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": administrator}},
+            },
+        ]
+    )
+
+
+def _service_statements(scope: Scope, args: ScopedCredentialArgs) -> list[dict[str, Any]]:
+    """The AWS services that use the key for the integration, each bound to its resources."""
+    log_groups = [scope.log_group_arn(role) for role in ("rotation", *args.function_roles)]
+    found: list[dict[str, Any]] = [
+        {
+            "Sid": "LogsEncryptOwnLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{scope.region}.amazonaws.com"},
+            "Action": _LOGS_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": sorted(log_groups)}},
+        }
+    ]
+    # CloudWatch user guide, "Using Amazon CloudWatch alarms" (encrypted topics), and
+    # EventBridge user guide, "Authorizing EventBridge to use a customer managed key": each
+    # bound to this account and to the integration's own alarms or rotation-failure rule.
+    publishers = [
+        ("OwnAlarms", "cloudwatch", "ArnLike", scope.alarm_arn("alarm-*")),
+        ("RotationFailureRule", "events", "ArnEquals", scope.rule_arn("alarm-rotation-failure")),
+    ]
+    for sid, service, operator, source in publishers if args.alert_topic else []:
+        found.append(
+            {
+                "Sid": f"{sid}PublishToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": f"{service}.amazonaws.com"},
+                "Action": _PUBLISHER_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": scope.account_id},
+                    operator: {"aws:SourceArn": source},
+                },
+            }
+        )
+    return found
 
 
 def _material() -> str:
@@ -151,7 +296,8 @@ class ScopedCredential(pulumi.ComponentResource):
         users = sorted({scope.role_arn(), rotation_role_arn, *args.pusher_user_arns})
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=f"{scope.integration} ({scope.environment}): secrets, queues, state",
+            description=f"{scope.integration} ({scope.environment}): secrets, queues, state, "
+            "logs, function environments, alerts",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=policy_document(
@@ -172,19 +318,24 @@ class ScopedCredential(pulumi.ComponentResource):
                         "Condition": {"ArnEquals": {"aws:PrincipalArn": users}},
                     },
                     {
-                        # The deployer writes the bootstrap version but can never read it.
-                        "Sid": "AccountWritesSecretsThroughSecretsManager",
+                        # The deployer writes the bootstrap version and function environments
+                        # but can never read them.
+                        "Sid": "AccountEncryptsThroughSecretsManagerAndLambda",
                         "Effect": "Allow",
                         "Principal": {"AWS": scope.account_root},
                         "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
                         "Resource": "*",
                         "Condition": {
                             "StringEquals": {
-                                "kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com",
+                                "kms:ViaService": [
+                                    f"{service}.{scope.region}.amazonaws.com"
+                                    for service in _DEPLOYER_VIA_SERVICES
+                                ],
                                 "kms:CallerAccount": scope.account_id,
                             }
                         },
                     },
+                    *_service_statements(scope, args),
                 ]
             ),
             tags=scope.tags,
@@ -208,6 +359,22 @@ class ScopedCredential(pulumi.ComponentResource):
                 recovery_window_in_days=secret_recovery_window_days(stateful),
                 tags=scope.tags,
                 opts=child(self, protect=stateful),
+            )
+        self.secret_policies: dict[str, aws.secretsmanager.SecretPolicy] = {}
+        kinds = {cred.name: cred.kind for cred in args.credentials}
+        for cred_name, secret in self.secrets.items():
+            self.secret_policies[cred_name] = aws.secretsmanager.SecretPolicy(
+                f"{name}-cred-{cred_name}-resource-policy",
+                secret_arn=secret.arn,
+                policy=secret_policy(
+                    # A pusher's access key is the external system's: only its rotator reads it.
+                    readers=[] if kinds[cred_name] == "iam_access_key" else [scope.role_arn()],
+                    rotator=rotation_role_arn,
+                    administrator=args.deployer_arn,
+                ),
+                # Secrets Manager refuses a policy that would make the secret public.
+                block_public_policy=True,
+                opts=child(self),
             )
 
         self.rotation_role = aws.iam.Role(
@@ -269,6 +436,7 @@ class ScopedCredential(pulumi.ComponentResource):
             f"{name}-rotation-logs",
             name=scope.log_group_name("rotation"),
             retention_in_days=args.log_retention_days,
+            kms_key_id=self.key.arn,
             tags=scope.tags,
             opts=child(self),
         )
@@ -289,6 +457,7 @@ class ScopedCredential(pulumi.ComponentResource):
                     "POWERTOOLS_SERVICE_NAME": scope.integration,
                 }
             },
+            kms_key_arn=self.key.arn,
             tags=scope.tags,
             opts=child(self, depends_on=[self.rotation_logs, self.rotation_policy]),
         )

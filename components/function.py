@@ -13,6 +13,11 @@ Usage::
         environment={"INTEGRATION": "quote-to-order"}, log_retention_days=30,
         queue_arn=queue.arn, maximum_concurrency=2))
     consumer.function.arn
+
+Scheduled jobs send a failed run, after `ASYNC_RETRY_ATTEMPTS` retries, to their
+on-failure destination with the error attached (Lambda developer guide, "Capturing
+records of asynchronous invocations"); the log group and environment variables are
+encrypted with the integration's key.
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 # 10 is the largest batch a FIFO queue delivers and keeps a partial failure cheap to retry.
 BATCH_SIZE = 10
 MEMORY_MB = 256
+# Scheduled jobs are invoked asynchronously by EventBridge. One retry covers a transient
+# failure of the source or target; more would overlap the next run, which picks up from
+# the watermark anyway. An event older than an hour describes a run the next one replaces.
+# Lambda allows 0-2 retries and 60-21600 s (Lambda API reference, PutFunctionEventInvokeConfig:
+# https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
+ASYNC_RETRY_ATTEMPTS = 1
+ASYNC_MAX_EVENT_AGE_SECONDS = 3600
 
 
 @dataclass
@@ -58,7 +70,11 @@ class SyncFunctionArgs:
     queue_arn: pulumi.Input[str] | None = None  # consumer
     maximum_concurrency: int = MIN_CONCURRENCY  # consumer
     schedule: str | None = None  # batch and reconcile
-    dead_letter_arn: pulumi.Input[str] | None = None  # failed asynchronous invocations
+    # Where a failed asynchronous invocation goes (the integration's DLQ, alarmed on by
+    # its depth); required for scheduled jobs, which nothing else would retry or report.
+    on_failure_arn: pulumi.Input[str] | None = None
+    # The integration's key: it encrypts the log group and the environment variables.
+    kms_key_arn: pulumi.Input[str] | None = None
 
 
 class SyncFunction(pulumi.ComponentResource):
@@ -87,6 +103,7 @@ class SyncFunction(pulumi.ComponentResource):
             f"{name}-logs",
             name=scope.log_group_name(kind),
             retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn,
             tags=scope.tags,
             opts=child(self),
         )
@@ -101,9 +118,7 @@ class SyncFunction(pulumi.ComponentResource):
             timeout=TIMEOUT_SECONDS[kind],
             memory_size=MEMORY_MB,
             environment={"variables": dict(args.environment)},
-            dead_letter_config=(
-                {"target_arn": args.dead_letter_arn} if args.dead_letter_arn is not None else None
-            ),
+            kms_key_arn=args.kms_key_arn,
             tags=scope.tags,
             opts=child(self, depends_on=[self.log_group]),
         )
@@ -135,6 +150,20 @@ class SyncFunction(pulumi.ComponentResource):
                 opts=child(self),
             )
             self.trigger = rule
+            if args.on_failure_arn is None:
+                raise ValueError(f"{name}: a {kind} job needs on_failure_arn for failed runs")
+            self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=self.function.name,
+                maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+                maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                        destination=args.on_failure_arn
+                    )
+                ),
+                opts=child(self),
+            )
             self.permission = aws.lambda_.Permission(
                 f"{name}-invoke",
                 action="lambda:InvokeFunction",

@@ -33,6 +33,7 @@ import pulumi_aws as aws
 from components._scope import TOKEN_PREFIX, Scope
 from components.alarms import IntegrationAlarms, IntegrationAlarmsArgs
 from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
+from components.deployer import deploying_principal
 from components.function import (
     MAX_CONCURRENCY,
     MIN_CONCURRENCY,
@@ -69,6 +70,9 @@ class IntegrationArgs:
     function_code: pulumi.Archive
     rotation_code: pulumi.Archive
     account_id: str | None = None
+    # The principal deploying the stack, which administers the secrets; by default the
+    # engine's caller (`components.deployer.deploying_principal`).
+    deployer_arn: str | None = None
 
 
 def consumer_concurrency(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
@@ -189,6 +193,10 @@ class Integration(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         pushers = [c for c in integ.credentials if c.kind is CredentialKind.IAM_ACCESS_KEY]
+        main_kind: Kind = "consumer" if integ.pattern.queued else "batch"
+        function_roles: list[Kind] = []
+        if phase >= 3:
+            function_roles = [main_kind] + (["reconcile"] if phase >= 4 else [])
 
         self.credentials = ScopedCredential(
             name,
@@ -208,6 +216,9 @@ class Integration(pulumi.ComponentResource):
                 permissions_boundary_arn=settings.permissions_boundary_arn,
                 log_retention_days=settings.log_retention_days,
                 pusher_user_arns=[scope.user_arn(f"cred-{c.name}") for c in pushers],
+                deployer_arn=args.deployer_arn or deploying_principal(),
+                function_roles=function_roles,
+                alert_topic=phase >= 3,
             ),
             child,
         )
@@ -217,7 +228,6 @@ class Integration(pulumi.ComponentResource):
 
         self.queue = self.state = self.sync_function = self.reconcile_function = None
         self.alarms = None
-        main_kind: Kind = "consumer" if integ.pattern.queued else "batch"
         if phase >= 3:
             self.queue = SyncQueue(
                 name,
@@ -233,10 +243,9 @@ class Integration(pulumi.ComponentResource):
             self.state = IdempotencyStore(
                 name, IdempotencyStoreArgs(scope=scope, kms_key_arn=key_arn), child
             )
-            kinds = [main_kind] + (["reconcile"] if phase >= 4 else [])
             grants += [
                 Grant("read-write-state", [self.state.table.arn]),
-                Grant("write-own-logs", [scope.log_streams_arn(k) for k in kinds]),
+                Grant("write-own-logs", [scope.log_streams_arn(k) for k in function_roles]),
                 Grant("put-metrics"),
             ]
             # The consumer dead-letters permanent failures (schema mismatch, 4xx) at once with
@@ -278,7 +287,8 @@ class Integration(pulumi.ComponentResource):
                     queue_arn=queue_arn,
                     maximum_concurrency=consumer_concurrency(integ, roadmap),
                     schedule=integ.schedule,
-                    dead_letter_arn=None if integ.pattern.queued else self.queue.dlq.arn,
+                    on_failure_arn=None if integ.pattern.queued else self.queue.dlq.arn,
+                    kms_key_arn=key_arn,
                 ),
                 after_account,
             )
@@ -294,7 +304,8 @@ class Integration(pulumi.ComponentResource):
                         log_retention_days=settings.log_retention_days,
                         enabled=enabled,
                         schedule=RECONCILE_SCHEDULE,
-                        dead_letter_arn=self.queue.dlq.arn,
+                        on_failure_arn=self.queue.dlq.arn,
+                        kms_key_arn=key_arn,
                     ),
                     after_account,
                 )
@@ -321,6 +332,7 @@ class Integration(pulumi.ComponentResource):
                     reconcile_function_name=(
                         self.reconcile_function.function.name if self.reconcile_function else None
                     ),
+                    kms_key_arn=key_arn,
                 ),
                 child,
             )

@@ -321,7 +321,22 @@ class AwsShapedBackend:
             }
         if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
             return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:iam/getSessionContext:getSessionContext":
+            return _session_context(str(args.get("arn", "")))
         raise ProgramError(f"the program made a provider call the mocks do not know: {token}")
+
+
+def _session_context(arn: str) -> dict[str, Any]:
+    """What `aws.iam.get_session_context` answers: a role session's role, else the ARN.
+
+    The mocks cannot look up a role's path, so the role ARN they give has none.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        _, role, session = parts[5].split("/", 2)
+        issuer = f"arn:aws:iam::{parts[4]}:role/{role}"
+        return {"arn": arn, "issuerArn": issuer, "issuerName": role, "sessionName": session}
+    return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1]}
 
 
 # --------------------------------------------------------------------------- decoding

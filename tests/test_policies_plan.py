@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from integration_policies import POLICIES
 from provisioner.policy_harness import PolicyHarness, stack_config
 
 ACCOUNT = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}
@@ -71,6 +72,8 @@ def integration_plan(
             "EventTarget",
             "Dashboard",
             "TopicSubscription",
+            "SecretPolicy",
+            "FunctionEventInvokeConfig",
         )
         extra = {"tags": dict(tags, **inputs.pop("extra_tags", {}))} if taggable else {}
         res = resource(env, rtype, f"{integ}-{role}", {**inputs, **extra}, **outputs)
@@ -78,6 +81,9 @@ def integration_plan(
         return res
 
     role_arn = f"arn:aws:iam::{acct}:role/{phys}-role"
+    kinds_with_logs = ["rotation"]
+    if phase >= 3:
+        kinds_with_logs += ["consumer" if queued else "batch"] + (["reconcile"] * (phase >= 4))
     key_id = f"0000{abs(hash(phys)) % 10**8:08d}-aaaa-bbbb-cccc-000000000000"
     key_arn = arn.format("kms", f"key/{key_id}")
     add(
@@ -111,7 +117,8 @@ def integration_plan(
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        statement(["kms:*"], ["*"], Principal={"AWS": f"arn:aws:iam::{acct}:root"})
+                        statement(["kms:*"], ["*"], Principal={"AWS": f"arn:aws:iam::{acct}:root"}),
+                        *service_statements(env, phys, phase, kinds_with_logs),
                     ],
                 }
             ),
@@ -132,6 +139,11 @@ def integration_plan(
             {"name": f"{phys}-cred-{cred}", "kmsKeyId": key_arn},
             arn=secret_arn,
             id=secret_arn,
+        )
+        add(
+            "aws:secretsmanager/secretPolicy:SecretPolicy",
+            f"cred-{cred}-resource-policy",
+            {"secretArn": secret_arn, "policy": fence(acct, phys)},
         )
         add(
             "aws:secretsmanager/secretRotation:SecretRotation",
@@ -157,6 +169,7 @@ def integration_plan(
                 "timeout": timeout,
                 "memorySize": 256,
                 "environment": {"variables": {"INTEGRATION": integ, "ENVIRONMENT": env}},
+                "kmsKeyArn": key_arn,
             },
             arn=fn_arn,
             id=fn_name,
@@ -164,7 +177,11 @@ def integration_plan(
         add(
             "aws:cloudwatch/logGroup:LogGroup",
             f"{role}-logs",
-            {"name": f"/aws/lambda/{fn_name}", "retentionInDays": RETENTION[env]},
+            {
+                "name": f"/aws/lambda/{fn_name}",
+                "retentionInDays": RETENTION[env],
+                "kmsKeyId": key_arn,
+            },
             arn=arn.format("logs", f"log-group:/aws/lambda/{fn_name}"),
         )
         return fn_arn
@@ -241,7 +258,12 @@ def integration_plan(
         add(
             "aws:dynamodb/table:Table",
             "state",
-            {"name": f"{phys}-state", "hashKey": "pk", "billingMode": "PAY_PER_REQUEST"},
+            {
+                "name": f"{phys}-state",
+                "hashKey": "pk",
+                "billingMode": "PAY_PER_REQUEST",
+                "deletionProtectionEnabled": True,
+            },
             arn=table_arn,
         )
         statements.append(
@@ -323,6 +345,7 @@ def integration_plan(
             scheduled(
                 "batch", function("batch", "integration_sync.batch.handler", 300), add, phys, arn
             )
+            failures_to(add, "batch", phys, dlq_arn)
         if phase >= 4:
             scheduled(
                 "reconcile",
@@ -331,6 +354,7 @@ def integration_plan(
                 phys,
                 arn,
             )
+            failures_to(add, "reconcile", phys, dlq_arn)
             add(
                 "aws:cloudwatch/dashboard:Dashboard",
                 "dashboard",
@@ -347,6 +371,7 @@ def integration_plan(
                     "threshold": 0,
                     "alarmActions": [topic_arn],
                     "extra_tags": {"alarm": kind},
+                    **({"dimensions": {"QueueName": f"{phys}-dlq"}} if kind == "dlq-depth" else {}),
                 },
                 arn=arn.format("cloudwatch", f"alarm:{phys}-{kind}"),
             )
@@ -380,6 +405,73 @@ def integration_plan(
         },
     )
     return out
+
+
+def service_statements(env: str, phys: str, phase: int, kinds: list[str]) -> list[dict[str, Any]]:
+    """The key's grants to the services that use it: logs for the log groups, publishers."""
+    acct = ACCOUNT[env]
+    groups = [f"arn:aws:logs:{REGION}:{acct}:log-group:/aws/lambda/{phys}-{k}" for k in kinds]
+    found = [
+        statement(
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            ["*"],
+            Principal={"Service": f"logs.{REGION}.amazonaws.com"},
+            Condition={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": groups}},
+        )
+    ]
+    if phase >= 3:
+        found += [
+            statement(
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                ["*"],
+                Principal={"Service": service},
+                Condition={"StringEquals": {"aws:SourceAccount": acct}},
+            )
+            for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+        ]
+    return found
+
+
+def fence(acct: str, phys: str) -> str:
+    """A secret's resource policy: read by the role and rotator, written by the rotator."""
+    role, rotator = (f"arn:aws:iam::{acct}:role/{phys}-{r}" for r in ("role", "rotation"))
+    admin = f"arn:aws:iam::{acct}:role/deployer"
+    deny = {"Effect": "Deny", "Principal": "*", "Resource": "*"}
+    read, write = "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"
+    stage = "secretsmanager:UpdateSecretVersionStage"
+    describe = "secretsmanager:DescribeSecret"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {**deny, "Action": read, "Condition": _unless([role, rotator])},
+                {**deny, "Action": [write, stage], "Condition": _unless([rotator, admin])},
+                {**deny, "Action": describe, "Condition": _unless([role, rotator, admin])},
+                {
+                    **deny,
+                    "NotAction": [read, write, stage, describe],
+                    "Condition": _unless([admin]),
+                },
+            ],
+        }
+    )
+
+
+def _unless(arns: list[str]) -> dict[str, Any]:
+    return {"ArnNotEquals": {"aws:PrincipalArn": arns}}
+
+
+def failures_to(add: Any, role: str, phys: str, dlq_arn: str) -> None:
+    add(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        f"{role}-async",
+        {
+            "functionName": f"{phys}-{role}",
+            "maximumRetryAttempts": 1,
+            "maximumEventAgeInSeconds": 3600,
+            "destinationConfig": {"onFailure": {"destination": dlq_arn}},
+        },
+    )
 
 
 def scheduled(role: str, fn_arn: str, add: Any, phys: str, arn: str) -> None:
@@ -445,7 +537,7 @@ def test_clean_plan_has_no_violation_in_any_environment(env: str) -> None:
     with PolicyHarness(stack=env, config=stack_config(env)) as pack:
         result = pack.check(resources)
     assert result.resources_analyzed == len(resources)
-    assert len(result.policies) == 23
+    assert len(result.policies) == len(POLICIES)
     assert [v.as_dict() for v in result.violations] == []
 
 

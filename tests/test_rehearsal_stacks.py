@@ -103,13 +103,36 @@ def test_stack_rehearsals_start(stack_runs):
     assert stack_runs
 
 
+def _deny_the_rotator_writes(policy: str) -> str:
+    document = json.loads(policy)
+    for statement in document["Statement"]:
+        if statement.get("Sid") == "OnlyTheRotatorAndDeployerWrite":
+            arns = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+            statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = [
+                a for a in arns if not a.endswith("-rotation")
+            ]
+    return json.dumps(document)
+
+
+# Broken on the way into the emulator: (logical name, how). lead-to-account's breakages
+# each fail one hardening check; quote-to-order keeps its hardening intact.
+_HARDENING_BREAKAGES = {
+    "lead-to-account-alerts": lambda i: i.pop("kmsMasterKeyId", None),
+    "lead-to-account-reconcile-async": lambda i: i.pop("maximumRetryAttempts", None),
+    "lead-to-account-cred-salesforce-jwt-resource-policy": lambda i: i.update(
+        policy=_deny_the_rotator_writes(i["policy"])
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def broken_report(small_roadmap, stack_runs):
-    """One rehearsal of a program broken twice on purpose, both on quote-to-order.
+    """One rehearsal of a program broken on purpose, each breakage failing its own check.
 
-    Its role is also granted lead-to-account's queue, and its queue is deployed without
-    the redrive policy (dropped on the way into the emulator). Each breakage has its own
-    check, so one run proves both.
+    quote-to-order's role is also granted lead-to-account's queue, and its queue is
+    deployed without the redrive policy (dropped on the way into the emulator);
+    lead-to-account's topic loses its key, its reconciliation its retry setting and one
+    secret's fence denies the rotator its writes (`_HARDENING_BREAKAGES`).
     """
     original_statement = components.service_account._statement
     original_create = EmulatorBackend.create
@@ -124,12 +147,42 @@ def broken_report(small_roadmap, stack_runs):
     def create_without_redrive(self, request):
         if request.name == "quote-to-order-queue":
             request.inputs.pop("redrivePolicy", None)
+        if request.name in _HARDENING_BREAKAGES:
+            _HARDENING_BREAKAGES[request.name](request.inputs)
         return original_create(self, request)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(components.service_account, "_statement", with_stolen_grant)
         patch.setattr(EmulatorBackend, "create", create_without_redrive)
         return _rehearse_small(small_roadmap)
+
+
+def test_topic_without_the_integrations_key_fails_the_encryption_check(broken_report):
+    failed = _failed(broken_report)
+    assert (
+        "topic arn:aws:sns:eu-west-1:111111111111:dev-lead-to-account-alerts is encrypted "
+        "with None" in failed["encryption:lead-to-account"]
+    )
+    assert "encryption:quote-to-order" not in failed
+
+
+def test_fence_denying_the_rotator_fails_the_secret_fence_check(broken_report):
+    failed = _failed(broken_report)
+    detail = failed["secret-fence:lead-to-account"]
+    assert (
+        "dev-lead-to-account-cred-salesforce-jwt: its resource policy denies the rotation "
+        "role arn:aws:iam::111111111111:role/dev-lead-to-account-rotation "
+        "secretsmanager:PutSecretValue" in detail
+    )
+    assert "marketo-pusher" not in detail and "secret-fence:quote-to-order" not in failed
+
+
+def test_scheduled_run_with_default_retries_fails_the_async_failures_check(broken_report):
+    failed = _failed(broken_report)
+    assert failed["async-failures:lead-to-account"] == (
+        "dev-lead-to-account-reconcile leaves MaximumRetryAttempts at Lambda's default"
+    )
+    assert "async-failures:quote-to-order" not in failed
 
 
 def test_role_granted_another_integrations_queue_fails_the_access_matrix(broken_report):

@@ -461,6 +461,29 @@ def _lambda_function(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
     )
 
 
+def _lambda_invoke_config(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
+    destinations = i.get("destinationConfig") or {}
+    config = {
+        key: {"Destination": destinations[field]["destination"]}
+        for field, key in (("onFailure", "OnFailure"), ("onSuccess", "OnSuccess"))
+        if (destinations.get(field) or {}).get("destination")
+    }
+    c("lambda").put_function_event_invoke_config(
+        **_drop_none(
+            FunctionName=i["functionName"],
+            Qualifier=i.get("qualifier"),
+            MaximumRetryAttempts=_int(i["maximumRetryAttempts"])
+            if "maximumRetryAttempts" in i
+            else None,
+            MaximumEventAgeInSeconds=_int(i["maximumEventAgeInSeconds"])
+            if "maximumEventAgeInSeconds" in i
+            else None,
+            DestinationConfig=config or None,
+        )
+    )
+    return str(i["functionName"]), _state(i)
+
+
 def _lambda_permission(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
     statement_id = str(i.get("statementId") or name)
     c("lambda").add_permission(
@@ -810,6 +833,7 @@ CREATORS: dict[str, Create] = {
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": _sqs_redrive_allow_policy,
     "aws:lambda/function:Function": _lambda_function,
     "aws:lambda/permission:Permission": _lambda_permission,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _lambda_invoke_config,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _lambda_event_source_mapping,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/eventTarget:EventTarget": _event_target,
@@ -933,6 +957,9 @@ FINDERS: dict[str, Find] = {
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": lambda c, rid, o: c(
         "sqs"
     ).get_queue_attributes(QueueUrl=rid, AttributeNames=["QueueArn"]),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": lambda c, rid, o: c(
+        "lambda"
+    ).get_function_event_invoke_config(FunctionName=rid),
     "aws:lambda/function:Function": lambda c, rid, o: c("lambda").get_function_configuration(
         FunctionName=rid
     ),

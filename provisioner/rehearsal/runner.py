@@ -181,7 +181,7 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, flows
+    from provisioner.rehearsal import access, flows, hardening
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -194,6 +194,10 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
         (
             "access matrix: Secrets Manager, KMS and DynamoDB policies evaluated",
             lambda d: access.evaluated_matrix(d.aws, d.inventory),
+        ),
+        (
+            "keys and policies of each log group, function, topic and secret",
+            lambda d: hardening.hardening_checks(d.aws, d.inventory),
         ),
         ("end-to-end records through each consumer", flows.end_to_end),
         ("poison records to the DLQ and replay", flows.poison_and_replay),

@@ -1,0 +1,536 @@
+"""Defence in depth: every integration's logs, environments, topics and secrets under its key
+and fence; failed scheduled runs kept; protected tables undeletable.
+
+Stack policies, because each judges a resource against another of the same integration
+(the key it names, the role its fence admits, the queue its failures go to):
+
+- `encrypted-with-own-key`: a log group, function environment or topic without the
+  integration's own key;
+- `key-grants-needed-services`: a key policy granting a service its resources do not need,
+  unbound to them, or missing one they need;
+- `secret-fenced`: a secret without a resource policy that shuts out every other
+  principal, or one that locks out its rotator or its administrator;
+- `async-failure-destination`: a function invoked asynchronously without an alarmed
+  on-failure queue and deliberate retries;
+- `table-deletion-protection`: a protected DynamoDB table that can still be deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import (
+    as_list,
+    is_unknown,
+    label,
+    parse_document,
+    plain,
+    stack_setting,
+    statements,
+    tags_of,
+)
+from ._stack import Res, StackView
+from .fence import named_principals, secret_fence_problems
+
+__all__ = [
+    "ASYNC_FAILURE_DESTINATION",
+    "ENCRYPTED_WITH_OWN_KEY",
+    "HARDENING_POLICIES",
+    "KEY_GRANTS_NEEDED_SERVICES",
+    "SECRET_FENCED",
+    "TABLE_DELETION_PROTECTION",
+    "TYPES",
+]
+
+KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+FUNCTION = "aws:lambda/function:Function"
+TOPIC = "aws:sns/topic:Topic"
+QUEUE = "aws:sqs/queue:Queue"
+ROLE = "aws:iam/role:Role"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+TABLE = "aws:dynamodb/table:Table"
+
+# Types these policies rule on besides those other modules read (closed world).
+TYPES = frozenset({SECRET_POLICY, INVOKE_CONFIG})
+
+# Where each type names the key that encrypts it (pulumi-aws input names).
+KEY_FIELDS = {LOG_GROUP: "kmsKeyId", FUNCTION: "kmsKeyArn", TOPIC: "kmsMasterKeyId"}
+_WHAT = {LOG_GROUP: "log group", FUNCTION: "function environment", TOPIC: "topic"}
+
+
+def _mandatory(name: str, description: str, validate: Any) -> StackValidationPolicy:
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+def _who(res: Res) -> str:
+    return f"{label(res.integration)}{res.name}"
+
+
+def _integration_resources(view: StackView, *types: str) -> Iterator[Res]:
+    return (r for r in view.of_type(*types) if r.integration)
+
+
+# ------------------------------------------------------------------ encrypted-with-own-key
+
+
+def encrypted_with_own_key(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each log group, function environment and topic is encrypted with its integration's key.
+
+    Rationale: AWS Foundational Security Best Practices and CIS ask for customer-managed keys
+    on log data and topics (CloudWatch Logs "Encrypt log data using AWS KMS", SNS.1) and on
+    function environments (Lambda developer guide, "Securing environment variables"): the
+    AWS-managed key's policy lets any principal of the account decrypt through the service,
+    and a shared key breaks one integration's isolation from another. The integration's own
+    key policy names its own principals only.
+
+    Config: none.
+    """
+    view = StackView(args)
+    for res in _integration_resources(view, *KEY_FIELDS):
+        field = KEY_FIELDS[res.type]
+        raw = res.props.get(field)
+        if is_unknown(raw):
+            continue
+        what = _WHAT[res.type]
+        fix = f"Fix: set {field} to the ARN of {res.integration}'s own KMS key."
+        if not raw:
+            report(
+                f"{_who(res)}: the {what} is encrypted with an AWS-managed key, not "
+                f"{res.integration}'s own. {fix}",
+                res.urn,
+            )
+            continue
+        key = view.find(raw, KEY)
+        if key is None:
+            report(f"{_who(res)}: the {what} names key {raw}, not this stack's. {fix}", res.urn)
+        elif key.integration != res.integration:
+            report(
+                f"{_who(res)}: the {what} is encrypted with {key.integration}'s key "
+                f"{key.name}. {fix}",
+                res.urn,
+            )
+
+
+ENCRYPTED_WITH_OWN_KEY = _mandatory(
+    "encrypted-with-own-key",
+    "Log groups, function environments and topics use their integration's own key.",
+    encrypted_with_own_key,
+)
+
+
+# ------------------------------------------------------------- key-grants-needed-services
+
+_LOGS_ACTIONS = {
+    "kms:decrypt",
+    "kms:decrypt*",
+    "kms:describe*",
+    "kms:describekey",
+    "kms:encrypt",
+    "kms:encrypt*",
+    "kms:generatedatakey",
+    "kms:generatedatakey*",
+    "kms:generatedatakeywithoutplaintext",
+    "kms:reencrypt*",
+    "kms:reencryptfrom",
+    "kms:reencryptto",
+}
+_PUBLISHER_ACTIONS = {"kms:decrypt", "kms:generatedatakey", "kms:generatedatakey*"}
+_SOURCE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+_LOGS_CONTEXT = "kms:encryptioncontext:aws:logs:arn"
+
+
+def _service_of(statement: dict[str, Any]) -> list[str]:
+    who = statement.get("Principal")
+    if isinstance(who, dict):
+        return [str(s) for s in as_list(who.get("Service"))]
+    return []
+
+
+def _condition(statement: dict[str, Any], key: str) -> list[str] | None:
+    """Values of condition `key` (any operator), or None when the statement has none."""
+    found: list[str] | None = None
+    for block in (statement.get("Condition") or {}).values():
+        if isinstance(block, dict):
+            for k, v in block.items():
+                if k.lower() == key:
+                    found = (found or []) + [str(x) for x in as_list(v)]
+    return found
+
+
+def _encrypted_by(view: StackView, key: Res, *types: str) -> list[Res]:
+    field_of = KEY_FIELDS
+    return [
+        r
+        for r in view.of(key.integration or "", *types)
+        if view.find(r.props.get(field_of[r.type]), KEY) is key
+    ]
+
+
+def _publishers(view: StackView, topics: list[Res]) -> set[str]:
+    """The services that publish to these topics: alarms (cloudwatch), rules (events)."""
+    ids = {i for t in topics for i in t.ids}
+    found: set[str] = set()
+    for alarm in view.of_type(ALARM):
+        actions = [*as_list(alarm.get("alarmActions")), *as_list(alarm.get("okActions"))]
+        if ids & {a for a in actions if isinstance(a, str)}:
+            found.add("cloudwatch.amazonaws.com")
+    if any(t.get("arn") in ids for t in view.of_type(TARGET)):
+        found.add("events.amazonaws.com")
+    return found
+
+
+def key_grants_needed_services(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An integration key lets exactly the AWS services its encrypted resources need use it.
+
+    Rationale: a service principal in a key policy acts for every account and resource
+    unless bound (IAM user guide, "The confused deputy problem"). CloudWatch Logs may use
+    the key only for the integration's own log groups, through the encryption context
+    `kms:EncryptionContext:aws:logs:arn` (CloudWatch Logs user guide, "Encrypt log data
+    using AWS KMS"); CloudWatch alarms and EventBridge only to publish to its encrypted
+    topic, from this account (SNS developer guide, "Configure AWS KMS permissions for AWS
+    services"). A service the key's resources need but the policy omits fails only in
+    AWS, never in an emulator: CloudWatch Logs refuses the log group, and alarms publish to
+    an encrypted topic without error but nobody is paged.
+
+    Config: none.
+    """
+    view = StackView(args)
+    for key in _integration_resources(view, KEY):
+        document = parse_document(key.props.get("policy"))
+        if not isinstance(document, dict):
+            continue
+        fix = "Fix: grant services as components/credential.py does."
+        groups = {g.get("name") for g in _encrypted_by(view, key, LOG_GROUP)}
+        topics = _encrypted_by(view, key, TOPIC)
+        needed = _publishers(view, topics) | ({"logs"} if groups else set())
+        granted: set[str] = set()
+        for statement in statements(document):
+            for service in _service_of(statement):
+                if statement.get("Effect") != "Allow":
+                    continue
+                name = "logs" if service.startswith("logs.") else service
+                granted.add(name)
+                actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+                if name == "logs":
+                    extra = actions - _LOGS_ACTIONS
+                    context = _condition(statement, _LOGS_CONTEXT)
+                    named = {c.split(":log-group:", 1)[-1] for c in context or []}
+                    if context is None or any("*" in n for n in named):
+                        report(
+                            f"{_who(key)}: CloudWatch Logs may use the key for any log group. "
+                            f"Fix: bind it with {_LOGS_CONTEXT} to the integration's log "
+                            "group ARNs.",
+                            key.urn,
+                        )
+                    elif strangers := sorted(n for n in named if n not in groups):
+                        report(
+                            f"{_who(key)}: CloudWatch Logs may use the key for log groups "
+                            f"that are not {key.integration}'s or not encrypted with it: "
+                            f"{', '.join(strangers)}. {fix}",
+                            key.urn,
+                        )
+                    elif missing := sorted(str(g) for g in groups if g not in named):
+                        report(
+                            f"{_who(key)}: log groups {', '.join(missing)} are encrypted with "
+                            "the key but CloudWatch Logs may not use it for them (AWS refuses "
+                            f"to create them). Fix: add their ARNs to {_LOGS_CONTEXT}.",
+                            key.urn,
+                        )
+                elif name in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+                    extra = actions - _PUBLISHER_ACTIONS
+                    if not any(_condition(statement, k) for k in _SOURCE_KEYS):
+                        report(
+                            f"{_who(key)}: {service} may use the key on behalf of any account. "
+                            "Fix: add an aws:SourceAccount or aws:SourceArn condition.",
+                            key.urn,
+                        )
+                    if name not in needed:
+                        report(
+                            f"{_who(key)}: grants {service} although none of "
+                            f"{key.integration}'s encrypted topics is published to by it. "
+                            "Fix: remove the statement.",
+                            key.urn,
+                        )
+                else:
+                    extra = set()
+                    report(
+                        f"{_who(key)}: grants {service}, which no resource of "
+                        f"{key.integration} needs. Fix: remove the statement.",
+                        key.urn,
+                    )
+                if extra:
+                    report(
+                        f"{_who(key)}: grants {service} {', '.join(sorted(extra))}, more than it "
+                        f"needs. {fix}",
+                        key.urn,
+                    )
+        for service in sorted(needed - granted):
+            shown = "CloudWatch Logs" if service == "logs" else service
+            report(
+                f"{_who(key)}: {key.integration}'s resources encrypted with the key need "
+                f"{shown} to use it, and the key policy does not let it. {fix}",
+                key.urn,
+            )
+
+
+KEY_GRANTS_NEEDED_SERVICES = _mandatory(
+    "key-grants-needed-services",
+    "Integration keys grant exactly the services their resources need, bound to them.",
+    key_grants_needed_services,
+)
+
+
+# ------------------------------------------------------------------------- secret-fenced
+
+
+def _account_of(*arns: Any) -> str:
+    for arn in arns:
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) >= 6 and parts[4].isdigit():
+            return parts[4]
+    return "000000000000"  # no ARN known yet: any account stands for "not named"
+
+
+def _role_arn(role: Res | None, account: str) -> str | None:
+    if role is None:
+        return None
+    arn = role.get("arn")
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        return arn
+    name = role.get("name")
+    return f"arn:aws:iam::{account}:role/{name}" if isinstance(name, str) else None
+
+
+def _fence_of(view: StackView, secret: Res) -> tuple[Res, Any] | None:
+    for policy in view.of_type(SECRET_POLICY):
+        if view.find(policy.get("secretArn"), SECRET) is secret:
+            return policy, policy.props.get("policy")
+    if secret.props.get("policy"):
+        return secret, secret.props.get("policy")
+    return None
+
+
+def _rotator_arn(view: StackView, secret: Res, account: str) -> str | None:
+    for rotation in view.of_type(ROTATION):
+        if view.find(rotation.get("secretId"), SECRET) is secret:
+            function = view.find(rotation.get("rotationLambdaArn"), FUNCTION)
+            role = view.find(function.get("role"), ROLE) if function else None
+            return _role_arn(role, account) or (
+                function.get("role") if function is not None else None
+            )
+    return None
+
+
+def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each credential secret carries a resource policy that shuts out every other principal.
+
+    Rationale: without one, access rests on identity policies alone, so any principal in
+    the account granted `secretsmanager:GetSecretValue` on `*` reads every integration's
+    credentials (Secrets Manager user guide, "Resource-based policies"). The fence denies
+    everyone but the integration's role (read), its rotation role (write) and the stack's
+    deploying principal (administration, never the value), and must not lock out the
+    rotator's four steps or the administrator's hold on the policy itself: a Deny that
+    catches them stops rotation, or can be lifted only by the account's root user.
+
+    Config: none.
+    """
+    view = StackView(args)
+    for secret in _integration_resources(view, SECRET):
+        integ = secret.integration or ""
+        found = _fence_of(view, secret)
+        base_fix = (
+            "Fix: attach an aws.secretsmanager.SecretPolicy that denies every principal but "
+            "the integration's role, its rotation role and the deploying principal."
+        )
+        if found is None:
+            report(
+                f"{_who(secret)} has no resource policy: any principal in the account granted "
+                f"GetSecretValue on * reads it. {base_fix}",
+                secret.urn,
+            )
+            continue
+        holder, raw = found
+        document = parse_document(raw)
+        if document is None:
+            continue  # unknown until the secret exists (preview)
+        if isinstance(document, str):
+            report(f"{_who(holder)}: {document}. {base_fix}", holder.urn)
+            continue
+        account = _account_of(secret.get("arn"), *named_principals(document))
+        own_roles = [
+            arn for r in view.of(integ, ROLE) if (arn := _role_arn(r, account)) is not None
+        ]
+        for problem, fix in secret_fence_problems(
+            document,
+            integration=integ,
+            account=account,
+            own_roles=own_roles,
+            rotator=_rotator_arn(view, secret, account),
+        ):
+            report(f"{_who(secret)}: {problem}. Fix: {fix}.", holder.urn)
+
+
+SECRET_FENCED = _mandatory(
+    "secret-fenced",
+    "Secrets have a resource policy shutting out all but their integration's roles.",
+    secret_fenced,
+)
+
+
+# -------------------------------------------------------------- async-failure-destination
+
+
+def _async_callers(view: StackView) -> dict[str, tuple[Res, Res]]:
+    """Function URN -> (function, what invokes it asynchronously)."""
+    found: dict[str, tuple[Res, Res]] = {}
+    for target in view.of_type(TARGET):
+        function = view.find(target.get("arn"), FUNCTION)
+        if function is not None:
+            found.setdefault(function.urn, (function, target))
+    for schedule in view.of_type(SCHEDULE):
+        arn = (schedule.get("target") or {}).get("arn")
+        function = view.find(arn, FUNCTION)
+        if function is not None:
+            found.setdefault(function.urn, (function, schedule))
+    return found
+
+
+def _alarmed(view: StackView, integ: str, queue: Res) -> bool:
+    name = queue.get("name")
+    for alarm in view.of(integ, ALARM):
+        dimensions = alarm.get("dimensions") or {}
+        if dimensions.get("QueueName") == name and as_list(alarm.get("alarmActions")):
+            return True
+    return False
+
+
+def async_failure_destination(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Functions invoked asynchronously send failed runs to an alarmed queue, retries set.
+
+    Rationale: Lambda retries an asynchronous invocation at most twice, keeps it at most six
+    hours, and then discards it unless an on-failure destination is set (Lambda developer
+    guide, "Retaining records of asynchronous invocations"); a failed scheduled sync is then
+    gone without a trace. The destination is a queue of the integration with an alarm on its
+    depth, so someone hears of it, and retries and event age are chosen, not defaults.
+
+    Config: none.
+    """
+    view = StackView(args)
+    configs = list(view.of_type(INVOKE_CONFIG))
+    for function, caller in _async_callers(view).values():
+        integ = function.integration or ""
+        mine = [c for c in configs if view.find(c.get("functionName"), FUNCTION) is function]
+        fix = (
+            "Fix: add an aws.lambda_.FunctionEventInvokeConfig with destination_config."
+            f"on_failure set to {integ}'s DLQ."
+        )
+        if not mine:
+            report(
+                f"{_who(function)} is invoked asynchronously by {caller.name} but has no "
+                f"on-failure destination: a run that fails its retries is lost. {fix}",
+                function.urn,
+            )
+            continue
+        config = mine[0]
+        destination = ((config.get("destinationConfig") or {}).get("onFailure") or {}).get(
+            "destination"
+        )
+        if is_unknown(destination):
+            continue
+        queue = view.find(destination, QUEUE)
+        if queue is None or queue.integration != integ:
+            report(
+                f"{_who(function)}: failed runs go to {destination or 'nowhere'}, not a queue of "
+                f"{integ}. {fix}",
+                config.urn,
+            )
+        elif not _alarmed(view, integ, queue):
+            report(
+                f"{_who(function)}: failed runs go to {queue.name}, which no alarm watches. Fix: "
+                "add a dlq-depth alarm on it that notifies the alert topic.",
+                config.urn,
+            )
+        for field, default in (
+            ("maximumRetryAttempts", "2 retries"),
+            ("maximumEventAgeInSeconds", "6 hours"),
+        ):
+            if config.props.get(field) is None:
+                report(
+                    f"{_who(function)}: {field} is left at Lambda's default ({default}). Fix: "
+                    "set it deliberately (components/function.py).",
+                    config.urn,
+                )
+
+
+ASYNC_FAILURE_DESTINATION = _mandatory(
+    "async-failure-destination",
+    "Asynchronously invoked functions keep failed runs in an alarmed queue.",
+    async_failure_destination,
+)
+
+
+# -------------------------------------------------------------- table-deletion-protection
+
+
+def table_deletion_protection(args: StackValidationArgs, report: ReportViolation) -> None:
+    """DynamoDB tables the stack protects also refuse DeleteTable in AWS.
+
+    Rationale: Pulumi's `protect` guards only deletions made through this stack; deletion
+    protection stops a DeleteTable from the console, the CLI or another tool (DynamoDB
+    developer guide, "Using deletion protection"; AWS Foundational Security Best Practices
+    DynamoDB.6). Where the stack protects stateful resources (`protectStateful`, or a
+    table marked `protect`), the table must have it.
+
+    Config: none.
+    """
+    protect_stack = (stack_setting("protectStateful") or "").lower() == "true"
+    for resource in args.resources:
+        if resource.resource_type != TABLE:
+            continue
+        protected = protect_stack or bool(getattr(resource.opts, "protect", False))
+        props = plain(resource.props)
+        value = props.get("deletionProtectionEnabled")
+        if not protected or is_unknown(value) or value is True:
+            continue
+        who = label((tags_of(props) or {}).get("integration"))
+        report(
+            f"{who}{resource.name} is protected by the stack but can be deleted outside it. "
+            "Fix: set deletion_protection_enabled=True.",
+            resource.urn,
+        )
+
+
+TABLE_DELETION_PROTECTION = _mandatory(
+    "table-deletion-protection",
+    "Tables the stack protects have DynamoDB deletion protection on.",
+    table_deletion_protection,
+)
+
+
+HARDENING_POLICIES = [
+    ENCRYPTED_WITH_OWN_KEY,
+    KEY_GRANTS_NEEDED_SERVICES,
+    SECRET_FENCED,
+    ASYNC_FAILURE_DESTINATION,
+    TABLE_DELETION_PROTECTION,
+]
