@@ -27,7 +27,9 @@ HARDENING = {
     "key-grants-needed-services",
     "secret-fenced",
     "async-failure-destination",
-    "table-deletion-protection",
+    "dynamodb-table-resilience",
+    "resource-policies-not-public",
+    "lambda-supported-runtime",
 }
 
 
@@ -174,7 +176,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
      "quote-to-order", "grants s3.amazonaws.com, which no resource"),
     ("key-grants-needed-services",
      edit_policy("quote-to-order-key", change_sid(
-         "RotationFailureRulePublishesToEncryptedTopic",
+         "RotationFailureRulePublishToEncryptedTopic",
          Action=["kms:Decrypt", "kms:GenerateDataKey", "kms:ScheduleKeyDeletion"])),
      "quote-to-order", "kms:schedulekeydeletion, more than it needs"),
     ("secret-fenced", drop(SECRET_POLICY), "quote-to-order", "has no resource policy"),
@@ -209,8 +211,21 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("async-failure-destination",
      set_input("order-to-invoice-reconcile-async", "maximumRetryAttempts", None),
      "order-to-invoice", "maximumRetryAttempts is left at Lambda's default"),
-    ("table-deletion-protection", protected_table, "quote-to-order",
+    ("dynamodb-table-resilience", protected_table, "quote-to-order",
      "can be deleted outside it"),
+    ("dynamodb-table-resilience",
+     set_input("quote-to-order-state", "pointInTimeRecovery", None, ":Table"),
+     "quote-to-order", "has no point-in-time recovery"),
+    ("dynamodb-table-resilience",
+     set_input("quote-to-order-state", "billingMode", "PROVISIONED", ":Table"),
+     "quote-to-order", "provisioned capacity that does not follow demand"),
+    ("resource-policies-not-public",
+     edit_policy("quote-to-order-alerts-policy", lambda s, _: s.append({
+         "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish", "Resource": "*"})),
+     "quote-to-order", "allows sns:Publish to every AWS account"),
+    ("lambda-supported-runtime",
+     set_input("quote-to-order-consumer", "runtime", "python3.8", ":Function"),
+     "quote-to-order", "runs on python3.8, not a supported one"),
 ]  # fmt: skip
 
 

@@ -263,6 +263,7 @@ def integration_plan(
                 "hashKey": "pk",
                 "billingMode": "PAY_PER_REQUEST",
                 "deletionProtectionEnabled": True,
+                "pointInTimeRecovery": {"enabled": True},
             },
             arn=table_arn,
         )

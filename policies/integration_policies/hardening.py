@@ -12,7 +12,13 @@ Stack policies, because each judges a resource against another of the same integ
   principal, or one that locks out its rotator or its administrator;
 - `async-failure-destination`: a function invoked asynchronously without an alarmed
   on-failure queue and deliberate retries;
-- `table-deletion-protection`: a protected DynamoDB table that can still be deleted.
+- `dynamodb-table-resilience`: a state table without on-demand capacity, point-in-time
+  recovery or (where the stack protects it) deletion protection;
+- `resource-policies-not-public`: a key, queue, topic or secret policy allowing everyone;
+- `lambda-supported-runtime`: a function on a runtime Lambda no longer supports.
+
+`controls.py` maps each AWS Foundational Security Best Practices and CIS control to these
+and the pack's other policies.
 """
 
 from __future__ import annotations
@@ -22,13 +28,16 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyConfigSchema,
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
 from ._common import (
+    RESOURCE,
     as_list,
+    documents,
     is_unknown,
     label,
     parse_document,
@@ -42,11 +51,13 @@ from .fence import named_principals, secret_fence_problems
 
 __all__ = [
     "ASYNC_FAILURE_DESTINATION",
+    "DYNAMODB_TABLE_RESILIENCE",
     "ENCRYPTED_WITH_OWN_KEY",
     "HARDENING_POLICIES",
     "KEY_GRANTS_NEEDED_SERVICES",
+    "LAMBDA_SUPPORTED_RUNTIME",
+    "RESOURCE_POLICIES_NOT_PUBLIC",
     "SECRET_FENCED",
-    "TABLE_DELETION_PROTECTION",
     "TYPES",
 ]
 
@@ -73,12 +84,16 @@ KEY_FIELDS = {LOG_GROUP: "kmsKeyId", FUNCTION: "kmsKeyArn", TOPIC: "kmsMasterKey
 _WHAT = {LOG_GROUP: "log group", FUNCTION: "function environment", TOPIC: "topic"}
 
 
-def _mandatory(name: str, description: str, validate: Any) -> StackValidationPolicy:
+def _mandatory(
+    name: str, description: str, validate: Any, **config: dict[str, Any]
+) -> StackValidationPolicy:
+    """A mandatory stack policy; `config` is its config schema's properties, if any."""
     return StackValidationPolicy(
         name=name,
         description=description,
         validate=validate,
         enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=PolicyConfigSchema(properties=config) if config else None,
     )
 
 
@@ -489,17 +504,20 @@ ASYNC_FAILURE_DESTINATION = _mandatory(
 )
 
 
-# -------------------------------------------------------------- table-deletion-protection
+# -------------------------------------------------------------- dynamodb-table-resilience
 
 
-def table_deletion_protection(args: StackValidationArgs, report: ReportViolation) -> None:
-    """DynamoDB tables the stack protects also refuse DeleteTable in AWS.
+def dynamodb_table_resilience(args: StackValidationArgs, report: ReportViolation) -> None:
+    """State tables scale on demand, keep point-in-time recovery, and refuse DeleteTable
+    wherever the stack protects stateful resources.
 
-    Rationale: Pulumi's `protect` guards only deletions made through this stack; deletion
-    protection stops a DeleteTable from the console, the CLI or another tool (DynamoDB
-    developer guide, "Using deletion protection"; AWS Foundational Security Best Practices
-    DynamoDB.6). Where the stack protects stateful resources (`protectStateful`, or a
-    table marked `protect`), the table must have it.
+    Rationale: AWS Foundational Security Best Practices DynamoDB.1 (capacity follows demand:
+    on-demand here, as sync traffic is bursty), DynamoDB.2 (point-in-time recovery: the
+    idempotency records and watermarks decide what is synced again after a bad deploy) and
+    DynamoDB.6 (deletion protection). Pulumi's `protect` guards only deletions made through
+    this stack; deletion protection stops a DeleteTable from the console, the CLI or another
+    tool (DynamoDB developer guide, "Using deletion protection"), so a table the stack
+    protects (`protectStateful`, or marked `protect`) must have it.
 
     Config: none.
     """
@@ -507,23 +525,128 @@ def table_deletion_protection(args: StackValidationArgs, report: ReportViolation
     for resource in args.resources:
         if resource.resource_type != TABLE:
             continue
-        protected = protect_stack or bool(getattr(resource.opts, "protect", False))
         props = plain(resource.props)
+        who = f"{label((tags_of(props) or {}).get('integration'))}{resource.name}"
+        protected = protect_stack or bool(getattr(resource.opts, "protect", False))
         value = props.get("deletionProtectionEnabled")
-        if not protected or is_unknown(value) or value is True:
+        if protected and not is_unknown(value) and value is not True:
+            report(
+                f"{who} is protected by the stack but can be deleted outside it. "
+                "Fix: set deletion_protection_enabled=True.",
+                resource.urn,
+            )
+        recovery = props.get("pointInTimeRecovery")
+        if not is_unknown(recovery) and not (recovery or {}).get("enabled"):
+            report(
+                f"{who} has no point-in-time recovery. Fix: set point_in_time_recovery="
+                '{"enabled": True}.',
+                resource.urn,
+            )
+        billing = props.get("billingMode")
+        if not is_unknown(billing) and billing != "PAY_PER_REQUEST":
+            report(
+                f"{who} has provisioned capacity that does not follow demand. Fix: set "
+                'billing_mode="PAY_PER_REQUEST".',
+                resource.urn,
+            )
+
+
+DYNAMODB_TABLE_RESILIENCE = _mandatory(
+    "dynamodb-table-resilience",
+    "State tables scale on demand, keep point-in-time recovery and, where protected, "
+    "deletion protection.",
+    dynamodb_table_resilience,
+)
+
+
+# ------------------------------------------------------------ resource-policies-not-public
+
+_ACCOUNT_KEYS = {
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceowner",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:sourceorgid",
+}
+
+
+def _public(statement: dict[str, Any]) -> bool:
+    """An Allow to everyone (`*` or AWS `*`) that no account-binding condition narrows."""
+    if statement.get("Effect") != "Allow":
+        return False
+    who = statement.get("Principal")
+    everyone = who == "*" or (isinstance(who, dict) and "*" in as_list(who.get("AWS")))
+    return everyone and not any(_condition(statement, key) for key in _ACCOUNT_KEYS)
+
+
+def resource_policies_not_public(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No resource policy (key, queue, topic, secret) allows everyone.
+
+    Rationale: AWS Foundational Security Best Practices KMS.5, SQS.3 and SNS.4: an Allow
+    whose principal is `*` without a condition binding it to an account or organisation
+    (aws:SourceAccount, aws:PrincipalAccount, aws:PrincipalOrgID...) opens the resource to
+    every AWS account (IAM user guide, "AWS JSON policy elements: Principal").
+
+    Config: none.
+    """
+    view = StackView(args)
+    for res in view.resources:
+        for field, kind, document in documents(res.type, res.props):
+            if kind != RESOURCE or not isinstance(document, dict):
+                continue
+            for statement in statements(document):
+                if _public(statement):
+                    report(
+                        f"{_who(res)}: {field} allows {statement.get('Action')} to every AWS "
+                        "account. Fix: name the principals, or bind `*` to this account with "
+                        "an aws:SourceAccount or aws:PrincipalAccount condition.",
+                        res.urn,
+                    )
+
+
+RESOURCE_POLICIES_NOT_PUBLIC = _mandatory(
+    "resource-policies-not-public",
+    "Key, queue, topic and secret policies allow nobody outside the account.",
+    resource_policies_not_public,
+)
+
+
+# ------------------------------------------------------------------ lambda-supported-runtime
+
+# Python runtimes Lambda supports, with their deprecation dates (Lambda developer guide,
+# "Lambda runtimes": https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html).
+DEFAULT_RUNTIMES = ["python3.11", "python3.12", "python3.13"]
+
+
+def lambda_supported_runtime(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every function runs on a runtime Lambda still supports.
+
+    Rationale: AWS Foundational Security Best Practices Lambda.2: a deprecated runtime gets
+    no security patches, and Lambda blocks creating, then updating, functions on it.
+
+    Config:
+      runtimes (list of strings): allowed runtimes; default python3.11 to python3.13.
+    """
+    view = StackView(args)
+    allowed = [str(r) for r in as_list(args.get_config().get("runtimes"))] or DEFAULT_RUNTIMES
+    for function in view.of_type(FUNCTION):
+        runtime = function.props.get("runtime")
+        if is_unknown(runtime) or runtime in allowed:
             continue
-        who = label((tags_of(props) or {}).get("integration"))
         report(
-            f"{who}{resource.name} is protected by the stack but can be deleted outside it. "
-            "Fix: set deletion_protection_enabled=True.",
-            resource.urn,
+            f"{_who(function)} runs on {runtime or 'no declared runtime'}, not a supported "
+            f"one. Fix: use one of {', '.join(allowed)}.",
+            function.urn,
         )
 
 
-TABLE_DELETION_PROTECTION = _mandatory(
-    "table-deletion-protection",
-    "Tables the stack protects have DynamoDB deletion protection on.",
-    table_deletion_protection,
+LAMBDA_SUPPORTED_RUNTIME = _mandatory(
+    "lambda-supported-runtime",
+    "Functions run on a runtime Lambda supports.",
+    lambda_supported_runtime,
+    runtimes={"type": "array", "items": {"type": "string"}, "default": DEFAULT_RUNTIMES},
 )
 
 
@@ -532,5 +655,7 @@ HARDENING_POLICIES = [
     KEY_GRANTS_NEEDED_SERVICES,
     SECRET_FENCED,
     ASYNC_FAILURE_DESTINATION,
-    TABLE_DELETION_PROTECTION,
+    DYNAMODB_TABLE_RESILIENCE,
+    RESOURCE_POLICIES_NOT_PUBLIC,
+    LAMBDA_SUPPORTED_RUNTIME,
 ]

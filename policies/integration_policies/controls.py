@@ -1,0 +1,268 @@
+"""The security controls each resource type of an integration answers to, and how.
+
+One table per resource type the components create: every applicable control of the AWS
+Foundational Security Best Practices standard (FSBP, Security Hub control ids) and of the
+CIS AWS Foundations Benchmark v1.4.0, each either met (where, and which of this pack's
+policies refuses a stack that breaks it), not applicable (why), or a known gap (why).
+
+This module is the one source: `docs/controls.md` is generated from it
+(`python policies/integration_policies/controls.py > docs/controls.md`, and a test keeps
+the two equal), the tests hold every `met` control to a policy the pack really runs, and
+every resource type the program creates to a table here or to the resource it configures
+(`ATTACHED`). It imports nothing of the pack, so other parts load it without starting it.
+
+Usage::
+
+    for resource_type, controls in CONTROLS.items(): ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ATTACHED",
+    "CONTROLS",
+    "GAP",
+    "MET",
+    "NOT_APPLICABLE",
+    "Control",
+    "ResourceType",
+    "markdown",
+]
+
+MET, NOT_APPLICABLE, GAP = "met", "not applicable", "gap"
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control: its id in each standard, what it asks, and how this project answers."""
+
+    fsbp: str  # Security Hub control id ("Lambda.1"), or "" when only CIS has it
+    cis: str  # CIS AWS Foundations Benchmark v1.4.0 recommendation ("1.14"), or ""
+    title: str
+    status: str  # MET, NOT_APPLICABLE or GAP
+    how: str  # met: where; not applicable / gap: why
+    enforced_by: tuple[str, ...] = ()  # the pack's policies that refuse a stack breaking it
+
+    @property
+    def ids(self) -> str:
+        return " / ".join(
+            part
+            for part in (self.fsbp and f"FSBP {self.fsbp}", self.cis and f"CIS {self.cis}")
+            if part
+        )
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type the components create, by its Pulumi type tokens."""
+
+    title: str
+    tokens: tuple[str, ...]
+
+
+LAMBDA = ResourceType("Lambda function", ("aws:lambda/function:Function",))
+IAM = ResourceType(
+    "IAM role, user and policy",
+    ("aws:iam/role:Role", "aws:iam/user:User", "aws:iam/rolePolicy:RolePolicy"),
+)
+KMS = ResourceType("KMS key", ("aws:kms/key:Key",))
+SECRET = ResourceType("Secrets Manager secret", ("aws:secretsmanager/secret:Secret",))
+SQS = ResourceType("SQS queue", ("aws:sqs/queue:Queue",))
+SNS = ResourceType("SNS topic", ("aws:sns/topic:Topic",))
+LOGS = ResourceType("CloudWatch log group", ("aws:cloudwatch/logGroup:LogGroup",))
+ALARM = ResourceType("CloudWatch alarm", ("aws:cloudwatch/metricAlarm:MetricAlarm",))
+RULE = ResourceType("EventBridge rule", ("aws:cloudwatch/eventRule:EventRule",))
+TABLE = ResourceType("DynamoDB table", ("aws:dynamodb/table:Table",))
+TRAIL = ResourceType("CloudTrail trail (account level)", ("aws:cloudtrail/trail:Trail",))
+
+# Types that only configure another resource: the controls of the resource they configure
+# apply (a secret's policy is judged under the secret, a function's invoke config under it).
+ATTACHED: dict[str, ResourceType] = {
+    "aws:iam/userPolicy:UserPolicy": IAM,
+    "aws:iam/accessKey:AccessKey": IAM,
+    "aws:kms/alias:Alias": KMS,
+    "aws:secretsmanager/secretVersion:SecretVersion": SECRET,
+    "aws:secretsmanager/secretRotation:SecretRotation": SECRET,
+    "aws:secretsmanager/secretPolicy:SecretPolicy": SECRET,
+    "aws:sqs/queuePolicy:QueuePolicy": SQS,
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": SQS,
+    "aws:sns/topicPolicy:TopicPolicy": SNS,
+    "aws:sns/topicSubscription:TopicSubscription": SNS,
+    "aws:lambda/permission:Permission": LAMBDA,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": LAMBDA,
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": LAMBDA,
+    "aws:cloudwatch/eventTarget:EventTarget": RULE,
+    "aws:cloudwatch/dashboard:Dashboard": ALARM,
+    "aws:dynamodb/resourcePolicy:ResourcePolicy": TABLE,
+}
+
+CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
+    LAMBDA: (
+        Control("Lambda.1", "", "Lambda function policies should prohibit public access", MET,
+                "invoke permissions name one service and this account or the invoking rule "
+                "(components/function.py, components/credential.py)",
+                ("lambda-permission-scoped",)),
+        Control("Lambda.2", "", "Lambda functions should use supported runtimes", MET,
+                "python3.11 for every function (components/function.py, credential.py)",
+                ("lambda-supported-runtime",)),
+        Control("Lambda.3", "", "Lambda functions should be in a VPC", NOT_APPLICABLE,
+                "the functions call SaaS APIs (Salesforce, ERP, marketing, support) on the "
+                "internet and AWS APIs only; inside a VPC they would need NAT gateways and "
+                "gain no boundary. No stack setting adds VPC placement yet: a company that "
+                "requires it needs one (subnets, security group, NAT) before this applies"),
+        Control("Lambda.5", "", "VPC Lambda functions should operate in multiple "
+                "Availability Zones", NOT_APPLICABLE, "no function runs in a VPC (Lambda.3)"),
+        Control("Lambda.7", "", "Lambda functions should have AWS X-Ray active tracing "
+                "enabled", GAP,
+                "tracing is off: it needs xray:PutTraceSegments on `*` for every role; the "
+                "functions emit metrics and structured logs to their own log groups instead"),
+    ),
+    IAM: (
+        Control("IAM.1", "1.16", "IAM policies should not allow full \"*\" administrative "
+                "privileges", MET,
+                "policies are generated from a table of named actions per capability "
+                "(components/service_account.py)",
+                ("iam-no-wildcard-actions", "iam-no-admin-managed-policies")),
+        Control("IAM.2", "1.15", "IAM users should not have IAM policies attached", GAP,
+                "each external pusher's IAM user carries one inline policy allowing only "
+                "sqs:SendMessage on its own queue from its source ranges; a group per user "
+                "would add a resource without narrowing anything"),
+        Control("IAM.3", "1.14", "IAM users' access keys should be rotated every 90 days or "
+                "less", MET,
+                "pushers' access keys rotate every min(roadmap, stack maxRotationDays) days",
+                ("secret-rotation-within-limit",)),
+        Control("IAM.21", "", "IAM customer managed policies should not allow wildcard "
+                "actions for services", MET, "named actions only",
+                ("iam-no-wildcard-actions",)),
+    ),
+    KMS: (
+        Control("KMS.1", "", "IAM customer managed policies should not allow decryption "
+                "actions on all KMS keys", MET, "roles name their own key's ARN",
+                ("iam-resource-wildcard-scoped",)),
+        Control("KMS.2", "", "IAM principals should not have IAM inline policies that allow "
+                "decryption actions on all KMS keys", MET, "roles name their own key's ARN",
+                ("iam-resource-wildcard-scoped",)),
+        Control("KMS.3", "", "AWS KMS keys should not be deleted unintentionally",
+                NOT_APPLICABLE,
+                "a state of a deployed key, not a setting: the program never schedules a "
+                "deletion, keys keep the longest waiting period (30 days) and are protected "
+                "where the stack protects stateful resources"),
+        Control("KMS.4", "3.8", "AWS KMS key rotation should be enabled", MET,
+                "every integration key (components/credential.py)",
+                ("kms-key-rotation-enabled",)),
+        Control("KMS.5", "", "KMS keys should not be publicly accessible", MET,
+                "key policies name the account root with aws:PrincipalArn conditions and "
+                "services bound to the integration's resources",
+                ("resource-policies-not-public", "key-grants-needed-services")),
+    ),
+    SECRET: (
+        Control("SecretsManager.1", "", "Secrets Manager secrets should have automatic "
+                "rotation enabled", MET, "a SecretRotation per credential",
+                ("phase-requirements", "secret-rotation-within-limit")),
+        Control("SecretsManager.2", "", "Secrets Manager secrets configured with automatic "
+                "rotation should rotate successfully", MET,
+                "Secrets Manager may invoke the rotator, whose fence never locks it out; the "
+                "rehearsal rotates every credential end to end",
+                ("rotation-function-invocation", "secret-fenced")),
+        Control("SecretsManager.3", "", "Remove unused Secrets Manager secrets",
+                NOT_APPLICABLE,
+                "every secret is a roadmap credential the integration uses; removing the "
+                "credential from the roadmap removes the secret"),
+        Control("SecretsManager.4", "", "Secrets Manager secrets should be rotated within a "
+                "specified number of days", MET, "at most the stack's maxRotationDays",
+                ("secret-rotation-within-limit",)),
+        Control("SecretsManager.5", "", "Secrets Manager secrets should be tagged", MET,
+                "the contract tags (docs/contracts.md)", ("required-tags",)),
+    ),
+    SQS: (
+        Control("SQS.1", "", "Amazon SQS queues should be encrypted at rest", MET,
+                "the integration's key (components/queue.py)", ("sqs-queue-encrypted",)),
+        Control("SQS.3", "", "SQS queue access policies should not allow public access", MET,
+                "queue policies only deny insecure transport", ("resource-policies-not-public",)),
+    ),
+    SNS: (
+        Control("SNS.1", "", "SNS topics should be encrypted at rest using AWS KMS", MET,
+                "the integration's key (components/alarms.py)", ("encrypted-with-own-key",)),
+        Control("SNS.4", "", "SNS topic access policies should not allow public access", MET,
+                "only CloudWatch and EventBridge of this account publish",
+                ("resource-policies-not-public",)),
+    ),
+    LOGS: (
+        Control("CloudWatch.16", "", "CloudWatch log groups should be retained for a "
+                "specified time period", MET, "the stack's logRetentionDays (prod: a year)",
+                ("log-group-retention",)),
+    ),
+    ALARM: (
+        Control("CloudWatch.17", "", "CloudWatch alarm actions should be activated", MET,
+                "every alarm notifies its integration's alert topic",
+                ("alarms-route-to-alert-path",)),
+    ),
+    RULE: (
+        Control("EventBridge.3", "", "EventBridge custom event buses should have a "
+                "resource-based policy attached", NOT_APPLICABLE,
+                "schedules and the rotation-failure rule run on the default bus; no custom "
+                "bus is created"),
+        Control("EventBridge.4", "", "EventBridge global endpoints should have event "
+                "replication enabled", NOT_APPLICABLE, "no global endpoint: one region per stack"),
+    ),
+    TABLE: (
+        Control("DynamoDB.1", "", "DynamoDB tables should automatically scale capacity with "
+                "demand", MET, "on-demand capacity (components/idempotency.py)",
+                ("dynamodb-table-resilience",)),
+        Control("DynamoDB.2", "", "DynamoDB tables should have point-in-time recovery "
+                "enabled", MET, "every state table", ("dynamodb-table-resilience",)),
+        Control("DynamoDB.3", "", "DynamoDB Accelerator (DAX) clusters should be encrypted "
+                "at rest", NOT_APPLICABLE, "no DAX cluster"),
+        Control("DynamoDB.6", "", "DynamoDB tables should have deletion protection enabled",
+                MET, "where the stack protects stateful resources (protectStateful: prod)",
+                ("dynamodb-table-resilience",)),
+    ),
+    TRAIL: (
+        Control("CloudTrail.1", "3.1", "CloudTrail should be enabled and configured with at "
+                "least one multi-Region trail that includes read and write management events",
+                GAP, "the stack creates no trail yet and checks none: the account's own trail "
+                "must record the integrations' Secrets Manager and Lambda calls"),
+        Control("CloudTrail.2", "3.7", "CloudTrail should have encryption at-rest enabled",
+                GAP, "no trail created by the stack (CloudTrail.1)"),
+        Control("CloudTrail.4", "3.2", "CloudTrail log file validation should be enabled",
+                GAP, "no trail created by the stack (CloudTrail.1)"),
+    ),
+}  # fmt: skip
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown() -> str:
+    """docs/controls.md: one table per resource type."""
+    lines = [
+        "# Security controls per resource type",
+        "",
+        "Generated from `policies/integration_policies/controls.py` (do not edit by hand:",
+        "`python policies/integration_policies/controls.py > docs/controls.md`). Each",
+        "applicable control of the AWS Foundational Security Best Practices (FSBP) standard",
+        "and of the CIS AWS Foundations Benchmark v1.4.0 for the resource types the",
+        "components create: **met** (where, and the policy-pack policies that refuse a stack",
+        "breaking it), **not applicable** (why) or a known **gap** (why).",
+    ]
+    for resource_type, controls in CONTROLS.items():
+        lines += [
+            "",
+            f"## {resource_type.title}",
+            "",
+            "| control | asks | status | where / why | enforced by |",
+            "|---|---|---|---|---|",
+        ]
+        for c in controls:
+            enforced = ", ".join(f"`{p}`" for p in c.enforced_by) or "-"
+            lines.append(
+                f"| {c.ids} | {_cell(c.title)} | {c.status} | {_cell(c.how)} | {enforced} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
