@@ -15,7 +15,8 @@ DESCRIPTION = """\
 Write DIR/index.html (self-contained: inline CSS and SVG, nothing fetched) and DIR/report.md
 for one stack: the system and integration map, the source-of-truth matrix, the phase matrix
 with what blocks promotion, the roadmap checklist answered with evidence, the policy
-verdicts per integration and the monthly fixed cost.
+verdicts per integration, each integration's security controls (docs/controls.md: FSBP and
+CIS, met ones judged by the policy verdicts) and the monthly fixed cost.
 
 Parts that are not available (policy harness, pricing, promotion) are shown as
 "not available", never as a pass. The report is written even when checklist items fail.

@@ -22,15 +22,12 @@ Usage::
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from provisioner.paths import POLICY_PACK_DIR
+from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import FUNCTION, KEY, QUEUE, SECRET, TOPIC, Deployed, Inventory
 from provisioner.rehearsal.result import Check
@@ -41,22 +38,6 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 RULE_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 _LOGS_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 _PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
-
-
-@cache
-def _fence() -> ModuleType:
-    """The pack's fence evaluator, loaded on its own (it imports nothing of the pack).
-
-    One definition serves the pack and the rehearsal; importing the pack's package instead
-    would build every policy object for nothing.
-    """
-    path = POLICY_PACK_DIR / "integration_policies" / "fence.py"
-    spec = importlib.util.spec_from_file_location("_pack_fence", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the pack's fence evaluator from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def hardening_checks(aws: Emulator, inventory: Inventory) -> list[Check]:
@@ -157,7 +138,7 @@ def _encryption(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
 
 def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
     sm, lam, kms = (aws.client(s) for s in ("secretsmanager", "lambda", "kms"))
-    fence = _fence()
+    fence = pack_module("fence")
     account = aws.account_id
     own_roles = [str(r.outputs["arn"]) for r in deployed.roles]
     problems: list[str] = []

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from components.roadmap import ENVIRONMENTS
 from provisioner.report.checklist import Verdict
+from provisioner.report.controls import section_html as controls_html
+from provisioner.report.controls import section_markdown as controls_markdown
 from provisioner.report.diagram import PATTERN_STYLES, render_map
 from provisioner.report.model import MatrixCell, Report, phase_label
 
@@ -251,6 +253,7 @@ def render_html(report: Report) -> str:
         *_html_checklist(report),
         f"<h2>Policy verdicts per integration ({escape(report.stack)})</h2>",
         *_html_policy(report),
+        *controls_html(report),
         f"<h2>Monthly fixed cost ({escape(report.stack)})</h2>",
         *_html_costs(report),
         "</body></html>",
@@ -363,7 +366,8 @@ def render_markdown(report: Report) -> str:
             for pv in report.policy_verdicts
         ],
     )
-    lines += ["", f"## Monthly fixed cost ({stack})", ""]
+    lines += ["", *controls_markdown(report)]
+    lines += [f"## Monthly fixed cost ({stack})", ""]
     if report.costs.available:
         lines += _md_table(
             ["integration", "USD per month"],

@@ -57,6 +57,8 @@ class PolicyResults:
     policies: tuple[str, ...] = ()
     resources_analyzed: int = 0
     violations: tuple[Violation, ...] = ()
+    # The resource types each integration has in the plan (the controls section reads it).
+    resource_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def unavailable(cls, reason: str) -> PolicyResults:
@@ -217,6 +219,10 @@ def collect_plan(
         policies=tuple(result.policies),
         resources_analyzed=result.resources_analyzed,
         violations=violations,
+        resource_types={
+            name: frozenset(r.type for r in run.resources if r.custom and owner[r.urn] == name)
+            for name in dict.fromkeys(n for n in owner.values() if n)
+        },
     )
     return policy, costs
 
