@@ -175,6 +175,11 @@ def test_fence_denying_the_rotator_fails_the_secret_fence_check(broken_report):
         "secretsmanager:PutSecretValue" in detail
     )
     assert "marketo-pusher" not in detail and "secret-fence:quote-to-order" not in failed
+    # The rotation itself runs against the fence: the denied write stops it, naming the deny.
+    rotation = failed["rotation:lead-to-account:salesforce-jwt"]
+    assert "secretsmanager:PutSecretValue" in rotation
+    assert "explicit deny in the secret's resource policy" in rotation
+    assert "rotation:lead-to-account:marketo-pusher" not in failed
 
 
 def test_scheduled_run_with_default_retries_fails_the_async_failures_check(broken_report):

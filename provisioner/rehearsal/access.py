@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.creators import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import ACCESS_KEY, KEY, SECRET, TABLE, Inventory
@@ -298,7 +299,9 @@ class EvaluatedCalls:
     be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
     secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
     the access matrix; a denied call raises ``AccessDeniedException`` as AWS would, naming
-    the action and resource, and is never sent.
+    the action and resource, and is never sent. Given the principal's ARN, a call on a secret
+    is also judged by the secret's resource policy, whose explicit Deny wins over any Allow
+    (IAM user guide, "Policy evaluation logic"); moto stores that policy but ignores it.
 
     Usage::
 
@@ -307,10 +310,18 @@ class EvaluatedCalls:
         ...; calls.evaluated  # [(action, resource), ...] in call order
     """
 
-    def __init__(self, aws: Emulator, label: str, policies: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        aws: Emulator,
+        label: str,
+        policies: list[dict[str, Any]],
+        principal_arn: str | None = None,
+    ) -> None:
         self.aws = aws
         self.label = label
         self.policies = policies
+        self.principal_arn = principal_arn
+        self._fences: dict[str, dict[str, Any] | None] = {}
         self.evaluated: list[tuple[str, str]] = []
         self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
         self._arns: dict[tuple[str, str], str | None] = {}
@@ -327,8 +338,26 @@ class EvaluatedCalls:
         client.meta.events.register(f"before-parameter-build.{service}", self._before)
         return client
 
-    def allows(self, action: str, resource: str) -> bool:
+    def identity_allows(self, action: str, resource: str) -> bool:
+        """What the principal's own policies allow, whatever resource policies say."""
         return evaluate(self.policies, action, resource, self._context)
+
+    def allows(self, action: str, resource: str) -> bool:
+        return self.identity_allows(action, resource) and not self._fenced(action, resource)
+
+    def _fenced(self, action: str, resource: str) -> bool:
+        """The secret's resource policy denies (or may deny) the principal this action."""
+        if self.principal_arn is None or not resource.startswith("arn:aws:secretsmanager:"):
+            return False
+        if resource not in self._fences:
+            found = self._admin("secretsmanager").get_resource_policy(SecretId=resource)
+            policy = found.get("ResourcePolicy")
+            self._fences[resource] = json.loads(policy) if policy else None
+        document = self._fences[resource]
+        fence = pack_module("fence")
+        return (
+            document is not None and fence.denies(document, action, self.principal_arn) is not False
+        )
 
     def _before(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
         prefix = model.service_model.signing_name  # the IAM action prefix
@@ -340,12 +369,17 @@ class EvaluatedCalls:
         for action, resource in checks:
             self.evaluated.append((action, resource))
             if not self.allows(action, resource):
+                why = (
+                    "its policies, evaluated"
+                    if not self.identity_allows(action, resource)
+                    else "an explicit deny in the secret's resource policy, evaluated"
+                )
                 raise ClientError(
                     {
                         "Error": {
                             "Code": "AccessDeniedException",
                             "Message": f"{self.label} is not authorized to perform {action} "
-                            f"on {resource} (its policies, evaluated)",
+                            f"on {resource} ({why})",
                         },
                         "ResponseMetadata": {"HTTPStatusCode": 400},
                     },

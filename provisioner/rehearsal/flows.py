@@ -721,7 +721,10 @@ def _rotate_one(
     if role is None:
         return Check(name, False, f"no rotation role {d.name}-rotation-role deployed")
     calls = EvaluatedCalls(
-        deployment.aws, f"rotation role {role.id}", role_policies(deployment.aws, role.id)
+        deployment.aws,
+        f"rotation role {role.id}",
+        role_policies(deployment.aws, role.id),
+        principal_arn=str(role.outputs["arn"]),
     )
     doc = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
     kind = doc["kind"]
@@ -735,10 +738,14 @@ def _rotate_one(
         f"{action} on {other}"
         for other in others
         for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
-        if calls.allows(action, other)
+        if calls.identity_allows(action, other)  # least privilege of its own policies
     ]
     # Reported with the rotation's own outcome, which names the first call that was denied.
-    problems = [f"rotation role {role.id} lacks {m} (policies evaluated)" for m in missing]
+    problems = [
+        f"rotation role {role.id} lacks {m} (its policies and the secret's resource policy "
+        "evaluated)"
+        for m in missing
+    ]
     problems += [f"rotation role {role.id} may {o} (policies evaluated)" for o in overreach[:3]]
     how = "from the program's bootstrap version"
     if kind != "iam_access_key":
