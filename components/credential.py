@@ -156,8 +156,9 @@ class ScopedCredentialArgs:
     pusher_user_arns: Sequence[str] = ()
     # The stack's boundary applies to every role the program creates, this one included.
     permissions_boundary_arn: str | None = None
-    # The principal deploying the stack (aws:PrincipalArn): administers the secrets.
-    deployer_arn: str = ""
+    # The principals administering the secrets (aws:PrincipalArn): the deployer and the
+    # stack's secretAdministratorArns.
+    administrator_arns: Sequence[str] = ()
     # The integration's functions besides the rotator (`consumer`, `batch`, `reconcile`):
     # CloudWatch Logs may use the key for exactly their log groups and the rotator's.
     function_roles: Sequence[str] = ()
@@ -166,11 +167,12 @@ class ScopedCredentialArgs:
     alert_topic: bool = False
 
 
-def secret_policy(readers: Sequence[str], rotator: str, administrator: str) -> str:
+def secret_policy(readers: Sequence[str], rotator: str, administrators: Sequence[str]) -> str:
     """The resource policy of a credential secret: every principal but these is denied.
 
     `readers` may read the value, `rotator` may also write new versions, and
-    `administrator` (the deployer) may do everything but read the value; nobody else may
+    `administrators` (the deployer and the stack's secretAdministratorArns) may do
+    everything but read the value (writing the bootstrap version included); nobody else may
     do anything, whatever identity policies in the account grant. Deny statements keyed on
     `aws:PrincipalArn` name principals that need not exist yet (IAM user guide, "AWS global
     condition context keys"), and none of them denies the rotator its four steps or the
@@ -178,13 +180,14 @@ def secret_policy(readers: Sequence[str], rotator: str, administrator: str) -> s
     guide, "Resource-based policies": a policy that denies its own administrator can only
     be removed by the account's root user).
     """
-    if not administrator:
+    admins = sorted({a for a in administrators if a})
+    if not admins:
         raise ValueError(
             "a secret policy needs the deploying principal's ARN; without one nobody could "
             "ever change the policy again"
         )
-    writers = sorted({rotator, administrator})
-    everyone = sorted({*readers, rotator, administrator})
+    writers = sorted({rotator, *admins})
+    everyone = sorted({*readers, rotator, *admins})
     return policy_document(
         [
             {
@@ -226,7 +229,7 @@ def secret_policy(readers: Sequence[str], rotator: str, administrator: str) -> s
                     "secretsmanager:UpdateSecretVersionStage",
                 ],
                 "Resource": "*",
-                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": administrator}},
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": admins}},
             },
         ]
     )
@@ -370,7 +373,7 @@ class ScopedCredential(pulumi.ComponentResource):
                     # A pusher's access key is the external system's: only its rotator reads it.
                     readers=[] if kinds[cred_name] == "iam_access_key" else [scope.role_arn()],
                     rotator=rotation_role_arn,
-                    administrator=args.deployer_arn,
+                    administrators=args.administrator_arns,
                 ),
                 # Secrets Manager refuses a policy that would make the secret public.
                 block_public_policy=True,

@@ -216,7 +216,10 @@ class Integration(pulumi.ComponentResource):
                 permissions_boundary_arn=settings.permissions_boundary_arn,
                 log_retention_days=settings.log_retention_days,
                 pusher_user_arns=[scope.user_arn(f"cred-{c.name}") for c in pushers],
-                deployer_arn=args.deployer_arn or deploying_principal(),
+                administrator_arns=[
+                    args.deployer_arn or deploying_principal(),
+                    *settings.secret_administrator_arns,
+                ],
                 function_roles=function_roles,
                 alert_topic=phase >= 3,
             ),

@@ -65,6 +65,10 @@ AWS_KEYS = {"aws:region": "region", "aws:allowedAccountIds": "allowedAccountIds"
 SECRET = "[secret]"
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+# An IAM role or user as `aws:PrincipalArn` names it (IAM user guide, "IAM identifiers").
+PrincipalArn = Annotated[
+    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+]
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
@@ -119,6 +123,12 @@ class StackSettings(BaseModel):
     )
     kill_switch: tuple[str, ...] = Field(alias="killSwitch", default=())
     permissions_boundary_arn: str | None = Field(alias="permissionsBoundaryArn", default=None)
+    # Who besides the deploying principal administers the secrets' fences: every principal
+    # that runs `pulumi up` on the stack (a CI role, a break-glass role), since the fence
+    # written by one deployer shuts out any other (components/credential.py).
+    secret_administrator_arns: tuple[PrincipalArn, ...] = Field(
+        alias="secretAdministratorArns", default=()
+    )
     roadmap: str = "roadmap.yaml"
     # Config keys whose value is (or holds) a secret: a `secure:` value in the stack file.
     # The program passes what comes from them on as Pulumi secrets; offline they read as

@@ -9,6 +9,7 @@ Read from runs of the real program under the mock runtime (whose caller is
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +17,11 @@ from program_runs import stack_run
 
 from components.credential import secret_policy
 from components.function import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_RETRY_ATTEMPTS
+from components.settings import StackSettingsError, load_stack_settings
 from integration_policies.fence import SECRET_ACTIONS, denies, secret_fence_problems
-from provisioner.program import ProgramRun, RecordedResource
+from provisioner.program import ProgramRun, RecordedResource, run_program
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KEY, LOG_GROUP = "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION, TOPIC = "aws:lambda/function:Function", "aws:sns/topic:Topic"
@@ -128,7 +132,7 @@ def test_a_pushers_access_key_is_readable_by_its_rotator_only(prod: ProgramRun) 
 def test_a_secret_policy_needs_an_administrator() -> None:
     with pytest.raises(ValueError, match="deploying principal"):
         secret_policy(
-            readers=["arn:aws:iam::1:role/r"], rotator="arn:aws:iam::1:role/x", administrator=""
+            readers=["arn:aws:iam::1:role/r"], rotator="arn:aws:iam::1:role/x", administrators=[""]
         )
 
 
@@ -158,3 +162,22 @@ def test_protected_state_tables_refuse_deletion_only_where_the_stack_protects(
     tables = "aws:dynamodb/table:Table"
     assert all(t.inputs["deletionProtectionEnabled"] is True for t in prod.by_type(tables))
     assert all(t.inputs["deletionProtectionEnabled"] is False for t in dev.by_type(tables))
+
+
+def test_every_stack_administrator_keeps_the_fence_but_never_reads() -> None:
+    ci = "arn:aws:iam::111111111111:role/ci/deploy-integrations"
+    run = run_program("dev", config={"secretAdministratorArns": json.dumps([ci])})
+    for fence in run.by_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
+        document = json.loads(fence.inputs["policy"])
+        for admin in (ci, "arn:aws:iam::111111111111:user/deployer"):
+            assert denies(document, "secretsmanager:PutResourcePolicy", admin) is False
+            assert denies(document, "secretsmanager:GetSecretValue", admin) is True
+
+
+def test_a_secret_administrator_must_be_an_iam_role_or_user_arn(tmp_path: Path) -> None:
+    stack = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        stack + '  integration-provisioner:secretAdministratorArns: ["ci-role"]\n'
+    )
+    with pytest.raises(StackSettingsError, match=r"secretAdministratorArns\[0\]"):
+        load_stack_settings(tmp_path, "dev")
