@@ -18,9 +18,13 @@ created through the AWS API there, run the policy pack over the result, then che
   - access matrix: each integration's role (assumed through STS) can use its own queues
     and is denied on every other integration's (live SQS calls with IAM enforced); its
     Secrets Manager, KMS and DynamoDB permissions evaluated for the same matrix;
+  - each log group, function environment, topic and secret under the integration's own
+    key, the key admitting exactly the services they need, every secret fenced by its
+    resource policy, and scheduled jobs' failed runs kept in the alarmed DLQ;
   - a record end to end through each consumer to a fake target on 127.0.0.1;
   - a poison record reaching the DLQ and `replay` bringing it back;
-  - a rotation of each credential completing;
+  - a rotation of each credential completing, every call judged by the role's policies
+    and the secret's fence;
   - each alarm the phase requires, on the right metric, notifying the alert topic.
 
 Progress goes to stderr, one result line per check to stdout (or one JSON document with
