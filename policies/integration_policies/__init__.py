@@ -8,6 +8,7 @@ Usage::
     from integration_policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
 """
 
+from .closed_world import CLOSED_WORLD
 from .consumers import SQS_CONSUMER_CONCURRENCY, SQS_DLQ_RETENTION, SQS_VISIBILITY_TIMEOUT
 from .credentials import (
     KMS_KEY_ROTATION,
@@ -30,6 +31,7 @@ from .monitoring import (
     ROTATION_FUNCTION_INVOCATION,
 )
 from .queues import SQS_DEAD_LETTER_QUEUE, SQS_HTTPS_ONLY, SQS_QUEUE_ENCRYPTED
+from .reach import LEAST_PRIVILEGE_REACH
 from .tagging import REQUIRED_TAGS
 
 PACK_NAME = "integration-guardrails"
@@ -51,6 +53,8 @@ RESOURCE_POLICIES = [
     REQUIRED_TAGS,
 ]
 STACK_POLICIES = [
+    LEAST_PRIVILEGE_REACH,
+    CLOSED_WORLD,
     INTEGRATION_ISOLATION,
     CROSS_INTEGRATION_ACCESS,
     SQS_VISIBILITY_TIMEOUT,

@@ -22,6 +22,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
+    _DictProxy,
+    _ListProxy,
 )
 
 # The stack settings namespace (docs/contracts.md "Stack settings"); the engine passes the
@@ -43,8 +45,24 @@ _UNKNOWNS = frozenset(
 
 
 def plain(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The props as plain dicts/lists; unknown values stay as sentinel strings."""
+    """The props as plain dicts/lists; unknown values stay as sentinel strings.
+
+    The SDK wraps the deserialized props in proxies that raise on unknown values and hands
+    out their targets under the key `"__target"` (pulumi-policy 1.21.0, `proxy.py`);
+    unwrapping them is much faster than `serialize_properties`, which every policy would
+    otherwise pay on every resource. Anything else goes through `serialize_properties`.
+    """
+    if isinstance(props, _DictProxy):
+        return _unwrapped(props)  # type: ignore[no-any-return]
     return dict(serialize_properties(props))
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, _DictProxy):
+        return {k: _unwrapped(v) for k, v in value["__target"].items()}
+    if isinstance(value, _ListProxy):
+        return [_unwrapped(v) for v in value["__target"]]
+    return value
 
 
 def is_unknown(value: Any) -> bool:

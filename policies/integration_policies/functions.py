@@ -21,7 +21,6 @@ from ._common import (
     per_environment,
     per_environment_schema,
     plain,
-    stack_setting,
     tags_of,
 )
 
@@ -143,9 +142,10 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
     is invoked by `secretsmanager.amazonaws.com` with `source_account` set to this account
     (Secrets Manager user guide, "Lambda rotation functions").
 
-    Config:
-      accountId (string): the expected source account; default "" = the stack's
-        `integration-provisioner:accountId` setting, or any 12-digit account if unset.
+    Which account a `source_account` names is judged with the whole stack in view, by
+    `least-privilege-reach` (the deploying account is the one the stack's resources are in).
+
+    Config: none.
     """
     if args.resource_type != "aws:lambda/permission:Permission":
         return
@@ -159,7 +159,6 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
         return
     if not principal.endswith(".amazonaws.com") or is_unknown(account):
         return
-    expected = str(args.get_config().get("accountId") or stack_setting("accountId") or "")
     if principal == "secretsmanager.amazonaws.com" and not account:
         report(
             f"{who}{args.name} lets Secrets Manager of any account invoke the rotation "
@@ -172,12 +171,6 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
             "source_arn (the rule/topic ARN) or source_account.",
             None,
         )
-    elif account and expected and account != expected:
-        report(
-            f"{who}{args.name} trusts account {account}, not this stack's {expected}. Fix: set "
-            f"source_account={expected!r}.",
-            None,
-        )
 
 
 LAMBDA_PERMISSION_SCOPED = ResourceValidationPolicy(
@@ -185,5 +178,4 @@ LAMBDA_PERMISSION_SCOPED = ResourceValidationPolicy(
     description="Lambda invoke permissions name a service and this account.",
     validate=lambda_permission_scoped,
     enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(properties={"accountId": {"type": "string", "default": ""}}),
 )

@@ -1,0 +1,137 @@
+"""Closed world: a resource type without a rule, or a managed policy from outside, is refused.
+
+The pack proves least privilege only for what it reads. A type it has no rule for (an S3
+bucket, `iam.AccessKey`, `kms.Grant`, `iam.UserGroupMembership`...) could grant access the
+analysis never sees, so it is a violation until a rule covers it or security allowlists it
+for the stack with a reason. Likewise a managed policy attached from outside the stack
+(AWS-managed or another team's) is a document the pack cannot read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import as_list, is_unknown, label
+from ._stack import StackView
+from .reach import POLICY
+from .reach import TYPES as REACH_TYPES
+
+# Types the pack's rules read, besides those of the reach analysis. A module that adds
+# rules for a new type adds the type here (or exports it the way `reach.TYPES` is).
+RULED_TYPES = frozenset(
+    {
+        *REACH_TYPES,
+        "aws:kms/alias:Alias",  # integration-isolation (no shared key), required-tags
+        "aws:secretsmanager/secret:Secret",  # secret-customer-managed-key, rotation
+        # A value of one of the stack's secrets: grants no access itself.
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:secretsmanager/secretRotation:SecretRotation",  # secret-rotation-within-limit
+        "aws:lambda/eventSourceMapping:EventSourceMapping",  # sqs-trigger-settings
+        "aws:cloudwatch/logGroup:LogGroup",  # log-group-retention
+        "aws:cloudwatch/metricAlarm:MetricAlarm",  # phase-requirements, alarms-route
+        "aws:cloudwatch/eventRule:EventRule",  # phase-requirements (rotation failure)
+        "aws:cloudwatch/eventTarget:EventTarget",  # alarms-route, reach (runner)
+        "aws:cloudwatch/dashboard:Dashboard",  # phase-requirements
+        "aws:sns/topicSubscription:TopicSubscription",  # alarms-route-to-alert-path
+        "aws:dynamodb/table:Table",  # required-tags, reach (table policy target)
+    }
+)
+# Not cloud resources: the program's components and the engine's own.
+_NOT_RESOURCES = ("pulumi:", "provisioner:")
+_ATTACHMENT_FIELDS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/role:Role": "managedPolicyArns",
+}
+
+
+def _reasons(config: dict[str, Any], key: str) -> dict[str, str]:
+    table = config.get(key) or {}
+    return (
+        {str(k): str(v) for k, v in table.items() if str(v).strip()}
+        if isinstance(table, dict)
+        else {}
+    )
+
+
+def closed_world(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every resource type has a rule in the pack; managed policies come from the stack.
+
+    Rationale: a least-privilege proof covers only the documents it reads (IAM user guide,
+    "Policy evaluation logic": any identity, resource or grant can allow). Unknown types --
+    buckets and their policies, access keys, KMS grants, group memberships -- and managed
+    policies the stack does not define (AWS-managed `SecretsManagerReadWrite`, job-function
+    policies, another team's) would pass unseen; AWS's own managed policies are written for
+    broad use ("AWS managed policies" in the IAM user guide).
+
+    Config:
+      allowedTypes (object: type -> reason): types allowed without a rule, each with the
+        reason security accepted; default none.
+      allowedManagedPolicies (object: policy ARN -> reason): managed policies that may be
+        attached though the stack does not define them; default none.
+    """
+    config = args.get_config()
+    allowed_types = _reasons(config, "allowedTypes")
+    allowed_policies = _reasons(config, "allowedManagedPolicies")
+    view = StackView(args)
+    own_policies = {i for r in view.of_type(POLICY) for i in r.ids}
+    for res in view.resources:
+        if res.type.startswith(_NOT_RESOURCES):
+            continue
+        who = label(res.integration)
+        if res.type not in RULED_TYPES and res.type not in allowed_types:
+            report(
+                f"{who}{res.name} has the type {res.type}, which no rule of this pack judges. "
+                f"Fix: remove it, or add a rule for {res.type}, or allowlist it for this stack "
+                f'in the pack config: {{"closed-world": {{"allowedTypes": {{"{res.type}": '
+                '"<why security accepts it>"}}}}.',
+                res.urn,
+            )
+            continue
+        field = _ATTACHMENT_FIELDS.get(res.type)
+        if field is None:
+            continue
+        for arn in as_list(res.props.get(field)):
+            if not isinstance(arn, str) or is_unknown(arn) or arn in own_policies:
+                continue
+            if arn in allowed_policies:
+                continue
+            report(
+                f"{who}{res.name} attaches the managed policy {arn}, which this stack does not "
+                "define, so its reach cannot be checked. Fix: grant the integration's own "
+                "actions in its inline policy, or allowlist the policy with a reason: "
+                f'{{"closed-world": {{"allowedManagedPolicies": {{"{arn}": "<why>"}}}}}}.',
+                res.urn,
+            )
+
+
+_REASONS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "string", "minLength": 1},
+    "default": {},
+}
+
+CLOSED_WORLD = StackValidationPolicy(
+    name="closed-world",
+    description="Every resource type has a rule; managed policies come from the stack.",
+    validate=closed_world,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "allowedTypes": _REASONS_SCHEMA,
+            "allowedManagedPolicies": _REASONS_SCHEMA,
+        }
+    ),
+)
+
+__all__ = ["CLOSED_WORLD", "RULED_TYPES"]
