@@ -114,18 +114,6 @@ class IntegrationAlarms(pulumi.ComponentResource):
                         "Resource": self.topic.arn,
                         "Condition": {"StringEquals": {"aws:SourceAccount": scope.account_id}},
                     },
-                    {
-                        "Sid": "AccountManagesTopic",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": scope.account_root},
-                        "Action": [
-                            "sns:GetTopicAttributes",
-                            "sns:ListSubscriptionsByTopic",
-                            "sns:SetTopicAttributes",
-                            "sns:Subscribe",
-                        ],
-                        "Resource": self.topic.arn,
-                    },
                 ]
             ),
             opts=child(self),

@@ -402,10 +402,16 @@ class ScopedCredential(pulumi.ComponentResource):
                 "Resource": [s.arn for s in self.secrets.values()],
             },
             {
+                # Only through Secrets Manager, the one service rotation uses the key in.
                 "Sid": "UseOwnKey",
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": [self.key.arn],
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com"
+                    }
+                },
             },
             {
                 "Sid": "WriteOwnLogs",

@@ -35,6 +35,12 @@ _DATA_ACTIONS = [
     "dynamodb:Query",
     "dynamodb:Scan",
     "dynamodb:UpdateItem",
+    # PartiQL reads and writes the same items through its own actions (DynamoDB developer
+    # guide, "IAM policies with PartiQL for DynamoDB"); a deny list without them is open.
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLSelect",
+    "dynamodb:PartiQLUpdate",
 ]
 
 

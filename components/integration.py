@@ -227,7 +227,15 @@ class Integration(pulumi.ComponentResource):
         )
         key_arn = self.credentials.key.arn
         secret_arns = [s.arn for s in self.credentials.secrets.values()]
-        grants = [Grant("read-secret", secret_arns), Grant("decrypt-with-key", [key_arn])]
+        # A pusher's access key is the external system's, read by its rotation role only.
+        own_secrets = [
+            self.credentials.secrets[c.name].arn
+            for c in integ.credentials
+            if c.kind is not CredentialKind.IAM_ACCESS_KEY
+        ]
+        grants = [Grant("decrypt-with-key", [key_arn])]
+        if own_secrets:
+            grants.insert(0, Grant("read-secret", own_secrets))
 
         self.queue = self.state = self.sync_function = self.reconcile_function = None
         self.alarms = None

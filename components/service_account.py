@@ -60,6 +60,11 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The services that encrypt an integration's data with its key on the role's behalf: the
+# queues, the credential secrets and the state table.
+KEY_USING_SERVICES = ("dynamodb", "secretsmanager", "sqs")
+
+
 @dataclass(frozen=True)
 class Grant:
     """A capability on some of the integration's own resources (ARNs)."""
@@ -106,6 +111,16 @@ def _statement(scope: Scope, grant: Grant) -> dict[str, Any]:
         "Effect": "Allow",
         "Action": list(CAPABILITY_ACTIONS[grant.capability]),
     }
+    if grant.capability == "decrypt-with-key":
+        # Only for the services that hold the integration's data for it, never the key
+        # directly (KMS developer guide, "kms:ViaService").
+        statement["Condition"] = {
+            "StringEquals": {
+                "kms:ViaService": [
+                    f"{service}.{scope.region}.amazonaws.com" for service in KEY_USING_SERVICES
+                ]
+            }
+        }
     if grant.capability == "put-metrics":
         statement["Resource"] = "*"
         statement["Condition"] = {"StringEquals": {"cloudwatch:namespace": scope.metrics_namespace}}

@@ -29,7 +29,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.creators import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import ACCESS_KEY, KEY, SECRET, TABLE, Inventory
+from provisioner.rehearsal.inventory import ACCESS_KEY, KEY, SECRET, TABLE, USER, Inventory
 from provisioner.rehearsal.result import Check
 
 __all__ = [
@@ -269,8 +269,12 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
         return []  # phase 2 provisions no function: nothing runs with the role yet
     policies = role_policies(aws, role.id)
     missing = []
+    # A pusher's access-key secret shares its IAM user's name; the sync role never reads it.
+    pushers = {u.outputs.get("name") for u in deployed.of_type(USER)}
     needs: list[tuple[str, CreatedResource]] = [
-        ("secretsmanager:GetSecretValue", s) for s in deployed.of_type(SECRET)
+        ("secretsmanager:GetSecretValue", s)
+        for s in deployed.of_type(SECRET)
+        if s.outputs.get("name") not in pushers
     ]
     needs += [("dynamodb:PutItem", t) for t in deployed.of_type(TABLE)]
     needs += [("dynamodb:GetItem", t) for t in deployed.of_type(TABLE)]
@@ -340,7 +344,16 @@ class EvaluatedCalls:
 
     def identity_allows(self, action: str, resource: str) -> bool:
         """What the principal's own policies allow, whatever resource policies say."""
-        return evaluate(self.policies, action, resource, self._context)
+        context = self._context
+        if action.startswith("kms:"):
+            # The KMS calls evaluated here are those Secrets Manager makes on the caller's
+            # behalf, so KMS sees them through that service (KMS developer guide,
+            # "kms:ViaService"); the roles' key grants are bound to it.
+            context = {
+                **context,
+                "kms:ViaService": f"secretsmanager.{self.aws.region}.amazonaws.com",
+            }
+        return evaluate(self.policies, action, resource, context)
 
     def allows(self, action: str, resource: str) -> bool:
         return self.identity_allows(action, resource) and not self._fenced(action, resource)
