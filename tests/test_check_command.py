@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from integration_policies import POLICIES
 from provisioner import cli
 from provisioner.commands import check
 from provisioner.policy_harness import CheckResult, PolicyHarness, load_pack_config
@@ -108,10 +109,8 @@ def test_cli_json_output_and_exit_code(plans: dict, monkeypatch, capsys) -> None
     assert cli.main(["check", "--stack", "dev", "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"policies", "resources_analyzed", "violations"}
-    from integration_policies import POLICIES
-
     assert document["resources_analyzed"] == len(bad)
-    assert len(document["policies"]) == len(POLICIES)
+    assert document["policies"] == [p.name for p in POLICIES]
     assert {tuple(v) for v in document["violations"]} == {("policy", "level", "urn", "message")}
 
 

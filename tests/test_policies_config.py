@@ -57,5 +57,4 @@ def test_pack_config_files_agree_with_the_stack_settings(env: str) -> None:
     settings = load_stack_settings(STACKS_DIR, env)
     config = load_pack_config(env, POLICY_PACK_DIR)
     assert config["secret-rotation-within-limit"]["maxRotationDays"] == settings.max_rotation_days
-    assert config["lambda-permission-scoped"]["accountId"] in settings.allowed_account_ids
     assert config["log-group-retention"]["minRetentionDays"] <= settings.log_retention_days

@@ -116,8 +116,6 @@ VIOLATIONS: list[tuple[str, str, str, Mutation, str]] = [
      set_input("sourceAccount", None), "any account"),
     ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",
      set_input("principal", "*"), "lets anyone invoke"),
-    ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",
-     set_input("sourceAccount", "999999999999"), "source_account='111111111111'"),
     ("required-tags", "dev", "quote-to-order-queue",
      set_input("tags.owner", None), "lacks tag(s) owner"),
     ("required-tags", "dev", "quote-to-order-queue",

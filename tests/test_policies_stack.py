@@ -69,8 +69,20 @@ def extra_permission(plan: Plan) -> Plan:
 
 OTHER_KEY = "order-to-invoice-key"
 
+
 # (policy, mutation, integration named in the message, message fragment)
+def bucket(plan: Plan) -> Plan:
+    extra = json.loads(json.dumps(named(plan, "quote-to-order-queue")))
+    extra.update(type="aws:s3/bucket:Bucket", name="quote-to-order-exports")
+    extra["urn"] += "-exports"
+    return [*plan, extra]
+
+
 CASES: list[tuple[str, Callable[[Plan], Plan], str, str]] = [
+    ("least-privilege-reach",
+     grant("quote-to-order-policy", Action=["sqs:SendMessage"], Resource=[OTHER_DLQ]),
+     "quote-to-order", "which reaches order-to-invoice's resources"),
+    ("closed-world", bucket, "quote-to-order", "no rule of this pack judges"),
     ("integration-isolation", second_role, "quote-to-order", "has 2 role(s)"),
     ("integration-isolation", drop("quote-to-order-key"), "quote-to-order", "has 0 KMS key(s)"),
     ("integration-isolation",
