@@ -7,15 +7,18 @@ else from their logical name `{integration}-{role}` (docs/contracts.md "Names").
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi_policy import StackValidationArgs
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from ._common import as_int, integration_from_name, is_unknown, plain, tags_of
 
+# The last view built on each of the pack's gRPC threads, with the response it serves.
+_LAST = threading.local()
 _ID_FIELDS = ("arn", "id", "name", "url", "keyId", "functionName", "dashboardName")
 
 
@@ -41,7 +44,37 @@ class Res:
 
 
 class StackView:
-    """All resources of the stack, indexed by identifier and grouped by integration."""
+    """All resources of the stack, indexed by identifier and grouped by integration.
+
+    Stack policies take theirs from `StackView.shared(args, report)`: one view per
+    `AnalyzeStack` call instead of one per policy.
+    """
+
+    @classmethod
+    def shared(cls, args: StackValidationArgs, report: ReportViolation) -> StackView:
+        """The view of this `AnalyzeStack` call, built by the first stack policy that asks.
+
+        The SDK deserializes every resource again for each stack policy, but reports every
+        policy's violations into one response object of the call, which each policy's
+        `report` closes over (pulumi-policy 1.21.0, `_create_report_violation`). That
+        response identifies the call; when it cannot be found the view is built afresh.
+        """
+        response = next(
+            (
+                cell.cell_contents
+                for cell in getattr(report, "__closure__", None) or ()
+                if type(cell.cell_contents).__name__ == "AnalyzeResponse"
+            ),
+            None,
+        )
+        if response is None:
+            return cls(args)
+        cached = getattr(_LAST, "view", None)
+        if cached is not None and cached[0] is response:
+            return cached[1]  # type: ignore[no-any-return]
+        view = cls(args)
+        _LAST.view = (response, view)  # holds the response: its id cannot be reused meanwhile
+        return view
 
     def __init__(self, args: StackValidationArgs):
         self.resources: list[Res] = []

@@ -83,7 +83,7 @@ def closed_world(args: StackValidationArgs, report: ReportViolation) -> None:
     config = args.get_config()
     allowed_types = _reasons(config, "allowedTypes")
     allowed_policies = _reasons(config, "allowedManagedPolicies")
-    view = StackView(args)
+    view = StackView.shared(args, report)
     own_policies = {i for r in view.of_type(POLICY) for i in r.ids}
     for res in view.resources:
         if res.type.startswith(_NOT_RESOURCES):

@@ -43,7 +43,7 @@ def visibility_timeout(args: StackValidationArgs, report: ReportViolation) -> No
     Config:
       multiplier (integer): default 6.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     factor = config_int(args.get_config(), "multiplier", 6)
     for _, queue, function in sqs_pairs(view):
         visibility = as_int(queue.props.get("visibilityTimeoutSeconds", SQS_DEFAULT_VISIBILITY))
@@ -79,7 +79,7 @@ def consumer_concurrency(args: StackValidationArgs, report: ReportViolation) -> 
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for _, _, function in sqs_pairs(view):
         reserved = as_int(function.props.get("reservedConcurrentExecutions"))
         if reserved is not None and reserved >= 0:
@@ -109,7 +109,7 @@ def dlq_outlives_source(args: StackValidationArgs, report: ReportViolation) -> N
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for queue in view.of_type(QUEUE):
         redrive = parse_document(queue.props.get("redrivePolicy"))
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):

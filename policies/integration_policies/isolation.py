@@ -48,7 +48,7 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
       rolesPerIntegration (integer): exact number of service-account roles; default 1.
       keysPerIntegration (integer): exact number of KMS keys; default 1.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     config = args.get_config()
     wanted = {
         ROLE: config_int(config, "rolesPerIntegration", 1),
@@ -165,7 +165,7 @@ def cross_integration_access(args: StackValidationArgs, report: ReportViolation)
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for role, where, carrier, doc in _role_documents(view):
         own = role.integration
         if own is None:

@@ -95,7 +95,7 @@ def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> No
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for integ in sorted(view.groups):
         phase = view.phase(integ)
         if phase is None or phase < 2:
@@ -132,7 +132,7 @@ def alarms_route_to_alert_path(args: StackValidationArgs, report: ReportViolatio
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     targets: dict[str, list[str]] = {}
     for target in view.of_type(TARGET):
         rule = view.find(target.get("rule"), RULE)
@@ -181,7 +181,7 @@ def lambda_log_groups(args: StackValidationArgs, report: ReportViolation) -> Non
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     groups = {g.get("name") for g in view.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for function in view.of_type(FUNCTION):
         name = _function_name(function)
@@ -214,7 +214,7 @@ def rotation_function_invocation(args: StackValidationArgs, report: ReportViolat
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     permissions = list(view.of_type(PERMISSION))
     checked: set[str] = set()
     for rotation in view.of_type(ROTATION):

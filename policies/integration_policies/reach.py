@@ -213,7 +213,7 @@ class _Analysis:
     """One run over the stack; `report` is the SDK's, `unknown` collects unjudgeable paths."""
 
     def __init__(self, args: StackValidationArgs, report: ReportViolation) -> None:
-        self.view = StackView(args)
+        self.view = StackView.shared(args, report)
         self.world = StackWorld(self.view)
         self.report_violation = report
         self.unknown: list[str] = []
@@ -761,6 +761,24 @@ class _Analysis:
                 res,
             )
 
+    def check_topic_key(self, res: Res) -> None:
+        """Alerts carry names and error details: encrypted with the integration's own key."""
+        ref = res.props.get("kmsMasterKeyId")
+        if is_unknown(ref):
+            self.unknown.append(f"{res.name}.kmsMasterKeyId")
+            return
+        key = self.view.find(ref, KEY)
+        if key is not None and key.integration == res.integration:
+            return
+        whose = f"{key.integration}'s key" if key is not None else repr(ref or "no key")
+        self.report(
+            res.integration,
+            f"{res.name} is encrypted with {whose}. Fix: set kms_master_key_id to "
+            f"{res.integration}'s own key ARN (and let the publishing services use it in its "
+            "key policy, bound by aws:SourceAccount).",
+            res,
+        )
+
     def check_redrive(self, res: Res) -> None:
         doc = self.document(res, "redriveAllowPolicy", res.props.get("redriveAllowPolicy"))
         dlq = self.find(res, "queueUrl")
@@ -799,6 +817,7 @@ class _Analysis:
             "aws:lambda/permission:Permission": self.check_permission,
             "aws:lambda/functionUrl:FunctionUrl": self.check_function_url,
             "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self.check_redrive,
+            "aws:sns/topic:Topic": self.check_topic_key,
         }
         for res in self.view.resources:
             if res.type == ROLE:
