@@ -393,6 +393,14 @@ CASES: list[tuple[str, Mutation, str]] = [
      lambda p: change(f"{Q}-alerts", kmsMasterKeyId=output(p, f"{OTHER}-key"))(p), Q),
     ("alert topic with the AWS-managed key",
      change(f"{Q}-alerts", kmsMasterKeyId="alias/aws/sns"), Q),
+    ("failed invocations sent to another integration's DLQ", add(
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", f"{Q}-reconcile-async",
+        lambda p: {"functionName": f"{ALL_Q}-reconcile", "destinationConfig": {
+            "onFailure": {"destination": queue(OTHER, "dlq")}}}), Q),
+    ("the logs service bound to every log group", admit(
+        f"{Q}-key", {"Service": f"logs.{REGION}.amazonaws.com"}, ["kms:Encrypt"],
+        Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:*")}}),
+     Q),
     # ---- Lambda invoke permissions and function URLs
     ("invoke permission for everyone", permission(principal="*"), Q),
     ("invoke permission for a foreign account", permission(principal=FOREIGN), Q),
@@ -449,6 +457,7 @@ CASES: list[tuple[str, Mutation, str]] = [
             "aws:iam/policyAttachment:PolicyAttachment", roles=[f"{ALL_Q}-role"]), Q),
 ]  # fmt: skip
 
+BASE = "the base plan unchanged"
 # Variants of the same documents that stay within the integration: they must pass.
 LEGITIMATE: list[tuple[str, Mutation]] = [
     ("own credentials by their role word (no pusher among them)",
@@ -471,7 +480,7 @@ LEGITIMATE: list[tuple[str, Mutation]] = [
         Condition={"ArnEquals": {"aws:PrincipalArn": [iam(f"role/{ALL_Q}-role")]}})),
     ("invoke permission for its own schedule", permission(principal="events.amazonaws.com",
         sourceArn=arn("events", f"rule/{ALL_Q}-reconcile-schedule"))),
-    ("the base plan unchanged", lambda p: None),
+    (BASE, lambda p: None),
 ]  # fmt: skip
 
 
@@ -529,7 +538,8 @@ def test_crafted_change_is_mandatory_violation_naming_the_integration(
 
 @pytest.mark.parametrize("index", range(len(LEGITIMATE)), ids=[c[0] for c in LEGITIMATE])
 def test_legitimate_variant_passes(results: Results, index: int) -> None:
-    assert [v.message for v in results[1][index]] == [], LEGITIMATE[index][0]
+    violations = [v.message for v in results[1][index] if v.policy in NEW_POLICIES]
+    assert violations == [], LEGITIMATE[index][0]
 
 
 def test_without_reach_and_closed_world_most_cases_go_through(tmp_path: Path) -> None:
@@ -545,10 +555,13 @@ def test_without_reach_and_closed_world_most_cases_go_through(tmp_path: Path) ->
         "PolicyPack(name='without-reach', enforcement_level=EnforcementLevel.MANDATORY,\n"
         f"           policies=[p for p in POLICIES if p.name not in {sorted(NEW_POLICIES)!r}])\n"
     )
-    caught, _, _ = analyze(pack)
+    caught, passed, _ = analyze(pack)
+    # What the older policies report on the unchanged base is not the case's doing.
+    baseline = {v.message for v in passed[[w for w, _ in LEGITIMATE].index(BASE)]}
     still = sum(
         1 for (_, _, integ), vs in zip(CASES, caught, strict=True)
-        if any(v.level == "mandatory" and f"[{integ}]" in v.message for v in vs)
+        if any(v.level == "mandatory" and f"[{integ}]" in v.message
+               and v.message not in baseline for v in vs)
     )  # fmt: skip
     assert still < len(CASES) / 2, f"{still} of {len(CASES)} caught without the new policies"
 

@@ -53,6 +53,7 @@ POLICY = "aws:iam/policy:Policy"
 FUNCTION = "aws:lambda/function:Function"
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 
 # Where identity documents sit: type -> (document field, field naming the principal, type).
 _IDENTITY_CARRIERS: dict[str, tuple[str, str, str]] = {
@@ -104,6 +105,7 @@ TYPES = frozenset(
         "aws:lambda/functionUrl:FunctionUrl",
         "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
         "aws:iam/policyAttachment:PolicyAttachment",
+        EVENT_INVOKE_CONFIG,
         *_IDENTITY_CARRIERS,
         *_ATTACHMENTS,
         *_RESOURCE_CARRIERS,
@@ -588,14 +590,8 @@ class _Analysis:
                 return  # the key-administration statement
             via = [v.lower() for v in _condition(statement, "kms:ViaService")]
             callers = _condition(statement, "kms:CallerAccount")
-            if (
-                is_key
-                and actions <= _KMS_WRITE_THROUGH_SERVICE
-                and via
-                and all(v.startswith("secretsmanager.") for v in via)
-                and callers == [account]
-            ):
-                return  # the deployer writes secrets it can never read back
+            if is_key and actions <= _KMS_WRITE_THROUGH_SERVICE and via and callers == [account]:
+                return  # the deployer encrypts through named services, never reads back
             self.report(
                 own,
                 (
@@ -652,7 +648,18 @@ class _Analysis:
         bound_arn = bool(sources) and all(
             own is not None and self.world.reach(s).only(own) for s in sources
         )
-        if not (bound_account or bound_arn):
+        # CloudWatch Logs is bound to the log groups it encrypts for by the encryption
+        # context (CloudWatch Logs user guide, "Encrypt log data using AWS KMS").
+        contexts = [
+            v
+            for k in _condition_keys(statement)
+            if k.startswith("kms:encryptioncontext:")
+            for v in _condition(statement, k)
+        ]
+        bound_context = bool(contexts) and all(
+            own is not None and self.world.reach(c).only(own) for c in contexts
+        )
+        if not (bound_account or bound_arn or bound_context):
             shown = ", ".join(accounts + sources) or "no aws:SourceAccount or aws:SourceArn"
             self.report(
                 own,
@@ -779,6 +786,29 @@ class _Analysis:
             res,
         )
 
+    def check_destinations(self, res: Res) -> None:
+        """Failed asynchronous invocations go only to the integration's own resources."""
+        config = res.props.get("destinationConfig")
+        if contains_unknown(config):
+            self.unknown.append(f"{res.name}.destinationConfig")
+            return
+        for outcome in ("onFailure", "onSuccess"):
+            target = config.get(outcome) if isinstance(config, dict) else None
+            arn = target.get("destination") if isinstance(target, dict) else None
+            if not isinstance(arn, str):
+                continue
+            reach = self.world.reach(arn)
+            if res.integration is None or not reach.only(res.integration):
+                self.report(
+                    res.integration,
+                    (
+                        f"{res.name}.destinationConfig.{outcome} sends invocation records to "
+                        f"{arn}, which reaches {'; '.join(reach.others(res.integration or ''))}. "
+                        f"Fix: send them to {res.integration}'s own DLQ."
+                    ),
+                    res,
+                )
+
     def check_redrive(self, res: Res) -> None:
         doc = self.document(res, "redriveAllowPolicy", res.props.get("redriveAllowPolicy"))
         dlq = self.find(res, "queueUrl")
@@ -818,6 +848,7 @@ class _Analysis:
             "aws:lambda/functionUrl:FunctionUrl": self.check_function_url,
             "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self.check_redrive,
             "aws:sns/topic:Topic": self.check_topic_key,
+            EVENT_INVOKE_CONFIG: self.check_destinations,
         }
         for res in self.view.resources:
             if res.type == ROLE:
