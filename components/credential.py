@@ -46,17 +46,22 @@ ROTATION_HANDLER = "credential_rotation.handler.lambda_handler"
 # Rotation calls one issuer API per step; 5 minutes leaves room for slow admin endpoints
 # (Secrets Manager invokes each step separately; Lambda maximum is 900 s).
 ROTATION_TIMEOUT_SECONDS = 300
-# The field of each kind that is a credential (secrets/credential_rotation/formats.py,
-# SECRET_FIELDS); the bootstrap version fills it with generated material.
-SECRET_FIELD = {
-    "salesforce_jwt_bearer": "private_key_pem",
-    "oauth_client_credentials": "client_secret",
-    "api_key": "api_key",
-    "iam_access_key": "secret_access_key",
+# The fields of each kind that are credentials (secrets/credential_rotation/formats.py,
+# SECRET_FIELDS); the bootstrap version fills them with generated material.
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "salesforce_jwt_bearer": ("private_key_pem",),
+    "oauth_client_credentials": ("client_secret",),
+    "api_key": ("api_key",),
+    "iam_access_key": ("secret_access_key",),
+    "netsuite_tba": ("consumer_secret", "token_secret"),
+    "snowflake_key_pair": ("private_key_pem",),
+    "basic_token": ("api_token",),
+    "webhook_signing_secret": ("signing_secret",),
 }
-# Kinds whose first rotation can complete in AWS alone (formats.py, "Bootstrap"): the
-# others need the issuer's first secret put by hand, so rotating at once would only fail.
-ROTATE_IMMEDIATELY = frozenset({"iam_access_key", "salesforce_jwt_bearer"})
+# Kinds whose first rotation can complete in AWS alone, or stops at a human step that the
+# rotation itself prints (formats.py, "Bootstrap"); the others need the issuer's first secret
+# put by hand, so rotating at once would only fail.
+ROTATE_IMMEDIATELY = frozenset({"iam_access_key", "salesforce_jwt_bearer", "snowflake_key_pair"})
 # KMS: waiting period before a scheduled key deletion takes effect, 7-30 days
 # (KMS developer guide, "Deleting keys"); the longest gives the most time to cancel.
 KEY_DELETION_WINDOW_DAYS = 30
@@ -489,7 +494,7 @@ class ScopedCredential(pulumi.ComponentResource):
                 **cred.bootstrap,
                 "kind": cred.kind,
                 "bootstrap": True,
-                SECRET_FIELD[cred.kind]: _material(),
+                **{field: _material() for field in SECRET_FIELDS[cred.kind]},
             }
             self.versions[cred.name] = aws.secretsmanager.SecretVersion(
                 f"{name}-cred-{cred.name}-version",

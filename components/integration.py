@@ -146,6 +146,21 @@ def _bootstrap(
         return doc
     if cred.kind is CredentialKind.API_KEY:
         return {"base_url": base, "key_id": "", "admin_url": base}
+    if cred.kind is CredentialKind.BASIC_TOKEN:
+        return {"base_url": base, "username": "", "token_id": "", "admin_url": base}
+    if cred.kind is CredentialKind.SNOWFLAKE_KEY_PAIR:
+        # Snowflake's account identifier is the first label of its host name.
+        return {
+            "account_url": base,
+            "account": base.split("//", 1)[-1].split(".", 1)[0],
+            "user": scope.physical("integration").upper().replace("-", "_"),
+            "slot": "1",
+            "public_key_fingerprint": "",
+        }
+    if cred.kind is CredentialKind.NETSUITE_TBA:
+        return {"base_url": base, "account_id": "", "consumer_key": "", "token_id": ""}
+    if cred.kind is CredentialKind.WEBHOOK_SIGNING_SECRET:
+        return {"scheme": "hmac-sha256"}
     return {"user_name": scope.physical(f"cred-{cred.name}"), "access_key_id": ""}
 
 
@@ -393,9 +408,9 @@ class Integration(pulumi.ComponentResource):
         assert self.queue is not None and self.state is not None
 
         def secret_for(system: str) -> pulumi.Input[str]:
-            # The pusher's access key belongs to the external system, not to the function.
+            # A pusher's access key or signing secret authenticates calls to us, not from us.
             for cred in integ.credentials:
-                if cred.system == system and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
+                if cred.system == system and cred.kind.calls_out:
                     return self.credentials.secrets[cred.name].arn
             return ""
 

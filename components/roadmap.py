@@ -208,10 +208,35 @@ class Ordering(StrEnum):
 
 
 class CredentialKind(StrEnum):
+    """How an integration authenticates (secret shapes: secrets/credential_rotation)."""
+
     SALESFORCE_JWT_BEARER = "salesforce_jwt_bearer"
     OAUTH_CLIENT_CREDENTIALS = "oauth_client_credentials"
     API_KEY = "api_key"
     IAM_ACCESS_KEY = "iam_access_key"
+    NETSUITE_TBA = "netsuite_tba"  # OAuth 1.0a token-based authentication
+    SNOWFLAKE_KEY_PAIR = "snowflake_key_pair"  # key-pair JWT, two public-key slots per user
+    BASIC_TOKEN = "basic_token"  # user + API token over HTTP Basic (Zendesk, Jira)
+    WEBHOOK_SIGNING_SECRET = "webhook_signing_secret"  # the key a source signs pushes with
+
+    @property
+    def rotates_by_api(self) -> bool:
+        """False where only a person can issue the next credential (a manual swap)."""
+        return self not in _MANUAL_SWAP_KINDS
+
+    @property
+    def calls_out(self) -> bool:
+        """Whether the integration's functions authenticate API calls with it.
+
+        An external pusher's IAM key and a webhook signing secret authenticate calls made
+        *to* the integration, so no sync function sends them anywhere.
+        """
+        return self not in (CredentialKind.IAM_ACCESS_KEY, CredentialKind.WEBHOOK_SIGNING_SECRET)
+
+
+# NetSuite issues TBA tokens only in its UI, and webhook vendors generate signing secrets in
+# their dashboards: secrets/credential_rotation/formats.py, "Manual swap".
+_MANUAL_SWAP_KINDS = frozenset({CredentialKind.NETSUITE_TBA, CredentialKind.WEBHOOK_SIGNING_SECRET})
 
 
 class Credential(_Model):
@@ -589,6 +614,12 @@ def _references(roadmap: Roadmap) -> Iterator[Problem]:
                     f"{loc}.kind",
                     f"salesforce_jwt_bearer needs a Salesforce system, {cred.system!r} is not "
                     "one; use oauth_client_credentials or api_key",
+                )
+            if cred.kind is CredentialKind.WEBHOOK_SIGNING_SECRET and cred.system != integ.source:
+                yield Problem(
+                    f"{loc}.system",
+                    f"a webhook signing secret belongs to the system that pushes (the source, "
+                    f"{integ.source!r}), not {cred.system!r}; set system: {integ.source}",
                 )
             if cred.source_ranges and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
                 yield Problem(

@@ -266,3 +266,28 @@ def test_billing_logistics_and_platform_systems_are_kinds_of_their_own(kind: str
     data = copy.deepcopy(EXAMPLE)
     next(s for s in data["systems"] if s["name"] == "xero")["kind"] = kind
     assert parse_roadmap(data).system("xero").kind.value == kind
+
+
+def test_webhook_signing_secret_belongs_to_the_pushing_source() -> None:
+    def on_target(d: dict[str, Any]) -> None:
+        integration(d, "web-order-capture")["credentials"].append(
+            {
+                "name": "shopify-webhook",
+                "kind": "webhook_signing_secret",
+                "system": "netsuite",
+                "rotation_days": 30,
+            }
+        )
+
+    problem = only_problem(on_target)
+    assert problem.loc.endswith("credentials[2].system"), problem
+    assert "set system: shopify" in problem.msg
+
+
+def test_kinds_that_no_api_rotates_are_known_to_the_model() -> None:
+    from components.roadmap import CredentialKind
+
+    manual = {k.value for k in CredentialKind if not k.rotates_by_api}
+    assert manual == {"netsuite_tba", "webhook_signing_secret"}
+    assert not CredentialKind.WEBHOOK_SIGNING_SECRET.calls_out
+    assert CredentialKind.SNOWFLAKE_KEY_PAIR.calls_out

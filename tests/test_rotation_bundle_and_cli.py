@@ -126,6 +126,10 @@ def test_secret_formats_doc_lists_the_contract_fields() -> None:
     assert {"token_url", "client_id", "client_secret"} <= set(KINDS["oauth_client_credentials"])
     assert {"base_url", "key_id", "api_key"} <= set(KINDS["api_key"])
     assert {"user_name", "access_key_id", "secret_access_key"} <= set(KINDS["iam_access_key"])
-    assert sorted(KINDS) == sorted(
-        ["salesforce_jwt_bearer", "oauth_client_credentials", "api_key", "iam_access_key"]
-    )
+    assert {"account", "user", "slot", "private_key_pem"} <= set(KINDS["snowflake_key_pair"])
+    assert {"consumer_secret", "token_secret"} <= set(KINDS["netsuite_tba"])
+    # Every kind the roadmap accepts has a secret shape, and the program fills its secrets.
+    from components.credential import SECRET_FIELDS as BOOTSTRAPPED
+    from components.roadmap import CredentialKind
+
+    assert sorted(KINDS) == sorted(BOOTSTRAPPED) == sorted(k.value for k in CredentialKind)

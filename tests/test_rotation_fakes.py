@@ -34,9 +34,11 @@ if str(ROOT / "secrets") not in sys.path:
 from credential_rotation import handler  # noqa: E402
 from credential_rotation.clients import (  # noqa: E402
     ApiKeyHttpIssuer,
+    BasicTokenHttpIssuer,
     IssuerError,
     OAuthHttpIssuer,
     SalesforceHttpClient,
+    SnowflakeHttpClient,
     build_jwt_assertion,
 )
 from credential_rotation.keys import generate_key_and_certificate  # noqa: E402
@@ -48,7 +50,15 @@ OAUTH_CLIENT = "quote-to-order"
 IAM_USER = "dev-order-events-pusher"
 # Short enough that a timeout test stays fast, long enough for a loaded CI box.
 CLIENT_TIMEOUT = 0.5
-KINDS = ("salesforce_jwt_bearer", "oauth_client_credentials", "api_key", "iam_access_key")
+KINDS = (
+    "salesforce_jwt_bearer",
+    "oauth_client_credentials",
+    "api_key",
+    "iam_access_key",
+    "snowflake_key_pair",
+    "basic_token",
+)
+SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER = "xy12345", "DEV_WAREHOUSE_EXPORT_INTEGRATION"
 
 
 @pytest.fixture
@@ -112,6 +122,10 @@ class World:
                 OAuthHttpIssuer(timeout=CLIENT_TIMEOUT).token(doc)
             elif doc["kind"] == "api_key":
                 ApiKeyHttpIssuer(timeout=CLIENT_TIMEOUT).whoami(doc)
+            elif doc["kind"] == "basic_token":
+                BasicTokenHttpIssuer(timeout=CLIENT_TIMEOUT).whoami(doc)
+            elif doc["kind"] == "snowflake_key_pair":
+                SnowflakeHttpClient(timeout=CLIENT_TIMEOUT).current_user(doc)
             else:
                 # Fresh clients: the ones in ``deps`` may carry injected faults.
                 keys = self.session.client("iam").list_access_keys(UserName=doc["user_name"])
@@ -179,6 +193,10 @@ def initial_doc(world: World, kind: str) -> dict[str, Any]:
             "key_id": "key-initial",
             "api_key": fake.api_keys["key-initial"],
         }
+    if kind == "snowflake_key_pair":
+        return fake.enrol({"kind": kind, "account": SNOWFLAKE_ACCOUNT, "user": SNOWFLAKE_USER})
+    if kind == "basic_token":
+        return fake.enrol({"kind": kind, "username": f"{USERNAME}/token"})
     world.deps.iam.create_user(UserName=IAM_USER)
     created = world.deps.iam.create_access_key(UserName=IAM_USER)["AccessKey"]
     return {
@@ -209,6 +227,8 @@ def world(aws: boto3.Session, fake: FakeSystems) -> World:
         oauth=OAuthHttpIssuer(timeout=CLIENT_TIMEOUT),
         api_keys=ApiKeyHttpIssuer(timeout=CLIENT_TIMEOUT),
         sleep=sleeps.append,
+        snowflake=SnowflakeHttpClient(timeout=CLIENT_TIMEOUT),
+        basic_tokens=BasicTokenHttpIssuer(timeout=CLIENT_TIMEOUT),
     )
     return World(aws, fake, deps, sleeps=sleeps)
 

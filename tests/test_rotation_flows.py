@@ -17,6 +17,8 @@ from test_rotation_fakes import (
     APP_B,
     IAM_USER,
     KINDS,
+    SNOWFLAKE_ACCOUNT,
+    SNOWFLAKE_USER,
     World,
     fail_aws_call,
     initial_doc,
@@ -30,7 +32,13 @@ from provisioner.rotate import RotationFailed, run_rotation_locally
 # The shared fixtures (moto, the fake issuers, ``world``) live with the fakes.
 pytest_plugins = ["test_rotation_fakes"]
 
-HTTP_KINDS = ("salesforce_jwt_bearer", "oauth_client_credentials", "api_key")
+HTTP_KINDS = (
+    "salesforce_jwt_bearer",
+    "oauth_client_credentials",
+    "api_key",
+    "snowflake_key_pair",
+    "basic_token",
+)
 
 
 def setup_secret(world: World, kind: str) -> dict[str, Any]:
@@ -77,6 +85,35 @@ def test_second_rotation_retires_the_credential_from_two_cycles_ago(
     assert not world.accepted(first)
     assert world.accepted(second)
     assert world.accepted(world.doc())
+
+
+def test_snowflake_rotation_alternates_the_users_two_key_slots(world: World) -> None:
+    setup_secret(world, "snowflake_key_pair")
+    slots = []
+    for _ in range(3):
+        rotate(world)
+        slots.append(world.doc()["slot"])
+    assert slots == ["2", "1", "2"]
+    user = f"{SNOWFLAKE_ACCOUNT.upper()}.{SNOWFLAKE_USER}"
+    assert set(world.fake.snowflake_keys[user]) == {"1", "2"}
+
+
+@pytest.mark.parametrize("kind", ["netsuite_tba", "webhook_signing_secret"])
+def test_kind_without_a_rotation_api_is_refused_with_the_manual_swap(
+    world: World, kind: str
+) -> None:
+    from credential_rotation.formats import KINDS as SHAPES
+
+    doc = {"kind": kind, **{f: f"{f}-value-0123456789" for f in SHAPES[kind]}}
+    setup = world.create_secret(doc)
+    current = world.version("AWSCURRENT")
+
+    with pytest.raises(RotationFailed, match=f"{kind} cannot be rotated by API") as failed:
+        rotate(world)
+
+    assert "put-secret-value" in str(failed.value)
+    assert world.version("AWSCURRENT") == current and world.version("AWSPENDING") is None
+    assert world.doc() == doc and setup == world.arn
 
 
 def test_salesforce_rotation_alternates_connected_apps(world: World) -> None:
@@ -132,6 +169,20 @@ def _jwt_issuer(info: dict[str, Any]) -> str:
     return str(jwt.decode(info["assertion"], options={"verify_signature": False})["iss"])
 
 
+def _jwt_iss(info: dict[str, Any]) -> str:
+    import jwt
+
+    token = info["headers"].get("Authorization", "").removeprefix("Bearer ")
+    return str(jwt.decode(token, options={"verify_signature": False})["iss"])
+
+
+def _basic_password(info: dict[str, Any]) -> str:
+    import base64
+
+    encoded = info["headers"].get("Authorization", "").removeprefix("Basic ")
+    return base64.b64decode(encoded).decode().split(":", 1)[1]
+
+
 def inject(world: World, kind: str, step: str, initial: dict[str, Any]) -> None:
     """Make ``step`` fail for ``kind`` the way the real dependency would."""
     fake, deps = world.fake, world.deps
@@ -151,8 +202,23 @@ def inject(world: World, kind: str, step: str, initial: dict[str, Any]) -> None:
 
         deps.sts_for_key = never
     elif step == "setSecret":
-        op = {"salesforce_jwt_bearer": "sf_upload", "oauth_client_credentials": "oauth_get"}
-        fake.faults.append(Fault(op.get(kind, "key_get")))
+        op = {
+            "salesforce_jwt_bearer": "sf_upload",
+            "oauth_client_credentials": "oauth_get",
+            "snowflake_key_pair": "snowflake_sql",
+        }
+        # Snowflake: only the ALTER USER that sets the free slot fails.
+        fake.faults.append(
+            Fault(op.get(kind, "key_get"), when=lambda i: "ALTER" in i.get("statement", "ALTER"))
+        )
+    elif kind == "snowflake_key_pair":  # Snowflake refuses JWTs signed with the new key
+        known = initial["public_key_fingerprint"]
+        fake.faults.append(
+            Fault("snowflake_sql", when=lambda i: not _jwt_iss(i).endswith(known), status=401)
+        )
+    elif kind == "basic_token":
+        token = initial["api_token"]
+        fake.faults.append(Fault("key_whoami", when=lambda i: _basic_password(i) != token))
     elif kind == "salesforce_jwt_bearer":
         app = initial["client_id"]
         fake.faults.append(Fault("sf_token", when=lambda i: _jwt_issuer(i) != app))
@@ -202,6 +268,8 @@ def test_failure_at_a_step_keeps_current_working_and_rerun_completes(
         ("salesforce_jwt_bearer", "sf_upload"),
         ("oauth_client_credentials", "oauth_create"),
         ("api_key", "key_create"),
+        ("basic_token", "key_create"),
+        ("snowflake_key_pair", "snowflake_sql"),
     ],
 )
 def test_issuer_timeout_keeps_current_working_and_rerun_completes(

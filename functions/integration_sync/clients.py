@@ -90,7 +90,7 @@ class ApiClient:
         refreshed = False
         last = ""
         for attempt in range(1, self.max_attempts + 1):
-            headers = self.auth.headers() if self.auth else {}
+            headers = self.auth.headers(method, url, params) if self.auth else {}
             if self.on_call:
                 self.on_call()
             try:

@@ -10,6 +10,9 @@ Secrets are JSON with a ``kind`` (docs/contracts.md). Supported here:
   an access token is obtained with the OAuth 2.0 JWT bearer flow (RS256 assertion, ``exp``
   within 3 minutes, Salesforce Help "OAuth 2.0 JWT Bearer Flow for Server-to-Server
   Integration"); PyJWT and cryptography are imported only for such secrets;
+* ``basic_token``: ``username`` and ``api_token`` as HTTP Basic credentials;
+* ``netsuite_tba``: each request signed with OAuth 1.0a HMAC-SHA256 (``oauth1_header``);
+* ``snowflake_key_pair``: a KEYPAIR_JWT signed with ``private_key_pem`` (cached 10 minutes);
 * any secret with an ``access_token`` field (already exchanged token).
 
 Example::
@@ -20,9 +23,15 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from integration_sync.errors import ConfigurationError, TransientError
 
@@ -35,6 +44,9 @@ TOKEN_EXPIRY_MARGIN_SECONDS = 60
 # Salesforce rejects JWT bearer assertions whose exp is more than 3 minutes ahead.
 JWT_LIFETIME_SECONDS = 180
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Snowflake accepts key-pair JWTs for at most an hour ("Key-pair authentication"); a shorter
+# one is re-signed often enough that a rotated key takes over within minutes.
+SNOWFLAKE_JWT_LIFETIME_SECONDS = 600
 
 
 class SecretAuth:
@@ -47,14 +59,34 @@ class SecretAuth:
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
-    def headers(self) -> dict[str, str]:
-        """Return the headers that authenticate a request (empty without a secret)."""
+    def headers(
+        self, method: str = "GET", url: str = "", params: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Return the headers that authenticate a request (empty without a secret).
+
+        ``method``, ``url`` and ``params`` matter only to schemes that sign each request
+        (NetSuite TBA); the others ignore them.
+        """
         if not self.secret_arn:
             return {}
         secret = self._secret()
         kind = secret.get("kind", "")
         if "access_token" in secret:
             return {"Authorization": f"Bearer {secret['access_token']}"}
+        try:
+            if kind == "basic_token":
+                pair = f"{secret['username']}:{secret['api_token']}".encode()
+                return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+            if kind == "netsuite_tba":
+                return {"Authorization": oauth1_header(secret, method, url, params)}
+            if kind == "snowflake_key_pair":
+                token = self._cached_token() or self._snowflake_jwt(secret)
+                return {
+                    "Authorization": f"Bearer {token}",
+                    "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
+                }
+        except KeyError as exc:
+            raise ConfigurationError(f"secret {self.secret_arn} ({kind}) lacks {exc}") from None
         if kind == "api_key":
             key = secret.get("api_key") or secret.get("key")
             if not key:
@@ -70,8 +102,8 @@ class SecretAuth:
             return {"Authorization": f"Bearer {token}"}
         raise ConfigurationError(
             f"secret {self.secret_arn} has kind {kind!r}, which the sync functions cannot use "
-            "for HTTP calls (supported: api_key, oauth_client_credentials, "
-            "salesforce_jwt_bearer, access_token)"
+            "for HTTP calls (supported: api_key, basic_token, netsuite_tba, "
+            "oauth_client_credentials, salesforce_jwt_bearer, snowflake_key_pair, access_token)"
         )
 
     def refresh(self) -> None:
@@ -133,6 +165,43 @@ class SecretAuth:
             {"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
         )
 
+    def _snowflake_jwt(self, secret: dict[str, Any]) -> str:
+        """A KEYPAIR_JWT (Snowflake SQL API, "Authenticating to the server"), cached."""
+        import jwt
+        from cryptography.hazmat.primitives import hashes, serialization
+
+        try:
+            key = serialization.load_pem_private_key(
+                str(secret["private_key_pem"]).encode(), password=None
+            )
+            der = key.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            digest = hashes.Hash(hashes.SHA256())
+            digest.update(der)
+            fingerprint = "SHA256:" + base64.b64encode(digest.finalize()).decode()
+            account = str(secret["account"]).split(".")[0].upper()
+            user = str(secret["user"]).upper()
+            now = int(time.time())
+            claims = {
+                "iss": f"{account}.{user}.{fingerprint}",
+                "sub": f"{account}.{user}",
+                "iat": now,
+                "exp": now + SNOWFLAKE_JWT_LIFETIME_SECONDS,
+            }
+            token = jwt.encode(claims, key, algorithm="RS256")  # type: ignore[arg-type]
+        except (ValueError, TypeError, jwt.PyJWTError) as exc:  # unusable key: never echo it
+            raise ConfigurationError(
+                f"secret {self.secret_arn} has a private key that cannot sign RS256 "
+                f"({type(exc).__name__})"
+            ) from None
+        with self._lock:
+            self._token = (
+                token,
+                now + SNOWFLAKE_JWT_LIFETIME_SECONDS - TOKEN_EXPIRY_MARGIN_SECONDS,
+            )
+        return token
+
     def _token_exchange(
         self, url: str, data: dict[str, str], auth: tuple[str, str] | None = None
     ) -> str:
@@ -153,3 +222,45 @@ class SecretAuth:
                 time.time() + max(lifetime - TOKEN_EXPIRY_MARGIN_SECONDS, 0),
             )
         return str(body["access_token"])
+
+
+def oauth1_header(
+    secret: dict[str, Any],
+    method: str,
+    url: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+) -> str:
+    """OAuth 1.0a ``Authorization`` header for NetSuite token-based authentication.
+
+    HMAC-SHA256 over the RFC 5849 signature base string (section 3.4.1: method, the URL
+    without query, and the sorted, percent-encoded oauth_* and query parameters), keyed
+    by ``consumer_secret&token_secret``; ``realm`` is the account id and is not signed
+    (NetSuite help, "The Signature for Web Services and RESTlets").
+    """
+    oauth = {
+        "oauth_consumer_key": str(secret["consumer_key"]),
+        "oauth_token": str(secret["token_id"]),
+        "oauth_signature_method": "HMAC-SHA256",
+        "oauth_timestamp": str(timestamp if timestamp is not None else int(time.time())),
+        "oauth_nonce": nonce or secrets.token_hex(16),
+        "oauth_version": "1.0",
+    }
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    pairs = sorted((_pct(k), _pct(v)) for k, v in {**query, **(params or {}), **oauth}.items())
+    normalised = "&".join(f"{k}={v}" for k, v in pairs)
+    base_url = f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
+    base = "&".join((method.upper(), _pct(base_url), _pct(normalised)))
+    key = f"{_pct(str(secret['consumer_secret']))}&{_pct(str(secret['token_secret']))}"
+    digest = hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()
+    oauth["oauth_signature"] = base64.b64encode(digest).decode()
+    fields = [f'realm="{secret["account_id"]}"'] + [f'{k}="{_pct(v)}"' for k, v in oauth.items()]
+    return "OAuth " + ", ".join(fields)
+
+
+def _pct(value: str) -> str:
+    # RFC 5849 section 3.6: unreserved characters stay, everything else is %XX.
+    return quote(value, safe="-._~")

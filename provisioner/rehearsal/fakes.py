@@ -8,10 +8,15 @@ One threaded HTTP server plays, for every integration at once:
   (``PUT /sf-admin/connected-apps/{client_id}/certificate``);
 - an OAuth 2.0 authorization server (``/oauth/token``, client_secret_post or _basic) with a
   client-secret admin API (``/oauth-admin/clients/{client_id}/secrets[/{id}]``);
-- an API-key service (``/keys/api-keys[/current|/{id}]``, key in ``X-Api-Key``);
+- an API-key service (``/keys/api-keys[/current|/{id}]``, key in ``X-Api-Key``), which
+  also serves API tokens presented with HTTP Basic (``/keys/api-tokens[...]``);
+- Snowflake's SQL API (``POST /snowflake/api/v2/statements``): KEYPAIR_JWT checked against
+  the user's two public-key slots, ``SELECT CURRENT_USER()`` and
+  ``ALTER USER "<user>" SET RSA_PUBLIC_KEY[_2] = '...'``;
 - a target REST API (``PATCH|DELETE /api/{object}/{field}/{id}``, the shape
   ``integration_sync.clients.TargetApi`` writes), authenticated by any token or key the
-  fakes issued, recording every write.
+  fakes issued (or a NetSuite TBA OAuth 1.0a signature of an enrolled token), recording
+  every write.
 
 Faults are injected per operation (the handler names below, e.g. ``target_write``,
 ``sf_upload``): an error status instead of the answer, or a delay before it.
@@ -29,6 +34,9 @@ Usage::
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets as std_secrets
@@ -38,9 +46,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote, unquote
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -49,15 +59,22 @@ __all__ = ["FakeSystems", "Fault", "Upsert"]
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce accepts exp at most 3 minutes ahead; a little allowance for clock skew.
 MAX_EXP_AHEAD_SECONDS = 185
+# Snowflake refuses key-pair JWTs that live longer than an hour ("Key-pair authentication").
+SNOWFLAKE_MAX_JWT_SECONDS = 3600
+_ALTER_USER_KEY = re.compile(
+    r"""ALTER USER "(?P<user>[^"]+)" SET RSA_PUBLIC_KEY(?P<two>_2)? = """
+    r"""'(?P<key>[A-Za-z0-9+/=]+)'"""
+)
 
 
 @dataclass
 class Fault:
     """Answer ``status`` (or first sleep ``delay`` s) to ``op`` requests ``when`` matches.
 
-    ``when`` sees the path groups (``obj``, ``cid``, ``id``...), the form fields and the
-    ``headers``; the fault applies ``times`` times. With a delay the request is then
-    answered normally (a client with a shorter timeout has given up by then).
+    ``when`` sees the path groups (``obj``, ``cid``, ``id``...), the form or JSON fields
+    (a Snowflake ``statement``) and the ``headers``; the fault applies ``times`` times.
+    With a delay the request is then answered normally (a client with a shorter timeout
+    has given up by then).
     """
 
     op: str
@@ -87,7 +104,10 @@ class FakeSystems:
     users: set[str] = field(default_factory=set)
     oauth_secrets: dict[str, str] = field(default_factory=dict)  # secret id -> secret
     oauth_owners: dict[str, str] = field(default_factory=dict)  # secret id -> client id
-    api_keys: dict[str, str] = field(default_factory=dict)  # id -> key
+    api_keys: dict[str, str] = field(default_factory=dict)  # id -> key (or API token)
+    # "ACCOUNT.USER" -> {"1": public key PEM, "2": ...}: a Snowflake user's two key slots
+    snowflake_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    tba_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token id -> secrets
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> client id
     sf_tokens: set[str] = field(default_factory=set)  # tokens from the Salesforce login
     writes: list[Upsert] = field(default_factory=list)
@@ -133,6 +153,10 @@ class FakeSystems:
     @property
     def target_url(self) -> str:
         return f"{self.base_url}/api"
+
+    @property
+    def snowflake_url(self) -> str:
+        return f"{self.base_url}/snowflake"
 
     # ------------------------------------------------------------------ enrolment
 
@@ -193,6 +217,48 @@ class FakeSystems:
                 "api_key": key,
                 "header": "X-Api-Key",
             }
+        if kind == "basic_token":
+            token_id, token = f"tok-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
+            with self.lock:
+                self.api_keys[token_id] = token
+            return {
+                **base,
+                "base_url": f"{self.base_url}/keys",
+                "admin_url": f"{self.base_url}/keys",
+                "username": str(doc.get("username") or "integration@rehearsal.example/token"),
+                "token_id": token_id,
+                "api_token": token,
+            }
+        if kind == "snowflake_key_pair":
+            from credential_rotation.keys import (
+                generate_key_pair,
+                public_key_fingerprint,
+            )
+
+            private_pem, public_pem = generate_key_pair()
+            account, user = str(doc["account"]).upper(), str(doc["user"]).upper()
+            with self.lock:
+                self.snowflake_keys[f"{account}.{user}"] = {"1": public_pem}
+            return {
+                **base,
+                "account_url": self.snowflake_url,
+                "slot": "1",
+                "private_key_pem": private_pem,
+                "public_key_fingerprint": public_key_fingerprint(private_pem),
+            }
+        if kind == "netsuite_tba":
+            consumer_secret, token_secret = (std_secrets.token_hex(32) for _ in range(2))
+            token_id = std_secrets.token_hex(32)
+            with self.lock:
+                self.tba_tokens[token_id] = (consumer_secret, token_secret)
+            return {
+                **base,
+                "account_id": str(doc.get("account_id") or "1234567_SB1"),
+                "consumer_key": std_secrets.token_hex(32),
+                "consumer_secret": consumer_secret,
+                "token_id": token_id,
+                "token_secret": token_secret,
+            }
         raise ValueError(f"no fake issuer for credential kind {kind!r} (IAM is the emulator)")
 
     def accepts(self, doc: dict[str, Any]) -> bool:
@@ -202,9 +268,11 @@ class FakeSystems:
         _handler_module()
         from credential_rotation.clients import (
             ApiKeyHttpIssuer,
+            BasicTokenHttpIssuer,
             IssuerError,
             OAuthHttpIssuer,
             SalesforceHttpClient,
+            SnowflakeHttpClient,
         )
 
         try:
@@ -214,6 +282,10 @@ class FakeSystems:
                 OAuthHttpIssuer().token(doc)
             elif doc["kind"] == "api_key":
                 ApiKeyHttpIssuer().whoami(doc)
+            elif doc["kind"] == "basic_token":
+                BasicTokenHttpIssuer().whoami(doc)
+            elif doc["kind"] == "snowflake_key_pair":
+                SnowflakeHttpClient().current_user(doc)
             else:
                 return False
         except IssuerError:
@@ -233,10 +305,11 @@ class FakeSystems:
             ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create"),
             ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get"),
             ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del"),
-            ("GET", r"/keys/api-keys/current", "key_whoami"),
-            ("POST", r"/keys/api-keys", "key_create"),
-            ("GET", r"/keys/api-keys/(?P<id>[^/]+)", "key_get"),
-            ("DELETE", r"/keys/api-keys/(?P<id>[^/]+)", "key_del"),
+            ("GET", r"/keys/api-(?:keys|tokens)/current", "key_whoami"),
+            ("POST", r"/keys/api-(?:keys|tokens)", "key_create"),
+            ("GET", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_get"),
+            ("DELETE", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_del"),
+            ("POST", r"/snowflake/api/v2/statements", "snowflake_sql"),
             ("PATCH", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
             ("DELETE", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
         ]
@@ -258,7 +331,9 @@ class FakeSystems:
         """The first injected fault for this request, if any (one of its ``times`` used)."""
         if not self.faults:
             return None
-        info = {**groups, **request.form.to_dict(), "headers": request.headers}
+        body = request.get_json(silent=True) if request.is_json else None
+        json_fields = body if isinstance(body, dict) else {}
+        info = {**groups, **json_fields, **request.form.to_dict(), "headers": request.headers}
         with self.lock:
             for fault in self.faults:
                 if fault.op == op and fault.times > 0 and fault.when(info):
@@ -360,6 +435,10 @@ class FakeSystems:
     # API keys ----------------------------------------------------------------
     def _key_id(self, request: Request) -> str | None:
         presented = request.headers.get("X-Api-Key") or _bearer(request)
+        if request.authorization and request.authorization.type == "basic":
+            presented = request.authorization.password or ""
+        if not presented:
+            return None
         return next((i for i, k in self.api_keys.items() if k == presented), None)
 
     def _key_whoami(self, request: Request, _: dict[str, str]) -> Response:
@@ -388,7 +467,10 @@ class FakeSystems:
 
     # Target REST API ---------------------------------------------------------
     def _target_write(self, request: Request, groups: dict[str, str]) -> Response:
-        if _bearer(request) not in self.tokens and not self._key_id(request):
+        authorised = (
+            _bearer(request) in self.tokens or self._key_id(request) or self._tba_valid(request)
+        )
+        if not authorised:
             return _error(401, "invalid_session_id")
         body = request.get_json(silent=True) if request.method == "PATCH" else {}
         if not isinstance(body, dict):
@@ -398,6 +480,75 @@ class FakeSystems:
                 Upsert(request.method, groups["obj"], groups["field"], groups["id"], body)
             )
         return _json({"id": groups["id"], "created": True}, 201)
+
+    # Snowflake SQL API ---------------------------------------------------------
+    def _sf_user_by_jwt(self, request: Request) -> str | None:
+        """The user whose slot-1 or slot-2 public key verifies the KEYPAIR_JWT, or None."""
+        if request.headers.get("X-Snowflake-Authorization-Token-Type") != "KEYPAIR_JWT":
+            return None
+        token = _bearer(request)
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+            account_user, fingerprint = str(claims["iss"]).rsplit(".", 1)
+            keys = self.snowflake_keys.get(str(claims["sub"]), {})
+            public = next((k for k in keys.values() if k and _fingerprint(k) == fingerprint), None)
+            if public is None or account_user != claims["sub"]:
+                return None
+            jwt.decode(
+                token,
+                serialization.load_pem_public_key(public.encode()),  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                options={"require": ["iss", "sub", "iat", "exp"]},
+            )
+        except (jwt.PyJWTError, KeyError, ValueError):
+            return None
+        if claims["exp"] - claims["iat"] > SNOWFLAKE_MAX_JWT_SECONDS:
+            return None
+        return str(claims["sub"])
+
+    def _snowflake_sql(self, request: Request, _: dict[str, str]) -> Response:
+        who = self._sf_user_by_jwt(request)
+        if who is None:
+            return _json({"code": "390144", "message": "JWT token is invalid."}, 401)
+        statement = str((request.get_json(silent=True) or {}).get("statement", ""))
+        if statement.strip().upper() == "SELECT CURRENT_USER()":
+            return _json({"data": [[who.split(".", 1)[1]]]})
+        match = _ALTER_USER_KEY.fullmatch(statement.strip())
+        if match is None:
+            return _json({"code": "001003", "message": "SQL compilation error"}, 422)
+        account = who.split(".", 1)[0]
+        target = f"{account}.{match['user'].upper()}"
+        if target != who:  # a user may set its own keys (ownership granted to itself)
+            return _json({"code": "003001", "message": "Insufficient privileges"}, 422)
+        pem = "-----BEGIN PUBLIC KEY-----\n" + match["key"] + "\n-----END PUBLIC KEY-----\n"
+        try:
+            serialization.load_pem_public_key(pem.encode())
+        except ValueError:
+            return _json({"code": "001003", "message": "invalid public key"}, 422)
+        with self.lock:
+            self.snowflake_keys.setdefault(who, {})["2" if match["two"] else "1"] = pem
+        return _json({"data": [["Statement executed successfully."]]})
+
+    # NetSuite token-based authentication -------------------------------------
+    def _tba_valid(self, request: Request) -> bool:
+        """An OAuth 1.0a HMAC-SHA256 signature by an enrolled token (RFC 5849 section 3.4)."""
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("OAuth "):
+            return False
+        fields = {
+            k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header.removeprefix("OAuth "))
+        }
+        secrets_ = self.tba_tokens.get(fields.get("oauth_token", ""))
+        if secrets_ is None or fields.get("oauth_signature_method") != "HMAC-SHA256":
+            return False
+        signed = {k: v for k, v in fields.items() if k not in ("realm", "oauth_signature")}
+        params = {**request.args.to_dict(), **signed}
+        pairs = sorted((_pct(k), _pct(v)) for k, v in params.items())
+        url = f"{request.scheme}://{request.host.lower()}{request.path}"
+        base = "&".join((request.method, _pct(url), _pct("&".join(f"{k}={v}" for k, v in pairs))))
+        key = "&".join(_pct(s) for s in secrets_)
+        expected = base64.b64encode(hmac.new(key.encode(), base.encode(), "sha256").digest())
+        return hmac.compare_digest(expected.decode(), fields.get("oauth_signature", ""))
 
     def _token(self, client_id: str) -> str:
         token = std_secrets.token_urlsafe(16)
@@ -412,6 +563,17 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 def _error(status: int, code: str = "error") -> Response:
     return _json({"error": code}, status)
+
+
+def _pct(value: str) -> str:
+    return quote(value, safe="-._~")
+
+
+def _fingerprint(public_pem: str) -> str:
+    der = serialization.load_pem_public_key(public_pem.encode()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def _bearer(request: Request) -> str:

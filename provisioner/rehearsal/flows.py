@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.roadmap import CredentialKind
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 
@@ -708,6 +709,51 @@ def _others_secrets(deployment: Deployment, d: Deployed) -> list[str]:
     ]
 
 
+# Kinds only a person can rotate (components.roadmap.CredentialKind.rotates_by_api).
+MANUAL_SWAP_KINDS = frozenset(k.value for k in CredentialKind if not k.rotates_by_api)
+
+
+def _manual_swap_refused(
+    name: str,
+    arn: str,
+    kind: str,
+    role: Any,
+    calls: Any,
+    problems: list[str],
+    sm: Any,
+    deployment: Deployment,
+) -> Check:
+    """A kind no API rotates: the scheduled rotation must refuse with the manual steps and
+    leave AWSCURRENT (and no AWSPENDING) as it was."""
+    from provisioner.rotate import RotationFailed, run_rotation_locally
+
+    before = _stages(sm, arn)
+    session, deps = _rotation_dependencies(deployment, role, calls)
+    try:
+        run_rotation_locally(
+            arn, session=session, endpoint_url=deployment.aws.endpoint, dependencies=deps
+        )
+    except RotationFailed as err:
+        refusal = str(err)
+    else:
+        problems.insert(0, f"the rotation of a {kind} completed, but no API can issue one")
+        return Check(name, False, "; ".join(problems))
+    after = _stages(sm, arn)
+    if "cannot be rotated by API" not in refusal:
+        problems.insert(0, f"the rotation failed for another reason: {refusal[:300]}")
+    if after["AWSCURRENT"] != before["AWSCURRENT"] or after["AWSPENDING"]:
+        problems.append(f"the refused rotation changed the stages: {before} -> {after}")
+    if problems:
+        return Check(name, False, f"{kind}: " + "; ".join(problems))
+    return Check(
+        name,
+        True,
+        f"{kind} cannot be rotated by API: the scheduled rotation, run as rotation role "
+        f"{role.id}, refuses at createSecret naming the manual swap, and leaves AWSCURRENT "
+        f"{str(after['AWSCURRENT'])[:8]} in place with no AWSPENDING",
+    )
+
+
 def _rotate_one(
     name: str, secret: Any, d: Deployed, fake: Any, sm: Any, deployment: Deployment
 ) -> Check:
@@ -748,6 +794,8 @@ def _rotate_one(
     ]
     problems += [f"rotation role {role.id} may {o} (policies evaluated)" for o in overreach[:3]]
     how = "from the program's bootstrap version"
+    if kind in MANUAL_SWAP_KINDS:
+        return _manual_swap_refused(name, arn, kind, role, calls, problems, sm, deployment)
     if kind != "iam_access_key":
         enrolled = fake.enrol(doc)
         sm.put_secret_value(
@@ -757,6 +805,9 @@ def _rotate_one(
             "from a first certificate the fake admin installed on the connected app (a human "
             "upload in production, formats.py Bootstrap)"
             if kind == "salesforce_jwt_bearer"
+            else "from a first public key the fake admin set on the Snowflake user (a human "
+            "ALTER USER in production, formats.py Bootstrap)"
+            if kind == "snowflake_key_pair"
             else "from a first credential the fake issuer enrolled (put by hand in production)"
         )
     before = _stages(sm, arn)["AWSCURRENT"]

@@ -26,10 +26,20 @@ API key issuer (``ApiKeyHttpIssuer``)
     ``GET {admin_url}/api-keys/current`` answers ``{"id": ...}`` for the key in the
     request header; ``POST|GET|DELETE {admin_url}/api-keys[/{id}]`` authenticated by
     the current key; POST answers ``{"id": ..., "key": ...}``.
+
+Basic token issuer (``BasicTokenHttpIssuer``)
+    As the API key issuer under ``{admin_url}/api-tokens``, the token presented as the
+    password of HTTP Basic ``username:token`` (Zendesk: ``POST /api/v2/api_tokens``).
+
+Snowflake (``SnowflakeHttpClient``)
+    ``POST {account_url}/api/v2/statements`` with ``{"statement": ...}``, a KEYPAIR_JWT
+    bearer token and ``X-Snowflake-Authorization-Token-Type: KEYPAIR_JWT`` (Snowflake SQL
+    API, "Authenticating to the server"); answers ``{"data": [[...]]}``.
 """
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,6 +47,8 @@ from typing import Any, Protocol
 
 import jwt
 import requests
+
+from credential_rotation.keys import public_key_pem
 
 # Salesforce rejects JWT bearer assertions whose exp is more than 3 minutes ahead
 # (Salesforce Help, "OAuth 2.0 JWT Bearer Flow": "exp ... within 3 minutes").
@@ -275,49 +287,57 @@ class OAuthHttpIssuer:
 
 
 class ApiKeyHttpIssuer:
-    """A system that issues API keys and lets a key create and revoke its siblings."""
+    """A system that issues API keys and lets a key create and revoke its siblings.
+
+    Subclasses change the credential's field names (``SECRET``, ``ID``), the admin path
+    and how the key is presented (``_auth``).
+    """
+
+    SECRET = "api_key"
+    PATH = "api-keys"
+    SYSTEM = "api key issuer"
+    WHAT = "API key"
 
     def __init__(self, session: requests.Session | None = None, timeout: Any = DEFAULT_TIMEOUT):
-        self.http = _Http("api key issuer", session, timeout)
+        self.http = _Http(self.SYSTEM, session, timeout)
 
-    @staticmethod
-    def _base(credential: dict[str, Any]) -> str:
-        return str(credential.get("admin_url") or credential["base_url"]).rstrip("/")
+    @classmethod
+    def _base(cls, credential: dict[str, Any]) -> str:
+        base = str(credential.get("admin_url") or credential["base_url"]).rstrip("/")
+        return f"{base}/{cls.PATH}"
 
-    @staticmethod
-    def _auth(credential: dict[str, Any]) -> dict[str, str]:
-        return {str(credential.get("header") or "X-Api-Key"): credential["api_key"]}
+    @classmethod
+    def _auth(cls, credential: dict[str, Any]) -> dict[str, str]:
+        return {str(credential.get("header") or "X-Api-Key"): credential[cls.SECRET]}
 
     def whoami(self, credential: dict[str, Any]) -> str:
         """Return the issuer's id for the key in ``credential`` (proves it is accepted)."""
-        op = "identify API key"
+        op = f"identify {self.WHAT}"
         response = self.http.call(
-            op, "GET", f"{self._base(credential)}/api-keys/current", headers=self._auth(credential)
+            op, "GET", f"{self._base(credential)}/current", headers=self._auth(credential)
         )
         if response.status_code != 200:
             raise self.http.fail(op, response)
         key_id = self.http.json(op, response).get("id")
         if not isinstance(key_id, str):
-            raise IssuerError(f"api key issuer: {op} answered without an id")
+            raise IssuerError(f"{self.SYSTEM}: {op} answered without an id")
         return key_id
 
     def create_key(self, current: dict[str, Any]) -> IssuedSecret:
         """Ask for a new key; the current one stays valid."""
-        op = "create API key"
-        response = self.http.call(
-            op, "POST", f"{self._base(current)}/api-keys", headers=self._auth(current)
-        )
+        op = f"create {self.WHAT}"
+        response = self.http.call(op, "POST", self._base(current), headers=self._auth(current))
         if response.status_code not in (200, 201):
             raise self.http.fail(op, response)
         body = self.http.json(op, response)
         if not isinstance(body.get("id"), str) or not isinstance(body.get("key"), str):
-            raise IssuerError(f"api key issuer: {op} answered without id and key")
+            raise IssuerError(f"{self.SYSTEM}: {op} answered without id and key")
         return IssuedSecret(body["id"], body["key"])
 
     def key_exists(self, current: dict[str, Any], key_id: str) -> bool:
         """Return whether the issuer holds key ``key_id``."""
-        op = f"look up API key {key_id}"
-        url = f"{self._base(current)}/api-keys/{key_id}"
+        op = f"look up {self.WHAT} {key_id}"
+        url = f"{self._base(current)}/{key_id}"
         response = self.http.call(op, "GET", url, headers=self._auth(current))
         if response.status_code not in (200, 404):
             raise self.http.fail(op, response)
@@ -325,8 +345,105 @@ class ApiKeyHttpIssuer:
 
     def revoke_key(self, current: dict[str, Any], key_id: str) -> None:
         """Revoke key ``key_id``; an already revoked one is fine."""
-        op = f"revoke API key {key_id}"
-        url = f"{self._base(current)}/api-keys/{key_id}"
+        op = f"revoke {self.WHAT} {key_id}"
+        url = f"{self._base(current)}/{key_id}"
         response = self.http.call(op, "DELETE", url, headers=self._auth(current))
         if response.status_code not in (200, 204, 404):
             raise self.http.fail(op, response)
+
+
+class SnowflakeClient(Protocol):
+    """The Snowflake SQL API calls a key-pair rotation makes."""
+
+    def execute(self, credential: dict[str, Any], statement: str) -> None: ...
+
+    def current_user(self, credential: dict[str, Any]) -> str: ...
+
+
+# Snowflake key-pair JWTs live at most one hour (Snowflake docs, "Key-pair authentication":
+# exp within 60 minutes of iat); rotation signs a fresh one per call.
+SNOWFLAKE_JWT_LIFETIME_SECONDS = 300
+
+
+def snowflake_qualified_names(credential: dict[str, Any]) -> tuple[str, str]:
+    """(account, user) upper-cased as the JWT names them; a locator's '.' becomes '-'."""
+    account = str(credential["account"]).split(".")[0].upper()
+    return account, str(credential["user"]).upper()
+
+
+def build_snowflake_jwt(credential: dict[str, Any], *, now: float | None = None) -> str:
+    """The KEYPAIR_JWT of a ``snowflake_key_pair`` credential (Snowflake SQL API docs,
+    "Authenticating to the server": iss ``ACCOUNT.USER.SHA256:<fingerprint>``, sub
+    ``ACCOUNT.USER``, RS256)."""
+    issued = int(now if now is not None else time.time())
+    account, user = snowflake_qualified_names(credential)
+    claims = {
+        "iss": f"{account}.{user}.{credential['public_key_fingerprint']}",
+        "sub": f"{account}.{user}",
+        "iat": issued,
+        "exp": issued + SNOWFLAKE_JWT_LIFETIME_SECONDS,
+    }
+    return jwt.encode(claims, credential["private_key_pem"], algorithm="RS256")
+
+
+class SnowflakeHttpClient:
+    """Snowflake's SQL API, authenticated with a key-pair JWT."""
+
+    def __init__(self, session: requests.Session | None = None, timeout: Any = DEFAULT_TIMEOUT):
+        self.http = _Http("snowflake", session, timeout)
+
+    def _post(self, op: str, credential: dict[str, Any], statement: str) -> dict[str, Any]:
+        response = self.http.call(
+            op,
+            "POST",
+            f"{str(credential['account_url']).rstrip('/')}/api/v2/statements",
+            json={"statement": statement, "timeout": 60},
+            headers={
+                "Authorization": f"Bearer {build_snowflake_jwt(credential)}",
+                "X-Snowflake-Authorization-Token-Type": "KEYPAIR_JWT",
+                "Accept": "application/json",
+            },
+        )
+        if response.status_code != 200:
+            raise self.http.fail(op, response)
+        return self.http.json(op, response)
+
+    def execute(self, credential: dict[str, Any], statement: str) -> None:
+        """Run one statement as the credential's user (e.g. ALTER USER ... SET RSA_PUBLIC_KEY_2)."""
+        self._post(statement.split(" = ")[0][:60], credential, statement)
+
+    def current_user(self, credential: dict[str, Any]) -> str:
+        """Sign in with the credential's key and return the user Snowflake sees."""
+        body = self._post("SELECT CURRENT_USER()", credential, "SELECT CURRENT_USER()")
+        data = body.get("data")
+        if not (isinstance(data, list) and data and isinstance(data[0], list) and data[0]):
+            raise IssuerError("snowflake: SELECT CURRENT_USER() answered without a row")
+        return str(data[0][0])
+
+
+class BasicTokenHttpIssuer(ApiKeyHttpIssuer):
+    """A system whose API tokens, sent as HTTP Basic ``username:token``, manage their siblings.
+
+    Zendesk's shape: ``{email}/token`` is the Basic user name and the API token its password;
+    ``POST|GET|DELETE {admin_url}/api-tokens[/{id}]`` and ``GET {admin_url}/api-tokens/current``
+    answer like the API key issuer.
+    """
+
+    SECRET = "api_token"
+    ID = "token_id"
+    PATH = "api-tokens"
+    SYSTEM = "basic token issuer"
+
+    @classmethod
+    def _auth(cls, credential: dict[str, Any]) -> dict[str, str]:
+        pair = f"{credential['username']}:{credential[cls.SECRET]}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def set_public_key_statement(credential: dict[str, Any]) -> str:
+    """``ALTER USER "<user>" SET RSA_PUBLIC_KEY[_2] = '<base64 DER>'`` for the credential's
+    key in its slot (Snowflake docs, "Key-pair authentication": assign the public key
+    without its PEM delimiters)."""
+    slot_property = "RSA_PUBLIC_KEY" if credential["slot"] == "1" else "RSA_PUBLIC_KEY_2"
+    body = "".join(public_key_pem(credential["private_key_pem"]).strip().splitlines()[1:-1])
+    return f"ALTER USER \"{credential['user']}\" SET {slot_property} = '{body}'"

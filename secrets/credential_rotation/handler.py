@@ -29,18 +29,24 @@ from botocore.exceptions import ClientError
 from credential_rotation.clients import (
     ApiKeyHttpIssuer,
     ApiKeyIssuer,
+    BasicTokenHttpIssuer,
     OAuthHttpIssuer,
     OAuthIssuer,
     SalesforceClient,
     SalesforceHttpClient,
+    SnowflakeClient,
+    SnowflakeHttpClient,
 )
-from credential_rotation.formats import dump_secret, parse_secret
+from credential_rotation.formats import MANUAL_SWAP, dump_secret, parse_secret
 from credential_rotation.redact import get_logger, remember_secret_fields
 from credential_rotation.strategies import (
     ApiKeyStrategy,
+    BasicTokenStrategy,
     IamAccessKeyStrategy,
+    ManualSwapStrategy,
     OAuthClientCredentialsStrategy,
     SalesforceJwtStrategy,
+    SnowflakeKeyPairStrategy,
     StepContext,
     Strategy,
 )
@@ -71,6 +77,8 @@ class Dependencies:
     oauth: OAuthIssuer
     api_keys: ApiKeyIssuer
     sleep: Callable[[float], None] = field(default=time.sleep)
+    snowflake: SnowflakeClient = field(default_factory=SnowflakeHttpClient)
+    basic_tokens: ApiKeyIssuer = field(default_factory=BasicTokenHttpIssuer)
 
     def strategy(self, kind: str) -> Strategy:
         """Return the strategy for a credential kind."""
@@ -80,6 +88,12 @@ class Dependencies:
             return OAuthClientCredentialsStrategy(self.oauth)
         if kind == "api_key":
             return ApiKeyStrategy(self.api_keys)
+        if kind == "snowflake_key_pair":
+            return SnowflakeKeyPairStrategy(self.snowflake)
+        if kind == "basic_token":
+            return BasicTokenStrategy(self.basic_tokens)
+        if kind in MANUAL_SWAP:
+            return ManualSwapStrategy(kind)
         return IamAccessKeyStrategy(self.iam, self.sts_for_key, self.sleep)
 
 

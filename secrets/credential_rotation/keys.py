@@ -1,7 +1,8 @@
-"""RSA key pairs and self-signed X.509 certificates for the Salesforce JWT bearer flow."""
+"""RSA key pairs (Salesforce JWT bearer certificates, Snowflake key-pair public keys)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from cryptography import x509
@@ -49,3 +50,36 @@ def certificate_fingerprint(certificate_pem: str) -> str:
     """Return the certificate's SHA-256 fingerprint as colon-separated hex (public, safe to log)."""
     certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
     return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """Return ``(private_key_pem, public_key_pem)``: a new RSA key (PKCS#8, SPKI)."""
+    key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return private_pem, public_key_pem(private_pem)
+
+
+def public_key_pem(private_key_pem: str) -> str:
+    """The SubjectPublicKeyInfo PEM of a private key (public, safe to log)."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def public_key_fingerprint(private_key_pem: str) -> str:
+    """Snowflake's fingerprint of the key: ``SHA256:`` + base64 of the SHA-256 of the public
+    key's DER (Snowflake docs, "Key-pair authentication", ``RSA_PUBLIC_KEY_FP``)."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(der)
+    return "SHA256:" + base64.b64encode(digest.finalize()).decode()

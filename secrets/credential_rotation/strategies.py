@@ -21,6 +21,15 @@ OAuth client credentials and API keys: two live secrets, retire on the next cycl
     issuer holds it; testSecret uses it; finishSecret moves AWSCURRENT and leaves
     the old one valid for callers that cached it.
 
+Snowflake key pairs: two public-key slots per user
+    As Salesforce's two apps: the new key goes into the slot not in use, is tested,
+    then becomes current; the old slot is overwritten by the next rotation.
+
+Basic tokens: as API keys, presented as the password of HTTP Basic auth.
+
+NetSuite TBA and webhook signing secrets: refused (``ManualSwapStrategy``)
+    Only the vendor's UI issues the next one; the refusal names the steps.
+
 IAM access keys: at most two per user (IAM quotas)
     createSecret deletes an inactive key (and the AWSPREVIOUS key if a failed
     finishSecret left it active), then creates one; setSecret checks it is
@@ -43,8 +52,16 @@ from credential_rotation.clients import (
     CredentialRejected,
     OAuthIssuer,
     SalesforceClient,
+    SnowflakeClient,
+    set_public_key_statement,
 )
-from credential_rotation.keys import certificate_fingerprint, generate_key_and_certificate
+from credential_rotation.formats import MANUAL_SWAP
+from credential_rotation.keys import (
+    certificate_fingerprint,
+    generate_key_and_certificate,
+    generate_key_pair,
+    public_key_fingerprint,
+)
 from credential_rotation.redact import get_logger
 
 LOG = get_logger()
@@ -56,6 +73,10 @@ class RotationError(RuntimeError):
 
 class BootstrapRequired(RotationError):
     """AWSCURRENT is still the program's placeholder and needs a one-time human step."""
+
+
+class ManualRotationRequired(RotationError):
+    """The kind has no rotation API; a person swaps the credential (formats.py)."""
 
 
 @dataclass
@@ -221,38 +242,43 @@ class OAuthClientCredentialsStrategy:
 class ApiKeyStrategy:
     """Issue a second API key, test it, retire the superseded one on the next cycle."""
 
+    SECRET = "api_key"
+    ID = "key_id"
+    WHAT = "API key"
+
     def __init__(self, issuer: ApiKeyIssuer) -> None:
         self.issuer = issuer
 
     def create(self, ctx: StepContext) -> dict[str, Any]:
-        _require_enrolled(ctx, "API key")
+        _require_enrolled(ctx, self.WHAT)
         prev = ctx.previous
-        if prev and not prev.get("bootstrap") and prev["key_id"] not in ("", ctx.current["key_id"]):
-            self.issuer.revoke_key(ctx.current, prev["key_id"])
-            LOG.info("%s: revoked superseded API key %s", ctx.arn, prev["key_id"])
+        if prev and not prev.get("bootstrap") and prev[self.ID] not in ("", ctx.current[self.ID]):
+            self.issuer.revoke_key(ctx.current, prev[self.ID])
+            LOG.info("%s: revoked superseded %s %s", ctx.arn, self.WHAT, prev[self.ID])
         issued = self.issuer.create_key(ctx.current)
         new = _fresh(ctx.current)
-        new.update(api_key=issued.value, key_id=issued.id)
+        new.update({self.SECRET: issued.value, self.ID: issued.id})
         return new
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
-        self.issuer.revoke_key(ctx.current, new["key_id"])
+        self.issuer.revoke_key(ctx.current, new[self.ID])
 
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
-        if not self.issuer.key_exists(ctx.current, ctx.pending["key_id"]):
+        if not self.issuer.key_exists(ctx.current, ctx.pending[self.ID]):
             raise RotationError(
-                f"{ctx.arn}: the issuer no longer holds pending API key {ctx.pending['key_id']}; "
-                "cancel this rotation (remove AWSPENDING from the version) and rotate again"
+                f"{ctx.arn}: the issuer no longer holds pending {self.WHAT} "
+                f"{ctx.pending[self.ID]}; cancel this rotation (remove AWSPENDING from the "
+                "version) and rotate again"
             )
 
     def test(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
         key_id = self.issuer.whoami(ctx.pending)
-        if key_id != ctx.pending["key_id"]:
+        if key_id != ctx.pending[self.ID]:
             raise RotationError(
-                f"{ctx.arn}: the issuer identified the new key as {key_id}, "
-                f"expected {ctx.pending['key_id']}"
+                f"{ctx.arn}: the issuer identified the new {self.WHAT} as {key_id}, "
+                f"expected {ctx.pending[self.ID]}"
             )
 
     def finished(self, ctx: StepContext) -> None:
@@ -362,3 +388,113 @@ class IamAccessKeyStrategy:
             if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
                 raise
         LOG.info("%s: deactivated previous access key %s", ctx.arn, old_id)
+
+
+class SnowflakeKeyPairStrategy:
+    """Alternate between a Snowflake user's two public-key slots, like the Salesforce apps.
+
+    A Snowflake user holds two public keys (``RSA_PUBLIC_KEY`` and ``RSA_PUBLIC_KEY_2``) and
+    accepts a JWT signed by either (Snowflake docs, "Key-pair authentication and key-pair
+    rotation"). createSecret makes a new key for the slot not in use; setSecret writes its
+    public key there with the current key (``ALTER USER ... SET RSA_PUBLIC_KEY_2``);
+    testSecret signs in with the new key; finishSecret moves AWSCURRENT. The old key keeps
+    working until the next rotation overwrites its slot.
+    """
+
+    def __init__(self, snowflake: SnowflakeClient) -> None:
+        self.snowflake = snowflake
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        slot = "2" if ctx.current["slot"] == "1" else "1"
+        private_pem, _ = generate_key_pair()
+        new = _fresh(ctx.current)
+        new.update(
+            slot=slot,
+            private_key_pem=private_pem,
+            public_key_fingerprint=public_key_fingerprint(private_pem),
+        )
+        return new
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        return None  # nothing reached Snowflake yet
+
+    def set(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        statement = set_public_key_statement(ctx.pending)
+        if ctx.current.get("bootstrap"):
+            LOG.warning(
+                "%s: AWSCURRENT is the bootstrap placeholder; an administrator runs %s "
+                "(public key %s) once (see formats.py)",
+                ctx.arn,
+                statement.split(" = ")[0],
+                ctx.pending["public_key_fingerprint"],
+            )
+            return
+        self.snowflake.execute(ctx.current, statement)
+        LOG.info(
+            "%s: set public key %s in slot %s of %s",
+            ctx.arn,
+            ctx.pending["public_key_fingerprint"],
+            ctx.pending["slot"],
+            ctx.pending["user"],
+        )
+
+    def test(self, ctx: StepContext) -> None:
+        assert ctx.pending is not None
+        try:
+            user = self.snowflake.current_user(ctx.pending)
+        except CredentialRejected:
+            if not ctx.current.get("bootstrap"):
+                raise
+            raise BootstrapRequired(
+                f"{ctx.arn}: Snowflake does not accept the new key yet. An administrator runs "
+                f"the AWSPENDING version's `{set_public_key_statement(ctx.pending).split(' = ')[0]}"
+                f" = '<its public key>'` (fingerprint {ctx.pending['public_key_fingerprint']}; "
+                "derive the public key from private_key_pem, which never leaves AWS, with "
+                "`openssl rsa -pubout`); the retried rotation then completes."
+            ) from None
+        if user.upper() != str(ctx.pending["user"]).upper():
+            raise RotationError(
+                f"{ctx.arn}: the new key signed in as {user}, expected {ctx.pending['user']}"
+            )
+
+    def finished(self, ctx: StepContext) -> None:
+        return None  # the demoted slot keeps its key until the next rotation's setSecret
+
+
+class BasicTokenStrategy(ApiKeyStrategy):
+    """User + API token (Zendesk, Jira): a second token while the first stays valid.
+
+    Only where the system issues tokens through its API (Zendesk: ``/api/v2/api_tokens``);
+    Atlassian API tokens are made by the user in the account settings, so such a credential
+    is rotated by hand (formats.py, "Manual swap").
+    """
+
+    SECRET = "api_token"
+    ID = "token_id"
+    WHAT = "API token"
+
+
+class ManualSwapStrategy:
+    """Refuse, with the steps a person takes, for kinds no API can rotate."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def create(self, ctx: StepContext) -> dict[str, Any]:
+        raise ManualRotationRequired(
+            f"{ctx.arn}: {self.kind} cannot be rotated by API: {MANUAL_SWAP[self.kind]} "
+            "AWSCURRENT is unchanged."
+        )
+
+    def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
+        return None
+
+    def set(self, ctx: StepContext) -> None:
+        self.create(ctx)
+
+    def test(self, ctx: StepContext) -> None:
+        self.create(ctx)
+
+    def finished(self, ctx: StepContext) -> None:
+        return None
