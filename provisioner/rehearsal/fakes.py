@@ -205,30 +205,16 @@ class FakeSystems:
                 "client_secret_id": secret_id,
                 "admin_url": f"{self.base_url}/oauth-admin",
             }
-        if kind == "api_key":
+        if kind in ("api_key", "basic_token"):
+            # One key service issues both; a basic token is presented with HTTP Basic.
             key_id, key = f"key-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
             with self.lock:
                 self.api_keys[key_id] = key
-            return {
-                **base,
-                "base_url": f"{self.base_url}/keys",
-                "admin_url": f"{self.base_url}/keys",
-                "key_id": key_id,
-                "api_key": key,
-                "header": "X-Api-Key",
-            }
-        if kind == "basic_token":
-            token_id, token = f"tok-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
-            with self.lock:
-                self.api_keys[token_id] = token
-            return {
-                **base,
-                "base_url": f"{self.base_url}/keys",
-                "admin_url": f"{self.base_url}/keys",
-                "username": str(doc.get("username") or "integration@rehearsal.example/token"),
-                "token_id": token_id,
-                "api_token": token,
-            }
+            urls = {"base_url": f"{self.base_url}/keys", "admin_url": f"{self.base_url}/keys"}
+            if kind == "api_key":
+                return {**base, **urls, "key_id": key_id, "api_key": key, "header": "X-Api-Key"}
+            username = str(doc.get("username") or "integration@rehearsal.example/token")
+            return {**base, **urls, "username": username, "token_id": key_id, "api_token": key}
         if kind == "snowflake_key_pair":
             from credential_rotation.keys import (
                 generate_key_pair,
