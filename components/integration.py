@@ -435,4 +435,7 @@ class Integration(pulumi.ComponentResource):
         }
         if self.queue.queue is not None:
             env["QUEUE_URL"] = self.queue.queue.url
+        conflict = integ.conflict_contract(roadmap)
+        if conflict is not None:
+            env["CONFLICT"] = json.dumps(conflict, sort_keys=True)
         return env

@@ -326,6 +326,11 @@ class ConflictRule(_Model):
 
     strategy: ConflictStrategy
     fields: tuple[str, ...] = Field(default=(), description="fields it covers; empty = all")
+    own_users: dict[Name, str] = Field(
+        default_factory=dict,
+        description="the integration's own user id per system: its changes there are echoes "
+        "of this integration's writes and are never sent back",
+    )
 
     def covers(self, field: str) -> bool:
         return not self.fields or field in self.fields
@@ -388,6 +393,31 @@ class Integration(_Model):
 
     def mapping_for(self, obj: str) -> FieldMapping | None:
         return next((m for m in self.field_mappings if m.object == obj), None)
+
+    def conflict_contract(self, roadmap: Roadmap) -> dict[str, Any] | None:
+        """The sync function's ``CONFLICT`` (functions/integration_sync/conflict.py) for the
+        source-to-target direction of a bidirectional flow; None for one-way flows.
+
+        Per object, the target fields this direction writes alone (its source owns them) and
+        those the conflict rule lets both directions write (the strategy settles them).
+        """
+        rule = self.conflict_rule
+        if self.direction is not Direction.BIDIRECTIONAL or rule is None:
+            return None
+        objects: dict[str, dict[str, list[str]]] = {}
+        for mapping in self.field_mappings:
+            obj = roadmap.object(mapping.object)
+            written = sorted(set(mapping.fields.values()) - {mapping.external_id})
+            own = [f for f in written if obj.owner_of(f) == self.source]
+            contested = [f for f in written if f not in own and rule.covers(f)]
+            objects[mapping.object] = {"own": own, "contested": contested}
+        echo_authors = [rule.own_users[self.source]] if self.source in rule.own_users else []
+        return {
+            "direction": "forward",
+            "strategy": rule.strategy.value,
+            "objects": objects,
+            "echo_authors": echo_authors,
+        }
 
 
 class RoadmapSettings(_Model):

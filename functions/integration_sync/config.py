@@ -56,6 +56,10 @@ class Settings:
     api_calls_per_day: int
     max_staleness_seconds: int
     mapping: Mapping[str, ObjectMapping] = field(default_factory=dict)
+    # Bidirectional integrations only: this direction's conflict policy (conflict.py) and
+    # where contested changes are parked for a person (the DLQ when empty).
+    conflict: str = ""
+    review_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +85,8 @@ class Settings:
             api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
             max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
             mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
+            conflict=env.get("CONFLICT", ""),
+            review_queue_url=env.get("REVIEW_QUEUE_URL", ""),
         )
 
     def require(self, *names: str) -> None:

@@ -46,6 +46,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from integration_sync import telemetry
 from integration_sync.clients import ApiClient, TargetApi
 from integration_sync.config import Settings
+from integration_sync.conflict import ECHO, PARKED, WRITE, ConflictPolicy, ConflictResolver
 from integration_sync.credentials import SecretAuth
 from integration_sync.envelope import Change, parse_body
 from integration_sync.errors import PermanentError, SyncError
@@ -72,6 +73,8 @@ ENV_KEYS = (
     "DLQ_URL",
     "FIFO",
     "FIELD_MAPPING",
+    "CONFLICT",
+    "REVIEW_QUEUE_URL",
     "AWS_ENDPOINT_URL",
     "AWS_DEFAULT_REGION",
 )
@@ -110,6 +113,18 @@ class _Consumer:
             expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
             response_hook=self._on_duplicate,
         )
+        policy = ConflictPolicy.parse(settings.conflict)
+        self.conflicts = (
+            ConflictResolver(
+                policy,
+                settings.mapping,
+                settings.state_table,
+                review_queue_url=settings.review_queue_url or settings.dlq_url,
+                sqs=self.sqs,
+            )
+            if policy is not None
+            else None
+        )
         persistence = DynamoDBPersistenceLayer(table_name=settings.state_table, key_attr="id")
         self._write_once: Callable[..., dict[str, Any]] = idempotent_function(
             data_keyword_argument="write",
@@ -140,7 +155,7 @@ class _Consumer:
             ]
             for change, write in writes:
                 if write is not None:
-                    self._write_change(change, write)
+                    self._resolve_and_write(change, write, record.body)
         except PermanentError as err:
             self._dead_letter(record, err)
             return "dead-lettered"
@@ -155,6 +170,26 @@ class _Consumer:
             )
             raise
         return "synced"
+
+    def _resolve_and_write(self, change: Change, write: TargetWrite, message: str) -> None:
+        """One-way: write. Bidirectional: only what echo, ownership and the conflict rule let
+        through (conflict.py), then recorded for the other direction."""
+        if self.conflicts is None:
+            self._write_change(change, write)
+            return
+        with self.conflicts.gate(change, write, message) as decision:
+            if decision.outcome != WRITE:
+                self._count(_DECISION_METRICS.get(decision.outcome, telemetry.CONFLICTS_RESOLVED))
+                logger.info(
+                    "conflict rule applied",
+                    extra={
+                        "outcome": decision.outcome,
+                        "detail": decision.detail,
+                        "idempotency_key": change.idempotency_key,
+                    },
+                )
+            if decision.write is not None:
+                self._write_change(change, decision.write)
 
     def _write_change(self, change: Change, write: TargetWrite) -> None:
         self.duplicate = False
@@ -253,6 +288,8 @@ def _original_attributes(record: SQSRecord, limit: int) -> dict[str, dict[str, A
         converted[name] = value
     return converted
 
+
+_DECISION_METRICS = {ECHO: telemetry.ECHOES_SUPPRESSED, PARKED: telemetry.CONFLICTS_PARKED}
 
 _consumers: dict[tuple[str, ...], _Consumer] = {}
 

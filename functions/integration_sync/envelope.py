@@ -50,6 +50,9 @@ class Change:
     event_time: float | None = None
     origin: str = "json"
     changed_fields: tuple[str, ...] = field(default=())
+    # Who made the change in the source (CDC commitUser, a JSON envelope's "author"): how a
+    # bidirectional integration recognises its own writes coming back (conflict.py).
+    author: str | None = None
 
 
 def parse_body(body: str) -> list[Change]:
@@ -149,6 +152,7 @@ def _cdc(header: dict[str, Any], payload: dict[str, Any], *, replay_id: Any) -> 
             event_time=event_time,
             origin="salesforce-cdc",
             changed_fields=changed,
+            author=str(header["commitUser"]) if header.get("commitUser") else None,
         )
         for record_id in record_ids
     ]
@@ -178,6 +182,7 @@ def _plain(message: dict[str, Any], *, fallback_id: str, fallback_time: float | 
         idempotency_key=f"json:{obj}:{event_id}",
         event_time=_iso_seconds(message.get("occurred_at")) or fallback_time,
         origin="json",
+        author=str(message["author"]) if message.get("author") else None,
     )
 
 

@@ -23,6 +23,11 @@ SCHEMA_MISMATCHES = "SchemaMismatches"
 SYNC_LAG_SECONDS = "SyncLagSeconds"
 API_CALLS_USED = "ApiCallsUsed"
 RECONCILIATION_GAP = "ReconciliationGap"
+# Bidirectional integrations (conflict.py): changes not sent back, contested fields not
+# written because the other side won, and changes parked for review.
+ECHOES_SUPPRESSED = "EchoesSuppressed"
+CONFLICTS_RESOLVED = "ConflictsResolved"
+CONFLICTS_PARKED = "ConflictsParked"
 
 
 def new_metrics(settings: Settings) -> Metrics:
