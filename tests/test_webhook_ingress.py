@@ -1,0 +1,223 @@
+"""Signed webhook ingress: each vendor's scheme, and what the handler refuses with 401.
+
+The signatures here are computed from the vendors' documented recipes, independently of
+``integration_sync.webhook``: Stripe (``t.body``, hex), HubSpot v3 (method + URI + body +
+timestamp, base64), Shopify (body, base64) and GitHub (body, ``sha256=`` hex).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from test_sync_harness import (
+    aws_fixture,  # noqa: F401  (fixture "aws")
+    create_queues,
+    create_secret,
+    create_state_table,
+    receive_all,
+)
+
+from integration_sync.webhook import Rejected, verify
+
+SECRET = "whsec_5f0e1c3b8d2a4e6f9a7b"
+OLD_SECRET = "whsec_previous_0a1b2c3d4e"
+URL = "https://abc123.lambda-url.eu-west-1.on.aws/"
+BODY = json.dumps(
+    {
+        "id": "evt_1QbT9xL2m4N8pR6s",
+        "type": "customer.subscription.updated",
+        "data": {"object": {"id": "sub_1Qb", "status": "active", "current_period_end": 1767225600}},
+    }
+).encode()
+
+
+def _hmac(secret: str, message: bytes) -> bytes:
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def sign(
+    scheme: str, body: bytes, *, secret: str = SECRET, at: float | None = None
+) -> dict[str, str]:
+    at = time.time() if at is None else at
+    if scheme == "stripe":
+        t = str(int(at))
+        return {"Stripe-Signature": f"t={t},v1={_hmac(secret, f'{t}.'.encode() + body).hex()}"}
+    if scheme == "hubspot_v3":
+        t = str(int(at * 1000))
+        digest = _hmac(secret, b"POST" + URL.encode() + body + t.encode())
+        return {
+            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+            "X-HubSpot-Request-Timestamp": t,
+        }
+    if scheme == "shopify":
+        return {
+            "X-Shopify-Hmac-Sha256": base64.b64encode(_hmac(secret, body)).decode(),
+            "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        }
+    return {
+        "X-Hub-Signature-256": "sha256=" + _hmac(secret, body).hex(),
+        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    }
+
+
+SCHEMES = ("stripe", "hubspot_v3", "shopify", "github")
+TIMESTAMPED = ("stripe", "hubspot_v3")
+
+
+def _verify(scheme: str, headers: dict[str, str], body: bytes = BODY, **kw: Any) -> Any:
+    return verify(scheme, [SECRET], method="POST", url=URL, headers=headers, body=body, **kw)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_correctly_signed_delivery_is_verified(scheme: str) -> None:
+    delivery = _verify(scheme, sign(scheme, BODY))
+    assert delivery.id.startswith(f"{scheme}:")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_signature_made_with_another_secret_is_refused(scheme: str) -> None:
+    with pytest.raises(Rejected) as rejected:
+        _verify(scheme, sign(scheme, BODY, secret="whsec_not_ours_7777"))
+    assert rejected.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_body_altered_after_signing_is_refused(scheme: str) -> None:
+    altered = BODY.replace(b'"active"', b'"canceled"')
+    with pytest.raises(Rejected) as rejected:
+        _verify(scheme, sign(scheme, BODY), altered)
+    assert rejected.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_an_unsigned_delivery_is_refused(scheme: str) -> None:
+    with pytest.raises(Rejected) as rejected:
+        _verify(scheme, {"Content-Type": "application/json"})
+    assert rejected.value.reason == "unsigned"
+
+
+@pytest.mark.parametrize("scheme", TIMESTAMPED)
+def test_a_correctly_signed_but_stale_delivery_is_refused(scheme: str) -> None:
+    with pytest.raises(Rejected) as rejected:
+        _verify(scheme, sign(scheme, BODY, at=time.time() - 301))
+    assert rejected.value.reason == "stale"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_previous_secret_still_verifies_during_a_swap(scheme: str) -> None:
+    headers = sign(scheme, BODY, secret=OLD_SECRET)
+    delivery = verify(
+        scheme, [SECRET, OLD_SECRET], method="POST", url=URL, headers=headers, body=BODY
+    )
+    assert delivery.id
+
+
+# ----------------------------------------------------------------- the Lambda handler
+
+
+@pytest.fixture
+def ingress(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
+    """The handler with its queue, state table and signing secret in moto."""
+    queues = create_queues("dev-subscription-to-crm")
+    arn = create_secret(
+        "dev-subscription-to-crm-cred-stripe-webhook",
+        {"kind": "webhook_signing_secret", "scheme": "hmac-sha256", "signing_secret": SECRET},
+    )
+    env = {
+        "WEBHOOK_SCHEME": "stripe",
+        "WEBHOOK_OBJECT": "subscription",
+        "SIGNING_SECRET_ARN": arn,
+        "STATE_TABLE": create_state_table("dev-subscription-to-crm-state"),
+        "QUEUE_URL": queues.url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    def post(headers: dict[str, str], body: bytes = BODY) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.parameters import base as parameters
+
+        from integration_sync.webhook import handler
+
+        parameters.DEFAULT_PROVIDERS.clear()
+        event = {
+            "rawPath": "/",
+            "rawQueryString": "",
+            "headers": {k.lower(): v for k, v in headers.items()},
+            "requestContext": {
+                "domainName": URL.removeprefix("https://").rstrip("/"),
+                "http": {"method": "POST", "path": "/"},
+            },
+            "body": base64.b64encode(body).decode(),
+            "isBase64Encoded": True,
+        }
+        response = handler(event, None)
+        response["queued"] = receive_all(queues.url)
+        return response
+
+    return post
+
+
+def test_a_signed_event_is_enqueued_for_the_consumer_and_answered_200(ingress: Any) -> None:
+    from integration_sync.envelope import parse_body
+
+    response = ingress(sign("stripe", BODY))
+
+    assert response["statusCode"] == 200, response
+    [message] = response["queued"]
+    [change] = parse_body(message["Body"])
+    assert change.object == "subscription"
+    assert change.fields == {"id": "sub_1Qb", "status": "active", "current_period_end": 1767225600}
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        (lambda: sign("stripe", BODY, secret="whsec_forged_0000"), "bad_signature"),
+        (lambda: sign("stripe", BODY, at=time.time() - 600), "stale"),
+        (lambda: {}, "unsigned"),
+    ],
+    ids=["bad-signature", "stale", "unsigned"],
+)
+def test_a_refused_request_gets_401_and_enqueues_nothing(
+    ingress: Any, headers: Callable[[], dict[str, str]], reason: str
+) -> None:
+    response = ingress(headers())
+
+    assert response["statusCode"] == 401 and json.loads(response["body"]) == {"error": reason}
+    assert response["queued"] == []
+
+
+def test_a_replayed_delivery_gets_401_and_is_enqueued_once(ingress: Any) -> None:
+    headers = sign("stripe", BODY)
+    first = ingress(headers)
+
+    replay = ingress(headers)
+
+    assert first["statusCode"] == 200 and len(first["queued"]) == 1
+    assert replay["statusCode"] == 401 and json.loads(replay["body"]) == {"error": "replayed"}
+    assert replay["queued"] == []
+
+
+def test_a_delivery_that_could_not_be_enqueued_is_accepted_when_retried(
+    ingress: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    headers = sign("stripe", BODY)
+    queue_url = os.environ["QUEUE_URL"]
+    monkeypatch.setenv("QUEUE_URL", queue_url.replace("dev-subscription", "gone-subscription"))
+    with pytest.raises(boto3.client("sqs").exceptions.QueueDoesNotExist):
+        ingress(headers)
+    monkeypatch.setenv("QUEUE_URL", queue_url)
+
+    retried = ingress(headers)  # the vendor retries the same delivery
+
+    assert retried["statusCode"] == 200 and len(retried["queued"]) == 1
