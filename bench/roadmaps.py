@@ -1,8 +1,9 @@
 """Generate valid roadmaps of any size for the benchmarks, every integration at phase 5.
 
 The roadmaps vary what changes the amount of work per integration: the pattern (queued,
-FIFO or scheduled), the systems on each side, the credential kinds (Salesforce JWT bearer,
-OAuth client credentials, API keys, IAM access keys for pushers), one or two objects,
+FIFO or scheduled), the systems on each side, every credential kind (Salesforce JWT bearer,
+OAuth client credentials, API keys, basic tokens, Snowflake key pairs, NetSuite TBA, IAM
+access keys and webhook signing secrets of pushers), one or two objects,
 bidirectional flows with a conflict rule, and the Salesforce API budget. Each integration
 writes objects of its own, so the roadmap rules hold at every size, and the Salesforce
 budget is shared out so it stays inside the org's allocation (minus headroom) and the dev
@@ -71,6 +72,16 @@ def _systems() -> list[dict[str, Any]]:
     return systems
 
 
+# Kinds the functions call a system with (other than Salesforce's JWT), and name suffixes.
+_CALLING_KINDS = (
+    ("oauth_client_credentials", "m2m"),
+    ("api_key", "key"),
+    ("basic_token", "token"),
+    ("snowflake_key_pair", "keypair"),
+    ("netsuite_tba", "tba"),
+)
+
+
 def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
     if system == "salesforce":
         return {
@@ -88,9 +99,9 @@ def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
             "rotation_days": 60,
             "source_ranges": ["203.0.113.0/24"],
         }
-    kind = ("oauth_client_credentials", "api_key")[i % 2]
+    kind, suffix = _CALLING_KINDS[i % len(_CALLING_KINDS)]
     return {
-        "name": f"{system}-{'m2m' if i % 2 == 0 else 'key'}",
+        "name": f"{system}-{suffix}",
         "kind": kind,
         "system": system,
         "rotation_days": (30, 60)[(i // 2) % 2],
@@ -129,8 +140,10 @@ def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[di
         "runbook": f"https://wiki.example.com/runbooks/{name}",
         "alert_path": _ALERT_PATHS[i % len(_ALERT_PATHS)],
         "credentials": [
+            # Same index both sides: six integrations already use every kind (the account
+            # tests' longest-names roadmap relies on it).
             _credential(source, i, pusher=pattern == "event_driven" and source != "salesforce"),
-            _credential(target, i + 1, pusher=False),
+            _credential(target, i, pusher=False),
         ],
         "service_levels": {
             "max_staleness_minutes": _STALENESS_MINUTES[i % len(_STALENESS_MINUTES)],
@@ -156,6 +169,15 @@ def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[di
         integration["schedule"] = "cron(0 2 * * ? *)"
     if bidirectional:
         integration["conflict_rule"] = {"strategy": "source_wins"}
+    if queued and source != "salesforce" and i % 2 == 1:  # the source also signs webhooks
+        integration["credentials"].append(
+            {
+                "name": f"{source}-webhook",
+                "kind": "webhook_signing_secret",
+                "system": source,
+                "rotation_days": 90,
+            }
+        )
     return integration, objects
 
 
