@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
-from components.roadmap import ENVIRONMENTS, parse_roadmap  # noqa: E402
+from components.roadmap import ENVIRONMENTS, CredentialKind, parse_roadmap  # noqa: E402
 
 
 @pytest.mark.parametrize("size", [10, 50, 200])
@@ -32,12 +32,7 @@ def test_generated_roadmap_varies_credentials_direction_and_ordering() -> None:
     roadmap = parse_roadmap(generate_roadmap(50))
 
     kinds = {c.kind.value for i in roadmap.integrations for c in i.credentials}
-    assert kinds == {
-        "salesforce_jwt_bearer",
-        "oauth_client_credentials",
-        "api_key",
-        "iam_access_key",
-    }
+    assert kinds == {kind.value for kind in CredentialKind}
     assert {i.direction.value for i in roadmap.integrations} == {"one_way", "bidirectional"}
     assert any(i.fifo for i in roadmap.integrations)
     assert any(not i.pattern.queued for i in roadmap.integrations)
