@@ -181,11 +181,15 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, flows, hardening
+    from provisioner.rehearsal import access, flows, hardening, limits
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
         ("every planned resource exists in the emulator", _resources_exist),
+        (
+            "limits a real account enforces and the emulator does not",
+            lambda d: limits.account_limits(d.run.resources, account=d.aws.account_id),
+        ),
         ("pausing the emulator's own SQS pollers", _pause_pollers),
         (
             "access matrix: live SQS calls with each role's STS credentials",

@@ -1,0 +1,159 @@
+"""Rules a real AWS account enforces that the emulator does not: checked on what was deployed.
+
+moto accepts a KMS key policy that locks the account out, names of any length, IAM
+policies of any size and Lambda environments of any size; AWS refuses each at create time,
+so the first `pulumi up` would fail where the rehearsal passed. Each rule here is a small
+function over the recorded resources (their inputs as the engine sends them) and cites the
+AWS page it comes from. Where else moto differs: docs/moto-differences.md.
+
+Usage::
+
+    checks = account_limits(run.resources, account="123456789012")
+    [c.name for c in checks if not c.ok]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from contract.naming import names_over_limit
+from provisioner.rehearsal.result import Check
+
+__all__ = ["IAM_POLICY_LIMITS", "LAMBDA_ENVIRONMENT_BYTES", "account_limits"]
+
+_IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+
+# IAM: the aggregate size of all inline policies of one role is at most 10,240 characters,
+# of one user 2,048; a managed policy at most 6,144; whitespace does not count (IAM User
+# Guide, "IAM and AWS STS quotas").
+IAM_POLICY_LIMITS: dict[str, tuple[str, int]] = {
+    "aws:iam/rolePolicy:RolePolicy": ("role", 10_240),
+    "aws:iam/userPolicy:UserPolicy": ("user", 2_048),
+    "aws:iam/policy:Policy": ("name", 6_144),
+}
+
+# Lambda: "the total size of all environment variables doesn't exceed 4 KB" (Lambda
+# developer guide, "Lambda quotas": https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+LAMBDA_ENVIRONMENT_BYTES = 4 * 1024
+
+Resource = Any  # provisioner.program.RecordedResource: .type, .name, .inputs
+
+
+def _policy_size(document: Any) -> int:
+    text = document if isinstance(document, str) else json.dumps(document)
+    return len(re.sub(r"\s", "", text))
+
+
+def policy_sizes(resources: Sequence[Resource]) -> list[str]:
+    """Problems with IAM policy sizes: per role and per user in aggregate, per policy."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for resource in resources:
+        if resource.type in IAM_POLICY_LIMITS:
+            owner_key, _ = IAM_POLICY_LIMITS[resource.type]
+            owner = str(resource.inputs.get(owner_key) or resource.name)
+            totals[(resource.type, owner)] += _policy_size(resource.inputs.get("policy", ""))
+    problems = []
+    for (type_, owner), size in sorted(totals.items()):
+        owner_key, limit = IAM_POLICY_LIMITS[type_]
+        if size > limit:
+            problems.append(
+                f"the inline policies of {owner_key} {owner} are {size} characters; IAM allows "
+                f"{limit} ({_IAM_QUOTAS})"
+                if owner_key != "name"
+                else f"managed policy {owner} is {size} characters; IAM allows {limit} "
+                f"({_IAM_QUOTAS})"
+            )
+    return problems
+
+
+def lambda_environments(resources: Sequence[Resource]) -> list[str]:
+    """Functions whose environment variables exceed Lambda's 4 KB."""
+    problems = []
+    for resource in resources:
+        if resource.type != "aws:lambda/function:Function":
+            continue
+        variables = (resource.inputs.get("environment") or {}).get("variables") or {}
+        size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
+        if size > LAMBDA_ENVIRONMENT_BYTES:
+            problems.append(
+                f"function {resource.inputs.get('name') or resource.name}: environment "
+                f"variables are {size} bytes; Lambda allows {LAMBDA_ENVIRONMENT_BYTES} "
+                "(https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)"
+            )
+    return problems
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    doc = json.loads(document) if isinstance(document, str) else document
+    found = doc.get("Statement", []) if isinstance(doc, dict) else []
+    return [found] if isinstance(found, dict) else [s for s in found if isinstance(s, dict)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def key_policy_lockout(resources: Sequence[Resource], account: str) -> list[str]:
+    """KMS keys whose policy would not let the deploying account administer them.
+
+    KMS refuses (MalformedPolicyDocumentException) a key policy that does not allow the
+    principal making the request to change the key policy later, unless the lockout safety
+    check is bypassed, which this project never does (KMS API reference, CreateKey,
+    BypassPolicyLockoutSafetyCheck: https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html;
+    KMS developer guide, "Default key policy": the account root principal enables IAM
+    policies to grant access).
+    """
+    root = f"arn:aws:iam::{account}:root"
+    admins = {root, account}
+    problems = []
+    for resource in resources:
+        if resource.type != "aws:kms/key:Key":
+            continue
+        allowed = False
+        for statement in _statements(resource.inputs.get("policy") or "{}"):
+            principal = statement.get("Principal")
+            principals = principal.get("AWS") if isinstance(principal, dict) else principal
+            actions = {str(a) for a in _as_list(statement.get("Action", []))}
+            if (
+                statement.get("Effect") == "Allow"
+                and not statement.get("Condition")
+                and admins & {str(p) for p in _as_list(principals)}
+                and actions & {"kms:*", "kms:PutKeyPolicy"}
+            ):
+                allowed = True
+        if not allowed:
+            problems.append(
+                f"KMS key {resource.name}: its policy does not let account {account} "
+                f"({root}) call kms:PutKeyPolicy without a condition; KMS refuses such a "
+                "policy (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html)"
+            )
+    return problems
+
+
+def _names(resources: Sequence[Resource]) -> list[str]:
+    return [p for r in resources for p in names_over_limit(r.type, r.inputs)]
+
+
+def account_limits(resources: Iterable[Resource], *, account: str) -> list[Check]:
+    """One check per rule: `account-limits:<rule>`, failing with every offender named."""
+    listed = list(resources)
+    rules: list[tuple[str, Callable[[], list[str]], str]] = [
+        ("kms-key-policy-lockout", lambda: key_policy_lockout(listed, account), "KMS keys"),
+        ("name-lengths", lambda: _names(listed), "physical names"),
+        ("iam-policy-sizes", lambda: policy_sizes(listed), "IAM policies"),
+        ("lambda-environment-size", lambda: lambda_environments(listed), "function environments"),
+    ]
+    checks = []
+    for rule, find, what in rules:
+        problems = find()
+        detail = (
+            f"{len(problems)} problem(s): " + "; ".join(problems[:5])
+            if problems
+            else f"every one of the {what} is within what AWS accepts"
+        )
+        checks.append(Check(f"account-limits:{rule}", not problems, detail))
+    return checks
