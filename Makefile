@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/provisioner build
 	bash scripts/ensure-chromium.sh || echo "warning: no chromium; the report browser test will be skipped"
 	touch $(STAMP)
 

@@ -16,7 +16,7 @@ from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
 from components.settings import CONFIG_NAMESPACE, StackSettingsError, settings_from_config
-from provisioner.bundles import BundleBuildError, build_bundle
+from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -51,17 +51,16 @@ def _account() -> str:
     return account
 
 
-def _bundle(folder: str, what: str) -> pulumi.FileArchive:
-    """The deterministic Lambda zip of `folder` (provisioner/bundles.py)."""
-    source = PROJECT_DIR / folder
+def _bundle(folder: str) -> pulumi.FileArchive:
+    """The Lambda zip `provisioner build` made for `folder` (provisioner/bundles.py).
+
+    The program only reads built artifacts: building needs pip and the package registry,
+    which a preview must not.
+    """
     try:
-        path = build_bundle(source, requirements=source / "requirements.txt")
+        path = built_bundle(PROJECT_DIR / folder)
     except BundleBuildError as err:
-        raise pulumi.RunError(
-            f"cannot build the {what} Lambda bundle from {source}/: {err}. "
-            f"The {folder}/ folder with its requirements.txt must be present and its pins "
-            "installable for python3.11 x86_64."
-        ) from None
+        raise pulumi.RunError(f"the {BUNDLES[folder]} Lambda bundle: {err}") from None
     return pulumi.FileArchive(str(path))
 
 
@@ -79,8 +78,8 @@ except RoadmapError as err:
 active = roadmap.active(settings.environment)
 account_id = _account()
 if active:
-    function_code = _bundle("functions", "sync")
-    rotation_code = _bundle("secrets", "credential rotation")
+    function_code = _bundle("functions")
+    rotation_code = _bundle("secrets")
     deployer_arn = deploying_principal()
 for integration in active:
     component = Integration(

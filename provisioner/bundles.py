@@ -28,7 +28,15 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["BundleBuildError", "build_bundle", "bundle_sources_hash"]
+__all__ = [
+    "BUNDLES",
+    "BundleBuildError",
+    "BundleNotBuilt",
+    "build_all",
+    "build_bundle",
+    "built_bundle",
+    "bundle_sources_hash",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
@@ -64,8 +72,17 @@ _BUILDER_VERSION = "1"
 _PIP_TAIL_LINES = 40
 
 
+# The project's Lambda bundles: folder -> what it holds. Each folder's requirements.txt
+# lists its third-party dependencies.
+BUNDLES: dict[str, str] = {"functions": "sync", "secrets": "credential rotation"}
+
+
 class BundleBuildError(RuntimeError):
     """Raised when a bundle cannot be built; the message carries pip's output tail."""
+
+
+class BundleNotBuilt(BundleBuildError):
+    """The zip for the bundle's current sources is not in the build folder."""
 
 
 def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
@@ -137,6 +154,47 @@ def _add(archive: zipfile.ZipFile, name: str, path: Path) -> None:
     archive.writestr(info, path.read_bytes(), compresslevel=9)
 
 
+def _zip_path(source_dir: Path, requirements: Path | None, build_dir: Path | None) -> Path:
+    out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
+    content_hash = bundle_sources_hash(source_dir, requirements=requirements)
+    return out_dir / f"{source_dir.name}-{content_hash[:16]}.zip"
+
+
+def _requirements(source_dir: Path) -> Path | None:
+    path = source_dir / "requirements.txt"
+    return path if path.is_file() else None
+
+
+def built_bundle(source_dir: Path, *, build_dir: Path | None = None) -> Path:
+    """The zip `build_bundle` made for the current sources of `source_dir`; never builds.
+
+    Raises BundleNotBuilt (naming `provisioner build`) when the sources or the pins changed
+    since the last build, or nothing was built here yet.
+    """
+    source_dir = Path(source_dir).resolve()
+    if not source_dir.is_dir():
+        raise BundleBuildError(f"bundle folder {source_dir} does not exist")
+    zip_path = _zip_path(source_dir, _requirements(source_dir), build_dir)
+    if not zip_path.is_file():
+        raise BundleNotBuilt(
+            f"{zip_path.name} (the bundle of {source_dir.name}/ as it is now) is not built in "
+            f"{zip_path.parent}; run `provisioner build` (`make setup` does) and retry"
+        )
+    return zip_path
+
+
+def build_all(project_dir: Path = REPO_ROOT, *, build_dir: Path | None = None) -> list[Path]:
+    """Build (or find in the cache) every bundle of `BUNDLES`; the zips' paths."""
+    return [
+        build_bundle(
+            project_dir / folder,
+            requirements=_requirements(project_dir / folder),
+            build_dir=build_dir,
+        )
+        for folder in BUNDLES
+    ]
+
+
 def build_bundle(
     source_dir: Path,
     *,
@@ -155,11 +213,10 @@ def build_bundle(
         raise BundleBuildError(f"bundle folder {source_dir} does not exist")
     if requirements is not None and not Path(requirements).is_file():
         raise BundleBuildError(f"requirements file {requirements} does not exist")
-    out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
-    content_hash = bundle_sources_hash(source_dir, requirements=requirements)
-    zip_path = out_dir / f"{source_dir.name}-{content_hash[:16]}.zip"
+    zip_path = _zip_path(source_dir, requirements, build_dir)
     if zip_path.is_file():
         return zip_path
+    out_dir = zip_path.parent
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bundle-", dir=out_dir) as tmp:

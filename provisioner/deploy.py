@@ -112,7 +112,13 @@ def deploy(
     require_pulumi_cli()  # before importing anything that would shell out to it
     from pulumi import automation as auto
 
+    from provisioner.bundles import BundleBuildError, build_all
     from provisioner.policy_harness import pack_config_file  # starts no pack; just the path
+
+    try:  # the program reads only built bundles
+        build_all()
+    except BundleBuildError as err:
+        raise UsageError(f"cannot build the Lambda bundles: {err}") from None
 
     out = sys.stderr if as_json else sys.stdout
     pack_config = pack_config_file(stack, context.environment)

@@ -595,6 +595,7 @@ def run_program(
     backend: Callable[[StackSettings], ResourceBackend] | None = None,
     program: Path = PROGRAM,
     stacks_dir: Path = STACKS_DIR,
+    build: bool = True,
 ) -> ProgramRun:
     """Run the program for `stack` under mocks and return what it registered.
 
@@ -602,7 +603,16 @@ def run_program(
     `integration-provisioner:<key>` values (plain values; non-strings are JSON-encoded,
     as the engine does); `backend` builds the ResourceBackend from the settings
     (default `AwsShapedBackend`). Raises ProgramError when the program fails.
+    The program reads only built Lambda bundles; `build` builds them first (cached by
+    content hash, as `provisioner build` does), as every offline command wants.
     """
+    if build:
+        from provisioner.bundles import BundleBuildError, build_all
+
+        try:
+            build_all()
+        except BundleBuildError as err:
+            raise ProgramError(f"cannot build the Lambda bundles: {err}") from None
     values, secret = engine_config(stack, stacks_dir)
     for key, value in (config or {}).items():
         full = key if ":" in key else f"{CONFIG_NAMESPACE}:{key}"

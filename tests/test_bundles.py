@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import zipfile
@@ -152,3 +153,17 @@ def test_pip_failure_raises_bundle_build_error_with_pip_output(
 def test_missing_bundle_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BundleBuildError, match="does not exist"):
         build_bundle(tmp_path / "nope", requirements=None, build_dir=tmp_path)
+
+
+def test_build_command_builds_every_bundle_the_program_reads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from provisioner.bundles import BUNDLES, built_bundle
+    from provisioner.cli import main
+    from provisioner.paths import PROJECT_ROOT
+
+    assert main(["build", "--json"]) == 0
+    built = json.loads(capsys.readouterr().out)["bundles"]
+    assert set(built) == set(BUNDLES)
+    for folder, path in built.items():
+        assert Path(path) == built_bundle(PROJECT_ROOT / folder)

@@ -251,10 +251,31 @@ def test_each_role_policy_names_only_its_own_integrations_resources(
                 )
 
 
-def test_a_missing_lambda_bundle_fails_the_program_with_a_clear_message(tmp_path: Path) -> None:
+def test_a_missing_lambda_bundle_folder_fails_the_program_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "__main__.py").write_text((ROOT / "__main__.py").read_text())
-    with pytest.raises(ProgramError, match=r"cannot build the sync Lambda bundle .*functions/"):
+    with pytest.raises(ProgramError, match=r"the sync Lambda bundle: bundle folder .*functions"):
         run_program("dev", program=tmp_path / "__main__.py", roadmap=ROOT / "roadmap.yaml")
+
+
+def test_the_program_reads_built_bundles_only_and_names_the_build_step_when_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import provisioner.bundles
+
+    def no_pip(*args: Any) -> None:
+        raise AssertionError("the program ran pip")
+
+    monkeypatch.setattr(provisioner.bundles, "_pip_install", no_pip)
+    roadmap = ROOT / "roadmap.yaml"
+    assert run_program("dev", roadmap=roadmap, build=False).resources  # built by setup
+    monkeypatch.setattr(provisioner.bundles, "DEFAULT_BUILD_DIR", tmp_path)
+    with pytest.raises(ProgramError) as caught:
+        run_program("dev", roadmap=roadmap, build=False)
+    message = str(caught.value)
+    assert "the sync Lambda bundle: functions-" in message
+    assert "is not built" in message and "run `provisioner build`" in message
 
 
 def test_integration_outputs_are_exported_per_integration(dev: ProgramRun) -> None:
