@@ -39,6 +39,7 @@ from components._scope import (
     policy_document,
     policy_output,
 )
+from contract.runtime import ARCHITECTURE, RUNTIME
 
 __all__ = ["CredentialSpec", "ScopedCredential", "ScopedCredentialArgs"]
 
@@ -459,7 +460,8 @@ class ScopedCredential(pulumi.ComponentResource):
             name=scope.physical("rotation"),
             description=f"Rotates the secrets of {scope.integration}",
             role=self.rotation_role.arn,
-            runtime="python3.11",
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
             handler=ROTATION_HANDLER,
             code=args.rotation_code,
             timeout=ROTATION_TIMEOUT_SECONDS,

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child
+from contract.runtime import ARCHITECTURE, RUNTIME
 
 __all__ = ["SyncFunction", "SyncFunctionArgs"]
 
@@ -112,7 +113,8 @@ class SyncFunction(pulumi.ComponentResource):
             name=scope.physical(kind),
             description=f"{kind} of {scope.integration} ({scope.environment})",
             role=args.role_arn,
-            runtime="python3.11",
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
             handler=HANDLERS[kind],
             code=args.code,
             timeout=TIMEOUT_SECONDS[kind],

@@ -2,8 +2,8 @@
 
 A bundle folder (``secrets/``, ``functions/``) holds the package Lambda imports
 and, optionally, a ``requirements.txt`` of pinned third-party dependencies.
-``build_bundle`` installs those dependencies for the Lambda runtime (python3.11,
-x86_64), adds the sources and writes one zip under ``<repo>/.build/``. The zip is
+``build_bundle`` installs those dependencies for the Lambda runtime
+(``contract/runtime.py``), adds the sources and writes one zip under ``<repo>/.build/``. The zip is
 byte-for-byte deterministic (sorted entries, fixed timestamps and permissions),
 so Pulumi's ``FileArchive`` hash only changes when the code or a pin changes,
 and it is cached by a content hash, so a second call is instant.
@@ -28,6 +28,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
+
 __all__ = [
     "BUNDLES",
     "BundleBuildError",
@@ -41,16 +43,13 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
 
-# Lambda runtime python3.11 on x86_64 is Amazon Linux 2023 (glibc 2.34), so
-# manylinux2014 (glibc 2.17) wheels are safe to load there
-# (Lambda developer guide, "Lambda runtimes"; PEP 599).
+# Binary wheels for the project's Lambda runtime (contract/runtime.py) only.
 PIP_PLATFORM_ARGS: tuple[str, ...] = (
-    "--platform",
-    "manylinux2014_x86_64",
+    *(arg for platform in PIP_PLATFORMS for arg in ("--platform", platform)),
     "--implementation",
     "cp",
     "--python-version",
-    "3.11",
+    PYTHON_VERSION,
     "--only-binary=:all:",
 )
 
@@ -100,10 +99,12 @@ def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
     yield from sorted(found)
 
 
-def bundle_sources_hash(source_dir: Path, *, requirements: Path | None) -> str:
+def bundle_sources_hash(
+    source_dir: Path, *, requirements: Path | None, pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS
+) -> str:
     """Return a SHA-256 hex digest of the bundle's sources, requirements and build settings."""
     digest = hashlib.sha256()
-    digest.update(f"builder={_BUILDER_VERSION};pip={' '.join(PIP_PLATFORM_ARGS)}\0".encode())
+    digest.update(f"builder={_BUILDER_VERSION};pip={' '.join(pip_args)}\0".encode())
     for name, path in _source_files(source_dir):
         digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -112,8 +113,10 @@ def bundle_sources_hash(source_dir: Path, *, requirements: Path | None) -> str:
     return digest.hexdigest()
 
 
-def _pip_install(requirements: Path, target: Path) -> None:
-    """Install ``requirements`` for the Lambda platform into ``target``."""
+def _pip_install(
+    requirements: Path, target: Path, pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS
+) -> None:
+    """Install ``requirements`` for the Lambda platform (or ``pip_args``') into ``target``."""
     cmd = [
         sys.executable,
         "-m",
@@ -124,7 +127,7 @@ def _pip_install(requirements: Path, target: Path) -> None:
         "--no-compile",
         "--target",
         str(target),
-        *PIP_PLATFORM_ARGS,
+        *pip_args,
         "-r",
         str(requirements),
     ]
@@ -132,9 +135,10 @@ def _pip_install(requirements: Path, target: Path) -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-_PIP_TAIL_LINES:])
         raise BundleBuildError(
-            f"pip could not install {requirements} for Lambda python3.11 x86_64 "
-            f"(exit {proc.returncode}). Check the pins exist as manylinux2014_x86_64 cp311 "
-            f"wheels and that PyPI is reachable. pip said:\n{tail}"
+            f"pip could not install {requirements} for Lambda {RUNTIME} {ARCHITECTURE} "
+            f"(exit {proc.returncode}). Check the pins exist as wheels for one of "
+            f"{', '.join(PIP_PLATFORMS)} (or pure Python) and that the package registry is "
+            f"reachable. pip said:\n{tail}"
         )
     # Console scripts embed this machine's interpreter path; Lambda never runs them.
     shutil.rmtree(target / "bin", ignore_errors=True)
@@ -154,10 +158,16 @@ def _add(archive: zipfile.ZipFile, name: str, path: Path) -> None:
     archive.writestr(info, path.read_bytes(), compresslevel=9)
 
 
-def _zip_path(source_dir: Path, requirements: Path | None, build_dir: Path | None) -> Path:
+def _zip_path(
+    source_dir: Path,
+    requirements: Path | None,
+    build_dir: Path | None,
+    pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
+) -> Path:
     out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
-    content_hash = bundle_sources_hash(source_dir, requirements=requirements)
-    return out_dir / f"{source_dir.name}-{content_hash[:16]}.zip"
+    content_hash = bundle_sources_hash(source_dir, requirements=requirements, pip_args=pip_args)
+    suffix = "" if pip_args == PIP_PLATFORM_ARGS else "-host"
+    return out_dir / f"{source_dir.name}-{content_hash[:16]}{suffix}.zip"
 
 
 def _requirements(source_dir: Path) -> Path | None:
@@ -200,10 +210,14 @@ def build_bundle(
     *,
     requirements: Path | None,
     build_dir: Path | None = None,
+    pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
 ) -> Path:
     """Build (or reuse) the deterministic Lambda zip for ``source_dir`` and return its path.
 
-    ``requirements`` is installed with pip for python3.11 manylinux2014_x86_64 and
+    ``pip_args`` other than the Lambda platform's (``()``: this machine's) build a zip of
+    the same package set that this interpreter can import, for tests; never deployed.
+
+    ``requirements`` is installed with pip for the Lambda runtime's platform and
     placed at the zip root next to the sources (sources win on a name clash).
     ``build_dir`` defaults to ``<repo>/.build``. Raises ``BundleBuildError`` when
     the source folder is missing or pip fails.
@@ -213,7 +227,7 @@ def build_bundle(
         raise BundleBuildError(f"bundle folder {source_dir} does not exist")
     if requirements is not None and not Path(requirements).is_file():
         raise BundleBuildError(f"requirements file {requirements} does not exist")
-    zip_path = _zip_path(source_dir, requirements, build_dir)
+    zip_path = _zip_path(source_dir, requirements, build_dir, pip_args)
     if zip_path.is_file():
         return zip_path
     out_dir = zip_path.parent
@@ -223,7 +237,7 @@ def build_bundle(
         entries: dict[str, Path] = {}
         if requirements is not None:
             staging = Path(tmp) / "deps"
-            _pip_install(Path(requirements), staging)
+            _pip_install(Path(requirements), staging, pip_args)
             entries.update(_source_files(staging))
         entries.update(_source_files(source_dir))
         partial = Path(tmp) / "bundle.zip"

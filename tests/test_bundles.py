@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
 from provisioner import bundles
 from provisioner.bundles import BundleBuildError, build_bundle, bundle_sources_hash
 
@@ -75,7 +76,7 @@ def test_runtime_provided_boto3_and_console_scripts_are_not_packaged(
     assert not tops & {"boto3", "botocore", "boto3-1.44.8.dist-info", "bin"}
 
 
-def test_pip_targets_lambda_python311_x86_64_binary_wheels(
+def test_pip_targets_the_lambda_runtimes_binary_wheels(
     bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[list[str]] = []
@@ -83,9 +84,10 @@ def test_pip_targets_lambda_python311_x86_64_binary_wheels(
     build_bundle(bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path)
     (cmd,) = calls
     joined = " ".join(cmd)
-    assert "--platform manylinux2014_x86_64" in joined
+    for platform in PIP_PLATFORMS:
+        assert f"--platform {platform}" in joined
     assert "--implementation cp" in joined
-    assert "--python-version 3.11" in joined
+    assert f"--python-version {PYTHON_VERSION}" in joined
     assert "--only-binary=:all:" in cmd
 
 
@@ -167,3 +169,26 @@ def test_build_command_builds_every_bundle_the_program_reads(
     assert set(built) == set(BUNDLES)
     for folder, path in built.items():
         assert Path(path) == built_bundle(PROJECT_ROOT / folder)
+
+
+def test_every_function_runs_the_one_runtime_and_its_bundles_native_code_matches_it() -> None:
+    from program_runs import stack_run
+
+    from provisioner.bundles import built_bundle
+    from provisioner.paths import PROJECT_ROOT
+
+    functions = stack_run("dev").by_type("aws:lambda/function:Function")
+    assert {f.inputs["runtime"] for f in functions} == {RUNTIME}
+    assert {tuple(f.inputs["architectures"]) for f in functions} == {(ARCHITECTURE,)}
+    # Every platform wheel in the deployed zips is for Lambda's aarch64, none for this host.
+    for folder in ("functions", "secrets"):
+        with zipfile.ZipFile(built_bundle(PROJECT_ROOT / folder)) as archive:
+            tags = [
+                line.removeprefix("Tag: ")
+                for name in archive.namelist()
+                if name.endswith(".dist-info/WHEEL")
+                for line in archive.read(name).decode().splitlines()
+                if line.startswith("Tag: ")
+            ]
+        native = [t for t in tags if not t.endswith("-any")]
+        assert native and all(t.endswith("_aarch64") for t in native), (folder, tags)

@@ -8,6 +8,7 @@ import os
 import pytest
 import requests
 
+from contract.runtime import RUNTIME
 from provisioner.rehearsal.access import assume, evaluate
 from provisioner.rehearsal.creators import CREATORS, FINDERS, AwsCreator, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
@@ -141,7 +142,7 @@ def test_secret_rotation_is_configured_without_an_empty_current_version(aws):
         {
             "name": "dev-q-rotation",
             "role": role["arn"],
-            "runtime": "python3.11",
+            "runtime": RUNTIME,
             "handler": "credential_rotation.handler.lambda_handler",
             "code": {"archive": {"path": str(_tiny_zip(aws))}},
             "timeout": 60,

@@ -14,7 +14,7 @@ from test_sync_harness import FUNCTIONS_DIR
 from provisioner.bundles import build_bundle
 
 HANDLERS = ("integration_sync.consumer", "integration_sync.batch", "integration_sync.reconcile")
-# What the Lambda python3.11 runtime ships besides the standard library: boto3 and its
+# What the Lambda Python runtime ships besides the standard library: boto3 and its
 # dependencies (Lambda developer guide, "Building Lambda functions with Python").
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
 
@@ -39,7 +39,11 @@ print(json.dumps({{
 @pytest.fixture(scope="module")
 def unzipped_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The zip build_bundle makes for functions/, unpacked like /var/task, plus a runtime dir."""
-    zip_path = build_bundle(FUNCTIONS_DIR, requirements=FUNCTIONS_DIR / "requirements.txt")
+    # The same package set built for this machine (the deployed zip is for Lambda's
+    # aarch64, which this interpreter cannot load); test_bundles checks the deployed one.
+    zip_path = build_bundle(
+        FUNCTIONS_DIR, requirements=FUNCTIONS_DIR / "requirements.txt", pip_args=()
+    )
     root = tmp_path_factory.mktemp("lambda")
     task = root / "task"
     with zipfile.ZipFile(zip_path) as archive:
