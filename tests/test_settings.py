@@ -44,8 +44,9 @@ def test_unknown_stack_is_named_with_the_known_ones() -> None:
         load_stack_settings(ROOT / "stacks", "qa")
 
 
-def _stack_file(tmp_path: Path, stack: str, edit: dict[str, str]) -> Path:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+def _stack_file(tmp_path: Path, stack: str, edit: dict[str, str], source: str = "dev") -> Path:
+    """A stacks folder holding `stack`: the repository's `source` stack file, edited."""
+    text = (ROOT / "stacks" / f"Pulumi.{source}.yaml").read_text()
     for old, new in edit.items():
         assert old in text
         text = text.replace(old, new)
@@ -110,12 +111,10 @@ def test_environment_must_match_the_stack(tmp_path: Path) -> None:
 
 
 def test_a_prod_stack_cannot_drop_protection(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
-    (tmp_path / "Pulumi.prod.yaml").write_text(
-        text.replace("protectStateful: true", "protectStateful: false")
-    )
+    edit = {"protectStateful: true": "protectStateful: false"}
+    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
     with pytest.raises(StackSettingsError) as caught:
-        load_stack_settings(tmp_path, "prod")
+        load_stack_settings(stacks, "prod")
     assert "Pulumi.prod.yaml: config.integration-provisioner:protectStateful: a prod stack" in str(
         caught.value
     )
