@@ -60,8 +60,13 @@ class Deployment:
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        counts = ", ".join(f"{n} to {op}" for op, n in sorted(self.changes.items()) if n)
-        return f"preview of {self.stack}: {counts or 'no changes'}"
+        """`preview of dev: 12 to create, 1 to update (3 unchanged)`."""
+        changes = sorted((op, n) for op, n in self.changes.items() if n and op != "same")
+        counts = ", ".join(f"{n} to {op}" for op, n in changes) or "no changes"
+        unchanged = self.changes.get("same", 0)
+        return f"preview of {self.stack}: {counts}" + (
+            f" ({unchanged} unchanged)" if unchanged else ""
+        )
 
 
 def confirm(question: str) -> bool | None:

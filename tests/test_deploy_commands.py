@@ -77,7 +77,7 @@ def test_up_without_yes_stops_after_the_preview_summary(
     assert main(["up", "--stack", "dev"]) == 2
     assert engine.made == ["create_or_select_stack", "preview"]
     out, err = capsys.readouterr()
-    assert "preview of dev: 12 to create, 3 to same" in out
+    assert "preview of dev: 12 to create (3 unchanged)" in out
     assert "not deployed" in err and "--yes" in err
 
 
