@@ -144,6 +144,16 @@ class StackSettings(BaseModel):
             raise ValueError("a prod stack protects its stateful resources; set it to true")
         return protect
 
+    @field_validator("allowed_account_ids", mode="before")
+    @classmethod
+    def _quoted_accounts(cls, ids: Any) -> Any:
+        if isinstance(ids, list | tuple) and any(isinstance(i, int) for i in ids):
+            raise ValueError(
+                'account ids must be quoted strings (["012345678901"]): as a number an id '
+                "loses its leading zeros"
+            )
+        return ids
+
     def is_secret(self, key: str) -> bool:
         """True when config key `key` (`alarmRouting`) holds a secret value."""
         return key in self.secret_keys

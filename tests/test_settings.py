@@ -91,6 +91,14 @@ def test_an_allowed_account_must_be_twelve_digits(tmp_path: Path) -> None:
         load_stack_settings(stacks, "dev")
 
 
+def test_an_unquoted_allowed_account_is_refused_before_it_loses_its_zeros(
+    tmp_path: Path,
+) -> None:
+    stacks = _stack_file(tmp_path, "dev", {'["111111111111"]': "[011111111111]"})
+    with pytest.raises(StackSettingsError, match=r"allowedAccountIds: .*must be quoted strings"):
+        load_stack_settings(stacks, "dev")
+
+
 def test_invalid_retention_names_the_file_and_key(tmp_path: Path) -> None:
     text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
     (tmp_path / "Pulumi.dev.yaml").write_text(
