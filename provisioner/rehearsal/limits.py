@@ -30,10 +30,11 @@ _IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-qu
 # IAM: the aggregate size of all inline policies of one role is at most 10,240 characters,
 # of one user 2,048; a managed policy at most 6,144; whitespace does not count (IAM User
 # Guide, "IAM and AWS STS quotas").
-IAM_POLICY_LIMITS: dict[str, tuple[str, int]] = {
-    "aws:iam/rolePolicy:RolePolicy": ("role", 10_240),
-    "aws:iam/userPolicy:UserPolicy": ("user", 2_048),
-    "aws:iam/policy:Policy": ("name", 6_144),
+# Per type: the input naming what the limit applies to, the limit, and how to say it.
+IAM_POLICY_LIMITS: dict[str, tuple[str, int, str]] = {
+    "aws:iam/rolePolicy:RolePolicy": ("role", 10_240, "the inline policies of role"),
+    "aws:iam/userPolicy:UserPolicy": ("user", 2_048, "the inline policies of user"),
+    "aws:iam/policy:Policy": ("name", 6_144, "managed policy"),
 }
 
 # Lambda: "the total size of all environment variables doesn't exceed 4 KB" (Lambda
@@ -53,19 +54,15 @@ def policy_sizes(resources: Sequence[Resource]) -> list[str]:
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for resource in resources:
         if resource.type in IAM_POLICY_LIMITS:
-            owner_key, _ = IAM_POLICY_LIMITS[resource.type]
+            owner_key = IAM_POLICY_LIMITS[resource.type][0]
             owner = str(resource.inputs.get(owner_key) or resource.name)
             totals[(resource.type, owner)] += _policy_size(resource.inputs.get("policy", ""))
     problems = []
     for (type_, owner), size in sorted(totals.items()):
-        owner_key, limit = IAM_POLICY_LIMITS[type_]
+        _, limit, what = IAM_POLICY_LIMITS[type_]
         if size > limit:
             problems.append(
-                f"the inline policies of {owner_key} {owner} are {size} characters; IAM allows "
-                f"{limit} ({_IAM_QUOTAS})"
-                if owner_key != "name"
-                else f"managed policy {owner} is {size} characters; IAM allows {limit} "
-                f"({_IAM_QUOTAS})"
+                f"{what} {owner}: {size} characters; IAM allows {limit} ({_IAM_QUOTAS})"
             )
     return problems
 
