@@ -105,7 +105,7 @@ CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
                 "(components/function.py, components/credential.py)",
                 ("lambda-permission-scoped",)),
         Control("Lambda.2", "", "Lambda functions should use supported runtimes", MET,
-                "python3.11 for every function (components/function.py, credential.py)",
+                "python3.12 on arm64 for every function, set once in contract/runtime.py",
                 ("lambda-supported-runtime",)),
         Control("Lambda.3", "", "Lambda functions should be in a VPC", NOT_APPLICABLE,
                 "the functions call SaaS APIs (Salesforce, ERP, marketing, support) on the "
