@@ -166,6 +166,11 @@ class StackSettings(BaseModel):
             raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of: {allowed}")
         return days
 
+    @property
+    def allowed_accounts(self) -> tuple[str, ...]:
+        """The accounts a command may act on for this stack (today: its own account)."""
+        return (self.account_id,)
+
     def trigger_enabled(self, integration: str) -> bool:
         """False when the kill switch holds the integration's triggers off (rollback)."""
         return integration not in self.kill_switch

@@ -66,6 +66,28 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_int(value: str) -> int:
+    """argparse type: a whole number >= 1 (a count of messages, items, ...)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number; use 1 or more")
+    return number
+
+
+def positive_seconds(value: str) -> float:
+    """argparse type: a duration in seconds > 0."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value} seconds: use a positive, finite number")
+    return seconds
+
+
 def _command_modules() -> list[ModuleType]:
     found = [
         importlib.import_module(f"{commands.__name__}.{info.name}")

@@ -4,6 +4,11 @@ Physical names follow docs/contracts.md (`{prefix}-{integration}-{role}`), so a
 command can address a deployment from the roadmap and stack settings alone, without
 reading Pulumi state.
 
+Every command that touches a deployed stack gets its AWS clients from ``connect`` (through
+``DeployedIntegration``): one place that honours ``--endpoint-url`` / ``AWS_ENDPOINT_URL``,
+refuses a malformed endpoint, and asks STS who the caller is before anything else, so a
+run meant for an emulator or another account never acts on the wrong account.
+
 Usage::
 
     target = DeployedIntegration.resolve(context, "quote-to-order", min_phase=3)
@@ -14,13 +19,29 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from components.roadmap import Integration
+from components.settings import StackSettings
 from contract.naming import physical_name
 from provisioner.context import StackContext
 from provisioner.errors import UsageError
+
+__all__ = [
+    "DeployedIntegration",
+    "EndpointSession",
+    "add_deployment_arguments",
+    "add_target_arguments",
+    "connect",
+    "endpoint_url",
+]
+
+# The variable botocore itself reads for a global endpoint (AWS SDKs and Tools Reference
+# Guide, "Service-specific endpoints"); read here so it is validated and reported too.
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,9 +62,35 @@ def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url",
         default=None,
+        type=_endpoint_argument,
         metavar="URL",
-        help="AWS endpoint to talk to instead of AWS, e.g. an emulator on 127.0.0.1",
+        help=(
+            f"AWS endpoint to talk to instead of AWS, e.g. an emulator on 127.0.0.1 "
+            f"(default: ${ENDPOINT_ENV} when set)"
+        ),
     )
+
+
+def endpoint_url(value: str, *, source: str) -> str:
+    """``value`` when it is an http(s) URL with a host; UsageError naming ``source`` otherwise."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"{source} {value!r} is not an endpoint URL: expected http(s)://HOST[:PORT], "
+            "e.g. http://127.0.0.1:5000 (what `provisioner rehearse --keep` prints)"
+        )
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port outside 0-65535)
+    except ValueError as err:
+        raise UsageError(f"{source} {value!r}: {err}") from None
+    return value.strip()
+
+
+def _endpoint_argument(value: str) -> str:
+    try:
+        return endpoint_url(value, source="--endpoint-url")
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -54,7 +101,51 @@ class EndpointSession:
     endpoint_url: str | None
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        return self.session.client(service, endpoint_url=self.endpoint_url)
+
+
+def connect(
+    settings: StackSettings, *, profile: str | None = None, endpoint: str | None = None
+) -> EndpointSession:
+    """A session for the stack's region and endpoint whose caller is one of its accounts.
+
+    ``endpoint`` defaults to ``$AWS_ENDPOINT_URL``. STS GetCallerIdentity is the first call
+    (it needs no permission: IAM User Guide, "GetCallerIdentity"); any other account than
+    the stack's allowed ones is refused before a single resource is touched.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    if endpoint is None and os.environ.get(ENDPOINT_ENV):
+        endpoint = endpoint_url(os.environ[ENDPOINT_ENV], source=f"${ENDPOINT_ENV}")
+    where = endpoint or f"AWS ({settings.region})"
+    try:
+        session = EndpointSession(
+            boto3.Session(profile_name=profile, region_name=settings.region), endpoint
+        )
+        account = str(session.client("sts").get_caller_identity()["Account"])
+    except NoCredentialsError:
+        raise UsageError(
+            f"no AWS credentials to call {where}: set AWS_PROFILE or pass --profile "
+            "(for an emulator, export what `provisioner rehearse --keep` prints)"
+        ) from None
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise UsageError(
+            f"{where} refused the caller's credentials ({error.get('Code')}: "
+            f"{error.get('Message')}); check --profile / AWS_PROFILE"
+        ) from None
+    except BotoCoreError as err:
+        raise UsageError(f"cannot reach {where}: {err}") from None
+    allowed = settings.allowed_accounts
+    if account not in allowed:
+        raise UsageError(
+            f"the credentials for {where} belong to account {account}, but stack "
+            f"{settings.environment} may only act on {', '.join(allowed)} "
+            f"(stacks/Pulumi.{settings.environment}.yaml: accountId); nothing was called. "
+            "Use --profile for that account, or --endpoint-url for an emulator of it"
+        )
+    return session
 
 
 @dataclass(frozen=True)
@@ -98,14 +189,8 @@ class DeployedIntegration:
                 f"{name} is at phase {phase} in {context.environment}; this needs phase >= "
                 f"{min_phase} (see `provisioner status`), so nothing to act on is deployed there"
             )
-        import boto3
-        from botocore.exceptions import BotoCoreError
-
-        try:
-            session = boto3.Session(profile_name=profile, region_name=context.settings.region)
-        except BotoCoreError as err:
-            raise UsageError(f"cannot open an AWS session: {err}") from None
-        return cls(context, integration, EndpointSession(session, endpoint_url))
+        session = connect(context.settings, profile=profile, endpoint=endpoint_url)
+        return cls(context, integration, session)
 
     def physical(self, role: str) -> str:
         return physical_name(self.context.settings.name_prefix, self.integration.name, role)

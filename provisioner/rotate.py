@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.exceptions import ClientError
@@ -39,6 +39,12 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 # ten minutes covers a slow issuer plus IAM's propagation retries.
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_POLL_SECONDS = 5.0
+
+
+class ClientSource(Protocol):
+    """Where clients come from: a boto3 Session or ``provisioner.deployed.EndpointSession``."""
+
+    def client(self, service: str) -> Any: ...
 
 
 class RotationFailed(RuntimeError):
@@ -66,7 +72,7 @@ def _current_version(versions: dict[str, list[str]]) -> str | None:
 def rotate_now(
     secret_id: str,
     *,
-    session: boto3.Session,
+    session: ClientSource,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     sleep: Callable[[float], None] = time.sleep,

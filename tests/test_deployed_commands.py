@@ -3,27 +3,67 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from components.settings import load_stack_settings
 from provisioner.cli import main
+from provisioner.paths import STACKS_DIR
 
 REGION = "eu-west-1"  # stacks/Pulumi.dev.yaml
+DEV_ACCOUNT = load_stack_settings(STACKS_DIR, "dev").account_id
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in process, answering as the dev stack's own account."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
+        "MOTO_ACCOUNT_ID": DEV_ACCOUNT,
     }.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
         yield
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _parked_quotes(count: int) -> tuple[str, str]:
+    """The dev quote-to-order queues with ``count`` messages in the DLQ: (dlq, source) urls."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
+    dlq = sqs.create_queue(QueueName="dev-quote-to-order-dlq.fifo", Attributes=fifo)["QueueUrl"]
+    source = sqs.create_queue(QueueName="dev-quote-to-order-queue.fifo", Attributes=fifo)[
+        "QueueUrl"
+    ]
+    for n in range(count):
+        sqs.send_message(
+            QueueUrl=dlq,
+            MessageBody=json.dumps({"quote": f"0Q0{n}"}),
+            MessageGroupId="0Q0-group",
+            MessageDeduplicationId=f"d{n}",
+        )
+    return dlq, source
+
+
+def _depth(url: str) -> int:
+    sqs = boto3.client("sqs", region_name=REGION)
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"
+    ]
+    return int(attrs["ApproximateNumberOfMessages"])
 
 
 def test_rotate_makes_a_new_current_version_per_credential(
@@ -69,18 +109,7 @@ def test_rotate_unknown_integration_is_a_usage_error(
 
 def test_replay_moves_every_dlq_message_back(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     sqs = boto3.client("sqs", region_name=REGION)
-    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
-    dlq = sqs.create_queue(QueueName="dev-quote-to-order-dlq.fifo", Attributes=fifo)["QueueUrl"]
-    source = sqs.create_queue(QueueName="dev-quote-to-order-queue.fifo", Attributes=fifo)[
-        "QueueUrl"
-    ]
-    for n in range(3):
-        sqs.send_message(
-            QueueUrl=dlq,
-            MessageBody=json.dumps({"quote": f"0Q0{n}"}),
-            MessageGroupId="0Q0-group",
-            MessageDeduplicationId=f"d{n}",
-        )
+    dlq, source = _parked_quotes(3)
 
     assert main(["replay", "quote-to-order", "--stack", "dev", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -99,3 +128,76 @@ def test_replay_without_queues_says_the_stack_is_not_deployed(
 ) -> None:
     assert main(["replay", "lead-to-account", "--stack", "dev"]) == 2
     assert "Is the dev stack deployed here?" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- where the commands may act
+
+
+def test_replay_goes_to_the_endpoint_url_and_never_to_aws(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # moto answers for AWS in this process; a client that ignored --endpoint-url would
+    # reach it and move the messages. Pointed at a closed port, nothing may move.
+    dlq, _ = _parked_quotes(2)
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+
+    assert main(["replay", "quote-to-order", "--stack", "dev", "--endpoint-url", endpoint]) == 2
+    assert f"cannot reach {endpoint}" in capsys.readouterr().err
+    assert _depth(dlq) == 2
+
+
+def test_rotate_honours_aws_endpoint_url_from_the_environment(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    assert main(["rotate", "quote-to-order", "--stack", "dev"]) == 2
+    assert f"cannot reach {endpoint}" in capsys.readouterr().err
+
+
+def test_commands_refuse_credentials_of_another_account_before_any_call(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dlq, _ = _parked_quotes(2)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+
+    assert main(["replay", "quote-to-order", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert f"belong to account 999999999999, but stack dev may only act on {DEV_ACCOUNT}" in err
+    assert "nothing was called" in err
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", DEV_ACCOUNT)
+    assert _depth(dlq) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--endpoint-url", "not-a-url"], "'not-a-url' is not an endpoint URL"),
+        (["--endpoint-url", "ftp://127.0.0.1:21"], "expected http(s)://HOST[:PORT]"),
+        (["--max-messages", "-5"], "-5 is not a positive number"),
+        (["--max-messages", "0"], "0 is not a positive number"),
+        (["--max-messages", "many"], "'many' is not a whole number"),
+    ],
+)
+def test_replay_refuses_malformed_flags(
+    aws: None, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    dlq, _ = _parked_quotes(1)
+    assert main(["replay", "quote-to-order", "--stack", "dev", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert _depth(dlq) == 1
+
+
+def test_a_malformed_aws_endpoint_url_is_named_with_its_variable(
+    aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "localhost:4566")
+    assert main(["rotate", "quote-to-order", "--stack", "dev"]) == 2
+    assert "$AWS_ENDPOINT_URL 'localhost:4566' is not an endpoint URL" in capsys.readouterr().err
+
+
+def test_rotate_refuses_a_timeout_that_is_not_positive(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rotate", "quote-to-order", "--stack", "dev", "--timeout", "-1"]) == 2
+    assert "use a positive, finite number" in capsys.readouterr().err

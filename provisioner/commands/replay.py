@@ -18,15 +18,23 @@ supports it (standard queues); otherwise receives, sends, and deletes from the D
 what the send confirmed, so a message is never lost, also when interrupted (re-run it).
 Duplicates from an interrupted run are absorbed by the sync function's idempotency.
 
-Needs AWS credentials for the stack's account (or --endpoint-url for an emulator).
+Needs AWS credentials for the stack's account, or --endpoint-url (default:
+$AWS_ENDPOINT_URL) for an emulator; the caller's account (STS GetCallerIdentity) must be
+the stack's before anything else is called.
 Exit 0 when the DLQ was drained, 1 when some messages stayed behind, 2 for usage errors.
 """
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import positive_int
+
     add_target_arguments(parser)
     parser.add_argument(
-        "--max-messages", type=int, default=None, help="move at most this many (default: all)"
+        "--max-messages",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="move at most N (default: all)",
     )
 
 

@@ -17,16 +17,24 @@ in the deployed STACK with its own rotation function, and wait until the new ver
 AWSCURRENT. The previous version stays AWSPREVIOUS, so nothing is lost if a rotation fails:
 the running integration keeps its working credential and the next attempt resumes.
 
-Needs AWS credentials for the stack's account (or --endpoint-url for an emulator).
+Needs AWS credentials for the stack's account, or --endpoint-url (default:
+$AWS_ENDPOINT_URL) for an emulator; the caller's account (STS GetCallerIdentity) must be
+the stack's before anything else is called.
 Exit 0 when every rotation completed, 1 when one failed, 2 for usage errors.
 """
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from provisioner.cli import positive_seconds
+
     add_target_arguments(parser)
     parser.add_argument("--credential", default=None, help="rotate only this credential")
     parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds to wait per rotation (600)"
+        "--timeout",
+        type=positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="seconds to wait per rotation (600)",
     )
 
 
