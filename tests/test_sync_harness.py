@@ -383,9 +383,13 @@ def order_change_event(
     change_type: str = "UPDATE",
     order_number: str = "00000107",
     extra: dict[str, Any] | None = None,
+    commit_ms: int | None = None,
 ) -> dict[str, Any]:
-    """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge (then SQS)."""
-    commit_ms = int(time.time() * 1000) - 2_000
+    """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge (then SQS).
+
+    ``commit_ms`` (default: two seconds ago) is when Salesforce committed the change.
+    """
+    commit_ms = commit_ms if commit_ms is not None else int(time.time() * 1000) - 2_000
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

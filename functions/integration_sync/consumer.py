@@ -7,8 +7,13 @@
   event) are sent to ``DLQ_URL`` at once with ``failure-reason``/``failure-detail`` message
   attributes, and only after that send succeeds is the record acknowledged.
 * Each change is written through Powertools idempotency backed by ``STATE_TABLE`` (partition
-  key ``id``, TTL attribute ``expiration``): a duplicate delivery returns the stored result
-  and counts ``DuplicatesSkipped``.
+  key ``id``, TTL attribute ``expiration``) keyed by the sender's event id, else by (record,
+  source version): a duplicate delivery returns the stored result and counts
+  ``DuplicatesSkipped``. A change with neither is written unconditionally (never
+  deduplicated on its body: Open, Closed, Open are three real changes).
+* A change that carries a source version is written only if no newer version of the same
+  target record was applied (``versions.RecordVersions``): older changes, e.g. from a DLQ
+  replay, are skipped and counted as ``StaleWritesSkipped``.
 * FIFO queues (``FIFO=true``) use ``SqsFifoPartialProcessor(skip_group_on_error=True)``: after
   a transient failure the rest of that message group in the batch is returned unprocessed,
   so per-group order holds; other groups carry on.
@@ -51,6 +56,7 @@ from integration_sync.credentials import SecretAuth
 from integration_sync.envelope import Change, parse_body
 from integration_sync.errors import PermanentError, SyncError
 from integration_sync.mapping import TargetWrite, to_target_write
+from integration_sync.versions import APPLY, RecordVersions
 
 logger = Logger()
 
@@ -91,6 +97,7 @@ class _Consumer:
         self.duplicate = False
         self.metrics = telemetry.new_metrics(settings)
         self.sqs = boto3.client("sqs")
+        self.versions = RecordVersions(settings.state_table)
         api = ApiClient(
             settings.target_base_url,
             auth=SecretAuth(settings.target_secret_arn),
@@ -193,19 +200,26 @@ class _Consumer:
 
     def _write_change(self, change: Change, write: TargetWrite) -> None:
         self.duplicate = False
-        self._write_once(
-            write={
-                "key": change.idempotency_key,
-                "object": write.object,
-                "external_id_field": write.external_id_field,
-                "external_id": write.external_id,
-                "body": write.body,
-                "delete": write.delete,
-            }
-        )
-        if self.duplicate:
+        unit = {
+            "key": change.idempotency_key,
+            "object": write.object,
+            "external_id_field": write.external_id_field,
+            "external_id": write.external_id,
+            "body": write.body,
+            "delete": write.delete,
+            "version": change.source_version,
+        }
+        done = self._write(unit) if change.idempotency_key is None else self._write_once(write=unit)
+        if self.duplicate or done["status"] == "duplicate":
             self._count(telemetry.DUPLICATES_SKIPPED)
             logger.info("duplicate skipped", extra={"idempotency_key": change.idempotency_key})
+            return
+        if done["status"] == "stale":
+            self._count(telemetry.STALE_WRITES_SKIPPED)
+            logger.info(
+                "stale change skipped: a newer version of the record was applied",
+                extra={"object": write.object, "external_id": write.external_id},
+            )
             return
         self._count(telemetry.RECORDS_SYNCED)
         if change.event_time is not None:
@@ -216,16 +230,19 @@ class _Consumer:
             )
 
     def _write(self, write: dict[str, Any]) -> dict[str, Any]:
-        """The idempotent unit: one upsert or delete by external id."""
+        """The idempotent unit: one upsert or delete by external id, unless stale."""
+        obj, external_id, version = write["object"], write["external_id"], write["version"]
+        if version is not None:
+            claim = self.versions.claim(obj, external_id, version)
+            if claim is not APPLY:
+                return {"status": claim.value, "external_id": external_id}
         if write["delete"]:
-            status = self.target.delete(
-                write["object"], write["external_id_field"], write["external_id"]
-            )
+            status = self.target.delete(obj, write["external_id_field"], external_id)
         else:
-            status = self.target.upsert(
-                write["object"], write["external_id_field"], write["external_id"], write["body"]
-            )
-        return {"status": status, "external_id": write["external_id"]}
+            status = self.target.upsert(obj, write["external_id_field"], external_id, write["body"])
+        if version is not None:
+            self.versions.applied(obj, external_id, version)
+        return {"status": status, "external_id": external_id}
 
     def _on_duplicate(self, response: Any, idempotent_data: Any) -> Any:
         self.duplicate = True

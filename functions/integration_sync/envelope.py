@@ -6,9 +6,10 @@ Accepted shapes:
   through EventBridge to SQS: ``{"detail-type": ..., "source": "aws.partner/salesforce.com/...",
   "detail": {"payload": {...}, "schemaId": ..., "id": ..., "replayId": ...}}``;
 * the same Salesforce event without the EventBridge wrapper (``{"payload": ..., "event": ...}``);
-* plain JSON from other systems: ``{"object": "invoice", "event_id": "...", "occurred_at":
-  "2024-05-02T10:00:00Z", "operation": "upsert", "data": {...}}``, bare or as an EventBridge
-  ``detail``.
+* plain JSON from other systems: ``{"object": "invoice", "id": "...", "event_id": "...",
+  "occurred_at": "2024-05-02T10:00:00Z", "version": 7, "operation": "upsert", "data":
+  {...}}``, bare or as an EventBridge ``detail``; ``version`` (the record's revision) or
+  else ``occurred_at`` orders the changes of one record.
 
 Example::
 
@@ -18,13 +19,13 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from integration_sync.errors import PermanentError, ValidationFailed
+from integration_sync.versions import source_version
 
 UPSERT = "upsert"
 DELETE = "delete"
@@ -46,13 +47,19 @@ class Change:
     operation: str
     fields: dict[str, Any]
     record_id: str | None
-    idempotency_key: str
+    # The sender's event id, else (record, source version); None when it has neither: such
+    # a change is written unconditionally (an upsert by external id), never deduplicated on
+    # its body, since two identical bodies may be two real changes (Open, Closed, Open).
+    idempotency_key: str | None
     event_time: float | None = None
     origin: str = "json"
     changed_fields: tuple[str, ...] = field(default=())
     # Who made the change in the source (CDC commitUser, a JSON envelope's "author"): how a
     # bidirectional integration recognises its own writes coming back (conflict.py).
     author: str | None = None
+    # Sortable source version (``versions.source_version``): the consumer never writes a
+    # change whose version is older than the one last applied to the same record.
+    source_version: str | None = None
 
 
 def parse_body(body: str) -> list[Change]:
@@ -138,6 +145,14 @@ def _cdc(header: dict[str, Any], payload: dict[str, Any], *, replay_id: Any) -> 
         raise ValidationFailed(f"{entity} change event has no transactionKey or replayId")
     commit_ms = header.get("commitTimestamp")
     event_time = commit_ms / 1000.0 if isinstance(commit_ms, int | float) else None
+    # commitTimestamp orders transactions, commitNumber (the SCN) breaks ties between
+    # transactions of the same millisecond and sequenceNumber orders changes inside one
+    # (CDC Developer Guide, "ChangeEventHeader Fields").
+    version = (
+        source_version(event_time, _int(header.get("commitNumber")), _int(seq))
+        if event_time is not None
+        else None
+    )
     fields = {k: v for k, v in payload.items() if k != "ChangeEventHeader"}
     changed = tuple(str(f) for f in header.get("changedFields") or ())
     # One event may list several records that received the same change
@@ -153,6 +168,7 @@ def _cdc(header: dict[str, Any], payload: dict[str, Any], *, replay_id: Any) -> 
             origin="salesforce-cdc",
             changed_fields=changed,
             author=str(header["commitUser"]) if header.get("commitUser") else None,
+            source_version=version,
         )
         for record_id in record_ids
     ]
@@ -168,22 +184,42 @@ def _plain(message: dict[str, Any], *, fallback_id: str, fallback_time: float | 
     operation = str(message.get("operation", UPSERT)).lower()
     if operation not in (UPSERT, DELETE):
         raise ValidationFailed(f"operation must be 'upsert' or 'delete', got {operation!r}")
-    record_id = message.get("id")
+    record_id = None if message.get("id") is None else str(message["id"])
+    event_time = _iso_seconds(message.get("occurred_at")) or fallback_time
+    version = _plain_version(message.get("version"), event_time, obj)
     event_id = message.get("event_id") or fallback_id
-    if not event_id:
-        # No event id from the sender: identical bodies are the same event.
-        canonical = json.dumps(message, sort_keys=True, separators=(",", ":"))
-        event_id = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    if event_id:
+        key: str | None = f"json:{obj}:{event_id}"
+    elif record_id is not None and version is not None:
+        key = f"json:{obj}:{record_id}@{version}"
+    else:
+        key = None
     return Change(
         object=obj,
         operation=operation,
         fields=data,
-        record_id=str(record_id) if record_id is not None else None,
-        idempotency_key=f"json:{obj}:{event_id}",
-        event_time=_iso_seconds(message.get("occurred_at")) or fallback_time,
+        record_id=record_id,
+        idempotency_key=key,
+        event_time=event_time,
         origin="json",
         author=str(message["author"]) if message.get("author") else None,
+        source_version=version,
     )
+
+
+def _plain_version(value: Any, event_time: float | None, obj: str) -> str | None:
+    """The sender's ``version`` (a record revision number), else its ``occurred_at``."""
+    if value is None:
+        return None if event_time is None else source_version(event_time)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationFailed(
+            f"JSON envelope for {obj!r}: 'version' must be a whole number >= 0, got {value!r}"
+        )
+    return source_version(number=value)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

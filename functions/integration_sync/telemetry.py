@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 RECORDS_SYNCED = "RecordsSynced"
 RECORDS_FAILED = "RecordsFailed"
 DUPLICATES_SKIPPED = "DuplicatesSkipped"
+STALE_WRITES_SKIPPED = "StaleWritesSkipped"
 SCHEMA_MISMATCHES = "SchemaMismatches"
 SYNC_LAG_SECONDS = "SyncLagSeconds"
 API_CALLS_USED = "ApiCallsUsed"
