@@ -298,7 +298,7 @@ class Integration(pulumi.ComponentResource):
             # Lambda checks the role's queue and DLQ permissions when the function and its
             # trigger are created, so they wait for the whole service account.
             after_account = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account])
-            environment_vars = self._environment(integ, roadmap, scope, main_kind)
+            environment_vars = self._environment(integ, roadmap, scope, main_kind, settings)
             enabled = settings.trigger_enabled(integ.name)
             self.sync_function = SyncFunction(
                 f"{name}-{main_kind}",
@@ -402,7 +402,12 @@ class Integration(pulumi.ComponentResource):
         return out
 
     def _environment(
-        self, integ: RoadmapIntegration, roadmap: Roadmap, scope: Scope, kind: str
+        self,
+        integ: RoadmapIntegration,
+        roadmap: Roadmap,
+        scope: Scope,
+        kind: str,
+        settings: StackSettings,
     ) -> dict[str, pulumi.Input[str]]:
         """contracts.md, Sync function environment variables: names and ARNs, no secrets."""
         assert self.queue is not None and self.state is not None
@@ -438,4 +443,6 @@ class Integration(pulumi.ComponentResource):
         conflict = integ.conflict_contract(roadmap)
         if conflict is not None:
             env["CONFLICT"] = json.dumps(conflict, sort_keys=True)
+        if kind == "batch":
+            env["BATCH_OVERLAP_SECONDS"] = str(settings.batch_overlap_seconds)
         return env

@@ -129,6 +129,9 @@ class StackSettings(BaseModel):
     secret_administrator_arns: tuple[PrincipalArn, ...] = Field(
         alias="secretAdministratorArns", default=()
     )
+    # Each batch run re-reads this far behind its watermark, for records whose source clock
+    # lags (their modified_at lands behind the mark); record versions absorb the re-read.
+    batch_overlap_seconds: int = Field(alias="batchOverlapSeconds", default=300, ge=0, le=86400)
     roadmap: str = "roadmap.yaml"
     # Config keys whose value is (or holds) a secret: a `secure:` value in the stack file.
     # The program passes what comes from them on as Pulumi secrets; offline they read as

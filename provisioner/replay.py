@@ -8,6 +8,12 @@ the DLQ only the entries the send confirmed. A message is therefore always in at
 queue; an interruption between send and delete leaves it in both, and the next run sends it
 again.
 
+Each run moves a message at most once, and ends. It remembers the ids of the copies it sent:
+a DLQ message that is one of them (SQS redrove it after ``maxReceiveCount``) or names one as
+its ``source-message-id`` (the consumer rejected it again) was *re-parked* during this run
+and stays in the DLQ; a DLQ message received a second time (its delete failed) is
+*skipped*. Both are made visible again at the end for the next run, after a fix.
+
 How such a repeat is absorbed:
 
 * FIFO source queues: each copy carries ``MessageDeduplicationId`` derived from the DLQ
@@ -55,6 +61,10 @@ class ReplayResult:
 
     method: str
     moved: int = 0
+    # Back in the DLQ during this run (rejected again); None when SQS's move task did the
+    # moving, which does not say.
+    reparked: int | None = 0
+    skipped: int = 0
     send_failures: int = 0
     delete_failures: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -133,7 +143,9 @@ def _move_task(
     handle = sqs.start_message_move_task(
         SourceArn=dlq_arn, DestinationArn=_queue_arn(sqs, source_url)
     )["TaskHandle"]
-    result = ReplayResult(method="move-task", task_handle=handle, task_status="RUNNING")
+    result = ReplayResult(
+        method="move-task", task_handle=handle, task_status="RUNNING", reparked=None
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10).get("Results", [])
@@ -157,44 +169,96 @@ def _copy(
     wait_time_seconds: int,
 ) -> ReplayResult:
     result = ReplayResult(method="copy")
-    while max_messages is None or result.moved < max_messages:
-        want = (
-            SQS_BATCH_LIMIT
-            if max_messages is None
-            else min(SQS_BATCH_LIMIT, max_messages - result.moved)
-        )
-        messages = sqs.receive_message(
-            QueueUrl=dlq_url,
-            MaxNumberOfMessages=want,
-            WaitTimeSeconds=wait_time_seconds,
-            VisibilityTimeout=visibility_timeout,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        if not messages:
-            break
-        by_entry = {str(i): message for i, message in enumerate(messages)}
-        entries = [_send_entry(entry_id, message, fifo) for entry_id, message in by_entry.items()]
-        sent = sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
-        result.send_failures += len(sent.get("Failed", []))
-        confirmed = [by_entry[ok["Id"]] for ok in sent.get("Successful", [])]
-        if not confirmed:
-            continue
-        # Only now, with the copies confirmed, may the originals go. Entries whose send
-        # failed stay hidden until the visibility timeout ends and are retried next run.
-        deleted = sqs.delete_message_batch(
+    sent: set[str] = set()  # source-queue ids of the copies this run sent
+    handled: set[str] = set()  # DLQ message ids this run moved or set aside
+    left: list[dict[str, Any]] = []  # set aside: released again at the end
+    try:
+        while max_messages is None or result.moved < max_messages:
+            want = (
+                SQS_BATCH_LIMIT
+                if max_messages is None
+                else min(SQS_BATCH_LIMIT, max_messages - result.moved)
+            )
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=want,
+                WaitTimeSeconds=wait_time_seconds,
+                VisibilityTimeout=visibility_timeout,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                break
+            fresh = []
+            for message in messages:
+                if message["MessageId"] in handled:
+                    result.skipped += 1
+                    left.append(message)
+                elif _reparked(message, sent):
+                    result.reparked = (result.reparked or 0) + 1
+                    left.append(message)
+                else:
+                    fresh.append(message)
+                handled.add(message["MessageId"])
+            if fresh:
+                _move(fresh, dlq_url, source_url, sqs, fifo, result, sent)
+    finally:
+        _release(left, dlq_url, sqs)
+    return result
+
+
+def _reparked(message: dict[str, Any], sent: set[str]) -> bool:
+    """A copy this run sent that came back: redriven by SQS or re-parked by the consumer."""
+    origin = message.get("MessageAttributes", {}).get("source-message-id", {})
+    return message["MessageId"] in sent or origin.get("StringValue") in sent
+
+
+def _move(
+    messages: list[dict[str, Any]],
+    dlq_url: str,
+    source_url: str,
+    sqs: Any,
+    fifo: bool,
+    result: ReplayResult,
+    sent: set[str],
+) -> None:
+    by_entry = {str(i): message for i, message in enumerate(messages)}
+    entries = [_send_entry(entry_id, message, fifo) for entry_id, message in by_entry.items()]
+    response = sqs.send_message_batch(QueueUrl=source_url, Entries=entries)
+    result.send_failures += len(response.get("Failed", []))
+    successful = response.get("Successful", [])
+    sent.update(ok["MessageId"] for ok in successful)
+    confirmed = [by_entry[ok["Id"]] for ok in successful]
+    if not confirmed:
+        return
+    # Only now, with the copies confirmed, may the originals go. Entries whose send
+    # failed stay hidden until the visibility timeout ends and are retried next run.
+    deleted = sqs.delete_message_batch(
+        QueueUrl=dlq_url,
+        Entries=[
+            {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
+            for i, message in enumerate(confirmed)
+        ],
+    )
+    result.delete_failures += len(deleted.get("Failed", []))
+    result.moved += len(confirmed)
+    for message in confirmed:
+        reason = message.get("MessageAttributes", {}).get("failure-reason", {})
+        result.reasons[reason.get("StringValue", "max-receives")] += 1
+
+
+def _release(messages: list[dict[str, Any]], dlq_url: str, sqs: Any) -> None:
+    """Make set-aside messages visible again so the next run (after a fix) sees them at once."""
+    for start in range(0, len(messages), SQS_BATCH_LIMIT):
+        batch = messages[start : start + SQS_BATCH_LIMIT]
+        # Best effort: a message not released becomes visible when its timeout ends.
+        sqs.change_message_visibility_batch(
             QueueUrl=dlq_url,
             Entries=[
-                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
-                for i, message in enumerate(confirmed)
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(batch)
             ],
         )
-        result.delete_failures += len(deleted.get("Failed", []))
-        result.moved += len(confirmed)
-        for message in confirmed:
-            reason = message.get("MessageAttributes", {}).get("failure-reason", {})
-            result.reasons[reason.get("StringValue", "max-receives")] += 1
-    return result
 
 
 def _send_entry(entry_id: str, message: dict[str, Any], fifo: bool) -> dict[str, Any]:

@@ -103,6 +103,17 @@ def test_scheduled_patterns_get_a_dlq_but_no_source_queue(dev: ProgramRun) -> No
     )
 
 
+def test_batch_functions_get_the_stacks_overlap_window(dev: ProgramRun) -> None:
+    from components.settings import load_stack_settings
+    from provisioner.paths import STACKS_DIR
+
+    window = load_stack_settings(STACKS_DIR, "dev").batch_overlap_seconds
+    batch = dev.find("order-to-invoice-batch", FUNCTION)
+    assert batch.inputs["environment"]["variables"]["BATCH_OVERLAP_SECONDS"] == str(window)
+    consumer = dev.find("quote-to-order-consumer", FUNCTION)
+    assert "BATCH_OVERLAP_SECONDS" not in consumer.inputs["environment"]["variables"]
+
+
 # --------------------------------------------------------------------------- SyncFunction
 
 

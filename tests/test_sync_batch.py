@@ -250,3 +250,66 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def test_a_record_committed_late_behind_the_watermark_is_read_by_the_overlap(
+    systems: tuple[FakeSystem, FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netsuite, xero = systems
+    monkeypatch.setenv("BATCH_OVERLAP_SECONDS", "300")
+    _run()
+    committed = _watermark()
+    assert committed is not None
+    # NetSuite's clock runs 90 s behind: a record saved now says it changed before the mark.
+    late = invoice_record(99, modified_at=_seconds_before(committed["since"], 90))
+    netsuite.feed["invoice"].append(late)
+
+    result = _run()
+
+    assert "NS-INV-10099" in xero.written("invoice")
+    assert result["objects"]["invoice"]["written"] == 1
+    # What the overlap read again was absorbed: nothing written twice.
+    assert all(xero.write_count("invoice", ref) == 1 for ref in _expected_references())
+    after = _watermark()
+    assert after is not None and after["since"] == committed["since"]  # never moved back
+
+
+def test_without_an_overlap_window_the_late_record_is_missed(
+    systems: tuple[FakeSystem, FakeSystem],
+) -> None:
+    # The same scenario with batchOverlapSeconds 0: why the stack setting exists.
+    netsuite, xero = systems
+    _run()
+    committed = _watermark()
+    assert committed is not None
+    netsuite.feed["invoice"].append(
+        invoice_record(99, modified_at=_seconds_before(committed["since"], 90))
+    )
+    _run()
+    assert "NS-INV-10099" not in xero.written("invoice")
+
+
+def test_an_older_source_version_never_overwrites_a_newer_one_in_the_overlap(
+    systems: tuple[FakeSystem, FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integration_sync.versions import RecordVersions, source_version
+
+    netsuite, xero = systems
+    monkeypatch.setenv("BATCH_OVERLAP_SECONDS", "3600")
+    first = netsuite.feed["invoice"][0]
+    # The consumer (or a replay) already applied a newer version of this invoice.
+    versions = RecordVersions(STATE_TABLE)
+    newer = source_version(_seconds_before(first["modified_at"], -600))
+    reference = first["data"]["externalId"]
+    versions.claim("invoice", reference, newer)
+    versions.applied("invoice", reference, newer)
+
+    _run()
+
+    assert reference not in xero.written("invoice")
+    assert len(xero.written("invoice")) == INVOICES - 1
+
+
+def _seconds_before(iso: str, seconds: int) -> str:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

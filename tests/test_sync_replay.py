@@ -230,3 +230,42 @@ def test_move_task_is_used_where_sqs_supports_it() -> None:
         "start arn:aws:sqs:eu-west-1:123456789012:prod-quote-to-order-dlq"
         " -> arn:aws:sqs:eu-west-1:123456789012:prod-quote-to-order-queue"
     ]
+
+
+def test_replay_ends_when_the_consumer_keeps_re_parking_what_it_moved(
+    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netsuite = fake_system()
+    queues = consumer_env(
+        monkeypatch, integration=INTEGRATION, mapping=ORDER_MAPPING, target_url=netsuite.url
+    )
+    order_ids = _fill_dlq(queues, fifo=False)
+    for order_id in order_ids:  # the cause is not fixed: NetSuite still rejects every one
+        netsuite.fail_record(order_id, 422)
+    from integration_sync.consumer import handler
+
+    real = boto3.client("sqs")
+
+    class ConsumerRunsAlongside:
+        """The deployed consumer drains the source queue right after each batch arrives."""
+
+        sends = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def send_message_batch(self, **kwargs: Any) -> Any:
+            self.sends += 1
+            assert self.sends <= MESSAGES, "replay keeps moving what the consumer re-parks"
+            response = real.send_message_batch(**kwargs)
+            drive_queue(queues, handler)
+            return response
+
+    result = replay_dlq(
+        queues.dlq_url, queues.url, sqs_client=ConsumerRunsAlongside(), wait_time_seconds=0
+    )
+
+    assert (result.moved, result.reparked, result.skipped) == (MESSAGES, MESSAGES, 0)
+    # Nothing lost: every record is parked again, visible for the run after the fix.
+    assert sorted(_order_ids(receive_all(queues.dlq_url))) == sorted(order_ids)
+    assert receive_all(queues.url) == []

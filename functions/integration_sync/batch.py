@@ -1,11 +1,16 @@
 """Scheduled batch job: page through source changes since a durable watermark and write them.
 
-For each mapped object: read the watermark from STATE_TABLE, fetch the next keyset page
+For each mapped object: read the watermark from STATE_TABLE, fetch keyset pages
 (``(modified_at, id)`` strictly after it, up to ``now - SETTLE_SECONDS``), upsert every
 record by external id, and only then commit the page's last ``(modified_at, id)`` as the new
 watermark. A run that dies halfway (timeout, crash, 5xx) resumes at the first page not
-committed; records of that page written before the crash are written again, which changes
-nothing because the write is an upsert by external id.
+committed.
+
+Each run starts ``BATCH_OVERLAP_SECONDS`` (stack setting ``batchOverlapSeconds``) before
+its watermark, so a record whose ``modified_at`` lies behind the watermark when it becomes
+visible (a source clock running late, a long transaction) is still read. What the overlap
+reads again is absorbed by the record versions (``versions.RecordVersions``): a record
+already applied at that ``modified_at`` is skipped, an older one never overwrites a newer.
 
 A record the target rejects permanently cannot block the watermark forever: it is sent to
 ``DLQ_URL`` when the integration has one, otherwise logged with its id and counted in
@@ -33,7 +38,8 @@ from integration_sync.config import Settings
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
 from integration_sync.mapping import api_names, to_target_write
-from integration_sync.state import WatermarkStore
+from integration_sync.state import Watermark, WatermarkStore
+from integration_sync.versions import APPLY, DUPLICATE, RecordVersions, source_version
 
 logger = Logger()
 
@@ -61,7 +67,13 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
 
     source, target = scheduled_apis(settings, on_call=calls, remaining_seconds=remaining)
     job = _BatchJob(
-        settings, source, target, WatermarkStore(settings.state_table), metrics, remaining
+        settings,
+        source,
+        target,
+        WatermarkStore(settings.state_table),
+        RecordVersions(settings.state_table),
+        metrics,
+        remaining,
     )
     page_size = int(event.get("page_size", DEFAULT_PAGE_SIZE))
     objects = list(event.get("objects") or settings.mapping)
@@ -80,6 +92,7 @@ class _BatchJob:
         source: SourceApi,
         target: TargetApi,
         store: WatermarkStore,
+        versions: RecordVersions,
         metrics: Any,
         remaining: Any,
     ) -> None:
@@ -87,6 +100,7 @@ class _BatchJob:
         self.source = source
         self.target = target
         self.store = store
+        self.versions = versions
         self.metrics = metrics
         self.remaining = remaining
         self._sqs: Any = None
@@ -96,11 +110,12 @@ class _BatchJob:
         source_name, _ = api_names(obj, self.settings.mapping)
         mark = self.store.load(obj)
         until = _iso(datetime.now(UTC) - timedelta(seconds=SETTLE_SECONDS))
+        cursor = _overlap_start(mark, self.settings.batch_overlap_seconds)
         written = pages = 0
         complete = False
         while self.remaining() > STOP_MARGIN_SECONDS:
             records = self.source.changes(
-                source_name, since=mark.since, after_id=mark.after_id, until=until, limit=page_size
+                source_name, since=cursor[0], after_id=cursor[1], until=until, limit=page_size
             )
             if not records:
                 complete = True
@@ -108,12 +123,16 @@ class _BatchJob:
             for record in records:
                 written += self._write(obj, record)
             last = records[-1]
-            mark = self.store.commit(obj, mark, since=last.modified_at, after_id=last.id)
+            cursor = (last.modified_at, last.id)
             pages += 1
-            logger.info(
-                "page committed",
-                extra={"object": obj, "since": mark.since, "after_id": mark.after_id},
-            )
+            # Pages of the overlap end behind the watermark: committing them would move it
+            # backwards, so the watermark only advances once a page passes it.
+            if cursor > (mark.since, mark.after_id):
+                mark = self.store.commit(obj, mark, since=cursor[0], after_id=cursor[1])
+                logger.info(
+                    "page committed",
+                    extra={"object": obj, "since": mark.since, "after_id": mark.after_id},
+                )
             if len(records) < page_size:
                 complete = True
                 break
@@ -126,6 +145,7 @@ class _BatchJob:
         return {"written": written, "pages": pages, "complete": complete, "watermark": mark.since}
 
     def _write(self, obj: str, record: SourceRecord) -> int:
+        version = source_version(record.modified_at)
         change = Change(
             object=obj,
             operation=UPSERT,
@@ -133,12 +153,23 @@ class _BatchJob:
             record_id=record.id,
             idempotency_key=f"batch:{obj}:{record.id}:{record.modified_at}",
             origin="batch",
+            source_version=version,
         )
         try:
             write = to_target_write(change, self.settings.mapping)
             if write is None:
                 return 0
+            claim = self.versions.claim(write.object, write.external_id, version)
+            if claim is not APPLY:
+                skipped = (
+                    telemetry.DUPLICATES_SKIPPED
+                    if claim is DUPLICATE
+                    else (telemetry.STALE_WRITES_SKIPPED)
+                )
+                self.metrics.add_metric(name=skipped, unit=MetricUnit.Count, value=1)
+                return 0
             self.target.upsert(write.object, write.external_id_field, write.external_id, write.body)
+            self.versions.applied(write.object, write.external_id, version)
         except PermanentError as err:
             self._park(obj, record, err)
             return 0
@@ -189,6 +220,13 @@ class _BatchJob:
             params["MessageGroupId"] = f"{obj}:{record.id}"[:128]
             params["MessageDeduplicationId"] = f"{record.id}@{record.modified_at}"[:128]
         self._sqs.send_message(**params)
+
+
+def _overlap_start(mark: Watermark, overlap_seconds: int) -> tuple[str, str]:
+    """Where a run starts reading: ``overlap_seconds`` before the watermark (the whole second)."""
+    if overlap_seconds <= 0 or not mark.version:
+        return mark.since, mark.after_id
+    return _iso(datetime.fromtimestamp(_parse(mark.since) - overlap_seconds, UTC)), ""
 
 
 def _iso(moment: datetime) -> str:

@@ -55,6 +55,9 @@ class Settings:
     fifo: bool
     api_calls_per_day: int
     max_staleness_seconds: int
+    # How far back each batch run re-reads before its watermark (stack setting
+    # batchOverlapSeconds), for records a lagging source clock committed "in the past".
+    batch_overlap_seconds: int = 0
     mapping: Mapping[str, ObjectMapping] = field(default_factory=dict)
     # Bidirectional integrations only: this direction's conflict policy (conflict.py) and
     # where contested changes are parked for a person (the DLQ when empty).
@@ -84,6 +87,7 @@ class Settings:
             fifo=env.get("FIFO", "").lower() == "true",
             api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
             max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
+            batch_overlap_seconds=_int(env, "BATCH_OVERLAP_SECONDS", 0),
             mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
             conflict=env.get("CONFLICT", ""),
             review_queue_url=env.get("REVIEW_QUEUE_URL", ""),

@@ -17,6 +17,8 @@ source queue, after the cause has been fixed. Uses SQS StartMessageMoveTask wher
 supports it (standard queues); otherwise receives, sends, and deletes from the DLQ only
 what the send confirmed, so a message is never lost, also when interrupted (re-run it).
 Duplicates from an interrupted run are absorbed by the sync function's idempotency.
+Each run moves a message at most once and ends with the counts moved, re-parked (the
+consumer rejected it again during this run; it stays in the DLQ) and skipped.
 
 Needs AWS credentials for the stack's account, or --endpoint-url (default:
 $AWS_ENDPOINT_URL) for an emulator; the caller's account (STS GetCallerIdentity) must be
@@ -62,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         "integration": args.integration,
         "method": result.method,
         "moved": result.moved,
+        "reparked": result.reparked,
+        "skipped": result.skipped,
         "send_failures": result.send_failures,
         "delete_failures": result.delete_failures,
         "complete": result.complete,
@@ -69,10 +73,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        reparked = "not counted by SQS" if result.reparked is None else result.reparked
         print(
-            f"moved {result.moved} message(s) from {target.queue_name('dlq')} back to "
-            f"{target.queue_name('queue')} ({result.method})"
+            f"{target.queue_name('dlq')} -> {target.queue_name('queue')} ({result.method}): "
+            f"moved {result.moved}, re-parked {reparked}, skipped {result.skipped}"
         )
+        if result.reparked:
+            print(
+                f"{result.reparked} message(s) came back to the DLQ during this run: the "
+                "consumer still rejects them (see their failure-reason); fix that, then re-run"
+            )
         if not result.complete:
             print(
                 f"{result.send_failures} send and {result.delete_failures} delete failure(s); "
