@@ -37,12 +37,20 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-__all__ = ["ReplayResult", "replay_deduplication_id", "replay_dlq"]
+__all__ = [
+    "ReplayResult",
+    "replay_batch_dlq",
+    "replay_deduplication_id",
+    "replay_dlq",
+    "rewind_watermarks",
+]
 
 # SQS batches hold at most 10 entries (SQS API Reference, "SendMessageBatch").
 SQS_BATCH_LIMIT = 10
@@ -71,6 +79,8 @@ class ReplayResult:
     task_handle: str | None = None
     task_status: str | None = None
     fallback_reason: str | None = None
+    # Batch integrations: the watermark each object was rewound to.
+    rewound: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -297,3 +307,103 @@ def _queue_arn(sqs: Any, url: str) -> str:
             "QueueArn"
         ]
     )
+
+
+def rewind_watermarks(table: str, since: dict[str, str], *, dynamodb_client: Any) -> dict[str, str]:
+    """Rewind each object's batch watermark to ``since[object]`` (never forward).
+
+    The batch job's next run re-reads from there; what it has already written is skipped
+    by its record versions. Returns the watermark each object now has.
+    """
+    store = _watermark_store(table, dynamodb_client)
+    return {obj: store.rewind(obj, moment).since for obj, moment in sorted(since.items())}
+
+
+def replay_batch_dlq(
+    dlq_url: str,
+    table: str,
+    *,
+    sqs_client: Any,
+    dynamodb_client: Any,
+    visibility_timeout: int = 300,
+    wait_time_seconds: int = 1,
+) -> ReplayResult:
+    """Replay a batch integration's parked records by re-reading them from the source.
+
+    A parked record (``{"object", "id", "occurred_at", ...}``, as the batch job sends it)
+    has no source queue to go back to. Its object's watermark is rewound to the earliest
+    parked ``occurred_at`` first; only once that is stored are the parked messages deleted,
+    so a record is always either parked or due to be re-read, in its current version.
+    Messages of another shape are left in the DLQ and counted as skipped.
+    """
+    result = ReplayResult(method="rewind", reparked=None)
+    parked: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    earliest: dict[str, str] = {}
+    seen: set[str] = set()
+    try:
+        while True:
+            messages = sqs_client.receive_message(
+                QueueUrl=dlq_url,
+                MaxNumberOfMessages=SQS_BATCH_LIMIT,
+                WaitTimeSeconds=wait_time_seconds,
+                VisibilityTimeout=visibility_timeout,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            for message in fresh:
+                seen.add(message["MessageId"])
+                record = _parked_record(message["Body"])
+                if record is None:
+                    other.append(message)
+                    continue
+                obj, moment = record
+                earliest[obj] = min(earliest.get(obj, moment), moment)
+                parked.append(message)
+        result.rewound = rewind_watermarks(table, earliest, dynamodb_client=dynamodb_client)
+        for start in range(0, len(parked), SQS_BATCH_LIMIT):
+            batch = parked[start : start + SQS_BATCH_LIMIT]
+            deleted = sqs_client.delete_message_batch(
+                QueueUrl=dlq_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                ],
+            )
+            failed = len(deleted.get("Failed", []))
+            result.delete_failures += failed
+            result.moved += len(batch) - failed
+            for message in batch:
+                reason = message.get("MessageAttributes", {}).get("failure-reason", {})
+                result.reasons[reason.get("StringValue", "unknown")] += 1
+        result.skipped = len(other)
+    finally:
+        _release(other, dlq_url, sqs_client)
+    return result
+
+
+def _parked_record(body: str) -> tuple[str, str] | None:
+    """(object, occurred_at) of a record the batch job parked, else None."""
+    try:
+        message = json.loads(body)
+        obj, moment = message["object"], message["occurred_at"]
+        datetime.fromisoformat(str(moment).replace("Z", "+00:00"))
+    except (TypeError, ValueError, KeyError):
+        return None
+    if not isinstance(obj, str) or not isinstance(moment, str):
+        return None
+    return obj, moment
+
+
+def _watermark_store(table: str, client: Any) -> Any:
+    """The batch job's own WatermarkStore (``functions/`` bundle), so both agree on the item."""
+    import sys
+
+    from provisioner.paths import FUNCTIONS_BUNDLE
+
+    if str(FUNCTIONS_BUNDLE) not in sys.path:
+        sys.path.insert(0, str(FUNCTIONS_BUNDLE))
+    from integration_sync.state import WatermarkStore
+
+    return WatermarkStore(table, client)

@@ -201,3 +201,76 @@ def test_rotate_refuses_a_timeout_that_is_not_positive(
 ) -> None:
     assert main(["rotate", "quote-to-order", "--stack", "dev", "--timeout", "-1"]) == 2
     assert "use a positive, finite number" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- batch integrations
+
+
+def _batch_state(since: str) -> tuple[str, str]:
+    """order-to-invoice (batch) deployed in dev: its DLQ and state table, watermark at ``since``."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="dev-order-to-invoice-dlq")["QueueUrl"]
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    table = "dev-order-to-invoice-state"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(
+        TableName=table,
+        Item={
+            "id": {"S": "watermark#invoice"},
+            "since": {"S": since},
+            "after_id": {"S": "4810024"},
+            "version": {"N": "3"},
+        },
+    )
+    return dlq, table
+
+
+def _watermark_since(table: str) -> str:
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    item = ddb.get_item(TableName=table, Key={"id": {"S": "watermark#invoice"}})["Item"]
+    return str(item["since"]["S"])
+
+
+def test_replay_of_a_batch_integration_rewinds_its_watermark_to_the_parked_records(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dlq, table = _batch_state("2024-05-02T12:00:00Z")
+    sqs = boto3.client("sqs", region_name=REGION)
+    for number, at in ((4810003, "2024-05-02T10:30:00Z"), (4810007, "2024-05-02T09:15:00Z")):
+        body = {"object": "invoice", "id": str(number), "occurred_at": at, "data": {}}
+        sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(body))
+    sqs.send_message(QueueUrl=dlq, MessageBody='{"objects": ["invoice"]}')  # not a record
+
+    assert main(["replay", "order-to-invoice", "--stack", "dev", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["moved"], report["skipped"]) == (2, 1)
+    assert report["rewound"] == {"invoice": "2024-05-02T09:15:00Z"}
+    assert _watermark_since(table) == "2024-05-02T09:15:00Z"
+    [left] = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    assert left["Body"] == '{"objects": ["invoice"]}'  # kept, and visible again
+
+
+def test_replay_from_a_watermark_reruns_a_batch_integration_from_that_time(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, table = _batch_state("2024-05-02T12:00:00Z")
+    argv = ["replay", "order-to-invoice", "--stack", "dev", "--from-watermark"]
+
+    assert main([*argv, "2024-05-02T08:00:00+02:00"]) == 0
+    assert "watermark#invoice is now 2024-05-02T06:00:00Z" in capsys.readouterr().out
+    assert _watermark_since(table) == "2024-05-02T06:00:00Z"
+    assert main([*argv, "2024-05-02T08:00:00"]) == 2
+    assert "has no time zone" in capsys.readouterr().err
+
+
+def test_from_watermark_is_refused_for_a_queued_integration(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["replay", "quote-to-order", "--stack", "dev", "--from-watermark", "2024-05-02T08:00Z"]
+    assert main(argv) == 2
+    assert "has no batch watermark" in capsys.readouterr().err

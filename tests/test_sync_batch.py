@@ -313,3 +313,39 @@ def test_an_older_source_version_never_overwrites_a_newer_one_in_the_overlap(
 def _seconds_before(iso: str, seconds: int) -> str:
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) - timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_parked_records_replay_by_rewinding_the_watermark_without_duplicates(
+    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_sync_harness import create_queues, receive_all
+
+    from provisioner.replay import replay_batch_dlq
+
+    create_state_table(STATE_TABLE)
+    netsuite, xero = _systems(fake_system, monkeypatch)
+    queues = create_queues(f"dev-{INTEGRATION}")
+    monkeypatch.setenv("DLQ_URL", queues.dlq_url)
+    xero.fail_record("NS-INV-10003", 422)  # Xero refuses it until the contact is fixed
+    _run()
+    assert "NS-INV-10003" not in xero.written("invoice")
+    xero.faults.clear()  # fixed
+
+    result = replay_batch_dlq(
+        queues.dlq_url,
+        STATE_TABLE,
+        sqs_client=boto3.client("sqs"),
+        dynamodb_client=boto3.client("dynamodb"),
+        wait_time_seconds=0,
+    )
+    _run()
+
+    parked = next(r for r in netsuite.feed["invoice"] if r["data"]["externalId"] == "NS-INV-10003")
+    assert (result.moved, result.skipped, result.rewound) == (
+        1,
+        0,
+        {"invoice": parked["modified_at"]},
+    )
+    assert receive_all(queues.dlq_url) == []
+    assert sorted(xero.written("invoice")) == _expected_references()
+    assert all(xero.write_count("invoice", ref) == 1 for ref in _expected_references())

@@ -84,6 +84,15 @@ class WatermarkStore:
             raise
         return new
 
+    def rewind(self, obj: str, since: str) -> Watermark:
+        """Move the watermark back to just before ``since`` (never forward): the next run
+        re-reads every record changed at or after it. Raises WatermarkConflict if raced.
+        Without a committed watermark the next run starts at the beginning anyway."""
+        current = self.load(obj)
+        if not current.version or (current.since, current.after_id) <= (since, ""):
+            return current
+        return self.commit(obj, current, since=since, after_id="")
+
 
 def _key(obj: str) -> str:
     return f"watermark#{obj}"
