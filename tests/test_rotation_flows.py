@@ -126,12 +126,41 @@ def test_salesforce_rotation_alternates_connected_apps(world: World) -> None:
     assert world.doc()["client_id"] == APP_B
 
 
-def test_iam_rotation_deactivates_the_previous_key(world: World) -> None:
+def test_iam_rotation_keeps_the_pushers_previous_key_working(world: World) -> None:
+    # An external pusher still holds the first key until it reads its secret again.
     first = setup_secret(world, "iam_access_key")
     rotate(world)
+    assert world.accepted(first) and world.accepted(world.doc())
+    second = world.doc()
+    rotate(world)  # a whole rotation period later: the first key is retired
     keys = world.deps.iam.list_access_keys(UserName=IAM_USER)["AccessKeyMetadata"]
-    status = {k["AccessKeyId"]: k["Status"] for k in keys}
-    assert status == {first["access_key_id"]: "Inactive", world.doc()["access_key_id"]: "Active"}
+    assert {k["AccessKeyId"] for k in keys} == {
+        second["access_key_id"],
+        world.doc()["access_key_id"],
+    }
+    assert not world.accepted(first)
+
+
+def _retire_previous(world: World, *, grace_seconds: float, now: float) -> str:
+    from credential_rotation.strategies import IamAccessKeyStrategy, StepContext
+
+    ctx = StepContext(world.arn, "", current=world.doc(), previous=world.doc("AWSPREVIOUS"))
+    strategy = IamAccessKeyStrategy(world.deps.iam, world.deps.sts_for_key)
+    return strategy.retire_previous(ctx, grace_seconds=grace_seconds, now=now)
+
+
+def test_iam_previous_key_is_deactivated_once_unused_for_the_grace_period(world: World) -> None:
+    import time
+
+    first = setup_secret(world, "iam_access_key")
+    rotate(world)
+    day = 24 * 3600.0
+
+    kept = _retire_previous(world, grace_seconds=day, now=time.time())
+    assert "kept active" in kept and world.accepted(first)
+    done = _retire_previous(world, grace_seconds=day, now=time.time() + 2 * day)
+    assert done == f"deactivated previous key {first['access_key_id']}"
+    assert not world.accepted(first) and world.accepted(world.doc())
 
 
 def test_iam_user_never_holds_more_than_two_keys_over_many_rotations(world: World) -> None:
@@ -302,21 +331,6 @@ def test_unsaved_iam_key_is_deleted_when_create_fails(world: World) -> None:
         rotate(world)
     keys = world.deps.iam.list_access_keys(UserName=IAM_USER)["AccessKeyMetadata"]
     assert [k["AccessKeyId"] for k in keys] == [initial["access_key_id"]]
-
-
-def test_iam_deactivation_failure_after_promotion_is_completed_on_retry(world: World) -> None:
-    first = setup_secret(world, "iam_access_key")
-    fail_aws_call(world.deps.iam, "UpdateAccessKey")
-    with pytest.raises(RotationFailed, match="finishSecret"):
-        rotate(world)
-    token = world.version("AWSCURRENT")
-    assert world.accepted(world.doc())  # promoted, and the new key works
-    assert "AWSPENDING" in world.stages()[token]  # finish not complete yet
-    Rotation(world.deps).run(
-        {"SecretId": world.arn, "ClientRequestToken": token, "Step": "finishSecret"}
-    )
-    assert world.version("AWSPENDING") is None
-    assert not world.accepted(first)
 
 
 # Contract refusals -------------------------------------------------------------

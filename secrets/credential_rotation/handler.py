@@ -8,6 +8,13 @@ rotation with the same token. AWSCURRENT only moves in finishSecret, after
 testSecret proved the new credential, so a failure anywhere leaves the current
 credential untouched. What each step does per kind is in ``strategies``.
 
+createSecret records the id of every credential it issues (never its value) in a
+version of the same secret labelled ``ROTATION_ISSUED`` *before* it stores the new
+version. A rotation killed in between (an exception, or a Lambda timeout, which no
+``except`` sees) leaves that record, and the next createSecret revokes every recorded
+credential that no AWSCURRENT, AWSPENDING or AWSPREVIOUS version holds before it
+issues anything, so nothing issued stays live untracked.
+
 Usage (what the rehearsal and ``provisioner.rotate.run_rotation_locally`` do)::
 
     rotation = Rotation(default_dependencies())
@@ -17,8 +24,10 @@ Usage (what the rehearsal and ``provisioner.rotate.run_rotation_locally`` do)::
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +69,10 @@ for _noisy in ("boto3", "botocore", "urllib3"):
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
+# Staging label of the version that records issued credential ids (ids only, no values).
+# Custom labels are allowed on any version (Secrets Manager API Reference, PutSecretValue
+# "VersionStages"); readers of AWSCURRENT never see it.
+ISSUED = "ROTATION_ISSUED"
 
 
 class RotationRefused(ValueError):
@@ -193,9 +206,13 @@ class Rotation:
                 raise
         ctx.previous = self._previous(arn, versions)
         strategy = self.deps.strategy(ctx.current["kind"])
+        self._revoke_untracked(ctx, versions, strategy)
         new = strategy.create(ctx)
         remember_secret_fields(new)
         try:
+            issued = strategy.issued_id(new)
+            if issued:
+                self._record_issued([{"id": issued, "token": token}], arn)
             self.sm.put_secret_value(
                 SecretId=arn,
                 ClientRequestToken=token,
@@ -209,6 +226,53 @@ class Rotation:
             except Exception as exc:
                 LOG.warning("%s: could not discard the unsaved credential: %s", arn, exc)
             raise
+
+    def _issued(self, arn: str) -> list[dict[str, str]]:
+        """The issued-credential record (empty when there is none)."""
+        try:
+            raw = self.sm.get_secret_value(SecretId=arn, VersionStage=ISSUED)["SecretString"]
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return []
+            raise
+        entries = json.loads(raw).get("issued", [])
+        return [e for e in entries if isinstance(e, dict) and e.get("id")]
+
+    def _record_issued(self, entries: list[dict[str, str]], arn: str) -> None:
+        """Replace the record; the label moves to the new version (PutSecretValue)."""
+        self.sm.put_secret_value(
+            SecretId=arn,
+            ClientRequestToken=str(uuid.uuid4()),
+            SecretString=json.dumps({"issued": entries}),
+            VersionStages=[ISSUED],
+        )
+
+    def _revoke_untracked(
+        self, ctx: StepContext, versions: dict[str, list[str]], strategy: Strategy
+    ) -> None:
+        """Revoke what an earlier createSecret issued but never stored, then clear the record."""
+        recorded = self._issued(ctx.arn)
+        if not recorded:
+            return
+        held = set()
+        for version, stages in versions.items():
+            for stage in {CURRENT, PENDING, PREVIOUS} & set(stages):
+                try:
+                    held.add(strategy.issued_id(self._get(ctx.arn, stage=stage, version=version)))
+                except (ClientError, ValueError) as exc:
+                    LOG.warning("%s: unreadable %s version %s: %s", ctx.arn, stage, version, exc)
+        for entry in recorded:
+            if entry["id"] in held:
+                continue
+            strategy.revoke(ctx, entry["id"])
+            LOG.warning(
+                "%s: revoked credential %s issued by an interrupted rotation (version %s) "
+                "and never stored",
+                ctx.arn,
+                entry["id"],
+                entry.get("token"),
+            )
+        self._record_issued([], ctx.arn)
 
     def _setSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:
         ctx = self._context(arn, token, versions)

@@ -31,11 +31,13 @@ NetSuite TBA and webhook signing secrets: refused (``ManualSwapStrategy``)
     Only the vendor's UI issues the next one; the refusal names the steps.
 
 IAM access keys: at most two per user (IAM quotas)
-    createSecret deletes an inactive key (and the AWSPREVIOUS key if a failed
-    finishSecret left it active), then creates one; setSecret checks it is
-    active; testSecret calls sts:GetCallerIdentity with it, retrying while IAM's
-    eventual consistency catches up; finishSecret moves AWSCURRENT, then
-    deactivates the previous key (deleted on the next cycle).
+    createSecret deletes an inactive key and retires the AWSPREVIOUS key (it has
+    been superseded for a whole rotation period), then creates one; setSecret
+    checks it is active; testSecret calls sts:GetCallerIdentity with it, retrying
+    while IAM's eventual consistency catches up; finishSecret moves AWSCURRENT and
+    leaves the previous key active, so an external pusher keeps working until it
+    reads its new key. ``retire_previous`` deactivates the previous key once IAM
+    reports it unused for a grace period; the next createSecret deletes it.
 """
 
 from __future__ import annotations
@@ -97,6 +99,14 @@ class Strategy(Protocol):
         """Return the new secret document (may ask the issuer for a credential)."""
         ...
 
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        """The issuer's id of the credential in ``doc`` (None: nothing issued elsewhere)."""
+        ...
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        """Take back a credential this strategy issued (absent already is fine)."""
+        ...
+
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         """Undo ``create`` at the issuer when the new version could not be stored."""
         ...
@@ -151,6 +161,12 @@ class SalesforceJwtStrategy:
             certificate_pem=certificate_pem,
         )
         return new
+
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return None  # the key pair is made here; Salesforce only sees it in setSecret
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        return None
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         return None  # nothing reached Salesforce yet
@@ -219,6 +235,12 @@ class OAuthClientCredentialsStrategy:
         new.update(client_secret=issued.value, client_secret_id=issued.id)
         return new
 
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return str(doc.get("client_secret_id") or "") or None
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        self.issuer.revoke_secret(ctx.current, issued_id)
+
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.issuer.revoke_secret(ctx.current, new["client_secret_id"])
 
@@ -259,6 +281,12 @@ class ApiKeyStrategy:
         new = _fresh(ctx.current)
         new.update({self.SECRET: issued.value, self.ID: issued.id})
         return new
+
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return str(doc.get("key_id") or "") or None
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        self.issuer.revoke_key(ctx.current, issued_id)
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.issuer.revoke_key(ctx.current, new[self.ID])
@@ -318,11 +346,11 @@ class IamAccessKeyStrategy:
                 self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
                 LOG.info("%s: deleted inactive access key %s", ctx.arn, key_id)
             elif key_id == previous_id:
-                # A failed finishSecret left the superseded key active; it has been
-                # AWSPREVIOUS for a whole rotation period, so retire it now.
+                # Superseded for a whole rotation period and still active (no grace-period
+                # retirement ran): the pusher has had all that time to switch; retire it.
                 self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
                 self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
-                LOG.warning("%s: retired still-active previous access key %s", ctx.arn, key_id)
+                LOG.info("%s: retired previous access key %s", ctx.arn, key_id)
         if len(self._keys(user)) >= MAX_ACCESS_KEYS:
             raise RotationError(
                 f"{ctx.arn}: IAM user {user} already has {MAX_ACCESS_KEYS} active access keys and "
@@ -335,6 +363,16 @@ class IamAccessKeyStrategy:
             access_key_id=created["AccessKeyId"], secret_access_key=created["SecretAccessKey"]
         )
         return new
+
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return str(doc.get("access_key_id") or "") or None
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        try:
+            self.iam.delete_access_key(UserName=ctx.current["user_name"], AccessKeyId=issued_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+                raise
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.iam.delete_access_key(UserName=new["user_name"], AccessKeyId=new["access_key_id"])
@@ -375,19 +413,35 @@ class IamAccessKeyStrategy:
         )
 
     def finished(self, ctx: StepContext) -> None:
-        old = ctx.current
-        assert ctx.pending is not None
-        old_id = old.get("access_key_id")
-        if old.get("bootstrap") or not old_id or old_id == ctx.pending["access_key_id"]:
-            return
-        try:
-            self.iam.update_access_key(
-                UserName=old["user_name"], AccessKeyId=old_id, Status="Inactive"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
-                raise
-        LOG.info("%s: deactivated previous access key %s", ctx.arn, old_id)
+        # The previous key stays active: an external pusher switches to the new key only
+        # when it next reads its secret, and deactivating now would take it down. The next
+        # rotation's createSecret retires it (or ``retire_previous`` once it went unused).
+        return None
+
+    def retire_previous(self, ctx: StepContext, *, grace_seconds: float, now: float) -> str:
+        """Deactivate AWSPREVIOUS's key once unused for ``grace_seconds``; say what happened.
+
+        IAM records when a key was last used (GetAccessKeyLastUsed, IAM API Reference);
+        a key used within the grace period, or never since its successor became current
+        and the grace has not passed, stays active.
+        """
+        old = ctx.previous
+        if not old or old.get("bootstrap") or not old.get("access_key_id"):
+            return "no previous key"
+        user, old_id = old["user_name"], old["access_key_id"]
+        status = {k["AccessKeyId"]: k for k in self._keys(user)}.get(old_id)
+        if status is None or status["Status"] != "Active":
+            return f"previous key {old_id} is already inactive or gone"
+        used = self.iam.get_access_key_last_used(AccessKeyId=old_id)["AccessKeyLastUsed"]
+        last = used.get("LastUsedDate") or status.get("CreateDate")
+        last_seconds = last.timestamp() if hasattr(last, "timestamp") else now
+        if now - last_seconds < grace_seconds:
+            return f"previous key {old_id} was used {now - last_seconds:.0f}s ago; kept active"
+        self.iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive")
+        LOG.info(
+            "%s: deactivated previous access key %s (unused for the grace period)", ctx.arn, old_id
+        )
+        return f"deactivated previous key {old_id}"
 
 
 class SnowflakeKeyPairStrategy:
