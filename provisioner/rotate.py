@@ -1,10 +1,12 @@
 """Run a credential rotation on demand, deployed or in-process.
 
-``rotate_now`` asks Secrets Manager to rotate a deployed secret and waits until
-the new version is AWSCURRENT (``provisioner rotate``). ``run_rotation_locally``
-drives the same four steps in this process through the very handler code the
-Lambda runs (``credential_rotation.handler`` from the ``secrets/`` bundle), for
-the rehearsal, where the emulator cannot run Lambda containers.
+``rotate_now`` asks Secrets Manager to rotate a deployed secret, waits until the
+rotation function has run its four steps (the new version is AWSCURRENT and no longer
+AWSPENDING), then reads the new version and tests it the way the function's testSecret
+does (``verify_credential``), or says plainly that it could not (``provisioner rotate``).
+``run_rotation_locally`` drives the same four steps in this process through the very
+handler code the Lambda runs (``credential_rotation.handler`` from the ``secrets/``
+bundle), for the rehearsal, where the emulator cannot run Lambda containers.
 
 Usage::
 
@@ -29,8 +31,10 @@ __all__ = [
     "RotationFailed",
     "RotationResult",
     "RotationTimeout",
+    "Unverifiable",
     "rotate_now",
     "run_rotation_locally",
+    "verify_credential",
 ]
 
 BUNDLE_DIR = Path(__file__).resolve().parents[1] / "secrets"
@@ -57,12 +61,21 @@ class RotationTimeout(RotationFailed):
 
 @dataclass(frozen=True)
 class RotationResult:
-    """Outcome of a completed rotation."""
+    """Outcome of a completed rotation; ``verified`` None when the new credential was not tested."""
 
     secret_arn: str
     version_id: str
     previous_version_id: str | None
     seconds: float
+    verified: bool | None = None
+    verification: str = ""
+
+
+class Unverifiable(Exception):
+    """The new credential could not be tested from here (the message says why)."""
+
+
+Verifier = Callable[[str, str, dict[str, Any]], str]
 
 
 def _current_version(versions: dict[str, list[str]]) -> str | None:
@@ -76,34 +89,127 @@ def rotate_now(
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
+    verify: Verifier | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> RotationResult:
-    """Start a rotation with the secret's configured function and wait until it completes."""
+    """Rotate with the secret's own function, wait for its steps, then verify the result.
+
+    ``verify(arn, version, document)`` tests the new credential and returns what proved
+    it; it raises ``Unverifiable`` when it cannot tell, anything else when the credential
+    is bad. Without ``verify`` the result says the credential was not tested.
+    """
     sm = session.client("secretsmanager")
     started = time.monotonic()
     try:
         before = sm.describe_secret(SecretId=secret_id)
+    except ClientError as exc:
+        raise RotationFailed(
+            f"cannot rotate {secret_id}: {_error(exc)}. Is the stack deployed here "
+            "(`pulumi up`), and are these credentials for its account?"
+        ) from None
+    if not before.get("RotationEnabled") or not before.get("RotationLambdaARN"):
+        raise RotationFailed(
+            f"cannot rotate {secret_id}: it has no rotation function configured, so nothing "
+            "would issue a new credential (`pulumi up` the stack first)"
+        )
+    old = _read(sm, secret_id, VersionStage="AWSCURRENT")
+    try:
         response = sm.rotate_secret(SecretId=secret_id)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
         raise RotationFailed(
-            f"cannot rotate {secret_id}: {error.get('Code')}: {error.get('Message')}. A previous "
-            "rotation may still be in progress (see its AWSPENDING version), or the secret has "
-            "no rotation function configured (`pulumi up` the stack first)."
+            f"cannot rotate {secret_id}: {_error(exc)}. A previous rotation may still be in "
+            "progress (see its AWSPENDING version), or the secret has no rotation function "
+            "configured (`pulumi up` the stack first)."
         ) from None
     arn, token = response["ARN"], response["VersionId"]
     previous = _current_version(before.get("VersionIdsToStages", {}))
+    progress(f"{arn}: rotation function started for version {token}; waiting for its steps")
     while True:
-        versions = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
-        if "AWSCURRENT" in versions.get(token, []):
-            return RotationResult(arn, token, previous, time.monotonic() - started)
+        stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
+        mine = stages.get(token, [])
+        if "AWSCURRENT" in mine and "AWSPENDING" not in mine:
+            break
         if time.monotonic() - started >= timeout_seconds:
             raise RotationTimeout(
                 f"rotation of {arn} did not finish within {timeout_seconds:.0f}s: version "
-                f"{token} is {versions.get(token) or 'not created'} and AWSCURRENT is still "
-                f"{_current_version(versions)}. Read the rotation function's CloudWatch logs; "
+                f"{token} is {mine or 'not created'} and AWSCURRENT is still "
+                f"{_current_version(stages)}. Read the rotation function's CloudWatch logs; "
                 "Secrets Manager retries the same version on the next attempt."
             )
         sleep(poll_seconds)
+    seconds = time.monotonic() - started
+    new = _read(sm, arn, VersionId=token)
+    if isinstance(new, str):
+        raise RotationFailed(
+            f"{arn}: version {token} became AWSCURRENT but has no readable credential "
+            f"({new}): the rotation function did not run its steps. Callers now read that "
+            f"version; put AWSCURRENT back on {previous} (`aws secretsmanager "
+            "update-secret-version-stage`) and read the function's CloudWatch logs."
+        )
+    if isinstance(old, dict) and _credential(new) == _credential(old):
+        raise RotationFailed(
+            f"{arn}: version {token} is AWSCURRENT but holds the same credential as version "
+            f"{previous}: the rotation function did not issue a new one (read its logs)"
+        )
+    if verify is None:
+        return RotationResult(arn, token, previous, seconds, None, "not tested")
+    progress(f"{arn}: testing the new credential as the rotation function does")
+    try:
+        proof = verify(arn, token, new)
+    except Unverifiable as exc:
+        return RotationResult(arn, token, previous, seconds, None, f"could not test it: {exc}")
+    except Exception as exc:
+        raise RotationFailed(
+            f"{arn}: version {token} is AWSCURRENT but the new credential failed its test: "
+            f"{type(exc).__name__}: {exc}. AWSPREVIOUS ({previous}) still holds the old one."
+        ) from None
+    return RotationResult(arn, token, previous, seconds, True, proof)
+
+
+def verify_credential(
+    session: Any, endpoint_url: str | None
+) -> Callable[[str, str, dict[str, Any]], str]:
+    """A ``rotate_now`` verifier that runs the rotation bundle's own testSecret strategy."""
+    handler = _handler_module()
+    from credential_rotation.clients import CredentialRejected, IssuerError
+    from credential_rotation.strategies import StepContext
+
+    deps = handler.default_dependencies(session, endpoint_url)
+
+    def verify(arn: str, token: str, doc: dict[str, Any]) -> str:
+        ctx = StepContext(arn, token, current=doc, pending=doc)
+        try:
+            deps.strategy(doc.get("kind", "")).test(ctx)
+        except CredentialRejected:
+            raise
+        except IssuerError as exc:
+            raise Unverifiable(f"{doc.get('kind')} issuer unreachable from here: {exc}") from None
+        return f"{doc.get('kind')} credential accepted by its issuer"
+
+    return verify
+
+
+def _read(sm: Any, arn: str, **version: str) -> dict[str, Any] | str:
+    """The parsed SecretString of a version, or why it cannot be read."""
+    import json
+
+    try:
+        raw = sm.get_secret_value(SecretId=arn, **version).get("SecretString")
+        doc = json.loads(raw or "")
+    except ClientError as exc:
+        return _error(exc)
+    except ValueError:
+        return "no JSON SecretString"
+    return doc if isinstance(doc, dict) else "not a JSON object"
+
+
+def _credential(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("bootstrap",)}
+
+
+def _error(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}"
 
 
 class _PendingVersionStub:

@@ -66,22 +66,20 @@ def _depth(url: str) -> int:
     return int(attrs["ApproximateNumberOfMessages"])
 
 
-def test_rotate_makes_a_new_current_version_per_credential(
+def test_rotate_refuses_secrets_no_rotation_function_would_rotate(
     aws: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Without a function moto "rotates" by promoting a copy: rotate must not call that done.
     sm = boto3.client("secretsmanager", region_name=REGION)
-    before = {}
     for cred in ("salesforce-jwt", "netsuite-m2m"):
-        name = f"dev-quote-to-order-cred-{cred}"
-        before[cred] = sm.create_secret(Name=name, SecretString='{"kind": "x"}')["VersionId"]
+        sm.create_secret(Name=f"dev-quote-to-order-cred-{cred}", SecretString='{"kind": "x"}')
 
-    assert main(["rotate", "quote-to-order", "--stack", "dev", "--json"]) == 0
+    assert main(["rotate", "quote-to-order", "--stack", "dev", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert [r["credential"] for r in report["rotations"]] == ["salesforce-jwt", "netsuite-m2m"]
     for r in report["rotations"]:
-        assert r["ok"] and r["version"] != before[r["credential"]]
-        stages = sm.describe_secret(SecretId=r["secret"])["VersionIdsToStages"]
-        assert stages[r["version"]] == ["AWSCURRENT"]
+        assert not r["ok"] and "no rotation function configured" in r["error"]
+        assert len(sm.describe_secret(SecretId=r["secret"])["VersionIdsToStages"]) == 1
 
 
 def test_rotate_without_a_deployment_fails_and_names_the_secret(

@@ -64,15 +64,49 @@ def test_built_bundle_imports_handler_in_a_clean_interpreter(tmp_path: Path) -> 
     assert proc.stdout.strip() == "ok credential_rotation.handler"
 
 
-def test_rotate_now_returns_the_new_current_version(aws: boto3.Session) -> None:
+def test_rotate_now_refuses_a_secret_without_a_rotation_function(aws: boto3.Session) -> None:
     sm = aws.client("secretsmanager")
     arn = sm.create_secret(Name="dev/quote-to-order/cred-api", SecretString="{}")["ARN"]
-    before = next(v for v, s in sm.describe_secret(SecretId=arn)["VersionIdsToStages"].items())
-    # Without a rotation function moto promotes the new version at once.
-    result = rotate_now(arn, session=aws, poll_seconds=0)
-    stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
-    assert "AWSCURRENT" in stages[result.version_id]
-    assert result.previous_version_id == before != result.version_id
+    with pytest.raises(RotationFailed, match="no rotation function configured"):
+        rotate_now(arn, session=aws, poll_seconds=0)
+    # Nothing was rotated: moto would otherwise have promoted a copy of the old value.
+    assert len(sm.describe_secret(SecretId=arn)["VersionIdsToStages"]) == 1
+
+
+def _function_that_cannot_run(aws: boto3.Session) -> str:
+    """A rotation Lambda that exists but never runs (moto without Docker invokes nothing)."""
+    import io
+
+    role = aws.client("iam").create_role(
+        RoleName="dev-quote-to-order-rotation-role", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
+    return str(
+        aws.client("lambda").create_function(
+            FunctionName="dev-quote-to-order-rotation",
+            Runtime="python3.11",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+    )
+
+
+def test_rotate_now_says_plainly_when_the_function_did_not_run(aws: boto3.Session) -> None:
+    sm = aws.client("secretsmanager")
+    doc = '{"kind": "api_key", "base_url": "https://api.example.com", "key_id": "k1"}'
+    arn = sm.create_secret(Name="dev-quote-to-order-cred-api", SecretString=doc)["ARN"]
+    function = _function_that_cannot_run(aws)
+    sm.rotate_secret(
+        SecretId=arn,
+        RotationLambdaARN=function,
+        RotationRules={"AutomaticallyAfterDays": 30},
+        RotateImmediately=False,
+    )
+    with pytest.raises(RotationFailed, match=r"did not run its steps|did not issue a new one"):
+        rotate_now(arn, session=aws, poll_seconds=0, timeout_seconds=5)
 
 
 class _StuckSecretsManager:
@@ -82,7 +116,15 @@ class _StuckSecretsManager:
         self.rotate_error = rotate_error
 
     def describe_secret(self, SecretId: str) -> dict[str, Any]:
-        return {"ARN": SecretId, "VersionIdsToStages": {"v1": ["AWSCURRENT"], "v2": ["AWSPENDING"]}}
+        return {
+            "ARN": SecretId,
+            "RotationEnabled": True,
+            "RotationLambdaARN": "arn:aws:lambda:eu-west-1:111111111111:function:rot",
+            "VersionIdsToStages": {"v1": ["AWSCURRENT"], "v2": ["AWSPENDING"]},
+        }
+
+    def get_secret_value(self, SecretId: str, **_: str) -> dict[str, Any]:
+        return {"SecretString": '{"kind": "api_key", "key_id": "k1"}'}
 
     def rotate_secret(self, SecretId: str) -> dict[str, Any]:
         if self.rotate_error:
@@ -96,6 +138,79 @@ class _Session:
 
     def client(self, service: str) -> Any:
         return self._client
+
+
+class _RotatingSecretsManager:
+    """Secrets Manager whose rotation function runs: v2 (a new key) becomes current."""
+
+    def __init__(self, new_key: str = "k2") -> None:
+        self.rotated = False
+        self.docs = {
+            "v1": {"kind": "api_key", "key_id": "k1"},
+            "v2": {"kind": "api_key", "key_id": new_key},
+        }
+
+    def describe_secret(self, SecretId: str) -> dict[str, Any]:
+        stages = (
+            {"v1": ["AWSPREVIOUS"], "v2": ["AWSCURRENT"]}
+            if self.rotated
+            else {"v1": ["AWSCURRENT"]}
+        )
+        return {
+            "ARN": SecretId,
+            "RotationEnabled": True,
+            "RotationLambdaARN": "arn:aws:lambda:eu-west-1:111111111111:function:rot",
+            "VersionIdsToStages": stages,
+        }
+
+    def rotate_secret(self, SecretId: str) -> dict[str, Any]:
+        self.rotated = True
+        return {"ARN": SecretId, "VersionId": "v2"}
+
+    def get_secret_value(self, SecretId: str, **version: str) -> dict[str, Any]:
+        import json
+
+        key = version.get("VersionId") or ("v2" if self.rotated else "v1")
+        return {"SecretString": json.dumps(self.docs[key])}
+
+
+def test_rotate_now_tests_the_new_credential_and_reports_it() -> None:
+    tested: list[str] = []
+
+    def verify(arn: str, version: str, doc: dict[str, Any]) -> str:
+        tested.append(doc["key_id"])
+        return "api_key credential accepted by its issuer"
+
+    session: Any = _Session(_RotatingSecretsManager())
+    result = rotate_now("arn:secret", session=session, verify=verify)
+    assert (result.version_id, result.previous_version_id, result.verified) == ("v2", "v1", True)
+    assert tested == ["k2"]
+
+
+def test_rotate_now_fails_when_the_new_credential_is_rejected() -> None:
+    def verify(arn: str, version: str, doc: dict[str, Any]) -> str:
+        raise RuntimeError("HTTP 401 from the issuer")
+
+    session: Any = _Session(_RotatingSecretsManager())
+    with pytest.raises(RotationFailed, match=r"failed its test.*AWSPREVIOUS \(v1\) still holds"):
+        rotate_now("arn:secret", session=session, verify=verify)
+
+
+def test_rotate_now_says_when_it_could_not_test_the_credential() -> None:
+    from provisioner.rotate import Unverifiable
+
+    def verify(arn: str, version: str, doc: dict[str, Any]) -> str:
+        raise Unverifiable("api_key issuer unreachable from here")
+
+    session: Any = _Session(_RotatingSecretsManager())
+    result = rotate_now("arn:secret", session=session, verify=verify)
+    assert result.verified is None and "could not test it" in result.verification
+
+
+def test_rotate_now_refuses_a_new_version_holding_the_old_credential() -> None:
+    session: Any = _Session(_RotatingSecretsManager(new_key="k1"))
+    with pytest.raises(RotationFailed, match="same credential"):
+        rotate_now("arn:secret", session=session, verify=lambda *_: "ok")
 
 
 def test_rotate_now_times_out_with_the_stuck_version_named() -> None:

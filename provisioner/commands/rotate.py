@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from provisioner.deployed import DeployedIntegration, add_target_arguments
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -13,9 +14,13 @@ ORDER = 70
 HELP = "rotate an integration's credentials now in a deployed stack"
 DESCRIPTION = """\
 Ask Secrets Manager to rotate each credential of INTEGRATION (or only --credential NAME)
-in the deployed STACK with its own rotation function, and wait until the new version is
-AWSCURRENT. The previous version stays AWSPREVIOUS, so nothing is lost if a rotation fails:
-the running integration keeps its working credential and the next attempt resumes.
+in the deployed STACK with its own rotation function, wait until the function has run its
+four steps (the new version AWSCURRENT, no longer AWSPENDING), then read the new version
+and test it the way the function's testSecret does (JWT exchange, token request, key
+check, STS GetCallerIdentity). A version that became current without a readable, new
+credential is a failure; a credential that cannot be tested from here (issuer not
+reachable) is reported as not verified. The previous version stays AWSPREVIOUS, so the
+running integration keeps its working credential and the next attempt resumes.
 
 Needs AWS credentials for the stack's account, or --endpoint-url (default:
 $AWS_ENDPOINT_URL) for an emulator; the caller's account (STS GetCallerIdentity) must be
@@ -41,7 +46,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from provisioner.rotate import RotationFailed, rotate_now
+    from provisioner.rotate import RotationFailed, rotate_now, verify_credential
 
     target = DeployedIntegration.from_args(args, min_phase=2)
     credentials = [c for c in target.integration.credentials if args.credential in (None, c.name)]
@@ -51,10 +56,17 @@ def run(args: argparse.Namespace) -> int:
 
     results = []
     failed = False
+    verify = verify_credential(target.session.session, target.session.endpoint_url)
     for cred in credentials:
         secret = target.physical(f"cred-{cred.name}")
         try:
-            done = rotate_now(secret, session=target.session, timeout_seconds=args.timeout)
+            done = rotate_now(
+                secret,
+                session=target.session,
+                timeout_seconds=args.timeout,
+                verify=verify,
+                progress=_progress,
+            )
             results.append(
                 {
                     "credential": cred.name,
@@ -62,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
                     "ok": True,
                     "version": done.version_id,
                     "seconds": round(done.seconds, 1),
+                    "verified": done.verified,
+                    "verification": done.verification,
                 }
             )
         except (RotationFailed, ClientError, BotoCoreError) as err:
@@ -79,9 +93,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in results:
             if r["ok"]:
+                verdict = "verified" if r["verified"] else "NOT VERIFIED"
                 print(
-                    f"rotated {r['secret']}: version {r['version']} is AWSCURRENT ({r['seconds']}s)"
+                    f"rotated {r['secret']}: version {r['version']} is AWSCURRENT "
+                    f"({r['seconds']}s); {verdict}: {r['verification']}"
                 )
             else:
                 print(f"FAILED  {r['secret']}: {r['error']}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

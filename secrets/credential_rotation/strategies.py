@@ -434,7 +434,7 @@ class IamAccessKeyStrategy:
             return f"previous key {old_id} is already inactive or gone"
         used = self.iam.get_access_key_last_used(AccessKeyId=old_id)["AccessKeyLastUsed"]
         last = used.get("LastUsedDate") or status.get("CreateDate")
-        last_seconds = last.timestamp() if hasattr(last, "timestamp") else now
+        last_seconds = last.timestamp() if last is not None else now
         if now - last_seconds < grace_seconds:
             return f"previous key {old_id} was used {now - last_seconds:.0f}s ago; kept active"
         self.iam.update_access_key(UserName=user, AccessKeyId=old_id, Status="Inactive")
