@@ -2,7 +2,9 @@
 
 The three stacks on the full example roadmap are slow (about a minute each), so each runs
 once, as the real CLI (``python -m provisioner rehearse --stack S --json``) in a subprocess,
-all three started together when the first test needs them; the tests read their JSON. The
+all three started together when the first test needs them; the tests read their JSON. dev
+runs with ``--keep``: the day-two commands are tried against its emulator, then Ctrl-C
+(SIGINT) stops it. The
 broken-on-purpose cases run in-process, patched, on a three-integration copy of the example
 roadmap, while the subprocesses work.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +36,7 @@ STACKS = ("dev", "staging", "prod")
 # Two FIFO event-driven integrations (one with an IAM pusher): enough for cross-integration
 # denials, and quick to deploy.
 SMALL = ("quote-to-order", "lead-to-account")
+KEPT = "dev"  # the stack rehearsed with --keep
 
 
 class StackRuns:
@@ -40,9 +44,14 @@ class StackRuns:
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        keep = {KEPT: ["--keep"]}
         self._procs = {
             stack: subprocess.Popen(
-                [sys.executable, "-m", "provisioner", "rehearse", "--stack", stack, "--json"],
+                [
+                    sys.executable,
+                    *("-m", "provisioner", "rehearse", "--stack", stack, "--json"),
+                    *keep.get(stack, []),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.PIPE,
@@ -52,9 +61,32 @@ class StackRuns:
             for stack in STACKS
         }
         self._done: dict[str, tuple[int, dict[str, Any], str]] = {}
+        self._kept: dict[str, Any] | None = None
+
+    def kept(self) -> dict[str, Any]:
+        """The --keep run's JSON document, printed while its emulator keeps running."""
+        if self._kept is None:
+            proc = self._procs[KEPT]
+            assert proc.stdout is not None
+            lines = []
+            for line in proc.stdout:  # the document ends with its closing brace alone
+                lines.append(line)
+                if line.rstrip("\n") == "}":
+                    break
+            try:
+                self._kept = json.loads("".join(lines))
+            except json.JSONDecodeError:
+                pytest.fail(f"rehearse --keep printed no JSON: {''.join(lines)[-2000:]}")
+        return self._kept
 
     def result(self, stack: str) -> tuple[int, dict[str, Any], str]:
         """(exit code, JSON document, stderr) of ``provisioner rehearse --stack S --json``."""
+        if stack == KEPT and stack not in self._done:
+            document = self.kept()
+            self._procs[stack].send_signal(signal.SIGINT)  # Ctrl-C
+            rest, err = self._procs[stack].communicate(timeout=120)
+            assert not rest.strip(), rest
+            self._done[stack] = (self._procs[stack].returncode, document, err)
         if stack not in self._done:
             out, err = self._procs[stack].communicate(timeout=600)
             try:
@@ -274,6 +306,64 @@ def test_program_exception_is_a_failed_deploy_check(monkeypatch, small_roadmap, 
     assert "grant table corrupt for" in report.checks[0].detail, report.checks[0]
 
 
+def test_kept_emulator_serves_replay_and_rotate_given_its_endpoint_url(stack_runs):
+    emulator = stack_runs.kept()["emulator"]
+    endpoint, exports = emulator["endpoint"], emulator["env"]
+    assert exports["AWS_ENDPOINT_URL"] == endpoint and endpoint.startswith("http://127.0.0.1:")
+    # Another shell with the exported credentials, pointed at the emulator by the flag alone.
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    shell.update({k: v for k, v in exports.items() if k != "AWS_ENDPOINT_URL"})
+    import boto3
+
+    sqs = boto3.Session(
+        aws_access_key_id=exports["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=exports["AWS_SECRET_ACCESS_KEY"],
+        region_name=exports["AWS_DEFAULT_REGION"],
+    ).client("sqs", endpoint_url=endpoint)
+    dlq = sqs.get_queue_url(QueueName="dev-quote-to-order-dlq.fifo")["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=dlq,
+        MessageBody=json.dumps({"object": "quote", "id": "0Q05e000000KEPTAA", "data": {}}),
+        MessageGroupId="0Q05e000000KEPTAA",
+        MessageDeduplicationId="kept-emulator-1",
+    )
+
+    def provisioner(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "provisioner", *argv, "--stack", KEPT],
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    replay = provisioner("replay", "quote-to-order", "--endpoint-url", endpoint, "--json")
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["moved"] == 1
+    assert sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", []) == []
+
+    # moto cannot run the rotation function (no Lambda runtime): rotate reaches the
+    # emulator's secret and says plainly that no new credential was produced.
+    rotate = provisioner(
+        "rotate", "quote-to-order", "--credential", "netsuite-m2m", "--endpoint-url", endpoint
+    )
+    assert rotate.returncode == 1, rotate.stdout + rotate.stderr
+    assert "FAILED  dev-quote-to-order-cred-netsuite-m2m" in rotate.stdout
+    assert "did not run its steps" in rotate.stdout or "did not issue" in rotate.stdout
+
+
+def test_ctrl_c_stops_the_kept_emulator(stack_runs):
+    endpoint = stack_runs.kept()["emulator"]["endpoint"]
+    code, _, stderr = stack_runs.result(KEPT)
+    assert code == 0 and "Ctrl-C: stopping the emulator" in stderr and "emulator stopped" in stderr
+    import requests
+
+    with pytest.raises(requests.ConnectionError):
+        requests.get(endpoint, timeout=5)
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
     code, document, stderr = stack_runs.result(stack)
@@ -289,6 +379,7 @@ def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
 def test_json_output_and_exit_code(stack_runs):
     code, document, _ = stack_runs.result("prod")
     assert set(document) == {"stack", "resources_created", "checks"}
+    assert set(stack_runs.kept()) == {"stack", "resources_created", "checks", "emulator"}
     assert document["stack"] == "prod"
     assert all(set(c) == {"name", "ok", "detail"} for c in document["checks"])
     assert code == (0 if all(c["ok"] for c in document["checks"]) else 1)

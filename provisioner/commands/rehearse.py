@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from provisioner.rehearsal.emulator import Emulator
+    from provisioner.rehearsal.runner import RehearsalReport
 
 NAME = "rehearse"
 ORDER = 40
@@ -29,6 +35,13 @@ created through the AWS API there, run the policy pack over the result, then che
 
 Progress goes to stderr, one result line per check to stdout (or one JSON document with
 --json: {"stack", "resources_created", "checks": [{"name", "ok", "detail"}]}).
+
+--keep leaves the emulator running after the checks and prints its endpoint and the
+environment to export (with --json: an "emulator" object {"endpoint", "env"} in the
+document), so `replay`, `rotate` and `status` can be tried by hand against the deployed
+stack, e.g. `provisioner replay quote-to-order --stack dev --endpoint-url URL`. Ctrl-C
+stops it.
+
 Exit 0 when every check passes, 1 when one fails, 2 on a usage error.
 """
 
@@ -39,6 +52,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_stack_argument(parser)
     add_roadmap_argument(parser)
     add_json_argument(parser)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the emulator running after the checks (prints what to export); Ctrl-C stops it",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,14 +66,45 @@ def run(args: argparse.Namespace) -> int:
         print(check.render(), flush=True)  # type: ignore[attr-defined]
 
     progress = Progress(on_check=None if args.json else show)
-    report = rehearse(args.stack, roadmap=args.roadmap, progress=progress)
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        failed = [c for c in report.checks if not c.ok]
-        print(
-            f"\n{args.stack}: {report.resources_created} resources, "
-            f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed",
-            file=sys.stdout,
-        )
+
+    def hold(aws: Emulator, report: RehearsalReport) -> None:
+        exports = aws.exports()
+        _print_report(args, report, {"endpoint": aws.endpoint, "env": exports})
+        if not args.json:
+            print(f"\nThe emulator keeps running on {aws.endpoint}; in another shell:")
+            for name, value in exports.items():
+                print(f"  export {name}={value}")
+            print(
+                f"  provisioner replay INTEGRATION --stack {args.stack} --endpoint-url "
+                f"{aws.endpoint}\nCtrl-C stops it."
+            )
+        sys.stdout.flush()
+        progress.step(f"emulator kept running on {aws.endpoint}; Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:  # the way to stop a kept emulator, not a failure
+            progress.step("Ctrl-C: stopping the emulator")
+
+    report = rehearse(
+        args.stack, roadmap=args.roadmap, progress=progress, keep=hold if args.keep else None
+    )
+    if not args.keep:
+        _print_report(args, report, None)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _print_report(
+    args: argparse.Namespace, report: RehearsalReport, emulator: dict[str, Any] | None
+) -> None:
+    if args.json:
+        document = report.as_dict()
+        if emulator is not None:
+            document["emulator"] = emulator
+        print(json.dumps(document, indent=2), flush=True)
+        return
+    failed = [c for c in report.checks if not c.ok]
+    print(
+        f"\n{args.stack}: {report.resources_created} resources, "
+        f"{len(report.checks) - len(failed)}/{len(report.checks)} checks passed",
+        flush=True,
+    )

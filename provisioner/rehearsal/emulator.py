@@ -165,6 +165,15 @@ class Emulator:
     def running(self) -> bool:
         return self._server is not None
 
+    def exports(self) -> dict[str, str]:
+        """What another shell sets to reach this emulator as the deployer (`rehearse --keep`)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ADMIN_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": ADMIN_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
     # ------------------------------------------------------------------ clients and auth
 
     def session(self, credentials: Mapping[str, str] | None = None) -> boto3.session.Session:

@@ -94,12 +94,15 @@ def rehearse(
     program_config: dict[str, Any] | None = None,
     stacks_dir: Path = STACKS_DIR,
     emulator: Emulator | None = None,
+    keep: Callable[[Emulator, RehearsalReport], None] | None = None,
 ) -> RehearsalReport:
     """Run the whole rehearsal for ``stack``; the emulator is stopped whatever happens.
 
     ``program_config`` overrides stack config values (as ``run_program`` takes them).
     ``emulator`` is one already running (another stack of the same account may be
     deployed in it; the caller stops it); by default the rehearsal starts its own.
+    ``keep(emulator, report)``, when given, runs after the checks with the emulator still
+    up (``rehearse --keep`` waits there for Ctrl-C); the emulator stops when it returns.
     Raises UsageError for a missing stack or roadmap (exit 2); everything that goes wrong
     in the deployment itself is a failed check.
     """
@@ -175,6 +178,8 @@ def rehearse(
                     record(check)
             except Exception as err:  # one broken check must not hide the others' results
                 record(Check(name, False, f"could not run: {type(err).__name__}: {err}"))
+        if keep is not None:
+            keep(aws, report)
     if emulator is None:
         progress.step("emulator stopped")
     return report
