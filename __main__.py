@@ -15,7 +15,12 @@ import pulumi_aws as aws
 from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
-from components.settings import CONFIG_NAMESPACE, StackSettingsError, settings_from_config
+from components.settings import (
+    CONFIG_NAMESPACE,
+    StackSettingsError,
+    settings_from_config,
+    stack_problems,
+)
 from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -74,6 +79,12 @@ except RoadmapError as err:
     raise pulumi.RunError(
         f"{roadmap_path} is invalid; run `provisioner validate`:\n{err}"
     ) from None
+
+problems = stack_problems(settings, roadmap)
+if problems:
+    raise pulumi.RunError(
+        "\n".join(p.render(f"Pulumi.{settings.environment}.yaml") for p in problems)
+    )
 
 active = roadmap.active(settings.environment)
 account_id = _account()

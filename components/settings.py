@@ -33,7 +33,14 @@ from pydantic import (
     field_validator,
 )
 
-from components.roadmap import ENVIRONMENTS, Problem, RoadmapFileError, format_loc, read_yaml
+from components.roadmap import (
+    ENVIRONMENTS,
+    Problem,
+    Roadmap,
+    RoadmapFileError,
+    format_loc,
+    read_yaml,
+)
 from contract.naming import PREFIX_PATTERN
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "read_stack_config",
     "settings_from_config",
     "stack_file",
+    "stack_problems",
 ]
 
 CONFIG_NAMESPACE = "integration-provisioner"
@@ -72,6 +80,9 @@ PrincipalArn = Annotated[
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+# arn:partition:iam::account:policy/path/name (IAM User Guide, "IAM identifiers", IAM ARNs;
+# names and paths use [\w+=,.@-], a path is /-separated).
+POLICY_ARN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}$"
 
 
 class AlarmEndpoint(BaseModel):
@@ -161,6 +172,18 @@ class StackSettings(BaseModel):
         """True when config key `key` (`alarmRouting`) holds a secret value."""
         return key in self.secret_keys
 
+    @field_validator("permissions_boundary_arn")
+    @classmethod
+    def _boundary(cls, arn: str | None) -> str | None:
+        import re
+
+        if arn is not None and not re.match(POLICY_ARN, arn):
+            raise ValueError(
+                f"{arn!r} is not an IAM managed policy ARN; expected "
+                "arn:aws:iam::123456789012:policy/NAME (or remove the setting)"
+            )
+        return arn
+
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, days: int) -> int:
@@ -169,14 +192,54 @@ class StackSettings(BaseModel):
             raise ValueError(f"{days} is not a CloudWatch Logs retention; use one of: {allowed}")
         return days
 
-    @property
-    def allowed_accounts(self) -> tuple[str, ...]:
-        """The accounts a command may act on for this stack (today: its own account)."""
-        return (self.account_id,)
-
     def trigger_enabled(self, integration: str) -> bool:
         """False when the kill switch holds the integration's triggers off (rollback)."""
         return integration not in self.kill_switch
+
+
+def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
+    """What in the stack's settings contradicts the roadmap it deploys.
+
+    * every kill-switch entry names an integration of the roadmap (a typo would leave the
+      trigger it meant to stop running);
+    * ``salesforceApiAllocation`` (this stack's org, e.g. a sandbox) covers the Salesforce
+      API calls/day of the integrations active in this stack, minus the roadmap's headroom.
+    """
+    key = f"config.{CONFIG_NAMESPACE}:"
+    problems: list[Problem] = []
+    known = [i.name for i in roadmap.integrations]
+    for n, name in enumerate(settings.kill_switch):
+        if name not in known:
+            problems.append(
+                Problem(
+                    f"{key}killSwitch[{n}]",
+                    f"unknown integration {name!r}, so no trigger would stop; use one of: "
+                    + ", ".join(known),
+                )
+            )
+    allocation = settings.salesforce_api_allocation
+    if allocation is not None:
+        headroom = roadmap.settings.api_headroom_percent
+        budget = allocation * (100 - headroom) // 100
+        for system in (s for s in roadmap.systems if s.salesforce is not None):
+            users = [
+                i
+                for i in roadmap.active(settings.environment)
+                if system.name in (i.source, i.target)
+            ]
+            total = sum(i.service_levels.salesforce_api_calls_per_day for i in users)
+            if total > budget:
+                problems.append(
+                    Problem(
+                        f"{key}salesforceApiAllocation",
+                        f"the integrations active in {settings.environment} plan {total:,} "
+                        f"{system.name} API calls/day but this org allows {budget:,} "
+                        f"({allocation:,} minus the roadmap's {headroom}% headroom); set the "
+                        "org's real allocation, or lower the integrations' "
+                        "service_levels.salesforce_api_calls_per_day",
+                    )
+                )
+    return problems
 
 
 class StackSettingsError(Exception):

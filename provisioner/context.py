@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.roadmap import Roadmap, RoadmapError, RoadmapFileError, load_roadmap
-from components.settings import StackSettings, StackSettingsError, load_stack_settings
+from components.settings import (
+    StackSettings,
+    StackSettingsError,
+    load_stack_settings,
+    stack_file,
+    stack_problems,
+)
 from provisioner.errors import CheckFailed, UsageError
 from provisioner.paths import PROJECT_ROOT, ROADMAP, STACKS_DIR
 
@@ -59,4 +65,12 @@ def load_stack_context(
 ) -> StackContext:
     settings = read_settings(stack, stacks_dir)
     path = resolve_roadmap_path(roadmap, settings)
-    return StackContext(stack, settings, read_roadmap(path), path)
+    context = StackContext(stack, settings, read_roadmap(path), path)
+    problems = stack_problems(settings, context.roadmap)
+    if problems:
+        source = str(stack_file(STACKS_DIR, stack))
+        raise UsageError(
+            f"{source} does not fit {path} ({len(problems)} problem(s)):\n"
+            + "\n".join(p.render(source) for p in problems)
+        )
+    return context

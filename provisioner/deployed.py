@@ -105,7 +105,11 @@ class EndpointSession:
 
 
 def connect(
-    settings: StackSettings, *, profile: str | None = None, endpoint: str | None = None
+    settings: StackSettings,
+    *,
+    stack: str | None = None,
+    profile: str | None = None,
+    endpoint: str | None = None,
 ) -> EndpointSession:
     """A session for the stack's region and endpoint whose caller is one of its accounts.
 
@@ -137,13 +141,15 @@ def connect(
         ) from None
     except BotoCoreError as err:
         raise UsageError(f"cannot reach {where}: {err}") from None
-    allowed = settings.allowed_accounts
+    stack = stack or settings.environment
+    allowed = settings.allowed_account_ids
     if account not in allowed:
+        listed = ", ".join(allowed) or "no account"
         raise UsageError(
-            f"the credentials for {where} belong to account {account}, but stack "
-            f"{settings.environment} may only act on {', '.join(allowed)} "
-            f"(stacks/Pulumi.{settings.environment}.yaml: accountId); nothing was called. "
-            "Use --profile for that account, or --endpoint-url for an emulator of it"
+            f"the credentials for {where} belong to account {account}, but stack {stack} may "
+            f"only act on {listed} (stacks/Pulumi.{stack}.yaml: aws:allowedAccountIds); "
+            "nothing was called. Use --profile for that account, or --endpoint-url for an "
+            "emulator of it"
         )
     return session
 
@@ -189,7 +195,9 @@ class DeployedIntegration:
                 f"{name} is at phase {phase} in {context.environment}; this needs phase >= "
                 f"{min_phase} (see `provisioner status`), so nothing to act on is deployed there"
             )
-        session = connect(context.settings, profile=profile, endpoint=endpoint_url)
+        session = connect(
+            context.settings, stack=context.stack, profile=profile, endpoint=endpoint_url
+        )
         return cls(context, integration, session)
 
     def physical(self, role: str) -> str:

@@ -15,7 +15,7 @@ from provisioner.cli import main
 from provisioner.paths import STACKS_DIR
 
 REGION = "eu-west-1"  # stacks/Pulumi.dev.yaml
-DEV_ACCOUNT = load_stack_settings(STACKS_DIR, "dev").account_id
+DEV_ACCOUNT = load_stack_settings(STACKS_DIR, "dev").allowed_account_ids[0]
 
 
 @pytest.fixture

@@ -126,3 +126,108 @@ def test_a_prod_stack_cannot_drop_protection(tmp_path: Path) -> None:
     assert "Pulumi.prod.yaml: config.integration-provisioner:protectStateful: a prod stack" in str(
         caught.value
     )
+
+
+def _dev_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    assert old in text
+    (tmp_path / "Pulumi.dev.yaml").write_text(text.replace(old, new))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "arn",
+    ["not-an-arn", "arn:aws:iam::111111111111:role/boundary", "arn:aws:iam::1111:policy/b"],
+)
+def test_a_permissions_boundary_that_is_not_a_policy_arn_is_refused(
+    tmp_path: Path, arn: str
+) -> None:
+    stacks = _dev_with(
+        tmp_path,
+        "killSwitch: []",
+        f"killSwitch: []\n  integration-provisioner:permissionsBoundaryArn: {arn}",
+    )
+    with pytest.raises(StackSettingsError) as caught:
+        load_stack_settings(stacks, "dev")
+    assert "config.integration-provisioner:permissionsBoundaryArn" in str(caught.value)
+    assert "is not an IAM managed policy ARN" in str(caught.value)
+
+
+def test_a_policy_arn_with_a_path_is_a_valid_boundary(tmp_path: Path) -> None:
+    arn = "arn:aws:iam::111111111111:policy/boundaries/integration-boundary"
+    stacks = _dev_with(
+        tmp_path,
+        "killSwitch: []",
+        f"killSwitch: []\n  integration-provisioner:permissionsBoundaryArn: {arn}",
+    )
+    assert load_stack_settings(stacks, "dev").permissions_boundary_arn == arn
+
+
+def test_a_kill_switch_entry_naming_no_integration_is_a_problem(tmp_path: Path) -> None:
+    from components.roadmap import load_roadmap
+    from components.settings import stack_problems
+
+    stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
+    [problem] = stack_problems(
+        load_stack_settings(stacks, "dev"), load_roadmap(ROOT / "roadmap.yaml")
+    )
+    assert problem.loc == "config.integration-provisioner:killSwitch[0]"
+    assert "unknown integration 'quote-to-ordr'" in problem.msg and "quote-to-order" in problem.msg
+
+
+def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
+    tmp_path: Path,
+) -> None:
+    from components.roadmap import load_roadmap
+    from components.settings import stack_problems
+
+    roadmap = load_roadmap(ROOT / "roadmap.yaml")
+    planned = sum(i.service_levels.salesforce_api_calls_per_day for i in roadmap.active("dev"))
+    stacks = _dev_with(
+        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 200000"
+    )
+    [problem] = stack_problems(load_stack_settings(stacks, "dev"), roadmap)
+    assert problem.loc == "config.integration-provisioner:salesforceApiAllocation"
+    assert f"plan {planned:,} salesforce API calls/day but this org allows 160,000" in problem.msg
+
+
+def test_the_example_stacks_fit_the_example_roadmap() -> None:
+    from components.roadmap import load_roadmap
+    from components.settings import stack_problems
+
+    roadmap = load_roadmap(ROOT / "roadmap.yaml")
+    for stack in ("dev", "staging", "prod"):
+        assert stack_problems(load_stack_settings(ROOT / "stacks", stack), roadmap) == []
+
+
+def test_stack_commands_refuse_a_stack_that_does_not_fit_its_roadmap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import provisioner.context
+    from provisioner.cli import main
+
+    stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
+    monkeypatch.setattr(provisioner.context, "STACKS_DIR", stacks)
+    monkeypatch.setattr(
+        provisioner.context, "read_settings", lambda stack: load_stack_settings(stacks, stack)
+    )
+    assert main(["plan", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "Pulumi.dev.yaml: config.integration-provisioner:killSwitch[0]: unknown integration" in err
+    )
+
+
+def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import provisioner.commands.validate as validate
+    from provisioner.cli import main
+
+    stacks = _dev_with(
+        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 200000"
+    )
+    monkeypatch.setattr(validate, "STACKS_DIR", stacks)  # only dev there: the others skipped
+    assert main(["validate"]) == 1
+    out = capsys.readouterr().out
+    assert "Pulumi.dev.yaml: config.integration-provisioner:salesforceApiAllocation: " in out

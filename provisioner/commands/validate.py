@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
-from components.roadmap import ENVIRONMENTS, Roadmap, RoadmapError, RoadmapFileError, load_roadmap
+from components.roadmap import (
+    ENVIRONMENTS,
+    Problem,
+    Roadmap,
+    RoadmapError,
+    RoadmapFileError,
+    load_roadmap,
+)
+from components.settings import StackSettingsError, load_stack_settings, stack_file, stack_problems
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
+from provisioner.paths import STACKS_DIR
 
 NAME = "validate"
 ORDER = 10
@@ -15,6 +24,9 @@ HELP = "check the roadmap: types, references, ownership, phases, API budget"
 DESCRIPTION = """\
 Validate the roadmap and report every problem in one run, each as
   roadmap.yaml: integrations[3].credentials[0].rotation_days: <what is wrong and what to do>
+then each stack's settings against it (kill-switch entries name integrations; the stack's
+salesforceApiAllocation covers the API calls/day of the integrations active there), as
+  stacks/Pulumi.dev.yaml: config.integration-provisioner:killSwitch[0]: <...>
 
 Exit 0 when valid, 1 when the roadmap breaks a rule, 2 when the file is missing or not YAML.
 """
@@ -59,9 +71,33 @@ def run(args: argparse.Namespace) -> int:
                 print(problem.render(err.source))
             print(f"\n{len(err.problems)} problem(s) in {path}")
         return EXIT_FAILED
+    stack_errors = _stack_problems(roadmap)
+    if stack_errors:
+        if args.json:
+            errors = [{"loc": f"{source}: {p.loc}", "msg": p.msg} for source, p in stack_errors]
+            print(json.dumps({"valid": False, "errors": errors}, indent=2))
+        else:
+            for source, problem in stack_errors:
+                print(problem.render(source))
+            print(f"\n{len(stack_errors)} problem(s) in the stack settings for {path}")
+        return EXIT_FAILED
     if args.json:
         print(json.dumps({"valid": True, "errors": []}))
     else:
         print(f"{path}: valid\n")
         print(summary(roadmap))
     return EXIT_OK
+
+
+def _stack_problems(roadmap: Roadmap) -> list[tuple[str, Problem]]:
+    """Each stack file's problems with this roadmap (unreadable stack files are skipped:
+    every stack command reports those itself)."""
+    found = []
+    for stack in ENVIRONMENTS:
+        try:
+            settings = load_stack_settings(STACKS_DIR, stack)
+        except StackSettingsError:
+            continue
+        source = str(stack_file(STACKS_DIR, stack))
+        found += [(source, p) for p in stack_problems(settings, roadmap)]
+    return found
