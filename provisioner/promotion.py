@@ -228,10 +228,20 @@ def raised(roadmap: Roadmap, step: Step) -> Roadmap:
     return roadmap.model_copy(update={"integrations": tuple(integrations)})
 
 
+def roadmap_option(path: Path | str | None) -> str:
+    """` --roadmap PATH` for a fix hint when the user named another roadmap than the default,
+    so the command the hint suggests checks the same file."""
+    from provisioner.paths import ROADMAP
+
+    if path is None or Path(path).resolve() == ROADMAP.resolve():
+        return ""
+    return f" --roadmap {path}"
+
+
 # --------------------------------------------------------------------------- criteria
 
 
-def order_criterion(roadmap: Roadmap, step: Step) -> Criterion:
+def order_criterion(roadmap: Roadmap, step: Step, roadmap_path: Path | None = None) -> Criterion:
     """The new phase may not exceed the phase held in the environment below."""
     lower = step.below
     if lower is None:
@@ -255,7 +265,8 @@ def order_criterion(roadmap: Roadmap, step: Step) -> Criterion:
         "failed",
         f"phase {step.target} in {step.environment} would be ahead of phase {held} in {lower}",
         f"promote {lower} first: provisioner promote {step.integration} --to {lower}"
-        + (f" --to-phase {step.target}" if step.target > held + 1 else ""),
+        + (f" --to-phase {step.target}" if step.target > held + 1 else "")
+        + roadmap_option(roadmap_path),
     )
 
 
@@ -303,11 +314,26 @@ def evidence_criteria(
 
 
 def _run_check(check: AutomatedCheck, proposal: Proposal) -> Criterion:
-    """Run one automated check; its own crash is a failed criterion, never a pass."""
+    """Run one automated check; its own crash is a failed criterion, never a pass.
+
+    Each takes from seconds to a minute or more (a plan and the policy pack, a rehearsal),
+    so it says on stderr what it is doing, and how long it took, keeping stdout for results.
+    """
+    import sys
+    import time
+
+    name = getattr(check, "__name__", repr(check))
+    step = proposal.step
+    what = name.removesuffix("_passes").replace("_", " ")
+    print(
+        f"checking {what} for {step.integration} -> {step.environment} phase {step.target} ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    started = time.monotonic()
     try:
         return check(proposal)
     except Exception as err:
-        name = getattr(check, "__name__", repr(check))
         return Criterion(
             name.removesuffix("_passes").replace("_", "-"),
             "automated",
@@ -316,6 +342,8 @@ def _run_check(check: AutomatedCheck, proposal: Proposal) -> Criterion:
             "rerun with PROVISIONER_DEBUG=1 and report it if it persists; the promotion "
             "cannot be approved without this check",
         )
+    finally:
+        print(f"  {what}: {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
 
 
 def assess(
@@ -332,7 +360,7 @@ def assess(
     plan from it.
     """
     integration = roadmap.integrations[step.index]
-    criteria = [order_criterion(roadmap, step)]
+    criteria = [order_criterion(roadmap, step, roadmap_path)]
     criteria += evidence_criteria(integration, step.index, step.phases_left, roadmap_path.name)
     if checks:
         proposal = Proposal(step, roadmap, raised(roadmap, step), roadmap_path, after_text)
@@ -452,8 +480,9 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
                 "automated",
                 "failed",
                 f"the program failed to plan {step.environment} at the new phase: {err}",
-                f"run `provisioner plan --stack {step.environment}` on the edited roadmap "
-                "and fix what it reports",
+                f"run `provisioner plan --stack {step.environment}"
+                f"{roadmap_option(proposal.roadmap_path)}` on the edited roadmap and fix what "
+                "it reports",
             )
         result = harness.check_resources(
             [r.to_json() for r in run.resources], stack=step.environment, config=run.config
@@ -480,7 +509,8 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
         "automated",
         "failed",
         f"{summary}: {shown}",
-        f"fix the violations (see `provisioner check --stack {step.environment}`) so phase "
+        f"fix the violations (see `provisioner check --stack {step.environment}"
+        f"{roadmap_option(proposal.roadmap_path)}`) so phase "
         f"{step.target} provisions what the policy pack requires, then rerun",
     )
 
@@ -551,7 +581,8 @@ def rehearsal_passes(proposal: Proposal) -> Criterion:
         "automated",
         "failed",
         f"{summary}: {shown}",
-        f"run `provisioner rehearse --stack {where}`, fix what fails, then rerun",
+        f"run `provisioner rehearse --stack {where}{roadmap_option(proposal.roadmap_path)}`, "
+        "fix what fails, then rerun",
     )
 
 
@@ -750,7 +781,8 @@ def promote(
                 "failed",
                 "the edited roadmap would break its rules: "
                 + "; ".join(p.render(path.name) for p in problems),
-                "fix those problems in the roadmap first (provisioner validate), then rerun",
+                "fix those problems in the roadmap first (provisioner validate"
+                f"{roadmap_option(path)}), then rerun",
             )
             assessment = Assessment(step, (*assessment.criteria, invalid))
 

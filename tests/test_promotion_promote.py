@@ -184,8 +184,9 @@ def test_phase_above_the_environment_below_is_refused(tmp_path: Path) -> None:
     assert [c.id for c in outcome.assessment.failed] == ["order"]
     order = outcome.assessment.failed[0]
     assert order.detail == "phase 3 in prod would be ahead of phase 2 in staging"
-    assert (
-        order.fix == "promote staging first: provisioner promote inventory-to-promise --to staging"
+    assert order.fix == (
+        f"promote staging first: provisioner promote inventory-to-promise --to staging "
+        f"--roadmap {path}"
     )
     assert path.read_text() == EXAMPLE_TEXT
 
@@ -423,3 +424,33 @@ def test_json_output_shape(
     assert [c["kind"] for c in doc["criteria"]] == ["order"] + ["evidence"] * 4 + ["automated"] * 2
     assert set(doc["criteria"][0]) == {"id", "kind", "status", "passed", "detail", "fix"}
     assert "+    phases: {dev: 5, staging: 4, prod: 4}" in doc["diff"]
+
+
+def test_fix_hints_keep_the_roadmap_the_user_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    argv = ["promote", "quote-to-order", "--to", "prod", "--to-phase", "5", "--dry-run"]
+
+    assert main([*argv, "--roadmap", str(path)]) == 1
+
+    captured = capsys.readouterr()
+    hint = f"provisioner promote quote-to-order --to staging --roadmap {path}"
+    assert hint in captured.out + captured.err
+
+
+def test_automated_checks_say_on_stderr_what_they_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    argv = ["promote", "quote-to-order", "--to", "prod", "--dry-run", "--json"]
+
+    main([*argv, "--roadmap", str(path)])
+
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays one JSON document
+    assert "checking passing policy for quote-to-order -> prod phase 4 ..." in captured.err
