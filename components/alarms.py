@@ -44,6 +44,10 @@ LATENCY_SHARE_OF_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: about t
 API_BUDGET_SHARE = 0.8  # page before the budget is gone, not after
 
 
+# How long a deployment waits for an HTTPS endpoint to confirm its subscription.
+CONFIRMATION_TIMEOUT_MINUTES = 5
+
+
 @dataclass
 class IntegrationAlarmsArgs:
     """Inputs of IntegrationAlarms."""
@@ -121,11 +125,20 @@ class IntegrationAlarms(pulumi.ComponentResource):
         self.subscription = None
         if args.endpoint is not None:
             protocol, endpoint = args.endpoint
+            # An HTTPS endpoint that confirms the subscription itself (PagerDuty's CloudWatch
+            # integration does) is waited for, so a deployment whose pager never confirmed
+            # fails instead of leaving alarms undelivered (SNS Developer Guide, "Fanout to
+            # HTTP/S endpoints": a subscription delivers only once confirmed).
+            auto_confirms = protocol == "https"
             self.subscription = aws.sns.TopicSubscription(
                 f"{name}-alerts-subscription",
                 topic=self.topic.arn,
                 protocol=protocol,
                 endpoint=endpoint,
+                endpoint_auto_confirms=auto_confirms or None,
+                confirmation_timeout_in_minutes=CONFIRMATION_TIMEOUT_MINUTES
+                if auto_confirms
+                else None,
                 opts=child(self),
             )
         else:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -49,6 +50,7 @@ __all__ = [
     "STACK_NAME_PATTERN",
     "AlarmEndpoint",
     "AlarmRouting",
+    "Delivery",
     "StackSettings",
     "StackSettingsError",
     "known_stacks",
@@ -93,6 +95,23 @@ class AlarmEndpoint(BaseModel):
     endpoint: str = Field(min_length=3)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Whether an alert path's subscription delivers once deployed, and why (or why not).
+
+    ``confirmed``: SNS delivers as soon as the subscription exists (SQS, Lambda) or the
+    endpoint confirms it itself (HTTPS, e.g. PagerDuty's CloudWatch integration), which the
+    deployment waits for. ``pending``: an e-mail subscription delivers nothing until someone
+    opens the confirmation mail (SNS Developer Guide, "Email notifications").
+    ``misrouted``: a ``slack:`` path reaches only the fallback e-mail, since no Slack channel
+    (AWS Chatbot) is configured for it. ``none``: nobody is subscribed.
+    """
+
+    endpoint: AlarmEndpoint | None
+    state: Literal["confirmed", "pending", "misrouted", "none"]
+    reason: str
+
+
 class AlarmRouting(BaseModel):
     """How alert paths map to subscriptions in this environment."""
 
@@ -110,6 +129,29 @@ class AlarmRouting(BaseModel):
         if self.fallback_email:
             return AlarmEndpoint(protocol="email", endpoint=self.fallback_email)
         return None
+
+    def delivery(self, alert_path: str) -> Delivery:
+        """How ``alert_path``'s alarms arrive (see ``Delivery``)."""
+        endpoint = self.endpoint_for(alert_path)
+        if endpoint is None:
+            return Delivery(None, "none", "no endpoint and no fallbackEmail: nobody is paged")
+        where = f"{endpoint.protocol} {endpoint.endpoint}"
+        if alert_path.startswith("slack:") and alert_path not in self.endpoints:
+            return Delivery(
+                endpoint,
+                "misrouted",
+                f"{alert_path} has no Slack channel (AWS Chatbot) configured here; its alarms "
+                f"go to the fallback e-mail {endpoint.endpoint} instead",
+            )
+        if endpoint.protocol == "email":
+            return Delivery(
+                endpoint,
+                "pending",
+                f"{where}: pending until someone confirms the subscription e-mail",
+            )
+        if endpoint.protocol == "https":
+            return Delivery(endpoint, "confirmed", f"{where} (confirms itself on deploy)")
+        return Delivery(endpoint, "confirmed", where)
 
 
 class StackSettings(BaseModel):

@@ -367,3 +367,12 @@ def test_permissions_boundary_applies_to_every_role_and_user() -> None:
     assert {r.name for r in principals} >= {"quote-to-order-role", "quote-to-order-rotation-role"}
     for principal in principals:
         assert principal.inputs.get("permissionsBoundary") == boundary, principal.name
+
+
+def test_https_alert_subscriptions_wait_for_the_endpoint_to_confirm(prod: ProgramRun) -> None:
+    subscription = prod.find("quote-to-order-alerts-subscription")
+    assert subscription.inputs["protocol"] == "https"  # pagerduty:revops-oncall in prod
+    assert subscription.inputs["endpointAutoConfirms"] is True
+    assert subscription.inputs["confirmationTimeoutInMinutes"] >= 1
+    email = prod.find("lead-to-account-alerts-subscription")  # slack: -> fallback e-mail
+    assert email.inputs["protocol"] == "email" and "endpointAutoConfirms" not in email.inputs

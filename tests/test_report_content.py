@@ -47,7 +47,8 @@ EXPECTED_PROD = {
     "uat-contract-tests": Verdict.PASS,
     "ownership-agreed": Verdict.PASS,
     "phased-rollout": Verdict.PASS,
-    "post-go-live": Verdict.PASS,
+    # prod routes slack: alert paths to the fallback e-mail (no AWS Chatbot channel).
+    "post-go-live": Verdict.FAIL,
 }
 
 
@@ -253,7 +254,11 @@ def test_missing_policy_harness_shows_not_available_never_pass() -> None:
     report = report_for(policy=policy)
     got = verdicts(report)
     assert got["retry-replay-monitoring"] is Verdict.UNAVAILABLE
-    assert got["post-go-live"] is Verdict.UNAVAILABLE
+    # post-go-live fails anyway in prod (slack: paths reach only an e-mail); the policy
+    # findings in it say "not available", never pass.
+    post = next(i for i in report.checklist if i.key == "post-go-live")
+    assert got["post-go-live"] is not Verdict.PASS
+    assert any(f.status is Verdict.UNAVAILABLE for f in post.findings)
     assert all(pv.verdict is Verdict.UNAVAILABLE for pv in report.policy_verdicts)
     html = render_html(report)
     assert "`provisioner check` is not built yet" in html
@@ -353,3 +358,36 @@ def test_check_json_is_grouped_per_integration() -> None:
     assert [v.message for v in results.unattributed] == ["stack-level"]
     with pytest.raises(ValueError):
         parse_check_json({"unexpected": True}, ROADMAP)
+
+
+def test_alert_paths_count_as_pass_only_when_delivery_is_confirmed() -> None:
+    from components.settings import AlarmRouting
+
+    routing = AlarmRouting.model_validate(
+        {
+            "fallbackEmail": "integrations-oncall@example.com",
+            "endpoints": {
+                "pagerduty:revops-oncall": {
+                    "protocol": "https",
+                    "endpoint": "https://events.pagerduty.com/integration/revops-oncall/enqueue",
+                }
+            },
+        }
+    )
+    states = {
+        path: routing.delivery(path).state
+        for path in (
+            "pagerduty:revops-oncall",
+            "email:support-ops@northwind.example",
+            "slack:mops-alerts",
+        )
+    }
+    assert states == {
+        "pagerduty:revops-oncall": "confirmed",
+        "email:support-ops@northwind.example": "pending",
+        "slack:mops-alerts": "misrouted",
+    }
+    post = next(i for i in report_for().checklist if i.key == "post-go-live")
+    by_text = {f.text.split(":", 1)[0]: f.status for f in post.findings if "->" in f.text}
+    assert by_text["quote-to-order"] is Verdict.PASS  # pagerduty, confirms itself
+    assert Verdict.FAIL in by_text.values()  # a slack: path that reaches only an e-mail

@@ -475,13 +475,14 @@ def post_go_live(inputs: Inputs) -> Iterator[Finding]:
     """
     routing = inputs.settings.alarm_routing
     for integ in inputs.live():
-        endpoint = routing.endpoint_for(integ.alert_path)
-        if endpoint is None:
-            yield bad(
-                f"{integ.name}: alert path {integ.alert_path} reaches no endpoint in {inputs.stack}"
-            )
+        delivery = routing.delivery(integ.alert_path)
+        text = f"{integ.name}: {integ.alert_path} -> {delivery.reason}"
+        if delivery.state == "confirmed":
+            yield ok(text)
+        elif delivery.state == "pending":  # whether it was confirmed is not known from here
+            yield Finding(Verdict.UNAVAILABLE, text)
         else:
-            yield ok(f"{integ.name}: {integ.alert_path} -> {endpoint.protocol} {endpoint.endpoint}")
+            yield bad(f"{text} in {inputs.stack}")
         if inputs.phase(integ) >= 4:
             yield _policy(inputs, integ, "reconciliation and dashboard")
         if inputs.phase(integ) >= 5:
