@@ -189,14 +189,7 @@ def _copy(
                 if max_messages is None
                 else min(SQS_BATCH_LIMIT, max_messages - result.moved)
             )
-            messages = sqs.receive_message(
-                QueueUrl=dlq_url,
-                MaxNumberOfMessages=want,
-                WaitTimeSeconds=wait_time_seconds,
-                VisibilityTimeout=visibility_timeout,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = _receive(sqs, dlq_url, want, wait_time_seconds, visibility_timeout)
             if not messages:
                 break
             fresh = []
@@ -215,6 +208,22 @@ def _copy(
     finally:
         _release(left, dlq_url, sqs)
     return result
+
+
+def _receive(
+    sqs: Any, url: str, count: int, wait_time_seconds: int, visibility_timeout: int
+) -> list[dict[str, Any]]:
+    """Up to ``count`` messages with all their attributes, hidden while this run works."""
+    return list(
+        sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=count,
+            WaitTimeSeconds=wait_time_seconds,
+            VisibilityTimeout=visibility_timeout,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+    )
 
 
 def _reparked(message: dict[str, Any], sent: set[str]) -> bool:
@@ -343,13 +352,9 @@ def replay_batch_dlq(
     seen: set[str] = set()
     try:
         while True:
-            messages = sqs_client.receive_message(
-                QueueUrl=dlq_url,
-                MaxNumberOfMessages=SQS_BATCH_LIMIT,
-                WaitTimeSeconds=wait_time_seconds,
-                VisibilityTimeout=visibility_timeout,
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            messages = _receive(
+                sqs_client, dlq_url, SQS_BATCH_LIMIT, wait_time_seconds, visibility_timeout
+            )
             fresh = [m for m in messages if m["MessageId"] not in seen]
             if not fresh:
                 break

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
+from test_sync_harness import create_state_table
 
 from components.settings import load_stack_settings
 from provisioner.cli import main
@@ -209,13 +210,7 @@ def _batch_state(since: str) -> tuple[str, str]:
     sqs = boto3.client("sqs", region_name=REGION)
     dlq = sqs.create_queue(QueueName="dev-order-to-invoice-dlq")["QueueUrl"]
     ddb = boto3.client("dynamodb", region_name=REGION)
-    table = "dev-order-to-invoice-state"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    table = create_state_table("dev-order-to-invoice-state")
     ddb.put_item(
         TableName=table,
         Item={
