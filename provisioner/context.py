@@ -68,7 +68,7 @@ def load_stack_context(
     context = StackContext(stack, settings, read_roadmap(path), path)
     problems = stack_problems(settings, context.roadmap)
     if problems:
-        source = str(stack_file(STACKS_DIR, stack))
+        source = str(stack_file(stacks_dir, stack))
         raise UsageError(
             f"{source} does not fit {path} ({len(problems)} problem(s)):\n"
             + "\n".join(p.render(source) for p in problems)

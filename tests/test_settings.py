@@ -207,9 +207,10 @@ def test_stack_commands_refuse_a_stack_that_does_not_fit_its_roadmap(
     from provisioner.cli import main
 
     stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
-    monkeypatch.setattr(provisioner.context, "STACKS_DIR", stacks)
     monkeypatch.setattr(
-        provisioner.context, "read_settings", lambda stack: load_stack_settings(stacks, stack)
+        provisioner.context,
+        "read_settings",
+        lambda stack, _=None: load_stack_settings(stacks, stack),
     )
     assert main(["plan", "--stack", "dev"]) == 2
     err = capsys.readouterr().err
