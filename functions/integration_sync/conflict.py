@@ -37,6 +37,7 @@ Used at one place in the consumer::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -232,7 +233,9 @@ class ConflictResolver:
         }
         if self.review_queue_url.endswith(".fifo"):
             params["MessageGroupId"] = f"{change.object}:{write.external_id}"[:128]
-            params["MessageDeduplicationId"] = change.idempotency_key[-128:]
+            # A change without a sender id is parked once per distinct parked message.
+            dedup = change.idempotency_key or hashlib.sha256(message.encode()).hexdigest()
+            params["MessageDeduplicationId"] = dedup[-128:]
         self.sqs.send_message(**params)
 
     def _record(self, change: Change, write: TargetWrite) -> None:

@@ -283,7 +283,7 @@ class ApiKeyStrategy:
         return new
 
     def issued_id(self, doc: dict[str, Any]) -> str | None:
-        return str(doc.get("key_id") or "") or None
+        return str(doc.get(self.ID) or "") or None
 
     def revoke(self, ctx: StepContext, issued_id: str) -> None:
         self.issuer.revoke_key(ctx.current, issued_id)
@@ -469,6 +469,12 @@ class SnowflakeKeyPairStrategy:
         )
         return new
 
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return None  # the key pair is made here; nothing is issued elsewhere
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        return None
+
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         return None  # nothing reached Snowflake yet
 
@@ -540,6 +546,12 @@ class ManualSwapStrategy:
             f"{ctx.arn}: {self.kind} cannot be rotated by API: {MANUAL_SWAP[self.kind]} "
             "AWSCURRENT is unchanged."
         )
+
+    def issued_id(self, doc: dict[str, Any]) -> str | None:
+        return None  # create refuses before anything is issued
+
+    def revoke(self, ctx: StepContext, issued_id: str) -> None:
+        return None
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         return None
