@@ -12,10 +12,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.audit import AuditTrail, AuditTrailArgs
 from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
 from components.settings import (
+    AUDIT_TRAIL_CREATE,
     CONFIG_NAMESPACE,
     StackSettingsError,
     settings_from_config,
@@ -106,6 +108,17 @@ for integration in active:
         ),
     )
     pulumi.export(integration.name, component.outputs)
+if active and settings.audit_trail == AUDIT_TRAIL_CREATE:
+    audit = AuditTrail(
+        "stack-audit",
+        AuditTrailArgs(
+            settings=settings,
+            account_id=account_id,
+            integrations=[i.name for i in active],
+            tags={"environment": settings.environment, "managed-by": "integration-provisioner"},
+        ),
+    )
+    pulumi.export("auditTrail", audit.trail.arn)
 pulumi.export(
     "discovery",
     [i.name for i in roadmap.integrations if i.phase(settings.environment) < 2],

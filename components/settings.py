@@ -45,6 +45,8 @@ from components.roadmap import (
 from contract.naming import PREFIX_PATTERN
 
 __all__ = [
+    "AUDIT_TRAIL_CREATE",
+    "AUDIT_TRAIL_NONE",
     "CONFIG_NAMESPACE",
     "SECRET",
     "STACK_NAME_PATTERN",
@@ -79,6 +81,12 @@ AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 PrincipalArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
 ]
+
+# `auditTrail`: the stack creates its own trail, names an existing (organisation) trail by
+# ARN (CloudTrail API reference, "Trail": TrailARN), or has none (not in prod).
+AUDIT_TRAIL_CREATE = "create"
+AUDIT_TRAIL_NONE = "none"
+TRAIL_ARN_PATTERN = r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
@@ -185,6 +193,11 @@ class StackSettings(BaseModel):
     # Each batch run re-reads this far behind its watermark, for records whose source clock
     # lags (their modified_at lands behind the mark); record versions absorb the re-read.
     batch_overlap_seconds: int = Field(alias="batchOverlapSeconds", default=300, ge=0, le=86400)
+    # Who records the integrations' function invocations and secret reads: `create` (the
+    # default) gives the stack its own trail (components/audit.py), a trail ARN names an
+    # existing organisation trail the rehearsal checks covers them, `none` records nothing
+    # beyond the account's 90-day event history (refused in prod).
+    audit_trail: str = Field(alias="auditTrail", default=AUDIT_TRAIL_CREATE)
     roadmap: str = "roadmap.yaml"
     # Config keys whose value is (or holds) a secret: a `secure:` value in the stack file.
     # The program passes what comes from them on as Pulumi secrets; offline they read as
@@ -209,6 +222,28 @@ class StackSettings(BaseModel):
                 "loses its leading zeros"
             )
         return ids
+
+    @field_validator("audit_trail")
+    @classmethod
+    def _audit_trail(cls, value: str, info: ValidationInfo) -> str:
+        if value not in (AUDIT_TRAIL_CREATE, AUDIT_TRAIL_NONE) and not re.match(
+            TRAIL_ARN_PATTERN, value
+        ):
+            raise ValueError(
+                f"{value!r} is neither `create`, `none` nor a trail ARN "
+                "(arn:aws:cloudtrail:<region>:<account>:trail/<name>)"
+            )
+        if value == AUDIT_TRAIL_NONE and info.data.get("environment") == "prod":
+            raise ValueError(
+                "a prod stack records who invokes its functions and reads its secrets; "
+                "use `create` or the ARN of the organisation trail that covers them"
+            )
+        return value
+
+    @property
+    def existing_trail_arn(self) -> str | None:
+        """The organisation trail the stack relies on, when it names one."""
+        return self.audit_trail if self.audit_trail.startswith("arn:") else None
 
     def is_secret(self, key: str) -> bool:
         """True when config key `key` (`alarmRouting`) holds a secret value."""
@@ -400,7 +435,9 @@ def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
 
 
 # Pulumi config hands structured values over as JSON text; these keys are plain text.
-_TEXT_KEYS = frozenset({"environment", "namePrefix", "permissionsBoundaryArn", "roadmap"})
+_TEXT_KEYS = frozenset(
+    {"environment", "namePrefix", "permissionsBoundaryArn", "roadmap", "auditTrail"}
+)
 
 
 def settings_from_config(

@@ -33,6 +33,7 @@ __all__ = [
     "ROLE_HEADS",
     "SLUG_MAX_LENGTH",
     "SLUG_PATTERN",
+    "STACK_SCOPE",
     "NameLimit",
     "clashing_names",
     "logical_name",
@@ -40,6 +41,7 @@ __all__ = [
     "names_over_limit",
     "owner_of_name",
     "physical_name",
+    "stack_physical_name",
 ]
 
 # Roadmap names (systems, objects, integrations, credentials): lowercase slugs, usable
@@ -118,6 +120,23 @@ NAME_LIMITS: dict[str, tuple[NameLimit, ...]] = {
             "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
         ),
     ),
+    # CloudTrail CreateTrail: Name 3-128 characters.
+    "aws:cloudtrail/trail:Trail": (
+        NameLimit(
+            "name",
+            128,
+            "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html",
+        ),
+    ),
+    # S3 general purpose bucket names: 3-63 characters, lower case (S3 user guide,
+    # "General purpose bucket naming rules").
+    "aws:s3/bucket:Bucket": (
+        NameLimit(
+            "bucket",
+            63,
+            "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html",
+        ),
+    ),
     "aws:cloudwatch/dashboard:Dashboard": (
         NameLimit(
             "dashboardName",
@@ -185,7 +204,13 @@ ROLE_HEADS: tuple[str, ...] = (
     "webhook",
     "reverse",
     "stage",
+    "audit",
 )
+
+# Resources of the stack as a whole (its audit trail) are named like an integration's, with
+# this word in the integration's place: `{prefix}-stack-audit-trail`. `clashing_names`
+# counts it as taken, so no integration `stack-audit...` can share those names.
+STACK_SCOPE = "stack"
 
 
 def physical_name(prefix: str, integration: str, role: str, *, limit: int = NAME_LIMIT) -> str:
@@ -207,6 +232,11 @@ def physical_name(prefix: str, integration: str, role: str, *, limit: int = NAME
     digest = hashlib.sha256(full.encode()).hexdigest()[:HASH_LENGTH]
     kept = full[: limit - HASH_LENGTH - 1].rstrip("-")
     return f"{kept}-{digest}"
+
+
+def stack_physical_name(prefix: str, role: str, *, limit: int = NAME_LIMIT) -> str:
+    """The AWS name of a resource of the whole stack: `{prefix}-stack-{role}`."""
+    return physical_name(prefix, STACK_SCOPE, role, limit=limit)
 
 
 def name_limit(type_: str, field: str = "name") -> int:
@@ -253,7 +283,7 @@ def clashing_names(integrations: Iterable[str]) -> list[tuple[str, str]]:
     (`lead` and `lead-cred-x`: `lead`'s credential `x-rotation` and `lead-cred-x`'s
     `rotation` would both be `{prefix}-lead-cred-x-rotation`).
     """
-    names = sorted(set(integrations))
+    names = sorted(set(integrations) | {STACK_SCOPE})
     pairs: list[tuple[str, str]] = []
     for shorter in names:
         for longer in names:

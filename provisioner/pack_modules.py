@@ -2,9 +2,10 @@
 
 The pack's package (`policies/integration_policies`) builds every policy object when
 imported, and the pack folder is not on the CLI's import path. A few of its modules are
-plain data and functions with no import of the pack: the fence evaluator (`fence`), read
-by the rehearsal, and the controls table (`controls`), read by the report. They are loaded
-here from their files, so there is one definition and the pack stays self-contained.
+plain data and functions with no import of the pack: the fence evaluator (`fence`) and
+what a trail records (`trail_coverage`), read by the rehearsal, and the controls table
+(`controls`), read by the report. They are loaded here from their files, so there is one
+definition and the pack stays self-contained.
 
 Usage::
 
@@ -23,7 +24,7 @@ from provisioner.paths import POLICY_PACK_DIR
 
 __all__ = ["pack_module"]
 
-_STANDALONE = frozenset({"fence", "controls"})
+_STANDALONE = frozenset({"fence", "controls", "trail_coverage"})
 
 
 @cache

@@ -308,6 +308,14 @@ class AwsShapedBackend:
             "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
         ):
             return str(inputs.get("queueUrl")), {}
+        if t == "aws:s3/bucket:Bucket":
+            bucket = str(inputs.get("bucket") or name)
+            return bucket, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
+        if t.startswith("aws:s3/bucket") and inputs.get("bucket"):  # a bucket's configuration
+            return str(inputs["bucket"]), {}
+        if t == "aws:cloudtrail/trail:Trail":
+            arn = self._arn("cloudtrail", f"trail/{name}")
+            return arn, {"arn": arn, "homeRegion": self.region}
         # Anything else: a stable id; an ARN when the type is an AWS one we do not model.
         service = t.split(":")[1].split("/")[0] if t.startswith("aws:") else "unknown"
         return f"{name}-{h}", {"arn": self._arn(service, f"{name}-{h}")}

@@ -20,6 +20,7 @@ from contract.naming import (
     clashing_names,
     owner_of_name,
     physical_name,
+    stack_physical_name,
 )
 from tests.roadmap_examples import EXAMPLE, problems_after
 
@@ -91,3 +92,9 @@ def test_roadmap_names_follow_the_shared_slug_rule() -> None:
 
     assert rename("a" * SLUG_MAX_LENGTH) == []
     assert "integrations[0].name" in rename("a" * (SLUG_MAX_LENGTH + 1))
+
+
+def test_no_integration_may_take_the_stack_audit_trails_names() -> None:
+    assert stack_physical_name("prod", "audit-trail") == "prod-stack-audit-trail"
+    assert clashing_names(["stack-audit-logs"]) == [("stack", "stack-audit-logs")]
+    assert clashing_names(["stacker"]) == []

@@ -374,6 +374,8 @@ def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
     # Every kind of check ran (prod has no phase-3 queued integration without consumers).
     assert {"deploy", "policy-pack", "resources-exist", "access-matrix", "dlq-replay"} <= names
     assert {"end-to-end", "rotation", "alarms"} <= names, sorted(names)
+    # dev records nothing beyond the event history (auditTrail: none); the others their trail.
+    assert ("audit-trail" in names) == (stack != "dev"), sorted(names)
 
 
 def test_json_output_and_exit_code(stack_runs):

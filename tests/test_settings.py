@@ -232,3 +232,32 @@ def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
     assert main(["validate"]) == 1
     out = capsys.readouterr().out
     assert "Pulumi.dev.yaml: config.integration-provisioner:salesforceApiAllocation: " in out
+
+
+def test_a_stack_creates_its_audit_trail_unless_its_file_says_otherwise(tmp_path: Path) -> None:
+    stacks = _stack_file(
+        tmp_path, "dev-alice", {"  integration-provisioner:auditTrail: none\n": ""}
+    )
+    assert load_stack_settings(stacks, "dev-alice").audit_trail == "create"
+    assert load_stack_settings(ROOT / "stacks", "dev").audit_trail == "none"
+    org = "arn:aws:cloudtrail:us-east-1:999999999999:trail/organisation"
+    named = _stack_file(tmp_path, "dev", {"auditTrail: none": f"auditTrail: {org}"})
+    assert load_stack_settings(named, "dev").existing_trail_arn == org
+
+
+def test_a_prod_stack_cannot_go_without_an_audit_trail(tmp_path: Path) -> None:
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        text.replace("auditTrail: create", "auditTrail: none")
+    )
+    with pytest.raises(
+        StackSettingsError,
+        match=r"Pulumi.prod.yaml: config.integration-provisioner:auditTrail: a prod stack records",
+    ):
+        load_stack_settings(tmp_path, "prod")
+
+
+def test_an_audit_trail_that_is_no_trail_arn_names_the_three_choices(tmp_path: Path) -> None:
+    stacks = _stack_file(tmp_path, "dev", {"auditTrail: none": "auditTrail: my-trail"})
+    with pytest.raises(StackSettingsError, match=r"auditTrail: 'my-trail' is neither `create`"):
+        load_stack_settings(stacks, "dev")

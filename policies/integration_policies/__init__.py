@@ -8,6 +8,7 @@ Usage::
     from integration_policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
 """
 
+from .audit import AUDIT_POLICIES
 from .closed_world import CLOSED_WORLD
 from .consumers import SQS_CONSUMER_CONCURRENCY, SQS_DLQ_RETENTION, SQS_VISIBILITY_TIMEOUT
 from .credentials import (
@@ -65,6 +66,7 @@ STACK_POLICIES = [
     LAMBDA_LOG_GROUPS,
     ROTATION_FUNCTION_INVOCATION,
     *HARDENING_POLICIES,
+    *AUDIT_POLICIES,
 ]
 POLICIES = RESOURCE_POLICIES + STACK_POLICIES
 

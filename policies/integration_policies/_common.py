@@ -189,6 +189,7 @@ POLICY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "aws:sns/topic:Topic": (("policy", RESOURCE),),
     "aws:secretsmanager/secretPolicy:SecretPolicy": (("policy", RESOURCE),),
     "aws:kms/key:Key": (("policy", RESOURCE),),
+    "aws:s3/bucketPolicy:BucketPolicy": (("policy", RESOURCE),),
 }
 
 

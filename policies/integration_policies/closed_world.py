@@ -21,6 +21,7 @@ from pulumi_policy import (
 
 from ._common import as_list, is_unknown, label
 from ._stack import StackView
+from .audit import TYPES as AUDIT_TYPES
 from .reach import POLICY
 from .reach import TYPES as REACH_TYPES
 
@@ -29,6 +30,7 @@ from .reach import TYPES as REACH_TYPES
 RULED_TYPES = frozenset(
     {
         *REACH_TYPES,
+        *AUDIT_TYPES,  # the stack's audit trail and its bucket (audit.py)
         "aws:kms/alias:Alias",  # integration-isolation (no shared key), required-tags
         "aws:secretsmanager/secret:Secret",  # secret-customer-managed-key, rotation
         # A value of one of the stack's secrets: grants no access itself.

@@ -75,7 +75,8 @@ LOGS = ResourceType("CloudWatch log group", ("aws:cloudwatch/logGroup:LogGroup",
 ALARM = ResourceType("CloudWatch alarm", ("aws:cloudwatch/metricAlarm:MetricAlarm",))
 RULE = ResourceType("EventBridge rule", ("aws:cloudwatch/eventRule:EventRule",))
 TABLE = ResourceType("DynamoDB table", ("aws:dynamodb/table:Table",))
-TRAIL = ResourceType("CloudTrail trail (account level)", ("aws:cloudtrail/trail:Trail",))
+TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", ("aws:cloudtrail/trail:Trail",))
+BUCKET = ResourceType("S3 bucket (the audit trail's logs)", ("aws:s3/bucket:Bucket",))
 
 # Types that only configure another resource: the controls of the resource they configure
 # apply (a secret's policy is judged under the secret, a function's invoke config under it).
@@ -96,6 +97,13 @@ ATTACHED: dict[str, ResourceType] = {
     "aws:cloudwatch/eventTarget:EventTarget": RULE,
     "aws:cloudwatch/dashboard:Dashboard": ALARM,
     "aws:dynamodb/resourcePolicy:ResourcePolicy": TABLE,
+    "aws:s3/bucketPolicy:BucketPolicy": BUCKET,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": BUCKET,
+    "aws:s3/bucketVersioning:BucketVersioning": BUCKET,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        BUCKET
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": BUCKET,
 }
 
 CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
@@ -222,12 +230,52 @@ CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
     TRAIL: (
         Control("CloudTrail.1", "3.1", "CloudTrail should be enabled and configured with at "
                 "least one multi-Region trail that includes read and write management events",
-                GAP, "the stack creates no trail yet and checks none: the account's own trail "
-                "must record the integrations' Secrets Manager and Lambda calls"),
+                GAP, "the stack's trail records all read and write management events but in "
+                "the stack's region only (a per-stack trail in every region would record "
+                "every region's events once per stack); the account's or organisation's "
+                "multi-Region trail answers this control, and a stack can name it instead "
+                "(auditTrail: its ARN, which the rehearsal checks). What the integrations need "
+                "recorded, every management event and their functions' invocations, is "
+                "enforced by audit-trail-covers-stack"),
         Control("CloudTrail.2", "3.7", "CloudTrail should have encryption at-rest enabled",
-                GAP, "no trail created by the stack (CloudTrail.1)"),
+                MET, "the stack's audit key, which CloudTrail may use for this trail only "
+                "(components/audit.py)", ("cloudtrail-hardened",)),
         Control("CloudTrail.4", "3.2", "CloudTrail log file validation should be enabled",
-                GAP, "no trail created by the stack (CloudTrail.1)"),
+                MET, "every trail the stack creates", ("cloudtrail-hardened",)),
+        Control("CloudTrail.5", "3.4", "CloudTrail trails should be integrated with Amazon "
+                "CloudWatch Logs", GAP,
+                "the trail delivers to S3 only; `provisioner audit` answers who-did-what "
+                "from CloudTrail's LookupEvents, and no metric filter reads the trail yet"),
+        Control("CloudTrail.6", "3.3", "Ensure the S3 bucket used to store CloudTrail logs is "
+                "not publicly accessible", MET,
+                "all four public access blocks, a policy admitting CloudTrail for this trail "
+                "only", ("audit-bucket-private",)),
+        Control("CloudTrail.7", "3.6", "Ensure S3 bucket access logging is enabled on the "
+                "CloudTrail S3 bucket", GAP,
+                "no access-log bucket: reads of the logs are recorded as the trail's own "
+                "management events only when the reader decrypts with the audit key (KMS)"),
+    ),
+    BUCKET: (
+        Control("S3.1", "2.1.5", "S3 general purpose buckets should have block public access "
+                "settings enabled", MET, "all four blocks on the audit bucket",
+                ("audit-bucket-private",)),
+        Control("S3.5", "2.1.2", "S3 general purpose buckets should require requests to use "
+                "SSL", MET, "the bucket policy denies aws:SecureTransport = false",
+                ("audit-bucket-private",)),
+        Control("S3.8", "", "S3 general purpose buckets should block public access", MET,
+                "bucket-level public access block", ("audit-bucket-private",)),
+        Control("S3.9", "", "S3 general purpose buckets should have server access logging "
+                "enabled", GAP, "no access-log bucket (CloudTrail.7)"),
+        Control("S3.13", "", "S3 general purpose buckets should have Lifecycle "
+                "configurations", MET,
+                "logs move to STANDARD_IA after 30 days and expire after the stack's "
+                "logRetentionDays (at least 90); old versions after 30",
+                ("audit-bucket-private",)),
+        Control("S3.14", "", "S3 general purpose buckets should have versioning enabled",
+                MET, "versioning on", ("audit-bucket-private",)),
+        Control("S3.17", "", "S3 general purpose buckets should be encrypted at rest with "
+                "AWS KMS keys", MET, "default encryption with the stack's audit key",
+                ("audit-bucket-private",)),
     ),
 }  # fmt: skip
 

@@ -24,6 +24,7 @@ from ._common import (
     stack_setting,
     tags_of,
 )
+from .audit import is_stack_resource
 
 # Resource types of pulumi-aws 7 that accept `tags` and that an integration may create.
 DEFAULT_TAGGABLE_TYPES = [
@@ -70,6 +71,8 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
 def required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Every taggable resource carries integration, owner, phase, environment, runbook, alert-path.
 
+    The stack's own audit resources (`audit.is_stack_resource`) carry `environment` only.
+
     Rationale: AWS tagging best practices (cost allocation, ownership, automation) and the
     integration operating model: whoever is paged must find the owner team, the runbook and
     the alert path from the resource alone. The `alarm` tag marks alarms only and names one
@@ -89,6 +92,8 @@ def required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None
         return  # unknown during preview: cannot judge
     who = label(integration_hint(props, args.name))
     required = config_list(config, "requiredTags", REQUIRED)
+    if is_stack_resource(args.name):  # the stack's audit trail belongs to no integration
+        required = [k for k in required if k == "environment"]
     missing = [k for k in required if not tags.get(k)]
     if missing:
         report(

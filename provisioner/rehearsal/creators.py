@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.trail_creators import TRAIL_CREATORS, TRAIL_FINDERS
 
 __all__ = [
     "CREATORS",
@@ -847,6 +848,7 @@ CREATORS: dict[str, Create] = {
     "aws:dynamodb/table:Table": _dynamodb_table,
     "aws:dynamodb/resourcePolicy:ResourcePolicy": _dynamodb_resource_policy,
 }
+CREATORS.update(TRAIL_CREATORS)  # the stack's audit trail (trail_creators.py)
 """Pulumi type token -> function creating it in the emulator and returning (id, outputs)."""
 
 
@@ -989,6 +991,7 @@ FINDERS: dict[str, Find] = {
         "dynamodb"
     ).get_resource_policy(ResourceArn=rid),
 }
+FINDERS.update(TRAIL_FINDERS)
 """Pulumi type token -> lookup that raises unless the created resource is in the emulator."""
 
 # Resources Pulumi registers that are not cloud resources: nothing to create.

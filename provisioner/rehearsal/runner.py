@@ -186,7 +186,7 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, flows, hardening, limits
+    from provisioner.rehearsal import access, audit, flows, hardening, limits
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -207,6 +207,10 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
         (
             "keys and policies of each log group, function, topic and secret",
             lambda d: hardening.hardening_checks(d.aws, d.inventory),
+        ),
+        (
+            "the audit trail: configuration, bucket and what it records",
+            lambda d: audit.audit_trail_checks(d.aws, d.settings, d.creator.created),
         ),
         ("end-to-end records through each consumer", flows.end_to_end),
         ("poison records to the DLQ and replay", flows.poison_and_replay),

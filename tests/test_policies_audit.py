@@ -1,0 +1,172 @@
+"""The audit trail policies through `AnalyzeStack`: the real program's prod stack (which
+creates its trail) passes, and each case breaks one thing of the trail, its key or its
+bucket in a copy of it and expects the named policy to report it with a fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from program_runs import stack_run
+
+from provisioner.policy_harness import PolicyHarness, Violation, stack_config
+
+pytestmark = pytest.mark.slow
+
+Plan = list[dict[str, Any]]
+Mutation = Callable[[Plan], None]
+AUDIT = {"audit-trail-covers-stack", "cloudtrail-hardened", "audit-bucket-private"}
+ORG_TRAIL = "arn:aws:cloudtrail:us-east-1:999999999999:trail/organisation"
+
+
+def prod_stack() -> Plan:
+    return [{**r.to_json(), "options": dict(r.options)} for r in stack_run("prod").resources]
+
+
+def inputs(plan: Plan, name: str) -> dict[str, Any]:
+    return next(r for r in plan if r["name"] == name)["inputs"]
+
+
+def set_input(name: str, key: str, value: Any) -> Mutation:
+    def mutate(plan: Plan) -> None:
+        if value is None:
+            inputs(plan, name).pop(key, None)
+        else:
+            inputs(plan, name)[key] = value
+
+    return mutate
+
+
+def drop_trail(plan: Plan) -> None:
+    plan[:] = [r for r in plan if not r["name"].startswith("stack-audit")]
+
+
+def selectors(edit: Callable[[list[dict[str, Any]]], None]) -> Mutation:
+    def mutate(plan: Plan) -> None:
+        edit(inputs(plan, "stack-audit-trail")["advancedEventSelectors"])
+
+    return mutate
+
+
+def drop_management(found: list[dict[str, Any]]) -> None:
+    found.pop(0)
+
+
+def narrow_to_reads(found: list[dict[str, Any]]) -> None:
+    found[0]["fieldSelectors"].append({"field": "readOnly", "equals": ["true"]})
+
+
+def forget_one_integration(found: list[dict[str, Any]]) -> None:
+    arns = found[1]["fieldSelectors"][2]["startsWiths"]
+    found[1]["fieldSelectors"][2]["startsWiths"] = [a for a in arns if "quote-to-order" not in a]
+
+
+def statements(name: str, edit: Callable[[list[dict[str, Any]]], None]) -> Mutation:
+    def mutate(plan: Plan) -> None:
+        document = json.loads(inputs(plan, name)["policy"])
+        edit(document["Statement"])
+        inputs(plan, name)["policy"] = json.dumps(document)
+
+    return mutate
+
+
+def unbind_cloudtrail(found: list[dict[str, Any]]) -> None:
+    for statement in found:
+        if statement.get("Sid") == "CloudTrailEncryptsThisTrail":
+            statement["Condition"].pop("StringEquals")
+
+
+def drop_sid(sid: str) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda found: found.remove(next(s for s in found if s.get("Sid") == sid))
+
+
+def open_to_everyone(found: list[dict[str, Any]]) -> None:
+    found.append({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                  "Resource": "arn:aws:s3:::x/*"})  # fmt: skip
+
+
+# (policy, how the stack is broken, a fragment of the message)
+CASES: list[tuple[str, Mutation, str]] = [
+    ("audit-trail-covers-stack", drop_trail, "no audit trail"),
+    ("audit-trail-covers-stack", selectors(drop_management),
+     "does not record all management events"),
+    ("audit-trail-covers-stack", selectors(narrow_to_reads),
+     "does not record all management events"),
+    ("audit-trail-covers-stack", selectors(forget_one_integration),
+     "does not record invocations of quote-to-order-consumer"),
+    ("cloudtrail-hardened", set_input("stack-audit-trail", "enableLogFileValidation", False),
+     "does not validate its log files"),
+    ("cloudtrail-hardened", set_input("stack-audit-trail", "kmsKeyId", None),
+     "encrypted with no KMS key"),
+    ("cloudtrail-hardened", set_input("stack-audit-trail", "kmsKeyId", "alias/aws/cloudtrail"),
+     "encrypted with alias/aws/cloudtrail"),
+    ("cloudtrail-hardened", statements("stack-audit-key", unbind_cloudtrail),
+     "does not let CloudTrail encrypt bound to this trail"),
+    ("audit-bucket-private",
+     set_input("stack-audit-logs-public-access-block", "restrictPublicBuckets", False),
+     "does not turn on all public access blocks"),
+    ("audit-bucket-private",
+     statements("stack-audit-logs-policy", drop_sid("DenyInsecureTransport")),
+     "does not deny requests over plain HTTP"),
+    ("audit-bucket-private", statements("stack-audit-logs-policy", open_to_everyone),
+     "only CloudTrail may be allowed"),
+    ("audit-bucket-private", set_input("stack-audit-logs-versioning", "versioningConfiguration",
+                                       {"status": "Suspended"}), "is not versioned"),
+    ("audit-bucket-private", set_input("stack-audit-logs-encryption", "rules",
+                                       [{"applyServerSideEncryptionByDefault":
+                                         {"sseAlgorithm": "AES256"}}]),
+     "is not encrypted by default with a KMS key"),
+    ("audit-bucket-private", set_input("stack-audit-logs-lifecycle", "rules", []),
+     "never expires its logs"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results() -> tuple[list[Violation], list[list[Violation]], list[Violation]]:
+    clean = prod_stack()
+    with PolicyHarness(stack="prod", config=stack_config("prod")) as pack:
+        baseline = pack.analyze_stack(clean)
+        found = []
+        for _, mutate, _ in CASES:
+            plan = copy.deepcopy(clean)
+            mutate(plan)
+            found.append(pack.analyze_stack(plan))
+    org_config = {**stack_config("prod"), "integration-provisioner:auditTrail": ORG_TRAIL}
+    without_trail = copy.deepcopy(clean)
+    drop_trail(without_trail)
+    with PolicyHarness(stack="prod", config=org_config) as pack:
+        org = pack.analyze_stack(without_trail)
+    return baseline, found, org
+
+
+def test_the_programs_prod_stack_passes_every_audit_policy(results) -> None:
+    baseline, _, _ = results
+    assert [v.message for v in baseline if v.policy in AUDIT] == []
+
+
+def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(results) -> None:
+    _, _, org = results
+    assert [v.message for v in org if v.policy in AUDIT] == []
+
+
+@pytest.mark.parametrize(
+    ("index", "policy", "fragment"),
+    [(i, c[0], c[2]) for i, c in enumerate(CASES)],
+    ids=[f"{c[0]}:{c[2][:40]}" for c in CASES],
+)
+def test_broken_trail_is_refused_naming_the_fix(results, index, policy, fragment) -> None:
+    found = [v for v in results[1][index] if v.policy == policy]
+    assert found, f"{policy} reported nothing; got {[v.policy for v in results[1][index]]}"
+    hits = [v for v in found if fragment in v.message]
+    assert hits, [v.message for v in found]
+    assert all("Fix:" in v.message and v.level == "mandatory" for v in hits)
+
+
+def test_every_audit_policy_has_a_violating_case() -> None:
+    from integration_policies.audit import AUDIT_POLICIES
+
+    assert {p.name for p in AUDIT_POLICIES} == {c[0] for c in CASES} == AUDIT
