@@ -40,6 +40,10 @@ PRICE_PER_MONTH_USD: dict[str, float] = {
     "aws:cloudwatch/eventRule:EventRule": 0.0,  # EventBridge: AWS-service events are free
     "aws:iam/role:Role": 0.0,
     "aws:iam/user:User": 0.0,
+    # CloudTrail: the first trail's management events are free, data events are priced
+    # per event (https://aws.amazon.com/cloudtrail/pricing/); S3 by storage and request.
+    "aws:cloudtrail/trail:Trail": 0.0,
+    "aws:s3/bucket:Bucket": 0.0,
 }
 
 

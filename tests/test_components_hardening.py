@@ -65,7 +65,7 @@ def test_logs_environments_and_topics_are_encrypted_with_their_integrations_key(
 
 
 def test_key_lets_cloudwatch_logs_use_it_for_exactly_its_own_log_groups(prod: ProgramRun) -> None:
-    for integration in {prod.integration_of(k) for k in prod.by_type(KEY)}:
+    for integration in {prod.integration_of(k) for k in prod.by_type(KEY)} - {None}:
         logs = service_grants(prod, str(integration))["logs.eu-west-1.amazonaws.com"]
         context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
         groups = own(prod, str(integration), LOG_GROUP)
@@ -77,7 +77,7 @@ def test_alarms_and_eventbridge_may_use_the_key_only_where_a_topic_exists(
     prod: ProgramRun,
 ) -> None:
     seen = set()
-    for integration in {prod.integration_of(k) for k in prod.by_type(KEY)}:
+    for integration in {prod.integration_of(k) for k in prod.by_type(KEY)} - {None}:
         grants = service_grants(prod, str(integration))
         topics = own(prod, str(integration), TOPIC)
         publishers = {"cloudwatch.amazonaws.com", "events.amazonaws.com"}

@@ -97,9 +97,17 @@ def test_plan_prod_lists_only_integrations_at_phase_2_or_more_in_prod(
 
 def test_plan_json_has_the_documented_shape(plans: dict[str, Any]) -> None:
     doc = json.loads(plans["prod"])
-    assert set(doc) == {"stack", "integrations", "resource_count", "monthly_cost_usd"}
+    assert set(doc) == {
+        "stack",
+        "integrations",
+        "stack_resources",
+        "resource_count",
+        "monthly_cost_usd",
+    }
     assert doc["stack"] == "prod"
     resources = [r for i in doc["integrations"] for r in i["resources"]]
+    assert {r["name"] for r in doc["stack_resources"]} >= {"stack-audit-trail", "stack-audit-key"}
+    resources += doc["stack_resources"]
     assert doc["resource_count"] == len(resources)
     for resource in resources:
         assert set(resource) == {"type", "name", "urn", "parent", "inputs", "outputs"}
@@ -123,7 +131,8 @@ def test_plan_costs_sum_per_integration_from_the_price_table(plans: dict[str, An
     # Phase 2: a key and two secrets.
     assert by_name["inventory-to-promise"]["monthly_cost_usd"] == pytest.approx(1.80)
     total = sum(i["monthly_cost_usd"] for i in doc["integrations"])
-    assert doc["monthly_cost_usd"] == pytest.approx(total)
+    # The stack's audit key ($1); its trail and bucket are usage-priced.
+    assert doc["monthly_cost_usd"] == pytest.approx(total + 1.00)
 
 
 def test_plan_text_shows_phase_resource_counts_and_discovery(

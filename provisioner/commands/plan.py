@@ -38,6 +38,7 @@ printed as "[secret]".
 
 --json prints {"stack", "integrations": [{"name", "phase", "monthly_cost_usd",
 "resources": [{"type", "name", "urn", "parent", "inputs", "outputs"}]}],
+"stack_resources" (those of no integration: the stack's audit trail, its key and bucket),
 "resource_count", "monthly_cost_usd"}.
 
 Exit 0 on success, 1 when the roadmap is invalid or the program fails, 2 on usage errors.
@@ -75,11 +76,9 @@ def resource_json(resource: RecordedResource) -> dict[str, Any]:
 
 def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
     """The `--json` document for a run of the program."""
-    grouped: dict[str, list[RecordedResource]] = {}
+    grouped: dict[str | None, list[RecordedResource]] = {}
     for resource in run.resources:
-        owner = run.integration_of(resource)
-        if owner is not None:
-            grouped.setdefault(owner, []).append(resource)
+        grouped.setdefault(run.integration_of(resource), []).append(resource)
     integrations = []
     for integ in ctx.roadmap.active(ctx.environment):
         resources = grouped.get(integ.name, [])
@@ -94,6 +93,7 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
     return {
         "stack": ctx.stack,
         "integrations": integrations,
+        "stack_resources": [resource_json(r) for r in grouped.get(None, [])],
         "resource_count": len(run.resources),
         "monthly_cost_usd": monthly_cost(r.type for r in run.resources),
     }
@@ -118,6 +118,9 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
         for type_, count in sorted(counts.items()):
             names = ", ".join(r["name"] for r in resources if r["type"] == type_)
             lines.append(f"  {count:>3} {type_:<52} {names}")
+    if doc["stack_resources"]:
+        names = ", ".join(r["name"] for r in doc["stack_resources"])
+        lines += ["", f"the stack's own (audit trail): {names}"]
     resting = [i.name for i in ctx.roadmap.integrations if i.phase(ctx.environment) < 2]
     if resting:
         lines += ["", f"phase 1 (discovery, nothing provisioned): {', '.join(resting)}"]
