@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, child, policy_document
+from components.credential import _KEY_ADMIN_ACTIONS as KEY_ADMIN_ACTIONS
 from components.settings import StackSettings
 from contract.naming import physical_name, stack_physical_name
 
@@ -127,7 +128,11 @@ class AuditTrail(pulumi.ComponentResource):
         names = audit_names(settings, account)
         protect = settings.protect_stateful
         root = f"arn:aws:iam::{account}:root"
-        by_this_trail = {"StringEquals": {"aws:SourceArn": names.trail_arn}}
+        # CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail" and "Configure AWS
+        # KMS key policies": bound to this trail and this account (confused deputy).
+        by_this_trail = {
+            "StringEquals": {"aws:SourceArn": names.trail_arn, "aws:SourceAccount": account}
+        }
         context = "kms:EncryptionContext:aws:cloudtrail:arn"
 
         # CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail": CloudTrail
@@ -141,10 +146,11 @@ class AuditTrail(pulumi.ComponentResource):
             policy=policy_document(
                 [
                     {
+                        # Administration without cryptographic use, as every key's.
                         "Sid": "AccountAdministersKey",
                         "Effect": "Allow",
                         "Principal": {"AWS": root},
-                        "Action": "kms:*",
+                        "Action": KEY_ADMIN_ACTIONS,
                         "Resource": "*",
                     },
                     {
@@ -154,7 +160,10 @@ class AuditTrail(pulumi.ComponentResource):
                         "Action": "kms:GenerateDataKey",
                         "Resource": "*",
                         "Condition": {
-                            **by_this_trail,
+                            "StringEquals": {
+                                "aws:SourceArn": names.trail_arn,
+                                "aws:SourceAccount": account,
+                            },
                             "StringLike": {context: names.trail_arn},
                         },
                     },
@@ -269,6 +278,7 @@ class AuditTrail(pulumi.ComponentResource):
                         "Condition": {
                             "StringEquals": {
                                 "aws:SourceArn": names.trail_arn,
+                                "aws:SourceAccount": account,
                                 "s3:x-amz-acl": "bucket-owner-full-control",
                             }
                         },

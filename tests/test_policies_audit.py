@@ -80,6 +80,12 @@ def unbind_cloudtrail(found: list[dict[str, Any]]) -> None:
             statement["Condition"].pop("StringEquals")
 
 
+def unbind_decryption(found: list[dict[str, Any]]) -> None:
+    for statement in found:
+        if statement.get("Sid") == "AccountDecryptsThisTrailsLogs":
+            statement["Condition"].pop("StringLike")
+
+
 def drop_sid(sid: str) -> Callable[[list[dict[str, Any]]], None]:
     return lambda found: found.remove(next(s for s in found if s.get("Sid") == sid))
 
@@ -106,6 +112,8 @@ CASES: list[tuple[str, Mutation, str]] = [
      "encrypted with alias/aws/cloudtrail"),
     ("cloudtrail-hardened", statements("stack-audit-key", unbind_cloudtrail),
      "does not let CloudTrail encrypt bound to this trail"),
+    ("cloudtrail-hardened", statements("stack-audit-key", unbind_decryption),
+     "use the key beyond reading this trail's logs"),
     ("audit-bucket-private",
      set_input("stack-audit-logs-public-access-block", "restrictPublicBuckets", False),
      "does not turn on all public access blocks"),

@@ -19,6 +19,7 @@ that trail (the plan cannot see it).
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from pulumi_policy import (
@@ -164,6 +165,35 @@ AUDIT_TRAIL_COVERS_STACK = _mandatory(
 # ------------------------------------------------------------------ cloudtrail-hardened
 
 
+# KMS actions that use a key's material (KMS developer guide, "Cryptographic operations").
+_CRYPTO = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
+           "kms:ReEncryptTo", "kms:GenerateDataKeyWithoutPlaintext")  # fmt: skip
+_TRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
+
+
+def _key_grant_problems(key: Res, trail_arn: str | None) -> list[str]:
+    """Grants of the audit key beyond CloudTrail's own, its administration and the reading
+    of this trail's logs (the decryption bound to the trail's encryption context)."""
+    document = parse_document(key.props.get("policy"))
+    problems = []
+    for i, statement in enumerate(statements(document) if isinstance(document, dict) else []):
+        if statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+        if services == [CLOUDTRAIL]:
+            continue  # judged by _lets_cloudtrail_encrypt_only
+        actions = [str(a) for a in as_list(statement.get("Action"))]
+        crypto = any(fnmatch.fnmatchcase(c, a) for a in actions for c in _CRYPTO)
+        contexts = condition_values(statement, _TRAIL_CONTEXT)
+        if crypto and (not contexts or any(c != trail_arn for c in contexts)):
+            problems.append(
+                f"Statement[{i}] lets {principal} use the key beyond reading this trail's "
+                "logs (no kms:EncryptionContext:aws:cloudtrail:arn bound to the trail)"
+            )
+    return problems
+
+
 def _lets_cloudtrail_encrypt_only(key: Res, trail_arn: str | None) -> bool:
     document = parse_document(key.props.get("policy"))
     if not isinstance(document, dict):
@@ -217,6 +247,12 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
                 "to this trail (aws:SourceArn). Fix: grant cloudtrail.amazonaws.com "
                 "kms:GenerateDataKey with aws:SourceArn = the trail's ARN.",
                 trail.urn,
+            )
+        for problem in _key_grant_problems(key, _trail_arn(trail)) if key else []:
+            report(
+                f"trail {trail.name}'s key {key.name}: {problem}. Fix: keep the account to "
+                "key administration, and decryption to the trail's encryption context.",
+                key.urn if key else trail.urn,
             )
 
 

@@ -22,6 +22,7 @@ from pulumi_policy import (
 from ._common import as_list, is_unknown, label
 from ._stack import StackView
 from .audit import TYPES as AUDIT_TYPES
+from .audit import is_stack_resource
 from .reach import POLICY
 from .reach import TYPES as REACH_TYPES
 
@@ -30,7 +31,6 @@ from .reach import TYPES as REACH_TYPES
 RULED_TYPES = frozenset(
     {
         *REACH_TYPES,
-        *AUDIT_TYPES,  # the stack's audit trail and its bucket (audit.py)
         "aws:kms/alias:Alias",  # integration-isolation (no shared key), required-tags
         "aws:secretsmanager/secret:Secret",  # secret-customer-managed-key, rotation
         # A value of one of the stack's secrets: grants no access itself.
@@ -91,6 +91,8 @@ def closed_world(args: StackValidationArgs, report: ReportViolation) -> None:
         if res.type.startswith(_NOT_RESOURCES):
             continue
         who = label(res.integration)
+        if res.type in AUDIT_TYPES and is_stack_resource(res.name):
+            continue  # the stack's audit trail and bucket: audit.py's rules judge them
         if res.type not in RULED_TYPES and res.type not in allowed_types:
             report(
                 f"{who}{res.name} has the type {res.type}, which no rule of this pack judges. "

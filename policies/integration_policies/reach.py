@@ -47,6 +47,7 @@ from ._catalogue import ACTIONS, expand, matching
 from ._common import as_list, contains_unknown, is_unknown, label, parse_document, statements
 from ._stack import Res, StackView
 from ._world import StackWorld, iam_pattern
+from .audit import is_stack_resource
 
 ROLE, USER, GROUP = "aws:iam/role:Role", "aws:iam/user:User", "aws:iam/group:Group"
 POLICY = "aws:iam/policy:Policy"
@@ -466,7 +467,9 @@ class _Analysis:
     def resource_documents(self) -> Iterator[tuple[Res | None, _Doc]]:
         for res in self.view.resources:
             carrier = _RESOURCE_CARRIERS.get(res.type)
-            if carrier is None:
+            if carrier is None or is_stack_resource(res.name):
+                # The stack's audit key and bucket belong to no integration: their policies
+                # are judged by audit.py (cloudtrail-hardened, audit-bucket-private).
                 continue
             field, ref = carrier
             target = res if ref is None else self.find(res, ref)
