@@ -3,7 +3,8 @@
     pulumi up --stack prod --policy-pack policies --policy-pack-config policies/config.prod.json
 
 The engine starts `python -u -m pulumi.policy <engine-address> .` in this folder; this file
-only lists the policies. `PolicyPack(...)` starts the gRPC server and never returns, so it
+only lists the policies (and has the SDK deserialise each resource once per call, see
+`integration_policies/_once.py`). `PolicyPack(...)` starts the gRPC server and never returns, so it
 is constructed here and nowhere else. The per-environment files `config.<env>.json` hold the
 settings security signs off for each stack (see README.md).
 """
@@ -11,5 +12,7 @@ settings security signs off for each stack (see README.md).
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from integration_policies import PACK_NAME, POLICIES
+from integration_policies._once import install
 
+install()  # each resource deserialised once per gRPC call, not once per policy
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

@@ -1,0 +1,120 @@
+"""The pack's SDK memo: one deserialisation per resource per gRPC call, shared by every policy.
+
+Runs the SDK's own servicer in-process on real protobuf requests (as
+provisioner/policy_harness.py builds them); the memo is installed for the test only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_policy.policy as sdk
+import pytest
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import (
+    EnforcementLevel,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+
+from integration_policies import _once
+from provisioner.policy_harness import analyze_request, stack_resource
+
+QUEUE = {
+    "urn": "urn:pulumi:dev::p::aws:sqs/queue:Queue::lead-to-account-queue",
+    "type": "aws:sqs/queue:Queue",
+    "name": "lead-to-account-queue",
+    "inputs": {"name": "dev-lead-to-account-queue", "tags": {"integration": "lead-to-account"}},
+}
+TOPIC = {
+    "urn": "urn:pulumi:dev::p::aws:sns/topic:Topic::lead-to-account-alerts",
+    "type": "aws:sns/topic:Topic",
+    "name": "lead-to-account-alerts",
+    "inputs": {"name": "dev-lead-to-account-alerts"},
+}
+
+
+@pytest.fixture
+def memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """install() for this test; monkeypatch puts the SDK back afterwards."""
+    servicer = sdk._PolicyAnalyzerServicer
+    for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
+        monkeypatch.setattr(sdk, name, getattr(sdk, name))
+    for name in _once._SERVICER_METHODS:
+        monkeypatch.setattr(servicer, name, getattr(servicer, name))
+    monkeypatch.setattr(servicer, "_once_installed", False, raising=False)
+    assert _once.install()
+
+
+def _servicer(seen: list[tuple[str, str, Any]]) -> Any:
+    def resource_rule(label: str) -> Any:
+        def validate(args: Any, report: Any) -> None:
+            seen.append((label, args.urn, args.props))
+            if args.props.get("tags") is None:
+                report(f"{label}: untagged")
+
+        return ResourceValidationPolicy(name=label, description=label, validate=validate)
+
+    def stack_rule(label: str) -> Any:
+        def validate(args: Any, report: Any) -> None:
+            seen.extend((label, r.urn, r.props) for r in args.resources)
+
+        return StackValidationPolicy(name=label, description=label, validate=validate)
+
+    policies = [resource_rule("first"), resource_rule("second")]
+    policies += [stack_rule("stack-a"), stack_rule("stack-b")]
+    return sdk._PolicyAnalyzerServicer("t", "1", policies, EnforcementLevel.MANDATORY)
+
+
+def _props_by_policy(seen: list[tuple[str, str, Any]], urn: str) -> dict[str, Any]:
+    return {label: props for label, u, props in seen if u == urn}
+
+
+def test_every_policy_of_a_call_reads_the_same_deserialised_resource(memo: None) -> None:
+    seen: list[tuple[str, str, Any]] = []
+    servicer = _servicer(seen)
+
+    response = servicer.Analyze(analyze_request(TOPIC), None)
+    stack = analyzer_pb2.AnalyzeStackRequest(resources=[stack_resource(r) for r in (QUEUE, TOPIC)])
+    servicer.AnalyzeStack(stack, None)
+
+    # Violations are reported exactly as without the memo: each policy under its own name.
+    assert [(d.policyName, d.message.splitlines()[-1]) for d in response.diagnostics] == [
+        ("first", "first: untagged"),
+        ("second", "second: untagged"),
+    ]
+    analyzed = [props for label, _, props in seen if label in ("first", "second")]
+    assert analyzed[0] is analyzed[1]
+    for resource in (QUEUE, TOPIC):
+        by_policy = _props_by_policy(seen[2:], resource["urn"])
+        assert by_policy["stack-a"] is by_policy["stack-b"]
+        assert dict(by_policy["stack-a"]).keys() == resource["inputs"].keys()
+    assert _props_by_policy(seen[2:], QUEUE["urn"])["stack-a"]["tags"]["integration"] == (
+        "lead-to-account"
+    )
+
+
+def test_nothing_carries_over_from_one_call_to_the_next(memo: None) -> None:
+    seen: list[tuple[str, str, Any]] = []
+    servicer = _servicer(seen)
+    request = analyze_request(QUEUE)
+
+    servicer.Analyze(request, None)
+    request.properties["name"] = "dev-lead-to-account-other"  # same message object, new content
+    servicer.Analyze(request, None)
+
+    first_call, second_call = seen[0][2], seen[2][2]
+    assert first_call is not second_call
+    assert (first_call["name"], second_call["name"]) == (
+        "dev-lead-to-account-queue",
+        "dev-lead-to-account-other",
+    )
+
+
+def test_installs_nothing_for_an_sdk_it_was_not_written_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_once, "VERSION", "9.9.9")
+    original = sdk.deserialize_properties
+    assert _once.install() is False
+    assert sdk.deserialize_properties is original
