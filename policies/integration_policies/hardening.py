@@ -120,7 +120,7 @@ def encrypted_with_own_key(args: StackValidationArgs, report: ReportViolation) -
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for res in _integration_resources(view, *KEY_FIELDS):
         field = KEY_FIELDS[res.type]
         raw = res.props.get(field)
@@ -229,7 +229,7 @@ def key_grants_needed_services(args: StackValidationArgs, report: ReportViolatio
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for key in _integration_resources(view, KEY):
         document = parse_document(key.props.get("policy"))
         if not isinstance(document, dict):
@@ -369,7 +369,7 @@ def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for secret in _integration_resources(view, SECRET):
         integ = secret.integration or ""
         found = _fence_of(view, secret)
@@ -450,7 +450,7 @@ def async_failure_destination(args: StackValidationArgs, report: ReportViolation
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     configs = list(view.of_type(INVOKE_CONFIG))
     for function, caller in _async_callers(view).values():
         integ = function.integration or ""
@@ -591,7 +591,7 @@ def resource_policies_not_public(args: StackValidationArgs, report: ReportViolat
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for res in view.resources:
         for field, kind, document in documents(res.type, res.props):
             if kind != RESOURCE or not isinstance(document, dict):
@@ -629,7 +629,7 @@ def lambda_supported_runtime(args: StackValidationArgs, report: ReportViolation)
     Config:
       runtimes (list of strings): allowed runtimes; default python3.11 to python3.13.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     allowed = [str(r) for r in as_list(args.get_config().get("runtimes"))] or DEFAULT_RUNTIMES
     for function in view.of_type(FUNCTION):
         runtime = function.props.get("runtime")
