@@ -37,7 +37,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "plan_fix_repeats": 1,
         "plan_budget_seconds": 40,
         "check_integrations": 10,
-        "check_repeats": 2,
+        "check_repeats": 5,
         "sync_records": 200,
         "sync_repeats": 2,
         "import_runs": 3,
