@@ -38,6 +38,8 @@ from pydantic import (
 )
 
 from components.evidence import Evidence
+from components.plain_errors import allowed_pattern, plain_message
+from components.source_file import SourceFileError, load_yaml, read_source
 from contract.naming import SLUG_PATTERN, clashing_names
 
 __all__ = [
@@ -63,19 +65,24 @@ ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
 
 # Lower-case letters, digits and hyphens, 3-32 characters: usable inside every AWS name;
 # `contract.naming` keeps the physical names built from it within AWS's limits.
-NAME_PATTERN = SLUG_PATTERN
-Name = Annotated[
-    str,
-    Field(
-        pattern=NAME_PATTERN,
-        description="3-32 lower-case letters, digits or hyphens, starting with a letter",
-    ),
-]
+NAME_WORDS = (
+    "3-32 lower-case letters, digits or hyphens, starting with a letter and ending with "
+    "a letter or digit"
+)
+NAME_PATTERN = allowed_pattern(SLUG_PATTERN, NAME_WORDS)
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description=NAME_WORDS)]
 # A system's own name for an object: it ends up in an API path segment (Salesforce
 # `/sobjects/HW_Order__c/...`), so letters, digits, underscores and hyphens only.
-API_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,79}$"
+API_NAME_PATTERN = allowed_pattern(
+    r"^[A-Za-z][A-Za-z0-9_-]{0,79}$",
+    "1-80 letters, digits, underscores or hyphens, starting with a letter (e.g. HW_Order__c)",
+)
 # Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
-ALERT_PATH_PATTERN = r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$"
+ALERT_PATH_PATTERN = allowed_pattern(
+    r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$",
+    "<channel>:<target>, the channel one of pagerduty, opsgenie, slack, email or teams and "
+    "the target 2-100 letters, digits or @ . _ + - (e.g. pagerduty:revops-oncall)",
+)
 SCHEDULE_PATTERN = re.compile(
     r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$"
 )
@@ -477,8 +484,8 @@ class RoadmapError(Exception):
         super().__init__("\n".join(p.render(source) for p in problems))
 
 
-class RoadmapFileError(Exception):
-    """The roadmap file is missing, unreadable or not YAML (a usage/I-O error, not a rule)."""
+# The roadmap file is missing, unreadable, too large or not YAML (a usage/I-O error, not a rule).
+RoadmapFileError = SourceFileError
 
 
 def format_loc(loc: Iterable[str | int]) -> str:
@@ -497,14 +504,7 @@ def _pydantic_problems(err: ValidationError) -> list[Problem]:
     for e in err.errors(include_url=False):
         # Drop pydantic's internal tags (e.g. 'function-after[...]') from the location.
         loc = [p for p in e["loc"] if not (isinstance(p, str) and "[" in p)]
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key; remove it or check its spelling against the roadmap schema"
-        elif e["type"] == "missing":
-            msg = "required but missing; add it"
-        elif "input" in e and not isinstance(e["input"], dict | list):
-            msg = f"{msg} (got {e['input']!r})"
-        problems.append(Problem(format_loc(loc), msg))
+        problems.append(Problem(format_loc(loc), plain_message(e)))
     return problems
 
 
@@ -826,20 +826,7 @@ def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:
 
 def read_yaml(path: Path) -> Any:
     """Read YAML from a file, raising RoadmapFileError with the file named on any I/O problem."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RoadmapFileError(f"{path}: no such file; check the path (--roadmap PATH)") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise RoadmapFileError(f"{path}: cannot read it ({err})") from None
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        return yaml.load(text)
-    except YAMLError as err:
-        raise RoadmapFileError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from None
+    return load_yaml(read_source(path), path)
 
 
 def load_roadmap(path: Path) -> Roadmap:

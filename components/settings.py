@@ -34,6 +34,7 @@ from pydantic import (
     field_validator,
 )
 
+from components.plain_errors import allowed_pattern, plain_message
 from components.roadmap import (
     ENVIRONMENTS,
     Problem,
@@ -76,10 +77,18 @@ AWS_KEYS = {"aws:region": "region", "aws:allowedAccountIds": "allowedAccountIds"
 # stack file read offline (never decrypted), and every secret in plans and reports.
 SECRET = "[secret]"
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+AccountId = Annotated[
+    str, StringConstraints(pattern=allowed_pattern(r"^\d{12}$", "a 12-digit AWS account id"))
+]
 # An IAM role or user as `aws:PrincipalArn` names it (IAM user guide, "IAM identifiers").
 PrincipalArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+    str,
+    StringConstraints(
+        pattern=allowed_pattern(
+            r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$",
+            "an IAM role or user ARN such as arn:aws:iam::123456789012:role/ci-deployer",
+        )
+    ),
 ]
 
 # `auditTrail`: the stack creates its own trail, names an existing (organisation) trail by
@@ -169,8 +178,17 @@ class StackSettings(BaseModel):
 
     environment: Literal["dev", "staging", "prod"]
     # The `{prefix}` of every physical name (contract/naming.py); the stack name by default.
-    name_prefix: str = Field(alias="namePrefix", pattern=PREFIX_PATTERN)
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    name_prefix: str = Field(
+        alias="namePrefix",
+        pattern=allowed_pattern(
+            PREFIX_PATTERN,
+            "2-16 lower-case letters, digits or hyphens, starting with a letter and ending "
+            "with a letter or digit",
+        ),
+    )
+    region: str = Field(
+        pattern=allowed_pattern(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region such as eu-west-1")
+    )
     # `aws:allowedAccountIds`: the AWS provider refuses to run in any other account, so a
     # dev stack's config can never touch prod. The account itself comes from the engine
     # (`aws.get_caller_identity()`), never from a setting.
@@ -367,7 +385,7 @@ def _from_mapping(values: dict[str, Any], source: str, stack: str) -> StackSetti
         lines = []
         for e in err.errors(include_url=False):
             key = f"config.{_config_key(format_loc(e['loc']))}"
-            lines.append(Problem(key, e["msg"].removeprefix("Value error, ")).render(source))
+            lines.append(Problem(key, plain_message(e)).render(source))
         raise StackSettingsError("\n".join(lines)) from None
 
 

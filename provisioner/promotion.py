@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from components.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
 from components.roadmap import ENVIRONMENTS, Integration, Roadmap, RoadmapError, parse_roadmap
+from components.source_file import SourceFileError, load_yaml, read_source
 from provisioner.errors import CheckFailed, UsageError
 from provisioner.optional import optional_module as _optional_module
 
@@ -606,13 +607,10 @@ def _round_trip_yaml() -> Any:
 
 
 def _safe_load(text: str, source: str) -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
     try:
-        return YAML(typ="safe", pure=True).load(text)
-    except YAMLError as err:
-        raise UsageError(f"{source}: not valid YAML: {' '.join(str(err).split())}") from None
+        return load_yaml(text, source)
+    except SourceFileError as err:
+        raise UsageError(str(err)) from None
 
 
 def edit_phase(text: str, step: Step, source: str = "roadmap.yaml") -> str:
@@ -728,15 +726,10 @@ def write_atomically(path: Path, new: bytes, expected_old: bytes) -> None:
 def read_text(path: Path) -> tuple[bytes, str]:
     """The roadmap's bytes and text; unreadable files are usage errors naming the file."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; check the path (--roadmap PATH)") from None
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read it ({err})") from None
-    try:
-        return raw, raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise UsageError(f"{path}: not UTF-8 text ({err})") from None
+        text = read_source(path)
+    except SourceFileError as err:
+        raise UsageError(str(err)) from None
+    return text.encode("utf-8"), text  # UTF-8 round-trips: these are the bytes read
 
 
 def load_from_text(text: str, path: Path) -> Roadmap:

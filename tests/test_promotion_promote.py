@@ -391,7 +391,7 @@ def test_unreadable_roadmap_is_a_usage_error(tmp_path: Path) -> None:
         promote(tmp_path / "nope.yaml", "quote-to-order", "prod", checks=FAKES)
     bad = tmp_path / "bad.yaml"
     bad.write_text("integrations: [\n")
-    with pytest.raises(UsageError, match=r"bad\.yaml: not valid YAML"):
+    with pytest.raises(UsageError, match=r"bad\.yaml: line 2, column 1: not valid YAML"):
         promote(bad, "quote-to-order", "prod", checks=FAKES)
 
 

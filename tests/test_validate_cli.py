@@ -60,7 +60,7 @@ def test_json_output_lists_errors_with_location(
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is False
     assert report["errors"][0]["loc"] == "integrations[0].credentials[0].rotation_days"
-    assert "greater than or equal to 1" in report["errors"][0]["msg"]
+    assert report["errors"][0]["msg"] == "must be at least 1; got 0, change it to 1 or more"
 
 
 def test_valid_roadmap_json(capsys: pytest.CaptureFixture[str]) -> None:

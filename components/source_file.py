@@ -1,0 +1,107 @@
+"""Read the project's YAML input files (roadmap, stack settings) with errors a person can act on.
+
+Every problem raises `SourceFileError` whose message names the file, where in it, and
+what to do: a file too large to be a roadmap, text that is not UTF-8, YAML that does
+not parse (with the line), a key written twice in one mapping.
+
+Usage::
+
+    data = load_yaml(read_source(path), path)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MAX_INPUT_BYTES", "SourceFileError", "load_yaml", "read_source"]
+
+# A roadmap of 200 integrations is about 280 kB; 5 MiB leaves room for any real roadmap
+# and refuses, in a moment, files that are not one (a 67 MB file took 23 s to reject).
+MAX_INPUT_BYTES = 5 * 1024 * 1024
+
+
+class SourceFileError(Exception):
+    """An input file is missing, unreadable, too large or not YAML (a usage error)."""
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024 / 1024:.1f} MiB" if count >= 1024 * 1024 else f"{count:,} bytes"
+
+
+def _position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column of a byte offset."""
+    before = raw[:offset]
+    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+
+
+def read_source(path: Path, limit: int = MAX_INPUT_BYTES) -> str:
+    """The file's text; refuses files over `limit` bytes before reading them."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise SourceFileError(
+                f"{path}: {_size(size)} is too large for an input file (the limit is "
+                f"{_size(limit)}); check that this is the roadmap or stack file you meant"
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceFileError(f"{path}: no such file; check the path (--roadmap PATH)") from None
+    except IsADirectoryError:
+        raise SourceFileError(f"{path}: is a directory; pass the YAML file inside it") from None
+    except OSError as err:
+        raise SourceFileError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceFileError(
+            f"{path}: the file is UTF-16 text; save it as UTF-8 (in most editors: "
+            "Save As > Encoding > UTF-8)"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line, column = _position(raw, err.start)
+        raise SourceFileError(
+            f"{path}: line {line}, column {column}: byte 0x{raw[err.start]:02x} is not UTF-8 "
+            "text; save the file as UTF-8 (in most editors: Save As > Encoding > UTF-8, or "
+            f"`iconv -f WINDOWS-1252 -t UTF-8 {path.name} > fixed.yaml`)"
+        ) from None
+
+
+_DUPLICATE = re.compile(r'found duplicate key "(?P<key>.*)" with value')
+
+
+def _yaml_message(err: Exception) -> str:
+    """ruamel's error in one line with its position, without its notes about its own API."""
+    from ruamel.yaml.constructor import DuplicateKeyError
+
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = str(getattr(err, "problem", None) or err).strip()
+    context = getattr(err, "context", None)
+    context_mark = getattr(err, "context_mark", None)
+    if isinstance(err, DuplicateKeyError):
+        found = _DUPLICATE.search(problem)
+        key = found["key"] if found else "a key"
+        first = f" (the mapping starts at line {context_mark.line + 1})" if context_mark else ""
+        return f"{where}key '{key}' appears twice in one mapping{first}; keep one of them"
+    if "'\\t'" in problem:
+        return f"{where}a tab character; YAML indents with spaces only, replace the tab"
+    opened = ""
+    if context and context_mark is not None:
+        opened = f", {context} opened at line {context_mark.line + 1}"
+    return (
+        f"{where}not valid YAML ({problem}{opened}); check the indentation, quotes and "
+        "brackets just before this point"
+    )
+
+
+def load_yaml(text: str, path: Path | str) -> Any:
+    """Parse YAML safely (no custom tags); errors name the file and the line."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except YAMLError as err:
+        raise SourceFileError(f"{path}: {_yaml_message(err)}") from None
