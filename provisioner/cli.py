@@ -15,11 +15,15 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
+import shtab
+
 from components.roadmap import ENVIRONMENTS
 from provisioner import commands
+from provisioner.aws_env import endpoint_problem
 from provisioner.errors import EXIT_FAILED, EXIT_USAGE, CheckFailed, UsageError
 from provisioner.paths import ROADMAP
 
@@ -40,13 +44,21 @@ Set PROVISIONER_DEBUG=1 to see tracebacks of internal errors.
 """
 
 
+def complete_files(action: argparse.Action, kind: str = "file") -> argparse.Action:
+    """Let shell completion offer paths for this option (`kind`: "file" or "directory")."""
+    action.complete = shtab.FILE if kind == "file" else shtab.DIRECTORY  # type: ignore[attr-defined]
+    return action
+
+
 def add_roadmap_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--roadmap",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help=f"roadmap file (default: the stack's setting, else {ROADMAP.name} in the project)",
+    complete_files(
+        parser.add_argument(
+            "--roadmap",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help=f"roadmap file (default: the stack's setting, else {ROADMAP.name} in the project)",
+        )
     )
 
 
@@ -97,12 +109,27 @@ def _command_modules() -> list[ModuleType]:
     return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
 
 
+def version_line() -> str:
+    """`provisioner --version`: this package and the engine parts a bug report needs."""
+    parts = ", ".join(f"{name} {_installed(name)}" for name in ("pulumi", "pulumi-aws", "moto"))
+    python = sys.version.split()[0]
+    return f"provisioner {_installed('integration-provisioner')} ({parts}, Python {python})"
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="provisioner",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         child = sub.add_parser(
@@ -140,12 +167,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"provisioner {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ValueError as err:
+        # botocore refuses a malformed AWS_ENDPOINT_URL with a bare ValueError when a client
+        # is made; that is the user's environment, not a bug.
+        problem = endpoint_problem()
+        if problem is None:
+            return _internal_error(args.command, err)
+        print(f"provisioner {args.command}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as err:  # a bug of ours, not the user's input: say so plainly
-        if os.environ.get("PROVISIONER_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"provisioner {args.command}: internal error: {type(err).__name__}: {err}\n"
-            "This is a bug in provisioner; rerun with PROVISIONER_DEBUG=1 and report it.",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return _internal_error(args.command, err)
+
+
+def _internal_error(command: str, err: Exception) -> int:
+    if os.environ.get("PROVISIONER_DEBUG"):
+        traceback.print_exception(err)
+    print(
+        f"provisioner {command}: internal error: {type(err).__name__}: {err}\n"
+        "This is a bug in provisioner; rerun with PROVISIONER_DEBUG=1 and report it.",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED

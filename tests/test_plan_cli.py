@@ -141,9 +141,11 @@ def test_plan_text_shows_phase_resource_counts_and_discovery(
     assert main(["plan", "--stack", "prod"]) == 0
     out = capsys.readouterr().out
     assert "quote-to-order  phase 3" in out
-    assert "aws:sqs/queue:Queue" in out and "quote-to-order-dlq" in out
+    assert "    2 sqs Queue                      dlq, queue\n" in out
     assert "phase 1 (discovery, nothing provisioned): " in out
     assert "web-order-capture" in out.split("phase 1 (discovery")[1]
+    too_long = [line for line in out.splitlines() if len(line) > 100]
+    assert not too_long, "plan lines wrap at 100 characters"
 
 
 def test_plan_follows_an_explicit_roadmap(

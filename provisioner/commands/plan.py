@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from collections import Counter
 from typing import Any
 
@@ -99,11 +100,32 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
     }
 
 
+# Text output stays readable in an 100-column terminal; long lists wrap under their column.
+WIDTH = 100
+
+
+def short_type(type_token: str) -> str:
+    """'aws:cloudwatch/metricAlarm:MetricAlarm' -> 'cloudwatch MetricAlarm'; ours: 'component X'."""
+    provider, module, resource = type_token.split(":", 2)
+    return f"{module.split('/')[0]} {resource}" if provider == "aws" else f"component {resource}"
+
+
+def _wrapped(head: str, items: list[str]) -> list[str]:
+    return textwrap.wrap(
+        ", ".join(items),
+        WIDTH,
+        initial_indent=head,
+        subsequent_indent=" " * len(head),
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [head.rstrip()]
+
+
 def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
     settings = ctx.settings
     lines = [
         f"plan for stack {doc['stack']} ({settings.environment} rules, {settings.region}, "
-        f"account {stand_in_account(settings)}): "
+        f"account {stand_in_account(settings)})",
         f"{len(doc['integrations'])} integration(s), {doc['resource_count']} resources, "
         f"${doc['monthly_cost_usd']:.2f}/month fixed",
     ]
@@ -114,16 +136,24 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
             f"{integ['name']}  phase {integ['phase']}  {len(resources)} resources  "
             f"${integ['monthly_cost_usd']:.2f}/month",
         ]
-        counts = Counter(r["type"] for r in resources)
+        counts = Counter(short_type(r["type"]) for r in resources)
+        width = max((len(t) for t in counts), default=0)
+        prefix = f"{integ['name']}-"
         for type_, count in sorted(counts.items()):
-            names = ", ".join(r["name"] for r in resources if r["type"] == type_)
-            lines.append(f"  {count:>3} {type_:<52} {names}")
+            names = [
+                r["name"].removeprefix(prefix) for r in resources if short_type(r["type"]) == type_
+            ]
+            lines += _wrapped(f"  {count:>3} {type_:<{width}}  ", names)
     if doc["stack_resources"]:
-        names = ", ".join(r["name"] for r in doc["stack_resources"])
-        lines += ["", f"the stack's own (audit trail): {names}"]
+        lines += [
+            "",
+            *_wrapped(
+                "the stack's own (audit trail): ", [r["name"] for r in doc["stack_resources"]]
+            ),
+        ]
     resting = [i.name for i in ctx.roadmap.integrations if i.phase(ctx.environment) < 2]
     if resting:
-        lines += ["", f"phase 1 (discovery, nothing provisioned): {', '.join(resting)}"]
+        lines += ["", *_wrapped("phase 1 (discovery, nothing provisioned): ", resting)]
     return "\n".join(lines)
 
 

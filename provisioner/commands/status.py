@@ -14,6 +14,7 @@ from provisioner import promotion
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_OK
 from provisioner.promotion import AutomatedCheck, Pending
+from provisioner.table import text_table
 
 NAME = "status"
 ORDER = 55
@@ -98,14 +99,13 @@ def report(
 
 def render(doc: dict[str, Any]) -> str:
     envs = doc["environments"]
+    rows = [[i["name"], *(i["phases"][e] for e in envs)] for i in doc["integrations"]]
     lines = [
         f"{doc['roadmap']}: {len(doc['integrations'])} integrations",
         "",
-        f"  {'integration':<24} " + " ".join(f"{e:>7}" for e in envs),
+        *text_table(["integration", *envs], rows, align="<" + ">" * len(envs)),
+        "",
     ]
-    for integ in doc["integrations"]:
-        lines.append(f"  {integ['name']:<24} " + " ".join(f"{integ['phases'][e]:>7}" for e in envs))
-    lines.append("")
     checks = "" if doc["automated_checks"] else " (recorded evidence only; --with-checks runs more)"
     lines.append(f"Next promotions{checks}:")
     for integ in doc["integrations"]:

@@ -17,6 +17,7 @@ from components.settings import StackSettingsError, load_stack_settings, stack_f
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import STACKS_DIR
+from provisioner.table import text_table
 
 NAME = "validate"
 ORDER = 10
@@ -41,17 +42,21 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def summary(roadmap: Roadmap) -> str:
     """A short human summary: counts, patterns and the phase matrix."""
-    lines = [
-        f"{roadmap.organisation}: {len(roadmap.systems)} systems, {len(roadmap.objects)} objects, "
-        f"{len(roadmap.integrations)} integrations",
-        "",
-        f"  {'integration':<24} {'pattern':<19} " + " ".join(f"{e:>7}" for e in ENVIRONMENTS),
+    rows = [
+        [
+            integ.name,
+            integ.pattern.value + (" (FIFO)" if integ.fifo else ""),
+            *(integ.phase(e) for e in ENVIRONMENTS),
+        ]
+        for integ in roadmap.integrations
     ]
-    for integ in roadmap.integrations:
-        phases = " ".join(f"{integ.phase(e):>7}" for e in ENVIRONMENTS)
-        fifo = " (FIFO)" if integ.fifo else ""
-        lines.append(f"  {integ.name:<24} {integ.pattern.value + fifo:<19} {phases}")
-    return "\n".join(lines)
+    head = (
+        f"{roadmap.organisation}: {len(roadmap.systems)} systems, {len(roadmap.objects)} objects, "
+        f"{len(roadmap.integrations)} integrations"
+    )
+    headers = ["integration", "pattern", *ENVIRONMENTS]
+    table = text_table(headers, rows, align="<<" + ">" * len(ENVIRONMENTS))
+    return "\n".join([head, "", *table])
 
 
 def run(args: argparse.Namespace) -> int:
