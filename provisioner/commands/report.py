@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from provisioner.context import load_stack_context
 from provisioner.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from provisioner.report import Report
 
 NAME = "report"
 ORDER = 70
@@ -21,23 +26,60 @@ CIS, met ones judged by the policy verdicts) and the monthly fixed cost.
 Parts that are not available (policy harness, pricing, promotion) are shown as
 "not available", never as a pass. The report is written even when checklist items fail.
 
+--json prints {"stack", "files": {"html", "markdown"}, "checklist": [{"key", "question",
+"verdict", "findings": [{"status", "text"}]}], "policy": {"available", "reason"},
+"cost": {"available", "reason", "monthly_usd", "per_integration_usd"}}.
+
 Exit 0 when written, 1 when the roadmap is invalid, 2 on a usage or I/O error.
 """
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    from provisioner.cli import add_roadmap_argument, add_stack_argument
+    from provisioner.cli import (
+        add_json_argument,
+        add_roadmap_argument,
+        add_stack_argument,
+        complete_files,
+    )
 
     add_stack_argument(parser)
-    parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="directory to write into"
+    complete_files(
+        parser.add_argument(
+            "--out", required=True, type=Path, metavar="DIR", help="directory to write into"
+        ),
+        "directory",
     )
+    add_json_argument(parser)
     add_roadmap_argument(parser)
     parser.add_argument(
         "--no-check",
         action="store_true",
         help="skip the policy pack (its verdicts show as not available); saves a few seconds",
     )
+
+
+def summary_document(report: Report, html_path: Path, md_path: Path) -> dict[str, Any]:
+    """What `--json` prints: the files written and the verdicts they show."""
+    return {
+        "stack": report.stack,
+        "files": {"html": str(html_path), "markdown": str(md_path)},
+        "checklist": [
+            {
+                "key": item.key,
+                "question": item.question,
+                "verdict": item.verdict.value,
+                "findings": [{"status": f.status.value, "text": f.text} for f in item.findings],
+            }
+            for item in report.checklist
+        ],
+        "policy": {"available": report.policy.available, "reason": report.policy.reason},
+        "cost": {
+            "available": report.costs.available,
+            "reason": report.costs.reason,
+            "monthly_usd": report.costs.total if report.costs.available else None,
+            "per_integration_usd": dict(report.costs.per_integration),
+        },
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         html_path, md_path = write_report(report, out)
     except OSError as err:
         raise UsageError(f"--out {out}: cannot write the report ({err})") from None
+    if args.json:
+        print(json.dumps(summary_document(report, html_path, md_path), indent=2))
+        return EXIT_OK
     counts = report.counts()
     cost = f"${report.costs.total:,.2f}/month" if report.costs.available else "not available"
     print(f"wrote {html_path} and {md_path}")
