@@ -103,7 +103,7 @@ def test_with_checks_runs_automated_criteria_only_where_nothing_else_blocks(
 def test_text_output_lists_the_matrix_and_fixes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "  quote-to-order                 5       4       3" in out
+    assert "  quote-to-order          5       4    3" in out
     assert "    prod     3 -> 4: ready on order and evidence" in out
     assert "      - evidence.1.source_of_truth_matrix:" in out
     assert (
