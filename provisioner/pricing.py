@@ -1,52 +1,471 @@
-"""The fixed monthly cost of what the program provisions, from a price table.
+"""The monthly cost of what the program provisions: fixed items and usage from service levels.
 
-Only resources with a price per month regardless of traffic are counted (KMS keys,
-secrets, alarms, dashboards). Usage-priced resources (SQS requests, Lambda invocations,
-DynamoDB on-demand requests and storage, log ingestion, SNS deliveries) cost nothing
-while idle and are listed at 0 so the table says so explicitly.
+One dated price table (each item with its AWS pricing page and the month that page
+showed the price) and one cost model over a planned integration's resources:
+
+- fixed: customer-managed KMS keys, their rotated key material, secrets, alarms,
+  dashboards, and the custom metrics the sync functions publish;
+- usage, estimated from the roadmap's `service_levels.expected_records_per_day` and the
+  resources as planned (memory, schedules, FIFO, rotation periods): Lambda requests and
+  GB-seconds, SQS requests, DynamoDB on-demand writes, Secrets Manager API calls,
+  CloudWatch Logs ingestion and KMS requests.
 
 Usage::
 
-    monthly_cost(resource.type for resource in run.resources)  # 12.3
+    cost = integration_cost(integ, resources, region="eu-west-1")
+    cost.total_usd, [(line.item, line.quantity, line.usd) for line in cost.lines]
 
-Sources (AWS public list prices, us-east-1 and eu-west-1 identical for these items,
-as published 2024-2025; re-check when the pages change):
-- KMS: https://aws.amazon.com/kms/pricing/ ($1/month per customer-managed key; automatic
-  rotation adds $1/month for each of the first two rotated versions, not counted here)
-- Secrets Manager: https://aws.amazon.com/secrets-manager/pricing/ ($0.40/secret/month)
-- CloudWatch: https://aws.amazon.com/cloudwatch/pricing/ ($0.10 per standard-resolution
-  alarm metric/month; $3.00 per dashboard/month beyond the 3 free ones, counted in full)
+Free tiers are not deducted (they are per account, shared with everything else in it).
+A region without prices in the table is refused (`PriceError`) rather than guessed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
 
-__all__ = ["PRICES_CHECKED", "PRICE_PER_MONTH_USD", "monthly_cost"]
+from components.roadmap import Integration
+from provisioner.paths import FUNCTIONS_BUNDLE
 
-PRICES_CHECKED = "2025-01"
-
-PRICE_PER_MONTH_USD: dict[str, float] = {
-    "aws:kms/key:Key": 1.00,
-    "aws:secretsmanager/secret:Secret": 0.40,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 0.10,
-    "aws:cloudwatch/dashboard:Dashboard": 3.00,
-    # Usage-priced: nothing while idle.
-    "aws:sqs/queue:Queue": 0.0,
-    "aws:lambda/function:Function": 0.0,
-    "aws:dynamodb/table:Table": 0.0,
-    "aws:cloudwatch/logGroup:LogGroup": 0.0,
-    "aws:sns/topic:Topic": 0.0,
-    "aws:cloudwatch/eventRule:EventRule": 0.0,  # EventBridge: AWS-service events are free
-    "aws:iam/role:Role": 0.0,
-    "aws:iam/user:User": 0.0,
-    # CloudTrail: the first trail's management events are free, data events are priced
-    # per event (https://aws.amazon.com/cloudtrail/pricing/); S3 by storage and request.
-    "aws:cloudtrail/trail:Trail": 0.0,
-    "aws:s3/bucket:Bucket": 0.0,
-}
+__all__ = [
+    "HOURS_PER_MONTH",
+    "PRICES",
+    "CostLine",
+    "IntegrationCost",
+    "Price",
+    "PriceError",
+    "integration_cost",
+    "price_table_json",
+    "runs_per_month",
+    "stack_cost",
+]
 
 
-def monthly_cost(resource_types: Iterable[str]) -> float:
-    """Sum of the fixed monthly prices of the given resource types, in USD (cents-rounded)."""
-    return round(sum(PRICE_PER_MONTH_USD.get(t, 0.0) for t in resource_types), 2)
+class PriceError(Exception):
+    """The table has no price for what is asked (a region not listed)."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """One AWS list price: USD per `per` units, by region, with its page and date."""
+
+    item: str
+    what: str
+    unit: str
+    usd: Mapping[str, float]
+    source: str
+    as_of: str  # the month its page showed this price; re-check there when it is a year old
+    per: int = 1
+    kind: Literal["fixed", "usage"] = "usage"
+
+    def rate(self, region: str) -> float:
+        if region not in self.usd:
+            raise PriceError(
+                f"no {self.what} price for region {region}; add it to provisioner/pricing.py "
+                f"from {self.source} (priced regions: {', '.join(sorted(self.usd))})"
+            )
+        return self.usd[region] / self.per
+
+
+def _both(price: float) -> dict[str, float]:
+    """Same list price in the two regions the stacks use."""
+    return {"us-east-1": price, "eu-west-1": price}
+
+
+KMS_PAGE = "https://aws.amazon.com/kms/pricing/"
+SECRETS_PAGE = "https://aws.amazon.com/secrets-manager/pricing/"
+CLOUDWATCH_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
+LAMBDA_PAGE = "https://aws.amazon.com/lambda/pricing/"
+SQS_PAGE = "https://aws.amazon.com/sqs/pricing/"
+DYNAMODB_PAGE = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+
+PRICES: tuple[Price, ...] = (
+    Price("kms-key", "KMS customer-managed key", "key-month", _both(1.00), KMS_PAGE,
+          "2025-06", kind="fixed"),
+    # Each of a key's first two rotations adds $1/month, later ones are free: a key with
+    # rotation on costs $3/month from its second rotation on (priced at that steady state).
+    Price("kms-rotated-key-material", "KMS rotated key material", "rotation-month",
+          _both(1.00), KMS_PAGE, "2025-06", kind="fixed"),
+    Price("kms-requests", "KMS requests", "request", _both(0.03), KMS_PAGE, "2025-06",
+          per=10_000),
+    Price("secret", "Secrets Manager secret", "secret-month", _both(0.40), SECRETS_PAGE,
+          "2025-06", kind="fixed"),
+    Price("secrets-api-calls", "Secrets Manager API calls", "call", _both(0.05),
+          SECRETS_PAGE, "2025-06", per=10_000),
+    Price("alarm", "CloudWatch standard-resolution alarm", "alarm-month", _both(0.10),
+          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
+    # The first three dashboards of an account are free; counted in full here.
+    Price("dashboard", "CloudWatch dashboard", "dashboard-month", _both(3.00),
+          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
+    Price("custom-metric", "CloudWatch custom metric", "metric-month", _both(0.30),
+          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
+    Price("logs-ingestion", "CloudWatch Logs ingestion", "GB",
+          {"us-east-1": 0.50, "eu-west-1": 0.57}, CLOUDWATCH_PAGE, "2025-06"),
+    Price("lambda-requests", "Lambda requests", "request", _both(0.20), LAMBDA_PAGE,
+          "2025-06", per=1_000_000),
+    Price("lambda-compute", "Lambda compute (x86)", "GB-second", _both(0.0000166667),
+          LAMBDA_PAGE, "2025-06"),
+    Price("sqs-requests", "SQS standard queue requests", "request", _both(0.40), SQS_PAGE,
+          "2025-06", per=1_000_000),
+    Price("sqs-fifo-requests", "SQS FIFO queue requests", "request", _both(0.50), SQS_PAGE,
+          "2025-06", per=1_000_000),
+    Price("dynamodb-writes", "DynamoDB on-demand write request units", "write request unit",
+          {"us-east-1": 0.625, "eu-west-1": 0.7068}, DYNAMODB_PAGE, "2025-06",
+          per=1_000_000),
+)  # fmt: skip
+PRICE_BY_ITEM: dict[str, Price] = {p.item: p for p in PRICES}
+
+# AWS's pricing pages and calculator count a month as 730 hours.
+HOURS_PER_MONTH = 730
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+
+# ---------------------------------------------------------------- usage assumptions
+# Each is a round, stated figure; change it here and every estimate follows.
+SECONDS_PER_RECORD = 0.5  # one upsert into the target API plus two DynamoDB calls
+RECONCILE_SECONDS_PER_RUN = 60.0  # one listing of each side per object
+ROTATION_SECONDS_PER_STEP = 2.0
+ROTATION_STEPS = 4  # createSecret, setSecret, testSecret, finishSecret
+ROTATION_SECRETS_CALLS = 8  # describe, get x3, put, update stage x2, list versions
+ROTATION_KMS_REQUESTS = 4  # decrypts of the reads and one data key for the put
+LOG_BYTES_PER_RECORD = 1024  # the structured log line and the EMF metrics blob
+LOG_BYTES_PER_INVOCATION = 350  # START, END and REPORT lines
+STATE_WRITES_PER_RECORD = 2  # idempotency: in-progress put, then the completed update
+# Lambda's SQS event source polls with five concurrent long polls of up to 20 s each while
+# idle (Lambda developer guide, "Using Lambda with Amazon SQS": scaling and processing).
+IDLE_POLLERS = 5
+LONG_POLL_SECONDS = 20
+SQS_REQUESTS_PER_RECORD = 3  # send, receive, delete
+# A cached data key or table key is re-requested from KMS every reuse period by each
+# caller (SQS: KmsDataKeyReusePeriodSeconds; DynamoDB: about five minutes).
+DATA_KEY_REUSE_SECONDS = 300
+
+
+def _bundle_constant(module: str, name: str) -> Any:
+    """A literal constant of the sync bundle, read from its source (the bundle is not ours
+    to import here: it is what Lambda imports)."""
+    path = FUNCTIONS_BUNDLE / "integration_sync" / f"{module}.py"
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{path}: no constant {name}")
+
+
+@cache
+def _published_metrics() -> tuple[str, ...]:
+    """Metric names the sync functions publish (contracts.md, "Metrics")."""
+    path = FUNCTIONS_BUNDLE / "integration_sync" / "telemetry.py"
+    return tuple(
+        node.value.value
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
+    )
+
+
+# ---------------------------------------------------------------- schedules
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
+
+
+def _cron_field(text: str, low: int, high: int) -> int:
+    """How many values a cron field takes (`*`, `?`, `a`, `a,b`, `a-b`, `*/n`, `a/n`)."""
+    if text in ("*", "?"):
+        return high - low + 1
+    count = 0
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        first, _, last = base.partition("-")
+        start = low if first in ("*", "") else int(first) if first.isdigit() else low
+        end = int(last) if last.isdigit() else (high if step or first == "*" else start)
+        count += len(range(start, end + 1, int(step) if step.isdigit() else 1))
+    return max(count, 1)
+
+
+def runs_per_month(expression: str) -> float:
+    """Runs of an EventBridge schedule per 730-hour month (rate() or six-field cron())."""
+    rate = _RATE.match(expression)
+    if rate:
+        every = int(rate[1]) * _UNIT_MINUTES[rate[2].rstrip("s")]
+        return HOURS_PER_MONTH * 60 / every
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if len(fields) != 6:
+        raise ValueError(f"not an EventBridge schedule: {expression!r}")
+    minutes, hours, dom, _month, dow, _year = fields
+    per_day = _cron_field(minutes, 0, 59) * _cron_field(hours, 0, 23)
+    days = DAYS_PER_MONTH
+    if dow not in ("*", "?"):
+        for number, day in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1):
+            dow = dow.upper().replace(day, str(number))
+        days *= min(_cron_field(dow.replace("L", "").split("#")[0], 1, 7), 7) / 7
+    elif dom not in ("*", "?"):
+        days = min(_cron_field(dom.replace("L", "").replace("W", ""), 1, 31), DAYS_PER_MONTH)
+    return per_day * days
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One priced item of one integration: how much of it a month, and what that costs."""
+
+    item: str
+    quantity: float
+    usd: float
+    basis: str  # how the quantity follows from the roadmap and the plan
+
+    @property
+    def price(self) -> Price:
+        return PRICE_BY_ITEM[self.item]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "kind": self.price.kind,
+            "quantity": round(self.quantity, 3),
+            "unit": self.price.unit,
+            "usd": self.usd,
+            "basis": self.basis,
+        }
+
+
+@dataclass(frozen=True)
+class IntegrationCost:
+    """An integration's estimated monthly cost in one environment, item by item."""
+
+    integration: str
+    region: str
+    lines: tuple[CostLine, ...] = field(default=())
+
+    def _sum(self, kind: str | None = None) -> float:
+        return round(sum(l.usd for l in self.lines if kind in (None, l.price.kind)), 2)  # noqa: E741
+
+    @property
+    def fixed_usd(self) -> float:
+        return self._sum("fixed")
+
+    @property
+    def usage_usd(self) -> float:
+        return self._sum("usage")
+
+    @property
+    def total_usd(self) -> float:
+        return round(self.fixed_usd + self.usage_usd, 2)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fixed_usd": self.fixed_usd,
+            "usage_usd": self.usage_usd,
+            "monthly_usd": self.total_usd,
+            "items": [line.to_json() for line in self.lines],
+        }
+
+
+def _of_type(resources: Iterable[Any], type_: str) -> list[Any]:
+    return [r for r in resources if r.type == type_]
+
+
+def _role(resource: Any, integration: str) -> str:
+    return str(resource.name).removeprefix(f"{integration}-")
+
+
+class _Lines:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.lines: list[CostLine] = []
+
+    def add(self, item: str, quantity: float, basis: str) -> None:
+        if quantity <= 0:
+            return
+        usd = round(quantity * PRICE_BY_ITEM[item].rate(self.region), 2)
+        self.lines.append(CostLine(item, quantity, usd, basis))
+
+
+def _add_keys(out: _Lines, resources: list[Any]) -> None:
+    keys = _of_type(resources, "aws:kms/key:Key")
+    rotated = [k for k in keys if k.inputs.get("enableKeyRotation")]
+    out.add("kms-key", len(keys), f"{len(keys)} customer-managed key(s)")
+    out.add(
+        "kms-rotated-key-material",
+        2 * len(rotated),
+        f"{len(rotated)} key(s) with rotation on: the first two rotations add $1/month each",
+    )
+
+
+def stack_cost(resources: Iterable[Any], region: str) -> IntegrationCost:
+    """Fixed cost of the stack's own resources (the audit trail's key); the trail's events
+    and the bucket's storage are usage-priced and not estimated here."""
+    out = _Lines(region)
+    _add_keys(out, list(resources))
+    return IntegrationCost("(stack)", region, tuple(out.lines))
+
+
+def integration_cost(integ: Integration, resources: Iterable[Any], region: str) -> IntegrationCost:
+    """Fixed and usage cost of one integration's planned resources in `region`.
+
+    `resources` are the plan's recorded resources of the integration (anything with
+    `type`, `name` and camelCase `inputs`).
+    """
+    resources = list(resources)
+    out = _Lines(region)
+    name = integ.name
+    records = integ.service_levels.expected_records_per_day * DAYS_PER_MONTH
+
+    _add_keys(out, resources)
+    secrets = _of_type(resources, "aws:secretsmanager/secret:Secret")
+    functions = {_role(f, name): f for f in _of_type(resources, "aws:lambda/function:Function")}
+    sync = {k: f for k, f in functions.items() if k in ("consumer", "batch", "reconcile")}
+    out.add("secret", len(secrets), f"{len(secrets)} credential secret(s)")
+    alarms = _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    out.add("alarm", len(alarms), f"{len(alarms)} alarm(s)")
+    dashboards = _of_type(resources, "aws:cloudwatch/dashboard:Dashboard")
+    out.add("dashboard", len(dashboards), f"{len(dashboards)} dashboard(s)")
+    if sync:
+        metrics = [
+            m for m in _published_metrics() if m != "ReconciliationGap" or "reconcile" in sync
+        ]
+        out.add(
+            "custom-metric",
+            len(metrics),
+            f"{len(metrics)} metrics in Integrations/{name} ({', '.join(metrics)})",
+        )
+
+    # Invocations and seconds per function and month.
+    invocations: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    records_handled = 0.0
+    if "consumer" in sync:
+        invocations["consumer"] = records  # sparse traffic: about one record per invocation
+        seconds["consumer"] = records * SECONDS_PER_RECORD
+        records_handled += records
+    schedules = {
+        _role(r, name).removesuffix("-schedule"): str(r.inputs.get("scheduleExpression", ""))
+        for r in _of_type(resources, "aws:cloudwatch/eventRule:EventRule")
+        if r.inputs.get("scheduleExpression")
+    }
+    if "batch" in sync and schedules.get("batch"):
+        runs = runs_per_month(schedules["batch"])
+        invocations["batch"] = runs
+        # A run stops at its timeout and the next one resumes from the watermark.
+        timeout = float(sync["batch"].inputs.get("timeout", 3))
+        seconds["batch"] = min(records * SECONDS_PER_RECORD, runs * timeout)
+        records_handled += records
+    if "reconcile" in sync and schedules.get("reconcile"):
+        runs = runs_per_month(schedules["reconcile"])
+        invocations["reconcile"] = runs
+        seconds["reconcile"] = runs * RECONCILE_SECONDS_PER_RUN
+    rotations = 0.0
+    for rotation in _of_type(resources, "aws:secretsmanager/secretRotation:SecretRotation"):
+        days = (rotation.inputs.get("rotationRules") or {}).get("automaticallyAfterDays") or 30
+        rotations += DAYS_PER_MONTH / float(days)
+    if "rotation" in functions and rotations:
+        invocations["rotation"] = rotations * ROTATION_STEPS
+        seconds["rotation"] = rotations * ROTATION_STEPS * ROTATION_SECONDS_PER_STEP
+
+    total_invocations = sum(invocations.values())
+    per_day = integ.service_levels.expected_records_per_day
+    parts = {
+        "consumer": f"{records:,.0f} records ({per_day:,}/day), one per invocation",
+        "batch": f"{invocations.get('batch', 0):,.0f} batch runs",
+        "reconcile": f"{invocations.get('reconcile', 0):,.0f} reconciliations",
+        "rotation": f"{rotations:.1f} rotations x {ROTATION_STEPS} steps",
+    }
+    out.add(
+        "lambda-requests",
+        total_invocations,
+        ", ".join(text for role, text in parts.items() if role in invocations),
+    )
+    gb_seconds = sum(
+        seconds[role] * float(functions[role].inputs.get("memorySize", 128)) / 1024
+        for role in seconds
+    )
+    out.add(
+        "lambda-compute",
+        gb_seconds,
+        f"{SECONDS_PER_RECORD} s per record (a batch run at most its timeout), "
+        f"{RECONCILE_SECONDS_PER_RUN:.0f} s per reconciliation, {ROTATION_SECONDS_PER_STEP:.0f} s "
+        "per rotation step, at each function's memory",
+    )
+
+    queues = [q for q in _of_type(resources, "aws:sqs/queue:Queue") if _role(q, name) == "queue"]
+    if queues and "consumer" in sync:
+        fifo = bool(queues[0].inputs.get("fifoQueue"))
+        idle_polls = IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
+        requests = records * SQS_REQUESTS_PER_RECORD + idle_polls
+        out.add(
+            "sqs-fifo-requests" if fifo else "sqs-requests",
+            requests,
+            f"{SQS_REQUESTS_PER_RECORD} per record (send, receive, delete) and "
+            f"{idle_polls:,.0f} long polls by the trigger's {IDLE_POLLERS} pollers",
+        )
+
+    if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
+        if "batch" in invocations:  # a watermark commit per page, and per object and run
+            page = int(_bundle_constant("batch", "DEFAULT_PAGE_SIZE"))
+            writes = records / page + invocations["batch"] * len(integ.objects)
+            basis = f"a watermark write per page of {page} and per object and batch run"
+        else:
+            writes = records * STATE_WRITES_PER_RECORD
+            basis = f"{STATE_WRITES_PER_RECORD} idempotency writes per record"
+        out.add("dynamodb-writes", writes, basis)
+
+    cache_seconds = float(_bundle_constant("credentials", "SECRET_MAX_AGE_SECONDS"))
+    windows = SECONDS_PER_MONTH / cache_seconds
+    reads = sum(min(invocations[r], windows) for r in sync if r in invocations) * len(secrets)
+    rotation_calls = rotations * ROTATION_SECRETS_CALLS
+    out.add(
+        "secrets-api-calls",
+        reads + rotation_calls,
+        f"each secret read at most once per {cache_seconds:.0f} s cache per function, and "
+        f"{ROTATION_SECRETS_CALLS} calls per rotation",
+    )
+
+    cmk_callers = 0.0
+    if queues and "consumer" in sync:
+        cmk_callers += 2 * min(records, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
+    if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
+        cmk_callers += min(records_handled, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
+    kms_requests = reads + rotations * ROTATION_KMS_REQUESTS + cmk_callers
+    out.add(
+        "kms-requests",
+        kms_requests,
+        "one decrypt per secret read, data keys of the queue and table per "
+        f"{DATA_KEY_REUSE_SECONDS} s and caller, {ROTATION_KMS_REQUESTS} per rotation",
+    )
+
+    log_bytes = (
+        records_handled * LOG_BYTES_PER_RECORD + total_invocations * LOG_BYTES_PER_INVOCATION
+    )
+    out.add(
+        "logs-ingestion",
+        log_bytes / 1024**3,
+        f"{LOG_BYTES_PER_RECORD} bytes per record and {LOG_BYTES_PER_INVOCATION} per invocation",
+    )
+    return IntegrationCost(name, region, tuple(out.lines))
+
+
+def price_table_json(region: str) -> list[dict[str, Any]]:
+    """The price table as `plan --json` and the report show it, for one region."""
+    return [
+        {
+            "item": p.item,
+            "what": p.what,
+            "kind": p.kind,
+            "usd": p.usd.get(region),
+            "per": p.per,
+            "unit": p.unit,
+            "source": p.source,
+            "as_of": p.as_of,
+        }
+        for p in PRICES
+    ]

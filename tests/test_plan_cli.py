@@ -99,10 +99,15 @@ def test_plan_json_has_the_documented_shape(plans: dict[str, Any]) -> None:
     doc = json.loads(plans["prod"])
     assert set(doc) == {
         "stack",
+        "region",
         "integrations",
         "stack_resources",
+        "stack_cost",
         "resource_count",
         "monthly_cost_usd",
+        "fixed_cost_usd",
+        "usage_cost_usd",
+        "prices",
     }
     assert doc["stack"] == "prod"
     resources = [r for i in doc["integrations"] for r in i["resources"]]
@@ -125,11 +130,11 @@ def test_plan_json_has_the_documented_shape(plans: dict[str, Any]) -> None:
 
 def test_plan_costs_sum_per_integration_from_the_price_table(plans: dict[str, Any]) -> None:
     doc = json.loads(plans["prod"])
-    by_name = {i["name"]: i for i in doc["integrations"]}
-    # 1 KMS key ($1) + 2 secrets ($0.40) + 4 alarms ($0.10) at phase 3.
-    assert by_name["quote-to-order"]["monthly_cost_usd"] == pytest.approx(2.20)
-    # Phase 2: a key and two secrets.
-    assert by_name["inventory-to-promise"]["monthly_cost_usd"] == pytest.approx(1.80)
+    for integ in doc["integrations"]:  # item by item in tests/test_pricing.py
+        cost = integ["cost"]
+        assert integ["monthly_cost_usd"] == cost["monthly_usd"]
+        assert cost["monthly_usd"] == pytest.approx(cost["fixed_usd"] + cost["usage_usd"])
+        assert cost["monthly_usd"] == pytest.approx(sum(i["usd"] for i in cost["items"]))
     total = sum(i["monthly_cost_usd"] for i in doc["integrations"])
     # The stack's audit key ($1); its trail and bucket are usage-priced.
     assert doc["monthly_cost_usd"] == pytest.approx(total + 1.00)

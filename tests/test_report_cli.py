@@ -42,12 +42,15 @@ def test_full_report_runs_the_policy_pack_and_prices_each_integration(
     printed = capsys.readouterr().out
     assert "policy: checked" in printed and "0 not available" in printed
     md = (tmp_path / "report.md").read_text()
-    costs = md[md.index("## Monthly fixed cost") :]
-    rows = dict(re.findall(r"^\| ([a-z-]+) \| \$([\d.,]+) \|$", costs, re.M))
+    costs = md[md.index("## Monthly cost (prod)") :]
+    money = r"\$([\d.,]+)"
+    found = re.findall(rf"^\| ([a-z-]+) \| {money} \| {money} \| {money} \|$", costs, re.M)
+    rows = {name: tuple(float(v) for v in values) for name, *values in found}
     active = [i["name"] for i in EXAMPLE["integrations"] if i["phases"]["prod"] >= 2]
     assert sorted(rows) == sorted([*active, "total"])
-    assert all(float(rows[name]) > 0 for name in active)  # a KMS key at least
-    assert abs(sum(float(rows[n]) for n in active) - float(rows["total"])) < 0.01
+    assert all(rows[name][0] >= 3.0 for name in active)  # a rotated key at least
+    assert abs(sum(rows[n][2] for n in active) - rows["total"][2]) < 0.01
+    assert rows["quote-to-order"] == (6.00, 0.77, 6.77)  # as plan --json, tests/test_pricing.py
     assert "| quote-to-order | 3 | PASS |" in md  # the example passes the pack in prod
 
 

@@ -2,7 +2,7 @@
 
 Runs the real program (`__main__.py`) under the SDK's mock runtime
 (provisioner/program.py) and prints the resources per integration, with every secret
-value replaced by "[secret]" and the fixed monthly cost from provisioner/pricing.py.
+value replaced by "[secret]" and the monthly cost from provisioner/pricing.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections import Counter
 from typing import Any
 
 from provisioner.context import StackContext, load_stack_context
-from provisioner.errors import EXIT_OK, CheckFailed
-from provisioner.pricing import monthly_cost
+from provisioner.errors import EXIT_OK, CheckFailed, UsageError
+from provisioner.pricing import PriceError, integration_cost, price_table_json, stack_cost
 from provisioner.program import (
     SECRET,
     ProgramError,
@@ -31,16 +31,21 @@ HELP = "show what `pulumi up` would create per integration (mock runtime, no clo
 DESCRIPTION = """\
 Run the Pulumi program for a stack under the SDK's mock runtime and list, per
 integration at phase >= 2 there, its phase and every resource it would create, with
-the fixed monthly cost (KMS keys, secrets, alarms, dashboards). Secret values are
-printed as "[secret]".
+the monthly cost: fixed items (KMS keys and their rotated key material, secrets,
+alarms, dashboards, custom metrics) and usage estimated from the roadmap's service levels
+(Lambda, SQS, DynamoDB, Secrets Manager and KMS requests, log ingestion), priced from the
+dated table in provisioner/pricing.py for the stack's region. Secret values are printed
+as "[secret]".
 
   provisioner plan --stack prod
   provisioner plan --stack dev --json > plan.json
 
---json prints {"stack", "integrations": [{"name", "phase", "monthly_cost_usd",
-"resources": [{"type", "name", "urn", "parent", "inputs", "outputs"}]}],
-"stack_resources" (those of no integration: the stack's audit trail, its key and bucket),
-"resource_count", "monthly_cost_usd"}.
+--json prints {"stack", "region", "integrations": [{"name", "phase", "monthly_cost_usd",
+"cost": {"fixed_usd", "usage_usd", "monthly_usd", "items": [{"item", "kind", "quantity",
+"unit", "usd", "basis"}]}, "resources": [{"type", "name", "urn", "parent", "inputs",
+"outputs"}]}], "stack_resources" (those of no integration: the stack's audit trail, its
+key and bucket), "stack_cost", "resource_count", "monthly_cost_usd", "fixed_cost_usd",
+"usage_cost_usd", "prices": [{"item", "what", "kind", "usd", "per", "unit", "source", "as_of"}]}.
 
 Exit 0 on success, 1 when the roadmap is invalid or the program fails, 2 on usage errors.
 """
@@ -80,23 +85,36 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
     grouped: dict[str | None, list[RecordedResource]] = {}
     for resource in run.resources:
         grouped.setdefault(run.integration_of(resource), []).append(resource)
-    integrations = []
+    integrations: list[dict[str, Any]] = []
+    region = ctx.settings.region
+    fixed = usage = 0.0
     for integ in ctx.roadmap.active(ctx.environment):
         resources = grouped.get(integ.name, [])
+        cost = integration_cost(integ, resources, region)
+        fixed, usage = fixed + cost.fixed_usd, usage + cost.usage_usd
         integrations.append(
             {
                 "name": integ.name,
                 "phase": integ.phase(ctx.environment),
-                "monthly_cost_usd": monthly_cost(r.type for r in resources),
+                "monthly_cost_usd": cost.total_usd,
+                "cost": cost.to_json(),
                 "resources": [resource_json(r) for r in resources],
             }
         )
+    own = grouped.get(None, [])
+    stack = stack_cost(own, region)
+    fixed, usage = round(fixed + stack.fixed_usd, 2), round(usage + stack.usage_usd, 2)
     return {
         "stack": ctx.stack,
+        "region": region,
         "integrations": integrations,
-        "stack_resources": [resource_json(r) for r in grouped.get(None, [])],
+        "stack_resources": [resource_json(r) for r in own],
+        "stack_cost": stack.to_json(),
         "resource_count": len(run.resources),
-        "monthly_cost_usd": monthly_cost(r.type for r in run.resources),
+        "monthly_cost_usd": round(fixed + usage, 2),
+        "fixed_cost_usd": fixed,
+        "usage_cost_usd": usage,
+        "prices": price_table_json(region),
     }
 
 
@@ -127,14 +145,16 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
         f"plan for stack {doc['stack']} ({settings.environment} rules, {settings.region}, "
         f"account {stand_in_account(settings)})",
         f"{len(doc['integrations'])} integration(s), {doc['resource_count']} resources, "
-        f"${doc['monthly_cost_usd']:.2f}/month fixed",
+        f"${doc['monthly_cost_usd']:.2f}/month (${doc['fixed_cost_usd']:.2f} fixed, "
+        f"${doc['usage_cost_usd']:.2f} usage from the service levels)",
     ]
     for integ in doc["integrations"]:
         resources = integ["resources"]
         lines += [
             "",
             f"{integ['name']}  phase {integ['phase']}  {len(resources)} resources  "
-            f"${integ['monthly_cost_usd']:.2f}/month",
+            f"${integ['monthly_cost_usd']:.2f}/month (${integ['cost']['fixed_usd']:.2f} fixed, "
+            f"${integ['cost']['usage_usd']:.2f} usage)",
         ]
         counts = Counter(short_type(r["type"]) for r in resources)
         width = max((len(t) for t in counts), default=0)
@@ -163,7 +183,10 @@ def run(args: argparse.Namespace) -> int:
         program_run = run_program(ctx.stack, roadmap=ctx.roadmap_path)
     except ProgramError as err:
         raise CheckFailed(f"the program failed for stack {ctx.stack}: {err}") from None
-    doc = plan_document(ctx, program_run)
+    try:
+        doc = plan_document(ctx, program_run)
+    except PriceError as err:
+        raise UsageError(f"stacks/Pulumi.{ctx.stack}.yaml: aws:region: {err}") from None
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

@@ -11,6 +11,7 @@ Usage::
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 
@@ -78,6 +79,11 @@ def _cell_text(cell: MatrixCell) -> list[str]:
     if cell.written_by:
         parts.append(f"written by {', '.join(cell.written_by)}")
     return parts
+
+
+def _decimal(value: float) -> str:
+    """0.0000166667, not 1.66667e-05."""
+    return format(Decimal(str(value)).normalize(), "f")
 
 
 def _money(value: float) -> str:
@@ -213,13 +219,52 @@ def _html_costs(report: Report) -> list[str]:
     costs = report.costs
     if not costs.available:
         return [f"<p id='costs'>{_badge(Verdict.UNAVAILABLE)} {escape(costs.reason)}</p>"]
-    out = ["<table id='costs'><tr><th>integration</th><th>USD per month</th></tr>"]
-    for name, value in costs.per_integration.items():
-        out.append(f"<tr><td>{escape(name)}</td><td class='num'>{_money(value)}</td></tr>")
-    out.append(f"<tr><th>total</th><th class='num'>{_money(costs.total)}</th></tr></table>")
+    rows = _cost_rows(report)
+    out = ["<table id='costs'><tr>" + "".join(f"<th>{h}</th>" for h in COST_HEADER) + "</tr>"]
+    for row in rows[:-1]:
+        cells = "".join(f"<td class='num'>{c}</td>" for c in row[1:])
+        out.append(f"<tr><td>{escape(row[0])}</td>{cells}</tr>")
+    out.append("<tr>" + "".join(f"<th class='num'>{c}</th>" for c in rows[-1]) + "</tr></table>")
     if costs.source:
         out.append(f"<p class='small'>Prices: {escape(costs.source)}</p>")
+    out.append("<table id='prices' class='small'><tr>")
+    out.append("".join(f"<th>{h}</th>" for h in PRICE_HEADER) + "</tr>")
+    for price in _price_rows(report):
+        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in price) + "</tr>")
+    out.append("</table>")
     return out
+
+
+COST_HEADER = ["integration", "fixed", "usage", "USD per month"]
+PRICE_HEADER = ["item", "price (USD)", "kind", "as of", "source"]
+
+
+def _cost_rows(report: Report) -> list[list[str]]:
+    """integration, fixed, usage, total; the last row is the stack's total."""
+    costs = report.costs
+    rows = []
+    fixed = usage = 0.0
+    for name, total in costs.per_integration.items():
+        detail = costs.breakdown.get(name)
+        f, u = (detail.fixed_usd, detail.usage_usd) if detail else (total, 0.0)
+        fixed, usage = fixed + f, usage + u
+        rows.append([name, _money(f), _money(u), _money(total)])
+    rows.append(["total", _money(fixed), _money(usage), _money(costs.total)])
+    return rows
+
+
+def _price_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            str(p["what"]),
+            f"{_decimal(p['usd'])} per "
+            + (f"{p['per']:,} {p['unit']}s" if p["per"] != 1 else str(p["unit"])),
+            str(p["kind"]),
+            str(p["as_of"]),
+            str(p["source"]),
+        ]
+        for p in report.costs.prices
+    ]
 
 
 def render_html(report: Report) -> str:
@@ -254,7 +299,7 @@ def render_html(report: Report) -> str:
         f"<h2>Policy verdicts per integration ({escape(report.stack)})</h2>",
         *_html_policy(report),
         *controls_html(report),
-        f"<h2>Monthly fixed cost ({escape(report.stack)})</h2>",
+        f"<h2>Monthly cost ({escape(report.stack)})</h2>",
         *_html_costs(report),
         "</body></html>",
     ]
@@ -367,13 +412,11 @@ def render_markdown(report: Report) -> str:
         ],
     )
     lines += ["", *controls_markdown(report)]
-    lines += [f"## Monthly fixed cost ({stack})", ""]
+    lines += [f"## Monthly cost ({stack})", ""]
     if report.costs.available:
-        lines += _md_table(
-            ["integration", "USD per month"],
-            [[n, _money(v)] for n, v in report.costs.per_integration.items()]
-            + [["total", _money(report.costs.total)]],
-        )
+        lines += _md_table(COST_HEADER, _cost_rows(report))
+        lines += ["", f"Prices: {report.costs.source}.", ""]
+        lines += _md_table(PRICE_HEADER, _price_rows(report))
     else:
         lines.append(f"Not available: {report.costs.reason}")
     return "\n".join(lines) + "\n"

@@ -75,12 +75,18 @@ class PolicyResults:
 
 @dataclass(frozen=True)
 class CostResults:
-    """Monthly fixed cost in USD per integration and in total, or why there is none."""
+    """Monthly cost in USD per integration (fixed + usage) and in total, or why there is none.
+
+    `breakdown[name]` is the integration's `provisioner.pricing.IntegrationCost` (fixed and
+    usage items); `prices` the price table rows for the stack's region.
+    """
 
     available: bool
     reason: str = ""
     per_integration: Mapping[str, float] = field(default_factory=dict)
     source: str = ""
+    breakdown: Mapping[str, Any] = field(default_factory=dict)
+    prices: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def unavailable(cls, reason: str) -> CostResults:
@@ -157,7 +163,7 @@ def collect_plan(
 ) -> tuple[PolicyResults, CostResults]:
     """Plan the stack once (issue 3's program under mocks); price it and run the pack on it.
 
-    Costs come from `provisioner.pricing.monthly_cost` over each integration's resources;
+    Costs come from `provisioner.pricing.integration_cost` over each integration's resources;
     policy verdicts from `provisioner.policy_harness.check_resources` (issue 4), the pack
     started as the engine starts it. Each violation is attributed to the integration whose
     Integration component owns the resource (a stack-level one without a URN to the
@@ -178,18 +184,7 @@ def collect_plan(
     if pricing is None:
         costs = CostResults.unavailable("provisioner/pricing.py (issue 3) is not in this checkout")
     else:
-        per = {
-            integ.name: pricing.monthly_cost(
-                r.type for r in run.resources if owner[r.urn] == integ.name
-            )
-            for integ in roadmap.active(run.settings.environment)
-        }
-        costs = CostResults(
-            available=True,
-            per_integration=per,
-            source=f"provisioner/pricing.py list prices (checked {pricing.PRICES_CHECKED}); "
-            "fixed monthly items only (KMS keys, secrets, alarms, dashboards)",
-        )
+        costs = _costs(pricing, run.settings.environment, roadmap, run.resources, owner, run.config)
 
     if not check:
         return PolicyResults.unavailable("skipped with --no-check"), costs
@@ -225,6 +220,35 @@ def collect_plan(
         },
     )
     return policy, costs
+
+
+def _costs(
+    pricing: Any,
+    environment: str,
+    roadmap: Roadmap,
+    resources: list[Any],
+    owner: Mapping[str, str | None],
+    config: Mapping[str, Any],
+) -> CostResults:
+    """Each active integration's fixed and usage cost, priced for the stack's region."""
+    region = str(config.get("aws:region", ""))
+    try:
+        breakdown = {
+            integ.name: pricing.integration_cost(
+                integ, [r for r in resources if owner[r.urn] == integ.name], region
+            )
+            for integ in roadmap.active(environment)
+        }
+    except pricing.PriceError as err:
+        return CostResults.unavailable(str(err))
+    return CostResults(
+        available=True,
+        per_integration={name: cost.total_usd for name, cost in breakdown.items()},
+        source=f"AWS list prices for {region} in provisioner/pricing.py, each with its page "
+        "and the month it showed that price; usage estimated from the service levels",
+        breakdown=breakdown,
+        prices=tuple(pricing.price_table_json(region)),
+    )
 
 
 def collect_promotion(roadmap: Roadmap) -> PromotionResults:
