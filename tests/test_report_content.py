@@ -14,6 +14,7 @@ from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
 from components.settings import StackSettings, load_stack_settings
 from provisioner.report import (
     CostResults,
+    Finding,
     PolicyResults,
     PromotionResults,
     Verdict,
@@ -45,7 +46,8 @@ EXPECTED_PROD = {
     "api-limits-credentials": Verdict.PASS,
     "retry-replay-monitoring": Verdict.PASS,
     "uat-contract-tests": Verdict.PASS,
-    "ownership-agreed": Verdict.PASS,
+    # order-to-invoice is live at phase 3 in prod; its owner has not signed off yet.
+    "ownership-agreed": Verdict.WAITING,
     "phased-rollout": Verdict.PASS,
     # prod routes slack: alert paths to the fallback e-mail (no AWS Chatbot channel).
     "post-go-live": Verdict.FAIL,
@@ -115,7 +117,12 @@ def test_every_checklist_item_appears_with_its_computed_verdict() -> None:
     assert verdicts(report) == EXPECTED_PROD
     for item in report.checklist:
         assert html_verdict(html, item.key) == item.verdict.value
-        label = {"pass": "PASS", "fail": "FAIL", "not available": "NOT AVAILABLE"}
+        label = {
+            "pass": "PASS",
+            "fail": "FAIL",
+            "not available": "NOT AVAILABLE",
+            "waiting": "WAITING",
+        }
         assert f"### {item.question} {label[item.verdict.value]}" in md
         assert item.rule and item.findings
 
@@ -207,6 +214,24 @@ def test_missing_owner_signoff_fails_ownership_once_past_phase_3() -> None:
     item = next(i for i in report_for(weakened(drop)).checklist if i.key == "ownership-agreed")
     assert item.verdict is Verdict.FAIL
     assert any("lead-to-account: at phase 4 in prod" in f.text for f in item.findings)
+
+
+def test_a_question_waits_while_the_sign_off_it_relies_on_is_missing() -> None:
+    def drop(by_name: dict[str, Any], _data: Any) -> None:
+        del by_name["quote-to-order"]["evidence"][3]["uat_signoff"]  # phase 3 in prod
+
+    item = next(i for i in report_for(weakened(drop)).checklist if i.key == "uat-contract-tests")
+    assert item.verdict is Verdict.WAITING
+    assert (
+        Finding(
+            Verdict.WAITING,
+            "quote-to-order: user-acceptance-test sign-off not given yet; revenue-operations to "
+            "record it under evidence.3.uat_signoff before phase 4",
+        )
+        in item.findings
+    )
+    recorded = next(i for i in report_for().checklist if i.key == "uat-contract-tests")
+    assert recorded.verdict is Verdict.PASS
 
 
 def test_no_flow_into_bi_fails_reporting_validation() -> None:

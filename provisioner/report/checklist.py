@@ -65,6 +65,7 @@ class Verdict(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     UNAVAILABLE = "not available"
+    WAITING = "waiting"  # evidence a person still has to give; not a pass
     INFO = "info"
 
 
@@ -117,6 +118,8 @@ class ChecklistItem:
             return Verdict.FAIL
         if Verdict.UNAVAILABLE in statuses:
             return Verdict.UNAVAILABLE
+        if Verdict.WAITING in statuses:
+            return Verdict.WAITING
         return Verdict.PASS
 
 
@@ -170,6 +173,23 @@ def _evidence(inputs: Inputs, integ: Integration, phase: int, field: str) -> Fin
         f"{integ.name}: at phase {inputs.phase(integ)} in {inputs.stack} but {what} (to leave "
         f"phase {phase}, {PHASE_NAMES[phase]}) is not recorded; record it under "
         f"evidence.{phase}.{field}"
+    )
+
+
+def _due(inputs: Inputs, integ: Integration, phase: int, field: str) -> Finding:
+    """Evidence to leave the integration's current phase: recorded, or waiting on its owner.
+
+    Not a failure (promotion will demand it), but not a pass either: the question it
+    answers stays open until a person gives it.
+    """
+    item = integ.evidence.recorded(phase, field)
+    what = next(r.what for r in REQUIREMENTS[phase] if r.field == field)
+    if item is not None:
+        return ok(f"{integ.name}: {what}: {describe(item)}")
+    return Finding(
+        Verdict.WAITING,
+        f"{integ.name}: {what} not given yet; {integ.owner_team} to record it under "
+        f"evidence.{phase}.{field} before phase {phase + 1}",
     )
 
 
@@ -420,7 +440,7 @@ def uat_and_contract_tests(inputs: Inputs) -> Iterator[Finding]:
         if inputs.phase(integ) >= 4:
             yield _evidence(inputs, integ, 3, "uat_signoff")
         else:
-            yield info(f"{integ.name}: UAT sign-off is due to leave phase 3, its current phase")
+            yield _due(inputs, integ, 3, "uat_signoff")
 
 
 def ownership_agreed(inputs: Inputs) -> Iterator[Finding]:
@@ -445,6 +465,8 @@ def ownership_agreed(inputs: Inputs) -> Iterator[Finding]:
             yield _evidence(inputs, integ, 1, "source_of_truth_matrix")
         if inputs.phase(integ) >= 4:
             yield _evidence(inputs, integ, 3, "owner_signoff")
+        elif inputs.phase(integ) == 3:
+            yield _due(inputs, integ, 3, "owner_signoff")
 
 
 def phased_rollout(inputs: Inputs) -> Iterator[Finding]:

@@ -177,7 +177,7 @@ class Report:
 
     def counts(self) -> dict[Verdict, int]:
         """How many checklist items have each verdict."""
-        out = dict.fromkeys((Verdict.PASS, Verdict.FAIL, Verdict.UNAVAILABLE), 0)
+        out = dict.fromkeys((Verdict.PASS, Verdict.WAITING, Verdict.FAIL, Verdict.UNAVAILABLE), 0)
         for item in self.checklist:
             out[item.verdict] += 1
         return out

@@ -40,6 +40,7 @@ td.current, th.current { outline: 2px solid #1f5fbf; }
      padding: 1px 8px; font-weight: bold; font-size: 12px; }
 .v-pass { background: #d8f0dc; color: #1b5e20; } .v-fail { background: #fbd9d6; color: #8e1b12; }
 .v-na { background: #e6e8ec; color: #3b4250; } .v-info { background: #e3edfa; color: #1f4f99; }
+.v-wait { background: #fff1d6; color: #6b4400; } li.f-waiting { color: #6b4400; }
 li.f-fail { color: #8e1b12; } li.f-na { color: #5b6472; }
 ul { margin: 4px 0 8px; padding-left: 20px; }
 .map { overflow-x: auto; border: 1px solid #d9dde4; display: inline-block; }
@@ -53,12 +54,14 @@ _BADGE = {
     Verdict.PASS: ("v-pass", "PASS"),
     Verdict.FAIL: ("v-fail", "FAIL"),
     Verdict.UNAVAILABLE: ("v-na", "NOT AVAILABLE"),
+    Verdict.WAITING: ("v-wait", "WAITING"),
     Verdict.INFO: ("v-info", "INFO"),
 }
 _MD = {
     Verdict.PASS: "PASS",
     Verdict.FAIL: "FAIL",
     Verdict.UNAVAILABLE: "NOT AVAILABLE",
+    Verdict.WAITING: "WAITING",
     Verdict.INFO: "info",
 }
 
@@ -285,6 +288,7 @@ def render_html(report: Report) -> str:
         f"{len(roadmap.integrations)} integrations.</p>",
         "<p class='summary'>Checklist: "
         f"<span>{_badge(Verdict.PASS)} {counts[Verdict.PASS]}</span>"
+        f"<span>{_badge(Verdict.WAITING)} {counts[Verdict.WAITING]}</span>"
         f"<span>{_badge(Verdict.FAIL)} {counts[Verdict.FAIL]}</span>"
         f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
         "<h2 id='map'>System and integration map</h2>",
@@ -329,7 +333,8 @@ def render_markdown(report: Report) -> str:
         "",
         f"From {report.roadmap_name}, stack {stack}: {len(roadmap.systems)} systems, "
         f"{len(roadmap.objects)} objects, {len(roadmap.integrations)} integrations. "
-        f"Checklist: {counts[Verdict.PASS]} pass, {counts[Verdict.FAIL]} fail, "
+        f"Checklist: {counts[Verdict.PASS]} pass, {counts[Verdict.WAITING]} waiting on a "
+        f"person, {counts[Verdict.FAIL]} fail, "
         f"{counts[Verdict.UNAVAILABLE]} not available. The diagram is in index.html.",
         "",
         "## Systems",
