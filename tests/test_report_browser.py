@@ -33,7 +33,7 @@ needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="Debian's chromium is not installed; run scripts/ensure-chromium.sh (CI does)",
 )
-WINDOW = (1400, 2000)
+WINDOW = (1400, 2800)  # the summary screen, then the map
 
 
 def chromium(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -197,14 +197,14 @@ def test_headless_chromium_renders_the_map_and_fetches_nothing(rendered: tuple[P
     def near(colour: str) -> int:
         r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
         hits = 0
-        for row in rows[150:1300]:
+        for row in rows[150:2700:2]:  # every other row: the map sits below the summary
             for x in range(0, width * bpp, bpp):
                 if abs(row[x] - r) + abs(row[x + 1] - g) + abs(row[x + 2] - b) < 30:
                     hits += 1
         return hits
 
     for pattern, style in PATTERN_STYLES.items():
-        assert near(style.colour) > 100, f"{pattern.value} strokes ({style.colour}) not on screen"
+        assert near(style.colour) > 50, f"{pattern.value} strokes ({style.colour}) not on screen"
 
     assert net_log.exists()
     assert page_requests(net_log) == []

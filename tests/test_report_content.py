@@ -22,6 +22,7 @@ from provisioner.report import (
     render_html,
     render_markdown,
 )
+from provisioner.report.glance import at_a_glance
 from provisioner.report.model import Report, source_of_truth_matrix
 from provisioner.report.sources import Violation, integration_of, parse_check_json
 
@@ -416,3 +417,47 @@ def test_alert_paths_count_as_pass_only_when_delivery_is_confirmed() -> None:
     by_text = {f.text.split(":", 1)[0]: f.status for f in post.findings if "->" in f.text}
     assert by_text["quote-to-order"] is Verdict.PASS  # pagerduty, confirms itself
     assert Verdict.FAIL in by_text.values()  # a slack: path that reaches only an e-mail
+
+
+# --------------------------------------------------------------------------- first screen
+
+
+def test_first_screen_says_what_is_live_being_built_and_planned_per_environment() -> None:
+    glance = at_a_glance(report_for())
+    assert glance.stages["prod"] == {
+        "live": ("quote-to-order", "lead-to-account", "order-to-invoice", "warehouse-export"),
+        "being built": ("inventory-to-promise", "credit-status-to-crm"),
+        "planned": ("support-health-to-crm", "campaign-sync", "web-order-capture"),
+    }
+    assert glance.stages["dev"]["planned"] == ("web-order-capture",)
+
+
+def test_first_screen_names_each_missing_sign_off_with_who_and_since_when() -> None:
+    sentences = [w.sentence() for w in at_a_glance(report_for()).waiting]
+    assert (
+        "order-to-invoice: the owning team's sign-off, from finance-systems, to move from "
+        "phase 3 to 4 in staging, prod, waiting since 2026-04-16" in sentences
+    )
+    # Phase 1 has no step before it: no date to wait since.
+    assert (
+        "web-order-capture: approval of the source-of-truth matrix (who owns each object and "
+        "field), from ecommerce, to move from phase 1 to 2 in dev, staging, prod" in sentences
+    )
+
+
+def test_first_screen_lists_what_fails_and_the_monthly_cost_in_words() -> None:
+    def blank(_by_name: dict[str, Any], data: Any) -> None:
+        data["systems"][1]["description"] = ""
+
+    report = report_for(weakened(blank))
+    glance = at_a_glance(report)
+    assert [line.split(" ", 4)[:4] for line in glance.failing] == [
+        ["Is", "every", "system", "listed?"]
+    ]
+    assert glance.cost == "prod costs about $19.75 a month in AWS charges for 2 integration(s)."
+    assert at_a_glance(report_for()).failing == ()
+    html = render_html(report)
+    assert html.index("<section id='glance'>") < html.index("<h2 id='map'>")
+    md = render_markdown(report)
+    assert "## What fails\n\n- Is every system listed? " in md
+    assert "## Waiting on a person\n\n- order-to-invoice: a link to the rollback plan" in md

@@ -20,6 +20,7 @@ from provisioner.report.checklist import Verdict
 from provisioner.report.controls import section_html as controls_html
 from provisioner.report.controls import section_markdown as controls_markdown
 from provisioner.report.diagram import PATTERN_STYLES, render_map
+from provisioner.report.glance import STAGES, Glance, at_a_glance, grouped_sentences
 from provisioner.report.model import MatrixCell, Report, phase_label
 
 __all__ = ["render_html", "render_markdown", "write_report"]
@@ -270,6 +271,60 @@ def _price_rows(report: Report) -> list[list[str]]:
     ]
 
 
+GLANCE_TITLES = {
+    "stages": "What runs where",
+    "waiting": "Waiting on a person",
+    "failing": "What fails",
+    "cost": "What it costs",
+}
+
+
+def _glance_stage_rows(glance: Glance) -> list[list[str]]:
+    return [
+        [env, *(", ".join(names) or "none" for names in glance.stages[env].values())]
+        for env in glance.stages
+    ]
+
+
+def _glance_lists(glance: Glance) -> tuple[list[str], list[str]]:
+    waiting = grouped_sentences(glance.waiting) or ["Nothing: no sign-off is outstanding."]
+    failing = list(glance.failing) or [f"Nothing fails in {glance.stack}."]
+    return waiting, failing
+
+
+def _html_glance(report: Report) -> list[str]:
+    glance = at_a_glance(report)
+    waiting, failing = _glance_lists(glance)
+    header = "".join(f"<th>{escape(s)}: {escape(d)}</th>" for s, d in STAGES.items())
+    out = [
+        "<section id='glance'>",
+        f"<h2>{GLANCE_TITLES['stages']}</h2>",
+        f"<table id='stages'><tr><th>environment</th>{header}</tr>",
+    ]
+    for row in _glance_stage_rows(glance):
+        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+    out += ["</table>", f"<h2>{GLANCE_TITLES['waiting']}</h2>", "<ul id='waiting'>"]
+    out += [f"<li>{escape(line)}</li>" for line in waiting]
+    out += ["</ul>", f"<h2>{GLANCE_TITLES['failing']}</h2>", "<ul id='failing'>"]
+    out += [f"<li>{escape(line)}</li>" for line in failing]
+    out += ["</ul>", f"<h2>{GLANCE_TITLES['cost']}</h2>", f"<p id='cost'>{escape(glance.cost)}</p>"]
+    out.append("</section>")
+    return out
+
+
+def _md_glance(report: Report) -> list[str]:
+    glance = at_a_glance(report)
+    waiting, failing = _glance_lists(glance)
+    lines = [f"## {GLANCE_TITLES['stages']}", ""]
+    lines += _md_table(
+        ["environment", *(f"{s}: {d}" for s, d in STAGES.items())], _glance_stage_rows(glance)
+    )
+    lines += ["", f"## {GLANCE_TITLES['waiting']}", "", *(f"- {line}" for line in waiting)]
+    lines += ["", f"## {GLANCE_TITLES['failing']}", "", *(f"- {line}" for line in failing)]
+    lines += ["", f"## {GLANCE_TITLES['cost']}", "", glance.cost, ""]
+    return lines
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML document with inline CSS and SVG."""
     counts = report.counts()
@@ -291,6 +346,7 @@ def render_html(report: Report) -> str:
         f"<span>{_badge(Verdict.WAITING)} {counts[Verdict.WAITING]}</span>"
         f"<span>{_badge(Verdict.FAIL)} {counts[Verdict.FAIL]}</span>"
         f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
+        *_html_glance(report),
         "<h2 id='map'>System and integration map</h2>",
         f"<div class='map'>{render_map(roadmap, report.environment)}</div>",
         *_html_flows(report),
@@ -337,6 +393,7 @@ def render_markdown(report: Report) -> str:
         f"person, {counts[Verdict.FAIL]} fail, "
         f"{counts[Verdict.UNAVAILABLE]} not available. The diagram is in index.html.",
         "",
+        *_md_glance(report),
         "## Systems",
         "",
         *_md_table(
