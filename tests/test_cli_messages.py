@@ -223,7 +223,7 @@ def test_version_names_the_package_and_the_engine_parts(
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
-def test_bash_completion_offers_commands_and_stacks(
+def test_bash_completion_offers_commands_and_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, script, _ = run(["completion", "bash"], capsys)
@@ -232,17 +232,17 @@ def test_bash_completion_offers_commands_and_stacks(
     probe = (
         f"source {tmp_path / 'provisioner.bash'}\n"
         "COMP_WORDS=(provisioner rep); COMP_CWORD=1; _shtab_provisioner; echo ${COMPREPLY[@]}\n"
-        'COMP_WORDS=(provisioner plan --stack ""); COMP_CWORD=3; _shtab_provisioner; '
+        "COMP_WORDS=(provisioner plan --st); COMP_CWORD=2; _shtab_provisioner; "
         "echo ${COMPREPLY[@]}\n"
     )
     done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines() == ["report replay", "dev staging prod"]
+    assert done.stdout.splitlines() == ["report replay", "--stack"]
 
 
 def test_zsh_completion_is_a_compdef_script(capsys: pytest.CaptureFixture[str]) -> None:
     code, script, _ = run(["completion", "zsh"], capsys)
     assert code == 0 and script.startswith("#compdef provisioner")
-    assert ":STACK:(dev staging prod)" in script and ":PATH:_files" in script
+    assert '"--stack[' in script and ":PATH:_files" in script
 
 
 def test_report_json_carries_the_checklist_and_the_files(

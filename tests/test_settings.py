@@ -87,8 +87,12 @@ def test_a_stack_name_that_cannot_prefix_aws_names_asks_for_a_prefix(tmp_path: P
 
 def test_an_allowed_account_must_be_twelve_digits(tmp_path: Path) -> None:
     stacks = _stack_file(tmp_path, "dev", {'["111111111111"]': '["1111"]'})
-    with pytest.raises(StackSettingsError, match=r"config\.aws:allowedAccountIds\[0\]: String"):
+    with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "dev")
+    assert str(caught.value).endswith(
+        "Pulumi.dev.yaml: config.aws:allowedAccountIds[0]: '1111' is not allowed: use a "
+        "12-digit AWS account id"
+    )
 
 
 def test_an_unquoted_allowed_account_is_refused_before_it_loses_its_zeros(
