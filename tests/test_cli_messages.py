@@ -38,30 +38,30 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 # ------------------------------------------------------------------ tables and values
 
 
-def test_validate_table_widens_for_a_32_character_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("command", "header", "row"),
+    [
+        (
+            "validate",
+            "  integration                      pattern             dev staging prod",
+            "  quote-to-order-with-cpq-approval event_driven (FIFO)   5       4    3",
+        ),
+        (
+            "status",
+            "  integration                      dev staging prod",
+            "  quote-to-order-with-cpq-approval   5       4    3",
+        ),
+    ],
+)
+def test_tables_widen_for_a_32_character_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, header: str, row: str
 ) -> None:
     data = copy.deepcopy(EXAMPLE)
     data["integrations"][0]["name"] = "quote-to-order-with-cpq-approval"
-    code, out, _ = run(["validate", "--roadmap", str(write_roadmap(tmp_path, data))], capsys)
-    assert code == 0
+    code, out, _ = run([command, "--roadmap", str(write_roadmap(tmp_path, data))], capsys)
     lines = out.splitlines()
-    header = lines.index("  integration                      pattern             dev staging prod")
-    assert lines[header + 1] == (
-        "  quote-to-order-with-cpq-approval event_driven (FIFO)   5       4    3"
-    )
-
-
-def test_status_table_widens_for_a_32_character_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = copy.deepcopy(EXAMPLE)
-    data["integrations"][0]["name"] = "quote-to-order-with-cpq-approval"
-    code, out, _ = run(["status", "--roadmap", str(write_roadmap(tmp_path, data))], capsys)
     assert code == 0
-    lines = out.splitlines()
-    header = lines.index("  integration                      dev staging prod")
-    assert lines[header + 1] == "  quote-to-order-with-cpq-approval   5       4    3"
+    assert lines[lines.index(header) + 1] == row
 
 
 def test_a_date_where_text_belongs_is_shown_as_written() -> None:
@@ -121,44 +121,43 @@ def test_every_pattern_in_the_input_models_is_explained_in_words() -> None:
 # ------------------------------------------------------------------ input files
 
 
-def test_a_key_written_twice_is_named_without_ruamel_notes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+UNUSABLE_FILES = {
+    "a key written twice, without ruamel's notes": (
+        b"version: 1\norganisation: Northwind\nversion: 1\n",
+        "validate",
+        "line 3, column 1: key 'version' appears twice in one mapping (the mapping starts at "
+        "line 1); keep one of them",
+    ),
+    "latin-1 text, with the position and how to convert it": (
+        "version: 1\norganisation: Caf\u00e9 Nord\n".encode("latin-1"),
+        "status",
+        "line 2, column 18: byte 0xe9 is not UTF-8 text; save the file as UTF-8 (in most "
+        "editors: Save As > Encoding > UTF-8, or `iconv -f WINDOWS-1252 -t UTF-8 roadmap.yaml "
+        "> fixed.yaml`)",
+    ),
+    "UTF-16 text, named as such": (
+        "version: 1\n".encode("utf-16"),
+        "validate",
+        "the file is UTF-16 text; save it as UTF-8 (in most editors: Save As > Encoding > UTF-8)",
+    ),
+    "a tab in the indentation": (
+        b"version: 1\nsystems:\n\t- name: salesforce\n",
+        "validate",
+        "line 3, column 1: a tab character; YAML indents with spaces only, replace the tab",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "command", "message"), UNUSABLE_FILES.values(), ids=list(UNUSABLE_FILES)
+)
+def test_an_unusable_roadmap_file_is_named_with_its_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, command: str, message: str
 ) -> None:
     path = tmp_path / "roadmap.yaml"
-    path.write_text("version: 1\norganisation: Northwind\nversion: 1\n", encoding="utf-8")
-    code, _, err = run(["validate", "--roadmap", str(path)], capsys)
-    assert code == 2
-    assert err == (
-        f"provisioner validate: {path}: line 3, column 1: key 'version' appears twice in one "
-        "mapping (the mapping starts at line 1); keep one of them\n"
-    )
-
-
-def test_a_non_utf8_roadmap_gets_the_position_and_how_to_convert_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_bytes("version: 1\norganisation: Caf\u00e9 Nord\n".encode("latin-1"))
-    code, _, err = run(["status", "--roadmap", str(path)], capsys)
-    assert code == 2
-    assert err == (
-        f"provisioner status: {path}: line 2, column 18: byte 0xe9 is not UTF-8 text; save "
-        "the file as UTF-8 (in most editors: Save As > Encoding > UTF-8, or "
-        "`iconv -f WINDOWS-1252 -t UTF-8 roadmap.yaml > fixed.yaml`)\n"
-    )
-
-
-def test_a_utf16_roadmap_is_named_as_such(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_bytes("version: 1\n".encode("utf-16"))
-    code, _, err = run(["validate", "--roadmap", str(path)], capsys)
-    assert (code, err) == (
-        2,
-        f"provisioner validate: {path}: the file is UTF-16 text; save it as UTF-8 (in most "
-        "editors: Save As > Encoding > UTF-8)\n",
-    )
+    path.write_bytes(content)
+    code, _, err = run([command, "--roadmap", str(path)], capsys)
+    assert (code, err) == (2, f"provisioner {command}: {path}: {message}\n")
 
 
 def test_an_oversized_roadmap_is_refused_before_it_is_read(
@@ -172,19 +171,6 @@ def test_an_oversized_roadmap_is_refused_before_it_is_read(
     assert err == (
         f"provisioner validate: {path}: 5.0 MiB is too large for an input file (the limit "
         "is 5.0 MiB); check that this is the roadmap or stack file you meant\n"
-    )
-
-
-def test_a_tab_in_the_indentation_says_to_use_spaces(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text("version: 1\nsystems:\n\t- name: salesforce\n", encoding="utf-8")
-    code, _, err = run(["validate", "--roadmap", str(path)], capsys)
-    assert (code, err) == (
-        2,
-        f"provisioner validate: {path}: line 3, column 1: a tab character; YAML indents "
-        "with spaces only, replace the tab\n",
     )
 
 
