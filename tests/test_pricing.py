@@ -50,8 +50,9 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         "secret": (2, 2 * rate("secret")),
         "alarm": (4, 4 * rate("alarm")),
         # RecordsSynced, RecordsFailed, DuplicatesSkipped, SchemaMismatches, SyncLagSeconds,
-        # ApiCallsUsed: no ReconciliationGap before phase 4.
-        "custom-metric": (6, 6 * rate("custom-metric")),
+        # ApiCallsUsed, EchoesSuppressed, ConflictsResolved, ConflictsParked: no
+        # ReconciliationGap before phase 4.
+        "custom-metric": (9, 9 * rate("custom-metric")),
         "lambda-requests": (records + rotations * 4, None),
         "lambda-compute": ((consumer_seconds + rotations * 4 * 2.0) * 256 / 1024, None),
         "sqs-fifo-requests": (records * 3 + 5 * 730 * 3600 / 20, None),
@@ -68,12 +69,12 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         assert items[item]["quantity"] == pytest.approx(quantity, abs=0.001), item
         expected = usd if usd is not None else quantity * rate(item)
         assert items[item]["usd"] == pytest.approx(round(expected, 2), abs=0.001), item
-    # $1 key + $2 rotated material + $0.80 secrets + $0.40 alarms + $1.80 metrics.
-    assert doc["cost"]["fixed_usd"] == pytest.approx(6.00)
+    # $1 key + $2 rotated material + $0.80 secrets + $0.40 alarms + $2.70 metrics.
+    assert doc["cost"]["fixed_usd"] == pytest.approx(6.90)
     # 0.01 Lambda requests, 0.08 GB-s, 0.38 SQS FIFO, 0.05 DynamoDB, 0.09 Secrets Manager,
     # 0.13 KMS, 0.03 logs.
     assert doc["cost"]["usage_usd"] == pytest.approx(0.77)
-    assert doc["monthly_cost_usd"] == pytest.approx(6.77)
+    assert doc["monthly_cost_usd"] == pytest.approx(7.67)
 
 
 def test_prod_stack_total_is_the_sum_of_its_integrations(prod: dict[str, Any]) -> None:
