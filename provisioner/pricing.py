@@ -107,7 +107,9 @@ PRICES: tuple[Price, ...] = (
           {"us-east-1": 0.50, "eu-west-1": 0.57}, CLOUDWATCH_PAGE, "2025-06"),
     Price("lambda-requests", "Lambda requests", "request", _both(0.20), LAMBDA_PAGE,
           "2025-06", per=1_000_000),
-    Price("lambda-compute", "Lambda compute (x86)", "GB-second", _both(0.0000166667),
+    # The functions run on arm64 (contract/runtime.py): Arm's rate for the first 7.5 billion
+    # GB-seconds of a month.
+    Price("lambda-compute", "Lambda compute (arm64)", "GB-second", _both(0.0000133334),
           LAMBDA_PAGE, "2025-06"),
     Price("sqs-requests", "SQS standard queue requests", "request", _both(0.40), SQS_PAGE,
           "2025-06", per=1_000_000),

@@ -136,8 +136,10 @@ def test_plan_costs_sum_per_integration_from_the_price_table(plans: dict[str, An
         assert cost["monthly_usd"] == pytest.approx(cost["fixed_usd"] + cost["usage_usd"])
         assert cost["monthly_usd"] == pytest.approx(sum(i["usd"] for i in cost["items"]))
     total = sum(i["monthly_cost_usd"] for i in doc["integrations"])
-    # The stack's audit key ($1); its trail and bucket are usage-priced.
-    assert doc["monthly_cost_usd"] == pytest.approx(total + 1.00)
+    # The stack's audit key ($1, and $2 of rotated key material); its trail and bucket are
+    # usage-priced.
+    assert doc["stack_cost"]["fixed_usd"] == pytest.approx(3.00)
+    assert doc["monthly_cost_usd"] == pytest.approx(total + 3.00)
 
 
 def test_plan_text_shows_phase_resource_counts_and_discovery(

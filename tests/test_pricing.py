@@ -49,10 +49,10 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         "kms-rotated-key-material": (2, 2 * rate("kms-rotated-key-material")),
         "secret": (2, 2 * rate("secret")),
         "alarm": (4, 4 * rate("alarm")),
-        # RecordsSynced, RecordsFailed, DuplicatesSkipped, SchemaMismatches, SyncLagSeconds,
-        # ApiCallsUsed, EchoesSuppressed, ConflictsResolved, ConflictsParked: no
-        # ReconciliationGap before phase 4.
-        "custom-metric": (9, 9 * rate("custom-metric")),
+        # RecordsSynced, RecordsFailed, DuplicatesSkipped, StaleWritesSkipped,
+        # SchemaMismatches, SyncLagSeconds, ApiCallsUsed, EchoesSuppressed, ConflictsResolved,
+        # ConflictsParked: no ReconciliationGap before phase 4.
+        "custom-metric": (10, 10 * rate("custom-metric")),
         "lambda-requests": (records + rotations * 4, None),
         "lambda-compute": ((consumer_seconds + rotations * 4 * 2.0) * 256 / 1024, None),
         "sqs-fifo-requests": (records * 3 + 5 * 730 * 3600 / 20, None),
@@ -69,17 +69,20 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         assert items[item]["quantity"] == pytest.approx(quantity, abs=0.001), item
         expected = usd if usd is not None else quantity * rate(item)
         assert items[item]["usd"] == pytest.approx(round(expected, 2), abs=0.001), item
-    # $1 key + $2 rotated material + $0.80 secrets + $0.40 alarms + $2.70 metrics.
-    assert doc["cost"]["fixed_usd"] == pytest.approx(6.90)
-    # 0.01 Lambda requests, 0.08 GB-s, 0.38 SQS FIFO, 0.05 DynamoDB, 0.09 Secrets Manager,
-    # 0.13 KMS, 0.03 logs.
-    assert doc["cost"]["usage_usd"] == pytest.approx(0.77)
-    assert doc["monthly_cost_usd"] == pytest.approx(7.67)
+    # $1 key + $2 rotated material + $0.80 secrets + $0.40 alarms + $3.00 metrics.
+    assert doc["cost"]["fixed_usd"] == pytest.approx(7.20)
+    # 0.01 Lambda requests, 0.06 arm64 GB-s, 0.38 SQS FIFO, 0.05 DynamoDB, 0.09 Secrets
+    # Manager, 0.13 KMS, 0.03 logs.
+    assert doc["cost"]["usage_usd"] == pytest.approx(0.75)
+    assert doc["monthly_cost_usd"] == pytest.approx(7.95)
 
 
 def test_prod_stack_total_is_the_sum_of_its_integrations(prod: dict[str, Any]) -> None:
     fixed = sum(i["cost"]["fixed_usd"] for i in prod["integrations"])
     usage = sum(i["cost"]["usage_usd"] for i in prod["integrations"])
+    # Plus the stack's own audit-trail key ($1 and its rotated material).
+    fixed += prod["stack_cost"]["fixed_usd"]
+    assert prod["stack_cost"]["fixed_usd"] >= 1.00
     assert prod["fixed_cost_usd"] == pytest.approx(fixed)
     assert prod["usage_cost_usd"] == pytest.approx(usage)
     assert prod["monthly_cost_usd"] == pytest.approx(fixed + usage)
