@@ -184,9 +184,9 @@ def test_a_malformed_aws_endpoint_url_is_the_users_setting_not_a_bug(
     code, _, err = run(["replay", "quote-to-order", "--stack", "dev"], capsys)
     assert (code, err) == (
         2,
-        "provisioner replay: AWS_ENDPOINT_URL='localhost 4566' is not a URL an AWS client "
-        "accepts; set it to the endpoint's full URL (e.g. http://127.0.0.1:4566) or unset "
-        "it to use AWS\n",
+        "provisioner replay: $AWS_ENDPOINT_URL 'localhost 4566' is not an endpoint URL: "
+        "expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000 (what `provisioner "
+        "rehearse --keep` prints)\n",
     )
 
 
