@@ -43,7 +43,7 @@ from components.roadmap import (
     format_loc,
     read_yaml,
 )
-from contract.naming import PREFIX_PATTERN
+from contract.naming import PREFIX_PATTERN, SECRET
 
 __all__ = [
     "AUDIT_TRAIL_CREATE",
@@ -72,10 +72,6 @@ STACK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 # Settings of the `aws:` namespace (the provider's own configuration) and their model field.
 AWS_KEYS = {"aws:region": "region", "aws:allowedAccountIds": "allowedAccountIds"}
-
-# What a secret value shows as wherever it is not needed in clear: a `secure:` value of a
-# stack file read offline (never decrypted), and every secret in plans and reports.
-SECRET = "[secret]"
 
 AccountId = Annotated[
     str, StringConstraints(pattern=allowed_pattern(r"^\d{12}$", "a 12-digit AWS account id"))

@@ -31,6 +31,7 @@ __all__ = [
     "NAME_LIMITS",
     "PREFIX_PATTERN",
     "ROLE_HEADS",
+    "SECRET",
     "SLUG_MAX_LENGTH",
     "SLUG_PATTERN",
     "STACK_SCOPE",
@@ -46,6 +47,11 @@ __all__ = [
 
 # Roadmap names (systems, objects, integrations, credentials): lowercase slugs, usable
 # inside every AWS name the components build.
+# What a secret value shows as wherever it is not needed in clear: a `secure:` value of a
+# stack file read offline (never decrypted), every secret in plans and reports, and so in
+# the resources `provisioner check` hands the policy pack.
+SECRET = "[secret]"
+
 SLUG_MAX_LENGTH = 32
 SLUG_PATTERN = rf"^[a-z][a-z0-9-]{{1,{SLUG_MAX_LENGTH - 2}}}[a-z0-9]$"
 

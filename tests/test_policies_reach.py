@@ -191,6 +191,14 @@ def owner_only_deny(actions: list[str]) -> dict[str, Any]:
     }
 
 
+def env_var(name: str, value: str) -> Mutation:
+    def mutate(plan: Plan) -> None:
+        inputs = named(plan, f"{Q}-consumer")["inputs"]
+        inputs.setdefault("environment", {}).setdefault("variables", {})[name] = value
+
+    return mutate
+
+
 def permission(**inputs: Any) -> Mutation:
     return add("aws:lambda/permission:Permission", f"{Q}-consumer-extra-invoke",
                lambda p: {"action": "lambda:InvokeFunction",
@@ -401,6 +409,12 @@ CASES: list[tuple[str, Mutation, str]] = [
         f"{Q}-key", {"Service": f"logs.{REGION}.amazonaws.com"}, ["kms:Encrypt"],
         Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:*")}}),
      Q),
+    # ---- contract: no credential in a function's environment
+    ("a Pulumi secret in the environment", env_var("SOURCE_TOKEN_VALUE", "[secret]"), Q),
+    ("a private key in the environment",
+     env_var("SIGNING", "-----BEGIN RSA PRIVATE KEY-----\nMIIE..."), Q),
+    ("an access key in the environment", env_var("PUSH_KEY", "AKIAIOSFODNN7EXAMPLE"), Q),
+    ("a client secret by name", env_var("NETSUITE_CLIENT_SECRET", "s3cr3t-v4lue"), Q),
     # ---- Lambda invoke permissions and function URLs
     ("invoke permission for everyone", permission(principal="*"), Q),
     ("invoke permission for a foreign account", permission(principal=FOREIGN), Q),
@@ -480,6 +494,7 @@ LEGITIMATE: list[tuple[str, Mutation]] = [
         Condition={"ArnEquals": {"aws:PrincipalArn": [iam(f"role/{ALL_Q}-role")]}})),
     ("invoke permission for its own schedule", permission(principal="events.amazonaws.com",
         sourceArn=arn("events", f"rule/{ALL_Q}-reconcile-schedule"))),
+    ("a secret's ARN in the environment", env_var("TARGET_CREDENTIAL_SECRET_ARN", secret(Q))),
     (BASE, lambda p: None),
 ]  # fmt: skip
 

@@ -41,6 +41,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from contract.naming import SECRET as REDACTED
 from contract.ownership import Principal, Reach, is_pattern
 
 from ._catalogue import ACTIONS, expand, matching
@@ -143,6 +144,16 @@ _SECRET_READS = expand(["secretsmanager:GetSecretValue", "secretsmanager:BatchGe
 _TABLE_DATA = expand(["dynamodb:*Item", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQL*"])
 TABLE = "aws:dynamodb/table:Table"
 QUEUE = "aws:sqs/queue:Queue"
+# What credential material looks like: PEM blocks, AWS access keys (IAM user guide,
+# "Access key IDs", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html),
+# JWTs; and variable names that announce one. A value the SDK marked secret shows as
+# `REDACTED` in the plans `provisioner check` sends; the engine hands the pack secrets in
+# clear, so there only the shape and the name can tell.
+_CREDENTIAL_SHAPES = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\b(AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\."
+)
+_CREDENTIAL_NAMES = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE_KEY|API_KEY|CLIENT_SECRET", re.I)
 # Actions that mint access besides the catalogue's "Permissions management" level.
 _MINTING_EXTRA = expand(["sts:AssumeRole*", "sts:GetFederationToken", "sts:GetSessionToken"])
 DEFAULT_JOB_ACTIONS = {
@@ -812,6 +823,38 @@ class _Analysis:
                     res,
                 )
 
+    def check_environment(self, res: Res) -> None:
+        """Function environment variables carry names, ARNs and URLs, never a credential.
+
+        docs/contracts.md, "Sync function environment variables": a value in the environment
+        is readable by anyone who may read the function's configuration
+        (lambda:GetFunctionConfiguration), bypassing the secret's own policy and key.
+        """
+        environment = res.props.get("environment")
+        variables = environment.get("variables") if isinstance(environment, dict) else None
+        for name, value in variables.items() if isinstance(variables, dict) else ():
+            if not isinstance(value, str) or is_unknown(value) or value.startswith("arn:"):
+                continue
+            why = (
+                "a Pulumi secret"
+                if value == REDACTED
+                else "credential material"
+                if _CREDENTIAL_SHAPES.search(value)
+                else "a value named as a credential"
+                if value and _CREDENTIAL_NAMES.search(name)
+                else ""
+            )
+            if why:
+                self.report(
+                    res.integration,
+                    (
+                        f"{res.name}.environment.variables.{name} carries {why}. Fix: pass the "
+                        "secret's ARN (…_SECRET_ARN) and read the value from Secrets Manager at "
+                        "run time."
+                    ),
+                    res,
+                )
+
     def check_redrive(self, res: Res) -> None:
         doc = self.document(res, "redriveAllowPolicy", res.props.get("redriveAllowPolicy"))
         dlq = self.find(res, "queueUrl")
@@ -852,6 +895,7 @@ class _Analysis:
             "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self.check_redrive,
             "aws:sns/topic:Topic": self.check_topic_key,
             EVENT_INVOKE_CONFIG: self.check_destinations,
+            FUNCTION: self.check_environment,
         }
         for res in self.view.resources:
             if res.type == ROLE:
