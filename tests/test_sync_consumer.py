@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -320,12 +319,15 @@ def test_plain_json_from_another_system_is_synced(
 
 
 def test_handler_waits_no_longer_than_the_invocation_allows(netsuite: FakeSystem) -> None:
+    # A 2 s Retry-After does not fit in a 6 s invocation that keeps a 5 s margin: the record
+    # goes back to SQS after one attempt instead of waiting out the rate limit in the
+    # invocation. Judged by what the target saw, not by the wall clock.
     netsuite.rate_limit(5, retry_after="2")
-    started = time.monotonic()
 
     response = _handler()(
         direct_event([order_change_event("8015e000000SLOW1AA")]), FakeContext(timeout_seconds=6)
     )
 
     assert len(response["batchItemFailures"]) == 1
-    assert time.monotonic() - started < 3
+    writes = [r for r in netsuite.requests if r.method in ("PATCH", "PUT", "POST", "DELETE")]
+    assert len(writes) == 1, [f"{r.method} {r.path}" for r in netsuite.requests]
