@@ -466,6 +466,13 @@ CASES: list[tuple[str, Mutation, str]] = [
         "aws:iam/userPolicyAttachment:UserPolicyAttachment", user=PUSHER), Q),
     ("managed policy listed on the role",
      change(f"{Q}-role", managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]), Q),
+    ("a customer policy in the stack listed on the role", both(
+        add("aws:iam/policy:Policy", f"{Q}-extra-policy",
+            lambda p: {"name": f"{ALL_Q}-extra", "tags": TAGS,
+                       "policy": doc({"Effect": "Allow", "Action": SEND,
+                                      "Resource": queue(OTHER, "dlq")})},
+            arn=iam(f"policy/{ALL_Q}-extra")),
+        change(f"{Q}-role", managedPolicyArns=[iam(f"policy/{ALL_Q}-extra")])), Q),
     ("a policy attachment to the role",
      attach("arn:aws:iam::aws:policy/PowerUserAccess",
             "aws:iam/policyAttachment:PolicyAttachment", roles=[f"{ALL_Q}-role"]), Q),

@@ -279,6 +279,19 @@ class _Analysis:
         """(principal, document) for every identity policy that applies to a principal."""
         for res in self.view.resources:
             if res.type == ROLE:
+                # The stack's own customer-managed policies listed on the role itself (any
+                # other managed policy is closed-world's to refuse).
+                for i, ref in enumerate(as_list(res.props.get("managedPolicyArns"))):
+                    if is_unknown(ref):
+                        self.unknown.append(f"{res.name}.managedPolicyArns[{i}]")
+                        continue
+                    policy = self.view.find(ref, POLICY) if isinstance(ref, str) else None
+                    if policy is None:
+                        continue
+                    doc = self.document(policy, "policy", policy.props.get("policy"))
+                    if doc:
+                        where = f"{res.name}.managedPolicyArns[{i}] -> {doc.where}"
+                        yield res, _Doc(where, res, doc.document)
                 for i, inline in enumerate(as_list(res.props.get("inlinePolicies"))):
                     if isinstance(inline, dict):
                         doc = self.document(
