@@ -11,8 +11,11 @@ proxy with --endpoint-url, so it also proves that option is honoured.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import threading
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +58,55 @@ SEEDED = [
     _event(3, "GetSecretValue", OTHER, ROLE, timedelta(hours=1)),  # another integration's
     _event(4, "GetSecretValue", OWN, ROLE, timedelta(days=10)),  # before --since
 ]
+
+
+OWN_FUNCTION = "prod-quote-to-order-consumer"
+OTHER_FUNCTION = "prod-lead-to-account-consumer"
+
+
+def _empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+def _invoke(i: int, function: str, age: timedelta) -> dict[str, Any]:
+    """A Lambda Invoke data event as CloudTrail writes it into a log file."""
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "AWSService", "invokedBy": "sqs.amazonaws.com"},
+        "eventTime": (NOW - age).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "lambda.amazonaws.com",
+        "eventName": "Invoke",
+        "sourceIPAddress": "sqs.amazonaws.com",
+        "eventID": f"invoke-{i}",
+        "readOnly": False,
+        "resources": [{"accountId": ACCOUNT, "type": "AWS::Lambda::Function",
+                       "ARN": f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{function}"}],
+    }  # fmt: skip
+
+
+def _seed_log_files(aws: Emulator, bucket: str) -> None:
+    """Two delivered log files (gzipped, under the documented key layout) and a digest."""
+    s3 = aws.client("s3")
+    for age, records in (
+        (timedelta(hours=3), [_invoke(1, OWN_FUNCTION, timedelta(hours=3)),
+                              _invoke(2, OTHER_FUNCTION, timedelta(hours=3))]),
+        (timedelta(days=10), [_invoke(3, OWN_FUNCTION, timedelta(days=10))]),
+    ):  # fmt: skip
+        day = NOW - age
+        key = (
+            f"AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1/{day:%Y/%m/%d}/"
+            f"{ACCOUNT}_CloudTrail_eu-west-1_{day:%Y%m%dT%H%MZ}_abc.json.gz"
+        )
+        body = gzip.compress(json.dumps({"Records": records}).encode())
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"AWSLogs/{ACCOUNT}/CloudTrail-Digest/eu-west-1/{NOW:%Y/%m/%d}/digest.json.gz",
+        Body=gzip.compress(b"{}"),
+    )
 
 
 class _Proxy(BaseHTTPRequestHandler):
@@ -117,6 +169,19 @@ def proxy() -> Iterator[str]:
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
         aws.client("cloudtrail").create_trail(Name="prod-stack-audit-trail", S3BucketName=bucket)
+        _seed_log_files(aws, bucket)
+        lam = aws.client("lambda")
+        role = aws.client("iam").create_role(
+            RoleName="audit-test-role", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        for function in (OWN_FUNCTION, OTHER_FUNCTION):
+            lam.create_function(
+                FunctionName=function,
+                Runtime="python3.12",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": _empty_zip()},
+            )
         _Proxy.moto = aws.endpoint
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -139,6 +204,10 @@ def test_lists_who_read_and_changed_the_integrations_secrets_since_a_time(proxy,
         ("PutSecretValue", OWN, ROTATOR),
     ]
     assert document["trail"].endswith(":trail/prod-stack-audit-trail")
+    # From the trail's log files: its own function's invocation within --since only.
+    assert [(e["event"], e["resource"], e["who"]) for e in document["invocations"]] == [
+        ("Invoke", OWN_FUNCTION, "sqs.amazonaws.com")
+    ]
     assert "looking up CloudTrail events" in captured.err
 
 
@@ -147,8 +216,11 @@ def test_text_output_names_time_event_resource_and_principal(proxy, capsys):
     assert main(["audit", "quote-to-order", "--stack", "prod", "--endpoint-url", proxy,
                  "--since", since]) == 0  # fmt: skip
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3  # the ten-day-old read is inside 30 days
-    assert all(OWN in line and "10.0.0.7" in line for line in lines)
+    reads = [line for line in lines if "secretsmanager" in line or OWN in line]
+    assert len(reads) == 3  # the ten-day-old read is inside 30 days
+    assert all(OWN in line and "10.0.0.7" in line for line in reads)
+    assert "2 invocation(s) of quote-to-order's functions in the trail's log files" in lines
+    assert [line for line in lines if OTHER_FUNCTION in line] == []
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import re
 import sys
@@ -16,7 +17,7 @@ from provisioner.errors import EXIT_OK, UsageError
 
 NAME = "audit"
 ORDER = 80
-HELP = "list who read or changed an integration's secrets and touched its functions"
+HELP = "list who read or changed an integration's secrets and invoked or changed its functions"
 DESCRIPTION = """\
 List the CloudTrail events of INTEGRATION's secrets and functions in the deployed STACK
 since --since (an ISO 8601 time such as 2026-11-01T00:00:00Z, or an age such as 7d or
@@ -25,8 +26,9 @@ function or its permissions, when, and from where. Events come from CloudTrail's
 LookupEvents, looked up by each resource's name and paged through to the end.
 
 LookupEvents answers management events of the last 90 days only. Function invocations
-are data events: the stack's audit trail records them (auditTrail in the stack file) in
-its S3 bucket, where they are read with Athena or CloudTrail Lake, not with this command.
+are data events, which only the trail's log files hold: the command reads them from the
+trail's S3 bucket (the log files of each day since --since; gzipped JSON as CloudTrail
+delivers them) and lists who invoked each of the integration's functions.
 
 Needs AWS credentials for the stack's account (or --endpoint-url for an emulator); the
 account is checked first. Exit 0 on success, 2 for usage errors (unknown integration, a
@@ -76,7 +78,7 @@ def parse_since(value: str, now: datetime) -> datetime:
     return since.astimezone(UTC)
 
 
-def resource_names(target: DeployedIntegration) -> list[str]:
+def resource_names(target: DeployedIntegration) -> tuple[list[str], list[str]]:
     """The integration's deployed secrets and functions, by the names its events carry.
 
     Listed from the account and kept when their name is the integration's
@@ -85,16 +87,20 @@ def resource_names(target: DeployedIntegration) -> list[str]:
     prefix = target.context.settings.name_prefix
     everyone = [i.name for i in target.context.roadmap.integrations]
     own = target.integration.name
-    names = [
+    secrets = [
         secret["Name"]
         for page in target.client("secretsmanager").get_paginator("list_secrets").paginate()
         for secret in page.get("SecretList", [])
-    ] + [
+    ]
+    functions = [
         function["FunctionName"]
         for page in target.client("lambda").get_paginator("list_functions").paginate()
         for function in page.get("Functions", [])
     ]
-    return sorted(n for n in names if owner_of_name(n, prefix, everyone) == own)
+    return (
+        sorted(n for n in secrets if owner_of_name(n, prefix, everyone) == own),
+        sorted(n for n in functions if owner_of_name(n, prefix, everyone) == own),
+    )
 
 
 def _event(raw: dict[str, Any], resource: str) -> dict[str, Any]:
@@ -131,6 +137,91 @@ def lookup(cloudtrail: Any, names: list[str], since: datetime) -> list[dict[str,
     return sorted(seen.values(), key=lambda e: str(e["time"]))
 
 
+# CloudTrail delivers log files to {bucket}/{prefix/}AWSLogs/{account}/CloudTrail/{region}/
+# YYYY/MM/DD/, an organisation trail under AWSLogs/{organization id}/{account}/... (CloudTrail
+# user guide, "Finding your CloudTrail log files").
+
+
+def _day_prefixes(s3: Any, bucket: str, key_prefix: str, account: str) -> list[str]:
+    """`AWSLogs/{account}/` or, for an organisation trail, `AWSLogs/{org}/{account}/`."""
+    root = f"{key_prefix.strip('/')}/AWSLogs/" if key_prefix.strip("/") else "AWSLogs/"
+    heads = [f"{root}{account}/"]
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=root, Delimiter="/")
+    for common in listed.get("CommonPrefixes", []):
+        if common["Prefix"].rstrip("/").rsplit("/", 1)[-1].startswith("o-"):
+            heads.append(f"{common['Prefix']}{account}/")
+    return heads
+
+
+def invocations(
+    s3: Any,
+    trail: dict[str, Any],
+    *,
+    account: str,
+    region: str,
+    functions: list[str],
+    since: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Lambda Invoke data events of `functions` in the trail's log files since `since`."""
+    bucket = trail["S3BucketName"]
+    wanted = set(functions)
+    found: dict[str, dict[str, Any]] = {}
+    for head in _day_prefixes(s3, bucket, trail.get("S3KeyPrefix") or "", account):
+        day = since.date()
+        while day <= now.date():
+            prefix = f"{head}CloudTrail/{region}/{day:%Y/%m/%d}/"
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                    for record in _log_records(body):
+                        event = _invocation(record, wanted, since)
+                        if event is not None:
+                            found.setdefault(str(event["id"]), event)
+            day += timedelta(days=1)
+    return sorted(found.values(), key=lambda e: str(e["time"]))
+
+
+def _log_records(body: bytes) -> list[dict[str, Any]]:
+    with contextlib.suppress(OSError):
+        body = gzip.decompress(body)
+    try:
+        records = json.loads(body).get("Records", [])
+    except (ValueError, AttributeError):
+        return []  # not a CloudTrail log file (a digest, a stray object)
+    return [r for r in records if isinstance(r, dict)]
+
+
+def _invocation(record: dict[str, Any], wanted: set[str], since: datetime) -> dict[str, Any] | None:
+    if record.get("eventSource") != "lambda.amazonaws.com" or record.get("eventName") != "Invoke":
+        return None
+    names = {
+        str(r.get("ARN", "")).rsplit(":function:", 1)[-1].split(":", 1)[0]
+        for r in record.get("resources") or []
+    }
+    hit = sorted(names & wanted)
+    if not hit:
+        return None
+    try:
+        at = datetime.fromisoformat(str(record.get("eventTime", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at < since:
+        return None
+    identity = record.get("userIdentity") or {}
+    issuer = ((identity.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
+    return {
+        "time": at.astimezone(UTC).isoformat(),
+        "event": "Invoke",
+        "source": "lambda.amazonaws.com",
+        "who": issuer or identity.get("arn") or identity.get("invokedBy") or "unknown",
+        "resource": hit[0],
+        "read_only": False,
+        "from": record.get("sourceIPAddress"),
+        "id": record.get("eventID"),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -164,16 +255,38 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     try:
-        if not cloudtrail.describe_trails(trailNameList=[trail]).get("trailList"):
+        trails = cloudtrail.describe_trails(trailNameList=[trail]).get("trailList")
+        if not trails:
             raise UsageError(
                 f"the audit trail {trail} of stack {target.context.stack} does not exist; "
                 "deploy the stack (auditTrail: create) or correct the trail's ARN"
             )
-        names = resource_names(target)
+        secrets, functions = resource_names(target)
+        names = secrets + functions
         print(f"{len(names)} resource(s): {', '.join(names)}", file=sys.stderr)
         events = lookup(cloudtrail, names, since)
     except (ClientError, BotoCoreError) as err:
         raise UsageError(f"CloudTrail refused the lookup: {err}") from None
+    print(
+        f"reading the trail's log files in s3://{trails[0]['S3BucketName']} for invocations",
+        file=sys.stderr,
+    )
+    try:
+        invoked = invocations(
+            target.client("s3"),
+            trails[0],
+            account=account,
+            region=settings.region,
+            functions=functions,
+            since=since,
+            now=now,
+        )
+    except (ClientError, BotoCoreError) as err:
+        raise UsageError(
+            f"cannot read the audit trail's log files in s3://{trails[0]['S3BucketName']}: "
+            f"{err}; the caller needs s3:ListBucket, s3:GetObject there and kms:Decrypt on the "
+            "trail's key"
+        ) from None
     if args.json:
         document = {
             "stack": target.context.stack,
@@ -181,11 +294,17 @@ def run(args: argparse.Namespace) -> int:
             "since": since.isoformat(),
             "trail": trail,
             "events": events,
+            "invocations": invoked,
         }
         print(json.dumps(document, indent=2))
         return EXIT_OK
     if not events:
         print(f"no events of {args.integration}'s secrets or functions since {since.isoformat()}")
     for e in events:
+        print(f"{e['time']}  {e['event']:<24} {e['resource']:<48} {e['who']}  {e['from'] or ''}")
+    print(
+        f"{len(invoked)} invocation(s) of {args.integration}'s functions in the trail's log files"
+    )
+    for e in invoked:
         print(f"{e['time']}  {e['event']:<24} {e['resource']:<48} {e['who']}  {e['from'] or ''}")
     return EXIT_OK
