@@ -35,6 +35,7 @@ __all__ = [
     "SLUG_MAX_LENGTH",
     "SLUG_PATTERN",
     "STACK_SCOPE",
+    "WEBHOOK_INGRESS_ROLE",
     "NameLimit",
     "clashing_names",
     "logical_name",
@@ -212,6 +213,12 @@ ROLE_HEADS: tuple[str, ...] = (
     "stage",
     "audit",
 )
+
+# The role word of a signed-webhook ingress: the function `{integration}-webhook` that
+# verifies the vendor's signature itself, so it alone may serve a public function URL
+# (authorization NONE) and the `lambda:InvokeFunctionUrl` permission for `*` that such a URL
+# needs, for its own integration only.
+WEBHOOK_INGRESS_ROLE = "webhook"
 
 # Resources of the stack as a whole (its audit trail) are named like an integration's, with
 # this word in the integration's place: `{prefix}-stack-audit-trail`. `clashing_names`

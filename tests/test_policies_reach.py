@@ -199,6 +199,26 @@ def env_var(name: str, value: str) -> Mutation:
     return mutate
 
 
+def webhook(integ: str) -> Mutation:
+    """integ's signed-webhook ingress function (role word `webhook`), tagged as its own."""
+    return add("aws:lambda/function:Function", f"{integ}-webhook",
+               lambda p: {"name": f"{ENV}-{integ}-webhook", "role": iam(f"role/{ENV}-{integ}-role"),
+                          "handler": "integration_sync.webhook.handler",
+                          "tags": {"integration": integ, "environment": ENV}},
+               arn=arn("lambda", f"function:{ENV}-{integ}-webhook"))  # fmt: skip
+
+
+def public_url(integ: str, function: str) -> Mutation:
+    """integ's public URL on `function` and the `*` permission such a URL needs."""
+    return both(
+        add("aws:lambda/functionUrl:FunctionUrl", f"{integ}-webhook-url",
+            lambda p: {"functionName": function, "authorizationType": "NONE"}),
+        add("aws:lambda/permission:Permission", f"{integ}-webhook-url-invoke",
+            lambda p: {"action": "lambda:InvokeFunctionUrl", "principal": "*",
+                       "function": function, "functionUrlAuthType": "NONE"}),
+    )  # fmt: skip
+
+
 def permission(**inputs: Any) -> Mutation:
     return add("aws:lambda/permission:Permission", f"{Q}-consumer-extra-invoke",
                lambda p: {"action": "lambda:InvokeFunction",
@@ -430,6 +450,10 @@ CASES: list[tuple[str, Mutation, str]] = [
      permission(principal="s3.amazonaws.com", sourceAccount=FOREIGN), Q),
     ("function URL permission without auth",
      permission(principal="*", action="lambda:InvokeFunctionUrl", functionUrlAuthType="NONE"), Q),
+    ("a public URL on another integration's webhook ingress",
+     both(webhook(OTHER), public_url(Q, f"{ENV}-{OTHER}-webhook")), Q),
+    ("a public URL on a function that is no webhook ingress",
+     public_url(Q, f"{ENV}-{Q}-consumer"), Q),
     ("function URL without auth", add("aws:lambda/functionUrl:FunctionUrl", f"{Q}-consumer-url",
         lambda p: {"functionName": f"{ALL_Q}-consumer", "authorizationType": "NONE"}), Q),
     # ---- trust policies
@@ -502,6 +526,8 @@ LEGITIMATE: list[tuple[str, Mutation]] = [
     ("invoke permission for its own schedule", permission(principal="events.amazonaws.com",
         sourceArn=arn("events", f"rule/{ALL_Q}-reconcile-schedule"))),
     ("a secret's ARN in the environment", env_var("TARGET_CREDENTIAL_SECRET_ARN", secret(Q))),
+    ("its own signed-webhook ingress serves a public URL",
+     both(webhook(Q), public_url(Q, f"{ENV}-{Q}-webhook"))),
     (BASE, lambda p: None),
 ]  # fmt: skip
 

@@ -42,6 +42,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from contract.naming import SECRET as REDACTED
+from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.ownership import Principal, Reach, is_pattern
 
 from ._catalogue import ACTIONS, expand, matching
@@ -765,6 +766,12 @@ class _Analysis:
         at = f"{res.name}"
         principal = str(props.get("principal") or "")
         if props.get("functionUrlAuthType") == "NONE":
+            if (
+                self.signed_ingress(function, res.integration)
+                and principal == "*"
+                and props.get("action") == "lambda:InvokeFunctionUrl"
+            ):
+                return  # what a public URL needs (Lambda guide, "Control access to function URLs")
             self.report(
                 own,
                 f"{at} makes {what}'s URL callable without authentication. Fix: "
@@ -782,16 +789,30 @@ class _Analysis:
         else:
             self._check_own_principal(own, what, at, self.world.ownership.principal(principal), doc)
 
+    def signed_ingress(self, function: Res | None, integration: str | None) -> bool:
+        """`function` is `integration`'s own signed-webhook ingress (contract.naming)."""
+        return (
+            function is not None
+            and integration is not None
+            and function.integration == integration
+            and function.is_role(WEBHOOK_INGRESS_ROLE)
+        )
+
     def check_function_url(self, res: Res) -> None:
         auth = res.props.get("authorizationType")
         if is_unknown(auth):
             self.unknown.append(f"{res.name}.authorizationType")
+        elif auth == "NONE" and self.signed_ingress(
+            self.find(res, "functionName", FUNCTION), res.integration
+        ):
+            return
         elif auth != "AWS_IAM":
             self.report(
                 res.integration,
                 f"{res.name} serves a function URL with authorization "
                 f"{auth!r}: anyone on the internet can invoke it. Fix: set "
-                "authorization_type='AWS_IAM'.",
+                "authorization_type='AWS_IAM' (only the integration's own signed-webhook "
+                f"ingress, role word {WEBHOOK_INGRESS_ROLE!r}, may serve one without).",
                 res,
             )
 
