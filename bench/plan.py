@@ -49,7 +49,7 @@ BARE_PROGRAM = REPO_ROOT / "bench" / "bare_program.py"
 STACK = "dev"
 VARIANTS = ("as_pinned", "with_sdk_wait_fix")
 LARGE = 100  # sizes above this are measured once
-ISSUE_SIZES = [10, 200]  # linearity is judged between these (issue 10)
+ISSUE_SIZES = [10, 200]  # linearity is judged between these
 
 
 # ----------------------------------------------------------------------------- SDK what-if

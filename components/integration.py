@@ -2,7 +2,7 @@
 
 Composes the other components from a roadmap entry and the stack's settings, and tags
 every resource with integration, owner, phase, environment, runbook and alert path
-(contracts.md, Tags). What each phase adds (DESIGN.md, phase table):
+(contracts.md, Tags). What each phase adds (README, phase table):
 
 | phase | adds |
 |---|---|

@@ -27,7 +27,7 @@ __all__ = ["SyncQueue", "SyncQueueArgs"]
 # timeout to at least six times the function timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
 # Enough receives to ride out a throttled target before a record is parked; the policy
-# floor is 5 (DESIGN.md, Queues).
+# floor is 5 (policies/integration_policies/queues.py, the redrive rule).
 MAX_RECEIVE_COUNT = 5
 # SQS retention limits: 60 s to 14 days (SQS developer guide, "Quotas"). The source keeps
 # 4 days (the default); the DLQ keeps the maximum so a parked record outlives its source's.

@@ -458,8 +458,8 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
         absent = [
             path
             for path, module in (
-                ("provisioner/program.py (plan runner, issue 3)", program),
-                ("provisioner/policy_harness.py (policy harness, issue 4)", harness),
+                ("provisioner/program.py (plan runner)", program),
+                ("provisioner/policy_harness.py (policy harness)", harness),
             )
             if module is None
         ]
@@ -549,7 +549,7 @@ def rehearsal_passes(proposal: Proposal) -> Criterion:
         return _not_available(
             cid,
             f"cannot rehearse {step.integration} in {where}: the rehearsal "
-            "(provisioner/rehearsal, issue 7) is not in this checkout",
+            "(provisioner/rehearsal) is not in this checkout",
             "land the rehearsal, then rerun the promotion; until then it cannot be approved",
         )
     invalid = _after_invalid(proposal, cid)

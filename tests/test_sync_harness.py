@@ -286,7 +286,7 @@ def create_queues(name: str, *, fifo: bool = False, max_receive_count: int = 5) 
         QueueName=f"{name}-queue{suffix}",
         Attributes={
             **fifo_attrs,
-            # Policy minimum is 5 receives before dead-lettering (DESIGN.md).
+            # Policy minimum is 5 receives before dead-lettering (policies/.../queues.py).
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
             ),

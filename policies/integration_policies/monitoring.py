@@ -23,7 +23,7 @@ SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 PERMISSION = "aws:lambda/permission:Permission"
 
-# DESIGN.md "Phases": the alarm kinds (docs/contracts.md) each phase adds.
+# The alarm kinds (docs/contracts.md) each phase adds (README, phase table).
 ALARMS_BY_PHASE = {
     3: ("dlq-depth", "oldest-message-age", "errors", "throttles", "rotation-failure"),
     4: ("reconciliation-gap", "stale-sync"),
@@ -82,7 +82,7 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
 
 
 def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Each integration provisions everything its phase requires (DESIGN.md phase table).
+    """Each integration provisions everything its phase requires (README, phase table).
 
     Rationale: the roadmap's rollout phases. Phase 2 (cleanup): service account, KMS key,
     credential secrets, each rotated. Phase 3 (first workflow): sync function, trigger, alert

@@ -160,7 +160,7 @@ def describe(item: Any) -> str:
 
 
 def _evidence(inputs: Inputs, integ: Integration, phase: int, field: str) -> Finding:
-    """The roadmap's recorded exit-criteria evidence for leaving `phase` (issue 8's model).
+    """The roadmap's recorded exit-criteria evidence for leaving `phase` (the promotion model).
 
     Required once the integration is past `phase` in this stack; promotion demands it, so
     a phase above it without the evidence means the roadmap was edited around promotion.
@@ -400,7 +400,7 @@ def retry_replay_monitoring(inputs: Inputs) -> Iterator[Finding]:
     Per integration at phase >= 3 in this stack: retry and replay come from its queue's
     DLQ (queued) or its schedule's watermark (scheduled); the policy pack finds no
     mandatory violation for it (DLQ, alarms for its phase, reconciliation job from phase 4,
-    as DESIGN.md's phase table requires). Past phase 3: the alarms were confirmed to page
+    as the README's phase table requires). Past phase 3: the alarms were confirmed to page
     the alert path and a rollback plan is linked (phase 3's exit evidence).
     """
     live = inputs.live()

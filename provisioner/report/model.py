@@ -102,7 +102,7 @@ def phase_matrix(roadmap: Roadmap, promotion: PromotionResults) -> dict[str, dic
                 blockers = promotion.blockers.get((integ.name, env), ())
                 criteria = "checked"
             else:
-                # The roadmap's own ceiling still holds; the exit criteria need issue 8.
+                # The roadmap's own ceiling still holds; the exit criteria come from promotion.
                 ceiling = _ceiling(integ, env)
                 blockers = (ceiling,) if ceiling else ()
                 criteria = f"exit criteria not available: {promotion.reason}"

@@ -99,7 +99,7 @@ class CostResults:
 
 @dataclass(frozen=True)
 class PromotionResults:
-    """What blocks each next promotion, from issue 8's exit-criteria assessment.
+    """What blocks each next promotion, from the exit-criteria assessment.
 
     `blockers[(integration, environment)]` lists what stops the next one-step promotion
     there (empty: nothing the roadmap records blocks it). `note` says what was not run.
@@ -161,10 +161,10 @@ def collect_plan(
     check: bool = True,
     stacks_dir: Path = STACKS_DIR,
 ) -> tuple[PolicyResults, CostResults]:
-    """Plan the stack once (issue 3's program under mocks); price it and run the pack on it.
+    """Plan the stack once (the program under mocks); price it and run the pack on it.
 
     Costs come from `provisioner.pricing.integration_cost` over each integration's resources;
-    policy verdicts from `provisioner.policy_harness.check_resources` (issue 4), the pack
+    policy verdicts from `provisioner.policy_harness.check_resources`, the pack
     started as the engine starts it. Each violation is attributed to the integration whose
     Integration component owns the resource (a stack-level one without a URN to the
     integration its message names, as `provisioner promote` does).
@@ -172,7 +172,7 @@ def collect_plan(
     program = _optional_module("provisioner.program")
     pricing = _optional_module("provisioner.pricing")
     if program is None:
-        reason = "provisioner/program.py (plan runner, issue 3) is not in this checkout"
+        reason = "provisioner/program.py (plan runner) is not in this checkout"
         return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
     try:
         run = program.run_program(stack, roadmap=roadmap_path, stacks_dir=stacks_dir)
@@ -182,7 +182,7 @@ def collect_plan(
     owner = {r.urn: run.integration_of(r) for r in run.resources}
 
     if pricing is None:
-        costs = CostResults.unavailable("provisioner/pricing.py (issue 3) is not in this checkout")
+        costs = CostResults.unavailable("provisioner/pricing.py is not in this checkout")
     else:
         costs = _costs(pricing, run.settings.environment, roadmap, run.resources, owner, run.config)
 
@@ -190,7 +190,7 @@ def collect_plan(
         return PolicyResults.unavailable("skipped with --no-check"), costs
     harness = _optional_module("provisioner.policy_harness")
     if harness is None:
-        reason = "provisioner/policy_harness.py (issue 4) is not in this checkout"
+        reason = "provisioner/policy_harness.py is not in this checkout"
         return PolicyResults.unavailable(reason), costs
     try:
         result = harness.check_resources(
@@ -252,7 +252,7 @@ def _costs(
 
 
 def collect_promotion(roadmap: Roadmap) -> PromotionResults:
-    """Blockers of every next promotion from `provisioner.promotion.pending` (issue 8).
+    """Blockers of every next promotion from `provisioner.promotion.pending`.
 
     Only the order and recorded-evidence criteria are assessed here: the automated ones
     (policy pack, rehearsal) each need a plan or an emulator run per step; the report shows
@@ -260,7 +260,7 @@ def collect_promotion(roadmap: Roadmap) -> PromotionResults:
     """
     promotion = _optional_module("provisioner.promotion")
     if promotion is None:
-        return PromotionResults.unavailable("provisioner.promotion (issue 8) is not built yet")
+        return PromotionResults.unavailable("provisioner.promotion is not built yet")
     try:
         steps = promotion.pending(roadmap)
     except Exception as err:  # another part's bug must not take the whole report down
