@@ -46,7 +46,15 @@ from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.ownership import Principal, Reach, is_pattern
 
 from ._catalogue import ACTIONS, expand, matching
-from ._common import as_list, contains_unknown, is_unknown, label, parse_document, statements
+from ._common import (
+    as_list,
+    condition_values,
+    contains_unknown,
+    is_unknown,
+    label,
+    parse_document,
+    statements,
+)
 from ._stack import Res, StackView
 from ._world import StackWorld, iam_pattern
 from .audit import is_stack_resource
@@ -189,15 +197,7 @@ def _spelled(actions: frozenset[str] | set[str], limit: int = 4) -> str:
 
 def _condition(statement: dict[str, Any], key: str) -> list[str]:
     """Values of a condition key under any operator (key compared case-insensitively)."""
-    found: list[str] = []
-    condition = statement.get("Condition")
-    if isinstance(condition, dict):
-        for block in condition.values():
-            if isinstance(block, dict):
-                for k, v in block.items():
-                    if k.lower() == key.lower():
-                        found.extend(str(x) for x in as_list(v))
-    return found
+    return [str(value) for value in condition_values(statement, key)]
 
 
 def _condition_keys(statement: dict[str, Any]) -> set[str]:
