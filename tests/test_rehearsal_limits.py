@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
+from provisioner.cli import main
 from provisioner.program import ProgramRun, RecordedResource, stand_in_account
-from provisioner.rehearsal.limits import IAM_POLICY_LIMITS, LAMBDA_ENVIRONMENT_BYTES, account_limits
+from provisioner.rehearsal.limits import (
+    IAM_POLICY_LIMITS,
+    LAMBDA_ENVIRONMENT_BYTES,
+    RULES,
+    account_limits,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +100,18 @@ def test_a_name_over_its_type_limit_fails(prod: ProgramRun) -> None:
     failed = _failed(_changed(prod, "aws:iam/role:Role", lengthen), stand_in_account(prod.settings))
     assert list(failed) == ["account-limits:name-lengths"]
     assert "AWS allows 64" in failed["account-limits:name-lengths"]
+
+
+def test_rehearse_help_lists_every_account_limit_it_checks(
+    prod: ProgramRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rehearse", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    checked = {
+        c.name for c in account_limits(prod.resources, account=stand_in_account(prod.settings))
+    }
+    assert checked == {f"account-limits:{rule.name}" for rule in RULES}
+    for rule in RULES:
+        assert f"{rule.name}: {rule.summary}" in help_text
+    assert "inline policies of role 10,240" in help_text
+    assert f"within {LAMBDA_ENVIRONMENT_BYTES:,} bytes" in help_text

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import threading
 from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import EXIT_FAILED, EXIT_OK
+from provisioner.rehearsal.limits import RULES
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.emulator import Emulator
@@ -31,7 +33,9 @@ created through the AWS API there, run the policy pack over the result, then che
   - a poison record reaching the DLQ and `replay` bringing it back;
   - a rotation of each credential completing, every call judged by the role's policies
     and the secret's fence;
-  - each alarm the phase requires, on the right metric, notifying the alert topic.
+  - each alarm the phase requires, on the right metric, notifying the alert topic;
+  - what a real account refuses and the emulator accepts (account-limits:<rule>):
+{limits}
 
 Progress goes to stderr, one result line per check to stdout (or one JSON document with
 --json: {"stack", "resources_created", "checks": [{"name", "ok", "detail"}]}).
@@ -43,7 +47,18 @@ stack, e.g. `provisioner replay quote-to-order --stack dev --endpoint-url URL`. 
 stops it.
 
 Exit 0 when every check passes, 1 when one fails, 2 on a usage error.
-"""
+""".replace(
+    "{limits}",
+    "\n".join(
+        textwrap.fill(
+            f"{rule.name}: {rule.summary}",
+            88,
+            initial_indent="      ",
+            subsequent_indent="        ",
+        )
+        for rule in RULES
+    ),
+)
 
 
 def register(parser: argparse.ArgumentParser) -> None:

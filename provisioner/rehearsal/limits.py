@@ -18,12 +18,19 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from contract.naming import names_over_limit
+from contract.naming import name_limit, names_over_limit
 from provisioner.rehearsal.result import Check
 
-__all__ = ["IAM_POLICY_LIMITS", "LAMBDA_ENVIRONMENT_BYTES", "account_limits"]
+__all__ = [
+    "IAM_POLICY_LIMITS",
+    "LAMBDA_ENVIRONMENT_BYTES",
+    "RULES",
+    "LimitRule",
+    "account_limits",
+]
 
 _IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 
@@ -135,22 +142,59 @@ def _names(resources: Sequence[Resource]) -> list[str]:
     return [p for r in resources for p in names_over_limit(r.type, r.inputs)]
 
 
+@dataclass(frozen=True)
+class LimitRule:
+    """One rule: its check name, what it covers, the rule in words (for `--help`), the finder."""
+
+    name: str
+    what: str
+    summary: str
+    find: Callable[[Sequence[Resource], str], list[str]]
+
+
+_IAM_SIZES = ", ".join(
+    f"{what.removeprefix('the ')} {limit:,}" for _, limit, what in IAM_POLICY_LIMITS.values()
+)
+RULES: tuple[LimitRule, ...] = (
+    LimitRule(
+        "kms-key-policy-lockout",
+        "KMS keys",
+        "every KMS key policy lets the deploying account administer the key",
+        lambda listed, account: key_policy_lockout(listed, account),
+    ),
+    LimitRule(
+        "name-lengths",
+        "physical names",
+        "every physical name within its type's AWS limit (IAM role "
+        f"{name_limit('aws:iam/role:Role')}, SQS queue {name_limit('aws:sqs/queue:Queue')}, "
+        "...)",
+        lambda listed, _account: _names(listed),
+    ),
+    LimitRule(
+        "iam-policy-sizes",
+        "IAM policies",
+        f"IAM policy sizes in characters: {_IAM_SIZES}",
+        lambda listed, _account: policy_sizes(listed),
+    ),
+    LimitRule(
+        "lambda-environment-size",
+        "function environments",
+        f"each function's environment variables within {LAMBDA_ENVIRONMENT_BYTES:,} bytes",
+        lambda listed, _account: lambda_environments(listed),
+    ),
+)
+
+
 def account_limits(resources: Iterable[Resource], *, account: str) -> list[Check]:
     """One check per rule: `account-limits:<rule>`, failing with every offender named."""
     listed = list(resources)
-    rules: list[tuple[str, Callable[[], list[str]], str]] = [
-        ("kms-key-policy-lockout", lambda: key_policy_lockout(listed, account), "KMS keys"),
-        ("name-lengths", lambda: _names(listed), "physical names"),
-        ("iam-policy-sizes", lambda: policy_sizes(listed), "IAM policies"),
-        ("lambda-environment-size", lambda: lambda_environments(listed), "function environments"),
-    ]
     checks = []
-    for rule, find, what in rules:
-        problems = find()
+    for rule in RULES:
+        problems = rule.find(listed, account)
         detail = (
             f"{len(problems)} problem(s): " + "; ".join(problems[:5])
             if problems
-            else f"every one of the {what} is within what AWS accepts"
+            else f"every one of the {rule.what} is within what AWS accepts"
         )
-        checks.append(Check(f"account-limits:{rule}", not problems, detail))
+        checks.append(Check(f"account-limits:{rule.name}", not problems, detail))
     return checks
