@@ -187,7 +187,13 @@ class Integration(pulumi.ComponentResource):
                 f"{integ.name} is at phase {phase} (discovery) in {environment}, which "
                 "provisions nothing; build only integrations at phase >= 2"
             )
-        super().__init__(f"{TOKEN_PREFIX}Integration", name, None, opts)
+        # A renamed integration keeps its resources: the engine resolves each child's former
+        # URN from the component's alias, since every child's name starts with `name`
+        # (Pulumi docs, "Resource options: aliases").
+        renamed = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=n) for n in integ.renamed_from])
+        super().__init__(
+            f"{TOKEN_PREFIX}Integration", name, None, pulumi.ResourceOptions.merge(opts, renamed)
+        )
         self.phase = phase
         tags = {
             "integration": integ.name,

@@ -360,6 +360,13 @@ class Integration(_Model):
     """A flow of objects between two systems, with everything needed to run it safely."""
 
     name: Name
+    renamed_from: tuple[Name, ...] = Field(
+        default=(),
+        description=(
+            "names this integration had before, newest first; `pulumi up` carries its "
+            "resources over by alias instead of deleting and re-creating them all"
+        ),
+    )
     description: str = ""
     source: Name
     target: Name
@@ -530,6 +537,7 @@ def parse_roadmap(data: Any, source: str = "roadmap.yaml") -> Roadmap:
 def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     """Every cross-entry rule, each yielding problems with a location and a fix."""
     yield from _unique_names(roadmap)
+    yield from _renames(roadmap)
     yield from _references(roadmap)
     yield from _ownership(roadmap)
     yield from _concurrent_writers(roadmap)
@@ -574,6 +582,32 @@ def _unique_names(roadmap: Roadmap) -> Iterator[Problem]:
                     f"integrations[{i}].credentials[{index}].name",
                     f"credential {name!r} appears twice in this integration; rename one",
                 )
+
+
+def _renames(roadmap: Roadmap) -> Iterator[Problem]:
+    """A former name points at one integration's past, never at a living one."""
+    current = {integ.name: i for i, integ in enumerate(roadmap.integrations)}
+    claimed: dict[str, int] = {}
+    for i, integ in enumerate(roadmap.integrations):
+        for r, former in enumerate(integ.renamed_from):
+            loc = f"integrations[{i}].renamed_from[{r}]"
+            if former in current:
+                yield Problem(
+                    loc,
+                    f"{former!r} is the name of integrations[{current[former]}]; a former "
+                    "name must be one no integration uses now, or the two would claim the "
+                    f"same resources; remove it from renamed_from",
+                )
+            elif former in claimed and claimed[former] != i:
+                yield Problem(
+                    loc,
+                    f"{former!r} is already a former name of integrations[{claimed[former]}]; "
+                    "one integration's resources can be carried over to one successor only; "
+                    "keep it in one renamed_from",
+                )
+            elif former in claimed:
+                yield Problem(loc, f"{former!r} is listed twice; remove one")
+            claimed.setdefault(former, i)
 
 
 def _references(roadmap: Roadmap) -> Iterator[Problem]:

@@ -260,6 +260,7 @@ def _options(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOption
         deleteBeforeReplace=bool(replace_first),
         deleteBeforeReplaceDefined=replace_first is not None,
         additionalSecretOutputs=list(opts.get("additionalSecretOutputs") or ()),
+        aliases=list(opts.get("aliases") or ()),
         customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
     )
 

@@ -102,7 +102,8 @@ class RecordedResource:
     `inputs` hold plain values (secrets unwrapped: the rehearsal needs them); the paths of
     values the SDK marked secret are in `secret_paths`, and `to_json()` redacts them.
     `options` carries the resource options the engine would pass to an analyzer:
-    protect, ignoreChanges, dependsOn, deleteBeforeReplace, additionalSecretOutputs.
+    protect, ignoreChanges, dependsOn, deleteBeforeReplace, additionalSecretOutputs, and
+    aliases (the former URNs the engine resolves, inherited ones included).
     """
 
     type: str
@@ -445,6 +446,11 @@ def _make_monitor(
     class RecordingMonitor(mocks.MockMonitor):
         """The SDK's MockMonitor, recording what the engine would see at registration."""
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # urn -> (name, former URNs), for the aliases children inherit.
+            self.names: dict[str, tuple[str, list[str]]] = {}
+
         def make_urn(self, parent: str, type_: str, name: str) -> str:
             # The engine qualifies a child's type with its parent's whole type chain (the
             # root stack excluded); the SDK's mock keeps only the parent's last type.
@@ -454,11 +460,38 @@ def _make_monitor(
                     type_ = f"{qualified}${type_}"
             return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
 
+        def former_urns(self, request, urn: str) -> list[str]:
+            """The URNs the engine resolves a resource's aliases to.
+
+            Its own alias specs, then one alias per alias of its parent: a child whose name
+            starts with its parent's name takes the parent's former name in that prefix
+            (Pulumi docs, "Resource options: aliases": children inherit their parent's).
+            """
+            formers: list[str] = []
+            for alias in request.aliases:
+                if alias.urn:
+                    formers.append(alias.urn)
+                    continue
+                spec = alias.spec
+                parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+                formers.append(
+                    self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+                )
+            parent_name, parent_formers = self.names.get(request.parent, ("", []))
+            for parent_former in parent_formers:
+                name = request.name
+                if parent_name and name.startswith(parent_name):
+                    name = parent_former.rsplit("::", 1)[1] + name[len(parent_name) :]
+                formers.append(self.make_urn(parent_former, request.type, name))
+            self.names[urn] = (request.name, formers)
+            return formers
+
         def RegisterResource(self, request):
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
+            aliases = self.former_urns(request, urn)
             mocks._ensure_event_loop()
             raw = json_format.MessageToDict(request.object)
             secret_paths: set[Path_] = set()
@@ -496,6 +529,7 @@ def _make_monitor(
                         "dependsOn": list(request.dependencies),
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                        "aliases": aliases,
                     },
                 )
             )

@@ -13,6 +13,7 @@ import textwrap
 from collections import Counter
 from typing import Any
 
+from contract.naming import NAME_LIMITS
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
 from provisioner.pricing import PriceError, integration_cost, price_table_json, stack_cost
@@ -40,7 +41,11 @@ as "[secret]".
   provisioner plan --stack prod
   provisioner plan --stack dev --json > plan.json
 
---json prints {"stack", "region", "integrations": [{"name", "phase", "monthly_cost_usd",
+An integration renamed in the roadmap (`renamed_from`) keeps its resources by Pulumi
+alias; the plan says which of them AWS re-creates because their names change.
+
+--json prints {"stack", "region", "integrations": [{"name", "renamed_from",
+"recreated_by_rename", "phase", "monthly_cost_usd",
 "cost": {"fixed_usd", "usage_usd", "monthly_usd", "items": [{"item", "kind", "quantity",
 "unit", "usd", "basis"}]}, "resources": [{"type", "name", "urn", "parent", "inputs",
 "outputs"}]}], "stack_resources" (those of no integration: the stack's audit trail, its
@@ -95,6 +100,10 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
         integrations.append(
             {
                 "name": integ.name,
+                "renamed_from": list(integ.renamed_from),
+                "recreated_by_rename": [r.name for r in resources if _named(r)]
+                if integ.renamed_from
+                else [],
                 "phase": integ.phase(ctx.environment),
                 "monthly_cost_usd": cost.total_usd,
                 "cost": cost.to_json(),
@@ -116,6 +125,12 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
         "usage_cost_usd": usage,
         "prices": price_table_json(region),
     }
+
+
+def _named(resource: RecordedResource) -> bool:
+    """Whether the resource has an AWS name (`NAME_LIMITS`): AWS changes none in place."""
+    limits = NAME_LIMITS.get(resource.type, ())
+    return any(isinstance(resource.inputs.get(r.field), str) for r in limits)
 
 
 # Text output stays readable in an 100-column terminal; long lists wrap under their column.
@@ -156,6 +171,18 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
             f"${integ['monthly_cost_usd']:.2f}/month (${integ['cost']['fixed_usd']:.2f} fixed, "
             f"${integ['cost']['usage_usd']:.2f} usage)",
         ]
+        if integ["renamed_from"]:
+            recreated = len(integ["recreated_by_rename"])
+            lines += textwrap.wrap(
+                f"renamed from {', '.join(integ['renamed_from'])}: its resources are carried "
+                f"over by alias; AWS changes no name in place, so the {recreated} with AWS "
+                "names are re-created, with what refers to them (drain the queues first: see "
+                'the README\'s "Renaming an integration")',
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="  ",
+                break_on_hyphens=False,
+            )
         counts = Counter(short_type(r["type"]) for r in resources)
         width = max((len(t) for t in counts), default=0)
         prefix = f"{integ['name']}-"
