@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PATTERNS", "generate_roadmap", "write_roadmap"]
+__all__ = ["MAX_SYSTEMS", "PATTERNS", "generate_roadmap", "write_roadmap"]
 
 PATTERNS = ("event_driven", "batch", "real_time_api", "warehouse_pipeline", "middleware")
 _ORDERINGS = ("none", "per_record", "strict")
@@ -49,9 +49,27 @@ _SYSTEMS: tuple[tuple[str, str, str, str, float | None, int | None], ...] = (
     ("amplitude", "analytics", "Amplitude", "https://amplitude.com", None, None),
     ("snowflake", "bi", "Snowflake", "https://bench.eu-west-1.snowflakecomputing.com", None, None),
 )
+# More systems for roadmaps that spread over a wider landscape (the report's 15-system map);
+# the benchmarks use the seven above.
+_MORE_SYSTEMS: tuple[tuple[str, str, str, str, float | None, int | None], ...] = (
+    ("stripe", "billing", "Stripe", "https://api.stripe.com", 25, None),
+    ("hubspot", "marketing", "HubSpot Marketing Hub", "https://api.hubapi.com", 10, 250_000),
+    ("shipstation", "logistics", "ShipStation", "https://ssapi.shipstation.com", 1, None),
+    ("quickbooks", "accounting", "QuickBooks Online", "https://quickbooks.api.intuit.com", 8, None),
+    ("jira-service", "support", "Jira Service Management", "https://bench.atlassian.net", 10, None),
+    ("mixpanel", "analytics", "Mixpanel", "https://api-eu.mixpanel.com", None, None),
+    ("looker", "bi", "Looker", "https://bench.cloud.looker.com", None, None),
+    ("device-cloud", "platform", "Own device cloud", "https://devices.example.com", 50, None),
+)
+MAX_SYSTEMS = 1 + len(_SYSTEMS) + len(_MORE_SYSTEMS)
 
 
-def _systems() -> list[dict[str, Any]]:
+def _others(count: int) -> tuple[tuple[str, str, str, str, float | None, int | None], ...]:
+    """The `count` systems other than Salesforce, the benchmarks' seven first."""
+    return (*_SYSTEMS, *_MORE_SYSTEMS)[:count]
+
+
+def _systems(others: int) -> list[dict[str, Any]]:
     systems: list[dict[str, Any]] = [
         {
             "name": "salesforce",
@@ -62,7 +80,7 @@ def _systems() -> list[dict[str, Any]]:
             "salesforce": {"edition": "enterprise", "licenses": 250},
         }
     ]
-    for name, kind, vendor, url, rps, daily in _SYSTEMS:
+    for name, kind, vendor, url, rps, daily in _others(others):
         api: dict[str, Any] = {"base_url": url}
         if rps is not None:
             api["requests_per_second"] = rps
@@ -108,12 +126,14 @@ def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
     }
 
 
-def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _integration(
+    i: int, salesforce_calls: int, others: tuple[str, ...]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One integration and the objects it owns (written by it alone)."""
     pattern = PATTERNS[i % len(PATTERNS)]
-    other = _SYSTEMS[i % len(_SYSTEMS)][0]
+    other = others[i % len(others)]
     if i % 3 == 2:  # a third of the flows do not touch Salesforce
-        source, target = other, _SYSTEMS[(i + 3) % len(_SYSTEMS)][0]
+        source, target = other, others[(i + 3) % len(others)]
     elif i % 2 == 0:
         source, target = "salesforce", other
     else:
@@ -181,24 +201,28 @@ def _integration(i: int, salesforce_calls: int) -> tuple[dict[str, Any], list[di
     return integration, objects
 
 
-def generate_roadmap(count: int) -> dict[str, Any]:
-    """A roadmap (plain data, as read from YAML) with `count` integrations, all at phase 5."""
+def generate_roadmap(count: int, systems: int = 1 + len(_SYSTEMS)) -> dict[str, Any]:
+    """A roadmap (plain data, as read from YAML) with `count` integrations, all at phase 5,
+    among `systems` systems (Salesforce and up to MAX_SYSTEMS - 1 others)."""
     if count < 1:
         raise ValueError("a roadmap for the benchmarks needs at least one integration")
+    if not 5 <= systems <= MAX_SYSTEMS:
+        raise ValueError(f"a generated roadmap has 5 to {MAX_SYSTEMS} systems, not {systems}")
+    others = tuple(entry[0] for entry in _others(systems - 1))
     touching = [i for i in range(count) if i % 3 != 2]
     share = _SALESFORCE_TOTAL // max(1, len(touching))
     integrations: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
     for i in range(count):
         calls = min(_SALESFORCE_CALLS[i % len(_SALESFORCE_CALLS)], share) if i % 3 != 2 else 0
-        integration, owned = _integration(i, calls)
+        integration, owned = _integration(i, calls, others)
         integrations.append(integration)
         objects.extend(owned)
     return {
         "version": 1,
         "organisation": f"Benchmark Outdoor ({count} integrations)",
         "settings": {"api_headroom_percent": 20},
-        "systems": _systems(),
+        "systems": _systems(systems - 1),
         "objects": objects,
         "integrations": integrations,
     }
