@@ -1,73 +1,86 @@
 """The system and integration map as a standalone SVG: systems as nodes, flows as arrows.
 
-The layout is deterministic: the Salesforce org (else the most connected system) sits in
-the centre, the others on a circle, ordered so that systems with flows between them are
-neighbours. Each flow is an arrow (both ends for bidirectional flows) styled by pattern
-and labelled with its name, objects, pattern and phase in the stack. Labels are placed
-along their arrow at the first position that overlaps no node and no other label.
+The layout is deterministic and needs no browser. The hub (the Salesforce org, else the
+most connected system) sits in the centre, the others on an ellipse just wide enough to
+keep them apart, ordered so that systems with flows between them are neighbours. Each flow
+is a curve, bowed so it passes beside other systems rather than under them, styled by
+pattern (colour and dash; planned flows are dotted) and labelled with its name, objects,
+pattern and phase. Every box is sized from the font's advance widths (`textwidth`). A
+label goes at the first spot along its curve clear of every node, arrowhead and earlier
+label; when one finds none, the ellipse grows and the layout runs again. The drawing is as
+large as its content, and the legend sits below it, so nothing overlaps and nothing is cut.
 
 Usage::
 
-    svg = render_map(roadmap, "prod")   # '<svg ...>...</svg>', no external references
+    svg = render_map(system_map(roadmap, "prod"))   # '<svg ...>...</svg>', no external refs
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
-from components.roadmap import Direction, Integration, Pattern, Roadmap, System
+from provisioner.report.flowmap import (
+    PATTERN_STYLES,
+    PLANNED,
+    MapFlow,
+    SystemMap,
+    system_map,
+)
+from provisioner.report.textwidth import FONT_FAMILY, text_width
 
-__all__ = ["PATTERN_STYLES", "PatternStyle", "render_map"]
+__all__ = ["PATTERN_STYLES", "render_map", "system_map"]
 
-
-@dataclass(frozen=True)
-class PatternStyle:
-    label: str
-    colour: str
-    dash: str  # SVG stroke-dasharray; "" is a solid line
-
-
-PATTERN_STYLES: dict[Pattern, PatternStyle] = {
-    Pattern.REAL_TIME_API: PatternStyle("real-time API", "#b8322a", ""),
-    Pattern.EVENT_DRIVEN: PatternStyle("event-driven", "#1f5fbf", ""),
-    Pattern.BATCH: PatternStyle("batch", "#2e7d32", "9 5"),
-    Pattern.MIDDLEWARE: PatternStyle("middleware", "#7b3fa0", "12 4 3 4"),
-    Pattern.WAREHOUSE_PIPELINE: PatternStyle("warehouse pipeline", "#c25400", "3 4"),
-}
-
-WIDTH, HEIGHT = 1300, 960
-CENTRE = (WIDTH / 2, HEIGHT / 2 - 10)
-RADIUS = 385
-NODE = (164, 54)  # rim node width, height
-HUB = (200, 66)
-CHAR_W = 6.9  # DejaVu/Liberation Sans at 12 px average advance, rounded up
-SMALL_CHAR_W = 6.4  # the same at 11 px
-LINE_H = 15
-PARALLEL_GAP = 90  # how far apart parallel flows between the same two systems bow
+Point = tuple[float, float]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
+BACKGROUND = "#ffffff"
+INK = "#1d2330"  # 15.7:1 on white
+MUTED = "#4a5260"  # 7.9:1 on white, 7.4:1 on a node's fill
+NODE_H, HUB_H = 54, 66
+NODE_MIN_W, HUB_MIN_W = 150, 200
+TITLE, HUB_TITLE, SUBTITLE, LABEL = 14, 17, 11, 12  # font sizes, px
+LINE_H = 15
+ASPECT = 1.35  # the ellipse's width over its height: the page is landscape
+NODE_GAP = 24  # at least this much between two rim nodes
+PARALLEL_GAP = 90  # how far apart parallel flows between the same two systems bow
+BOW_STEP = 70  # how far a flow bows to pass beside a system in its way
+GROWTH = 1.12  # the ellipse grows by this when a label finds no clear spot
+MAX_TRIES = 24
+MARGIN = 16
 
-def _hub(roadmap: Roadmap) -> System:
-    sf = [s for s in roadmap.systems if s.is_salesforce]
-    if sf:
-        return sf[0]
-    degree: dict[str, int] = defaultdict(int)
-    for integ in roadmap.integrations:
-        degree[integ.source] += 1
-        degree[integ.target] += 1
-    return max(roadmap.systems, key=lambda s: (degree[s.name], -roadmap.systems.index(s)))
+
+def _overlap(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
-def _rim_order(roadmap: Roadmap, hub: str) -> list[str]:
+def _grow(box: Box, margin: float) -> Box:
+    return (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
+
+
+def _around(p: Point, r: float) -> Box:
+    return (p[0] - r, p[1] - r, p[0] + r, p[1] + r)
+
+
+def _inside(p: Point, box: Box) -> bool:
+    return box[0] < p[0] < box[2] and box[1] < p[1] < box[3]
+
+
+def _quad(p0: Point, c: Point, p1: Point, t: float) -> Point:
+    a, b, d = (1 - t) ** 2, 2 * (1 - t) * t, t * t
+    return a * p0[0] + b * c[0] + d * p1[0], a * p0[1] + b * c[1] + d * p1[1]
+
+
+def _rim_order(m: SystemMap) -> list[str]:
     """Rim systems, the best-connected first and its flow partners on either side of it."""
-    rim = [s.name for s in roadmap.systems if s.name != hub]
+    rim = [n.name for n in m.nodes if n.name != m.hub]
     weight: dict[frozenset[str], int] = defaultdict(int)
-    for integ in roadmap.integrations:
-        if hub not in (integ.source, integ.target):
-            weight[frozenset((integ.source, integ.target))] += 1
+    for flow in m.flows:
+        if m.hub not in (flow.source, flow.target):
+            weight[frozenset((flow.source, flow.target))] += 1
 
     def links(name: str) -> int:
         return sum(w for pair, w in weight.items() if name in pair)
@@ -84,48 +97,50 @@ def _rim_order(roadmap: Roadmap, hub: str) -> list[str]:
     for n in partners:
         (right if len(right) <= len(left) else left).append(n)
     rest = [n for n in rim if n != start and n not in partners]
-    # Clockwise from the top: start, its right-hand partners, the rest, then the left ones.
+    # Around from the right: start, its partners on one side, the rest, the others.
     return [start, *right, *rest, *reversed(left)]
 
 
-def _positions(roadmap: Roadmap) -> tuple[str, dict[str, tuple[float, float]]]:
-    hub = _hub(roadmap).name
-    pos = {hub: CENTRE}
-    rim = _rim_order(roadmap, hub)
-    for k, name in enumerate(rim):
-        # The best-connected rim system sits on the right, where the ellipse's spokes are
-        # longest, so its flows have the most room for labels.
-        angle = 2 * math.pi * k / len(rim)
-        # A slightly wide ellipse uses the landscape canvas and keeps side labels apart.
-        pos[name] = (
-            CENTRE[0] + RADIUS * 1.35 * math.cos(angle),
-            CENTRE[1] + RADIUS * math.sin(angle),
-        )
-    return hub, pos
-
-
-Sizes = dict[str, tuple[float, float]]
-
-
-def _sizes(roadmap: Roadmap, hub: str) -> Sizes:
-    """Each node's box: the default, widened to fit its subtitle (kind and vendor)."""
-    out: Sizes = {}
-    for system in roadmap.systems:
-        w, h = HUB if system.name == hub else NODE
-        subtitle = len(f"{system.kind.value} · {system.vendor}") * SMALL_CHAR_W + 20
-        title = len(system.name) * (CHAR_W * 1.45) + 20
-        out[system.name] = (max(w, subtitle, title), h)
+def _sizes(m: SystemMap) -> dict[str, Point]:
+    """Each node's box: wide enough for its name and its subtitle (kind and vendor)."""
+    out: dict[str, Point] = {}
+    for node in m.nodes:
+        hub = node.name == m.hub
+        title = text_width(node.name, HUB_TITLE if hub else TITLE, bold=True)
+        subtitle = text_width(node.subtitle, SUBTITLE)
+        width = max(HUB_MIN_W if hub else NODE_MIN_W, title + 24, subtitle + 24)
+        out[node.name] = (math.ceil(width), HUB_H if hub else NODE_H)
     return out
 
 
-def _node_box(name: str, sizes: Sizes, pos: dict[str, tuple[float, float]]) -> Box:
-    (x, y), (w, h) = pos[name], sizes[name]
+def _box(centre: Point, size: Point) -> Box:
+    (x, y), (w, h) = centre, size
     return (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
 
 
-def _edge_point(
-    centre: tuple[float, float], size: tuple[float, float], toward: tuple[float, float], pad: float
-) -> tuple[float, float]:
+def _positions(m: SystemMap, rim: list[str], radius: float, centre: Point) -> dict[str, Point]:
+    pos = {m.hub: centre}
+    for k, name in enumerate(rim):
+        angle = 2 * math.pi * k / len(rim)
+        pos[name] = (
+            centre[0] + radius * ASPECT * math.cos(angle),
+            centre[1] + radius * math.sin(angle),
+        )
+    return pos
+
+
+def _smallest_radius(m: SystemMap, rim: list[str], sizes: dict[str, Point]) -> float:
+    """The ellipse's height radius at which no two nodes come closer than NODE_GAP."""
+    radius = 160.0
+    while True:
+        pos = _positions(m, rim, radius, (0.0, 0.0))
+        boxes = [_grow(_box(pos[n], sizes[n]), NODE_GAP / 2) for n in pos]
+        if not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :]):
+            return radius
+        radius *= 1.05
+
+
+def _edge_point(centre: Point, size: Point, toward: Point, pad: float) -> Point:
     """Where the line from a node's centre toward a point leaves its box, plus a gap."""
     dx, dy = toward[0] - centre[0], toward[1] - centre[1]
     length = math.hypot(dx, dy) or 1.0
@@ -135,219 +150,304 @@ def _edge_point(
     return centre[0] + ux * t, centre[1] + uy * t
 
 
-def _quad(
-    p0: tuple[float, float], c: tuple[float, float], p1: tuple[float, float], t: float
-) -> tuple[float, float]:
-    a, b, d = (1 - t) ** 2, 2 * (1 - t) * t, t * t
-    return a * p0[0] + b * c[0] + d * p1[0], a * p0[1] + b * c[1] + d * p1[1]
-
-
-def _overlap(a: Box, b: Box) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    return w * h if w > 0 and h > 0 else 0.0
-
-
-def _grow(box: Box, margin: float) -> Box:
-    return (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-
-
-def _label_lines(integ: Integration, stack: str) -> list[str]:
-    both = " (both ways)" if integ.direction is Direction.BIDIRECTIONAL else ""
-    return [
-        integ.name,
-        f"{', '.join(integ.objects)}",
-        f"{PATTERN_STYLES[integ.pattern].label}{both}, phase {integ.phase(stack)}",
-    ]
-
-
 @dataclass(frozen=True)
 class _Edge:
-    integ: Integration
-    start: tuple[float, float]
-    control: tuple[float, float]
-    end: tuple[float, float]
+    flow: MapFlow
+    start: Point
+    control: Point
+    end: Point
 
     @property
-    def normal(self) -> tuple[float, float]:
+    def normal(self) -> Point:
         dx, dy = self.end[0] - self.start[0], self.end[1] - self.start[1]
         length = math.hypot(dx, dy) or 1.0
         return -dy / length, dx / length
 
+    def samples(self, count: int = 24) -> list[Point]:
+        return [_quad(self.start, self.control, self.end, k / count) for k in range(count + 1)]
 
-def _edges(roadmap: Roadmap, sizes: Sizes, pos: dict[str, tuple[float, float]]) -> list[_Edge]:
-    by_pair: dict[tuple[str, str], list[Integration]] = defaultdict(list)
-    for integ in roadmap.integrations:
-        if integ.source in pos and integ.target in pos:
-            a, b = sorted((integ.source, integ.target))
-            by_pair[(a, b)].append(integ)
+    def arrowheads(self) -> list[Box]:
+        ends = [self.end, self.start] if self.flow.both_ways else [self.end]
+        return [_around(p, 11) for p in ends]
+
+
+def _edges(
+    m: SystemMap, sizes: dict[str, Point], pos: dict[str, Point], boxes: dict[str, Box]
+) -> list[_Edge]:
+    """Flows grouped by their two systems, bowed apart, and around systems in the way."""
+    by_pair: dict[tuple[str, str], list[MapFlow]] = defaultdict(list)
+    for flow in m.flows:
+        if flow.source in pos and flow.target in pos and flow.source != flow.target:
+            a, b = sorted((flow.source, flow.target))
+            by_pair[(a, b)].append(flow)
     edges = []
     for (a, b), flows in by_pair.items():
         (ax, ay), (bx, by) = pos[a], pos[b]
         length = math.hypot(bx - ax, by - ay) or 1.0
         nx, ny = -(by - ay) / length, (bx - ax) / length  # normal of the a->b line
-        for j, integ in enumerate(flows):
-            bow = (j - (len(flows) - 1) / 2) * PARALLEL_GAP * 2  # control point is 2x the bow
-            mid = ((ax + bx) / 2 + nx * bow, (ay + by) / 2 + ny * bow)
-            src, dst = pos[integ.source], pos[integ.target]
-            start = _edge_point(src, sizes[integ.source], mid, 5)
-            end = _edge_point(dst, sizes[integ.target], mid, 9)
-            edges.append(_Edge(integ, start, mid, end))
+        others = [_grow(box, 8) for name, box in boxes.items() if name not in (a, b)]
+        best: tuple[int, list[_Edge]] | None = None
+        for shift in (0, 1, -1, 2, -2, 3, -3, 4, -4):
+            group = []
+            for j, flow in enumerate(flows):
+                bow = shift * BOW_STEP + (j - (len(flows) - 1) / 2) * PARALLEL_GAP
+                control = ((ax + bx) / 2 + nx * 2 * bow, (ay + by) / 2 + ny * 2 * bow)
+                start = _edge_point(pos[flow.source], sizes[flow.source], control, 5)
+                end = _edge_point(pos[flow.target], sizes[flow.target], control, 9)
+                group.append(_Edge(flow, start, control, end))
+            crossings = sum(_inside(p, o) for e in group for p in e.samples() for o in others)
+            if best is None or crossings < best[0]:
+                best = (crossings, group)
+            if crossings == 0:
+                break
+        assert best is not None
+        edges.extend(best[1])
     return edges
 
 
-def _place_labels(edges: list[_Edge], stack: str, obstacles: list[Box]) -> list[Box]:
-    """A box per edge at the first spot along it clear of nodes and earlier labels."""
+def _label_size(flow: MapFlow) -> Point:
+    width = max(text_width(line, LABEL, bold=k == 0) for k, line in enumerate(flow.lines))
+    return math.ceil(width + 16), len(flow.lines) * LINE_H + 9
+
+
+def _place_labels(edges: list[_Edge], obstacles: list[Box]) -> tuple[list[Box], int]:
+    """A box per edge at the first spot along it clear of obstacles and earlier labels;
+    the second value counts the labels that found no clear spot."""
     placed: list[Box] = []
-    # From the middle outwards, then the same spots nudged off the line either side.
-    steps = [0.5 + d * sign for d in (0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3) for sign in (-1, 1)]
-    candidates = [(t, 0.0) for t in dict.fromkeys(steps)]
-    candidates += [(t, n) for n in (-34.0, 34.0) for t, _ in candidates]
+    unplaced = 0
+    steps = [0.5 + d * sign for d in (0, 0.06, 0.12, 0.18, 0.24, 0.3) for sign in (-1, 1)]
+    heads = [h for e in edges for h in e.arrowheads()]
     for edge in edges:
-        lines = _label_lines(edge.integ, stack)
-        w = max(len(line) for line in lines) * CHAR_W + 14
-        h = len(lines) * LINE_H + 8
-        best: tuple[float, Box] | None = None
-        for t, nudge in candidates:
-            x, y = _quad(edge.start, edge.control, edge.end, t)
-            x, y = x + nudge * edge.normal[0], y + nudge * edge.normal[1]
-            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-            out = (
-                max(0.0, -box[0])
-                + max(0.0, box[2] - WIDTH)
-                + max(0.0, -box[1])
-                + max(0.0, box[3] - HEIGHT)
-            )
-            clash = sum(_overlap(_grow(box, 4), o) for o in obstacles + placed) + out * 1000
-            if best is None or clash < best[0]:
-                best = (clash, box)
-            if clash == 0:
+        w, h = _label_size(edge.flow)
+        nudges = (0.0, -(h / 2 + 6), h / 2 + 6, -(w / 2 + 6), w / 2 + 6)
+        best: tuple[int, Box] | None = None
+        for nudge in nudges:
+            for t in dict.fromkeys(steps):
+                x, y = _quad(edge.start, edge.control, edge.end, t)
+                x, y = x + nudge * edge.normal[0], y + nudge * edge.normal[1]
+                box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                near = _grow(box, 4)
+                clash = sum(_overlap(near, o) for o in (*obstacles, *heads, *placed))
+                if best is None or clash < best[0]:
+                    best = (clash, box)
+                if clash == 0:
+                    break
+            if best is not None and best[0] == 0:
                 break
         assert best is not None
+        unplaced += best[0] > 0
         placed.append(best[1])
-    return placed
+    return placed, unplaced
 
 
-def _marker_id(pattern: Pattern) -> str:
-    return f"arrow-{pattern.value.replace('_', '-')}"
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes, in the SVG's own coordinates."""
+
+    nodes: dict[str, Box]
+    edges: list[_Edge]
+    labels: list[Box]
+    legend: Box
+    width: float
+    height: float
+
+
+def _arrange(
+    m: SystemMap, rim: list[str], sizes: dict[str, Point], radius: float, centre: Point
+) -> tuple[dict[str, Box], list[_Edge], list[Box], int]:
+    pos = _positions(m, rim, radius, centre)
+    nodes = {name: _box(pos[name], sizes[name]) for name in pos}
+    edges = _edges(m, sizes, pos, nodes)
+    labels, unplaced = _place_labels(edges, [_grow(b, 6) for b in nodes.values()])
+    return nodes, edges, labels, unplaced
+
+
+def _extent(boxes: Iterable[Box]) -> Box:
+    boxes = list(boxes)
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def layout(m: SystemMap) -> Layout:
+    """Grow the ellipse until every label has a clear spot, then fit the drawing to it."""
+    rim = _rim_order(m)
+    sizes = _sizes(m)
+    radius = _smallest_radius(m, rim, sizes)
+    for _ in range(MAX_TRIES):
+        nodes, edges, labels, unplaced = _arrange(m, rim, sizes, radius, (0.0, 0.0))
+        if not unplaced:
+            break
+        radius *= GROWTH
+    parts = [*nodes.values(), *labels, *(_around(p, 12) for e in edges for p in e.samples())]
+    x0, y0, x1, y1 = _extent(parts)
+    # Laid out again around the shifted centre: the same layout, in the SVG's coordinates.
+    nodes, edges, labels, _ = _arrange(m, rim, sizes, radius, (MARGIN - x0, MARGIN - y0))
+    width = max(x1 - x0 + 2 * MARGIN, _legend_min_width(m))
+    rows = _legend_rows(m, width)
+    top = y1 - y0 + 2 * MARGIN
+    legend = (MARGIN, top, width - MARGIN, top + 34 + 24 * len(rows))
+    return Layout(nodes, edges, labels, legend, width, legend[3] + MARGIN)
+
+
+# --------------------------------------------------------------------------- legend
+
+_SAMPLE = 56  # the line drawn in front of each legend entry
+
+
+def _legend_entries(m: SystemMap) -> list[tuple[str, str, str, bool]]:
+    """(text, colour, dash, arrowheads at both ends) per entry."""
+    out = [(s.label, s.colour, s.dash, False) for s in PATTERN_STYLES.values()]
+    out += [
+        (PLANNED.label, MUTED, PLANNED.dash, False),
+        ("arrowheads at both ends: both ways", MUTED, "", True),
+        (f"phase N: the flow's phase in {m.environment}", "", "", False),
+    ]
+    return out
+
+
+def _entry_width(text: str, sample: bool) -> float:
+    return (_SAMPLE + 12 if sample else 0) + text_width(text, LABEL) + 28
+
+
+def _legend_min_width(m: SystemMap) -> float:
+    widest = max(_entry_width(t, bool(c)) for t, c, _, _ in _legend_entries(m))
+    return widest + 2 * MARGIN + 24
+
+
+def _legend_rows(m: SystemMap, width: float) -> list[list[tuple[str, str, str, bool]]]:
+    """The entries flowed into rows that fit the legend's width."""
+    rows: list[list[tuple[str, str, str, bool]]] = [[]]
+    room = width - 2 * MARGIN - 24
+    used = 0.0
+    for entry in _legend_entries(m):
+        need = _entry_width(entry[0], bool(entry[1]))
+        if rows[-1] and used + need > room:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(entry)
+        used += need
+    return rows
+
+
+def _legend(m: SystemMap, lay: Layout) -> list[str]:
+    x, y, x1, y1 = lay.legend
+    out = [
+        f'<g class="legend"><rect x="{x}" y="{y:.1f}" width="{x1 - x:.1f}" '
+        f'height="{y1 - y:.1f}" rx="6" fill="{BACKGROUND}" stroke="{MUTED}"/>',
+        f'<text x="{x + 12}" y="{y + 20:.1f}" font-weight="bold" fill="{INK}">'
+        "Legend: colour and line style = pattern</text>",
+    ]
+    for r, row in enumerate(_legend_rows(m, lay.width)):
+        ly, lx = y + 44 + 24 * r, x + 12
+        for text, colour, dash, both in row:
+            if colour:
+                marker = f"url(#{_marker_id(colour)})"
+                out.append(
+                    f'<line x1="{lx:.1f}" y1="{ly - 4:.1f}" x2="{lx + _SAMPLE:.1f}" '
+                    f'y2="{ly - 4:.1f}" stroke="{colour}" stroke-width="3"'
+                    + (f' stroke-dasharray="{dash}" stroke-linecap="round"' if dash else "")
+                    + f' marker-end="{marker}"'
+                    + (f' marker-start="{marker}"' if both else "")
+                    + "/>"
+                )
+            tx = lx + (_SAMPLE + 12 if colour else 0)
+            out.append(f'<text x="{tx:.1f}" y="{ly:.1f}" fill="{INK}">{escape(text)}</text>')
+            lx += _entry_width(text, bool(colour))
+    out.append("</g>")
+    return out
+
+
+# --------------------------------------------------------------------------- SVG
+
+
+def _marker_id(colour: str) -> str:
+    return f"arrow-{colour.lstrip('#')}"
 
 
 def _defs() -> list[str]:
     out = ["<defs>"]
-    for pattern, style in PATTERN_STYLES.items():
+    for colour in dict.fromkeys([*(s.colour for s in PATTERN_STYLES.values()), MUTED]):
         out.append(
-            f'<marker id="{_marker_id(pattern)}" viewBox="0 0 10 10" refX="8" refY="5" '
+            f'<marker id="{_marker_id(colour)}" viewBox="0 0 10 10" refX="8" refY="5" '
             'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-            f'<path d="M0,0 L10,5 L0,10 z" fill="{style.colour}"/></marker>'
+            f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
         )
     out.append("</defs>")
     return out
 
 
-_LEGEND_ROWS = len(PATTERN_STYLES) + 4
-LEGEND: Box = (14, HEIGHT - 22 * _LEGEND_ROWS - 30, 330, HEIGHT - 14)
-
-
-def _legend(stack: str) -> list[str]:
-    x, y, x1, y1 = LEGEND
-    out = [
-        f'<g class="legend"><rect x="{x}" y="{y}" width="{x1 - x}" height="{y1 - y}" rx="6" '
-        'fill="#ffffff" stroke="#b0b7c3"/>',
-        f'<text x="{x + 12}" y="{y + 20}" font-weight="bold">Legend: line style = pattern</text>',
-    ]
-    for k, (pattern, style) in enumerate(PATTERN_STYLES.items()):
-        ly = y + 42 + 22 * k
-        dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        out.append(
-            f'<line x1="{x + 12}" y1="{ly - 4}" x2="{x + 72}" y2="{ly - 4}" '
-            f'stroke="{style.colour}" stroke-width="3"{dash} '
-            f'marker-end="url(#{_marker_id(pattern)})"/>'
-            f'<text x="{x + 84}" y="{ly}">{escape(style.label)}</text>'
-        )
-    ly = y + 42 + 22 * len(PATTERN_STYLES)
-    notes = (
-        "arrowheads at both ends: bidirectional",
-        f"phase N: the flow's phase in {stack}",
-        "faded: phase 1 (discovery), not provisioned",
-    )
-    out.extend(
-        f'<text x="{x + 12}" y="{ly + 22 * k}">{escape(note)}</text>'
-        for k, note in enumerate(notes)
-    )
-    out.append("</g>")
-    return out
-
-
-def _node(system: System, box: Box, hub: bool) -> str:
+def _node(m: SystemMap, name: str, box: Box) -> str:
     x0, y0, x1, y1 = box
-    cx = (x0 + x1) / 2
+    cx, hub = (x0 + x1) / 2, name == m.hub
     fill, stroke = ("#e8f1fb", "#1f5fbf") if hub else ("#f7f8fa", "#5b6472")
-    size = 17 if hub else 14
     return (
-        f'<g class="node" id="system-{escape(system.name)}">'
+        f'<g class="node" id="system-{escape(name)}">'
         f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{2.5 if hub else 1.5}"/>'
         f'<text x="{cx:.1f}" y="{y0 + (27 if hub else 22):.1f}" text-anchor="middle" '
-        f'font-size="{size}" font-weight="bold">{escape(system.name)}</text>'
+        f'font-size="{HUB_TITLE if hub else TITLE}" font-weight="bold" fill="{INK}">'
+        f"{escape(name)}</text>"
         f'<text x="{cx:.1f}" y="{y1 - (14 if hub else 12):.1f}" text-anchor="middle" '
-        f'font-size="11" fill="#4a5260">'
-        f"{escape(system.kind.value)} · {escape(system.vendor)}</text>"
+        f'font-size="{SUBTITLE}" fill="{MUTED}">{escape(m.node(name).subtitle)}</text>'
         "</g>"
     )
 
 
-def render_map(roadmap: Roadmap, stack: str) -> str:
-    """The map as an SVG element with its own size, fonts and styles (no external assets)."""
-    hub, pos = _positions(roadmap)
-    sizes = _sizes(roadmap, hub)
-    node_boxes = {name: _node_box(name, sizes, pos) for name in pos}
-    edges = _edges(roadmap, sizes, pos)
-    obstacles = [_grow(b, 6) for b in node_boxes.values()] + [LEGEND]
-    labels = _place_labels(edges, stack, obstacles)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="system-map" width="{WIDTH}" '
-        f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'style="max-width: 100%; height: auto" '
-        f'aria-label="Systems and integration flows, phases in {escape(stack)}" '
-        'font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="12">',
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fcfcfd"/>',
-        *_defs(),
+def _flow(edge: _Edge) -> str:
+    flow, style = edge.flow, edge.flow.style
+    dash = f' stroke-dasharray="{flow.dash}" stroke-linecap="round"' if flow.dash else ""
+    marker = f"url(#{_marker_id(style.colour)})"
+    both = f' marker-start="{marker}"' if flow.both_ways else ""
+    width = 3.2 if flow.planned else 2.6  # round dots need a little more weight to read
+    (sx, sy), (cx, cy), (ex, ey) = edge.start, edge.control, edge.end
+    return (
+        f'<path class="flow" id="flow-{escape(flow.name)}" data-pattern="{flow.pattern.value}" '
+        f'data-phase="{flow.phase}" d="M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}" '
+        f'fill="none" stroke="{style.colour}" stroke-width="{width}"{dash} '
+        f'marker-end="{marker}"{both}/>'
+    )
+
+
+def _label(edge: _Edge, box: Box) -> str:
+    flow, style = edge.flow, edge.flow.style
+    x0, y0, x1, y1 = box
+    cx = (x0 + x1) / 2
+    border = ' stroke-dasharray="4 3"' if flow.planned else ""
+    parts = [
+        f'<g class="flow-label" data-flow="{escape(flow.name)}">'
+        f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
+        f'rx="4" fill="{BACKGROUND}" stroke="{style.colour}" stroke-width="1"{border}/>'
     ]
-    for edge in edges:
-        integ, style = edge.integ, PATTERN_STYLES[edge.integ.pattern]
-        dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
-        marker = f"url(#{_marker_id(integ.pattern)})"
-        both = f' marker-start="{marker}"' if integ.direction is Direction.BIDIRECTIONAL else ""
-        faded = ' opacity="0.45"' if integ.phase(stack) < 2 else ""
-        (sx, sy), (cx, cy), (ex, ey) = edge.start, edge.control, edge.end
-        out.append(
-            f'<path class="flow" id="flow-{escape(integ.name)}" '
-            f'data-pattern="{integ.pattern.value}" '
-            f'd="M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}" fill="none" '
-            f'stroke="{style.colour}" stroke-width="2.6"{dash}{faded} marker-end="{marker}"{both}/>'
+    for k, line in enumerate(flow.lines):
+        weight = ' font-weight="bold"' if k == 0 else ""
+        colour = style.colour if k == 2 else INK
+        parts.append(
+            f'<text x="{cx:.1f}" y="{y0 + 16 + k * LINE_H:.1f}" text-anchor="middle" '
+            f'fill="{colour}"{weight}>{escape(line)}</text>'
         )
-    for name, box in node_boxes.items():
-        out.append(_node(roadmap.system(name), box, name == hub))
-    for edge, box in zip(edges, labels, strict=True):
-        integ, style = edge.integ, PATTERN_STYLES[edge.integ.pattern]
-        faded = ' opacity="0.6"' if integ.phase(stack) < 2 else ""
-        lines = _label_lines(integ, stack)
-        x0, y0, x1, _y1 = box
-        cx = (x0 + x1) / 2
-        parts = [
-            f'<g class="flow-label" data-flow="{escape(integ.name)}"{faded}>'
-            f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{box[3] - y0:.1f}" '
-            f'rx="4" fill="#ffffff" fill-opacity="0.94" stroke="{style.colour}" stroke-width="1"/>'
-        ]
-        for k, line in enumerate(lines):
-            weight = ' font-weight="bold"' if k == 0 else ""
-            colour = style.colour if k == 2 else "#1d2330"
-            parts.append(
-                f'<text x="{cx:.1f}" y="{y0 + 16 + k * LINE_H:.1f}" text-anchor="middle" '
-                f'fill="{colour}"{weight}>{escape(line)}</text>'
-            )
-        parts.append("</g>")
-        out.append("".join(parts))
-    out.extend(_legend(stack))
-    out.append("</svg>")
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def render_map(m: SystemMap) -> str:
+    """The map as an SVG element with its own size, fonts and styles (no external assets)."""
+    lay = layout(m)
+    w, h = math.ceil(lay.width), math.ceil(lay.height)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="system-map" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" style="max-width: 100%; height: auto" '
+        f'aria-label="Systems and integration flows, phases in {escape(m.environment)}" '
+        f'font-family="{FONT_FAMILY}" font-size="{LABEL}">',
+        f'<rect width="{w}" height="{h}" fill="{BACKGROUND}"/>',
+        *_defs(),
+        *(_flow(edge) for edge in lay.edges),
+        *(_node(m, name, box) for name, box in lay.nodes.items()),
+        *(_label(edge, box) for edge, box in zip(lay.edges, lay.labels, strict=True)),
+        *_legend(m, lay),
+        "</svg>",
+    ]
     return "\n".join(out)

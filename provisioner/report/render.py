@@ -19,7 +19,8 @@ from components.roadmap import ENVIRONMENTS
 from provisioner.report.checklist import Verdict
 from provisioner.report.controls import section_html as controls_html
 from provisioner.report.controls import section_markdown as controls_markdown
-from provisioner.report.diagram import PATTERN_STYLES, render_map
+from provisioner.report.diagram import render_map
+from provisioner.report.flowmap import PATTERN_STYLES, system_map
 from provisioner.report.glance import STAGES, Glance, at_a_glance, grouped_sentences
 from provisioner.report.model import MatrixCell, Report, phase_label
 
@@ -46,6 +47,10 @@ li.f-fail { color: #8e1b12; } li.f-na { color: #5b6472; }
 ul { margin: 4px 0 8px; padding-left: 20px; }
 .map { overflow-x: auto; border: 1px solid #d9dde4; display: inline-block; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+/* One column per system: as wide as the page allows, names and lists wrapped to fit. */
+#source-of-truth { table-layout: fixed; width: 100%; font-size: 12px; }
+#source-of-truth th, #source-of-truth td { overflow-wrap: anywhere; padding: 3px 4px; }
+#source-of-truth tr:first-child th:first-child { width: 8em; }
 """
 
 # The report checks order and recorded evidence only; `promote` also runs pack and rehearsal.
@@ -348,7 +353,7 @@ def render_html(report: Report) -> str:
         f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
         *_html_glance(report),
         "<h2 id='map'>System and integration map</h2>",
-        f"<div class='map'>{render_map(roadmap, report.environment)}</div>",
+        f"<div class='map'>{render_map(system_map(roadmap, report.environment))}</div>",
         *_html_flows(report),
         "<h2>Source-of-truth matrix</h2>",
         *_html_sot(report),

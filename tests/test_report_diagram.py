@@ -1,0 +1,142 @@
+"""The SVG system map: no box covers another, everything inside the drawing, readable colours.
+
+These read the SVG as the layout wrote it; `test_report_browser.py` measures the same
+boxes as Chromium renders them.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
+from provisioner.report.diagram import BACKGROUND, render_map
+from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.roadmaps import generate_roadmap  # noqa: E402
+
+SVG = "{http://www.w3.org/2000/svg}"
+EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
+Box = tuple[float, float, float, float]
+
+
+def generated(integrations: int, systems: int = 15) -> Roadmap:
+    return parse_roadmap(generate_roadmap(integrations, systems=systems))
+
+
+ROADMAPS = {
+    **{f"example-{env}": (parse_roadmap(copy.deepcopy(EXAMPLE)), env) for env in ENVIRONMENTS},
+    # 15 systems: as few flows as reach them all, the bench's spread, and a crowded map.
+    **{f"generated-15-systems-{n}-flows": (generated(n), "dev") for n in (15, 22, 32)},
+    "generated-16-systems": (generated(24, systems=16), "prod"),
+}
+
+
+def rect_box(rect: ET.Element) -> Box:
+    x, y = float(rect.get("x", 0)), float(rect.get("y", 0))
+    return x, y, x + float(rect.get("width", 0)), y + float(rect.get("height", 0))
+
+
+def boxes(svg: ET.Element) -> dict[str, Box]:
+    """The frame of every node, flow label and the legend, keyed by what it is."""
+    out = {}
+    for group in svg.iter(f"{SVG}g"):
+        kind = group.get("class")
+        rect = group.find(f"{SVG}rect")
+        if kind in ("node", "flow-label", "legend") and rect is not None:
+            name = group.get("id") or group.get("data-flow") or "legend"
+            out[f"{kind} {name}"] = rect_box(rect)
+    return out
+
+
+def overlapping(found: dict[str, Box]) -> list[tuple[str, str]]:
+    names = list(found)
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if min(found[a][2], found[b][2]) > max(found[a][0], found[b][0])
+        and min(found[a][3], found[b][3]) > max(found[a][1], found[b][1])
+    ]
+
+
+@pytest.mark.parametrize("case", ROADMAPS)
+def test_no_node_label_or_legend_covers_another_and_all_fit_the_drawing(case: str) -> None:
+    roadmap, env = ROADMAPS[case]
+    svg = ET.fromstring(render_map(system_map(roadmap, env)))
+    found = boxes(svg)
+    assert len(found) == len(roadmap.systems) + len(roadmap.integrations) + 1
+    assert overlapping(found) == []
+    width, height = float(svg.get("width", 0)), float(svg.get("height", 0))
+    assert svg.get("viewBox") == f"0 0 {svg.get('width')} {svg.get('height')}"
+    outside = [k for k, (x0, y0, x1, y1) in found.items() if not (0 <= x0 < x1 <= width)]
+    outside += [k for k, (x0, y0, x1, y1) in found.items() if not (0 <= y0 < y1 <= height)]
+    assert outside == []
+    for path in svg.iter(f"{SVG}path"):
+        if path.get("class") != "flow":
+            continue
+        numbers = path.get("d", "").replace("M", "").replace("Q", " ").replace(",", " ").split()
+        xs, ys = [float(v) for v in numbers[0::2]], [float(v) for v in numbers[1::2]]
+        # A quadratic curve stays inside the triangle of its points.
+        assert min(xs) >= 0 and max(xs) <= width and min(ys) >= 0 and max(ys) <= height
+
+
+def test_the_layout_is_deterministic() -> None:
+    roadmap, env = ROADMAPS["generated-15-systems-22-flows"]
+    assert render_map(system_map(roadmap, env)) == render_map(system_map(roadmap, env))
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.x contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_and_flows_meet_wcag_aa_contrast_and_nothing_is_faded() -> None:
+    roadmap, env = ROADMAPS["example-dev"]
+    text = render_map(system_map(roadmap, env))
+    svg = ET.fromstring(text)
+    assert "opacity" not in text  # planned flows are told apart by their dots, not by fading
+    for group in svg.iter(f"{SVG}g"):
+        rect = group.find(f"{SVG}rect")
+        fill = rect.get("fill", BACKGROUND) if rect is not None else BACKGROUND
+        for t in group.iter(f"{SVG}text"):
+            colour = t.get("fill", "#000000")
+            assert contrast(colour, fill) >= 4.5, f"{t.text!r}: {colour} on {fill}"
+    flows = [p for p in svg.iter(f"{SVG}path") if p.get("class") == "flow"]
+    assert flows
+    for path in flows:
+        # WCAG 1.4.11: graphics that carry meaning need 3:1 against what is next to them.
+        assert contrast(path.get("stroke", ""), BACKGROUND) >= 3
+    for style in PATTERN_STYLES.values():  # the same colours write the labels' third line
+        assert contrast(style.colour, BACKGROUND) >= 4.5, style
+
+
+def test_planned_flows_are_dotted_and_every_other_flow_keeps_its_pattern_line() -> None:
+    roadmap, env = ROADMAPS["example-dev"]
+    svg = ET.fromstring(render_map(system_map(roadmap, env)))
+    seen = set()
+    for path in svg.iter(f"{SVG}path"):
+        if path.get("class") != "flow":
+            continue
+        phase, pattern = int(path.get("data-phase", 0)), path.get("data-pattern")
+        style = next(s for p, s in PATTERN_STYLES.items() if p.value == pattern)
+        expected = PLANNED.dash if phase < 2 else style.dash
+        assert (path.get("stroke-dasharray") or "") == expected, path.get("id")
+        seen.add(phase < 2)
+    assert seen == {True, False}  # the example has planned flows in dev
+    assert PLANNED.dash not in {s.dash for s in PATTERN_STYLES.values()}
