@@ -7,6 +7,7 @@ boxes as Chromium renders them.
 from __future__ import annotations
 
 import copy
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +17,14 @@ import pytest
 import yaml
 
 from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
+from components.settings import load_stack_settings
+from provisioner.report import (
+    CostResults,
+    PolicyResults,
+    PromotionResults,
+    build_report,
+    render_markdown,
+)
 from provisioner.report.diagram import BACKGROUND, render_map
 from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
 
@@ -140,3 +149,96 @@ def test_planned_flows_are_dotted_and_every_other_flow_keeps_its_pattern_line() 
         seen.add(phase < 2)
     assert seen == {True, False}  # the example has planned flows in dev
     assert PLANNED.dash not in {s.dash for s in PATTERN_STYLES.values()}
+
+
+# --------------------------------------------------------------------------- Mermaid in report.md
+
+MERMAID_LINE = {
+    "node": re.compile(r'^    (s\d+)\["([^"]*)"\]$'),
+    "edge": re.compile(r'^    (s\d+) (-->|<-->)\|"([^"]*)"\| (s\d+)$'),
+    "style": re.compile(r"^    style (s\d+) ([^;]+)$"),
+    "link": re.compile(r"^    linkStyle (\d+) ([^;]+)$"),
+}
+_NAMED = {"quot": '"', "amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape(text: str) -> list[str]:
+    """A Mermaid label's lines, entity codes read back."""
+
+    def code(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return _NAMED[name] if name in _NAMED else chr(int(name))
+
+    return [re.sub(r"#(\w+);", code, line) for line in text.split("<br/>")]
+
+
+def parse_mermaid(markdown: str) -> dict[str, Any]:
+    """The one mermaid block of report.md; every line must be one this map writes."""
+    blocks = re.findall(r"^```mermaid\n(.*?)\n```$", markdown, re.S | re.M)
+    assert len(blocks) == 1
+    lines = blocks[0].split("\n")
+    assert lines[0] == "flowchart LR"
+    found: dict[str, Any] = {"nodes": {}, "edges": [], "style": {}, "link": {}}
+    for line in lines[1:]:
+        kind, m = next(((k, p.match(line)) for k, p in MERMAID_LINE.items() if p.match(line)))
+        if kind == "node":
+            found["nodes"][m.group(1)] = unescape(m.group(2))
+        elif kind == "edge":
+            found["edges"].append((m.group(1), m.group(2), unescape(m.group(3)), m.group(4)))
+        else:
+            props = dict(p.split(":", 1) for p in m.group(2).split(","))
+            found[kind][m.group(1) if kind == "style" else int(m.group(1))] = props
+    return found
+
+
+def markdown_for(roadmap: Roadmap, env: str) -> str:
+    report = build_report(
+        roadmap,
+        env,
+        load_stack_settings(ROOT / "stacks", env),
+        policy=PolicyResults.unavailable("not run in this test"),
+        costs=CostResults.unavailable("not run in this test"),
+        promotion=PromotionResults.unavailable("not run in this test"),
+    )
+    return render_markdown(report)
+
+
+@pytest.mark.parametrize("case", ["example-prod", "example-dev", "generated-15-systems-22-flows"])
+def test_report_md_draws_every_system_and_flow_as_mermaid(case: str) -> None:
+    roadmap, env = ROADMAPS[case]
+    found = parse_mermaid(markdown_for(roadmap, env))
+    by_name = {lines[0]: node_id for node_id, lines in found["nodes"].items()}
+    assert sorted(by_name) == sorted(s.name for s in roadmap.systems)
+    for system in roadmap.systems:
+        assert found["nodes"][by_name[system.name]] == [
+            system.name,
+            f"{system.kind.value} · {system.vendor}",
+        ]
+    assert len(found["edges"]) == len(roadmap.integrations)
+    for k, (integ, edge) in enumerate(zip(roadmap.integrations, found["edges"], strict=True)):
+        both = integ.direction.value == "bidirectional"
+        assert edge[0] == by_name[integ.source] and edge[3] == by_name[integ.target]
+        assert edge[1] == ("<-->" if both else "-->")
+        assert edge[2][0] == integ.name and edge[2][1] == ", ".join(integ.objects)
+        assert edge[2][2].startswith(PATTERN_STYLES[integ.pattern].label)
+        assert f"phase {integ.phase(env)}" in edge[2][2]
+        # The same line as the SVG draws: colour, and dots for a planned flow.
+        style = found["link"][k]
+        assert style["stroke"] == PATTERN_STYLES[integ.pattern].colour
+        planned = integ.phase(env) < 2
+        dash = PLANNED.dash if planned else PATTERN_STYLES[integ.pattern].dash
+        assert style.get("stroke-dasharray", "") == dash
+    assert set(found["style"]) == {by_name[system_map(roadmap, env).hub]}
+
+
+def test_mermaid_labels_survive_quotes_markup_and_fences() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    vendor = 'Acme "Quotes" <b>R&D</b> | #1 [beta] ```fence``` ;x'
+    doc["systems"][1]["vendor"] = vendor
+    roadmap = parse_roadmap(doc)
+    markdown = markdown_for(roadmap, "prod")
+    block = re.search(r"^```mermaid\n(.*?)\n```$", markdown, re.S | re.M)
+    assert block is not None and "```" not in block.group(1) and "<b>" not in block.group(1)
+    found = parse_mermaid(markdown)
+    name = roadmap.systems[1].name
+    assert [f"{name}", f"{roadmap.systems[1].kind.value} · {vendor}"] in found["nodes"].values()

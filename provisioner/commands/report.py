@@ -18,10 +18,12 @@ ORDER = 70
 HELP = "write the roadmap report (map, matrices, checklist, policy, cost) as HTML and Markdown"
 DESCRIPTION = """\
 Write DIR/index.html (self-contained: inline CSS and SVG, nothing fetched) and DIR/report.md
-for one stack: the system and integration map, the source-of-truth matrix, the phase matrix
-with what blocks promotion, the roadmap checklist answered with evidence, the policy
-verdicts per integration, each integration's security controls (docs/controls.md: FSBP and
-CIS, met ones judged by the policy verdicts) and the monthly fixed cost.
+for one stack: first what runs where, what waits on whom and what fails, in plain words;
+then the system and integration map (SVG in the page, a Mermaid flowchart in report.md),
+the source-of-truth matrix, the phase matrix with what blocks promotion, the roadmap
+checklist answered with evidence, the policy verdicts per integration, each integration's
+security controls (docs/controls.md: FSBP and CIS, met ones judged by the policy verdicts)
+and the monthly cost, fixed and usage, item by item.
 
 Parts that are not available (policy harness, pricing, promotion) are shown as
 "not available", never as a pass. The report is written even when checklist items fail.

@@ -22,6 +22,7 @@ from provisioner.report.controls import section_markdown as controls_markdown
 from provisioner.report.diagram import render_map
 from provisioner.report.flowmap import PATTERN_STYLES, system_map
 from provisioner.report.glance import STAGES, Glance, at_a_glance, grouped_sentences
+from provisioner.report.mermaid import render_mermaid
 from provisioner.report.model import MatrixCell, Report, phase_label
 
 __all__ = ["render_html", "render_markdown", "write_report"]
@@ -385,7 +386,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    """The same content as Markdown (the map as a table of flows)."""
+    """The same content as Markdown (the map as a Mermaid flowchart and a table of flows)."""
     roadmap, stack = report.roadmap, report.stack
     counts = report.counts()
     systems = [s.name for s in roadmap.systems]
@@ -396,9 +397,15 @@ def render_markdown(report: Report) -> str:
         f"{len(roadmap.objects)} objects, {len(roadmap.integrations)} integrations. "
         f"Checklist: {counts[Verdict.PASS]} pass, {counts[Verdict.WAITING]} waiting on a "
         f"person, {counts[Verdict.FAIL]} fail, "
-        f"{counts[Verdict.UNAVAILABLE]} not available. The diagram is in index.html.",
+        f"{counts[Verdict.UNAVAILABLE]} not available.",
         "",
         *_md_glance(report),
+        "## System and integration map",
+        "",
+        "```mermaid",
+        render_mermaid(system_map(roadmap, report.environment)),
+        "```",
+        "",
         "## Systems",
         "",
         *_md_table(
