@@ -139,7 +139,9 @@ def _integration(
     else:
         source, target = other, "salesforce"
     name = f"{source[:10]}-{target[:10]}-{i:03d}"
-    bidirectional = i % 7 == 6
+    queued = pattern in ("event_driven", "real_time_api", "middleware")
+    # Queued flows only: a scheduled flow runs one way (the roadmap refuses it both ways).
+    bidirectional = queued and i % 7 == 2
     nouns = [_NOUNS[i % len(_NOUNS)]]
     if i % 4 == 3:
         nouns.append(_NOUNS[(i + 3) % len(_NOUNS)])
@@ -147,7 +149,6 @@ def _integration(
         {"name": f"{noun}-{i:03d}", "owner": source, "description": f"{noun} records of {name}"}
         for noun in nouns
     ]
-    queued = pattern in ("event_driven", "real_time_api", "middleware")
     integration: dict[str, Any] = {
         "name": name,
         "description": f"Generated {pattern} flow {i} from {source} to {target}.",

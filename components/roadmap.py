@@ -190,6 +190,11 @@ class Direction(StrEnum):
     BIDIRECTIONAL = "bidirectional"
 
 
+# The two directions of a bidirectional flow, as its sync functions name them
+# (functions/integration_sync/conflict.py): source to target, and back.
+FlowDirection = Literal["forward", "reverse"]
+
+
 class Pattern(StrEnum):
     REAL_TIME_API = "real_time_api"
     EVENT_DRIVEN = "event_driven"
@@ -320,6 +325,22 @@ class FieldMapping(_Model):
             "target_object": self.target_object,
         }
 
+    @property
+    def key_field(self) -> str:
+        """The source field whose value the target keeps in ``external_id``."""
+        return next(s for s, t in self.fields.items() if t == self.external_id)
+
+    def reverse_contract(self) -> dict[str, Any]:
+        """The entry of a bidirectional flow's target-to-source direction: the same pairs the
+        other way round, upserting into the source by its own key field, so both directions
+        address a record by one value (the source's id)."""
+        return {
+            "fields": {target: source for source, target in self.fields.items()},
+            "external_id": self.key_field,
+            "source_object": self.target_object,
+            "target_object": self.source_object,
+        }
+
 
 class ConflictStrategy(StrEnum):
     SOURCE_WINS = "source_wins"
@@ -408,26 +429,54 @@ class Integration(_Model):
     def mapping_for(self, obj: str) -> FieldMapping | None:
         return next((m for m in self.field_mappings if m.object == obj), None)
 
-    def conflict_contract(self, roadmap: Roadmap) -> dict[str, Any] | None:
-        """The sync function's ``CONFLICT`` (functions/integration_sync/conflict.py) for the
-        source-to-target direction of a bidirectional flow; None for one-way flows.
+    @property
+    def bidirectional(self) -> bool:
+        return self.direction is Direction.BIDIRECTIONAL
 
-        Per object, the target fields this direction writes alone (its source owns them) and
-        those the conflict rule lets both directions write (the strategy settles them).
+    def flows(self, environment: str) -> list[tuple[FlowDirection, str, str]]:
+        """(direction, from, to) of each direction provisioned in `environment`: a
+        bidirectional flow runs its reverse direction once it syncs (phase >= 3)."""
+        flows: list[tuple[FlowDirection, str, str]] = [("forward", self.source, self.target)]
+        if self.bidirectional and self.pattern.queued and self.phase(environment) >= 3:
+            flows.append(("reverse", self.target, self.source))
+        return flows
+
+    def field_mapping(self, direction: FlowDirection = "forward") -> dict[str, Any]:
+        """The sync function's ``FIELD_MAPPING`` for one direction, keyed by object slug."""
+        if direction == "forward":
+            return {m.object: m.contract() for m in self.field_mappings}
+        return {m.object: m.reverse_contract() for m in self.field_mappings}
+
+    def conflict_contract(
+        self, roadmap: Roadmap, direction: FlowDirection = "forward"
+    ) -> dict[str, Any] | None:
+        """The sync function's ``CONFLICT`` (functions/integration_sync/conflict.py) for one
+        direction of a bidirectional flow; None for one-way flows.
+
+        Per object, the fields this direction writes alone (its source owns them) and those
+        the conflict rule lets both directions write (the strategy settles them), named as
+        the system it writes calls them. Ownership and the rule name the target's fields
+        (``objects[].field_owners``, ``conflict_rule.fields``) for both directions.
         """
         rule = self.conflict_rule
-        if self.direction is not Direction.BIDIRECTIONAL or rule is None:
+        if not self.bidirectional or rule is None:
             return None
+        writer = self.source if direction == "forward" else self.target
         objects: dict[str, dict[str, list[str]]] = {}
         for mapping in self.field_mappings:
             obj = roadmap.object(mapping.object)
-            written = sorted(set(mapping.fields.values()) - {mapping.external_id})
-            own = [f for f in written if obj.owner_of(f) == self.source]
-            contested = [f for f in written if f not in own and rule.covers(f)]
-            objects[mapping.object] = {"own": own, "contested": contested}
-        echo_authors = [rule.own_users[self.source]] if self.source in rule.own_users else []
+            # (target field, the field this direction writes) per mapped pair, key aside.
+            pairs = sorted(
+                (target, target if direction == "forward" else source)
+                for source, target in mapping.fields.items()
+                if target != mapping.external_id
+            )
+            own = [w for t, w in pairs if obj.owner_of(t) == writer]
+            contested = [w for t, w in pairs if w not in own and rule.covers(t)]
+            objects[mapping.object] = {"own": sorted(own), "contested": sorted(contested)}
+        echo_authors = [rule.own_users[writer]] if writer in rule.own_users else []
         return {
-            "direction": "forward",
+            "direction": direction,
             "strategy": rule.strategy.value,
             "objects": objects,
             "echo_authors": echo_authors,
@@ -544,6 +593,7 @@ def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     yield from _phases_never_rise(roadmap)
     yield from _schedules(roadmap)
     yield from _ordering(roadmap)
+    yield from _both_ways(roadmap)
     yield from _mappings(roadmap)
     yield from _salesforce_budget(roadmap)
 
@@ -785,6 +835,8 @@ def _mappings(roadmap: Roadmap) -> Iterator[Problem]:
                     "has no key; map the source's id to it, e.g. "
                     f"fields: {{Id: {mapping.external_id}}}",
                 )
+            if integ.bidirectional:
+                yield from _invertible(f"integrations[{i}].field_mappings[{m}]", mapping)
         syncing = max(integ.phase(env) for env in ENVIRONMENTS) >= 3
         if not (integ.pattern.queued and syncing):
             continue
@@ -796,6 +848,26 @@ def _mappings(roadmap: Roadmap) -> Iterator[Problem]:
                     "phase >= 3 map each record before the upsert (unmapped records would be "
                     "dead-lettered); add a field_mappings entry with its external_id",
                 )
+
+
+def _invertible(loc: str, mapping: FieldMapping) -> Iterator[Problem]:
+    """A bidirectional flow writes back through the same pairs the other way round, so each
+    target field comes from one source field, and that one is a field, not a part of one."""
+    firsts: dict[str, str] = {}
+    for source, target in mapping.fields.items():
+        if "." in source:
+            yield Problem(
+                f"{loc}.fields.{source}",
+                f"{source!r} is a part of a source field; the reverse direction writes "
+                f"{target!r} back into a whole field, so map whole fields in a bidirectional flow",
+            )
+        if target in firsts:
+            yield Problem(
+                f"{loc}.fields.{source}",
+                f"{target!r} is also mapped from {firsts[target]!r}; the reverse direction "
+                f"could not tell which one to write back, so map each target field once",
+            )
+        firsts.setdefault(target, source)
 
 
 def _schedules(roadmap: Roadmap) -> Iterator[Problem]:
@@ -826,6 +898,19 @@ def _ordering(roadmap: Roadmap) -> Iterator[Problem]:
             "changes are never seen) and a record that fails is parked and retried on its own "
             "later; remove ordering, or use event_driven, whose FIFO queue keeps per-record order",
         )
+
+
+def _both_ways(roadmap: Roadmap) -> Iterator[Problem]:
+    """Bidirectional flows run a queue and consumer each way; a schedule runs one way only."""
+    for i, integ in enumerate(roadmap.integrations):
+        if integ.bidirectional and integ.pattern.scheduled:
+            yield Problem(
+                f"integrations[{i}].direction",
+                f"{integ.pattern.value} flows run one way: a scheduled job pages through the "
+                "source's changes into the target, and nothing carries the target's changes "
+                "back; use a queued pattern (event_driven, middleware, real_time_api), whose "
+                "consumers run both ways, or declare a second integration for the way back",
+            )
 
 
 def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:
