@@ -1,12 +1,10 @@
 """What pages someone about an integration: its SNS topic, alarms by phase, a dashboard.
 
-A facade over small named factories, one per alarm kind (contracts.md, alarm kinds):
-
-| phase | alarms |
-|---|---|
-| 3 | `dlq-depth`, `oldest-message-age`, `errors`, `throttles`, `rotation-failure` |
-| 4 | + `reconciliation-gap`, `stale-sync`, and a dashboard |
-| 5 | + `latency-p99`, `api-budget` |
+A facade over small named factories, one per alarm kind; which alarms a phase needs is
+`contract.phases.required_alarms` (phase 3: DLQ depth, oldest message, errors, throttles,
+rotation failure; phase 4 adds reconciliation gap, stale sync and a dashboard; phase 5
+latency and API budget). A bidirectional flow's reverse direction (`reverse`) gets its own
+alarms on its queue, DLQ and consumer, and a review queue (`review_queue_name`) its depth.
 
 Every alarm (and the rotation-failure EventBridge rule's target) notifies the topic of
 the integration's alert path, subscribed as the stack's `alarmRouting` says.
@@ -33,8 +31,9 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
 from contract.naming import name_limit
+from contract.phases import REVERSE, REVIEW_ALARM, Alarm, required_alarms
 
-__all__ = ["IntegrationAlarms", "IntegrationAlarmsArgs"]
+__all__ = ["DirectionWatch", "IntegrationAlarms", "IntegrationAlarmsArgs"]
 
 # Standard-resolution alarms evaluate periods of 60 s or multiples; for periods of an
 # hour or more the whole evaluation range may span up to 7 days (CloudWatch user guide,
@@ -46,6 +45,16 @@ API_BUDGET_SHARE = 0.8  # page before the budget is gone, not after
 
 # How long a deployment waits for an HTTPS endpoint to confirm its subscription.
 CONFIRMATION_TIMEOUT_MINUTES = 5
+
+
+@dataclass
+class DirectionWatch:
+    """What one direction of a flow runs: its consumer, DLQ and source queue."""
+
+    function_name: pulumi.Input[str]
+    function_timeout_seconds: int
+    dlq_name: pulumi.Input[str]
+    queue_name: pulumi.Input[str] | None  # None for scheduled patterns
 
 
 @dataclass
@@ -66,6 +75,16 @@ class IntegrationAlarmsArgs:
     reconcile_function_name: pulumi.Input[str] | None = None
     # The integration's key, whose policy lets its alarms and rules publish (credential.py).
     kms_key_arn: pulumi.Input[str] | None = None
+    # A bidirectional flow's target-to-source direction, watched like the forward one.
+    reverse: DirectionWatch | None = None
+    # Where a manual_review strategy parks contested changes.
+    review_queue_name: pulumi.Input[str] | None = None
+
+    @property
+    def forward(self) -> DirectionWatch:
+        return DirectionWatch(
+            self.function_name, self.function_timeout_seconds, self.dlq_name, self.queue_name
+        )
 
 
 def _display_name(integration: str, alert_path: str) -> str:
@@ -87,6 +106,9 @@ class IntegrationAlarms(pulumi.ComponentResource):
     topic: aws.sns.Topic
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     rotation_failure_rule: aws.cloudwatch.EventRule
+    _watch: DirectionWatch
+    _current: Alarm
+    _reverse: bool = False
     dashboard: aws.cloudwatch.Dashboard | None
 
     def __init__(
@@ -148,19 +170,30 @@ class IntegrationAlarms(pulumi.ComponentResource):
             )
 
         self.alarms = {}
-        self._dlq_depth()
-        self._oldest_message_age()
-        self._function_errors()
-        self._function_throttles()
-        self.rotation_failure_rule = self._rotation_failure()
-        self.dashboard = None
-        if args.phase >= 4:
-            self._reconciliation_gap()
-            self._stale_sync()
-            self.dashboard = self._dashboard()
-        if args.phase >= 5:
-            self._latency_p99()
-            self._api_budget()
+        factories = {
+            "dlq-depth": self._dlq_depth,
+            "oldest-message-age": self._oldest_message_age,
+            "errors": self._function_errors,
+            "throttles": self._function_throttles,
+            "reconciliation-gap": self._reconciliation_gap,
+            "stale-sync": self._stale_sync,
+            "latency-p99": self._latency_p99,
+            "api-budget": self._api_budget,
+            REVIEW_ALARM: self._review_depth,
+        }
+        required = required_alarms(
+            args.phase, reverse=args.reverse is not None, review=args.review_queue_name is not None
+        )
+        for alarm in required:
+            if alarm.kind == "rotation-failure":
+                self.rotation_failure_rule = self._rotation_failure()
+                continue
+            # The factories read the direction they watch and the alarm's role from here.
+            reverse = alarm.role.startswith(f"alarm-{REVERSE}-")
+            self._watch = args.reverse if reverse and args.reverse else args.forward
+            self._current, self._reverse = alarm, reverse
+            factories[alarm.kind]()
+        self.dashboard = self._dashboard() if args.phase >= 4 else None
 
         self.register_outputs(
             {
@@ -172,12 +205,14 @@ class IntegrationAlarms(pulumi.ComponentResource):
     # ------------------------------------------------------------------ factories
 
     def _alarm(self, kind: str, description: str, **metric: Any) -> aws.cloudwatch.MetricAlarm:
-        scope = self._args.scope
+        scope, role = self._args.scope, self._current.role
+        if self._reverse:
+            description = f"{description} (reverse direction: target to source)"
         metric.setdefault("evaluation_periods", 1)
         metric.setdefault("treat_missing_data", "notBreaching")
         alarm = aws.cloudwatch.MetricAlarm(
-            f"{self._name}-alarm-{kind}",
-            name=scope.physical(f"alarm-{kind}"),
+            f"{self._name}-{role}",
+            name=scope.physical(role),
             alarm_description=f"{description} Runbook: {scope.tags.get('runbook', '')}",
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
@@ -185,7 +220,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             opts=child(self),
             **metric,
         )
-        self.alarms[kind] = alarm
+        self.alarms[role.removeprefix("alarm-")] = alarm
         return alarm
 
     def _custom(self, metric_name: str) -> dict[str, Any]:
@@ -197,27 +232,36 @@ class IntegrationAlarms(pulumi.ComponentResource):
             "dimensions": {"service": scope.integration},
         }
 
-    def _dlq_depth(self) -> None:
+    def _depth(self, kind: str, description: str, queue_name: pulumi.Input[str] | None) -> None:
+        """Anything waiting in a queue nothing consumes (a DLQ, the review queue) pages."""
         self._alarm(
-            "dlq-depth",
-            "A record was parked in the dead-letter queue: it failed every retry.",
+            kind,
+            description,
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": self._args.dlq_name},
+            dimensions={"QueueName": queue_name},
             statistic="Maximum",
             period=MINUTE,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
         )
 
+    def _dlq_depth(self) -> None:
+        text = "A record was parked in the dead-letter queue: it failed every retry."
+        self._depth("dlq-depth", text, self._watch.dlq_name)
+
+    def _review_depth(self) -> None:
+        text = "A change made on both sides at once waits for a person in the review queue."
+        self._depth(REVIEW_ALARM, text, self._args.review_queue_name)
+
     def _oldest_message_age(self) -> None:
         args = self._args
         text = "The oldest unsynced record is older than the staleness SLO."
-        if args.queue_name is not None:
+        if self._watch.queue_name is not None:
             metric: dict[str, Any] = {
                 "namespace": "AWS/SQS",
                 "metric_name": "ApproximateAgeOfOldestMessage",
-                "dimensions": {"QueueName": args.queue_name},
+                "dimensions": {"QueueName": self._watch.queue_name},
             }
         else:  # scheduled: no queue; the job reports how far behind its watermark is
             metric = self._custom("SyncLagSeconds")
@@ -235,7 +279,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
         return {
             "namespace": "AWS/Lambda",
             "metric_name": metric_name,
-            "dimensions": {"FunctionName": self._args.function_name},
+            "dimensions": {"FunctionName": self._watch.function_name},
         }
 
     def _function_errors(self) -> None:
@@ -323,7 +367,6 @@ class IntegrationAlarms(pulumi.ComponentResource):
         )
 
     def _latency_p99(self) -> None:
-        args = self._args
         self._alarm(
             "latency-p99",
             "p99 duration is above 80% of the timeout: invocations are about to time out.",
@@ -331,7 +374,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             period=MINUTE * 5,
             evaluation_periods=3,
             comparison_operator="GreaterThanThreshold",
-            threshold=args.function_timeout_seconds * 1000 * LATENCY_SHARE_OF_TIMEOUT,
+            threshold=self._watch.function_timeout_seconds * 1000 * LATENCY_SHARE_OF_TIMEOUT,
             **self._lambda("Duration"),
         )
 

@@ -76,6 +76,9 @@ class SyncFunctionArgs:
     on_failure_arn: pulumi.Input[str] | None = None
     # The integration's key: it encrypts the log group and the environment variables.
     kms_key_arn: pulumi.Input[str] | None = None
+    # The role part of its names when not the kind: a bidirectional flow's second consumer
+    # is `reverse-consumer` (contract.phases.REVERSE).
+    role: str | None = None
 
 
 class SyncFunction(pulumi.ComponentResource):
@@ -90,6 +93,7 @@ class SyncFunction(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{TOKEN_PREFIX}SyncFunction", name, None, opts)
         scope, kind = args.scope, args.kind
+        role = args.role or kind
         if kind == "consumer" and args.queue_arn is None:
             raise ValueError(f"{name}: a consumer needs queue_arn")
         if kind != "consumer" and not args.schedule:
@@ -102,7 +106,7 @@ class SyncFunction(pulumi.ComponentResource):
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=scope.log_group_name(kind),
+            name=scope.log_group_name(role),
             retention_in_days=args.log_retention_days,
             kms_key_id=args.kms_key_arn,
             tags=scope.tags,
@@ -110,8 +114,8 @@ class SyncFunction(pulumi.ComponentResource):
         )
         self.function = aws.lambda_.Function(
             name,
-            name=scope.physical(kind),
-            description=f"{kind} of {scope.integration} ({scope.environment})",
+            name=scope.physical(role),
+            description=f"{role} of {scope.integration} ({scope.environment})",
             role=args.role_arn,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],

@@ -11,6 +11,12 @@ every resource with integration, owner, phase, environment, runbook and alert pa
 | 4 | reconciliation SyncFunction; dashboard, reconciliation-gap and stale-sync alarms |
 | 5 | latency-p99 and api-budget alarms |
 
+A bidirectional queued flow runs both ways from phase 3 under the same role, key and
+owner: a second queue, DLQ and consumer (`reverse-queue`, `reverse-dlq`,
+`reverse-consumer`) carry target-to-source changes with the inverted mapping and the
+reverse side of the conflict rule, each watched like the forward ones; a `manual_review`
+strategy adds the review queue both directions park contested changes in, with its alarm.
+
 Phase 1 (discovery) provisions nothing; the program does not build such an integration.
 
 Usage::
@@ -31,7 +37,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope
-from components.alarms import IntegrationAlarms, IntegrationAlarmsArgs
+from components.alarms import DirectionWatch, IntegrationAlarms, IntegrationAlarmsArgs
 from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
 from components.deployer import deploying_principal
 from components.function import (
@@ -44,13 +50,16 @@ from components.function import (
 )
 from components.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from components.queue import SyncQueue, SyncQueueArgs
-from components.roadmap import Credential, CredentialKind, Roadmap
+from components.roadmap import ConflictStrategy, Credential, CredentialKind, FlowDirection, Roadmap
 from components.roadmap import Integration as RoadmapIntegration
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
 from components.settings import StackSettings
+from contract.phases import REVERSE
 
 __all__ = ["Integration", "IntegrationArgs"]
 
+# The role of a bidirectional flow's target-to-source consumer (contract.phases).
+REVERSE_CONSUMER = f"{REVERSE}-consumer"
 # Reconciliation compares source and target once a day, after the nightly loads.
 RECONCILE_SCHEDULE = "cron(30 3 * * ? *)"
 SECONDS_PER_DAY = 86_400
@@ -171,8 +180,10 @@ class Integration(pulumi.ComponentResource):
     service_account: ServiceAccount
     credentials: ScopedCredential
     queue: SyncQueue | None
+    reverse_queue: SyncQueue | None
     state: IdempotencyStore | None
     sync_function: SyncFunction | None
+    reverse_function: SyncFunction | None
     reconcile_function: SyncFunction | None
     alarms: IntegrationAlarms | None
 
@@ -215,9 +226,16 @@ class Integration(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pushers = [c for c in integ.credentials if c.kind is CredentialKind.IAM_ACCESS_KEY]
         main_kind: Kind = "consumer" if integ.pattern.queued else "batch"
-        function_roles: list[Kind] = []
+        # Both ways: a second queue and consumer for target-to-source changes (phase >= 3).
+        both_ways = len(integ.flows(environment)) == 2
+        review = both_ways and (
+            integ.conflict_rule is not None
+            and integ.conflict_rule.strategy is ConflictStrategy.MANUAL_REVIEW
+        )
+        function_roles: list[str] = []
         if phase >= 3:
-            function_roles = [main_kind] + (["reconcile"] if phase >= 4 else [])
+            function_roles = [main_kind, *(["reconcile"] if phase >= 4 else [])]
+            function_roles += [REVERSE_CONSUMER] if both_ways else []
 
         self.credentials = ScopedCredential(
             name,
@@ -259,6 +277,7 @@ class Integration(pulumi.ComponentResource):
             grants.insert(0, Grant("read-secret", own_secrets))
 
         self.queue = self.state = self.sync_function = self.reconcile_function = None
+        self.reverse_queue = self.reverse_function = None
         self.alarms = None
         if phase >= 3:
             self.queue = SyncQueue(
@@ -269,9 +288,22 @@ class Integration(pulumi.ComponentResource):
                     fifo=integ.fifo,
                     consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
                     with_source=integ.pattern.queued,
+                    with_review=review,
                 ),
                 child,
             )
+            if both_ways:
+                self.reverse_queue = SyncQueue(
+                    f"{name}-{REVERSE}",
+                    SyncQueueArgs(
+                        scope=scope,
+                        kms_key_arn=key_arn,
+                        fifo=integ.fifo,
+                        consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
+                        role_prefix=f"{REVERSE}-",
+                    ),
+                    child,
+                )
             self.state = IdempotencyStore(
                 name, IdempotencyStoreArgs(scope=scope, kms_key_arn=key_arn), child
             )
@@ -287,6 +319,11 @@ class Integration(pulumi.ComponentResource):
                 grants.append(Grant("consume-queue", [self.queue.queue.arn]))
                 if phase >= 4:  # reconciliation re-drives the gaps it finds
                     grants.append(Grant("produce-to-queue", [self.queue.queue.arn]))
+            if self.queue.review is not None:  # either direction parks contested changes
+                grants.append(Grant("produce-to-queue", [self.queue.review.arn]))
+            if self.reverse_queue is not None and self.reverse_queue.queue is not None:
+                grants.append(Grant("consume-queue", [self.reverse_queue.queue.arn]))
+                grants.append(Grant("produce-to-queue", [self.reverse_queue.dlq.arn]))
 
         queue_arn = self.queue.queue.arn if self.queue and self.queue.queue else None
         self.service_account = ServiceAccount(
@@ -306,6 +343,7 @@ class Integration(pulumi.ComponentResource):
             after_account = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account])
             environment_vars = self._environment(integ, roadmap, scope, main_kind, settings)
             enabled = settings.trigger_enabled(integ.name)
+            concurrency = consumer_concurrency(integ, roadmap)
             self.sync_function = SyncFunction(
                 f"{name}-{main_kind}",
                 SyncFunctionArgs(
@@ -317,7 +355,7 @@ class Integration(pulumi.ComponentResource):
                     log_retention_days=settings.log_retention_days,
                     enabled=enabled,
                     queue_arn=queue_arn,
-                    maximum_concurrency=consumer_concurrency(integ, roadmap),
+                    maximum_concurrency=concurrency,
                     schedule=integ.schedule,
                     on_failure_arn=None if integ.pattern.queued else self.queue.dlq.arn,
                     kms_key_arn=key_arn,
@@ -340,6 +378,33 @@ class Integration(pulumi.ComponentResource):
                         kms_key_arn=key_arn,
                     ),
                     after_account,
+                )
+            reverse_watch = None
+            if self.reverse_queue is not None and self.reverse_queue.queue is not None:
+                self.reverse_function = SyncFunction(
+                    f"{name}-{REVERSE_CONSUMER}",
+                    SyncFunctionArgs(
+                        scope=scope,
+                        kind="consumer",
+                        role=REVERSE_CONSUMER,
+                        role_arn=self.service_account.role.arn,
+                        code=args.function_code,
+                        environment=self._environment(
+                            integ, roadmap, scope, "consumer", settings, "reverse"
+                        ),
+                        log_retention_days=settings.log_retention_days,
+                        enabled=enabled,
+                        queue_arn=self.reverse_queue.queue.arn,
+                        maximum_concurrency=concurrency,
+                        kms_key_arn=key_arn,
+                    ),
+                    after_account,
+                )
+                reverse_watch = DirectionWatch(
+                    self.reverse_function.function.name,
+                    TIMEOUT_SECONDS["consumer"],
+                    self.reverse_queue.dlq.name,
+                    self.reverse_queue.queue.name,
                 )
             endpoint = settings.alarm_routing.endpoint_for(integ.alert_path)
             address: pulumi.Input[str] | None = endpoint.endpoint if endpoint else None
@@ -365,6 +430,8 @@ class Integration(pulumi.ComponentResource):
                         self.reconcile_function.function.name if self.reconcile_function else None
                     ),
                     kms_key_arn=key_arn,
+                    reverse=reverse_watch,
+                    review_queue_name=self.queue.review.name if self.queue.review else None,
                 ),
                 child,
             )
@@ -387,6 +454,13 @@ class Integration(pulumi.ComponentResource):
             out["dlqUrl"] = self.queue.dlq.url
             if self.queue.queue is not None:
                 out["queueUrl"] = self.queue.queue.url
+            if self.queue.review is not None:
+                out["reviewQueueUrl"] = self.queue.review.url
+        if self.reverse_queue is not None and self.reverse_queue.queue is not None:
+            out["reverseQueueUrl"] = self.reverse_queue.queue.url
+            out["reverseDlqUrl"] = self.reverse_queue.dlq.url
+        if self.reverse_function is not None:
+            functions[REVERSE_CONSUMER] = self.reverse_function.function.name
         if self.state is not None:
             out["stateTable"] = self.state.table.name
         if self.sync_function is not None:
@@ -414,9 +488,19 @@ class Integration(pulumi.ComponentResource):
         scope: Scope,
         kind: str,
         settings: StackSettings,
+        direction: FlowDirection = "forward",
     ) -> dict[str, pulumi.Input[str]]:
-        """contracts.md, Sync function environment variables: names and ARNs, no secrets."""
+        """contracts.md, Sync function environment variables: names and ARNs, no secrets.
+
+        The reverse direction of a bidirectional flow reads the target as its source and
+        writes into the source, through its own queues, with the mapping inverted.
+        """
         assert self.queue is not None and self.state is not None
+        queues = self.queue if direction == "forward" else self.reverse_queue
+        assert queues is not None
+        source, target = integ.source, integ.target
+        if direction == "reverse":
+            source, target = target, source
 
         def secret_for(system: str) -> pulumi.Input[str]:
             # A pusher's access key or signing secret authenticates calls to us, not from us.
@@ -425,30 +509,32 @@ class Integration(pulumi.ComponentResource):
                     return self.credentials.secrets[cred.name].arn
             return ""
 
-        mapping = {m.object: m.contract() for m in integ.field_mappings}
+        mapping = integ.field_mapping(direction)
         env: dict[str, pulumi.Input[str]] = {
             "INTEGRATION": integ.name,
             "ENVIRONMENT": scope.environment,
             "POWERTOOLS_SERVICE_NAME": integ.name,
             "METRICS_NAMESPACE": scope.metrics_namespace,
-            "SOURCE_SYSTEM": integ.source,
-            "TARGET_SYSTEM": integ.target,
-            "SOURCE_BASE_URL": _base_url(roadmap, integ.source),
-            "TARGET_BASE_URL": _base_url(roadmap, integ.target),
-            "SOURCE_CREDENTIAL_SECRET_ARN": secret_for(integ.source),
-            "TARGET_CREDENTIAL_SECRET_ARN": secret_for(integ.target),
+            "SOURCE_SYSTEM": source,
+            "TARGET_SYSTEM": target,
+            "SOURCE_BASE_URL": _base_url(roadmap, source),
+            "TARGET_BASE_URL": _base_url(roadmap, target),
+            "SOURCE_CREDENTIAL_SECRET_ARN": secret_for(source),
+            "TARGET_CREDENTIAL_SECRET_ARN": secret_for(target),
             "STATE_TABLE": self.state.table.name,
-            "DLQ_URL": self.queue.dlq.url,
+            "DLQ_URL": queues.dlq.url,
             "FIELD_MAPPING": json.dumps(mapping, sort_keys=True),
             "FIFO": "true" if integ.fifo else "false",
             "API_CALLS_PER_DAY": str(integ.service_levels.salesforce_api_calls_per_day),
             "MAX_STALENESS_SECONDS": str(integ.service_levels.max_staleness_minutes * 60),
         }
-        if self.queue.queue is not None:
-            env["QUEUE_URL"] = self.queue.queue.url
-        conflict = integ.conflict_contract(roadmap)
+        if queues.queue is not None:
+            env["QUEUE_URL"] = queues.queue.url
+        conflict = integ.conflict_contract(roadmap, direction)
         if conflict is not None:
             env["CONFLICT"] = json.dumps(conflict, sort_keys=True)
+        if self.queue.review is not None:
+            env["REVIEW_QUEUE_URL"] = self.queue.review.url
         if kind == "batch":
             env["BATCH_OVERLAP_SECONDS"] = str(settings.batch_overlap_seconds)
         return env

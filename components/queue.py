@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -48,6 +49,11 @@ class SyncQueueArgs:
     consumer_timeout_seconds: int = 60
     # False for scheduled patterns: only the DLQ for failed asynchronous invocations.
     with_source: bool = True
+    # Prefix of the roles (`queue`, `dlq`): a bidirectional flow's second pair is
+    # `reverse-queue` and `reverse-dlq` (contract.phases.REVERSE).
+    role_prefix: str = ""
+    # A review queue (`review`) where a manual_review conflict strategy parks changes.
+    with_review: bool = False
 
 
 class SyncQueue(pulumi.ComponentResource):
@@ -55,6 +61,7 @@ class SyncQueue(pulumi.ComponentResource):
 
     queue: aws.sqs.Queue | None
     dlq: aws.sqs.Queue
+    review: aws.sqs.Queue | None
 
     def __init__(
         self, name: str, args: SyncQueueArgs, opts: pulumi.ResourceOptions | None = None
@@ -64,50 +71,50 @@ class SyncQueue(pulumi.ComponentResource):
         suffix = ".fifo" if args.fifo else ""  # SQS requires FIFO names to end in .fifo
         # FIFO: producers (CDC relays, webhooks) rarely send a deduplication id, so dedupe
         # on content; high-throughput mode orders and dedupes per message group (a record).
-        fifo_queue = True if args.fifo else None
-        content_dedup = True if args.fifo else None
-        dedup_scope = "messageGroup" if args.fifo else None
-        throughput = "perMessageGroupId" if args.fifo else None
-        self.dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=scope.physical("dlq") + suffix,
-            message_retention_seconds=DLQ_RETENTION_SECONDS,
-            kms_master_key_id=args.kms_key_arn,
-            kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
-            tags=scope.tags,
-            fifo_queue=fifo_queue,
-            content_based_deduplication=content_dedup,
-            deduplication_scope=dedup_scope,
-            fifo_throughput_limit=throughput,
-            opts=child(self, protect=scope.protect_stateful),
-        )
-        self.queue = None
-        queues = [("dlq", self.dlq)]
-        if args.with_source:
-            self.queue = aws.sqs.Queue(
-                f"{name}-queue",
-                name=scope.physical("queue") + suffix,
-                visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR
-                * args.consumer_timeout_seconds,
-                message_retention_seconds=SOURCE_RETENTION_SECONDS,
+        fifo: dict[str, Any] = {
+            "fifo_queue": True if args.fifo else None,
+            "content_based_deduplication": True if args.fifo else None,
+            "deduplication_scope": "messageGroup" if args.fifo else None,
+            "fifo_throughput_limit": "perMessageGroupId" if args.fifo else None,
+        }
+
+        def new_queue(role: str, retention_seconds: int, **extra: Any) -> aws.sqs.Queue:
+            return aws.sqs.Queue(
+                scope.logical(role),
+                name=scope.physical(role) + suffix,
+                message_retention_seconds=retention_seconds,
                 kms_master_key_id=args.kms_key_arn,
                 kms_data_key_reuse_period_seconds=KMS_DATA_KEY_REUSE_SECONDS,
+                tags=scope.tags,
+                opts=child(self, protect=scope.protect_stateful),
+                **fifo,
+                **extra,
+            )
+
+        dlq_role, queue_role = f"{args.role_prefix}dlq", f"{args.role_prefix}queue"
+        self.dlq = new_queue(dlq_role, DLQ_RETENTION_SECONDS)
+        self.queue = self.review = None
+        queues = [(dlq_role, self.dlq)]
+        if args.with_review:
+            # Kept as long as a DLQ: a person settles a parked change within SQS's retention.
+            self.review = new_queue("review", DLQ_RETENTION_SECONDS)
+            queues.append(("review", self.review))
+        if args.with_source:
+            self.queue = new_queue(
+                queue_role,
+                SOURCE_RETENTION_SECONDS,
+                visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR
+                * args.consumer_timeout_seconds,
                 redrive_policy=self.dlq.arn.apply(
                     lambda arn: json.dumps(
                         {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
                     )
                 ),
-                tags=scope.tags,
-                fifo_queue=fifo_queue,
-                content_based_deduplication=content_dedup,
-                deduplication_scope=dedup_scope,
-                fifo_throughput_limit=throughput,
-                opts=child(self, protect=scope.protect_stateful),
             )
-            queues.append(("queue", self.queue))
+            queues.append((queue_role, self.queue))
             # Only this integration's own queue may move records into its DLQ.
             self.redrive_allow = aws.sqs.RedriveAllowPolicy(
-                f"{name}-dlq-redrive-allow",
+                scope.logical(f"{dlq_role}-redrive-allow"),
                 queue_url=self.dlq.url,
                 redrive_allow_policy=self.queue.arn.apply(
                     lambda arn: json.dumps(
@@ -123,7 +130,7 @@ class SyncQueue(pulumi.ComponentResource):
             # practices": enforce encryption of data in transit). A Deny on sqs:* is the
             # documented form; it grants nothing.
             self.policies[role] = aws.sqs.QueuePolicy(
-                f"{name}-{role}-policy",
+                scope.logical(f"{role}-policy"),
                 queue_url=queue.url,
                 policy=policy_output(
                     [
@@ -146,5 +153,6 @@ class SyncQueue(pulumi.ComponentResource):
                 "queueArn": self.queue.arn if self.queue else None,
                 "dlqUrl": self.dlq.url,
                 "dlqArn": self.dlq.arn,
+                "reviewUrl": self.review.url if self.review else None,
             }
         )

@@ -168,7 +168,7 @@ class Ownership:
         owner = owner_of_name(head, self.prefix, self.integrations)
         if owner is not None:
             reached.add(owner)
-            if self._role_word_ends(head, owner):
+            if self._role_word_ends(head, owner) or self._shortened_name_ends(head, owner):
                 return Reach(frozenset(reached))
             word = rest[len(owner) + 1 :]
             return Reach(frozenset(reached), f"names of a future integration '{owner}-{word}…'")
@@ -183,6 +183,11 @@ class Ownership:
         word = after[: end.start()] if end else after
         complete = end is not None or (not is_pattern(text) and len(after) == len(word))
         return complete and word in ROLE_HEADS
+
+    def _shortened_name_ends(self, head: str, owner: str) -> bool:
+        """`head` holds a whole hash-shortened name, then a separator (`{name}:*` of a log
+        group's streams): what follows is inside that one name's resource."""
+        return self._hash_shortened(head, owner) and bool(re.search(rf"[{_SEPARATORS}]", head))
 
     def _hash_shortened(self, name: str, owner: str) -> bool:
         """A name shortened by `naming.physical_name`: its role word may have been cut."""

@@ -19,16 +19,14 @@ from program_runs import stack_run
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import load_roadmap
 from components.settings import load_stack_settings
+from contract.phases import ALARMS_BY_PHASE
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
 
-ALARM_KINDS = {
-    3: {"dlq-depth", "oldest-message-age", "errors", "throttles"},
-    4: {"reconciliation-gap", "stale-sync"},
-    5: {"latency-p99", "api-budget"},
-}
+# The metric alarms each phase adds (contract.phases); rotation failure is an EventBridge rule.
+ALARM_KINDS = {p: set(kinds) - {"rotation-failure"} for p, kinds in ALARMS_BY_PHASE.items()}
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,20 @@ def test_pattern_reaching_beyond_one_integration_says_what(pattern: str, reached
     assert reached in "; ".join(reach.others("lead"))
 
 
+def test_the_log_streams_of_a_shortened_name_are_its_integrations_alone() -> None:
+    # Name and prefix at their limits: shortening cuts the role word (`reverse-consumer`
+    # ends as `rever-<hash>`), so only the hash says the name ended.
+    owner = "xero-amplitude-002-" + "x" * 13
+    world = Ownership("dev-alice-sandbx", {owner}, ACCOUNT, "eu-west-1")
+    name = physical_name("dev-alice-sandbx", owner, "reverse-consumer")
+    assert "-rever-" in name and not name.endswith("-consumer")
+    group = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/{name}"
+
+    assert world.arn_reach(f"{group}:*").only(owner)
+    # Without a separator the pattern may go on past the name into someone else's.
+    assert not world.arn_reach(f"{group}*").only(owner)
+
+
 def test_a_prefix_pattern_reaches_the_longer_integration_too() -> None:
     assert "lead-to-account" in WORLD.arn_reach(sqs("prod-lead-*")).owners
 

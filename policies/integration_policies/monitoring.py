@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+from contract.phases import REVERSE, required_alarms
 
 from ._common import as_list, label
 from ._stack import Res, StackView
@@ -23,12 +27,21 @@ SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 PERMISSION = "aws:lambda/permission:Permission"
 
-# The alarm kinds (docs/contracts.md) each phase adds (README, phase table).
-ALARMS_BY_PHASE = {
-    3: ("dlq-depth", "oldest-message-age", "errors", "throttles", "rotation-failure"),
-    4: ("reconciliation-gap", "stale-sync"),
-    5: ("latency-p99", "api-budget"),
-}
+
+def _conflict(functions: list[Res]) -> dict[str, object]:
+    """The forward consumer's conflict policy (`CONFLICT`): set only for bidirectional flows."""
+    for function in functions:
+        if not function.is_role("consumer"):
+            continue
+        variables = (function.get("environment") or {}).get("variables") or {}
+        raw = variables.get("CONFLICT") if isinstance(variables, dict) else None
+        try:
+            data = json.loads(raw) if isinstance(raw, str) else None
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    return {}
 
 
 def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
@@ -73,11 +86,28 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
             gaps.append(("a reconciliation job", f"add {integ}-reconcile and its schedule"))
         if not [r for r in view.groups[integ] if r.type.endswith(":Dashboard")]:
             gaps.append(("a dashboard", f"add {integ}-dashboard"))
+    # A bidirectional flow's forward consumer carries its side of the conflict rule: the
+    # other direction needs its own queue, DLQ and consumer, and a strategy that parks
+    # changes for a person needs the review queue.
+    conflict = _conflict(functions)
+    reverse = bool(conflict)
+    review = conflict.get("strategy") == "manual_review"
+    if reverse:
+        for role, what in (
+            (f"{REVERSE}-consumer", "the reverse direction's consumer"),
+            (f"{REVERSE}-queue", "the reverse direction's source queue"),
+            (f"{REVERSE}-dlq", "the reverse direction's dead-letter queue"),
+        ):
+            if not [r for r in (*functions, *queues) if r.role == role]:
+                gaps.append((what, f"add {integ}-{role}: a bidirectional flow syncs both ways"))
+    if review and not [q for q in queues if q.role == "review"]:
+        gaps.append(("a review queue", f"add {integ}-review for changes parked by manual_review"))
     alarms = view.alarms(integ)
-    kinds = [k for p, ks in ALARMS_BY_PHASE.items() if p <= phase for k in ks]
-    gaps += [
-        (f"a '{k}' alarm", f"add the {integ}-alarm-{k} alarm") for k in kinds if k not in alarms
-    ]
+    for alarm in required_alarms(phase, reverse=reverse, review=review):
+        if not [r for r in alarms.get(alarm.kind, ()) if r.role == alarm.role]:
+            gaps.append(
+                (f"a '{alarm.kind}' alarm ({alarm.role})", f"add the {integ}-{alarm.role} alarm")
+            )
     return gaps
 
 
@@ -91,7 +121,10 @@ def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> No
     and rotation failure -- the alarms AWS recommends for Lambda and SQS workloads.
     Phase 4 (adjacent systems): reconciliation job, dashboard, reconciliation-gap and
     stale-sync alarms. Phase 5: latency (p99 vs timeout) and API-budget alarms (Salesforce
-    daily API allocation). The phase is the resources' `phase` tag.
+    daily API allocation). The phase is the resources' `phase` tag. A bidirectional flow
+    (its consumer carries `CONFLICT`) needs the reverse direction's queue, DLQ, consumer and
+    their alarms too, and a `manual_review` strategy a review queue with a depth alarm; the
+    alarms required are `contract.phases`'s.
 
     Config: none.
     """

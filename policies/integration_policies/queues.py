@@ -29,9 +29,11 @@ QUEUE = "aws:sqs/queue:Queue"
 
 
 def is_dead_letter_queue(name: str, props: dict[str, Any]) -> bool:
-    """A DLQ by contract (`{integration}-dlq`) or because it declares who may redrive into it."""
+    """A DLQ by contract (`{integration}-dlq`, `-reverse-dlq`; the review queue
+    `{integration}-review`, where a person reads parked changes and nothing consumes), or
+    because it declares who may redrive into it."""
     base = name.removesuffix(".fifo")
-    return base.endswith("-dlq") or bool(props.get("redriveAllowPolicy"))
+    return base.endswith(("-dlq", "-review")) or bool(props.get("redriveAllowPolicy"))
 
 
 def queue_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -74,8 +76,9 @@ def queue_has_dead_letter_queue(args: ResourceValidationArgs, report: ReportViol
     then lost silently; with maxReceiveCount below 5 a throttled-but-valid record lands in the
     DLQ (Lambda may receive a message several times while scaling), above the maximum a poison
     record blocks a FIFO message group for too long.
-    A queue named `{integration}-dlq` (docs/contracts.md) or with a redriveAllowPolicy is
-    itself a DLQ and is exempt.
+    A queue named `{integration}-dlq` (docs/contracts.md), the review queue
+    `{integration}-review` (parked conflicts a person settles; no consumer retries them) or
+    one with a redriveAllowPolicy is itself a terminal queue and is exempt.
 
     Config:
       minReceiveCount (integer): default 5.

@@ -12,6 +12,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.phases import ALARM_KINDS
+
 from ._common import (
     ALERT_PATH_RE,
     ENVIRONMENTS,
@@ -46,17 +48,6 @@ DEFAULT_TAGGABLE_TYPES = [
     "aws:sqs/queue:Queue",
 ]
 REQUIRED = ["integration", "owner", "phase", "environment", "runbook", "alert-path"]
-ALARM_KINDS = [
-    "dlq-depth",
-    "oldest-message-age",
-    "errors",
-    "throttles",
-    "rotation-failure",
-    "reconciliation-gap",
-    "stale-sync",
-    "latency-p99",
-    "api-budget",
-]
 ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/eventRule:EventRule")
 _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "integration": (NAME_RE, "the integration's name from the roadmap"),

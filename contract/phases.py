@@ -1,0 +1,89 @@
+"""What each rollout phase requires of an integration's monitoring, and of which direction.
+
+One table, many readers: the components create these alarms, the policy pack requires
+them (`phase-requirements`) and knows their kinds (`required-tags`), the rehearsal reads
+each one back from the emulator, and the tests parametrize from here.
+
+| phase | alarm kinds added (README, phase table) |
+|---|---|
+| 3 | `dlq-depth`, `oldest-message-age`, `errors`, `throttles`, `rotation-failure` |
+| 4 | `reconciliation-gap`, `stale-sync` |
+| 5 | `latency-p99`, `api-budget` |
+
+A bidirectional flow runs one queue, DLQ and consumer per direction: the kinds that watch
+one of those (`DIRECTION_ALARMS`) are required once more for the reverse direction, under
+the role `alarm-reverse-{kind}`. A flow whose conflict strategy parks contested changes for
+a person has a review queue, watched from phase 3 by `REVIEW_ALARM`.
+
+Usage::
+
+    required_alarms(5, reverse=True)
+    # [Alarm("dlq-depth", "alarm-dlq-depth"), Alarm("dlq-depth", "alarm-reverse-dlq-depth"), ...]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ALARMS_BY_PHASE",
+    "ALARM_KINDS",
+    "DIRECTION_ALARMS",
+    "REVERSE",
+    "REVIEW_ALARM",
+    "Alarm",
+    "first_phase",
+    "required_alarms",
+]
+
+ALARMS_BY_PHASE: dict[int, tuple[str, ...]] = {
+    3: ("dlq-depth", "oldest-message-age", "errors", "throttles", "rotation-failure"),
+    4: ("reconciliation-gap", "stale-sync"),
+    5: ("latency-p99", "api-budget"),
+}
+# A contested change parked for a person (conflict strategy manual_review) waits in the
+# review queue; its depth pages like a DLQ's, from the phase the flow first syncs.
+REVIEW_ALARM = "review-depth"
+REVIEW_PHASE = 3
+# The kinds that watch one direction's own queue, DLQ or consumer function.
+DIRECTION_ALARMS: frozenset[str] = frozenset(
+    {"dlq-depth", "oldest-message-age", "errors", "throttles", "latency-p99"}
+)
+# The role word of a bidirectional flow's second direction: `reverse-queue`,
+# `reverse-dlq`, `reverse-consumer`, `alarm-reverse-{kind}` (contract.naming ROLE_HEADS).
+REVERSE = "reverse"
+
+ALARM_KINDS: tuple[str, ...] = (
+    *(kind for kinds in ALARMS_BY_PHASE.values() for kind in kinds),
+    REVIEW_ALARM,
+)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One required alarm: its kind (the `alarm` tag) and its role (`alarm-...` name part)."""
+
+    kind: str
+    role: str
+
+
+def first_phase(kind: str) -> int:
+    """The phase from which an alarm kind is required."""
+    if kind == REVIEW_ALARM:
+        return REVIEW_PHASE
+    return next(phase for phase, kinds in ALARMS_BY_PHASE.items() if kind in kinds)
+
+
+def required_alarms(phase: int, *, reverse: bool = False, review: bool = False) -> list[Alarm]:
+    """Every alarm an integration at `phase` needs, the reverse direction's and review's too."""
+    alarms: list[Alarm] = []
+    for first, kinds in ALARMS_BY_PHASE.items():
+        if phase < first:
+            continue
+        for kind in kinds:
+            alarms.append(Alarm(kind, f"alarm-{kind}"))
+            if reverse and kind in DIRECTION_ALARMS:
+                alarms.append(Alarm(kind, f"alarm-{REVERSE}-{kind}"))
+    if review and phase >= REVIEW_PHASE:
+        alarms.append(Alarm(REVIEW_ALARM, f"alarm-{REVIEW_ALARM}"))
+    return alarms
