@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from components.settings import CONFIG_NAMESPACE
+from contract.phases import REVERSE
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import POLICY_PACK_DIR
 from provisioner.policy_harness import (
@@ -99,6 +100,17 @@ def render(result: CheckResult, resources: Sequence[Mapping[str, Any]], stack: s
         f"{result.resources_analyzed} resources analyzed",
         f"    {mark} integration-guardrails (local: {POLICY_PACK_DIR.name})",
     ]
+    # A bidirectional flow's second direction is judged with the first, as the same
+    # integration's: say which ones were checked both ways.
+    both = sorted(
+        owners[r["urn"]]
+        for r in resources
+        if r["type"] == "aws:lambda/function:Function"
+        and r["urn"] in owners
+        and r["name"] == f"{owners[r['urn']]}-{REVERSE}-consumer"
+    )
+    if both:
+        lines.append(f"    checked both ways (forward and {REVERSE}): {', '.join(both)}")
     for integ in sorted(grouped, key=lambda k: (k == STACK_WIDE, k)):
         lines.append(f"\n  {integ}")
         for v in sorted(grouped[integ], key=lambda v: (v.level != "mandatory", v.policy, v.urn)):

@@ -31,7 +31,8 @@ ORDER = 20
 HELP = "show what `pulumi up` would create per integration (mock runtime, no cloud)"
 DESCRIPTION = """\
 Run the Pulumi program for a stack under the SDK's mock runtime and list, per
-integration at phase >= 2 there, its phase and every resource it would create, with
+integration at phase >= 2 there, its direction (both ways where a bidirectional flow
+runs back from phase 3), its phase and every resource it would create, with
 the monthly cost: fixed items (KMS keys and their rotated key material, secrets,
 alarms, dashboards, custom metrics) and usage estimated from the roadmap's service levels
 (Lambda, SQS, DynamoDB, Secrets Manager and KMS requests, log ingestion), priced from the
@@ -45,9 +46,10 @@ An integration renamed in the roadmap (`renamed_from`) keeps its resources by Pu
 alias; the plan says which of them AWS re-creates because their names change.
 
 --json prints {"stack", "region", "integrations": [{"name", "renamed_from",
-"recreated_by_rename", "phase", "monthly_cost_usd",
-"cost": {"fixed_usd", "usage_usd", "monthly_usd", "items": [{"item", "kind", "quantity",
-"unit", "usd", "basis"}]}, "resources": [{"type", "name", "urn", "parent", "inputs",
+"recreated_by_rename", "phase", "flows": [{"direction" (forward, or reverse), "source",
+"target"}], "monthly_cost_usd", "cost": {"fixed_usd", "usage_usd", "monthly_usd",
+"items": [{"item", "kind", "quantity", "unit", "usd", "basis"}]}, "resources": [{"type",
+"name", "urn", "parent", "inputs",
 "outputs"}]}], "stack_resources" (those of no integration: the stack's audit trail, its
 key and bucket), "stack_cost", "resource_count", "monthly_cost_usd", "fixed_cost_usd",
 "usage_cost_usd", "prices": [{"item", "what", "kind", "usd", "per", "unit", "source", "as_of"}]}.
@@ -105,6 +107,10 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
                 if integ.renamed_from
                 else [],
                 "phase": integ.phase(ctx.environment),
+                "flows": [
+                    {"direction": d, "source": a, "target": b}
+                    for d, a, b in integ.flows(ctx.environment)
+                ],
                 "monthly_cost_usd": cost.total_usd,
                 "cost": cost.to_json(),
                 "resources": [resource_json(r) for r in resources],
@@ -165,11 +171,13 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
     ]
     for integ in doc["integrations"]:
         resources = integ["resources"]
+        flows = " and ".join(f"{f['source']} -> {f['target']}" for f in integ["flows"])
         lines += [
             "",
             f"{integ['name']}  phase {integ['phase']}  {len(resources)} resources  "
             f"${integ['monthly_cost_usd']:.2f}/month (${integ['cost']['fixed_usd']:.2f} fixed, "
             f"${integ['cost']['usage_usd']:.2f} usage)",
+            f"  {flows}" + (" (both ways)" if len(integ["flows"]) > 1 else ""),
         ]
         if integ["renamed_from"]:
             recreated = len(integ["recreated_by_rename"])

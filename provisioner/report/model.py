@@ -187,6 +187,16 @@ def phase_label(phase: int) -> str:
     return f"{phase} {PHASE_NAMES[phase]}"
 
 
+def direction_label(integ: Integration, environment: str) -> str:
+    """The flow's direction as provisioned here: a bidirectional flow runs back from phase 3."""
+    flows = integ.flows(environment)
+    if len(flows) > 1:
+        return "both ways: " + ", ".join(f"{a} -> {b}" for _, a, b in flows)
+    if integ.bidirectional:
+        return "both ways (one way until phase 3)"
+    return "one way"
+
+
 def build_report(
     roadmap: Roadmap,
     stack: str,

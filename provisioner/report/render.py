@@ -23,7 +23,7 @@ from provisioner.report.diagram import render_map
 from provisioner.report.flowmap import PATTERN_STYLES, system_map
 from provisioner.report.glance import STAGES, Glance, at_a_glance, grouped_sentences
 from provisioner.report.mermaid import render_mermaid
-from provisioner.report.model import MatrixCell, Report, phase_label
+from provisioner.report.model import MatrixCell, Report, direction_label, phase_label
 
 __all__ = ["render_html", "render_markdown", "write_report"]
 
@@ -115,7 +115,7 @@ def _html_flows(report: Report) -> list[str]:
             f"<td>{escape(integ.source)}</td><td>{escape(integ.target)}</td>"
             f"<td>{escape(', '.join(integ.objects))}</td>"
             f"<td>{escape(PATTERN_STYLES[integ.pattern].label)}</td>"
-            f"<td>{escape(integ.direction.value)}</td>"
+            f"<td>{escape(direction_label(integ, report.environment))}</td>"
             f"<td>{escape(phase_label(integ.phase(report.environment)))}</td>"
             f"<td>{escape(integ.owner_team)}</td>"
             f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td></tr>"
@@ -433,7 +433,7 @@ def render_markdown(report: Report) -> str:
                     i.target,
                     ", ".join(i.objects),
                     PATTERN_STYLES[i.pattern].label,
-                    i.direction.value,
+                    direction_label(i, report.environment),
                     phase_label(i.phase(report.environment)),
                     i.owner_team,
                 ]
