@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	$(BIN)/provisioner build
-	bash scripts/ensure-chromium.sh || echo "warning: no chromium; the report browser test will be skipped"
+	bash scripts/ensure-chromium.sh || echo "warning: no chromium; the report browser tests will fail in CI and be skipped here"
 	touch $(STAMP)
 
 # The main job: deploy the dev stack into the embedded AWS emulator and prove it works.
