@@ -57,9 +57,11 @@ ISSUE_SIZES = [10, 200]  # linearity is judged between these
 
 async def linear_wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
     """`pulumi.runtime.stack.wait_for_rpcs` with the outputs drained in O(P) per round."""
-    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+    from pulumi.runtime.settings import SETTINGS
 
-    manager = _get_rpc_manager()
+    from provisioner.sdk_seams import rpc_manager
+
+    manager = rpc_manager()
     while True:
         while manager.rpcs:
             await asyncio.sleep(0)
@@ -168,7 +170,8 @@ def _project(seen: Sequence[tuple[int, float]], size: int, variant: str) -> floa
     if variant != "as_pinned" and len(seen) >= 2:
         (s0, t0), (s1, t1) = seen[-2], seen[-1]
         exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(s1 / s0)))
-    return last_seconds * (size / last_size) ** exponent
+    projected: float = last_seconds * (size / last_size) ** exponent
+    return projected
 
 
 def _variant(

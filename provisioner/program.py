@@ -122,7 +122,8 @@ class RecordedResource:
 
     def redacted_inputs(self) -> dict[str, Any]:
         """Inputs with every value the SDK marked secret replaced by "[secret]"."""
-        return _redact(self.inputs, self.secret_paths)
+        redacted: dict[str, Any] = _redact(self.inputs, self.secret_paths)
+        return redacted
 
     def to_json(self, *, redact: bool = True) -> dict[str, Any]:
         """The contract's JSON shape: type, name, urn, parent, inputs, outputs."""
@@ -430,17 +431,23 @@ def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
 
 
 def _make_monitor(
-    stack: str, backend: ResourceBackend, records: list[RecordedResource], exports: dict
+    stack: str,
+    backend: ResourceBackend,
+    records: list[RecordedResource],
+    exports: dict[str, Any],
 ) -> Any:
     from pulumi.runtime import mocks, rpc
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _sync_await
+
+    from provisioner.sdk_seams import ensure_event_loop, sync_await
 
     class _Mocks(mocks.Mocks):
-        def new_resource(self, args: mocks.MockResourceArgs):  # pragma: no cover - unused
+        def new_resource(  # pragma: no cover - unused
+            self, args: mocks.MockResourceArgs
+        ) -> tuple[str | None, dict[Any, Any]]:
             raise AssertionError("registration goes through RecordingMonitor")
 
-        def call(self, args: mocks.MockCallArgs):
+        def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]]]:
             return backend.call(args.token, _plain(args.args)), []
 
     class RecordingMonitor(mocks.MockMonitor):
@@ -460,7 +467,7 @@ def _make_monitor(
                     type_ = f"{qualified}${type_}"
             return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
 
-        def former_urns(self, request, urn: str) -> list[str]:
+        def former_urns(self, request: Any, urn: str) -> list[str]:
             """The URNs the engine resolves a resource's aliases to.
 
             Its own alias specs, then one alias per alias of its parent: a child whose name
@@ -486,13 +493,13 @@ def _make_monitor(
             self.names[urn] = (request.name, formers)
             return formers
 
-        def RegisterResource(self, request):
+        def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             aliases = self.former_urns(request, urn)
-            mocks._ensure_event_loop()
+            ensure_event_loop()
             raw = json_format.MessageToDict(request.object)
             secret_paths: set[Path_] = set()
             inputs = _decode(raw, (), secret_paths)
@@ -533,14 +540,14 @@ def _make_monitor(
                     },
                 )
             )
-            obj = _sync_await(rpc.serialize_properties(state, {}))
+            obj = sync_await(rpc.serialize_properties(state, {}))
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
             return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
-        def RegisterResourceOutputs(self, request):
+        def RegisterResourceOutputs(self, request: Any) -> Any:
             if request.urn == getattr(self, "stack_urn", None):
                 exports.update(_plain(rpc.deserialize_properties(request.outputs)))
-            return super().RegisterResourceOutputs(request)
+            return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     return RecordingMonitor(_Mocks())
 
@@ -554,6 +561,8 @@ def _execute(
     from pulumi.runtime import mocks, settings
     from pulumi.runtime import stack as sdk_stack
 
+    from provisioner.sdk_seams import mock_settings
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -561,7 +570,7 @@ def _execute(
         # Replace every setting (some are context properties whose defaults leak between
         # contexts once set): a fresh RPC manager, output set and lock per run.
         settings.configure(
-            mocks.MockSettings(
+            mock_settings(
                 monitor=monitor,
                 monitor_features=features,
                 engine=mocks.MockEngine(None),

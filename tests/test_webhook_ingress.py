@@ -26,6 +26,7 @@ from test_sync_harness import (
 )
 
 from integration_sync.webhook import Rejected, verify
+from provisioner.sdk_seams import clear_powertools_providers
 
 SECRET = "whsec_5f0e1c3b8d2a4e6f9a7b"
 OLD_SECRET = "whsec_previous_0a1b2c3d4e"
@@ -142,11 +143,9 @@ def ingress(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[st
         monkeypatch.setenv(key, value)
 
     def post(headers: dict[str, str], body: bytes = BODY) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.parameters import base as parameters
-
         from integration_sync.webhook import handler
 
-        parameters.DEFAULT_PROVIDERS.clear()
+        clear_powertools_providers()
         event = {
             "rawPath": "/",
             "rawQueryString": "",

@@ -22,9 +22,9 @@ from pulumi_policy.proxy import (
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
-    _DictProxy,
-    _ListProxy,
 )
+
+from ._once import DictProxy, ListProxy
 
 # The stack settings namespace (docs/contracts.md "Stack settings"); the engine passes the
 # stack's config to the pack in PULUMI_CONFIG, which pulumi.runtime reads on every call.
@@ -52,15 +52,15 @@ def plain(props: Mapping[str, Any]) -> dict[str, Any]:
     unwrapping them is much faster than `serialize_properties`, which every policy would
     otherwise pay on every resource. Anything else goes through `serialize_properties`.
     """
-    if isinstance(props, _DictProxy):
+    if isinstance(props, DictProxy):
         return _unwrapped(props)  # type: ignore[no-any-return]
     return dict(serialize_properties(props))
 
 
 def _unwrapped(value: Any) -> Any:
-    if isinstance(value, _DictProxy):
+    if isinstance(value, DictProxy):
         return {k: _unwrapped(v) for k, v in value["__target"].items()}
-    if isinstance(value, _ListProxy):
+    if isinstance(value, ListProxy):
         return [_unwrapped(v) for v in value["__target"]]
     return value
 

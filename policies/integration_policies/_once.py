@@ -33,9 +33,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi_policy.policy as _sdk
+from pulumi_policy.proxy import _DictProxy as DictProxy
+from pulumi_policy.proxy import _ListProxy as ListProxy
 from pulumi_policy.version import VERSION
 
-__all__ = ["SDK_VERSION", "install"]
+# DictProxy and ListProxy: the SDK's read-only views of properties, which policies unwrap.
+__all__ = ["SDK_VERSION", "DictProxy", "ListProxy", "install"]
 
 SDK_VERSION = "1.21.0"  # the version whose Analyze/AnalyzeStack loops this module matches
 _memo = threading.local()
@@ -101,9 +104,11 @@ def install() -> bool:
         _memo.entries = {}  # a new gRPC call on this thread: nothing carries over
         return configure(self)
 
-    _sdk.json_format = _JsonFormat(_sdk.json_format.MessageToDict)  # type: ignore[assignment]
-    _sdk.deserialize_properties = _once(_sdk.deserialize_properties, "deserialize")
-    _sdk.unknown_checking_proxy = _once(_sdk.unknown_checking_proxy, "proxy")
+    # The SDK module's own imports, replaced where its servicer looks them up.
+    sdk: Any = _sdk
+    sdk.json_format = _JsonFormat(sdk.json_format.MessageToDict)
+    sdk.deserialize_properties = _once(sdk.deserialize_properties, "deserialize")
+    sdk.unknown_checking_proxy = _once(sdk.unknown_checking_proxy, "proxy")
     servicer._configure_runtime_settings = configure_then_forget
     for method in ("_get_resource_options", "_get_provider_resource"):
         setattr(servicer, method, _once_per_request(getattr(servicer, method), method))

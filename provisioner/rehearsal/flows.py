@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from components.roadmap import CredentialKind
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
+from provisioner.sdk_seams import clear_powertools_providers
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
@@ -468,13 +469,11 @@ def _run_consumer(
             }
         )
         with contextlib.redirect_stdout(buffer):
-            from aws_lambda_powertools.utilities.parameters import base as parameters
-
             from integration_sync import consumer
 
             # Powertools caches its Secrets Manager client and values per process: a fresh
             # one, so the secret is read with this role's credentials.
-            parameters.DEFAULT_PROVIDERS.clear()
+            clear_powertools_providers()
             streams = [h for h in consumer.logger.handlers if hasattr(h, "setStream")]
             previous = [h.setStream(buffer) for h in streams]
             try:
@@ -485,7 +484,7 @@ def _run_consumer(
             finally:
                 for h, stream in zip(streams, previous, strict=True):
                     h.setStream(stream)
-                parameters.DEFAULT_PROVIDERS.clear()
+                clear_powertools_providers()
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
