@@ -33,7 +33,8 @@ validate: setup
 lint: setup
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
-	$(BIN)/mypy contract components provisioner
+	$(BIN)/mypy
+	$(BIN)/mypy policies/__main__.py
 
 test: lint
 	$(BIN)/python -m pytest -q

@@ -19,6 +19,7 @@ from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
 from components.settings import (
     AUDIT_TRAIL_CREATE,
     CONFIG_NAMESPACE,
+    StackSettings,
     StackSettingsError,
     settings_from_config,
     stack_problems,
@@ -28,7 +29,7 @@ from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
-def _settings():
+def _settings() -> StackSettings:
     config, aws_config = pulumi.Config(CONFIG_NAMESPACE), pulumi.Config("aws")
 
     def is_secret(key: str) -> bool:

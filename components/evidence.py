@@ -84,7 +84,8 @@ def _iso_date(value: Any) -> dt.date:
         raise ValueError(
             f"{value.isoformat()} is in the future; record the date the evidence was given"
         )
-    return value
+    given: dt.date = value
+    return given
 
 
 def _https(value: str) -> str:

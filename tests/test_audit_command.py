@@ -193,7 +193,9 @@ def proxy() -> Iterator[str]:
             server.server_close()
 
 
-def test_lists_who_read_and_changed_the_integrations_secrets_since_a_time(proxy, capsys):
+def test_lists_who_read_and_changed_the_integrations_secrets_since_a_time(
+    proxy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["audit", "quote-to-order", "--stack", "prod", "--endpoint-url", proxy,
                  "--since", "7d", "--json"])  # fmt: skip
     captured = capsys.readouterr()
@@ -211,7 +213,9 @@ def test_lists_who_read_and_changed_the_integrations_secrets_since_a_time(proxy,
     assert "looking up CloudTrail events" in captured.err
 
 
-def test_text_output_names_time_event_resource_and_principal(proxy, capsys):
+def test_text_output_names_time_event_resource_and_principal(
+    proxy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     since = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert main(["audit", "quote-to-order", "--stack", "prod", "--endpoint-url", proxy,
                  "--since", since]) == 0  # fmt: skip
@@ -236,6 +240,8 @@ def test_text_output_names_time_event_resource_and_principal(proxy, capsys):
         (["audit", "quote-to-order", "--stack", "dev"], "stack dev has no audit trail"),
     ],
 )  # fmt: skip
-def test_bad_input_is_a_usage_error_naming_the_fix(argv, fragment, proxy, capsys):
+def test_bad_input_is_a_usage_error_naming_the_fix(
+    argv: Any, fragment: Any, proxy: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*argv, "--endpoint-url", proxy]) == 2
     assert fragment in capsys.readouterr().err

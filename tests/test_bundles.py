@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
-from provisioner import bundles
 from provisioner.bundles import BundleBuildError, build_bundle, bundle_sources_hash
 
 
@@ -48,7 +47,7 @@ def _fake_pip(monkeypatch: pytest.MonkeyPatch, calls: list[list[str]]) -> None:
             (target / rel).write_text("# installed\n")
         return subprocess.CompletedProcess(cmd, 0, "Successfully installed requests", "")
 
-    monkeypatch.setattr(bundles.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)
 
 
 def test_zip_holds_sources_and_dependencies_without_caches(

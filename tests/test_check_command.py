@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -51,7 +52,7 @@ def queue_arn(plan: Plan, name: str) -> str:
     return str(named(plan, name)["outputs"]["arn"])
 
 
-MUTATIONS = {
+MUTATIONS: dict[str, Callable[[Plan], Plan]] = {
     "drop a DLQ": lambda p: [r for r in p if r["name"] != "quote-to-order-dlq"],
     "widen an action to sqs:*": lambda p: edit_policy(p, "quote-to-order-policy", widen_sqs),
     "point a role at another integration's queue": lambda p: edit_policy(
@@ -78,7 +79,9 @@ EXPECTED = {  # integration named, the fix it proposes
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_example_roadmap_passes_check(plans: dict, env: str) -> None:
+def test_example_roadmap_passes_check(
+    plans: dict[str, tuple[Plan, dict[str, str]]], env: str
+) -> None:
     plan, config = plans[env]
     result = run_check(env, plan, config)
     assert result.resources_analyzed == len(plan) > 100
@@ -86,14 +89,16 @@ def test_example_roadmap_passes_check(plans: dict, env: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def mutated(plans: dict) -> dict[str, CheckResult]:
+def mutated(plans: dict[str, tuple[Plan, dict[str, str]]]) -> dict[str, CheckResult]:
     plan, config = plans["dev"]
     with PolicyHarness(stack="dev", config=config, policy_config=load_pack_config("dev")) as pack:
         return {name: pack.check(mutate(copy.deepcopy(plan))) for name, mutate in MUTATIONS.items()}
 
 
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
-def test_mutated_plan_fails_naming_integration_and_fix(mutated: dict, mutation: str) -> None:
+def test_mutated_plan_fails_naming_integration_and_fix(
+    mutated: dict[str, CheckResult], mutation: str
+) -> None:
     integration, fix = EXPECTED[mutation]
     result = mutated[mutation]
     assert result.mandatory, f"{mutation}: no mandatory violation"
@@ -102,7 +107,11 @@ def test_mutated_plan_fails_naming_integration_and_fix(mutated: dict, mutation: 
     ]
 
 
-def test_cli_json_output_and_exit_code(plans: dict, monkeypatch, capsys) -> None:
+def test_cli_json_output_and_exit_code(
+    plans: dict[str, tuple[Plan, dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     plan, config = plans["dev"]
     bad = MUTATIONS["drop a DLQ"](copy.deepcopy(plan))
     monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: (bad, config))
@@ -114,7 +123,11 @@ def test_cli_json_output_and_exit_code(plans: dict, monkeypatch, capsys) -> None
     assert {tuple(v) for v in document["violations"]} == {("policy", "level", "urn", "message")}
 
 
-def test_cli_text_groups_violations_by_integration(plans: dict, monkeypatch, capsys) -> None:
+def test_cli_text_groups_violations_by_integration(
+    plans: dict[str, tuple[Plan, dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     plan, config = plans["dev"]
     bad = MUTATIONS["remove an alarm at phase 3"](copy.deepcopy(plan))
     bad = MUTATIONS["widen an action to sqs:*"](bad)
@@ -125,13 +138,17 @@ def test_cli_text_groups_violations_by_integration(plans: dict, monkeypatch, cap
     assert "\n  quote-to-order\n    - [mandatory]  iam-no-wildcard-actions" in out
 
 
-def test_cli_exits_zero_on_the_clean_plan(plans: dict, monkeypatch, capsys) -> None:
+def test_cli_exits_zero_on_the_clean_plan(
+    plans: dict[str, tuple[Plan, dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: plans["prod"])
     assert cli.main(["check", "--stack", "prod"]) == 0
     assert "No policy violations." in capsys.readouterr().out
 
 
-def _iam_documents(plans: dict) -> list[str]:
+def _iam_documents(plans: dict[str, tuple[Plan, dict[str, str]]]) -> list[str]:
     types = (
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/policy:Policy",
@@ -142,7 +159,7 @@ def _iam_documents(plans: dict) -> list[str]:
     ]
 
 
-def test_generated_iam_passes_parliament(plans: dict) -> None:
+def test_generated_iam_passes_parliament(plans: dict[str, tuple[Plan, dict[str, str]]]) -> None:
     import parliament
 
     documents = _iam_documents(plans)
@@ -154,7 +171,7 @@ def test_generated_iam_passes_parliament(plans: dict) -> None:
     assert {d: f for d, f in findings.items() if f} == {}
 
 
-def test_generated_iam_passes_cloudsplaining(plans: dict) -> None:
+def test_generated_iam_passes_cloudsplaining(plans: dict[str, tuple[Plan, dict[str, str]]]) -> None:
     from cloudsplaining.command.scan_policy_file import scan_policy
 
     for document in _iam_documents(plans):

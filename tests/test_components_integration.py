@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from program_runs import stack_run
 
@@ -72,8 +73,8 @@ def test_integration_component_refuses_phase_1() -> None:
         ROADMAP.integration("web-order-capture"),
         ROADMAP,
         settings,
-        None,
-        None,  # type: ignore[arg-type]
+        pulumi.FileArchive("unused"),
+        pulumi.FileArchive("unused"),
     )
     with pytest.raises(ValueError, match="phase 1"):
         Integration("web-order-capture", args)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from roadmap_examples import EXAMPLE, problems_after
 
 from components.roadmap import RoadmapError, parse_roadmap
 from contract.naming import (
@@ -22,7 +24,6 @@ from contract.naming import (
     physical_name,
     stack_physical_name,
 )
-from tests.roadmap_examples import EXAMPLE, problems_after
 
 slugs = st.from_regex(SLUG_PATTERN, fullmatch=True)
 prefixes = st.from_regex(PREFIX_PATTERN, fullmatch=True)
@@ -69,7 +70,7 @@ def test_an_integration_named_after_anothers_role_clashes() -> None:
 
 
 def test_validate_refuses_integration_names_whose_aws_names_could_coincide() -> None:
-    def rename_second(data: dict) -> None:
+    def rename_second(data: dict[str, Any]) -> None:
         first = data["integrations"][0]["name"]
         data["integrations"][1]["name"] = f"{first}-cred-x"
 

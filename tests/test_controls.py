@@ -6,6 +6,7 @@ and docs/controls.md is generated from it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from program_runs import stack_run
@@ -18,7 +19,7 @@ ALL = [(t.title, c) for t, controls in CONTROLS.items() for c in controls]
 
 
 @pytest.mark.parametrize(("table", "control"), ALL, ids=[f"{t}:{c.ids}" for t, c in ALL])
-def test_each_control_is_met_by_running_policies_or_says_why_not(table: str, control) -> None:
+def test_each_control_is_met_by_running_policies_or_says_why_not(table: str, control: Any) -> None:
     assert control.status in (MET, NOT_APPLICABLE, GAP)
     assert control.how.strip()
     if control.status == MET:

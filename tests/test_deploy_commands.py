@@ -8,6 +8,7 @@ arguments.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,12 @@ def test_up_declined_at_the_prompt_deploys_nothing(
     engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     asked: list[str] = []
-    monkeypatch.setattr(provisioner.deploy, "confirm", lambda q: asked.append(q) or False)
+
+    def refuse(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    monkeypatch.setattr(provisioner.deploy, "confirm", refuse)
     assert main(["up", "--stack", "dev"]) == 0
     assert engine.made == ["create_or_select_stack", "preview"]
     assert asked == ["Deploy these changes to dev? [y/N] "]
@@ -147,6 +153,6 @@ def test_an_unknown_stack_stops_before_the_engine(engine: Engine) -> None:
 def test_without_the_pulumi_cli_preview_says_how_to_get_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(provisioner.deploy.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["preview", "--stack", "dev"]) == 2
     assert "the Pulumi CLI is not installed" in capsys.readouterr().err

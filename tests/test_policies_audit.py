@@ -28,7 +28,8 @@ def prod_stack() -> Plan:
 
 
 def inputs(plan: Plan, name: str) -> dict[str, Any]:
-    return next(r for r in plan if r["name"] == name)["inputs"]
+    found: dict[str, Any] = next(r for r in plan if r["name"] == name)["inputs"]
+    return found
 
 
 def set_input(name: str, key: str, value: Any) -> Mutation:
@@ -151,12 +152,16 @@ def results() -> tuple[list[Violation], list[list[Violation]], list[Violation]]:
     return baseline, found, org
 
 
-def test_the_programs_prod_stack_passes_every_audit_policy(results) -> None:
+def test_the_programs_prod_stack_passes_every_audit_policy(
+    results: tuple[list[Violation], list[list[Violation]], list[Violation]],
+) -> None:
     baseline, _, _ = results
     assert [v.message for v in baseline if v.policy in AUDIT] == []
 
 
-def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(results) -> None:
+def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(
+    results: tuple[list[Violation], list[list[Violation]], list[Violation]],
+) -> None:
     _, _, org = results
     assert [v.message for v in org if v.policy in AUDIT] == []
 
@@ -166,7 +171,12 @@ def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(results)
     [(i, c[0], c[2]) for i, c in enumerate(CASES)],
     ids=[f"{c[0]}:{c[2][:40]}" for c in CASES],
 )
-def test_broken_trail_is_refused_naming_the_fix(results, index, policy, fragment) -> None:
+def test_broken_trail_is_refused_naming_the_fix(
+    results: tuple[list[Violation], list[list[Violation]], list[Violation]],
+    index: Any,
+    policy: Any,
+    fragment: Any,
+) -> None:
     found = [v for v in results[1][index] if v.policy == policy]
     assert found, f"{policy} reported nothing; got {[v.policy for v in results[1][index]]}"
     hits = [v for v in found if fragment in v.message]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from provisioner.paths import POLICY_PACK_DIR
@@ -16,13 +18,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def info():
+def info() -> Any:
     with PolicyHarness(stack="dev") as pack:
         assert pack.info is not None
         return pack.info
 
 
-def test_schema_defaults_apply_when_no_config_is_given(info) -> None:
+def test_schema_defaults_apply_when_no_config_is_given(info: Any) -> None:
     merged = reconcile_config(info)
     level, props = merged["secret-rotation-within-limit"]
     assert level == "mandatory"
@@ -30,19 +32,19 @@ def test_schema_defaults_apply_when_no_config_is_given(info) -> None:
     assert props["maxRotationDaysByEnvironment"] == {"dev": 90, "staging": 60, "prod": 30}
 
 
-def test_given_config_overrides_defaults_property_by_property(info) -> None:
+def test_given_config_overrides_defaults_property_by_property(info: Any) -> None:
     merged = reconcile_config(info, {"secret-rotation-within-limit": {"maxRotationDays": 30}})
     props = merged["secret-rotation-within-limit"][1]
     assert props["maxRotationDays"] == 30 and props["maxRotationDaysByEnvironment"]["prod"] == 30
 
 
-def test_all_sets_every_enforcement_level_then_a_policy_can_differ(info) -> None:
+def test_all_sets_every_enforcement_level_then_a_policy_can_differ(info: Any) -> None:
     merged = reconcile_config(info, {"all": "advisory", "required-tags": "mandatory"})
     assert merged["sqs-https-only"][0] == "advisory"
     assert merged["required-tags"][0] == "mandatory"
 
 
-def test_invalid_config_is_rejected_like_the_engine_does(info) -> None:
+def test_invalid_config_is_rejected_like_the_engine_does(info: Any) -> None:
     with pytest.raises(PolicyConfigError, match="maxRotationDays"):
         reconcile_config(info, {"secret-rotation-within-limit": {"maxRotationDays": "thirty"}})
     with pytest.raises(PolicyConfigError, match="enforcement level"):

@@ -20,13 +20,13 @@ from pulumi_policy import (
 from integration_policies import _once
 from provisioner.policy_harness import analyze_request, stack_resource
 
-QUEUE = {
+QUEUE: dict[str, Any] = {
     "urn": "urn:pulumi:dev::p::aws:sqs/queue:Queue::lead-to-account-queue",
     "type": "aws:sqs/queue:Queue",
     "name": "lead-to-account-queue",
     "inputs": {"name": "dev-lead-to-account-queue", "tags": {"integration": "lead-to-account"}},
 }
-TOPIC = {
+TOPIC: dict[str, Any] = {
     "urn": "urn:pulumi:dev::p::aws:sns/topic:Topic::lead-to-account-alerts",
     "type": "aws:sns/topic:Topic",
     "name": "lead-to-account-alerts",
@@ -115,6 +115,6 @@ def test_installs_nothing_for_an_sdk_it_was_not_written_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_once, "VERSION", "9.9.9")
-    original = sdk.deserialize_properties
+    original = getattr(sdk, "deserialize_properties")  # noqa: B009 - not exported
     assert _once.install() is False
-    assert sdk.deserialize_properties is original
+    assert getattr(sdk, "deserialize_properties") is original  # noqa: B009

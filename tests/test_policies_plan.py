@@ -20,12 +20,14 @@ ACCOUNT = {"dev": "111111111111", "staging": "222222222222", "prod": "3333333333
 REGION = "eu-west-1"
 ROTATION_DAYS = {"dev": 30, "staging": 30, "prod": 30}
 RETENTION = {"dev": 14, "staging": 30, "prod": 365}
-ALARMS = {3: ("dlq-depth", "oldest-message-age", "errors", "throttles")}
+ALARMS: dict[int, tuple[str, ...]] = {3: ("dlq-depth", "oldest-message-age", "errors", "throttles")}
 ALARMS[4] = ("reconciliation-gap", "stale-sync")
 ALARMS[5] = ("latency-p99", "api-budget")
 
 
-def resource(env: str, rtype: str, name: str, inputs: dict[str, Any], **outputs: Any) -> dict:
+def resource(
+    env: str, rtype: str, name: str, inputs: dict[str, Any], **outputs: Any
+) -> dict[str, Any]:
     return {
         "type": rtype,
         "name": name,
@@ -308,7 +310,9 @@ def integration_plan(
         )
         kinds = [k for p, ks in ALARMS.items() if p <= phase for k in ks]
         q_arn, dlq_arn = arn.format("sqs", f"{phys}-queue"), arn.format("sqs", f"{phys}-dlq")
-        queues = [("dlq", dlq_arn, 1_209_600, None)]
+        queues: list[tuple[str, str, int, dict[str, Any] | None]] = [
+            ("dlq", dlq_arn, 1_209_600, None)
+        ]
         if queued:
             redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
             queues.append(("queue", q_arn, 345_600, redrive))

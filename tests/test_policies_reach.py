@@ -60,7 +60,9 @@ def output(plan: Plan, name: str, key: str = "arn") -> str:
     return str(named(plan, name)["outputs"][key])
 
 
-def edit(name: str, change: Callable[[list[dict[str, Any]]], None], field: str = "policy"):
+def edit(
+    name: str, change: Callable[[list[dict[str, Any]]], None], field: str = "policy"
+) -> Mutation:
     def mutate(plan: Plan) -> None:
         inputs = named(plan, name)["inputs"]
         document = json.loads(inputs.get(field) or '{"Version": "2012-10-17", "Statement": []}')
@@ -88,7 +90,9 @@ def trust(name: str, principal: Any, **extra: Any) -> Mutation:
     return edit(name, lambda statements: statements.append(statement), "assumeRolePolicy")
 
 
-def add(rtype: str, name: str, inputs: Callable[[Plan], dict[str, Any]], **outputs: Any):
+def add(
+    rtype: str, name: str, inputs: Callable[[Plan], dict[str, Any]], **outputs: Any
+) -> Mutation:
     def mutate(plan: Plan) -> None:
         plan.append(resource(ENV, rtype, name, inputs(plan), **outputs))
 

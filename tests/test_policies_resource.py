@@ -31,7 +31,8 @@ def base(name: str, env: str = "dev") -> dict[str, Any]:
 
 
 def doc(resource: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(resource["inputs"]["policy"])
+    document: dict[str, Any] = json.loads(resource["inputs"]["policy"])
+    return document
 
 
 def set_doc(resource: dict[str, Any], document: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import pytest
 import requests
@@ -31,12 +32,12 @@ TAGS = {"integration": "quote-to-order", "owner": "revenue-operations", "phase":
 
 
 @pytest.fixture
-def aws():
+def aws() -> Any:
     with Emulator(region="eu-west-1", account_id="111111111111") as emulator:
         yield emulator
 
 
-def test_emulator_listens_on_loopback_and_stops_on_exit():
+def test_emulator_listens_on_loopback_and_stops_on_exit() -> None:
     with Emulator(region="eu-west-1", account_id="111111111111") as aws:
         endpoint = aws.endpoint
         assert endpoint.startswith("http://127.0.0.1:")
@@ -47,7 +48,7 @@ def test_emulator_listens_on_loopback_and_stops_on_exit():
         requests.get(endpoint, timeout=2)
 
 
-def test_emulator_stops_when_the_block_raises():
+def test_emulator_stops_when_the_block_raises() -> None:
     with pytest.raises(KeyboardInterrupt), Emulator(region="eu-west-1", account_id="1" * 12) as aws:
         endpoint = aws.endpoint
         raise KeyboardInterrupt
@@ -55,16 +56,16 @@ def test_emulator_stops_when_the_block_raises():
         requests.get(endpoint, timeout=2)
 
 
-def test_every_creatable_type_has_a_finder():
+def test_every_creatable_type_has_a_finder() -> None:
     assert set(CREATORS) == set(FINDERS)
 
 
-def test_unsupported_type_fails_naming_the_type(aws):
+def test_unsupported_type_fails_naming_the_type(aws: Any) -> None:
     with pytest.raises(UnsupportedResource, match=r"aws:ec2/instance:Instance"):
         AwsCreator(aws).create("aws:ec2/instance:Instance", "web", {})
 
 
-def test_queue_with_dlq_is_created_with_real_arn_and_url(aws):
+def test_queue_with_dlq_is_created_with_real_arn_and_url(aws: Any) -> None:
     creator = AwsCreator(aws)
     dlq_url, dlq = creator.create(
         "aws:sqs/queue:Queue",
@@ -92,7 +93,7 @@ def test_queue_with_dlq_is_created_with_real_arn_and_url(aws):
         creator.find(resource)
 
 
-def test_queue_policy_survives_a_later_redrive_allow_policy(aws):
+def test_queue_policy_survives_a_later_redrive_allow_policy(aws: Any) -> None:
     creator = AwsCreator(aws)
     url, queue = creator.create("aws:sqs/queue:Queue", "x-dlq", {"name": "dev-x-dlq"})
     policy = json.dumps(
@@ -121,7 +122,7 @@ def test_queue_policy_survives_a_later_redrive_allow_policy(aws):
     assert json.loads(got["Attributes"]["Policy"]) == json.loads(policy)
 
 
-def test_secret_rotation_is_configured_without_an_empty_current_version(aws):
+def test_secret_rotation_is_configured_without_an_empty_current_version(aws: Any) -> None:
     creator = AwsCreator(aws)
     _, role = creator.create(
         "aws:iam/role:Role",
@@ -166,7 +167,9 @@ def test_secret_rotation_is_configured_without_an_empty_current_version(aws):
     assert not any("AWSPENDING" in s for s in described["VersionIdsToStages"].values())
 
 
-def test_role_credentials_are_denied_on_another_integrations_queue_when_iam_is_enforced(aws):
+def test_role_credentials_are_denied_on_another_integrations_queue_when_iam_is_enforced(
+    aws: Any,
+) -> None:
     creator = AwsCreator(aws)
     _, own = creator.create("aws:sqs/queue:Queue", "a-queue", {"name": "dev-a-queue"})
     other_url, _ = creator.create("aws:sqs/queue:Queue", "b-queue", {"name": "dev-b-queue"})
@@ -187,7 +190,7 @@ def test_role_credentials_are_denied_on_another_integrations_queue_when_iam_is_e
     assert not evaluate([json.loads(policy)], "sqs:SendMessage", own["arn"] + "-other")
 
 
-def _tiny_zip(aws: Emulator):
+def _tiny_zip(aws: Emulator) -> Any:
     """A minimal function zip (the rehearsal itself deploys the real bundles)."""
     import tempfile
     import zipfile

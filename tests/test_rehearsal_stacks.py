@@ -131,7 +131,7 @@ def _rehearse_small(small_roadmap: Path) -> Any:
 
 
 # Started first so that the three subprocesses work while the in-process cases run.
-def test_stack_rehearsals_start(stack_runs):
+def test_stack_rehearsals_start(stack_runs: StackRuns) -> None:
     assert stack_runs
 
 
@@ -158,7 +158,7 @@ _HARDENING_BREAKAGES = {
 
 
 @pytest.fixture(scope="module")
-def broken_report(small_roadmap, stack_runs):
+def broken_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
     """One rehearsal of a program broken on purpose, each breakage failing its own check.
 
     quote-to-order's role is also granted lead-to-account's queue, and its queue is
@@ -170,13 +170,13 @@ def broken_report(small_roadmap, stack_runs):
     original_create = EmulatorBackend.create
     stolen = "arn:aws:sqs:eu-west-1:111111111111:dev-lead-to-account-queue.fifo"
 
-    def with_stolen_grant(scope, grant):
+    def with_stolen_grant(scope: Any, grant: Any) -> Any:
         statement = original_statement(scope, grant)
         if scope.integration == "quote-to-order" and "sqs:ReceiveMessage" in statement["Action"]:
             statement["Resource"] = [*statement["Resource"], stolen]
         return statement
 
-    def create_without_redrive(self, request):
+    def create_without_redrive(self: Any, request: Any) -> Any:
         if request.name == "quote-to-order-queue":
             request.inputs.pop("redrivePolicy", None)
         if request.name in _HARDENING_BREAKAGES:
@@ -189,7 +189,7 @@ def broken_report(small_roadmap, stack_runs):
         return _rehearse_small(small_roadmap)
 
 
-def test_topic_without_the_integrations_key_fails_the_encryption_check(broken_report):
+def test_topic_without_the_integrations_key_fails_the_encryption_check(broken_report: Any) -> None:
     failed = _failed(broken_report)
     assert (
         "topic arn:aws:sns:eu-west-1:111111111111:dev-lead-to-account-alerts is encrypted "
@@ -198,7 +198,7 @@ def test_topic_without_the_integrations_key_fails_the_encryption_check(broken_re
     assert "encryption:quote-to-order" not in failed
 
 
-def test_fence_denying_the_rotator_fails_the_secret_fence_check(broken_report):
+def test_fence_denying_the_rotator_fails_the_secret_fence_check(broken_report: Any) -> None:
     failed = _failed(broken_report)
     detail = failed["secret-fence:lead-to-account"]
     assert (
@@ -214,7 +214,9 @@ def test_fence_denying_the_rotator_fails_the_secret_fence_check(broken_report):
     assert "rotation:lead-to-account:marketo-pusher" not in failed
 
 
-def test_scheduled_run_with_default_retries_fails_the_async_failures_check(broken_report):
+def test_scheduled_run_with_default_retries_fails_the_async_failures_check(
+    broken_report: Any,
+) -> None:
     failed = _failed(broken_report)
     assert failed["async-failures:lead-to-account"] == (
         "dev-lead-to-account-reconcile leaves MaximumRetryAttempts at Lambda's default"
@@ -222,7 +224,9 @@ def test_scheduled_run_with_default_retries_fails_the_async_failures_check(broke
     assert "async-failures:quote-to-order" not in failed
 
 
-def test_role_granted_another_integrations_queue_fails_the_access_matrix(broken_report):
+def test_role_granted_another_integrations_queue_fails_the_access_matrix(
+    broken_report: Any,
+) -> None:
     failed = _failed(broken_report)
     detail = failed.get("access-matrix:sqs:quote-to-order", "")
     assert "may sqs:ReceiveMessage on lead-to-account's queue" in detail, failed
@@ -230,14 +234,14 @@ def test_role_granted_another_integrations_queue_fails_the_access_matrix(broken_
     assert "access-matrix:sqs:lead-to-account" not in failed, failed
 
 
-def test_queue_without_dlq_fails_the_dlq_check(broken_report):
+def test_queue_without_dlq_fails_the_dlq_check(broken_report: Any) -> None:
     failed = _failed(broken_report)
     assert "has no redrive policy" in failed.get("dlq-replay:quote-to-order", ""), failed
     assert "dlq-replay:lead-to-account" not in failed, failed
 
 
 @pytest.fixture(scope="module")
-def rejecting_report(small_roadmap, stack_runs):
+def rejecting_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
     """One rehearsal where the sync and rotation paths are broken, each on one integration.
 
     The fake target answers 422 to every write of quote-to-order's ``order`` object, and
@@ -247,11 +251,11 @@ def rejecting_report(small_roadmap, stack_runs):
     original_start = FakeSystems.start
     original_create = EmulatorBackend.create
 
-    def start_rejecting_orders(self):
+    def start_rejecting_orders(self: Any) -> Any:
         self.faults.append(Fault("target_write", when=lambda i: i["obj"] == "order", status=422))
         return original_start(self)
 
-    def create_without_put(self, request):
+    def create_without_put(self: Any, request: Any) -> Any:
         if request.name == "lead-to-account-rotation-policy":
             policy = json.loads(request.inputs["policy"])
             for statement in policy["Statement"]:
@@ -267,7 +271,7 @@ def rejecting_report(small_roadmap, stack_runs):
         return _rehearse_small(small_roadmap)
 
 
-def test_target_rejecting_the_write_fails_end_to_end_naming_the_dlq(rejecting_report):
+def test_target_rejecting_the_write_fails_end_to_end_naming_the_dlq(rejecting_report: Any) -> None:
     failed = _failed(rejecting_report)
     detail = failed.get("end-to-end:quote-to-order", "")
     assert "the record was dead-lettered to dev-quote-to-order-dlq" in detail, failed
@@ -277,7 +281,9 @@ def test_target_rejecting_the_write_fails_end_to_end_naming_the_dlq(rejecting_re
     assert "end-to-end:lead-to-account" not in failed, failed
 
 
-def test_rotation_role_without_put_secret_value_fails_the_rotation_naming_it(rejecting_report):
+def test_rotation_role_without_put_secret_value_fails_the_rotation_naming_it(
+    rejecting_report: Any,
+) -> None:
     failed = _failed(rejecting_report)
     rotations = {n: d for n, d in failed.items() if n.startswith("rotation:")}
     assert set(rotations) == {
@@ -294,8 +300,10 @@ def test_rotation_role_without_put_secret_value_fails_the_rotation_naming_it(rej
     assert all("as rotation role dev-quote-to-order-rotation" in c.detail for c in passed), passed
 
 
-def test_program_exception_is_a_failed_deploy_check(monkeypatch, small_roadmap, stack_runs):
-    def broken(scope, grant):
+def test_program_exception_is_a_failed_deploy_check(
+    monkeypatch: pytest.MonkeyPatch, small_roadmap: Path, stack_runs: StackRuns
+) -> None:
+    def broken(scope: Any, grant: Any) -> None:
         raise RuntimeError(f"grant table corrupt for {scope.integration}")
 
     monkeypatch.setattr(components.service_account, "_statement", broken)
@@ -306,7 +314,9 @@ def test_program_exception_is_a_failed_deploy_check(monkeypatch, small_roadmap, 
     assert "grant table corrupt for" in report.checks[0].detail, report.checks[0]
 
 
-def test_kept_emulator_serves_replay_and_rotate_given_its_endpoint_url(stack_runs):
+def test_kept_emulator_serves_replay_and_rotate_given_its_endpoint_url(
+    stack_runs: StackRuns,
+) -> None:
     emulator = stack_runs.kept()["emulator"]
     endpoint, exports = emulator["endpoint"], emulator["env"]
     assert exports["AWS_ENDPOINT_URL"] == endpoint and endpoint.startswith("http://127.0.0.1:")
@@ -354,7 +364,7 @@ def test_kept_emulator_serves_replay_and_rotate_given_its_endpoint_url(stack_run
     assert "did not run its steps" in rotate.stdout or "did not issue" in rotate.stdout
 
 
-def test_ctrl_c_stops_the_kept_emulator(stack_runs):
+def test_ctrl_c_stops_the_kept_emulator(stack_runs: StackRuns) -> None:
     endpoint = stack_runs.kept()["emulator"]["endpoint"]
     code, _, stderr = stack_runs.result(KEPT)
     assert code == 0 and "Ctrl-C: stopping the emulator" in stderr and "emulator stopped" in stderr
@@ -365,7 +375,7 @@ def test_ctrl_c_stops_the_kept_emulator(stack_runs):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
+def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRuns) -> None:
     code, document, stderr = stack_runs.result(stack)
     failed = {c["name"]: c["detail"] for c in document["checks"] if not c["ok"]}
     assert document["resources_created"] > 0
@@ -378,7 +388,7 @@ def test_rehearse_passes_on_the_example_roadmap(stack, stack_runs):
     assert ("audit-trail" in names) == (stack != "dev"), sorted(names)
 
 
-def test_json_output_and_exit_code(stack_runs):
+def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:
     code, document, _ = stack_runs.result("prod")
     assert set(document) == {"stack", "resources_created", "checks"}
     assert set(stack_runs.kept()) == {"stack", "resources_created", "checks", "emulator"}
@@ -387,5 +397,5 @@ def test_json_output_and_exit_code(stack_runs):
     assert code == (0 if all(c["ok"] for c in document["checks"]) else 1)
 
 
-def test_unknown_stack_is_a_usage_error(capsys):
+def test_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rehearse", "--stack", "qa"]) == 2

@@ -57,7 +57,9 @@ def rotate(world: World) -> str:
 def test_full_rotation_makes_new_version_current_and_old_previous(world: World, kind: str) -> None:
     setup_secret(world, kind)
     old_version, old = world.version("AWSCURRENT"), world.doc()
+    assert old_version is not None
     new_version = rotate(world)
+    assert new_version is not None
     stages = world.stages()
     assert stages[new_version] == ["AWSCURRENT"]
     assert stages[old_version] == ["AWSPREVIOUS"]

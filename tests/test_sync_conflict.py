@@ -80,7 +80,9 @@ def _marketo_change(program: str, *, at: float, **data: Any) -> dict[str, Any]:
     }
 
 
-def _salesforce_change(program: str, *, at: float, author: str = "0055e0000042hUmAN", **data: Any):
+def _salesforce_change(
+    program: str, *, at: float, author: str = "0055e0000042hUmAN", **data: Any
+) -> Any:
     return {
         "payload": {
             "ChangeEventHeader": {
@@ -113,8 +115,10 @@ def _resolver(state: dict[str, str], direction: str, strategy: str) -> Any:
     from integration_sync.conflict import ConflictPolicy, ConflictResolver
 
     mapping = FORWARD_MAPPING if direction == "forward" else REVERSE_MAPPING
+    policy = ConflictPolicy.parse(json.dumps(_policy(direction, strategy)))
+    assert policy is not None
     return ConflictResolver(
-        ConflictPolicy.parse(json.dumps(_policy(direction, strategy))),
+        policy,
         parse_field_mapping(json.dumps(mapping)),
         state["table"],
         review_queue_url=state["review"],

@@ -80,7 +80,7 @@ def test_oauth1_signature_covers_method_url_and_query() -> None:
         "token_id": "tk",
         "token_secret": "ts",
     }
-    fixed = {"nonce": "n0nce", "timestamp": 1700000000}
+    fixed: dict[str, Any] = {"nonce": "n0nce", "timestamp": 1700000000}
 
     def signature(method: str, url: str, params: dict[str, str] | None = None) -> str:
         header = oauth1_header(secret, method, url, params, **fixed)

@@ -8,6 +8,8 @@ Usage::
     from integration_policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
 """
 
+from pulumi_policy import Policy
+
 from .audit import AUDIT_POLICIES
 from .closed_world import CLOSED_WORLD
 from .consumers import SQS_CONSUMER_CONCURRENCY, SQS_DLQ_RETENTION, SQS_VISIBILITY_TIMEOUT
@@ -68,6 +70,6 @@ STACK_POLICIES = [
     *HARDENING_POLICIES,
     *AUDIT_POLICIES,
 ]
-POLICIES = RESOURCE_POLICIES + STACK_POLICIES
+POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
 
 __all__ = ["PACK_NAME", "POLICIES", "RESOURCE_POLICIES", "STACK_POLICIES"]

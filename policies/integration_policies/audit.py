@@ -248,11 +248,13 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
                 "kms:GenerateDataKey with aws:SourceArn = the trail's ARN.",
                 trail.urn,
             )
-        for problem in _key_grant_problems(key, _trail_arn(trail)) if key else []:
+        if key is None:
+            continue
+        for problem in _key_grant_problems(key, _trail_arn(trail)):
             report(
                 f"trail {trail.name}'s key {key.name}: {problem}. Fix: keep the account to "
                 "key administration, and decryption to the trail's encryption context.",
-                key.urn if key else trail.urn,
+                key.urn,
             )
 
 

@@ -9,6 +9,7 @@ for the stack with a reason. Likewise a managed policy attached from outside the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -57,7 +58,7 @@ _ATTACHMENT_FIELDS = {
 }
 
 
-def _reasons(config: dict[str, Any], key: str) -> dict[str, str]:
+def _reasons(config: Mapping[str, Any], key: str) -> dict[str, str]:
     table = config.get(key) or {}
     return (
         {str(k): str(v) for k, v in table.items() if str(v).strip()}

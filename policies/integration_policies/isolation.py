@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -116,7 +117,7 @@ INTEGRATION_ISOLATION = StackValidationPolicy(
 )
 
 
-def _role_documents(view: StackView) -> list[tuple[Res, str, Res, dict]]:
+def _role_documents(view: StackView) -> list[tuple[Res, str, Res, dict[str, Any]]]:
     """(role, where, carrier, document) for every identity policy attached to a role."""
     found = []
     for res in view.resources:

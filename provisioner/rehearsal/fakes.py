@@ -310,7 +310,8 @@ class FakeSystems:
                 elif fault:
                     return _error(fault.status, "injected_fault")
                 handler = getattr(self, f"_{op}")
-                return handler(request, match.groupdict())
+                response: Response = handler(request, match.groupdict())
+                return response
         return _error(404, "not_found")
 
     def _fault(self, op: str, request: Request, groups: dict[str, str]) -> Fault | None:

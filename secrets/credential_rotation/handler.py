@@ -135,7 +135,7 @@ def default_dependencies(
 
 
 def _is_not_found(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+    return bool(exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException")
 
 
 class Rotation:
