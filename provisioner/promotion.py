@@ -8,8 +8,8 @@ A promotion of integration I in environment E from phase p to q (q > p) is allow
   recorded in the roadmap (`integrations[n].evidence.<phase>.<item>`);
 * automated criteria: each `AutomatedCheck` passes. The defaults are
   `policy_pack_passes` (the policy pack over the plan of E at phase q) and
-  `rehearsal_passes` (the rehearsal's checks for I in the environment below). A check whose
-  tooling is not in this checkout fails as "not available"; it never passes silently.
+  `rehearsal_passes` (the rehearsal's checks for I in the environment below). A check that
+  cannot run fails with the reason; it never passes silently.
 
 Only when every criterion passes is the roadmap rewritten, changing that one value and
 nothing else, atomically (a temporary file in the same directory, then `os.replace`), and
@@ -37,7 +37,6 @@ from components.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleVa
 from components.roadmap import ENVIRONMENTS, Integration, Roadmap, RoadmapError, parse_roadmap
 from components.source_file import SourceFileError, load_yaml, read_source
 from provisioner.errors import CheckFailed, UsageError
-from provisioner.optional import optional_module as _optional_module
 
 __all__ = [
     "AUTOMATED_CHECKS",
@@ -60,7 +59,7 @@ __all__ = [
 ]
 
 LAST_PHASE = 5
-Status = Literal["passed", "failed", "not available"]
+Status = Literal["passed", "failed"]
 
 
 # --------------------------------------------------------------------------- model
@@ -412,10 +411,6 @@ def pending(
 # --------------------------------------------------------------------------- automated checks
 
 
-def _not_available(cid: str, what: str, fix: str) -> Criterion:
-    return Criterion(cid, "automated", "not available", what, fix)
-
-
 @contextlib.contextmanager
 def _after_file(proposal: Proposal) -> Iterator[Path]:
     """The roadmap text after the step, in a private temporary file (the program reads files)."""
@@ -452,22 +447,11 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
     it) count against this promotion.
     """
     cid = "policy-pack"
-    program = _optional_module("provisioner.program")
-    harness = _optional_module("provisioner.policy_harness")
-    if program is None or harness is None:
-        absent = [
-            path
-            for path, module in (
-                ("provisioner/program.py (plan runner)", program),
-                ("provisioner/policy_harness.py (policy harness)", harness),
-            )
-            if module is None
-        ]
-        return _not_available(
-            cid,
-            f"cannot run the policy pack: {' and '.join(absent)} not in this checkout",
-            "land those modules, then rerun the promotion; until then it cannot be approved",
-        )
+    # Imported here: the program and the harness pull in the Pulumi SDK and gRPC, which
+    # every other command (and `--help`) can do without.
+    from provisioner import policy_harness as harness
+    from provisioner import program
+
     invalid = _after_invalid(proposal, cid)
     if invalid is not None:
         return invalid
@@ -542,16 +526,9 @@ def rehearsal_passes(proposal: Proposal) -> Criterion:
     cid = "rehearsal"
     step = proposal.step
     where = step.below or step.environment
-    module = _optional_module("provisioner.rehearsal")
-    rehearse = getattr(module, "rehearse", None)
-    progress = getattr(module, "Progress", None)
-    if rehearse is None or progress is None:
-        return _not_available(
-            cid,
-            f"cannot rehearse {step.integration} in {where}: the rehearsal "
-            "(provisioner/rehearsal) is not in this checkout",
-            "land the rehearsal, then rerun the promotion; until then it cannot be approved",
-        )
+    from provisioner.rehearsal import Progress as progress
+    from provisioner.rehearsal import rehearse
+
     invalid = _after_invalid(proposal, cid)
     if invalid is not None:
         return invalid

@@ -229,20 +229,6 @@ def test_a_check_that_crashes_is_a_failed_criterion_not_a_pass(tmp_path: Path) -
     assert path.read_text() == EXAMPLE_TEXT
 
 
-def test_missing_tooling_reports_not_available_and_refuses(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(promotion, "_optional_module", lambda name: None)
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    outcome = promote(path, "quote-to-order", "prod")  # the real, default checks
-    statuses = {c.id: c.status for c in outcome.assessment.failed}
-    assert statuses == {"policy-pack": "not available", "rehearsal": "not available"}
-    assert "provisioner/policy_harness.py" in outcome.assessment.failed[0].detail
-    assert "rehearse quote-to-order in staging" in outcome.assessment.failed[1].detail
-    assert path.read_text() == EXAMPLE_TEXT
-
-
 # ------------------------------------------------------------------ nothing written unless promoted
 
 

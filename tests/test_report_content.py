@@ -36,7 +36,7 @@ COSTS = CostResults(
     per_integration={"quote-to-order": 12.5, "lead-to-account": 7.25},
     source="test price table",
 )
-NO_PROMOTION = PromotionResults.unavailable("provisioner.promotion is not in this test")
+NO_PROMOTION = PromotionResults.unavailable("not assessed in this test")
 
 # prod with the policy pack passing: what the example roadmap deserves, and why.
 EXPECTED_PROD = {
@@ -256,7 +256,7 @@ def test_loose_stack_rotation_passes_what_prod_fails() -> None:
 
 
 def test_missing_policy_harness_shows_not_available_never_pass() -> None:
-    policy = PolicyResults.unavailable("`provisioner check` is not built yet")
+    policy = PolicyResults.unavailable("the policy pack could not run: it exited early")
     report = report_for(policy=policy)
     got = verdicts(report)
     assert got["retry-replay-monitoring"] is Verdict.UNAVAILABLE
@@ -267,7 +267,7 @@ def test_missing_policy_harness_shows_not_available_never_pass() -> None:
     assert any(f.status is Verdict.UNAVAILABLE for f in post.findings)
     assert all(pv.verdict is Verdict.UNAVAILABLE for pv in report.policy_verdicts)
     html = render_html(report)
-    assert "`provisioner check` is not built yet" in html
+    assert "the policy pack could not run: it exited early" in html
     assert html.count('data-verdict="pass"') < render_html(report_for()).count(
         'data-verdict="pass"'
     )
@@ -291,8 +291,8 @@ def test_costs_per_integration_and_total_or_not_available() -> None:
     html, md = render_html(report_for()), render_markdown(report_for())
     assert "$12.50" in html and "$7.25" in html and "$19.75" in html
     assert "| total | $19.75 |" in md
-    missing = report_for(costs=CostResults.unavailable("provisioner.pricing is not built yet"))
-    assert "Not available: provisioner.pricing is not built yet" in render_markdown(missing)
+    missing = report_for(costs=CostResults.unavailable("the program failed to plan dev"))
+    assert "Not available: the program failed to plan dev" in render_markdown(missing)
 
 
 def test_phase_matrix_shows_the_roadmap_ceiling_without_the_promotion_module() -> None:

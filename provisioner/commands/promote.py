@@ -23,8 +23,8 @@ Raise INTEGRATION's phase in ENV by one (or to --to-phase N) after checking that
   - the evidence for every phase being left is recorded in the roadmap
     (integrations[n].evidence.<phase>: sign-offs, links, validated samples);
   - the automated criteria pass: the policy pack for the integration at the new
-    phase in ENV, and the rehearsal's checks in the environment below. A criterion
-    whose tooling is not in this checkout fails as "not available".
+    phase in ENV, and the rehearsal's checks in the environment below. A check that
+    cannot run fails with the reason.
 
 Every failed criterion is listed with what to do. Only when all pass is the roadmap
 rewritten - that one value, comments and formatting untouched, atomically - and the
@@ -65,7 +65,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def render_criterion(criterion: Criterion) -> list[str]:
-    mark = {"passed": "ok  ", "failed": "FAIL", "not available": "N/A "}[criterion.status]
+    mark = {"passed": "ok  ", "failed": "FAIL"}[criterion.status]
     lines = [f"  {mark}  {criterion.id:<38} {criterion.detail}"]
     if criterion.fix:
         lines.append(f"  {'':4}  {'':<38} fix: {criterion.fix}")
@@ -84,11 +84,9 @@ def render(outcome: Outcome) -> str:
     failed = outcome.assessment.failed
     lines.append("")
     if failed:
-        unavailable = sum(c.status == "not available" for c in failed)
-        extra = f" ({unavailable} not available)" if unavailable else ""
         lines.append(
-            f"refused: {len(failed)} of {len(outcome.assessment.criteria)} criteria failed"
-            f"{extra}; {outcome.path} is unchanged"
+            f"refused: {len(failed)} of {len(outcome.assessment.criteria)} criteria failed; "
+            f"{outcome.path} is unchanged"
         )
     if outcome.dry_run or outcome.written:
         lines.append(outcome.diff.rstrip("\n"))

@@ -25,8 +25,8 @@ checklist answered with evidence, the policy verdicts per integration, each inte
 security controls (docs/controls.md: FSBP and CIS, met ones judged by the policy verdicts)
 and the monthly cost, fixed and usage, item by item.
 
-Parts that are not available (policy harness, pricing, promotion) are shown as
-"not available", never as a pass. The report is written even when checklist items fail.
+A part that cannot run (the policy pack, a plan that fails) is shown as "not
+available" with the reason, never as a pass. The report is written even when checklist items fail.
 
 --json prints {"stack", "files": {"html", "markdown"}, "checklist": [{"key", "question",
 "verdict", "findings": [{"status", "text"}]}], "policy": {"available", "reason"},

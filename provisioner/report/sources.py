@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from components.roadmap import Roadmap
-from provisioner.optional import optional_module as _optional_module
 from provisioner.paths import STACKS_DIR
 
 __all__ = [
@@ -169,11 +168,8 @@ def collect_plan(
     Integration component owns the resource (a stack-level one without a URN to the
     integration its message names, as `provisioner promote` does).
     """
-    program = _optional_module("provisioner.program")
-    pricing = _optional_module("provisioner.pricing")
-    if program is None:
-        reason = "provisioner/program.py (plan runner) is not in this checkout"
-        return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
+    from provisioner import pricing, program
+
     try:
         run = program.run_program(stack, roadmap=roadmap_path, stacks_dir=stacks_dir)
     except program.ProgramError as err:
@@ -181,17 +177,12 @@ def collect_plan(
         return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
     owner = {r.urn: run.integration_of(r) for r in run.resources}
 
-    if pricing is None:
-        costs = CostResults.unavailable("provisioner/pricing.py is not in this checkout")
-    else:
-        costs = _costs(pricing, run.settings.environment, roadmap, run.resources, owner, run.config)
+    costs = _costs(pricing, run.settings.environment, roadmap, run.resources, owner, run.config)
 
     if not check:
         return PolicyResults.unavailable("skipped with --no-check"), costs
-    harness = _optional_module("provisioner.policy_harness")
-    if harness is None:
-        reason = "provisioner/policy_harness.py is not in this checkout"
-        return PolicyResults.unavailable(reason), costs
+    from provisioner import policy_harness as harness
+
     try:
         result = harness.check_resources(
             [r.to_json() for r in run.resources], stack=stack, config=run.config
@@ -258,15 +249,9 @@ def collect_promotion(roadmap: Roadmap) -> PromotionResults:
     (policy pack, rehearsal) each need a plan or an emulator run per step; the report shows
     the policy pack's verdicts in their own section instead.
     """
-    promotion = _optional_module("provisioner.promotion")
-    if promotion is None:
-        return PromotionResults.unavailable("provisioner.promotion is not built yet")
-    try:
-        steps = promotion.pending(roadmap)
-    except Exception as err:  # another part's bug must not take the whole report down
-        return PromotionResults.unavailable(
-            f"provisioner.promotion failed: {type(err).__name__}: {err}"
-        )
+    from provisioner import promotion
+
+    steps = promotion.pending(roadmap)
     blockers: dict[tuple[str, str], tuple[str, ...]] = {}
     for step in steps:
         if step.assessment is None:
