@@ -181,12 +181,13 @@ def parse_mermaid(markdown: str) -> dict[str, Any]:
     found: dict[str, Any] = {"nodes": {}, "edges": [], "style": {}, "link": {}}
     for line in lines[1:]:
         kind, m = next(((k, p.match(line)) for k, p in MERMAID_LINE.items() if p.match(line)))
+        assert m is not None, line
         if kind == "node":
             found["nodes"][m.group(1)] = unescape(m.group(2))
         elif kind == "edge":
             found["edges"].append((m.group(1), m.group(2), unescape(m.group(3)), m.group(4)))
         else:
-            props = dict(p.split(":", 1) for p in m.group(2).split(","))
+            props = dict(tuple(p.split(":", 1)) for p in m.group(2).split(","))
             found[kind][m.group(1) if kind == "style" else int(m.group(1))] = props
     return found
 
