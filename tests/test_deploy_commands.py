@@ -117,6 +117,22 @@ def test_up_with_yes_previews_then_updates_with_the_same_pack_and_its_config(
     assert document["outputs"]["alertEndpoint"] == "[secret]"
 
 
+def test_preview_json_prints_only_the_document_and_deploys_nothing(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["preview", "--stack", "dev", "--json"]) == 0
+    assert engine.made == ["create_or_select_stack", "preview"]
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {
+        "stack": "dev",
+        "action": "preview",
+        "changes": {"create": 12, "same": 3},
+        "deployed": False,
+        "outputs": {},
+    }
+    assert err == "preview of dev: 12 to create (3 unchanged)\n"  # the words go to stderr
+
+
 def test_preview_with_roadmap_runs_on_a_copy_of_the_stack_file_naming_it(
     engine: Engine, tmp_path: Path
 ) -> None:
