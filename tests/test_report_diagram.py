@@ -77,6 +77,20 @@ def overlapping(found: dict[str, Box]) -> list[tuple[str, str]]:
     ]
 
 
+def curve(path: ET.Element) -> list[tuple[float, float]]:
+    """Points along a flow's quadratic curve (`M x,y Q cx,cy x,y`)."""
+    numbers = path.get("d", "").replace("M", "").replace("Q", " ").replace(",", " ").split()
+    (x0, y0, cx, cy, x1, y1) = (float(v) for v in numbers)
+    ts = [k / 60 for k in range(61)]
+    return [
+        (
+            (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t * t * x1,
+            (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t * t * y1,
+        )
+        for t in ts
+    ]
+
+
 @pytest.mark.parametrize("case", ROADMAPS)
 def test_no_node_label_or_legend_covers_another_and_all_fit_the_drawing(case: str) -> None:
     roadmap, env = ROADMAPS[case]
@@ -92,10 +106,29 @@ def test_no_node_label_or_legend_covers_another_and_all_fit_the_drawing(case: st
     for path in svg.iter(f"{SVG}path"):
         if path.get("class") != "flow":
             continue
-        numbers = path.get("d", "").replace("M", "").replace("Q", " ").replace(",", " ").split()
-        xs, ys = [float(v) for v in numbers[0::2]], [float(v) for v in numbers[1::2]]
-        # A quadratic curve stays inside the triangle of its points.
-        assert min(xs) >= 0 and max(xs) <= width and min(ys) >= 0 and max(ys) <= height
+        points = curve(path)
+        assert all(0 <= x <= width and 0 <= y <= height for x, y in points), path.get("id")
+
+
+@pytest.mark.parametrize("case", ROADMAPS)
+def test_no_flow_passes_under_a_system_it_does_not_connect(case: str) -> None:
+    roadmap, env = ROADMAPS[case]
+    svg = ET.fromstring(render_map(system_map(roadmap, env)))
+    nodes = {
+        k.removeprefix("node system-"): b for k, b in boxes(svg).items() if k.startswith("node")
+    }
+    by_name = {i.name: i for i in roadmap.integrations}
+    under = []
+    for path in svg.iter(f"{SVG}path"):
+        if path.get("class") != "flow":
+            continue
+        integ = by_name[path.get("id", "").removeprefix("flow-")]
+        for name, (x0, y0, x1, y1) in nodes.items():
+            if name in (integ.source, integ.target):
+                continue
+            if any(x0 < x < x1 and y0 < y < y1 for x, y in curve(path)):
+                under.append((integ.name, name))
+    assert under == []
 
 
 def test_the_layout_is_deterministic() -> None:
