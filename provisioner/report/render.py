@@ -52,6 +52,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 #source-of-truth { table-layout: fixed; width: 100%; font-size: 12px; }
 #source-of-truth th, #source-of-truth td { overflow-wrap: anywhere; padding: 3px 4px; }
 #source-of-truth tr:first-child th:first-child { width: 8em; }
+#source-of-truth.upright tr:first-child th { vertical-align: bottom; }
+#source-of-truth.upright tr:first-child th span { writing-mode: vertical-rl;
+    transform: rotate(180deg); white-space: nowrap; }
 """
 
 # The report checks order and recorded evidence only; `promote` also runs pack and rehearsal.
@@ -124,14 +127,23 @@ def _html_flows(report: Report) -> list[str]:
     return out
 
 
+# Past this many systems a 1400 px window gives each column less than a long system name
+# needs (about 150 px for 20 characters), so the names stand upright instead of wrapping.
+UPRIGHT_FROM = 9
+
+
 def _html_sot(report: Report) -> list[str]:
     systems = [s.name for s in report.roadmap.systems]
+    upright = " class='upright'" if len(systems) >= UPRIGHT_FROM else ""
     out = [
         "<p class='small'>OWNER: the object's source of truth; owns FIELD: field-level owner; "
         "read by: flows that read the object from this system; written by: flows that write "
         "it into this system.</p>",
-        "<table id='source-of-truth'><tr><th>object</th>",
-        *(f"<th>{escape(s)}</th>" for s in systems),
+        f"<table id='source-of-truth'{upright}><tr><th>object</th>",
+        *(
+            f"<th><span>{escape(s)}</span></th>" if upright else f"<th>{escape(s)}</th>"
+            for s in systems
+        ),
         "</tr>",
     ]
     for obj_name, row in report.source_of_truth.items():
