@@ -41,9 +41,12 @@ def read_source(path: Path, limit: int = MAX_INPUT_BYTES) -> str:
     try:
         size = path.stat().st_size
         if size > limit:
+            shown, allowed = _size(size), _size(limit)
+            if shown == allowed:  # just past the limit: "5.0 MiB is over 5.0 MiB" says nothing
+                shown, allowed = f"{size:,} bytes", f"{limit:,} bytes"
             raise SourceFileError(
-                f"{path}: {_size(size)} is too large for an input file (the limit is "
-                f"{_size(limit)}); check that this is the roadmap or stack file you meant"
+                f"{path}: {shown} is too large for an input file (the limit is "
+                f"{allowed}); check that this is the roadmap or stack file you meant"
             )
         raw = path.read_bytes()
     except FileNotFoundError:

@@ -160,17 +160,27 @@ def test_an_unusable_roadmap_file_is_named_with_its_fix(
     assert (code, err) == (2, f"provisioner {command}: {path}: {message}\n")
 
 
+@pytest.mark.parametrize(
+    ("size", "said"),
+    [
+        (67_000_000, "63.9 MiB is too large for an input file (the limit is 5.0 MiB)"),
+        (
+            MAX_INPUT_BYTES + 1,
+            "5,242,881 bytes is too large for an input file (the limit is 5,242,880 bytes)",
+        ),
+    ],
+)
 def test_an_oversized_roadmap_is_refused_before_it_is_read(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int, said: str
 ) -> None:
     path = tmp_path / "roadmap.yaml"
-    with path.open("wb") as sparse:  # a hole: no 5 MiB written to disk or read back
-        sparse.truncate(MAX_INPUT_BYTES + 1)
+    with path.open("wb") as sparse:  # a hole: nothing written to disk or read back
+        sparse.truncate(size)
     code, _, err = run(["validate", "--roadmap", str(path)], capsys)
     assert code == 2
     assert err == (
-        f"provisioner validate: {path}: 5.0 MiB is too large for an input file (the limit "
-        "is 5.0 MiB); check that this is the roadmap or stack file you meant\n"
+        f"provisioner validate: {path}: {said}; check that this is the roadmap or stack file "
+        "you meant\n"
     )
 
 
