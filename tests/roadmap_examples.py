@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.roadmap import Problem, RoadmapError, parse_roadmap
+from components.roadmap import Problem, Roadmap, RoadmapError, parse_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
@@ -29,3 +29,15 @@ def problems_after(mutate: Callable[[dict[str, Any]], None]) -> list[Problem]:
     with pytest.raises(RoadmapError) as caught:
         parse_roadmap(data)
     return caught.value.problems
+
+
+def example_with_long_words() -> Roadmap:
+    """The example with a long vendor name (a non-ASCII dash in it) and a flow of seven
+    objects: what the report's map must wrap and still fit."""
+    data = copy.deepcopy(EXAMPLE)
+    data["systems"][1]["vendor"] = (
+        "Oracle NetSuite OneWorld \u2013 EMEA subsidiary, SuiteTalk REST and SOAP web services"
+    )
+    export = next(i for i in data["integrations"] if i["name"] == "warehouse-export")
+    export["objects"] = [o["name"] for o in data["objects"] if o["owner"] == "salesforce"]
+    return parse_roadmap(data)

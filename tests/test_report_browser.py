@@ -36,6 +36,8 @@ from provisioner.report.diagram import PATTERN_STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from roadmap_examples import example_with_long_words  # noqa: E402
+
 from bench.roadmaps import generate_roadmap  # noqa: E402
 
 CHROMIUM = next(
@@ -338,6 +340,7 @@ PAGES = {
     "example": lambda: load_roadmap(ROOT / "roadmap.yaml"),
     # The bench's generator spread over 15 systems, every one in a flow.
     "generated-15-systems": lambda: parse_roadmap(generate_roadmap(22, systems=15)),
+    "long-words": example_with_long_words,
 }
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
 from components.settings import load_stack_settings
@@ -30,10 +29,11 @@ from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from roadmap_examples import EXAMPLE, example_with_long_words  # noqa: E402
+
 from bench.roadmaps import generate_roadmap  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
-EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
 Box = tuple[float, float, float, float]
 
 
@@ -46,6 +46,7 @@ ROADMAPS = {
     # 15 systems: as few flows as reach them all, the bench's spread, and a crowded map.
     **{f"generated-15-systems-{n}-flows": (generated(n), "dev") for n in (15, 22, 32)},
     "generated-16-systems": (generated(24, systems=16), "prod"),
+    "long-words": (example_with_long_words(), "prod"),
 }
 
 

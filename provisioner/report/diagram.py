@@ -27,6 +27,7 @@ from provisioner.report.flowmap import (
     PATTERN_STYLES,
     PLANNED,
     MapFlow,
+    MapNode,
     SystemMap,
     system_map,
 )
@@ -51,6 +52,32 @@ BOW_STEP = 70  # how far a flow bows to pass beside a system in its way
 GROWTH = 1.12  # the ellipse grows by this when a label finds no clear spot
 MAX_TRIES = 24
 MARGIN = 16
+WRAP_AT = 250  # px: a label's object list and a node's subtitle wrap past this width
+SUB_LINE_H = 14
+
+
+def _wrap(text: str, sep: str, size: float) -> list[str]:
+    """The text in lines of at most WRAP_AT px, broken after `sep` (a word longer stays)."""
+    words = text.split(sep)
+    lines = [words[0]]
+    for word in words[1:]:
+        joined = f"{lines[-1]}{sep}{word}"
+        if text_width(joined, size) <= WRAP_AT:
+            lines[-1] = joined
+        else:
+            lines[-1] += sep.rstrip()
+            lines.append(word)
+    return lines
+
+
+def _subtitle_lines(node: MapNode) -> list[str]:
+    return _wrap(node.subtitle, " ", SUBTITLE)
+
+
+def _label_lines(flow: MapFlow) -> list[str]:
+    """The flow's label: name, its objects wrapped, then pattern and phase."""
+    name, objects, pattern = flow.lines
+    return [name, *_wrap(objects, ", ", LABEL), pattern]
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -102,14 +129,16 @@ def _rim_order(m: SystemMap) -> list[str]:
 
 
 def _sizes(m: SystemMap) -> dict[str, Point]:
-    """Each node's box: wide enough for its name and its subtitle (kind and vendor)."""
+    """Each node's box: wide and tall enough for its name and its subtitle (kind, vendor)."""
     out: dict[str, Point] = {}
     for node in m.nodes:
         hub = node.name == m.hub
         title = text_width(node.name, HUB_TITLE if hub else TITLE, bold=True)
-        subtitle = text_width(node.subtitle, SUBTITLE)
+        lines = _subtitle_lines(node)
+        subtitle = max(text_width(line, SUBTITLE) for line in lines)
         width = max(HUB_MIN_W if hub else NODE_MIN_W, title + 24, subtitle + 24)
-        out[node.name] = (math.ceil(width), HUB_H if hub else NODE_H)
+        height = (HUB_H if hub else NODE_H) + (len(lines) - 1) * SUB_LINE_H
+        out[node.name] = (math.ceil(width), height)
     return out
 
 
@@ -206,8 +235,9 @@ def _edges(
 
 
 def _label_size(flow: MapFlow) -> Point:
-    width = max(text_width(line, LABEL, bold=k == 0) for k, line in enumerate(flow.lines))
-    return math.ceil(width + 16), len(flow.lines) * LINE_H + 9
+    lines = _label_lines(flow)
+    width = max(text_width(line, LABEL, bold=k == 0) for k, line in enumerate(lines))
+    return math.ceil(width + 16), len(lines) * LINE_H + 9
 
 
 def _place_labels(edges: list[_Edge], obstacles: list[Box]) -> tuple[list[Box], int]:
@@ -384,16 +414,19 @@ def _node(m: SystemMap, name: str, box: Box) -> str:
     x0, y0, x1, y1 = box
     cx, hub = (x0 + x1) / 2, name == m.hub
     fill, stroke = ("#e8f1fb", "#1f5fbf") if hub else ("#f7f8fa", "#5b6472")
+    first = y0 + (HUB_H - 14 if hub else NODE_H - 12)  # the subtitle's first baseline
+    subtitle = "".join(
+        f'<text x="{cx:.1f}" y="{first + k * SUB_LINE_H:.1f}" text-anchor="middle" '
+        f'font-size="{SUBTITLE}" fill="{MUTED}">{escape(line)}</text>'
+        for k, line in enumerate(_subtitle_lines(m.node(name)))
+    )
     return (
         f'<g class="node" id="system-{escape(name)}">'
         f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{2.5 if hub else 1.5}"/>'
         f'<text x="{cx:.1f}" y="{y0 + (27 if hub else 22):.1f}" text-anchor="middle" '
         f'font-size="{HUB_TITLE if hub else TITLE}" font-weight="bold" fill="{INK}">'
-        f"{escape(name)}</text>"
-        f'<text x="{cx:.1f}" y="{y1 - (14 if hub else 12):.1f}" text-anchor="middle" '
-        f'font-size="{SUBTITLE}" fill="{MUTED}">{escape(m.node(name).subtitle)}</text>'
-        "</g>"
+        f"{escape(name)}</text>{subtitle}</g>"
     )
 
 
@@ -422,9 +455,10 @@ def _label(edge: _Edge, box: Box) -> str:
         f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
         f'rx="4" fill="{BACKGROUND}" stroke="{style.colour}" stroke-width="1"{border}/>'
     ]
-    for k, line in enumerate(flow.lines):
+    lines = _label_lines(flow)
+    for k, line in enumerate(lines):
         weight = ' font-weight="bold"' if k == 0 else ""
-        colour = style.colour if k == 2 else INK
+        colour = style.colour if k == len(lines) - 1 else INK
         parts.append(
             f'<text x="{cx:.1f}" y="{y0 + 16 + k * LINE_H:.1f}" text-anchor="middle" '
             f'fill="{colour}"{weight}>{escape(line)}</text>'
