@@ -1,8 +1,9 @@
 """The roadmap report: one HTML page and one Markdown file that every team can agree on.
 
 `provisioner report --stack S --out DIR` builds it; this package holds the pieces: the
-checklist's rules (`checklist`), the content as data (`model`), the SVG map (`diagram`),
-the formats (`render`) and the adapters to the other parts (`sources`).
+checklist's rules (`checklist`), the content as data (`model`), the system map as data
+(`flowmap`) drawn as SVG (`diagram`, its boxes sized by `textwidth`) and as Mermaid
+(`mermaid`), the formats (`render`) and the adapters to the other parts (`sources`).
 
 Usage::
 
