@@ -332,7 +332,16 @@ class Integration(pulumi.ComponentResource):
                 scope=scope,
                 grants=grants,
                 permissions_boundary_arn=settings.permissions_boundary_arn,
-                pushers=[Pusher(c.name, queue_arn, key_arn, c.source_ranges) for c in pushers],
+                pushers=[
+                    Pusher(
+                        c.name,
+                        queue_arn,
+                        key_arn,
+                        c.source_ranges,
+                        secret_arn=self.credentials.secrets[c.name].arn,
+                    )
+                    for c in pushers
+                ],
             ),
             child,
         )

@@ -81,6 +81,9 @@ class Pusher:
     queue_arn: pulumi.Input[str] | None  # None until phase 3: the user exists, may do nothing
     kms_key_arn: pulumi.Input[str]
     source_ranges: Sequence[str] = ()
+    # The secret holding the pusher's own access key: it reads its current key from there
+    # after each rotation, so the rotation never needs anyone to carry a key over.
+    secret_arn: pulumi.Input[str] | None = None
 
 
 @dataclass
@@ -91,6 +94,39 @@ class ServiceAccountArgs:
     grants: Sequence[Grant]
     permissions_boundary_arn: str | None = None
     pushers: Sequence[Pusher] = field(default_factory=tuple)
+
+
+def _read_own_key(scope: Scope, pusher: Pusher, where: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pusher may read its own secret's AWSCURRENT version only, from its source ranges.
+
+    ``secretsmanager:VersionStage`` limits GetSecretValue to the stage asked for (Secrets
+    Manager User Guide, "Condition keys"), so neither AWSPENDING nor AWSPREVIOUS is readable;
+    decrypting goes through Secrets Manager only (``kms:ViaService``).
+    """
+    if pusher.secret_arn is None:
+        return []
+    return [
+        {
+            "Sid": "ReadOwnCurrentKey",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [pusher.secret_arn],
+            "Condition": {
+                "StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"},
+                **where.get("Condition", {}),
+            },
+        },
+        {
+            "Sid": "DecryptOwnKeySecret",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [pusher.kms_key_arn],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{scope.region}.amazonaws.com"},
+                **where.get("Condition", {}),
+            },
+        },
+    ]
 
 
 def _merged(grants: Sequence[Grant]) -> list[Grant]:
@@ -208,6 +244,7 @@ class ServiceAccount(pulumi.ComponentResource):
                                 **where.get("Condition", {}),
                             },
                         },
+                        *_read_own_key(scope, pusher, where),
                     ]
                 ),
                 opts=child(self),

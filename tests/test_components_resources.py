@@ -216,13 +216,38 @@ def test_pusher_user_may_only_send_to_its_queue_from_the_roadmap_ranges(
 ) -> None:
     users = prod.by_type("aws:iam/user:User")
     assert [u.inputs["name"] for u in users] == ["prod-lead-to-account-cred-marketo-pusher"]
-    send, encrypt = statements(prod.find("lead-to-account-cred-marketo-pusher-policy"))
+    send, encrypt, _, _ = statements(prod.find("lead-to-account-cred-marketo-pusher-policy"))
     assert send["Action"] == ["sqs:SendMessage"]
     assert send["Resource"] == [prod.find("lead-to-account-queue").outputs["arn"]]
     ranges = ["192.28.144.0/20", "199.15.212.0/22"]
     assert send["Condition"] == {"IpAddress": {"aws:SourceIp": ranges}}
     assert encrypt["Condition"]["IpAddress"] == {"aws:SourceIp": ranges}
     assert encrypt["Condition"]["StringEquals"] == {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
+
+
+def test_pusher_reads_only_its_own_current_key_and_the_sync_role_never(prod: ProgramRun) -> None:
+    _, _, read, decrypt = statements(prod.find("lead-to-account-cred-marketo-pusher-policy"))
+    secret = prod.find(
+        "lead-to-account-cred-marketo-pusher", "aws:secretsmanager/secret:Secret"
+    ).outputs["arn"]
+    ranges = {"aws:SourceIp": ["192.28.144.0/20", "199.15.212.0/22"]}
+    assert (read["Action"], read["Resource"]) == (["secretsmanager:GetSecretValue"], [secret])
+    assert read["Condition"] == {
+        "StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"},
+        "IpAddress": ranges,
+    }
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    assert decrypt["Condition"]["StringEquals"] == {
+        "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"
+    }
+    role_policy = prod.find("lead-to-account-policy")
+    readable = [
+        arn
+        for statement in statements(role_policy)
+        if "secretsmanager:GetSecretValue" in statement["Action"]
+        for arn in as_list(statement["Resource"])
+    ]
+    assert readable and secret not in readable
 
 
 # --------------------------------------------------------------------------- ScopedCredential

@@ -269,11 +269,13 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
         return []  # phase 2 provisions no function: nothing runs with the role yet
     policies = role_policies(aws, role.id)
     missing = []
-    # A pusher's access-key secret shares its IAM user's name; the sync role never reads it.
+    # A pusher's access-key secret shares its IAM user's name; the pusher reads it, the
+    # sync role must not.
     pushers = {u.outputs.get("name") for u in deployed.of_type(USER)}
+    secrets = deployed.of_type(SECRET)
     needs: list[tuple[str, CreatedResource]] = [
         ("secretsmanager:GetSecretValue", s)
-        for s in deployed.of_type(SECRET)
+        for s in secrets
         if s.outputs.get("name") not in pushers
     ]
     needs += [("dynamodb:PutItem", t) for t in deployed.of_type(TABLE)]
@@ -281,6 +283,11 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
     for action, resource in needs:
         if not evaluate(policies, action, resource.outputs["arn"]):
             missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
+    for secret in (s for s in secrets if s.outputs.get("name") in pushers):
+        if evaluate(policies, "secretsmanager:GetSecretValue", secret.outputs["arn"]):
+            missing.append(
+                f"role {role.id} may read the pusher's access key in {secret.outputs['arn']}"
+            )
     return missing
 
 
