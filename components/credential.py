@@ -39,6 +39,8 @@ from components._scope import (
     policy_document,
     policy_output,
 )
+from components.function import scheduled_run
+from contract.naming import RETIRE_EVENT
 from contract.runtime import ARCHITECTURE, RUNTIME
 
 __all__ = ["CredentialSpec", "ScopedCredential", "ScopedCredentialArgs"]
@@ -63,6 +65,15 @@ SECRET_FIELDS: dict[str, tuple[str, ...]] = {
 # rotation itself prints (formats.py, "Bootstrap"); the others need the issuer's first secret
 # put by hand, so rotating at once would only fail.
 ROTATE_IMMEDIATELY = frozenset({"iam_access_key", "salesforce_jwt_bearer", "snowflake_key_pair"})
+# A pusher's superseded access key stays active after a rotation so the pusher keeps
+# working until it reads its new key; a schedule asks the rotation function to deactivate
+# it once IAM reports it unused for the grace period (GetAccessKeyLastUsed, IAM API
+# Reference), and the next rotation deletes it. Three days cover a pusher that reads its
+# secret daily plus the hours IAM takes to report a key's last use (IAM user guide,
+# "Managing access keys for IAM users": last-used information); twice a day keeps the key
+# active at most half a day past its grace.
+RETIRE_GRACE_SECONDS = 3 * 24 * 3600
+RETIRE_SCHEDULE = "rate(12 hours)"
 # KMS: waiting period before a scheduled key deletion takes effect, 7-30 days
 # (KMS developer guide, "Deleting keys"); the longest gives the most time to cancel.
 KEY_DELETION_WINDOW_DAYS = 30
@@ -173,18 +184,28 @@ class ScopedCredentialArgs:
     alert_topic: bool = False
 
 
-def secret_policy(readers: Sequence[str], rotator: str, administrators: Sequence[str]) -> str:
+def secret_policy(
+    readers: Sequence[str],
+    rotator: str,
+    administrators: Sequence[str],
+    *,
+    current_reader: str | None = None,
+) -> str:
     """The resource policy of a credential secret: every principal but these is denied.
 
     `readers` may read the value, `rotator` may also write new versions, and
     `administrators` (the deployer and the stack's secretAdministratorArns) may do
     everything but read the value (writing the bootstrap version included); nobody else may
-    do anything, whatever identity policies in the account grant. Deny statements keyed on
-    `aws:PrincipalArn` name principals that need not exist yet (IAM user guide, "AWS global
-    condition context keys"), and none of them denies the rotator its four steps or the
-    administrator the policy itself, so neither can be locked out (Secrets Manager user
-    guide, "Resource-based policies": a policy that denies its own administrator can only
-    be removed by the account's root user).
+    do anything, whatever identity policies in the account grant. `current_reader` (the
+    external pusher whose access key the secret holds) may read the AWSCURRENT version
+    only, asked for by its label: a request naming another stage, or none, is denied
+    (Secrets Manager user guide, "Condition keys": `secretsmanager:VersionStage`; IAM user
+    guide, "Condition operators": a negated operator matches when the key is absent).
+    Deny statements keyed on `aws:PrincipalArn` name principals that need not exist yet (IAM
+    user guide, "AWS global condition context keys"), and none of them denies the rotator
+    its four steps or the administrator the policy itself, so neither can be locked out
+    (Secrets Manager user guide, "Resource-based policies": a policy that denies its own
+    administrator can only be removed by the account's root user).
     """
     admins = sorted({a for a in administrators if a})
     if not admins:
@@ -194,6 +215,20 @@ def secret_policy(readers: Sequence[str], rotator: str, administrators: Sequence
         )
     writers = sorted({rotator, *admins})
     everyone = sorted({*readers, rotator, *admins})
+    value_readers = sorted({*readers, rotator, *([current_reader] if current_reader else [])})
+    pusher_reads_current_only = [
+        {
+            "Sid": "ThePusherReadsOnlyItsCurrentKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+            "Condition": {
+                "ArnEquals": {"aws:PrincipalArn": current_reader},
+                "StringNotEquals": {"secretsmanager:VersionStage": "AWSCURRENT"},
+            },
+        }
+    ]
     return policy_document(
         [
             {
@@ -202,8 +237,9 @@ def secret_policy(readers: Sequence[str], rotator: str, administrators: Sequence
                 "Principal": "*",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": "*",  # in a resource policy "*" means this secret
-                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted({*readers, rotator})}},
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": value_readers}},
             },
+            *(pusher_reads_current_only if current_reader else []),
             {
                 # The deployer writes the bootstrap version, the rotator every later one.
                 "Sid": "OnlyTheRotatorAndDeployerWrite",
@@ -296,6 +332,8 @@ class ScopedCredential(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{TOKEN_PREFIX}ScopedCredential", name, None, opts)
         scope = args.scope
+        self._scope, self._name = scope, name
+        self._pushers = [c.name for c in args.credentials if c.kind == "iam_access_key"]
         stateful = scope.protect_stateful
         rotation_role_arn = scope.role_arn("rotation")
 
@@ -372,14 +410,17 @@ class ScopedCredential(pulumi.ComponentResource):
         self.secret_policies: dict[str, aws.secretsmanager.SecretPolicy] = {}
         kinds = {cred.name: cred.kind for cred in args.credentials}
         for cred_name, secret in self.secrets.items():
+            pusher = kinds[cred_name] == "iam_access_key"
             self.secret_policies[cred_name] = aws.secretsmanager.SecretPolicy(
                 f"{name}-cred-{cred_name}-resource-policy",
                 secret_arn=secret.arn,
                 policy=secret_policy(
-                    # A pusher's access key is the external system's: only its rotator reads it.
-                    readers=[] if kinds[cred_name] == "iam_access_key" else [scope.role_arn()],
+                    # A pusher's access key is the external system's: never the sync role's;
+                    # the pusher's own user reads its current key, its rotator everything.
+                    readers=[] if pusher else [scope.role_arn()],
                     rotator=rotation_role_arn,
                     administrators=args.administrator_arns,
+                    current_reader=scope.user_arn(f"cred-{cred_name}") if pusher else None,
                 ),
                 # Secrets Manager refuses a policy that would make the secret public.
                 block_public_policy=True,
@@ -434,6 +475,7 @@ class ScopedCredential(pulumi.ComponentResource):
                     "Action": [
                         "iam:CreateAccessKey",
                         "iam:DeleteAccessKey",
+                        "iam:GetAccessKeyLastUsed",
                         "iam:ListAccessKeys",
                         "iam:UpdateAccessKey",
                     ],
@@ -521,4 +563,72 @@ class ScopedCredential(pulumi.ComponentResource):
                 "secretArns": {n: s.arn for n, s in self.secrets.items()},
                 "rotationFunctionArn": self.rotation_function.arn,
             }
+        )
+
+    def retire_superseded_keys(self, failures: aws.sqs.Queue) -> None:
+        """Ask the rotation function, twice a day, to retire pushers' unused previous keys.
+
+        Called once the integration's DLQ exists (phase >= 3, when a pusher may use its
+        key at all). The event names the pushers' secrets and the grace period
+        (handler.RETIRE); only this rule may invoke the function besides Secrets Manager,
+        and a run that fails its retries (as the scheduled sync jobs': components/function.py)
+        lands in `failures`, whose depth alarm pages the
+        owner. Lambda sends that record with the function's execution role (Lambda
+        developer guide, "Capturing records of Lambda asynchronous invocations"), so the
+        rotation role may send to that queue, and use the key through SQS, and nothing more.
+        """
+        scope, name = self._scope, self._name
+        secret_arns = [self.secrets[c].arn for c in self._pushers]
+        if not secret_arns:
+            return
+        policy = aws.iam.RolePolicy(
+            f"{name}-rotation-retire-policy",
+            name=scope.physical("rotation-retire"),
+            role=self.rotation_role.id,
+            policy=policy_output(
+                [
+                    {
+                        "Sid": "ReportFailedRetirement",
+                        "Effect": "Allow",
+                        "Action": ["sqs:SendMessage"],
+                        "Resource": [failures.arn],
+                    },
+                    {
+                        "Sid": "EncryptFailedRetirement",
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": [self.key.arn],
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"sqs.{scope.region}.amazonaws.com"}
+                        },
+                    },
+                ]
+            ),
+            opts=child(self),
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-rotation-schedule",
+            name=scope.physical("rotation"),
+            description=f"Retires superseded pusher access keys of {scope.integration}",
+            schedule_expression=RETIRE_SCHEDULE,
+            tags=scope.tags,
+            opts=child(self),
+        )
+        self.retire_schedule = rule
+        target_input = pulumi.Output.all(*secret_arns).apply(
+            lambda arns: json.dumps(
+                {RETIRE_EVENT: {"SecretIds": sorted(arns), "GraceSeconds": RETIRE_GRACE_SECONDS}},
+                sort_keys=True,
+            )
+        )
+        self.retire_invoke_config, _, self.retire_target = scheduled_run(
+            self,
+            f"{name}-rotation",
+            self.rotation_function,
+            rule,
+            failures.arn,
+            # `{name}-rotation-invoke` is Secrets Manager's permission.
+            permission_name=f"{name}-rotation-schedule-invoke",
+            target_input=target_input,
+            after=[policy],
         )

@@ -22,7 +22,7 @@ encrypted with the integration's key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -55,6 +55,63 @@ MEMORY_MB = 256
 # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html).
 ASYNC_RETRY_ATTEMPTS = 1
 ASYNC_MAX_EVENT_AGE_SECONDS = 3600
+# EventBridge's own delivery retries to the function (a missed run is picked up by the next).
+SCHEDULE_RETRY_POLICY: aws.cloudwatch.EventTargetRetryPolicyArgsDict = {
+    "maximum_retry_attempts": 2,
+    "maximum_event_age_in_seconds": 3600,
+}
+
+
+def scheduled_run(
+    parent: pulumi.Resource,
+    name: str,
+    function: aws.lambda_.Function,
+    rule: aws.cloudwatch.EventRule,
+    on_failure_arn: pulumi.Input[str],
+    *,
+    permission_name: str | None = None,
+    target_input: pulumi.Input[str] | None = None,
+    after: Sequence[pulumi.Resource] = (),
+) -> tuple[
+    aws.lambda_.FunctionEventInvokeConfig, aws.lambda_.Permission, aws.cloudwatch.EventTarget
+]:
+    """What a function run by an EventBridge schedule needs besides the rule.
+
+    Deliberate retries with failed runs kept in `on_failure_arn` (an alarmed queue), an
+    invoke permission for this rule alone, and the rule's target (`{name}-async`,
+    `permission_name` or `{name}-invoke`, `{name}-target`); `after` are resources the
+    on-failure destination needs first (the role's permission to send there).
+    """
+    invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+        f"{name}-async",
+        function_name=function.name,
+        maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+        maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+        destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+            on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                destination=on_failure_arn
+            )
+        ),
+        opts=child(parent, depends_on=list(after)),
+    )
+    permission = aws.lambda_.Permission(
+        permission_name or f"{name}-invoke",
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=child(parent),
+    )
+    target = aws.cloudwatch.EventTarget(
+        f"{name}-target",
+        rule=rule.name,
+        arn=function.arn,
+        input=target_input,
+        # A missed run is picked up by the next one (watermarks); do not pile up.
+        retry_policy=SCHEDULE_RETRY_POLICY,
+        opts=child(parent, depends_on=[permission, invoke_config]),
+    )
+    return invoke_config, permission, target
 
 
 @dataclass
@@ -158,34 +215,8 @@ class SyncFunction(pulumi.ComponentResource):
             self.trigger = rule
             if args.on_failure_arn is None:
                 raise ValueError(f"{name}: a {kind} job needs on_failure_arn for failed runs")
-            self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
-                f"{name}-async",
-                function_name=self.function.name,
-                maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
-                maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
-                destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                    on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                        destination=args.on_failure_arn
-                    )
-                ),
-                opts=child(self),
-            )
-            self.permission = aws.lambda_.Permission(
-                f"{name}-invoke",
-                action="lambda:InvokeFunction",
-                function=self.function.name,
-                principal="events.amazonaws.com",
-                source_arn=rule.arn,
-                opts=child(self),
-            )
-            self.target = aws.cloudwatch.EventTarget(
-                f"{name}-target",
-                rule=rule.name,
-                arn=self.function.arn,
-                # A missed run is picked up by the next one (watermarks); do not pile up.
-                retry_policy={"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
-                opts=child(self, depends_on=[self.permission]),
-            )
+            run = scheduled_run(self, name, self.function, rule, args.on_failure_arn)
+            self.invoke_config, self.permission, self.target = run
 
         self.register_outputs(
             {"functionArn": self.function.arn, "functionName": self.function.name}

@@ -307,6 +307,9 @@ class Integration(pulumi.ComponentResource):
             self.state = IdempotencyStore(
                 name, IdempotencyStoreArgs(scope=scope, kms_key_arn=key_arn), child
             )
+            # Pushers may use their keys from now on: superseded keys are retired on a
+            # schedule once unused, a failed run kept in the DLQ like the scheduled jobs'.
+            self.credentials.retire_superseded_keys(self.queue.dlq)
             grants += [
                 Grant("read-write-state", [self.state.table.arn]),
                 Grant("write-own-logs", [scope.log_streams_arn(k) for k in function_roles]),

@@ -30,6 +30,7 @@ __all__ = [
     "NAME_LIMIT",
     "NAME_LIMITS",
     "PREFIX_PATTERN",
+    "RETIRE_EVENT",
     "ROLE_HEADS",
     "SECRET",
     "SLUG_MAX_LENGTH",
@@ -219,6 +220,12 @@ ROLE_HEADS: tuple[str, ...] = (
 # (authorization NONE) and the `lambda:InvokeFunctionUrl` permission for `*` that such a URL
 # needs, for its own integration only.
 WEBHOOK_INGRESS_ROLE = "webhook"
+
+# The only event besides Secrets Manager's four steps that an integration's rotation function
+# takes: `{RETIRE_EVENT: {"SecretIds": [...], "GraceSeconds": n}}`, sent by its own schedule
+# `{integration}-rotation-schedule` to deactivate pushers' superseded access keys once
+# unused (secrets/credential_rotation/handler.py RETIRE spells the same word).
+RETIRE_EVENT = "retirePreviousKeys"
 
 # Resources of the stack as a whole (its audit trail) are named like an integration's, with
 # this word in the integration's place: `{prefix}-stack-audit-trail`. `clashing_names`

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY, LOG_GROUP = "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION, TOPIC = "aws:lambda/function:Function", "aws:sns/topic:Topic"
 SECRET, ROLE = "aws:secretsmanager/secret:Secret", "aws:iam/role:Role"
+USER = "aws:iam/user:User"
 ENCRYPTED_BY = {LOG_GROUP: "kmsKeyId", FUNCTION: "kmsKeyArn", TOPIC: "kmsMasterKeyId"}
 
 
@@ -105,6 +106,7 @@ def test_every_secret_is_fenced_for_its_roles_and_the_deploying_principal(
             r.name.removeprefix(f"{integration}-"): r.outputs["arn"]
             for r in own(prod, integration, ROLE)
         }
+        users = {u.inputs["name"]: u.outputs["arn"] for u in own(prod, integration, USER)}
         assert (
             secret_fence_problems(
                 document,
@@ -112,6 +114,7 @@ def test_every_secret_is_fenced_for_its_roles_and_the_deploying_principal(
                 account="333333333333",
                 own_roles=roles.values(),
                 rotator=roles["rotation-role"],
+                pusher=users.get(secret.inputs["name"]),
             )
             == []
         )
@@ -120,13 +123,68 @@ def test_every_secret_is_fenced_for_its_roles_and_the_deploying_principal(
         assert all(denies(document, action, stranger) for action in SECRET_ACTIONS)
 
 
-def test_a_pushers_access_key_is_readable_by_its_rotator_only(prod: ProgramRun) -> None:
+STAGE = "secretsmanager:VersionStage"
+
+
+def test_a_pushers_access_key_is_read_by_its_rotator_and_by_the_pusher_at_awscurrent_only(
+    prod: ProgramRun,
+) -> None:
     policy = prod.find("lead-to-account-cred-marketo-pusher-resource-policy")
     document = json.loads(policy.inputs["policy"])
     role = prod.find("lead-to-account-role", ROLE).outputs["arn"]
     rotator = prod.find("lead-to-account-rotation-role", ROLE).outputs["arn"]
-    assert denies(document, "secretsmanager:GetSecretValue", role) is True
-    assert denies(document, "secretsmanager:GetSecretValue", rotator) is False
+    pusher = prod.find("lead-to-account-cred-marketo-pusher", USER).outputs["arn"]
+    read = "secretsmanager:GetSecretValue"
+    assert denies(document, read, role) is True
+    assert denies(document, read, rotator) is False
+    assert denies(document, read, pusher, {STAGE: "AWSCURRENT"}) is False
+    for stage in ("AWSPENDING", "AWSPREVIOUS", None):
+        assert denies(document, read, pusher, {STAGE: stage}) is True
+    for action in SECRET_ACTIONS:
+        if action != read:
+            assert denies(document, action, pusher) is True, action
+    # Another integration's pusher gets nothing from this exception.
+    other = pusher.replace("lead-to-account", "quote-to-order")
+    assert denies(document, read, other, {STAGE: "AWSCURRENT"}) is True
+
+
+def _fence_problems(document: dict[str, Any], pusher: str) -> list[str]:
+    return [
+        problem
+        for problem, _ in secret_fence_problems(
+            document,
+            integration="lead",
+            account="1",
+            own_roles=["arn:aws:iam::1:role/p-lead-role", "arn:aws:iam::1:role/p-lead-rotation"],
+            rotator="arn:aws:iam::1:role/p-lead-rotation",
+            pusher=pusher,
+        )
+    ]
+
+
+PUSHER = "arn:aws:iam::1:user/p-lead-cred-pusher"
+
+
+def test_the_fence_exception_for_a_pusher_is_that_user_that_secret_and_awscurrent_only() -> None:
+    rotator, admin = "arn:aws:iam::1:role/p-lead-rotation", "arn:aws:iam::1:user/deployer"
+    narrow = json.loads(secret_policy([], rotator, [admin], current_reader=PUSHER))
+    assert _fence_problems(narrow, PUSHER) == []
+    # Exempt from the read fence without the stage condition: every version is readable.
+    broad = json.loads(secret_policy([PUSHER], rotator, [admin]))
+    assert any(
+        "may read versions other than AWSCURRENT" in p for p in _fence_problems(broad, PUSHER)
+    )
+    # The exception names a user whose key this secret does not hold.
+    stranger = "arn:aws:iam::1:user/p-other-cred-pusher"
+    foreign = json.loads(secret_policy([], rotator, [admin], current_reader=stranger))
+    found = _fence_problems(foreign, PUSHER)
+    assert any(p.startswith(f"{stranger} may read the credential") for p in found)
+    assert any("cannot read its current key" in p for p in found)
+    # The sync role among the readers of a pusher's key.
+    synced = json.loads(
+        secret_policy(["arn:aws:iam::1:role/p-lead-role"], rotator, [admin], current_reader=PUSHER)
+    )
+    assert any("p-lead-role may read the access key" in p for p in _fence_problems(synced, PUSHER))
 
 
 def test_a_secret_policy_needs_an_administrator() -> None:
@@ -141,6 +199,13 @@ def test_scheduled_jobs_send_failed_runs_to_their_dlq_after_deliberate_retries(
 ) -> None:
     configs = prod.by_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     scheduled = [f for f in prod.by_type(FUNCTION) if f.name.endswith(("-batch", "-reconcile"))]
+    # A rotation function retiring pushers' keys on a schedule, too (components/credential.py).
+    scheduled += [
+        prod.find(r.name.removesuffix("-schedule"), FUNCTION)
+        for r in prod.by_type("aws:cloudwatch/eventRule:EventRule")
+        if r.name.endswith("-rotation-schedule")
+    ]
+    assert any(f.name.endswith("-rotation") for f in scheduled)
     assert scheduled and len(configs) == len(scheduled)
     for config in configs:
         integration = str(prod.integration_of(config))

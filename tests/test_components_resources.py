@@ -296,18 +296,83 @@ def test_rotation_schedule_never_exceeds_the_stack_maximum(tmp_path: Path) -> No
     assert max(prod.values()) <= 30
 
 
-def test_rotation_function_is_invocable_only_by_secrets_manager_of_this_account(
+def test_rotation_function_is_invocable_only_by_secrets_manager_and_its_retirement_schedule(
     prod: ProgramRun,
 ) -> None:
     rotations = [f for f in prod.by_type(FUNCTION) if f.name.endswith("-rotation")]
-    permissions = {
-        p.inputs["function"]: p for p in prod.by_type("aws:lambda/permission:Permission")
-    }
+    permissions: dict[str, list[RecordedResource]] = {}
+    for p in prod.by_type("aws:lambda/permission:Permission"):
+        permissions.setdefault(p.inputs["function"], []).append(p)
+    rules = {r.outputs["arn"]: r for r in prod.by_type("aws:cloudwatch/eventRule:EventRule")}
     for function in rotations:
-        permission = permissions[function.inputs["name"]]
-        assert permission.inputs["principal"] == "secretsmanager.amazonaws.com"
-        assert permission.inputs["sourceAccount"] == "333333333333"
-        assert permission.inputs["action"] == "lambda:InvokeFunction"
+        by_secrets, *by_schedule = permissions[function.inputs["name"]]
+        assert by_secrets.inputs["principal"] == "secretsmanager.amazonaws.com"
+        assert by_secrets.inputs["sourceAccount"] == "333333333333"
+        assert by_secrets.inputs["action"] == "lambda:InvokeFunction"
+        for permission in by_schedule:  # only where the integration has pushers
+            assert permission.inputs["principal"] == "events.amazonaws.com"
+            rule = rules[permission.inputs["sourceArn"]]
+            assert rule.name == function.name.replace("-rotation", "-rotation-schedule")
+
+
+def test_pushers_superseded_keys_are_retired_by_the_rotation_function_on_a_schedule(
+    prod: ProgramRun,
+) -> None:
+    from components.credential import RETIRE_GRACE_SECONDS, RETIRE_SCHEDULE
+
+    rule = prod.find("lead-to-account-rotation-schedule")
+    assert rule.inputs["scheduleExpression"] == RETIRE_SCHEDULE
+    target = prod.find("lead-to-account-rotation-target")
+    assert target.inputs["arn"] == prod.find("lead-to-account-rotation", FUNCTION).outputs["arn"]
+    secret = prod.find("lead-to-account-cred-marketo-pusher", "aws:secretsmanager/secret:Secret")
+    assert json.loads(target.inputs["input"]) == {
+        "retirePreviousKeys": {
+            "SecretIds": [secret.outputs["arn"]],
+            "GraceSeconds": RETIRE_GRACE_SECONDS,
+        }
+    }
+    dlq = prod.find("lead-to-account-dlq").outputs["arn"]
+    config = prod.find("lead-to-account-rotation-async").inputs
+    assert config["destinationConfig"]["onFailure"]["destination"] == dlq
+    send, encrypt = statements(prod.find("lead-to-account-rotation-retire-policy"))
+    assert (send["Action"], send["Resource"]) == (["sqs:SendMessage"], [dlq])
+    assert encrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
+    }
+    rekey = next(
+        s
+        for s in statements(prod.find("lead-to-account-rotation-policy"))
+        if s["Sid"] == "RekeyOwnPushers"
+    )
+    assert "iam:GetAccessKeyLastUsed" in rekey["Action"]
+    assert rekey["Resource"] == [
+        "arn:aws:iam::333333333333:user/prod-lead-to-account-cred-marketo-pusher"
+    ]
+    # Integrations without a pusher get no schedule.
+    schedules = [r.name for r in prod.by_type("aws:cloudwatch/eventRule:EventRule")]
+    assert [n for n in schedules if n.endswith("-rotation-schedule")] == [
+        "lead-to-account-rotation-schedule"
+    ]
+
+
+def test_pushers_secret_fence_lets_the_pusher_read_its_current_version_only(
+    prod: ProgramRun,
+) -> None:
+    policy = json.loads(
+        prod.find("lead-to-account-cred-marketo-pusher-resource-policy").inputs["policy"]
+    )
+    pusher = "arn:aws:iam::333333333333:user/prod-lead-to-account-cred-marketo-pusher"
+    read, current_only = policy["Statement"][:2]
+    assert pusher in read["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert (
+        "arn:aws:iam::333333333333:role/prod-lead-to-account-role"
+        not in (read["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+    )
+    assert current_only["Effect"] == "Deny"
+    assert current_only["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": pusher},
+        "StringNotEquals": {"secretsmanager:VersionStage": "AWSCURRENT"},
+    }
 
 
 def test_secrets_are_encrypted_with_own_key_and_versions_left_to_rotation(

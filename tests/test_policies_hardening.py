@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
+from contract.naming import RETIRE_EVENT
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 
 pytestmark = pytest.mark.slow
@@ -132,6 +133,12 @@ def dlq_of(plan: Plan, integration: str) -> str:
 
 
 SECRET_POLICY = "quote-to-order-cred-salesforce-jwt-resource-policy"
+PUSHER_POLICY = "lead-to-account-cred-marketo-pusher-resource-policy"
+RETIRE_TARGET = "lead-to-account-rotation-target"
+
+
+def pusher_secret(plan: Plan) -> str:
+    return str(named(plan, "lead-to-account-cred-marketo-pusher", ":Secret")["outputs"]["arn"])
 
 
 def protected_table(plan: Plan) -> None:
@@ -200,6 +207,25 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("secret-fenced",
      edit_policy(SECRET_POLICY, extend_condition("OnlyTheRotatorAndDeployerWrite", role)),
      "quote-to-order", "may secretsmanager:PutSecretValue"),
+    ("secret-fenced",
+     edit_policy(PUSHER_POLICY, remove_sid("ThePusherReadsOnlyItsCurrentKey")),
+     "lead-to-account", "may read versions other than AWSCURRENT"),
+    ("secret-fenced",
+     edit_policy(PUSHER_POLICY, extend_condition(
+         "OnlyTheIntegrationAndItsRotatorRead",
+         lambda p: named(p, "lead-to-account-role", ":Role")["outputs"]["arn"])),
+     "lead-to-account", "may read the access key of the external pusher"),
+    ("rotation-function-invocation", set_to(RETIRE_TARGET, "input", lambda p: json.dumps(
+        {"SecretId": pusher_secret(p), "ClientRequestToken": "t", "Step": "finishSecret"})),
+     "lead-to-account", "may also be invoked by events.amazonaws.com"),
+    ("rotation-function-invocation", set_to(RETIRE_TARGET, "input", lambda p: json.dumps(
+        {RETIRE_EVENT: {"GraceSeconds": 60, "SecretIds": [
+            pusher_secret(p),
+            named(p, "lead-to-account-cred-salesforce-jwt", ":Secret")["outputs"]["arn"]]}})),
+     "lead-to-account", "may also be invoked by events.amazonaws.com"),
+    ("rotation-function-invocation", set_input("lead-to-account-rotation-schedule",
+        "eventPattern", json.dumps({"source": ["aws.secretsmanager"]}), ":EventRule"),
+     "lead-to-account", "may also be invoked by events.amazonaws.com"),
     ("async-failure-destination", drop("order-to-invoice-batch-async"),
      "order-to-invoice", "has no on-failure destination"),
     ("async-failure-destination",
@@ -272,4 +298,6 @@ def test_broken_stack_is_refused_naming_integration_and_fix(
 def test_every_hardening_policy_has_a_violating_case() -> None:
     from integration_policies.hardening import HARDENING_POLICIES
 
-    assert {p.name for p in HARDENING_POLICIES} == {c[0] for c in CASES} == HARDENING
+    # (rotation-function-invocation's cases are here too: the retirement schedule it
+    # excepts exists only in the real program's stack.)
+    assert {p.name for p in HARDENING_POLICIES} == HARDENING <= {c[0] for c in CASES}

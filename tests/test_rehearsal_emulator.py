@@ -200,3 +200,29 @@ def _tiny_zip(aws: Emulator) -> Any:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
     return path
+
+
+def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds():
+    key = "arn:aws:kms:eu-west-1:111111111111:key/k"
+
+    def via(service: str, effect: str = "Allow") -> dict:
+        return {
+            "Effect": effect,
+            "Action": ["kms:Decrypt"],
+            "Resource": [key],
+            "Condition": {"StringEquals": {"kms:ViaService": f"{service}.eu-west-1.amazonaws.com"}},
+        }
+
+    # Two grants of one action under different conditions do not cancel each other.
+    policies = [{"Version": "2012-10-17", "Statement": [via("sqs"), via("secretsmanager")]}]
+    through = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    assert evaluate(policies, "kms:Decrypt", key, through)
+    assert not evaluate(
+        policies, "kms:Decrypt", key, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    )
+    # A Deny whose condition does not hold denies nothing; one that holds wins.
+    policies[0]["Statement"].append(via("sqs", "Deny"))
+    assert evaluate(policies, "kms:Decrypt", key, through)
+    assert not evaluate(
+        policies, "kms:Decrypt", key, {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
+    )

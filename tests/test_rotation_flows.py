@@ -25,7 +25,7 @@ from test_rotation_fakes import (
 )
 
 from credential_rotation.formats import SECRET_FIELDS
-from credential_rotation.handler import Rotation, RotationRefused
+from credential_rotation.handler import RETIRE, Rotation, RotationRefused
 from provisioner.rehearsal.fakes import Fault
 from provisioner.rotate import RotationFailed, run_rotation_locally
 
@@ -144,11 +144,10 @@ def test_iam_rotation_keeps_the_pushers_previous_key_working(world: World) -> No
 
 
 def _retire_previous(world: World, *, grace_seconds: float, now: float) -> str:
-    from credential_rotation.strategies import IamAccessKeyStrategy, StepContext
-
-    ctx = StepContext(world.arn, "", current=world.doc(), previous=world.doc("AWSPREVIOUS"))
-    strategy = IamAccessKeyStrategy(world.deps.iam, world.deps.sts_for_key)
-    return strategy.retire_previous(ctx, grace_seconds=grace_seconds, now=now)
+    """What the deployed schedule sends the rotation function (components/credential.py)."""
+    event = {RETIRE: {"SecretIds": [world.arn], "GraceSeconds": grace_seconds}}
+    (said,) = Rotation(world.deps).retire_previous_keys(event, now=now)
+    return said.removeprefix(f"{world.arn}: ")
 
 
 def test_iam_previous_key_is_deactivated_once_unused_for_the_grace_period(world: World) -> None:
@@ -163,6 +162,22 @@ def test_iam_previous_key_is_deactivated_once_unused_for_the_grace_period(world:
     done = _retire_previous(world, grace_seconds=day, now=time.time() + 2 * day)
     assert done == f"deactivated previous key {first['access_key_id']}"
     assert not world.accepted(first) and world.accepted(world.doc())
+
+
+def test_scheduled_retirement_refuses_a_malformed_event_or_a_secret_that_is_not_a_pusher_key(
+    world: World,
+) -> None:
+    setup_secret(world, "api_key")
+    for body in (
+        {"SecretIds": [], "GraceSeconds": 60},
+        {"SecretIds": [world.arn], "GraceSeconds": -1},
+        "x",
+    ):
+        with pytest.raises(RotationRefused, match="needs a non-empty SecretIds"):
+            Rotation(world.deps).retire_previous_keys({RETIRE: body})
+    event = {RETIRE: {"SecretIds": [world.arn], "GraceSeconds": 60}}
+    with pytest.raises(RotationRefused, match="not an iam_access_key"):
+        Rotation(world.deps).retire_previous_keys(event)
 
 
 def test_iam_user_never_holds_more_than_two_keys_over_many_rotations(world: World) -> None:

@@ -92,35 +92,52 @@ def _principal_applies(statement: Mapping[str, Any], principal: str) -> bool | N
     return False
 
 
-def _condition_applies(condition: Any, principal: str) -> bool | None:
+def _condition_applies(
+    condition: Any, principal: str, context: Mapping[str, str | None]
+) -> bool | None:
     if not condition:
         return True
     if not isinstance(condition, Mapping):
         return None
     verdict: bool | None = True
     for operator, block in condition.items():
-        op = str(operator).lower().removesuffix("ifexists")
+        raw = str(operator).lower()
+        op, if_exists = raw.removesuffix("ifexists"), raw.endswith("ifexists")
         if not isinstance(block, Mapping):
             return None
         for key, values in block.items():
-            if str(key).lower() != _PRINCIPAL_KEY or op not in _POSITIVE | _NEGATIVE:
+            name = str(key).lower()
+            if op not in _POSITIVE | _NEGATIVE or (name != _PRINCIPAL_KEY and name not in context):
                 verdict = None  # depends on something not modelled here
                 continue
-            case = op.startswith("arn")  # ARN comparisons are case-sensitive per part
-            hit = any(
-                isinstance(v, str) and _glob(v, principal, case=case) for v in _as_list(values)
-            )
+            value = principal if name == _PRINCIPAL_KEY else context[name]
+            if value is None:
+                # An absent key: a negated operator (and IfExists) matches, a positive one
+                # does not (IAM user guide, "Condition operators").
+                if not (if_exists or op in _NEGATIVE):
+                    return False
+                continue
+            case = op.startswith("arn") or name != _PRINCIPAL_KEY  # String* is case-sensitive
+            hit = any(isinstance(v, str) and _glob(v, value, case=case) for v in _as_list(values))
             if (op in _POSITIVE) != hit:
                 return False  # one condition fails: the statement does not apply
     return verdict
 
 
-def denies(document: Mapping[str, Any], action: str, principal: str) -> bool | None:
+def denies(
+    document: Mapping[str, Any],
+    action: str,
+    principal: str,
+    context: Mapping[str, str | None] | None = None,
+) -> bool | None:
     """Whether the document's Deny statements shut `principal` out of `action`.
 
     The document is a resource policy of one resource, so every `Resource` in it is taken
-    to mean that resource.
+    to mean that resource. `context` gives other condition keys of the request (None: the
+    request does not carry the key), e.g. ``{"secretsmanager:VersionStage": "AWSPENDING"}``;
+    a key it does not give leaves a statement undecided.
     """
+    known = {k.lower(): v for k, v in (context or {}).items()}
     unsure = False
     for statement in _as_list(document.get("Statement")):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
@@ -132,7 +149,7 @@ def denies(document: Mapping[str, Any], action: str, principal: str) -> bool | N
             continue
         parts = (
             _principal_applies(statement, principal),
-            _condition_applies(statement.get("Condition"), principal),
+            _condition_applies(statement.get("Condition"), principal, known),
         )
         if False in parts:
             continue
@@ -195,6 +212,51 @@ ADMIN_ACTIONS = (
 _WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage")
 
 
+_STAGE_KEY = "secretsmanager:VersionStage"
+# What a pusher may ask for, and what it may not (None: a request naming no stage).
+_CURRENT = "AWSCURRENT"
+_NOT_CURRENT = ("AWSPREVIOUS", "AWSPENDING", None)
+
+
+def _pusher_problems(
+    document: Mapping[str, Any], pusher: str | None, own_roles: set[str], rotator: str | None
+) -> list[tuple[str, str]]:
+    """A pusher's key secret: the pusher reads AWSCURRENT only, the sync role never."""
+    if pusher is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    read = "secretsmanager:GetSecretValue"
+    for role in sorted(own_roles - {rotator or ""}):
+        if denies(document, read, role) is not True:
+            problems.append(
+                (
+                    f"{role} may read the access key of the external pusher {pusher}",
+                    "leave it out of the readers; only the pusher and the rotation role read it",
+                )
+            )
+    if denies(document, read, pusher, {_STAGE_KEY: _CURRENT}) is True:
+        problems.append(
+            (
+                f"the pusher {pusher} cannot read its current key, so after a rotation it "
+                "keeps the old key until that is retired, and then stops",
+                f"exempt it from the Deny of GetSecretValue for {_STAGE_KEY} {_CURRENT}",
+            )
+        )
+    if opened := [
+        str(stage)
+        for stage in _NOT_CURRENT
+        if denies(document, read, pusher, {_STAGE_KEY: stage}) is not True
+    ]:
+        problems.append(
+            (
+                f"the pusher {pusher} may read versions other than {_CURRENT} "
+                f"({', '.join(opened)}), the pending key included",
+                f'deny it GetSecretValue with StringNotEquals {{"{_STAGE_KEY}": "{_CURRENT}"}}',
+            )
+        )
+    return problems
+
+
 def secret_fence_problems(
     document: Mapping[str, Any],
     *,
@@ -202,13 +264,16 @@ def secret_fence_problems(
     account: str,
     own_roles: Iterable[str],
     rotator: str | None,
+    pusher: str | None = None,
 ) -> list[tuple[str, str]]:
     """(problem, fix) for a credential secret's resource policy; none when it is a fence.
 
     A fence shuts every principal it does not name out of every secret action, lets the
     rotation role do its four steps, lets none of the integration's other roles write, and
     keeps at least one administrator (a named principal neither role) who may change the
-    secret and its policy but never read the value.
+    secret and its policy but never read the value. Any other principal it names is denied
+    the value, except `pusher`, the external system whose IAM access key the secret holds:
+    it reads the AWSCURRENT version only, and the integration's sync role none.
     """
     problems: list[tuple[str, str]] = []
     stranger = f"arn:aws:iam::{account}:role/not-{integration}-probe"
@@ -257,4 +322,16 @@ def secret_fence_problems(
                     "deny it GetSecretValue; only the integration and its rotator read",
                 )
             )
+    for other in admins:
+        if other in keepers or other == pusher:
+            continue
+        if denies(document, "secretsmanager:GetSecretValue", other) is not True:
+            problems.append(
+                (
+                    f"{other} may read the credential",
+                    "deny it GetSecretValue; only the integration, its rotator and (for an "
+                    "access key) the pusher it belongs to read",
+                )
+            )
+    problems += _pusher_problems(document, pusher, roles, rotator)
     return problems

@@ -67,6 +67,7 @@ FUNCTION = "aws:lambda/function:Function"
 TOPIC = "aws:sns/topic:Topic"
 QUEUE = "aws:sqs/queue:Queue"
 ROLE = "aws:iam/role:Role"
+USER = "aws:iam/user:User"
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
@@ -336,6 +337,19 @@ def _role_arn(role: Res | None, account: str) -> str | None:
     return f"arn:aws:iam::{account}:role/{name}" if isinstance(name, str) else None
 
 
+def _pusher_arn(view: StackView, secret: Res, account: str) -> str | None:
+    """The external pusher whose access key `secret` holds: its user has the secret's name
+    (docs/contracts.md, "IAM principals per integration")."""
+    name = secret.get("name")
+    for user in view.of(secret.integration or "", USER):
+        if isinstance(name, str) and user.get("name") == name:
+            arn = user.get("arn")
+            if isinstance(arn, str) and arn.startswith("arn:"):
+                return arn
+            return f"arn:aws:iam::{account}:user/{name}"
+    return None
+
+
 def _fence_of(view: StackView, secret: Res) -> tuple[Res, Any] | None:
     for policy in view.of_type(SECRET_POLICY):
         if view.find(policy.get("secretArn"), SECRET) is secret:
@@ -401,6 +415,7 @@ def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
             account=account,
             own_roles=own_roles,
             rotator=_rotator_arn(view, secret, account),
+            pusher=_pusher_arn(view, secret, account),
         ):
             report(f"{_who(secret)}: {problem}. Fix: {fix}.", holder.urn)
 

@@ -11,9 +11,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.naming import RETIRE_EVENT
 from contract.phases import REVERSE, required_alarms
 
-from ._common import as_list, label
+from ._common import as_list, is_unknown, label
 from ._stack import Res, StackView
 
 FUNCTION = "aws:lambda/function:Function"
@@ -243,7 +244,9 @@ def rotation_function_invocation(args: StackValidationArgs, report: ReportViolat
     Rationale: Secrets Manager user guide "Lambda rotation functions" / "Permissions for
     rotation": the rotation function can read and write every version of the credential;
     only `secretsmanager.amazonaws.com`, with `source_account` set (confused-deputy
-    protection), may invoke it, and it must be allowed to, or rotation silently fails.
+    protection), may invoke it, and it must be allowed to, or rotation silently fails. The
+    one exception is the integration's own retirement schedule (`_retire_schedule`), which
+    sends nothing but the event that deactivates its pushers' superseded keys.
 
     Config: none.
     """
@@ -270,12 +273,69 @@ def rotation_function_invocation(args: StackValidationArgs, report: ReportViolat
                 function.urn,
             )
         for other in mine:
-            if other.get("principal") != "secretsmanager.amazonaws.com":
-                report(
-                    f"{who}{function.name} may also be invoked by {other.get('principal')}. "
-                    f"Fix: remove {other.name}; only Secrets Manager invokes rotation.",
-                    other.urn,
-                )
+            if other.get("principal") == "secretsmanager.amazonaws.com":
+                continue
+            if other.get("principal") == "events.amazonaws.com" and _retire_schedule(
+                view, function, other
+            ):
+                continue
+            report(
+                f"{who}{function.name} may also be invoked by {other.get('principal')}. "
+                f"Fix: remove {other.name}; only Secrets Manager invokes rotation (and the "
+                f"integration's own schedule {function.integration}-rotation-schedule, with "
+                f"nothing but the {RETIRE_EVENT!r} event for its pushers' secrets).",
+                other.urn,
+            )
+
+
+def _retire_schedule(view: StackView, function: Res, permission: Res) -> bool:
+    """`permission` lets only the integration's own retirement schedule invoke `function`.
+
+    The one exception to "only Secrets Manager": a rule of the same integration with the
+    role word `rotation-schedule`, on a schedule (an event pattern would forward events
+    anyone in the account can put), whose every target at the function sends exactly the
+    retirement event (contract.naming.RETIRE_EVENT) for the integration's own pushers'
+    secrets, never a rotation step.
+    """
+    source = permission.props.get("sourceArn")
+    if is_unknown(source):
+        return True  # judged on `pulumi up`, when the rule's ARN is known
+    rule = view.find(source, RULE)
+    if (
+        rule is None
+        or rule.integration != function.integration
+        or not rule.is_role("rotation-schedule")
+        or not rule.get("scheduleExpression")
+        or rule.get("eventPattern")
+    ):
+        return False
+    targets = [
+        t
+        for t in view.of_type(TARGET)
+        if view.find(t.get("rule"), RULE) is rule and view.find(t.get("arn"), FUNCTION) is function
+    ]
+    return bool(targets) and all(_retire_input(view, function, t) for t in targets)
+
+
+def _retire_input(view: StackView, function: Res, target: Res) -> bool:
+    raw = target.props.get("input")
+    if is_unknown(raw):
+        return True  # the secrets' ARNs are known on `pulumi up`
+    try:
+        event = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return False
+    if not isinstance(event, dict) or set(event) != {RETIRE_EVENT}:
+        return False
+    ids = event[RETIRE_EVENT].get("SecretIds") if isinstance(event[RETIRE_EVENT], dict) else None
+    pushers = {u.get("name") for u in view.of(function.integration or "", "aws:iam/user:User")} - {
+        None
+    }
+    secrets = [view.find(i, SECRET) for i in ids] if isinstance(ids, list) else []
+    return bool(secrets) and all(
+        s is not None and s.integration == function.integration and s.get("name") in pushers
+        for s in secrets
+    )
 
 
 ROTATION_FUNCTION_INVOCATION = StackValidationPolicy(

@@ -213,15 +213,28 @@ def evaluate(
     resource: str,
     context: Mapping[str, str] | None = None,
 ) -> bool:
-    """True when the identity policies allow ``action`` on ``resource`` (explicit deny wins)."""
+    """True when the identity policies allow ``action`` on ``resource`` (explicit deny wins).
+
+    Each statement is judged on its own: moto answers DENIED for a statement whose action
+    matches but whose condition does not, Allow or Deny alike, where IAM just does not
+    apply it (IAM user guide, "Policy evaluation logic"), so two Allows of one action under
+    different conditions (KMS through SQS in one, through Secrets Manager in the other)
+    would deny each other. A statement applies when, read as an Allow, moto permits.
+    """
     allowed = False
     for document in policies:
-        result = IAMPolicy(json.dumps(document)).is_action_permitted(
-            action, resource, incoming_condition_values=dict(context or {})
-        )
-        if result == PermissionResult.DENIED:
-            return False
-        allowed = allowed or result == PermissionResult.PERMITTED
+        found = document.get("Statement", [])
+        for statement in found if isinstance(found, list) else [found]:
+            as_allow = {"Version": "2012-10-17", "Statement": [{**statement, "Effect": "Allow"}]}
+            applies = (
+                IAMPolicy(json.dumps(as_allow)).is_action_permitted(
+                    action, resource, incoming_condition_values=dict(context or {})
+                )
+                == PermissionResult.PERMITTED
+            )
+            if applies and statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or applies
     return allowed
 
 
@@ -411,14 +424,22 @@ class EvaluatedCalls:
             return self._lookup("secret", str(params["SecretId"]))
         if prefix == "iam" and "UserName" in params:
             return self._lookup("user", str(params["UserName"]))
+        if prefix == "iam" and "AccessKeyId" in params:
+            # A call naming only a key (GetAccessKeyLastUsed) acts on the user who owns it
+            # (Service Authorization Reference, IAM: resource type "user").
+            return self._lookup("key-owner", str(params["AccessKeyId"]))
         return "*"
 
     def _lookup(self, kind: str, name: str) -> str:
-        """The ARN of a secret (by name or ARN) or user, read as the deployer; cached."""
+        """The ARN of a secret (by name or ARN), a user, or a key's user, read as the deployer;
+        cached."""
         if (kind, name) not in self._arns:
             try:
                 if kind == "secret":
                     arn = self._admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                elif kind == "key-owner":
+                    owner = self._admin("iam").get_access_key_last_used(AccessKeyId=name)
+                    arn = self._admin("iam").get_user(UserName=owner["UserName"])["User"]["Arn"]
                 else:
                     arn = self._admin("iam").get_user(UserName=name)["User"]["Arn"]
             except ClientError:

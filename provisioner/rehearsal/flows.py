@@ -604,8 +604,16 @@ def _stages(sm: Any, arn: str) -> dict[str, str | list[str] | None]:
     return found
 
 
-def _iam_key_accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
-    """The emulator's STS identifies the new key as the credential's IAM user."""
+def iam_key_accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
+    """The emulator's STS identifies the key as the credential's IAM user, and IAM has it
+    active: AWS refuses every call signed with an inactive key (IAM user guide, "Manage
+    access keys for IAM users"), moto's STS does not (docs/moto-differences.md)."""
+    keys = deployment.aws.client("iam").list_access_keys(UserName=doc["user_name"])
+    if not any(
+        k["AccessKeyId"] == doc["access_key_id"] and k["Status"] == "Active"
+        for k in keys["AccessKeyMetadata"]
+    ):
+        return False
     sts = deployment.aws.client(
         "sts",
         {
@@ -694,7 +702,13 @@ def _rotation_needs(
         user = deployment.aws.client("iam").get_user(UserName=doc["user_name"])["User"]["Arn"]
         needs += [
             (f"iam:{a}", user)
-            for a in ("CreateAccessKey", "DeleteAccessKey", "ListAccessKeys", "UpdateAccessKey")
+            for a in (
+                "CreateAccessKey",
+                "DeleteAccessKey",
+                "GetAccessKeyLastUsed",
+                "ListAccessKeys",
+                "UpdateAccessKey",
+            )
         ]
     return needs
 
@@ -826,9 +840,15 @@ def _rotate_one(
     if after["AWSPENDING"]:
         problems.append(f"AWSPENDING still on {after['AWSPENDING']}")
     new = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
-    accepted = _iam_key_accepted(deployment, new) if kind == "iam_access_key" else fake.accepts(new)
+    accepted = iam_key_accepted(deployment, new) if kind == "iam_access_key" else fake.accepts(new)
     if not accepted:
         problems.append("the issuing system does not accept the new credential")
+    handover = ""
+    if kind == "iam_access_key" and not problems:
+        from provisioner.rehearsal.handover import pusher_handover
+
+        found, handover = pusher_handover(deployment, d, arn, session, deps)
+        problems += found
     if problems:
         return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
     issuer = "the emulator's STS" if kind == "iam_access_key" else "the fake issuer"
@@ -842,5 +862,5 @@ def _rotate_one(
         f"calls against resource *, so the role's policies were evaluated instead: "
         f"{len(calls.evaluated)} calls ({', '.join(actions)}) allowed on its own secret, key"
         f"{' and pusher user' if kind == 'iam_access_key' else ''}; GetSecretValue/"
-        f"PutSecretValue denied on {len(others)} secrets of other integrations",
+        f"PutSecretValue denied on {len(others)} secrets of other integrations{handover}",
     )

@@ -29,7 +29,16 @@ from botocore.exceptions import ClientError
 
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import FUNCTION, KEY, QUEUE, SECRET, TOPIC, Deployed, Inventory
+from provisioner.rehearsal.inventory import (
+    FUNCTION,
+    KEY,
+    QUEUE,
+    SECRET,
+    TOPIC,
+    USER,
+    Deployed,
+    Inventory,
+)
 from provisioner.rehearsal.result import Check
 
 __all__ = ["hardening_checks"]
@@ -141,6 +150,8 @@ def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
     fence = pack_module("fence")
     account = aws.account_id
     own_roles = [str(r.outputs["arn"]) for r in deployed.roles]
+    # A pusher's access-key secret has its IAM user's name (docs/contracts.md).
+    pushers = {str(u.outputs.get("name")): str(u.outputs["arn"]) for u in deployed.of_type(USER)}
     problems: list[str] = []
     secrets = deployed.of_type(SECRET)
     for secret in secrets:
@@ -166,6 +177,7 @@ def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
             account=account,
             own_roles=own_roles,
             rotator=rotator,
+            pusher=pushers.get(meta["Name"]),
         )
         problems += [f"{meta['Name']}: {problem}" for problem, _ in found]
     return _check(

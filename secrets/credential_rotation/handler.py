@@ -68,6 +68,10 @@ for _noisy in ("boto3", "botocore", "urllib3"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+# The scheduled event that retires pushers' superseded access keys (components/credential.py
+# sends it from an EventBridge rule): {"retirePreviousKeys": {"SecretIds": [arn, ...],
+# "GraceSeconds": n}}. Secrets Manager's own events never carry this key.
+RETIRE = "retirePreviousKeys"
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 # Staging label of the version that records issued credential ids (ids only, no values).
 # Custom labels are allowed on any version (Secrets Manager API Reference, PutSecretValue
@@ -138,6 +142,26 @@ def _is_not_found(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException")
 
 
+def retire_request(event: dict[str, Any]) -> tuple[list[str], float]:
+    """The secrets and grace period of a scheduled retirement event, checked."""
+    body = event.get(RETIRE)
+    ids = body.get("SecretIds") if isinstance(body, dict) else None
+    grace = body.get("GraceSeconds") if isinstance(body, dict) else None
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or not all(isinstance(i, str) and i for i in ids)
+        or isinstance(grace, bool)
+        or not isinstance(grace, int | float)
+        or grace <= 0
+    ):
+        raise RotationRefused(
+            f"{RETIRE} needs a non-empty SecretIds list of secret ARNs and a positive "
+            f"GraceSeconds, got {json.dumps(body)[:200]}"
+        )
+    return ids, float(grace)
+
+
 class Rotation:
     """Runs one rotation step per call, enforcing the Secrets Manager contract."""
 
@@ -170,6 +194,47 @@ class Rotation:
             LOG.error("%s: %s failed: %s: %s", arn, step, type(exc).__name__, exc)
             raise
         LOG.info("%s: %s done", arn, step)
+
+    def retire_previous_keys(self, event: dict[str, Any], *, now: float | None = None) -> list[str]:
+        """Deactivate each pusher secret's AWSPREVIOUS access key once unused for the grace.
+
+        The previous key stays active after a rotation so the external pusher keeps working
+        until it reads its new key (strategies.IamAccessKeyStrategy); this scheduled run
+        deactivates it once IAM reports it unused for ``GraceSeconds``, and the next
+        rotation's createSecret deletes it. Every secret is tried; a failure on one is
+        raised after the others ran, so the invocation fails and its record reaches the
+        on-failure destination.
+        """
+        ids, grace = retire_request(event)
+        moment = time.time() if now is None else now
+        said: list[str] = []
+        failed: list[str] = []
+        for arn in ids:
+            try:
+                said.append(f"{arn}: {self._retire_one(arn, grace, moment)}")
+            except Exception as exc:
+                LOG.error("%s: retiring failed: %s: %s", arn, type(exc).__name__, exc)
+                failed.append(f"{arn}: {type(exc).__name__}: {exc}")
+        for line in said:
+            LOG.info("%s", line)
+        if failed:
+            raise RotationRefused("; ".join(failed))
+        return said
+
+    def _retire_one(self, arn: str, grace: float, now: float) -> str:
+        meta = self.sm.describe_secret(SecretId=arn)
+        versions: dict[str, list[str]] = meta.get("VersionIdsToStages", {})
+        ctx = StepContext(arn, "", current=self._get(arn, stage=CURRENT))
+        if ctx.current.get("kind") != "iam_access_key":
+            raise RotationRefused(
+                f"{arn} holds a {ctx.current.get('kind')}, not an iam_access_key; only a "
+                "pusher's access keys are retired on a schedule"
+            )
+        ctx.previous = self._previous(arn, versions)
+        if ctx.previous and ctx.previous.get("access_key_id") == ctx.current.get("access_key_id"):
+            return "the previous version holds the current key; nothing to retire"
+        strategy = IamAccessKeyStrategy(self.deps.iam, self.deps.sts_for_key, self.deps.sleep)
+        return strategy.retire_previous(ctx, grace_seconds=grace, now=now)
 
     def _get(self, arn: str, *, stage: str, version: str | None = None) -> dict[str, Any]:
         kwargs: dict[str, str] = {"SecretId": arn, "VersionStage": stage}
@@ -313,10 +378,13 @@ class Rotation:
 _DEPENDENCIES: Dependencies | None = None
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> None:
-    """Lambda entry point for Secrets Manager rotation."""
+def lambda_handler(event: dict[str, Any], context: Any) -> list[str] | None:
+    """Lambda entry point: Secrets Manager's rotation steps, or the scheduled retirement."""
     global _DEPENDENCIES
     if _DEPENDENCIES is None:
         # Reused across warm invocations: clients are expensive to build.
         _DEPENDENCIES = default_dependencies()
+    if RETIRE in event:
+        return Rotation(_DEPENDENCIES).retire_previous_keys(event)
     Rotation(_DEPENDENCIES).run(event)
+    return None

@@ -1,0 +1,107 @@
+"""An external pusher's key handover, rehearsed: no outage between two access keys.
+
+After the rehearsal's first rotation of a pusher's access key (from the bootstrap version,
+which holds no real key), a second rotation runs as the rotation role and this module
+checks what the pusher lives through:
+- while testSecret proves the new key, the old one is still accepted by the emulator's STS;
+- after finishSecret the old key still works (the pusher switches when it next reads
+  AWSCURRENT), and so does the new one;
+- the deployed retirement schedule's own event (read back from the rule's target), run
+  through the rotation function's code as the rotation role, keeps the old key while it is
+  inside the grace period and deactivates it once the grace has passed (the clock is moved
+  on, not waited for); then only the new key works.
+
+Usage::
+
+    problems, detail = pusher_handover(deployment, deployed, secret_arn, session, deps)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from provisioner.rehearsal.inventory import RULE, Deployed
+
+if TYPE_CHECKING:
+    from provisioner.rehearsal.runner import Deployment
+
+__all__ = ["pusher_handover"]
+
+
+def _accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
+    from provisioner.rehearsal.flows import iam_key_accepted
+
+    return iam_key_accepted(deployment, doc)
+
+
+def _retirement_event(deployment: Deployment, d: Deployed) -> dict[str, Any] | None:
+    """The event the deployed schedule sends the rotation function (its target's Input)."""
+    rule = d.named("rotation-schedule", RULE)
+    if rule is None:
+        return None
+    events = deployment.aws.client("events")
+    for target in events.list_targets_by_rule(Rule=rule.id)["Targets"]:
+        if target.get("Input"):
+            return dict(json.loads(target["Input"]))
+    return None
+
+
+def pusher_handover(
+    deployment: Deployment, d: Deployed, arn: str, session: Any, deps: Any
+) -> tuple[list[str], str]:
+    """(problems, detail) of a second rotation of a pusher's key and its retirement."""
+    from provisioner.rotate import RotationFailed, _handler_module, run_rotation_locally
+
+    if d.dlq is None:
+        return [], ""  # phase 2: the pusher may do nothing with any key yet, none is retired
+    sm = deployment.aws.client("secretsmanager")
+    old = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    during: list[bool] = []
+
+    def sts_for_key(access_key_id: str, secret_access_key: str) -> Any:
+        if access_key_id != old["access_key_id"] and not during:
+            during.append(_accepted(deployment, old))  # testSecret is proving the new key
+        return deps.sts_for_key(access_key_id, secret_access_key)
+
+    try:
+        run_rotation_locally(
+            arn,
+            session=session,
+            endpoint_url=deployment.aws.endpoint,
+            dependencies=dataclasses.replace(deps, sts_for_key=sts_for_key),
+        )
+    except RotationFailed as err:
+        return [f"the second rotation of the pusher's key failed: {err}"], ""
+    new = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    problems = []
+    if during != [True]:
+        problems.append("the old key was not accepted while testSecret proved the new one")
+    if not (_accepted(deployment, old) and _accepted(deployment, new)):
+        problems.append("after the rotation the old and the new key do not both work")
+    event = _retirement_event(deployment, d)
+    if event is None:
+        problems.append(f"no schedule {d.name}-rotation-schedule sends the retirement event")
+        return problems, ""
+    rotation = _handler_module().Rotation(deps)
+    try:
+        rotation.retire_previous_keys(event, now=time.time())
+        kept = _accepted(deployment, old)
+        grace = float(event["retirePreviousKeys"]["GraceSeconds"])
+        rotation.retire_previous_keys(event, now=time.time() + grace + 60)
+    except Exception as err:  # reported as the check's outcome, as AWS would fail the run
+        problems.append(f"the scheduled retirement failed: {type(err).__name__}: {err}")
+        return problems, ""
+    if not kept:
+        problems.append("the retirement deactivated the old key inside its grace period")
+    if _accepted(deployment, old) or not _accepted(deployment, new):
+        problems.append("after the grace period the old key still works or the new one does not")
+    detail = (
+        f"; the pusher's handover: a second rotation left the old key "
+        f"{old['access_key_id'][-4:]} working while the new one was proven and after, and the "
+        f"deployed schedule's event deactivated it only once {grace / 3600:.0f} h unused "
+        "(GetAccessKeyLastUsed)"
+    )
+    return problems, detail
