@@ -202,10 +202,10 @@ def _tiny_zip(aws: Emulator) -> Any:
     return path
 
 
-def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds():
+def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds() -> None:
     key = "arn:aws:kms:eu-west-1:111111111111:key/k"
 
-    def via(service: str, effect: str = "Allow") -> dict:
+    def via(service: str, effect: str = "Allow") -> dict[str, Any]:
         return {
             "Effect": effect,
             "Action": ["kms:Decrypt"],
@@ -214,14 +214,15 @@ def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds():
         }
 
     # Two grants of one action under different conditions do not cancel each other.
-    policies = [{"Version": "2012-10-17", "Statement": [via("sqs"), via("secretsmanager")]}]
+    statements = [via("sqs"), via("secretsmanager")]
+    policies = [{"Version": "2012-10-17", "Statement": statements}]
     through = {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
     assert evaluate(policies, "kms:Decrypt", key, through)
     assert not evaluate(
         policies, "kms:Decrypt", key, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
     )
     # A Deny whose condition does not hold denies nothing; one that holds wins.
-    policies[0]["Statement"].append(via("sqs", "Deny"))
+    statements.append(via("sqs", "Deny"))
     assert evaluate(policies, "kms:Decrypt", key, through)
     assert not evaluate(
         policies, "kms:Decrypt", key, {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
