@@ -25,7 +25,7 @@ import yaml
 
 import components.service_account
 from provisioner.cli import main
-from provisioner.rehearsal import Progress, rehearse
+from provisioner.rehearsal import Progress, access, rehearse
 from provisioner.rehearsal.fakes import FakeSystems, Fault
 from provisioner.rehearsal.runner import EmulatorBackend
 
@@ -184,6 +184,8 @@ def broken_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
         return original_create(self, request)
 
     with pytest.MonkeyPatch.context() as patch:
+        # No live foreign probes: the stolen grant must be caught by evaluation alone.
+        patch.setattr(access, "FOREIGN_LIVE_SAMPLE", 0)
         patch.setattr(components.service_account, "_statement", with_stolen_grant)
         patch.setattr(EmulatorBackend, "create", create_without_redrive)
         return _rehearse_small(small_roadmap)
@@ -230,6 +232,7 @@ def test_role_granted_another_integrations_queue_fails_the_access_matrix(
     failed = _failed(broken_report)
     detail = failed.get("access-matrix:sqs:quote-to-order", "")
     assert "may sqs:ReceiveMessage on lead-to-account's queue" in detail, failed
+    assert "(evaluated)" in detail and "0 live calls" not in detail, detail
     # The victim's own matrix is unaffected: the check names the role that overreaches.
     assert "access-matrix:sqs:lead-to-account" not in failed, failed
 

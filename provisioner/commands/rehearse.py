@@ -24,8 +24,10 @@ Start moto's AWS emulator on 127.0.0.1, run the Pulumi program with every resour
 created through the AWS API there, run the policy pack over the result, then check:
   - every planned resource exists in the emulator;
   - access matrix: each integration's role (assumed through STS) can use its own queues
-    and is denied on every other integration's (live SQS calls with IAM enforced); its
-    Secrets Manager, KMS and DynamoDB permissions evaluated for the same matrix;
+    and is denied on every other integration's: live SQS calls with IAM enforced on its
+    own queues and a fixed-seed sample of two foreign ones, every foreign queue evaluated
+    against its identity and queue policies; its Secrets Manager, KMS and DynamoDB
+    permissions evaluated for the same matrix;
   - each log group, function environment, topic and secret under the integration's own
     key, the key admitting exactly the services they need, every secret fenced by its
     resource policy, and scheduled jobs' failed runs kept in the alarmed DLQ;

@@ -1,7 +1,10 @@
 """The access matrix: each integration's principals reach their own resources and nobody else's.
 
-SQS is tested live. Each role is assumed through STS, then, with moto's IAM enforcement on,
-its credentials call SQS on every queue of every integration. Probes are built to pass
+SQS is tested live and evaluated. Each role is assumed through STS, then, with moto's IAM
+enforcement on, its credentials call SQS on its own queues and on a fixed-seed sample of
+other integrations' queues; every foreign queue is also judged by evaluating the
+principal's policies and the queue's resource policy, so the live calls grow linearly with
+the roadmap while no pair goes unchecked. Probes are built to pass
 authorisation and then fail validation (``DelaySeconds=901``, ``MaxNumberOfMessages=11``,
 a made-up receipt handle), so an allowed probe changes nothing in any queue: "AccessDenied"
 means denied, any other answer means IAM let the call through.
@@ -17,14 +20,16 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.creators import CreatedResource
@@ -36,10 +41,12 @@ __all__ = [
     "Credentials",
     "EvaluatedCalls",
     "assume",
+    "could_allow",
     "evaluate",
     "evaluated_matrix",
     "role_policies",
     "sqs_matrix",
+    "user_policies",
 ]
 
 Credentials = dict[str, str]
@@ -87,6 +94,28 @@ class _Principal:
     label: str  # role or user name, for messages
     credentials: Credentials
     needs: Mapping[str, tuple[str, ...]]
+    arn: str
+    policies: tuple[dict[str, Any], ...]  # its identity policies, as IAM holds them
+
+    def may(self, action: str, resource: str, resource_policy: dict[str, Any] | None) -> bool:
+        """Whether any request could let this principal call `action` on `resource`.
+
+        Within one account a call is allowed when the identity policies or the resource
+        policy allow it and nothing denies it (IAM user guide, "Policy evaluation logic");
+        only resource-policy statements naming this principal (or everyone) count.
+        """
+        statements = [s for s in (resource_policy or {}).get("Statement", []) if self._named(s)]
+        found = [*self.policies, {"Statement": statements}]
+        return could_allow(found, action, resource)
+
+    def _named(self, statement: Mapping[str, Any]) -> bool:
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        names = principal.get("AWS", []) if isinstance(principal, dict) else []
+        names = [names] if isinstance(names, str) else names
+        root = f"arn:aws:iam::{self.arn.split(':')[4]}:root"
+        return any(n in ("*", self.arn, root) for n in names)
 
 
 def assume(aws: Emulator, role_arn: str, session: str = "rehearsal") -> Credentials:
@@ -126,15 +155,20 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     f"role {role.id}",
                     assume(aws, role.outputs["arn"], f"rehearsal-{deployed.name}"[:64]),
                     needs,
+                    role.outputs["arn"],
+                    tuple(role_policies(aws, role.id)),
                 )
             )
         for key in deployed.of_type(ACCESS_KEY):
+            user = key.outputs["user"]
             found.append(
                 _Principal(
                     deployed.name,
-                    f"user {key.outputs['user']}",
+                    f"user {user}",
                     {"aws_access_key_id": key.id, "aws_secret_access_key": key.outputs["secret"]},
                     _PUSHER_NEEDS,
+                    f"arn:aws:iam::{aws.account_id}:user/{user}",
+                    tuple(user_policies(aws, user)),
                 )
             )
     return found
@@ -144,42 +178,85 @@ def _queue_kind(deployed_name: str, queue: CreatedResource) -> str:
     return queue.name.removeprefix(f"{deployed_name}-")
 
 
+# Foreign queues each principal also probes live (a fixed-seed sample, the same on every run
+# of a stack): every other foreign pair is proven denied by evaluation, so the live calls
+# grow with the number of integrations, not with its square.
+FOREIGN_LIVE_SAMPLE = 2
+
+
 def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
-    """One check per integration: its principals' live SQS access against every queue."""
+    """One check per integration: its principals' SQS access against every queue.
+
+    Live, with IAM enforced: every action a principal needs on its own queues, and every
+    action on `FOREIGN_LIVE_SAMPLE` foreign queues drawn with a fixed seed. Evaluated: every
+    action on every foreign queue, with the principal's identity policies and the queue's
+    resource policy (read back from the emulator), so no foreign pair goes unjudged.
+    """
     principals = _principals(aws, inventory)
     queues = [(d.name, q) for d in inventory for q in d.queues]
+    queue_policies = {q.id: _queue_policy(aws, q.id) for _, q in queues}
     problems: dict[str, list[str]] = {d.name: [] for d in inventory}
-    counts: dict[str, int] = dict.fromkeys(problems, 0)
+    live: dict[str, int] = dict.fromkeys(problems, 0)
+    evaluated: dict[str, int] = dict.fromkeys(problems, 0)
     with aws.iam_enforced():
         for principal in principals:
             sqs = aws.client("sqs", principal.credentials)
-            for owner, queue in queues:
-                own = owner == principal.integration
-                needed = principal.needs.get(_queue_kind(owner, queue), ()) if own else ()
+            foreign = [(o, q) for o, q in queues if o != principal.integration]
+            sample = random.Random(f"{aws.account_id}:{principal.label}").sample(
+                foreign, min(FOREIGN_LIVE_SAMPLE, len(foreign))
+            )
+            own = [(o, q) for o, q in queues if o == principal.integration]
+            for owner, queue in own + sample:
+                mine = owner == principal.integration
+                needed = principal.needs.get(_queue_kind(owner, queue), ()) if mine else ()
                 for action, probe in _SQS_PROBES.items():
-                    if own and action not in needed:
+                    if mine and action not in needed:
                         continue  # least privilege on its own queues is the policy pack's job
                     outcome = _outcome(partial(probe, sqs, queue.id))
-                    counts[principal.integration] += 1
-                    if outcome.startswith("error"):
-                        problems[principal.integration].append(
-                            f"{principal.label} could not call {action} on {queue.id}: {outcome}"
-                        )
-                    elif own and outcome == "denied":
-                        problems[principal.integration].append(
-                            f"{principal.label} is denied {action} on its own "
-                            f"{_queue_kind(owner, queue)} {queue.outputs['name']}"
-                        )
-                    elif not own and outcome == "allowed":
+                    live[principal.integration] += 1
+                    problem = _judged(principal, owner, queue, action, outcome, mine)
+                    if problem:
+                        problems[principal.integration].append(problem)
+            for owner, queue in foreign:
+                for action in _SQS_PROBES:
+                    evaluated[principal.integration] += 1
+                    if principal.may(action, queue.outputs["arn"], queue_policies[queue.id]):
                         problems[principal.integration].append(
                             f"{principal.label} may {action} on {owner}'s queue "
-                            f"{queue.outputs['name']}"
+                            f"{queue.outputs['name']} (evaluated)"
                         )
     return [
-        _matrix_check(f"access-matrix:sqs:{name}", problems[name], counts[name], "live SQS calls")
+        _matrix_check(
+            f"access-matrix:sqs:{name}",
+            problems[name],
+            live[name] + evaluated[name],
+            f"SQS permissions ({live[name]} live calls, {evaluated[name]} evaluated)",
+        )
         for name in problems
-        if counts[name] or problems[name]
+        if live[name] or evaluated[name] or problems[name]
     ]
+
+
+def _judged(
+    principal: _Principal, owner: str, queue: CreatedResource, action: str, outcome: str, mine: bool
+) -> str | None:
+    """What is wrong with one live call's outcome, if anything."""
+    if outcome.startswith("error"):
+        return f"{principal.label} could not call {action} on {queue.id}: {outcome}"
+    if mine and outcome == "denied":
+        return (
+            f"{principal.label} is denied {action} on its own "
+            f"{_queue_kind(owner, queue)} {queue.outputs['name']}"
+        )
+    if not mine and outcome == "allowed":
+        return f"{principal.label} may {action} on {owner}'s queue {queue.outputs['name']}"
+    return None
+
+
+def _queue_policy(aws: Emulator, url: str) -> dict[str, Any] | None:
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    text = attributes.get("Attributes", {}).get("Policy")
+    return json.loads(text) if text else None
 
 
 def _matrix_check(name: str, problems: list[str], count: int, what: str) -> Check:
@@ -199,6 +276,54 @@ def role_policies(aws: Emulator, role_name: str) -> list[dict[str, Any]]:
             iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
         )
     for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(
+            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+        )
+        documents.append(version["PolicyVersion"]["Document"])
+    return [json.loads(d) if isinstance(d, str) else d for d in documents]
+
+
+@functools.cache
+def _unconditioned_allow(statement: str) -> IAMPolicyStatement:
+    parsed = {k: v for k, v in json.loads(statement).items() if k != "Condition"}
+    return IAMPolicyStatement({**parsed, "Effect": "Allow"})
+
+
+def _statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = document.get("Statement", [])
+    return [found] if isinstance(found, Mapping) else list(found)
+
+
+def could_allow(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+    """Whether any context could let these policies allow `action` on `resource`.
+
+    An Allow counts whatever its condition says, and only an unconditional Deny takes it
+    back: the sound direction for proving a denial. (moto's own evaluator cannot be used
+    for that: it ignores condition operators it does not know, such as Bool, and answers
+    DENIED for an Allow whose condition fails; docs/moto-differences.md.)
+    """
+    allowed = False
+    for document in documents:
+        for statement in _statements_of(document):
+            probe = _unconditioned_allow(json.dumps(statement, sort_keys=True))
+            if probe.is_action_permitted(action, resource) != PermissionResult.PERMITTED:
+                continue
+            if statement.get("Effect") != "Deny":
+                allowed = True
+            elif "Condition" not in statement:
+                return False
+    return allowed
+
+
+def user_policies(aws: Emulator, user_name: str) -> list[dict[str, Any]]:
+    """Every identity policy document of the user (inline and attached), from the emulator."""
+    iam = aws.client("iam")
+    documents: list[Any] = [
+        iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_user_policies(UserName=user_name)["PolicyNames"]
+    ]
+    for attached in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]:
         policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
         version = iam.get_policy_version(
             PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]

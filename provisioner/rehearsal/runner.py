@@ -197,7 +197,7 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
         ),
         ("pausing the emulator's own SQS pollers", _pause_pollers),
         (
-            "access matrix: live SQS calls with each role's STS credentials",
+            "access matrix: SQS, live with each role's STS credentials and evaluated",
             lambda d: access.sqs_matrix(d.aws, d.inventory),
         ),
         (
