@@ -33,8 +33,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from integration_sync import telemetry
-from integration_sync.clients import SourceApi, SourceRecord, TargetApi, scheduled_apis
 from integration_sync.config import Settings
+from integration_sync.connectors import Connector, SourceRecord, scheduled_connectors
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
 from integration_sync.mapping import api_names, to_target_write
@@ -65,7 +65,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     def remaining() -> float:
         return telemetry.remaining_seconds_of(context)
 
-    source, target = scheduled_apis(settings, on_call=calls, remaining_seconds=remaining)
+    source, target = scheduled_connectors(settings, on_call=calls, remaining_seconds=remaining)
     job = _BatchJob(
         settings,
         source,
@@ -89,8 +89,8 @@ class _BatchJob:
     def __init__(
         self,
         settings: Settings,
-        source: SourceApi,
-        target: TargetApi,
+        source: Connector,
+        target: Connector,
         store: WatermarkStore,
         versions: RecordVersions,
         metrics: Any,

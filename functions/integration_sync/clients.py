@@ -24,16 +24,13 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from integration_sync.credentials import SecretAuth
 from integration_sync.errors import PermanentError, TargetRejected, TransientError
-
-if TYPE_CHECKING:
-    from integration_sync.config import Settings
 
 # (connect, read) seconds: connect slightly above a TCP retransmit window of 3 s
 # (requests docs, "Timeouts"); read well inside the consumer's 60 s Lambda timeout.
@@ -83,29 +80,43 @@ class ApiClient:
         json: Any = None,
         params: dict[str, str] | None = None,
         ok: Iterable[int] = (200, 201, 204),
+        headers: dict[str, str] | None = None,
+        signal: Callable[[requests.Response], str | None] | None = None,
     ) -> requests.Response:
-        """Send one logical request; raise TransientError or PermanentError when it fails."""
+        """Send one logical request; raise TransientError or PermanentError when it fails.
+
+        ``signal`` reads vendor signals an HTTP status does not carry (a GraphQL 200 whose
+        body says THROTTLED, a Marketo 200 with error 606): it returns ``"throttled"`` (wait
+        and retry), ``"unauthorized"`` (refresh the credential once) or None.
+        """
         url = f"{self.base_url}/{path.lstrip('/')}"
         accepted = frozenset(ok)
         refreshed = False
         last = ""
         for attempt in range(1, self.max_attempts + 1):
-            headers = self.auth.headers(method, url, params) if self.auth else {}
+            sent = {
+                **(self.auth.headers(method, url, params) if self.auth else {}),
+                **(headers or {}),
+            }
             if self.on_call:
                 self.on_call()
             try:
                 response = self.session.request(
-                    method, url, json=json, params=params, headers=headers, timeout=self.timeout
+                    method, url, json=json, params=params, headers=sent, timeout=self.timeout
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"{method} {path}: {type(exc).__name__}"
                 self._backoff(attempt, None, last)
                 continue
             status = response.status_code
-            if status in accepted:
+            verdict = signal(response) if signal else None
+            if status in accepted and verdict is None:
                 return response
             last = f"{method} {path}: HTTP {status} {response.text[:200]}"
-            if status == 401 and self.auth and not refreshed:
+            if verdict == "throttled":
+                self._backoff(attempt, response.headers.get("Retry-After"), last)
+                continue
+            if (status == 401 or verdict == "unauthorized") and self.auth and not refreshed:
                 # Credentials may have rotated since they were cached: re-read once.
                 refreshed = True
                 self.auth.refresh()
@@ -115,7 +126,7 @@ class ApiClient:
             ):
                 self._backoff(attempt, response.headers.get("Retry-After"), last)
                 continue
-            if status in (401, 403):
+            if status in (401, 403) or verdict == "unauthorized":
                 raise TransientError(last, reason="unauthorized")
             if status in PERMANENT_STATUS:
                 raise TargetRejected(last)
@@ -221,30 +232,6 @@ class SourceApi:
             )
             for r in records
         ]
-
-
-def scheduled_apis(
-    settings: Settings, *, on_call: Callable[[], None], remaining_seconds: Callable[[], float]
-) -> tuple[SourceApi, TargetApi]:
-    """Source and target clients for a scheduled job, each with its side's secret.
-
-    Both count every call against the same budget and stop retrying near the same deadline::
-
-        source, target = scheduled_apis(settings, on_call=calls, remaining_seconds=remaining)
-    """
-
-    def api(base_url: str, secret_arn: str) -> ApiClient:
-        return ApiClient(
-            base_url,
-            auth=SecretAuth(secret_arn),
-            on_call=on_call,
-            remaining_seconds=remaining_seconds,
-        )
-
-    return (
-        SourceApi(api(settings.source_base_url, settings.source_secret_arn)),
-        TargetApi(api(settings.target_base_url, settings.target_secret_arn)),
-    )
 
 
 def _record_path(obj: str, external_id_field: str, external_id: str) -> str:

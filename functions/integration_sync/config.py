@@ -58,6 +58,8 @@ class Settings:
     # How far back each batch run re-reads before its watermark (stack setting
     # batchOverlapSeconds), for records a lagging source clock committed "in the past".
     batch_overlap_seconds: int = 0
+    source_connector: str = ""
+    target_connector: str = ""
     mapping: Mapping[str, ObjectMapping] = field(default_factory=dict)
     # Bidirectional integrations only: this direction's conflict policy (conflict.py) and
     # where contested changes are parked for a person (the DLQ when empty).
@@ -88,6 +90,8 @@ class Settings:
             api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
             max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
             batch_overlap_seconds=_int(env, "BATCH_OVERLAP_SECONDS", 0),
+            source_connector=env.get("SOURCE_CONNECTOR", ""),
+            target_connector=env.get("TARGET_CONNECTOR", ""),
             mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
             conflict=env.get("CONFLICT", ""),
             review_queue_url=env.get("REVIEW_QUEUE_URL", ""),

@@ -49,9 +49,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from integration_sync import telemetry
-from integration_sync.clients import ApiClient, TargetApi
+from integration_sync.clients import ApiClient
 from integration_sync.config import Settings
 from integration_sync.conflict import ECHO, PARKED, WRITE, ConflictPolicy, ConflictResolver
+from integration_sync.connectors import connector_for
 from integration_sync.credentials import SecretAuth
 from integration_sync.envelope import Change, parse_body
 from integration_sync.errors import PermanentError, SyncError
@@ -75,6 +76,7 @@ ENV_KEYS = (
     "METRICS_NAMESPACE",
     "TARGET_BASE_URL",
     "TARGET_CREDENTIAL_SECRET_ARN",
+    "TARGET_CONNECTOR",
     "STATE_TABLE",
     "DLQ_URL",
     "FIFO",
@@ -104,7 +106,7 @@ class _Consumer:
             on_call=self.calls,
             remaining_seconds=lambda: telemetry.remaining_seconds_of(self.context),
         )
-        self.target = TargetApi(api)
+        self.target = connector_for(settings, "target", api)
         self.processor: BatchProcessor
         if settings.fifo:
             self.processor = SqsFifoPartialProcessor(skip_group_on_error=True)

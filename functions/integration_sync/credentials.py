@@ -106,6 +106,11 @@ class SecretAuth:
             "oauth_client_credentials, salesforce_jwt_bearer, snowflake_key_pair, access_token)"
         )
 
+    def secret(self) -> dict[str, Any]:
+        """The secret's JSON (cached as for headers), for connectors that need its other
+        fields (a Xero tenant id, a Snowflake warehouse); never log it."""
+        return self._secret() if self.secret_arn else {}
+
     def refresh(self) -> None:
         """Forget the cached secret and token: the next call re-reads Secrets Manager."""
         with self._lock:

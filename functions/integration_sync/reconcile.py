@@ -23,8 +23,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from integration_sync import telemetry
-from integration_sync.clients import SourceApi, TargetApi, scheduled_apis
 from integration_sync.config import Settings
+from integration_sync.connectors import Connector, scheduled_connectors
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
 from integration_sync.mapping import api_names, to_target_write
@@ -50,7 +50,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     def remaining() -> float:
         return telemetry.remaining_seconds_of(context)
 
-    source, target = scheduled_apis(settings, on_call=calls, remaining_seconds=remaining)
+    source, target = scheduled_connectors(settings, on_call=calls, remaining_seconds=remaining)
     end = _parse(event["window_end"]) if event.get("window_end") else datetime.now(UTC) - SETTLE
     start = _parse(event["window_start"]) if event.get("window_start") else end - DEFAULT_WINDOW
     objects = list(event.get("objects") or settings.mapping)
@@ -81,8 +81,8 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
 
 def _reconcile(
     settings: Settings,
-    source: SourceApi,
-    target: TargetApi,
+    source: Connector,
+    target: Connector,
     obj: str,
     start: datetime,
     end: datetime,

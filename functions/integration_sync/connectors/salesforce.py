@@ -1,0 +1,130 @@
+"""Salesforce: REST API v62.0 (SOQL query, sObject Collections upsert, sObject rows by external id).
+
+Follows the REST API Developer Guide, version 62.0 (Winter '25):
+
+* reads: ``GET /services/data/v62.0/query?q=SELECT ... WHERE SystemModstamp ... ORDER BY
+  SystemModstamp, Id LIMIT n``; Salesforce returns at most 2,000 rows per batch and a
+  ``nextRecordsUrl`` while ``done`` is false ("Execute a SOQL Query");
+* writes: ``PATCH /services/data/v62.0/composite/sobjects/{SObject}/{ExternalIdField}`` with
+  ``allOrNone: false`` and up to 200 records, each with ``attributes.type``; the answer is
+  one UpsertResult per record in order (``success``, ``created``, ``errors``) ("Upsert
+  Records Using sObject Collections",
+  https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-upsert.html);
+* deletes: ``DELETE /services/data/v62.0/sobjects/{SObject}/{ExternalIdField}/{value}``
+  ("SObject Rows by External ID");
+* limits: 401 ``INVALID_SESSION_ID`` when the session expired (a new JWT bearer exchange);
+  403 ``REQUEST_LIMIT_EXCEEDED`` when the org's daily allocation is used up ("Status Codes
+  and Error Responses"); ``GET /limits`` is the cheap authenticated probe.
+
+Not used yet: Bulk API 2.0 query jobs for very large first loads; SOQL paging covers the
+incremental windows the batch job reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from integration_sync.connectors.base import (
+    Connector,
+    SourceRecord,
+    WriteResult,
+    chunks,
+    iso,
+    parse_time,
+)
+
+API_VERSION = "v62.0"
+PREFIX = f"/services/data/{API_VERSION}"
+# sObject Collections take at most 200 records per request.
+COLLECTION_LIMIT = 200
+# SOQL statements may be 100,000 characters long; 100 quoted ids stay far below it.
+LOOKUP_CHUNK = 100
+
+
+class SalesforceConnector(Connector):
+    name = "salesforce"
+    max_batch = COLLECTION_LIMIT
+
+    def authenticate(self) -> None:
+        self.api.request("GET", f"{PREFIX}/limits", ok=(200,))
+
+    def changes(
+        self, obj: str, *, since: str, after_id: str, until: str, limit: int
+    ) -> list[SourceRecord]:
+        fields = ["Id", "SystemModstamp"] + [
+            f for f in self.source_fields(obj) if f not in ("Id", "SystemModstamp")
+        ]
+        start, end = iso(parse_time(since)), iso(parse_time(until))
+        keyset = (
+            f"(SystemModstamp > {start} OR (SystemModstamp = {start} AND Id > {_quote(after_id)}))"
+            if after_id
+            else f"SystemModstamp >= {start}"
+        )
+        soql = (
+            f"SELECT {', '.join(fields)} FROM {obj} WHERE {keyset} AND SystemModstamp < {end} "
+            f"ORDER BY SystemModstamp, Id LIMIT {int(limit)}"
+        )
+        rows = self._query(soql)
+        return [
+            SourceRecord(
+                id=str(row["Id"]),
+                modified_at=iso(parse_time(row["SystemModstamp"])),
+                data={k: v for k, v in row.items() if k != "attributes"},
+            )
+            for row in rows
+        ]
+
+    def upsert_many(
+        self, obj: str, external_id_field: str, records: list[tuple[str, dict[str, Any]]]
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        path = f"{PREFIX}/composite/sobjects/{quote(obj, safe='')}/{quote(external_id_field)}"
+        for batch in chunks(records, COLLECTION_LIMIT):
+            body = {
+                "allOrNone": False,
+                "records": [
+                    {"attributes": {"type": obj}, **fields, external_id_field: external_id}
+                    for external_id, fields in batch
+                ],
+            }
+            answer = self.api.request("PATCH", path, json=body, ok=(200,)).json()
+            for (external_id, _), item in zip(batch, answer, strict=True):
+                if item.get("success"):
+                    status = 201 if item.get("created") else 200
+                    results.append(WriteResult(external_id, True, status))
+                else:
+                    errors = "; ".join(
+                        f"{e.get('statusCode')}: {e.get('message')}" for e in item.get("errors", [])
+                    )
+                    results.append(WriteResult(external_id, False, 400, errors))
+        return results
+
+    def delete(self, obj: str, external_id_field: str, external_id: str) -> int:
+        path = "/".join(quote(p, safe="") for p in (obj, external_id_field, external_id))
+        return self.api.request(
+            "DELETE", f"{PREFIX}/sobjects/{path}", ok=(200, 204, 404)
+        ).status_code
+
+    def lookup(self, obj: str, external_id_field: str, ids: list[str]) -> list[dict[str, Any]]:
+        fields = self.target_fields(obj, external_id_field)
+        found: list[dict[str, Any]] = []
+        for chunk in chunks(ids, LOOKUP_CHUNK):
+            values = ", ".join(_quote(i) for i in chunk)
+            soql = f"SELECT {', '.join(fields)} FROM {obj} WHERE {external_id_field} IN ({values})"
+            found += [{k: v for k, v in r.items() if k != "attributes"} for r in self._query(soql)]
+        return found
+
+    def _query(self, soql: str) -> list[dict[str, Any]]:
+        answer = self.api.request("GET", f"{PREFIX}/query", params={"q": soql}, ok=(200,)).json()
+        rows = list(answer.get("records", []))
+        while not answer.get("done", True) and answer.get("nextRecordsUrl"):
+            answer = self.api.request("GET", answer["nextRecordsUrl"], ok=(200,)).json()
+            rows += answer.get("records", [])
+        return rows
+
+
+def _quote(value: str) -> str:
+    """A SOQL string literal (SOQL reference, "Quoted String Escape Sequences")."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
