@@ -28,8 +28,9 @@ class MiddlewareConnector(Connector):
     name = "middleware"
 
     def authenticate(self) -> None:
-        # The contract has no probe endpoint: obtaining the headers is the check.
+        # The contract has no probe endpoint: a fresh token exchange is the check.
         if self.api.auth:
+            self.api.auth.refresh()
             self.api.auth.headers()
 
     def changes(

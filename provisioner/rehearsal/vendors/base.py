@@ -1,0 +1,253 @@
+"""What every vendor fake shares: an in-memory record store, credentials, faults, a server.
+
+A fake answers as its vendor's documentation shows (paths, methods, headers, paging, error
+bodies, rate-limit signals); the module of each vendor names the page and version it
+follows. Faults are set on the fake, not guessed from requests:
+
+* ``throttle(n)``: the next ``n`` API calls get the vendor's rate-limit answer;
+* ``expire_credentials()``: every token or key issued so far stops working (a new OAuth
+  token can be fetched; an API key must be replaced: ``rotate_key()``);
+* ``reject(external_id)``: writes of that record fail with the vendor's validation error.
+
+Usage::
+
+    with VendorServer(SalesforceFake()) as server:
+        fake = server.fakes["salesforce"]
+        fake.seed("Quote", "0Q0000000000001AAA", "2026-11-20T10:00:00Z", {"Name": "Q-1"})
+        doc = fake.credential()           # the secret a sync function would read
+        base_url = server.url("salesforce")
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, ClassVar
+
+from werkzeug import Request, Response
+from werkzeug.serving import BaseWSGIServer, make_server
+
+__all__ = ["Record", "VendorFake", "VendorServer", "json_response"]
+
+
+@dataclass
+class Record:
+    """One record a fake holds: the vendor's id, the external id, change time and fields."""
+
+    id: str
+    external_id: str
+    modified_at: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class VendorFake:
+    """Base of the vendor fakes: store, credentials and faults; subclasses speak the API."""
+
+    name: ClassVar[str] = ""
+    #: where the vendor's OAuth 2.0 token endpoint lives
+    token_path: ClassVar[str] = "/oauth/token"
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.records: dict[str, dict[str, Record]] = {}  # object -> vendor id -> record
+        self.tokens: set[str] = set()
+        self.client_id = f"{self.name}-client"
+        self.client_secret = secrets.token_urlsafe(12)
+        self.calls: list[tuple[str, str]] = []
+        self.throttles = 0
+        self.rejected: set[str] = set()
+        self.lock = threading.RLock()
+        self._ids = 0
+
+    # -- store ------------------------------------------------------------------------
+
+    def seed(
+        self, obj: str, record_id: str, modified_at: str, fields: dict[str, Any], *, external_id=""
+    ) -> Record:
+        """Put a source record as the vendor holds it (for reads)."""
+        moment = datetime.fromisoformat(modified_at.replace("Z", "+00:00")).astimezone(UTC)
+        record = Record(record_id, external_id, moment, dict(fields))
+        with self.lock:
+            self.records.setdefault(obj, {})[record_id] = record
+        return record
+
+    def stored(self, obj: str) -> dict[str, dict[str, Any]]:
+        """The object's records by external id (what a test or the rehearsal checks)."""
+        with self.lock:
+            return {
+                r.external_id: dict(r.fields)
+                for r in self.records.get(obj, {}).values()
+                if r.external_id
+            }
+
+    def by_external_id(self, obj: str, external_id: str) -> Record | None:
+        with self.lock:
+            for record in self.records.get(obj, {}).values():
+                if record.external_id == external_id:
+                    return record
+        return None
+
+    def write(self, obj: str, external_id: str, fields: dict[str, Any]) -> tuple[Record, bool]:
+        """Create or update by external id; returns the record and whether it was created."""
+        with self.lock:
+            record = self.by_external_id(obj, external_id)
+            created = record is None
+            if record is None:
+                record = Record(self.new_id(), external_id, datetime.now(UTC))
+                self.records.setdefault(obj, {})[record.id] = record
+            record.fields.update(fields)
+            record.modified_at = datetime.now(UTC)
+        return record, created
+
+    def new_id(self) -> str:
+        with self.lock:
+            self._ids += 1
+            return f"{self._ids:06d}"
+
+    # -- credentials ------------------------------------------------------------------
+
+    def credential(self) -> dict[str, Any]:
+        """The secret document the sync functions read for this vendor."""
+        return {
+            "kind": "oauth_client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "token_url": f"{self.base_url}{self.token_path}",
+        }
+
+    def rotate_key(self) -> dict[str, Any]:
+        """A new credential (the old one stops working): what a manual rotation stores."""
+        self.expire_credentials()
+        self.client_secret = secrets.token_urlsafe(12)
+        return self.credential()
+
+    def expire_credentials(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def issue_token(self) -> str:
+        token = secrets.token_urlsafe(16)
+        with self.lock:
+            self.tokens.add(token)
+        return token
+
+    # -- faults -----------------------------------------------------------------------
+
+    def throttle(self, times: int) -> None:
+        self.throttles = times
+
+    def reject(self, external_id: str) -> None:
+        self.rejected.add(external_id)
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def handle(self, request: Request, path: str) -> Response:
+        with self.lock:
+            self.calls.append((request.method, path))
+        if path == self.token_path and request.method == "POST":
+            return self.token_endpoint(request)
+        if self.throttles > 0:
+            self.throttles -= 1
+            return self.throttled()
+        if not self.authorised(request):
+            return self.unauthorised()
+        return self.route(request, path)
+
+    def token_endpoint(self, request: Request) -> Response:
+        """RFC 6749 4.4 client credentials, client_secret_basic or _post."""
+        auth = request.authorization
+        cid = auth.username if auth else request.form.get("client_id")
+        secret = auth.password if auth else request.form.get("client_secret")
+        if request.form.get("grant_type") != "client_credentials":
+            return json_response({"error": "unsupported_grant_type"}, 400)
+        if (cid, secret) != (self.client_id, self.client_secret):
+            return json_response({"error": "invalid_client"}, 401)
+        return json_response(
+            {"access_token": self.issue_token(), "token_type": "bearer", "expires_in": 3600}
+        )
+
+    def authorised(self, request: Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and header.removeprefix("Bearer ") in self.tokens
+
+    def unauthorised(self) -> Response:
+        return json_response({"error": "invalid_token"}, 401)
+
+    def throttled(self) -> Response:
+        return json_response({"error": "rate_limited"}, 429, {"Retry-After": "0"})
+
+    def route(self, request: Request, path: str) -> Response:
+        raise NotImplementedError
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status, headers=headers, content_type="application/json")
+
+
+class VendorServer:
+    """One threaded server on 127.0.0.1 for several fakes, each under ``/{name}``."""
+
+    def __init__(self, *fakes: VendorFake) -> None:
+        self.fakes = {fake.name: fake for fake in fakes}
+        self._server: BaseWSGIServer | None = None
+
+    def url(self, name: str) -> str:
+        return self.fakes[name].base_url
+
+    def reset(self, name: str) -> VendorFake:
+        """A fresh fake of the same vendor at the same URL (no records, tokens or faults)."""
+        fake = type(self.fakes[name])()
+        fake.base_url = self.fakes[name].base_url
+        self.fakes[name] = fake
+        return fake
+
+    def start(self) -> VendorServer:
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        root = f"http://127.0.0.1:{self._server.server_port}"
+        for name, fake in self.fakes.items():
+            fake.base_url = f"{root}/{name}"
+        thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> VendorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        _, name, *rest = request.path.split("/", 2)
+        fake = self.fakes.get(name)
+        if fake is None:
+            response = json_response({"error": f"no fake vendor {name!r}"}, 404)
+        else:
+            response = fake.handle(request, "/" + (rest[0] if rest else ""))
+        return response(environ, start_response)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,336 @@
+"""Every connector against its vendor's fake: the same contract cases, then each one's quirks.
+
+The fakes (``provisioner/rehearsal/vendors``) answer as each vendor documents; the connector
+authenticates with the real ``SecretAuth`` from a Secrets Manager secret (moto), so an
+expired token is refreshed the way the deployed function refreshes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
+
+from integration_sync.clients import ApiClient
+from integration_sync.config import ObjectMapping
+from integration_sync.connectors import Connector, connector_class
+from integration_sync.credentials import SecretAuth
+from integration_sync.errors import ConfigurationError, PermanentError, TransientError
+from provisioner.rehearsal.vendors import FAKES, VendorFake, VendorServer
+
+
+@dataclass(frozen=True)
+class Case:
+    """How one vendor names things in the shared cases (from the example roadmap)."""
+
+    source_object: str
+    target_object: str
+    external_id: str
+    source_fields: tuple[str, ...]
+    record_id: Callable[[int], str]
+    target_fields: tuple[str, ...]
+    deletes: bool = True
+
+
+CASES: dict[str, Case] = {
+    # credit-status-to-crm and lead-to-account write Salesforce; warehouse-export reads it.
+    "salesforce": Case(
+        "Opportunity",
+        "Account",
+        "NetSuite_Id__c",
+        ("Id", "Name", "Amount"),
+        lambda n: f"006{n:015d}",
+        ("Credit_Status__c",),
+    ),
+    # order-to-invoice reads NetSuite invoices; quote-to-order writes sales orders.
+    "netsuite": Case(
+        "invoice",
+        "salesOrder",
+        "externalId",
+        ("tranId", "entity", "total"),
+        str,
+        ("tranId", "orderStatus"),
+    ),
+    # order-to-invoice writes Xero invoices keyed by Reference.
+    "xero": Case(
+        "Invoices",
+        "Invoices",
+        "Reference",
+        ("InvoiceNumber", "Total"),
+        lambda n: f"9b4c2f7e-0000-4000-8000-{n:012d}",
+        ("InvoiceNumber", "Total"),
+        deletes=False,
+    ),
+    "middleware": Case(
+        "inventory", "inventory", "sku", ("itemId", "quantityAvailable"), str, ("available",)
+    ),
+}
+NAMES = sorted(CASES)
+
+
+@pytest.fixture(scope="module", name="server")
+def server_fixture() -> Iterator[VendorServer]:
+    with VendorServer(*(FAKES[name]() for name in NAMES)) as server:
+        yield server
+
+
+@dataclass
+class Harness:
+    fake: VendorFake
+    connector: Connector
+    case: Case
+    waits: list[float]
+    secret_arn: str
+
+
+@pytest.fixture(name="vendor", params=NAMES)
+def vendor_fixture(request: pytest.FixtureRequest, server: VendorServer, aws: None) -> Harness:
+    return harness(server, request.param)
+
+
+def harness(server: VendorServer, name: str) -> Harness:
+    fake = server.reset(name)
+    case = CASES[name]
+    arn = create_secret(f"dev-contract-{name}-cred-api-{len(fake.calls)}", fake.credential())
+    waits: list[float] = []
+    api = ApiClient(fake.base_url, auth=SecretAuth(arn), sleep=waits.append)
+    mapping = {
+        "record": ObjectMapping(
+            name="record",
+            fields={f: f for f in (*case.source_fields, *case.target_fields)},
+            external_id=case.external_id,
+            source_object=case.source_object,
+            target_object=case.target_object,
+        )
+    }
+    return Harness(fake, connector_class(name)(api, mapping), case, waits, arn)
+
+
+def seed(h: Harness, count: int, *, same_second: bool = False) -> list[str]:
+    ids = []
+    for n in range(1, count + 1):
+        minute = 0 if same_second else n
+        record_id = h.case.record_id(n)
+        fields = {f: f"{f}-{n}" for f in h.case.source_fields if f not in ("Id",)}
+        h.fake.seed(h.case.source_object, record_id, f"2026-11-20T10:{minute:02d}:00Z", fields)
+        ids.append(record_id)
+    return ids
+
+
+def read_all(h: Harness, *, limit: int) -> list[str]:
+    """Page through changes as the batch job does: each page starts after the last read."""
+    since, after_id, seen = "2026-11-20T00:00:00Z", "", []
+    for _ in range(20):
+        page = h.connector.changes(
+            h.case.source_object,
+            since=since,
+            after_id=after_id,
+            until="2026-11-21T00:00:00Z",
+            limit=limit,
+        )
+        if not page:
+            return seen
+        seen += [r.id for r in page]
+        since, after_id = page[-1].modified_at, page[-1].id
+    raise AssertionError(f"changes never ran dry: {seen}")
+
+
+def body(h: Harness, n: int) -> dict[str, Any]:
+    return {f: f"{f}-{n}" for f in h.case.target_fields}
+
+
+# --------------------------------------------------------------------------- shared cases
+
+
+def test_reads_every_change_once_in_order_across_vendor_pages(vendor: Harness) -> None:
+    ids = seed(vendor, 5)
+    vendor.fake.page_size = 2  # the vendor's own paging as well as the watermark's
+    assert read_all(vendor, limit=3) == ids
+
+
+def test_records_changed_in_the_same_second_are_neither_skipped_nor_repeated(
+    vendor: Harness,
+) -> None:
+    ids = seed(vendor, 4, same_second=True)
+    assert sorted(read_all(vendor, limit=2)) == sorted(ids)
+
+
+def test_reads_carry_the_mapped_source_fields(vendor: Harness) -> None:
+    seed(vendor, 1)
+    (record,) = vendor.connector.changes(
+        vendor.case.source_object,
+        since="2026-11-20T00:00:00Z",
+        after_id="",
+        until="2026-11-21T00:00:00Z",
+        limit=10,
+    )
+    for field in vendor.case.source_fields:
+        if field != "Id":
+            assert record.data[field] == f"{field}-1"
+
+
+def test_upsert_creates_then_updates_the_same_record(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 2))
+    stored = vendor.fake.stored(obj)
+    assert list(stored) == ["EXT-1"]
+    for field in vendor.case.target_fields:
+        assert stored["EXT-1"][field] == f"{field}-2"
+
+
+def test_partial_failure_reports_each_record_and_keeps_the_others(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    vendor.fake.reject("EXT-2")
+    results = vendor.connector.upsert_many(
+        obj,
+        key,
+        [("EXT-1", body(vendor, 1)), ("EXT-2", body(vendor, 2)), ("EXT-3", body(vendor, 3))],
+    )
+    assert [(r.external_id, r.ok) for r in results] == [
+        ("EXT-1", True),
+        ("EXT-2", False),
+        ("EXT-3", True),
+    ]
+    assert results[1].error
+    assert sorted(vendor.fake.stored(obj)) == ["EXT-1", "EXT-3"]
+
+
+def test_throttling_is_waited_out_within_the_invocation(vendor: Harness) -> None:
+    vendor.connector.upsert(
+        vendor.case.target_object, vendor.case.external_id, "EXT-1", body(vendor, 1)
+    )
+    vendor.fake.throttle(2)
+    vendor.connector.upsert(
+        vendor.case.target_object, vendor.case.external_id, "EXT-2", body(vendor, 2)
+    )
+    assert len(vendor.waits) == 2
+    assert "EXT-2" in vendor.fake.stored(vendor.case.target_object)
+
+
+def test_an_expired_token_is_refreshed_once_and_the_call_repeated(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+    vendor.fake.expire_credentials()
+    vendor.connector.upsert(obj, key, "EXT-2", body(vendor, 2))
+    assert sorted(vendor.fake.stored(obj)) == ["EXT-1", "EXT-2"]
+    token_calls = [c for c in vendor.fake.calls if c[1] == vendor.fake.token_path]
+    assert len(token_calls) == 2
+
+
+def test_a_revoked_credential_replaced_in_the_secret_is_picked_up(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+    replaced = vendor.fake.rotate_key()
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=vendor.secret_arn, SecretString=json.dumps(replaced)
+    )
+    vendor.connector.upsert(obj, key, "EXT-2", body(vendor, 2))
+    assert "EXT-2" in vendor.fake.stored(obj)
+
+
+def test_lookup_finds_target_records_by_external_id(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    for n in (1, 2, 3):
+        vendor.connector.upsert(obj, key, f"EXT-{n}", body(vendor, n))
+    found = vendor.connector.lookup(obj, key, ["EXT-1", "EXT-3", "EXT-404"])
+    assert sorted(str(r[key]) for r in found) == ["EXT-1", "EXT-3"]
+    field = vendor.case.target_fields[0]
+    assert {str(r[key]): r[field] for r in found}["EXT-3"] == f"{field}-3"
+
+
+def test_delete_removes_the_record_and_a_missing_one_counts_as_deleted(vendor: Harness) -> None:
+    obj, key = vendor.case.target_object, vendor.case.external_id
+    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+    if not vendor.case.deletes:
+        with pytest.raises(PermanentError, match="does not delete"):
+            vendor.connector.delete(obj, key, "EXT-1")
+        return
+    vendor.connector.delete(obj, key, "EXT-1")
+    vendor.connector.delete(obj, key, "EXT-1")
+    assert vendor.fake.stored(obj) == {}
+
+
+def test_authenticate_succeeds_with_the_secret_and_fails_without_access(vendor: Harness) -> None:
+    vendor.connector.authenticate()
+    vendor.fake.client_secret = "revoked-in-the-vendor-console"
+    vendor.fake.expire_credentials()
+    with pytest.raises(TransientError):
+        vendor.connector.authenticate()
+
+
+# --------------------------------------------------------------------------- vendor quirks
+
+
+@pytest.fixture(name="only")
+def only_fixture(server: VendorServer, aws: None) -> Callable[[str], Harness]:
+    return lambda name: harness(server, name)
+
+
+def test_salesforce_splits_collections_at_200_records(only: Callable[[str], Harness]) -> None:
+    h = only("salesforce")
+    records = [(f"EXT-{n}", body(h, n)) for n in range(201)]
+    results = h.connector.upsert_many("Account", "NetSuite_Id__c", records)
+    assert all(r.ok for r in results) and len(h.fake.stored("Account")) == 201
+    patches = [c for c in h.fake.calls if c[0] == "PATCH"]
+    assert (
+        patches == [("PATCH", "/services/data/v62.0/composite/sobjects/Account/NetSuite_Id__c")] * 2
+    )
+
+
+def test_salesforce_lookup_quotes_external_ids_in_soql(only: Callable[[str], Harness]) -> None:
+    h = only("salesforce")
+    h.connector.upsert("Account", "NetSuite_Id__c", "O'Brien-7", {"Credit_Status__c": "Hold"})
+    (found,) = h.connector.lookup("Account", "NetSuite_Id__c", ["O'Brien-7"])
+    assert found["Credit_Status__c"] == "Hold"
+
+
+def test_netsuite_upserts_by_external_id_in_the_record_path(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("netsuite")
+    h.connector.upsert("salesOrder", "externalId", "0Q0000000000042", {"orderStatus": "B"})
+    assert ("PUT", "/services/rest/record/v1/salesOrder/eid:0Q0000000000042") in h.fake.calls
+
+
+def test_xero_updates_an_existing_invoice_instead_of_posting_a_duplicate(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("xero")
+    h.connector.upsert("Invoices", "Reference", "SO-1001", {"Total": 100.0})
+    h.connector.upsert("Invoices", "Reference", "SO-1001", {"Total": 120.0})
+    assert h.fake.count("Invoices", "SO-1001") == 1
+    assert h.fake.stored("Invoices")["SO-1001"]["Total"] == 120.0
+
+
+def test_xero_posts_carry_an_idempotency_key(only: Callable[[str], Harness]) -> None:
+    h = only("xero")
+    h.connector.upsert("Invoices", "Reference", "SO-1001", {"Total": 100.0})
+    assert len(h.fake.idempotent) == 1
+
+
+def test_xero_daily_limit_is_left_to_sqs_instead_of_waited_for(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("xero")
+    h.fake.limit_problem = "day"
+    h.fake.throttle(1)
+    with pytest.raises(TransientError, match="leaving it to SQS"):
+        h.connector.upsert("Invoices", "Reference", "SO-1001", {"Total": 100.0})
+    assert h.waits == []
+
+
+def test_xero_credential_without_tenant_says_what_to_add(only: Callable[[str], Harness]) -> None:
+    h = only("xero")
+    doc = {k: v for k, v in h.fake.credential().items() if k != "tenant_id"}
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=h.secret_arn, SecretString=json.dumps(doc)
+    )
+    h.connector.api.auth.refresh()
+    with pytest.raises(ConfigurationError, match="tenant_id"):
+        h.connector.authenticate()
