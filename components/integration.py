@@ -50,7 +50,14 @@ from components.function import (
 )
 from components.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from components.queue import SyncQueue, SyncQueueArgs
-from components.roadmap import ConflictStrategy, Credential, CredentialKind, FlowDirection, Roadmap
+from components.roadmap import (
+    ConflictStrategy,
+    Credential,
+    CredentialKind,
+    FlowDirection,
+    Roadmap,
+    Side,
+)
 from components.roadmap import Integration as RoadmapIntegration
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
 from components.settings import StackSettings
@@ -511,8 +518,10 @@ class Integration(pulumi.ComponentResource):
         queues = self.queue if direction == "forward" else self.reverse_queue
         assert queues is not None
         source, target = integ.source, integ.target
+        sides: tuple[Side, Side] = ("source", "target")
         if direction == "reverse":
             source, target = target, source
+            sides = ("target", "source")
 
         def secret_for(system: str) -> pulumi.Input[str]:
             # A pusher's access key or signing secret authenticates calls to us, not from us.
@@ -531,6 +540,8 @@ class Integration(pulumi.ComponentResource):
             "TARGET_SYSTEM": target,
             "SOURCE_BASE_URL": _base_url(roadmap, source),
             "TARGET_BASE_URL": _base_url(roadmap, target),
+            "SOURCE_CONNECTOR": roadmap.connector(integ, sides[0]).name,
+            "TARGET_CONNECTOR": roadmap.connector(integ, sides[1]).name,
             "SOURCE_CREDENTIAL_SECRET_ARN": secret_for(source),
             "TARGET_CREDENTIAL_SECRET_ARN": secret_for(target),
             "STATE_TABLE": self.state.table.name,

@@ -40,6 +40,7 @@ from pydantic import (
 from components.evidence import Evidence
 from components.plain_errors import allowed_pattern, plain_message
 from components.source_file import SourceFileError, load_yaml, read_source
+from contract.connectors import CONNECTORS, MIDDLEWARE, ConnectorSpec, connector_by_vendor
 from contract.naming import SLUG_PATTERN, clashing_names
 
 __all__ = [
@@ -150,11 +151,28 @@ class SalesforceOrg(_Model):
 
 
 class ApiLimits(_Model):
-    """What is known of a system's API: where it lives and how hard it may be called."""
+    """What is known of a system's API: where it lives, who speaks it, how hard to call it.
+
+    ``connector`` names the connector of ``contract/connectors.py`` that speaks this API;
+    without it the system's ``vendor`` decides (``Oracle NetSuite`` -> ``netsuite``), and a
+    vendor no connector knows is reached through a middleware facade (``middleware``).
+    """
 
     base_url: HttpUrl | None = None
+    connector: str | None = Field(
+        default=None, description=f"one of: {', '.join(sorted(CONNECTORS))}"
+    )
     daily_call_limit: int | None = Field(default=None, gt=0)
     requests_per_second: float | None = Field(default=None, gt=0)
+
+    @field_validator("connector")
+    @classmethod
+    def _known_connector(cls, value: str | None) -> str | None:
+        if value is not None and value not in CONNECTORS:
+            raise ValueError(
+                f"no connector named {value!r}; use one of: {', '.join(sorted(CONNECTORS))}"
+            )
+        return value
 
 
 class System(_Model):
@@ -170,6 +188,14 @@ class System(_Model):
     @property
     def is_salesforce(self) -> bool:
         return self.salesforce is not None
+
+    @property
+    def connector(self) -> ConnectorSpec:
+        """The connector speaking this system's API: as named, else by vendor, else middleware."""
+        name = self.api.connector or connector_by_vendor(self.vendor)
+        if name is None and self.is_salesforce:
+            name = "salesforce"
+        return CONNECTORS[name or MIDDLEWARE]
 
 
 class DataObject(_Model):
@@ -193,6 +219,8 @@ class Direction(StrEnum):
 # The two directions of a bidirectional flow, as its sync functions name them
 # (functions/integration_sync/conflict.py): source to target, and back.
 FlowDirection = Literal["forward", "reverse"]
+# The two ends of an integration as the roadmap names them.
+Side = Literal["source", "target"]
 
 
 class Pattern(StrEnum):
@@ -502,6 +530,36 @@ class Roadmap(_Model):
     def system(self, name: str) -> System:
         return next(s for s in self.systems if s.name == name)
 
+    def connector(
+        self, integration: Integration, side: Literal["source", "target"]
+    ) -> ConnectorSpec:
+        """The connector the integration's sync functions use for one side.
+
+        A ``middleware`` flow talks to the platform in front of both systems, so both sides
+        speak the middleware contract; any other flow speaks each system's own API.
+        """
+        if integration.pattern is Pattern.MIDDLEWARE:
+            return CONNECTORS[MIDDLEWARE]
+        return self.system(getattr(integration, side)).connector
+
+    def rotation_mode(self, credential: Credential) -> str:
+        """``api`` (rotated on schedule) or ``manual`` (a person pastes the next value).
+
+        What the issuing vendor allows (``contract/connectors.py``); a vendor reached through
+        middleware rotates through the platform's issuer contract.
+        """
+        spec = self.system(credential.system).connector
+        return spec.rotation_mode(credential.kind.value) or "api"
+
+    def connector_summary(self, integration: Integration) -> str:
+        """``salesforce (REST API v62.0) -> netsuite (REST record API v1, SuiteQL)``."""
+        source, target = (self.connector(integration, side) for side in ("source", "target"))
+        return f"{source.name} ({source.api_version}) -> {target.name} ({target.api_version})"
+
+    def rotation_summary(self, integration: Integration) -> str:
+        """``salesforce-jwt: api, netsuite-m2m: manual``: each credential's rotation mode."""
+        return ", ".join(f"{c.name}: {self.rotation_mode(c)}" for c in integration.credentials)
+
     def object(self, name: str) -> DataObject:
         return next(o for o in self.objects if o.name == name)
 
@@ -595,6 +653,7 @@ def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     yield from _ordering(roadmap)
     yield from _both_ways(roadmap)
     yield from _mappings(roadmap)
+    yield from _connectors(roadmap)
     yield from _salesforce_budget(roadmap)
 
 
@@ -868,6 +927,41 @@ def _invertible(loc: str, mapping: FieldMapping) -> Iterator[Problem]:
                 f"could not tell which one to write back, so map each target field once",
             )
         firsts.setdefault(target, source)
+
+
+def _connectors(roadmap: Roadmap) -> Iterator[Problem]:
+    """A side that is written has a connector that writes; a vendor issues the credential."""
+    systems = {s.name: s for s in roadmap.systems}
+    for i, integ in enumerate(roadmap.integrations):
+        if not {integ.source, integ.target} <= systems.keys():
+            continue  # reported by _references
+        written: list[Literal["source", "target"]] = ["target"]
+        if integ.direction is Direction.BIDIRECTIONAL:
+            written.append("source")
+        for side in written:
+            spec = roadmap.connector(integ, side)
+            if spec.read_only:
+                yield Problem(
+                    f"integrations[{i}].{side}",
+                    f"{getattr(integ, side)!r} is read through the {spec.name} connector "
+                    f"({spec.api_version}), which cannot write; make it a source, or route "
+                    "the flow through a middleware platform (pattern: middleware)",
+                )
+        for c, cred in enumerate(integ.credentials):
+            vendor = systems.get(cred.system)
+            if (
+                vendor is None
+                or vendor.connector.name == MIDDLEWARE
+                or cred.kind is CredentialKind.SALESFORCE_JWT_BEARER  # _references says why
+            ):
+                continue
+            if vendor.connector.rotation_mode(cred.kind.value) is None:
+                kinds = ", ".join(sorted(vendor.connector.rotation))
+                yield Problem(
+                    f"integrations[{i}].credentials[{c}].kind",
+                    f"{vendor.connector.vendor} does not issue {cred.kind.value} credentials; "
+                    f"use one of: {kinds}",
+                )
 
 
 def _schedules(roadmap: Roadmap) -> Iterator[Problem]:

@@ -111,6 +111,14 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
                     {"direction": d, "source": a, "target": b}
                     for d, a, b in integ.flows(ctx.environment)
                 ],
+                "connectors": {
+                    side: {"name": spec.name, "api_version": spec.api_version}
+                    for side in ("source", "target")
+                    for spec in (ctx.roadmap.connector(integ, side),)
+                },
+                "credential_rotation": {
+                    c.name: ctx.roadmap.rotation_mode(c) for c in integ.credentials
+                },
                 "monthly_cost_usd": cost.total_usd,
                 "cost": cost.to_json(),
                 "resources": [resource_json(r) for r in resources],
@@ -172,12 +180,15 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
     for integ in doc["integrations"]:
         resources = integ["resources"]
         flows = " and ".join(f"{f['source']} -> {f['target']}" for f in integ["flows"])
+        entry = ctx.roadmap.integration(integ["name"])
         lines += [
             "",
             f"{integ['name']}  phase {integ['phase']}  {len(resources)} resources  "
             f"${integ['monthly_cost_usd']:.2f}/month (${integ['cost']['fixed_usd']:.2f} fixed, "
             f"${integ['cost']['usage_usd']:.2f} usage)",
             f"  {flows}" + (" (both ways)" if len(integ["flows"]) > 1 else ""),
+            f"  connectors: {ctx.roadmap.connector_summary(entry)}",
+            f"  rotation:   {ctx.roadmap.rotation_summary(entry)}",
         ]
         if integ["renamed_from"]:
             recreated = len(integ["recreated_by_rename"])

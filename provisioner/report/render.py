@@ -110,7 +110,8 @@ def _html_flows(report: Report) -> list[str]:
     out = [
         "<table id='flows'><tr><th>integration</th><th>from</th><th>to</th><th>objects</th>"
         f"<th>pattern</th><th>direction</th><th>phase in {escape(report.stack)}</th>"
-        "<th>owner team</th><th>runbook</th></tr>"
+        "<th>owner team</th><th>runbook</th><th>connector and API version</th>"
+        "<th>credential rotation</th></tr>"
     ]
     for integ in report.roadmap.integrations:
         out.append(
@@ -121,7 +122,9 @@ def _html_flows(report: Report) -> list[str]:
             f"<td>{escape(direction_label(integ, report.environment))}</td>"
             f"<td>{escape(phase_label(integ.phase(report.environment)))}</td>"
             f"<td>{escape(integ.owner_team)}</td>"
-            f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td></tr>"
+            f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td>"
+            f"<td>{escape(report.roadmap.connector_summary(integ))}</td>"
+            f"<td>{escape(report.roadmap.rotation_summary(integ))}</td></tr>"
         )
     out.append("</table>")
     return out
@@ -437,6 +440,8 @@ def render_markdown(report: Report) -> str:
                 "direction",
                 f"phase in {stack}",
                 "owner team",
+                "connector and API version",
+                "credential rotation",
             ],
             [
                 [
@@ -448,6 +453,8 @@ def render_markdown(report: Report) -> str:
                     direction_label(i, report.environment),
                     phase_label(i.phase(report.environment)),
                     i.owner_team,
+                    roadmap.connector_summary(i),
+                    roadmap.rotation_summary(i),
                 ]
                 for i in roadmap.integrations
             ],
