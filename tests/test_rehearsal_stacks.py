@@ -26,8 +26,8 @@ import yaml
 import components.service_account
 from provisioner.cli import main
 from provisioner.rehearsal import Progress, access, rehearse
-from provisioner.rehearsal.fakes import FakeSystems, Fault
 from provisioner.rehearsal.runner import EmulatorBackend
+from provisioner.rehearsal.vendors import VendorServer
 
 pytestmark = pytest.mark.slow
 
@@ -247,15 +247,15 @@ def test_queue_without_dlq_fails_the_dlq_check(broken_report: Any) -> None:
 def rejecting_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
     """One rehearsal where the sync and rotation paths are broken, each on one integration.
 
-    The fake target answers 422 to every write of quote-to-order's ``order`` object, and
+    The NetSuite fake refuses every write of quote-to-order's orders (``salesOrder``), and
     lead-to-account's rotation role is deployed without ``secretsmanager:PutSecretValue``
     (dropped from its inline policy on the way into the emulator).
     """
-    original_start = FakeSystems.start
+    original_start = VendorServer.start
     original_create = EmulatorBackend.create
 
     def start_rejecting_orders(self: Any) -> Any:
-        self.faults.append(Fault("target_write", when=lambda i: i["obj"] == "order", status=422))
+        self.fakes["netsuite"].rejected_objects.add("salesOrder")
         return original_start(self)
 
     def create_without_put(self: Any, request: Any) -> Any:
@@ -269,7 +269,7 @@ def rejecting_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
         return original_create(self, request)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(FakeSystems, "start", start_rejecting_orders)
+        patch.setattr(VendorServer, "start", start_rejecting_orders)
         patch.setattr(EmulatorBackend, "create", create_without_put)
         return _rehearse_small(small_roadmap)
 
@@ -278,8 +278,9 @@ def test_target_rejecting_the_write_fails_end_to_end_naming_the_dlq(rejecting_re
     failed = _failed(rejecting_report)
     detail = failed.get("end-to-end:quote-to-order", "")
     assert "the record was dead-lettered to dev-quote-to-order-dlq" in detail, failed
-    assert "422" in detail, detail
-    assert "no upsert of order/externalId/" in detail, detail
+    # NetSuite's own validation error, carried from the connector into the DLQ attributes.
+    assert "USER_ERROR" in detail and "target_rejected" in detail, detail
+    assert "no upsert of salesOrder/externalId/" in detail, detail
     # Only the integration whose writes the target rejects fails.
     assert "end-to-end:lead-to-account" not in failed, failed
 

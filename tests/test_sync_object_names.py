@@ -98,8 +98,11 @@ def test_program_passes_every_name_in_one_mapping_entry() -> None:
         "source_object": "HW_Order__c",
         "target_object": "customrecord_hw_order",
     }
-    example = parse_roadmap(EXAMPLE).integration("quote-to-order").field_mappings[0]
-    assert example.contract()["source_object"] == example.contract()["target_object"] == "quote"
+    # A mapping without API names keeps the slug on both sides.
+    example = parse_roadmap(EXAMPLE).integration("inventory-to-promise").field_mappings[0]
+    assert example.contract()["source_object"] == example.contract()["target_object"] == "inventory"
+    quote = parse_roadmap(EXAMPLE).integration("quote-to-order").field_mappings[0]
+    assert (quote.source_object, quote.target_object) == ("Quote", "estimate")
 
 
 def test_api_name_that_cannot_be_a_path_segment_is_refused_at_its_location() -> None:

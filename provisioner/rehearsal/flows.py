@@ -145,26 +145,28 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 
 def end_to_end(deployment: Deployment) -> list[Check]:
-    """Per queued integration at phase >= 3: one realistic record from queue to fake target.
+    """Per queued integration at phase >= 3: one realistic record from queue to the target's fake.
 
     A Salesforce CDC event (relayed through EventBridge) or a plain JSON envelope, built from
     the roadmap's field mapping, is sent to the queue; it is received with the integration
     role's STS credentials with IAM enforced, as the Lambda poller does; the deployed consumer
     code (``integration_sync.consumer.handler``) runs in this process with the function's
-    deployed environment, the role's credentials and the fake target's URL; the record must
-    arrive at the fake with the mapped fields, and the message be deleted.
+    deployed environment, the role's credentials and the URL of the fake of its target's
+    vendor (``provisioner/rehearsal/vendors``), so the record travels through the connector
+    the roadmap chose (``TARGET_CONNECTOR``) speaking that vendor's API; the record must be
+    stored there with the mapped fields, and the message be deleted.
     """
-    from provisioner.rehearsal.fakes import FakeSystems
+    from provisioner.rehearsal.vendors import FAKES, VendorServer
 
     env = deployment.settings.environment
     checks: list[Check] = []
-    with FakeSystems() as fake:
+    with VendorServer(*(fake() for fake in FAKES.values())) as vendors:
         for integration in deployment.roadmap.active(env):
             if integration.phase(env) < 3 or integration.pattern.value not in QUEUED_PATTERNS:
                 continue
             name = f"end-to-end:{integration.name}"
             try:
-                checks.append(_one_record(name, integration, deployment, fake))
+                checks.append(_one_record(name, integration, deployment, vendors))
             except Exception as err:  # one integration must not hide the others
                 checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
     return checks
@@ -242,7 +244,7 @@ def _envelope(
     }
 
 
-def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) -> Check:
+def _one_record(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
     import json
     import uuid
 
@@ -277,8 +279,12 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
     # the target's API calls it (the slug for both unless the roadmap gives api names).
     source_object = spec.get("source_object", slug)
     obj = spec.get("target_object", slug)
+    connector = function_env.get("TARGET_CONNECTOR") or "middleware"
+    fake = vendors.fakes.get(connector)
+    if fake is None:
+        return Check(name, False, f"no fake of the {connector} API to sync through")
     marker = str(uuid.uuid4())
-    record_id = _value("Id", len(fake.writes) + 1)
+    record_id = _value("Id", len(fake.calls) + 1)
     fields: dict[str, Any] = {}
     for i, source_field in enumerate(spec["fields"]):
         _nest(fields, source_field, record_id if source_field == "Id" else _value(source_field, i))
@@ -295,7 +301,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
         ),
         record_id,
     )
-    # The target credential: enrolled with the fake as an administrator would.
+    # The target credential: issued by the vendor's fake as its administrator would.
     secret_arn = function_env.get("TARGET_CREDENTIAL_SECRET_ARN", "")
     credential = "none"
     if secret_arn:
@@ -330,27 +336,24 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
         return Check(name, False, f"the role could not receive the record from {queue.id}")
     queue_arn = queue.outputs["arn"]
     event = {"Records": [_lambda_record(m, queue_arn, deployment.aws.region) for m in messages]}
-    response, output = _run_consumer(event, function_env, creds, deployment, fake)
+    response, output = _run_consumer(event, function_env, creds, deployment, fake.base_url)
     failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
     # What the Lambda poller does with the response: delete every record not reported failed.
     with deployment.aws.iam_enforced():
         for message in messages:
             if message["MessageId"] not in failed:
                 poller.delete_message(QueueUrl=queue.id, ReceiptHandle=message["ReceiptHandle"])
-    arrived = [
-        w for w in fake.writes if w.object == obj and w.id == external_id and w.method == "PATCH"
-    ]
+    arrived = fake.stored(obj).get(external_id)
     problems = []
     if failed:
         problems.append(f"the consumer reported the record failed: {output[-600:]}")
-    if not arrived:
+    if arrived is None:
         problems.append(
-            f"no upsert of {obj}/{spec['external_id']}/{external_id} at the fake target "
-            f"(writes: {[(w.object, w.id) for w in fake.writes][-5:]}); consumer output: "
-            f"{output[-600:]}"
+            f"no upsert of {obj}/{spec['external_id']}/{external_id} at the {connector} fake "
+            f"(holds: {sorted(fake.stored(obj))[-5:]}); consumer output: {output[-600:]}"
         )
-    elif any(arrived[-1].body.get(k) != v for k, v in expected.items()):
-        problems.append(f"the target received {arrived[-1].body}, expected {expected}")
+    elif any(arrived.get(k) != v for k, v in expected.items()):
+        problems.append(f"the target received {arrived}, expected {expected}")
     left = _drain_for(admin, queue.id, marker, delete=True)
     if left:
         problems.append("the message is still on the queue after the consumer succeeded")
@@ -371,8 +374,8 @@ def _one_record(name: str, integration: Any, deployment: Deployment, fake: Any) 
         name,
         True,
         f"{origin} for {obj} {record_id} received with the role's STS credentials, consumer "
-        f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} at the "
-        f"fake target ({credential} credential), message deleted",
+        f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} through "
+        f"the {connector} connector at its fake ({credential} credential), message deleted",
     )
 
 
@@ -437,10 +440,14 @@ def _run_consumer(
     function_env: dict[str, str],
     creds: dict[str, str],
     deployment: Deployment,
-    fake: Any,
+    target_url: str,
+    *,
+    module: str = "consumer",
+    urls: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Run ``integration_sync.consumer.handler`` in-process as the Lambda would; restore after.
+    """Run ``integration_sync.<module>.handler`` in-process as the Lambda would; restore after.
 
+    ``urls`` overrides more of the environment (a scheduled job's ``SOURCE_BASE_URL``).
     Returns the handler's response and what it printed (logs and metrics), which would
     otherwise land on the rehearsal's stdout.
     """
@@ -458,7 +465,8 @@ def _run_consumer(
         os.environ.update(
             {
                 **function_env,
-                "TARGET_BASE_URL": fake.target_url,
+                "TARGET_BASE_URL": target_url,
+                **(urls or {}),
                 "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
                 "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
                 "AWS_SESSION_TOKEN": creds["aws_session_token"],
@@ -469,18 +477,20 @@ def _run_consumer(
             }
         )
         with contextlib.redirect_stdout(buffer):
-            from integration_sync import consumer
+            import importlib
+
+            handler_module = importlib.import_module(f"integration_sync.{module}")
 
             # Powertools caches its Secrets Manager client and values per process: a fresh
             # one, so the secret is read with this role's credentials.
             clear_powertools_providers()
-            streams = [h for h in consumer.logger.handlers if hasattr(h, "setStream")]
+            streams = [h for h in handler_module.logger.handlers if hasattr(h, "setStream")]
             previous = [h.setStream(buffer) for h in streams]
             try:
                 # Not under IAM enforcement: moto checks DynamoDB and Secrets Manager actions
                 # against resource "*", so it would deny the role's table-scoped grants. The
                 # access matrix evaluates those permissions; SQS (enforced) is checked here.
-                response = consumer.handler(event, _Context())
+                response = handler_module.handler(event, _Context())
             finally:
                 for h, stream in zip(streams, previous, strict=True):
                     h.setStream(stream)

@@ -56,11 +56,13 @@ class VendorFake:
         self.base_url = ""
         self.records: dict[str, dict[str, Record]] = {}  # object -> vendor id -> record
         self.tokens: set[str] = set()
+        self.keys: set[str] = set()  # API keys issued (as an admin would in the console)
         self.client_id = f"{self.name}-client"
         self.client_secret = secrets.token_urlsafe(12)
         self.calls: list[tuple[str, str]] = []
         self.throttles = 0
         self.rejected: set[str] = set()
+        self.rejected_objects: set[str] = set()
         self.lock = threading.RLock()
         self._ids = 0
 
@@ -120,6 +122,18 @@ class VendorFake:
             "token_url": f"{self.base_url}{self.token_path}",
         }
 
+    def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """A deployed secret completed with a credential this fake accepts (admin's step)."""
+        kind = doc.get("kind")
+        if kind == "oauth_client_credentials":
+            return {**doc, **self.credential()}
+        if kind == "api_key":
+            key = secrets.token_urlsafe(16)
+            with self.lock:
+                self.keys.add(key)
+            return {**doc, "api_key": key}
+        raise ValueError(f"the {self.name} fake issues no {kind} credential")
+
     def rotate_key(self) -> dict[str, Any]:
         """A new credential (the old one stops working): what a manual rotation stores."""
         self.expire_credentials()
@@ -129,6 +143,7 @@ class VendorFake:
     def expire_credentials(self) -> None:
         with self.lock:
             self.tokens.clear()
+            self.keys.clear()
 
     def issue_token(self) -> str:
         token = secrets.token_urlsafe(16)
@@ -143,6 +158,10 @@ class VendorFake:
 
     def reject(self, external_id: str) -> None:
         self.rejected.add(external_id)
+
+    def refuses(self, obj: str, external_id: str) -> bool:
+        """Whether a write of this record gets the vendor's validation error."""
+        return external_id in self.rejected or obj in self.rejected_objects
 
     # -- HTTP -------------------------------------------------------------------------
 
@@ -173,7 +192,8 @@ class VendorFake:
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and header.removeprefix("Bearer ") in self.tokens
+        bearer = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
+        return bool(bearer) and (bearer in self.tokens or bearer in self.keys)
 
     def unauthorised(self) -> Response:
         return json_response({"error": "invalid_token"}, 401)

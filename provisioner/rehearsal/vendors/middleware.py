@@ -25,7 +25,7 @@ class MiddlewareFake(VendorFake):
         if m := re.fullmatch(r"/([^/]+)/([^/]+)/([^/]+)", path):
             obj, field, external_id = m.groups()
             if request.method == "PATCH":
-                if external_id in self.rejected:
+                if self.refuses(obj, external_id):
                     return json_response({"error": "validation", "field": field}, 422)
                 body = request.get_json(silent=True) or {}
                 _, created = self.write(obj, external_id, {field: external_id, **body})

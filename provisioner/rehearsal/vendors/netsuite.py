@@ -62,7 +62,7 @@ class NetSuiteFake(VendorFake):
     def _upsert(self, obj: str, external_id: str, body: Any) -> Response:
         if not isinstance(body, dict):
             return _error(400, "INVALID_CONTENT", "The request body must be a JSON object.")
-        if external_id in self.rejected:
+        if self.refuses(obj, external_id):
             return _error(400, "USER_ERROR", "Please enter value(s) for: Customer")
         record, _ = self.write(obj, external_id, {"externalId": external_id, **body})
         return Response(status=204, headers={"Location": f"{RECORD}/{obj}/{record.id}"})

@@ -104,11 +104,11 @@ class XeroFake(VendorFake):
         return json_response({obj: [self._json(obj, r) for r in chunk]})
 
     def _post(self, obj: str, body: dict[str, Any]) -> dict[str, Any]:
-        id_field = f"{obj[:-1]}ID"
+        id_field = _id_field(obj)
         answer = []
         for item in body.get(obj, []):
             external_id = str(item.get(self.external_id_field, ""))
-            if external_id in self.rejected:
+            if self.refuses(obj, external_id):
                 answer.append(
                     {
                         **item,
@@ -130,7 +130,12 @@ class XeroFake(VendorFake):
 
     def _json(self, obj: str, record: Record) -> dict[str, Any]:
         return {
-            f"{obj[:-1]}ID": record.id,
+            _id_field(obj): record.id,
             "UpdatedDateUTC": f"/Date({epoch_ms(record.modified_at)}+0000)/",
             **record.fields,
         }
+
+
+def _id_field(endpoint: str) -> str:
+    """Xero names each record's id after its endpoint: ``Invoices`` -> ``InvoiceID``."""
+    return f"{endpoint.removesuffix('s')}ID"
