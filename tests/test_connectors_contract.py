@@ -66,6 +66,15 @@ CASES: dict[str, Case] = {
         ("InvoiceNumber", "Total"),
         deletes=False,
     ),
+    # warehouse-export merges Salesforce records into Snowflake tables.
+    "snowflake": Case(
+        "OPPORTUNITIES",
+        "ACCOUNTS",
+        "SALESFORCE_ID",
+        ("NAME", "AMOUNT"),
+        lambda n: f"006{n:015d}",
+        ("NAME", "INDUSTRY"),
+    ),
     "middleware": Case(
         "inventory", "inventory", "sku", ("itemId", "quantityAvailable"), str, ("available",)
     ),
@@ -334,3 +343,33 @@ def test_xero_credential_without_tenant_says_what_to_add(only: Callable[[str], H
     h.connector.api.auth.refresh()
     with pytest.raises(ConfigurationError, match="tenant_id"):
         h.connector.authenticate()
+
+
+def test_snowflake_polls_a_statement_still_running(only: Callable[[str], Harness]) -> None:
+    h = only("snowflake")
+    h.fake.slow = 1
+    h.connector.upsert("ACCOUNTS", "SALESFORCE_ID", "001A", {"NAME": "Northwind"})
+    assert h.fake.stored("ACCOUNTS")["001A"]["NAME"] == "Northwind"
+    assert ("GET", "/api/v2/statements/" + next(iter(h.fake.results))) in h.fake.calls
+
+
+def test_snowflake_resubmits_with_the_same_request_id_so_nothing_runs_twice(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("snowflake")
+    h.fake.lose_answers = 1
+    h.connector.delete("ACCOUNTS", "SALESFORCE_ID", "001A")
+    assert len([s for s in h.fake.executed if s.startswith("DELETE")]) == 1
+    assert len([c for c in h.fake.calls if c[0] == "POST" and "statements" in c[1]]) == 2
+
+
+def test_snowflake_finds_the_refused_record_of_a_failed_merge(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("snowflake")
+    h.fake.reject("001B")
+    results = h.connector.upsert_many(
+        "ACCOUNTS", "SALESFORCE_ID", [("001A", {"NAME": "A"}), ("001B", {"NAME": "B"})]
+    )
+    assert [r.ok for r in results] == [True, False]
+    assert "not recognized" in results[1].error

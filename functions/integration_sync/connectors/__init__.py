@@ -36,6 +36,7 @@ _CLASSES = {
     "salesforce": ("salesforce", "SalesforceConnector"),
     "netsuite": ("netsuite", "NetSuiteConnector"),
     "xero": ("xero", "XeroConnector"),
+    "snowflake": ("snowflake", "SnowflakeConnector"),
 }
 
 
