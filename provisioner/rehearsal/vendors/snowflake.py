@@ -103,12 +103,11 @@ class SnowflakeFake(VendorFake):
             handle = match.group(1)
             if handle in self.pending:
                 return json_response(self.pending.pop(handle))
-            rows = self.results.get(handle)
-            if rows is None:
+            if handle not in self.results:
                 return json_response({"code": "000709", "message": "Statement not found"}, 404)
-            partition = int(request.args.get("partition", "0"))
-            start = partition * self.page_size
-            return json_response({"data": _strings(rows[start : start + self.page_size])})
+            start = int(request.args.get("partition", "0")) * self.page_size
+            page = self.results[handle][start : start + self.page_size]
+            return json_response({"data": _strings(page)})
         return json_response({"code": "390400", "message": f"no such resource {path}"}, 404)
 
     def _answer(self, handle: str, rows: list[list[Any]]) -> dict[str, Any]:
