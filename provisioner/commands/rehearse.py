@@ -31,7 +31,8 @@ created through the AWS API there, run the policy pack over the result, then che
   - each log group, function environment, topic and secret under the integration's own
     key, the key admitting exactly the services they need, every secret fenced by its
     resource policy, and scheduled jobs' failed runs kept in the alarmed DLQ;
-  - a record end to end through each consumer to a fake target on 127.0.0.1;
+  - a record end to end through each integration's connectors: each consumer writes it,
+    each batch job reads and writes it, at fakes of the vendors' APIs on 127.0.0.1;
   - a poison record reaching the DLQ and `replay` bringing it back;
   - a rotation of each credential completing, every call judged by the role's policies
     and the secret's fence;

@@ -154,19 +154,24 @@ def end_to_end(deployment: Deployment) -> list[Check]:
     deployed environment, the role's credentials and the URL of the fake of its target's
     vendor (``provisioner/rehearsal/vendors``), so the record travels through the connector
     the roadmap chose (``TARGET_CONNECTOR``) speaking that vendor's API; the record must be
-    stored there with the mapped fields, and the message be deleted.
+    stored there with the mapped fields, and the message be deleted. Scheduled flows run
+    their batch job instead (``provisioner.rehearsal.scheduled``).
     """
+    from provisioner.rehearsal.scheduled import one_run
     from provisioner.rehearsal.vendors import FAKES, VendorServer
 
     env = deployment.settings.environment
     checks: list[Check] = []
     with VendorServer(*(fake() for fake in FAKES.values())) as vendors:
         for integration in deployment.roadmap.active(env):
-            if integration.phase(env) < 3 or integration.pattern.value not in QUEUED_PATTERNS:
+            if integration.phase(env) < 3:
                 continue
             name = f"end-to-end:{integration.name}"
             try:
-                checks.append(_one_record(name, integration, deployment, vendors))
+                if integration.pattern.value in QUEUED_PATTERNS:
+                    checks.append(_one_record(name, integration, deployment, vendors))
+                elif integration.pattern.scheduled:
+                    checks.append(one_run(name, integration, deployment, vendors))
             except Exception as err:  # one integration must not hide the others
                 checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
     return checks
@@ -257,13 +262,8 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
             n for n, r in (("queue", queue), ("role", role), ("consumer", consumer)) if not r
         ]
         return Check(name, False, f"no {', '.join(missing)} deployed for a queued integration")
-    lam = deployment.aws.client("lambda")
     sm = deployment.aws.client("secretsmanager")
-    function_env = dict(
-        lam.get_function_configuration(FunctionName=consumer.outputs["name"])
-        .get("Environment", {})
-        .get("Variables", {})
-    )
+    function_env = _deployed_environment(deployment, consumer)
     mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
     if not mapping:
         # The roadmap rules forbid this; if a deployed function still lacks a mapping, every
@@ -377,6 +377,14 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
         f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} through "
         f"the {connector} connector at its fake ({credential} credential), message deleted",
     )
+
+
+def _deployed_environment(deployment: Deployment, function: Any) -> dict[str, str]:
+    """The environment variables a deployed function got from the program."""
+    configuration = deployment.aws.client("lambda").get_function_configuration(
+        FunctionName=function.outputs["name"]
+    )
+    return dict(configuration.get("Environment", {}).get("Variables", {}))
 
 
 def _lookup(fields: dict[str, Any], path: str, record_id: str) -> Any:

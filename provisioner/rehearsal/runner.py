@@ -186,7 +186,7 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, audit, flows, hardening, limits, scheduled
+    from provisioner.rehearsal import access, audit, flows, hardening, limits
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -212,8 +212,7 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
             "the audit trail: configuration, bucket and what it records",
             lambda d: audit.audit_trail_checks(d.aws, d.settings, d.creator.created),
         ),
-        ("end-to-end records through each consumer", flows.end_to_end),
-        ("end-to-end records through each batch job", scheduled.scheduled_end_to_end),
+        ("end-to-end records through each integration's connectors", flows.end_to_end),
         ("poison records to the DLQ and replay", flows.poison_and_replay),
         ("rotating every credential", flows.rotations),
         ("alarms the phase requires", flows.alarms),

@@ -1,6 +1,6 @@
-"""End to end for scheduled flows: a changed record read from the source's fake by the batch job.
+"""End to end for a scheduled flow: changed records read from the source's fake by the batch job.
 
-Per batch or warehouse integration at phase >= 3 with field mappings: one record per mapped
+For a batch or warehouse integration at phase >= 3: one record per mapped
 object is put in the fake of its source's vendor, changed a few minutes ago; the deployed
 batch code (``integration_sync.batch.handler``) runs in this process with the function's
 deployed environment, the role's credentials and the fakes' URLs, reading through the
@@ -21,40 +21,24 @@ if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
     from provisioner.rehearsal.vendors import VendorServer
 
-__all__ = ["scheduled_end_to_end"]
+__all__ = ["one_run"]
 
 
-def scheduled_end_to_end(deployment: Deployment) -> list[Check]:
-    from provisioner.rehearsal.vendors import FAKES, VendorServer
-
-    env = deployment.settings.environment
-    checks: list[Check] = []
-    with VendorServer(*(fake() for fake in FAKES.values())) as vendors:
-        for integration in deployment.roadmap.active(env):
-            if integration.phase(env) < 3 or not integration.pattern.scheduled:
-                continue
-            name = f"end-to-end:{integration.name}"
-            try:
-                checks.append(_one_run(name, integration, deployment, vendors))
-            except Exception as err:  # one integration must not hide the others
-                checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
-    return checks
-
-
-def _one_run(name: str, integration: Any, deployment: Deployment, vendors: VendorServer) -> Check:
+def one_run(name: str, integration: Any, deployment: Deployment, vendors: VendorServer) -> Check:
     from provisioner.rehearsal.access import assume
-    from provisioner.rehearsal.flows import _lookup, _nest, _run_consumer, _value
+    from provisioner.rehearsal.flows import (
+        _deployed_environment,
+        _lookup,
+        _nest,
+        _run_consumer,
+        _value,
+    )
 
     d = deployment.inventory[integration.name]
     batch = d.named("batch", FUNCTION)
     if batch is None or d.role is None:
         return Check(name, False, "no batch function or role deployed for a scheduled flow")
-    lam = deployment.aws.client("lambda")
-    function_env = dict(
-        lam.get_function_configuration(FunctionName=batch.outputs["name"])
-        .get("Environment", {})
-        .get("Variables", {})
-    )
+    function_env = _deployed_environment(deployment, batch)
     mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
     if not mapping:
         return Check(

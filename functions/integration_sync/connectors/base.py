@@ -26,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -35,7 +35,16 @@ from integration_sync.clients import ApiClient, SourceRecord
 from integration_sync.config import ObjectMapping
 from integration_sync.errors import ConfigurationError, PermanentError, TargetRejected
 
-__all__ = ["Connector", "SourceRecord", "WriteResult", "chunks", "in_window", "iso", "parse_time"]
+__all__ = [
+    "Connector",
+    "SourceRecord",
+    "WriteResult",
+    "chunks",
+    "in_window",
+    "iso",
+    "one_by_one",
+    "parse_time",
+]
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,21 @@ class Connector:
             if obj in (spec.target_object, spec.name):
                 fields += [f for f in spec.fields.values() if f not in fields]
         return fields
+
+
+def one_by_one(
+    records: list[tuple[str, dict[str, Any]]], write: Callable[[str, dict[str, Any]], int]
+) -> list[WriteResult]:
+    """Per-record results for a vendor that writes one record per call."""
+    results = []
+    for external_id, body in records:
+        try:
+            status = write(external_id, body)
+        except TargetRejected as err:
+            results.append(WriteResult(external_id, False, 400, err.detail))
+        else:
+            results.append(WriteResult(external_id, True, status))
+    return results
 
 
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from integration_sync.clients import SourceApi, TargetApi
-from integration_sync.connectors.base import Connector, SourceRecord, WriteResult
-from integration_sync.errors import TargetRejected
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, one_by_one
 
 
 class MiddlewareConnector(Connector):
@@ -44,15 +43,10 @@ class MiddlewareConnector(Connector):
         self, obj: str, external_id_field: str, records: list[tuple[str, dict[str, Any]]]
     ) -> list[WriteResult]:
         target = TargetApi(self.api)
-        results = []
-        for external_id, body in records:
-            try:
-                status = target.upsert(obj, external_id_field, external_id, body)
-            except TargetRejected as err:
-                results.append(WriteResult(external_id, False, 422, err.detail))
-            else:
-                results.append(WriteResult(external_id, True, status))
-        return results
+        return one_by_one(
+            records,
+            lambda external_id, body: target.upsert(obj, external_id_field, external_id, body),
+        )
 
     def delete(self, obj: str, external_id_field: str, external_id: str) -> int:
         return TargetApi(self.api).delete(obj, external_id_field, external_id)

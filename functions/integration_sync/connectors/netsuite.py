@@ -25,9 +25,9 @@ from integration_sync.connectors.base import (
     SourceRecord,
     WriteResult,
     chunks,
+    one_by_one,
     parse_time,
 )
-from integration_sync.errors import TargetRejected
 
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"
@@ -73,17 +73,11 @@ class NetSuiteConnector(Connector):
     def upsert_many(
         self, obj: str, external_id_field: str, records: list[tuple[str, dict[str, Any]]]
     ) -> list[WriteResult]:
-        results = []
-        for external_id, body in records:
-            try:
-                status = self.api.request(
-                    "PUT", _record_path(obj, external_id), json=body, ok=(200, 204)
-                ).status_code
-            except TargetRejected as err:
-                results.append(WriteResult(external_id, False, 400, err.detail))
-            else:
-                results.append(WriteResult(external_id, True, status))
-        return results
+        def put(external_id: str, body: dict[str, Any]) -> int:
+            path = _record_path(obj, external_id)
+            return self.api.request("PUT", path, json=body, ok=(200, 204)).status_code
+
+        return one_by_one(records, put)
 
     def delete(self, obj: str, external_id_field: str, external_id: str) -> int:
         return self.api.request(
