@@ -29,12 +29,9 @@ def integration(data: dict[str, Any], name: str) -> dict[str, Any]:
     [
         ("salesforce", "salesforce"),
         ("netsuite", "netsuite"),
-        ("shopify", "shopify"),
         ("xero", "xero"),
-        ("marketo", "marketo"),
-        ("zendesk", "zendesk"),
-        ("amplitude", "amplitude"),
         ("snowflake", "snowflake"),
+        ("shopify", "middleware"),  # no connector of its own yet: through middleware
     ],
 )
 def test_each_example_system_is_spoken_to_by_its_vendors_connector(
@@ -69,22 +66,6 @@ def test_a_middleware_flow_speaks_the_middleware_contract_on_both_sides() -> Non
     assert [ROADMAP.connector(direct, s).name for s in ("source", "target")] == ["netsuite", "xero"]
 
 
-def test_a_read_only_connector_cannot_be_a_target() -> None:
-    def into_amplitude(d: dict[str, Any]) -> None:
-        flow = integration(d, "support-health-to-crm")
-        flow["target"] = "amplitude"
-        flow["credentials"][1] = {
-            "name": "amplitude-key",
-            "kind": "api_key",
-            "system": "amplitude",
-            "rotation_days": 30,
-        }
-
-    problems = [p for p in problems_after(into_amplitude) if p.loc.endswith(".target")]
-    assert len(problems) == 1
-    assert "cannot write" in problems[0].msg and "Export API" in problems[0].msg
-
-
 def test_a_credential_kind_the_vendor_does_not_issue_is_refused() -> None:
     def api_key_for_netsuite(d: dict[str, Any]) -> None:
         integration(d, "order-to-invoice")["credentials"][0]["kind"] = "api_key"
@@ -105,6 +86,17 @@ def test_rotation_modes_follow_what_each_vendor_allows() -> None:
 def test_every_connector_names_its_api_version_and_documentation() -> None:
     for spec in CONNECTORS.values():
         assert spec.api_version and spec.docs and spec.reads
+
+
+def test_every_catalogued_connector_is_implemented_faked_and_contract_tested() -> None:
+    from test_connectors_contract import CASES
+
+    from integration_sync.connectors import connector_class
+    from provisioner.rehearsal.vendors import FAKES
+
+    for name in CONNECTORS:
+        assert connector_class(name).name == name
+    assert set(FAKES) == set(CASES) == set(CONNECTORS)
 
 
 def test_plan_shows_each_integrations_connectors_and_rotation_modes(
