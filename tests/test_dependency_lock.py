@@ -58,7 +58,9 @@ def test_installed_distributions_are_the_locked_versions() -> None:
     installed = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")})
     for dist in metadata.distributions(path=installed):
         name = canonicalize_name(dist.metadata["Name"])
-        if name in {project, "pip"}:
+        # Copies vendored inside another package (setuptools/_vendor, put on sys.path once
+        # anything imports pkg_resources) are that package's, not installed distributions.
+        if name in {project, "pip"} or "_vendor" in Path(str(dist.locate_file(""))).parts:
             continue
         # setuptools puts its own vendored copies (packaging, ...) on sys.path once
         # pkg_resources is imported (parliament does): they are not installed distributions.
