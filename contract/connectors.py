@@ -85,6 +85,18 @@ _SPECS = (
         rotation={"oauth_client_credentials": MANUAL, "netsuite_tba": MANUAL, **_PUSHER},
     ),
     ConnectorSpec(
+        name="shopify",
+        vendor="Shopify",
+        api_version="Admin GraphQL API 2025-07",
+        docs="https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits",
+        reads="GraphQL connection with sortKey UPDATED_AT and an updated_at query, cursor paging",
+        writes="{object}Set mutations identified by a unique metafield, aliased in one request",
+        vendor_words=("shopify",),
+        # Admin API access tokens of custom apps are revealed once in the admin and never
+        # reissued by API.
+        rotation={"api_key": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
         name="xero",
         vendor="Xero",
         api_version="Accounting API 2.0",
@@ -96,6 +108,53 @@ _SPECS = (
         rotation={"oauth_client_credentials": MANUAL, **_PUSHER},
     ),
     ConnectorSpec(
+        name="marketo",
+        vendor="Adobe Marketo Engage",
+        api_version="REST API v1",
+        docs="https://experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/"
+        "authentication",
+        reads="lead changes by activity paging token (sinceDatetime)",
+        writes="leads.json createOrUpdate with lookupField (300 per call)",
+        vendor_words=("marketo",),
+        # LaunchPoint custom-service secrets are shown in the admin only.
+        rotation={"oauth_client_credentials": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
+        name="zendesk",
+        vendor="Zendesk",
+        api_version="Support API v2",
+        docs="https://developer.zendesk.com/api-reference/ticketing/ticket-management/"
+        "incremental_exports/",
+        reads="incremental cursor exports (after_cursor, end_of_stream)",
+        writes="create_or_update by external_id",
+        vendor_words=("zendesk",),
+        # API tokens are listed by API but created only in Admin Center.
+        rotation={"api_key": MANUAL, "basic_token": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
+        name="hubspot",
+        vendor="HubSpot",
+        api_version="CRM API 2026-03",
+        docs="https://developers.hubspot.com/docs/api-reference/latest/crm/objects/"
+        "custom-objects/batch/upsert-custom-objects",
+        reads="CRM search on hs_lastmodifieddate ascending, after paging",
+        writes="batch upsert by idProperty (100 per call)",
+        vendor_words=("hubspot",),
+        # Private-app tokens are rotated from the app's settings page.
+        rotation={"api_key": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
+        name="stripe",
+        vendor="Stripe",
+        api_version="API 2025-06-30 (v1 endpoints)",
+        docs="https://docs.stripe.com/api/events/list",
+        reads="events list (created[gte], starting_after paging)",
+        writes="POST with Idempotency-Key, keyed by metadata external id",
+        vendor_words=("stripe",),
+        # Restricted keys are rolled in the Dashboard.
+        rotation={"api_key": MANUAL, "webhook_signing_secret": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
         name="snowflake",
         vendor="Snowflake",
         api_version="SQL API v2",
@@ -105,6 +164,17 @@ _SPECS = (
         vendor_words=("snowflake",),
         # Two RSA public-key slots per user (RSA_PUBLIC_KEY / RSA_PUBLIC_KEY_2), set by SQL.
         rotation={"snowflake_key_pair": API, "oauth_client_credentials": MANUAL, **_PUSHER},
+    ),
+    ConnectorSpec(
+        name="amplitude",
+        vendor="Amplitude",
+        api_version="Export API 2",
+        docs="https://amplitude.com/docs/apis/analytics/export",
+        reads="GET /api/2/export by hour (zip of gzipped JSON lines)",
+        writes="",
+        vendor_words=("amplitude",),
+        # Project secret keys are regenerated in the project settings only.
+        rotation={"api_key": MANUAL, **_PUSHER},
     ),
     ConnectorSpec(
         name=MIDDLEWARE,

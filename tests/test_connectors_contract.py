@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -35,6 +36,7 @@ class Case:
     record_id: Callable[[int], str]
     target_fields: tuple[str, ...]
     deletes: bool = True
+    oauth: bool = True  # a token endpoint issues new tokens (else a key must be replaced)
 
 
 CASES: dict[str, Case] = {
@@ -75,11 +77,62 @@ CASES: dict[str, Case] = {
         lambda n: f"006{n:015d}",
         ("NAME", "INDUSTRY"),
     ),
+    # support-health-to-crm reads Zendesk; organizations are written by external id.
+    "zendesk": Case(
+        "users",
+        "organizations",
+        "external_id",
+        ("name", "email"),
+        lambda n: str(400000 + n),
+        ("name", "notes"),
+        oauth=False,
+    ),
+    "hubspot": Case(
+        "contacts",
+        "companies",
+        "erp_id",
+        ("email", "firstname"),
+        lambda n: str(9000 + n),
+        ("name", "domain"),
+        oauth=False,
+    ),
+    "marketo": Case(
+        "leads", "leads", "email", ("email", "leadScore"), lambda n: str(100 + n), ("company",)
+    ),
+    "stripe": Case(
+        "customer",
+        "customer",
+        "erp_id",
+        ("email", "name"),
+        lambda n: f"cus_src{n:08d}",
+        ("name", "email"),
+        oauth=False,
+    ),
+    # web-order-capture reads Shopify orders; products are written by a unique metafield.
+    "shopify": Case(
+        "orders",
+        "products",
+        "erp_sku",
+        ("name", "totalPrice"),
+        lambda n: str(5000 + n),
+        ("title", "vendor"),
+        oauth=False,
+    ),
+    "amplitude": Case(
+        "active_use",
+        "",
+        "",
+        ("user_id", "plan"),
+        lambda n: f"6a1f0c3e-0000-4000-8000-{n:012d}",
+        (),
+        oauth=False,
+    ),
     "middleware": Case(
         "inventory", "inventory", "sku", ("itemId", "quantityAvailable"), str, ("available",)
     ),
 }
 NAMES = sorted(CASES)
+WRITERS = [name for name in NAMES if CASES[name].target_object]
 
 
 @pytest.fixture(scope="module", name="server")
@@ -99,6 +152,11 @@ class Harness:
 
 @pytest.fixture(name="vendor", params=NAMES)
 def vendor_fixture(request: pytest.FixtureRequest, server: VendorServer, aws: None) -> Harness:
+    return harness(server, request.param)
+
+
+@pytest.fixture(name="writer", params=WRITERS)
+def writer_fixture(request: pytest.FixtureRequest, server: VendorServer, aws: None) -> Harness:
     return harness(server, request.param)
 
 
@@ -153,20 +211,38 @@ def body(h: Harness, n: int) -> dict[str, Any]:
     return {f: f"{f}-{n}" for f in h.case.target_fields}
 
 
+def touch(h: Harness, n: int = 1) -> None:
+    """One authenticated call: a write, or a read for a source-only vendor."""
+    if h.case.target_object:
+        h.connector.upsert(h.case.target_object, h.case.external_id, f"EXT-{n}", body(h, n))
+    else:
+        h.connector.changes(
+            h.case.source_object,
+            since="2026-11-20T00:00:00Z",
+            after_id="",
+            until="2026-11-21T00:00:00Z",
+            limit=10,
+        )
+
+
+def public_ids(h: Harness, ids: list[str]) -> list[str]:
+    return [h.fake.public_id(h.case.source_object, i) for i in ids]
+
+
 # --------------------------------------------------------------------------- shared cases
 
 
 def test_reads_every_change_once_in_order_across_vendor_pages(vendor: Harness) -> None:
     ids = seed(vendor, 5)
     vendor.fake.page_size = 2  # the vendor's own paging as well as the watermark's
-    assert read_all(vendor, limit=3) == ids
+    assert read_all(vendor, limit=3) == public_ids(vendor, ids)
 
 
 def test_records_changed_in_the_same_second_are_neither_skipped_nor_repeated(
     vendor: Harness,
 ) -> None:
     ids = seed(vendor, 4, same_second=True)
-    assert sorted(read_all(vendor, limit=2)) == sorted(ids)
+    assert sorted(read_all(vendor, limit=2)) == sorted(public_ids(vendor, ids))
 
 
 def test_reads_carry_the_mapped_source_fields(vendor: Harness) -> None:
@@ -183,23 +259,23 @@ def test_reads_carry_the_mapped_source_fields(vendor: Harness) -> None:
             assert record.data[field] == f"{field}-1"
 
 
-def test_upsert_creates_then_updates_the_same_record(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
-    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
-    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 2))
-    stored = vendor.fake.stored(obj)
+def test_upsert_creates_then_updates_the_same_record(writer: Harness) -> None:
+    obj, key = writer.case.target_object, writer.case.external_id
+    writer.connector.upsert(obj, key, "EXT-1", body(writer, 1))
+    writer.connector.upsert(obj, key, "EXT-1", body(writer, 2))
+    stored = writer.fake.stored(obj)
     assert list(stored) == ["EXT-1"]
-    for field in vendor.case.target_fields:
+    for field in writer.case.target_fields:
         assert stored["EXT-1"][field] == f"{field}-2"
 
 
-def test_partial_failure_reports_each_record_and_keeps_the_others(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
-    vendor.fake.reject("EXT-2")
-    results = vendor.connector.upsert_many(
+def test_partial_failure_reports_each_record_and_keeps_the_others(writer: Harness) -> None:
+    obj, key = writer.case.target_object, writer.case.external_id
+    writer.fake.reject("EXT-2")
+    results = writer.connector.upsert_many(
         obj,
         key,
-        [("EXT-1", body(vendor, 1)), ("EXT-2", body(vendor, 2)), ("EXT-3", body(vendor, 3))],
+        [("EXT-1", body(writer, 1)), ("EXT-2", body(writer, 2)), ("EXT-3", body(writer, 3))],
     )
     assert [(r.external_id, r.ok) for r in results] == [
         ("EXT-1", True),
@@ -207,62 +283,58 @@ def test_partial_failure_reports_each_record_and_keeps_the_others(vendor: Harnes
         ("EXT-3", True),
     ]
     assert results[1].error
-    assert sorted(vendor.fake.stored(obj)) == ["EXT-1", "EXT-3"]
+    assert sorted(writer.fake.stored(obj)) == ["EXT-1", "EXT-3"]
 
 
 def test_throttling_is_waited_out_within_the_invocation(vendor: Harness) -> None:
-    vendor.connector.upsert(
-        vendor.case.target_object, vendor.case.external_id, "EXT-1", body(vendor, 1)
-    )
+    touch(vendor, 1)
     vendor.fake.throttle(2)
-    vendor.connector.upsert(
-        vendor.case.target_object, vendor.case.external_id, "EXT-2", body(vendor, 2)
-    )
+    touch(vendor, 2)
     assert len(vendor.waits) == 2
-    assert "EXT-2" in vendor.fake.stored(vendor.case.target_object)
 
 
-def test_an_expired_token_is_refreshed_once_and_the_call_repeated(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
-    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+def test_an_expired_token_is_refreshed_once_and_a_revoked_key_reported(vendor: Harness) -> None:
+    touch(vendor, 1)
     vendor.fake.expire_credentials()
-    vendor.connector.upsert(obj, key, "EXT-2", body(vendor, 2))
-    assert sorted(vendor.fake.stored(obj)) == ["EXT-1", "EXT-2"]
-    token_calls = [c for c in vendor.fake.calls if c[1] == vendor.fake.token_path]
-    assert len(token_calls) == 2
+    if vendor.case.oauth:
+        touch(vendor, 2)
+        token_calls = [c for c in vendor.fake.calls if c[1] == vendor.fake.token_path]
+        assert len(token_calls) == 2
+    else:
+        with pytest.raises(TransientError) as caught:
+            touch(vendor, 2)
+        assert caught.value.reason == "unauthorized"
 
 
 def test_a_revoked_credential_replaced_in_the_secret_is_picked_up(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
-    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
+    touch(vendor, 1)
     replaced = vendor.fake.rotate_key()
     boto3.client("secretsmanager").put_secret_value(
         SecretId=vendor.secret_arn, SecretString=json.dumps(replaced)
     )
-    vendor.connector.upsert(obj, key, "EXT-2", body(vendor, 2))
-    assert "EXT-2" in vendor.fake.stored(obj)
+    touch(vendor, 2)
 
 
-def test_lookup_finds_target_records_by_external_id(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
+def test_lookup_finds_target_records_by_external_id(writer: Harness) -> None:
+    obj, key = writer.case.target_object, writer.case.external_id
     for n in (1, 2, 3):
-        vendor.connector.upsert(obj, key, f"EXT-{n}", body(vendor, n))
-    found = vendor.connector.lookup(obj, key, ["EXT-1", "EXT-3", "EXT-404"])
+        writer.connector.upsert(obj, key, f"EXT-{n}", body(writer, n))
+    found = writer.connector.lookup(obj, key, ["EXT-1", "EXT-3", "EXT-404"])
     assert sorted(str(r[key]) for r in found) == ["EXT-1", "EXT-3"]
-    field = vendor.case.target_fields[0]
+    field = writer.case.target_fields[0]
     assert {str(r[key]): r[field] for r in found}["EXT-3"] == f"{field}-3"
 
 
-def test_delete_removes_the_record_and_a_missing_one_counts_as_deleted(vendor: Harness) -> None:
-    obj, key = vendor.case.target_object, vendor.case.external_id
-    vendor.connector.upsert(obj, key, "EXT-1", body(vendor, 1))
-    if not vendor.case.deletes:
+def test_delete_removes_the_record_and_a_missing_one_counts_as_deleted(writer: Harness) -> None:
+    obj, key = writer.case.target_object, writer.case.external_id
+    writer.connector.upsert(obj, key, "EXT-1", body(writer, 1))
+    if not writer.case.deletes:
         with pytest.raises(PermanentError, match="does not delete"):
-            vendor.connector.delete(obj, key, "EXT-1")
+            writer.connector.delete(obj, key, "EXT-1")
         return
-    vendor.connector.delete(obj, key, "EXT-1")
-    vendor.connector.delete(obj, key, "EXT-1")
-    assert vendor.fake.stored(obj) == {}
+    writer.connector.delete(obj, key, "EXT-1")
+    writer.connector.delete(obj, key, "EXT-1")
+    assert writer.fake.stored(obj) == {}
 
 
 def test_authenticate_succeeds_with_the_secret_and_fails_without_access(vendor: Harness) -> None:
@@ -373,3 +445,79 @@ def test_snowflake_finds_the_refused_record_of_a_failed_merge(
     )
     assert [r.ok for r in results] == [True, False]
     assert "not recognized" in results[1].error
+
+
+def test_zendesk_time_based_exports_follow_end_time_across_pages(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("zendesk")
+    for n in range(1, 6):
+        h.fake.seed("organizations", str(500 + n), f"2026-11-20T10:0{n}:00Z", {"name": f"Org {n}"})
+    h.fake.page_size = 2
+    h.connector.mapping["org"] = ObjectMapping(
+        name="org",
+        fields={"name": "Name"},
+        external_id="Zendesk_Org_Id__c",
+        source_object="organizations",
+    )
+    records = h.connector.changes(
+        "organizations",
+        since="2026-11-20T10:00:00Z",
+        after_id="",
+        until="2026-11-21T00:00:00Z",
+        limit=10,
+    )
+    assert [r.id for r in records] == [str(500 + n) for n in range(1, 6)]
+    assert ("GET", "/api/v2/incremental/organizations.json") in h.fake.calls
+
+
+def test_hubspot_splits_upserts_at_100_inputs(only: Callable[[str], Harness]) -> None:
+    h = only("hubspot")
+    records = [(f"EXT-{n}", body(h, n)) for n in range(101)]
+    assert all(r.ok for r in h.connector.upsert_many("companies", "erp_id", records))
+    upserts = [c for c in h.fake.calls if c[1].endswith("/batch/upsert")]
+    assert len(upserts) == 2
+
+
+def test_marketo_daily_quota_is_left_to_sqs_instead_of_retried(
+    only: Callable[[str], Harness],
+) -> None:
+    h = only("marketo")
+    h.fake.limit_code = "607"
+    h.fake.throttle(1)
+    with pytest.raises(TransientError, match="daily quota"):
+        h.connector.upsert("leads", "email", "buyer@example.com", {"company": "Northwind"})
+    assert h.waits == []
+
+
+def test_stripe_retried_create_makes_no_second_customer(only: Callable[[str], Harness]) -> None:
+    h = only("stripe")
+    h.fake.search_lag = True  # Stripe's search has not indexed the first create yet
+    h.connector.upsert("customer", "erp_id", "C-1", {"name": "Northwind"})
+    h.connector.upsert("customer", "erp_id", "C-1", {"name": "Northwind"})
+    assert len(h.fake.records["customer"]) == 1
+
+
+def test_shopify_waits_for_the_points_it_lacks(only: Callable[[str], Harness]) -> None:
+    h = only("shopify")
+    h.fake.throttle(1)  # a 100-point query with 50 available, restoring 50 a second
+    h.connector.upsert("products", "erp_sku", "SKU-1", {"title": "Tent"})
+    assert h.waits == [1.0]
+
+
+def test_amplitude_reads_only_what_its_export_has_settled(only: Callable[[str], Harness]) -> None:
+    h = only("amplitude")
+    now = datetime.now(UTC)
+    settled, fresh = now - timedelta(hours=3), now - timedelta(minutes=30)
+    h.fake.seed("active_use", "e-old", settled.strftime("%Y-%m-%dT%H:%M:%SZ"), {"plan": "pro"})
+    h.fake.seed("active_use", "e-new", fresh.strftime("%Y-%m-%dT%H:%M:%SZ"), {"plan": "pro"})
+    records = h.connector.changes(
+        "active_use",
+        since=(now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        after_id="",
+        until=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        limit=10,
+    )
+    assert [r.id for r in records] == ["e-old"]
+    with pytest.raises(PermanentError, match="read only"):
+        h.connector.upsert("active_use", "uuid", "x", {"plan": "pro"})

@@ -29,9 +29,12 @@ def integration(data: dict[str, Any], name: str) -> dict[str, Any]:
     [
         ("salesforce", "salesforce"),
         ("netsuite", "netsuite"),
+        ("shopify", "shopify"),
         ("xero", "xero"),
+        ("marketo", "marketo"),
+        ("zendesk", "zendesk"),
+        ("amplitude", "amplitude"),
         ("snowflake", "snowflake"),
-        ("shopify", "middleware"),  # no connector of its own yet: through middleware
     ],
 )
 def test_each_example_system_is_spoken_to_by_its_vendors_connector(
@@ -64,6 +67,22 @@ def test_a_middleware_flow_speaks_the_middleware_contract_on_both_sides() -> Non
     assert {ROADMAP.connector(flow, side).name for side in ("source", "target")} == {"middleware"}
     direct = ROADMAP.integration("order-to-invoice")
     assert [ROADMAP.connector(direct, s).name for s in ("source", "target")] == ["netsuite", "xero"]
+
+
+def test_a_read_only_connector_cannot_be_a_target() -> None:
+    def into_amplitude(d: dict[str, Any]) -> None:
+        flow = integration(d, "support-health-to-crm")
+        flow["target"] = "amplitude"
+        flow["credentials"][1] = {
+            "name": "amplitude-key",
+            "kind": "api_key",
+            "system": "amplitude",
+            "rotation_days": 30,
+        }
+
+    problems = [p for p in problems_after(into_amplitude) if p.loc.endswith(".target")]
+    assert len(problems) == 1
+    assert "cannot write" in problems[0].msg and "Export API" in problems[0].msg
 
 
 def test_a_credential_kind_the_vendor_does_not_issue_is_refused() -> None:

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -82,12 +83,15 @@ class ApiClient:
         ok: Iterable[int] = (200, 201, 204),
         headers: dict[str, str] | None = None,
         signal: Callable[[requests.Response], str | None] | None = None,
+        data: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send one logical request; raise TransientError or PermanentError when it fails.
 
         ``signal`` reads vendor signals an HTTP status does not carry (a GraphQL 200 whose
         body says THROTTLED, a Marketo 200 with error 606): it returns ``"throttled"`` (wait
-        and retry), ``"unauthorized"`` (refresh the credential once) or None.
+        and retry; ``"throttled:2.5"`` says how long), ``"exhausted"`` (a daily quota: leave
+        it to SQS), ``"unauthorized"`` (refresh the credential once) or None. ``data`` sends
+        a form body instead of JSON.
         """
         url = f"{self.base_url}/{path.lstrip('/')}"
         accepted = frozenset(ok)
@@ -102,7 +106,13 @@ class ApiClient:
                 self.on_call()
             try:
                 response = self.session.request(
-                    method, url, json=json, params=params, headers=sent, timeout=self.timeout
+                    method,
+                    url,
+                    json=json,
+                    data=data,
+                    params=params,
+                    headers=sent,
+                    timeout=self.timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"{method} {path}: {type(exc).__name__}"
@@ -113,9 +123,12 @@ class ApiClient:
             if status in accepted and verdict is None:
                 return response
             last = f"{method} {path}: HTTP {status} {response.text[:200]}"
-            if verdict == "throttled":
-                self._backoff(attempt, response.headers.get("Retry-After"), last)
+            if verdict and verdict.startswith("throttled"):
+                wait = verdict.partition(":")[2] or response.headers.get("Retry-After")
+                self._backoff(attempt, wait, last)
                 continue
+            if verdict == "exhausted":
+                raise TransientError(f"{last}; the daily quota is used up, leaving it to SQS")
             if (status == 401 or verdict == "unauthorized") and self.auth and not refreshed:
                 # Credentials may have rotated since they were cached: re-read once.
                 refreshed = True
@@ -153,8 +166,12 @@ def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)  # delay-seconds, or a vendor's fractional wait (Shopify cost)
+    except ValueError:
+        seconds = math.nan
+    if math.isfinite(seconds):
+        return max(seconds, 0.0)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

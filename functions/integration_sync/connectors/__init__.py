@@ -37,6 +37,12 @@ _CLASSES = {
     "netsuite": ("netsuite", "NetSuiteConnector"),
     "xero": ("xero", "XeroConnector"),
     "snowflake": ("snowflake", "SnowflakeConnector"),
+    "shopify": ("shopify", "ShopifyConnector"),
+    "marketo": ("marketo", "MarketoConnector"),
+    "zendesk": ("zendesk", "ZendeskConnector"),
+    "hubspot": ("hubspot", "HubSpotConnector"),
+    "stripe": ("stripe", "StripeConnector"),
+    "amplitude": ("amplitude", "AmplitudeConnector"),
 }
 
 

@@ -33,13 +33,16 @@ from typing import Any, ClassVar
 
 from integration_sync.clients import ApiClient, SourceRecord
 from integration_sync.config import ObjectMapping
+from integration_sync.credentials import SecretAuth
 from integration_sync.errors import ConfigurationError, PermanentError, TargetRejected
 
 __all__ = [
     "Connector",
+    "HeaderAuth",
     "SourceRecord",
     "WriteResult",
     "chunks",
+    "gather",
     "in_window",
     "iso",
     "one_by_one",
@@ -121,6 +124,54 @@ class Connector:
         return fields
 
 
+class HeaderAuth(SecretAuth):
+    """The secret's credential in the header its vendor documents.
+
+    Wraps the function's own ``SecretAuth`` (same secret, cache and refresh); ``build``
+    turns the secret into headers (Zendesk's Basic ``email/token``, Shopify's
+    ``X-Shopify-Access-Token``); when it returns None the secret authenticates as usual.
+    """
+
+    def __init__(
+        self, inner: SecretAuth, build: Callable[[dict[str, Any]], dict[str, str] | None]
+    ) -> None:
+        super().__init__(inner.secret_arn)
+        self.inner = inner
+        self.build = build
+
+    def headers(self) -> dict[str, str]:
+        built = self.build(self.inner.secret())
+        return built if built is not None else self.inner.headers()
+
+    def secret(self) -> dict[str, Any]:
+        return self.inner.secret()
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.inner.refresh()
+
+
+def gather(
+    pages: Iterable[list[SourceRecord]], *, since: str, after_id: str, until: str, limit: int
+) -> list[SourceRecord]:
+    """The keyset window over a vendor's pages that come in ascending change time.
+
+    Stops reading pages once ``limit`` records are in the window and a later page can only
+    hold records that sort after them (a record newer than the last one kept).
+    """
+    seen: list[SourceRecord] = []
+    for page in pages:
+        seen += page
+        window = in_window(seen, since=since, after_id=after_id, until=until, limit=limit)
+        if (
+            len(window) == limit
+            and page
+            and (parse_time(page[-1].modified_at) > parse_time(window[-1].modified_at))
+        ):
+            return window
+    return in_window(seen, since=since, after_id=after_id, until=until, limit=limit)
+
+
 def one_by_one(
     records: list[tuple[str, dict[str, Any]]], write: Callable[[str, dict[str, Any]], int]
 ) -> list[WriteResult]:
@@ -144,12 +195,21 @@ def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 def in_window(
     records: Iterable[SourceRecord], *, since: str, after_id: str, until: str, limit: int
 ) -> list[SourceRecord]:
-    """The keyset window over records a vendor returned for ``modified >= since``."""
+    """The keyset window over records a vendor returned for ``modified >= since``.
+
+    A record the vendor returned twice (Zendesk's time-based exports repeat the items of
+    their boundary second) counts once, as its latest change.
+    """
     start = (parse_time(since), after_id)
     end = parse_time(until)
+    latest: dict[str, SourceRecord] = {}
+    for record in records:
+        seen = latest.get(record.id)
+        if seen is None or parse_time(record.modified_at) >= parse_time(seen.modified_at):
+            latest[record.id] = record
     kept = [
         r
-        for r in records
+        for r in latest.values()
         if (parse_time(r.modified_at), r.id) > start and parse_time(r.modified_at) < end
     ]
     kept.sort(key=lambda r: (parse_time(r.modified_at), r.id))

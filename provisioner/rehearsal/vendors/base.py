@@ -87,6 +87,10 @@ class VendorFake:
                 if r.external_id
             }
 
+    def public_id(self, obj: str, record_id: str) -> str:
+        """The id the vendor's API shows for a record (Shopify's global ids, for one)."""
+        return record_id
+
     def by_external_id(self, obj: str, external_id: str) -> Record | None:
         with self.lock:
             for record in self.records.get(obj, {}).values():
