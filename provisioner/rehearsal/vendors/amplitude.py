@@ -27,6 +27,7 @@ _HOUR = "%Y%m%dT%H"
 
 class AmplitudeFake(VendorFake):
     name = "amplitude"
+    issues = "api_key"
 
     def credential(self) -> dict[str, Any]:
         key, secret = secrets.token_hex(16), secrets.token_hex(16)
@@ -36,10 +37,6 @@ class AmplitudeFake(VendorFake):
 
     def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {**doc, **self.credential()}
-
-    def rotate_key(self) -> dict[str, Any]:
-        self.expire_credentials()
-        return self.credential()
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")

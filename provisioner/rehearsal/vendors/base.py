@@ -51,6 +51,8 @@ class VendorFake:
     name: ClassVar[str] = ""
     #: where the vendor's OAuth 2.0 token endpoint lives
     token_path: ClassVar[str] = "/oauth/token"
+    #: what the vendor issues an integration: an OAuth client, or an API key
+    issues: ClassVar[str] = "oauth_client_credentials"
 
     def __init__(self) -> None:
         self.base_url = ""
@@ -119,6 +121,8 @@ class VendorFake:
 
     def credential(self) -> dict[str, Any]:
         """The secret document the sync functions read for this vendor."""
+        if self.issues == "api_key":
+            return self.enrol({"kind": "api_key"})
         return {
             "kind": "oauth_client_credentials",
             "client_id": self.client_id,
@@ -141,7 +145,8 @@ class VendorFake:
     def rotate_key(self) -> dict[str, Any]:
         """A new credential (the old one stops working): what a manual rotation stores."""
         self.expire_credentials()
-        self.client_secret = secrets.token_urlsafe(12)
+        if self.issues != "api_key":
+            self.client_secret = secrets.token_urlsafe(12)
         return self.credential()
 
     def expire_credentials(self) -> None:

@@ -25,18 +25,12 @@ PREFIX = "/crm/objects/2026-03"
 
 class HubSpotFake(VendorFake):
     name = "hubspot"
+    issues = "api_key"
 
     def __init__(self) -> None:
         super().__init__()
         self.page_size = 100
         self.id_property = ""
-
-    def credential(self) -> dict[str, Any]:
-        return self.enrol({"kind": "api_key"})
-
-    def rotate_key(self) -> dict[str, Any]:
-        self.expire_credentials()
-        return self.credential()
 
     def new_id(self) -> str:
         return str(51000 + int(super().new_id()))

@@ -25,17 +25,11 @@ PATH = "/admin/api/2025-07/graphql.json"
 
 class ShopifyFake(VendorFake):
     name = "shopify"
+    issues = "api_key"
 
     def __init__(self) -> None:
         super().__init__()
         self.page_size = 250
-
-    def credential(self) -> dict[str, Any]:
-        return self.enrol({"kind": "api_key"})
-
-    def rotate_key(self) -> dict[str, Any]:
-        self.expire_credentials()
-        return self.credential()
 
     def new_id(self) -> str:
         return str(7000000 + int(super().new_id()))

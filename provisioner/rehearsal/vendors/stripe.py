@@ -23,6 +23,7 @@ from provisioner.rehearsal.vendors.base import Record, VendorFake, json_response
 
 class StripeFake(VendorFake):
     name = "stripe"
+    issues = "api_key"
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,13 +31,6 @@ class StripeFake(VendorFake):
         self.events: list[dict[str, Any]] = []
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.search_lag = False  # search does not see recent writes yet (up to a minute)
-
-    def credential(self) -> dict[str, Any]:
-        return self.enrol({"kind": "api_key"})
-
-    def rotate_key(self) -> dict[str, Any]:
-        self.expire_credentials()
-        return self.credential()
 
     def new_id(self) -> str:
         return f"cus_{int(super().new_id()):014d}"

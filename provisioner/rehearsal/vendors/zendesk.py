@@ -28,6 +28,7 @@ API = "/api/v2"
 
 class ZendeskFake(VendorFake):
     name = "zendesk"
+    issues = "api_key"
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,10 +43,6 @@ class ZendeskFake(VendorFake):
 
     def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {**doc, **self.credential()}
-
-    def rotate_key(self) -> dict[str, Any]:
-        self.expire_credentials()
-        return self.credential()
 
     def new_id(self) -> str:
         return str(360000 + int(super().new_id()))
