@@ -139,9 +139,11 @@ class HeaderAuth(SecretAuth):
         self.inner = inner
         self.build = build
 
-    def headers(self) -> dict[str, str]:
+    def headers(
+        self, method: str = "GET", url: str = "", params: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         built = self.build(self.inner.secret())
-        return built if built is not None else self.inner.headers()
+        return built if built is not None else self.inner.headers(method, url, params)
 
     def secret(self) -> dict[str, Any]:
         return self.inner.secret()

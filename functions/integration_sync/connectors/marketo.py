@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -194,7 +195,9 @@ class _Identity(SecretAuth):
         super().refresh()
         self.inner.refresh()
 
-    def headers(self) -> dict[str, str]:
+    def headers(
+        self, method: str = "GET", url: str = "", params: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         token = self._cached_token()
         if token is None:
             secret = self.secret()
