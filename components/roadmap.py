@@ -953,6 +953,9 @@ def _connectors(roadmap: Roadmap) -> Iterator[Problem]:
                 vendor is None
                 or vendor.connector.name == MIDDLEWARE
                 or cred.kind is CredentialKind.SALESFORCE_JWT_BEARER  # _references says why
+                # A webhook signing secret may be one the integration shares with the
+                # sender rather than one the vendor issues.
+                or cred.kind.value == "webhook_signing_secret"
             ):
                 continue
             if vendor.connector.rotation_mode(cred.kind.value) is None:
