@@ -140,8 +140,8 @@ _SPECS = (
         reads="CRM search on hs_lastmodifieddate ascending, after paging",
         writes="batch upsert by idProperty (100 per call)",
         vendor_words=("hubspot",),
-        # Private-app tokens are rotated from the app's settings page.
-        rotation={"api_key": MANUAL, **_PUSHER},
+        # Private-app tokens and public apps' client secrets are rotated in the app's settings.
+        rotation={"api_key": MANUAL, "oauth_client_credentials": MANUAL, **_PUSHER},
     ),
     ConnectorSpec(
         name="stripe",
