@@ -24,6 +24,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contract.connectors import CONNECTORS, MIDDLEWARE, ConnectorSpec, connector_by_vendor
+
 __all__ = ["MAX_SYSTEMS", "PATTERNS", "generate_roadmap", "write_roadmap"]
 
 PATTERNS = ("event_driven", "batch", "real_time_api", "warehouse_pipeline", "middleware")
@@ -100,7 +102,52 @@ _CALLING_KINDS = (
 )
 
 
-def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
+# API names of the systems whose connectors take a closed set of objects (their ``reads`` and
+# ``writes`` in contract/connectors.py): (read, written). Others name custom objects or tables.
+_CLOSED_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "shopify": (("orders", "products", "customers", "draftOrders"), ("products", "customers")),
+    "xero": (("Invoices", "Contacts", "CreditNotes", "Items"),) * 2,
+    "zendesk": (("tickets", "users", "organizations"), ("users", "organizations")),
+    "marketo": (("leads",), ("leads",)),  # written: custom objects too (below)
+    "hubspot": (("contacts", "companies", "deals", "tickets"),) * 2,
+    "stripe": (("customer", "invoice", "subscription", "product"),) * 2,
+}
+
+
+def _api_name(system: str, noun: str, i: int, j: int, *, read: bool, write: bool) -> str | None:
+    """The name of the integration's ``j``-th object in the system's API, or None when the
+    system has no further object to offer for that use (Marketo reads leads only)."""
+    read_names, written = _CLOSED_NAMES.get(system, ((), ()))
+    if system in _CLOSED_NAMES and (read or system != "marketo"):
+        names = [n for n in (read_names if read else written) if not write or n in written]
+        return names[(i + j) % len(names)] if j < len(names) else None
+    return {
+        "salesforce": f"{noun.capitalize()}_{i:03d}__c",
+        "netsuite": f"customrecord_{noun}_{i:03d}",
+        "snowflake": f"{noun.upper()}_{i:03d}",
+        "marketo": f"{noun}_{i:03d}_c",
+    }.get(system, f"{noun}_{i:03d}")
+
+
+def _spec(system: str) -> ConnectorSpec:
+    """The system's connector as the roadmap will choose it (contract/connectors.py)."""
+    if system == "salesforce":
+        return CONNECTORS["salesforce"]
+    vendor = next(v for n, _, v, *_ in (*_SYSTEMS, *_MORE_SYSTEMS) if n == system)
+    return CONNECTORS[connector_by_vendor(vendor) or MIDDLEWARE]
+
+
+def _issues(system: str, kind: str, *, middleware: bool) -> bool:
+    """Whether the system's vendor (or, in a middleware flow, the platform) takes this kind."""
+    spec = CONNECTORS[MIDDLEWARE] if middleware else _spec(system)
+    return spec.rotation_mode(kind) is not None
+
+
+def _writable(system: str) -> bool:
+    return not _spec(system).read_only
+
+
+def _credential(system: str, i: int, *, pusher: bool, middleware: bool) -> dict[str, Any]:
     if system == "salesforce":
         return {
             "name": "salesforce-jwt",
@@ -117,7 +164,16 @@ def _credential(system: str, i: int, *, pusher: bool) -> dict[str, Any]:
             "rotation_days": 60,
             "source_ranges": ["203.0.113.0/24"],
         }
-    kind, suffix = _CALLING_KINDS[i % len(_CALLING_KINDS)]
+    # The kinds its vendor issues, the vendor-specific ones (later in _CALLING_KINDS) first,
+    # so the first round of systems already uses every kind; later rounds take the others.
+    # A middleware flow presents them to the platform, which takes fewer kinds.
+    issued = [
+        (k, sfx)
+        for k, sfx in reversed(_CALLING_KINDS)
+        if _issues(system, k, middleware=False)
+        and (not middleware or _issues(system, k, middleware=True))
+    ]
+    kind, suffix = issued[(i // len(_SYSTEMS)) % len(issued)]
     return {
         "name": f"{system}-{suffix}",
         "kind": kind,
@@ -138,13 +194,27 @@ def _integration(
         source, target = "salesforce", other
     else:
         source, target = other, "salesforce"
+    if not _writable(target):  # an export-only API (Amplitude) is only ever read
+        source, target = target, source
     name = f"{source[:10]}-{target[:10]}-{i:03d}"
     queued = pattern in ("event_driven", "real_time_api", "middleware")
     # Queued flows only: a scheduled flow runs one way (the roadmap refuses it both ways).
-    bidirectional = queued and i % 7 == 2
+    bidirectional = queued and i % 7 == 2 and _writable(source)
     nouns = [_NOUNS[i % len(_NOUNS)]]
     if i % 4 == 3:
         nouns.append(_NOUNS[(i + 3) % len(_NOUNS)])
+    # Each object under the names the connectors of both sides take (the roadmap refuses
+    # others); bidirectional objects are read and written on both sides.
+    names = []
+    for j, noun in enumerate(nouns):
+        pair = (
+            _api_name(source, noun, i, j, read=True, write=bidirectional),
+            _api_name(target, noun, i, j, read=bidirectional, write=True),
+        )
+        if None in pair:
+            break
+        names.append(pair)
+    nouns = nouns[: len(names)]
     objects = [
         {"name": f"{noun}-{i:03d}", "owner": source, "description": f"{noun} records of {name}"}
         for noun in nouns
@@ -163,8 +233,13 @@ def _integration(
         "credentials": [
             # Same index both sides: six integrations already use every kind (the account
             # tests' longest-names roadmap relies on it).
-            _credential(source, i, pusher=pattern == "event_driven" and source != "salesforce"),
-            _credential(target, i, pusher=False),
+            _credential(
+                source,
+                i,
+                pusher=pattern == "event_driven" and source != "salesforce",
+                middleware=pattern == "middleware",
+            ),
+            _credential(target, i, pusher=False, middleware=pattern == "middleware"),
         ],
         "service_levels": {
             "max_staleness_minutes": _STALENESS_MINUTES[i % len(_STALENESS_MINUTES)],
@@ -175,10 +250,14 @@ def _integration(
         "field_mappings": [
             {
                 "object": o["name"],
-                "external_id": "externalId",
-                "fields": {"Id": "externalId", "Name": "name", "Amount": "total"},
+                "api_name": source_name,
+                "target_api_name": target_name,
+                "external_id": key,
+                "fields": {"Id": key, "Name": "name", "Amount": "total"},
             }
-            for o in objects
+            for o, (source_name, target_name) in zip(objects, names, strict=True)
+            # Xero finds records only by a field of its own (Reference, ContactNumber, Code).
+            for key in [_spec(target).external_ids.get(target_name, "externalId")]
         ],
         "phases": {"dev": 5, "staging": 5, "prod": 5},
     }
