@@ -166,7 +166,11 @@ def harness(server: VendorServer, name: str) -> Harness:
     arn = create_secret(f"dev-contract-{name}-cred-api-{len(fake.calls)}", fake.credential())
     waits: list[float] = []
     api = ApiClient(fake.base_url, auth=SecretAuth(arn), sleep=waits.append)
-    mapping = {
+    return Harness(fake, connector_class(name)(api, mapping_of(case)), case, waits, arn)
+
+
+def mapping_of(case: Case) -> dict[str, ObjectMapping]:
+    return {
         "record": ObjectMapping(
             name="record",
             fields={f: f for f in (*case.source_fields, *case.target_fields)},
@@ -175,7 +179,6 @@ def harness(server: VendorServer, name: str) -> Harness:
             target_object=case.target_object,
         )
     }
-    return Harness(fake, connector_class(name)(api, mapping), case, waits, arn)
 
 
 def seed(h: Harness, count: int, *, same_second: bool = False) -> list[str]:
@@ -343,6 +346,32 @@ def test_authenticate_succeeds_with_the_secret_and_fails_without_access(vendor: 
     vendor.fake.expire_credentials()
     with pytest.raises(TransientError):
         vendor.connector.authenticate()
+
+
+# Every credential kind a vendor issues (contract/connectors.py), as a roadmap may name it.
+ISSUED = [(name, kind) for name in NAMES for kind in sorted(FAKES[name].kinds())]
+
+
+@pytest.mark.parametrize(("name", "kind"), ISSUED, ids=[f"{n}-{k}" for n, k in ISSUED])
+def test_every_credential_kind_a_vendor_issues_authenticates_and_a_forged_one_does_not(
+    server: VendorServer, aws: None, name: str, kind: str
+) -> None:
+    fake = server.reset(name)
+    issued = fake.enrol({"kind": kind, "account": "xy12345", "user": "SYNC", "client_id": "app"})
+    connector_for(fake, create_secret(f"dev-contract-{name}-{kind}", issued)).authenticate()
+    # The same kind issued by another account of the vendor: signed, but not by this one.
+    stranger = type(fake)()
+    stranger.base_url = fake.base_url
+    forged = stranger.enrol({"kind": kind, "account": "xy12345", "user": "SYNC"})
+    with pytest.raises((TransientError, PermanentError)):
+        connector_for(
+            fake, create_secret(f"dev-contract-{name}-{kind}-forged", forged)
+        ).authenticate()
+
+
+def connector_for(fake: VendorFake, secret_arn: str) -> Connector:
+    api = ApiClient(fake.base_url, auth=SecretAuth(secret_arn), sleep=lambda _s: None)
+    return connector_class(fake.name)(api, mapping_of(CASES[fake.name]))
 
 
 # --------------------------------------------------------------------------- vendor quirks

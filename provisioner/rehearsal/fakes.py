@@ -34,9 +34,6 @@ Usage::
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 import secrets as std_secrets
@@ -46,7 +43,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, unquote
 
 import jwt
 from cryptography import x509
@@ -54,13 +50,13 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from provisioner.rehearsal.signatures import keypair_jwt_subject, tba_signature_valid
+
 __all__ = ["FakeSystems", "Fault", "Upsert"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Salesforce accepts exp at most 3 minutes ahead; a little allowance for clock skew.
 MAX_EXP_AHEAD_SECONDS = 185
-# Snowflake refuses key-pair JWTs that live longer than an hour ("Key-pair authentication").
-SNOWFLAKE_MAX_JWT_SECONDS = 3600
 _ALTER_USER_KEY = re.compile(
     r"""ALTER USER "(?P<user>[^"]+)" SET RSA_PUBLIC_KEY(?P<two>_2)? = """
     r"""'(?P<key>[A-Za-z0-9+/=]+)'"""
@@ -471,27 +467,7 @@ class FakeSystems:
     # Snowflake SQL API ---------------------------------------------------------
     def _sf_user_by_jwt(self, request: Request) -> str | None:
         """The user whose slot-1 or slot-2 public key verifies the KEYPAIR_JWT, or None."""
-        if request.headers.get("X-Snowflake-Authorization-Token-Type") != "KEYPAIR_JWT":
-            return None
-        token = _bearer(request)
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False})
-            account_user, fingerprint = str(claims["iss"]).rsplit(".", 1)
-            keys = self.snowflake_keys.get(str(claims["sub"]), {})
-            public = next((k for k in keys.values() if k and _fingerprint(k) == fingerprint), None)
-            if public is None or account_user != claims["sub"]:
-                return None
-            jwt.decode(
-                token,
-                serialization.load_pem_public_key(public.encode()),  # type: ignore[arg-type]
-                algorithms=["RS256"],
-                options={"require": ["iss", "sub", "iat", "exp"]},
-            )
-        except (jwt.PyJWTError, KeyError, ValueError):
-            return None
-        if claims["exp"] - claims["iat"] > SNOWFLAKE_MAX_JWT_SECONDS:
-            return None
-        return str(claims["sub"])
+        return keypair_jwt_subject(request, self.snowflake_keys)
 
     def _snowflake_sql(self, request: Request, _: dict[str, str]) -> Response:
         who = self._sf_user_by_jwt(request)
@@ -518,24 +494,7 @@ class FakeSystems:
 
     # NetSuite token-based authentication -------------------------------------
     def _tba_valid(self, request: Request) -> bool:
-        """An OAuth 1.0a HMAC-SHA256 signature by an enrolled token (RFC 5849 section 3.4)."""
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("OAuth "):
-            return False
-        fields = {
-            k: unquote(v) for k, v in re.findall(r'(\w+)="([^"]*)"', header.removeprefix("OAuth "))
-        }
-        secrets_ = self.tba_tokens.get(fields.get("oauth_token", ""))
-        if secrets_ is None or fields.get("oauth_signature_method") != "HMAC-SHA256":
-            return False
-        signed = {k: v for k, v in fields.items() if k not in ("realm", "oauth_signature")}
-        params = {**request.args.to_dict(), **signed}
-        pairs = sorted((_pct(k), _pct(v)) for k, v in params.items())
-        url = f"{request.scheme}://{request.host.lower()}{request.path}"
-        base = "&".join((request.method, _pct(url), _pct("&".join(f"{k}={v}" for k, v in pairs))))
-        key = "&".join(_pct(s) for s in secrets_)
-        expected = base64.b64encode(hmac.new(key.encode(), base.encode(), "sha256").digest())
-        return hmac.compare_digest(expected.decode(), fields.get("oauth_signature", ""))
+        return tba_signature_valid(request, self.tba_tokens)
 
     def _token(self, client_id: str) -> str:
         token = std_secrets.token_urlsafe(16)
@@ -550,17 +509,6 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 def _error(status: int, code: str = "error") -> Response:
     return _json({"error": code}, status)
-
-
-def _pct(value: str) -> str:
-    return quote(value, safe="-._~")
-
-
-def _fingerprint(public_pem: str) -> str:
-    der = serialization.load_pem_public_key(public_pem.encode()).public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def _bearer(request: Request) -> str:

@@ -27,10 +27,18 @@ class MiddlewareConnector(Connector):
     name = "middleware"
 
     def authenticate(self) -> None:
-        # The contract has no probe endpoint: a fresh token exchange is the check.
+        """A lookup of no ids in a mapped object: the cheapest call the contract has.
+
+        Without a mapping a fresh token exchange is the only check (a key or a per-request
+        signature is then not checked until the first sync)."""
         if self.api.auth:
             self.api.auth.refresh()
             self.api.auth.headers()
+        spec = next(iter(self.mapping.values()), None)
+        if spec is not None:
+            self.api.request(
+                "GET", f"/{spec.target_object}", params={"field": spec.external_id, "ids": ""}
+            )
 
     def changes(
         self, obj: str, *, since: str, after_id: str, until: str, limit: int

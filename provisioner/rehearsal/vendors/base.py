@@ -29,10 +29,22 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug import Request, Response
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from contract.connectors import CONNECTORS
+from provisioner.rehearsal.signatures import fingerprint, keypair_jwt_subject, tba_signature_valid
+
 __all__ = ["Record", "VendorFake", "VendorServer", "json_response"]
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Where a JWT bearer assertion is exchanged: ``{login_url}/services/oauth2/token``.
+JWT_TOKEN_PATH = "/services/oauth2/token"
+# Salesforce refuses assertions whose exp is more than 3 minutes ahead (plus clock skew).
+MAX_EXP_AHEAD_SECONDS = 185
 
 
 @dataclass
@@ -59,6 +71,10 @@ class VendorFake:
         self.records: dict[str, dict[str, Record]] = {}  # object -> vendor id -> record
         self.tokens: set[str] = set()
         self.keys: set[str] = set()  # API keys issued (as an admin would in the console)
+        self.basic: dict[str, str] = {}  # Basic user -> API token
+        self.trusted: dict[str, Any] = {}  # JWT bearer: connected app -> certificate's key
+        self.tba_tokens: dict[str, tuple[str, str]] = {}  # token id -> consumer, token secret
+        self.key_pairs: dict[str, dict[str, str | None]] = {}  # ACCOUNT.USER -> public keys
         self.client_id = f"{self.name}-client"
         self.client_secret = secrets.token_urlsafe(12)
         self.calls: list[tuple[str, str]] = []
@@ -88,6 +104,10 @@ class VendorFake:
                 for r in self.records.get(obj, {}).values()
                 if r.external_id
             }
+
+    def field(self, name: str) -> str:
+        """The name the vendor stores a written field under (Snowflake upper-cases them)."""
+        return name
 
     def public_id(self, obj: str, record_id: str) -> str:
         """The id the vendor's API shows for a record (Shopify's global ids, for one)."""
@@ -119,10 +139,21 @@ class VendorFake:
 
     # -- credentials ------------------------------------------------------------------
 
+    @classmethod
+    def kinds(cls) -> frozenset[str]:
+        """The credential kinds this vendor issues an integration: what the connector's
+        entry in ``contract/connectors.py`` says (IAM keys and webhook secrets are not its)."""
+        issued = CONNECTORS[cls.name].rotation
+        return frozenset(issued) - {"iam_access_key", "webhook_signing_secret"}
+
     def credential(self) -> dict[str, Any]:
         """The secret document the sync functions read for this vendor."""
         if self.issues == "api_key":
             return self.enrol({"kind": "api_key"})
+        return self.oauth_client()
+
+    def oauth_client(self) -> dict[str, Any]:
+        """The OAuth client (client credentials grant) the vendor issued the integration."""
         return {
             "kind": "oauth_client_credentials",
             "client_id": self.client_id,
@@ -131,16 +162,75 @@ class VendorFake:
         }
 
     def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """A deployed secret completed with a credential this fake accepts (admin's step)."""
-        kind = doc.get("kind")
+        """A deployed secret completed with a credential this fake accepts (admin's step).
+
+        Only kinds the vendor issues (``kinds()``); each is checked per request as the
+        vendor documents it: bearer tokens and keys, HTTP Basic API tokens, the JWT bearer
+        flow, OAuth 1.0a (NetSuite TBA) signatures, key-pair JWTs (Snowflake).
+        """
+        kind = str(doc.get("kind"))
+        if kind not in self.kinds():
+            raise ValueError(
+                f"the {self.name} fake issues no {kind} credential (its vendor issues "
+                f"{', '.join(sorted(self.kinds()))}: contract/connectors.py)"
+            )
+        base = {k: v for k, v in doc.items() if k != "bootstrap"}
         if kind == "oauth_client_credentials":
-            return {**doc, **self.credential()}
+            return {**base, **self.oauth_client()}
         if kind == "api_key":
             key = secrets.token_urlsafe(16)
             with self.lock:
                 self.keys.add(key)
-            return {**doc, "api_key": key}
-        raise ValueError(f"the {self.name} fake issues no {kind} credential")
+            return {**base, "api_key": key}
+        if kind == "basic_token":
+            token = secrets.token_urlsafe(16)
+            username = str(doc.get("username") or f"integration@{self.name}.example/token")
+            with self.lock:
+                self.basic[username] = token
+            return {**base, "username": username, "api_token": token}
+        if kind == "salesforce_jwt_bearer":
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            client_id = str(doc.get("client_id") or f"{self.name}-connected-app")
+            with self.lock:
+                self.trusted[client_id] = private.public_key()
+            return {
+                **base,
+                "client_id": client_id,
+                "username": str(doc.get("username") or f"integration@{self.name}.example"),
+                "login_url": self.base_url,
+                "private_key_pem": _pem(private),
+            }
+        if kind == "netsuite_tba":
+            consumer_secret, token_secret = secrets.token_hex(32), secrets.token_hex(32)
+            token_id = secrets.token_hex(32)
+            with self.lock:
+                self.tba_tokens[token_id] = (consumer_secret, token_secret)
+            return {
+                **base,
+                "account_id": str(doc.get("account_id") or "1234567"),
+                "consumer_key": secrets.token_hex(32),
+                "consumer_secret": consumer_secret,
+                "token_id": token_id,
+                "token_secret": token_secret,
+            }
+        if kind == "snowflake_key_pair":
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            public = private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            account = str(doc.get("account") or "xy12345").upper()
+            user = str(doc.get("user") or "INTEGRATION").upper()
+            with self.lock:
+                self.key_pairs[f"{account}.{user}"] = {"1": public.decode()}
+            return {
+                **base,
+                "account": account,
+                "user": user,
+                "slot": "1",
+                "private_key_pem": _pem(private),
+                "public_key_fingerprint": fingerprint(public.decode()),
+            }
+        raise ValueError(f"the {self.name} fake has no way to check a {kind} credential")
 
     def rotate_key(self) -> dict[str, Any]:
         """A new credential (the old one stops working): what a manual rotation stores."""
@@ -153,6 +243,9 @@ class VendorFake:
         with self.lock:
             self.tokens.clear()
             self.keys.clear()
+            self.basic.clear()
+            self.tba_tokens.clear()
+            self.key_pairs.clear()
 
     def issue_token(self) -> str:
         token = secrets.token_urlsafe(16)
@@ -177,7 +270,7 @@ class VendorFake:
     def handle(self, request: Request, path: str) -> Response:
         with self.lock:
             self.calls.append((request.method, path))
-        if path == self.token_path and request.method == "POST":
+        if path in (self.token_path, JWT_TOKEN_PATH) and request.method == "POST":
             return self.token_endpoint(request)
         if self.throttles > 0:
             self.throttles -= 1
@@ -187,7 +280,11 @@ class VendorFake:
         return self.route(request, path)
 
     def token_endpoint(self, request: Request) -> Response:
-        """RFC 6749 4.4 client credentials, client_secret_basic or _post."""
+        """RFC 6749 4.4 client credentials (client_secret_basic or _post), or the JWT bearer
+        flow (RFC 7523: an RS256 assertion checked against the key ``enrol`` trusted, its
+        ``aud`` this fake, ``exp`` at most 3 minutes ahead as Salesforce requires)."""
+        if request.form.get("grant_type") == JWT_BEARER_GRANT:
+            return self._jwt_bearer(request.form.get("assertion", ""))
         auth = request.authorization
         cid = auth.username if auth else request.form.get("client_id")
         secret = auth.password if auth else request.form.get("client_secret")
@@ -199,8 +296,33 @@ class VendorFake:
             {"access_token": self.issue_token(), "token_type": "bearer", "expires_in": 3600}
         )
 
+    def _jwt_bearer(self, assertion: str) -> Response:
+        try:
+            issuer = jwt.decode(assertion, options={"verify_signature": False})["iss"]
+            claims = jwt.decode(
+                assertion, self.trusted[issuer], algorithms=["RS256"], audience=self.base_url
+            )
+        except (KeyError, jwt.PyJWTError) as err:
+            return json_response({"error": "invalid_grant", "error_description": str(err)}, 400)
+        if not claims.get("sub") or claims["exp"] > time.time() + MAX_EXP_AHEAD_SECONDS:
+            return json_response({"error": "invalid_grant", "error_description": "exp"}, 400)
+        return json_response(
+            {
+                "access_token": self.issue_token(),
+                "instance_url": self.base_url,
+                "token_type": "Bearer",
+            }
+        )
+
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
+        if header.startswith("OAuth "):
+            return tba_signature_valid(request, self.tba_tokens)
+        if request.headers.get("X-Snowflake-Authorization-Token-Type") == "KEYPAIR_JWT":
+            return keypair_jwt_subject(request, self.key_pairs) is not None
+        if header.startswith("Basic "):
+            auth = request.authorization
+            return auth is not None and self.basic.get(str(auth.username)) == auth.password
         bearer = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
         return bool(bearer) and (bearer in self.tokens or bearer in self.keys)
 
@@ -272,6 +394,12 @@ class VendorServer:
         else:
             response = fake.handle(request, "/" + (rest[0] if rest else ""))
         return response(environ, start_response)
+
+
+def _pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def epoch_ms(moment: datetime) -> int:

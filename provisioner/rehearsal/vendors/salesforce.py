@@ -1,8 +1,9 @@
 """Fake Salesforce org: REST API v62.0 as the REST API Developer Guide documents it.
 
 * ``POST /services/oauth2/token``: the JWT bearer flow (RS256 assertion checked against the
-  certificate ``enrol`` installed, ``aud``, ``sub``, ``exp`` at most 3 minutes ahead) or the
-  client credentials flow of a connected app;
+  certificate ``enrol`` installed, ``aud``, ``sub``, ``exp`` at most 3 minutes ahead: the
+  base fake's, "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration") or the client
+  credentials flow of a connected app;
 * ``GET /services/data/v62.0/limits``;
 * ``GET /services/data/v62.0/query?q=`` for the SOQL the connector sends (SELECT fields FROM
   object WHERE SystemModstamp keyset / ``field IN (...)``, ORDER BY SystemModstamp, Id,
@@ -18,22 +19,15 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug import Request, Response
 
 from provisioner.rehearsal.vendors.base import Record, VendorFake, json_response
 
 PREFIX = "/services/data/v62.0"
-JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-# Salesforce refuses assertions whose exp is more than 3 minutes ahead (plus clock skew).
-MAX_EXP_AHEAD_SECONDS = 185
 _LITERAL = r"'((?:[^'\\]|\\.)*)'"
 
 
@@ -44,43 +38,7 @@ class SalesforceFake(VendorFake):
     def __init__(self) -> None:
         super().__init__()
         self.page_size = 2000
-        self.trusted: dict[str, Any] = {}  # connected app client id -> certificate's key
         self.cursors: dict[str, list[dict[str, Any]]] = {}
-
-    def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """JWT bearer: a key pair whose certificate the connected app trusts, as an admin
-        uploads it ("OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration")."""
-        if doc.get("kind") != "salesforce_jwt_bearer":
-            return super().enrol(doc)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.trusted[str(doc["client_id"])] = key.public_key()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        return {**doc, "login_url": self.base_url, "private_key_pem": pem}
-
-    def token_endpoint(self, request: Request) -> Response:
-        if request.form.get("grant_type") != JWT_BEARER_GRANT:
-            return super().token_endpoint(request)
-        assertion = request.form.get("assertion", "")
-        try:
-            issuer = jwt.decode(assertion, options={"verify_signature": False})["iss"]
-            claims = jwt.decode(
-                assertion, self.trusted[issuer], algorithms=["RS256"], audience=self.base_url
-            )
-        except (KeyError, jwt.PyJWTError) as err:
-            return json_response({"error": "invalid_grant", "error_description": str(err)}, 400)
-        if not claims.get("sub") or claims["exp"] > time.time() + MAX_EXP_AHEAD_SECONDS:
-            return json_response({"error": "invalid_grant", "error_description": "exp"}, 400)
-        return json_response(
-            {
-                "access_token": self.issue_token(),
-                "instance_url": self.base_url,
-                "token_type": "Bearer",
-            }
-        )
 
     def unauthorised(self) -> Response:
         return _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")

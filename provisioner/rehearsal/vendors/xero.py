@@ -23,6 +23,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
+from contract.connectors import CONNECTORS
 from provisioner.rehearsal.vendors.base import Record, VendorFake, epoch_ms, json_response
 
 PREFIX = "/api.xro/2.0"
@@ -37,11 +38,10 @@ class XeroFake(VendorFake):
         self.tenant_id = str(uuid.uuid4())
         self.page_size = 100
         self.limit_problem = "minute"
-        self.external_id_field = "Reference"
         self.idempotent: dict[str, Any] = {}
 
-    def credential(self) -> dict[str, Any]:
-        return {**super().credential(), "tenant_id": self.tenant_id}
+    def oauth_client(self) -> dict[str, Any]:
+        return {**super().oauth_client(), "tenant_id": self.tenant_id}
 
     def new_id(self) -> str:
         return str(uuid.uuid4())
@@ -97,7 +97,7 @@ class XeroFake(VendorFake):
         where = request.args.get("where")
         if where:
             wanted = {(f, v) for f, v in re.findall(r'(\w+)=="((?:[^"\\]|\\.)*)"', where)}
-            rows = [r for r in rows if (self.external_id_field, r.external_id) in wanted]
+            rows = [r for r in rows if (_external_id_field(obj), r.external_id) in wanted]
         rows.sort(key=lambda r: r.modified_at)
         page = int(request.args.get("page", "1"))
         chunk = rows[(page - 1) * self.page_size : page * self.page_size]
@@ -107,7 +107,7 @@ class XeroFake(VendorFake):
         id_field = _id_field(obj)
         answer = []
         for item in body.get(obj, []):
-            external_id = str(item.get(self.external_id_field, ""))
+            external_id = str(item.get(_external_id_field(obj), ""))
             if self.refuses(obj, external_id):
                 answer.append(
                     {
@@ -139,3 +139,8 @@ class XeroFake(VendorFake):
 def _id_field(endpoint: str) -> str:
     """Xero names each record's id after its endpoint: ``Invoices`` -> ``InvoiceID``."""
     return f"{endpoint.removesuffix('s')}ID"
+
+
+def _external_id_field(obj: str) -> str:
+    """The field Xero finds another system's records by (contract/connectors.py)."""
+    return CONNECTORS["xero"].external_ids.get(obj, "Reference")
