@@ -947,8 +947,27 @@ def _connectors(roadmap: Roadmap) -> Iterator[Problem]:
                     f"({spec.api_version}), which cannot write; make it a source, or route "
                     "the flow through a middleware platform (pattern: middleware)",
                 )
+        yield from _object_names(roadmap, i, integ)
+        yield from _external_ids(roadmap, i, integ)
         for c, cred in enumerate(integ.credentials):
             vendor = systems.get(cred.system)
+            used_by = _side_of(integ, cred.system)
+            platform = roadmap.connector(integ, used_by) if used_by else None
+            if (
+                platform is not None
+                and platform.name == MIDDLEWARE
+                and cred.kind.value not in ("webhook_signing_secret", "iam_access_key")
+                and platform.rotation_mode(cred.kind.value) is None
+            ):
+                kinds = ", ".join(sorted(k for k in platform.rotation if k != "iam_access_key"))
+                yield Problem(
+                    f"integrations[{i}].credentials[{c}].kind",
+                    f"{cred.system!r} is reached through the middleware contract "
+                    f"({platform.api_version}), which takes {kinds}, not {cred.kind.value}; "
+                    "issue the platform's own credential of one of those kinds, or give the "
+                    f"system an api.connector that speaks {cred.kind.value}",
+                )
+                continue
             if (
                 vendor is None
                 or vendor.connector.name == MIDDLEWARE
@@ -965,6 +984,60 @@ def _connectors(roadmap: Roadmap) -> Iterator[Problem]:
                     f"{vendor.connector.vendor} does not issue {cred.kind.value} credentials; "
                     f"use one of: {kinds}",
                 )
+
+
+def _side_of(integ: Integration, system: str) -> Literal["source", "target"] | None:
+    if system == integ.source:
+        return "source"
+    return "target" if system == integ.target else None
+
+
+def _object_names(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[Problem]:
+    """Each mapped object is named as its connector's API names it, on each side it is used.
+
+    The source side is read (and written back when bidirectional), the target written (and
+    read when bidirectional); a name the vendor's API has no object for would fail at the
+    first call, or, worse, in the first batch after go-live.
+    """
+    bidirectional = integ.direction is Direction.BIDIRECTIONAL
+    for m, mapping in enumerate(integ.field_mappings):
+        for side, field_name, name in (
+            ("source", "api_name", mapping.source_object),
+            ("target", "target_api_name", mapping.target_object),
+        ):
+            spec = roadmap.connector(integ, side)  # type: ignore[arg-type]
+            uses = ["read" if side == "source" else "write"]
+            if bidirectional:
+                uses.append("write" if side == "source" else "read")
+            for use in uses:
+                ok = spec.can_read(name) if use == "read" else spec.can_write(name)
+                if ok or (use == "write" and spec.read_only):  # _connectors says why
+                    continue
+                hint = (
+                    "; or route the flow through a middleware platform (pattern: middleware)"
+                    if spec.name != MIDDLEWARE
+                    else ""
+                )
+                yield Problem(
+                    f"integrations[{i}].field_mappings[{m}].{field_name}",
+                    f"the {spec.name} connector ({spec.api_version}) cannot {use} {name!r} "
+                    f"on {getattr(integ, side)!r}: it {use}s {spec.objects_help(use)}; set "
+                    f"{field_name} to the object's API name there{hint}",
+                )
+
+
+def _external_ids(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[Problem]:
+    """A target that upserts an object only by one field of its own is keyed by that field."""
+    spec = roadmap.connector(integ, "target")
+    for m, mapping in enumerate(integ.field_mappings):
+        wanted = spec.external_ids.get(mapping.target_object)
+        if wanted is not None and mapping.external_id != wanted:
+            yield Problem(
+                f"integrations[{i}].field_mappings[{m}].external_id",
+                f"{spec.vendor} finds {mapping.target_object} by {wanted} only, not by "
+                f"{mapping.external_id!r}; set external_id: {wanted} and map the source's id "
+                "onto it",
+            )
 
 
 def _schedules(roadmap: Roadmap) -> Iterator[Problem]:

@@ -129,3 +129,72 @@ def test_plan_shows_each_integrations_connectors_and_rotation_modes(
         "target": {"name": "netsuite", "api_version": "REST record API v1, SuiteQL"},
     }
     assert quote["credential_rotation"] == {"salesforce-jwt": "api", "netsuite-m2m": "manual"}
+
+
+def test_marketo_as_a_source_of_anything_but_leads_is_refused_with_the_reason() -> None:
+    def campaigns(d: dict[str, Any]) -> None:
+        integration(d, "lead-to-account")["field_mappings"][0]["api_name"] = "campaigns"
+
+    (problem,) = problems_after(campaigns)
+    assert problem.loc == "integrations[1].field_mappings[0].api_name"
+    assert "cannot read 'campaigns'" in problem.msg
+    assert "leads (the only object with a change feed)" in problem.msg
+    assert "pattern: middleware" in problem.msg
+
+
+def test_a_custom_object_is_written_to_marketo_under_its_api_name_only() -> None:
+    flow = ROADMAP.integration("lead-to-account")
+    marketo = ROADMAP.connector(flow, "source")
+    assert marketo.can_write("leads") and marketo.can_write("device_registration_c")
+    assert not marketo.can_write("device-registration")
+    assert not marketo.can_read("device_registration_c")
+
+
+def test_an_object_the_targets_api_does_not_have_is_refused() -> None:
+    def lower_case_endpoint(d: dict[str, Any]) -> None:
+        integration(d, "order-to-invoice")["field_mappings"][0]["target_api_name"] = "invoice"
+
+    (problem,) = problems_after(lower_case_endpoint)
+    assert problem.loc == "integrations[2].field_mappings[0].target_api_name"
+    assert "xero connector" in problem.msg and "Invoices" in problem.msg
+
+
+def test_a_bidirectional_flow_needs_an_object_both_sides_read_and_write() -> None:
+    def both_ways(d: dict[str, Any]) -> None:  # Zendesk exports tickets but cannot upsert them
+        flow = integration(d, "support-health-to-crm")
+        flow["direction"] = "bidirectional"
+        flow["conflict_rule"] = {"strategy": "source_wins"}
+        flow["field_mappings"][0]["api_name"] = "tickets"
+
+    problems = [p for p in problems_after(both_ways) if "field_mappings" in p.loc]
+    assert [p.loc for p in problems] == ["integrations[5].field_mappings[0].api_name"]
+    assert "cannot write 'tickets'" in problems[0].msg
+
+
+def test_xero_records_are_keyed_by_the_field_xero_finds_them_by() -> None:
+    def own_key(d: dict[str, Any]) -> None:
+        mapping = integration(d, "order-to-invoice")["field_mappings"][0]
+        mapping["external_id"] = "externalId"
+        mapping["fields"]["externalId"] = "externalId"
+
+    (problem,) = problems_after(own_key)
+    problems = [problem]
+    assert problems[0].loc == "integrations[2].field_mappings[0].external_id"
+    assert (
+        "by Reference only" in problems[0].msg and "set external_id: Reference" in problems[0].msg
+    )
+
+
+def test_a_middleware_flow_refuses_a_credential_the_platform_contract_cannot_take() -> None:
+    def tba(d: dict[str, Any]) -> None:
+        integration(d, "inventory-to-promise")["credentials"][0]["kind"] = "netsuite_tba"
+
+    (problem,) = problems_after(tba)
+    assert problem.loc == "integrations[3].credentials[0].kind"
+    assert "middleware contract" in problem.msg and "not netsuite_tba" in problem.msg
+
+
+def test_the_readme_lists_every_connector() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `") for line in readme.splitlines() if line[:3] == "| `"}
+    assert set(CONNECTORS) <= rows

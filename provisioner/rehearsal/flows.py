@@ -352,7 +352,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
             f"no upsert of {obj}/{spec['external_id']}/{external_id} at the {connector} fake "
             f"(holds: {sorted(fake.stored(obj))[-5:]}); consumer output: {output[-600:]}"
         )
-    elif any(arrived.get(k) != v for k, v in expected.items()):
+    elif any(arrived.get(fake.field(k)) != v for k, v in expected.items()):
         problems.append(f"the target received {arrived}, expected {expected}")
     left = _drain_for(admin, queue.id, marker, delete=True)
     if left:

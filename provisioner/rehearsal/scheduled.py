@@ -92,7 +92,7 @@ def one_run(name: str, integration: Any, deployment: Deployment, vendors: Vendor
                 f"{slug}: no {obj} {external_id} at the {target_connector} fake; batch "
                 f"answered {response}; output: {output[-600:]}"
             )
-        elif any(stored.get(k) != v for k, v in want.items()):
+        elif any(stored.get(target.field(k)) != v for k, v in want.items()):
             problems.append(f"{slug}: the target holds {stored}, expected {want}")
     if problems:
         return Check(name, False, "; ".join(problems))

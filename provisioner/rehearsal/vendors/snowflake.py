@@ -44,6 +44,10 @@ class SnowflakeFake(VendorFake):
         self.executed: list[str] = []
         self.pending: dict[str, dict[str, Any]] = {}
 
+    def field(self, name: str) -> str:
+        # Unquoted identifiers resolve to upper case ("Identifier requirements").
+        return name.upper() if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else name
+
     def unauthorised(self) -> Response:
         return json_response(
             {"code": "390318", "message": "OAuth access token expired. [1172527951366]"}, 401
