@@ -205,15 +205,13 @@ def _integration(
         nouns.append(_NOUNS[(i + 3) % len(_NOUNS)])
     # Each object under the names the connectors of both sides take (the roadmap refuses
     # others); bidirectional objects are read and written on both sides.
-    names = []
+    names: list[tuple[str, str]] = []
     for j, noun in enumerate(nouns):
-        pair = (
-            _api_name(source, noun, i, j, read=True, write=bidirectional),
-            _api_name(target, noun, i, j, read=bidirectional, write=True),
-        )
-        if None in pair:
+        read_as = _api_name(source, noun, i, j, read=True, write=bidirectional)
+        written_as = _api_name(target, noun, i, j, read=bidirectional, write=True)
+        if read_as is None or written_as is None:
             break
-        names.append(pair)
+        names.append((read_as, written_as))
     nouns = nouns[: len(names)]
     objects = [
         {"name": f"{noun}-{i:03d}", "owner": source, "description": f"{noun} records of {name}"}

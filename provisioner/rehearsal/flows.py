@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.roadmap import CredentialKind
-from provisioner.rehearsal.inventory import ALARM, FUNCTION, ROLE, RULE, SECRET, Deployed
+from contract.phases import DIRECTION_ALARMS, REVERSE
+from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 from provisioner.sdk_seams import clear_powertools_providers
 
@@ -26,17 +27,47 @@ __all__ = ["alarms", "end_to_end", "poison_and_replay", "rotations"]
 Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
 
 
-def _main_function(d: Deployed) -> str | None:
+class _WayBack:
+    """A bidirectional flow's reverse direction as its alarms see it: its own queue, DLQ and
+    consumer (roles ``reverse-queue``, ``reverse-dlq``, ``reverse-consumer``)."""
+
+    def __init__(self, d: Deployed) -> None:
+        self.name = d.name
+        self._d = d
+
+    def _physical(self, role: str, type_: str) -> Any:
+        return next(
+            (
+                r
+                for r in self._d.of_type(type_)
+                if str(r.outputs.get("name", "")).removesuffix(".fifo").endswith(f"-{role}")
+            ),
+            None,
+        )
+
+    @property
+    def queue(self) -> Any:
+        return self._physical(f"{REVERSE}-queue", QUEUE)
+
+    @property
+    def dlq(self) -> Any:
+        return self._physical(f"{REVERSE}-dlq", QUEUE)
+
+    def named(self, role: str, type_: str) -> Any:
+        return self._physical(f"{REVERSE}-{role}", type_)
+
+
+def _main_function(d: Deployed | _WayBack) -> str | None:
     function = d.named("consumer", FUNCTION) or d.named("batch", FUNCTION)
     return function.outputs["name"] if function else None
 
 
-def _custom(d: Deployed, *names: str) -> list[Metric]:
+def _custom(d: Deployed | _WayBack, *names: str) -> list[Metric]:
     # contracts.md, Metrics: namespace Integrations/{integration}, dimension service.
     return [(f"Integrations/{d.name}", n, {"service": d.name}) for n in names]
 
 
-def _lambda(d: Deployed, name: str) -> list[Metric]:
+def _lambda(d: Deployed | _WayBack, name: str) -> list[Metric]:
     return [("AWS/Lambda", name, {"FunctionName": _main_function(d) or "?"})]
 
 
@@ -45,7 +76,7 @@ def _sqs(resource: Any, name: str) -> list[Metric]:
 
 
 # Alarm kind -> (first phase that requires it, the metrics it may watch). contracts.md.
-ALARM_KINDS: dict[str, tuple[int, Callable[[Deployed], list[Metric]]]] = {
+ALARM_KINDS: dict[str, tuple[int, Callable[[Deployed | _WayBack], list[Metric]]]] = {
     "dlq-depth": (3, lambda d: _sqs(d.dlq, "ApproximateNumberOfMessagesVisible")),
     "oldest-message-age": (
         3,
@@ -86,16 +117,24 @@ def alarms(deployment: Deployment) -> list[Check]:
             problems.append("no alert topic")
         else:
             sns.get_topic_attributes(TopicArn=topic_arn)
-        by_kind = {_tag(r, "alarm"): r for r in d.of_type(ALARM)}
+        # Keyed by kind and direction: the way back of a bidirectional flow has its own.
+        by_kind = {(_tag(r, "alarm"), f"-alarm-{REVERSE}-" in r.name): r for r in d.of_type(ALARM)}
+        way_back = _WayBack(d) if _WayBack(d).queue is not None else None
         required = [k for k, (first, _) in ALARM_KINDS.items() if phase >= first]
-        for kind in required:
-            resource = by_kind.get(kind)
+        watched_ways: list[tuple[str, bool, Deployed | _WayBack]] = [
+            (kind, False, d) for kind in required
+        ]
+        if way_back is not None:
+            watched_ways += [(k, True, way_back) for k in required if k in DIRECTION_ALARMS]
+        for kind, reverse, view in watched_ways:
+            resource = by_kind.get((kind, reverse))
+            label = f"{REVERSE} {kind}" if reverse else kind
             if resource is None:
-                problems.append(f"no {kind} alarm")
+                problems.append(f"no {label} alarm")
                 continue
             found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
             if not found:
-                problems.append(f"{kind} alarm {resource.id} is not in CloudWatch")
+                problems.append(f"{label} alarm {resource.id} is not in CloudWatch")
                 continue
             alarm = found[0]
             watched = (
@@ -103,15 +142,15 @@ def alarms(deployment: Deployment) -> list[Check]:
                 alarm.get("MetricName"),
                 {x["Name"]: x["Value"] for x in alarm.get("Dimensions", [])},
             )
-            expected = ALARM_KINDS[kind][1](d)
+            expected = ALARM_KINDS[kind][1](view)
             if watched not in expected:
                 want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
                 problems.append(
-                    f"{kind} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}"
+                    f"{label} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}"
                 )
             if topic_arn not in alarm.get("AlarmActions", []):
                 problems.append(
-                    f"{kind} notifies {alarm.get('AlarmActions')}, not the alert topic {topic_arn}"
+                    f"{label} notifies {alarm.get('AlarmActions')}, not the alert topic {topic_arn}"
                 )
         # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
         rule = next((r for r in d.of_type(RULE) if _tag(r, "alarm") == "rotation-failure"), None)
@@ -129,7 +168,7 @@ def alarms(deployment: Deployment) -> list[Check]:
                 Check(
                     name,
                     True,
-                    f"phase {phase}: {len(required)} alarms and the rotation-failure rule "
+                    f"phase {phase}: {len(watched_ways)} alarms and the rotation-failure rule "
                     f"notify {topic_arn}",
                 )
             )

@@ -85,8 +85,8 @@ class MarketoConnector(Connector):
                 break
         records: list[SourceRecord] = []
         for chunk in chunks(sorted(changed), BATCH):
-            for lead in self._leads("id", chunk, fields):
-                records.append(SourceRecord(str(lead["id"]), changed[str(lead["id"])], lead))
+            for found in self._leads("id", chunk, fields):
+                records.append(SourceRecord(str(found["id"]), changed[str(found["id"])], found))
         return in_window(records, since=since, after_id=after_id, until=until, limit=limit)
 
     def upsert_many(

@@ -87,7 +87,13 @@ class VendorFake:
     # -- store ------------------------------------------------------------------------
 
     def seed(
-        self, obj: str, record_id: str, modified_at: str, fields: dict[str, Any], *, external_id=""
+        self,
+        obj: str,
+        record_id: str,
+        modified_at: str,
+        fields: dict[str, Any],
+        *,
+        external_id: str = "",
     ) -> Record:
         """Put a source record as the vendor holds it (for reads)."""
         moment = datetime.fromisoformat(modified_at.replace("Z", "+00:00")).astimezone(UTC)
