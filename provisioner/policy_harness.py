@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 import grpc
+import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
@@ -205,10 +206,6 @@ def reconcile_config(
 def _validate(
     config: Mapping[str, tuple[str, dict[str, Any]]], schemas: Mapping[str, dict[str, Any]]
 ) -> None:
-    try:
-        import jsonschema
-    except ImportError:  # the engine validates too; without jsonschema we trust the file
-        return
     problems = []
     for name, schema in schemas.items():
         document = {"type": "object", **schema}
