@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -397,6 +398,88 @@ def test_alert_paths_count_as_pass_only_when_delivery_is_confirmed() -> None:
     by_text = {f.text.split(":", 1)[0]: f.status for f in post.findings if "->" in f.text}
     assert by_text["quote-to-order"] is Verdict.PASS  # pagerduty, confirms itself
     assert Verdict.FAIL in by_text.values()  # a slack: path that reaches only an e-mail
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def hostile(where: str) -> str:
+    """Markup, quotes of both kinds and an ampersand, tagged with where it was written."""
+    return f'<script>alert("planted-{where}&\'")</script>'
+
+
+class PageText(HTMLParser):
+    """What a browser makes of a page: its elements and attributes, and its text unescaped."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: set[tuple[str, tuple[str, ...]]] = set()
+        self.texts: list[str] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.add((tag, tuple(sorted(name for name, _ in attrs))))
+        self.texts.extend(value for _, value in attrs if value)
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+
+def test_roadmap_and_pack_values_with_markup_show_as_text_wherever_the_page_shows_them() -> None:
+    def inject(by_name: dict[str, Any], data: Any) -> None:
+        data["organisation"] = hostile("organisation")
+        for system in data["systems"]:
+            system["vendor"] = hostile("vendor")
+            system["description"] = hostile("description")
+        for integ in by_name.values():
+            integ["owner_team"] = hostile("owner-team")
+            integ["runbook"] = "https://wiki.example.com/runbooks?team=ops&view='full'"
+
+    message = Violation("dlq-present", "mandatory", "urn:q", hostile("message"), "quote-to-order")
+    stack_wide = Violation("budget", "advisory", "urn:s", hostile("stack-message"), None)
+    policy = PolicyResults(
+        available=True, policies=("dlq-present",), violations=(message, stack_wide)
+    )
+    costs = CostResults(
+        available=True, per_integration={"quote-to-order": 1.0}, source=hostile("source")
+    )
+    roadmap = weakened(inject)
+    pages = {
+        "available": render_html(report_for(roadmap, policy=policy, costs=costs)),
+        "unavailable": render_html(
+            report_for(
+                roadmap,
+                policy=PolicyResults.unavailable(hostile("policy-reason")),
+                costs=CostResults.unavailable(hostile("cost-reason")),
+            )
+        ),
+    }
+    clean = PageText(render_html(report_for()))
+    shown: set[str] = set()
+    for kind, page in pages.items():
+        text = PageText(page)
+        # No element or attribute the page does not have anyway: nothing broke out.
+        assert text.elements <= clean.elements, kind
+        assert not any(tag == "script" for tag, _ in text.elements), kind
+        for where in set(re.findall(r"planted-([\w-]+)&", page)):
+            # Every place the value's tag appears in the source, the whole value reads as text.
+            assert page.count(f"planted-{where}") == sum(
+                t.count(hostile(where)) for t in text.texts
+            ), where
+            shown.add(where)
+        runbooks = [t for t in text.texts if t.startswith("https://wiki.example.com/runbooks")]
+        assert set(runbooks) == {str(roadmap.integrations[0].runbook)}, kind
+    assert shown >= {
+        "organisation",  # title, heading
+        "vendor",  # the map's system boxes
+        "owner-team",  # the flow table, the first screen's sign-offs
+        "message",
+        "stack-message",
+        "source",
+        "policy-reason",
+        "cost-reason",
+    }
 
 
 # --------------------------------------------------------------------------- first screen

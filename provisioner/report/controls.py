@@ -13,13 +13,12 @@ Usage::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from provisioner.pack_modules import pack_module
 from provisioner.report.model import Report
 
-__all__ = ["ControlRow", "integration_controls", "section_html", "section_markdown"]
+__all__ = ["CONTROL_CSS", "ControlRow", "integration_controls", "section_markdown"]
 
 
 @dataclass(frozen=True)
@@ -59,36 +58,8 @@ def _row(controls: Any, resource_type: str, control: Any, broken: dict[str, str]
     )
 
 
-_CSS = {"PASS": "v-pass", "FAIL": "v-fail", "NOT APPLICABLE": "v-na", "GAP": "v-info"}
-
-
-def section_html(report: Report) -> list[str]:
-    rows = integration_controls(report)
-    out = [f"<h2 id='controls'>Security controls per integration ({escape(report.stack)})</h2>"]
-    if not rows:
-        out.append(f"<p>Not available: {escape(report.policy.reason or 'no plan')}</p>")
-        return out
-    out.append(
-        "<p class='small'>AWS Foundational Security Best Practices and CIS v1.4.0 controls "
-        "of each resource type the integration has (docs/controls.md), judged by the "
-        "policy pack's verdicts on this plan.</p>"
-    )
-    for integration, items in rows.items():
-        out += [
-            f"<h3>{escape(integration)}</h3>",
-            f"<table class='controls' data-integration='{escape(integration)}'>"
-            "<tr><th>resource type</th><th>control</th><th>asks</th><th>verdict</th>"
-            "<th>where / why</th></tr>",
-        ]
-        out += [
-            f"<tr><td>{escape(r.resource_type)}</td><td>{escape(r.ids)}</td>"
-            f"<td>{escape(r.title)}</td><td><span class='v {_CSS[r.verdict]}' "
-            f"data-verdict='{escape(r.verdict)}'>{escape(r.verdict)}</span></td>"
-            f"<td class='small'>{escape(r.detail)}</td></tr>"
-            for r in items
-        ]
-        out.append("</table>")
-    return out
+# A control's verdict on the page takes the colours of the checklist's badges.
+CONTROL_CSS = {"PASS": "v-pass", "FAIL": "v-fail", "NOT APPLICABLE": "v-na", "GAP": "v-info"}
 
 
 def section_markdown(report: Report) -> list[str]:

@@ -21,7 +21,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html import escape
+
+from markupsafe import Markup, escape
 
 from provisioner.report.flowmap import (
     PATTERN_STYLES,
@@ -467,8 +468,12 @@ def _label(edge: _Edge, box: Box) -> str:
     return "".join(parts)
 
 
-def render_map(m: SystemMap) -> str:
-    """The map as an SVG element with its own size, fonts and styles (no external assets)."""
+def render_map(m: SystemMap) -> Markup:
+    """The map as an SVG element with its own size, fonts and styles (no external assets).
+
+    Markup, so the report's template places it as it is: every text and attribute value in
+    it that comes from the roadmap went through `escape`, the function the template's own
+    autoescaping uses."""
     lay = layout(m)
     w, h = math.ceil(lay.width), math.ceil(lay.height)
     out = [
@@ -484,4 +489,4 @@ def render_map(m: SystemMap) -> str:
         *_legend(m, lay),
         "</svg>",
     ]
-    return "\n".join(out)
+    return Markup("\n".join(out))

@@ -2,7 +2,9 @@
 
 The page carries its CSS and the SVG map inline and references nothing outside itself:
 no stylesheet, font, image or script is fetched, so it opens offline and from a file.
-Links in the text (runbooks) are plain anchors that load nothing until clicked.
+Links in the text (runbooks) are plain anchors that load nothing until clicked. The page
+is the Jinja2 template `templates/report.html.j2` (with `templates/report.css`), rendered
+with autoescaping: this module hands it plain data, never markup, except the SVG map.
 
 Usage::
 
@@ -12,61 +14,49 @@ Usage::
 from __future__ import annotations
 
 from decimal import Decimal
-from html import escape
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from components.roadmap import ENVIRONMENTS
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from components.roadmap import ENVIRONMENTS, Integration, Roadmap
 from provisioner.report.checklist import Verdict
-from provisioner.report.controls import section_html as controls_html
+from provisioner.report.controls import CONTROL_CSS, integration_controls
 from provisioner.report.controls import section_markdown as controls_markdown
 from provisioner.report.diagram import render_map
 from provisioner.report.flowmap import PATTERN_STYLES, system_map
 from provisioner.report.glance import STAGES, Glance, at_a_glance, grouped_sentences
 from provisioner.report.mermaid import render_mermaid
-from provisioner.report.model import MatrixCell, Report, direction_label, phase_label
+from provisioner.report.model import (
+    MatrixCell,
+    PhaseCell,
+    Report,
+    direction_label,
+    phase_label,
+)
 
 __all__ = ["render_html", "render_markdown", "write_report"]
-
-CSS = """
-body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 24px;
-       color: #1d2330; background: #ffffff; font-size: 14px; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { margin-top: 32px; font-size: 19px;
-     border-bottom: 2px solid #d9dde4; padding-bottom: 4px; }
-.summary span { margin-right: 16px; }
-table { border-collapse: collapse; margin: 8px 0; }
-th, td { border: 1px solid #c8cdd6; padding: 4px 8px; vertical-align: top; text-align: left; }
-th { background: #eef1f5; }
-td.owner { background: #fff4d6; font-weight: bold; }
-td.current, th.current { outline: 2px solid #1f5fbf; }
-.small { font-size: 12px; color: #4a5260; }
-.v { display: inline-block; min-width: 86px; text-align: center; border-radius: 10px;
-     padding: 1px 8px; font-weight: bold; font-size: 12px; }
-.v-pass { background: #d8f0dc; color: #1b5e20; } .v-fail { background: #fbd9d6; color: #8e1b12; }
-.v-na { background: #e6e8ec; color: #3b4250; } .v-info { background: #e3edfa; color: #1f4f99; }
-.v-wait { background: #fff1d6; color: #6b4400; } li.f-waiting { color: #6b4400; }
-li.f-fail { color: #8e1b12; } li.f-na { color: #5b6472; }
-ul { margin: 4px 0 8px; padding-left: 20px; }
-.map { overflow-x: auto; border: 1px solid #d9dde4; display: inline-block; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-/* One column per system: as wide as the page allows, names and lists wrapped to fit. */
-#source-of-truth { table-layout: fixed; width: 100%; font-size: 12px; }
-#source-of-truth th, #source-of-truth td { overflow-wrap: anywhere; padding: 3px 4px; }
-#source-of-truth tr:first-child th:first-child { width: 8em; }
-#source-of-truth.upright tr:first-child th { vertical-align: bottom; }
-#source-of-truth.upright tr:first-child th span { writing-mode: vertical-rl;
-    transform: rotate(180deg); white-space: nowrap; }
-"""
 
 # The report checks order and recorded evidence only; `promote` also runs pack and rehearsal.
 READY = "order and recorded evidence allow the next step (promote also runs pack and rehearsal)"
 
+
+class Badge(NamedTuple):
+    """How a verdict shows on the page: its CSS class and its word."""
+
+    css: str
+    text: str
+
+
 _BADGE = {
-    Verdict.PASS: ("v-pass", "PASS"),
-    Verdict.FAIL: ("v-fail", "FAIL"),
-    Verdict.UNAVAILABLE: ("v-na", "NOT AVAILABLE"),
-    Verdict.WAITING: ("v-wait", "WAITING"),
-    Verdict.INFO: ("v-info", "INFO"),
+    Verdict.PASS: Badge("v-pass", "PASS"),
+    Verdict.FAIL: Badge("v-fail", "FAIL"),
+    Verdict.UNAVAILABLE: Badge("v-na", "NOT AVAILABLE"),
+    Verdict.WAITING: Badge("v-wait", "WAITING"),
+    Verdict.INFO: Badge("v-info", "INFO"),
 }
+# A finding's line is coloured by its status (class f-<status>).
+_FINDING_CSS = {v: "na" if v is Verdict.UNAVAILABLE else v.value for v in Verdict}
 _MD = {
     Verdict.PASS: "PASS",
     Verdict.FAIL: "FAIL",
@@ -74,11 +64,6 @@ _MD = {
     Verdict.WAITING: "WAITING",
     Verdict.INFO: "info",
 }
-
-
-def _badge(verdict: Verdict) -> str:
-    css, text = _BADGE[verdict]
-    return f'<span class="v {css}" data-verdict="{verdict.value}">{text}</span>'
 
 
 def _cell_text(cell: MatrixCell) -> list[str]:
@@ -101,163 +86,6 @@ def _decimal(value: float) -> str:
 
 def _money(value: float) -> str:
     return f"${value:,.2f}"
-
-
-# --------------------------------------------------------------------------- HTML
-
-
-def _html_flows(report: Report) -> list[str]:
-    out = [
-        "<table id='flows'><tr><th>integration</th><th>from</th><th>to</th><th>objects</th>"
-        f"<th>pattern</th><th>direction</th><th>phase in {escape(report.stack)}</th>"
-        "<th>owner team</th><th>runbook</th><th>connector and API version</th>"
-        "<th>credential rotation</th></tr>"
-    ]
-    for integ in report.roadmap.integrations:
-        out.append(
-            f"<tr data-integration='{escape(integ.name)}'><td>{escape(integ.name)}</td>"
-            f"<td>{escape(integ.source)}</td><td>{escape(integ.target)}</td>"
-            f"<td>{escape(', '.join(integ.objects))}</td>"
-            f"<td>{escape(PATTERN_STYLES[integ.pattern].label)}</td>"
-            f"<td>{escape(direction_label(integ, report.environment))}</td>"
-            f"<td>{escape(phase_label(integ.phase(report.environment)))}</td>"
-            f"<td>{escape(integ.owner_team)}</td>"
-            f"<td><a href='{escape(str(integ.runbook))}'>{escape(str(integ.runbook))}</a></td>"
-            f"<td>{escape(report.roadmap.connector_summary(integ))}</td>"
-            f"<td>{escape(report.roadmap.rotation_summary(integ))}</td></tr>"
-        )
-    out.append("</table>")
-    return out
-
-
-# Past this many systems a 1400 px window gives each column less than a long system name
-# needs (about 150 px for 20 characters), so the names stand upright instead of wrapping.
-UPRIGHT_FROM = 9
-
-
-def _html_sot(report: Report) -> list[str]:
-    systems = [s.name for s in report.roadmap.systems]
-    upright = " class='upright'" if len(systems) >= UPRIGHT_FROM else ""
-    out = [
-        "<p class='small'>OWNER: the object's source of truth; owns FIELD: field-level owner; "
-        "read by: flows that read the object from this system; written by: flows that write "
-        "it into this system.</p>",
-        f"<table id='source-of-truth'{upright}><tr><th>object</th>",
-        *(
-            f"<th><span>{escape(s)}</span></th>" if upright else f"<th>{escape(s)}</th>"
-            for s in systems
-        ),
-        "</tr>",
-    ]
-    for obj_name, row in report.source_of_truth.items():
-        out.append(f"<tr data-object='{escape(obj_name)}'><th>{escape(obj_name)}</th>")
-        for system in systems:
-            cell = row[system]
-            css = " class='owner'" if cell.owner else ""
-            text = "<br>".join(escape(p) for p in _cell_text(cell))
-            out.append(f"<td{css} data-system='{escape(system)}'>{text}</td>")
-        out.append("</tr>")
-    out.append("</table>")
-    return out
-
-
-def _html_phases(report: Report) -> list[str]:
-    out = [
-        "<p class='small'>Phases: 1 discovery, 2 cleanup, 3 first workflow, 4 adjacent systems, "
-        "5 automation. Under each phase: what blocks the next promotion there.</p>",
-        "<table id='phases'><tr><th>integration</th>",
-    ]
-    for env in ENVIRONMENTS:
-        css = " class='current'" if env == report.environment else ""
-        out.append(f"<th{css}>{escape(env)}</th>")
-    out.append("</tr>")
-    for name, row in report.phases.items():
-        out.append(f"<tr data-integration='{escape(name)}'><td>{escape(name)}</td>")
-        for env in ENVIRONMENTS:
-            cell = row[env]
-            css = " class='current'" if env == report.environment else ""
-            notes = [*cell.blockers]
-            if cell.criteria != "checked":
-                notes.append(cell.criteria)
-            elif not cell.blockers:
-                notes.append(READY)
-            items = "".join(f"<li>{escape(n)}</li>" for n in notes)
-            out.append(
-                f"<td{css} data-env='{escape(env)}'><b>{escape(phase_label(cell.phase))}</b>"
-                f"<ul class='small'>{items}</ul></td>"
-            )
-        out.append("</tr>")
-    out.append("</table>")
-    return out
-
-
-def _html_checklist(report: Report) -> list[str]:
-    out = [
-        "<table id='checklist'><tr><th>question</th><th>verdict</th><th>rule and evidence</th></tr>"
-    ]
-    for item in report.checklist:
-        findings = "".join(
-            f"<li class='f-{'na' if f.status is Verdict.UNAVAILABLE else f.status.value}'>"
-            f"{_MD[f.status]}: {escape(f.text)}</li>"
-            for f in item.findings
-        )
-        out.append(
-            f"<tr data-item='{escape(item.key)}'><td>{escape(item.question)}</td>"
-            f"<td>{_badge(item.verdict)}</td>"
-            f"<td><div class='small'>Rule: {escape(item.rule)}</div><ul>{findings}</ul></td></tr>"
-        )
-    out.append("</table>")
-    return out
-
-
-def _html_policy(report: Report) -> list[str]:
-    policy = report.policy
-    head = (
-        f"<p>{len(policy.policies)} policies over {policy.resources_analyzed} resources.</p>"
-        if policy.available
-        else f"<p>{_badge(Verdict.UNAVAILABLE)} {escape(policy.reason)}</p>"
-    )
-    out = [
-        head,
-        "<table id='policy'><tr><th>integration</th><th>phase</th><th>verdict</th>"
-        "<th>violations</th></tr>",
-    ]
-    for pv in report.policy_verdicts:
-        listed = "".join(
-            f"<li>[{escape(v.level)}] {escape(v.policy)}: {escape(v.message)}</li>"
-            for v in pv.violations
-        )
-        out.append(
-            f"<tr data-integration='{escape(pv.integration)}'><td>{escape(pv.integration)}</td>"
-            f"<td>{pv.phase}</td><td>{_badge(pv.verdict)}</td>"
-            f"<td>{escape(pv.note)}<ul class='small'>{listed}</ul></td></tr>"
-        )
-    out.append("</table>")
-    if policy.unattributed:
-        out.append("<p>Stack-level violations:</p><ul>")
-        out.extend(f"<li>{escape(v.policy)}: {escape(v.message)}</li>" for v in policy.unattributed)
-        out.append("</ul>")
-    return out
-
-
-def _html_costs(report: Report) -> list[str]:
-    costs = report.costs
-    if not costs.available:
-        return [f"<p id='costs'>{_badge(Verdict.UNAVAILABLE)} {escape(costs.reason)}</p>"]
-    rows = _cost_rows(report)
-    out = ["<table id='costs'><tr>" + "".join(f"<th>{h}</th>" for h in COST_HEADER) + "</tr>"]
-    for row in rows[:-1]:
-        cells = "".join(f"<td class='num'>{c}</td>" for c in row[1:])
-        out.append(f"<tr><td>{escape(row[0])}</td>{cells}</tr>")
-    out.append("<tr>" + "".join(f"<th class='num'>{c}</th>" for c in rows[-1]) + "</tr></table>")
-    if costs.source:
-        out.append(f"<p class='small'>Prices: {escape(costs.source)}</p>")
-    out.append("<table id='prices' class='small'><tr>")
-    out.append("".join(f"<th>{h}</th>" for h in PRICE_HEADER) + "</tr>")
-    for price in _price_rows(report):
-        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in price) + "</tr>")
-    out.append("</table>")
-    return out
 
 
 COST_HEADER = ["integration", "fixed", "usage", "USD per month"]
@@ -313,26 +141,6 @@ def _glance_lists(glance: Glance) -> tuple[list[str], list[str]]:
     return waiting, failing
 
 
-def _html_glance(report: Report) -> list[str]:
-    glance = at_a_glance(report)
-    waiting, failing = _glance_lists(glance)
-    header = "".join(f"<th>{escape(s)}: {escape(d)}</th>" for s, d in STAGES.items())
-    out = [
-        "<section id='glance'>",
-        f"<h2>{GLANCE_TITLES['stages']}</h2>",
-        f"<table id='stages'><tr><th>environment</th>{header}</tr>",
-    ]
-    for row in _glance_stage_rows(glance):
-        out.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
-    out += ["</table>", f"<h2>{GLANCE_TITLES['waiting']}</h2>", "<ul id='waiting'>"]
-    out += [f"<li>{escape(line)}</li>" for line in waiting]
-    out += ["</ul>", f"<h2>{GLANCE_TITLES['failing']}</h2>", "<ul id='failing'>"]
-    out += [f"<li>{escape(line)}</li>" for line in failing]
-    out += ["</ul>", f"<h2>{GLANCE_TITLES['cost']}</h2>", f"<p id='cost'>{escape(glance.cost)}</p>"]
-    out.append("</section>")
-    return out
-
-
 def _md_glance(report: Report) -> list[str]:
     glance = at_a_glance(report)
     waiting, failing = _glance_lists(glance)
@@ -346,45 +154,157 @@ def _md_glance(report: Report) -> list[str]:
     return lines
 
 
+# Autoescaping: every value the roadmap, the plan or the pack supplies is text on the page,
+# whatever characters it holds; a template marks nothing safe but the SVG map, whose text
+# `diagram` escapes with the same function. Undefined names fail loudly instead of
+# rendering empty.
+_TEMPLATES = Environment(
+    loader=PackageLoader("provisioner.report", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def _phase_notes(cell: PhaseCell) -> list[str]:
+    """What blocks the next promotion from a cell, or that nothing does."""
+    notes = [*cell.blockers]
+    if cell.criteria != "checked":
+        notes.append(cell.criteria)
+    elif not cell.blockers:
+        notes.append(READY)
+    return notes
+
+
+def _html_flow(roadmap: Roadmap, integ: Integration, environment: str) -> dict[str, str]:
+    return {
+        "name": integ.name,
+        "source": integ.source,
+        "target": integ.target,
+        "objects": ", ".join(integ.objects),
+        "pattern": PATTERN_STYLES[integ.pattern].label,
+        "direction": direction_label(integ, environment),
+        "phase": phase_label(integ.phase(environment)),
+        "owner_team": integ.owner_team,
+        "runbook": str(integ.runbook),
+        "connector": roadmap.connector_summary(integ),
+        "rotation": roadmap.rotation_summary(integ),
+    }
+
+
+# Past this many systems a 1400 px window gives each column less than a long system name
+# needs (about 150 px for 20 characters), so the names stand upright instead of wrapping.
+UPRIGHT_FROM = 9
+
+
+def _html_sot(report: Report) -> dict[str, Any]:
+    systems = [s.name for s in report.roadmap.systems]
+    rows = [
+        {
+            "name": obj_name,
+            "cells": [
+                {"system": s, "owner": row[s].owner, "lines": _cell_text(row[s])} for s in systems
+            ],
+        }
+        for obj_name, row in report.source_of_truth.items()
+    ]
+    return {"systems": systems, "upright": len(systems) >= UPRIGHT_FROM, "rows": rows}
+
+
+def _html_phases(report: Report) -> dict[str, Any]:
+    rows = [
+        {
+            "name": name,
+            "cells": [
+                {"env": env, "phase": phase_label(row[env].phase), "notes": _phase_notes(row[env])}
+                for env in ENVIRONMENTS
+            ],
+        }
+        for name, row in report.phases.items()
+    ]
+    return {"environments": ENVIRONMENTS, "rows": rows}
+
+
+def _html_policy(report: Report) -> dict[str, Any]:
+    policy = report.policy
+    return {
+        "available": policy.available,
+        "reason": policy.reason,
+        "policies": len(policy.policies),
+        "resources": policy.resources_analyzed,
+        "verdicts": report.policy_verdicts,
+        "unattributed": policy.unattributed,
+    }
+
+
+def _html_controls(report: Report) -> dict[str, Any]:
+    return {
+        "rows": integration_controls(report),
+        "reason": report.policy.reason or "no plan",
+        "css": CONTROL_CSS,
+    }
+
+
+def _html_costs(report: Report) -> dict[str, Any]:
+    costs = report.costs
+    rows = _cost_rows(report) if costs.available else []
+    return {
+        "available": costs.available,
+        "reason": costs.reason,
+        "source": costs.source,
+        "header": COST_HEADER,
+        "rows": rows[:-1],
+        "total": rows[-1:] and rows[-1],
+        "price_header": PRICE_HEADER,
+        "prices": _price_rows(report) if costs.available else [],
+    }
+
+
+def _html_glance(report: Report) -> dict[str, Any]:
+    glance = at_a_glance(report)
+    waiting, failing = _glance_lists(glance)
+    return {
+        "titles": GLANCE_TITLES,
+        "stages": list(STAGES.items()),
+        "rows": _glance_stage_rows(glance),
+        "waiting": waiting,
+        "failing": failing,
+        "cost": glance.cost,
+    }
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML document with inline CSS and SVG."""
-    counts = report.counts()
-    roadmap = report.roadmap
-    title = f"{roadmap.organisation}: integration roadmap report ({report.stack})"
-    parts = [
-        "<!DOCTYPE html>",
-        "<html lang='en'><head><meta charset='utf-8'>",
-        # Belt and braces: even a stray reference could not load anything.
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f"<p class='small'>From {escape(report.roadmap_name)}, stack {escape(report.stack)}: "
-        f"{len(roadmap.systems)} systems, {len(roadmap.objects)} objects, "
-        f"{len(roadmap.integrations)} integrations.</p>",
-        "<p class='summary'>Checklist: "
-        f"<span>{_badge(Verdict.PASS)} {counts[Verdict.PASS]}</span>"
-        f"<span>{_badge(Verdict.WAITING)} {counts[Verdict.WAITING]}</span>"
-        f"<span>{_badge(Verdict.FAIL)} {counts[Verdict.FAIL]}</span>"
-        f"<span>{_badge(Verdict.UNAVAILABLE)} {counts[Verdict.UNAVAILABLE]}</span></p>",
-        *_html_glance(report),
-        "<h2 id='map'>System and integration map</h2>",
-        f"<div class='map'>{render_map(system_map(roadmap, report.environment))}</div>",
-        *_html_flows(report),
-        "<h2>Source-of-truth matrix</h2>",
-        *_html_sot(report),
-        "<h2>Phases and what blocks promotion</h2>",
-        *_html_phases(report),
-        "<h2>Roadmap checklist</h2>",
-        *_html_checklist(report),
-        f"<h2>Policy verdicts per integration ({escape(report.stack)})</h2>",
-        *_html_policy(report),
-        *controls_html(report),
-        f"<h2>Monthly cost ({escape(report.stack)})</h2>",
-        *_html_costs(report),
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    roadmap, counts = report.roadmap, report.counts()
+    summary = [Verdict.PASS, Verdict.WAITING, Verdict.FAIL, Verdict.UNAVAILABLE]
+    template = _TEMPLATES.get_template("report.html.j2")
+    return template.render(
+        title=f"{roadmap.organisation}: integration roadmap report ({report.stack})",
+        roadmap_name=report.roadmap_name,
+        stack=report.stack,
+        environment=report.environment,
+        counts={
+            "systems": len(roadmap.systems),
+            "objects": len(roadmap.objects),
+            "integrations": len(roadmap.integrations),
+        },
+        badges=_BADGE,
+        unavailable=Verdict.UNAVAILABLE,
+        summary=[(v, counts[v]) for v in summary],
+        glance=_html_glance(report),
+        map_svg=render_map(system_map(roadmap, report.environment)),
+        flows=[_html_flow(roadmap, i, report.environment) for i in roadmap.integrations],
+        sot=_html_sot(report),
+        phases=_html_phases(report),
+        checklist=report.checklist,
+        finding_css=_FINDING_CSS,
+        labels=_MD,
+        policy=_html_policy(report),
+        controls=_html_controls(report),
+        costs=_html_costs(report),
+    )
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -477,11 +397,9 @@ def render_markdown(report: Report) -> str:
     for name, row in report.phases.items():
         cells = []
         for env in ENVIRONMENTS:
-            cell = row[env]
-            notes = [*cell.blockers] + ([cell.criteria] if cell.criteria != "checked" else [])
-            if cell.criteria == "checked" and not cell.blockers:
-                notes.append(READY)
-            cells.append(f"{phase_label(cell.phase)}" + (f" ({'; '.join(notes)})" if notes else ""))
+            notes = _phase_notes(row[env])
+            label = phase_label(row[env].phase)
+            cells.append(label + (f" ({'; '.join(notes)})" if notes else ""))
         rows.append([name, *cells])
     lines += _md_table(["integration", *ENVIRONMENTS], rows)
     lines += ["", "## Roadmap checklist", ""]
