@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
 import sysconfig
 import tomllib
 from importlib import metadata
@@ -84,3 +86,53 @@ def test_lambda_bundle_requirements_match_the_lock() -> None:
             assert any(requirement.specifier.contains(v) for v in versions), (
                 f"{bundle}/requirements.txt pins {line}, requirements.lock has {versions}"
             )
+
+
+# Every folder of Python the project runs (the Pulumi program, __main__.py, besides).
+SOURCE_DIRS = ("contract", "components", "provisioner", "functions", "secrets", "policies")
+SOURCE_DIRS += ("bench", "tests")
+
+
+def _own_modules() -> set[str]:
+    """The project's own top-level modules: its packages, the bundles' and the pack's
+    packages (imported from their folders) and the tests' helper modules."""
+    names = {"contract", "components", "provisioner", "bench", "tests"}
+    for folder in ("functions", "secrets", "policies", "tests"):
+        names.update(p.stem for p in (ROOT / folder).iterdir() if p.suffix == ".py" or p.is_dir())
+    return names
+
+
+def _imported_modules() -> dict[str, set[str]]:
+    """Top-level module -> files importing it, over every Python file the project runs."""
+    files = [ROOT / "__main__.py"]
+    for folder in SOURCE_DIRS:
+        files += (ROOT / folder).rglob("*.py")
+    found: dict[str, set[str]] = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                found.setdefault(module.split(".")[0], set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_third_party_import_is_a_declared_dependency() -> None:
+    declared = {canonicalize_name(r.name) for r in _declared()}
+    providers = metadata.packages_distributions()
+    own = _own_modules()
+    undeclared = {
+        module: sorted(files)
+        for module, files in _imported_modules().items()
+        if module not in sys.stdlib_module_names
+        and module not in own
+        and not {canonicalize_name(d) for d in providers.get(module, [])} & declared
+    }
+    assert not undeclared, (
+        f"imported but not declared in pyproject.toml: {undeclared}; pin the distribution "
+        "that provides each (exactly), then run `make lock`"
+    )
