@@ -89,8 +89,16 @@ def test_lambda_bundle_requirements_match_the_lock() -> None:
 
 
 # Every folder of Python the project runs (the Pulumi program, __main__.py, besides).
-SOURCE_DIRS = ("contract", "components", "provisioner", "functions", "secrets", "policies")
-SOURCE_DIRS += ("bench", "tests")
+SOURCE_DIRS = [
+    "contract",
+    "components",
+    "provisioner",
+    "functions",
+    "secrets",
+    "policies",
+    "bench",
+    "tests",
+]
 
 
 def _own_modules() -> set[str]:
