@@ -80,6 +80,9 @@ class Scope:
     def alarm_arn(self, kind: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{self.physical(kind)}"
 
+    def function_arn(self, role: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical(role)}"
+
     def rule_arn(self, role: str) -> str:
         return f"arn:aws:events:{self.region}:{self.account_id}:rule/{self.physical(role)}"
 

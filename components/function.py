@@ -1,10 +1,13 @@
 """A sync Lambda from `functions/` with its log group and its trigger.
 
-Three kinds share one shape: the event-driven `consumer` on the integration's queue
+Four kinds share one shape: the event-driven `consumer` on the integration's queue
 (`ReportBatchItemFailures`, `MaximumConcurrency` from the API budget, never reserved
 concurrency), the scheduled `batch` job and the `reconcile` job, both on an EventBridge
-schedule. The trigger's enabled flag is the kill switch: turning it off stops new work
-without deleting anything, which is how an integration is rolled back.
+schedule, and the signed-webhook ingress `webhook` behind a public function URL (the
+handler verifies the vendor's signature, so the URL itself takes no AWS authentication).
+The trigger's enabled flag is the kill switch: turning it off stops new work without
+deleting anything, which is how an integration is rolled back (an ingress keeps taking
+deliveries into the queue, which holds them until the consumer runs again).
 
 Usage::
 
@@ -34,15 +37,18 @@ from contract.runtime import ARCHITECTURE, RUNTIME
 
 __all__ = ["SyncFunction", "SyncFunctionArgs"]
 
-Kind = Literal["consumer", "batch", "reconcile"]
+Kind = Literal["consumer", "batch", "reconcile", "webhook"]
 
 # Handlers and timeouts fixed by docs/contracts.md (Sync function environment variables).
 HANDLERS: dict[str, str] = {
     "consumer": "integration_sync.consumer.handler",
     "batch": "integration_sync.batch.handler",
     "reconcile": "integration_sync.reconcile.handler",
+    "webhook": "integration_sync.webhook.handler",
 }
-TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300}
+# The ingress verifies, records and enqueues one delivery: seconds. Vendors give up and
+# retry after a few (Shopify 5 s, GitHub 10 s: their webhook documentation).
+TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300, "webhook": 5}
 # SQS event source mappings: MaximumConcurrency 2-1000 (Lambda API reference, ScalingConfig).
 MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 # 10 is the largest batch a FIFO queue delivers and keeps a partial failure cheap to retry.
@@ -143,7 +149,7 @@ class SyncFunction(pulumi.ComponentResource):
 
     function: aws.lambda_.Function
     log_group: aws.cloudwatch.LogGroup
-    trigger: aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule
+    trigger: aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule | aws.lambda_.FunctionUrl
 
     def __init__(
         self, name: str, args: SyncFunctionArgs, opts: pulumi.ResourceOptions | None = None
@@ -153,7 +159,7 @@ class SyncFunction(pulumi.ComponentResource):
         role = args.role or kind
         if kind == "consumer" and args.queue_arn is None:
             raise ValueError(f"{name}: a consumer needs queue_arn")
-        if kind != "consumer" and not args.schedule:
+        if kind in ("batch", "reconcile") and not args.schedule:
             raise ValueError(f"{name}: a {kind} job needs a schedule")
         if not MIN_CONCURRENCY <= args.maximum_concurrency <= MAX_CONCURRENCY:
             raise ValueError(
@@ -186,8 +192,28 @@ class SyncFunction(pulumi.ComponentResource):
             opts=child(self, depends_on=[self.log_group]),
         )
 
-        self.trigger: aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule
-        if kind == "consumer":
+        self.trigger: (
+            aws.lambda_.EventSourceMapping | aws.cloudwatch.EventRule | aws.lambda_.FunctionUrl
+        )
+        if kind == "webhook":
+            # The vendor cannot sign AWS requests: the URL is public and the handler answers
+            # 401 to anything its signature check refuses (Lambda developer guide, "Control
+            # access to Lambda function URLs": auth type NONE needs this permission for "*").
+            self.trigger = aws.lambda_.FunctionUrl(
+                f"{name}-url",
+                function_name=self.function.name,
+                authorization_type="NONE",
+                opts=child(self),
+            )
+            self.permission = aws.lambda_.Permission(
+                f"{name}-url-invoke",
+                action="lambda:InvokeFunctionUrl",
+                function=self.function.name,
+                principal="*",
+                function_url_auth_type="NONE",
+                opts=child(self),
+            )
+        elif kind == "consumer":
             self.trigger = aws.lambda_.EventSourceMapping(
                 f"{name}-trigger",
                 event_source_arn=args.queue_arn,

@@ -17,6 +17,13 @@ owner: a second queue, DLQ and consumer (`reverse-queue`, `reverse-dlq`,
 reverse side of the conflict rule, each watched like the forward ones; a `manual_review`
 strategy adds the review queue both directions park contested changes in, with its alarm.
 
+A queued flow whose source pushes signed webhooks (`webhook` in the roadmap) gets, from
+phase 3, the ingress function `webhook` (contract.naming WEBHOOK_INGRESS_ROLE) behind a
+public function URL: it verifies the vendor's signature, records the delivery id in the
+state table and enqueues into the flow's queue. It runs as the integration's role, and
+only its own calls may read the signing secret (`lambda:SourceFunctionArn`); the sync
+functions never read it.
+
 Phase 1 (discovery) provisions nothing; the program does not build such an integration.
 
 Usage::
@@ -61,6 +68,7 @@ from components.roadmap import (
 from components.roadmap import Integration as RoadmapIntegration
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
 from components.settings import StackSettings
+from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
 
 __all__ = ["Integration", "IntegrationArgs"]
@@ -191,6 +199,7 @@ class Integration(pulumi.ComponentResource):
     state: IdempotencyStore | None
     sync_function: SyncFunction | None
     reverse_function: SyncFunction | None
+    ingress_function: SyncFunction | None
     reconcile_function: SyncFunction | None
     alarms: IntegrationAlarms | None
 
@@ -239,10 +248,12 @@ class Integration(pulumi.ComponentResource):
             integ.conflict_rule is not None
             and integ.conflict_rule.strategy is ConflictStrategy.MANUAL_REVIEW
         )
+        ingress = integ.webhook is not None and integ.pattern.queued and phase >= 3
         function_roles: list[str] = []
         if phase >= 3:
             function_roles = [main_kind, *(["reconcile"] if phase >= 4 else [])]
             function_roles += [REVERSE_CONSUMER] if both_ways else []
+            function_roles += [WEBHOOK_INGRESS_ROLE] if ingress else []
 
         self.credentials = ScopedCredential(
             name,
@@ -273,18 +284,17 @@ class Integration(pulumi.ComponentResource):
         )
         key_arn = self.credentials.key.arn
         secret_arns = [s.arn for s in self.credentials.secrets.values()]
-        # A pusher's access key is the external system's, read by its rotation role only.
+        # A pusher's access key is the external system's, read by its rotation role only; a
+        # webhook signing secret is read by the ingress alone (below).
         own_secrets = [
-            self.credentials.secrets[c.name].arn
-            for c in integ.credentials
-            if c.kind is not CredentialKind.IAM_ACCESS_KEY
+            self.credentials.secrets[c.name].arn for c in integ.credentials if c.kind.calls_out
         ]
         grants = [Grant("decrypt-with-key", [key_arn])]
         if own_secrets:
             grants.insert(0, Grant("read-secret", own_secrets))
 
         self.queue = self.state = self.sync_function = self.reconcile_function = None
-        self.reverse_queue = self.reverse_function = None
+        self.reverse_queue = self.reverse_function = self.ingress_function = None
         self.alarms = None
         if phase >= 3:
             self.queue = SyncQueue(
@@ -329,6 +339,12 @@ class Integration(pulumi.ComponentResource):
                 grants.append(Grant("consume-queue", [self.queue.queue.arn]))
                 if phase >= 4:  # reconciliation re-drives the gaps it finds
                     grants.append(Grant("produce-to-queue", [self.queue.queue.arn]))
+            if ingress and integ.webhook is not None and self.queue.queue is not None:
+                signing = self.credentials.secrets[integ.webhook.credential].arn
+                grants += [
+                    Grant("ingress-reads-signing-secret", [signing]),
+                    Grant("produce-to-queue", [self.queue.queue.arn]),
+                ]
             if self.queue.review is not None:  # either direction parks contested changes
                 grants.append(Grant("produce-to-queue", [self.queue.review.arn]))
             if self.reverse_queue is not None and self.reverse_queue.queue is not None:
@@ -394,6 +410,32 @@ class Integration(pulumi.ComponentResource):
                         enabled=enabled,
                         schedule=RECONCILE_SCHEDULE,
                         on_failure_arn=self.queue.dlq.arn,
+                        kms_key_arn=key_arn,
+                    ),
+                    after_account,
+                )
+            if ingress and integ.webhook is not None and queue_arn is not None:
+                assert self.queue.queue is not None
+                hook = integ.webhook
+                self.ingress_function = SyncFunction(
+                    f"{name}-{WEBHOOK_INGRESS_ROLE}",
+                    SyncFunctionArgs(
+                        scope=scope,
+                        kind="webhook",
+                        role=WEBHOOK_INGRESS_ROLE,
+                        role_arn=self.service_account.role.arn,
+                        code=args.function_code,
+                        environment={
+                            "INTEGRATION": integ.name,
+                            "ENVIRONMENT": scope.environment,
+                            "POWERTOOLS_SERVICE_NAME": integ.name,
+                            "WEBHOOK_SCHEME": hook.scheme.value,
+                            "WEBHOOK_OBJECT": hook.object,
+                            "SIGNING_SECRET_ARN": self.credentials.secrets[hook.credential].arn,
+                            "STATE_TABLE": self.state.table.name,
+                            "QUEUE_URL": self.queue.queue.url,
+                        },
+                        log_retention_days=settings.log_retention_days,
                         kms_key_arn=key_arn,
                     ),
                     after_account,
@@ -480,6 +522,10 @@ class Integration(pulumi.ComponentResource):
             out["reverseDlqUrl"] = self.reverse_queue.dlq.url
         if self.reverse_function is not None:
             functions[REVERSE_CONSUMER] = self.reverse_function.function.name
+        if self.ingress_function is not None:
+            functions[WEBHOOK_INGRESS_ROLE] = self.ingress_function.function.name
+            assert isinstance(self.ingress_function.trigger, aws.lambda_.FunctionUrl)
+            out["webhookUrl"] = self.ingress_function.trigger.function_url
         if self.state is not None:
             out["stateTable"] = self.state.table.name
         if self.sync_function is not None:

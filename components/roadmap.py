@@ -405,6 +405,23 @@ class Phases(_Model):
         return int(getattr(self, environment))
 
 
+class WebhookScheme(StrEnum):
+    """How a vendor signs its webhooks (functions/integration_sync/webhook.py, SCHEMES)."""
+
+    STRIPE = "stripe"  # HMAC-SHA256 over a signed timestamp and the body
+    HUBSPOT_V3 = "hubspot_v3"  # HMAC-SHA256 over method, URI, body and timestamp
+    SHOPIFY = "shopify"  # HMAC-SHA256 over the body; replays caught by the delivery id
+    GITHUB = "github"  # HMAC-SHA256 over the body; replays caught by the delivery id
+
+
+class Webhook(_Model):
+    """The source pushes over HTTPS: a signed-webhook ingress enqueues its deliveries."""
+
+    scheme: WebhookScheme
+    object: Name = Field(description="the roadmap object the deliveries carry")
+    credential: Name = Field(description="the webhook_signing_secret credential it signs with")
+
+
 class Integration(_Model):
     """A flow of objects between two systems, with everything needed to run it safely."""
 
@@ -430,6 +447,9 @@ class Integration(_Model):
     service_levels: ServiceLevels
     field_mappings: tuple[FieldMapping, ...] = ()
     conflict_rule: ConflictRule | None = None
+    webhook: Webhook | None = Field(
+        default=None, description="queued flows whose source pushes signed webhooks over HTTPS"
+    )
     schedule: str | None = None
     phases: Phases
     evidence: Evidence = Field(
@@ -654,6 +674,7 @@ def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     yield from _both_ways(roadmap)
     yield from _mappings(roadmap)
     yield from _connectors(roadmap)
+    yield from _webhooks(roadmap)
     yield from _salesforce_budget(roadmap)
 
 
@@ -907,6 +928,50 @@ def _mappings(roadmap: Roadmap) -> Iterator[Problem]:
                     "phase >= 3 map each record before the upsert (unmapped records would be "
                     "dead-lettered); add a field_mappings entry with its external_id",
                 )
+
+
+def _webhooks(roadmap: Roadmap) -> Iterator[Problem]:
+    """A webhook ingress feeds a queue, carries one of the flow's objects, and is verified
+    with the source's signing secret."""
+    for i, integ in enumerate(roadmap.integrations):
+        hook = integ.webhook
+        if hook is None:
+            continue
+        loc = f"integrations[{i}].webhook"
+        if not integ.pattern.queued:
+            yield Problem(
+                loc,
+                f"{integ.pattern.value} flows read on a schedule and have no queue for pushed "
+                "deliveries; use event_driven (or middleware, real_time_api), or remove webhook",
+            )
+        if integ.ordering is not Ordering.NONE:
+            yield Problem(
+                f"integrations[{i}].ordering",
+                f"a webhook ingress cannot keep ordering {integ.ordering.value}: vendors retry "
+                "and deliver events out of order, and the ingress enqueues each delivery as it "
+                "comes; remove ordering (record versions skip stale writes) or drop the webhook",
+            )
+        if hook.object not in integ.objects:
+            yield Problem(
+                f"{loc}.object",
+                f"{hook.object!r} is not among this integration's objects; use one of: "
+                f"{', '.join(integ.objects)}",
+            )
+        secrets = [
+            c.name for c in integ.credentials if c.kind is CredentialKind.WEBHOOK_SIGNING_SECRET
+        ]
+        if hook.credential not in secrets:
+            yield Problem(
+                f"{loc}.credential",
+                f"{hook.credential!r} is not a webhook_signing_secret credential of this "
+                "integration; "
+                + (
+                    f"use one of: {', '.join(secrets)}"
+                    if secrets
+                    else f"add one under credentials (kind: webhook_signing_secret, system: "
+                    f"{integ.source})"
+                ),
+            )
 
 
 def _invertible(loc: str, mapping: FieldMapping) -> Iterator[Problem]:

@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import LAMBDA_TRUST_POLICY, TOKEN_PREFIX, Scope, child, policy_output
+from contract.naming import WEBHOOK_INGRESS_ROLE
 
 __all__ = ["Grant", "Pusher", "ServiceAccount", "ServiceAccountArgs"]
 
@@ -43,6 +44,8 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     # Re-driving reconciliation gaps to the queue; Lambda's asynchronous DLQ delivery.
     "produce-to-queue": ("sqs:SendMessage",),
     "read-secret": ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"),
+    # A webhook signing secret: read by the signed-webhook ingress function alone.
+    "ingress-reads-signing-secret": ("secretsmanager:GetSecretValue",),
     # SQS and DynamoDB with a customer-managed key need both on the caller's behalf.
     "decrypt-with-key": ("kms:Decrypt", "kms:GenerateDataKey"),
     "read-write-state": (
@@ -156,6 +159,15 @@ def _statement(scope: Scope, grant: Grant) -> dict[str, Any]:
                     f"{service}.{scope.region}.amazonaws.com" for service in KEY_USING_SERVICES
                 ]
             }
+        }
+    if grant.capability == "ingress-reads-signing-secret":
+        # The role is the integration's one, but only calls from the ingress function's own
+        # code carry its ARN (Lambda developer guide, "Using source function ARN to control
+        # function access behavior": lambda:SourceFunctionArn, identity policies only).
+        # The Service Authorization Reference lists no such key per action, so linters built
+        # on it (parliament) call it unknown for secretsmanager:GetSecretValue.
+        statement["Condition"] = {
+            "ArnEquals": {"lambda:SourceFunctionArn": scope.function_arn(WEBHOOK_INGRESS_ROLE)}
         }
     if grant.capability == "put-metrics":
         statement["Resource"] = "*"

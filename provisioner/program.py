@@ -271,6 +271,16 @@ class AwsShapedBackend:
             }
         if t == "aws:lambda/permission:Permission":
             return f"{inputs.get('function')}:{h}", {"statementId": f"terraform-{h}"}
+        if t == "aws:lambda/functionUrl:FunctionUrl":
+            # Lambda developer guide, "Creating and managing Lambda function URLs": the URL's
+            # host is a generated id under lambda-url.<region>.on.aws.
+            function = str(inputs.get("functionName"))
+            return function, {
+                "functionArn": self._arn("lambda", f"function:{function}"),
+                "functionUrl": f"https://{_short_hash(request.urn, length=32)}.lambda-url."
+                f"{self.region}.on.aws/",
+                "urlId": h,
+            }
         if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
             esm = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
             return esm, {

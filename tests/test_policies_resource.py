@@ -117,6 +117,10 @@ VIOLATIONS: list[tuple[str, str, str, Mutation, str]] = [
      set_input("sourceAccount", None), "any account"),
     ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",
      set_input("principal", "*"), "lets anyone invoke"),
+    # A public function URL is a signed-webhook ingress's alone, not the rotator's.
+    ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",
+     lambda r: r["inputs"].update(principal="*", action="lambda:InvokeFunctionUrl",
+                                  functionUrlAuthType="NONE"), "lets anyone invoke"),
     ("required-tags", "dev", "quote-to-order-queue",
      set_input("tags.owner", None), "lacks tag(s) owner"),
     ("required-tags", "dev", "quote-to-order-queue",

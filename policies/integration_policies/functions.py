@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -9,6 +11,8 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
+
+from contract.naming import WEBHOOK_INGRESS_ROLE
 
 from ._common import (
     as_int,
@@ -133,12 +137,27 @@ SQS_TRIGGER_SETTINGS = ResourceValidationPolicy(
 )
 
 
+def _signed_ingress_url(props: dict[str, Any]) -> bool:
+    """The permission a public function URL needs, on a signed-webhook ingress (by name)."""
+    function = props.get("function")
+    return (
+        props.get("action") == "lambda:InvokeFunctionUrl"
+        and props.get("functionUrlAuthType") == "NONE"
+        and isinstance(function, str)
+        and function.endswith(f"-{WEBHOOK_INGRESS_ROLE}")
+    )
+
+
 def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """A function may be invoked only by a named service from this account (confused deputy).
 
     Rationale: Lambda developer guide "Resource-based policies" and the IAM "confused deputy"
     guidance: a service principal without `source_account`/`source_arn` lets that service
-    invoke the function on behalf of any AWS account; `*` makes it public. A rotation function
+    invoke the function on behalf of any AWS account; `*` makes it public, which only a
+    signed-webhook ingress's function URL may be (`lambda:InvokeFunctionUrl` with auth type
+    NONE: vendors cannot sign AWS requests, the handler checks their signature; the
+    contract.naming role word `webhook`, its owner checked by `least-privilege-reach`). A
+    rotation function
     is invoked by `secretsmanager.amazonaws.com` with `source_account` set to this account
     (Secrets Manager user guide, "Lambda rotation functions").
 
@@ -154,6 +173,8 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
     if is_unknown(principal):
         return
     who = label(integration_hint(props, args.name))
+    if principal == "*" and _signed_ingress_url(props):
+        return  # whose function it is: least-privilege-reach, with the whole stack in view
     if principal == "*" or not isinstance(principal, str):
         report(f"{who}{args.name} lets anyone invoke the function. Fix: name the principal.", None)
         return

@@ -34,7 +34,15 @@ from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionRes
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.creators import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import ACCESS_KEY, KEY, SECRET, TABLE, USER, Inventory
+from provisioner.rehearsal.inventory import (
+    ACCESS_KEY,
+    FUNCTION,
+    KEY,
+    SECRET,
+    TABLE,
+    USER,
+    Inventory,
+)
 from provisioner.rehearsal.result import Check
 
 __all__ = [
@@ -407,21 +415,29 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
         return []  # phase 2 provisions no function: nothing runs with the role yet
     policies = role_policies(aws, role.id)
     missing = []
+    # Each function reads the secrets its environment names (a pusher's access key and an
+    # unused signing secret: none), as itself: the ingress alone may read its signing
+    # secret (lambda:SourceFunctionArn).
+    by_arn = {s.outputs["arn"]: s for s in deployed.of_type(SECRET)}
+    needs: list[tuple[str, CreatedResource, dict[str, str]]] = []
+    for function in deployed.of_type(FUNCTION):
+        if function.outputs.get("role") != role.outputs.get("arn"):
+            continue  # the rotator runs as the rotation role
+        variables = (function.outputs.get("environment") or {}).get("variables") or {}
+        caller = {"lambda:SourceFunctionArn": str(function.outputs.get("arn"))}
+        needs += [
+            ("secretsmanager:GetSecretValue", by_arn[v], caller)
+            for v in sorted(set(variables.values()) & by_arn.keys())
+        ]
+    needs += [("dynamodb:PutItem", t, {}) for t in deployed.of_type(TABLE)]
+    needs += [("dynamodb:GetItem", t, {}) for t in deployed.of_type(TABLE)]
+    for action, resource, context in needs:
+        if not evaluate(policies, action, resource.outputs["arn"], context):
+            missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
     # A pusher's access-key secret shares its IAM user's name; the pusher reads it, the
     # sync role must not.
     pushers = {u.outputs.get("name") for u in deployed.of_type(USER)}
-    secrets = deployed.of_type(SECRET)
-    needs: list[tuple[str, CreatedResource]] = [
-        ("secretsmanager:GetSecretValue", s)
-        for s in secrets
-        if s.outputs.get("name") not in pushers
-    ]
-    needs += [("dynamodb:PutItem", t) for t in deployed.of_type(TABLE)]
-    needs += [("dynamodb:GetItem", t) for t in deployed.of_type(TABLE)]
-    for action, resource in needs:
-        if not evaluate(policies, action, resource.outputs["arn"]):
-            missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
-    for secret in (s for s in secrets if s.outputs.get("name") in pushers):
+    for secret in (s for s in by_arn.values() if s.outputs.get("name") in pushers):
         if evaluate(policies, "secretsmanager:GetSecretValue", secret.outputs["arn"]):
             missing.append(
                 f"role {role.id} may read the pusher's access key in {secret.outputs['arn']}"
