@@ -129,6 +129,10 @@ SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 # ---------------------------------------------------------------- usage assumptions
 # Each is a round, stated figure; change it here and every estimate follows.
 SECONDS_PER_RECORD = 0.5  # one upsert into the target API plus two DynamoDB calls
+# A signed-webhook ingress verifies, records the delivery id and enqueues: no outside call.
+INGRESS_SECONDS_PER_DELIVERY = 0.1
+# A bidirectional flow's way back is priced at the flow's volume: the roadmap states one
+# volume per flow, and a change on either side is as likely (an upper bound, not a guess).
 RECONCILE_SECONDS_PER_RUN = 60.0  # one listing of each side per object
 ROTATION_SECONDS_PER_STEP = 2.0
 ROTATION_STEPS = 4  # createSecret, setSecret, testSecret, finishSecret
@@ -326,7 +330,11 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     _add_keys(out, resources)
     secrets = _of_type(resources, "aws:secretsmanager/secret:Secret")
     functions = {_role(f, name): f for f in _of_type(resources, "aws:lambda/function:Function")}
-    sync = {k: f for k, f in functions.items() if k in ("consumer", "batch", "reconcile")}
+    sync = {
+        k: f
+        for k, f in functions.items()
+        if k in ("consumer", "reverse-consumer", "batch", "reconcile", "webhook")
+    }
     out.add("secret", len(secrets), f"{len(secrets)} credential secret(s)")
     alarms = _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
     out.add("alarm", len(alarms), f"{len(alarms)} alarm(s)")
@@ -346,10 +354,14 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     invocations: dict[str, float] = {}
     seconds: dict[str, float] = {}
     records_handled = 0.0
-    if "consumer" in sync:
-        invocations["consumer"] = records  # sparse traffic: about one record per invocation
-        seconds["consumer"] = records * SECONDS_PER_RECORD
+    consumers = [c for c in ("consumer", "reverse-consumer") if c in sync]
+    for consumer in consumers:
+        invocations[consumer] = records  # sparse traffic: about one record per invocation
+        seconds[consumer] = records * SECONDS_PER_RECORD
         records_handled += records
+    if "webhook" in sync:  # one delivery per record
+        invocations["webhook"] = records
+        seconds["webhook"] = records * INGRESS_SECONDS_PER_DELIVERY
     schedules = {
         _role(r, name).removesuffix("-schedule"): str(r.inputs.get("scheduleExpression", ""))
         for r in _of_type(resources, "aws:cloudwatch/eventRule:EventRule")
@@ -378,6 +390,8 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     per_day = integ.service_levels.expected_records_per_day
     parts = {
         "consumer": f"{records:,.0f} records ({per_day:,}/day), one per invocation",
+        "reverse-consumer": f"as many the other way ({records:,.0f})",
+        "webhook": f"{records:,.0f} signed webhook deliveries",
         "batch": f"{invocations.get('batch', 0):,.0f} batch runs",
         "reconcile": f"{invocations.get('reconcile', 0):,.0f} reconciliations",
         "rotation": f"{rotations:.1f} rotations x {ROTATION_STEPS} steps",
@@ -394,21 +408,29 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     out.add(
         "lambda-compute",
         gb_seconds,
-        f"{SECONDS_PER_RECORD} s per record (a batch run at most its timeout), "
+        f"{SECONDS_PER_RECORD} s per record and way (a batch run at most its timeout), "
+        f"{INGRESS_SECONDS_PER_DELIVERY} s per webhook delivery, "
         f"{RECONCILE_SECONDS_PER_RUN:.0f} s per reconciliation, {ROTATION_SECONDS_PER_STEP:.0f} s "
         "per rotation step, at each function's memory",
     )
 
-    queues = [q for q in _of_type(resources, "aws:sqs/queue:Queue") if _role(q, name) == "queue"]
-    if queues and "consumer" in sync:
+    # Each consumer's source queue: `queue`, and `reverse-queue` for the way back.
+    queues = [
+        q
+        for q in _of_type(resources, "aws:sqs/queue:Queue")
+        if _role(q, name).removesuffix(".fifo")
+        in [c.replace("consumer", "queue") for c in consumers]
+    ]
+    if queues:
         fifo = bool(queues[0].inputs.get("fifoQueue"))
         idle_polls = IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-        requests = records * SQS_REQUESTS_PER_RECORD + idle_polls
+        requests = len(queues) * (records * SQS_REQUESTS_PER_RECORD + idle_polls)
+        each = " each way" if len(queues) > 1 else ""
         out.add(
             "sqs-fifo-requests" if fifo else "sqs-requests",
             requests,
             f"{SQS_REQUESTS_PER_RECORD} per record (send, receive, delete) and "
-            f"{idle_polls:,.0f} long polls by the trigger's {IDLE_POLLERS} pollers",
+            f"{idle_polls:,.0f} long polls by the trigger's {IDLE_POLLERS} pollers{each}",
         )
 
     if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
@@ -417,8 +439,11 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
             writes = records / page + invocations["batch"] * len(integ.objects)
             basis = f"a watermark write per page of {page} and per object and batch run"
         else:
-            writes = records * STATE_WRITES_PER_RECORD
-            basis = f"{STATE_WRITES_PER_RECORD} idempotency writes per record"
+            writes = records_handled * STATE_WRITES_PER_RECORD
+            basis = f"{STATE_WRITES_PER_RECORD} idempotency writes per record and way"
+        if "webhook" in invocations:
+            writes += invocations["webhook"]
+            basis += ", one delivery id per webhook delivery"
         out.add("dynamodb-writes", writes, basis)
 
     cache_seconds = float(_bundle_constant("credentials", "SECRET_MAX_AGE_SECONDS"))
@@ -433,7 +458,7 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     )
 
     cmk_callers = 0.0
-    if queues and "consumer" in sync:
+    for _queue in queues:  # the sender and the consumer of each queue
         cmk_callers += 2 * min(records, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
     if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
         cmk_callers += min(records_handled, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)

@@ -214,6 +214,27 @@ def test_report_names_both_directions_once_the_way_back_runs() -> None:
     assert direction_label(roadmap.integration("quote-to-order"), "dev") == "one way"
 
 
+def test_cost_prices_the_way_back_at_the_flows_volume(run: ProgramRun) -> None:
+    from provisioner.pricing import DAYS_PER_MONTH, integration_cost
+
+    integ = parse_roadmap(_both_ways(copy.deepcopy(EXAMPLE))).integration(NAME)
+    mine = [r for r in run.resources if run.integration_of(r) == NAME]
+    forward = [r for r in mine if "reverse" not in r.name]
+
+    def quantities(resources: list[RecordedResource]) -> dict[str, float]:
+        return {
+            line.item: line.quantity
+            for line in integration_cost(integ, resources, "eu-west-1").lines
+        }
+
+    both, one_way = quantities(mine), quantities(forward)
+    records = integ.service_levels.expected_records_per_day * DAYS_PER_MONTH
+    assert both["lambda-requests"] - one_way["lambda-requests"] == pytest.approx(records)
+    assert both["sqs-requests"] == pytest.approx(2 * one_way["sqs-requests"])
+    assert both["dynamodb-writes"] == pytest.approx(2 * one_way["dynamodb-writes"])
+    assert both["alarm"] - one_way["alarm"] == 4  # the way back's DLQ, age, errors, throttles
+
+
 # ------------------------------------------------------------------ the roadmap's rules
 
 

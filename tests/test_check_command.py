@@ -164,8 +164,19 @@ def test_generated_iam_passes_parliament(plans: dict[str, tuple[Plan, dict[str, 
 
     documents = _iam_documents(plans)
     assert len(documents) > 10
+    # Lambda adds lambda:SourceFunctionArn to every call a function's own code makes, for
+    # identity policies (Lambda developer guide, "Using source function ARN to control
+    # function access behavior"); parliament's per-action catalogue does not list it.
+    source_function = (
+        "UNKNOWN_CONDITION_FOR_ACTION",
+        "Unknown condition lambda:SourceFunctionArn for action secretsmanager:GetSecretValue",
+    )
     findings = {
-        d: [(f.issue, f.detail) for f in parliament.analyze_policy_string(d).findings]
+        d: [
+            (f.issue, f.detail)
+            for f in parliament.analyze_policy_string(d).findings
+            if (f.issue, f.detail) != source_function
+        ]
         for d in documents
     }
     assert {d: f for d, f in findings.items() if f} == {}

@@ -60,7 +60,12 @@ def taggable(type_: str) -> bool:
 
 def test_phase_1_integrations_create_nothing(prod: ProgramRun) -> None:
     resting = {i.name for i in ROADMAP.integrations if i.phase("prod") == 1}
-    assert resting == {"support-health-to-crm", "campaign-sync", "web-order-capture"}
+    assert resting == {
+        "support-health-to-crm",
+        "campaign-sync",
+        "web-order-capture",
+        "refund-capture",
+    }
     for name in resting:
         assert owned(prod, name) == []
         assert not [r for r in prod.resources if name in r.name]

@@ -490,7 +490,12 @@ def test_first_screen_says_what_is_live_being_built_and_planned_per_environment(
     assert glance.stages["prod"] == {
         "live": ("quote-to-order", "lead-to-account", "order-to-invoice", "warehouse-export"),
         "being built": ("inventory-to-promise", "credit-status-to-crm"),
-        "planned": ("support-health-to-crm", "campaign-sync", "web-order-capture"),
+        "planned": (
+            "support-health-to-crm",
+            "campaign-sync",
+            "web-order-capture",
+            "refund-capture",
+        ),
     }
     assert glance.stages["dev"]["planned"] == ("web-order-capture",)
 

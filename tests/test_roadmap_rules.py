@@ -57,9 +57,11 @@ def test_unknown_system_is_named_with_the_known_ones() -> None:
 
 
 def test_unknown_object_is_reported_at_its_position() -> None:
-    problem = only_problem(lambda d: integration(d, "order-to-invoice")["objects"].append("refund"))
+    problem = only_problem(
+        lambda d: integration(d, "order-to-invoice")["objects"].append("return-authorisation")
+    )
     assert problem.loc == f"integrations[{index_of(EXAMPLE, 'order-to-invoice')}].objects[1]"
-    assert "unknown object 'refund'" in problem.msg
+    assert "unknown object 'return-authorisation'" in problem.msg
 
 
 def test_duplicate_integration_names_are_rejected() -> None:

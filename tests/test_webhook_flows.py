@@ -195,6 +195,24 @@ def test_a_webhook_is_refused_where_it_cannot_work(
 ) -> None:
     problems = problems_after(_refunds_with(**changes))
 
-    index = len(EXAMPLE["integrations"])
+    index = [i["name"] for i in with_refunds(copy.deepcopy(EXAMPLE))["integrations"]].index(NAME)
     hits = [p for p in problems if p.loc == f"integrations[{index}].{where}"]
     assert hits and fragment in hits[0].msg, problems
+
+
+def test_cost_prices_one_ingress_invocation_and_delivery_id_per_record(run: ProgramRun) -> None:
+    from components.roadmap import parse_roadmap
+    from provisioner.pricing import DAYS_PER_MONTH, integration_cost
+
+    integ = parse_roadmap(with_refunds(copy.deepcopy(EXAMPLE))).integration(NAME)
+    mine = [r for r in run.resources if run.integration_of(r) == NAME]
+    without = [r for r in mine if not r.name.startswith(f"{NAME}-webhook")]
+
+    def quantities(resources: list[RecordedResource]) -> dict[str, float]:
+        cost = integration_cost(integ, resources, "eu-west-1")
+        return {line.item: line.quantity for line in cost.lines}
+
+    records = integ.service_levels.expected_records_per_day * DAYS_PER_MONTH
+    with_ingress, plain = quantities(mine), quantities(without)
+    assert with_ingress["lambda-requests"] - plain["lambda-requests"] == pytest.approx(records)
+    assert with_ingress["dynamodb-writes"] - plain["dynamodb-writes"] == pytest.approx(records)
