@@ -390,6 +390,8 @@ def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRun
     assert {"end-to-end", "rotation", "alarms"} <= names, sorted(names)
     # dev records nothing beyond the event history (auditTrail: none); the others their trail.
     assert ("audit-trail" in names) == (stack != "dev"), sorted(names)
+    # dev runs campaign-sync both ways and refund-capture behind its signed webhook.
+    assert ("webhook" in names) == (stack == "dev"), sorted(names)
 
 
 def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:

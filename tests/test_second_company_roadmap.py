@@ -64,3 +64,12 @@ def test_each_new_credential_kind_has_its_rotation_check(
 ) -> None:
     check = next(c for c in report.checks if c.name == f"rotation:{credential}")
     assert check.ok and expected in check.detail, check
+
+
+def test_stripe_webhooks_reach_the_queue_only_when_signed_fresh_and_once(report: Any) -> None:
+    check = next(c for c in report.checks if c.name == "webhook:subscription-to-crm")
+    assert check.ok, check.detail
+    for answer in ("signed 200", "replayed 401", "body altered 401", "bad signature 401"):
+        assert answer in check.detail, check.detail
+    # Stripe signs a timestamp: one signed an hour ago is refused as stale.
+    assert "stale 401" in check.detail, check.detail

@@ -8,8 +8,6 @@ timestamp, base64), Shopify (body, base64) and GitHub (body, ``sha256=`` hex).
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from test_sync_harness import (
 )
 
 from integration_sync.webhook import Rejected, verify
+from provisioner.rehearsal.webhooks import vendor_headers
 from provisioner.sdk_seams import clear_powertools_providers
 
 SECRET = "whsec_5f0e1c3b8d2a4e6f9a7b"
@@ -40,33 +39,19 @@ BODY = json.dumps(
 ).encode()
 
 
-def _hmac(secret: str, message: bytes) -> bytes:
-    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+# Each vendor's delivery id header, for the schemes that sign no timestamp.
+DELIVERIES = {
+    "shopify": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+    "github": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+}
 
 
 def sign(
     scheme: str, body: bytes, *, secret: str = SECRET, at: float | None = None
 ) -> dict[str, str]:
+    """The headers the vendor sends (the rehearsal signs its deliveries the same way)."""
     at = time.time() if at is None else at
-    if scheme == "stripe":
-        t = str(int(at))
-        return {"Stripe-Signature": f"t={t},v1={_hmac(secret, f'{t}.'.encode() + body).hex()}"}
-    if scheme == "hubspot_v3":
-        t = str(int(at * 1000))
-        digest = _hmac(secret, b"POST" + URL.encode() + body + t.encode())
-        return {
-            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
-            "X-HubSpot-Request-Timestamp": t,
-        }
-    if scheme == "shopify":
-        return {
-            "X-Shopify-Hmac-Sha256": base64.b64encode(_hmac(secret, body)).decode(),
-            "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
-        }
-    return {
-        "X-Hub-Signature-256": "sha256=" + _hmac(secret, body).hex(),
-        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-    }
+    return vendor_headers(scheme, secret, body, URL, at=at, delivery=DELIVERIES.get(scheme, ""))
 
 
 SCHEMES = ("stripe", "hubspot_v3", "shopify", "github")

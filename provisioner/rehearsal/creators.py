@@ -496,9 +496,19 @@ def _lambda_permission(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
             SourceArn=i.get("sourceArn"),
             SourceAccount=i.get("sourceAccount"),
             Qualifier=i.get("qualifier"),
+            FunctionUrlAuthType=i.get("functionUrlAuthType"),
         )
     )
     return statement_id, _state(i, statementId=statement_id)
+
+
+def _lambda_function_url(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
+    config = c("lambda").create_function_url_config(
+        FunctionName=i["functionName"], AuthType=i["authorizationType"]
+    )
+    return str(i["functionName"]), _state(
+        i, functionArn=config["FunctionArn"], functionUrl=config["FunctionUrl"]
+    )
 
 
 def _lambda_event_source_mapping(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
@@ -834,6 +844,7 @@ CREATORS: dict[str, Create] = {
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": _sqs_redrive_allow_policy,
     "aws:lambda/function:Function": _lambda_function,
     "aws:lambda/permission:Permission": _lambda_permission,
+    "aws:lambda/functionUrl:FunctionUrl": _lambda_function_url,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": _lambda_invoke_config,
     "aws:lambda/eventSourceMapping:EventSourceMapping": _lambda_event_source_mapping,
     "aws:cloudwatch/eventRule:EventRule": _event_rule,
@@ -966,6 +977,9 @@ FINDERS: dict[str, Find] = {
         FunctionName=rid
     ),
     "aws:lambda/permission:Permission": _permission_listed,
+    "aws:lambda/functionUrl:FunctionUrl": lambda c, rid, o: c("lambda").get_function_url_config(
+        FunctionName=rid
+    ),
     "aws:lambda/eventSourceMapping:EventSourceMapping": lambda c, rid, o: c(
         "lambda"
     ).get_event_source_mapping(UUID=rid),

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.roadmap import CredentialKind
-from contract.phases import DIRECTION_ALARMS, REVERSE
+from components.roadmap import ConflictStrategy, CredentialKind
+from contract.phases import REVERSE, REVIEW_ALARM, required_alarms
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 from provisioner.sdk_seams import clear_powertools_providers
@@ -27,71 +27,47 @@ __all__ = ["alarms", "end_to_end", "poison_and_replay", "rotations"]
 Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
 
 
-class _WayBack:
-    """A bidirectional flow's reverse direction as its alarms see it: its own queue, DLQ and
-    consumer (roles ``reverse-queue``, ``reverse-dlq``, ``reverse-consumer``)."""
-
-    def __init__(self, d: Deployed) -> None:
-        self.name = d.name
-        self._d = d
-
-    def _physical(self, role: str, type_: str) -> Any:
-        return next(
-            (
-                r
-                for r in self._d.of_type(type_)
-                if str(r.outputs.get("name", "")).removesuffix(".fifo").endswith(f"-{role}")
-            ),
-            None,
-        )
-
-    @property
-    def queue(self) -> Any:
-        return self._physical(f"{REVERSE}-queue", QUEUE)
-
-    @property
-    def dlq(self) -> Any:
-        return self._physical(f"{REVERSE}-dlq", QUEUE)
-
-    def named(self, role: str, type_: str) -> Any:
-        return self._physical(f"{REVERSE}-{role}", type_)
-
-
-def _main_function(d: Deployed | _WayBack) -> str | None:
-    function = d.named("consumer", FUNCTION) or d.named("batch", FUNCTION)
+def _main_function(d: Deployed, prefix: str = "") -> str | None:
+    if prefix:
+        function = d.named(f"{prefix}consumer", FUNCTION)
+    else:
+        function = d.named("consumer", FUNCTION) or d.named("batch", FUNCTION)
     return function.outputs["name"] if function else None
 
 
-def _custom(d: Deployed | _WayBack, *names: str) -> list[Metric]:
+def _custom(d: Deployed, *names: str) -> list[Metric]:
     # contracts.md, Metrics: namespace Integrations/{integration}, dimension service.
     return [(f"Integrations/{d.name}", n, {"service": d.name}) for n in names]
 
 
-def _lambda(d: Deployed | _WayBack, name: str) -> list[Metric]:
-    return [("AWS/Lambda", name, {"FunctionName": _main_function(d) or "?"})]
+def _lambda(d: Deployed, prefix: str, name: str) -> list[Metric]:
+    return [("AWS/Lambda", name, {"FunctionName": _main_function(d, prefix) or "?"})]
 
 
 def _sqs(resource: Any, name: str) -> list[Metric]:
     return [("AWS/SQS", name, {"QueueName": resource.outputs["name"]})] if resource else []
 
 
-# Alarm kind -> (first phase that requires it, the metrics it may watch). contracts.md.
-ALARM_KINDS: dict[str, tuple[int, Callable[[Deployed | _WayBack], list[Metric]]]] = {
-    "dlq-depth": (3, lambda d: _sqs(d.dlq, "ApproximateNumberOfMessagesVisible")),
-    "oldest-message-age": (
-        3,
-        lambda d: (
-            _sqs(d.queue, "ApproximateAgeOfOldestMessage")
-            if d.queue
-            else _custom(d, "SyncLagSeconds")
-        ),
-    ),
-    "errors": (3, lambda d: _lambda(d, "Errors")),
-    "throttles": (3, lambda d: _lambda(d, "Throttles")),
-    "reconciliation-gap": (4, lambda d: _custom(d, "ReconciliationGap")),
-    "stale-sync": (4, lambda d: _custom(d, "RecordsSynced", "SyncLagSeconds")),
-    "latency-p99": (5, lambda d: _lambda(d, "Duration")),
-    "api-budget": (5, lambda d: _custom(d, "ApiCallsUsed")),
+def _oldest(d: Deployed, prefix: str) -> list[Metric]:
+    queue = d.named(f"{prefix}queue", QUEUE)
+    if queue is not None:
+        return _sqs(queue, "ApproximateAgeOfOldestMessage")
+    return _custom(d, "SyncLagSeconds")
+
+
+# Alarm kind -> the metrics it may watch, for the direction whose roles start with the
+# prefix (`reverse-` for a bidirectional flow's way back). Which alarms a phase requires,
+# and for which direction: contract.phases. contracts.md, Metrics.
+ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
+    "dlq-depth": lambda d, p: _sqs(d.named(f"{p}dlq", QUEUE), "ApproximateNumberOfMessagesVisible"),
+    "oldest-message-age": _oldest,
+    "errors": lambda d, p: _lambda(d, p, "Errors"),
+    "throttles": lambda d, p: _lambda(d, p, "Throttles"),
+    "reconciliation-gap": lambda d, p: _custom(d, "ReconciliationGap"),
+    "stale-sync": lambda d, p: _custom(d, "RecordsSynced", "SyncLagSeconds"),
+    "latency-p99": lambda d, p: _lambda(d, p, "Duration"),
+    "api-budget": lambda d, p: _custom(d, "ApiCallsUsed"),
+    REVIEW_ALARM: lambda d, p: _sqs(d.named("review", QUEUE), "ApproximateNumberOfMessagesVisible"),
 }
 
 
@@ -117,47 +93,50 @@ def alarms(deployment: Deployment) -> list[Check]:
             problems.append("no alert topic")
         else:
             sns.get_topic_attributes(TopicArn=topic_arn)
-        # Keyed by kind and direction: the way back of a bidirectional flow has its own.
-        by_kind = {(_tag(r, "alarm"), f"-alarm-{REVERSE}-" in r.name): r for r in d.of_type(ALARM)}
-        way_back = _WayBack(d) if _WayBack(d).queue is not None else None
-        required = [k for k, (first, _) in ALARM_KINDS.items() if phase >= first]
-        watched_ways: list[tuple[str, bool, Deployed | _WayBack]] = [
-            (kind, False, d) for kind in required
+        rule = integration.conflict_rule
+        required = [
+            alarm
+            for alarm in required_alarms(
+                phase,
+                reverse=len(integration.flows(deployment.settings.environment)) > 1,
+                review=rule is not None and rule.strategy is ConflictStrategy.MANUAL_REVIEW,
+            )
+            if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
         ]
-        if way_back is not None:
-            watched_ways += [(k, True, way_back) for k in required if k in DIRECTION_ALARMS]
-        for kind, reverse, view in watched_ways:
-            resource = by_kind.get((kind, reverse))
-            label = f"{REVERSE} {kind}" if reverse else kind
-            if resource is None:
-                problems.append(f"no {label} alarm")
+        for alarm in required:
+            kind = alarm.kind
+            resource = d.named(alarm.role, ALARM)
+            if resource is None or _tag(resource, "alarm") != kind:
+                problems.append(f"no {kind} alarm {alarm.role}")
                 continue
             found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
             if not found:
-                problems.append(f"{label} alarm {resource.id} is not in CloudWatch")
+                problems.append(f"{alarm.role} alarm {resource.id} is not in CloudWatch")
                 continue
-            alarm = found[0]
+            cw = found[0]
             watched = (
-                alarm.get("Namespace"),
-                alarm.get("MetricName"),
-                {x["Name"]: x["Value"] for x in alarm.get("Dimensions", [])},
+                cw.get("Namespace"),
+                cw.get("MetricName"),
+                {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
             )
-            expected = ALARM_KINDS[kind][1](view)
+            prefix = f"{REVERSE}-" if alarm.role.startswith(f"alarm-{REVERSE}-") else ""
+            expected = ALARM_METRICS[kind](d, prefix)
             if watched not in expected:
                 want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
                 problems.append(
-                    f"{label} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}"
+                    f"{alarm.role} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}"
                 )
-            if topic_arn not in alarm.get("AlarmActions", []):
+            if topic_arn not in cw.get("AlarmActions", []):
                 problems.append(
-                    f"{label} notifies {alarm.get('AlarmActions')}, not the alert topic {topic_arn}"
+                    f"{alarm.role} notifies {cw.get('AlarmActions')}, not the alert topic "
+                    f"{topic_arn}"
                 )
         # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
-        rule = next((r for r in d.of_type(RULE) if _tag(r, "alarm") == "rotation-failure"), None)
-        if rule is None:
+        failure = next((r for r in d.of_type(RULE) if _tag(r, "alarm") == "rotation-failure"), None)
+        if failure is None:
             problems.append("no rotation-failure rule")
         else:
-            targets = events.list_targets_by_rule(Rule=rule.outputs["name"])["Targets"]
+            targets = events.list_targets_by_rule(Rule=failure.outputs["name"])["Targets"]
             if topic_arn not in {t["Arn"] for t in targets}:
                 problems.append(f"rotation-failure rule targets {[t['Arn'] for t in targets]}")
         name = f"alarms:{integration.name}"
@@ -168,7 +147,7 @@ def alarms(deployment: Deployment) -> list[Check]:
                 Check(
                     name,
                     True,
-                    f"phase {phase}: {len(watched_ways)} alarms and the rotation-failure rule "
+                    f"phase {phase}: {len(required)} alarms and the rotation-failure rule "
                     f"notify {topic_arn}",
                 )
             )
@@ -531,7 +510,9 @@ def _run_consumer(
             # Powertools caches its Secrets Manager client and values per process: a fresh
             # one, so the secret is read with this role's credentials.
             clear_powertools_providers()
-            streams = [h for h in handler_module.logger.handlers if hasattr(h, "setStream")]
+            logger = getattr(handler_module, "logger", None)  # the webhook ingress has none
+            handlers = logger.handlers if logger is not None else []
+            streams = [h for h in handlers if hasattr(h, "setStream")]
             previous = [h.setStream(buffer) for h in streams]
             try:
                 # Not under IAM enforcement: moto checks DynamoDB and Secrets Manager actions
