@@ -174,12 +174,15 @@ def _credential(system: str, i: int, *, pusher: bool, middleware: bool) -> dict[
         and (not middleware or _issues(system, k, middleware=True))
     ]
     kind, suffix = issued[(i // len(_SYSTEMS)) % len(issued)]
-    return {
+    credential: dict[str, Any] = {
         "name": f"{system}-{suffix}",
         "kind": kind,
         "system": system,
         "rotation_days": (30, 60)[(i // 2) % 2],
     }
+    if _spec(system).rotation_mode(kind) == "manual":  # its vendor issues it only by hand
+        credential["rotation"] = "manual"
+    return credential
 
 
 def _integration(
@@ -274,6 +277,7 @@ def _integration(
                 "kind": "webhook_signing_secret",
                 "system": source,
                 "rotation_days": 90,
+                "rotation": "manual",  # senders issue signing secrets in their dashboards
             }
         )
     return integration, objects

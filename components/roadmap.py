@@ -286,6 +286,11 @@ class Credential(_Model):
     kind: CredentialKind
     system: Name = Field(description="the system this credential authenticates to")
     rotation_days: int = Field(ge=1, le=365)
+    rotation: Literal["api", "manual"] | None = Field(
+        default=None,
+        description="manual: a person rotates it every rotation_days with `provisioner rotate "
+        "NAME --manual` (required where the vendor issues the next one only in its console)",
+    )
     scopes: tuple[str, ...] = ()
     source_ranges: tuple[str, ...] = Field(
         default=(), description="CIDR ranges an external pusher calls from (IAM access keys)"
@@ -563,11 +568,19 @@ class Roadmap(_Model):
         return self.system(getattr(integration, side)).connector
 
     def rotation_mode(self, credential: Credential) -> str:
-        """``api`` (rotated on schedule) or ``manual`` (a person pastes the next value).
+        """``api`` (rotated on schedule) or ``manual`` (a person pipes in the next value).
 
-        What the issuing vendor allows (``contract/connectors.py``); a vendor reached through
-        middleware rotates through the platform's issuer contract.
+        ``manual`` when the roadmap marks it so, or when the issuing vendor allows nothing
+        else (``contract/connectors.py``; a kind no API issues, such as NetSuite TBA tokens
+        and webhook signing secrets); a vendor reached through middleware rotates through
+        the platform's issuer contract.
         """
+        return "manual" if credential.rotation == "manual" else self.vendor_rotation(credential)
+
+    def vendor_rotation(self, credential: Credential) -> str:
+        """How the issuing vendor (or AWS) lets this credential be rotated: ``api``/``manual``."""
+        if not credential.kind.rotates_by_api:
+            return "manual"
         spec = self.system(credential.system).connector
         return spec.rotation_mode(credential.kind.value) or "api"
 
@@ -1049,6 +1062,29 @@ def _connectors(roadmap: Roadmap) -> Iterator[Problem]:
                     f"{vendor.connector.vendor} does not issue {cred.kind.value} credentials; "
                     f"use one of: {kinds}",
                 )
+        yield from _manual_rotations(roadmap, i, integ)
+
+
+def _manual_rotations(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[Problem]:
+    """A period no API can honour is refused unless a person is named to honour it."""
+    for c, cred in enumerate(integ.credentials):
+        if cred.system not in {s.name for s in roadmap.systems}:
+            continue  # reported by _references
+        if cred.rotation == "manual" or roadmap.vendor_rotation(cred) != "manual":
+            continue
+        spec = roadmap.system(cred.system).connector
+        by_api = sorted(
+            k for k, mode in spec.rotation.items() if mode == "api" and k != "iam_access_key"
+        )
+        other = f", or use a kind it rotates by API ({', '.join(by_api)})" if by_api else ""
+        who = "no API" if not cred.kind.rotates_by_api else spec.vendor
+        yield Problem(
+            f"integrations[{i}].credentials[{c}].rotation",
+            f"{cred.name!r} cannot be rotated every {cred.rotation_days} days automatically: "
+            f"{who} issues the next {cred.kind.value} only by hand; add `rotation: manual` "
+            f"(when it is due, `provisioner rotate {integ.name} --stack S --manual "
+            f"--credential {cred.name}` takes the new value from standard input){other}",
+        )
 
 
 def _side_of(integ: Integration, system: str) -> Literal["source", "target"] | None:

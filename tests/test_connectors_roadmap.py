@@ -198,3 +198,34 @@ def test_the_readme_lists_every_connector() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip(" `") for line in readme.splitlines() if line[:3] == "| `"}
     assert set(CONNECTORS) <= rows
+
+
+def test_a_period_the_vendor_cannot_honour_is_refused_unless_marked_manual() -> None:
+    def automatic(d: dict[str, Any]) -> None:
+        del integration(d, "order-to-invoice")["credentials"][1]["rotation"]
+
+    (problem,) = problems_after(automatic)
+    assert problem.loc == "integrations[2].credentials[1].rotation"
+    assert "'xero-m2m' cannot be rotated every 30 days automatically" in problem.msg
+    assert "Xero issues the next oauth_client_credentials only by hand" in problem.msg
+    assert "add `rotation: manual`" in problem.msg
+    assert "--manual --credential xero-m2m" in problem.msg
+
+
+def test_a_kind_no_api_issues_needs_a_person_whoever_the_vendor_is() -> None:
+    def tba(d: dict[str, Any]) -> None:
+        cred = integration(d, "order-to-invoice")["credentials"][0]
+        cred["kind"] = "netsuite_tba"
+        del cred["rotation"]
+
+    (problem,) = problems_after(tba)
+    assert problem.loc == "integrations[2].credentials[0].rotation"
+    assert "no API issues the next netsuite_tba" in problem.msg
+
+
+def test_a_credential_marked_manual_is_rotated_by_hand_even_where_an_api_could() -> None:
+    data = copy.deepcopy(EXAMPLE)
+    integration(data, "quote-to-order")["credentials"][0]["rotation"] = "manual"
+    roadmap = parse_roadmap(data)
+    jwt = roadmap.integration("quote-to-order").credentials[0]
+    assert roadmap.rotation_mode(jwt) == "manual" and roadmap.vendor_rotation(jwt) == "api"

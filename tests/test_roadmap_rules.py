@@ -281,6 +281,7 @@ def test_webhook_signing_secret_belongs_to_the_pushing_source() -> None:
                 "kind": "webhook_signing_secret",
                 "system": "netsuite",
                 "rotation_days": 30,
+                "rotation": "manual",
             }
         )
 
