@@ -1077,11 +1077,15 @@ def _manual_rotations(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[
             k for k, mode in spec.rotation.items() if mode == "api" and k != "iam_access_key"
         )
         other = f", or use a kind it rotates by API ({', '.join(by_api)})" if by_api else ""
-        who = "no API" if not cred.kind.rotates_by_api else spec.vendor
+        why = (
+            f"no API issues a {cred.kind.value}, a person makes the next one"
+            if not cred.kind.rotates_by_api
+            else f"{spec.vendor} issues the next {cred.kind.value} only by hand"
+        )
         yield Problem(
             f"integrations[{i}].credentials[{c}].rotation",
             f"{cred.name!r} cannot be rotated every {cred.rotation_days} days automatically: "
-            f"{who} issues the next {cred.kind.value} only by hand; add `rotation: manual` "
+            f"{why}; add `rotation: manual` "
             f"(when it is due, `provisioner rotate {integ.name} --stack S --manual "
             f"--credential {cred.name}` takes the new value from standard input){other}",
         )

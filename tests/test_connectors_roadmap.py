@@ -220,7 +220,7 @@ def test_a_kind_no_api_issues_needs_a_person_whoever_the_vendor_is() -> None:
 
     (problem,) = problems_after(tba)
     assert problem.loc == "integrations[2].credentials[0].rotation"
-    assert "no API issues the next netsuite_tba" in problem.msg
+    assert "no API issues a netsuite_tba, a person makes the next one" in problem.msg
 
 
 def test_a_credential_marked_manual_is_rotated_by_hand_even_where_an_api_could() -> None:
