@@ -392,6 +392,9 @@ def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRun
     assert ("audit-trail" in names) == (stack != "dev"), sorted(names)
     # dev runs campaign-sync both ways and refund-capture behind its signed webhook.
     assert ("webhook" in names) == (stack == "dev"), sorted(names)
+    assert ("both-ways" in names) == (stack == "dev"), sorted(names)
+    checks = {c["name"] for c in document["checks"]}
+    assert ("end-to-end:campaign-sync:reverse" in checks) == (stack == "dev"), sorted(checks)
 
 
 def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:

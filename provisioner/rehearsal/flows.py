@@ -175,8 +175,10 @@ def end_to_end(deployment: Deployment) -> list[Check]:
     stored there with the mapped fields, and the message be deleted. Scheduled flows run
     their batch job instead (``provisioner.rehearsal.scheduled``).
     """
+    from provisioner.rehearsal.both_ways import conflict_and_echo
     from provisioner.rehearsal.scheduled import one_run
     from provisioner.rehearsal.vendors import FAKES, VendorServer
+    from provisioner.rehearsal.webhooks import signed_ingress
 
     env = deployment.settings.environment
     checks: list[Check] = []
@@ -188,6 +190,23 @@ def end_to_end(deployment: Deployment) -> list[Check]:
             try:
                 if integration.pattern.value in QUEUED_PATTERNS:
                     checks.append(_one_record(name, integration, deployment, vendors))
+                    if integration.webhook is not None:  # and pushed by signed webhook
+                        checks.append(
+                            signed_ingress(
+                                f"webhook:{integration.name}", integration, deployment, vendors
+                            )
+                        )
+                    if len(integration.flows(env)) > 1:  # and back, through its own queue
+                        checks.append(
+                            _one_record(
+                                f"{name}:{REVERSE}", integration, deployment, vendors, REVERSE
+                            )
+                        )
+                        checks.append(
+                            conflict_and_echo(
+                                f"both-ways:{integration.name}", integration, deployment, vendors
+                            )
+                        )
                 elif integration.pattern.scheduled:
                     checks.append(one_run(name, integration, deployment, vendors))
             except Exception as err:  # one integration must not hide the others
@@ -217,11 +236,19 @@ def _nest(fields: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _envelope(
-    integration: Any, obj: str, fields: dict[str, Any], record_id: str, marker: str
+    source: str,
+    obj: str,
+    fields: dict[str, Any],
+    record_id: str,
+    marker: str,
+    *,
+    at: float | None = None,
+    author: str = "005000000000001AAA",
 ) -> dict[str, Any]:
-    """The source's event for one record; ``obj`` is the source's API name from the mapping."""
-    now = time.time()
-    if integration.source == "salesforce":
+    """The event of the system `source` for one record; ``obj`` is its API name from the
+    mapping, ``at`` when the change happened, ``author`` who made it (Salesforce)."""
+    now = time.time() if at is None else at
+    if source == "salesforce":
         # Custom objects' change events are `<Name>__ChangeEvent` (CDC Developer Guide,
         # "Change Event Object Support"); standard ones `<Name>ChangeEvent`.
         # Without an api_name the mapping knows only the slug; Salesforce would still send
@@ -240,7 +267,7 @@ def _envelope(
             "sequenceNumber": 1,
             "commitTimestamp": int(now * 1000),
             "commitNumber": int(now * 1000),
-            "commitUser": "005000000000001AAA",
+            "commitUser": author,
             "changedFields": [],
         }
         return {
@@ -267,14 +294,21 @@ def _envelope(
     }
 
 
-def _one_record(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
+def _one_record(
+    name: str, integration: Any, deployment: Deployment, vendors: Any, direction: str = ""
+) -> Check:
+    """One record through one direction: the forward one, or (`reverse`) the way back of a
+    bidirectional flow, from the integration's target into its source."""
     import json
     import uuid
 
     from provisioner.rehearsal.access import assume
 
     d = deployment.inventory[integration.name]
-    queue, role, consumer = d.queue, d.role, d.consumer
+    prefix = f"{direction}-" if direction else ""
+    queue, role = d.named(f"{prefix}queue", QUEUE), d.role
+    consumer = d.named(f"{prefix}consumer", FUNCTION)
+    source = integration.target if direction else integration.source
     if queue is None or role is None or consumer is None:
         missing = [
             n for n, r in (("queue", queue), ("role", role), ("consumer", consumer)) if not r
@@ -332,7 +366,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
         credential = doc["kind"]
 
     admin = deployment.aws.client("sqs")
-    body = json.dumps(_envelope(integration, source_object, fields, record_id, marker))
+    body = json.dumps(_envelope(source, source_object, fields, record_id, marker))
     send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": body}
     fifo = queue.id.endswith(".fifo")
     if fifo:
@@ -341,15 +375,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
 
     creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
     poller = deployment.aws.client("sqs", creds)
-    with deployment.aws.iam_enforced():
-        got = poller.receive_message(
-            QueueUrl=queue.id,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-        ).get("Messages", [])
-    messages = [m for m in got if marker in m["Body"]]
+    messages = _received(deployment, poller, queue.id, marker)
     if not messages:
         return Check(name, False, f"the role could not receive the record from {queue.id}")
     queue_arn = queue.outputs["arn"]
@@ -375,7 +401,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
     left = _drain_for(admin, queue.id, marker, delete=True)
     if left:
         problems.append("the message is still on the queue after the consumer succeeded")
-    dlq = d.dlq
+    dlq = d.named(f"{prefix}dlq", QUEUE)
     dead = _drain_for(admin, dlq.id, marker, delete=True) if dlq is not None else []
     if dlq is not None and dead:
         # The consumer's own DLQ copy says why (contracts: failure-reason, failure-detail).
@@ -385,7 +411,7 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
         problems.insert(
             0, f"the record was dead-lettered to {dlq.outputs['name']}: {reason}: {why}"
         )
-    origin = "Salesforce CDC event" if integration.source == "salesforce" else "JSON envelope"
+    origin = "Salesforce CDC event" if source == "salesforce" else "JSON envelope"
     if problems:
         return Check(name, False, f"{origin} for {obj}: " + "; ".join(problems))
     return Check(
@@ -395,6 +421,19 @@ def _one_record(name: str, integration: Any, deployment: Deployment, vendors: An
         f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} through "
         f"the {connector} connector at its fake ({credential} credential), message deleted",
     )
+
+
+def _received(deployment: Deployment, poller: Any, url: str, marker: str) -> list[dict[str, Any]]:
+    """The messages carrying `marker`, received as the Lambda poller does (IAM enforced)."""
+    with deployment.aws.iam_enforced():
+        got = poller.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=30,
+        ).get("Messages", [])
+    return [m for m in got if marker in m["Body"]]
 
 
 def _deployed_environment(deployment: Deployment, function: Any) -> dict[str, str]:

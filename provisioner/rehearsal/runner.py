@@ -186,7 +186,7 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, audit, flows, hardening, limits, webhooks
+    from provisioner.rehearsal import access, audit, flows, hardening, limits
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -213,7 +213,6 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
             lambda d: audit.audit_trail_checks(d.aws, d.settings, d.creator.created),
         ),
         ("end-to-end records through each integration's connectors", flows.end_to_end),
-        ("signed webhook deliveries through each ingress", webhooks.signed_ingress),
         ("poison records to the DLQ and replay", flows.poison_and_replay),
         ("rotating every credential", flows.rotations),
         ("alarms the phase requires", flows.alarms),

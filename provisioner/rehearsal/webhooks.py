@@ -1,13 +1,14 @@
-"""Signed webhook ingress, rehearsed: what the vendor sends, what the deployed handler does.
+"""Signed webhook ingress, rehearsed: what the vendor sends, what the deployed handler does,
+and what reaches the target.
 
 For each webhook-fed integration at phase >= 3, the deployed ingress's code
 (``integration_sync.webhook.handler``) runs in this process with its deployed environment
 and the integration role's STS credentials, as its function URL would invoke it (payload
 format 2.0), on requests signed as the vendor signs them with the secret put into the
-signing secret as an administrator would. A good delivery must be answered 200 and be
-on the queue as the consumer's envelope; a wrong signature, a stale timestamp (or, for the
-schemes that sign none, an unknown signer), a replay of the good delivery and its body
-altered after signing must each get 401 and enqueue nothing.
+signing secret as an administrator would. A good delivery must be answered 200, be on
+the queue once, and reach the target's fake through the deployed consumer; a wrong
+signature, a stale timestamp (Stripe and HubSpot sign one), a replay of the good delivery
+and its body altered after signing must each get 401 and enqueue nothing.
 """
 
 from __future__ import annotations
@@ -84,15 +85,14 @@ class _Case:
     status: int
 
 
-def _cases(scheme: str, secret: str, url: str, record_id: str) -> list[_Case]:
+def _cases(scheme: str, secret: str, url: str, record: dict[str, Any]) -> list[_Case]:
     now = time.time()
     delivery = str(uuid.uuid4())
-    record = {"id": record_id, "status": "active", "amount": 42.5}
     body = json.dumps(
         {"id": f"evt_{delivery}", "data": {"object": record}} if scheme == "stripe" else record
     ).encode()
     good = vendor_headers(scheme, secret, body, url, at=now, delivery=delivery)
-    altered = body.replace(b"42.5", b"4250.0")
+    altered = body[:-1] + b', "rehearsal_altered": true}'  # still JSON, no longer signed
     cases = [
         _Case("signed", body, good, 200),
         _Case("replayed", body, good, 401),
@@ -120,24 +120,19 @@ def _cases(scheme: str, secret: str, url: str, record_id: str) -> list[_Case]:
     return cases
 
 
-def signed_ingress(deployment: Deployment) -> list[Check]:
-    """One check per webhook-fed integration at phase >= 3 (module docstring)."""
-    env = deployment.settings.environment
-    checks = []
-    for integration in deployment.roadmap.active(env):
-        if integration.webhook is None or integration.phase(env) < 3:
-            continue
-        name = f"webhook:{integration.name}"
-        try:
-            checks.append(_rehearse(name, integration, deployment))
-        except Exception as err:  # one integration must not hide the others
-            checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
-    return checks
+def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
+    """The webhook-fed integration's ingress, then its consumer, to the target's fake.
 
-
-def _rehearse(name: str, integration: Any, deployment: Deployment) -> Check:
+    Run by the end-to-end step (`flows.end_to_end`), in its vendor fakes, after the flow's
+    own record: the target credential is enrolled there by then.
+    """
     from provisioner.rehearsal.access import assume
-    from provisioner.rehearsal.flows import _run_consumer
+    from provisioner.rehearsal.flows import (
+        _deployed_environment,
+        _lambda_record,
+        _run_consumer,
+        _value,
+    )
 
     d = deployment.inventory[integration.name]
     ingress, url, queue, role = (
@@ -171,11 +166,22 @@ def _rehearse(name: str, integration: Any, deployment: Deployment) -> Check:
     host = public.split("//", 1)[-1].rstrip("/")
     scheme = integration.webhook.scheme.value
     record_id = f"rf-{uuid.uuid4().hex[:12]}"
+    consumer = d.consumer
+    if consumer is None:
+        return Check(name, False, "no consumer deployed behind the ingress")
+    consumer_env = _deployed_environment(deployment, consumer)
+    spec = json.loads(consumer_env["FIELD_MAPPING"])[integration.webhook.object]
+    # What the vendor's event carries: the mapped source fields, the record's id as the key.
+    record = {
+        source: record_id if target == spec["external_id"] else _value(source, n)
+        for n, (source, target) in enumerate(spec["fields"].items())
+        if "." not in source
+    }
     creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
     problems, answered = [], []
     admin = deployment.aws.client("sqs")
     outputs = []
-    for case in _cases(scheme, secret, f"https://{host}/", record_id):
+    for case in _cases(scheme, secret, f"https://{host}/", record):
         # The deployed handler, in this process, as the URL invokes it (flows._run_consumer).
         event = _url_event(host, case.headers, case.body)
         response, printed = _run_consumer(
@@ -194,15 +200,27 @@ def _rehearse(name: str, integration: Any, deployment: Deployment) -> Check:
             f"{len(queued)} messages for {record_id} on {queue.outputs['name']}, expected the "
             f"signed delivery's one; handler output: {''.join(outputs)[-400:]}"
         )
-    elif json.loads(queued[0]["Body"]).get("object") != integration.webhook.object:
-        problems.append(f"the queued envelope is {queued[0]['Body'][:200]}")
+    else:
+        # The consumer takes the signed delivery to the target, as from any queued source.
+        event = {
+            "Records": [_lambda_record(queued[0], queue.outputs["arn"], deployment.aws.region)]
+        }
+        fake = vendors.fakes[consumer_env.get("TARGET_CONNECTOR") or "middleware"]
+        response, output = _run_consumer(event, consumer_env, creds, deployment, fake.base_url)
+        arrived = fake.stored(spec["target_object"]).get(record_id)
+        if response.get("batchItemFailures") or arrived is None:
+            problems.append(
+                f"the signed delivery did not reach {spec['target_object']}/{record_id} at the "
+                f"{integration.target} fake: {output[-400:]}"
+            )
     if problems:
         return Check(name, False, f"{scheme}: " + "; ".join(problems))
     return Check(
         name,
         True,
         f"{scheme} deliveries to the public function URL ({', '.join(answered)}); only the "
-        f"signed one was enqueued on {queue.outputs['name']}",
+        f"signed one was enqueued on {queue.outputs['name']}, and the consumer upserted it as "
+        f"{spec['target_object']}/{record_id} at the {integration.target} fake",
     )
 
 
