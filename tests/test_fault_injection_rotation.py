@@ -60,6 +60,7 @@ def _kill_at_step_entry(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
 
 
 KILL_POINTS = (
+    "createSecret:issued-not-recorded",
     "createSecret:issued-not-stored",
     "setSecret",
     "testSecret",
@@ -68,9 +69,32 @@ KILL_POINTS = (
 )
 
 
+def _kill_when_the_issuer_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function times out the moment the issuer returned a new credential, before its id
+    could be recorded anywhere."""
+    strategy_for = handler.Dependencies.strategy
+
+    class Dying:
+        def __init__(self, strategy: Any) -> None:
+            self.strategy = strategy
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.strategy, name)
+
+        def create(self, ctx: Any) -> Any:
+            self.strategy.create(ctx)
+            raise LambdaTimeout("createSecret: issuer answered")
+
+    monkeypatch.setattr(
+        handler.Dependencies, "strategy", lambda deps, kind: Dying(strategy_for(deps, kind))
+    )
+
+
 def _arm(world: World, monkeypatch: pytest.MonkeyPatch, point: str) -> None:
     sm = world.deps.secretsmanager
-    if point == "createSecret:issued-not-stored":
+    if point == "createSecret:issued-not-recorded":
+        _kill_when_the_issuer_answered(monkeypatch)
+    elif point == "createSecret:issued-not-stored":
         _kill_on(
             sm,
             "before-parameter-build.secrets-manager.PutSecretValue",
@@ -97,7 +121,9 @@ def _live(world: World, kind: str) -> set[str]:
 
 
 def _tracked(world: World, kind: str) -> set[str]:
-    """Ids held by a version or recorded as issued: what the next rotation can still find."""
+    """Ids the next rotation can still find: held by a version, recorded as issued, or known
+    to the issuer by a recorded label (an IAM key on the pusher's user: no version holds it,
+    so the next createSecret deletes it)."""
     import json
 
     sm = world.session.client("secretsmanager")
@@ -107,9 +133,13 @@ def _tracked(world: World, kind: str) -> set[str]:
             raw = sm.get_secret_value(SecretId=world.arn, VersionId=version)["SecretString"]
             doc = json.loads(raw)
             if stage == handler.ISSUED:
-                ids |= {entry["id"] for entry in doc["issued"]}
+                ids |= {entry["id"] for entry in doc["issued"] if entry.get("id")}
+                labels = {entry["label"] for entry in doc["issued"] if entry.get("label")}
+                ids |= {i for i, label in world.fake.labels.items() if label in labels}
             else:
                 ids.add(doc[ID_FIELD[kind]])
+    if kind == "iam_access_key":
+        ids |= _live(world, kind)
     return ids
 
 

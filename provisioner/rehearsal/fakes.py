@@ -101,6 +101,7 @@ class FakeSystems:
     oauth_secrets: dict[str, str] = field(default_factory=dict)  # secret id -> secret
     oauth_owners: dict[str, str] = field(default_factory=dict)  # secret id -> client id
     api_keys: dict[str, str] = field(default_factory=dict)  # id -> key (or API token)
+    labels: dict[str, str] = field(default_factory=dict)  # issued id -> label it was asked for
     # "ACCOUNT.USER" -> {"1": public key PEM, "2": ...}: a Snowflake user's two key slots
     snowflake_keys: dict[str, dict[str, str]] = field(default_factory=dict)
     tba_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token id -> secrets
@@ -285,10 +286,12 @@ class FakeSystems:
             ("PUT", r"/sf-admin/connected-apps/(?P<cid>[^/]+)/certificate", "sf_upload"),
             ("POST", r"/oauth/token", "oauth_token"),
             ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create"),
+            ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_list"),
             ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get"),
             ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del"),
             ("GET", r"/keys/api-(?:keys|tokens)/current", "key_whoami"),
             ("POST", r"/keys/api-(?:keys|tokens)", "key_create"),
+            ("GET", r"/keys/api-(?:keys|tokens)", "key_list"),
             ("GET", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_get"),
             ("DELETE", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_del"),
             ("POST", r"/snowflake/api/v2/statements", "snowflake_sql"),
@@ -397,7 +400,15 @@ class FakeSystems:
             return _error(401, "invalid_token")
         secret_id, value = f"sec-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
         self.add_oauth_secret(groups["cid"], secret_id, value)
+        with self.lock:
+            self.labels[secret_id] = _label(request)
         return _json({"id": secret_id, "secret": value}, 201)
+
+    def _oauth_list(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._oauth_authorised(request, groups):
+            return _error(401, "invalid_token")
+        owned = self._client_secrets(groups["cid"])
+        return _json({"secrets": [{"id": i, "label": self.labels.get(i, "")} for i in owned]})
 
     def _oauth_get(self, request: Request, groups: dict[str, str]) -> Response:
         if not self._oauth_authorised(request, groups):
@@ -434,7 +445,14 @@ class FakeSystems:
         key_id, value = f"key-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
         with self.lock:
             self.api_keys[key_id] = value
+            self.labels[key_id] = _label(request)
         return _json({"id": key_id, "key": value}, 201)
+
+    def _key_list(self, request: Request, _: dict[str, str]) -> Response:
+        if not self._key_id(request):
+            return _error(401, "invalid_key")
+        keys = [{"id": i, "label": self.labels.get(i, "")} for i in self.api_keys]
+        return _json({"keys": keys})
 
     def _key_get(self, request: Request, groups: dict[str, str]) -> Response:
         if not self._key_id(request):
@@ -501,6 +519,11 @@ class FakeSystems:
         with self.lock:
             self.tokens[token] = client_id
         return token
+
+
+def _label(request: Request) -> str:
+    body = request.get_json(silent=True) if request.is_json else None
+    return str(body.get("label") or "") if isinstance(body, dict) else ""
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:

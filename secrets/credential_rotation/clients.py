@@ -20,12 +20,15 @@ OAuth client credentials issuer (``OAuthHttpIssuer``)
     ``POST {token_url}`` with ``grant_type=client_credentials`` and
     ``client_secret_post`` authentication (RFC 6749 sections 2.3.1 and 4.4).
     ``POST|GET|DELETE {admin_url}/clients/{client_id}/secrets[/{id}]`` with the
-    bearer token of the current secret; POST answers ``{"id": ..., "secret": ...}``.
+    bearer token of the current secret; POST takes ``{"label": ...}`` and answers
+    ``{"id": ..., "secret": ...}``; GET of the collection answers
+    ``{"secrets": [{"id": ..., "label": ...}]}``.
 
 API key issuer (``ApiKeyHttpIssuer``)
     ``GET {admin_url}/api-keys/current`` answers ``{"id": ...}`` for the key in the
     request header; ``POST|GET|DELETE {admin_url}/api-keys[/{id}]`` authenticated by
-    the current key; POST answers ``{"id": ..., "key": ...}``.
+    the current key; POST takes ``{"label": ...}`` and answers ``{"id": ..., "key": ...}``;
+    GET of the collection answers ``{"keys": [{"id": ..., "label": ...}]}``.
 
 Basic token issuer (``BasicTokenHttpIssuer``)
     As the API key issuer under ``{admin_url}/api-tokens``, the token presented as the
@@ -98,7 +101,9 @@ class OAuthIssuer(Protocol):
 
     def token(self, credential: dict[str, Any]) -> str: ...
 
-    def create_secret(self, current: dict[str, Any]) -> IssuedSecret: ...
+    def create_secret(self, current: dict[str, Any], label: str = "") -> IssuedSecret: ...
+
+    def list_secrets(self, current: dict[str, Any]) -> list[tuple[str, str]]: ...
 
     def secret_exists(self, current: dict[str, Any], secret_id: str) -> bool: ...
 
@@ -110,7 +115,9 @@ class ApiKeyIssuer(Protocol):
 
     def whoami(self, credential: dict[str, Any]) -> str: ...
 
-    def create_key(self, current: dict[str, Any]) -> IssuedSecret: ...
+    def create_key(self, current: dict[str, Any], label: str = "") -> IssuedSecret: ...
+
+    def list_keys(self, current: dict[str, Any]) -> list[tuple[str, str]]: ...
 
     def key_exists(self, current: dict[str, Any], key_id: str) -> bool: ...
 
@@ -172,6 +179,15 @@ class _Http:
         if not isinstance(body, dict):
             raise IssuerError(f"{self.system}: {op} answered something other than a JSON object")
         return body
+
+
+def _labelled(items: Any) -> list[tuple[str, str]]:
+    """``[{"id", "label"}, ...]`` from a listing, as (id, label); malformed entries skipped."""
+    return [
+        (str(item["id"]), str(item.get("label") or ""))
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
 
 
 def build_jwt_assertion(credential: dict[str, Any], *, now: float | None = None) -> str:
@@ -257,16 +273,26 @@ class OAuthHttpIssuer:
     def _auth(self, current: dict[str, Any]) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(current)}"}
 
-    def create_secret(self, current: dict[str, Any]) -> IssuedSecret:
-        """Ask for a second client secret; the current one stays valid."""
+    def create_secret(self, current: dict[str, Any], label: str = "") -> IssuedSecret:
+        """Ask for a second client secret, labelled ``label``; the current one stays valid."""
         op = f"create client secret for {current['client_id']}"
-        response = self.http.call(op, "POST", self._url(current), headers=self._auth(current))
+        response = self.http.call(
+            op, "POST", self._url(current), headers=self._auth(current), json={"label": label}
+        )
         if response.status_code not in (200, 201):
             raise self.http.fail(op, response)
         body = self.http.json(op, response)
         if not isinstance(body.get("id"), str) or not isinstance(body.get("secret"), str):
             raise IssuerError(f"oauth issuer: {op} answered without id and secret")
         return IssuedSecret(body["id"], body["secret"])
+
+    def list_secrets(self, current: dict[str, Any]) -> list[tuple[str, str]]:
+        """(id, label) of every client secret the client holds."""
+        op = f"list client secrets of {current['client_id']}"
+        response = self.http.call(op, "GET", self._url(current), headers=self._auth(current))
+        if response.status_code != 200:
+            raise self.http.fail(op, response)
+        return _labelled(self.http.json(op, response).get("secrets"))
 
     def secret_exists(self, current: dict[str, Any], secret_id: str) -> bool:
         """Return whether the issuer holds client secret ``secret_id``."""
@@ -323,16 +349,26 @@ class ApiKeyHttpIssuer:
             raise IssuerError(f"{self.SYSTEM}: {op} answered without an id")
         return key_id
 
-    def create_key(self, current: dict[str, Any]) -> IssuedSecret:
-        """Ask for a new key; the current one stays valid."""
+    def create_key(self, current: dict[str, Any], label: str = "") -> IssuedSecret:
+        """Ask for a new key, labelled ``label``; the current one stays valid."""
         op = f"create {self.WHAT}"
-        response = self.http.call(op, "POST", self._base(current), headers=self._auth(current))
+        response = self.http.call(
+            op, "POST", self._base(current), headers=self._auth(current), json={"label": label}
+        )
         if response.status_code not in (200, 201):
             raise self.http.fail(op, response)
         body = self.http.json(op, response)
         if not isinstance(body.get("id"), str) or not isinstance(body.get("key"), str):
             raise IssuerError(f"{self.SYSTEM}: {op} answered without id and key")
         return IssuedSecret(body["id"], body["key"])
+
+    def list_keys(self, current: dict[str, Any]) -> list[tuple[str, str]]:
+        """(id, label) of every key the issuer holds for this account."""
+        op = f"list {self.WHAT}s"
+        response = self.http.call(op, "GET", self._base(current), headers=self._auth(current))
+        if response.status_code != 200:
+            raise self.http.fail(op, response)
+        return _labelled(self.http.json(op, response).get("keys"))
 
     def key_exists(self, current: dict[str, Any], key_id: str) -> bool:
         """Return whether the issuer holds key ``key_id``."""

@@ -8,12 +8,15 @@ rotation with the same token. AWSCURRENT only moves in finishSecret, after
 testSecret proved the new credential, so a failure anywhere leaves the current
 credential untouched. What each step does per kind is in ``strategies``.
 
-createSecret records the id of every credential it issues (never its value) in a
-version of the same secret labelled ``ROTATION_ISSUED`` *before* it stores the new
-version. A rotation killed in between (an exception, or a Lambda timeout, which no
-``except`` sees) leaves that record, and the next createSecret revokes every recorded
-credential that no AWSCURRENT, AWSPENDING or AWSPREVIOUS version holds before it
-issues anything, so nothing issued stays live untracked.
+createSecret records, in a version of the same secret labelled ``ROTATION_ISSUED``, the
+label it is about to ask the issuer for (``issue_label``) *before* it asks, then the id of
+what it got (never its value) *before* it stores the new version. A rotation killed
+anywhere in between (an exception, or a Lambda timeout, which no ``except`` sees) leaves
+that record, and the next createSecret revokes every credential it names, by id or by
+label at the issuer, that no AWSCURRENT, AWSPENDING or AWSPREVIOUS version holds before it
+issues anything, so nothing issued stays live untracked. IAM keys carry no label; the
+pusher's user belongs to its secret alone, so createSecret deletes every key on it that no
+version holds.
 
 Usage (what the rehearsal and ``provisioner.rotate.run_rotation_locally`` do)::
 
@@ -77,6 +80,11 @@ CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 # Custom labels are allowed on any version (Secrets Manager API Reference, PutSecretValue
 # "VersionStages"); readers of AWSCURRENT never see it.
 ISSUED = "ROTATION_ISSUED"
+
+
+def issue_label(token: str) -> str:
+    """The label a rotation asks the issuer to put on what it issues: its version's token."""
+    return f"rotation-{token}"
 
 
 class RotationRefused(ValueError):
@@ -272,12 +280,16 @@ class Rotation:
         ctx.previous = self._previous(arn, versions)
         strategy = self.deps.strategy(ctx.current["kind"])
         self._revoke_untracked(ctx, versions, strategy)
+        # The intent first: a rotation stopped after the issuer answered but before the id
+        # below is recorded leaves this label, by which the next attempt finds what it got.
+        ctx.label = issue_label(token)
+        self._record_issued([{"label": ctx.label, "token": token}], arn)
         new = strategy.create(ctx)
         remember_secret_fields(new)
         try:
             issued = strategy.issued_id(new)
             if issued:
-                self._record_issued([{"id": issued, "token": token}], arn)
+                self._record_issued([{"id": issued, "label": ctx.label, "token": token}], arn)
             self.sm.put_secret_value(
                 SecretId=arn,
                 ClientRequestToken=token,
@@ -301,7 +313,7 @@ class Rotation:
                 return []
             raise
         entries = json.loads(raw).get("issued", [])
-        return [e for e in entries if isinstance(e, dict) and e.get("id")]
+        return [e for e in entries if isinstance(e, dict) and (e.get("id") or e.get("label"))]
 
     def _record_issued(self, entries: list[dict[str, str]], arn: str) -> None:
         """Replace the record; the label moves to the new version (PutSecretValue)."""
@@ -327,16 +339,19 @@ class Rotation:
                 except (ClientError, ValueError) as exc:
                     LOG.warning("%s: unreadable %s version %s: %s", ctx.arn, stage, version, exc)
         for entry in recorded:
-            if entry["id"] in held:
-                continue
-            strategy.revoke(ctx, entry["id"])
-            LOG.warning(
-                "%s: revoked credential %s issued by an interrupted rotation (version %s) "
-                "and never stored",
-                ctx.arn,
-                entry["id"],
-                entry.get("token"),
-            )
+            found = {entry["id"]} if entry.get("id") else set()
+            if entry.get("label") and not entry.get("id"):
+                # Asked for, its id never recorded: the issuer knows it by its label.
+                found |= set(strategy.find_issued(ctx, str(entry["label"])))
+            for issued_id in sorted(found - held):
+                strategy.revoke(ctx, issued_id)
+                LOG.warning(
+                    "%s: revoked credential %s issued by an interrupted rotation (version %s) "
+                    "and never stored",
+                    ctx.arn,
+                    issued_id,
+                    entry.get("token"),
+                )
         self._record_issued([], ctx.arn)
 
     def _setSecret(self, arn: str, token: str, versions: dict[str, list[str]]) -> None:

@@ -31,8 +31,9 @@ NetSuite TBA and webhook signing secrets: refused (``ManualSwapStrategy``)
     Only the vendor's UI issues the next one; the refusal names the steps.
 
 IAM access keys: at most two per user (IAM quotas)
-    createSecret deletes an inactive key and retires the AWSPREVIOUS key (it has
-    been superseded for a whole rotation period), then creates one; setSecret
+    createSecret deletes an inactive key, retires the AWSPREVIOUS key (it has been
+    superseded for a whole rotation period) and deletes any key no version holds (issued
+    by a rotation stopped before it stored it), then creates one; setSecret
     checks it is active; testSecret calls sts:GetCallerIdentity with it, retrying
     while IAM's eventual consistency catches up; finishSecret moves AWSCURRENT and
     leaves the previous key active, so an external pusher keeps working until it
@@ -90,6 +91,9 @@ class StepContext:
     current: dict[str, Any]
     pending: dict[str, Any] | None = None
     previous: dict[str, Any] | None = None
+    # What createSecret asks the issuer to label a new credential with (the handler records
+    # it before asking, so a credential whose id was never recorded is still found by it).
+    label: str = ""
 
 
 class Strategy(Protocol):
@@ -105,6 +109,11 @@ class Strategy(Protocol):
 
     def revoke(self, ctx: StepContext, issued_id: str) -> None:
         """Take back a credential this strategy issued (absent already is fine)."""
+        ...
+
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        """Ids of the credentials the issuer holds labelled ``label`` (none: nothing issued
+        elsewhere, or the kind finds its orphans in ``create``)."""
         ...
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
@@ -171,6 +180,9 @@ class SalesforceJwtStrategy:
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         return None  # nothing reached Salesforce yet
 
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return []
+
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
         fingerprint = certificate_fingerprint(ctx.pending["certificate_pem"])
@@ -230,7 +242,7 @@ class OAuthClientCredentialsStrategy:
         ):
             self.issuer.revoke_secret(ctx.current, prev["client_secret_id"])
             LOG.info("%s: revoked superseded client secret %s", ctx.arn, prev["client_secret_id"])
-        issued = self.issuer.create_secret(ctx.current)
+        issued = self.issuer.create_secret(ctx.current, label=ctx.label)
         new = _fresh(ctx.current)
         new.update(client_secret=issued.value, client_secret_id=issued.id)
         return new
@@ -243,6 +255,9 @@ class OAuthClientCredentialsStrategy:
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.issuer.revoke_secret(ctx.current, new["client_secret_id"])
+
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return [i for i, at in self.issuer.list_secrets(ctx.current) if label and at == label]
 
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
@@ -277,7 +292,7 @@ class ApiKeyStrategy:
         if prev and not prev.get("bootstrap") and prev[self.ID] not in ("", ctx.current[self.ID]):
             self.issuer.revoke_key(ctx.current, prev[self.ID])
             LOG.info("%s: revoked superseded %s %s", ctx.arn, self.WHAT, prev[self.ID])
-        issued = self.issuer.create_key(ctx.current)
+        issued = self.issuer.create_key(ctx.current, label=ctx.label)
         new = _fresh(ctx.current)
         new.update({self.SECRET: issued.value, self.ID: issued.id})
         return new
@@ -290,6 +305,9 @@ class ApiKeyStrategy:
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.issuer.revoke_key(ctx.current, new[self.ID])
+
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return [i for i, at in self.issuer.list_keys(ctx.current) if label and at == label]
 
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
@@ -313,8 +331,8 @@ class ApiKeyStrategy:
         return None  # the old key stays valid until the next cycle's createSecret
 
 
-# IAM allows two access keys per user (IAM User Guide, "IAM and AWS STS quotas").
-MAX_ACCESS_KEYS = 2
+# IAM allows two access keys per user (IAM User Guide, "IAM and AWS STS quotas"): createSecret
+# therefore deletes every key but the current one before it creates the next.
 # IAM is eventually consistent: a new key may be refused for a few seconds
 # (IAM User Guide, "Changes that I make are not always immediately visible").
 # 1+2+4+8+10+10 = 35 s of waiting at most; the rotation function's timeout covers it.
@@ -351,12 +369,18 @@ class IamAccessKeyStrategy:
                 self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
                 self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
                 LOG.info("%s: retired previous access key %s", ctx.arn, key_id)
-        if len(self._keys(user)) >= MAX_ACCESS_KEYS:
-            raise RotationError(
-                f"{ctx.arn}: IAM user {user} already has {MAX_ACCESS_KEYS} active access keys and "
-                "the other one is not recorded in this secret; deactivate the key that is not "
-                "AWSCURRENT's access_key_id, then rotate again"
-            )
+            else:
+                # The pusher's user belongs to this secret alone and only rotation creates its
+                # keys: a key no version holds was issued by a rotation stopped before it
+                # stored (or even recorded) it. Nobody can have it; take it back.
+                self.iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive")
+                self.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+                LOG.warning(
+                    "%s: deleted access key %s, which no version holds (issued by an "
+                    "interrupted rotation and never stored)",
+                    ctx.arn,
+                    key_id,
+                )
         created = self.iam.create_access_key(UserName=user)["AccessKey"]
         new = _fresh(ctx.current)
         new.update(
@@ -376,6 +400,9 @@ class IamAccessKeyStrategy:
 
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         self.iam.delete_access_key(UserName=new["user_name"], AccessKeyId=new["access_key_id"])
+
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return []  # IAM keys carry no label: ``create`` deletes every key no version holds
 
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
@@ -478,6 +505,9 @@ class SnowflakeKeyPairStrategy:
     def discard(self, ctx: StepContext, new: dict[str, Any]) -> None:
         return None  # nothing reached Snowflake yet
 
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return []
+
     def set(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
         statement = set_public_key_statement(ctx.pending)
@@ -558,6 +588,9 @@ class ManualSwapStrategy:
 
     def set(self, ctx: StepContext) -> None:
         self.create(ctx)
+
+    def find_issued(self, ctx: StepContext, label: str) -> list[str]:
+        return []
 
     def test(self, ctx: StepContext) -> None:
         self.create(ctx)
