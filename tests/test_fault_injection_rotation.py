@@ -13,7 +13,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "secrets"))
 
-from test_rotation_fakes import IAM_USER, KINDS, World, initial_doc
+from test_rotation_fakes import (
+    IAM_USER,
+    KINDS,
+    SNOWFLAKE_ACCOUNT,
+    SNOWFLAKE_USER,
+    World,
+    initial_doc,
+)
 
 from credential_rotation import handler
 from provisioner.rotate import run_rotation_locally
@@ -24,6 +31,10 @@ ID_FIELD = {
     "oauth_client_credentials": "client_secret_id",
     "api_key": "key_id",
     "iam_access_key": "access_key_id",
+    "basic_token": "token_id",
+    # Snowflake issues nothing: the rotator makes the key and sets its public half in the
+    # user's free slot; what is live is the fingerprints of the keys in the two slots.
+    "snowflake_key_pair": "public_key_fingerprint",
 }
 HELD = ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
 
@@ -114,10 +125,27 @@ def _live(world: World, kind: str) -> set[str]:
     """Credentials the issuing system would accept right now."""
     if kind == "oauth_client_credentials":
         return set(world.fake.oauth_secrets)
-    if kind == "api_key":
+    if kind in ("api_key", "basic_token"):  # one key service issues both
         return set(world.fake.api_keys)
+    if kind == "snowflake_key_pair":
+        slots = world.fake.snowflake_keys[f"{SNOWFLAKE_ACCOUNT}.{SNOWFLAKE_USER}".upper()]
+        return {_fingerprint(pem) for pem in slots.values() if pem}
     keys = world.session.client("iam").list_access_keys(UserName=IAM_USER)["AccessKeyMetadata"]
     return {k["AccessKeyId"] for k in keys if k["Status"] == "Active"}
+
+
+def _fingerprint(public_pem: str) -> str:
+    """Snowflake's RSA_PUBLIC_KEY_FP of a public key (Snowflake docs, "Key-pair
+    authentication"): SHA256: and the base64 SHA-256 of its DER."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    der = serialization.load_pem_public_key(public_pem.encode()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
 def _tracked(world: World, kind: str) -> set[str]:
