@@ -8,7 +8,7 @@ STACK ?= dev
 # Source of truth for what the linters and type checker look at.
 CODE := contract components provisioner policies secrets functions tests bench scripts __main__.py
 
-.PHONY: setup rehearse test lint validate clean lock
+.PHONY: setup rehearse test lint lint-ruff lint-format lint-types validate clean lock
 
 setup: $(STAMP)
 
@@ -30,9 +30,17 @@ rehearse: setup
 validate: setup
 	$(BIN)/provisioner validate
 
-lint: setup
+# One target per check, so the pre-commit hooks (.pre-commit-config.yaml) run these same
+# commands and nothing else.
+lint: lint-ruff lint-format lint-types
+
+lint-ruff: setup
 	$(BIN)/ruff check $(CODE)
+
+lint-format: setup
 	$(BIN)/ruff format --check $(CODE)
+
+lint-types: setup
 	$(BIN)/mypy
 	$(BIN)/mypy policies/__main__.py
 
