@@ -132,21 +132,16 @@ _EXPECTED = {
 }
 
 
-def plain_message(error: ErrorDetails) -> str:
-    """One pydantic error as a sentence saying what is allowed and how to fix it."""
-    kind = error["type"]
-    ctx: dict[str, Any] = dict(error.get("ctx") or {})
-    value = error.get("input")
-    if kind == "missing":
-        return "required but missing; add it"
-    if kind == "extra_forbidden":
-        return "unknown key; remove it or check its spelling against the roadmap schema"
-    if kind == "string_pattern_mismatch":
-        return _pattern(value, str(ctx["pattern"]))
-    if kind in ("enum", "literal_error"):
-        return _one_of(value, str(ctx.get("expected", "")))
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and ctx:
-        return _bounds(kind, ctx, value)
+_FIXED = {
+    "missing": "required but missing; add it",
+    "extra_forbidden": "unknown key; remove it or check its spelling against the roadmap schema",
+}
+_BOUNDS = frozenset({"greater_than_equal", "greater_than", "less_than_equal", "less_than"})
+_LENGTHS = frozenset({"string_too_short", "string_too_long", "too_short", "too_long"})
+
+
+def _length(kind: str, value: Any, ctx: dict[str, Any]) -> str:
+    """A text's or a list's length out of its bounds."""
     if kind == "string_too_short":
         if not value and ctx["min_length"] == 1:
             return "must not be empty; write a value"
@@ -161,13 +156,33 @@ def plain_message(error: ErrorDetails) -> str:
         need = ctx.get("min_length", 1)
         items = "1 item; add one" if need == 1 else f"{need} items; add more"
         return f"needs at least {items}"
-    if kind == "too_long":
-        return f"has {ctx.get('actual_length')} items, at most {ctx.get('max_length')} are allowed"
+    return f"has {ctx.get('actual_length')} items, at most {ctx.get('max_length')} are allowed"
+
+
+def _wrong_type(kind: str, value: Any) -> str:
+    message = f"expected {_EXPECTED[kind]}; got {_kind(value)}"
+    if kind == "string_type" and isinstance(value, int | float | dt.date):
+        message += f"; put it in quotes ('{as_written(value)}') if you mean that text"
+    return message
+
+
+def plain_message(error: ErrorDetails) -> str:
+    """One pydantic error as a sentence saying what is allowed and how to fix it."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    value = error.get("input")
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind == "string_pattern_mismatch":
+        return _pattern(value, str(ctx["pattern"]))
+    if kind in ("enum", "literal_error"):
+        return _one_of(value, str(ctx.get("expected", "")))
+    if kind in _BOUNDS and ctx:
+        return _bounds(kind, ctx, value)
+    if kind in _LENGTHS:
+        return _length(kind, value, ctx)
     if kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]}; got {_kind(value)}"
-        if kind == "string_type" and isinstance(value, int | float | dt.date):
-            message += f"; put it in quotes ('{as_written(value)}') if you mean that text"
-        return message
+        return _wrong_type(kind, value)
     msg = str(error["msg"]).removeprefix("Value error, ")
     # Our own validators already say what to do; add the value when they do not show it.
     if value is not None and not isinstance(value, dict | list) and as_written(value) not in msg:

@@ -753,86 +753,107 @@ def _renames(roadmap: Roadmap) -> Iterator[Problem]:
             claimed.setdefault(former, i)
 
 
+@dataclass(frozen=True)
+class _Known:
+    """The roadmap's systems and objects, and how a reference to neither is refused."""
+
+    systems: dict[str, System]
+    objects: frozenset[str]
+
+    def unknown_system(self, name: str) -> str:
+        known = ", ".join(sorted(self.systems))
+        return f"unknown system {name!r}; add it under systems or use one of: {known}"
+
+    def unknown_object(self, name: str) -> str:
+        known = ", ".join(sorted(self.objects))
+        return f"unknown object {name!r}; add it under objects or use one of: {known}"
+
+
 def _references(roadmap: Roadmap) -> Iterator[Problem]:
-    systems = {s.name: s for s in roadmap.systems}
-    objects = {o.name for o in roadmap.objects}
-    known_systems = ", ".join(sorted(systems))
-    known_objects = ", ".join(sorted(objects))
-
-    def unknown_system(name: str) -> str:
-        return f"unknown system {name!r}; add it under systems or use one of: {known_systems}"
-
-    def unknown_object(name: str) -> str:
-        return f"unknown object {name!r}; add it under objects or use one of: {known_objects}"
-
+    known = _Known({s.name: s for s in roadmap.systems}, frozenset(o.name for o in roadmap.objects))
     for o, obj in enumerate(roadmap.objects):
-        if obj.owner not in systems:
-            yield Problem(f"objects[{o}].owner", unknown_system(obj.owner))
-        for field, owner in obj.field_owners.items():
-            if owner not in systems:
-                yield Problem(f"objects[{o}].field_owners.{field}", unknown_system(owner))
-            if obj.fields and field not in obj.fields:
-                yield Problem(
-                    f"objects[{o}].field_owners.{field}",
-                    f"field {field!r} is not listed in objects[{o}].fields; add it there",
-                )
+        yield from _object_references(o, obj, known)
     for i, integ in enumerate(roadmap.integrations):
-        for side in ("source", "target"):
-            name = getattr(integ, side)
-            if name not in systems:
-                yield Problem(f"integrations[{i}].{side}", unknown_system(name))
-        if integ.source == integ.target:
-            yield Problem(
-                f"integrations[{i}].target",
-                "source and target are the same system; an integration connects two systems",
-            )
-        for j, obj_name in enumerate(integ.objects):
-            if obj_name not in objects:
-                yield Problem(f"integrations[{i}].objects[{j}]", unknown_object(obj_name))
-        for m, mapping in enumerate(integ.field_mappings):
-            if mapping.object not in integ.objects:
-                yield Problem(
-                    f"integrations[{i}].field_mappings[{m}].object",
-                    f"{mapping.object!r} is not among this integration's objects; add it to "
-                    f"integrations[{i}].objects or remove the mapping",
-                )
+        yield from _integration_references(i, integ, known)
         for c, cred in enumerate(integ.credentials):
-            loc = f"integrations[{i}].credentials[{c}]"
-            if cred.system not in systems:
-                yield Problem(f"{loc}.system", unknown_system(cred.system))
-            elif (
-                cred.system not in (integ.source, integ.target)
-                and {
-                    integ.source,
-                    integ.target,
-                }
-                <= systems.keys()
-            ):
-                yield Problem(
-                    f"{loc}.system",
-                    f"{cred.system!r} is neither the source nor the target; a credential "
-                    "is scoped to one side of its own integration",
-                )
-            elif (
-                cred.kind is CredentialKind.SALESFORCE_JWT_BEARER
-                and not systems[cred.system].is_salesforce
-            ):
-                yield Problem(
-                    f"{loc}.kind",
-                    f"salesforce_jwt_bearer needs a Salesforce system, {cred.system!r} is not "
-                    "one; use oauth_client_credentials or api_key",
-                )
-            if cred.kind is CredentialKind.WEBHOOK_SIGNING_SECRET and cred.system != integ.source:
-                yield Problem(
-                    f"{loc}.system",
-                    f"a webhook signing secret belongs to the system that pushes (the source, "
-                    f"{integ.source!r}), not {cred.system!r}; set system: {integ.source}",
-                )
-            if cred.source_ranges and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
-                yield Problem(
-                    f"{loc}.source_ranges",
-                    "source ranges apply only to iam_access_key credentials; remove them",
-                )
+            yield from _credential_references(
+                f"integrations[{i}].credentials[{c}]", cred, integ, known
+            )
+
+
+def _object_references(o: int, obj: DataObject, known: _Known) -> Iterator[Problem]:
+    if obj.owner not in known.systems:
+        yield Problem(f"objects[{o}].owner", known.unknown_system(obj.owner))
+    for field, owner in obj.field_owners.items():
+        if owner not in known.systems:
+            yield Problem(f"objects[{o}].field_owners.{field}", known.unknown_system(owner))
+        if obj.fields and field not in obj.fields:
+            yield Problem(
+                f"objects[{o}].field_owners.{field}",
+                f"field {field!r} is not listed in objects[{o}].fields; add it there",
+            )
+
+
+def _integration_references(i: int, integ: Integration, known: _Known) -> Iterator[Problem]:
+    for side in ("source", "target"):
+        name = getattr(integ, side)
+        if name not in known.systems:
+            yield Problem(f"integrations[{i}].{side}", known.unknown_system(name))
+    if integ.source == integ.target:
+        yield Problem(
+            f"integrations[{i}].target",
+            "source and target are the same system; an integration connects two systems",
+        )
+    for j, obj_name in enumerate(integ.objects):
+        if obj_name not in known.objects:
+            yield Problem(f"integrations[{i}].objects[{j}]", known.unknown_object(obj_name))
+    for m, mapping in enumerate(integ.field_mappings):
+        if mapping.object not in integ.objects:
+            yield Problem(
+                f"integrations[{i}].field_mappings[{m}].object",
+                f"{mapping.object!r} is not among this integration's objects; add it to "
+                f"integrations[{i}].objects or remove the mapping",
+            )
+
+
+def _credential_references(
+    loc: str, cred: Credential, integ: Integration, known: _Known
+) -> Iterator[Problem]:
+    systems = known.systems
+    if cred.system not in systems:
+        yield Problem(f"{loc}.system", known.unknown_system(cred.system))
+    elif (
+        cred.system not in (integ.source, integ.target)
+        and {
+            integ.source,
+            integ.target,
+        }
+        <= systems.keys()
+    ):
+        yield Problem(
+            f"{loc}.system",
+            f"{cred.system!r} is neither the source nor the target; a credential "
+            "is scoped to one side of its own integration",
+        )
+    elif (
+        cred.kind is CredentialKind.SALESFORCE_JWT_BEARER and not systems[cred.system].is_salesforce
+    ):
+        yield Problem(
+            f"{loc}.kind",
+            f"salesforce_jwt_bearer needs a Salesforce system, {cred.system!r} is not "
+            "one; use oauth_client_credentials or api_key",
+        )
+    if cred.kind is CredentialKind.WEBHOOK_SIGNING_SECRET and cred.system != integ.source:
+        yield Problem(
+            f"{loc}.system",
+            f"a webhook signing secret belongs to the system that pushes (the source, "
+            f"{integ.source!r}), not {cred.system!r}; set system: {integ.source}",
+        )
+    if cred.source_ranges and cred.kind is not CredentialKind.IAM_ACCESS_KEY:
+        yield Problem(
+            f"{loc}.source_ranges",
+            "source ranges apply only to iam_access_key credentials; remove them",
+        )
 
 
 def _written_systems(integ: Integration) -> list[tuple[str, str]]:

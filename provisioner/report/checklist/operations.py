@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
-from components.roadmap import ENVIRONMENTS, CredentialKind, Direction
+from components.roadmap import ENVIRONMENTS, CredentialKind, Direction, Integration, System
 from provisioner.report.checklist.findings import (
     REPORTING_KINDS,
     Finding,
@@ -53,38 +53,48 @@ def api_limits_and_credentials(inputs: Inputs) -> Iterator[Finding]:
         yield info(
             f"nothing provisions credentials in {inputs.stack} (no integration at phase >= 2)"
         )
-    limit = inputs.settings.max_rotation_days
     for integ in active:
-        problems = []
-        for side in (integ.source, integ.target):
-            system = systems.get(side)
-            if system is None:
-                problems.append(f"{side} is not a listed system")
-                continue
-            if not (
-                system.api.daily_call_limit or system.api.requests_per_second or system.salesforce
-            ):
-                problems.append(f"{side} documents no API limit")
-            if system.salesforce and not integ.service_levels.salesforce_api_calls_per_day:
-                problems.append("no salesforce_api_calls_per_day planned")
-            if not any(c.system == side for c in integ.credentials):
-                problems.append(f"no credential (service account) for {side}")
-        for cred in integ.credentials:
-            if cred.kind is CredentialKind.IAM_ACCESS_KEY:
-                if not cred.source_ranges:
-                    problems.append(f"credential {cred.name} names no source ranges")
-            elif not cred.scopes:
-                problems.append(f"credential {cred.name} names no scopes")
-            if cred.rotation_days > limit:
-                problems.append(
-                    f"credential {cred.name} rotates every {cred.rotation_days} days, more than "
-                    f"{inputs.stack}'s {limit}"
-                )
+        problems = [
+            *_side_problems(integ, systems),
+            *_credential_problems(integ, inputs.settings.max_rotation_days, inputs.stack),
+        ]
         if problems:
             yield bad(f"{integ.name}: {'; '.join(problems)}")
         else:
             creds = ", ".join(f"{c.name} ({c.rotation_days} d)" for c in integ.credentials)
             yield ok(f"{integ.name}: limits documented; credentials {creds}")
+
+
+def _side_problems(integ: Integration, systems: dict[str, System]) -> Iterator[str]:
+    """What its source and target leave undocumented: the API limit, the call plan, the
+    service account."""
+    for side in (integ.source, integ.target):
+        system = systems.get(side)
+        if system is None:
+            yield f"{side} is not a listed system"
+            continue
+        if not (system.api.daily_call_limit or system.api.requests_per_second or system.salesforce):
+            yield f"{side} documents no API limit"
+        if system.salesforce and not integ.service_levels.salesforce_api_calls_per_day:
+            yield "no salesforce_api_calls_per_day planned"
+        if not any(c.system == side for c in integ.credentials):
+            yield f"no credential (service account) for {side}"
+
+
+def _credential_problems(integ: Integration, limit: int, stack: str) -> Iterator[str]:
+    """Credentials without scopes (or, for a pusher's access key, source ranges), and those
+    rotating less often than the stack allows."""
+    for cred in integ.credentials:
+        if cred.kind is CredentialKind.IAM_ACCESS_KEY:
+            if not cred.source_ranges:
+                yield f"credential {cred.name} names no source ranges"
+        elif not cred.scopes:
+            yield f"credential {cred.name} names no scopes"
+        if cred.rotation_days > limit:
+            yield (
+                f"credential {cred.name} rotates every {cred.rotation_days} days, more than "
+                f"{stack}'s {limit}"
+            )
 
 
 def retry_replay_monitoring(inputs: Inputs) -> Iterator[Finding]:
