@@ -235,78 +235,100 @@ def key_grants_needed_services(args: StackValidationArgs, report: ReportViolatio
         document = parse_document(key.props.get("policy"))
         if not isinstance(document, dict):
             continue
-        fix = "Fix: grant services as components/credential.py does."
         groups = {g.get("name") for g in _encrypted_by(view, key, LOG_GROUP)}
-        topics = _encrypted_by(view, key, TOPIC)
-        needed = _publishers(view, topics) | ({"logs"} if groups else set())
+        needed = _publishers(view, _encrypted_by(view, key, TOPIC)) | (
+            {"logs"} if groups else set()
+        )
         granted: set[str] = set()
         for statement in statements(document):
+            if statement.get("Effect") != "Allow":
+                continue
             for service in _service_of(statement):
-                if statement.get("Effect") != "Allow":
-                    continue
-                name = "logs" if service.startswith("logs.") else service
-                granted.add(name)
-                actions = {str(a).lower() for a in as_list(statement.get("Action"))}
-                if name == "logs":
-                    extra = actions - _LOGS_ACTIONS
-                    context = _condition(statement, _LOGS_CONTEXT)
-                    named = {c.split(":log-group:", 1)[-1] for c in context or []}
-                    if context is None or any("*" in n for n in named):
-                        report(
-                            f"{_who(key)}: CloudWatch Logs may use the key for any log group. "
-                            f"Fix: bind it with {_LOGS_CONTEXT} to the integration's log "
-                            "group ARNs.",
-                            key.urn,
-                        )
-                    elif strangers := sorted(n for n in named if n not in groups):
-                        report(
-                            f"{_who(key)}: CloudWatch Logs may use the key for log groups "
-                            f"that are not {key.integration}'s or not encrypted with it: "
-                            f"{', '.join(strangers)}. {fix}",
-                            key.urn,
-                        )
-                    elif missing := sorted(str(g) for g in groups if g not in named):
-                        report(
-                            f"{_who(key)}: log groups {', '.join(missing)} are encrypted with "
-                            "the key but CloudWatch Logs may not use it for them (AWS refuses "
-                            f"to create them). Fix: add their ARNs to {_LOGS_CONTEXT}.",
-                            key.urn,
-                        )
-                elif name in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
-                    extra = actions - _PUBLISHER_ACTIONS
-                    if not any(_condition(statement, k) for k in _SOURCE_KEYS):
-                        report(
-                            f"{_who(key)}: {service} may use the key on behalf of any account. "
-                            "Fix: add an aws:SourceAccount or aws:SourceArn condition.",
-                            key.urn,
-                        )
-                    if name not in needed:
-                        report(
-                            f"{_who(key)}: grants {service} although none of "
-                            f"{key.integration}'s encrypted topics is published to by it. "
-                            "Fix: remove the statement.",
-                            key.urn,
-                        )
-                else:
-                    extra = set()
-                    report(
-                        f"{_who(key)}: grants {service}, which no resource of "
-                        f"{key.integration} needs. Fix: remove the statement.",
-                        key.urn,
-                    )
-                if extra:
-                    report(
-                        f"{_who(key)}: grants {service} {', '.join(sorted(extra))}, more than it "
-                        f"needs. {fix}",
-                        key.urn,
-                    )
+                granted.add(_judge_grant(key, statement, service, groups, needed, report))
         for service in sorted(needed - granted):
             shown = "CloudWatch Logs" if service == "logs" else service
             report(
                 f"{_who(key)}: {key.integration}'s resources encrypted with the key need "
-                f"{shown} to use it, and the key policy does not let it. {fix}",
+                f"{shown} to use it, and the key policy does not let it. {_KEY_FIX}",
                 key.urn,
             )
+
+
+_KEY_FIX = "Fix: grant services as components/credential.py does."
+
+
+def _judge_grant(
+    key: Res,
+    statement: dict[str, Any],
+    service: str,
+    groups: set[Any],
+    needed: set[str],
+    report: ReportViolation,
+) -> str:
+    """Report what one Allow to a service grants beyond its need; the service's short name."""
+    name = "logs" if service.startswith("logs.") else service
+    actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+    if name == "logs":
+        extra = actions - _LOGS_ACTIONS
+        _judge_logs_context(key, statement, groups, report)
+    elif name in ("cloudwatch.amazonaws.com", "events.amazonaws.com"):
+        extra = actions - _PUBLISHER_ACTIONS
+        if not any(_condition(statement, k) for k in _SOURCE_KEYS):
+            report(
+                f"{_who(key)}: {service} may use the key on behalf of any account. "
+                "Fix: add an aws:SourceAccount or aws:SourceArn condition.",
+                key.urn,
+            )
+        if name not in needed:
+            report(
+                f"{_who(key)}: grants {service} although none of "
+                f"{key.integration}'s encrypted topics is published to by it. "
+                "Fix: remove the statement.",
+                key.urn,
+            )
+    else:
+        extra = set()
+        report(
+            f"{_who(key)}: grants {service}, which no resource of "
+            f"{key.integration} needs. Fix: remove the statement.",
+            key.urn,
+        )
+    if extra:
+        report(
+            f"{_who(key)}: grants {service} {', '.join(sorted(extra))}, more than it "
+            f"needs. {_KEY_FIX}",
+            key.urn,
+        )
+    return name
+
+
+def _judge_logs_context(
+    key: Res, statement: dict[str, Any], groups: set[Any], report: ReportViolation
+) -> None:
+    """CloudWatch Logs' grant names exactly the key's own log groups in its context."""
+    context = _condition(statement, _LOGS_CONTEXT)
+    named = {c.split(":log-group:", 1)[-1] for c in context or []}
+    if context is None or any("*" in n for n in named):
+        report(
+            f"{_who(key)}: CloudWatch Logs may use the key for any log group. "
+            f"Fix: bind it with {_LOGS_CONTEXT} to the integration's log "
+            "group ARNs.",
+            key.urn,
+        )
+    elif strangers := sorted(n for n in named if n not in groups):
+        report(
+            f"{_who(key)}: CloudWatch Logs may use the key for log groups "
+            f"that are not {key.integration}'s or not encrypted with it: "
+            f"{', '.join(strangers)}. {_KEY_FIX}",
+            key.urn,
+        )
+    elif missing := sorted(str(g) for g in groups if g not in named):
+        report(
+            f"{_who(key)}: log groups {', '.join(missing)} are encrypted with "
+            "the key but CloudWatch Logs may not use it for them (AWS refuses "
+            f"to create them). Fix: add their ARNs to {_LOGS_CONTEXT}.",
+            key.urn,
+        )
 
 
 KEY_GRANTS_NEEDED_SERVICES = _mandatory(
