@@ -45,10 +45,40 @@ def _conflict(functions: list[Res]) -> dict[str, object]:
     return {}
 
 
-def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
+Gap = tuple[str, str]  # (what is missing, how to fix it)
+
+
+def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
     """(what is missing, how to fix) for one integration at its phase."""
+    gaps = _credential_gaps(view, integ)
+    if phase < 3:
+        return gaps
+    functions, queues = view.of(integ, FUNCTION), view.of(integ, QUEUE)
+    gaps += _workflow_gaps(view, integ, functions, queues)
+    if phase >= 4:
+        gaps += _adjacent_gaps(view, integ, functions)
+    # A bidirectional flow's forward consumer carries its side of the conflict rule: the
+    # other direction needs its own queue, DLQ and consumer, and a strategy that parks
+    # changes for a person needs the review queue.
+    conflict = _conflict(functions)
+    reverse = bool(conflict)
+    review = conflict.get("strategy") == "manual_review"
+    if reverse:
+        gaps += _reverse_gaps(integ, [*functions, *queues])
+    if review and not [q for q in queues if q.role == "review"]:
+        gaps.append(("a review queue", f"add {integ}-review for changes parked by manual_review"))
+    alarms = view.alarms(integ)
+    for alarm in required_alarms(phase, reverse=reverse, review=review):
+        if not [r for r in alarms.get(alarm.kind, ()) if r.role == alarm.role]:
+            gaps.append(
+                (f"a '{alarm.kind}' alarm ({alarm.role})", f"add the {integ}-{alarm.role} alarm")
+            )
+    return gaps
+
+
+def _credential_gaps(view: StackView, integ: str) -> list[Gap]:
+    """Phase 2: the service account, the key and each credential's rotated secret."""
     of = view.of
-    gaps: list[tuple[str, str]] = []
     secrets = of(integ, SECRET)
     rotated = {id(view.find(r.get("secretId"), SECRET)) for r in of(integ, ROTATION)}
     need = [
@@ -56,21 +86,24 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
         (bool(of(integ, "aws:kms/key:Key")), "a KMS key", "the integration key"),
         (bool(secrets), "a credential secret", "a secret per roadmap credential"),
     ]
-    gaps += [(what, f"provision {fix}") for ok, what, fix in need if not ok]
+    gaps = [(what, f"provision {fix}") for ok, what, fix in need if not ok]
     gaps += [
         (f"rotation for secret {s.name}", "add a SecretRotation with the rotation function")
         for s in secrets
         if id(s) not in rotated
     ]
-    if phase < 3:
-        return gaps
-    functions = of(integ, FUNCTION)
-    sync = [f for f in functions if f.is_role("consumer", "batch")]
-    queues = of(integ, QUEUE)
-    triggers = of(integ, ESM, RULE, SCHEDULE)
-    if not sync:
+    return gaps
+
+
+def _workflow_gaps(
+    view: StackView, integ: str, functions: list[Res], queues: list[Res]
+) -> list[Gap]:
+    """Phase 3: the sync function, its trigger, the alert topic, the queues and their policies."""
+    of = view.of
+    gaps: list[Gap] = []
+    if not [f for f in functions if f.is_role("consumer", "batch")]:
         gaps.append(("a sync function", "add the consumer (queued) or batch (scheduled) function"))
-    if not [t for t in triggers if not t.tags.get("alarm")]:
+    if not [t for t in of(integ, ESM, RULE, SCHEDULE) if not t.tags.get("alarm")]:
         gaps.append(("a trigger", "add the SQS event source mapping or the schedule rule"))
     if not of(integ, TOPIC):
         gaps.append(("an alert topic", "add the SNS topic for the integration's alert path"))
@@ -82,34 +115,30 @@ def _missing(view: StackView, integ: str, phase: int) -> list[tuple[str, str]]:
     for queue in queues:
         if not any(view.find(p.get("queueUrl"), QUEUE) is queue for p in policies):
             gaps.append((f"a queue policy on {queue.name}", "attach the HTTPS-only queue policy"))
-    if phase >= 4:
-        if not [f for f in functions if f.is_role("reconcile")]:
-            gaps.append(("a reconciliation job", f"add {integ}-reconcile and its schedule"))
-        if not [r for r in view.groups[integ] if r.type.endswith(":Dashboard")]:
-            gaps.append(("a dashboard", f"add {integ}-dashboard"))
-    # A bidirectional flow's forward consumer carries its side of the conflict rule: the
-    # other direction needs its own queue, DLQ and consumer, and a strategy that parks
-    # changes for a person needs the review queue.
-    conflict = _conflict(functions)
-    reverse = bool(conflict)
-    review = conflict.get("strategy") == "manual_review"
-    if reverse:
+    return gaps
+
+
+def _adjacent_gaps(view: StackView, integ: str, functions: list[Res]) -> list[Gap]:
+    """Phase 4: the reconciliation job and the dashboard."""
+    gaps: list[Gap] = []
+    if not [f for f in functions if f.is_role("reconcile")]:
+        gaps.append(("a reconciliation job", f"add {integ}-reconcile and its schedule"))
+    if not [r for r in view.groups[integ] if r.type.endswith(":Dashboard")]:
+        gaps.append(("a dashboard", f"add {integ}-dashboard"))
+    return gaps
+
+
+def _reverse_gaps(integ: str, resources: list[Res]) -> list[Gap]:
+    """The way back of a bidirectional flow: its own consumer, source queue and DLQ."""
+    return [
+        (what, f"add {integ}-{role}: a bidirectional flow syncs both ways")
         for role, what in (
             (f"{REVERSE}-consumer", "the reverse direction's consumer"),
             (f"{REVERSE}-queue", "the reverse direction's source queue"),
             (f"{REVERSE}-dlq", "the reverse direction's dead-letter queue"),
-        ):
-            if not [r for r in (*functions, *queues) if r.role == role]:
-                gaps.append((what, f"add {integ}-{role}: a bidirectional flow syncs both ways"))
-    if review and not [q for q in queues if q.role == "review"]:
-        gaps.append(("a review queue", f"add {integ}-review for changes parked by manual_review"))
-    alarms = view.alarms(integ)
-    for alarm in required_alarms(phase, reverse=reverse, review=review):
-        if not [r for r in alarms.get(alarm.kind, ()) if r.role == alarm.role]:
-            gaps.append(
-                (f"a '{alarm.kind}' alarm ({alarm.role})", f"add the {integ}-{alarm.role} alarm")
-            )
-    return gaps
+        )
+        if not [r for r in resources if r.role == role]
+    ]
 
 
 def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> None:
