@@ -280,58 +280,64 @@ class _Analysis:
         """(principal, document) for every identity policy that applies to a principal."""
         for res in self.view.resources:
             if res.type == ROLE:
-                # The stack's own customer-managed policies listed on the role itself (any
-                # other managed policy is closed-world's to refuse).
-                for i, ref in enumerate(as_list(res.props.get("managedPolicyArns"))):
-                    if is_unknown(ref):
-                        self.unknown.append(f"{res.name}.managedPolicyArns[{i}]")
-                        continue
-                    policy = self.view.find(ref, POLICY) if isinstance(ref, str) else None
-                    if policy is None:
-                        continue
-                    doc = self.document(policy, "policy", policy.props.get("policy"))
-                    if doc:
-                        where = f"{res.name}.managedPolicyArns[{i}] -> {doc.where}"
-                        yield res, _Doc(where, res, doc.document)
-                for i, inline in enumerate(as_list(res.props.get("inlinePolicies"))):
-                    if isinstance(inline, dict):
-                        doc = self.document(
-                            res, f"inlinePolicies[{i}].policy", inline.get("policy")
-                        )
-                        if doc:
-                            yield res, doc
-            carrier = _IDENTITY_CARRIERS.get(res.type)
-            if carrier:
-                field, ref, rtype = carrier
-                principal = self.find(res, ref, rtype)
-                doc = self.document(res, field, res.props.get(field))
-                if doc:
-                    yield principal or res, doc
-            attachment = _ATTACHMENTS.get(res.type)
-            if attachment:
-                ref, rtype = attachment
-                principal = self.find(res, ref, rtype)
-                policy = self.find(res, "policyArn", POLICY)
-                if policy is not None:
-                    doc = self.document(policy, "policy", policy.props.get("policy"))
-                    if doc:
-                        yield (
-                            principal or res,
-                            _Doc(f"{res.name} -> {doc.where}", res, doc.document),
-                        )
+                yield from self._role_documents(res)
+            yield from self._carried_document(res)
+            yield from self._attached_document(res)
             if res.type == "aws:iam/policyAttachment:PolicyAttachment":
-                policy = self.find(res, "policyArn", POLICY)
-                doc = (
-                    self.document(policy, "policy", policy.props.get("policy")) if policy else None
-                )
-                for field, rtype in (("roles", ROLE), ("users", USER), ("groups", GROUP)):
-                    for ref in as_list(res.props.get(field)):
-                        target = self.view.find(ref, rtype)
-                        if doc:
-                            yield (
-                                target or res,
-                                _Doc(f"{res.name} -> {doc.where}", res, doc.document),
-                            )
+                yield from self._shared_attachment_documents(res)
+
+    def _role_documents(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
+        """A role's inline policies and the stack's own managed policies it lists."""
+        # The stack's own customer-managed policies listed on the role itself (any other
+        # managed policy is closed-world's to refuse).
+        for i, ref in enumerate(as_list(res.props.get("managedPolicyArns"))):
+            if is_unknown(ref):
+                self.unknown.append(f"{res.name}.managedPolicyArns[{i}]")
+                continue
+            policy = self.view.find(ref, POLICY) if isinstance(ref, str) else None
+            if policy is None:
+                continue
+            doc = self.document(policy, "policy", policy.props.get("policy"))
+            if doc:
+                where = f"{res.name}.managedPolicyArns[{i}] -> {doc.where}"
+                yield res, _Doc(where, res, doc.document)
+        for i, inline in enumerate(as_list(res.props.get("inlinePolicies"))):
+            if isinstance(inline, dict):
+                doc = self.document(res, f"inlinePolicies[{i}].policy", inline.get("policy"))
+                if doc:
+                    yield res, doc
+
+    def _carried_document(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
+        """A policy resource that carries its own document for one principal (RolePolicy)."""
+        carrier = _IDENTITY_CARRIERS.get(res.type)
+        if carrier:
+            field, ref, rtype = carrier
+            principal = self.find(res, ref, rtype)
+            doc = self.document(res, field, res.props.get(field))
+            if doc:
+                yield principal or res, doc
+
+    def _attached_document(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
+        """A managed policy attached to one principal (RolePolicyAttachment and the like)."""
+        attachment = _ATTACHMENTS.get(res.type)
+        if attachment:
+            ref, rtype = attachment
+            principal = self.find(res, ref, rtype)
+            policy = self.find(res, "policyArn", POLICY)
+            if policy is not None:
+                doc = self.document(policy, "policy", policy.props.get("policy"))
+                if doc:
+                    yield principal or res, _Doc(f"{res.name} -> {doc.where}", res, doc.document)
+
+    def _shared_attachment_documents(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
+        """A managed policy a PolicyAttachment gives to several roles, users and groups."""
+        policy = self.find(res, "policyArn", POLICY)
+        doc = self.document(policy, "policy", policy.props.get("policy")) if policy else None
+        for field, rtype in (("roles", ROLE), ("users", USER), ("groups", GROUP)):
+            for ref in as_list(res.props.get(field)):
+                target = self.view.find(ref, rtype)
+                if doc:
+                    yield target or res, _Doc(f"{res.name} -> {doc.where}", res, doc.document)
 
     def principal_name(self, principal: Res) -> str:
         name = principal.props.get("name")
@@ -353,81 +359,109 @@ class _Analysis:
             actions = statement_actions(statement)
             if not actions:
                 continue
-            scoped = frozenset(a for a in actions if a not in ACTIONS or ACTIONS[a].resource_scoped)
-            if "NotResource" in statement:
-                patterns = ["*"]
-                reaches = {
-                    "*": Reach(
-                        frozenset(self.view.integrations),
-                        "every resource except those NotResource lists",
-                    )
-                }
-            else:
-                patterns = [str(r) for r in as_list(statement.get("Resource"))]
-                reaches = {p: self.world.reach(p) for p in patterns}
-            if scoped:
-                for pattern in patterns:
-                    reach = reaches[pattern]
-                    if own is None or not reach.only(own):
-                        whose = f"{own}'s own" if own else "its integration's own"
-                        self.report(
-                            own,
-                            (
-                                f"{at} lets {who} {_spelled(scoped)} on {pattern}, which reaches "
-                                f"{'; '.join(reach.others(own or ''))}. Fix: name only {whose} "
-                                "resources by their exact ARNs."
-                            ),
-                            doc.carrier,
-                        )
+            patterns, reaches = self._statement_reach(statement)
+            self._check_scope(own, who, at, actions, patterns, reaches, doc)
             self._check_minting(own, job, who, at, actions, patterns, reaches, doc)
             if actions & _SECRET_READS and self.pusher_secrets:
                 self._check_pusher_secrets(principal, job, at, patterns, doc)
-            if job == "sync":
-                destructive = {a for a in actions if destroys(a)}
-                if destructive:
-                    self.report(
-                        own,
-                        (
-                            f"{at} lets the sync role {who} {_spelled(destructive)}, which "
-                            "destroys state. Fix: remove them; deleting is the deployer's."
-                        ),
-                        doc.carrier,
-                    )
-                writes = {a for a in actions if writes_credentials(a)}
-                if writes:
-                    self.report(
-                        own,
-                        (
-                            f"{at} lets the sync role {who} {_spelled(writes)} on secrets. Fix: "
-                            "only the integration's rotation role writes its credentials."
-                        ),
-                        doc.carrier,
-                    )
-            if job == "pusher" and "aws:sourceip" not in _condition_keys(statement):
+            self._check_job(own, job, who, at, statement, actions, doc)
+
+    def _statement_reach(self, statement: dict[str, Any]) -> tuple[list[str], dict[str, Reach]]:
+        """The statement's resource patterns and whose resources each reaches."""
+        if "NotResource" in statement:
+            everything = Reach(
+                frozenset(self.view.integrations), "every resource except those NotResource lists"
+            )
+            return ["*"], {"*": everything}
+        patterns = [str(r) for r in as_list(statement.get("Resource"))]
+        return patterns, {p: self.world.reach(p) for p in patterns}
+
+    def _check_scope(
+        self,
+        own: str | None,
+        who: str,
+        at: str,
+        actions: frozenset[str],
+        patterns: list[str],
+        reaches: dict[str, Reach],
+        doc: _Doc,
+    ) -> None:
+        """Actions that take a resource reach only the principal's own integration."""
+        scoped = frozenset(a for a in actions if a not in ACTIONS or ACTIONS[a].resource_scoped)
+        if not scoped:
+            return
+        for pattern in patterns:
+            reach = reaches[pattern]
+            if own is None or not reach.only(own):
+                whose = f"{own}'s own" if own else "its integration's own"
                 self.report(
                     own,
                     (
-                        f"{at} lets the external pusher {who} act from any network address. "
-                        'Fix: add IpAddress {"aws:SourceIp": [...]} with the source_ranges the '
-                        "roadmap declares for the credential."
+                        f"{at} lets {who} {_spelled(scoped)} on {pattern}, which reaches "
+                        f"{'; '.join(reach.others(own or ''))}. Fix: name only {whose} "
+                        "resources by their exact ARNs."
                     ),
                     doc.carrier,
                 )
-            crypto = actions & _KMS_CRYPTO
-            if crypto and own and job:
-                keys = _condition_keys(statement)
-                if "kms:viaservice" not in keys and not any(
-                    k.startswith("kms:encryptioncontext") for k in keys
-                ):
-                    self.report(
-                        own,
-                        (
-                            f"{at} lets {who} {_spelled(crypto)} with the key directly. Fix: add "
-                            'StringEquals {"kms:ViaService": ["<service>.<region>.amazonaws.com"]} '
-                            "for the services that use the key for it (or an encryption context)."
-                        ),
-                        doc.carrier,
-                    )
+
+    def _check_job(
+        self,
+        own: str | None,
+        job: str | None,
+        who: str,
+        at: str,
+        statement: dict[str, Any],
+        actions: frozenset[str],
+        doc: _Doc,
+    ) -> None:
+        """What the principal's job forbids: a sync role destroying state or writing
+        credentials, a pusher acting from anywhere, any role using its key directly."""
+        if job == "sync":
+            destructive = {a for a in actions if destroys(a)}
+            if destructive:
+                self.report(
+                    own,
+                    (
+                        f"{at} lets the sync role {who} {_spelled(destructive)}, which "
+                        "destroys state. Fix: remove them; deleting is the deployer's."
+                    ),
+                    doc.carrier,
+                )
+            writes = {a for a in actions if writes_credentials(a)}
+            if writes:
+                self.report(
+                    own,
+                    (
+                        f"{at} lets the sync role {who} {_spelled(writes)} on secrets. Fix: "
+                        "only the integration's rotation role writes its credentials."
+                    ),
+                    doc.carrier,
+                )
+        if job == "pusher" and "aws:sourceip" not in _condition_keys(statement):
+            self.report(
+                own,
+                (
+                    f"{at} lets the external pusher {who} act from any network address. "
+                    'Fix: add IpAddress {"aws:SourceIp": [...]} with the source_ranges the '
+                    "roadmap declares for the credential."
+                ),
+                doc.carrier,
+            )
+        crypto = actions & _KMS_CRYPTO
+        if crypto and own and job:
+            keys = _condition_keys(statement)
+            if "kms:viaservice" not in keys and not any(
+                k.startswith("kms:encryptioncontext") for k in keys
+            ):
+                self.report(
+                    own,
+                    (
+                        f"{at} lets {who} {_spelled(crypto)} with the key directly. Fix: add "
+                        'StringEquals {"kms:ViaService": ["<service>.<region>.amazonaws.com"]} '
+                        "for the services that use the key for it (or an encryption context)."
+                    ),
+                    doc.carrier,
+                )
 
     def _check_pusher_secrets(
         self, principal: Res, job: str | None, at: str, patterns: list[str], doc: _Doc
