@@ -214,6 +214,9 @@ def _short_hash(*parts: str, length: int = 8) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+_Made = tuple[str, dict[str, Any]]  # a resource's id and its outputs
+
+
 class AwsShapedBackend:
     """Invents ids and ARNs in the shapes AWS returns, deterministically from the URN."""
 
@@ -230,10 +233,33 @@ class AwsShapedBackend:
         inputs, t = request.inputs, request.type
         name = str(inputs.get("name") or inputs.get("dashboardName") or request.name)
         h = _short_hash(request.urn)
-        out: dict[str, Any]
-        if t == "aws:sqs/queue:Queue":
+        service = t.split(":")[1].split("/")[0] if t.startswith("aws:") else "unknown"
+        shape = _SHAPES.get(service)
+        made = shape(self, request, name, h) if shape is not None else None
+        if made is not None:
+            return made
+        # Anything else: a stable id; an ARN when the type is an AWS one we do not model.
+        return f"{name}-{h}", {"arn": self._arn(service, f"{name}-{h}")}
+
+    def _uuid(self, request: ResourceRequest) -> str:
+        return str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+
+    # One method per AWS service, as AWS (and moto) organise them: the resource's id and
+    # outputs, or None for a type of the service it does not model.
+
+    def _sqs(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        if request.type == "aws:sqs/queue:Queue":
             url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
             return url, {"arn": self._arn("sqs", name), "url": url, "name": name}
+        if request.type in (
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        ):
+            return str(request.inputs.get("queueUrl")), {}
+        return None
+
+    def _iam(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        t, inputs = request.type, request.inputs
         if t == "aws:iam/role:Role":
             out = {"arn": f"arn:aws:iam::{self.account}:role/{name}", "name": name}
             out["uniqueId"] = "AROA" + _short_hash(request.urn, length=16).upper()
@@ -243,16 +269,23 @@ class AwsShapedBackend:
         if t in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy"):
             owner = inputs.get("role") or inputs.get("user")
             return f"{owner}:{name}", {"name": name}
-        if t == "aws:kms/key:Key":
-            key_id = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+        return None
+
+    def _kms(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        if request.type == "aws:kms/key:Key":
+            key_id = self._uuid(request)
             return key_id, {"arn": self._arn("kms", f"key/{key_id}"), "keyId": key_id}
-        if t == "aws:kms/alias:Alias":
+        if request.type == "aws:kms/alias:Alias":
             return name, {"arn": self._arn("kms", name)}
+        return None
+
+    def _secretsmanager(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        t, inputs = request.type, request.inputs
         if t == "aws:secretsmanager/secret:Secret":
             arn = self._arn("secretsmanager", f"secret:{name}-{h[:6]}")
             return arn, {"arn": arn, "name": name}
         if t == "aws:secretsmanager/secretVersion:SecretVersion":
-            version = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+            version = self._uuid(request)
             return f"{inputs.get('secretId')}|{version}", {
                 "arn": inputs.get("secretId"),
                 "versionId": version,
@@ -260,6 +293,10 @@ class AwsShapedBackend:
             }
         if t == "aws:secretsmanager/secretRotation:SecretRotation":
             return str(inputs.get("secretId")), {"rotationEnabled": True}
+        return None
+
+    def _lambda(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        t, inputs = request.type, request.inputs
         if t == "aws:lambda/function:Function":
             return name, {
                 "arn": self._arn("lambda", f"function:{name}"),
@@ -282,12 +319,16 @@ class AwsShapedBackend:
                 "urlId": h,
             }
         if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
-            esm = str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
+            esm = self._uuid(request)
             return esm, {
                 "uuid": esm,
                 "arn": self._arn("lambda", f"event-source-mapping:{esm}"),
                 "state": "Enabled" if inputs.get("enabled", True) else "Disabled",
             }
+        return None
+
+    def _cloudwatch(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        t = request.type
         if t == "aws:cloudwatch/logGroup:LogGroup":
             return name, {"arn": self._arn("logs", f"log-group:{name}")}
         if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -295,42 +336,43 @@ class AwsShapedBackend:
         if t == "aws:cloudwatch/eventRule:EventRule":
             return name, {"arn": self._arn("events", f"rule/{name}")}
         if t == "aws:cloudwatch/eventTarget:EventTarget":
-            return f"{inputs.get('rule')}-{h}", {"targetId": h}
+            return f"{request.inputs.get('rule')}-{h}", {"targetId": h}
         if t == "aws:cloudwatch/dashboard:Dashboard":
             return name, {"dashboardArn": f"arn:aws:cloudwatch::{self.account}:dashboard/{name}"}
-        if t == "aws:sns/topic:Topic":
+        return None
+
+    def _sns(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        if request.type == "aws:sns/topic:Topic":
             arn = self._arn("sns", name)
             return arn, {"arn": arn, "name": name}
-        if t == "aws:sns/topicSubscription:TopicSubscription":
-            arn = (
-                f"{inputs.get('topic')}:{uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest())}"
-            )
+        if request.type == "aws:sns/topicSubscription:TopicSubscription":
+            arn = f"{request.inputs.get('topic')}:{self._uuid(request)}"
             return arn, {"arn": arn}
-        if t == "aws:sns/topicPolicy:TopicPolicy":
-            return str(inputs.get("arn")), {}
-        if t == "aws:dynamodb/table:Table":
-            return name, {
-                "arn": self._arn("dynamodb", f"table/{name}"),
-                "streamArn": "",
-            }
-        if t == "aws:dynamodb/resourcePolicy:ResourcePolicy":
-            return str(inputs.get("resourceArn")), {"revisionId": h}
-        if t in (
-            "aws:sqs/queuePolicy:QueuePolicy",
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
-        ):
-            return str(inputs.get("queueUrl")), {}
-        if t == "aws:s3/bucket:Bucket":
+        if request.type == "aws:sns/topicPolicy:TopicPolicy":
+            return str(request.inputs.get("arn")), {}
+        return None
+
+    def _dynamodb(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        if request.type == "aws:dynamodb/table:Table":
+            return name, {"arn": self._arn("dynamodb", f"table/{name}"), "streamArn": ""}
+        if request.type == "aws:dynamodb/resourcePolicy:ResourcePolicy":
+            return str(request.inputs.get("resourceArn")), {"revisionId": h}
+        return None
+
+    def _s3(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        inputs = request.inputs
+        if request.type == "aws:s3/bucket:Bucket":
             bucket = str(inputs.get("bucket") or name)
             return bucket, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
-        if t.startswith("aws:s3/bucket") and inputs.get("bucket"):  # a bucket's configuration
-            return str(inputs["bucket"]), {}
-        if t == "aws:cloudtrail/trail:Trail":
+        if request.type.startswith("aws:s3/bucket") and inputs.get("bucket"):
+            return str(inputs["bucket"]), {}  # a bucket's configuration
+        return None
+
+    def _cloudtrail(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
+        if request.type == "aws:cloudtrail/trail:Trail":
             arn = self._arn("cloudtrail", f"trail/{name}")
             return arn, {"arn": arn, "homeRegion": self.region}
-        # Anything else: a stable id; an ARN when the type is an AWS one we do not model.
-        service = t.split(":")[1].split("/")[0] if t.startswith("aws:") else "unknown"
-        return f"{name}-{h}", {"arn": self._arn(service, f"{name}-{h}")}
+        return None
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -344,6 +386,21 @@ class AwsShapedBackend:
         if token == "aws:iam/getSessionContext:getSessionContext":
             return _session_context(str(args.get("arn", "")))
         raise ProgramError(f"the program made a provider call the mocks do not know: {token}")
+
+
+# The service part of a type token (aws:<service>/...) -> the backend's method for it.
+_SHAPES: dict[str, Callable[[AwsShapedBackend, ResourceRequest, str, str], _Made | None]] = {
+    "sqs": AwsShapedBackend._sqs,
+    "iam": AwsShapedBackend._iam,
+    "kms": AwsShapedBackend._kms,
+    "secretsmanager": AwsShapedBackend._secretsmanager,
+    "lambda": AwsShapedBackend._lambda,
+    "cloudwatch": AwsShapedBackend._cloudwatch,
+    "sns": AwsShapedBackend._sns,
+    "dynamodb": AwsShapedBackend._dynamodb,
+    "s3": AwsShapedBackend._s3,
+    "cloudtrail": AwsShapedBackend._cloudtrail,
+}
 
 
 def _session_context(arn: str) -> dict[str, Any]:
@@ -440,6 +497,58 @@ def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
     return engine_config(stack, stacks_dir)[0]
 
 
+def _engine_urn(stack: str, parent: str, type_: str, name: str) -> str:
+    """A resource's URN as the engine makes it.
+
+    The engine qualifies a child's type with its parent's whole type chain (the root stack
+    excluded); the SDK's mock keeps only the parent's last type.
+    """
+    if parent:
+        qualified = parent.split("::")[2]
+        if qualified != "pulumi:pulumi:Stack":
+            type_ = f"{qualified}${type_}"
+    return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+
+
+def _former_urns(stack: str, names: dict[str, tuple[str, list[str]]], request: Any) -> list[str]:
+    """The URNs the engine resolves a resource's aliases to.
+
+    Its own alias specs, then one alias per alias of its parent: a child whose name starts
+    with its parent's name takes the parent's former name in that prefix (Pulumi docs,
+    "Resource options: aliases": children inherit their parent's). `names` holds each
+    registered URN's (name, former URNs).
+    """
+    formers: list[str] = []
+    for alias in request.aliases:
+        if alias.urn:
+            formers.append(alias.urn)
+            continue
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        formers.append(
+            _engine_urn(stack, parent, spec.type or request.type, spec.name or request.name)
+        )
+    parent_name, parent_formers = names.get(request.parent, ("", []))
+    for parent_former in parent_formers:
+        name = request.name
+        if parent_name and name.startswith(parent_name):
+            name = parent_former.rsplit("::", 1)[1] + name[len(parent_name) :]
+        formers.append(_engine_urn(stack, parent_former, request.type, name))
+    return formers
+
+
+def _analyzer_options(request: Any, aliases: list[str]) -> dict[str, Any]:
+    """The resource options the engine passes to an analyzer, from a registration."""
+    return {
+        "protect": bool(request.protect),
+        "ignoreChanges": list(request.ignoreChanges),
+        "dependsOn": list(request.dependencies),
+        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        "additionalSecretOutputs": list(request.additionalSecretOutputs),
+        "aliases": aliases,
+    }
+
+
 def _make_monitor(
     stack: str,
     backend: ResourceBackend,
@@ -469,37 +578,10 @@ def _make_monitor(
             self.names: dict[str, tuple[str, list[str]]] = {}
 
         def make_urn(self, parent: str, type_: str, name: str) -> str:
-            # The engine qualifies a child's type with its parent's whole type chain (the
-            # root stack excluded); the SDK's mock keeps only the parent's last type.
-            if parent:
-                qualified = parent.split("::")[2]
-                if qualified != "pulumi:pulumi:Stack":
-                    type_ = f"{qualified}${type_}"
-            return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+            return _engine_urn(stack, parent, type_, name)
 
         def former_urns(self, request: Any, urn: str) -> list[str]:
-            """The URNs the engine resolves a resource's aliases to.
-
-            Its own alias specs, then one alias per alias of its parent: a child whose name
-            starts with its parent's name takes the parent's former name in that prefix
-            (Pulumi docs, "Resource options: aliases": children inherit their parent's).
-            """
-            formers: list[str] = []
-            for alias in request.aliases:
-                if alias.urn:
-                    formers.append(alias.urn)
-                    continue
-                spec = alias.spec
-                parent = "" if spec.noParent else (spec.parentUrn or request.parent)
-                formers.append(
-                    self.make_urn(parent, spec.type or request.type, spec.name or request.name)
-                )
-            parent_name, parent_formers = self.names.get(request.parent, ("", []))
-            for parent_former in parent_formers:
-                name = request.name
-                if parent_name and name.startswith(parent_name):
-                    name = parent_former.rsplit("::", 1)[1] + name[len(parent_name) :]
-                formers.append(self.make_urn(parent_former, request.type, name))
+            formers = _former_urns(stack, self.names, request)
             self.names[urn] = (request.name, formers)
             return formers
 
@@ -540,14 +622,7 @@ def _make_monitor(
                     outputs={"id": id_, **computed} if request.custom else {},
                     custom=bool(request.custom),
                     secret_paths=frozenset(secret_paths),
-                    options={
-                        "protect": bool(request.protect),
-                        "ignoreChanges": list(request.ignoreChanges),
-                        "dependsOn": list(request.dependencies),
-                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                        "additionalSecretOutputs": list(request.additionalSecretOutputs),
-                        "aliases": aliases,
-                    },
+                    options=_analyzer_options(request, aliases),
                 )
             )
             obj = sync_await(rpc.serialize_properties(state, {}))
