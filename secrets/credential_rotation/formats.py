@@ -230,19 +230,27 @@ def validate_secret(doc: dict[str, Any]) -> None:
     for field in KINDS[kind]:
         if field not in doc:
             raise SecretFormatError(f"{kind}.{field}: required field is missing")
-        value = doc[field]
-        if field == "client_ids":
-            if not isinstance(value, dict) or any(
-                not isinstance(value.get(s), str) or not value.get(s) for s in SLOTS
-            ):
-                raise SecretFormatError(
-                    f'{kind}.client_ids: expected {{"a": "<consumer key>", "b": "<consumer key>"}}'
-                )
-            continue
-        if not isinstance(value, str):
-            raise SecretFormatError(f"{kind}.{field}: expected a string")
-        if not value and not (bootstrap and field in _MAY_BE_EMPTY_IN_BOOTSTRAP):
-            raise SecretFormatError(f"{kind}.{field}: must not be empty")
+        _validate_field(kind, field, doc[field], bootstrap)
+    _validate_slot(kind, doc)
+
+
+def _validate_field(kind: str, field: str, value: Any, bootstrap: bool) -> None:
+    if field == "client_ids":
+        if not isinstance(value, dict) or any(
+            not isinstance(value.get(s), str) or not value.get(s) for s in SLOTS
+        ):
+            raise SecretFormatError(
+                f'{kind}.client_ids: expected {{"a": "<consumer key>", "b": "<consumer key>"}}'
+            )
+        return
+    if not isinstance(value, str):
+        raise SecretFormatError(f"{kind}.{field}: expected a string")
+    if not value and not (bootstrap and field in _MAY_BE_EMPTY_IN_BOOTSTRAP):
+        raise SecretFormatError(f"{kind}.{field}: must not be empty")
+
+
+def _validate_slot(kind: str, doc: dict[str, Any]) -> None:
+    """The kinds with two key slots: the slot in use is one of them, and it fits the rest."""
     if kind == "snowflake_key_pair":
         if doc["slot"] not in SNOWFLAKE_SLOTS:
             raise SecretFormatError(f"{kind}.slot: expected '1' (RSA_PUBLIC_KEY) or '2' (_2)")
