@@ -316,6 +316,41 @@ def stack_cost(resources: Iterable[Any], region: str) -> IntegrationCost:
     return IntegrationCost("(stack)", region, tuple(out.lines))
 
 
+@dataclass
+class _Planned:
+    """One integration's planned resources, as the usage estimates read them."""
+
+    integ: Integration
+    resources: list[Any]
+    functions: dict[str, Any]  # role -> function
+    sync: dict[str, Any]  # the functions that move records or deliveries
+    secrets: list[Any]
+
+    @property
+    def name(self) -> str:
+        return self.integ.name
+
+    @property
+    def records(self) -> float:
+        """Records per month, one way."""
+        return self.integ.service_levels.expected_records_per_day * DAYS_PER_MONTH
+
+    @property
+    def has_table(self) -> bool:
+        return bool(_of_type(self.resources, "aws:dynamodb/table:Table"))
+
+
+@dataclass
+class _Usage:
+    """Invocations and seconds per function and month, and what they handle."""
+
+    invocations: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    records_handled: float = 0.0
+    rotations: float = 0.0
+    consumers: list[str] = field(default_factory=list)
+
+
 def integration_cost(integ: Integration, resources: Iterable[Any], region: str) -> IntegrationCost:
     """Fixed and usage cost of one integration's planned resources in `region`.
 
@@ -323,19 +358,44 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     `type`, `name` and camelCase `inputs`).
     """
     resources = list(resources)
-    out = _Lines(region)
     name = integ.name
-    records = integ.service_levels.expected_records_per_day * DAYS_PER_MONTH
-
-    _add_keys(out, resources)
-    secrets = _of_type(resources, "aws:secretsmanager/secret:Secret")
     functions = {_role(f, name): f for f in _of_type(resources, "aws:lambda/function:Function")}
-    sync = {
-        k: f
-        for k, f in functions.items()
-        if k in ("consumer", "reverse-consumer", "batch", "reconcile", "webhook")
-    }
-    out.add("secret", len(secrets), f"{len(secrets)} credential secret(s)")
+    planned = _Planned(
+        integ,
+        resources,
+        functions,
+        sync={
+            k: f
+            for k, f in functions.items()
+            if k in ("consumer", "reverse-consumer", "batch", "reconcile", "webhook")
+        },
+        secrets=_of_type(resources, "aws:secretsmanager/secret:Secret"),
+    )
+    out = _Lines(region)
+    _add_keys(out, resources)
+    _add_fixed(out, planned)
+    usage = _usage(planned)
+    _add_lambda(out, planned, usage)
+    queues = _add_queues(out, planned, usage)
+    _add_table_writes(out, planned, usage)
+    reads = _add_secret_reads(out, planned, usage)
+    _add_kms_requests(out, planned, usage, queues, reads)
+    log_bytes = (
+        usage.records_handled * LOG_BYTES_PER_RECORD
+        + sum(usage.invocations.values()) * LOG_BYTES_PER_INVOCATION
+    )
+    out.add(
+        "logs-ingestion",
+        log_bytes / 1024**3,
+        f"{LOG_BYTES_PER_RECORD} bytes per record and {LOG_BYTES_PER_INVOCATION} per invocation",
+    )
+    return IntegrationCost(name, region, tuple(out.lines))
+
+
+def _add_fixed(out: _Lines, planned: _Planned) -> None:
+    """Secrets, alarms, dashboards and the custom metrics the sync functions publish."""
+    resources, sync = planned.resources, planned.sync
+    out.add("secret", len(planned.secrets), f"{len(planned.secrets)} credential secret(s)")
     alarms = _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
     out.add("alarm", len(alarms), f"{len(alarms)} alarm(s)")
     dashboards = _of_type(resources, "aws:cloudwatch/dashboard:Dashboard")
@@ -347,63 +407,73 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
         out.add(
             "custom-metric",
             len(metrics),
-            f"{len(metrics)} metrics in Integrations/{name} ({', '.join(metrics)})",
+            f"{len(metrics)} metrics in Integrations/{planned.name} ({', '.join(metrics)})",
         )
 
-    # Invocations and seconds per function and month.
-    invocations: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    records_handled = 0.0
-    consumers = [c for c in ("consumer", "reverse-consumer") if c in sync]
-    for consumer in consumers:
-        invocations[consumer] = records  # sparse traffic: about one record per invocation
-        seconds[consumer] = records * SECONDS_PER_RECORD
-        records_handled += records
+
+def _usage(planned: _Planned) -> _Usage:
+    """Invocations and seconds per function and month."""
+    sync, records = planned.sync, planned.records
+    usage = _Usage(consumers=[c for c in ("consumer", "reverse-consumer") if c in sync])
+    for consumer in usage.consumers:
+        usage.invocations[consumer] = records  # sparse traffic: about one record per invocation
+        usage.seconds[consumer] = records * SECONDS_PER_RECORD
+        usage.records_handled += records
     if "webhook" in sync:  # one delivery per record
-        invocations["webhook"] = records
-        seconds["webhook"] = records * INGRESS_SECONDS_PER_DELIVERY
+        usage.invocations["webhook"] = records
+        usage.seconds["webhook"] = records * INGRESS_SECONDS_PER_DELIVERY
+    _scheduled_usage(planned, usage)
+    for rotation in _of_type(planned.resources, "aws:secretsmanager/secretRotation:SecretRotation"):
+        days = (rotation.inputs.get("rotationRules") or {}).get("automaticallyAfterDays") or 30
+        usage.rotations += DAYS_PER_MONTH / float(days)
+    if "rotation" in planned.functions and usage.rotations:
+        usage.invocations["rotation"] = usage.rotations * ROTATION_STEPS
+        usage.seconds["rotation"] = usage.rotations * ROTATION_STEPS * ROTATION_SECONDS_PER_STEP
+    return usage
+
+
+def _scheduled_usage(planned: _Planned, usage: _Usage) -> None:
+    """The batch job's and the reconciliation's runs, from their schedules."""
+    sync, records = planned.sync, planned.records
     schedules = {
-        _role(r, name).removesuffix("-schedule"): str(r.inputs.get("scheduleExpression", ""))
-        for r in _of_type(resources, "aws:cloudwatch/eventRule:EventRule")
+        _role(r, planned.name).removesuffix("-schedule"): str(
+            r.inputs.get("scheduleExpression", "")
+        )
+        for r in _of_type(planned.resources, "aws:cloudwatch/eventRule:EventRule")
         if r.inputs.get("scheduleExpression")
     }
     if "batch" in sync and schedules.get("batch"):
         runs = runs_per_month(schedules["batch"])
-        invocations["batch"] = runs
+        usage.invocations["batch"] = runs
         # A run stops at its timeout and the next one resumes from the watermark.
         timeout = float(sync["batch"].inputs.get("timeout", 3))
-        seconds["batch"] = min(records * SECONDS_PER_RECORD, runs * timeout)
-        records_handled += records
+        usage.seconds["batch"] = min(records * SECONDS_PER_RECORD, runs * timeout)
+        usage.records_handled += records
     if "reconcile" in sync and schedules.get("reconcile"):
         runs = runs_per_month(schedules["reconcile"])
-        invocations["reconcile"] = runs
-        seconds["reconcile"] = runs * RECONCILE_SECONDS_PER_RUN
-    rotations = 0.0
-    for rotation in _of_type(resources, "aws:secretsmanager/secretRotation:SecretRotation"):
-        days = (rotation.inputs.get("rotationRules") or {}).get("automaticallyAfterDays") or 30
-        rotations += DAYS_PER_MONTH / float(days)
-    if "rotation" in functions and rotations:
-        invocations["rotation"] = rotations * ROTATION_STEPS
-        seconds["rotation"] = rotations * ROTATION_STEPS * ROTATION_SECONDS_PER_STEP
+        usage.invocations["reconcile"] = runs
+        usage.seconds["reconcile"] = runs * RECONCILE_SECONDS_PER_RUN
 
-    total_invocations = sum(invocations.values())
-    per_day = integ.service_levels.expected_records_per_day
+
+def _add_lambda(out: _Lines, planned: _Planned, usage: _Usage) -> None:
+    records, invocations = planned.records, usage.invocations
+    per_day = planned.integ.service_levels.expected_records_per_day
     parts = {
         "consumer": f"{records:,.0f} records ({per_day:,}/day), one per invocation",
         "reverse-consumer": f"as many the other way ({records:,.0f})",
         "webhook": f"{records:,.0f} signed webhook deliveries",
         "batch": f"{invocations.get('batch', 0):,.0f} batch runs",
         "reconcile": f"{invocations.get('reconcile', 0):,.0f} reconciliations",
-        "rotation": f"{rotations:.1f} rotations x {ROTATION_STEPS} steps",
+        "rotation": f"{usage.rotations:.1f} rotations x {ROTATION_STEPS} steps",
     }
     out.add(
         "lambda-requests",
-        total_invocations,
+        sum(invocations.values()),
         ", ".join(text for role, text in parts.items() if role in invocations),
     )
     gb_seconds = sum(
-        seconds[role] * float(functions[role].inputs.get("memorySize", 128)) / 1024
-        for role in seconds
+        usage.seconds[role] * float(planned.functions[role].inputs.get("memorySize", 128)) / 1024
+        for role in usage.seconds
     )
     out.add(
         "lambda-compute",
@@ -414,17 +484,19 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
         "per rotation step, at each function's memory",
     )
 
-    # Each consumer's source queue: `queue`, and `reverse-queue` for the way back.
+
+def _add_queues(out: _Lines, planned: _Planned, usage: _Usage) -> list[Any]:
+    """Each consumer's source queue: `queue`, and `reverse-queue` for the way back."""
     queues = [
         q
-        for q in _of_type(resources, "aws:sqs/queue:Queue")
-        if _role(q, name).removesuffix(".fifo")
-        in [c.replace("consumer", "queue") for c in consumers]
+        for q in _of_type(planned.resources, "aws:sqs/queue:Queue")
+        if _role(q, planned.name).removesuffix(".fifo")
+        in [c.replace("consumer", "queue") for c in usage.consumers]
     ]
     if queues:
         fifo = bool(queues[0].inputs.get("fifoQueue"))
         idle_polls = IDLE_POLLERS * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-        requests = len(queues) * (records * SQS_REQUESTS_PER_RECORD + idle_polls)
+        requests = len(queues) * (planned.records * SQS_REQUESTS_PER_RECORD + idle_polls)
         each = " each way" if len(queues) > 1 else ""
         out.add(
             "sqs-fifo-requests" if fifo else "sqs-requests",
@@ -432,53 +504,58 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
             f"{SQS_REQUESTS_PER_RECORD} per record (send, receive, delete) and "
             f"{idle_polls:,.0f} long polls by the trigger's {IDLE_POLLERS} pollers{each}",
         )
+    return queues
 
-    if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
-        if "batch" in invocations:  # a watermark commit per page, and per object and run
-            page = int(_bundle_constant("batch", "DEFAULT_PAGE_SIZE"))
-            writes = records / page + invocations["batch"] * len(integ.objects)
-            basis = f"a watermark write per page of {page} and per object and batch run"
-        else:
-            writes = records_handled * STATE_WRITES_PER_RECORD
-            basis = f"{STATE_WRITES_PER_RECORD} idempotency writes per record and way"
-        if "webhook" in invocations:
-            writes += invocations["webhook"]
-            basis += ", one delivery id per webhook delivery"
-        out.add("dynamodb-writes", writes, basis)
 
+def _add_table_writes(out: _Lines, planned: _Planned, usage: _Usage) -> None:
+    if not (planned.has_table and usage.records_handled):
+        return
+    if "batch" in usage.invocations:  # a watermark commit per page, and per object and run
+        page = int(_bundle_constant("batch", "DEFAULT_PAGE_SIZE"))
+        writes = planned.records / page + usage.invocations["batch"] * len(planned.integ.objects)
+        basis = f"a watermark write per page of {page} and per object and batch run"
+    else:
+        writes = usage.records_handled * STATE_WRITES_PER_RECORD
+        basis = f"{STATE_WRITES_PER_RECORD} idempotency writes per record and way"
+    if "webhook" in usage.invocations:
+        writes += usage.invocations["webhook"]
+        basis += ", one delivery id per webhook delivery"
+    out.add("dynamodb-writes", writes, basis)
+
+
+def _add_secret_reads(out: _Lines, planned: _Planned, usage: _Usage) -> float:
+    """Secrets Manager calls; returns the reads (each one is a KMS decrypt too)."""
     cache_seconds = float(_bundle_constant("credentials", "SECRET_MAX_AGE_SECONDS"))
     windows = SECONDS_PER_MONTH / cache_seconds
-    reads = sum(min(invocations[r], windows) for r in sync if r in invocations) * len(secrets)
-    rotation_calls = rotations * ROTATION_SECRETS_CALLS
+    invocations = usage.invocations
+    reads = sum(min(invocations[r], windows) for r in planned.sync if r in invocations) * len(
+        planned.secrets
+    )
+    rotation_calls = usage.rotations * ROTATION_SECRETS_CALLS
     out.add(
         "secrets-api-calls",
         reads + rotation_calls,
         f"each secret read at most once per {cache_seconds:.0f} s cache per function, and "
         f"{ROTATION_SECRETS_CALLS} calls per rotation",
     )
+    return reads
 
+
+def _add_kms_requests(
+    out: _Lines, planned: _Planned, usage: _Usage, queues: list[Any], reads: float
+) -> None:
     cmk_callers = 0.0
     for _queue in queues:  # the sender and the consumer of each queue
-        cmk_callers += 2 * min(records, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
-    if _of_type(resources, "aws:dynamodb/table:Table") and records_handled:
-        cmk_callers += min(records_handled, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
-    kms_requests = reads + rotations * ROTATION_KMS_REQUESTS + cmk_callers
+        cmk_callers += 2 * min(planned.records, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
+    if planned.has_table and usage.records_handled:
+        cmk_callers += min(usage.records_handled, SECONDS_PER_MONTH / DATA_KEY_REUSE_SECONDS)
+    kms_requests = reads + usage.rotations * ROTATION_KMS_REQUESTS + cmk_callers
     out.add(
         "kms-requests",
         kms_requests,
         "one decrypt per secret read, data keys of the queue and table per "
         f"{DATA_KEY_REUSE_SECONDS} s and caller, {ROTATION_KMS_REQUESTS} per rotation",
     )
-
-    log_bytes = (
-        records_handled * LOG_BYTES_PER_RECORD + total_invocations * LOG_BYTES_PER_INVOCATION
-    )
-    out.add(
-        "logs-ingestion",
-        log_bytes / 1024**3,
-        f"{LOG_BYTES_PER_RECORD} bytes per record and {LOG_BYTES_PER_INVOCATION} per invocation",
-    )
-    return IntegrationCost(name, region, tuple(out.lines))
 
 
 def price_table_json(region: str) -> list[dict[str, Any]]:
