@@ -224,6 +224,21 @@ class _Doc:
     document: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Grant:
+    """One Allow statement of an identity policy, as the checks of a principal read it."""
+
+    own: str | None  # the principal's integration
+    job: str | None  # its job (sync, rotation, pusher, ...)
+    who: str
+    at: str  # where the statement is, for messages
+    statement: dict[str, Any]
+    actions: frozenset[str]
+    patterns: list[str]  # its resource patterns
+    reaches: dict[str, Reach]  # whose resources each pattern reaches
+    doc: _Doc
+
+
 class _Analysis:
     """One run over the stack; `report` is the SDK's, `unknown` collects unjudgeable paths."""
 
@@ -360,11 +375,12 @@ class _Analysis:
             if not actions:
                 continue
             patterns, reaches = self._statement_reach(statement)
-            self._check_scope(own, who, at, actions, patterns, reaches, doc)
-            self._check_minting(own, job, who, at, actions, patterns, reaches, doc)
+            grant = _Grant(own, job, who, at, statement, actions, patterns, reaches, doc)
+            self._check_scope(grant)
+            self._check_minting(grant)
             if actions & _SECRET_READS and self.pusher_secrets:
                 self._check_pusher_secrets(principal, job, at, patterns, doc)
-            self._check_job(own, job, who, at, statement, actions, doc)
+            self._check_job(grant)
 
     def _statement_reach(self, statement: dict[str, Any]) -> tuple[list[str], dict[str, Reach]]:
         """The statement's resource patterns and whose resources each reaches."""
@@ -376,17 +392,10 @@ class _Analysis:
         patterns = [str(r) for r in as_list(statement.get("Resource"))]
         return patterns, {p: self.world.reach(p) for p in patterns}
 
-    def _check_scope(
-        self,
-        own: str | None,
-        who: str,
-        at: str,
-        actions: frozenset[str],
-        patterns: list[str],
-        reaches: dict[str, Reach],
-        doc: _Doc,
-    ) -> None:
+    def _check_scope(self, grant: _Grant) -> None:
         """Actions that take a resource reach only the principal's own integration."""
+        own, who, at, actions, doc = grant.own, grant.who, grant.at, grant.actions, grant.doc
+        patterns, reaches = grant.patterns, grant.reaches
         scoped = frozenset(a for a in actions if a not in ACTIONS or ACTIONS[a].resource_scoped)
         if not scoped:
             return
@@ -404,18 +413,11 @@ class _Analysis:
                     doc.carrier,
                 )
 
-    def _check_job(
-        self,
-        own: str | None,
-        job: str | None,
-        who: str,
-        at: str,
-        statement: dict[str, Any],
-        actions: frozenset[str],
-        doc: _Doc,
-    ) -> None:
+    def _check_job(self, grant: _Grant) -> None:
         """What the principal's job forbids: a sync role destroying state or writing
         credentials, a pusher acting from anywhere, any role using its key directly."""
+        own, job, who, at, doc = grant.own, grant.job, grant.who, grant.at, grant.doc
+        statement, actions = grant.statement, grant.actions
         if job == "sync":
             destructive = {a for a in actions if destroys(a)}
             if destructive:
@@ -485,17 +487,9 @@ class _Analysis:
                 doc.carrier,
             )
 
-    def _check_minting(
-        self,
-        own: str | None,
-        job: str | None,
-        who: str,
-        at: str,
-        actions: frozenset[str],
-        patterns: list[str],
-        reaches: dict[str, Reach],
-        doc: _Doc,
-    ) -> None:
+    def _check_minting(self, grant: _Grant) -> None:
+        own, job, who, at, doc = grant.own, grant.job, grant.who, grant.at, grant.doc
+        actions, patterns, reaches = grant.actions, grant.patterns, grant.reaches
         minting = {a for a in actions if mints_access(a)}
         if not minting:
             return
