@@ -224,6 +224,16 @@ class _Doc:
     document: dict[str, Any]
 
 
+# What a sync role may never do, and why, as the message ends.
+_SYNC_FORBIDS: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (destroys, ", which destroys state. Fix: remove them; deleting is the deployer's."),
+    (
+        writes_credentials,
+        " on secrets. Fix: only the integration's rotation role writes its credentials.",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class _Grant:
     """One Allow statement of an identity policy, as the checks of a principal read it."""
@@ -418,26 +428,11 @@ class _Analysis:
         credentials, a pusher acting from anywhere, any role using its key directly."""
         own, job, who, at, doc = grant.own, grant.job, grant.who, grant.at, grant.doc
         statement, actions = grant.statement, grant.actions
-        if job == "sync":
-            destructive = {a for a in actions if destroys(a)}
-            if destructive:
+        for forbidden, why in _SYNC_FORBIDS if job == "sync" else ():
+            found = {a for a in actions if forbidden(a)}
+            if found:
                 self.report(
-                    own,
-                    (
-                        f"{at} lets the sync role {who} {_spelled(destructive)}, which "
-                        "destroys state. Fix: remove them; deleting is the deployer's."
-                    ),
-                    doc.carrier,
-                )
-            writes = {a for a in actions if writes_credentials(a)}
-            if writes:
-                self.report(
-                    own,
-                    (
-                        f"{at} lets the sync role {who} {_spelled(writes)} on secrets. Fix: "
-                        "only the integration's rotation role writes its credentials."
-                    ),
-                    doc.carrier,
+                    own, f"{at} lets the sync role {who} {_spelled(found)}{why}", doc.carrier
                 )
         if job == "pusher" and "aws:sourceip" not in _condition_keys(statement):
             self.report(
