@@ -22,8 +22,8 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -31,7 +31,14 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
 from contract.naming import name_limit
-from contract.phases import REVERSE, REVIEW_ALARM, Alarm, required_alarms
+from contract.phases import (
+    REVERSE,
+    REVIEW_ALARM,
+    SECRET_AGE_ALARM,
+    SECRET_AGE_METRIC,
+    Alarm,
+    required_alarms,
+)
 
 __all__ = ["DirectionWatch", "IntegrationAlarms", "IntegrationAlarmsArgs"]
 
@@ -79,6 +86,8 @@ class IntegrationAlarmsArgs:
     reverse: DirectionWatch | None = None
     # Where a manual_review strategy parks contested changes.
     review_queue_name: pulumi.Input[str] | None = None
+    # Credentials rotated by hand: name -> (its secret's name, rotation_days).
+    manual_secrets: Mapping[str, tuple[pulumi.Input[str], int]] = field(default_factory=dict)
 
     @property
     def forward(self) -> DirectionWatch:
@@ -180,9 +189,13 @@ class IntegrationAlarms(pulumi.ComponentResource):
             "latency-p99": self._latency_p99,
             "api-budget": self._api_budget,
             REVIEW_ALARM: self._review_depth,
+            SECRET_AGE_ALARM: self._secret_age,
         }
         required = required_alarms(
-            args.phase, reverse=args.reverse is not None, review=args.review_queue_name is not None
+            args.phase,
+            reverse=args.reverse is not None,
+            review=args.review_queue_name is not None,
+            manual_credentials=sorted(args.manual_secrets),
         )
         for alarm in required:
             if alarm.kind == "rotation-failure":
@@ -253,6 +266,27 @@ class IntegrationAlarms(pulumi.ComponentResource):
     def _review_depth(self) -> None:
         text = "A change made on both sides at once waits for a person in the review queue."
         self._depth(REVIEW_ALARM, text, self._args.review_queue_name)
+
+    def _secret_age(self) -> None:
+        # The functions holding the credential report its age about hourly while they run;
+        # an integration that does not run has nothing to report, and its other alarms
+        # (stale sync) say so, so missing data is not a breach here.
+        name = self._current.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
+        secret_name, days = self._args.manual_secrets[name]
+        scope = self._args.scope
+        self._alarm(
+            SECRET_AGE_ALARM,
+            f"Credential {name} is older than its rotation_days ({days}): its vendor issues "
+            "the next one only by hand. Issue it in the vendor's console, then run "
+            f"`provisioner rotate {scope.integration} --manual --credential {name}`.",
+            namespace=scope.metrics_namespace,
+            metric_name=SECRET_AGE_METRIC,
+            dimensions={"service": scope.integration, "secret": secret_name},
+            statistic="Maximum",
+            period=DAY,
+            comparison_operator="GreaterThanThreshold",
+            threshold=days,
+        )
 
     def _oldest_message_age(self) -> None:
         args = self._args

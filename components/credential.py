@@ -158,6 +158,9 @@ class CredentialSpec:
     kind: str
     rotation_days: int
     bootstrap: Mapping[str, Any] = field(default_factory=dict)
+    # Rotated by hand (its vendor issues the next one only in its console): tagged
+    # `rotation=manual`, so the pack requires its secret-age alarm (contract.phases).
+    manual: bool = False
 
 
 @dataclass
@@ -404,7 +407,7 @@ class ScopedCredential(pulumi.ComponentResource):
                 f"{scope.physical('rotation')}",
                 kms_key_id=self.key.arn,
                 recovery_window_in_days=secret_recovery_window_days(stateful),
-                tags=scope.tags,
+                tags=scope.tags_with(rotation="manual") if cred.manual else scope.tags,
                 opts=child(self, protect=stateful),
             )
         self.secret_policies: dict[str, aws.secretsmanager.SecretPolicy] = {}

@@ -265,6 +265,7 @@ class Integration(pulumi.ComponentResource):
                         kind=c.kind.value,
                         rotation_days=c.rotation_days,
                         bootstrap=_bootstrap(c, scope, roadmap, environment),
+                        manual=roadmap.rotation_mode(c) == "manual",
                     )
                     for c in integ.credentials
                 ],
@@ -493,6 +494,11 @@ class Integration(pulumi.ComponentResource):
                     kms_key_arn=key_arn,
                     reverse=reverse_watch,
                     review_queue_name=self.queue.review.name if self.queue.review else None,
+                    manual_secrets={
+                        c.name: (self.credentials.secrets[c.name].name, c.rotation_days)
+                        for c in integ.credentials
+                        if roadmap.rotation_mode(c) == "manual"
+                    },
                 ),
                 child,
             )

@@ -13,7 +13,10 @@ each one back from the emulator, and the tests parametrize from here.
 A bidirectional flow runs one queue, DLQ and consumer per direction: the kinds that watch
 one of those (`DIRECTION_ALARMS`) are required once more for the reverse direction, under
 the role `alarm-reverse-{kind}`. A flow whose conflict strategy parks contested changes for
-a person has a review queue, watched from phase 3 by `REVIEW_ALARM`.
+a person has a review queue, watched from phase 3 by `REVIEW_ALARM`. Each credential
+rotated by hand (rotation mode `manual`) gets a `SECRET_AGE_ALARM` from phase 3, role
+`alarm-secret-age-{credential}`: its `CredentialAgeDays` (what the functions holding it
+report) above its `rotation_days` means the manual rotation is overdue.
 
 Usage::
 
@@ -23,6 +26,7 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -31,9 +35,12 @@ __all__ = [
     "DIRECTION_ALARMS",
     "REVERSE",
     "REVIEW_ALARM",
+    "SECRET_AGE_ALARM",
+    "SECRET_AGE_METRIC",
     "Alarm",
     "first_phase",
     "required_alarms",
+    "secret_age_role",
 ]
 
 ALARMS_BY_PHASE: dict[int, tuple[str, ...]] = {
@@ -45,6 +52,13 @@ ALARMS_BY_PHASE: dict[int, tuple[str, ...]] = {
 # review queue; its depth pages like a DLQ's, from the phase the flow first syncs.
 REVIEW_ALARM = "review-depth"
 REVIEW_PHASE = 3
+# A credential a person rotates (rotation mode manual) pages once it is older than its
+# rotation_days: the reminder no rotation function can give.
+SECRET_AGE_ALARM = "secret-age"
+SECRET_AGE_PHASE = 3
+# Days since the credential's current version was stored, reported by the functions that
+# read it (integration_sync.secret_age), with dimensions service and secret (its name).
+SECRET_AGE_METRIC = "CredentialAgeDays"
 # The kinds that watch one direction's own queue, DLQ or consumer function.
 DIRECTION_ALARMS: frozenset[str] = frozenset(
     {"dlq-depth", "oldest-message-age", "errors", "throttles", "latency-p99"}
@@ -56,6 +70,7 @@ REVERSE = "reverse"
 ALARM_KINDS: tuple[str, ...] = (
     *(kind for kinds in ALARMS_BY_PHASE.values() for kind in kinds),
     REVIEW_ALARM,
+    SECRET_AGE_ALARM,
 )
 
 
@@ -71,11 +86,20 @@ def first_phase(kind: str) -> int:
     """The phase from which an alarm kind is required."""
     if kind == REVIEW_ALARM:
         return REVIEW_PHASE
+    if kind == SECRET_AGE_ALARM:
+        return SECRET_AGE_PHASE
     return next(phase for phase, kinds in ALARMS_BY_PHASE.items() if kind in kinds)
 
 
-def required_alarms(phase: int, *, reverse: bool = False, review: bool = False) -> list[Alarm]:
-    """Every alarm an integration at `phase` needs, the reverse direction's and review's too."""
+def required_alarms(
+    phase: int,
+    *,
+    reverse: bool = False,
+    review: bool = False,
+    manual_credentials: Sequence[str] = (),
+) -> list[Alarm]:
+    """Every alarm an integration at `phase` needs, the reverse direction's and review's too,
+    and one secret-age alarm per credential rotated by hand (``manual_credentials``)."""
     alarms: list[Alarm] = []
     for first, kinds in ALARMS_BY_PHASE.items():
         if phase < first:
@@ -86,4 +110,11 @@ def required_alarms(phase: int, *, reverse: bool = False, review: bool = False) 
                 alarms.append(Alarm(kind, f"alarm-{REVERSE}-{kind}"))
     if review and phase >= REVIEW_PHASE:
         alarms.append(Alarm(REVIEW_ALARM, f"alarm-{REVIEW_ALARM}"))
+    if phase >= SECRET_AGE_PHASE:
+        alarms += [Alarm(SECRET_AGE_ALARM, secret_age_role(c)) for c in manual_credentials]
     return alarms
+
+
+def secret_age_role(credential: str) -> str:
+    """The role of the secret-age alarm of one credential (``alarm-secret-age-{name}``)."""
+    return f"alarm-{SECRET_AGE_ALARM}-{credential}"

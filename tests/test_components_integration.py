@@ -20,7 +20,7 @@ from program_runs import stack_run
 from components.integration import Integration, IntegrationArgs
 from components.roadmap import load_roadmap
 from components.settings import load_stack_settings
-from contract.phases import ALARMS_BY_PHASE
+from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM, SECRET_AGE_METRIC
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,14 @@ ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
 
 # The metric alarms each phase adds (contract.phases); rotation failure is an EventBridge rule.
 ALARM_KINDS = {p: set(kinds) - {"rotation-failure"} for p, kinds in ALARMS_BY_PHASE.items()}
+
+
+def secret_age(name: str) -> set[str]:
+    """The secret-age alarm kind when the integration has a credential rotated by hand."""
+    manual = [
+        c for c in ROADMAP.integration(name).credentials if ROADMAP.rotation_mode(c) == "manual"
+    ]
+    return {SECRET_AGE_ALARM} if manual else set()
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +115,43 @@ def test_phase_3_adds_queue_function_state_and_its_alarms(prod: ProgramRun) -> N
     assert {"quote-to-order-queue", "quote-to-order-dlq", "quote-to-order-state"} <= names
     assert {"quote-to-order-consumer", "quote-to-order-consumer-trigger"} <= names
     alarms = {r.inputs["tags"]["alarm"] for r in of_type(resources, "MetricAlarm")}
-    assert alarms == ALARM_KINDS[3]
+    assert alarms == ALARM_KINDS[3] | secret_age("quote-to-order")
     rules = [r for r in of_type(resources, "EventRule") if "alarm" in r.inputs["tags"]]
     assert [r.inputs["tags"]["alarm"] for r in rules] == ["rotation-failure"]
     assert not of_type(resources, "Dashboard")
     assert "quote-to-order-reconcile" not in names
 
 
+def test_a_credential_rotated_by_hand_pages_once_older_than_its_rotation_days(
+    prod: ProgramRun,
+) -> None:
+    resources = owned(prod, "quote-to-order")
+    ages = [
+        r
+        for r in of_type(resources, "MetricAlarm")
+        if r.inputs["tags"]["alarm"] == SECRET_AGE_ALARM
+    ]
+    assert [r.name for r in ages] == ["quote-to-order-alarm-secret-age-netsuite-m2m"]
+    (age,) = ages
+    secret = prod.find("quote-to-order-cred-netsuite-m2m", "aws:secretsmanager/secret:Secret")
+    assert secret.inputs["tags"]["rotation"] == "manual"
+    jwt = prod.find("quote-to-order-cred-salesforce-jwt", "aws:secretsmanager/secret:Secret")
+    assert "rotation" not in jwt.inputs["tags"]
+    assert age.inputs["metricName"] == SECRET_AGE_METRIC
+    assert age.inputs["namespace"] == "Integrations/quote-to-order"
+    assert age.inputs["dimensions"] == {
+        "service": "quote-to-order",
+        "secret": secret.inputs["name"],
+    }
+    assert age.inputs["threshold"] == 30  # netsuite-m2m's rotation_days
+    assert age.inputs["comparisonOperator"] == "GreaterThanThreshold"
+    assert age.inputs["period"] == 86_400
+
+
 def test_phase_4_adds_reconciliation_dashboard_and_gap_alarms(prod: ProgramRun) -> None:
     resources = owned(prod, "lead-to-account")
     alarms = {r.inputs["tags"]["alarm"] for r in of_type(resources, "MetricAlarm")}
-    assert alarms == ALARM_KINDS[3] | ALARM_KINDS[4]
+    assert alarms == ALARM_KINDS[3] | ALARM_KINDS[4] | secret_age("lead-to-account")
     assert [r.name for r in of_type(resources, "Dashboard")] == ["lead-to-account-dashboard"]
     reconcile = prod.find("lead-to-account-reconcile", "aws:lambda/function:Function")
     assert reconcile.inputs["handler"] == "integration_sync.reconcile.handler"
@@ -128,7 +162,9 @@ def test_phase_4_adds_reconciliation_dashboard_and_gap_alarms(prod: ProgramRun) 
 def test_phase_5_adds_latency_and_api_budget_alarms(prod: ProgramRun) -> None:
     resources = owned(prod, "warehouse-export")
     alarms = {r.inputs["tags"]["alarm"]: r for r in of_type(resources, "MetricAlarm")}
-    assert set(alarms) == ALARM_KINDS[3] | ALARM_KINDS[4] | ALARM_KINDS[5]
+    assert set(alarms) == (
+        ALARM_KINDS[3] | ALARM_KINDS[4] | ALARM_KINDS[5] | secret_age("warehouse-export")
+    )
     # p99 duration above 80% of the batch function's 300 s timeout, in milliseconds.
     assert alarms["latency-p99"].inputs["extendedStatistic"] == "p99"
     assert alarms["latency-p99"].inputs["threshold"] == 240_000

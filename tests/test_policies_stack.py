@@ -50,6 +50,17 @@ def grant(name: str, **statement: Any) -> Callable[[Plan], Plan]:
     return mutate
 
 
+def rotated_by_hand(name: str) -> Callable[[Plan], Plan]:
+    """The secret tagged as a credential rotated by hand, without its secret-age alarm."""
+
+    def mutate(plan: Plan) -> Plan:
+        secret = named(plan, name)
+        secret["inputs"]["tags"] = {**secret["inputs"]["tags"], "rotation": "manual"}
+        return plan
+
+    return mutate
+
+
 def second_role(plan: Plan) -> Plan:
     role = json.loads(json.dumps(named(plan, "quote-to-order-role")))
     role["name"], role["urn"] = "quote-to-order-role-2", role["urn"] + "-2"
@@ -116,6 +127,8 @@ CASES: list[tuple[str, Callable[[Plan], Plan], str, str]] = [
      "phase 5 requires a 'api-budget' alarm"),
     ("phase-requirements", drop("support-health-to-crm-cred-netsuite-m2m-rotation"),
      "support-health-to-crm", "rotation for secret"),
+    ("phase-requirements", rotated_by_hand("quote-to-order-cred-netsuite-m2m"),
+     "quote-to-order", "a 'secret-age' alarm (alarm-secret-age-netsuite-m2m)"),
     ("phase-requirements", drop("quote-to-order-queue-policy"), "quote-to-order",
      "a queue policy on quote-to-order-queue"),
     ("alarms-route-to-alert-path",

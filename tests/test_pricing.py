@@ -48,11 +48,12 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         "kms-key": (1, 1 * rate("kms-key")),
         "kms-rotated-key-material": (2, 2 * rate("kms-rotated-key-material")),
         "secret": (2, 2 * rate("secret")),
-        "alarm": (4, 4 * rate("alarm")),
+        # Phase 3's four, and netsuite-m2m's secret-age (NetSuite issues it only by hand).
+        "alarm": (5, 5 * rate("alarm")),
         # RecordsSynced, RecordsFailed, DuplicatesSkipped, StaleWritesSkipped,
         # SchemaMismatches, SyncLagSeconds, ApiCallsUsed, EchoesSuppressed, ConflictsResolved,
-        # ConflictsParked: no ReconciliationGap before phase 4.
-        "custom-metric": (10, 10 * rate("custom-metric")),
+        # ConflictsParked, CredentialAgeDays: no ReconciliationGap before phase 4.
+        "custom-metric": (11, 11 * rate("custom-metric")),
         "lambda-requests": (records + rotations * 4, None),
         "lambda-compute": ((consumer_seconds + rotations * 4 * 2.0) * 256 / 1024, None),
         "sqs-fifo-requests": (records * 3 + 5 * 730 * 3600 / 20, None),
@@ -69,12 +70,12 @@ def test_quote_to_order_in_prod_costs_what_a_hand_count_says(prod: dict[str, Any
         assert items[item]["quantity"] == pytest.approx(quantity, abs=0.001), item
         expected = usd if usd is not None else quantity * rate(item)
         assert items[item]["usd"] == pytest.approx(round(expected, 2), abs=0.001), item
-    # $1 key + $2 rotated material + $0.80 secrets + $0.40 alarms + $3.00 metrics.
-    assert doc["cost"]["fixed_usd"] == pytest.approx(7.20)
+    # $1 key + $2 rotated material + $0.80 secrets + $0.50 alarms + $3.30 metrics.
+    assert doc["cost"]["fixed_usd"] == pytest.approx(7.60)
     # 0.01 Lambda requests, 0.06 arm64 GB-s, 0.38 SQS FIFO, 0.05 DynamoDB, 0.09 Secrets
     # Manager, 0.13 KMS, 0.03 logs.
     assert doc["cost"]["usage_usd"] == pytest.approx(0.75)
-    assert doc["monthly_cost_usd"] == pytest.approx(7.95)
+    assert doc["monthly_cost_usd"] == pytest.approx(8.35)
 
 
 def test_prod_stack_total_is_the_sum_of_its_integrations(prod: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from integration_sync.errors import ConfigurationError, TransientError
+from integration_sync.secret_age import report_age
 
 # Secrets Manager keeps the previous version valid (AWSPREVIOUS) until the next rotation,
 # so a value cached for 5 minutes still authenticates right after a rotation
@@ -125,6 +126,8 @@ class SecretAuth:
         value = get_secret(
             self.secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force
         )
+        # How old the credential is (hourly): a secret rotated by hand pages when overdue.
+        report_age(self.secret_arn)
         if not isinstance(value, dict):
             raise ConfigurationError(f"secret {self.secret_arn} is not a JSON object")
         return value

@@ -29,6 +29,8 @@ RECONCILIATION_GAP = "ReconciliationGap"
 ECHOES_SUPPRESSED = "EchoesSuppressed"
 CONFLICTS_RESOLVED = "ConflictsResolved"
 CONFLICTS_PARKED = "ConflictsParked"
+# Days since a held credential's current version was stored (secret_age.py), per secret.
+CREDENTIAL_AGE_DAYS = "CredentialAgeDays"
 
 
 def new_metrics(settings: Settings) -> Metrics:

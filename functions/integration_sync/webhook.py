@@ -228,6 +228,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     import boto3
     from aws_lambda_powertools.utilities.parameters import get_secret
 
+    from integration_sync.secret_age import report_age
+
     scheme = os.environ["WEBHOOK_SCHEME"]
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
@@ -236,6 +238,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     url = f"https://{event.get('requestContext', {}).get('domainName', '')}{http.get('path', '/')}"
     url += f"?{query}" if query else ""
     secret = get_secret(os.environ["SIGNING_SECRET_ARN"], transform="json", max_age=300)
+    # Signing secrets are rotated by hand: their age feeds the secret-age alarm.
+    report_age(os.environ["SIGNING_SECRET_ARN"])
     keys = [secret.get("signing_secret", ""), secret.get("previous_signing_secret", "")]
     now = time.time()
     guard = ReplayGuard(os.environ["STATE_TABLE"])

@@ -67,8 +67,14 @@ def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
         gaps += _reverse_gaps(integ, [*functions, *queues])
     if review and not [q for q in queues if q.role == "review"]:
         gaps.append(("a review queue", f"add {integ}-review for changes parked by manual_review"))
+    # A credential rotated by hand (its secret tagged rotation=manual) pages when overdue.
+    manual = sorted(
+        s.role.removeprefix("cred-")
+        for s in view.of(integ, SECRET)
+        if s.tags.get("rotation") == "manual"
+    )
     alarms = view.alarms(integ)
-    for alarm in required_alarms(phase, reverse=reverse, review=review):
+    for alarm in required_alarms(phase, reverse=reverse, review=review, manual_credentials=manual):
         if not [r for r in alarms.get(alarm.kind, ()) if r.role == alarm.role]:
             gaps.append(
                 (f"a '{alarm.kind}' alarm ({alarm.role})", f"add the {integ}-{alarm.role} alarm")
@@ -153,8 +159,9 @@ def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> No
     stale-sync alarms. Phase 5: latency (p99 vs timeout) and API-budget alarms (Salesforce
     daily API allocation). The phase is the resources' `phase` tag. A bidirectional flow
     (its consumer carries `CONFLICT`) needs the reverse direction's queue, DLQ, consumer and
-    their alarms too, and a `manual_review` strategy a review queue with a depth alarm; the
-    alarms required are `contract.phases`'s.
+    their alarms too, a `manual_review` strategy a review queue with a depth alarm, and each
+    secret tagged `rotation=manual` (a credential its vendor issues only by hand) a
+    secret-age alarm; the alarms required are `contract.phases`'s.
 
     Config: none.
     """

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.roadmap import ConflictStrategy, CredentialKind
-from contract.phases import REVERSE, REVIEW_ALARM, required_alarms
+from contract.phases import (
+    REVERSE,
+    REVIEW_ALARM,
+    SECRET_AGE_ALARM,
+    SECRET_AGE_METRIC,
+    required_alarms,
+)
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 from provisioner.sdk_seams import clear_powertools_providers
@@ -100,6 +106,11 @@ def alarms(deployment: Deployment) -> list[Check]:
                 phase,
                 reverse=len(integration.flows(deployment.settings.environment)) > 1,
                 review=rule is not None and rule.strategy is ConflictStrategy.MANUAL_REVIEW,
+                manual_credentials=[
+                    c.name
+                    for c in integration.credentials
+                    if deployment.roadmap.rotation_mode(c) == "manual"
+                ],
             )
             if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
         ]
@@ -120,7 +131,13 @@ def alarms(deployment: Deployment) -> list[Check]:
                 {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
             )
             prefix = f"{REVERSE}-" if alarm.role.startswith(f"alarm-{REVERSE}-") else ""
-            expected = ALARM_METRICS[kind](d, prefix)
+            if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
+                cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
+                secret = d.named(f"cred-{cred}", SECRET)
+                dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
+                expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
+            else:
+                expected = ALARM_METRICS[kind](d, prefix)
             if watched not in expected:
                 want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
                 problems.append(
