@@ -209,6 +209,10 @@ class ConflictResolver:
         """
         decision = self.decide(change, write)
         yield decision
+        self.settle(change, write, decision, message)
+
+    def settle(self, change: Change, write: TargetWrite, decision: Decision, message: str) -> None:
+        """After ``decision.write`` was written (or nothing was to be): record, then park."""
         if decision.write is not None:
             self._record(change, decision.write)
         if decision.outcome == PARKED:
