@@ -59,6 +59,9 @@ class ConnectorSpec:
     writes_help: str = ""  # when it differs from reads_help
     #: objects the vendor upserts only by one field of its own (API name -> field)
     external_ids: dict[str, str] = field(default_factory=dict)
+    #: records one write call takes: the vendor's collection endpoint's limit, 1 without one
+    #: (the connector class's ``max_batch``, which a test keeps equal)
+    collection_size: int = 1
 
     @property
     def read_only(self) -> bool:
@@ -99,6 +102,7 @@ _SPECS = (
         reads_help="an sObject API name (Quote, Account, HW_Order__c)",
         # Two connected apps whose certificate slots alternate (secrets/credential_rotation).
         rotation={"salesforce_jwt_bearer": API, "oauth_client_credentials": MANUAL, **_PUSHER},
+        collection_size=200,
     ),
     ConnectorSpec(
         name="netsuite",
@@ -132,6 +136,7 @@ _SPECS = (
         # Admin API access tokens of custom apps are revealed once in the admin and never
         # reissued by API.
         rotation={"api_key": MANUAL, **_PUSHER},
+        collection_size=25,
     ),
     ConnectorSpec(
         name="xero",
@@ -158,6 +163,7 @@ _SPECS = (
         "PurchaseOrders, Quotes)",
         # Custom-connection client secrets are generated in the developer portal only.
         rotation={"oauth_client_credentials": MANUAL, **_PUSHER},
+        collection_size=50,
     ),
     ConnectorSpec(
         name="marketo",
@@ -176,6 +182,7 @@ _SPECS = (
         writes_help="leads or a custom object's API name ending in _c",
         # LaunchPoint custom-service secrets are shown in the admin only.
         rotation={"oauth_client_credentials": MANUAL, **_PUSHER},
+        collection_size=300,
     ),
     ConnectorSpec(
         name="zendesk",
@@ -210,6 +217,7 @@ _SPECS = (
         "quotes) or a custom object by its fully qualified name (p_devices)",
         # Private-app tokens and public apps' client secrets are rotated in the app's settings.
         rotation={"api_key": MANUAL, "oauth_client_credentials": MANUAL, **_PUSHER},
+        collection_size=100,
     ),
     ConnectorSpec(
         name="stripe",
@@ -237,6 +245,7 @@ _SPECS = (
         reads_help="an unquoted table name (ACCOUNTS, DEVICE_EVENTS)",
         # Two RSA public-key slots per user (RSA_PUBLIC_KEY / RSA_PUBLIC_KEY_2), set by SQL.
         rotation={"snowflake_key_pair": API, "oauth_client_credentials": MANUAL, **_PUSHER},
+        collection_size=200,
     ),
     ConnectorSpec(
         name="amplitude",

@@ -113,8 +113,9 @@ def test_every_catalogued_connector_is_implemented_faked_and_contract_tested() -
     from integration_sync.connectors import connector_class
     from provisioner.rehearsal.vendors import FAKES
 
-    for name in CONNECTORS:
+    for name, spec in CONNECTORS.items():
         assert connector_class(name).name == name
+        assert connector_class(name).max_batch == spec.collection_size, name
     assert set(FAKES) == set(CASES) == set(CONNECTORS)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.roadmap import ConflictStrategy, CredentialKind
+from contract.connectors import CONNECTORS
 from contract.phases import (
     REVERSE,
     REVIEW_ALARM,
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
 
 __all__ = ["alarms", "end_to_end", "poison_and_replay", "rotations"]
+
+# Records the end-to-end check sends per queued integration, in one batch.
+RECORDS_PER_CHECK = 3
 
 # ----------------------------------------------------------------------------- alarms
 
@@ -353,23 +357,11 @@ def _one_record(
     if fake is None:
         return Check(name, False, f"no fake of the {connector} API to sync through")
     marker = str(uuid.uuid4())
-    record_id = _value("Id", len(fake.calls) + 1)
-    fields: dict[str, Any] = {}
-    for i, source_field in enumerate(spec["fields"]):
-        _nest(fields, source_field, record_id if source_field == "Id" else _value(source_field, i))
-    expected = {
-        target: _lookup(fields, source, record_id)
-        for source, target in spec["fields"].items()
-        if target != spec["external_id"]
-    }
-    external_id = next(
-        (
-            str(_lookup(fields, source, record_id))
-            for source, target in spec["fields"].items()
-            if target == spec["external_id"]
-        ),
-        record_id,
-    )
+    # Several records in one batch, so a target with a collection endpoint must take them in
+    # one call; the first one's fields are checked in full.
+    first = len(fake.calls) * RECORDS_PER_CHECK + 1
+    records = [_sample(spec, n) for n in range(first, first + RECORDS_PER_CHECK)]
+    record_id, _, expected, external_id = records[0]
     # The target credential: issued by the vendor's fake as its administrator would.
     secret_arn = function_env.get("TARGET_CREDENTIAL_SECRET_ARN", "")
     credential = "none"
@@ -383,18 +375,26 @@ def _one_record(
         credential = doc["kind"]
 
     admin = deployment.aws.client("sqs")
-    body = json.dumps(_envelope(source, source_object, fields, record_id, marker))
-    send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": body}
     fifo = queue.id.endswith(".fifo")
-    if fifo:
-        send |= {"MessageGroupId": record_id, "MessageDeduplicationId": marker}
-    admin.send_message(**send)
+    for n, (rid, record_fields, _, _) in enumerate(records):
+        tag = f"{marker}-{n}"
+        body = json.dumps(_envelope(source, source_object, record_fields, rid, tag))
+        send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": body}
+        if fifo:
+            send |= {"MessageGroupId": rid, "MessageDeduplicationId": tag}
+        admin.send_message(**send)
 
     creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
     poller = deployment.aws.client("sqs", creds)
-    messages = _received(deployment, poller, queue.id, marker)
-    if not messages:
-        return Check(name, False, f"the role could not receive the record from {queue.id}")
+    messages = _received(deployment, poller, queue.id, marker, want=RECORDS_PER_CHECK)
+    if len(messages) < RECORDS_PER_CHECK:
+        return Check(
+            name,
+            False,
+            f"the role received {len(messages)} of the {RECORDS_PER_CHECK} records sent to "
+            f"{queue.id}",
+        )
+    writes_before = len(fake.write_requests)
     queue_arn = queue.outputs["arn"]
     event = {"Records": [_lambda_record(m, queue_arn, deployment.aws.region) for m in messages]}
     response, output = _run_consumer(event, function_env, creds, deployment, fake.base_url)
@@ -406,6 +406,16 @@ def _one_record(
                 poller.delete_message(QueueUrl=queue.id, ReceiptHandle=message["ReceiptHandle"])
     arrived = fake.stored(obj).get(external_id)
     problems = []
+    missing = [ext for _, _, _, ext in records if ext not in fake.stored(obj)]
+    if arrived is not None and missing:
+        problems.append(f"records {missing} of the batch never reached the {connector} fake")
+    per_call = [count for _, _, count in fake.write_requests[writes_before:]]
+    size = CONNECTORS[connector].collection_size
+    if size > 1 and not missing and per_call != [RECORDS_PER_CHECK]:
+        problems.append(
+            f"the {connector} connector has a collection endpoint ({size} records a call), but "
+            f"the batch of {RECORDS_PER_CHECK} took {len(per_call)} write calls ({per_call})"
+        )
     if failed:
         problems.append(f"the consumer reported the record failed: {output[-600:]}")
     if arrived is None:
@@ -434,23 +444,61 @@ def _one_record(
     return Check(
         name,
         True,
-        f"{origin} for {obj} {record_id} received with the role's STS credentials, consumer "
-        f"upserted {obj}/{spec['external_id']}/{external_id} with {sorted(expected)} through "
-        f"the {connector} connector at its fake ({credential} credential), message deleted",
+        f"{origin} for {obj} {record_id} and {RECORDS_PER_CHECK - 1} more received with the "
+        f"role's STS credentials, consumer upserted {obj}/{spec['external_id']}/{external_id} "
+        f"with {sorted(expected)} through the {connector} connector at its fake "
+        f"({credential} credential) "
+        + (
+            f"in one collection call of {RECORDS_PER_CHECK}"
+            if size > 1
+            else f"one call per record (the {connector} API has no collection endpoint)"
+        )
+        + ", messages deleted",
     )
 
 
-def _received(deployment: Deployment, poller: Any, url: str, marker: str) -> list[dict[str, Any]]:
-    """The messages carrying `marker`, received as the Lambda poller does (IAM enforced)."""
+def _received(
+    deployment: Deployment, poller: Any, url: str, marker: str, *, want: int = 1
+) -> list[dict[str, Any]]:
+    """The messages carrying `marker`, received as the Lambda poller does (IAM enforced);
+    up to `want` receives, since SQS may answer with fewer messages than it holds."""
+    messages: list[dict[str, Any]] = []
     with deployment.aws.iam_enforced():
-        got = poller.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-        ).get("Messages", [])
-    return [m for m in got if marker in m["Body"]]
+        for _ in range(want):
+            got = poller.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            ).get("Messages", [])
+            messages += [m for m in got if marker in m["Body"]]
+            if len(messages) >= want:
+                break
+    return messages
+
+
+def _sample(spec: dict[str, Any], n: int) -> tuple[str, dict[str, Any], dict[str, Any], str]:
+    """Record ``n`` of the mapping: its id, source fields, expected target fields, external id."""
+    record_id = _value("Id", n)
+    fields: dict[str, Any] = {}
+    for i, source_field in enumerate(spec["fields"]):
+        value = record_id if source_field == "Id" else _value(source_field, n * 100 + i)
+        _nest(fields, source_field, value)
+    expected = {
+        target: _lookup(fields, source, record_id)
+        for source, target in spec["fields"].items()
+        if target != spec["external_id"]
+    }
+    external_id = next(
+        (
+            str(_lookup(fields, source, record_id))
+            for source, target in spec["fields"].items()
+            if target == spec["external_id"]
+        ),
+        record_id,
+    )
+    return record_id, fields, expected, external_id
 
 
 def _deployed_environment(deployment: Deployment, function: Any) -> dict[str, str]:

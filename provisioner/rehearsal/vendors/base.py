@@ -78,6 +78,10 @@ class VendorFake:
         self.client_id = f"{self.name}-client"
         self.client_secret = secrets.token_urlsafe(12)
         self.calls: list[tuple[str, str]] = []
+        # (method, path, records stored) per request that stored any: how many calls writes
+        # took, which the rehearsal and the bench read
+        self.write_requests: list[tuple[str, str, int]] = []
+        self._request = threading.local()  # the server answers each request on its own thread
         self.throttles = 0
         self.rejected: set[str] = set()
         self.rejected_objects: set[str] = set()
@@ -136,6 +140,7 @@ class VendorFake:
                 self.records.setdefault(obj, {})[record.id] = record
             record.fields.update(fields)
             record.modified_at = datetime.now(UTC)
+        self._request.stored = getattr(self._request, "stored", 0) + 1
         return record, created
 
     def new_id(self) -> str:
@@ -283,7 +288,12 @@ class VendorFake:
             return self.throttled()
         if not self.authorised(request):
             return self.unauthorised()
-        return self.route(request, path)
+        self._request.stored = 0
+        response = self.route(request, path)
+        if self._request.stored:
+            with self.lock:
+                self.write_requests.append((request.method, path, self._request.stored))
+        return response
 
     def token_endpoint(self, request: Request) -> Response:
         """RFC 6749 4.4 client credentials (client_secret_basic or _post), or the JWT bearer
