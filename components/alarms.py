@@ -30,7 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
-from contract.naming import name_limit
+from contract.naming import WEBHOOK_INGRESS_ROLE, name_limit
 from contract.phases import (
     REVERSE,
     REVIEW_ALARM,
@@ -88,6 +88,8 @@ class IntegrationAlarmsArgs:
     review_queue_name: pulumi.Input[str] | None = None
     # Credentials rotated by hand: name -> (its secret's name, rotation_days).
     manual_secrets: Mapping[str, tuple[pulumi.Input[str], int]] = field(default_factory=dict)
+    # A signed-webhook ingress: its errors and throttles page like the consumer's.
+    ingress: DirectionWatch | None = None
 
     @property
     def forward(self) -> DirectionWatch:
@@ -118,6 +120,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
     _watch: DirectionWatch
     _current: Alarm
     _reverse: bool = False
+    _ingress: bool = False
     dashboard: aws.cloudwatch.Dashboard | None
 
     def __init__(
@@ -196,6 +199,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             reverse=args.reverse is not None,
             review=args.review_queue_name is not None,
             manual_credentials=sorted(args.manual_secrets),
+            ingress=args.ingress is not None,
         )
         for alarm in required:
             if alarm.kind == "rotation-failure":
@@ -203,8 +207,13 @@ class IntegrationAlarms(pulumi.ComponentResource):
                 continue
             # The factories read the direction they watch and the alarm's role from here.
             reverse = alarm.role.startswith(f"alarm-{REVERSE}-")
-            self._watch = args.reverse if reverse and args.reverse else args.forward
-            self._current, self._reverse = alarm, reverse
+            ingress = alarm.role.startswith(f"alarm-{WEBHOOK_INGRESS_ROLE}-")
+            self._watch = args.forward
+            if reverse and args.reverse:
+                self._watch = args.reverse
+            elif ingress and args.ingress:
+                self._watch = args.ingress
+            self._current, self._reverse, self._ingress = alarm, reverse, ingress
             factories[alarm.kind]()
         self.dashboard = self._dashboard() if args.phase >= 4 else None
 
@@ -221,6 +230,8 @@ class IntegrationAlarms(pulumi.ComponentResource):
         scope, role = self._args.scope, self._current.role
         if self._reverse:
             description = f"{description} (reverse direction: target to source)"
+        if self._ingress:
+            description = f"{description} (signed webhook ingress: the vendor retries, then stops)"
         metric.setdefault("evaluation_periods", 1)
         metric.setdefault("treat_missing_data", "notBreaching")
         alarm = aws.cloudwatch.MetricAlarm(

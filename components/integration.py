@@ -499,6 +499,16 @@ class Integration(pulumi.ComponentResource):
                         for c in integ.credentials
                         if roadmap.rotation_mode(c) == "manual"
                     },
+                    ingress=(
+                        DirectionWatch(
+                            self.ingress_function.function.name,
+                            TIMEOUT_SECONDS["webhook"],
+                            self.queue.dlq.name,
+                            None,
+                        )
+                        if self.ingress_function is not None
+                        else None
+                    ),
                 ),
                 child,
             )

@@ -16,7 +16,9 @@ the role `alarm-reverse-{kind}`. A flow whose conflict strategy parks contested 
 a person has a review queue, watched from phase 3 by `REVIEW_ALARM`. Each credential
 rotated by hand (rotation mode `manual`) gets a `SECRET_AGE_ALARM` from phase 3, role
 `alarm-secret-age-{credential}`: its `CredentialAgeDays` (what the functions holding it
-report) above its `rotation_days` means the manual rotation is overdue.
+report) above its `rotation_days` means the manual rotation is overdue. A flow fed by a
+signed webhook has its ingress function watched too (`INGRESS_ALARMS`, role
+`alarm-webhook-{kind}`): a vendor whose deliveries keep failing gives up on them.
 
 Usage::
 
@@ -29,10 +31,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from contract.naming import WEBHOOK_INGRESS_ROLE
+
 __all__ = [
     "ALARMS_BY_PHASE",
     "ALARM_KINDS",
     "DIRECTION_ALARMS",
+    "INGRESS_ALARMS",
     "REVERSE",
     "REVIEW_ALARM",
     "SECRET_AGE_ALARM",
@@ -66,6 +71,10 @@ DIRECTION_ALARMS: frozenset[str] = frozenset(
 # The role word of a bidirectional flow's second direction: `reverse-queue`,
 # `reverse-dlq`, `reverse-consumer`, `alarm-reverse-{kind}` (contract.naming ROLE_HEADS).
 REVERSE = "reverse"
+# The kinds that watch a signed-webhook ingress function (contract.naming
+# WEBHOOK_INGRESS_ROLE): Stripe, Shopify and GitHub retry failed deliveries for hours or
+# days, then stop, so a failing or throttled ingress must page before they do.
+INGRESS_ALARMS: frozenset[str] = frozenset({"errors", "throttles"})
 
 ALARM_KINDS: tuple[str, ...] = (
     *(kind for kinds in ALARMS_BY_PHASE.values() for kind in kinds),
@@ -96,10 +105,12 @@ def required_alarms(
     *,
     reverse: bool = False,
     review: bool = False,
+    ingress: bool = False,
     manual_credentials: Sequence[str] = (),
 ) -> list[Alarm]:
-    """Every alarm an integration at `phase` needs, the reverse direction's and review's too,
-    and one secret-age alarm per credential rotated by hand (``manual_credentials``)."""
+    """Every alarm an integration at `phase` needs: the reverse direction's, the review
+    queue's and the webhook ingress's too where it has them, and one secret-age alarm per
+    credential rotated by hand (``manual_credentials``)."""
     alarms: list[Alarm] = []
     for first, kinds in ALARMS_BY_PHASE.items():
         if phase < first:
@@ -108,6 +119,8 @@ def required_alarms(
             alarms.append(Alarm(kind, f"alarm-{kind}"))
             if reverse and kind in DIRECTION_ALARMS:
                 alarms.append(Alarm(kind, f"alarm-{REVERSE}-{kind}"))
+            if ingress and kind in INGRESS_ALARMS:
+                alarms.append(Alarm(kind, f"alarm-{WEBHOOK_INGRESS_ROLE}-{kind}"))
     if review and phase >= REVIEW_PHASE:
         alarms.append(Alarm(REVIEW_ALARM, f"alarm-{REVIEW_ALARM}"))
     if phase >= SECRET_AGE_PHASE:

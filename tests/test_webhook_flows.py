@@ -216,3 +216,28 @@ def test_cost_prices_one_ingress_invocation_and_delivery_id_per_record(run: Prog
     with_ingress, plain = quantities(mine), quantities(without)
     assert with_ingress["lambda-requests"] - plain["lambda-requests"] == pytest.approx(records)
     assert with_ingress["dynamodb-writes"] - plain["dynamodb-writes"] == pytest.approx(records)
+
+
+def test_the_ingress_has_its_own_errors_and_throttles_alarms(run: ProgramRun) -> None:
+    from contract.phases import required_alarms
+
+    ingress = _named(run, f"{NAME}-webhook").outputs["name"]
+    topic = _named(run, f"{NAME}-alerts").outputs["arn"]
+    roles = [a for a in required_alarms(3, ingress=True) if a.role.startswith("alarm-webhook-")]
+    assert {a.kind for a in roles} == {"errors", "throttles"}
+    for alarm in roles:
+        resource = _named(run, f"{NAME}-{alarm.role}")
+        assert resource.inputs["tags"]["alarm"] == alarm.kind
+        assert resource.inputs["dimensions"] == {"FunctionName": ingress}
+        assert resource.inputs["alarmActions"] == [topic]
+
+
+def test_pack_requires_the_ingress_alarms(run: ProgramRun) -> None:
+    plan = [
+        {**r.to_json(), "options": dict(r.options)}
+        for r in run.resources
+        if r.name != f"{NAME}-alarm-webhook-errors"
+    ]
+    with PolicyHarness(stack="dev", config=stack_config("dev")) as pack:
+        found = [v.message for v in pack.analyze_stack(plan) if v.policy == "phase-requirements"]
+    assert [m for m in found if "(alarm-webhook-errors)" in m and f"[{NAME}]" in m], found

@@ -11,7 +11,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from contract.naming import RETIRE_EVENT
+from contract.naming import RETIRE_EVENT, WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE, required_alarms
 
 from ._common import as_list, is_unknown, label
@@ -73,8 +73,13 @@ def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
         for s in view.of(integ, SECRET)
         if s.tags.get("rotation") == "manual"
     )
+    # A signed-webhook ingress (its role word, contract.naming) is watched like a consumer.
+    ingress = any(f.role == WEBHOOK_INGRESS_ROLE for f in functions)
     alarms = view.alarms(integ)
-    for alarm in required_alarms(phase, reverse=reverse, review=review, manual_credentials=manual):
+    required = required_alarms(
+        phase, reverse=reverse, review=review, ingress=ingress, manual_credentials=manual
+    )
+    for alarm in required:
         if not [r for r in alarms.get(alarm.kind, ()) if r.role == alarm.role]:
             gaps.append(
                 (f"a '{alarm.kind}' alarm ({alarm.role})", f"add the {integ}-{alarm.role} alarm")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.roadmap import ConflictStrategy, CredentialKind
 from contract.connectors import CONNECTORS
+from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import (
     REVERSE,
     REVIEW_ALARM,
@@ -38,7 +39,9 @@ Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
 
 
 def _main_function(d: Deployed, prefix: str = "") -> str | None:
-    if prefix:
+    if prefix == f"{WEBHOOK_INGRESS_ROLE}-":
+        function = d.named(WEBHOOK_INGRESS_ROLE, FUNCTION)
+    elif prefix:
         function = d.named(f"{prefix}consumer", FUNCTION)
     else:
         function = d.named("consumer", FUNCTION) or d.named("batch", FUNCTION)
@@ -66,8 +69,9 @@ def _oldest(d: Deployed, prefix: str) -> list[Metric]:
 
 
 # Alarm kind -> the metrics it may watch, for the direction whose roles start with the
-# prefix (`reverse-` for a bidirectional flow's way back). Which alarms a phase requires,
-# and for which direction: contract.phases. contracts.md, Metrics.
+# prefix (`reverse-` for a bidirectional flow's way back, `webhook-` for a signed-webhook
+# ingress). Which alarms a phase requires, and for which direction: contract.phases.
+# contracts.md, Metrics.
 ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
     "dlq-depth": lambda d, p: _sqs(d.named(f"{p}dlq", QUEUE), "ApproximateNumberOfMessagesVisible"),
     "oldest-message-age": _oldest,
@@ -115,6 +119,7 @@ def alarms(deployment: Deployment) -> list[Check]:
                     for c in integration.credentials
                     if deployment.roadmap.rotation_mode(c) == "manual"
                 ],
+                ingress=integration.webhook is not None and integration.pattern.queued,
             )
             if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
         ]
@@ -134,7 +139,8 @@ def alarms(deployment: Deployment) -> list[Check]:
                 cw.get("MetricName"),
                 {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
             )
-            prefix = f"{REVERSE}-" if alarm.role.startswith(f"alarm-{REVERSE}-") else ""
+            watches = (REVERSE, WEBHOOK_INGRESS_ROLE)  # the way back, the ingress, or neither
+            prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
             if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
                 cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
                 secret = d.named(f"cred-{cred}", SECRET)
