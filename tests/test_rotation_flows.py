@@ -118,6 +118,24 @@ def test_kind_without_a_rotation_api_is_refused_with_the_manual_swap(
     assert world.doc() == doc and setup == world.arn
 
 
+def test_a_credential_the_roadmap_has_rotated_by_hand_is_refused_with_the_manual_steps(
+    world: World,
+) -> None:
+    doc = setup_secret(world, "oauth_client_credentials")
+    world.sm.tag_resource(
+        SecretId=world.arn,
+        Tags=[{"Key": "rotation", "Value": "manual"}, {"Key": "integration", "Value": "q2o"}],
+    )
+    current = world.version("AWSCURRENT")
+
+    with pytest.raises(RotationFailed, match="cannot be rotated by API") as failed:
+        rotate(world)
+
+    assert "provisioner rotate q2o --stack S --manual" in str(failed.value)
+    assert world.version("AWSCURRENT") == current and world.version("AWSPENDING") is None
+    assert world.doc() == doc and world.accepted(doc)
+
+
 def test_salesforce_rotation_alternates_connected_apps(world: World) -> None:
     setup_secret(world, "salesforce_jwt_bearer")
     slots = []

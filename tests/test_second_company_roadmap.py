@@ -55,8 +55,8 @@ def test_custom_object_reaches_the_target_under_its_api_names(report: Any) -> No
     [
         ("device-fleet-export:snowflake-loader", "snowflake_key_pair rotated"),
         ("escalation-to-jira:jira-token", "basic_token rotated"),
-        ("hw-order-to-erp:netsuite-tba", "netsuite_tba cannot be rotated by API"),
-        ("subscription-to-crm:stripe-webhook", "webhook_signing_secret cannot be rotated by API"),
+        ("hw-order-to-erp:netsuite-tba", "netsuite_tba is rotated by hand"),
+        ("subscription-to-crm:stripe-webhook", "webhook_signing_secret is rotated by hand"),
     ],
 )
 def test_each_new_credential_kind_has_its_rotation_check(

@@ -884,8 +884,8 @@ def _manual_swap_refused(
     sm: Any,
     deployment: Deployment,
 ) -> Check:
-    """A kind no API rotates: the scheduled rotation must refuse with the manual steps and
-    leave AWSCURRENT (and no AWSPENDING) as it was."""
+    """A credential rotated by hand: the scheduled rotation must refuse with the manual steps
+    and leave AWSCURRENT (and no AWSPENDING) as it was."""
     from provisioner.rotate import RotationFailed, run_rotation_locally
 
     before = _stages(sm, arn)
@@ -897,7 +897,7 @@ def _manual_swap_refused(
     except RotationFailed as err:
         refusal = str(err)
     else:
-        problems.insert(0, f"the rotation of a {kind} completed, but no API can issue one")
+        problems.insert(0, f"the rotation of a {kind} rotated by hand completed by API")
         return Check(name, False, "; ".join(problems))
     after = _stages(sm, arn)
     if "cannot be rotated by API" not in refusal:
@@ -909,8 +909,8 @@ def _manual_swap_refused(
     return Check(
         name,
         True,
-        f"{kind} cannot be rotated by API: the scheduled rotation, run as rotation role "
-        f"{role.id}, refuses at createSecret naming the manual swap, and leaves AWSCURRENT "
+        f"{kind} is rotated by hand: the scheduled rotation, run as rotation role "
+        f"{role.id}, refuses at createSecret naming the manual steps, and leaves AWSCURRENT "
         f"{str(after['AWSCURRENT'])[:8]} in place with no AWSPENDING",
     )
 
@@ -955,7 +955,9 @@ def _rotate_one(
     ]
     problems += [f"rotation role {role.id} may {o} (policies evaluated)" for o in overreach[:3]]
     how = "from the program's bootstrap version"
-    if kind in MANUAL_SWAP_KINDS:
+    # A kind no API issues, or a credential the roadmap has a person rotate (its vendor
+    # issues the next one only in its console): the scheduled rotation must refuse.
+    if kind in MANUAL_SWAP_KINDS or _tag(secret, "rotation") == "manual":
         return _manual_swap_refused(name, arn, kind, role, calls, problems, sm, deployment)
     if kind != "iam_access_key":
         enrolled = fake.enrol(doc)

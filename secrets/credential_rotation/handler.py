@@ -55,6 +55,7 @@ from credential_rotation.strategies import (
     ApiKeyStrategy,
     BasicTokenStrategy,
     IamAccessKeyStrategy,
+    ManualRotationRequired,
     ManualSwapStrategy,
     OAuthClientCredentialsStrategy,
     SalesforceJwtStrategy,
@@ -195,6 +196,17 @@ class Rotation:
             return
         if PENDING not in versions[token]:
             raise RotationRefused(f"secret {arn} version {token} is not AWSPENDING")
+        tags = {t.get("Key"): t.get("Value") for t in meta.get("Tags", [])}
+        if step == "createSecret" and tags.get("rotation") == "manual":
+            # The roadmap says a person rotates it (its vendor issues the next one only in
+            # its console): asking an issuer API would fail, or worse, reach the wrong one.
+            raise ManualRotationRequired(
+                f"{arn} cannot be rotated by API: it is rotated by hand (rotation: manual). "
+                "Issue the next credential in the vendor's console, then pipe it into "
+                f"`provisioner rotate {tags.get('integration', 'INTEGRATION')} --stack S "
+                "--manual --credential NAME`, which tests it before it becomes AWSCURRENT. "
+                "AWSCURRENT is unchanged."
+            )
         LOG.info("%s: %s for version %s", arn, step, token)
         try:
             getattr(self, f"_{step}")(arn, token, versions)
