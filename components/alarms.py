@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE
 from contract.naming import WEBHOOK_INGRESS_ROLE, name_limit
 from contract.phases import (
     REVERSE,
@@ -90,6 +91,8 @@ class IntegrationAlarmsArgs:
     manual_secrets: Mapping[str, tuple[pulumi.Input[str], int]] = field(default_factory=dict)
     # A signed-webhook ingress: its errors and throttles page like the consumer's.
     ingress: DirectionWatch | None = None
+    # A `slack:` path's channel (workspace id, channel id): AWS Chatbot posts the topic there.
+    slack: tuple[str, str] | None = None
 
     @property
     def forward(self) -> DirectionWatch:
@@ -157,6 +160,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             opts=child(self),
         )
         self.subscription = None
+        self.chatbot = self._chatbot(*args.slack) if args.slack else None
         if args.endpoint is not None:
             protocol, endpoint = args.endpoint
             # An HTTPS endpoint that confirms the subscription itself (PagerDuty's CloudWatch
@@ -175,7 +179,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
                 else None,
                 opts=child(self),
             )
-        else:
+        elif self.chatbot is None:
             pulumi.log.warn(
                 f"{scope.integration}: alarmRouting has no endpoint for {args.alert_path!r} and "
                 "no fallbackEmail; alarms fire into a topic nobody is subscribed to"
@@ -347,6 +351,39 @@ class IntegrationAlarms(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             threshold=0,
             **self._lambda("Throttles"),
+        )
+
+    def _chatbot(self, workspace_id: str, channel_id: str) -> aws.chatbot.SlackChannelConfiguration:
+        """AWS Chatbot posts the alert topic to the Slack channel (contract/alerting.py)."""
+        scope, name = self._args.scope, self._name
+        role = aws.iam.Role(
+            f"{name}-{CHATBOT_ROLE}-role",
+            name=scope.physical(CHATBOT_ROLE),
+            description=f"AWS Chatbot relays {scope.integration}'s alerts to Slack; no permissions",
+            assume_role_policy=policy_output(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": CHATBOT_SERVICE},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+            tags=scope.tags,
+            opts=child(self),
+        )
+        return aws.chatbot.SlackChannelConfiguration(
+            f"{name}-{CHATBOT_ROLE}",
+            configuration_name=scope.physical(CHATBOT_ROLE),
+            iam_role_arn=role.arn,
+            slack_team_id=workspace_id,
+            slack_channel_id=channel_id,
+            sns_topic_arns=[self.topic.arn],
+            guardrail_policy_arns=list(CHATBOT_GUARDRAILS),
+            user_authorization_required=True,
+            logging_level="ERROR",
+            tags=scope.tags,
+            opts=child(self),
         )
 
     def _rotation_failure(self) -> aws.cloudwatch.EventRule:

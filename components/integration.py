@@ -509,6 +509,9 @@ class Integration(pulumi.ComponentResource):
                         if self.ingress_function is not None
                         else None
                     ),
+                    slack=(channel.workspace_id, channel.channel_id)
+                    if (channel := settings.alarm_routing.slack_channel(integ.alert_path))
+                    else None,
                 ),
                 child,
             )

@@ -108,6 +108,24 @@ class AlarmEndpoint(BaseModel):
     endpoint: str = Field(min_length=3)
 
 
+class SlackChannel(BaseModel):
+    """The Slack channel an alert path's AWS Chatbot configuration posts to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # AWS Chatbot API reference, CreateSlackChannelConfiguration: SlackTeamId
+    # `^[0-9A-Z]{1,255}$`, SlackChannelId `^[A-Za-z0-9]+$` (1-255).
+    workspace_id: str = Field(
+        alias="workspaceId",
+        pattern=allowed_pattern(
+            r"^[0-9A-Z]{1,255}$", "the Slack workspace (team) id, e.g. T07EA123LEP"
+        ),
+    )
+    channel_id: str = Field(
+        alias="channelId",
+        pattern=allowed_pattern(r"^[A-Za-z0-9]{1,255}$", "the Slack channel id, e.g. C07EZ1ABC23"),
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Whether an alert path's subscription delivers once deployed, and why (or why not).
@@ -116,12 +134,17 @@ class Delivery:
     endpoint confirms it itself (HTTPS, e.g. PagerDuty's CloudWatch integration), which the
     deployment waits for. ``pending``: an e-mail subscription delivers nothing until someone
     opens the confirmation mail (SNS Developer Guide, "Email notifications").
-    ``misrouted``: a ``slack:`` path reaches only the fallback e-mail, since no Slack channel
-    (AWS Chatbot) is configured for it. ``none``: nobody is subscribed.
+    A ``slack:`` path with a channel in ``alarmRouting.slack`` gets an AWS Chatbot Slack
+    channel configuration: ``waiting`` on a person, who authorises the workspace for Chatbot
+    once in the Chatbot console (Chatbot administrator guide, "Tutorial: Get started with
+    Slack"); nothing here can tell whether that was done. ``misrouted``: a ``slack:`` path
+    reaches only the fallback e-mail, since no Slack channel is configured for it
+    (``stack_problems`` refuses that unless the stack says ``slackFallbackToEmail``).
+    ``none``: nobody is subscribed.
     """
 
     endpoint: AlarmEndpoint | None
-    state: Literal["confirmed", "pending", "misrouted", "none"]
+    state: Literal["confirmed", "pending", "waiting", "misrouted", "none"]
     reason: str
 
 
@@ -131,11 +154,32 @@ class AlarmRouting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     fallback_email: str | None = Field(default=None, alias="fallbackEmail")
     endpoints: dict[str, AlarmEndpoint] = Field(default_factory=dict)
+    # `slack:` alert path -> the channel its AWS Chatbot configuration posts to.
+    slack: dict[str, SlackChannel] = Field(default_factory=dict)
+    # A stack without Slack (a sandbox) may send `slack:` paths to fallbackEmail, saying so.
+    slack_fallback_to_email: bool = Field(default=False, alias="slackFallbackToEmail")
+
+    @field_validator("slack")
+    @classmethod
+    def _slack_paths(cls, value: dict[str, SlackChannel]) -> dict[str, SlackChannel]:
+        wrong = [path for path in value if not path.startswith("slack:")]
+        if wrong:
+            raise ValueError(
+                f"alarmRouting.slack names alert paths, each starting with 'slack:'; got {wrong}"
+            )
+        return value
+
+    def slack_channel(self, alert_path: str) -> SlackChannel | None:
+        """The Chatbot channel of a ``slack:`` path (None: none configured here)."""
+        return self.slack.get(alert_path)
 
     def endpoint_for(self, alert_path: str) -> AlarmEndpoint | None:
-        """The explicit endpoint, an `email:` path's own address, or the fallback email."""
+        """The explicit endpoint, an `email:` path's own address, or the fallback email
+        (none for a `slack:` path that has its Chatbot channel)."""
         if alert_path in self.endpoints:
             return self.endpoints[alert_path]
+        if alert_path in self.slack:
+            return None
         channel, _, target = alert_path.partition(":")
         if channel == "email":
             return AlarmEndpoint(protocol="email", endpoint=target)
@@ -145,11 +189,28 @@ class AlarmRouting(BaseModel):
 
     def delivery(self, alert_path: str) -> Delivery:
         """How ``alert_path``'s alarms arrive (see ``Delivery``)."""
+        channel = self.slack_channel(alert_path)
+        if channel is not None and alert_path not in self.endpoints:
+            return Delivery(
+                None,
+                "waiting",
+                f"AWS Chatbot posts to Slack channel {channel.channel_id} of workspace "
+                f"{channel.workspace_id}; pending until an administrator authorises that "
+                "workspace in the AWS Chatbot console (a one-time manual step)",
+            )
         endpoint = self.endpoint_for(alert_path)
         if endpoint is None:
             return Delivery(None, "none", "no endpoint and no fallbackEmail: nobody is paged")
         where = f"{endpoint.protocol} {endpoint.endpoint}"
         if alert_path.startswith("slack:") and alert_path not in self.endpoints:
+            if self.slack_fallback_to_email:
+                return Delivery(
+                    endpoint,
+                    "pending",
+                    f"{alert_path} goes to the fallback e-mail {endpoint.endpoint} on purpose "
+                    "here (slackFallbackToEmail); pending until someone confirms the "
+                    "subscription e-mail",
+                )
             return Delivery(
                 endpoint,
                 "misrouted",
@@ -294,10 +355,41 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
     * every kill-switch entry names an integration of the roadmap (a typo would leave the
       trigger it meant to stop running);
     * ``salesforceApiAllocation`` (this stack's org, e.g. a sandbox) covers the Salesforce
-      API calls/day of the integrations active in this stack, minus the roadmap's headroom.
+      API calls/day of the integrations active in this stack, minus the roadmap's headroom;
+    * every ``slack:`` alert path of an integration with alarms here (phase >= 3) has its
+      Slack channel in ``alarmRouting.slack`` (or an explicit endpoint), unless the stack
+      sends such paths to its fallback e-mail on purpose (``slackFallbackToEmail``, never
+      in prod): alarms must not quietly land somewhere nobody reads.
     """
     key = f"config.{CONFIG_NAMESPACE}:"
     problems: list[Problem] = []
+    routing = settings.alarm_routing
+    if routing.slack_fallback_to_email and settings.environment == "prod":
+        problems.append(
+            Problem(
+                f"{key}alarmRouting.slackFallbackToEmail",
+                "prod pages people in Slack through AWS Chatbot, never a fallback e-mail; "
+                "remove it and name each slack: path's channel under alarmRouting.slack",
+            )
+        )
+    for integ in roadmap.active(settings.environment):
+        path = integ.alert_path
+        if (
+            path.startswith("slack:")
+            and integ.phase(settings.environment) >= 3
+            and path not in routing.slack
+            and path not in routing.endpoints
+            and not routing.slack_fallback_to_email
+        ):
+            problems.append(
+                Problem(
+                    f"{key}alarmRouting.slack",
+                    f"{integ.name}'s alerts go to {path}, which names no Slack channel here, so "
+                    "they would reach only the fallback e-mail; add "
+                    f'"{path}": {{workspaceId: T..., channelId: C...}} (the ids AWS Chatbot '
+                    "shows once the workspace is authorised), or change the alert path",
+                )
+            )
     known = [i.name for i in roadmap.integrations]
     for n, name in enumerate(settings.kill_switch):
         if name not in known:

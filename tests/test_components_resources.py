@@ -467,5 +467,32 @@ def test_https_alert_subscriptions_wait_for_the_endpoint_to_confirm(prod: Progra
     assert subscription.inputs["protocol"] == "https"  # pagerduty:revops-oncall in prod
     assert subscription.inputs["endpointAutoConfirms"] is True
     assert subscription.inputs["confirmationTimeoutInMinutes"] >= 1
-    email = prod.find("lead-to-account-alerts-subscription")  # slack: -> fallback e-mail
+    dev = stack_run("dev")  # slack: paths go to the fallback e-mail on purpose there
+    email = dev.find("lead-to-account-alerts-subscription")
     assert email.inputs["protocol"] == "email" and "endpointAutoConfirms" not in email.inputs
+
+
+def test_slack_paths_post_through_an_aws_chatbot_channel_that_can_change_nothing(
+    prod: ProgramRun,
+) -> None:
+    from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_TYPE
+
+    config = prod.find("lead-to-account-alerts-chatbot", CHATBOT_TYPE).inputs
+    assert (config["slackTeamId"], config["slackChannelId"]) == ("T07EA123LEP", "C07EZ1MOPS1")
+    assert config["snsTopicArns"] == [prod.find("lead-to-account-alerts").outputs["arn"]]
+    assert config["guardrailPolicyArns"] == list(CHATBOT_GUARDRAILS)
+    assert config["userAuthorizationRequired"] is True
+    role = prod.find("lead-to-account-alerts-chatbot-role", "aws:iam/role:Role")
+    assert config["iamRoleArn"] == role.outputs["arn"]
+    (trust,) = statements(role, "assumeRolePolicy")
+    assert trust["Principal"] == {"Service": "chatbot.amazonaws.com"}
+    granting = [
+        r.name
+        for r in prod.resources
+        if r.type.startswith("aws:iam/rolePolicy") and "chatbot" in str(r.inputs.get("role"))
+    ]
+    assert granting == [] and "managedPolicyArns" not in role.inputs
+    # The alerts reach Slack, not an e-mail nobody reads.
+    assert not [r for r in prod.resources if r.name == "lead-to-account-alerts-subscription"]
+    channels = {r.inputs["configurationName"] for r in prod.by_type(CHATBOT_TYPE)}
+    assert channels == {f"prod-{i}-alerts-chatbot" for i in ("lead-to-account", "warehouse-export")}

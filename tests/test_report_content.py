@@ -51,8 +51,9 @@ EXPECTED_PROD = {
     # order-to-invoice is live at phase 3 in prod; its owner has not signed off yet.
     "ownership-agreed": Verdict.WAITING,
     "phased-rollout": Verdict.PASS,
-    # prod routes slack: alert paths to the fallback e-mail (no AWS Chatbot channel).
-    "post-go-live": Verdict.FAIL,
+    # prod's slack: alert paths post through AWS Chatbot, whose workspace a person
+    # authorises once: waiting on that, not failing and not passing.
+    "post-go-live": Verdict.WAITING,
 }
 
 
@@ -261,8 +262,8 @@ def test_missing_policy_harness_shows_not_available_never_pass() -> None:
     report = report_for(policy=policy)
     got = verdicts(report)
     assert got["retry-replay-monitoring"] is Verdict.UNAVAILABLE
-    # post-go-live fails anyway in prod (slack: paths reach only an e-mail); the policy
-    # findings in it say "not available", never pass.
+    # post-go-live never passes in prod while a Chatbot workspace waits on a person; the
+    # policy findings in it say "not available", never pass.
     post = next(i for i in report.checklist if i.key == "post-go-live")
     assert got["post-go-live"] is not Verdict.PASS
     assert any(f.status is Verdict.UNAVAILABLE for f in post.findings)
@@ -379,25 +380,27 @@ def test_alert_paths_count_as_pass_only_when_delivery_is_confirmed() -> None:
                     "endpoint": "https://events.pagerduty.com/integration/revops-oncall/enqueue",
                 }
             },
+            "slack": {"slack:mops-alerts": {"workspaceId": "T07EA123LEP", "channelId": "C07X"}},
         }
     )
-    states = {
-        path: routing.delivery(path).state
-        for path in (
-            "pagerduty:revops-oncall",
-            "email:support-ops@northwind.example",
-            "slack:mops-alerts",
-        )
-    }
+    paths = (
+        "pagerduty:revops-oncall",
+        "email:support-ops@northwind.example",
+        "slack:mops-alerts",
+        "slack:ecom-alerts",
+    )
+    states = {path: routing.delivery(path).state for path in paths}
     assert states == {
         "pagerduty:revops-oncall": "confirmed",
         "email:support-ops@northwind.example": "pending",
-        "slack:mops-alerts": "misrouted",
+        "slack:mops-alerts": "waiting",  # its Chatbot channel exists; the workspace is a person's
+        "slack:ecom-alerts": "misrouted",  # no channel: only the fallback e-mail
     }
     post = next(i for i in report_for().checklist if i.key == "post-go-live")
     by_text = {f.text.split(":", 1)[0]: f.status for f in post.findings if "->" in f.text}
     assert by_text["quote-to-order"] is Verdict.PASS  # pagerduty, confirms itself
-    assert Verdict.FAIL in by_text.values()  # a slack: path that reaches only an e-mail
+    assert by_text["lead-to-account"] is Verdict.WAITING  # slack: through AWS Chatbot
+    assert Verdict.FAIL not in by_text.values()
 
 
 # --------------------------------------------------------------------------- escaping
@@ -519,15 +522,13 @@ def test_first_screen_lists_what_fails_and_the_monthly_cost_in_words() -> None:
 
     report = report_for(weakened(blank))
     glance = at_a_glance(report)
-    # The example's slack: alert paths reach only the fallback e-mail (no AWS Chatbot
-    # channel), so post-go-live alerting fails in prod with or without the blanked system.
-    post_go_live = ["Are", "post-go-live", "support", "and"]
+    # prod's slack: alert paths post through AWS Chatbot (waiting on the workspace's
+    # authorisation, not failing), so only the blanked system fails.
     assert [line.split(" ", 4)[:4] for line in glance.failing] == [
         ["Is", "every", "system", "listed?"],
-        post_go_live,
     ]
     assert glance.cost == "prod costs about $19.75 a month in AWS charges for 2 integration(s)."
-    assert [line.split(" ", 4)[:4] for line in at_a_glance(report_for()).failing] == [post_go_live]
+    assert not at_a_glance(report_for()).failing
     html = render_html(report)
     assert html.index("<section id='glance'>") < html.index("<h2 id='map'>")
     md = render_markdown(report)

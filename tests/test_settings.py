@@ -265,3 +265,42 @@ def test_an_audit_trail_that_is_no_trail_arn_names_the_three_choices(tmp_path: P
     stacks = _stack_file(tmp_path, "dev", {"auditTrail: none": "auditTrail: my-trail"})
     with pytest.raises(StackSettingsError, match=r"auditTrail: 'my-trail' is neither `create`"):
         load_stack_settings(stacks, "dev")
+
+
+def test_a_slack_path_without_its_channel_is_refused_unless_the_stack_falls_back_on_purpose(
+    tmp_path: Path,
+) -> None:
+    from components.roadmap import load_roadmap
+    from components.settings import stack_problems
+
+    roadmap = load_roadmap(ROOT / "roadmap.yaml")
+    stacks = _dev_with(tmp_path, "    slackFallbackToEmail: true\n", "")
+    problems = stack_problems(load_stack_settings(stacks, "dev"), roadmap)
+    assert {p.loc for p in problems} == {"config.integration-provisioner:alarmRouting.slack"}
+    mops = next(p for p in problems if "slack:mops-alerts" in p.msg)
+    assert "lead-to-account's alerts go to slack:mops-alerts" in mops.msg
+    assert "reach only the fallback e-mail" in mops.msg and "workspaceId" in mops.msg
+
+
+def test_prod_posts_slack_paths_through_chatbot_and_refuses_the_e_mail_fallback(
+    tmp_path: Path,
+) -> None:
+    from components.roadmap import load_roadmap
+    from components.settings import stack_problems
+
+    edit = {"    slack:\n": "    slackFallbackToEmail: true\n    slack:\n"}
+    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
+    [problem] = stack_problems(
+        load_stack_settings(stacks, "prod"), load_roadmap(ROOT / "roadmap.yaml")
+    )
+    assert problem.loc == "config.integration-provisioner:alarmRouting.slackFallbackToEmail"
+    assert "never a fallback e-mail" in problem.msg
+
+
+def test_a_slack_channel_id_of_the_wrong_shape_names_the_key_and_the_shape(tmp_path: Path) -> None:
+    edit = {"channelId: C07EZ1MOPS1": "channelId: '#mops-alerts'"}
+    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
+    with pytest.raises(StackSettingsError) as caught:
+        load_stack_settings(stacks, "prod")
+    assert "alarmRouting.slack.slack:mops-alerts.channelId" in str(caught.value)
+    assert "the Slack channel id" in str(caught.value)

@@ -11,6 +11,7 @@ Usage::
 from pulumi_policy import Policy
 
 from .audit import AUDIT_POLICIES
+from .chatbot import CHATBOT_CHANNEL
 from .closed_world import CLOSED_WORLD
 from .consumers import SQS_CONSUMER_CONCURRENCY, SQS_DLQ_RETENTION, SQS_VISIBILITY_TIMEOUT
 from .credentials import (
@@ -67,6 +68,7 @@ STACK_POLICIES = [
     ALARMS_ROUTE_TO_ALERT_PATH,
     LAMBDA_LOG_GROUPS,
     ROTATION_FUNCTION_INVOCATION,
+    CHATBOT_CHANNEL,
     *HARDENING_POLICIES,
     *AUDIT_POLICIES,
 ]

@@ -24,6 +24,7 @@ from ._common import as_list, is_unknown, label
 from ._stack import StackView
 from .audit import TYPES as AUDIT_TYPES
 from .audit import is_stack_resource
+from .chatbot import TYPES as CHATBOT_TYPES
 from .reach import POLICY
 from .reach import TYPES as REACH_TYPES
 
@@ -45,6 +46,7 @@ RULED_TYPES = frozenset(
         "aws:cloudwatch/dashboard:Dashboard",  # phase-requirements
         "aws:sns/topicSubscription:TopicSubscription",  # alarms-route-to-alert-path
         "aws:dynamodb/table:Table",  # required-tags, reach (table policy target)
+        *CHATBOT_TYPES,  # chatbot-channel
     }
 )
 # Not cloud resources: the program's components and the engine's own.

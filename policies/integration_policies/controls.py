@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.alerting import CHATBOT_TYPE
+
 __all__ = [
     "ATTACHED",
     "CONTROLS",
@@ -91,6 +93,8 @@ ATTACHED: dict[str, ResourceType] = {
     "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": SQS,
     "aws:sns/topicPolicy:TopicPolicy": SNS,
     "aws:sns/topicSubscription:TopicSubscription": SNS,
+    # Delivers the topic to Slack (judged by chatbot-channel); its role grants nothing.
+    CHATBOT_TYPE: SNS,
     "aws:lambda/permission:Permission": LAMBDA,
     "aws:lambda/eventSourceMapping:EventSourceMapping": LAMBDA,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": LAMBDA,

@@ -26,6 +26,7 @@ from ._common import (
     statements,
 )
 from ._stack import Res, StackView, strings
+from .chatbot import chatbot_only_roles
 
 ROLE, KEY, SECRET = "aws:iam/role:Role", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"
 _CREDENTIAL_TYPES = {ROLE: "role", KEY: "KMS key", SECRET: "secret"}
@@ -55,7 +56,8 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
         ROLE: config_int(config, "rolesPerIntegration", 1),
         KEY: config_int(config, "keysPerIntegration", 1),
     }
-    rotation_roles = _rotation_only_roles(view)
+    # Nor is a role only an AWS Chatbot channel uses, granted nothing (chatbot.py).
+    rotation_roles = _rotation_only_roles(view) | chatbot_only_roles(view)
     for integ, members in sorted(view.groups.items()):
         if (view.phase(integ) or 0) < 2:
             continue

@@ -41,6 +41,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
 from contract.naming import SECRET as REDACTED
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.ownership import Principal, Reach, is_pattern
@@ -96,6 +97,7 @@ _RUNNERS: dict[str, tuple[str, str]] = {
     "aws:cloudwatch/eventTarget:EventTarget": ("roleArn", "events.amazonaws.com"),
     "aws:sfn/stateMachine:StateMachine": ("roleArn", "states.amazonaws.com"),
     "aws:scheduler/schedule:Schedule": ("target", "scheduler.amazonaws.com"),
+    CHATBOT_TYPE: ("iamRoleArn", CHATBOT_SERVICE),
 }
 # docs/contracts.md, "IAM principals per integration": every integration role is the
 # execution role of Lambda functions, even before its functions exist (phase 2).

@@ -19,12 +19,16 @@ Usage::
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.trail_creators import TRAIL_CREATORS, TRAIL_FINDERS
 
@@ -74,6 +78,8 @@ class Ctx:
 
     aws: Emulator
     _clients: dict[str, Any] = field(default_factory=dict)
+    # Resources of services moto does not have, checked and kept here (`_recorded`).
+    recorded: dict[str, Outputs] = field(default_factory=dict)
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
@@ -659,6 +665,52 @@ def _sns_topic(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
     return arn, _state(i, name=topic_name, arn=arn, owner=c.account)
 
 
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [] if value is None else [value]
+
+
+def _chatbot_slack_channel(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
+    """Recorded, not created: moto has no AWS Chatbot (docs/moto-differences.md). What the
+    emulator can answer is checked: the role exists and AWS Chatbot alone may assume it,
+    every topic exists, each guardrail is a policy ARN, and the Slack ids have the shapes
+    the Chatbot API accepts (CreateSlackChannelConfiguration API reference)."""
+    problems = []
+    role_name = str(i.get("iamRoleArn", "")).rsplit("/", 1)[-1]
+    try:
+        trust = c("iam").get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        services = [
+            p
+            for st in trust.get("Statement", [])
+            for p in _list((st.get("Principal") or {}).get("Service"))
+        ]
+        if services != [CHATBOT_SERVICE]:
+            problems.append(
+                f"role {role_name} is trusted by {services}, not {CHATBOT_SERVICE} alone"
+            )
+    except ClientError as err:
+        problems.append(f"role {role_name}: {err}")
+    for topic in _list(i.get("snsTopicArns")):
+        try:
+            c("sns").get_topic_attributes(TopicArn=topic)
+        except ClientError as err:
+            problems.append(f"topic {topic}: {err}")
+    for policy in _list(i.get("guardrailPolicyArns")):
+        # moto does not load AWS managed policies; their ARN shape is what can be checked.
+        if not re.fullmatch(r"arn:aws:iam::(aws|\d{12}):policy/[\w+=,.@/-]+", str(policy)):
+            problems.append(f"guardrail {policy!r} is not an IAM policy ARN")
+    if not re.fullmatch(r"[0-9A-Z]{1,255}", str(i.get("slackTeamId", ""))):
+        problems.append(f"slackTeamId {i.get('slackTeamId')!r} is not a Slack workspace id")
+    if not re.fullmatch(r"[A-Za-z0-9]{1,255}", str(i.get("slackChannelId", ""))):
+        problems.append(f"slackChannelId {i.get('slackChannelId')!r} is not a Slack channel id")
+    if problems:
+        raise CreationFailed(f"AWS Chatbot configuration {name!r}: " + "; ".join(problems))
+    config_name = _physical(name, i, "configurationName")
+    arn = f"arn:aws:chatbot::{c.account}:chat-configuration/slack-channel/{config_name}"
+    c.recorded[arn] = _state(i, chatConfigurationArn=arn)
+    return arn, c.recorded[arn]
+
+
 def _sns_subscription(c: Ctx, name: str, i: Inputs) -> tuple[str, Outputs]:
     attributes = _drop_none(
         RawMessageDelivery=_attribute_value(i["rawMessageDelivery"])
@@ -855,6 +907,7 @@ CREATORS: dict[str, Create] = {
     "aws:sns/topicPolicy:TopicPolicy": _sns_topic_policy,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    CHATBOT_TYPE: _chatbot_slack_channel,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:dynamodb/table:Table": _dynamodb_table,
     "aws:dynamodb/resourcePolicy:ResourcePolicy": _dynamodb_resource_policy,
@@ -996,6 +1049,7 @@ FINDERS: dict[str, Find] = {
         TopicArn=rid
     )["Attributes"]["Policy"],
     "aws:cloudwatch/metricAlarm:MetricAlarm": _alarm_listed,
+    CHATBOT_TYPE: lambda c, rid, o: c.recorded[rid],
     "aws:cloudwatch/dashboard:Dashboard": lambda c, rid, o: c("cloudwatch").get_dashboard(
         DashboardName=rid
     ),

@@ -206,6 +206,8 @@ def post_go_live(inputs: Inputs) -> Iterator[Finding]:
             yield ok(text)
         elif delivery.state == "pending":  # whether it was confirmed is not known from here
             yield Finding(Verdict.UNAVAILABLE, text)
+        elif delivery.state == "waiting":  # a person's one-time step (Chatbot authorisation)
+            yield Finding(Verdict.WAITING, text)
         else:
             yield bad(f"{text} in {inputs.stack}")
         if inputs.phase(integ) >= 4:

@@ -1,0 +1,26 @@
+"""How a `slack:` alert path reaches Slack: an AWS Chatbot Slack channel configuration.
+
+Defined once; the components create it, the policy pack judges it and the rehearsal checks
+what the emulator cannot create.
+
+- The configuration `{prefix}-{integration}-alerts-chatbot` posts what the integration's
+  alert topic receives to one Slack channel (`alarmRouting.slack` in the stack file).
+- It runs as its own IAM role of the same name, trusted by AWS Chatbot alone and granted
+  nothing: relaying notifications needs no permission (Chatbot administrator guide,
+  "Understanding permissions": the channel role is for commands run from the channel).
+- Its channel guardrail is read-only (`CHATBOT_GUARDRAILS`): without one, Chatbot applies
+  AdministratorAccess (CreateSlackChannelConfiguration API reference,
+  GuardrailPolicyArns), and every channel member must use their own IAM identity
+  (`UserAuthorizationRequired`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CHATBOT_GUARDRAILS", "CHATBOT_ROLE", "CHATBOT_SERVICE", "CHATBOT_TYPE"]
+
+CHATBOT_TYPE = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
+CHATBOT_SERVICE = "chatbot.amazonaws.com"
+# The role word of both the configuration and its role (contract.naming: `alerts-...`).
+CHATBOT_ROLE = "alerts-chatbot"
+# AWS managed, read-only: look at alarms and metrics from the channel, change nothing.
+CHATBOT_GUARDRAILS = ("arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess",)
