@@ -552,3 +552,17 @@ def test_amplitude_reads_only_what_its_export_has_settled(only: Callable[[str], 
     assert [r.id for r in records] == ["e-old"]
     with pytest.raises(PermanentError, match="read only"):
         h.connector.upsert("active_use", "uuid", "x", {"plan": "pro"})
+
+
+def test_a_collection_write_is_one_request_storing_every_record_at_the_fake(
+    writer: Harness,
+) -> None:
+    """What the rehearsal's batch check counts (``write_requests``) is what was stored."""
+    obj, key = writer.case.target_object, writer.case.external_id
+    before = len(writer.fake.write_requests)
+    records = [(f"EXT-{n}", body(writer, n)) for n in (1, 2, 3)]
+    assert all(r.ok for r in writer.connector.upsert_many(obj, key, records))
+    counted = [count for _, _, count in writer.fake.write_requests[before:]]
+    assert sum(counted) == 3
+    if writer.connector.max_batch >= 3:
+        assert counted == [3]

@@ -140,8 +140,12 @@ class VendorFake:
                 self.records.setdefault(obj, {})[record.id] = record
             record.fields.update(fields)
             record.modified_at = datetime.now(UTC)
-        self._request.stored = getattr(self._request, "stored", 0) + 1
+        self.count_write()
         return record, created
+
+    def count_write(self) -> None:
+        """One more record stored by the request being answered (``write_requests``)."""
+        self._request.stored = getattr(self._request, "stored", 0) + 1
 
     def new_id(self) -> str:
         with self.lock:

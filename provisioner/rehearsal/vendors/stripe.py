@@ -98,6 +98,7 @@ class StripeFake(VendorFake):
             record.fields.update(fields)
             record.fields["metadata"] = {**record.fields.get("metadata", {}), **metadata}
             record.modified_at = datetime.now(UTC)
+        self.count_write()
         self._event(obj, record, kind)
         return json_response(self._json(obj, record))
 

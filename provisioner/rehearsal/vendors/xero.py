@@ -125,6 +125,7 @@ class XeroFake(VendorFake):
                 record.fields.update({k: v for k, v in item.items() if k != id_field})
                 record.external_id = external_id
                 record.modified_at = datetime.now(UTC)
+            self.count_write()
             answer.append({**self._json(obj, record), "StatusAttributeString": "OK"})
         return {obj: answer}
 
