@@ -230,3 +230,18 @@ def test_a_credential_marked_manual_is_rotated_by_hand_even_where_an_api_could()
     roadmap = parse_roadmap(data)
     jwt = roadmap.integration("quote-to-order").credentials[0]
     assert roadmap.rotation_mode(jwt) == "manual" and roadmap.vendor_rotation(jwt) == "api"
+
+
+def test_the_report_shows_each_integrations_connectors_and_credential_rotation_modes() -> None:
+    from test_report_content import report_for
+
+    from provisioner.report.render import render_html, render_markdown
+
+    report = report_for()
+    html, md = render_html(report), render_markdown(report)
+    connectors = "salesforce (REST API v62.0) -> netsuite (REST record API v1, SuiteQL)"
+    modes = "salesforce-jwt: api, netsuite-m2m: manual"
+    assert "| quote-to-order |" in md and connectors in md and modes in md
+    row = next(line for line in md.splitlines() if line.startswith("| quote-to-order |"))
+    assert connectors in row and modes in row
+    assert connectors.replace(">", "&gt;") in html and modes in html
