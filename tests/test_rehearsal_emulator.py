@@ -227,3 +227,47 @@ def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds() ->
     assert not evaluate(
         policies, "kms:Decrypt", key, {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
     )
+
+
+def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_checked(
+    aws: Any,
+) -> None:
+    from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_SERVICE, CHATBOT_TYPE
+    from provisioner.rehearsal.creators import CreationFailed
+
+    creator = AwsCreator(aws)
+    topic = aws.client("sns").create_topic(Name="dev-quote-to-order-alerts")["TopicArn"]
+    iam = aws.client("iam")
+
+    def role(name: str, service: str) -> str:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action":
+                 "sts:AssumeRole", "Principal": {"Service": service}}]}  # fmt: skip
+        return str(
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+                "Arn"
+            ]
+        )
+
+    inputs = {
+        "configurationName": "dev-quote-to-order-alerts-chatbot",
+        "iamRoleArn": role("dev-quote-to-order-alerts-chatbot", CHATBOT_SERVICE),
+        "slackTeamId": "T07EA123LEP",
+        "slackChannelId": "C07EZ1ABC23",
+        "snsTopicArns": [topic],
+        "guardrailPolicyArns": list(CHATBOT_GUARDRAILS),
+    }
+    arn, _ = creator.create(CHATBOT_TYPE, "quote-to-order-alerts-chatbot", inputs)
+    assert arn.endswith(":chat-configuration/slack-channel/dev-quote-to-order-alerts-chatbot")
+    found = creator.find(creator.created[-1])
+    assert isinstance(found, dict) and found["slackChannelId"] == "C07EZ1ABC23"
+
+    wrong = {
+        **inputs,
+        "iamRoleArn": role("dev-quote-to-order-alerts-lambda", "lambda.amazonaws.com"),
+        "snsTopicArns": [topic.replace("alerts", "nothing")],
+        "slackChannelId": "#alerts",
+    }
+    with pytest.raises(CreationFailed) as caught:
+        creator.create(CHATBOT_TYPE, "quote-to-order-alerts-chatbot-2", wrong)
+    for fragment in ("not chatbot.amazonaws.com alone", "nothing", "'#alerts'"):
+        assert fragment in str(caught.value)
