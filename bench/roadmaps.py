@@ -200,6 +200,11 @@ def _integration(
     if not _writable(target):  # an export-only API (Amplitude) is only ever read
         source, target = target, source
     name = f"{source[:10]}-{target[:10]}-{i:03d}"
+    records = _RECORDS_PER_DAY[(i // 2) % len(_RECORDS_PER_DAY)]
+    if "salesforce" in (source, target):
+        # At worst a Salesforce call per record (a FIFO or middleware flow): the volume stays
+        # within the flow's share of the budget, which the roadmap computes from it.
+        records = min(records, salesforce_calls * 4 // 5)
     queued = pattern in ("event_driven", "real_time_api", "middleware")
     # Queued flows only: a scheduled flow runs one way (the roadmap refuses it both ways).
     bidirectional = queued and i % 7 == 2 and _writable(source)
@@ -244,7 +249,7 @@ def _integration(
         ],
         "service_levels": {
             "max_staleness_minutes": _STALENESS_MINUTES[i % len(_STALENESS_MINUTES)],
-            "expected_records_per_day": _RECORDS_PER_DAY[(i // 2) % len(_RECORDS_PER_DAY)],
+            "expected_records_per_day": records,
             "salesforce_api_calls_per_day": salesforce_calls,
         },
         # Every object mapped: queued flows that sync must map each one (roadmap rules).

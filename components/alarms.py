@@ -15,7 +15,7 @@ Usage::
         scope=scope, phase=3, alert_path="pagerduty:revops-oncall", endpoint=endpoint,
         function_name=consumer.function.name, function_timeout_seconds=60,
         dlq_name=queue.dlq.name, queue_name=queue.queue.name,
-        secret_arns=[secret.arn], max_staleness_seconds=300, daily_api_budget=60_000))
+        secret_arns=[secret.arn], max_staleness_seconds=300, api_calls_threshold=48_000))
     alarms.alarms["dlq-depth"].arn
 """
 
@@ -48,7 +48,6 @@ __all__ = ["DirectionWatch", "IntegrationAlarms", "IntegrationAlarmsArgs"]
 # "Using Amazon CloudWatch alarms"). A day is the longest period used here.
 MINUTE, DAY = 60, 86_400
 LATENCY_SHARE_OF_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: about to time out
-API_BUDGET_SHARE = 0.8  # page before the budget is gone, not after
 
 
 # How long a deployment waits for an HTTPS endpoint to confirm its subscription.
@@ -79,7 +78,8 @@ class IntegrationAlarmsArgs:
     queue_name: pulumi.Input[str] | None  # None for scheduled patterns
     secret_arns: Sequence[pulumi.Input[str]]
     max_staleness_seconds: int
-    daily_api_budget: int
+    # ApiCallsUsed a day above which the api-budget alarm pages (components.budget)
+    api_calls_threshold: int
     reconcile_function_name: pulumi.Input[str] | None = None
     # The integration's key, whose policy lets its alarms and rules publish (credential.py).
     kms_key_arn: pulumi.Input[str] | None = None
@@ -468,7 +468,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             statistic="Sum",
             period=DAY,
             comparison_operator="GreaterThanThreshold",
-            threshold=int(args.daily_api_budget * API_BUDGET_SHARE),
+            threshold=args.api_calls_threshold,
             **self._custom("ApiCallsUsed"),
         )
 

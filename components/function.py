@@ -26,13 +26,14 @@ encrypted with the integration's key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child
+from components.budget import Batching
 from contract.runtime import ARCHITECTURE, RUNTIME
 
 __all__ = ["SyncFunction", "SyncFunctionArgs"]
@@ -51,8 +52,6 @@ HANDLERS: dict[str, str] = {
 TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300, "webhook": 5}
 # SQS event source mappings: MaximumConcurrency 2-1000 (Lambda API reference, ScalingConfig).
 MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
-# 10 is the largest batch a FIFO queue delivers and keeps a partial failure cheap to retry.
-BATCH_SIZE = 10
 MEMORY_MB = 256
 # Scheduled jobs are invoked asynchronously by EventBridge. One retry covers a transient
 # failure of the source or target; more would overlap the next run, which picks up from
@@ -133,6 +132,8 @@ class SyncFunctionArgs:
     enabled: bool = True  # the kill switch: False disables the trigger, nothing is deleted
     queue_arn: pulumi.Input[str] | None = None  # consumer
     maximum_concurrency: int = MIN_CONCURRENCY  # consumer
+    # consumer: records per invocation and how long Lambda gathers them (components.budget)
+    batching: Batching = field(default_factory=lambda: Batching(10, 0))
     schedule: str | None = None  # batch and reconcile
     # Where a failed asynchronous invocation goes (the integration's DLQ, alarmed on by
     # its depth); required for scheduled jobs, which nothing else would retry or report.
@@ -219,7 +220,9 @@ class SyncFunction(pulumi.ComponentResource):
                 event_source_arn=args.queue_arn,
                 function_name=self.function.arn,
                 enabled=args.enabled,
-                batch_size=BATCH_SIZE,
+                batch_size=args.batching.size,
+                # Unset unless gathering: FIFO queues support no window at all.
+                maximum_batching_window_in_seconds=args.batching.window_seconds or None,
                 # Retry only the failed records of a batch (Lambda developer guide,
                 # "Handling errors for an SQS event source").
                 function_response_types=["ReportBatchItemFailures"],

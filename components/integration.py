@@ -45,6 +45,7 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope
 from components.alarms import DirectionWatch, IntegrationAlarms, IntegrationAlarmsArgs
+from components.budget import api_alarm_threshold, consumer_batching, salesforce_calls_per_day
 from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
 from components.deployer import deploying_principal
 from components.function import (
@@ -109,23 +110,12 @@ def consumer_concurrency(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
     """
     rates = [roadmap.system(name).api.requests_per_second for name in (integ.source, integ.target)]
     limits = [r for r in rates if r is not None]
-    if integ.service_levels.salesforce_api_calls_per_day:
-        limits.append(integ.service_levels.salesforce_api_calls_per_day / SECONDS_PER_DAY)
+    spend = salesforce_calls_per_day(integ, roadmap)
+    if spend:
+        limits.append(spend / SECONDS_PER_DAY)
     if not limits:
         return MIN_CONCURRENCY  # nothing known about the limits: the most careful setting
     return max(MIN_CONCURRENCY, min(MAX_CONCURRENCY, math.floor(min(limits))))
-
-
-def daily_api_budget(integ: RoadmapIntegration, roadmap: Roadmap) -> int:
-    """Calls per day the flow may make: its Salesforce budget, else the systems' daily
-    limits, else twice its expected volume (one call per record, with headroom)."""
-    if integ.service_levels.salesforce_api_calls_per_day:
-        return integ.service_levels.salesforce_api_calls_per_day
-    daily = [roadmap.system(name).api.daily_call_limit for name in (integ.source, integ.target)]
-    known = [d for d in daily if d is not None]
-    if known:
-        return min(known)
-    return max(1, 2 * integ.service_levels.expected_records_per_day)
 
 
 def _base_url(roadmap: Roadmap, system: str) -> str:
@@ -305,6 +295,7 @@ class Integration(pulumi.ComponentResource):
                     kms_key_arn=key_arn,
                     fifo=integ.fifo,
                     consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
+                    batching=consumer_batching(integ, roadmap),
                     with_source=integ.pattern.queued,
                     with_review=review,
                 ),
@@ -318,6 +309,7 @@ class Integration(pulumi.ComponentResource):
                         kms_key_arn=key_arn,
                         fifo=integ.fifo,
                         consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
+                        batching=consumer_batching(integ, roadmap, reverse=True),
                         role_prefix=f"{REVERSE}-",
                     ),
                     child,
@@ -392,6 +384,7 @@ class Integration(pulumi.ComponentResource):
                     enabled=enabled,
                     queue_arn=queue_arn,
                     maximum_concurrency=concurrency,
+                    batching=consumer_batching(integ, roadmap),
                     schedule=integ.schedule,
                     on_failure_arn=None if integ.pattern.queued else self.queue.dlq.arn,
                     kms_key_arn=key_arn,
@@ -458,6 +451,7 @@ class Integration(pulumi.ComponentResource):
                         enabled=enabled,
                         queue_arn=self.reverse_queue.queue.arn,
                         maximum_concurrency=concurrency,
+                        batching=consumer_batching(integ, roadmap, reverse=True),
                         kms_key_arn=key_arn,
                     ),
                     after_account,
@@ -487,7 +481,7 @@ class Integration(pulumi.ComponentResource):
                     queue_name=self.queue.queue.name if self.queue.queue else None,
                     secret_arns=secret_arns,
                     max_staleness_seconds=integ.service_levels.max_staleness_minutes * 60,
-                    daily_api_budget=daily_api_budget(integ, roadmap),
+                    api_calls_threshold=api_alarm_threshold(integ, roadmap),
                     reconcile_function_name=(
                         self.reconcile_function.function.name if self.reconcile_function else None
                     ),
@@ -613,7 +607,7 @@ class Integration(pulumi.ComponentResource):
             "DLQ_URL": queues.dlq.url,
             "FIELD_MAPPING": json.dumps(mapping, sort_keys=True),
             "FIFO": "true" if integ.fifo else "false",
-            "API_CALLS_PER_DAY": str(integ.service_levels.salesforce_api_calls_per_day),
+            "API_CALLS_PER_DAY": str(salesforce_calls_per_day(integ, roadmap)),
             "MAX_STALENESS_SECONDS": str(integ.service_levels.max_staleness_minutes * 60),
         }
         if queues.queue is not None:

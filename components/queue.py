@@ -14,19 +14,17 @@ Usage::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from components.budget import Batching, visibility_timeout
 
 __all__ = ["SyncQueue", "SyncQueueArgs"]
 
-# Lambda developer guide, "Using Lambda with Amazon SQS": set the queue's visibility
-# timeout to at least six times the function timeout.
-VISIBILITY_TIMEOUT_FACTOR = 6
 # Enough receives to ride out a throttled target before a record is parked; the policy
 # floor is 5 (policies/integration_policies/queues.py, the redrive rule).
 MAX_RECEIVE_COUNT = 5
@@ -47,6 +45,9 @@ class SyncQueueArgs:
     kms_key_arn: pulumi.Input[str]
     fifo: bool = False
     consumer_timeout_seconds: int = 60
+    # The consumer's SQS batch (components.budget.consumer_batching): its window adds to
+    # the visibility timeout.
+    batching: Batching = field(default_factory=lambda: Batching(10, 0))
     # False for scheduled patterns: only the DLQ for failed asynchronous invocations.
     with_source: bool = True
     # Prefix of the roles (`queue`, `dlq`): a bidirectional flow's second pair is
@@ -103,8 +104,9 @@ class SyncQueue(pulumi.ComponentResource):
             self.queue = new_queue(
                 queue_role,
                 SOURCE_RETENTION_SECONDS,
-                visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR
-                * args.consumer_timeout_seconds,
+                visibility_timeout_seconds=visibility_timeout(
+                    args.consumer_timeout_seconds, args.batching
+                ),
                 redrive_policy=self.dlq.arn.apply(
                     lambda arn: json.dumps(
                         {"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVE_COUNT}

@@ -37,6 +37,7 @@ from pydantic import (
     field_validator,
 )
 
+from components.budget import salesforce_calls_per_day
 from components.evidence import Evidence
 from components.plain_errors import allowed_pattern, plain_message
 from components.source_file import SourceFileError, load_yaml, read_source
@@ -314,6 +315,8 @@ class ServiceLevels(_Model):
 
     max_staleness_minutes: int = Field(ge=1, le=10_080)
     expected_records_per_day: int = Field(ge=0)
+    # The owners' own estimate, shown beside the computed figure (components.budget) in
+    # plan; the budget rules, the alarm and the functions use the computed one.
     salesforce_api_calls_per_day: int = Field(default=0, ge=0)
 
 
@@ -1210,29 +1213,28 @@ def _both_ways(roadmap: Roadmap) -> Iterator[Problem]:
 
 
 def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:
+    """All flows' Salesforce calls/day, computed from their pattern, volume and batches
+    (components.budget), fit each org's allocation minus the headroom."""
+    spend = {i.name: salesforce_calls_per_day(i, roadmap) for i in roadmap.integrations}
     headroom = roadmap.settings.api_headroom_percent
     for s, system in enumerate(roadmap.systems):
         if system.salesforce is None:
             continue
         users = [
-            i
-            for i in roadmap.integrations
-            if system.name in (i.source, i.target) and i.service_levels.salesforce_api_calls_per_day
+            i for i in roadmap.integrations if system.name in (i.source, i.target) and spend[i.name]
         ]
-        total = sum(i.service_levels.salesforce_api_calls_per_day for i in users)
+        total = sum(spend[i.name] for i in users)
         allocation = system.salesforce.allocation
         budget = allocation * (100 - headroom) // 100
         if total > budget:
-            top = sorted(users, key=lambda i: -i.service_levels.salesforce_api_calls_per_day)[:3]
-            largest = ", ".join(
-                f"{i.name} {i.service_levels.salesforce_api_calls_per_day:,}" for i in top
-            )
+            top = sorted(users, key=lambda i: -spend[i.name])[:3]
+            largest = ", ".join(f"{i.name} {spend[i.name]:,}" for i in top)
             yield Problem(
                 f"systems[{s}].salesforce",
-                f"integrations plan {total:,} Salesforce API calls/day but {system.name!r} "
+                f"integrations spend {total:,} Salesforce API calls/day but {system.name!r} "
                 f"allows {budget:,} ({allocation:,} allocation minus {headroom}% headroom); "
-                f"lower service_levels.salesforce_api_calls_per_day (largest: {largest}), use "
-                "Bulk API or change-data-capture, or raise licences/api_addon_calls",
+                f"lower service_levels.expected_records_per_day or schedules (largest: "
+                f"{largest}), or raise licences/api_addon_calls",
             )
 
 

@@ -34,6 +34,7 @@ from pydantic import (
     field_validator,
 )
 
+from components.budget import salesforce_calls_per_day
 from components.plain_errors import allowed_pattern, plain_message
 from components.roadmap import (
     ENVIRONMENTS,
@@ -410,16 +411,19 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                 for i in roadmap.active(settings.environment)
                 if system.name in (i.source, i.target)
             ]
-            total = sum(i.service_levels.salesforce_api_calls_per_day for i in users)
+            total = sum(
+                salesforce_calls_per_day(i, roadmap, phase=i.phase(settings.environment))
+                for i in users
+            )
             if total > budget:
                 problems.append(
                     Problem(
                         f"{key}salesforceApiAllocation",
-                        f"the integrations active in {settings.environment} plan {total:,} "
+                        f"the integrations active in {settings.environment} spend {total:,} "
                         f"{system.name} API calls/day but this org allows {budget:,} "
                         f"({allocation:,} minus the roadmap's {headroom}% headroom); set the "
                         "org's real allocation, or lower the integrations' "
-                        "service_levels.salesforce_api_calls_per_day",
+                        "service_levels.expected_records_per_day or schedules",
                     )
                 )
     return problems

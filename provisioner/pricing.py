@@ -22,12 +22,12 @@ A region without prices in the table is refused (`PriceError`) rather than guess
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
+from components.budget import runs_per_day
 from components.roadmap import Integration
 from provisioner.paths import FUNCTIONS_BUNDLE
 
@@ -179,43 +179,10 @@ def _published_metrics() -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- schedules
 
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
-
-
-def _cron_field(text: str, low: int, high: int) -> int:
-    """How many values a cron field takes (`*`, `?`, `a`, `a,b`, `a-b`, `*/n`, `a/n`)."""
-    if text in ("*", "?"):
-        return high - low + 1
-    count = 0
-    for part in text.split(","):
-        base, _, step = part.partition("/")
-        first, _, last = base.partition("-")
-        start = low if first in ("*", "") else int(first) if first.isdigit() else low
-        end = int(last) if last.isdigit() else (high if step or first == "*" else start)
-        count += len(range(start, end + 1, int(step) if step.isdigit() else 1))
-    return max(count, 1)
-
 
 def runs_per_month(expression: str) -> float:
     """Runs of an EventBridge schedule per 730-hour month (rate() or six-field cron())."""
-    rate = _RATE.match(expression)
-    if rate:
-        every = int(rate[1]) * _UNIT_MINUTES[rate[2].rstrip("s")]
-        return HOURS_PER_MONTH * 60 / every
-    fields = expression.removeprefix("cron(").removesuffix(")").split()
-    if len(fields) != 6:
-        raise ValueError(f"not an EventBridge schedule: {expression!r}")
-    minutes, hours, dom, _month, dow, _year = fields
-    per_day = _cron_field(minutes, 0, 59) * _cron_field(hours, 0, 23)
-    days = DAYS_PER_MONTH
-    if dow not in ("*", "?"):
-        for number, day in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1):
-            dow = dow.upper().replace(day, str(number))
-        days *= min(_cron_field(dow.replace("L", "").split("#")[0], 1, 7), 7) / 7
-    elif dom not in ("*", "?"):
-        days = min(_cron_field(dom.replace("L", "").replace("W", ""), 1, 31), DAYS_PER_MONTH)
-    return per_day * days
+    return runs_per_day(expression) * DAYS_PER_MONTH
 
 
 # ---------------------------------------------------------------- the model

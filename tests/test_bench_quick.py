@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
+from components.budget import salesforce_calls_per_day  # noqa: E402
 from components.roadmap import ENVIRONMENTS, CredentialKind, parse_roadmap  # noqa: E402
 
 
@@ -41,7 +42,7 @@ def test_generated_roadmap_varies_credentials_direction_and_ordering() -> None:
 def test_generated_salesforce_budget_fits_the_dev_allocation_at_200() -> None:
     roadmap = parse_roadmap(generate_roadmap(200))
 
-    planned = sum(i.service_levels.salesforce_api_calls_per_day for i in roadmap.integrations)
+    planned = sum(salesforce_calls_per_day(i, roadmap) for i in roadmap.integrations)
     # stacks/Pulumi.dev.yaml allows 200,000 calls/day; the roadmap keeps 20% headroom.
     assert 0 < planned <= 160_000
 

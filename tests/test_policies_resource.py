@@ -113,6 +113,21 @@ VIOLATIONS: list[tuple[str, str, str, Mutation, str]] = [
      set_input("functionResponseTypes", None), "ReportBatchItemFailures"),
     ("sqs-trigger-settings", "dev", "quote-to-order-consumer-trigger",
      set_input("scalingConfig", None), "maximumConcurrency=None"),
+    # AWS's own batch rules, which the emulator lets through.
+    ("sqs-trigger-settings", "dev", "quote-to-order-consumer-trigger",
+     lambda r: r["inputs"].update(eventSourceArn=f"{QUEUE_ARN}.fifo", batchSize=20),
+     "a FIFO queue takes 1..10"),
+    ("sqs-trigger-settings", "dev", "quote-to-order-consumer-trigger",
+     lambda r: r["inputs"].update(
+         eventSourceArn=f"{QUEUE_ARN}.fifo", maximumBatchingWindowInSeconds=5),
+     "FIFO queues do not support"),
+    ("sqs-trigger-settings", "dev", "quote-to-order-consumer-trigger",
+     lambda r: r["inputs"].update(eventSourceArn=QUEUE_ARN, batchSize=200),
+     "maximum_batching_window_in_seconds >= 1"),
+    ("sqs-trigger-settings", "dev", "quote-to-order-consumer-trigger",
+     lambda r: r["inputs"].update(
+         eventSourceArn=QUEUE_ARN, batchSize=200, maximumBatchingWindowInSeconds=301),
+     "allowed 0..300"),
     ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",
      set_input("sourceAccount", None), "any account"),
     ("lambda-permission-scoped", "dev", "quote-to-order-rotation-permission",

@@ -113,6 +113,10 @@ CASES: list[tuple[str, Callable[[Plan], Plan], str, str]] = [
      "quote-to-order", "use 'Integrations/quote-to-order'"),
     ("sqs-visibility-timeout", change("quote-to-order-queue", "visibilityTimeoutSeconds", 120),
      "quote-to-order", "visibility_timeout_seconds >= 360"),
+    # The batching window adds to the six function timeouts.
+    ("sqs-visibility-timeout",
+     change("quote-to-order-consumer-trigger", "maximumBatchingWindowInSeconds", 30),
+     "quote-to-order", "visibility_timeout_seconds >= 390"),
     ("sqs-consumer-concurrency",
      change("quote-to-order-consumer", "reservedConcurrentExecutions", 5),
      "quote-to-order", "remove reserved_concurrent_executions"),

@@ -171,15 +171,19 @@ def test_phase_outside_one_to_five_is_rejected_with_the_value() -> None:
 
 def test_salesforce_api_budget_respects_headroom() -> None:
     def blow_budget(d: dict[str, Any]) -> None:
-        integration(d, "warehouse-export")["service_levels"]["salesforce_api_calls_per_day"] = (
-            200_000
-        )
+        # credit-status-to-crm writes Salesforce as it happens, a collection call per batch:
+        # at 300,000 records a day its 30 s batches hold about 104 records each.
+        levels = integration(d, "credit-status-to-crm")["service_levels"]
+        levels["expected_records_per_day"] = 300_000
+        # campaign-sync goes through middleware: a call per record.
+        integration(d, "campaign-sync")["service_levels"]["expected_records_per_day"] = 280_000
 
     problem = only_problem(blow_budget)
     assert problem.loc == "systems[0].salesforce"
-    # 350,000 allocation minus 20% headroom = 280,000; planned 160,000 + 200,000 = 360,000
-    assert "360,000" in problem.msg and "280,000" in problem.msg
-    assert "warehouse-export 200,000" in problem.msg
+    # 350,000 allocation minus 20% headroom = 280,000
+    assert "allows 280,000" in problem.msg
+    assert "campaign-sync 280,000" in problem.msg
+    assert "credit-status-to-crm 2,880" in problem.msg
 
 
 def test_batch_integration_without_schedule_is_rejected() -> None:

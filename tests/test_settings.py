@@ -182,17 +182,20 @@ def test_a_kill_switch_entry_naming_no_integration_is_a_problem(tmp_path: Path) 
 def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
     tmp_path: Path,
 ) -> None:
+    from components.budget import salesforce_calls_per_day
     from components.roadmap import load_roadmap
     from components.settings import stack_problems
 
     roadmap = load_roadmap(ROOT / "roadmap.yaml")
-    planned = sum(i.service_levels.salesforce_api_calls_per_day for i in roadmap.active("dev"))
+    spent = sum(
+        salesforce_calls_per_day(i, roadmap, phase=i.phase("dev")) for i in roadmap.active("dev")
+    )
     stacks = _dev_with(
-        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 200000"
+        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 5000"
     )
     [problem] = stack_problems(load_stack_settings(stacks, "dev"), roadmap)
     assert problem.loc == "config.integration-provisioner:salesforceApiAllocation"
-    assert f"plan {planned:,} salesforce API calls/day but this org allows 160,000" in problem.msg
+    assert f"spend {spent:,} salesforce API calls/day but this org allows 4,000" in problem.msg
 
 
 def test_the_example_stacks_fit_the_example_roadmap() -> None:
@@ -230,7 +233,7 @@ def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
     from provisioner.cli import main
 
     stacks = _dev_with(
-        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 200000"
+        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 5000"
     )
     monkeypatch.setattr(validate, "STACKS_DIR", stacks)  # only dev there: the others skipped
     assert main(["validate"]) == 1

@@ -40,14 +40,15 @@ def test_four_problems_are_all_named_in_one_run(
     by_name["inventory-to-promise"]["target"] = "magento"  # unknown system
     data["objects"].append({"name": "invoice", "owner": "xero"})  # two owners for invoice
     by_name["order-to-invoice"]["phases"] = {"dev": 2, "staging": 3, "prod": 3}  # rising
-    by_name["warehouse-export"]["service_levels"]["salesforce_api_calls_per_day"] = 900_000
+    by_name["campaign-sync"]["service_levels"]["expected_records_per_day"] = 900_000
 
     assert main(["validate", "--roadmap", str(write(tmp_path, data))]) == 1
     out = capsys.readouterr().out
     assert "integrations[3].target: unknown system 'magento'" in out
     assert f"objects[{len(EXAMPLE['objects'])}].name: 'invoice' is already used" in out
     assert "integrations[2].phases.staging: phase 3 in staging is ahead of phase 2 in dev" in out
-    assert "systems[0].salesforce: integrations plan 1,060,000 Salesforce API calls/day" in out
+    assert "systems[0].salesforce: integrations spend " in out
+    assert "(largest: campaign-sync 900,000" in out
     assert all(line.startswith("roadmap.yaml: ") for line in out.splitlines()[:4])
 
 

@@ -33,27 +33,33 @@ def sqs_pairs(view: StackView) -> list[tuple[Res, Res, Res]]:
 
 
 def visibility_timeout(args: StackValidationArgs, report: ReportViolation) -> None:
-    """A queue's visibility timeout is at least 6x the timeout of the function consuming it.
+    """A queue's visibility timeout is at least 6x the timeout of the function consuming it,
+    plus the trigger's batching window.
 
-    Rationale: Lambda developer guide "Using Lambda with Amazon SQS": "set the source queue's
-    visibility timeout to at least six times the timeout that you configure on your
-    function"; otherwise a record still being processed (or retried after throttling)
-    becomes visible again and is synced twice. Contract: consumer 60 s -> queue 360 s.
+    Rationale: Lambda developer guide "Using Lambda with Amazon SQS": set the source queue's
+    visibility timeout to at least six times the function's timeout plus
+    MaximumBatchingWindowInSeconds; otherwise a record still being gathered, processed (or
+    retried after throttling) becomes visible again and is synced twice. Contract: consumer
+    60 s -> queue 360 s, plus the window a standard queue's batch is gathered in.
 
     Config:
       multiplier (integer): default 6.
     """
     view = StackView.shared(args, report)
     factor = config_int(args.get_config(), "multiplier", 6)
-    for _, queue, function in sqs_pairs(view):
+    for trigger, queue, function in sqs_pairs(view):
         visibility = as_int(queue.props.get("visibilityTimeoutSeconds", SQS_DEFAULT_VISIBILITY))
         timeout = as_int(function.props.get("timeout", LAMBDA_DEFAULT_TIMEOUT))
-        if visibility is None or timeout is None or visibility >= factor * timeout:
+        window = as_int(trigger.props.get("maximumBatchingWindowInSeconds") or 0)
+        if visibility is None or timeout is None or window is None:
+            continue
+        needed = factor * timeout + window
+        if visibility >= needed:
             continue
         report(
             f"{label(queue.integration)}{queue.name} visibility timeout {visibility}s is below "
-            f"{factor}x the {function.name} timeout ({timeout}s). Fix: set "
-            f"visibility_timeout_seconds >= {factor * timeout}.",
+            f"{factor}x the {function.name} timeout ({timeout}s) plus its batching window "
+            f"({window}s). Fix: set visibility_timeout_seconds >= {needed}.",
             queue.urn,
         )
 

@@ -93,6 +93,13 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
     to the target's API -- derived from the integration's Salesforce API budget -- without
     reserved concurrency, which would throttle the poller and push records to the DLQ.
 
+    The batch is one AWS accepts, which the emulator does not check ("Lambda parameters for
+    Amazon SQS event source mappings",
+    https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html, and
+    CreateEventSourceMapping in the Lambda API reference): BatchSize at most 10 for a FIFO
+    queue, 10,000 for a standard one; MaximumBatchingWindowInSeconds 0-300, none for a FIFO
+    queue, and at least 1 when BatchSize is above 10.
+
     Config:
       maxConcurrency (integer): upper bound for MaximumConcurrency; default 1000 (AWS maximum).
     """
@@ -103,6 +110,8 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
     if not isinstance(source, str) or is_unknown(source) or not source.startswith("arn:aws:sqs:"):
         return
     who = label(integration_hint(props, args.name))
+    for problem in _batch_problems(props, fifo=source.endswith(".fifo")):
+        report(f"{who}{args.name} {problem}", None)
     types = props.get("functionResponseTypes")
     if not is_unknown(types) and "ReportBatchItemFailures" not in as_list(types):
         report(
@@ -124,6 +133,41 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
             "scaling_config.maximum_concurrency from the integration's API budget.",
             None,
         )
+
+
+# SQS event source mappings (Lambda developer guide, as cited in sqs_trigger_settings).
+SQS_BATCH_DEFAULT, SQS_FIFO_MAX_BATCH, SQS_MAX_BATCH = 10, 10, 10_000
+SQS_MAX_WINDOW_SECONDS = 300
+
+
+def _batch_problems(props: dict[str, Any], *, fifo: bool) -> list[str]:
+    raw_size, raw_window = props.get("batchSize"), props.get("maximumBatchingWindowInSeconds")
+    if is_unknown(raw_size) or is_unknown(raw_window):
+        return []
+    size = as_int(raw_size) if raw_size is not None else SQS_BATCH_DEFAULT
+    window = as_int(raw_window) if raw_window is not None else 0
+    if size is None or window is None:
+        return [f"has batchSize={raw_size!r}, maximumBatchingWindowInSeconds={raw_window!r}"]
+    top = SQS_FIFO_MAX_BATCH if fifo else SQS_MAX_BATCH
+    problems = []
+    if not 1 <= size <= top:
+        kind = "a FIFO" if fifo else "a standard"
+        problems.append(f"has batchSize={size}; {kind} queue takes 1..{top}. Fix: set batch_size")
+    if fifo and window:
+        problems.append(
+            f"has maximumBatchingWindowInSeconds={window}, which FIFO queues do not support. "
+            "Fix: leave maximum_batching_window_in_seconds unset"
+        )
+    elif not 0 <= window <= SQS_MAX_WINDOW_SECONDS:
+        problems.append(
+            f"has maximumBatchingWindowInSeconds={window}; allowed 0..{SQS_MAX_WINDOW_SECONDS}"
+        )
+    elif size > SQS_BATCH_DEFAULT and window < 1:
+        problems.append(
+            f"has batchSize={size} without a batching window; above 10 records AWS requires "
+            "maximum_batching_window_in_seconds >= 1"
+        )
+    return problems
 
 
 SQS_TRIGGER_SETTINGS = ResourceValidationPolicy(

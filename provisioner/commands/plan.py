@@ -13,6 +13,7 @@ import textwrap
 from collections import Counter
 from typing import Any
 
+from components.budget import salesforce_calls_per_day
 from contract.naming import NAME_LIMITS
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
@@ -47,9 +48,10 @@ alias; the plan says which of them AWS re-creates because their names change.
 
 --json prints {"stack", "region", "integrations": [{"name", "renamed_from",
 "recreated_by_rename", "phase", "flows": [{"direction" (forward, or reverse), "source",
-"target"}], "monthly_cost_usd", "cost": {"fixed_usd", "usage_usd", "monthly_usd",
-"items": [{"item", "kind", "quantity", "unit", "usd", "basis"}]}, "resources": [{"type",
-"name", "urn", "parent", "inputs",
+"target"}], "salesforce_calls_per_day" (computed from the pattern, the volume and the
+batches; what the budget rules and the api-budget alarm use), "monthly_cost_usd",
+"cost": {"fixed_usd", "usage_usd", "monthly_usd", "items": [{"item", "kind", "quantity",
+"unit", "usd", "basis"}]}, "resources": [{"type", "name", "urn", "parent", "inputs",
 "outputs"}]}], "stack_resources" (those of no integration: the stack's audit trail, its
 key and bucket), "stack_cost", "resource_count", "monthly_cost_usd", "fixed_cost_usd",
 "usage_cost_usd", "prices": [{"item", "what", "kind", "usd", "per", "unit", "source", "as_of"}]}.
@@ -119,6 +121,9 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
                 "credential_rotation": {
                     c.name: ctx.roadmap.rotation_mode(c) for c in integ.credentials
                 },
+                "salesforce_calls_per_day": salesforce_calls_per_day(
+                    integ, ctx.roadmap, phase=integ.phase(ctx.environment)
+                ),
                 "monthly_cost_usd": cost.total_usd,
                 "cost": cost.to_json(),
                 "resources": [resource_json(r) for r in resources],
@@ -190,6 +195,12 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
             f"  connectors: {ctx.roadmap.connector_summary(entry)}",
             f"  rotation:   {ctx.roadmap.rotation_summary(entry)}",
         ]
+        estimate = entry.service_levels.salesforce_api_calls_per_day
+        if integ["salesforce_calls_per_day"] or estimate:
+            lines.append(
+                f"  Salesforce: {integ['salesforce_calls_per_day']:,} API calls/day computed"
+                + (f" (owners' estimate {estimate:,})" if estimate else "")
+            )
         if integ["renamed_from"]:
             recreated = len(integ["recreated_by_rename"])
             lines += textwrap.wrap(

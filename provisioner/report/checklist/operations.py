@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
+from components.budget import salesforce_calls_per_day
 from components.roadmap import ENVIRONMENTS, CredentialKind, Direction, Integration, System
 from provisioner.report.checklist.findings import (
     REPORTING_KINDS,
@@ -40,8 +41,8 @@ def api_limits_and_credentials(inputs: Inputs) -> Iterator[Finding]:
     """API limits, scopes, service accounts and rotation are documented for what provisions.
 
     Per integration at phase >= 2 in this stack: both systems document an API limit
-    (daily calls, requests per second, or a Salesforce org's allocation); flows touching
-    Salesforce plan their daily Salesforce API calls; it holds a credential (service
+    (daily calls, requests per second, or a Salesforce org's allocation), and a flow touching
+    Salesforce shows the calls a day it spends (components.budget); it holds a credential (service
     account) for each side; every credential names its scopes (an IAM access key for an
     external pusher names its source ranges instead) and rotates within the stack's
     maximum (`maxRotationDays`).
@@ -62,7 +63,11 @@ def api_limits_and_credentials(inputs: Inputs) -> Iterator[Finding]:
             yield bad(f"{integ.name}: {'; '.join(problems)}")
         else:
             creds = ", ".join(f"{c.name} ({c.rotation_days} d)" for c in integ.credentials)
-            yield ok(f"{integ.name}: limits documented; credentials {creds}")
+            spend = salesforce_calls_per_day(
+                integ, roadmap, phase=integ.phase(inputs.settings.environment)
+            )
+            calls = f"; {spend:,} Salesforce API calls/day" if spend else ""
+            yield ok(f"{integ.name}: limits documented{calls}; credentials {creds}")
 
 
 def _side_problems(integ: Integration, systems: dict[str, System]) -> Iterator[str]:
@@ -75,8 +80,6 @@ def _side_problems(integ: Integration, systems: dict[str, System]) -> Iterator[s
             continue
         if not (system.api.daily_call_limit or system.api.requests_per_second or system.salesforce):
             yield f"{side} documents no API limit"
-        if system.salesforce and not integ.service_levels.salesforce_api_calls_per_day:
-            yield "no salesforce_api_calls_per_day planned"
         if not any(c.system == side for c in integ.credentials):
             yield f"no credential (service account) for {side}"
 
