@@ -53,28 +53,44 @@ def test_ordered_integrations_get_fifo_queues_and_others_standard(dev: ProgramRu
     assert not inventory.inputs["name"].endswith(".fifo")
 
 
+def _source_queues(run: ProgramRun) -> list[RecordedResource]:
+    """Every queue a consumer reads: each direction's `queue` (a bidirectional flow's way
+    back reads its `reverse-queue`)."""
+    return [q for q in run.by_type(QUEUE) if q.name.endswith("-queue")]
+
+
+def _consumer_of(run: ProgramRun, queue: RecordedResource) -> RecordedResource:
+    """The function whose SQS trigger reads `queue`."""
+    [trigger] = [
+        t
+        for t in run.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if t.inputs["eventSourceArn"] == queue.outputs["arn"]
+    ]
+    [function] = [
+        f for f in run.by_type(FUNCTION) if f.outputs["arn"] == trigger.inputs["functionName"]
+    ]
+    return function
+
+
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(dev: ProgramRun) -> None:
-    sources = [q for q in dev.by_type(QUEUE) if q.name.endswith("-queue")]
-    assert len(sources) == 4
+    sources = _source_queues(dev)
+    # One per queued integration at phase 3 or more in dev, plus campaign-sync's way back.
+    assert len(sources) == 7
     for queue in sources:
-        integration = dev.integration_of(queue)
-        consumer = dev.find(f"{integration}-consumer", FUNCTION)
+        consumer = _consumer_of(dev, queue)
         visibility = queue.inputs["visibilityTimeoutSeconds"]
         assert isinstance(visibility, int)  # Struct doubles turned back into ints
         assert visibility >= 6 * consumer.inputs["timeout"]
 
 
 def test_redrive_to_own_dlq_after_at_least_five_receives(dev: ProgramRun) -> None:
-    for queue in (q for q in dev.by_type(QUEUE) if q.name.endswith("-queue")):
-        integration = dev.integration_of(queue)
-        dlq = dev.find(f"{integration}-dlq")
+    for queue in _source_queues(dev):
+        dlq = dev.find(f"{queue.name.removesuffix('queue')}dlq")
         redrive = json.loads(queue.inputs["redrivePolicy"])
         assert redrive["deadLetterTargetArn"] == dlq.outputs["arn"]
         assert redrive["maxReceiveCount"] >= 5
         assert dlq.inputs["messageRetentionSeconds"] > queue.inputs["messageRetentionSeconds"]
-        allow = json.loads(
-            dev.find(f"{integration}-dlq-redrive-allow").inputs["redriveAllowPolicy"]
-        )
+        allow = json.loads(dev.find(f"{dlq.name}-redrive-allow").inputs["redriveAllowPolicy"])
         assert allow == {"redrivePermission": "byQueue", "sourceQueueArns": [queue.outputs["arn"]]}
 
 
@@ -121,7 +137,7 @@ def test_queue_triggers_report_batch_item_failures_with_maximum_concurrency(
     dev: ProgramRun,
 ) -> None:
     triggers = dev.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-    assert len(triggers) == 4
+    assert len(triggers) == len(_source_queues(dev))
     for trigger in triggers:
         assert trigger.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
         assert trigger.inputs["scalingConfig"]["maximumConcurrency"] >= 2
@@ -154,6 +170,7 @@ def test_handlers_and_timeouts_follow_the_contract(dev: ProgramRun) -> None:
         "batch": ("integration_sync.batch.handler", 300),
         "reconcile": ("integration_sync.reconcile.handler", 300),
         "rotation": ("credential_rotation.handler.lambda_handler", 300),
+        "webhook": ("integration_sync.webhook.handler", 5),
     }
     for function in dev.by_type(FUNCTION):
         kind = function.inputs["name"].rsplit("-", 1)[1]
@@ -398,12 +415,8 @@ def test_bootstrap_versions_match_the_rotation_bundles_formats(dev: ProgramRun) 
         document = parse_secret(version.inputs["secretString"])
         assert document["bootstrap"] is True
         kinds.add(document["kind"])
-    assert kinds == {
-        "salesforce_jwt_bearer",
-        "oauth_client_credentials",
-        "api_key",
-        "iam_access_key",
-    }
+    assert kinds == {c.kind.value for i in ROADMAP.active("dev") for c in i.credentials}
+    assert {"salesforce_jwt_bearer", "iam_access_key", "webhook_signing_secret"} <= kinds
 
 
 @pytest.mark.parametrize(

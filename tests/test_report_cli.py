@@ -50,7 +50,7 @@ def test_full_report_runs_the_policy_pack_and_prices_each_integration(
     assert sorted(rows) == sorted([*active, "total"])
     assert all(rows[name][0] >= 3.0 for name in active)  # a rotated key at least
     assert abs(sum(rows[n][2] for n in active) - rows["total"][2]) < 0.01
-    assert rows["quote-to-order"] == (7.20, 0.75, 7.95)  # as plan --json, tests/test_pricing.py
+    assert rows["quote-to-order"] == (7.60, 0.75, 8.35)  # as plan --json, tests/test_pricing.py
     assert "| quote-to-order | 3 | PASS |" in md  # the example passes the pack in prod
 
 
