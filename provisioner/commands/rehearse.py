@@ -35,7 +35,9 @@ created through the AWS API there, run the policy pack over the result, then che
     each batch job reads and writes it, at fakes of the vendors' APIs on 127.0.0.1;
   - a poison record reaching the DLQ and `replay` bringing it back;
   - a rotation of each credential completing, every call judged by the role's policies
-    and the secret's fence;
+    and the secret's fence (one rotated by hand: the scheduled rotation refusing);
+  - each credential rotated by hand through `rotate --manual`'s steps: a value the vendor's
+    fake refuses changes nothing, the one it issued is tested, promoted, the old one kept;
   - each alarm the phase requires, on the right metric, notifying the alert topic;
   - what a real account refuses and the emulator accepts (account-limits:<rule>):
 {limits}

@@ -186,7 +186,7 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, audit, flows, hardening, limits
+    from provisioner.rehearsal import access, audit, flows, hardening, limits, manual
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -215,6 +215,7 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
         ("end-to-end records through each integration's connectors", flows.end_to_end),
         ("poison records to the DLQ and replay", flows.poison_and_replay),
         ("rotating every credential", flows.rotations),
+        ("rotating by hand what only a person can", manual.manual_rotations),
         ("alarms the phase requires", flows.alarms),
     ]
 
