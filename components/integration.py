@@ -45,7 +45,12 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope
 from components.alarms import DirectionWatch, IntegrationAlarms, IntegrationAlarmsArgs
-from components.budget import api_alarm_threshold, consumer_batching, salesforce_calls_per_day
+from components.budget import (
+    api_alarm_threshold,
+    consumer_batching,
+    reads_in_bulk,
+    salesforce_calls_per_day,
+)
 from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
 from components.deployer import deploying_principal
 from components.function import (
@@ -619,4 +624,6 @@ class Integration(pulumi.ComponentResource):
             env["REVIEW_QUEUE_URL"] = self.queue.review.url
         if kind == "batch":
             env["BATCH_OVERLAP_SECONDS"] = str(settings.batch_overlap_seconds)
+            if reads_in_bulk(integ) and roadmap.connector(integ, "source").name == "salesforce":
+                env["SOURCE_BULK_QUERY"] = "true"
         return env

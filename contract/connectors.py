@@ -95,7 +95,8 @@ _SPECS = (
         api_version="REST API v62.0",
         docs="https://developer.salesforce.com/docs/platform/api-rest/guide/"
         "resources-composite-sobjects-collections-upsert.html",
-        reads="SOQL query on SystemModstamp (REST query, nextRecordsUrl paging)",
+        reads="SOQL query on SystemModstamp (REST query, nextRecordsUrl paging; Bulk API 2.0 "
+        "query jobs for large scheduled reads)",
         writes="sObject Collections upsert by external id (200 per call, allOrNone false), "
         "delete by external id",
         vendor_words=("salesforce",),

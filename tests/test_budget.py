@@ -163,3 +163,13 @@ def test_plan_shows_each_flows_computed_salesforce_calls(
         for name, phase in ((i.name, i.phase("dev")) for i in roadmap.active("dev"))
     }
     assert shown["warehouse-export"] == 38
+
+
+def test_only_large_scheduled_reads_of_salesforce_run_as_bulk_query_jobs(dev: ProgramRun) -> None:
+    def env(function: str) -> dict[str, str]:
+        found = dev.find(function, "aws:lambda/function:Function")
+        return dict(found.inputs["environment"]["variables"])
+
+    # warehouse-export reads 150,000 Salesforce records a night; order-to-invoice reads NetSuite.
+    assert env("warehouse-export-batch").get("SOURCE_BULK_QUERY") == "true"
+    assert "SOURCE_BULK_QUERY" not in env("order-to-invoice-batch")

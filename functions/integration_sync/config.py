@@ -58,6 +58,8 @@ class Settings:
     # How far back each batch run re-reads before its watermark (stack setting
     # batchOverlapSeconds), for records a lagging source clock committed "in the past".
     batch_overlap_seconds: int = 0
+    # The batch job reads its source through Bulk API 2.0 query jobs (SOURCE_BULK_QUERY)
+    source_bulk_query: bool = False
     source_connector: str = ""
     target_connector: str = ""
     mapping: Mapping[str, ObjectMapping] = field(default_factory=dict)
@@ -90,6 +92,7 @@ class Settings:
             api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
             max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
             batch_overlap_seconds=_int(env, "BATCH_OVERLAP_SECONDS", 0),
+            source_bulk_query=env.get("SOURCE_BULK_QUERY", "") == "true",
             source_connector=env.get("SOURCE_CONNECTOR", ""),
             target_connector=env.get("TARGET_CONNECTOR", ""),
             mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),

@@ -96,3 +96,51 @@ class WatermarkStore:
 
 def _key(obj: str) -> str:
     return f"watermark#{obj}"
+
+
+@dataclass(frozen=True)
+class BulkJob:
+    """A Bulk API 2.0 query job a batch run is reading: its window and the next page."""
+
+    job_id: str
+    since: str
+    until: str
+    locator: str = ""
+
+
+class BulkJobs:
+    """The query job each object's batch run reads (item ``bulkjob#{object}``), so a run that
+    dies between pages is resumed by the next one in the same job, at the same page."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("dynamodb")
+        self.client = client
+        self.table_name = table_name
+
+    def load(self, obj: str) -> BulkJob | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"id": {"S": f"bulkjob#{obj}"}}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return BulkJob(
+            item["job_id"]["S"], item["since"]["S"], item["until"]["S"], item["locator"]["S"]
+        )
+
+    def save(self, obj: str, job: BulkJob) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "id": {"S": f"bulkjob#{obj}"},
+                "job_id": {"S": job.job_id},
+                "since": {"S": job.since},
+                "until": {"S": job.until},
+                "locator": {"S": job.locator},
+            },
+        )
+
+    def clear(self, obj: str) -> None:
+        self.client.delete_item(TableName=self.table_name, Key={"id": {"S": f"bulkjob#{obj}"}})

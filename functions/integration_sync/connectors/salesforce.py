@@ -16,12 +16,23 @@ Follows the REST API Developer Guide, version 62.0 (Winter '25):
   403 ``REQUEST_LIMIT_EXCEEDED`` when the org's daily allocation is used up ("Status Codes
   and Error Responses"); ``GET /limits`` is the cheap authenticated probe.
 
-Not used yet: Bulk API 2.0 query jobs for very large first loads; SOQL paging covers the
-incremental windows the batch job reads.
+* large reads (``bulk_changes``, when the function's ``SOURCE_BULK_QUERY`` says so): one
+  Bulk API 2.0 query job for the whole window (``POST /jobs/query``; polled with ``GET
+  /jobs/query/{id}`` until ``JobComplete``, ``Failed`` or ``Aborted`` end it), its results
+  read ``maxRecords`` at a time as CSV, each next page named by the ``Sforce-Locator``
+  header (``null`` after the last) ("Bulk API 2.0 Query", Bulk API 2.0 and Bulk API
+  Developer Guide, v62.0). Bulk queries take no ORDER BY or LIMIT, so a page is in no order:
+  the caller commits its watermark at the end of the window, and records the job id and the
+  locator of each next page so a run that dies resumes the same job.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +44,7 @@ from integration_sync.connectors.base import (
     iso,
     parse_time,
 )
+from integration_sync.errors import PermanentError
 
 API_VERSION = "v62.0"
 PREFIX = f"/services/data/{API_VERSION}"
@@ -40,11 +52,26 @@ PREFIX = f"/services/data/{API_VERSION}"
 COLLECTION_LIMIT = 200
 # SOQL statements may be 100,000 characters long; 100 quoted ids stay far below it.
 LOOKUP_CHUNK = 100
+# Bulk API 2.0 result pages (maxRecords; components.budget.BULK_RESULT_PAGE plans with it).
+BULK_RESULT_PAGE = 10_000
+BULK_POLL_SECONDS = 2.0
+BULK_DONE = ("JobComplete", "Failed", "Aborted")
+
+
+@dataclass(frozen=True)
+class BulkPage:
+    """One page of a Bulk API 2.0 query job's results, and where the next one starts."""
+
+    job_id: str
+    locator: str  # the locator this page was read at ("" for the first)
+    next_locator: str  # "" after the last page
+    records: list[SourceRecord]
 
 
 class SalesforceConnector(Connector):
     name = "salesforce"
     max_batch = COLLECTION_LIMIT
+    poll_seconds = BULK_POLL_SECONDS
 
     def authenticate(self) -> None:
         self.api.request("GET", f"{PREFIX}/limits", ok=(200,))
@@ -74,6 +101,71 @@ class SalesforceConnector(Connector):
             )
             for row in rows
         ]
+
+    def bulk_changes(
+        self,
+        obj: str,
+        *,
+        since: str,
+        until: str,
+        resume: tuple[str, str] | None = None,
+        on_job: Callable[[str], None] = lambda job_id: None,
+    ) -> Iterator[BulkPage]:
+        """Records changed in ``[since, until)`` through one Bulk API 2.0 query job, a page at
+        a time; ``resume`` (job id, locator) reads on in a job an earlier run created, and
+        ``on_job`` hears a new job's id before anything is read from it."""
+        if resume is None:
+            fields = ["Id", "SystemModstamp"] + [
+                f for f in self.source_fields(obj) if f not in ("Id", "SystemModstamp")
+            ]
+            start, end = iso(parse_time(since)), iso(parse_time(until))
+            soql = (
+                f"SELECT {', '.join(fields)} FROM {obj} "
+                f"WHERE SystemModstamp >= {start} AND SystemModstamp < {end}"
+            )
+            created = self.api.request(
+                "POST", f"{PREFIX}/jobs/query", json={"operation": "query", "query": soql}
+            ).json()
+            job_id, locator = str(created["id"]), ""
+            on_job(job_id)
+        else:
+            job_id, locator = resume
+        self._await_job(job_id)
+        while True:
+            params = {"maxRecords": str(BULK_RESULT_PAGE)}
+            if locator:
+                params["locator"] = locator
+            answer = self.api.request(
+                "GET", f"{PREFIX}/jobs/query/{job_id}/results", params=params, ok=(200,)
+            )
+            following = answer.headers.get("Sforce-Locator") or "null"
+            next_locator = "" if following == "null" else following
+            rows = csv.DictReader(io.StringIO(answer.text))
+            records = [
+                SourceRecord(
+                    id=row["Id"],
+                    modified_at=iso(parse_time(row["SystemModstamp"])),
+                    data={k: (v if v != "" else None) for k, v in row.items()},
+                )
+                for row in rows
+            ]
+            yield BulkPage(job_id, locator, next_locator, records)
+            if not next_locator:
+                return
+            locator = next_locator
+
+    def _await_job(self, job_id: str) -> None:
+        while True:
+            job = self.api.request("GET", f"{PREFIX}/jobs/query/{job_id}", ok=(200,)).json()
+            state = job.get("state")
+            if state == "JobComplete":
+                return
+            if state in BULK_DONE:
+                raise PermanentError(
+                    f"Bulk API 2.0 query job {job_id} ended {state}: {job.get('errorMessage')}",
+                    reason="bulk_job_failed",
+                )
+            time.sleep(self.poll_seconds)
 
     def upsert_many(
         self, obj: str, external_id_field: str, records: list[tuple[str, dict[str, Any]]]

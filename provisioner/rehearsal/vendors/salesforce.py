@@ -12,12 +12,22 @@
 * ``PATCH /services/data/v62.0/composite/sobjects/{SObject}/{Field}`` (sObject Collections
   upsert: up to 200 records, each with ``attributes.type``; one UpsertResult per record);
 * ``DELETE /services/data/v62.0/sobjects/{SObject}/{Field}/{value}``;
+* Bulk API 2.0 query jobs ("Bulk API 2.0 Query", Bulk API 2.0 and Bulk API Developer
+  Guide): ``POST /jobs/query`` with ``{"operation": "query", "query"}`` (no ORDER BY or
+  LIMIT: Bulk API 2.0 refuses them) answers the job in state ``UploadComplete``; each
+  ``GET /jobs/query/{id}`` moves it on, through ``InProgress`` to ``JobComplete`` (or
+  ``Failed`` with ``errorMessage`` when the query cannot run); ``GET
+  /jobs/query/{id}/results?maxRecords=&locator=`` answers CSV (header row, then records)
+  with ``Sforce-NumberOfRecords`` and ``Sforce-Locator`` (``null`` on the last page), and
+  is refused until the job is complete; ``polls_to_complete`` sets how many polls that takes;
 * errors as JSON arrays of ``{"message", "errorCode"}``: 401 ``INVALID_SESSION_ID``,
   403 ``REQUEST_LIMIT_EXCEEDED`` when throttled ("Status Codes and Error Responses").
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from datetime import UTC, datetime
@@ -39,6 +49,8 @@ class SalesforceFake(VendorFake):
         super().__init__()
         self.page_size = 2000
         self.cursors: dict[str, list[dict[str, Any]]] = {}
+        self.polls_to_complete = 2
+        self.jobs: dict[str, dict[str, Any]] = {}  # Bulk API 2.0 query jobs by id
 
     def unauthorised(self) -> Response:
         return _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
@@ -53,6 +65,16 @@ class SalesforceFake(VendorFake):
             return self._query(request.args.get("q", ""))
         if path.startswith(f"{PREFIX}/query/") and request.method == "GET":
             return self._next(path.rsplit("/", 1)[1])
+        if path == f"{PREFIX}/jobs/query" and request.method == "POST":
+            return self._create_job(request.get_json(silent=True))
+        match = re.fullmatch(rf"{PREFIX}/jobs/query/([^/]+)(/results)?", path)
+        if match and request.method == "GET":
+            job = self.jobs.get(match.group(1))
+            if job is None:
+                return _errors(404, "NOT_FOUND", f"no query job {match.group(1)}")
+            if match.group(2):
+                return self._results(job, request.args)
+            return self._poll(job)
         match = re.fullmatch(rf"{PREFIX}/composite/sobjects/([^/]+)/([^/]+)", path)
         if match and request.method == "PATCH":
             return self._collection_upsert(
@@ -92,6 +114,81 @@ class SalesforceFake(VendorFake):
         if rows is None:
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(rows)
+
+    def _create_job(self, body: Any) -> Response:
+        if not isinstance(body, dict) or body.get("operation") != "query":
+            return _errors(400, "INVALIDJOB", "operation must be query (or queryAll)")
+        soql = str(body.get("query", ""))
+        if re.search(r"\b(ORDER BY|LIMIT|OFFSET|GROUP BY)\b", soql):
+            return _errors(400, "INVALIDJOB", "Bulk API 2.0 queries take no ORDER BY or LIMIT")
+        job_id = f"750{uuid.uuid4().hex[:15]}"
+        job: dict[str, Any] = {"id": job_id, "query": soql, "state": "UploadComplete", "polls": 0}
+        with self.lock:
+            self.jobs[job_id] = job
+        return json_response(
+            {
+                "id": job_id,
+                "operation": "query",
+                "state": "UploadComplete",
+                "contentType": "CSV",
+                "apiVersion": 62.0,
+                "lineEnding": "LF",
+                "columnDelimiter": "COMMA",
+            }
+        )
+
+    def _poll(self, job: dict[str, Any]) -> Response:
+        with self.lock:
+            if job["state"] in ("UploadComplete", "InProgress"):
+                job["polls"] += 1
+                job["state"] = "InProgress"
+                if job["polls"] >= self.polls_to_complete:
+                    self._run(job)
+        answer = {"id": job["id"], "operation": "query", "state": job["state"]}
+        if job["state"] == "Failed":
+            answer["errorMessage"] = job["error"]
+        else:
+            answer["numberRecordsProcessed"] = len(job.get("rows", []))
+        return json_response(answer)
+
+    def _run(self, job: dict[str, Any]) -> None:
+        match = re.fullmatch(r"SELECT (.+?) FROM (\w+) WHERE (.+)", job["query"].strip())
+        if not match:
+            job.update(state="Failed", error=f"unexpected SOQL: {job['query'][:200]}")
+            return
+        fields = [f.strip() for f in match.group(1).split(",")]
+        obj = match.group(2)
+        try:
+            rows = [r for r in self.records.get(obj, {}).values() if _matches(r, match.group(3))]
+        except ValueError as err:
+            job.update(state="Failed", error=str(err))
+            return
+        # Bulk results come in no particular order: the newest first here, so a client that
+        # relies on an order is caught.
+        rows.sort(key=lambda r: (r.modified_at, r.id), reverse=True)
+        job.update(state="JobComplete", fields=fields, rows=[_row(obj, r, fields) for r in rows])
+
+    def _results(self, job: dict[str, Any], args: Any) -> Response:
+        if job["state"] != "JobComplete":
+            return _errors(400, "INVALIDJOBSTATE", f"job {job['id']} is {job['state']}")
+        start = int(args.get("locator") or 0) if str(args.get("locator") or "0").isdigit() else -1
+        if start < 0:
+            return _errors(400, "INVALIDLOCATOR", "invalid locator")
+        size = int(args.get("maxRecords") or 10_000)
+        rows = job["rows"][start : start + size]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(job["fields"])
+        for row in rows:
+            writer.writerow(["" if row[f] is None else row[f] for f in job["fields"]])
+        following = start + size
+        locator = str(following) if following < len(job["rows"]) else "null"
+        return Response(
+            out.getvalue(),
+            status=200,
+            headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(rows))},
+            content_type="text/csv",
+        )
 
     def _collection_upsert(self, obj: str, field: str, body: Any) -> Response:
         records = body.get("records") if isinstance(body, dict) else None
