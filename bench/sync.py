@@ -1,19 +1,28 @@
-"""Sync benchmark: the event consumer's records per second, and the bundle's cold import.
+"""Sync benchmark: what the event consumer spends per record, and the bundle's cold import.
 
-Throughput: `integration_sync.consumer.handler(event, None)` runs in this process on SQS
-events of 10 records (the trigger's batch size), each a Salesforce OrderChangeEvent relayed
-through EventBridge, with moto's in-process `mock_aws` for SQS and DynamoDB (idempotency)
-and a fake NetSuite on 127.0.0.1 answering every upsert. The baseline parses and maps the
-same bodies with the bundle's own `envelope.parse_body` and `mapping.to_target_write`, i.e.
-the work with no I/O, idempotency, metrics or batch bookkeeping. Every repeat uses fresh
-record ids (no duplicates), and the two alternate; medians.
+Salesforce calls: `integration_sync.consumer.handler(event, None)` runs in this process on
+SQS events, with moto's in-process `mock_aws` for SQS, DynamoDB and Secrets Manager, twice
+over the same number of records in one run:
+
+* through collections: NetSuite changes (plain JSON) onto Salesforce Accounts through the
+  `salesforce` connector against the Salesforce fake on 127.0.0.1 (sObject Collections
+  upsert), in batches of the size `components.budget` gives such a queue (200);
+* the per-record baseline: Salesforce OrderChangeEvents through a connector that writes one
+  record per call (a fake target answering each upsert), in batches of 10: what every
+  record cost before collections.
+
+Each counts the target's write calls per 1,000 records, and the collections run counts every
+AWS request the consumer makes (DynamoDB idempotency and version records, SQS) per record,
+seen by a `before-send` handler ahead of moto's. Every repeat uses fresh record ids. Then
+one batch read of 50,000 Salesforce records through a Bulk API 2.0 query job (the
+connector's `bulk_changes`) counts its calls: create, polls, result pages.
 
 Cold import: `import integration_sync.consumer` timed inside a fresh interpreter (the
 bundle folder on sys.path, as Lambda puts it) against `import boto3` alone, alternating.
 
 Example::
 
-    bench_sync(records=500, repeats=3)["handler_efficiency"]
+    bench_sync(records=1000, repeats=3)["salesforce_calls_per_1k_records"]
     bench_import(runs=5)["import_overhead_ratio"]
 """
 
@@ -29,7 +38,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -41,7 +50,17 @@ FUNCTIONS_DIR = REPO_ROOT / "functions"
 INTEGRATION = "quote-to-order"
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
-BATCH_SIZE = 10  # the SQS trigger's batch size (components/ sets 10)
+BATCH_SIZE = 10  # the per-record baseline's batches (a FIFO queue's, or before collections)
+COLLECTIONS_INTEGRATION = "credit-status-to-crm"
+BULK_READ_RECORDS = 50_000  # one batch read through a Bulk API 2.0 query job
+# From roadmap.yaml: credit-status-to-crm maps NetSuite customers onto Salesforce Accounts.
+SALESFORCE_MAPPING = {
+    "customer": {
+        "external_id": "NetSuite_Id__c",
+        "target_object": "Account",
+        "fields": {"id": "NetSuite_Id__c", "creditStatus": "Credit_Status__c"},
+    }
+}
 # From roadmap.yaml: quote-to-order maps Salesforce orders onto NetSuite sales orders.
 MAPPING = {
     "order": {
@@ -156,8 +175,24 @@ def _bodies(count: int, round_: int) -> list[str]:
     return [_order_change(f"8015e{round_:03d}{i:07d}AAA", i + 1) for i in range(count)]
 
 
-def _events(bodies: list[str]) -> list[dict[str, Any]]:
-    """Lambda SQS events of BATCH_SIZE records each."""
+def _customer_changes(count: int, round_: int) -> list[str]:
+    """NetSuite customer changes as plain JSON envelopes, each with its own event id."""
+    return [
+        json.dumps(
+            {
+                "object": "customer",
+                "id": f"NS-{round_}-{i}",
+                "event_id": f"ns-{round_}-{i}-{uuid.uuid4().hex[:8]}",
+                "version": 1,
+                "data": {"id": f"NS-{round_}-{i}", "creditStatus": "Hold"},
+            }
+        )
+        for i in range(count)
+    ]
+
+
+def _events(bodies: list[str], size: int = BATCH_SIZE) -> list[dict[str, Any]]:
+    """Lambda SQS events of ``size`` records each."""
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:dev-{INTEGRATION}-queue"
     now = str(int(time.time() * 1000))
     records = [
@@ -174,19 +209,72 @@ def _events(bodies: list[str]) -> list[dict[str, Any]]:
         }
         for i, body in enumerate(bodies)
     ]
-    return [{"Records": records[i : i + BATCH_SIZE]} for i in range(0, len(records), BATCH_SIZE)]
+    return [{"Records": records[i : i + size]} for i in range(0, len(records), size)]
 
 
 # ----------------------------------------------------------------------------- throughput
 
 
+def _bulk_read_calls(fake: Any, secret_arn: str, records: int) -> int:
+    """Salesforce calls one Bulk API 2.0 query job takes to read ``records`` records."""
+    from integration_sync.clients import ApiClient
+    from integration_sync.config import ObjectMapping
+    from integration_sync.connectors.salesforce import SalesforceConnector
+    from integration_sync.credentials import SecretAuth
+
+    start = time.time() - records
+    for n in range(records):
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start + n))
+        fake.seed("Contact", f"003{n:015d}", stamp, {"Email": f"c{n}@example.com"})
+    mapping = {
+        "contact": ObjectMapping(
+            name="contact", fields={"Email": "Email"}, external_id="Id", source_object="Contact"
+        )
+    }
+    connector = SalesforceConnector(ApiClient(fake.base_url, auth=SecretAuth(secret_arn)), mapping)
+    connector.poll_seconds = 0.0  # the fake completes a job after its second poll
+    before = len(fake.calls)
+    read = sum(
+        len(page.records)
+        for page in connector.bulk_changes(
+            "Contact", since="2000-01-01T00:00:00Z", until="2100-01-01T00:00:00Z"
+        )
+    )
+    if read != records:
+        raise RuntimeError(f"sync bench: the bulk job read {read} of {records} records")
+    return sum(1 for _, path in fake.calls[before:] if not path.endswith("/oauth2/token"))
+
+
+class _AwsRequests:
+    """Counts every AWS request botocore is about to send (a `before-send` handler)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.count += 1  # None: the next handler (moto's) answers the request
+
+
 def bench_sync(records: int, repeats: int) -> dict[str, Any]:
-    """Records/second through the consumer (moto + fake target) and through parse+map."""
+    """Salesforce calls and AWS requests per record through the consumer, in collections and
+    against writing one record per call, over the same number of records."""
     if str(FUNCTIONS_DIR) not in sys.path:
         sys.path.insert(0, str(FUNCTIONS_DIR))
     import boto3
+    import botocore.handlers
     from moto import mock_aws
 
+    from components.budget import consumer_batching
+    from components.roadmap import load_roadmap
+    from provisioner.rehearsal.vendors import VendorServer
+    from provisioner.rehearsal.vendors.salesforce import SalesforceFake
+
+    roadmap = load_roadmap(REPO_ROOT / "roadmap.yaml")
+    size = consumer_batching(roadmap.integration(COLLECTIONS_INTEGRATION), roadmap).size
+    aws_requests = _AwsRequests()
+    # Ahead of moto's own before-send handler, in every session made from now on.
+    handler_entry = ("before-send", aws_requests)
+    botocore.handlers.BUILTIN_HANDLERS.insert(0, handler_entry)
     aws_env = {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -194,56 +282,61 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
         "AWS_SESSION_TOKEN": "testing",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
-    with (
-        _environment(aws_env, drop=("AWS_ENDPOINT_URL", "AWS_PROFILE")),
-        mock_aws(),
-        _fake_target() as (target_url, target),
-    ):
-        ddb = boto3.client("dynamodb")
-        table = f"dev-{INTEGRATION}-state"
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sqs = boto3.client("sqs")
-        dlq = sqs.create_queue(QueueName=f"dev-{INTEGRATION}-dlq")["QueueUrl"]
-        queue = sqs.create_queue(QueueName=f"dev-{INTEGRATION}-queue")["QueueUrl"]
-        function_env = {
-            "INTEGRATION": INTEGRATION,
-            "ENVIRONMENT": "dev",
-            "POWERTOOLS_SERVICE_NAME": INTEGRATION,
-            "METRICS_NAMESPACE": f"Integrations/{INTEGRATION}",
-            "SOURCE_SYSTEM": "salesforce",
-            "TARGET_SYSTEM": "netsuite",
-            "TARGET_BASE_URL": target_url,
-            "SOURCE_BASE_URL": "",
-            "TARGET_CREDENTIAL_SECRET_ARN": "",
-            "SOURCE_CREDENTIAL_SECRET_ARN": "",
-            "STATE_TABLE": table,
-            "QUEUE_URL": queue,
-            "DLQ_URL": dlq,
-            "FIELD_MAPPING": json.dumps(MAPPING),
-            "FIFO": "false",
-            "API_CALLS_PER_DAY": "60000",
-            "MAX_STALENESS_SECONDS": "300",
-            "AWS_LAMBDA_FUNCTION_NAME": f"dev-{INTEGRATION}-consumer",
-        }
-        with _environment(function_env, drop=()):
-            from integration_sync.config import parse_field_mapping
+    try:
+        with (
+            _environment(aws_env, drop=("AWS_ENDPOINT_URL", "AWS_PROFILE")),
+            mock_aws(),
+            _fake_target() as (target_url, target),
+            VendorServer(SalesforceFake()) as vendors,
+        ):
+            boto3.setup_default_session()
+            salesforce = vendors.fakes["salesforce"]
+            ddb = boto3.client("dynamodb")
+            table = f"dev-{INTEGRATION}-state"
+            ddb.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            sqs = boto3.client("sqs")
+            dlq = sqs.create_queue(QueueName=f"dev-{INTEGRATION}-dlq")["QueueUrl"]
+            queue = sqs.create_queue(QueueName=f"dev-{INTEGRATION}-queue")["QueueUrl"]
+            secret = boto3.client("secretsmanager").create_secret(
+                Name=f"dev-{COLLECTIONS_INTEGRATION}-cred-salesforce-jwt",
+                SecretString=json.dumps(salesforce.credential()),
+            )["ARN"]
+            per_record_env = {
+                "INTEGRATION": INTEGRATION,
+                "ENVIRONMENT": "dev",
+                "POWERTOOLS_SERVICE_NAME": INTEGRATION,
+                "METRICS_NAMESPACE": f"Integrations/{INTEGRATION}",
+                "SOURCE_SYSTEM": "salesforce",
+                "TARGET_SYSTEM": "netsuite",
+                "TARGET_BASE_URL": target_url,
+                "TARGET_CONNECTOR": "middleware",
+                "SOURCE_BASE_URL": "",
+                "TARGET_CREDENTIAL_SECRET_ARN": "",
+                "SOURCE_CREDENTIAL_SECRET_ARN": "",
+                "STATE_TABLE": table,
+                "QUEUE_URL": queue,
+                "DLQ_URL": dlq,
+                "FIELD_MAPPING": json.dumps(MAPPING),
+                "FIFO": "false",
+                "API_CALLS_PER_DAY": "60000",
+                "MAX_STALENESS_SECONDS": "300",
+                "AWS_LAMBDA_FUNCTION_NAME": f"dev-{INTEGRATION}-consumer",
+            }
+            collections_env = {
+                **per_record_env,
+                "SOURCE_SYSTEM": "netsuite",
+                "TARGET_SYSTEM": "salesforce",
+                "TARGET_BASE_URL": salesforce.base_url,
+                "TARGET_CONNECTOR": "salesforce",
+                "TARGET_CREDENTIAL_SECRET_ARN": secret,
+                "FIELD_MAPPING": json.dumps(SALESFORCE_MAPPING),
+            }
             from integration_sync.consumer import handler
-            from integration_sync.envelope import parse_body
-            from integration_sync.mapping import to_target_write
-
-            mapping = parse_field_mapping(json.dumps(MAPPING))
-
-            def baseline(bodies: list[str]) -> int:
-                writes = 0
-                for body in bodies:
-                    for change in parse_body(body):
-                        writes += to_target_write(change, mapping) is not None
-                return writes
 
             def consume(events: list[dict[str, Any]]) -> int:
                 failed = 0
@@ -255,35 +348,69 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
                         failed += len(handler(event, None)["batchItemFailures"])
                 return failed
 
-            # Warm up: clients, the idempotency layer and the target connection.
-            consume(_events(_bodies(BATCH_SIZE, 999)))
-            ours: list[float] = []
-            base: list[float] = []
+            # Warm up both: clients, the idempotency layer, the token and the connections.
+            with _environment(per_record_env, drop=()):
+                consume(_events(_bodies(BATCH_SIZE, 999)))
+            with _environment(collections_env, drop=()):
+                consume(_events(_customer_changes(BATCH_SIZE, 999), size))
+            runs: dict[str, list[tuple[float, int, int]]] = {"per_record": [], "collections": []}
             failures = 0
             for round_ in range(repeats):
-                bodies = _bodies(records, round_)
-                seconds, mapped = timed(lambda: baseline(bodies))  # noqa: B023
-                base.append(seconds)
-                events = _events(bodies)
-                seconds, failed = timed(lambda: consume(events))  # noqa: B023
-                ours.append(seconds)
-                failures += failed
+                cases: list[tuple[str, dict[str, str], list[dict[str, Any]], Callable[[], int]]]
+                cases = [
+                    (
+                        "per_record",
+                        per_record_env,
+                        _events(_bodies(records, round_)),
+                        lambda: int(target.writes),
+                    ),
+                    (
+                        "collections",
+                        collections_env,
+                        _events(_customer_changes(records, round_), size),
+                        lambda: len(salesforce.write_requests),
+                    ),
+                ]
+                for kind, env, events, calls in cases:
+                    with _environment(env, drop=()):
+                        calls_before, aws_before = calls(), aws_requests.count
+                        seconds, failed = timed(lambda: consume(events))  # noqa: B023
+                        runs[kind].append(
+                            (seconds, calls() - calls_before, aws_requests.count - aws_before)
+                        )
+                    failures += failed
                 log(
-                    f"sync: {records} records, consumer {ours[-1]:.2f}s, "
-                    f"parse+map {base[-1] * 1000:.1f}ms"
+                    f"sync: {records} records, per record {runs['per_record'][-1][1]} calls "
+                    f"in {runs['per_record'][-1][0]:.2f}s, in collections "
+                    f"{runs['collections'][-1][1]} calls in {runs['collections'][-1][0]:.2f}s"
                 )
-            if mapped != records or failures:
-                raise RuntimeError(f"sync bench: {mapped} mapped, {failures} failed records")
-            writes = target.writes
-    ours_s, base_s = median(ours), median(base)
+            bulk_calls = _bulk_read_calls(salesforce, secret, BULK_READ_RECORDS)
+            if failures:
+                raise RuntimeError(f"sync bench: {failures} failed records")
+            stored = len(salesforce.stored("Account"))
+            if stored < records * repeats:
+                raise RuntimeError(f"sync bench: {stored} accounts stored")
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(handler_entry)
+
+    def per_1k(kind: str) -> float:
+        return round(median([float(c) for _, c, _ in runs[kind]]) * 1000 / records, 1)
+
+    collections_aws = median([float(a) for _, _, a in runs["collections"]])
     return {
         "records": records,
-        "batch_size": BATCH_SIZE,
         "repeats": repeats,
-        "target_writes": writes,
-        "records_per_second": round(records / ours_s, 1),
-        "baseline_records_per_second": round(records / base_s, 1),
-        "handler_efficiency": ratio(base_s, ours_s, 5),
+        "batch_size": {"collections": size, "per_record": BATCH_SIZE},
+        "salesforce_calls_per_1k_records": {
+            "consumer_writes": per_1k("collections"),
+            "per_record_baseline": per_1k("per_record"),
+            "bulk_read": round(bulk_calls * 1000 / BULK_READ_RECORDS, 2),
+        },
+        "bulk_read": {"records": BULK_READ_RECORDS, "salesforce_calls": bulk_calls},
+        "aws_requests_per_record": round(collections_aws / records, 2),
+        "records_per_second": {
+            kind: round(records / median([s for s, _, _ in runs[kind]]), 1) for kind in runs
+        },
     }
 
 
