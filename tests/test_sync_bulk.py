@@ -59,7 +59,7 @@ def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch
     start = datetime.now(UTC) - timedelta(hours=2)
     for n in range(ACCOUNTS):
         moment = (start + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fake.seed("Account", f"001{n:015d}", moment, {"Name": f"Account {n}"})
+        fake.seed("Account", f"001{n:015d}", moment, {"Name": f"Account {n}", "Amount": n + 0.5})
     monkeypatch.setattr(salesforce_connector, "BULK_RESULT_PAGE", PAGE)
     monkeypatch.setattr(salesforce_connector.SalesforceConnector, "poll_seconds", 0.0)
     return fake
@@ -67,7 +67,7 @@ def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch
 
 def connector(fake: SalesforceFake) -> salesforce_connector.SalesforceConnector:
     arn = create_secret(f"dev-bulk-{uuid.uuid4().hex[:6]}", fake.credential())
-    fields = {"Id": "Id", "Name": "Name"}
+    fields = {"Id": "Id", "Name": "Name", "Amount": "Amount"}
     mapping = {
         "account": ObjectMapping(
             name="account", fields=fields, external_id="Id", source_object="Account"
@@ -94,6 +94,9 @@ def test_a_query_job_is_polled_to_completion_then_read_page_by_page(org: Salesfo
     assert [p.locator for p in pages] == ["", pages[0].next_locator, pages[1].next_locator]
     assert pages[-1].next_locator == ""
     assert len({r.id for p in pages for r in p.records}) == ACCOUNTS
+    # CSV carries text; the sObject's describe types it as REST's JSON would.
+    amounts = sorted(r.data["Amount"] for p in pages for r in p.records)
+    assert amounts[:2] == [0.5, 1.5]
     # One job, polled until JobComplete, its three result pages: a handful of calls.
     assert list(org.jobs) == jobs
     assert org.jobs[jobs[0]]["state"] == "JobComplete"

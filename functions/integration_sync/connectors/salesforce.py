@@ -23,7 +23,8 @@ Follows the REST API Developer Guide, version 62.0 (Winter '25):
   header (``null`` after the last) ("Bulk API 2.0 Query", Bulk API 2.0 and Bulk API
   Developer Guide, v62.0). Bulk queries take no ORDER BY or LIMIT, so a page is in no order:
   the caller commits its watermark at the end of the window, and records the job id and the
-  locator of each next page so a run that dies resumes the same job.
+  locator of each next page so a run that dies resumes the same job. CSV carries every value
+  as text: one ``GET /sobjects/{SObject}/describe`` per job types them as REST would.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class SalesforceConnector(Connector):
         else:
             job_id, locator = resume
         self._await_job(job_id)
+        types = self._field_types(obj)
         while True:
             params = {"maxRecords": str(BULK_RESULT_PAGE)}
             if locator:
@@ -145,7 +147,7 @@ class SalesforceConnector(Connector):
                 SourceRecord(
                     id=row["Id"],
                     modified_at=iso(parse_time(row["SystemModstamp"])),
-                    data={k: (v if v != "" else None) for k, v in row.items()},
+                    data={k: _typed(v, types.get(k, "string")) for k, v in row.items()},
                 )
                 for row in rows
             ]
@@ -153,6 +155,11 @@ class SalesforceConnector(Connector):
             if not next_locator:
                 return
             locator = next_locator
+
+    def _field_types(self, obj: str) -> dict[str, str]:
+        """Each field's type ("Describe an Object"): CSV carries every value as text."""
+        answer = self.api.request("GET", f"{PREFIX}/sobjects/{obj}/describe", ok=(200,)).json()
+        return {str(f["name"]): str(f.get("type", "string")) for f in answer.get("fields", [])}
 
     def _await_job(self, job_id: str) -> None:
         while True:
@@ -214,6 +221,20 @@ class SalesforceConnector(Connector):
             answer = self.api.request("GET", answer["nextRecordsUrl"], ok=(200,)).json()
             rows += answer.get("records", [])
         return rows
+
+
+_NUMBERS = {"double": float, "currency": float, "percent": float, "int": int, "long": int}
+
+
+def _typed(value: str, kind: str) -> Any:
+    """A CSV value as REST's JSON would carry it: empty is null, numbers and booleans typed."""
+    if value == "":
+        return None
+    if kind in _NUMBERS:
+        return _NUMBERS[kind](value)
+    if kind == "boolean":
+        return value.lower() == "true"
+    return value
 
 
 def _quote(value: str) -> str:

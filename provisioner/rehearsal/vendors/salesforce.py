@@ -12,6 +12,7 @@
 * ``PATCH /services/data/v62.0/composite/sobjects/{SObject}/{Field}`` (sObject Collections
   upsert: up to 200 records, each with ``attributes.type``; one UpsertResult per record);
 * ``DELETE /services/data/v62.0/sobjects/{SObject}/{Field}/{value}``;
+* ``GET /services/data/v62.0/sobjects/{SObject}/describe``: each field's ``type``;
 * Bulk API 2.0 query jobs ("Bulk API 2.0 Query", Bulk API 2.0 and Bulk API Developer
   Guide): ``POST /jobs/query`` with ``{"operation": "query", "query"}`` (no ORDER BY or
   LIMIT: Bulk API 2.0 refuses them) answers the job in state ``UploadComplete``; each
@@ -75,6 +76,9 @@ class SalesforceFake(VendorFake):
             if match.group(2):
                 return self._results(job, request.args)
             return self._poll(job)
+        match = re.fullmatch(rf"{PREFIX}/sobjects/(\w+)/describe", path)
+        if match and request.method == "GET":
+            return self._describe(match.group(1))
         match = re.fullmatch(rf"{PREFIX}/composite/sobjects/([^/]+)/([^/]+)", path)
         if match and request.method == "PATCH":
             return self._collection_upsert(
@@ -114,6 +118,24 @@ class SalesforceFake(VendorFake):
         if rows is None:
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(rows)
+
+    def _describe(self, obj: str) -> Response:
+        """The sObject's fields with their SOAP types, as stored values show them."""
+        types: dict[str, str] = {"Id": "id", "SystemModstamp": "datetime"}
+        for record in self.records.get(obj, {}).values():
+            for name, value in record.fields.items():
+                kind = (
+                    "boolean"
+                    if isinstance(value, bool)
+                    else "int"
+                    if isinstance(value, int)
+                    else "double"
+                    if isinstance(value, float)
+                    else "string"
+                )
+                types.setdefault(name, kind)
+        fields = [{"name": name, "type": kind} for name, kind in types.items()]
+        return json_response({"name": obj, "fields": fields})
 
     def _create_job(self, body: Any) -> Response:
         if not isinstance(body, dict) or body.get("operation") != "query":
