@@ -82,8 +82,9 @@ COLLECTION = CONNECTORS["salesforce"].collection_size
 BULK_READ_THRESHOLD = 2_000
 # Bulk API 2.0 query results are fetched ``maxRecords`` at a time (the connector's page).
 BULK_RESULT_PAGE = 10_000
-# Calls besides the result pages: create the job, poll it until JobComplete (planned at 3).
-BULK_JOB_OVERHEAD = 4
+# Calls besides the result pages: create the job, describe the sObject (to type the CSV),
+# poll it until JobComplete (planned at 3).
+BULK_JOB_OVERHEAD = 5
 RECONCILE_RUNS_PER_DAY = 1  # components.integration.RECONCILE_SCHEDULE: nightly
 # The api-budget alarm pages when a day's calls reach half again what the plan computes for
 # the flow: its volume grew past the roadmap's, or calls are wasted (retries, lost batching).
@@ -125,7 +126,7 @@ def reads_in_bulk(integ: Integration) -> bool:
 
 
 def bulk_job_calls(records: float) -> int:
-    """Calls one Bulk API 2.0 query job of ``records`` costs: create, polls, result pages."""
+    """Calls one Bulk API 2.0 query job of ``records`` costs: create, describe, polls, pages."""
     return BULK_JOB_OVERHEAD + max(1, math.ceil(records / BULK_RESULT_PAGE))
 
 

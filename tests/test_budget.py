@@ -114,8 +114,8 @@ def test_large_scheduled_reads_of_salesforce_cost_a_bulk_job_not_pages(roadmap: 
     integ = roadmap.integration("warehouse-export")
     assert integ.service_levels.expected_records_per_day >= BULK_READ_THRESHOLD
 
-    # Each: create, 3 polls, 15 result pages of 10,000.
-    assert salesforce_calls_per_day(integ, roadmap) == 2 * 19
+    # Each: create, describe, 3 polls, 15 result pages of 10,000.
+    assert salesforce_calls_per_day(integ, roadmap) == 2 * 20
     small = with_levels("warehouse-export", expected_records_per_day=1_000)
     # Below the threshold: REST pages of 200, each read and its reconciliation.
     assert salesforce_calls_per_day(small.integration("warehouse-export"), small) == 2 * 5
@@ -144,7 +144,7 @@ def test_the_org_rule_counts_the_computed_figure_not_the_owners_estimate() -> No
         10_000_000
     )
     estimated = parse_roadmap(data)  # the org allows 280,000: no problem raised
-    assert salesforce_calls_per_day(estimated.integration("warehouse-export"), estimated) == 38
+    assert salesforce_calls_per_day(estimated.integration("warehouse-export"), estimated) == 40
 
 
 def test_plan_shows_each_flows_computed_salesforce_calls(
@@ -162,7 +162,7 @@ def test_plan_shows_each_flows_computed_salesforce_calls(
         name: salesforce_calls_per_day(roadmap.integration(name), roadmap, phase=phase)
         for name, phase in ((i.name, i.phase("dev")) for i in roadmap.active("dev"))
     }
-    assert shown["warehouse-export"] == 38
+    assert shown["warehouse-export"] == 40
 
 
 def test_only_large_scheduled_reads_of_salesforce_run_as_bulk_query_jobs(dev: ProgramRun) -> None:
