@@ -52,11 +52,11 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
     from provisioner.rehearsal.access import assume
     from provisioner.rehearsal.flows import (
         _deployed_environment,
-        _drain_for,
         _envelope,
         _lambda_record,
         _received,
         _run_consumer,
+        _settle,
     )
 
     d = deployment.inventory[integration.name]
@@ -75,17 +75,26 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         fake = vendors.fakes[env.get("TARGET_CONNECTOR") or "middleware"]
         marker = str(body.get("event_id") or body.get("id"))
         send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": json.dumps(body)}
-        if queue.id.endswith(".fifo"):
+        fifo = queue.id.endswith(".fifo")
+        if fifo:
             send |= {"MessageGroupId": key, "MessageDeduplicationId": marker}
         admin.send_message(**send)
-        messages = _received(deployment, deployment.aws.client("sqs", creds), queue.id, marker)
+        poller = deployment.aws.client("sqs", creds)
+        messages = _received(deployment, poller, queue.id, marker)
+        if not messages:
+            # The Lambda poller never invokes a consumer with an empty batch.
+            group = f" (message group {key})" if fifo else ""
+            raise LookupError(
+                f"the role received nothing from {queue.outputs['name']} after {marker} was "
+                f"sent to it{group}, so its consumer was not run"
+            )
         event = {
             "Records": [
                 _lambda_record(m, queue.outputs["arn"], deployment.aws.region) for m in messages
             ]
         }
-        _, output = _run_consumer(event, env, creds, deployment, fake.base_url)
-        _drain_for(admin, queue.id, marker, delete=True)
+        response, output = _run_consumer(event, env, creds, deployment, fake.base_url)
+        _settle(deployment, poller, queue.id, messages, response)
         return output, fake
 
     forward_env = _deployed_environment(deployment, d.named("consumer", FUNCTION))
@@ -96,41 +105,44 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
     key = f"rh-{uuid.uuid4().hex[:10]}"
     key_field = next(s for s, t in forward["fields"].items() if t == forward["external_id"])
     written = {s: f"rehearsal {s}" for s in forward["fields"] if s != key_field}
-    # 1. The source changes the record; the forward consumer writes it into the target.
-    changed_at = time.time()
-    body = _envelope(
-        integration.source,
-        forward["source_object"],
-        {key_field: key, **written},
-        key,
-        str(uuid.uuid4()),
-        at=changed_at,
-    )
-    deliver("", body)
-    # As the target stores it: the mapped values under the target's field names.
-    echoed = {forward["fields"][s]: v for s, v in written.items()}
-    contested = sorted(echoed)[:1]
-    # 2. The target's own edit of a contested field, made before the forward write arrived.
-    edit = {forward["external_id"]: key, **{f: f"edited {f}" for f in contested}}
-    body = _envelope(
-        integration.target,
-        reverse["source_object"],
-        edit,
-        key,
-        str(uuid.uuid4()),
-        at=changed_at - CONCURRENT_SECONDS,
-        author="0055e0000042hUmAN",
-    )
-    conflict_output, fake = deliver(f"{REVERSE}-", body)
-    # 3. The target's change event for the forward write itself.
-    body = _envelope(
-        integration.target,
-        reverse["source_object"],
-        {forward["external_id"]: key, **echoed},
-        key,
-        str(uuid.uuid4()),
-    )
-    echo_output, _ = deliver(f"{REVERSE}-", body)
+    try:
+        # 1. The source changes the record; the forward consumer writes it into the target.
+        changed_at = time.time()
+        body = _envelope(
+            integration.source,
+            forward["source_object"],
+            {key_field: key, **written},
+            key,
+            str(uuid.uuid4()),
+            at=changed_at,
+        )
+        deliver("", body)
+        # As the target stores it: the mapped values under the target's field names.
+        echoed = {forward["fields"][s]: v for s, v in written.items()}
+        contested = sorted(echoed)[:1]
+        # 2. The target's own edit of a contested field, made before the forward write arrived.
+        edit = {forward["external_id"]: key, **{f: f"edited {f}" for f in contested}}
+        body = _envelope(
+            integration.target,
+            reverse["source_object"],
+            edit,
+            key,
+            str(uuid.uuid4()),
+            at=changed_at - CONCURRENT_SECONDS,
+            author="0055e0000042hUmAN",
+        )
+        conflict_output, fake = deliver(f"{REVERSE}-", body)
+        # 3. The target's change event for the forward write itself.
+        body = _envelope(
+            integration.target,
+            reverse["source_object"],
+            {forward["external_id"]: key, **echoed},
+            key,
+            str(uuid.uuid4()),
+        )
+        echo_output, _ = deliver(f"{REVERSE}-", body)
+    except LookupError as err:  # nothing received, or a direction not deployed
+        return Check(name, False, str(err))
 
     problems = []
     back = fake.stored(reverse["target_object"]).get(key)

@@ -404,12 +404,7 @@ def _one_record(
     queue_arn = queue.outputs["arn"]
     event = {"Records": [_lambda_record(m, queue_arn, deployment.aws.region) for m in messages]}
     response, output = _run_consumer(event, function_env, creds, deployment, fake.base_url)
-    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-    # What the Lambda poller does with the response: delete every record not reported failed.
-    with deployment.aws.iam_enforced():
-        for message in messages:
-            if message["MessageId"] not in failed:
-                poller.delete_message(QueueUrl=queue.id, ReceiptHandle=message["ReceiptHandle"])
+    failed = _settle(deployment, poller, queue.id, messages, response)
     arrived = fake.stored(obj).get(external_id)
     problems = []
     missing = [ext for _, _, _, ext in records if ext not in fake.stored(obj)]
@@ -482,6 +477,30 @@ def _received(
             if len(messages) >= want:
                 break
     return messages
+
+
+def _settle(
+    deployment: Deployment,
+    poller: Any,
+    url: str,
+    messages: list[dict[str, Any]],
+    response: dict[str, Any],
+) -> set[str]:
+    """What the Lambda poller does with the consumer's response: delete every received
+    message not reported failed, with the poller's credentials; returns the failed ids.
+
+    Until deleted, a received message stays in flight for its visibility timeout, and in a
+    FIFO queue an in-flight message holds back every later message of its group
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html):
+    a check that sends the same record again must settle the first batch first, or its
+    next receive comes back empty.
+    """
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    with deployment.aws.iam_enforced():
+        for message in messages:
+            if message["MessageId"] not in failed:
+                poller.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return failed
 
 
 def _sample(spec: dict[str, Any], n: int) -> tuple[str, dict[str, Any], dict[str, Any], str]:
