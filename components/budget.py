@@ -22,9 +22,10 @@ Salesforce calls per day, per integration (both directions of a bidirectional fl
   batch size: ``records / clamp(records_per_day * window / 86,400, 1, batch)``;
 * a scheduled job writing into Salesforce: per run, ``ceil(records per run / 200)``;
 * a scheduled job reading Salesforce: per run, a REST query per page of 200 records, or, from
-  ``BULK_READ_THRESHOLD`` records a run on, one Bulk API 2.0 query job (create, polls,
-  result pages: ``bulk_job_calls``); the nightly reconciliation (phase 4 and up) reads its
-  day the same way, and looks records up in a Salesforce target 100 ids a query;
+  ``BULK_READ_THRESHOLD`` records a run on (``reads_in_bulk``), one Bulk API 2.0 query job
+  (create, describe, polls, result pages: ``bulk_job_calls``); the nightly reconciliation
+  (phase 4 and up) reads its day the same way, and looks records up in a Salesforce target
+  100 ids a query;
 * a consumer reading Salesforce costs nothing: change events are pushed (Event Relay);
 * a middleware flow reaches Salesforce through the platform, assumed to spend a call per
   record (the platform contract is per record).
@@ -121,7 +122,9 @@ def visibility_timeout(function_timeout_seconds: int, batching: Batching) -> int
 
 
 def reads_in_bulk(integ: Integration) -> bool:
-    """Whether its scheduled jobs read Salesforce through Bulk API 2.0 query jobs."""
+    """Whether its batch and reconciliation jobs read Salesforce through Bulk API 2.0 query
+    jobs: from ``BULK_READ_THRESHOLD`` records a batch run (a day, for a queued flow's
+    nightly reconciliation)."""
     return _records_per_run(integ) >= BULK_READ_THRESHOLD
 
 
@@ -149,12 +152,13 @@ def salesforce_calls_per_day(
         return records * (2 if integ.bidirectional and source and target else 1)
     levels = integ.phases
     at = phase if phase is not None else max(levels.dev, levels.staging, levels.prod)
+    bulk = reads_in_bulk(integ)
     calls = 0.0
     if integ.pattern.scheduled:
         runs = runs_per_day(integ.schedule or "rate(1 day)")
         per_run = records / runs if runs else records
         if source:
-            calls += runs * _read_calls(per_run)
+            calls += runs * _read_calls(per_run, bulk)
         if target:
             calls += runs * math.ceil(per_run / COLLECTION) if per_run else 0
     else:
@@ -164,7 +168,7 @@ def salesforce_calls_per_day(
             calls += _consumer_calls(records, consumer_batching(integ, roadmap, reverse=True))
     if at >= 4:
         if source:
-            calls += RECONCILE_RUNS_PER_DAY * _read_calls(records)
+            calls += RECONCILE_RUNS_PER_DAY * _read_calls(records, bulk)
         if target:
             calls += RECONCILE_RUNS_PER_DAY * math.ceil(records / LOOKUP_IDS)
     return math.ceil(calls)
@@ -189,8 +193,8 @@ def _consumer_calls(records: int, batching: Batching) -> float:
     return math.ceil(records / per_call)
 
 
-def _read_calls(records: float) -> int:
-    if records >= BULK_READ_THRESHOLD:
+def _read_calls(records: float, bulk: bool) -> int:
+    if bulk:
         return bulk_job_calls(records)
     return max(1, math.ceil(records / REST_PAGE))
 

@@ -624,6 +624,8 @@ class Integration(pulumi.ComponentResource):
             env["REVIEW_QUEUE_URL"] = self.queue.review.url
         if kind == "batch":
             env["BATCH_OVERLAP_SECONDS"] = str(settings.batch_overlap_seconds)
-            if reads_in_bulk(integ) and roadmap.connector(integ, "source").name == "salesforce":
-                env["SOURCE_BULK_QUERY"] = "true"
+        source_reader = roadmap.connector(integ, sides[0]).name
+        if direction != "reverse" and reads_in_bulk(integ) and source_reader == "salesforce":
+            # The batch job and the reconciliation job (which shares this environment).
+            env["SOURCE_BULK_QUERY"] = "true"
         return env

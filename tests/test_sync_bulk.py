@@ -183,3 +183,35 @@ def test_a_batch_run_killed_between_pages_resumes_the_same_job(
         TableName=STATE_TABLE, Key={"id": {"S": "watermark#account"}}
     )["Item"]
     assert watermark["since"]["S"] == state["until"]["S"]
+
+
+def test_reconciliation_reads_its_window_through_one_query_job(
+    org: SalesforceFake, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from integration_sync.reconcile import handler
+
+    target = fake_system()
+    sync_env(
+        monkeypatch,
+        integration=INTEGRATION,
+        mapping=MAPPING,
+        source_url=org.base_url,
+        target_url=target.url,
+        state_table="",
+        source_system="salesforce",
+        target_system="snowflake",
+    )
+    monkeypatch.setenv("SOURCE_CONNECTOR", "salesforce")
+    monkeypatch.setenv(
+        "SOURCE_CREDENTIAL_SECRET_ARN", create_secret("dev-rec-sf", org.credential())
+    )
+    monkeypatch.setenv("SOURCE_BULK_QUERY", "true")
+    end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    result = handler({"window_start": start, "window_end": end}, FakeContext())
+
+    assert result["objects"]["account"]["source_count"] == ACCOUNTS
+    assert result["objects"]["account"]["gap"] == ACCOUNTS  # the target holds none of them
+    assert len(org.jobs) == 1
+    assert not [p for _, p in org.calls if p == f"{PREFIX}/query"]  # no REST query pages
