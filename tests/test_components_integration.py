@@ -201,9 +201,20 @@ def test_alert_path_routing_follows_the_stack(prod: ProgramRun) -> None:
     paged = prod.find("quote-to-order-alerts-subscription")
     assert paged.inputs["protocol"] == "https"
     assert "revops-oncall" in paged.inputs["endpoint"]
-    slack = prod.find("lead-to-account-alerts-subscription")  # no endpoint: fallback email
-    assert slack.inputs == {**slack.inputs, "protocol": "email"}
-    assert slack.inputs["endpoint"] == "integrations-oncall@example.com"
+    # A slack: path posts through its AWS Chatbot channel (alarmRouting.slack), fed by the
+    # integration's own alert topic, and nothing falls back to e-mail.
+    slack = prod.find("lead-to-account-alerts-chatbot")
+    topic = prod.find("lead-to-account-alerts", "aws:sns/topic:Topic")
+    assert slack.inputs["snsTopicArns"] == [topic.outputs["arn"]]
+    assert (slack.inputs["slackTeamId"], slack.inputs["slackChannelId"]) == (
+        "T07EA123LEP",
+        "C07EZ1MOPS1",
+    )
+    assert not [
+        r
+        for r in prod.descendants(prod.find("lead-to-account", "provisioner:index:Integration").urn)
+        if r.type == "aws:sns/topicSubscription:TopicSubscription"
+    ]
 
 
 def test_every_taggable_resource_carries_the_contract_tags(dev: ProgramRun) -> None:
