@@ -182,6 +182,8 @@ class ScopedCredentialArgs:
     # The integration's functions besides the rotator (`consumer`, `batch`, `reconcile`):
     # CloudWatch Logs may use the key for exactly their log groups and the rotator's.
     function_roles: Sequence[str] = ()
+    # Other principals of the integration that use the key (the stage role: components/stage.py).
+    key_user_arns: Sequence[str] = ()
     # The integration has an alert topic encrypted with the key (phase >= 3): its alarms
     # and its rotation-failure rule may publish to it.
     alert_topic: bool = False
@@ -343,7 +345,9 @@ class ScopedCredential(pulumi.ComponentResource):
         # The key policy names principals only in conditions on the account root, so it
         # does not need the roles to exist first (KMS rejects unknown principals), and the
         # integration role can be created after the resources its policy names.
-        users = sorted({scope.role_arn(), rotation_role_arn, *args.pusher_user_arns})
+        users = sorted(
+            {scope.role_arn(), rotation_role_arn, *args.pusher_user_arns, *args.key_user_arns}
+        )
         self.key = aws.kms.Key(
             f"{name}-key",
             description=f"{scope.integration} ({scope.environment}): secrets, queues, state, "

@@ -7,7 +7,8 @@ every resource with integration, owner, phase, environment, runbook and alert pa
 | phase | adds |
 |---|---|
 | 2 | ServiceAccount (role), ScopedCredential (KMS key, rotated secrets, rotator) |
-| 3 | SyncQueue, SyncFunction (consumer or batch, kill switch), IdempotencyStore, alarms |
+| 3 | SyncQueue, SyncFunction (consumer or batch, kill switch), IdempotencyStore, alarms; |
+|   | a warehouse pipeline's Stage (S3 bucket; for Snowflake, its storage-integration role) |
 | 4 | reconciliation SyncFunction; dashboard, reconciliation-gap and stale-sync alarms |
 | 5 | latency-p99 and api-budget alarms |
 
@@ -74,6 +75,8 @@ from components.roadmap import (
 from components.roadmap import Integration as RoadmapIntegration
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
 from components.settings import StackSettings
+from components.stage import STAGE_ROLE_NAME, Stage, StageArgs
+from contract.connectors import SNOWFLAKE
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
 
@@ -197,6 +200,7 @@ class Integration(pulumi.ComponentResource):
     ingress_function: SyncFunction | None
     reconcile_function: SyncFunction | None
     alarms: IntegrationAlarms | None
+    stage: Stage | None
 
     def __init__(
         self, name: str, args: IntegrationArgs, opts: pulumi.ResourceOptions | None = None
@@ -244,6 +248,14 @@ class Integration(pulumi.ComponentResource):
             and integ.conflict_rule.strategy is ConflictStrategy.MANUAL_REVIEW
         )
         ingress = integ.webhook is not None and integ.pattern.queued and phase >= 3
+        warehouse = roadmap.stage_warehouse(integ, environment)
+        snowflake = settings.snowflake.get(integ.name) if warehouse == SNOWFLAKE else None
+        if warehouse == SNOWFLAKE and snowflake is None:
+            raise ValueError(
+                f"{integ.name} stages its records for Snowflake but the stack sets no "
+                f"snowflake.{integ.name}; copy storageAwsIamUserArn and storageAwsExternalId "
+                "from DESC INTEGRATION into the stack file (README, Stack settings)"
+            )
         function_roles: list[str] = []
         if phase >= 3:
             function_roles = [main_kind, *(["reconcile"] if phase >= 4 else [])]
@@ -274,6 +286,7 @@ class Integration(pulumi.ComponentResource):
                     *settings.secret_administrator_arns,
                 ],
                 function_roles=function_roles,
+                key_user_arns=[scope.role_arn(STAGE_ROLE_NAME)] if snowflake else [],
                 alert_topic=phase >= 3,
             ),
             child,
@@ -291,7 +304,22 @@ class Integration(pulumi.ComponentResource):
 
         self.queue = self.state = self.sync_function = self.reconcile_function = None
         self.reverse_queue = self.reverse_function = self.ingress_function = None
-        self.alarms = None
+        self.alarms = self.stage = None
+        if warehouse is not None:
+            self.stage = Stage(
+                name,
+                StageArgs(
+                    scope=scope,
+                    kms_key_arn=key_arn,
+                    objects=integ.objects,
+                    snowflake=snowflake,
+                ),
+                child,
+            )
+            grants += [
+                Grant("write-stage", self.stage.object_arns),
+                Grant("encrypt-stage-files", [key_arn]),
+            ]
         if phase >= 3:
             self.queue = SyncQueue(
                 name,
@@ -546,6 +574,11 @@ class Integration(pulumi.ComponentResource):
             out["webhookUrl"] = self.ingress_function.trigger.function_url
         if self.state is not None:
             out["stateTable"] = self.state.table.name
+        if self.stage is not None:
+            out["stageBucket"] = self.stage.bucket.id
+            if self.stage.role is not None:
+                # What CREATE STORAGE INTEGRATION takes as STORAGE_AWS_ROLE_ARN.
+                out["stageRoleArn"] = self.stage.role.arn
         if self.sync_function is not None:
             out["functionName"] = self.sync_function.function.name
             functions[main_kind] = self.sync_function.function.name
@@ -628,4 +661,6 @@ class Integration(pulumi.ComponentResource):
         if direction != "reverse" and reads_in_bulk(integ) and source_reader == "salesforce":
             # The batch job and the reconciliation job (which shares this environment).
             env["SOURCE_BULK_QUERY"] = "true"
+        if self.stage is not None and direction == "forward":
+            env["STAGE_BUCKET"] = self.stage.bucket_name
         return env

@@ -43,6 +43,7 @@ from components.plain_errors import allowed_pattern, plain_message
 from components.source_file import SourceFileError, load_yaml, read_source
 from contract.connectors import CONNECTORS, MIDDLEWARE, ConnectorSpec, connector_by_vendor
 from contract.naming import SLUG_PATTERN, clashing_names
+from contract.phases import STAGE_PHASE
 
 __all__ = [
     "ENVIRONMENTS",
@@ -569,6 +570,19 @@ class Roadmap(_Model):
         if integration.pattern is Pattern.MIDDLEWARE:
             return CONNECTORS[MIDDLEWARE]
         return self.system(getattr(integration, side)).connector
+
+    def stage_warehouse(self, integration: Integration, environment: str) -> str | None:
+        """The warehouse (its connector's name) that loads this integration's staged files.
+
+        A ``warehouse_pipeline`` writes each run's records as files into its own S3 stage
+        bucket from phase 3 (components/stage.py), and the warehouse loads them itself;
+        None for any other flow, or before phase 3.
+        """
+        if integration.pattern is not Pattern.WAREHOUSE_PIPELINE:
+            return None
+        if integration.phase(environment) < STAGE_PHASE:
+            return None
+        return self.connector(integration, "target").name
 
     def rotation_mode(self, credential: Credential) -> str:
         """``api`` (rotated on schedule) or ``manual`` (a person pipes in the next value).

@@ -60,6 +60,13 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     "write-own-logs": ("logs:CreateLogStream", "logs:PutLogEvents"),
     # Supports no resource-level permission; scoped by the namespace condition instead.
     "put-metrics": ("cloudwatch:PutMetricData",),
+    # A warehouse pipeline's batch job writes its run's files under the stage's prefixes
+    # (components/stage.py); it never reads, lists or deletes them.
+    "write-stage": ("s3:PutObject",),
+    # S3 encrypts each staged file with a data key of the integration's key (SSE-KMS), on
+    # the writer's behalf: GenerateDataKey through S3 only (S3 user guide, "Using
+    # server-side encryption with AWS KMS keys").
+    "encrypt-stage-files": ("kms:GenerateDataKey",),
 }
 
 
@@ -159,6 +166,10 @@ def _statement(scope: Scope, grant: Grant) -> dict[str, Any]:
                     f"{service}.{scope.region}.amazonaws.com" for service in KEY_USING_SERVICES
                 ]
             }
+        }
+    if grant.capability == "encrypt-stage-files":
+        statement["Condition"] = {
+            "StringEquals": {"kms:ViaService": f"s3.{scope.region}.amazonaws.com"}
         }
     if grant.capability == "ingress-reads-signing-secret":
         # The role is the integration's one, but only calls from the ingress function's own

@@ -44,6 +44,7 @@ from components.roadmap import (
     format_loc,
     read_yaml,
 )
+from contract.connectors import SNOWFLAKE
 from contract.naming import PREFIX_PATTERN, SECRET
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "AlarmEndpoint",
     "AlarmRouting",
     "Delivery",
+    "SnowflakeStage",
     "StackSettings",
     "StackSettingsError",
     "known_stacks",
@@ -93,6 +95,16 @@ PrincipalArn = Annotated[
 AUDIT_TRAIL_CREATE = "create"
 AUDIT_TRAIL_NONE = "none"
 TRAIL_ARN_PATTERN = r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"
+
+# Snowflake's own AWS principal for a storage integration, an IAM user of Snowflake's
+# account (IAM user guide, "IAM identifiers").
+SNOWFLAKE_USER_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:user/[\w+=,.@/-]{1,64}$"
+# sts:AssumeRole ExternalId: 2-1224 characters of [\w+=,.@:/-] (STS API reference,
+# AssumeRole: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+EXTERNAL_ID = r"^[\w+=,.@:/-]{2,}$"
+EXTERNAL_ID_MAX_LENGTH = 1224
+# arn:aws:sqs:region:account:queue, queue names up to 80 characters (SQS CreateQueue).
+SQS_QUEUE_ARN = r"^arn:aws[a-z-]*:sqs:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[\w-]{1,80}$"
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy API reference).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
@@ -229,6 +241,46 @@ class AlarmRouting(BaseModel):
         return Delivery(endpoint, "confirmed", where)
 
 
+class SnowflakeStage(BaseModel):
+    """What Snowflake tells about one warehouse integration's storage integration and pipe.
+
+    Copied exactly as Snowflake prints them: `DESC INTEGRATION <name>` shows
+    STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID, `SHOW PIPES` the pipe's
+    notification_channel (Snowflake docs, "Configuring a Snowflake storage integration to
+    access Amazon S3" and "Automating Snowpipe for Amazon S3"). Without a channel the stage
+    sends no event notification and the loads run by COPY on a schedule.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    storage_aws_iam_user_arn: str = Field(
+        alias="storageAwsIamUserArn",
+        pattern=allowed_pattern(
+            SNOWFLAKE_USER_ARN,
+            "the IAM user ARN DESC INTEGRATION prints as STORAGE_AWS_IAM_USER_ARN, such as "
+            "arn:aws:iam::123456789001:user/abc1-b-self1234",
+        ),
+    )
+    storage_aws_external_id: str = Field(
+        alias="storageAwsExternalId",
+        max_length=EXTERNAL_ID_MAX_LENGTH,
+        pattern=allowed_pattern(
+            EXTERNAL_ID,
+            "the value DESC INTEGRATION prints as STORAGE_AWS_EXTERNAL_ID, such as "
+            "MYACCOUNT_SFCRole=2_a123456/s0aBCDEfGHIJklmNoPq=",
+        ),
+    )
+    pipe_notification_channel_arn: str | None = Field(
+        alias="pipeNotificationChannelArn",
+        default=None,
+        pattern=allowed_pattern(
+            SQS_QUEUE_ARN,
+            "the SQS queue ARN SHOW PIPES prints as notification_channel, such as "
+            "arn:aws:sqs:eu-west-1:123456789001:sf-snowpipe-AIDA1234567890-abcd",
+        ),
+    )
+
+
 class StackSettings(BaseModel):
     """Everything that differs between stacks: the environment's rules and the stack's own."""
 
@@ -274,6 +326,9 @@ class StackSettings(BaseModel):
     # existing organisation trail the rehearsal checks covers them, `none` records nothing
     # beyond the account's 90-day event history (refused in prod).
     audit_trail: str = Field(alias="auditTrail", default=AUDIT_TRAIL_CREATE)
+    # Per warehouse integration with a Snowflake target: its storage integration's principal
+    # and external id, and its pipe's queue (SnowflakeStage); required from phase 3.
+    snowflake: dict[str, SnowflakeStage] = Field(default_factory=dict)
     roadmap: str = "roadmap.yaml"
     # Config keys whose value is (or holds) a secret: a `secure:` value in the stack file.
     # The program passes what comes from them on as Pulumi secrets; offline they read as
@@ -392,6 +447,7 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                 )
             )
     known = [i.name for i in roadmap.integrations]
+    problems += _snowflake_problems(settings, roadmap, key, known)
     for n, name in enumerate(settings.kill_switch):
         if name not in known:
             problems.append(
@@ -426,6 +482,36 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                         "service_levels.expected_records_per_day or schedules",
                     )
                 )
+    return problems
+
+
+def _snowflake_problems(
+    settings: StackSettings, roadmap: Roadmap, key: str, known: list[str]
+) -> list[Problem]:
+    """Every staged Snowflake integration here has its storage integration's values, and
+    each entry of ``snowflake`` names a known integration."""
+    problems = [
+        Problem(
+            f"{key}snowflake.{name}",
+            f"unknown integration {name!r}, so its values would be ignored; use one of: "
+            + ", ".join(known),
+        )
+        for name in settings.snowflake
+        if name not in known
+    ]
+    for integ in roadmap.active(settings.environment):
+        warehouse = roadmap.stage_warehouse(integ, settings.environment)
+        if warehouse == SNOWFLAKE and integ.name not in settings.snowflake:
+            problems.append(
+                Problem(
+                    f"{key}snowflake.{integ.name}",
+                    f"missing: {integ.name} stages its records for Snowflake, whose storage "
+                    "integration must be trusted by name; create the storage integration with "
+                    "the stage role's ARN (plan shows it), then copy from DESC INTEGRATION: "
+                    f"{integ.name}: {{storageAwsIamUserArn: <STORAGE_AWS_IAM_USER_ARN>, "
+                    "storageAwsExternalId: <STORAGE_AWS_EXTERNAL_ID>}",
+                )
+            )
     return problems
 
 

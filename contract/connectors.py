@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["CONNECTORS", "MIDDLEWARE", "ConnectorSpec", "connector_by_vendor"]
+__all__ = ["CONNECTORS", "MIDDLEWARE", "SNOWFLAKE", "ConnectorSpec", "connector_by_vendor"]
 
 API = "api"
 MANUAL = "manual"
@@ -83,6 +83,8 @@ class ConnectorSpec:
 
 
 MIDDLEWARE = "middleware"
+# The warehouse whose storage integration loads a warehouse pipeline's stage (components/stage.py).
+SNOWFLAKE = "snowflake"
 _NETSUITE_RECORD = r"[a-z][A-Za-z0-9_]*"
 _XERO_OBJECTS = r"Invoices|Contacts|CreditNotes|Items|PurchaseOrders|Quotes"
 _STRIPE_OBJECTS = r"customer|invoice|subscription|product|price|payment_intent"
@@ -236,7 +238,7 @@ _SPECS = (
         rotation={"api_key": MANUAL, "webhook_signing_secret": MANUAL, **_PUSHER},
     ),
     ConnectorSpec(
-        name="snowflake",
+        name=SNOWFLAKE,
         vendor="Snowflake",
         api_version="SQL API v2",
         docs="https://docs.snowflake.com/en/developer-guide/sql-api/reference",

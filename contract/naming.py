@@ -36,6 +36,7 @@ __all__ = [
     "SLUG_MAX_LENGTH",
     "SLUG_PATTERN",
     "STACK_SCOPE",
+    "STAGE_ROLE",
     "WEBHOOK_INGRESS_ROLE",
     "NameLimit",
     "clashing_names",
@@ -44,6 +45,7 @@ __all__ = [
     "names_over_limit",
     "owner_of_name",
     "physical_name",
+    "stage_bucket_name",
     "stack_physical_name",
 ]
 
@@ -221,6 +223,11 @@ ROLE_HEADS: tuple[str, ...] = (
 # needs, for its own integration only.
 WEBHOOK_INGRESS_ROLE = "webhook"
 
+# The role word of a warehouse pipeline's S3 stage (components/stage.py): its bucket
+# `{prefix}-{integration}-stage-{account}` (S3 bucket names are global, so the account is in
+# it) and `stage-role`, the role the warehouse's storage integration assumes to load.
+STAGE_ROLE = "stage"
+
 # The only event besides Secrets Manager's four steps that an integration's rotation function
 # takes: `{RETIRE_EVENT: {"SecretIds": [...], "GraceSeconds": n}}`, sent by its own schedule
 # `{integration}-rotation-schedule` to deactivate pushers' superseded access keys once
@@ -252,6 +259,17 @@ def physical_name(prefix: str, integration: str, role: str, *, limit: int = NAME
     digest = hashlib.sha256(full.encode()).hexdigest()[:HASH_LENGTH]
     kept = full[: limit - HASH_LENGTH - 1].rstrip("-")
     return f"{kept}-{digest}"
+
+
+def stage_bucket_name(prefix: str, integration: str, account_id: str) -> str:
+    """The S3 stage bucket of a warehouse pipeline: 3-63 characters, lower case (S3 user
+    guide, https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
+    return physical_name(
+        prefix,
+        integration,
+        f"{STAGE_ROLE}-{account_id}",
+        limit=name_limit("aws:s3/bucket:Bucket", "bucket"),
+    )
 
 
 def stack_physical_name(prefix: str, role: str, *, limit: int = NAME_LIMIT) -> str:

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from contract.naming import HASH_LENGTH, NAME_LIMIT, ROLE_HEADS, owner_of_name
+from contract.naming import HASH_LENGTH, NAME_LIMIT, ROLE_HEADS, STAGE_ROLE, owner_of_name
 
 __all__ = ["JOBS", "Ownership", "Principal", "Reach", "is_pattern", "name_of_arn"]
 
@@ -33,7 +33,13 @@ __all__ = ["JOBS", "Ownership", "Principal", "Reach", "is_pattern", "name_of_arn
 # principals per integration"): the service-account role runs the sync functions, the
 # rotation role rotates the integration's credentials, a `cred-*` IAM user is an external
 # pusher's.
-JOBS: dict[str, str] = {"role": "sync", "rotation": "rotation", "cred": "pusher"}
+# `stage-role` is the role a warehouse's storage integration assumes to load the stage.
+JOBS: dict[str, str] = {
+    "role": "sync",
+    "rotation": "rotation",
+    "cred": "pusher",
+    STAGE_ROLE: "storage-integration",
+}
 
 _WILDCARDS = re.compile(r"[*?]")
 _SEPARATORS = ":/"
@@ -135,6 +141,9 @@ class Ownership:
         head = role.split("-", 1)[0]
         # `rotation` alone is the rotation role; `rotation-...` children are not principals.
         if head == "rotation" and role != "rotation":
+            return None
+        # `stage-{account}` is the stage bucket; only `stage-role` is a principal.
+        if head == STAGE_ROLE and role != f"{STAGE_ROLE}-role":
             return None
         return JOBS.get(head)
 

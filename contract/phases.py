@@ -42,6 +42,7 @@ __all__ = [
     "REVIEW_ALARM",
     "SECRET_AGE_ALARM",
     "SECRET_AGE_METRIC",
+    "STAGE_PHASE",
     "Alarm",
     "first_phase",
     "required_alarms",
@@ -64,6 +65,9 @@ SECRET_AGE_PHASE = 3
 # Days since the credential's current version was stored, reported by the functions that
 # read it (integration_sync.secret_age), with dimensions service and secret (its name).
 SECRET_AGE_METRIC = "CredentialAgeDays"
+# A warehouse pipeline stages its records as files in its own S3 bucket from the phase its
+# flow first runs (components/stage.py).
+STAGE_PHASE = 3
 # The kinds that watch one direction's own queue, DLQ or consumer function.
 DIRECTION_ALARMS: frozenset[str] = frozenset(
     {"dlq-depth", "oldest-message-age", "errors", "throttles", "latency-p99"}
