@@ -36,6 +36,7 @@ from .monitoring import (
 )
 from .queues import SQS_DEAD_LETTER_QUEUE, SQS_HTTPS_ONLY, SQS_QUEUE_ENCRYPTED
 from .reach import LEAST_PRIVILEGE_REACH
+from .stage import STAGE_POLICIES
 from .tagging import REQUIRED_TAGS
 
 PACK_NAME = "integration-guardrails"
@@ -71,6 +72,7 @@ STACK_POLICIES = [
     CHATBOT_CHANNEL,
     *HARDENING_POLICIES,
     *AUDIT_POLICIES,
+    *STAGE_POLICIES,
 ]
 POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
 

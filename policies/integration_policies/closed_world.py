@@ -27,6 +27,7 @@ from .audit import is_stack_resource
 from .chatbot import TYPES as CHATBOT_TYPES
 from .reach import POLICY
 from .reach import TYPES as REACH_TYPES
+from .stage import TYPES as STAGE_TYPES
 
 # Types the pack's rules read, besides those of the reach analysis. A module that adds
 # rules for a new type adds the type here (or exports it the way `reach.TYPES` is).
@@ -47,6 +48,7 @@ RULED_TYPES = frozenset(
         "aws:sns/topicSubscription:TopicSubscription",  # alarms-route-to-alert-path
         "aws:dynamodb/table:Table",  # required-tags, reach (table policy target)
         *CHATBOT_TYPES,  # chatbot-channel
+        *STAGE_TYPES,  # stage-bucket-hardened (an integration's buckets)
     }
 )
 # Not cloud resources: the program's components and the engine's own.

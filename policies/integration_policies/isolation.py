@@ -27,6 +27,7 @@ from ._common import (
 )
 from ._stack import Res, StackView, strings
 from .chatbot import chatbot_only_roles
+from .stage import storage_integration_roles
 
 ROLE, KEY, SECRET = "aws:iam/role:Role", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"
 _CREDENTIAL_TYPES = {ROLE: "role", KEY: "KMS key", SECRET: "secret"}
@@ -57,7 +58,10 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
         KEY: config_int(config, "keysPerIntegration", 1),
     }
     # Nor is a role only an AWS Chatbot channel uses, granted nothing (chatbot.py).
-    rotation_roles = _rotation_only_roles(view) | chatbot_only_roles(view)
+    # Nor is the role an outside warehouse assumes to load the stage (stage.py).
+    rotation_roles = (
+        _rotation_only_roles(view) | chatbot_only_roles(view) | storage_integration_roles(view)
+    )
     for integ, members in sorted(view.groups.items()):
         if (view.phase(integ) or 0) < 2:
             continue

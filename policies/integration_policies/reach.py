@@ -14,7 +14,8 @@ The rules (closed world: what is not shown to be an integration's own is not):
 - its resources admit only its own principals, and AWS service principals only when bound
   to this account by `aws:SourceAccount` or to its own resource by `aws:SourceArn`;
 - a role trusts only the service that runs it (with confused-deputy conditions where AWS
-  documents them);
+  documents them), except an integration's storage-integration role, which trusts its
+  warehouse's principal as `external-trust-scoped` (stage.py) allows;
 - the only grant to the account root is in the integration's key policy: administration
   without cryptographic use, use by the integration's own principals (`aws:PrincipalArn`),
   or encryption through Secrets Manager by the deployer;
@@ -59,6 +60,7 @@ from ._common import (
 from ._stack import Res, StackView
 from ._world import StackWorld, iam_pattern
 from .audit import is_stack_resource
+from .stage import external_trust_allowed
 
 ROLE, USER, GROUP = "aws:iam/role:Role", "aws:iam/user:User", "aws:iam/group:Group"
 POLICY = "aws:iam/policy:Policy"
@@ -769,6 +771,8 @@ class _Analysis:
                         if value in CONFUSED_DEPUTY_SERVICES:
                             self._check_service(own, role.name, at, value, statement, doc)
                         continue
+                    if kind == "AWS" and external_trust_allowed(role, statement):
+                        continue  # a warehouse's storage integration (external-trust-scoped)
                     self.report(
                         own,
                         (
