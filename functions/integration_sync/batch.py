@@ -39,6 +39,7 @@ from integration_sync.connectors import Connector, SourceRecord, scheduled_conne
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
 from integration_sync.mapping import api_names, to_target_write
+from integration_sync.stage import Stage
 from integration_sync.state import BulkJob, BulkJobs, Watermark, WatermarkStore
 from integration_sync.versions import APPLY, DUPLICATE, RecordVersions, source_version
 
@@ -106,6 +107,8 @@ class _BatchJob:
         self.remaining = remaining
         self.jobs = BulkJobs(settings.state_table)
         self._sqs: Any = None
+        # A warehouse pipeline stages each page as a file; the warehouse loads it.
+        self.stage = Stage(settings.stage_bucket) if settings.stage_bucket else None
 
     def sync_object(self, obj: str, *, page_size: int) -> dict[str, Any]:
         """Sync one object from its watermark until caught up or out of time."""
@@ -125,8 +128,11 @@ class _BatchJob:
             if not records:
                 complete = True
                 break
-            for record in records:
-                written += self._write(obj, record)
+            if self.stage is not None:
+                written += self._stage(obj, cursor, records)
+            else:
+                for record in records:
+                    written += self._write(obj, record)
             last = records[-1]
             cursor = (last.modified_at, last.id)
             pages += 1
@@ -172,8 +178,12 @@ class _BatchJob:
         for page in bulk(
             source_name, since=job.since, until=job.until, resume=resume, on_job=started
         ):
-            for record in page.records:
-                written += self._write(obj, record)
+            if self.stage is not None:  # the page's key: its job and the locator it came by
+                at = (job.since, f"{job.job_id}-{job.locator or 0}")
+                written += self._stage(obj, at, page.records)
+            else:
+                for record in page.records:
+                    written += self._write(obj, record)
             pages += 1
             job = replace(job, locator=page.next_locator)
             if page.next_locator:
@@ -197,15 +207,7 @@ class _BatchJob:
 
     def _write(self, obj: str, record: SourceRecord) -> int:
         version = source_version(record.modified_at)
-        change = Change(
-            object=obj,
-            operation=UPSERT,
-            fields=record.data,
-            record_id=record.id,
-            idempotency_key=f"batch:{obj}:{record.id}:{record.modified_at}",
-            origin="batch",
-            source_version=version,
-        )
+        change = _change(obj, record)
         try:
             write = to_target_write(change, self.settings.mapping)
             if write is None:
@@ -227,6 +229,22 @@ class _BatchJob:
         # TransientError propagates: the page is not committed and the next run resumes it.
         self.metrics.add_metric(name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=1)
         return 1
+
+    def _stage(self, obj: str, start: tuple[str, str], records: list[SourceRecord]) -> int:
+        """Put the page's mapped rows as one file; a failed put raises, so nothing commits."""
+        assert self.stage is not None
+        rows = []
+        for record in records:
+            try:
+                write = to_target_write(_change(obj, record), self.settings.mapping)
+            except PermanentError as err:
+                self._park(obj, record, err)
+                continue
+            if write is not None:
+                rows.append({write.external_id_field: write.external_id, **write.body})
+        self.stage.put_page(obj, start, rows)
+        self.metrics.add_metric(name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=len(rows))
+        return len(rows)
 
     def _park(self, obj: str, record: SourceRecord, err: PermanentError) -> None:
         self.metrics.add_metric(name=telemetry.RECORDS_FAILED, unit=MetricUnit.Count, value=1)
@@ -271,6 +289,18 @@ class _BatchJob:
             params["MessageGroupId"] = f"{obj}:{record.id}"[:128]
             params["MessageDeduplicationId"] = f"{record.id}@{record.modified_at}"[:128]
         self._sqs.send_message(**params)
+
+
+def _change(obj: str, record: SourceRecord) -> Change:
+    return Change(
+        object=obj,
+        operation=UPSERT,
+        fields=record.data,
+        record_id=record.id,
+        idempotency_key=f"batch:{obj}:{record.id}:{record.modified_at}",
+        origin="batch",
+        source_version=source_version(record.modified_at),
+    )
 
 
 def _overlap_start(mark: Watermark, overlap_seconds: int) -> tuple[str, str]:

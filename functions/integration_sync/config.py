@@ -67,6 +67,9 @@ class Settings:
     # where contested changes are parked for a person (the DLQ when empty).
     conflict: str = ""
     review_queue_url: str = ""
+    # Warehouse pipelines only: the S3 stage bucket each run's records land in as files
+    # (integration_sync.stage); the warehouse loads them itself.
+    stage_bucket: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +101,7 @@ class Settings:
             mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
             conflict=env.get("CONFLICT", ""),
             review_queue_url=env.get("REVIEW_QUEUE_URL", ""),
+            stage_bucket=env.get("STAGE_BUCKET", ""),
         )
 
     def require(self, *names: str) -> None:

@@ -1,0 +1,83 @@
+"""A warehouse pipeline's batch job stages pages as files; the warehouse loads them itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from test_sync_batch import INVOICES, PAGE, _run, _systems, _watermark, create_state_table
+from test_sync_harness import (
+    FakeSystem,
+    aws_fixture,  # noqa: F401  (fixture "aws")
+    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
+)
+
+BUCKET = "dev-order-to-invoice-stage-111111111111"
+
+
+@pytest.fixture
+def staged(
+    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> tuple[FakeSystem, FakeSystem]:
+    from test_sync_batch import STATE_TABLE
+
+    create_state_table(STATE_TABLE)
+    systems = _systems(fake_system, monkeypatch)
+    monkeypatch.setenv("STAGE_BUCKET", BUCKET)
+    return systems
+
+
+def _files() -> dict[str, list[dict[str, Any]]]:
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    return {
+        k: [json.loads(line) for line in s3.get_object(Bucket=BUCKET, Key=k)["Body"].iter_lines()]
+        for k in keys
+    }
+
+
+def test_each_page_lands_as_one_ndjson_file_keyed_by_its_watermark_and_nothing_is_upserted(
+    staged: tuple[FakeSystem, FakeSystem],
+) -> None:
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    netsuite, xero = staged
+
+    result = _run()
+
+    files = _files()
+    assert result["objects"]["invoice"]["written"] == INVOICES
+    assert len(files) == -(-INVOICES // PAGE)
+    assert all(k.startswith("invoice/") and k.endswith(".json") for k in files)
+    rows = [row for page in files.values() for row in page]
+    assert sorted(r["Reference"] for r in rows) == sorted(
+        r["data"]["externalId"] for r in netsuite.feed["invoice"]
+    )
+    assert xero.written("invoice") == {}  # the warehouse loads the files, not the job
+    committed = _watermark()
+    last = max(netsuite.feed["invoice"], key=lambda r: (r["modified_at"], r["id"]))
+    assert committed is not None and committed["after_id"] == last["id"]
+
+
+def test_a_failed_put_commits_no_watermark_and_the_retry_writes_the_same_key(
+    staged: tuple[FakeSystem, FakeSystem],
+) -> None:
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        _run()
+    assert _watermark() is None
+
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    first = sorted(_run() and _files())
+    # The same run again (its watermark reset) rewrites the same keys, never new ones.
+    boto3.client("dynamodb").delete_item(
+        TableName="dev-order-to-invoice-state", Key={"id": {"S": "watermark#invoice"}}
+    )
+    _run()
+    assert sorted(_files()) == first
