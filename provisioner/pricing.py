@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from components.budget import runs_per_day
 from components.roadmap import Integration
+from components.stage import EXPIRE_AFTER_DAYS
 from provisioner.paths import FUNCTIONS_BUNDLE
 
 __all__ = [
@@ -82,6 +83,7 @@ CLOUDWATCH_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
 LAMBDA_PAGE = "https://aws.amazon.com/lambda/pricing/"
 SQS_PAGE = "https://aws.amazon.com/sqs/pricing/"
 DYNAMODB_PAGE = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
+S3_PAGE = "https://aws.amazon.com/s3/pricing/"
 
 PRICES: tuple[Price, ...] = (
     Price("kms-key", "KMS customer-managed key", "key-month", _both(1.00), KMS_PAGE,
@@ -118,8 +120,15 @@ PRICES: tuple[Price, ...] = (
     Price("dynamodb-writes", "DynamoDB on-demand write request units", "write request unit",
           {"us-east-1": 0.625, "eu-west-1": 0.7068}, DYNAMODB_PAGE, "2025-06",
           per=1_000_000),
+    # S3 Standard, the first 50 TB of a month; PUT, COPY, POST and LIST requests.
+    Price("s3-storage", "S3 Standard storage", "GB-month", _both(0.023), S3_PAGE, "2025-06"),
+    Price("s3-put-requests", "S3 Standard PUT requests", "request", _both(0.005), S3_PAGE,
+          "2025-06", per=1_000),
 )  # fmt: skip
 PRICE_BY_ITEM: dict[str, Price] = {p.item: p for p in PRICES}
+
+# One staged row of a warehouse pipeline: its mapped columns as a JSON line.
+STAGED_BYTES_PER_RECORD = 512
 
 # AWS's pricing pages and calculator count a month as 730 hours.
 HOURS_PER_MONTH = 730
@@ -345,6 +354,7 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     _add_lambda(out, planned, usage)
     queues = _add_queues(out, planned, usage)
     _add_table_writes(out, planned, usage)
+    _add_stage(out, planned, usage)
     reads = _add_secret_reads(out, planned, usage)
     _add_kms_requests(out, planned, usage, queues, reads)
     log_bytes = (
@@ -488,6 +498,21 @@ def _add_table_writes(out: _Lines, planned: _Planned, usage: _Usage) -> None:
         writes += usage.invocations["webhook"]
         basis += ", one delivery id per webhook delivery"
     out.add("dynamodb-writes", writes, basis)
+
+
+def _add_stage(out: _Lines, planned: _Planned, usage: _Usage) -> None:
+    """A warehouse pipeline's stage: a file put per page, kept until the lifecycle expires it."""
+    if not _of_type(planned.resources, "aws:s3/bucket:Bucket") or "batch" not in usage.invocations:
+        return
+    page = int(_bundle_constant("batch", "DEFAULT_PAGE_SIZE"))
+    files = planned.records / page + usage.invocations["batch"] * len(planned.integ.objects)
+    out.add("s3-put-requests", files, f"a file per page of {page} and per object and batch run")
+    kept = planned.integ.service_levels.expected_records_per_day * EXPIRE_AFTER_DAYS
+    out.add(
+        "s3-storage",
+        kept * STAGED_BYTES_PER_RECORD / 1024**3,
+        f"{EXPIRE_AFTER_DAYS} days of rows ({STAGED_BYTES_PER_RECORD} bytes each) until they expire",
+    )
 
 
 def _add_secret_reads(out: _Lines, planned: _Planned, usage: _Usage) -> float:

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
 from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.stage_creators import STAGE_CREATORS, STAGE_FINDERS
 from provisioner.rehearsal.trail_creators import TRAIL_CREATORS, TRAIL_FINDERS
 
 __all__ = [
@@ -913,6 +914,7 @@ CREATORS: dict[str, Create] = {
     "aws:dynamodb/resourcePolicy:ResourcePolicy": _dynamodb_resource_policy,
 }
 CREATORS.update(TRAIL_CREATORS)  # the stack's audit trail (trail_creators.py)
+CREATORS.update(STAGE_CREATORS)  # a warehouse pipeline's stage (stage_creators.py)
 """Pulumi type token -> function creating it in the emulator and returning (id, outputs)."""
 
 
@@ -1060,6 +1062,7 @@ FINDERS: dict[str, Find] = {
     ).get_resource_policy(ResourceArn=rid),
 }
 FINDERS.update(TRAIL_FINDERS)
+FINDERS.update(STAGE_FINDERS)
 """Pulumi type token -> lookup that raises unless the created resource is in the emulator."""
 
 # Resources Pulumi registers that are not cloud resources: nothing to create.

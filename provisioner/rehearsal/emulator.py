@@ -100,6 +100,10 @@ class Emulator:
         """Start the server and point this process's AWS environment at it."""
         from moto.server import ThreadedMotoServer
 
+        from provisioner.rehearsal.moto_seams import install
+
+        install()  # bucket policies judged as for TLS requests (moto_seams.py)
+
         # werkzeug logs every request to stderr, which would drown the rehearsal's progress.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._env = scoped_environ(

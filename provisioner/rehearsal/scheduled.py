@@ -5,7 +5,9 @@ object is put in the fake of its source's vendor, changed a few minutes ago; the
 batch code (``integration_sync.batch.handler``) runs in this process with the function's
 deployed environment, the role's credentials and the fakes' URLs, reading through the
 source connector (``SOURCE_CONNECTOR``) and writing through the target connector; each
-record must be stored at the target's fake with its mapped fields.
+record must be stored at the target's fake with its mapped fields. A warehouse pipeline
+with a stage (``STAGE_BUCKET``) writes files instead, which the warehouse loads itself: each
+record must be a row of a file in the stage bucket, encrypted with the integration's key.
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ def one_run(name: str, integration: Any, deployment: Deployment, vendors: Vendor
     response, output = _run_consumer(
         {}, function_env, creds, deployment, target.base_url, module="batch", urls=urls
     )
+    bucket = function_env.get("STAGE_BUCKET")
+    if bucket:
+        return _staged(name, deployment, bucket, mapping, expected, response, output)
     problems = []
     for slug, (obj, external_id, want) in expected.items():
         stored = target.stored(obj).get(external_id)
@@ -102,6 +107,47 @@ def one_run(name: str, integration: Any, deployment: Deployment, vendors: Vendor
         f"batch job read {sorted(expected)} changed at {changed} through the "
         f"{source_connector} connector and upserted them through the {target_connector} "
         f"connector with their mapped fields (watermarks committed: "
+        f"{ {k: v['watermark'] for k, v in response['objects'].items()} })",
+    )
+
+
+def _staged(
+    name: str,
+    deployment: Deployment,
+    bucket: str,
+    mapping: dict[str, Any],
+    expected: dict[str, tuple[str, str, dict[str, Any]]],
+    response: Any,
+    output: str,
+) -> Check:
+    """Each record is a row of an NDJSON file under `{object}/` in the stage bucket, and every
+    file there is encrypted with a KMS key (the bucket's default, the integration's)."""
+    s3 = deployment.aws.client("s3")
+    problems = []
+    for slug, (_, external_id, want) in expected.items():
+        id_field = mapping[slug]["external_id"]
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{slug}/").get("Contents", [])
+        rows = []
+        for item in listed:
+            got = s3.get_object(Bucket=bucket, Key=item["Key"])
+            if got.get("ServerSideEncryption") != "aws:kms":
+                problems.append(f"{item['Key']} is stored without SSE-KMS")
+            rows += [json.loads(line) for line in got["Body"].iter_lines() if line]
+        row = next((r for r in rows if r.get(id_field) == external_id), None)
+        if row is None:
+            problems.append(
+                f"{slug}: no row {id_field}={external_id} in s3://{bucket}/{slug}/; batch "
+                f"answered {response}; output: {output[-600:]}"
+            )
+        elif any(row.get(k) != v for k, v in want.items()):
+            problems.append(f"{slug}: the staged row is {row}, expected {want}")
+    if problems:
+        return Check(name, False, "; ".join(problems))
+    return Check(
+        name,
+        True,
+        f"batch job staged {sorted(expected)} as NDJSON files in s3://{bucket}/ (SSE-KMS) "
+        "for the warehouse to load, with their mapped fields (watermarks committed: "
         f"{ {k: v['watermark'] for k, v in response['objects'].items()} })",
     )
 
