@@ -313,6 +313,7 @@ class Integration(pulumi.ComponentResource):
                     kms_key_arn=key_arn,
                     objects=integ.objects,
                     snowflake=snowflake,
+                    permissions_boundary_arn=settings.permissions_boundary_arn,
                 ),
                 child,
             )

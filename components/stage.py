@@ -60,6 +60,8 @@ class StageArgs:
     kms_key_arn: pulumi.Input[str]
     objects: Sequence[str]
     snowflake: SnowflakeStage | None = None
+    # The stack's boundary applies to every role the program creates, this one included.
+    permissions_boundary_arn: str | None = None
 
 
 class Stage(pulumi.ComponentResource):
@@ -190,6 +192,7 @@ class Stage(pulumi.ComponentResource):
                     }
                 ]
             ),
+            permissions_boundary=args.permissions_boundary_arn,
             tags=scope.tags,
             opts=child(self),
         )

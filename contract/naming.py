@@ -45,8 +45,8 @@ __all__ = [
     "names_over_limit",
     "owner_of_name",
     "physical_name",
-    "stage_bucket_name",
     "stack_physical_name",
+    "stage_bucket_name",
 ]
 
 # Roadmap names (systems, objects, integrations, credentials): lowercase slugs, usable

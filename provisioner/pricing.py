@@ -511,7 +511,7 @@ def _add_stage(out: _Lines, planned: _Planned, usage: _Usage) -> None:
     out.add(
         "s3-storage",
         kept * STAGED_BYTES_PER_RECORD / 1024**3,
-        f"{EXPIRE_AFTER_DAYS} days of rows ({STAGED_BYTES_PER_RECORD} bytes each) until they expire",
+        f"{EXPIRE_AFTER_DAYS} days of rows ({STAGED_BYTES_PER_RECORD} bytes each) until expired",
     )
 
 

@@ -276,6 +276,11 @@ def _resource_arns(run: ProgramRun, integration: str) -> set[str]:
     return arns
 
 
+def _in_own_bucket(resource: str, arns: set[str]) -> bool:
+    """An object ARN under one of the integration's buckets (its stage's prefixes)."""
+    return any(resource.startswith(f"{arn}/") for arn in arns if arn.startswith("arn:aws:s3:::"))
+
+
 def _policy_resources(document: str) -> list[str]:
     found: list[str] = []
     for statement in json.loads(document)["Statement"]:
@@ -299,7 +304,8 @@ def test_each_role_policy_names_only_its_own_integrations_resources(
                 assert resource not in others, f"{policy.name} names {resource}"
                 if resource == "*":
                     continue
-                assert resource in arns[name] or log_prefix in resource, (
+                own = resource in arns[name] or _in_own_bucket(resource, arns[name])
+                assert own or log_prefix in resource, (
                     f"{policy.name} names {resource}, which is not {name}'s"
                 )
 

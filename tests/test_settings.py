@@ -26,6 +26,12 @@ def test_pulumi_config_and_stack_file_give_the_same_settings() -> None:
         "protectStateful": "true",
         "alarmRouting": json.dumps(from_file.alarm_routing.model_dump(by_alias=True)),
         "killSwitch": "[]",
+        "snowflake": json.dumps(
+            {
+                name: stage.model_dump(by_alias=True, exclude_none=True)
+                for name, stage in from_file.snowflake.items()
+            }
+        ),
     }
     aws = {"region": "eu-west-1", "allowedAccountIds": json.dumps(from_file.allowed_account_ids)}
     from_config = settings_from_config("prod", raw.get, aws.get)

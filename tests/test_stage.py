@@ -43,7 +43,7 @@ def statements(document: str) -> list[dict[str, Any]]:
 def test_only_warehouse_pipelines_get_a_stage_bucket(dev: ProgramRun) -> None:
     buckets = [r for r in dev.resources if r.type == "aws:s3/bucket:Bucket"]
     assert [(r.name, r.inputs["bucket"]) for r in buckets] == [(f"{WAREHOUSE}-stage", BUCKET)]
-    assert 3 <= len(BUCKET) <= 63 and BUCKET == BUCKET.lower()
+    assert 3 <= len(BUCKET) <= 63 and BUCKET.lower() == BUCKET
 
 
 def test_the_stage_is_encrypted_with_the_integrations_key_private_and_expiring(
@@ -160,3 +160,19 @@ def test_snowflake_values_for_an_unknown_integration_are_a_problem(tmp_path: Pat
         "config.integration-provisioner:snowflake.warehouse-exprt",
         f"config.integration-provisioner:snowflake.{WAREHOUSE}",
     }
+
+
+def test_the_emulator_judges_a_tls_only_deny_as_for_a_request_over_tls() -> None:
+    from provisioner.rehearsal.moto_seams import judged_bucket_policy
+
+    tls = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    other = {**tls, "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "111111111111"}}}
+    unconditioned = {k: v for k, v in tls.items() if k != "Condition"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [tls, other, unconditioned]})
+    assert statements(judged_bucket_policy(policy)) == [other, unconditioned]

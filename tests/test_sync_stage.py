@@ -9,10 +9,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from test_sync_batch import INVOICES, PAGE, _run, _systems, _watermark, create_state_table
+from test_sync_batch import INVOICES, PAGE, STATE_TABLE, _run, _systems, _watermark
 from test_sync_harness import (
     FakeSystem,
     aws_fixture,  # noqa: F401  (fixture "aws")
+    create_state_table,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
 )
 
@@ -23,8 +24,6 @@ BUCKET = "dev-order-to-invoice-stage-111111111111"
 def staged(
     aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[FakeSystem, FakeSystem]:
-    from test_sync_batch import STATE_TABLE
-
     create_state_table(STATE_TABLE)
     systems = _systems(fake_system, monkeypatch)
     monkeypatch.setenv("STAGE_BUCKET", BUCKET)
@@ -77,7 +76,7 @@ def test_a_failed_put_commits_no_watermark_and_the_retry_writes_the_same_key(
     first = sorted(_run() and _files())
     # The same run again (its watermark reset) rewrites the same keys, never new ones.
     boto3.client("dynamodb").delete_item(
-        TableName="dev-order-to-invoice-state", Key={"id": {"S": "watermark#invoice"}}
+        TableName=STATE_TABLE, Key={"id": {"S": "watermark#invoice"}}
     )
     _run()
     assert sorted(_files()) == first

@@ -243,7 +243,9 @@ class _BatchJob:
             if write is not None:
                 rows.append({write.external_id_field: write.external_id, **write.body})
         self.stage.put_page(obj, start, rows)
-        self.metrics.add_metric(name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=len(rows))
+        self.metrics.add_metric(
+            name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=len(rows)
+        )
         return len(rows)
 
     def _park(self, obj: str, record: SourceRecord, err: PermanentError) -> None:

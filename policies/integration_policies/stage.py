@@ -124,8 +124,7 @@ def storage_integration_roles(view: StackView) -> set[str]:
 
 def _used_by_functions(view: StackView, role: Res) -> bool:
     return any(
-        view.find(f.get("role"), ROLE) is role
-        for f in view.of_type("aws:lambda/function:Function")
+        view.find(f.get("role"), ROLE) is role for f in view.of_type("aws:lambda/function:Function")
     )
 
 

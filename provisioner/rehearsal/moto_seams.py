@@ -58,5 +58,5 @@ def install() -> None:
         judged = judged_bucket_policy(self.policy.decode())
         return IAMPolicy(judged).is_action_permitted(action, resource)
 
-    FakeBucket.get_permission = get_permission
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
     _INSTALLED = True
