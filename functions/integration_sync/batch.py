@@ -12,6 +12,10 @@ visible (a source clock running late, a long transaction) is still read. What th
 reads again is absorbed by the record versions (``versions.RecordVersions``): a record
 already applied at that ``modified_at`` is skipped, an older one never overwrites a newer.
 
+A warehouse pipeline (``STAGE_BUCKET`` set) writes no rows itself: each page's mapped rows
+go as one file into the stage bucket (``integration_sync.stage``), and the page's watermark
+is committed only after the put succeeded; the warehouse loads the files.
+
 A record the target rejects permanently cannot block the watermark forever: it is sent to
 ``DLQ_URL`` when the integration has one, otherwise logged with its id and counted in
 ``RecordsFailed`` (the reconciliation job then reports it as a gap).
