@@ -155,3 +155,21 @@ def test_a_region_without_prices_is_refused_with_where_to_add_them() -> None:
 )
 def test_schedules_run_as_often_as_written(expression: str, runs: float) -> None:
     assert runs_per_month(expression) == pytest.approx(runs)
+
+
+def test_a_warehouse_pipelines_stage_costs_a_put_per_file_and_a_week_of_storage(
+    prod: dict[str, Any],
+) -> None:
+    """warehouse-export: 150,000 records/day, three objects, one nightly run, pages of 200."""
+    doc = next(i for i in prod["integrations"] if i["name"] == "warehouse-export")
+    items = {line["item"]: line for line in doc["cost"]["items"]}
+    records = 150_000 * 730 / 24
+    runs = 730 / 24  # cron(0 2 * * ? *): once a day
+    assert items["s3-put-requests"]["quantity"] == pytest.approx(records / 200 + runs * 3, abs=1e-3)
+    # Quantities show three decimals.
+    assert items["s3-storage"]["quantity"] == pytest.approx(150_000 * 7 * 512 / 1024**3, abs=1e-3)
+    assert PRICE_BY_ITEM["s3-storage"].source == "https://aws.amazon.com/s3/pricing/"
+    others = [i for i in prod["integrations"] if i["name"] != "warehouse-export"]
+    assert not [
+        i["name"] for i in others for line in i["cost"]["items"] if line["item"][:3] == "s3-"
+    ]

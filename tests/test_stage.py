@@ -176,3 +176,12 @@ def test_the_emulator_judges_a_tls_only_deny_as_for_a_request_over_tls() -> None
     unconditioned = {k: v for k, v in tls.items() if k != "Condition"}
     policy = json.dumps({"Version": "2012-10-17", "Statement": [tls, other, unconditioned]})
     assert statements(judged_bucket_policy(policy)) == [other, unconditioned]
+
+
+def test_plan_notes_a_stage_whose_pipe_queue_is_not_set() -> None:
+    from provisioner.commands.plan import _stage_line
+
+    stage = {"bucket": BUCKET, "warehouse": "snowflake", "notification_queue": None}
+    line = _stage_line(WAREHOUSE, stage)
+    assert f"snowflake.{WAREHOUSE}.pipeNotificationChannelArn is not set" in line
+    assert "COPY INTO" in line

@@ -124,6 +124,7 @@ def plan_document(ctx: StackContext, run: ProgramRun) -> dict[str, Any]:
                 "salesforce_calls_per_day": salesforce_calls_per_day(
                     integ, ctx.roadmap, phase=integ.phase(ctx.environment)
                 ),
+                "stage": _stage(ctx, integ, resources),
                 "monthly_cost_usd": cost.total_usd,
                 "cost": cost.to_json(),
                 "resources": [resource_json(r) for r in resources],
@@ -173,6 +174,37 @@ def _wrapped(head: str, items: list[str]) -> list[str]:
     ) or [head.rstrip()]
 
 
+def _stage(
+    ctx: StackContext, integ: Any, resources: list[RecordedResource]
+) -> dict[str, Any] | None:
+    """A warehouse pipeline's stage: its bucket, who loads it, and how it hears of files."""
+    warehouse = ctx.roadmap.stage_warehouse(integ, ctx.environment)
+    bucket = next((r for r in resources if r.type == "aws:s3/bucket:Bucket"), None)
+    if warehouse is None or bucket is None:
+        return None
+    queues = [
+        q.get("queueArn")
+        for r in resources
+        if r.type == "aws:s3/bucketNotification:BucketNotification"
+        for q in r.inputs.get("queues") or []
+    ]
+    return {
+        "bucket": bucket.inputs.get("bucket"),
+        "warehouse": warehouse,
+        "notification_queue": queues[0] if queues else None,
+    }
+
+
+def _stage_line(name: str, stage: dict[str, Any]) -> str:
+    head = f"  stage: s3://{stage['bucket']}/ loaded by {stage['warehouse']}"
+    if stage["notification_queue"]:
+        return f"{head}; Snowpipe auto-ingest hears of new files at {stage['notification_queue']}"
+    return (
+        f"{head}; note: no event notification (snowflake.{name}.pipeNotificationChannelArn is "
+        "not set), so loads run by COPY INTO until SHOW PIPES' notification_channel is set"
+    )
+
+
 def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
     settings = ctx.settings
     lines = [
@@ -195,6 +227,13 @@ def render_text(ctx: StackContext, doc: dict[str, Any]) -> str:
             f"  connectors: {ctx.roadmap.connector_summary(entry)}",
             f"  rotation:   {ctx.roadmap.rotation_summary(entry)}",
         ]
+        if integ["stage"]:
+            lines += textwrap.wrap(
+                _stage_line(integ["name"], integ["stage"]),
+                WIDTH,
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
         estimate = entry.service_levels.salesforce_api_calls_per_day
         if integ["salesforce_calls_per_day"] or estimate:
             lines.append(
