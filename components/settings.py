@@ -447,7 +447,7 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                 )
             )
     known = [i.name for i in roadmap.integrations]
-    problems += _snowflake_problems(settings, roadmap, key, known)
+    problems += _snowflake_problems(settings, roadmap, key)
     for n, name in enumerate(settings.kill_switch):
         if name not in known:
             problems.append(
@@ -485,20 +485,13 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
     return problems
 
 
-def _snowflake_problems(
-    settings: StackSettings, roadmap: Roadmap, key: str, known: list[str]
-) -> list[Problem]:
-    """Every staged Snowflake integration here has its storage integration's values, and
-    each entry of ``snowflake`` names a known integration."""
-    problems = [
-        Problem(
-            f"{key}snowflake.{name}",
-            f"unknown integration {name!r}, so its values would be ignored; use one of: "
-            + ", ".join(known),
-        )
-        for name in settings.snowflake
-        if name not in known
-    ]
+def _snowflake_problems(settings: StackSettings, roadmap: Roadmap, key: str) -> list[Problem]:
+    """Every staged Snowflake integration here has its storage integration's values.
+
+    An entry for an integration the roadmap lacks is left alone: one stack file serves
+    other roadmaps too (`--roadmap`), and such values grant nothing.
+    """
+    problems: list[Problem] = []
     for integ in roadmap.active(settings.environment):
         warehouse = roadmap.stage_warehouse(integ, settings.environment)
         if warehouse == SNOWFLAKE and integ.name not in settings.snowflake:

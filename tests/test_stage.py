@@ -153,15 +153,6 @@ def test_a_staged_snowflake_integration_without_its_values_is_a_problem(tmp_path
     assert "DESC INTEGRATION" in problem.msg and "storageAwsExternalId" in problem.msg
 
 
-def test_snowflake_values_for_an_unknown_integration_are_a_problem(tmp_path: Path) -> None:
-    stacks = _dev_with(tmp_path, f"    {WAREHOUSE}:\n", "    warehouse-exprt:\n")
-    problems = stack_problems(load_stack_settings(stacks, "dev"), ROADMAP)
-    assert {p.loc for p in problems} == {
-        "config.integration-provisioner:snowflake.warehouse-exprt",
-        f"config.integration-provisioner:snowflake.{WAREHOUSE}",
-    }
-
-
 def test_the_emulator_judges_a_tls_only_deny_as_for_a_request_over_tls() -> None:
     from provisioner.rehearsal.moto_seams import judged_bucket_policy
 
