@@ -24,7 +24,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from contract.connectors import CONNECTORS, MIDDLEWARE, ConnectorSpec, connector_by_vendor
+from contract.connectors import (
+    CONNECTORS,
+    MIDDLEWARE,
+    SNOWFLAKE,
+    ConnectorSpec,
+    connector_by_vendor,
+)
 
 __all__ = ["MAX_SYSTEMS", "PATTERNS", "generate_roadmap", "write_roadmap"]
 
@@ -199,6 +205,11 @@ def _integration(
         source, target = other, "salesforce"
     if not _writable(target):  # an export-only API (Amplitude) is only ever read
         source, target = target, source
+    if pattern == "warehouse_pipeline" and target == SNOWFLAKE:
+        # Staging for Snowflake needs its storage integration's values in the stack
+        # (snowflake.<integration>), which the dev stack has for the example's flow only:
+        # such a generated flow is a plain batch into Snowflake's SQL API.
+        pattern = "batch"
     name = f"{source[:10]}-{target[:10]}-{i:03d}"
     records = _RECORDS_PER_DAY[(i // 2) % len(_RECORDS_PER_DAY)]
     if "salesforce" in (source, target):
