@@ -10,12 +10,22 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from test_sync_batch import INVOICES, PAGE, STATE_TABLE, _run, _systems, _watermark
+from test_sync_bulk import ACCOUNTS, org_fixture, server_fixture  # noqa: F401  (fixtures)
+from test_sync_bulk import INTEGRATION as BULK_INTEGRATION
+from test_sync_bulk import MAPPING as BULK_MAPPING
+from test_sync_bulk import PAGE as BULK_PAGE
+from test_sync_bulk import STATE_TABLE as BULK_STATE_TABLE
 from test_sync_harness import (
+    FakeContext,
     FakeSystem,
     aws_fixture,  # noqa: F401  (fixture "aws")
+    create_secret,
     create_state_table,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
+    sync_env,
 )
+
+from provisioner.rehearsal.vendors.salesforce import SalesforceFake
 
 BUCKET = "dev-order-to-invoice-stage-111111111111"
 
@@ -80,3 +90,57 @@ def test_a_failed_put_commits_no_watermark_and_the_retry_writes_the_same_key(
     )
     _run()
     assert sorted(_files()) == first
+
+
+def test_a_bulk_read_stages_each_result_page_once_and_a_retry_resumes_at_the_failed_put(
+    org: SalesforceFake,
+    fake_system: Callable[[], FakeSystem],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Bulk API 2.0 job's pages land as files keyed by the job and the page's locator."""
+    from integration_sync import stage
+    from integration_sync.batch import handler
+
+    create_state_table(BULK_STATE_TABLE)
+    sync_env(
+        monkeypatch,
+        integration=BULK_INTEGRATION,
+        mapping=BULK_MAPPING,
+        source_url=org.base_url,
+        target_url=fake_system().url,
+        state_table=BULK_STATE_TABLE,
+        source_system="salesforce",
+        target_system="snowflake",
+    )
+    monkeypatch.setenv("SOURCE_CONNECTOR", "salesforce")
+    monkeypatch.setenv(
+        "SOURCE_CREDENTIAL_SECRET_ARN", create_secret("dev-stage-sf", org.credential())
+    )
+    monkeypatch.setenv("SOURCE_BULK_QUERY", "true")
+    monkeypatch.setenv("STAGE_BUCKET", BUCKET)
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    put_page = stage.Stage.put_page
+    puts: list[str] = []
+
+    def second_put_fails(self: Any, obj: str, start: Any, rows: Any) -> str:
+        puts.append(stage.stage_key(obj, *start))
+        if len(puts) == 2:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "x"}}, "PutObject")
+        return put_page(self, obj, start, rows)
+
+    monkeypatch.setattr(stage.Stage, "put_page", second_put_fails)
+    with pytest.raises(ClientError, match="SlowDown"):
+        handler({}, FakeContext(timeout_seconds=300))
+    assert sorted(_files()) == puts[:1]
+    monkeypatch.setattr(stage.Stage, "put_page", put_page)
+
+    result = handler({}, FakeContext(timeout_seconds=300))
+
+    files = _files()
+    assert result["complete"] is True
+    assert puts[1] in files and len(files) == -(-ACCOUNTS // BULK_PAGE)
+    assert sorted(r["SALESFORCE_ID"] for rows in files.values() for r in rows) == sorted(
+        f"001{n:015d}" for n in range(ACCOUNTS)
+    )

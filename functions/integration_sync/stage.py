@@ -4,7 +4,8 @@ loads itself (Snowflake: COPY INTO or Snowpipe auto-ingest).
 A file holds the page's rows as newline-delimited JSON, one target row per line (the
 mapped fields, the external id included), under ``{object}/{watermark}.json``: the keyset
 position (``modified_at``, then the id after which the page starts) the page was read from.
-The same page of the same run always gets the same key, so a retried run overwrites rather
+A Bulk API 2.0 result page is keyed by its window's start, its job and the locator it
+came by. The same page of the same run always gets the same key, so a retried run overwrites rather
 than duplicates its file; the batch job commits the watermark only after the put succeeded.
 Rows a later run reads again (the overlap) are loaded again and merged by external id.
 
