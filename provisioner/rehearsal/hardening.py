@@ -95,46 +95,23 @@ def _condition_values(statement: dict[str, Any], key: str) -> set[str]:
 
 
 def _encryption(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
-    logs, lam, sns, kms = (aws.client(s) for s in ("logs", "lambda", "sns", "kms"))
     problems: list[str] = []
-    group_arns: set[str] = set()
-    for group in deployed.of_type(LOG_GROUP):
-        found = logs.describe_log_groups(logGroupNamePrefix=group.id)["logGroups"]
-        stored: dict[str, Any] = next((g for g in found if g["logGroupName"] == group.id), {})
-        group_arns.add(str(stored.get("arn", "")).removesuffix(":*"))
-        if stored.get("kmsKeyId") != key_arn:
-            problems.append(f"log group {group.id} is encrypted with {stored.get('kmsKeyId')}")
+    group_arns = _log_groups_encrypted(aws, deployed, key_arn, problems)
     functions = deployed.of_type(FUNCTION)
+    lam = aws.client("lambda")
     for function in functions:
         stored_key = lam.get_function_configuration(FunctionName=function.id).get("KMSKeyArn")
         if stored_key != key_arn:
             problems.append(f"function {function.id}'s environment is encrypted with {stored_key}")
     topics = deployed.of_type(TOPIC)
+    sns = aws.client("sns")
     for topic in topics:
         attributes = sns.get_topic_attributes(TopicArn=topic.id)["Attributes"]
         if attributes.get("KmsMasterKeyId") != key_arn:
             problems.append(
                 f"topic {topic.id} is encrypted with {attributes.get('KmsMasterKeyId')}"
             )
-    policy = kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
-    granted: dict[str, set[str]] = {}
-    for statement in _statements(policy):
-        for service in _services(statement):
-            name = "logs" if service.startswith("logs.") else service
-            granted[name] = _condition_values(statement, _LOGS_CONTEXT) if name == "logs" else set()
-    if granted.get("logs") != group_arns:
-        problems.append(
-            f"the key lets CloudWatch Logs use it for {sorted(granted.get('logs') or [])}, "
-            f"not exactly the integration's log groups {sorted(group_arns)}"
-        )
-    for service in _PUBLISHERS:
-        if bool(topics) != (service in granted):
-            problems.append(
-                f"the key {'does not let' if topics else 'lets'} {service} publish to "
-                f"{'its encrypted topic' if topics else 'a topic the integration does not have'}"
-            )
-    if strangers := sorted(set(granted) - {"logs", *_PUBLISHERS}):
-        problems.append(f"the key also grants {', '.join(strangers)}")
+    problems += _key_grant_problems(aws, key_arn, group_arns, bool(topics))
     return _check(
         f"encryption:{deployed.name}",
         problems,
@@ -143,6 +120,49 @@ def _encryption(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
         f"CloudWatch Logs use it for exactly those log groups"
         + (" and CloudWatch alarms and EventBridge publish to the topic" if topics else ""),
     )
+
+
+def _log_groups_encrypted(
+    aws: Emulator, deployed: Deployed, key_arn: str, problems: list[str]
+) -> set[str]:
+    """The integration's log group ARNs, each checked to be encrypted with its key."""
+    logs = aws.client("logs")
+    group_arns: set[str] = set()
+    for group in deployed.of_type(LOG_GROUP):
+        found = logs.describe_log_groups(logGroupNamePrefix=group.id)["logGroups"]
+        stored: dict[str, Any] = next((g for g in found if g["logGroupName"] == group.id), {})
+        group_arns.add(str(stored.get("arn", "")).removesuffix(":*"))
+        if stored.get("kmsKeyId") != key_arn:
+            problems.append(f"log group {group.id} is encrypted with {stored.get('kmsKeyId')}")
+    return group_arns
+
+
+def _key_grant_problems(
+    aws: Emulator, key_arn: str, group_arns: set[str], has_topic: bool
+) -> list[str]:
+    """The key policy as stored: CloudWatch Logs for exactly those log groups, the
+    publishers only with a topic, and no other service."""
+    policy = aws.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
+    granted: dict[str, set[str]] = {}
+    for statement in _statements(policy):
+        for service in _services(statement):
+            name = "logs" if service.startswith("logs.") else service
+            granted[name] = _condition_values(statement, _LOGS_CONTEXT) if name == "logs" else set()
+    problems: list[str] = []
+    if granted.get("logs") != group_arns:
+        problems.append(
+            f"the key lets CloudWatch Logs use it for {sorted(granted.get('logs') or [])}, "
+            f"not exactly the integration's log groups {sorted(group_arns)}"
+        )
+    for service in _PUBLISHERS:
+        if has_topic != (service in granted):
+            problems.append(
+                f"the key {'does not let' if has_topic else 'lets'} {service} publish to "
+                f"{'its encrypted topic' if has_topic else 'a topic the integration does not have'}"
+            )
+    if strangers := sorted(set(granted) - {"logs", *_PUBLISHERS}):
+        problems.append(f"the key also grants {', '.join(strangers)}")
+    return problems
 
 
 def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
