@@ -19,6 +19,7 @@ from contract.phases import (
     REVIEW_ALARM,
     SECRET_AGE_ALARM,
     SECRET_AGE_METRIC,
+    Alarm,
     required_alarms,
 )
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
@@ -89,6 +90,41 @@ def _tag(resource: Any, key: str) -> str | None:
     return (resource.outputs.get("tags") or {}).get(key)
 
 
+def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str | None) -> list[str]:
+    """One required alarm: it exists, in CloudWatch, on its metric, notifying the topic."""
+    problems: list[str] = []
+    kind = alarm.kind
+    resource = d.named(alarm.role, ALARM)
+    if resource is None or _tag(resource, "alarm") != kind:
+        return [f"no {kind} alarm {alarm.role}"]
+    found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
+    if not found:
+        return [f"{alarm.role} alarm {resource.id} is not in CloudWatch"]
+    cw = found[0]
+    watched = (
+        cw.get("Namespace"),
+        cw.get("MetricName"),
+        {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
+    )
+    watches = (REVERSE, WEBHOOK_INGRESS_ROLE)  # the way back, the ingress, or neither
+    prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
+    if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
+        cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
+        secret = d.named(f"cred-{cred}", SECRET)
+        dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
+        expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
+    else:
+        expected = ALARM_METRICS[kind](d, prefix)
+    if watched not in expected:
+        want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
+        problems.append(f"{alarm.role} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}")
+    if topic_arn not in cw.get("AlarmActions", []):
+        problems.append(
+            f"{alarm.role} notifies {cw.get('AlarmActions')}, not the alert topic {topic_arn}"
+        )
+    return problems
+
+
 def alarms(deployment: Deployment) -> list[Check]:
     """Per integration at phase >= 3: each required alarm exists, on its metric, to its topic."""
     checks = []
@@ -124,40 +160,7 @@ def alarms(deployment: Deployment) -> list[Check]:
             if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
         ]
         for alarm in required:
-            kind = alarm.kind
-            resource = d.named(alarm.role, ALARM)
-            if resource is None or _tag(resource, "alarm") != kind:
-                problems.append(f"no {kind} alarm {alarm.role}")
-                continue
-            found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
-            if not found:
-                problems.append(f"{alarm.role} alarm {resource.id} is not in CloudWatch")
-                continue
-            cw = found[0]
-            watched = (
-                cw.get("Namespace"),
-                cw.get("MetricName"),
-                {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
-            )
-            watches = (REVERSE, WEBHOOK_INGRESS_ROLE)  # the way back, the ingress, or neither
-            prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
-            if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
-                cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
-                secret = d.named(f"cred-{cred}", SECRET)
-                dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
-                expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
-            else:
-                expected = ALARM_METRICS[kind](d, prefix)
-            if watched not in expected:
-                want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
-                problems.append(
-                    f"{alarm.role} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}"
-                )
-            if topic_arn not in cw.get("AlarmActions", []):
-                problems.append(
-                    f"{alarm.role} notifies {cw.get('AlarmActions')}, not the alert topic "
-                    f"{topic_arn}"
-                )
+            problems += _alarm_problems(alarm, d, cloudwatch, topic_arn)
         # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
         failure = next((r for r in d.of_type(RULE) if _tag(r, "alarm") == "rotation-failure"), None)
         if failure is None:
@@ -341,7 +344,6 @@ def _one_record(
             n for n, r in (("queue", queue), ("role", role), ("consumer", consumer)) if not r
         ]
         return Check(name, False, f"no {', '.join(missing)} deployed for a queued integration")
-    sm = deployment.aws.client("secretsmanager")
     function_env = _deployed_environment(deployment, consumer)
     mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
     if not mapping:
@@ -368,17 +370,7 @@ def _one_record(
     first = len(fake.calls) * RECORDS_PER_CHECK + 1
     records = [_sample(spec, n) for n in range(first, first + RECORDS_PER_CHECK)]
     record_id, _, expected, external_id = records[0]
-    # The target credential: issued by the vendor's fake as its administrator would.
-    secret_arn = function_env.get("TARGET_CREDENTIAL_SECRET_ARN", "")
-    credential = "none"
-    if secret_arn:
-        doc = json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"])
-        if doc["kind"] != "iam_access_key":
-            doc = fake.enrol(doc)
-        sm.put_secret_value(
-            SecretId=secret_arn, SecretString=json.dumps(doc), VersionStages=["AWSCURRENT"]
-        )
-        credential = doc["kind"]
+    credential = _enrol_target_credential(deployment, function_env, fake)
 
     admin = deployment.aws.client("sqs")
     fifo = queue.id.endswith(".fifo")
@@ -405,40 +397,15 @@ def _one_record(
     event = {"Records": [_lambda_record(m, queue_arn, deployment.aws.region) for m in messages]}
     response, output = _run_consumer(event, function_env, creds, deployment, fake.base_url)
     failed = _settle(deployment, poller, queue.id, messages, response)
-    arrived = fake.stored(obj).get(external_id)
-    problems = []
-    missing = [ext for _, _, _, ext in records if ext not in fake.stored(obj)]
-    if arrived is not None and missing:
-        problems.append(f"records {missing} of the batch never reached the {connector} fake")
-    per_call = [count for _, _, count in fake.write_requests[writes_before:]]
     size = CONNECTORS[connector].collection_size
-    if size > 1 and not missing and per_call != [RECORDS_PER_CHECK]:
-        problems.append(
-            f"the {connector} connector has a collection endpoint ({size} records a call), but "
-            f"the batch of {RECORDS_PER_CHECK} took {len(per_call)} write calls ({per_call})"
-        )
+    problems = _batch_problems(fake, obj, connector, records, fake.write_requests[writes_before:])
     if failed:
         problems.append(f"the consumer reported the record failed: {output[-600:]}")
-    if arrived is None:
-        problems.append(
-            f"no upsert of {obj}/{spec['external_id']}/{external_id} at the {connector} fake "
-            f"(holds: {sorted(fake.stored(obj))[-5:]}); consumer output: {output[-600:]}"
-        )
-    elif any(arrived.get(fake.field(k)) != v for k, v in expected.items()):
-        problems.append(f"the target received {arrived}, expected {expected}")
-    left = _drain_for(admin, queue.id, marker, delete=True)
-    if left:
+    where = f"{obj}/{spec['external_id']}/{external_id} at the {connector} fake"
+    problems += _arrival_problems(fake, obj, external_id, expected, where, output)
+    if _drain_for(admin, queue.id, marker, delete=True):
         problems.append("the message is still on the queue after the consumer succeeded")
-    dlq = d.named(f"{prefix}dlq", QUEUE)
-    dead = _drain_for(admin, dlq.id, marker, delete=True) if dlq is not None else []
-    if dlq is not None and dead:
-        # The consumer's own DLQ copy says why (contracts: failure-reason, failure-detail).
-        attributes = dead[0].get("MessageAttributes", {})
-        reason = attributes.get("failure-reason", {}).get("StringValue", "no failure-reason")
-        why = attributes.get("failure-detail", {}).get("StringValue", "")
-        problems.insert(
-            0, f"the record was dead-lettered to {dlq.outputs['name']}: {reason}: {why}"
-        )
+    problems = _dead_lettered(admin, d.named(f"{prefix}dlq", QUEUE), marker) + problems
     origin = "Salesforce CDC event" if source == "salesforce" else "JSON envelope"
     if problems:
         return Check(name, False, f"{origin} for {obj}: " + "; ".join(problems))
@@ -456,6 +423,73 @@ def _one_record(
         )
         + ", messages deleted",
     )
+
+
+def _enrol_target_credential(
+    deployment: Deployment, function_env: dict[str, str], fake: Any
+) -> str:
+    """The consumer's target credential, issued by the vendor's fake as its administrator
+    would; its kind, or "none" when the consumer has none."""
+    import json
+
+    secret_arn = function_env.get("TARGET_CREDENTIAL_SECRET_ARN", "")
+    if not secret_arn:
+        return "none"
+    sm = deployment.aws.client("secretsmanager")
+    doc = json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"])
+    if doc["kind"] != "iam_access_key":
+        doc = fake.enrol(doc)
+    sm.put_secret_value(
+        SecretId=secret_arn, SecretString=json.dumps(doc), VersionStages=["AWSCURRENT"]
+    )
+    return str(doc["kind"])
+
+
+def _batch_problems(
+    fake: Any, obj: str, connector: str, records: list[Any], writes: list[Any]
+) -> list[str]:
+    """Whether every record of the batch arrived (once the first did), in one collection
+    call where the connector has a collection endpoint."""
+    stored = fake.stored(obj)
+    missing = [ext for _, _, _, ext in records if ext not in stored]
+    problems = []
+    if records[0][3] in stored and missing:
+        problems.append(f"records {missing} of the batch never reached the {connector} fake")
+    per_call = [count for _, _, count in writes]
+    size = CONNECTORS[connector].collection_size
+    if size > 1 and not missing and per_call != [RECORDS_PER_CHECK]:
+        problems.append(
+            f"the {connector} connector has a collection endpoint ({size} records a call), but "
+            f"the batch of {RECORDS_PER_CHECK} took {len(per_call)} write calls ({per_call})"
+        )
+    return problems
+
+
+def _arrival_problems(
+    fake: Any, obj: str, external_id: str, expected: dict[str, Any], where: str, output: str
+) -> list[str]:
+    """Whether the first record reached the target's fake, upserted with the expected values."""
+    arrived = fake.stored(obj).get(external_id)
+    if arrived is None:
+        return [
+            f"no upsert of {where} (holds: {sorted(fake.stored(obj))[-5:]}); consumer output: "
+            f"{output[-600:]}"
+        ]
+    if any(arrived.get(fake.field(k)) != v for k, v in expected.items()):
+        return [f"the target received {arrived}, expected {expected}"]
+    return []
+
+
+def _dead_lettered(admin: Any, dlq: Any, marker: str) -> list[str]:
+    """The batch's copy in the DLQ, drained; the consumer's copy says why (contracts:
+    failure-reason, failure-detail)."""
+    dead = _drain_for(admin, dlq.id, marker, delete=True) if dlq is not None else []
+    if not dead:
+        return []
+    attributes = dead[0].get("MessageAttributes", {})
+    reason = attributes.get("failure-reason", {}).get("StringValue", "no failure-reason")
+    why = attributes.get("failure-detail", {}).get("StringValue", "")
+    return [f"the record was dead-lettered to {dlq.outputs['name']}: {reason}: {why}"]
 
 
 def _received(
