@@ -359,24 +359,12 @@ class Integration(pulumi.ComponentResource):
                 Grant("write-own-logs", [scope.log_streams_arn(k) for k in function_roles]),
                 Grant("put-metrics"),
             ]
-            # The consumer dead-letters permanent failures (schema mismatch, 4xx) at once with
-            # the reason attached; scheduled jobs' failed async invocations land there too.
-            grants.append(Grant("produce-to-queue", [self.queue.dlq.arn]))
-            if self.queue.queue is not None:
-                grants.append(Grant("consume-queue", [self.queue.queue.arn]))
-                if phase >= 4:  # reconciliation re-drives the gaps it finds
-                    grants.append(Grant("produce-to-queue", [self.queue.queue.arn]))
-            if ingress and integ.webhook is not None and self.queue.queue is not None:
-                signing = self.credentials.secrets[integ.webhook.credential].arn
-                grants += [
-                    Grant("ingress-reads-signing-secret", [signing]),
-                    Grant("produce-to-queue", [self.queue.queue.arn]),
-                ]
-            if self.queue.review is not None:  # either direction parks contested changes
-                grants.append(Grant("produce-to-queue", [self.queue.review.arn]))
-            if self.reverse_queue is not None and self.reverse_queue.queue is not None:
-                grants.append(Grant("consume-queue", [self.reverse_queue.queue.arn]))
-                grants.append(Grant("produce-to-queue", [self.reverse_queue.dlq.arn]))
+            signing = (
+                self.credentials.secrets[integ.webhook.credential].arn
+                if ingress and integ.webhook is not None
+                else None
+            )
+            grants += self._queue_grants(self.queue, self.reverse_queue, phase, signing)
 
         queue_arn = self.queue.queue.arn if self.queue and self.queue.queue else None
         self.service_account = ServiceAccount(
@@ -546,6 +534,33 @@ class Integration(pulumi.ComponentResource):
 
         self.outputs = self._outputs(phase, settings.region, main_kind)
         self.register_outputs(self.outputs)
+
+    @staticmethod
+    def _queue_grants(
+        queue: SyncQueue, reverse: SyncQueue | None, phase: int, signing: pulumi.Output[str] | None
+    ) -> list[Grant]:
+        """What the functions may do with the integration's queues, in order: produce to the
+        DLQ, consume the source queue (and re-drive it from phase 4), let the webhook ingress
+        read its signing secret (`signing`) and enqueue, park in the review queue, consume
+        the way back and dead-letter it."""
+        # The consumer dead-letters permanent failures (schema mismatch, 4xx) at once with
+        # the reason attached; scheduled jobs' failed async invocations land there too.
+        grants = [Grant("produce-to-queue", [queue.dlq.arn])]
+        if queue.queue is not None:
+            grants.append(Grant("consume-queue", [queue.queue.arn]))
+            if phase >= 4:  # reconciliation re-drives the gaps it finds
+                grants.append(Grant("produce-to-queue", [queue.queue.arn]))
+            if signing is not None:
+                grants += [
+                    Grant("ingress-reads-signing-secret", [signing]),
+                    Grant("produce-to-queue", [queue.queue.arn]),
+                ]
+        if queue.review is not None:  # either direction parks contested changes
+            grants.append(Grant("produce-to-queue", [queue.review.arn]))
+        if reverse is not None and reverse.queue is not None:
+            grants.append(Grant("consume-queue", [reverse.queue.arn]))
+            grants.append(Grant("produce-to-queue", [reverse.dlq.arn]))
+        return grants
 
     def _outputs(self, phase: int, region: str, main_kind: Kind) -> dict[str, Any]:
         """What an operator looks up (README, "Stack outputs"): one entry per thing."""
