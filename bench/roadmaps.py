@@ -191,11 +191,8 @@ def _credential(system: str, i: int, *, pusher: bool, middleware: bool) -> dict[
     return credential
 
 
-def _integration(
-    i: int, salesforce_calls: int, others: tuple[str, ...]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """One integration and the objects it owns (written by it alone)."""
-    pattern = PATTERNS[i % len(PATTERNS)]
+def _ends(i: int, others: tuple[str, ...]) -> tuple[str, str]:
+    """The i-th flow's source and target: Salesforce on one side of two flows in three."""
     other = others[i % len(others)]
     if i % 3 == 2:  # a third of the flows do not touch Salesforce
         source, target = other, others[(i + 3) % len(others)]
@@ -205,6 +202,15 @@ def _integration(
         source, target = other, "salesforce"
     if not _writable(target):  # an export-only API (Amplitude) is only ever read
         source, target = target, source
+    return source, target
+
+
+def _integration(
+    i: int, salesforce_calls: int, others: tuple[str, ...]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One integration and the objects it owns (written by it alone)."""
+    pattern = PATTERNS[i % len(PATTERNS)]
+    source, target = _ends(i, others)
     if pattern == "warehouse_pipeline" and target == SNOWFLAKE:
         # Staging for Snowflake needs its storage integration's values in the stack
         # (snowflake.<integration>), which the dev stack has for the example's flow only:
