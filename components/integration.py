@@ -186,6 +186,17 @@ def _bootstrap(
     return {"user_name": scope.physical(f"cred-{cred.name}"), "access_key_id": ""}
 
 
+def _function_roles(phase: int, main_kind: Kind, *, both_ways: bool, ingress: bool) -> list[str]:
+    """The sync functions a phase runs: none before phase 3, then the main one, the
+    reconciliation from phase 4, the way back's consumer and the webhook ingress."""
+    if phase < 3:
+        return []
+    roles = [main_kind, *(["reconcile"] if phase >= 4 else [])]
+    roles += [REVERSE_CONSUMER] if both_ways else []
+    roles += [WEBHOOK_INGRESS_ROLE] if ingress else []
+    return roles
+
+
 class Integration(pulumi.ComponentResource):
     """Every resource of one integration at its phase in this stack, isolated and tagged."""
 
@@ -256,11 +267,7 @@ class Integration(pulumi.ComponentResource):
                 f"snowflake.{integ.name}; copy storageAwsIamUserArn and storageAwsExternalId "
                 "from DESC INTEGRATION into the stack file (README, Stack settings)"
             )
-        function_roles: list[str] = []
-        if phase >= 3:
-            function_roles = [main_kind, *(["reconcile"] if phase >= 4 else [])]
-            function_roles += [REVERSE_CONSUMER] if both_ways else []
-            function_roles += [WEBHOOK_INGRESS_ROLE] if ingress else []
+        function_roles = _function_roles(phase, main_kind, both_ways=both_ways, ingress=ingress)
 
         self.credentials = ScopedCredential(
             name,
@@ -562,6 +569,20 @@ class Integration(pulumi.ComponentResource):
             grants.append(Grant("produce-to-queue", [reverse.dlq.arn]))
         return grants
 
+    def _queue_outputs(self) -> dict[str, Any]:
+        """The queues' URLs: DLQ, source and review queue, and the way back's two."""
+        out: dict[str, Any] = {}
+        if self.queue is not None:
+            out["dlqUrl"] = self.queue.dlq.url
+            if self.queue.queue is not None:
+                out["queueUrl"] = self.queue.queue.url
+            if self.queue.review is not None:
+                out["reviewQueueUrl"] = self.queue.review.url
+        if self.reverse_queue is not None and self.reverse_queue.queue is not None:
+            out["reverseQueueUrl"] = self.reverse_queue.queue.url
+            out["reverseDlqUrl"] = self.reverse_queue.dlq.url
+        return out
+
     def _outputs(self, phase: int, region: str, main_kind: Kind) -> dict[str, Any]:
         """What an operator looks up (README, "Stack outputs"): one entry per thing."""
         functions: dict[str, Any] = {"rotation": self.credentials.rotation_function.name}
@@ -573,15 +594,7 @@ class Integration(pulumi.ComponentResource):
             "secretArns": {n: s.arn for n, s in self.credentials.secrets.items()},
             "functionNames": functions,
         }
-        if self.queue is not None:
-            out["dlqUrl"] = self.queue.dlq.url
-            if self.queue.queue is not None:
-                out["queueUrl"] = self.queue.queue.url
-            if self.queue.review is not None:
-                out["reviewQueueUrl"] = self.queue.review.url
-        if self.reverse_queue is not None and self.reverse_queue.queue is not None:
-            out["reverseQueueUrl"] = self.reverse_queue.queue.url
-            out["reverseDlqUrl"] = self.reverse_queue.dlq.url
+        out |= self._queue_outputs()
         if self.reverse_function is not None:
             functions[REVERSE_CONSUMER] = self.reverse_function.function.name
         if self.ingress_function is not None:
