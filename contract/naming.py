@@ -45,6 +45,7 @@ __all__ = [
     "names_over_limit",
     "owner_of_name",
     "physical_name",
+    "shortened_lengths",
     "stack_physical_name",
     "stage_bucket_name",
 ]
@@ -259,6 +260,12 @@ def physical_name(prefix: str, integration: str, role: str, *, limit: int = NAME
     digest = hashlib.sha256(full.encode()).hexdigest()[:HASH_LENGTH]
     kept = full[: limit - HASH_LENGTH - 1].rstrip("-")
     return f"{kept}-{digest}"
+
+
+def shortened_lengths() -> frozenset[int]:
+    """The lengths of every name `physical_name` may have shortened: each limit it is given
+    (one hash-shortened name is exactly as long as its limit)."""
+    return frozenset({NAME_LIMIT, name_limit("aws:s3/bucket:Bucket", "bucket")})
 
 
 def stage_bucket_name(prefix: str, integration: str, account_id: str) -> str:

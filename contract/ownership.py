@@ -25,7 +25,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from contract.naming import HASH_LENGTH, NAME_LIMIT, ROLE_HEADS, STAGE_ROLE, owner_of_name
+from contract.naming import (
+    HASH_LENGTH,
+    ROLE_HEADS,
+    STAGE_ROLE,
+    owner_of_name,
+    shortened_lengths,
+)
 
 __all__ = ["JOBS", "Ownership", "Principal", "Reach", "is_pattern", "name_of_arn"]
 
@@ -201,7 +207,7 @@ class Ownership:
     def _hash_shortened(self, name: str, owner: str) -> bool:
         """A name shortened by `naming.physical_name`: its role word may have been cut."""
         base = re.split(rf"[{_SEPARATORS}]", name, maxsplit=1)[0]
-        return len(base) == NAME_LIMIT and _HASHED.search(base) is not None
+        return len(base) in shortened_lengths() and _HASHED.search(base) is not None
 
     # ------------------------------------------------------------------ ARNs
 

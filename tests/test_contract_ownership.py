@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract.naming import physical_name
+from contract.naming import physical_name, stage_bucket_name
 from contract.ownership import Ownership
 
 ACCOUNT = "333333333333"
@@ -67,6 +67,19 @@ def test_the_log_streams_of_a_shortened_name_are_its_integrations_alone() -> Non
     assert world.arn_reach(f"{group}:*").only(owner)
     # Without a separator the pattern may go on past the name into someone else's.
     assert not world.arn_reach(f"{group}*").only(owner)
+
+
+def test_the_objects_of_a_shortened_stage_bucket_are_its_integrations_alone() -> None:
+    # S3 allows 63 characters, one fewer than the other names: the bucket's shortened name
+    # is as long as that limit, and the objects under it are the integration's own.
+    owner = "marketo-salesforce-003-" + "x" * 9
+    world = Ownership("dev-alice-sandbx", {owner}, ACCOUNT, "eu-west-1")
+    bucket = stage_bucket_name("dev-alice-sandbx", owner, ACCOUNT)
+    assert len(bucket) == 63 and not bucket.endswith(ACCOUNT)
+
+    assert world.arn_reach(f"arn:aws:s3:::{bucket}/payment/*").only(owner)
+    assert world.arn_reach(f"arn:aws:s3:::{bucket}").only(owner)
+    assert not world.arn_reach(f"arn:aws:s3:::{bucket}*").only(owner)
 
 
 def test_a_prefix_pattern_reaches_the_longer_integration_too() -> None:
