@@ -37,7 +37,8 @@ __all__ = ["MAX_SYSTEMS", "PATTERNS", "generate_roadmap", "write_roadmap"]
 PATTERNS = ("event_driven", "batch", "real_time_api", "warehouse_pipeline", "middleware")
 _ORDERINGS = ("none", "per_record", "strict")
 _TEAMS = ("revenue-operations", "finance-systems", "ecommerce", "marketing-operations")
-_ALERT_PATHS = ("pagerduty:revops-oncall", "slack:integration-alerts", "email:ops@example.com")
+# Alert paths every example stack routes (prod posts this slack: path through its Chatbot channel).
+_ALERT_PATHS = ("pagerduty:revops-oncall", "slack:data-platform", "email:ops@example.com")
 _STALENESS_MINUTES = (5, 15, 60, 240)
 _RECORDS_PER_DAY = (300, 1_200, 20_000, 150_000)
 _SALESFORCE_CALLS = (500, 1_000, 2_000, 4_000)
