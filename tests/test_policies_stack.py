@@ -128,6 +128,8 @@ CASES: list[tuple[str, Callable[[Plan], Plan], str, str]] = [
      "phase 4 requires a 'throttles' alarm"),
     ("phase-requirements", drop("order-to-invoice-dashboard"), "order-to-invoice",
      "phase 4 requires a dashboard"),
+    ("phase-requirements", drop("support-health-to-crm-role"), "support-health-to-crm",
+     "provision the ServiceAccount role"),
     ("phase-requirements", drop("quote-to-order-alarm-api-budget"), "quote-to-order",
      "phase 5 requires a 'api-budget' alarm"),
     ("phase-requirements", drop("support-health-to-crm-cred-netsuite-m2m-rotation"),

@@ -93,7 +93,12 @@ def _credential_gaps(view: StackView, integ: str) -> list[Gap]:
     secrets = of(integ, SECRET)
     rotated = {id(view.find(r.get("secretId"), SECRET)) for r in of(integ, ROTATION)}
     need = [
-        (bool(of(integ, "aws:iam/role:Role")), "an IAM role (service account)", "SyncRole"),
+        (
+            # The service account itself: the rotation or stage role is no substitute.
+            any(r.role == "role" for r in of(integ, "aws:iam/role:Role")),
+            "an IAM role (service account)",
+            "the ServiceAccount role",
+        ),
         (bool(of(integ, "aws:kms/key:Key")), "a KMS key", "the integration key"),
         (bool(secrets), "a credential secret", "a secret per roadmap credential"),
     ]
