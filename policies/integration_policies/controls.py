@@ -78,7 +78,9 @@ ALARM = ResourceType("CloudWatch alarm", ("aws:cloudwatch/metricAlarm:MetricAlar
 RULE = ResourceType("EventBridge rule", ("aws:cloudwatch/eventRule:EventRule",))
 TABLE = ResourceType("DynamoDB table", ("aws:dynamodb/table:Table",))
 TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", ("aws:cloudtrail/trail:Trail",))
-BUCKET = ResourceType("S3 bucket (the audit trail's logs)", ("aws:s3/bucket:Bucket",))
+BUCKET = ResourceType(
+    "S3 bucket (the audit trail's logs, a warehouse pipeline's stage)", ("aws:s3/bucket:Bucket",)
+)
 
 # Types that only configure another resource: the controls of the resource they configure
 # apply (a secret's policy is judged under the secret, a function's invoke config under it).
@@ -108,6 +110,9 @@ ATTACHED: dict[str, ResourceType] = {
         BUCKET
     ),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": BUCKET,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": BUCKET,
+    # Tells Snowpipe a staged file arrived (judged by stage-bucket-hardened with the bucket).
+    "aws:s3/bucketNotification:BucketNotification": BUCKET,
 }
 
 CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
@@ -261,25 +266,28 @@ CONTROLS: dict[ResourceType, tuple[Control, ...]] = {
     ),
     BUCKET: (
         Control("S3.1", "2.1.5", "S3 general purpose buckets should have block public access "
-                "settings enabled", MET, "all four blocks on the audit bucket",
-                ("audit-bucket-private",)),
+                "settings enabled", MET, "all four blocks on the audit and stage buckets",
+                ("audit-bucket-private", "stage-bucket-hardened")),
         Control("S3.5", "2.1.2", "S3 general purpose buckets should require requests to use "
                 "SSL", MET, "the bucket policy denies aws:SecureTransport = false",
-                ("audit-bucket-private",)),
+                ("audit-bucket-private", "stage-bucket-hardened")),
         Control("S3.8", "", "S3 general purpose buckets should block public access", MET,
-                "bucket-level public access block", ("audit-bucket-private",)),
+                "bucket-level public access block",
+                ("audit-bucket-private", "stage-bucket-hardened")),
         Control("S3.9", "", "S3 general purpose buckets should have server access logging "
                 "enabled", GAP, "no access-log bucket (CloudTrail.7)"),
         Control("S3.13", "", "S3 general purpose buckets should have Lifecycle "
                 "configurations", MET,
-                "logs move to STANDARD_IA after 30 days and expire after the stack's "
-                "logRetentionDays (at least 90); old versions after 30",
-                ("audit-bucket-private",)),
+                "audit logs move to STANDARD_IA after 30 days and expire after the stack's "
+                "logRetentionDays (at least 90), old versions after 30; staged files expire "
+                "after 7 days", ("audit-bucket-private", "stage-bucket-hardened")),
         Control("S3.14", "", "S3 general purpose buckets should have versioning enabled",
-                MET, "versioning on", ("audit-bucket-private",)),
+                GAP, "the audit bucket versions its logs; a warehouse stage does not (its "
+                "files are transient copies the warehouse loads, expired after 7 days)"),
         Control("S3.17", "", "S3 general purpose buckets should be encrypted at rest with "
-                "AWS KMS keys", MET, "default encryption with the stack's audit key",
-                ("audit-bucket-private",)),
+                "AWS KMS keys", MET, "default encryption with the stack's audit key, or "
+                "the integration's own key for its stage",
+                ("audit-bucket-private", "stage-bucket-hardened")),
     ),
 }  # fmt: skip
 
