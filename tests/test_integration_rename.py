@@ -51,7 +51,9 @@ def test_every_resource_of_the_old_name_is_an_alias_of_one_under_the_new(
     carried: dict[str, str] = {}
     for resource in after:
         assert NEW in resource.urn
-        for alias in resource.options["aliases"]:
+        # Only the aliases that carry the former name (pulumi-aws adds its own aliases of
+        # renamed types, such as BucketV2, under the same name).
+        for alias in {a for a in resource.options["aliases"] if OLD in a}:
             assert alias not in carried, f"{alias} claimed twice"
             carried[alias] = resource.urn
     missing = [r.urn for r in before if r.urn not in carried]
@@ -61,9 +63,11 @@ def test_every_resource_of_the_old_name_is_an_alias_of_one_under_the_new(
         assert by_urn[carried[old.urn]].type == old.type
 
 
-def test_unrenamed_resources_have_no_aliases_and_the_pack_sees_them() -> None:
+def test_unrenamed_resources_have_no_former_names_and_the_pack_sees_aliases() -> None:
     run = stack_run("dev")
-    assert all(r.options["aliases"] == [] for r in run.resources)
+    # Without renamed_from no alias names another resource (the provider's own type aliases
+    # keep the name).
+    assert all(a.rsplit("::", 1)[1] == r.name for r in run.resources for a in r.options["aliases"])
     renamed = {**run.resources[0].to_json(), "options": {"aliases": ["urn:pulumi:a::b::c::d"]}}
     assert list(analyze_request(renamed).options.aliases) == ["urn:pulumi:a::b::c::d"]
 
