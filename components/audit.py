@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components._bucket import PrivateBucket, deny_insecure_transport
 from components._scope import TOKEN_PREFIX, child, policy_document
 from components.credential import _KEY_ADMIN_ACTIONS as KEY_ADMIN_ACTIONS
 from components.settings import StackSettings
@@ -197,40 +198,16 @@ class AuditTrail(pulumi.ComponentResource):
             target_key_id=self.key.key_id,
             opts=child(self),
         )
-        self.bucket = aws.s3.Bucket(
-            f"{name}-logs",
-            bucket=names.bucket,
-            force_destroy=not protect,
-            tags=args.tags,
-            opts=child(self, protect=protect),
+        logs = PrivateBucket.create(
+            self, f"{name}-logs", names.bucket, self.key.arn, args.tags, protect
         )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-logs-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child(self),
-        )
+        self.bucket = logs.bucket
+        self.public_access_block = logs.public_access_block
+        self.encryption = logs.encryption
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-logs-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled"},
-            opts=child(self),
-        )
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-logs-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": self.key.arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
             opts=child(self),
         )
         retention = max(settings.log_retention_days, MIN_RETENTION_DAYS)
@@ -283,14 +260,7 @@ class AuditTrail(pulumi.ComponentResource):
                             }
                         },
                     },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
+                    deny_insecure_transport(bucket_arn),
                 ]
             ),
             opts=child(self, depends_on=[self.public_access_block]),

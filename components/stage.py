@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components._bucket import PrivateBucket, deny_insecure_transport
 from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
 from components.settings import SnowflakeStage
 from contract.naming import STAGE_ROLE, stage_bucket_name
@@ -83,44 +84,18 @@ class Stage(pulumi.ComponentResource):
         bucket_arn = f"arn:aws:s3:::{self.bucket_name}"
         prefixes = stage_prefixes(args.objects)
         self.object_arns = [f"{bucket_arn}/{p}*" for p in prefixes]
-        self.bucket = aws.s3.Bucket(
-            f"{name}-{STAGE_ROLE}",
-            bucket=self.bucket_name,
-            force_destroy=not protect,
-            tags=scope.tags,
-            opts=child(self, protect=protect),
+        stage = PrivateBucket.create(
+            self, f"{name}-{STAGE_ROLE}", self.bucket_name, args.kms_key_arn, scope.tags, protect
         )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-{STAGE_ROLE}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child(self),
-        )
+        self.bucket = stage.bucket
+        self.public_access_block = stage.public_access_block
+        self.encryption = stage.encryption
         # ACLs disabled: the bucket owner owns every object (S3 user guide, "Controlling
         # ownership of objects and disabling ACLs for your bucket").
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-{STAGE_ROLE}-ownership",
             bucket=self.bucket.id,
             rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=child(self),
-        )
-        # SSE-KMS with the integration's key; the bucket key cuts KMS requests (S3 user
-        # guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys").
-        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-{STAGE_ROLE}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": args.kms_key_arn,
-                    },
-                    "bucket_key_enabled": True,
-                }
-            ],
             opts=child(self),
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
@@ -139,22 +114,11 @@ class Stage(pulumi.ComponentResource):
             ],
             opts=child(self),
         )
-        # S3 user guide, "Enforce encryption in transit": nobody over plain HTTP.
+        # Nobody over plain HTTP.
         self.policy = aws.s3.BucketPolicy(
             f"{name}-{STAGE_ROLE}-policy",
             bucket=self.bucket.id,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ]
-            ),
+            policy=policy_document([deny_insecure_transport(bucket_arn)]),
             opts=child(self, depends_on=[self.public_access_block]),
         )
         self.role = self.notification = None
