@@ -41,15 +41,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
-from werkzeug.serving import BaseWSGIServer, make_server
 
+from provisioner.rehearsal.loopback import LoopbackServer
 from provisioner.rehearsal.signatures import keypair_jwt_subject, tba_signature_valid
 
 __all__ = ["FakeSystems", "Fault", "Upsert"]
@@ -92,7 +91,7 @@ class Upsert:
 
 
 @dataclass
-class FakeSystems:
+class FakeSystems(LoopbackServer):
     """State of the fake issuers and target; ``start()`` serves them on a free port."""
 
     base_url: str = ""
@@ -111,37 +110,11 @@ class FakeSystems:
     calls: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: BaseWSGIServer | None = None
-    _thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeSystems:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        # A short poll interval: stop() waits for the loop to notice, and tests start many.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> FakeSystems:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _serving(self, root: str) -> None:
+        self.base_url = root
 
     @property
     def login_url(self) -> str:

@@ -26,16 +26,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, ClassVar
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug import Request, Response
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from contract.connectors import CONNECTORS
+from provisioner.rehearsal.loopback import LoopbackServer
 from provisioner.rehearsal.signatures import fingerprint, keypair_jwt_subject, tba_signature_valid
 
 __all__ = ["Record", "VendorFake", "VendorServer", "json_response"]
@@ -360,12 +359,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(json.dumps(body), status, headers=headers, content_type="application/json")
 
 
-class VendorServer:
+class VendorServer(LoopbackServer):
     """One threaded server on 127.0.0.1 for several fakes, each under ``/{name}``."""
 
     def __init__(self, *fakes: VendorFake) -> None:
         self.fakes = {fake.name: fake for fake in fakes}
-        self._server: BaseWSGIServer | None = None
 
     def url(self, name: str) -> str:
         return self.fakes[name].base_url
@@ -377,33 +375,9 @@ class VendorServer:
         self.fakes[name] = fake
         return fake
 
-    def start(self) -> VendorServer:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        root = f"http://127.0.0.1:{self._server.server_port}"
+    def _serving(self, root: str) -> None:
         for name, fake in self.fakes.items():
             fake.base_url = f"{root}/{name}"
-        thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-
-    def __enter__(self) -> VendorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
