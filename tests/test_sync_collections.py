@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from test_sync_harness import (
     Queues,
     aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
+    consumer_handler,
     create_secret,
     direct_event,
     emf_documents,
@@ -83,12 +84,6 @@ def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch
     return Org(fake, queues)
 
 
-def _handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    from integration_sync.consumer import handler
-
-    return handler
-
-
 def change(obj: str, number: int, *, version: int | None = 1) -> dict[str, Any]:
     """A NetSuite change as JSON; without a version only its event id recognises a repeat."""
     data: dict[str, Any] = {"id": f"NS-{number}"}
@@ -110,7 +105,7 @@ def test_a_batch_is_written_in_one_collection_call_per_object(
 ) -> None:
     bodies = [change("customer", n) for n in range(7)] + [change("contact", n) for n in range(3)]
 
-    response = _handler()(direct_event(list(bodies)), FakeContext())
+    response = consumer_handler()(direct_event(list(bodies)), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert (org.collection_calls("Account"), org.collection_calls("Contact")) == (1, 1)
@@ -125,7 +120,7 @@ def test_a_record_salesforce_refuses_goes_to_the_dlq_alone_with_its_reason(org: 
     event = direct_event([change("customer", n) for n in range(4)])
     refused = event["Records"][2]["messageId"]
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     assert response == {"batchItemFailures": []}  # the refused one is safely in the DLQ
     assert org.collection_calls("Account") == 1
@@ -143,13 +138,13 @@ def test_a_collection_call_that_fails_retries_only_its_own_records(org: Org) -> 
     event = direct_event([change("customer", 1), change("contact", 1), change("customer", 2)])
     org.fake.throttle(DEFAULT_MAX_ATTEMPTS)  # every attempt of the first (Account) call
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     records = event["Records"]
     assert failed_ids(response) == {records[0]["messageId"], records[2]["messageId"]}
     assert "NS-1" in org.fake.stored("Contact")
     assert org.fake.stored("Account") == {}
-    retried = _handler()({"Records": [records[0], records[2]]}, FakeContext())
+    retried = consumer_handler()({"Records": [records[0], records[2]]}, FakeContext())
     assert retried == {"batchItemFailures": []}
     assert sorted(org.fake.stored("Account")) == ["NS-1", "NS-2"]
 
@@ -157,7 +152,7 @@ def test_a_collection_call_that_fails_retries_only_its_own_records(org: Org) -> 
 def test_duplicates_and_stale_changes_are_skipped_record_by_record(
     org: Org, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _handler()(
+    consumer_handler()(
         direct_event([change("customer", 1, version=2), change("customer", 2, version=None)]),
         FakeContext(),
     )
@@ -168,7 +163,7 @@ def test_duplicates_and_stale_changes_are_skipped_record_by_record(
         change("customer", 3),
     )
 
-    response = _handler()(direct_event([stale, repeat, new]), FakeContext())
+    response = consumer_handler()(direct_event([stale, repeat, new]), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert org.collection_calls("Account") == 2  # the second call carries NS-3 only
@@ -182,7 +177,7 @@ def test_duplicates_and_stale_changes_are_skipped_record_by_record(
 def test_two_changes_of_one_record_in_a_batch_are_written_in_order(org: Org) -> None:
     bodies = [change("customer", 1, version=1), change("customer", 1, version=2)]
 
-    response = _handler()(direct_event(list(bodies)), FakeContext())
+    response = consumer_handler()(direct_event(list(bodies)), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert org.collection_calls("Account") == 2  # never twice in one request
@@ -217,7 +212,7 @@ def test_a_fifo_group_keeps_its_order_across_objects_when_a_call_fails(
     event = lambda_sqs_event(messages, "arn:aws:sqs:eu-central-1:111111111111:q.fifo")
     fake.throttle(DEFAULT_MAX_ATTEMPTS)  # the Account call fails; the Contact call is next
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     ids = [m["MessageId"] for m in messages]
     assert failed_ids(response) == {ids[0], ids[1]}  # NS-1's contact waits for its customer

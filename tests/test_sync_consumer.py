@@ -4,47 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import boto3
 import pytest
 from test_sync_harness import (
-    ORDER_MAPPING,
     FakeContext,
     FakeSystem,
     Queues,
     aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
+    consumer_handler,
     create_secret,
     direct_event,
     drive_queue,
     emf_documents,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
+    netsuite_fixture,  # noqa: F401  (fixture "netsuite")
     order_change_event,
     receive_all,
 )
 
 INTEGRATION = "quote-to-order"
 NAMESPACE = f"Integrations/{INTEGRATION}"
-
-
-def _handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    from integration_sync.consumer import handler
-
-    return handler
-
-
-@pytest.fixture
-def netsuite(
-    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
-) -> FakeSystem:
-    """NetSuite as the target of quote-to-order on a standard queue, with its state table."""
-    system = fake_system()
-    system.queues = consumer_env(
-        monkeypatch, integration=INTEGRATION, mapping=ORDER_MAPPING, target_url=system.url
-    )
-    return system
 
 
 def _queues(system: FakeSystem) -> Queues:
@@ -59,7 +41,7 @@ def test_order_change_event_is_upserted_by_external_id(
         [order_change_event("8015e000000ABCDAA2", status="Activated", order_number="00000107")]
     )
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert netsuite.written("order") == {
@@ -83,7 +65,7 @@ def test_one_bad_record_in_a_batch_retries_only_that_record(netsuite: FakeSystem
     event = direct_event([order_change_event(i) for i in ids])
     bad_message_id = event["Records"][1]["messageId"]
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": bad_message_id}]}
     assert sorted(netsuite.written("order")) == ["8015e000000GOOD1AA", "8015e000000GOOD2AA"]
@@ -93,8 +75,8 @@ def test_retried_record_succeeds_once_the_target_recovers(netsuite: FakeSystem) 
     netsuite.fail_record("8015e000000FLAKYAA", 500, times=4)  # one invocation's 4 attempts
     event = direct_event([order_change_event("8015e000000FLAKYAA")])
 
-    first = _handler()(event, FakeContext())
-    second = _handler()(event, FakeContext())
+    first = consumer_handler()(event, FakeContext())
+    second = consumer_handler()(event, FakeContext())
 
     assert len(first["batchItemFailures"]) == 1
     assert second == {"batchItemFailures": []}
@@ -109,7 +91,7 @@ def test_schema_mismatch_goes_to_dlq_at_once_with_reason(
     event["detail"]["payload"]["ChangeEventHeader"]["entityName"] = "Opportunity"
     lambda_event = direct_event([event])
 
-    response = _handler()(lambda_event, FakeContext())
+    response = consumer_handler()(lambda_event, FakeContext())
 
     assert response == {"batchItemFailures": []}  # handled: it is safely in the DLQ
     [dead] = receive_all(_queues(netsuite).dlq_url)
@@ -127,14 +109,14 @@ def test_schema_mismatch_goes_to_dlq_at_once_with_reason(
 def test_compound_field_mapped_as_scalar_is_a_schema_mismatch(netsuite: FakeSystem) -> None:
     event = order_change_event("8015e000000CMPDAAQ", extra={"Status": {"value": "Activated"}})
 
-    _handler()(direct_event([event]), FakeContext())
+    consumer_handler()(direct_event([event]), FakeContext())
 
     [dead] = receive_all(_queues(netsuite).dlq_url)
     assert dead["MessageAttributes"]["failure-reason"]["StringValue"] == "schema_mismatch"
 
 
 def test_body_that_is_not_json_goes_to_dlq_as_validation_failure(netsuite: FakeSystem) -> None:
-    response = _handler()(
+    response = consumer_handler()(
         direct_event(["<soapenv:Envelope>not json</soapenv:Envelope>"]), FakeContext()
     )
 
@@ -146,7 +128,9 @@ def test_body_that_is_not_json_goes_to_dlq_as_validation_failure(netsuite: FakeS
 def test_record_the_target_rejects_goes_to_dlq_at_once(netsuite: FakeSystem) -> None:
     netsuite.fail_record("8015e000000REJCTAA", 422)
 
-    response = _handler()(direct_event([order_change_event("8015e000000REJCTAA")]), FakeContext())
+    response = consumer_handler()(
+        direct_event([order_change_event("8015e000000REJCTAA")]), FakeContext()
+    )
 
     assert response == {"batchItemFailures": []}
     [dead] = receive_all(_queues(netsuite).dlq_url)
@@ -160,7 +144,7 @@ def test_permanent_failure_is_not_acknowledged_when_the_dlq_send_fails(
     monkeypatch.setenv("DLQ_URL", _queues(netsuite).dlq_url.replace("-dlq", "-missing-dlq"))
     event = direct_event(["not json"])
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
 
@@ -171,13 +155,13 @@ def test_duplicate_delivery_changes_nothing(
     change = order_change_event(
         "8015e000000DUPL1AA", transaction_key="0004f1c7-7d3e-a8e2-dupl", sequence=3
     )
-    _handler()(direct_event([change]), FakeContext())
+    consumer_handler()(direct_event([change]), FakeContext())
     netsuite.records["order"]["8015e000000DUPL1AA"]["orderStatus"] = (
         "Billed"  # edited in NetSuite since
     )
 
     # The same event again, as a new SQS message (at-least-once delivery, or a relay retry).
-    response = _handler()(direct_event([change]), FakeContext())
+    response = consumer_handler()(direct_event([change]), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert netsuite.write_count("order", "8015e000000DUPL1AA") == 1
@@ -192,7 +176,9 @@ def test_rate_limited_target_is_waited_for_then_succeeds(
 ) -> None:
     netsuite.rate_limit(2, retry_after="1")
 
-    response = _handler()(direct_event([order_change_event("8015e000000RATE1AA")]), FakeContext())
+    response = consumer_handler()(
+        direct_event([order_change_event("8015e000000RATE1AA")]), FakeContext()
+    )
 
     assert response == {"batchItemFailures": []}
     assert "8015e000000RATE1AA" in netsuite.written("order")
@@ -208,7 +194,7 @@ def test_rate_limit_longer_than_the_invocation_can_wait_is_retried_by_sqs(
     netsuite.rate_limit(1, retry_after="3600")
     event = direct_event([order_change_event("8015e000000RATE2AA")])
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert len(netsuite.requests) == 1
@@ -221,7 +207,7 @@ def test_poison_record_lands_in_dlq_after_max_receives(netsuite: FakeSystem) -> 
     for order_id in ("8015e000000POISNAA", "8015e000000FINE1AA"):
         sqs.send_message(QueueUrl=queues.url, MessageBody=json.dumps(order_change_event(order_id)))
 
-    drive_queue(queues, _handler())
+    drive_queue(queues, consumer_handler())
 
     [dead] = receive_all(queues.dlq_url)
     assert json.loads(dead["Body"])["detail"]["payload"]["ChangeEventHeader"]["recordIds"] == [
@@ -244,7 +230,9 @@ def test_credentials_come_from_secrets_manager(
     monkeypatch.setenv("TARGET_CREDENTIAL_SECRET_ARN", arn)
     netsuite.required_auth = "Bearer nsk_live_9f2c"
 
-    response = _handler()(direct_event([order_change_event("8015e000000AUTH1AA")]), FakeContext())
+    response = consumer_handler()(
+        direct_event([order_change_event("8015e000000AUTH1AA")]), FakeContext()
+    )
 
     assert response == {"batchItemFailures": []}
     assert "8015e000000AUTH1AA" in netsuite.written("order")
@@ -257,13 +245,15 @@ def test_rotated_credentials_are_reread_after_a_401(
     arn = create_secret("dev/quote-to-order/netsuite-rot", {"kind": "api_key", "api_key": "old"})
     monkeypatch.setenv("TARGET_CREDENTIAL_SECRET_ARN", arn)
     netsuite.required_auth = "Bearer old"
-    _handler()(direct_event([order_change_event("8015e000000ROT01AA")]), FakeContext())
+    consumer_handler()(direct_event([order_change_event("8015e000000ROT01AA")]), FakeContext())
     secrets.put_secret_value(
         SecretId=arn, SecretString=json.dumps({"kind": "api_key", "api_key": "new"})
     )
     netsuite.required_auth = "Bearer new"
 
-    response = _handler()(direct_event([order_change_event("8015e000000ROT02AA")]), FakeContext())
+    response = consumer_handler()(
+        direct_event([order_change_event("8015e000000ROT02AA")]), FakeContext()
+    )
 
     assert response == {"batchItemFailures": []}
     assert "8015e000000ROT02AA" in netsuite.written("order")
@@ -305,7 +295,7 @@ def test_plain_json_from_another_system_is_synced(
         },
     }
 
-    response = _handler()(direct_event([body]), FakeContext())
+    response = consumer_handler()(direct_event([body]), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert salesforce.written("lead") == {
@@ -324,7 +314,7 @@ def test_handler_waits_no_longer_than_the_invocation_allows(netsuite: FakeSystem
     # invocation. Judged by what the target saw, not by the wall clock.
     netsuite.rate_limit(5, retry_after="2")
 
-    response = _handler()(
+    response = consumer_handler()(
         direct_event([order_change_event("8015e000000SLOW1AA")]), FakeContext(timeout_seconds=6)
     )
 

@@ -15,6 +15,7 @@ from test_sync_harness import (
     Request,
     aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
+    consumer_handler,
     drive_queue,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     lambda_sqs_event,
@@ -26,12 +27,6 @@ INTEGRATION = "quote-to-order"
 ORDER_A = "8015e000000FIFOAAA"
 ORDER_B = "8015e000000FIFOBAA"
 LIFECYCLE = ("Draft", "Activated", "Shipped")
-
-
-def _handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    from integration_sync.consumer import handler
-
-    return handler
 
 
 def _fail_one_invocation_when(
@@ -93,7 +88,7 @@ def test_failure_skips_the_rest_of_its_group_but_not_other_groups(
     )["Messages"]
     event = lambda_sqs_event(messages, queues.arn)
 
-    response = _handler()(event, FakeContext())
+    response = consumer_handler()(event, FakeContext())
 
     def group_step(message_id: str) -> tuple[str, int]:
         record = next(r for r in event["Records"] if r["messageId"] == message_id)
@@ -111,7 +106,7 @@ def test_failure_skips_the_rest_of_its_group_but_not_other_groups(
 def test_order_per_group_holds_through_retries(fifo_setup: tuple[FakeSystem, Any]) -> None:
     netsuite, queues = fifo_setup
 
-    drive_queue(queues, _handler())
+    drive_queue(queues, consumer_handler())
 
     assert _statuses(netsuite, ORDER_A) == list(LIFECYCLE)
     assert _statuses(netsuite, ORDER_B) == list(LIFECYCLE)

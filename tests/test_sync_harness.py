@@ -374,6 +374,25 @@ def consumer_env(
 # --------------------------------------------------------------------------- payloads
 
 
+def consumer_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The consumer's handler, imported once `consumer_env` has set its environment."""
+    from integration_sync.consumer import handler
+
+    return handler
+
+
+@pytest.fixture(name="netsuite")
+def netsuite_fixture(
+    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> FakeSystem:
+    """NetSuite as the target of quote-to-order on a standard queue, with its state table."""
+    system = fake_system()
+    system.queues = consumer_env(
+        monkeypatch, integration="quote-to-order", mapping=ORDER_MAPPING, target_url=system.url
+    )
+    return system
+
+
 def order_change_event(
     order_id: str,
     *,

@@ -11,16 +11,17 @@ from typing import Any
 import boto3
 import pytest
 from test_sync_harness import (
-    ORDER_MAPPING,
     FakeContext,
     FakeSystem,
     aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
+    consumer_handler,
     create_state_table,
     direct_event,
     emf_documents,
     fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
+    netsuite_fixture,  # noqa: F401  (fixture "netsuite")
     order_change_event,
     receive_all,
 )
@@ -29,23 +30,6 @@ ORDER_ID = "8015e000000STAL1AA"
 TICKET_MAPPING = {
     "ticket": {"external_id": "externalId", "fields": {"id": "externalId", "status": "status"}}
 }
-
-
-def _handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    from integration_sync.consumer import handler
-
-    return handler
-
-
-@pytest.fixture
-def netsuite(
-    aws: None, fake_system: Callable[[], FakeSystem], monkeypatch: pytest.MonkeyPatch
-) -> FakeSystem:
-    system = fake_system()
-    system.queues = consumer_env(
-        monkeypatch, integration="quote-to-order", mapping=ORDER_MAPPING, target_url=system.url
-    )
-    return system
 
 
 @pytest.fixture
@@ -72,8 +56,8 @@ def test_a_replayed_older_change_never_overwrites_a_newer_one(
     draft = order_change_event(ORDER_ID, status="Draft", commit_ms=now_ms - 60_000)
     activated = order_change_event(ORDER_ID, status="Activated", commit_ms=now_ms - 1_000)
 
-    _handler()(direct_event([activated]), FakeContext())
-    response = _handler()(direct_event([draft]), FakeContext())  # back from the DLQ, older
+    consumer_handler()(direct_event([activated]), FakeContext())
+    response = consumer_handler()(direct_event([draft]), FakeContext())  # back from the DLQ, older
 
     assert response == {"batchItemFailures": []}
     assert netsuite.written("order")[ORDER_ID]["orderStatus"] == "Activated"
@@ -86,7 +70,7 @@ def test_a_replayed_older_change_never_overwrites_a_newer_one(
 def test_a_newer_change_after_an_older_one_is_written(netsuite: FakeSystem) -> None:
     now_ms = int(time.time() * 1000)
     for status, age_ms in (("Draft", 60_000), ("Activated", 1_000)):
-        _handler()(
+        consumer_handler()(
             direct_event([order_change_event(ORDER_ID, status=status, commit_ms=now_ms - age_ms)]),
             FakeContext(),
         )
@@ -99,7 +83,7 @@ def test_changes_of_one_transaction_apply_in_sequence_order(netsuite: FakeSystem
     second = order_change_event(ORDER_ID, status="Activated", sequence=2, commit_ms=commit_ms)
     first = order_change_event(ORDER_ID, status="Draft", sequence=1, commit_ms=commit_ms)
 
-    _handler()(direct_event([second, first]), FakeContext())
+    consumer_handler()(direct_event([second, first]), FakeContext())
 
     assert netsuite.written("order")[ORDER_ID]["orderStatus"] == "Activated"
 
@@ -116,7 +100,7 @@ def _ticket(status: str, **envelope: Any) -> dict[str, Any]:
 def test_identical_bodies_without_event_ids_are_each_applied(helpdesk: FakeSystem) -> None:
     # Open -> Closed -> Open: the third body equals the first, and is a real change.
     for status in ("open", "closed", "open"):
-        assert _handler()(direct_event([_ticket(status)]), FakeContext()) == {
+        assert consumer_handler()(direct_event([_ticket(status)]), FakeContext()) == {
             "batchItemFailures": []
         }
 
@@ -128,8 +112,8 @@ def test_a_repeat_is_recognised_by_record_and_version_without_an_event_id(
     helpdesk: FakeSystem, capsys: pytest.CaptureFixture[str]
 ) -> None:
     change = _ticket("closed", occurred_at="2024-05-02T10:00:00Z")
-    _handler()(direct_event([change]), FakeContext())
-    _handler()(direct_event([change]), FakeContext())
+    consumer_handler()(direct_event([change]), FakeContext())
+    consumer_handler()(direct_event([change]), FakeContext())
 
     assert helpdesk.write_count("ticket", "ZD-4411") == 1
     assert metric_values(emf_documents(capsys.readouterr().out), "DuplicatesSkipped") == [1.0]
@@ -137,11 +121,11 @@ def test_a_repeat_is_recognised_by_record_and_version_without_an_event_id(
 
 def test_a_revision_number_orders_changes_before_their_timestamps(helpdesk: FakeSystem) -> None:
     # Clocks disagree: revision 8 claims an earlier time than revision 7. The revision wins.
-    _handler()(
+    consumer_handler()(
         direct_event([_ticket("solved", version=8, occurred_at="2024-05-02T09:00:00Z")]),
         FakeContext(),
     )
-    _handler()(
+    consumer_handler()(
         direct_event([_ticket("open", version=7, occurred_at="2024-05-02T10:00:00Z")]),
         FakeContext(),
     )
@@ -151,7 +135,7 @@ def test_a_revision_number_orders_changes_before_their_timestamps(helpdesk: Fake
 def test_a_version_that_is_not_a_whole_number_is_dead_lettered_with_the_reason(
     helpdesk: FakeSystem,
 ) -> None:
-    _handler()(direct_event([_ticket("open", version="7b")]), FakeContext())
+    consumer_handler()(direct_event([_ticket("open", version="7b")]), FakeContext())
 
     [dead] = receive_all(helpdesk.queues.dlq_url if helpdesk.queues else "")
     detail = dead["MessageAttributes"]["failure-detail"]["StringValue"]
