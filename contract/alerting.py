@@ -16,9 +16,11 @@ what the emulator cannot create.
 
 from __future__ import annotations
 
+from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
+
 __all__ = ["CHATBOT_GUARDRAILS", "CHATBOT_ROLE", "CHATBOT_SERVICE", "CHATBOT_TYPE"]
 
-CHATBOT_TYPE = "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration"
+CHATBOT_TYPE = CHATBOT_SLACK_CHANNEL_CONFIGURATION
 CHATBOT_SERVICE = "chatbot.amazonaws.com"
 # The role word of both the configuration and its role (contract.naming: `alerts-...`).
 CHATBOT_ROLE = "alerts-chatbot"
