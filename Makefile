@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 # Source of truth for what the linters and type checker look at.
-CODE := contract components provisioner policies secrets functions tests bench scripts __main__.py
+CODE := contract roadmap components provisioner policies secrets functions tests bench scripts __main__.py
 
 .PHONY: setup rehearse test lint lint-ruff lint-format lint-types validate clean lock
 

@@ -15,16 +15,11 @@ import pulumi_aws as aws
 from components.audit import AuditTrail, AuditTrailArgs
 from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
-from components.roadmap import RoadmapError, RoadmapFileError, load_roadmap
-from components.settings import (
-    AUDIT_TRAIL_CREATE,
-    CONFIG_NAMESPACE,
-    StackSettings,
-    StackSettingsError,
-    settings_from_config,
-    stack_problems,
-)
 from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
+from roadmap.io import SourceFileError, load_roadmap
+from roadmap.problems import RoadmapError
+from roadmap.settings import AUDIT_TRAIL_CREATE, CONFIG_NAMESPACE, StackSettings, stack_problems
+from roadmap.stack_config import StackSettingsError, settings_from_config
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -76,7 +71,7 @@ settings = _settings()
 roadmap_path = PROJECT_DIR / settings.roadmap
 try:
     roadmap = load_roadmap(roadmap_path)
-except RoadmapFileError as err:
+except SourceFileError as err:
     raise pulumi.RunError(str(err)) from None
 except RoadmapError as err:
     raise pulumi.RunError(

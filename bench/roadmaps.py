@@ -12,7 +12,7 @@ stack's ``salesforceApiAllocation``.
 Example::
 
     from bench.roadmaps import generate_roadmap
-    from components.roadmap import parse_roadmap
+    from roadmap.io import parse_roadmap
 
     roadmap = parse_roadmap(generate_roadmap(200))
     assert len(roadmap.active("dev")) == 200

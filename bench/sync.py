@@ -6,7 +6,7 @@ over the same number of records in one run:
 
 * through collections: NetSuite changes (plain JSON) onto Salesforce Accounts through the
   `salesforce` connector against the Salesforce fake on 127.0.0.1 (sObject Collections
-  upsert), in batches of the size `components.budget` gives such a queue (200);
+  upsert), in batches of the size `roadmap.budget` gives such a queue (200);
 * the per-record baseline: Salesforce OrderChangeEvents through a connector that writes one
   record per call (a fake target answering each upsert), in batches of 10: what every
   record cost before collections.
@@ -264,10 +264,10 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
     import botocore.handlers
     from moto import mock_aws
 
-    from components.budget import consumer_batching
-    from components.roadmap import load_roadmap
     from provisioner.rehearsal.vendors import VendorServer
     from provisioner.rehearsal.vendors.salesforce import SalesforceFake
+    from roadmap.budget import consumer_batching
+    from roadmap.io import load_roadmap
 
     roadmap = load_roadmap(REPO_ROOT / "roadmap.yaml")
     size = consumer_batching(roadmap.integration(COLLECTIONS_INTEGRATION), roadmap).size

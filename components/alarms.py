@@ -78,7 +78,7 @@ class IntegrationAlarmsArgs:
     queue_name: pulumi.Input[str] | None  # None for scheduled patterns
     secret_arns: Sequence[pulumi.Input[str]]
     max_staleness_seconds: int
-    # ApiCallsUsed a day above which the api-budget alarm pages (components.budget)
+    # ApiCallsUsed a day above which the api-budget alarm pages (roadmap.budget)
     api_calls_threshold: int
     reconcile_function_name: pulumi.Input[str] | None = None
     # The integration's key, whose policy lets its alarms and rules publish (credential.py).

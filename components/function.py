@@ -33,8 +33,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child
-from components.budget import Batching
 from contract.runtime import ARCHITECTURE, RUNTIME
+from roadmap.budget import Batching
 
 __all__ = ["SyncFunction", "SyncFunctionArgs"]
 
@@ -132,7 +132,7 @@ class SyncFunctionArgs:
     enabled: bool = True  # the kill switch: False disables the trigger, nothing is deleted
     queue_arn: pulumi.Input[str] | None = None  # consumer
     maximum_concurrency: int = MIN_CONCURRENCY  # consumer
-    # consumer: records per invocation and how long Lambda gathers them (components.budget)
+    # consumer: records per invocation and how long Lambda gathers them (roadmap.budget)
     batching: Batching = field(default_factory=lambda: Batching(10, 0))
     schedule: str | None = None  # batch and reconcile
     # Where a failed asynchronous invocation goes (the integration's DLQ, alarmed on by

@@ -46,12 +46,6 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope
 from components.alarms import DirectionWatch, IntegrationAlarms, IntegrationAlarmsArgs
-from components.budget import (
-    api_alarm_threshold,
-    consumer_batching,
-    reads_in_bulk,
-    salesforce_calls_per_day,
-)
 from components.credential import CredentialSpec, ScopedCredential, ScopedCredentialArgs
 from components.deployer import deploying_principal
 from components.function import (
@@ -64,21 +58,21 @@ from components.function import (
 )
 from components.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from components.queue import SyncQueue, SyncQueueArgs
-from components.roadmap import (
-    ConflictStrategy,
-    Credential,
-    CredentialKind,
-    FlowDirection,
-    Roadmap,
-    Side,
-)
-from components.roadmap import Integration as RoadmapIntegration
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
-from components.settings import StackSettings
 from components.stage import STAGE_ROLE_NAME, Stage, StageArgs
 from contract.connectors import SNOWFLAKE
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
+from roadmap.budget import (
+    api_alarm_threshold,
+    consumer_batching,
+    reads_in_bulk,
+    salesforce_calls_per_day,
+)
+from roadmap.integrations import ConflictStrategy, Credential, CredentialKind, FlowDirection, Side
+from roadmap.integrations import Integration as RoadmapIntegration
+from roadmap.model import Roadmap
+from roadmap.settings import StackSettings
 
 __all__ = ["Integration", "IntegrationArgs"]
 

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
-from components.budget import Batching, visibility_timeout
+from roadmap.budget import Batching, visibility_timeout
 
 __all__ = ["SyncQueue", "SyncQueueArgs"]
 
@@ -45,7 +45,7 @@ class SyncQueueArgs:
     kms_key_arn: pulumi.Input[str]
     fifo: bool = False
     consumer_timeout_seconds: int = 60
-    # The consumer's SQS batch (components.budget.consumer_batching): its window adds to
+    # The consumer's SQS batch (roadmap.budget.consumer_batching): its window adds to
     # the visibility timeout.
     batching: Batching = field(default_factory=lambda: Batching(10, 0))
     # False for scheduled patterns: only the DLQ for failed asynchronous invocations.

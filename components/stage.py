@@ -33,8 +33,8 @@ import pulumi_aws as aws
 
 from components._bucket import PrivateBucket, deny_insecure_transport
 from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
-from components.settings import SnowflakeStage
 from contract.naming import STAGE_ROLE, stage_bucket_name
+from roadmap.settings import SnowflakeStage
 
 __all__ = ["EXPIRE_AFTER_DAYS", "Stage", "StageArgs", "stage_prefixes"]
 

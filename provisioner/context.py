@@ -5,16 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.roadmap import Roadmap, RoadmapError, RoadmapFileError, load_roadmap
-from components.settings import (
-    StackSettings,
-    StackSettingsError,
-    load_stack_settings,
-    stack_file,
-    stack_problems,
-)
 from provisioner.errors import CheckFailed, UsageError
 from provisioner.paths import PROJECT_ROOT, ROADMAP, STACKS_DIR
+from roadmap.io import SourceFileError, load_roadmap
+from roadmap.model import Roadmap
+from roadmap.problems import RoadmapError
+from roadmap.settings import StackSettings, stack_problems
+from roadmap.stack_config import StackSettingsError, load_stack_settings, stack_file
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ def read_roadmap(path: Path) -> Roadmap:
     """Load a roadmap; I/O problems are usage errors (2), rule violations failures (1)."""
     try:
         return load_roadmap(path)
-    except RoadmapFileError as err:
+    except SourceFileError as err:
         raise UsageError(str(err)) from None
     except RoadmapError as err:
         raise CheckFailed(

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from components.roadmap import Integration
-from components.settings import StackSettings
 from contract.naming import physical_name
 from provisioner.context import StackContext
 from provisioner.errors import UsageError
+from roadmap.integrations import Integration
+from roadmap.settings import StackSettings
 
 __all__ = [
     "DeployedIntegration",

@@ -40,8 +40,8 @@ import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from components.settings import CONFIG_NAMESPACE
 from provisioner.paths import POLICY_PACK_DIR, STACKS_DIR
+from roadmap.settings import CONFIG_NAMESPACE
 
 __all__ = [
     "CheckResult",

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from components.budget import runs_per_day
-from components.roadmap import Integration
 from components.stage import EXPIRE_AFTER_DAYS
 from provisioner.paths import FUNCTIONS_BUNDLE
+from roadmap.budget import runs_per_day
+from roadmap.integrations import Integration
 
 __all__ = [
     "HOURS_PER_MONTH",

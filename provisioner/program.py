@@ -36,16 +36,11 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format
 
-from components.settings import (
-    CONFIG_NAMESPACE,
-    SECRET,
-    StackSettings,
-    StackSettingsError,
-    read_stack_config,
-    settings_from_config,
-)
+from contract.naming import SECRET
 from provisioner.errors import UsageError
 from provisioner.paths import PROGRAM, STACKS_DIR
+from roadmap.settings import CONFIG_NAMESPACE, StackSettings
+from roadmap.stack_config import StackSettingsError, read_stack_config, settings_from_config
 
 __all__ = [
     "PROJECT",

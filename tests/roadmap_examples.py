@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.roadmap import Problem, Roadmap, RoadmapError, parse_roadmap
+from roadmap.io import parse_roadmap
+from roadmap.model import Roadmap
+from roadmap.problems import Problem, RoadmapError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())

@@ -18,6 +18,7 @@ DOC = ROOT / "docs" / "architecture.md"
 # Where each of the project's packages lives.
 PACKAGES = {
     "contract": ROOT / "contract",
+    "roadmap": ROOT / "roadmap",
     "components": ROOT / "components",
     "integration_policies": ROOT / "policies" / "integration_policies",
     "integration_sync": ROOT / "functions" / "integration_sync",

@@ -17,11 +17,11 @@ import pytest
 import yaml
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.roadmap import parse_roadmap
 from contract.phases import required_alarms
 from provisioner.cli import main
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 from provisioner.program import ProgramRun, RecordedResource, run_program
+from roadmap.io import parse_roadmap
 
 NAME = "campaign-sync"
 SALESFORCE_USER = "0055e000004XsyncAAA"

@@ -1,7 +1,7 @@
 """Batches sized from service levels, and the Salesforce calls a flow spends, from one module.
 
 The program's SQS triggers and queues, the API-budget alarm, the function environment and
-the roadmap rules all read ``components.budget``; these tests read the planned resources
+the roadmap rules all read ``roadmap.budget``; these tests read the planned resources
 and the rules against the figures that module computes for the example roadmap.
 """
 
@@ -16,7 +16,8 @@ import pytest
 from program_runs import stack_run
 from roadmap_examples import EXAMPLE
 
-from components.budget import (
+from provisioner.program import ProgramRun
+from roadmap.budget import (
     BULK_READ_THRESHOLD,
     Batching,
     api_alarm_threshold,
@@ -24,8 +25,8 @@ from components.budget import (
     salesforce_calls_per_day,
     visibility_timeout,
 )
-from components.roadmap import Roadmap, load_roadmap, parse_roadmap
-from provisioner.program import ProgramRun
+from roadmap.io import load_roadmap, parse_roadmap
+from roadmap.model import Roadmap
 
 ROOT = Path(__file__).resolve().parent.parent
 

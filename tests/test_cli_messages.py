@@ -15,12 +15,13 @@ import pytest
 import yaml
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.plain_errors import as_written, pattern_words
-from components.roadmap import Roadmap, SystemKind
-from components.settings import StackSettings
-from components.source_file import MAX_INPUT_BYTES
 from provisioner.aws_env import endpoint_problem
 from provisioner.cli import main
+from roadmap.io import MAX_INPUT_BYTES
+from roadmap.model import Roadmap
+from roadmap.problems import as_written, pattern_words
+from roadmap.settings import StackSettings
+from roadmap.systems import SystemKind
 
 
 def write_roadmap(tmp_path: Path, data: Any) -> Path:

@@ -17,9 +17,9 @@ from program_runs import stack_run
 
 from components.credential import secret_policy
 from components.function import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_RETRY_ATTEMPTS
-from components.settings import StackSettingsError, load_stack_settings
 from integration_policies.fence import SECRET_ACTIONS, denies, secret_fence_problems
 from provisioner.program import ProgramRun, RecordedResource, run_program
+from roadmap.stack_config import StackSettingsError, load_stack_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

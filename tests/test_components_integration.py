@@ -18,10 +18,10 @@ import pytest
 from program_runs import stack_run
 
 from components.integration import Integration, IntegrationArgs
-from components.roadmap import load_roadmap
-from components.settings import load_stack_settings
 from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM, SECRET_AGE_METRIC
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
+from roadmap.io import load_roadmap
+from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
@@ -170,7 +170,7 @@ def test_phase_5_adds_latency_and_api_budget_alarms(prod: ProgramRun) -> None:
     assert alarms["latency-p99"].inputs["threshold"] == 240_000
     # Half again the 40 Salesforce calls a day warehouse-export spends: a 150,000-record
     # Bulk API 2.0 query job each night (create, describe, 3 polls, 15 result pages), and the
-    # same for its reconciliation (components.budget).
+    # same for its reconciliation (roadmap.budget).
     assert alarms["api-budget"].inputs["threshold"] == 60
     assert alarms["api-budget"].inputs["metricName"] == "ApiCallsUsed"
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
-from components.roadmap import load_roadmap
 from provisioner.program import ProgramRun, RecordedResource, iter_secret_values, run_program
+from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
@@ -120,8 +120,8 @@ def test_scheduled_patterns_get_a_dlq_but_no_source_queue(dev: ProgramRun) -> No
 
 
 def test_batch_functions_get_the_stacks_overlap_window(dev: ProgramRun) -> None:
-    from components.settings import load_stack_settings
     from provisioner.paths import STACKS_DIR
+    from roadmap.stack_config import load_stack_settings
 
     window = load_stack_settings(STACKS_DIR, "dev").batch_overlap_seconds
     batch = dev.find("order-to-invoice-batch", FUNCTION)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from roadmap_examples import EXAMPLE, ROOT, problems_after
 
-from components.roadmap import load_roadmap, parse_roadmap
 from contract.connectors import CONNECTORS
 from provisioner.cli import main
+from roadmap.io import load_roadmap, parse_roadmap
 
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
 

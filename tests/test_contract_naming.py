@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.roadmap import RoadmapError, parse_roadmap
 from contract.naming import (
     HASH_LENGTH,
     MAX_PREFIX_LENGTH,
@@ -24,6 +23,8 @@ from contract.naming import (
     physical_name,
     stack_physical_name,
 )
+from roadmap.io import parse_roadmap
+from roadmap.problems import RoadmapError
 
 slugs = st.from_regex(SLUG_PATTERN, fullmatch=True)
 prefixes = st.from_regex(PREFIX_PATTERN, fullmatch=True)

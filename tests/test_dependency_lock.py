@@ -91,6 +91,7 @@ def test_lambda_bundle_requirements_match_the_lock() -> None:
 # Every folder of Python the project runs (the Pulumi program, __main__.py, besides).
 SOURCE_DIRS = [
     "contract",
+    "roadmap",
     "components",
     "provisioner",
     "functions",
@@ -104,7 +105,7 @@ SOURCE_DIRS = [
 def _own_modules() -> set[str]:
     """The project's own top-level modules: its packages, the bundles' and the pack's
     packages (imported from their folders) and the tests' helper modules."""
-    names = {"contract", "components", "provisioner", "bench", "tests"}
+    names = {"contract", "roadmap", "components", "provisioner", "bench", "tests"}
     for folder in ("functions", "secrets", "policies", "tests"):
         names.update(p.stem for p in (ROOT / folder).iterdir() if p.suffix == ".py" or p.is_dir())
     return names

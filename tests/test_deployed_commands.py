@@ -11,9 +11,9 @@ import pytest
 from moto import mock_aws
 from test_sync_harness import create_state_table
 
-from components.settings import load_stack_settings
 from provisioner.cli import main
 from provisioner.paths import STACKS_DIR
+from roadmap.stack_config import load_stack_settings
 
 REGION = "eu-west-1"  # stacks/Pulumi.dev.yaml
 DEV_ACCOUNT = load_stack_settings(STACKS_DIR, "dev").allowed_account_ids[0]

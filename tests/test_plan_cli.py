@@ -14,9 +14,9 @@ import yaml
 from program_runs import stack_run
 
 import components.credential
-from components.roadmap import load_roadmap
 from provisioner.cli import main
 from provisioner.program import AwsShapedBackend, ResourceRequest, run_program
+from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")

@@ -53,8 +53,8 @@ def test_invalid_config_is_rejected_like_the_engine_does(info: Any) -> None:
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_pack_config_files_agree_with_the_stack_settings(env: str) -> None:
-    from components.settings import load_stack_settings
     from provisioner.paths import STACKS_DIR
+    from roadmap.stack_config import load_stack_settings
 
     settings = load_stack_settings(STACKS_DIR, env)
     config = load_pack_config(env, POLICY_PACK_DIR)

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
-from components.roadmap import Integration
 from provisioner.commands.plan import plan_document
 from provisioner.context import load_stack_context
 from provisioner.pricing import (
@@ -17,6 +16,7 @@ from provisioner.pricing import (
     integration_cost,
     runs_per_month,
 )
+from roadmap.integrations import Integration
 
 REGION = "eu-west-1"  # stacks/Pulumi.prod.yaml
 

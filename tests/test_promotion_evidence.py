@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.evidence import REQUIREMENTS, Evidence
-from components.roadmap import parse_roadmap
+from roadmap.evidence import REQUIREMENTS, Evidence
+from roadmap.io import parse_roadmap
 
 TOMORROW = dt.date.today() + dt.timedelta(days=1)
 

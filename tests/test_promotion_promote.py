@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from components.evidence import REQUIREMENTS
 from provisioner import promotion
 from provisioner.cli import main
 from provisioner.errors import CheckFailed, UsageError
 from provisioner.promotion import Criterion, Proposal, promote
+from roadmap.evidence import REQUIREMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_TEXT = (ROOT / "roadmap.yaml").read_text(encoding="utf-8")

@@ -16,8 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from components.roadmap import CredentialKind, parse_roadmap
-from components.settings import StackSettings
 from contract.naming import (
     MAX_PREFIX_LENGTH,
     NAME_LIMIT,
@@ -31,6 +29,9 @@ from provisioner.rehearsal import Progress, rehearse
 from provisioner.rehearsal.creators import AwsCreator
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.runner import EmulatorBackend
+from roadmap.integrations import CredentialKind
+from roadmap.io import parse_roadmap
+from roadmap.settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -162,7 +163,7 @@ def test_an_account_outside_the_stacks_allowlist_is_refused_naming_the_setting(
 
 
 def test_every_example_stack_allows_exactly_its_own_account() -> None:
-    from components.settings import known_stacks, load_stack_settings
+    from roadmap.stack_config import known_stacks, load_stack_settings
 
     stacks = known_stacks(ROOT / "stacks")
     allowed = {s: load_stack_settings(ROOT / "stacks", s).allowed_account_ids for s in stacks}

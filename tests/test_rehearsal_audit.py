@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import AUDIT_TRAIL_NONE, StackSettings
 from provisioner.program import run_program
 from provisioner.rehearsal.audit import CHECK, audit_trail_checks
 from provisioner.rehearsal.creators import AwsCreator
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.runner import EmulatorBackend
+from roadmap.settings import AUDIT_TRAIL_NONE, StackSettings
 
 pytestmark = pytest.mark.slow
 

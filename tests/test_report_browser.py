@@ -28,11 +28,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from components.roadmap import Roadmap, load_roadmap, parse_roadmap
-from components.settings import load_stack_settings
 from provisioner.report import CostResults, PolicyResults, PromotionResults, build_report
 from provisioner.report import write_report as write
 from provisioner.report.diagram import PATTERN_STYLES
+from roadmap.io import load_roadmap, parse_roadmap
+from roadmap.model import Roadmap
+from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 import yaml
 
-from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
-from components.settings import StackSettings, load_stack_settings
 from provisioner.report import (
     CostResults,
     Finding,
@@ -26,6 +24,11 @@ from provisioner.report import (
 from provisioner.report.glance import at_a_glance
 from provisioner.report.model import Report, source_of_truth_matrix
 from provisioner.report.sources import Violation, integration_of, parse_check_json
+from roadmap.fields import ENVIRONMENTS
+from roadmap.io import parse_roadmap
+from roadmap.model import Roadmap
+from roadmap.settings import StackSettings
+from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())
@@ -369,7 +372,7 @@ def test_check_json_is_grouped_per_integration() -> None:
 
 
 def test_alert_paths_count_as_pass_only_when_delivery_is_confirmed() -> None:
-    from components.settings import AlarmRouting
+    from roadmap.alarm_routing import AlarmRouting
 
     routing = AlarmRouting.model_validate(
         {

@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from components.roadmap import ENVIRONMENTS, Roadmap, parse_roadmap
-from components.settings import load_stack_settings
 from provisioner.report import (
     CostResults,
     PolicyResults,
@@ -26,6 +24,10 @@ from provisioner.report import (
 )
 from provisioner.report.diagram import BACKGROUND, render_map
 from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
+from roadmap.fields import ENVIRONMENTS
+from roadmap.io import parse_roadmap
+from roadmap.model import Roadmap
+from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.roadmap import Problem, Roadmap, parse_roadmap
+from roadmap.io import parse_roadmap
+from roadmap.model import Roadmap
+from roadmap.problems import Problem
 
 
 def integration(data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -295,7 +297,7 @@ def test_webhook_signing_secret_belongs_to_the_pushing_source() -> None:
 
 
 def test_kinds_that_no_api_rotates_are_known_to_the_model() -> None:
-    from components.roadmap import CredentialKind
+    from roadmap.integrations import CredentialKind
 
     manual = {k.value for k in CredentialKind if not k.rotates_by_api}
     assert manual == {"netsuite_tba", "webhook_signing_secret"}

@@ -248,6 +248,6 @@ def test_secret_formats_doc_lists_the_contract_fields() -> None:
     assert {"consumer_secret", "token_secret"} <= set(KINDS["netsuite_tba"])
     # Every kind the roadmap accepts has a secret shape, and the program fills its secrets.
     from components.credential import SECRET_FIELDS as BOOTSTRAPPED
-    from components.roadmap import CredentialKind
+    from roadmap.integrations import CredentialKind
 
     assert sorted(KINDS) == sorted(BOOTSTRAPPED) == sorted(k.value for k in CredentialKind)

@@ -11,12 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.settings import load_stack_settings
 from contract.naming import physical_name
 from provisioner.cli import main
 from provisioner.paths import STACKS_DIR
 from provisioner.rehearsal.vendors import VendorServer
 from provisioner.rehearsal.vendors.shopify import ShopifyFake
+from roadmap.stack_config import load_stack_settings
 
 SETTINGS = load_stack_settings(STACKS_DIR, "dev")
 # inventory-to-promise writes Shopify with an Admin API token, which Shopify issues only

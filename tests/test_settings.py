@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.settings import (
-    StackSettingsError,
-    load_stack_settings,
-    settings_from_config,
-)
+from roadmap.stack_config import StackSettingsError, load_stack_settings, settings_from_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,8 +170,8 @@ def test_a_policy_arn_with_a_path_is_a_valid_boundary(tmp_path: Path) -> None:
 
 
 def test_a_kill_switch_entry_naming_no_integration_is_a_problem(tmp_path: Path) -> None:
-    from components.roadmap import load_roadmap
-    from components.settings import stack_problems
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
 
     stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
     [problem] = stack_problems(
@@ -188,9 +184,9 @@ def test_a_kill_switch_entry_naming_no_integration_is_a_problem(tmp_path: Path) 
 def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
     tmp_path: Path,
 ) -> None:
-    from components.budget import salesforce_calls_per_day
-    from components.roadmap import load_roadmap
-    from components.settings import stack_problems
+    from roadmap.budget import salesforce_calls_per_day
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
 
     roadmap = load_roadmap(ROOT / "roadmap.yaml")
     spent = sum(
@@ -205,8 +201,8 @@ def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
 
 
 def test_the_example_stacks_fit_the_example_roadmap() -> None:
-    from components.roadmap import load_roadmap
-    from components.settings import stack_problems
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
 
     roadmap = load_roadmap(ROOT / "roadmap.yaml")
     for stack in ("dev", "staging", "prod"):
@@ -279,8 +275,8 @@ def test_an_audit_trail_that_is_no_trail_arn_names_the_three_choices(tmp_path: P
 def test_a_slack_path_without_its_channel_is_refused_unless_the_stack_falls_back_on_purpose(
     tmp_path: Path,
 ) -> None:
-    from components.roadmap import load_roadmap
-    from components.settings import stack_problems
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
 
     roadmap = load_roadmap(ROOT / "roadmap.yaml")
     stacks = _dev_with(tmp_path, "    slackFallbackToEmail: true\n", "")
@@ -294,8 +290,8 @@ def test_a_slack_path_without_its_channel_is_refused_unless_the_stack_falls_back
 def test_prod_posts_slack_paths_through_chatbot_and_refuses_the_e_mail_fallback(
     tmp_path: Path,
 ) -> None:
-    from components.roadmap import load_roadmap
-    from components.settings import stack_problems
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
 
     edit = {"    slack:\n": "    slackFallbackToEmail: true\n    slack:\n"}
     stacks = _stack_file(tmp_path, "prod", edit, source="prod")

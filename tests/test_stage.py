@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
-from components.roadmap import load_roadmap
-from components.settings import StackSettingsError, load_stack_settings, stack_problems
 from components.stage import EXPIRE_AFTER_DAYS
 from contract.naming import stage_bucket_name
 from provisioner.program import ProgramRun, RecordedResource
+from roadmap.io import load_roadmap
+from roadmap.settings import stack_problems
+from roadmap.stack_config import StackSettingsError, load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")

@@ -309,7 +309,7 @@ def test_program_gives_a_bidirectional_consumer_its_side_of_the_conflict_rule() 
 
     from roadmap_examples import EXAMPLE
 
-    from components.roadmap import parse_roadmap
+    from roadmap.io import parse_roadmap
 
     data = copy.deepcopy(EXAMPLE)
     campaign = next(o for o in data["objects"] if o["name"] == "campaign")

@@ -9,7 +9,7 @@ import pytest
 from roadmap_examples import EXAMPLE, problems_after
 from test_sync_harness import order_change_event
 
-from components.roadmap import parse_roadmap
+from roadmap.io import parse_roadmap
 
 HW_ORDER = {
     "object": "hw-order",
@@ -45,7 +45,7 @@ def _write(event: dict[str, Any], mapping: Any) -> Any:
 
 def _contract(mapping: dict[str, Any]) -> dict[str, Any]:
     """The FIELD_MAPPING entry the program gives the function for a roadmap mapping."""
-    from components.roadmap import FieldMapping
+    from roadmap.integrations import FieldMapping
 
     return FieldMapping.model_validate(mapping).contract()
 

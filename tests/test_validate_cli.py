@@ -13,8 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.roadmap import RoadmapError, parse_roadmap
 from provisioner.cli import main
+from roadmap.io import parse_roadmap
+from roadmap.problems import RoadmapError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "roadmap.yaml").read_text())

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from roadmap_examples import EXAMPLE, problems_after
 
-from components.roadmap import WebhookScheme
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 from provisioner.program import ProgramRun, RecordedResource, run_program
+from roadmap.integrations import WebhookScheme
 
 NAME = "refund-capture"
 REFUND_CAPTURE: dict[str, Any] = {
@@ -201,8 +201,8 @@ def test_a_webhook_is_refused_where_it_cannot_work(
 
 
 def test_cost_prices_one_ingress_invocation_and_delivery_id_per_record(run: ProgramRun) -> None:
-    from components.roadmap import parse_roadmap
     from provisioner.pricing import DAYS_PER_MONTH, integration_cost
+    from roadmap.io import parse_roadmap
 
     integ = parse_roadmap(with_refunds(copy.deepcopy(EXAMPLE))).integration(NAME)
     mine = [r for r in run.resources if run.integration_of(r) == NAME]

@@ -226,8 +226,8 @@ def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from components.audit import audit_names
-    from components.settings import AUDIT_TRAIL_NONE
     from provisioner.context import load_stack_context
+    from roadmap.settings import AUDIT_TRAIL_NONE
 
     now = datetime.now(UTC)
     since = parse_since(args.since, now)

@@ -13,7 +13,6 @@ import textwrap
 from collections import Counter
 from typing import Any
 
-from components.budget import salesforce_calls_per_day
 from contract.naming import NAME_LIMITS
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
@@ -26,6 +25,7 @@ from provisioner.program import (
     run_program,
     stand_in_account,
 )
+from roadmap.budget import salesforce_calls_per_day
 
 NAME = "plan"
 ORDER = 20

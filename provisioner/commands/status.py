@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from components.evidence import PHASE_NAMES
-from components.roadmap import ENVIRONMENTS, Roadmap
 from provisioner import promotion
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_OK
 from provisioner.promotion import AutomatedCheck, Pending
 from provisioner.table import text_table
+from roadmap.evidence import PHASE_NAMES
+from roadmap.fields import ENVIRONMENTS
+from roadmap.model import Roadmap
 
 NAME = "status"
 ORDER = 55

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from components.roadmap import (
-    ENVIRONMENTS,
-    Problem,
-    Roadmap,
-    RoadmapError,
-    RoadmapFileError,
-    load_roadmap,
-)
-from components.settings import StackSettingsError, load_stack_settings, stack_file, stack_problems
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import STACKS_DIR
 from provisioner.table import text_table
+from roadmap.fields import ENVIRONMENTS
+from roadmap.io import SourceFileError, load_roadmap
+from roadmap.model import Roadmap
+from roadmap.problems import Problem, RoadmapError
+from roadmap.settings import stack_problems
+from roadmap.stack_config import StackSettingsError, load_stack_settings, stack_file
 
 NAME = "validate"
 ORDER = 10
@@ -63,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     path = resolve_roadmap_path(args.roadmap)
     try:
         roadmap = load_roadmap(path)
-    except RoadmapFileError as err:
+    except SourceFileError as err:
         if args.json:
             print(json.dumps({"valid": False, "errors": [{"loc": "", "msg": str(err)}]}))
         raise UsageError(str(err)) from None

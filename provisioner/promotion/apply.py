@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.roadmap import RoadmapError, parse_roadmap
 from provisioner.promotion.checks import AUTOMATED_CHECKS
 from provisioner.promotion.criteria import assess
 from provisioner.promotion.editing import edit_phase, unified_diff
@@ -18,6 +17,8 @@ from provisioner.promotion.model import (
     plan_step,
     roadmap_option,
 )
+from roadmap.io import parse_roadmap
+from roadmap.problems import RoadmapError
 
 __all__ = ["promote"]
 

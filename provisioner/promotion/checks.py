@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.roadmap import RoadmapError, parse_roadmap
 from provisioner.promotion.files import after_file, safe_load
 from provisioner.promotion.model import AutomatedCheck, Criterion, Proposal, roadmap_option
+from roadmap.io import parse_roadmap
+from roadmap.problems import RoadmapError
 
 __all__ = ["AUTOMATED_CHECKS", "policy_pack_passes", "rehearsal_passes"]
 

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
-from components.roadmap import ENVIRONMENTS, Integration, Roadmap
 from provisioner.promotion.editing import edit_phase
 from provisioner.promotion.model import (
     LAST_PHASE,
@@ -34,6 +32,10 @@ from provisioner.promotion.model import (
     raised,
     roadmap_option,
 )
+from roadmap.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
+from roadmap.fields import ENVIRONMENTS
+from roadmap.integrations import Integration
+from roadmap.model import Roadmap
 
 __all__ = [
     "Pending",

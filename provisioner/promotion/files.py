@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from components.roadmap import Roadmap, RoadmapError, parse_roadmap
-from components.source_file import SourceFileError, load_yaml, read_source
 from provisioner.errors import CheckFailed, UsageError
+from roadmap.io import SourceFileError, load_yaml, parse_roadmap, read_source
+from roadmap.model import Roadmap
+from roadmap.problems import RoadmapError
 
 __all__ = ["after_file", "load_from_text", "read_text", "safe_load", "write_atomically"]
 

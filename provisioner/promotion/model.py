@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from components.evidence import PHASE_NAMES
-from components.roadmap import ENVIRONMENTS, Roadmap
 from provisioner.errors import UsageError
 from provisioner.paths import ROADMAP
+from roadmap.evidence import PHASE_NAMES
+from roadmap.fields import ENVIRONMENTS
+from roadmap.model import Roadmap
 
 __all__ = [
     "LAST_PHASE",

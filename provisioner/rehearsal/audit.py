@@ -23,12 +23,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from components.audit import audit_names
-from components.settings import AUDIT_TRAIL_NONE, StackSettings
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.creators import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import FUNCTION, SECRET
 from provisioner.rehearsal.result import Check
+from roadmap.settings import AUDIT_TRAIL_NONE, StackSettings
 
 __all__ = ["CHECK", "audit_trail_checks"]
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.roadmap import ConflictStrategy, CredentialKind
 from contract.connectors import CONNECTORS
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import (
@@ -25,6 +24,7 @@ from contract.phases import (
 from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
 from provisioner.rehearsal.result import Check
 from provisioner.sdk_seams import clear_powertools_providers
+from roadmap.integrations import ConflictStrategy, CredentialKind
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
@@ -923,7 +923,7 @@ def _others_secrets(deployment: Deployment, d: Deployed) -> list[str]:
     ]
 
 
-# Kinds only a person can rotate (components.roadmap.CredentialKind.rotates_by_api).
+# Kinds only a person can rotate (roadmap.integrations.CredentialKind.rotates_by_api).
 MANUAL_SWAP_KINDS = frozenset(k.value for k in CredentialKind if not k.rotates_by_api)
 
 

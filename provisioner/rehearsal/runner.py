@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.settings import StackSettings
 from provisioner.paths import STACKS_DIR
 from provisioner.rehearsal.creators import AwsCreator, CreatedResource, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import ESM, Inventory
 from provisioner.rehearsal.result import Check, Progress
+from roadmap.settings import StackSettings
 
 __all__ = ["EmulatorBackend", "RehearsalReport", "rehearse"]
 
@@ -79,7 +79,7 @@ class Deployment:
     run: Any  # provisioner.program.ProgramRun
     inventory: Inventory
     settings: StackSettings
-    roadmap: Any  # components.roadmap.Roadmap
+    roadmap: Any  # roadmap.model.Roadmap
     progress: Progress
 
 

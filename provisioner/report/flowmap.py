@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from components.roadmap import Direction, Pattern, Roadmap
+from roadmap.integrations import Direction, Pattern
+from roadmap.model import Roadmap
 
 __all__ = [
     "PATTERN_STYLES",

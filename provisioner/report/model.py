@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.roadmap import ENVIRONMENTS, Direction, Integration, Roadmap
-from components.settings import StackSettings
 from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Verdict, evaluate
 from provisioner.report.sources import CostResults, PolicyResults, PromotionResults, Violation
+from roadmap.fields import ENVIRONMENTS
+from roadmap.integrations import Direction, Integration
+from roadmap.model import Roadmap
+from roadmap.settings import StackSettings
 
 __all__ = [
     "MatrixCell",

@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from components.roadmap import ENVIRONMENTS, Integration, Roadmap
 from provisioner.report.checklist import Verdict
 from provisioner.report.controls import CONTROL_CSS, integration_controls
 from provisioner.report.controls import section_markdown as controls_markdown
@@ -34,6 +33,9 @@ from provisioner.report.model import (
     direction_label,
     phase_label,
 )
+from roadmap.fields import ENVIRONMENTS
+from roadmap.integrations import Integration
+from roadmap.model import Roadmap
 
 __all__ = ["render_html", "render_markdown", "write_report"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.roadmap import Roadmap
 from provisioner.paths import STACKS_DIR
+from roadmap.model import Roadmap
 
 __all__ = [
     "CostResults",

@@ -53,7 +53,7 @@ PREFIX = f"/services/data/{API_VERSION}"
 COLLECTION_LIMIT = 200
 # SOQL statements may be 100,000 characters long; 100 quoted ids stay far below it.
 LOOKUP_CHUNK = 100
-# Bulk API 2.0 result pages (maxRecords; components.budget.BULK_RESULT_PAGE plans with it).
+# Bulk API 2.0 result pages (maxRecords; roadmap.budget.BULK_RESULT_PAGE plans with it).
 BULK_RESULT_PAGE = 10_000
 BULK_POLL_SECONDS = 2.0
 BULK_DONE = ("JobComplete", "Failed", "Aborted")

@@ -17,9 +17,6 @@ Usage::
 
 from __future__ import annotations
 
-from components.evidence import PHASE_NAMES
-from components.roadmap import Roadmap
-from components.settings import StackSettings
 from provisioner.report.checklist.design import (
     cleanup_before_sync,
     pattern_per_workflow,
@@ -44,6 +41,9 @@ from provisioner.report.checklist.operations import (
     uat_and_contract_tests,
 )
 from provisioner.report.sources import PolicyResults, PromotionResults
+from roadmap.evidence import PHASE_NAMES
+from roadmap.model import Roadmap
+from roadmap.settings import StackSettings
 
 __all__ = [
     "CHECKLIST",

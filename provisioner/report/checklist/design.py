@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components.roadmap import Direction
 from provisioner.report.checklist.findings import (
     REPORTING_KINDS,
     Finding,
@@ -20,6 +19,7 @@ from provisioner.report.checklist.findings import (
     info,
     ok,
 )
+from roadmap.integrations import Direction
 
 __all__ = ["cleanup_before_sync", "pattern_per_workflow", "source_of_truth", "systems_listed"]
 

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from components.evidence import PHASE_NAMES, REQUIREMENTS, SampleValidation, SignOff
-from components.roadmap import ENVIRONMENTS, Integration, Roadmap, SystemKind
-from components.settings import StackSettings
 from provisioner.report.sources import PolicyResults, PromotionResults
+from roadmap.evidence import PHASE_NAMES, REQUIREMENTS, SampleValidation, SignOff
+from roadmap.fields import ENVIRONMENTS
+from roadmap.integrations import Integration
+from roadmap.model import Roadmap
+from roadmap.settings import StackSettings
+from roadmap.systems import SystemKind
 
 __all__ = [
     "HIGH_VALUE_TARGET_KINDS",

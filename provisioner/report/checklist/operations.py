@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
-from components.budget import salesforce_calls_per_day
-from components.roadmap import ENVIRONMENTS, CredentialKind, Direction, Integration, System
 from provisioner.report.checklist.findings import (
     REPORTING_KINDS,
     Finding,
@@ -26,6 +24,10 @@ from provisioner.report.checklist.findings import (
     ok,
     policy_finding,
 )
+from roadmap.budget import salesforce_calls_per_day
+from roadmap.fields import ENVIRONMENTS
+from roadmap.integrations import CredentialKind, Direction, Integration
+from roadmap.systems import System
 
 __all__ = [
     "api_limits_and_credentials",
@@ -42,7 +44,7 @@ def api_limits_and_credentials(inputs: Inputs) -> Iterator[Finding]:
 
     Per integration at phase >= 2 in this stack: both systems document an API limit
     (daily calls, requests per second, or a Salesforce org's allocation), and a flow touching
-    Salesforce shows the calls a day it spends (components.budget); it holds a credential (service
+    Salesforce shows the calls a day it spends (roadmap.budget); it holds a credential (service
     account) for each side; every credential names its scopes (an IAM access key for an
     external pusher names its source ranges instead) and rotates within the stack's
     maximum (`maxRotationDays`).

@@ -1,6 +1,9 @@
-"""pydantic's validation errors in plain words: what is allowed, what was written, the fix.
+"""What is wrong with an input, told so a person can act on it: where, what, the fix.
 
-The one place where an error type becomes a sentence, so every model (roadmap, stack
+A `Problem` is one thing wrong at a path inside a file (`integrations[3].schedule`); a
+`RoadmapError` carries every problem found in one pass. pydantic's validation errors
+become problems in plain words: what is allowed, what was written, the fix. This is the
+one place where an error type becomes a sentence, so every model (roadmap, stack
 settings) and every field added later gets the same wording without repeating it:
 
     plain_message(error)  # "must be a whole number, at least 1; got 0"
@@ -16,11 +19,23 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-__all__ = ["allowed_pattern", "as_written", "pattern_words", "plain_message"]
+__all__ = [
+    "Problem",
+    "RoadmapError",
+    "allowed_pattern",
+    "as_written",
+    "format_loc",
+    "pattern_words",
+    "plain_message",
+    "pydantic_problems",
+]
 
 _PATTERN_WORDS: dict[str, str] = {}
 
@@ -188,3 +203,44 @@ def plain_message(error: ErrorDetails) -> str:
     if value is not None and not isinstance(value, dict | list) and as_written(value) not in msg:
         msg += f" (got {as_written(value)})"
     return msg
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the roadmap: where (a path inside the file) and what to do."""
+
+    loc: str
+    msg: str
+
+    def render(self, source: str = "roadmap.yaml") -> str:
+        return f"{source}: {self.loc}: {self.msg}" if self.loc else f"{source}: {self.msg}"
+
+
+class RoadmapError(Exception):
+    """The roadmap could not be used; `problems` lists every reason found in one pass."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(p.render(source) for p in problems))
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    """Render a location: ('integrations', 3, 'schedule') -> 'integrations[3].schedule'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def pydantic_problems(err: ValidationError) -> list[Problem]:
+    """Each of pydantic's errors as a Problem at its location, in plain words."""
+    problems = []
+    for e in err.errors(include_url=False):
+        # Drop pydantic's internal tags (e.g. 'function-after[...]') from the location.
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and "[" in p)]
+        problems.append(Problem(format_loc(loc), plain_message(e)))
+    return problems

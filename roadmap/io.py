@@ -1,12 +1,17 @@
 """Read the project's YAML input files (roadmap, stack settings) with errors a person can act on.
 
-Every problem raises `SourceFileError` whose message names the file, where in it, and
-what to do: a file too large to be a roadmap, text that is not UTF-8, YAML that does
-not parse (with the line), a key written twice in one mapping.
+Every problem with the file itself raises `SourceFileError` whose message names the file,
+where in it, and what to do: a file too large to be a roadmap, text that is not UTF-8,
+YAML that does not parse (with the line), a key written twice in one mapping. A roadmap
+that reads but breaks the model or its rules raises `RoadmapError` with every problem.
 
 Usage::
 
-    data = load_yaml(read_source(path), path)
+    try:
+        roadmap = load_roadmap(Path("roadmap.yaml"))
+    except RoadmapError as err:
+        for problem in err.problems:
+            print(problem.render(err.source))
 """
 
 from __future__ import annotations
@@ -15,7 +20,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_INPUT_BYTES", "SourceFileError", "load_yaml", "read_source"]
+from pydantic import ValidationError
+
+from roadmap.model import Roadmap
+from roadmap.problems import Problem, RoadmapError, pydantic_problems
+from roadmap.rules import check_rules
+
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "SourceFileError",
+    "load_roadmap",
+    "load_yaml",
+    "parse_roadmap",
+    "read_source",
+    "read_yaml",
+]
 
 # A roadmap of 200 integrations is about 280 kB; 5 MiB leaves room for any real roadmap
 # and refuses, in a moment, files that are not one (a 67 MB file took 23 s to reject).
@@ -108,3 +127,29 @@ def load_yaml(text: str, path: Path | str) -> Any:
         return YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:
         raise SourceFileError(f"{path}: {_yaml_message(err)}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """Read YAML from a file, raising SourceFileError with the file named on any I/O problem."""
+    return load_yaml(read_source(path), path)
+
+
+def load_roadmap(path: Path) -> Roadmap:
+    """Load and validate the roadmap at `path` (SourceFileError, RoadmapError on failure)."""
+    return parse_roadmap(read_yaml(path), source=path.name)
+
+
+def parse_roadmap(data: Any, source: str = "roadmap.yaml") -> Roadmap:
+    """Validate plain data (from YAML) into a Roadmap, or raise RoadmapError with every problem."""
+    if not isinstance(data, dict):
+        raise RoadmapError(
+            source, [Problem("", "expected a mapping with systems, objects and integrations")]
+        )
+    try:
+        roadmap = Roadmap.model_validate(data)
+    except ValidationError as err:
+        raise RoadmapError(source, pydantic_problems(err)) from None
+    problems = list(check_rules(roadmap))
+    if problems:
+        raise RoadmapError(source, problems)
+    return roadmap

@@ -1,27 +1,20 @@
-"""Per-stack settings, read from `stacks/Pulumi.<stack>.yaml` or from Pulumi config.
-
-The same model is filled either way: by the program under the real engine (through
-`pulumi.Config`) and by the CLI reading the stack file directly, so `plan`, `check` and
-`rehearse` see exactly what `pulumi up` would.
+"""Per-stack settings: what differs between stacks, and what in them contradicts the roadmap.
 
 A stack is not an environment: each stack declares the environment whose rules it follows
 (`dev`, `staging` or `prod`: the roadmap's phases, rotation limits, protection) and the
 prefix of its physical names (default: the stack name), so `dev`, `dev-alice` and
-`pr-123` coexist in one account. A stack named after an environment is that environment.
+`pr-123` coexist in one account. `roadmap.stack_config` reads them from a stack file or
+from Pulumi config; `roadmap.alarm_routing` says where their alarms go.
 
 Usage::
 
     settings = load_stack_settings(Path("stacks"), "prod")
-    settings.max_rotation_days  # 30
-    load_stack_settings(Path("stacks"), "dev-alice").environment  # 'dev'
+    stack_problems(settings, roadmap)  # [] when the stack can deploy the roadmap
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,41 +22,25 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 
-from components.budget import salesforce_calls_per_day
-from components.plain_errors import allowed_pattern, plain_message
-from components.roadmap import (
-    ENVIRONMENTS,
-    Problem,
-    Roadmap,
-    RoadmapFileError,
-    format_loc,
-    read_yaml,
-)
 from contract.connectors import SNOWFLAKE
-from contract.naming import PREFIX_PATTERN, SECRET
+from contract.naming import PREFIX_PATTERN
+from roadmap.alarm_routing import AlarmRouting
+from roadmap.budget import salesforce_calls_per_day
+from roadmap.model import Roadmap
+from roadmap.problems import Problem, allowed_pattern
 
 __all__ = [
     "AUDIT_TRAIL_CREATE",
     "AUDIT_TRAIL_NONE",
+    "AWS_KEYS",
     "CONFIG_NAMESPACE",
-    "SECRET",
     "STACK_NAME_PATTERN",
-    "AlarmEndpoint",
-    "AlarmRouting",
-    "Delivery",
     "SnowflakeStage",
     "StackSettings",
-    "StackSettingsError",
-    "known_stacks",
-    "load_stack_settings",
-    "read_stack_config",
-    "settings_from_config",
-    "stack_file",
     "stack_problems",
 ]
 
@@ -111,134 +88,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # arn:partition:iam::account:policy/path/name (IAM User Guide, "IAM identifiers", IAM ARNs;
 # names and paths use [\w+=,.@-], a path is /-separated).
 POLICY_ARN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}$"
-
-
-class AlarmEndpoint(BaseModel):
-    """Where one alert path's SNS topic delivers."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    protocol: Literal["email", "https", "sqs", "lambda"]
-    endpoint: str = Field(min_length=3)
-
-
-class SlackChannel(BaseModel):
-    """The Slack channel an alert path's AWS Chatbot configuration posts to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    # AWS Chatbot API reference, CreateSlackChannelConfiguration: SlackTeamId
-    # `^[0-9A-Z]{1,255}$`, SlackChannelId `^[A-Za-z0-9]+$` (1-255).
-    workspace_id: str = Field(
-        alias="workspaceId",
-        pattern=allowed_pattern(
-            r"^[0-9A-Z]{1,255}$", "the Slack workspace (team) id, e.g. T07EA123LEP"
-        ),
-    )
-    channel_id: str = Field(
-        alias="channelId",
-        pattern=allowed_pattern(r"^[A-Za-z0-9]{1,255}$", "the Slack channel id, e.g. C07EZ1ABC23"),
-    )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Whether an alert path's subscription delivers once deployed, and why (or why not).
-
-    ``confirmed``: SNS delivers as soon as the subscription exists (SQS, Lambda) or the
-    endpoint confirms it itself (HTTPS, e.g. PagerDuty's CloudWatch integration), which the
-    deployment waits for. ``pending``: an e-mail subscription delivers nothing until someone
-    opens the confirmation mail (SNS Developer Guide, "Email notifications").
-    A ``slack:`` path with a channel in ``alarmRouting.slack`` gets an AWS Chatbot Slack
-    channel configuration: ``waiting`` on a person, who authorises the workspace for Chatbot
-    once in the Chatbot console (Chatbot administrator guide, "Tutorial: Get started with
-    Slack"); nothing here can tell whether that was done. ``misrouted``: a ``slack:`` path
-    reaches only the fallback e-mail, since no Slack channel is configured for it
-    (``stack_problems`` refuses that unless the stack says ``slackFallbackToEmail``).
-    ``none``: nobody is subscribed.
-    """
-
-    endpoint: AlarmEndpoint | None
-    state: Literal["confirmed", "pending", "waiting", "misrouted", "none"]
-    reason: str
-
-
-class AlarmRouting(BaseModel):
-    """How alert paths map to subscriptions in this environment."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    fallback_email: str | None = Field(default=None, alias="fallbackEmail")
-    endpoints: dict[str, AlarmEndpoint] = Field(default_factory=dict)
-    # `slack:` alert path -> the channel its AWS Chatbot configuration posts to.
-    slack: dict[str, SlackChannel] = Field(default_factory=dict)
-    # A stack without Slack (a sandbox) may send `slack:` paths to fallbackEmail, saying so.
-    slack_fallback_to_email: bool = Field(default=False, alias="slackFallbackToEmail")
-
-    @field_validator("slack")
-    @classmethod
-    def _slack_paths(cls, value: dict[str, SlackChannel]) -> dict[str, SlackChannel]:
-        wrong = [path for path in value if not path.startswith("slack:")]
-        if wrong:
-            raise ValueError(
-                f"alarmRouting.slack names alert paths, each starting with 'slack:'; got {wrong}"
-            )
-        return value
-
-    def slack_channel(self, alert_path: str) -> SlackChannel | None:
-        """The Chatbot channel of a ``slack:`` path (None: none configured here)."""
-        return self.slack.get(alert_path)
-
-    def endpoint_for(self, alert_path: str) -> AlarmEndpoint | None:
-        """The explicit endpoint, an `email:` path's own address, or the fallback email
-        (none for a `slack:` path that has its Chatbot channel)."""
-        if alert_path in self.endpoints:
-            return self.endpoints[alert_path]
-        if alert_path in self.slack:
-            return None
-        channel, _, target = alert_path.partition(":")
-        if channel == "email":
-            return AlarmEndpoint(protocol="email", endpoint=target)
-        if self.fallback_email:
-            return AlarmEndpoint(protocol="email", endpoint=self.fallback_email)
-        return None
-
-    def delivery(self, alert_path: str) -> Delivery:
-        """How ``alert_path``'s alarms arrive (see ``Delivery``)."""
-        channel = self.slack_channel(alert_path)
-        if channel is not None and alert_path not in self.endpoints:
-            return Delivery(
-                None,
-                "waiting",
-                f"AWS Chatbot posts to Slack channel {channel.channel_id} of workspace "
-                f"{channel.workspace_id}; pending until an administrator authorises that "
-                "workspace in the AWS Chatbot console (a one-time manual step)",
-            )
-        endpoint = self.endpoint_for(alert_path)
-        if endpoint is None:
-            return Delivery(None, "none", "no endpoint and no fallbackEmail: nobody is paged")
-        where = f"{endpoint.protocol} {endpoint.endpoint}"
-        if alert_path.startswith("slack:") and alert_path not in self.endpoints:
-            if self.slack_fallback_to_email:
-                return Delivery(
-                    endpoint,
-                    "pending",
-                    f"{alert_path} goes to the fallback e-mail {endpoint.endpoint} on purpose "
-                    "here (slackFallbackToEmail); pending until someone confirms the "
-                    "subscription e-mail",
-                )
-            return Delivery(
-                endpoint,
-                "misrouted",
-                f"{alert_path} has no Slack channel (AWS Chatbot) configured here; its alarms "
-                f"go to the fallback e-mail {endpoint.endpoint} instead",
-            )
-        if endpoint.protocol == "email":
-            return Delivery(
-                endpoint,
-                "pending",
-                f"{where}: pending until someone confirms the subscription e-mail",
-            )
-        if endpoint.protocol == "https":
-            return Delivery(endpoint, "confirmed", f"{where} (confirms itself on deploy)")
-        return Delivery(endpoint, "confirmed", where)
 
 
 class SnowflakeStage(BaseModel):
@@ -383,8 +232,6 @@ class StackSettings(BaseModel):
     @field_validator("permissions_boundary_arn")
     @classmethod
     def _boundary(cls, arn: str | None) -> str | None:
-        import re
-
         if arn is not None and not re.match(POLICY_ARN, arn):
             raise ValueError(
                 f"{arn!r} is not an IAM managed policy ARN; expected "
@@ -506,155 +353,3 @@ def _snowflake_problems(settings: StackSettings, roadmap: Roadmap, key: str) -> 
                 )
             )
     return problems
-
-
-class StackSettingsError(Exception):
-    """The stack file is missing or its settings are invalid; message names file and key."""
-
-
-def stack_file(stacks_dir: Path, stack: str) -> Path:
-    return stacks_dir / f"Pulumi.{stack}.yaml"
-
-
-def known_stacks(stacks_dir: Path) -> list[str]:
-    """The stacks that have a settings file in `stacks_dir`, sorted."""
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir.glob("Pulumi.*.yaml"))
-
-
-def _config_key(field: str) -> str:
-    """The stack file's key of a model field (`region` -> `aws:region`)."""
-    for key, name in AWS_KEYS.items():
-        if field == name or field.startswith((f"{name}.", f"{name}[")):
-            return key + field[len(name) :]
-    return f"{CONFIG_NAMESPACE}:{field}"
-
-
-def _from_mapping(values: dict[str, Any], source: str, stack: str) -> StackSettings:
-    env_key = f"config.{CONFIG_NAMESPACE}:environment"
-    if "environment" not in values:
-        if stack not in ENVIRONMENTS:
-            raise StackSettingsError(
-                f"{source}: {env_key}: missing; stack {stack!r} is not itself an environment, "
-                f"so say whose rules it follows: one of {', '.join(ENVIRONMENTS)}"
-            )
-        values = {**values, "environment": stack}
-    elif stack in ENVIRONMENTS and values["environment"] != stack:
-        raise StackSettingsError(
-            f"{source}: {env_key}: says {values['environment']!r} but the stack is {stack!r}; "
-            "make them match (a stack named after an environment is that environment)"
-        )
-    if "namePrefix" not in values:
-        if not re.match(PREFIX_PATTERN, stack):
-            raise StackSettingsError(
-                f"{source}: config.{CONFIG_NAMESPACE}:namePrefix: missing, and the stack name "
-                f"{stack!r} cannot prefix AWS names; set a prefix matching {PREFIX_PATTERN}"
-            )
-        values = {**values, "namePrefix": stack}
-    try:
-        return StackSettings.model_validate(values)
-    except ValidationError as err:
-        lines = []
-        for e in err.errors(include_url=False):
-            key = f"config.{_config_key(format_loc(e['loc']))}"
-            lines.append(Problem(key, plain_message(e)).render(source))
-        raise StackSettingsError("\n".join(lines)) from None
-
-
-def _without_secure(value: Any) -> tuple[Any, bool]:
-    """`value` with every `{secure: <ciphertext>}` replaced by SECRET, and whether it had one.
-
-    Pulumi writes a secret config value (also one nested in an object, set with `--path`)
-    as a mapping with the single key `secure`; only the engine can decrypt it.
-    """
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return SECRET, True
-        pairs = {k: _without_secure(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
-    if isinstance(value, list):
-        items = [_without_secure(v) for v in value]
-        return [v for v, _ in items], any(s for _, s in items)
-    return value, False
-
-
-def read_stack_config(stacks_dir: Path, stack: str) -> tuple[dict[str, Any], frozenset[str]]:
-    """The `config:` mapping of a stack file, `secure:` values replaced by SECRET, and the
-    full keys (`integration-provisioner:alarmRouting`) that held one.
-
-    Nothing is decrypted: offline, a secret is known only to be one. Other top-level keys
-    (`environment:` imports of Pulumi ESC, `secretsprovider:`, `encryptedkey:`) belong to
-    the engine and are left to it.
-    """
-    path = stack_file(stacks_dir, stack)
-    if not re.match(STACK_NAME_PATTERN, stack) or not path.is_file():
-        known = ", ".join(known_stacks(stacks_dir)) or "none"
-        raise StackSettingsError(
-            f"unknown stack {stack!r}: no {path}; use one of: {known} (or create its stack "
-            "file, declaring integration-provisioner:environment)"
-        )
-    try:
-        document = read_yaml(path)
-    except RoadmapFileError as err:
-        raise StackSettingsError(str(err)) from None
-    config = (document or {}).get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise StackSettingsError(f"{path}: expected a top-level 'config:' mapping")
-    plain: dict[str, Any] = {}
-    secret: set[str] = set()
-    for key, value in config.items():
-        plain[str(key)], is_secret = _without_secure(value)
-        if is_secret:
-            secret.add(str(key))
-    return plain, frozenset(secret)
-
-
-def load_stack_settings(stacks_dir: Path, stack: str) -> StackSettings:
-    """Read `stacks/Pulumi.<stack>.yaml` into StackSettings (secure values as SECRET)."""
-    path = stack_file(stacks_dir, stack)
-    config, secret = read_stack_config(stacks_dir, stack)
-    values: dict[str, Any] = {}
-    prefix = f"{CONFIG_NAMESPACE}:"
-    for key, value in config.items():
-        if key in AWS_KEYS:
-            values[AWS_KEYS[key]] = value
-        elif key.startswith(prefix):
-            values[key.removeprefix(prefix)] = value
-    values["secret_keys"] = frozenset(k.removeprefix(prefix) for k in secret)
-    return _from_mapping(values, str(path), stack)
-
-
-# Pulumi config hands structured values over as JSON text; these keys are plain text.
-_TEXT_KEYS = frozenset(
-    {"environment", "namePrefix", "permissionsBoundaryArn", "roadmap", "auditTrail"}
-)
-
-
-def settings_from_config(
-    stack: str, get: Any, aws_get: Any, is_secret: Any = lambda key: False
-) -> StackSettings:
-    """Build settings from Pulumi config; `get(key)` and `aws_get(key)` return the raw
-    string or None for a key of this project's namespace and of `aws:`; `is_secret(key)`
-    says whether the engine marked a key of this namespace secret.
-
-    Structured values (objects, lists, numbers, booleans) arrive JSON-encoded, as
-    `pulumi.Config.get` returns them; text keys are taken as they are.
-    """
-    # Every setting the model knows, by its config key (the alias) and namespace.
-    aws_fields = {name: key.removeprefix("aws:") for key, name in AWS_KEYS.items()}
-    values: dict[str, Any] = {}
-    for name, info in StackSettings.model_fields.items():
-        key = info.alias or name
-        if info.exclude:  # not a config key
-            continue
-        raw = aws_get(aws_fields[key]) if key in aws_fields else get(key)
-        if raw is None:
-            continue
-        if key in _TEXT_KEYS:  # a 12-digit account id is text, not a number
-            values[key] = raw
-            continue
-        try:
-            values[key] = json.loads(raw) if key != "region" else raw
-        except (TypeError, ValueError):
-            values[key] = raw
-    values["secret_keys"] = frozenset(k for k in values if k not in aws_fields and is_secret(k))
-    return _from_mapping(values, f"Pulumi.{stack}.yaml", stack)

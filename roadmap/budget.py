@@ -48,7 +48,8 @@ from typing import TYPE_CHECKING
 from contract.connectors import CONNECTORS, MIDDLEWARE
 
 if TYPE_CHECKING:
-    from components.roadmap import Integration, Roadmap
+    from roadmap.integrations import Integration
+    from roadmap.model import Roadmap
 
 __all__ = [
     "BULK_READ_THRESHOLD",

@@ -18,7 +18,7 @@ recorded is strict: https links, ISO dates not in the future, e-mail addresses.
 
 Usage::
 
-    from components.evidence import Evidence, REQUIREMENTS
+    from roadmap.evidence import Evidence, REQUIREMENTS
 
     evidence = Evidence.model_validate({3: {"rollback_plan": "https://wiki.example/rb"}})
     [r.field for r in evidence.missing(3)]  # ['uat_signoff', 'monitoring_confirmed', ...]
@@ -41,6 +41,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from roadmap.fields import StrictModel
 
 __all__ = [
     "PHASE_NAMES",
@@ -113,11 +115,7 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Text = Annotated[str, Field(min_length=2, max_length=200)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SignOff(_Model):
+class SignOff(StrictModel):
     """Who agreed, in which role, and when; optionally where it is written down."""
 
     name: Text
@@ -133,7 +131,7 @@ class Approval(SignOff):
     link: HttpsLink
 
 
-class SampleValidation(_Model):
+class SampleValidation(StrictModel):
     """Sample records checked against the target: how many, when, and the report."""
 
     link: HttpsLink
@@ -141,7 +139,7 @@ class SampleValidation(_Model):
     date: IsoDate
 
 
-class Measurement(_Model):
+class Measurement(StrictModel):
     """One measured improvement: a named metric before and after the automation."""
 
     metric: Text
@@ -158,20 +156,20 @@ class Measurement(_Model):
         return self.after < self.before if self.better == "lower" else self.after > self.before
 
 
-class DiscoveryEvidence(_Model):
+class DiscoveryEvidence(StrictModel):
     """Leaving discovery: the source-of-truth matrix is approved."""
 
     source_of_truth_matrix: Approval | None = None
 
 
-class CleanupEvidence(_Model):
+class CleanupEvidence(StrictModel):
     """Leaving cleanup: sample records validated and the sync rules signed off."""
 
     validated_samples: SampleValidation | None = None
     sync_rules_signoff: SignOff | None = None
 
 
-class FirstWorkflowEvidence(_Model):
+class FirstWorkflowEvidence(StrictModel):
     """Leaving the first workflow: UAT, monitoring, rollback and the owner's sign-off."""
 
     uat_signoff: SignOff | None = None
@@ -180,14 +178,14 @@ class FirstWorkflowEvidence(_Model):
     owner_signoff: SignOff | None = None
 
 
-class AdjacentSystemsEvidence(_Model):
+class AdjacentSystemsEvidence(StrictModel):
     """Leaving adjacent systems: reconciliation checks and a support runbook exist."""
 
     reconciliation_checks: HttpsLink | None = None
     support_runbook: HttpsLink | None = None
 
 
-class AutomationEvidence(_Model):
+class AutomationEvidence(StrictModel):
     """The automation phase's exit: measured cycle-time, data-quality and adoption gains."""
 
     cycle_time: Measurement | None = None
@@ -254,7 +252,7 @@ REQUIREMENTS: dict[int, tuple[Requirement, ...]] = {
 }
 
 
-class Evidence(_Model):
+class Evidence(StrictModel):
     """An integration's evidence, keyed in the file by the phase being left (1-5)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
