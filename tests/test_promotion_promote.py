@@ -97,6 +97,20 @@ def roadmap(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """The example roadmap, as it is, in a folder of its own."""
+    path = tmp_path / "roadmap.yaml"
+    path.write_text(EXAMPLE_TEXT)
+    return path
+
+
+@pytest.fixture
+def fake_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`provisioner promote` runs the passing fakes instead of the pack and the rehearsal."""
+    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
+
+
 def changed_lines(diff: str) -> tuple[list[str], list[str]]:
     body = [line for line in diff.splitlines() if not line.startswith(("---", "+++", "@@"))]
     return [x[1:] for x in body if x.startswith("-")], [x[1:] for x in body if x.startswith("+")]
@@ -139,14 +153,12 @@ def test_to_phase_raises_several_steps_and_needs_every_left_phases_evidence(
     assert phases_of(roadmap, "web-order-capture") == "{dev: 4, staging: 1, prod: 1}"
 
 
-def test_promotion_of_the_example_prod_writes_only_that_value(tmp_path: Path) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    outcome = promote(path, "quote-to-order", "prod", checks=FAKES)
+def test_promotion_of_the_example_prod_writes_only_that_value(example: Path) -> None:
+    outcome = promote(example, "quote-to-order", "prod", checks=FAKES)
     assert outcome.written
     assert outcome.diff.count("\n-    phases: {dev: 5, staging: 4, prod: 3}") == 1
     assert outcome.diff.count("\n+    phases: {dev: 5, staging: 4, prod: 4}") == 1
-    assert path.read_text() == EXAMPLE_TEXT.replace(
+    assert example.read_text() == EXAMPLE_TEXT.replace(
         "    phases: {dev: 5, staging: 4, prod: 3}", "    phases: {dev: 5, staging: 4, prod: 4}"
     )
 
@@ -177,18 +189,16 @@ def test_each_missing_evidence_item_refuses_with_where_to_record_it(
     assert roadmap.read_bytes() == before
 
 
-def test_phase_above_the_environment_below_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    outcome = promote(path, "inventory-to-promise", "prod", checks=FAKES)
+def test_phase_above_the_environment_below_is_refused(example: Path) -> None:
+    outcome = promote(example, "inventory-to-promise", "prod", checks=FAKES)
     assert [c.id for c in outcome.assessment.failed] == ["order"]
     order = outcome.assessment.failed[0]
     assert order.detail == "phase 3 in prod would be ahead of phase 2 in staging"
     assert order.fix == (
         f"promote staging first: provisioner promote inventory-to-promise --to staging "
-        f"--roadmap {path}"
+        f"--roadmap {example}"
     )
-    assert path.read_text() == EXAMPLE_TEXT
+    assert example.read_text() == EXAMPLE_TEXT
 
 
 def test_dev_is_limited_only_by_phase_five(roadmap: Path) -> None:
@@ -206,111 +216,96 @@ def test_dev_is_limited_only_by_phase_five(roadmap: Path) -> None:
     ],
 )
 def test_failing_automated_criteria_refuse_and_say_what_to_do(
-    tmp_path: Path, checks: tuple[promotion.AutomatedCheck, ...], failed: list[str]
+    example: Path, checks: tuple[promotion.AutomatedCheck, ...], failed: list[str]
 ) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    outcome = promote(path, "quote-to-order", "prod", checks=checks)
+    outcome = promote(example, "quote-to-order", "prod", checks=checks)
     assert [c.id for c in outcome.assessment.failed] == failed
     assert all(c.fix for c in outcome.assessment.failed)
-    assert path.read_text() == EXAMPLE_TEXT
+    assert example.read_text() == EXAMPLE_TEXT
 
 
-def test_a_check_that_crashes_is_a_failed_criterion_not_a_pass(tmp_path: Path) -> None:
+def test_a_check_that_crashes_is_a_failed_criterion_not_a_pass(example: Path) -> None:
     def broken_rehearsal(proposal: Proposal) -> Criterion:
         raise ConnectionError("moto server did not start")
 
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    outcome = promote(path, "quote-to-order", "prod", checks=(passing_policy, broken_rehearsal))
+    outcome = promote(example, "quote-to-order", "prod", checks=(passing_policy, broken_rehearsal))
     (failed,) = outcome.assessment.failed
     assert failed.id == "broken-rehearsal"
     assert "ConnectionError: moto server did not start" in failed.detail
-    assert path.read_text() == EXAMPLE_TEXT
+    assert example.read_text() == EXAMPLE_TEXT
 
 
 # ------------------------------------------------------------------ nothing written unless promoted
 
 
-def test_dry_run_prints_the_diff_and_writes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.usefixtures("fake_checks")
+@pytest.mark.parametrize(
+    "argv,code,said",
+    [
+        pytest.param(
+            ["quote-to-order", "--to", "prod", "--dry-run"],
+            0,
+            ["+    phases: {dev: 5, staging: 4, prod: 4}", "dry run: would promote"],
+            id="dry-run-prints-the-diff",
+        ),
+        pytest.param(
+            ["order-to-invoice", "--to", "staging"],
+            1,
+            [
+                "FAIL  evidence.3.rollback_plan",
+                "FAIL  evidence.3.owner_signoff",
+                "fix: record it in roadmap.yaml at integrations[2].evidence.3.rollback_plan",
+                "refused: 2 of",
+            ],
+            id="refused-exits-1-with-the-fixes",
+        ),
+    ],
+)
+def test_a_promotion_not_made_writes_nothing(
+    example: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, said: list[str]
 ) -> None:
-    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    stat = path.stat()
-    code = main(["promote", "quote-to-order", "--to", "prod", "--dry-run", "--roadmap", str(path)])
+    before, stat = example.read_bytes(), example.stat()
+    assert main(["promote", *argv, "--roadmap", str(example)]) == code
     out = capsys.readouterr().out
-    assert code == 0
-    assert "+    phases: {dev: 5, staging: 4, prod: 4}" in out
-    assert "dry run: would promote" in out
-    assert path.read_text() == EXAMPLE_TEXT
-    assert path.stat().st_mtime_ns == stat.st_mtime_ns
-    assert os.listdir(tmp_path) == ["roadmap.yaml"]
+    assert [line for line in said if line not in out] == []
+    assert example.read_bytes() == before
+    assert example.stat().st_mtime_ns == stat.st_mtime_ns
+    assert os.listdir(example.parent) == ["roadmap.yaml"]
 
 
-@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, OSError])
-def test_interrupted_write_leaves_the_roadmap_byte_for_byte_unchanged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+@pytest.mark.parametrize(
+    "step,interrupt",
+    [
+        ("replace", KeyboardInterrupt),  # the rename over the roadmap
+        ("replace", OSError),
+        ("fsync", KeyboardInterrupt),  # the temporary file's write
+    ],
+)
+def test_an_interrupted_write_leaves_the_roadmap_unchanged_and_no_trace(
+    example: Path, monkeypatch: pytest.MonkeyPatch, step: str, interrupt: type[BaseException]
 ) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    before = path.read_bytes()
+    before = example.read_bytes()
 
-    def crash(src: str, dst: str) -> None:
+    def crash(*args: object) -> None:
         raise interrupt("power cut")
 
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(os, step, crash)
     with pytest.raises(interrupt):
-        promote(path, "quote-to-order", "prod", checks=FAKES)
-    assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["roadmap.yaml"]  # the temporary file is gone too
+        promote(example, "quote-to-order", "prod", checks=FAKES)
+    assert example.read_bytes() == before
+    assert os.listdir(example.parent) == ["roadmap.yaml"]  # the temporary file is gone too
 
 
-def test_interrupt_during_the_temporary_write_leaves_no_trace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-
-    def crash(fd: int) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "fsync", crash)
-    with pytest.raises(KeyboardInterrupt):
-        promote(path, "quote-to-order", "prod", checks=FAKES)
-    assert path.read_text() == EXAMPLE_TEXT
-    assert os.listdir(tmp_path) == ["roadmap.yaml"]
-
-
-def test_a_roadmap_changed_during_the_checks_is_not_overwritten(tmp_path: Path) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
+def test_a_roadmap_changed_during_the_checks_is_not_overwritten(example: Path) -> None:
     edited = EXAMPLE_TEXT + "# someone else's edit\n"
 
     def slow_rehearsal(proposal: Proposal) -> Criterion:
-        path.write_text(edited)  # another engineer saves the file meanwhile
+        example.write_text(edited)  # another engineer saves the file meanwhile
         return passing_rehearsal(proposal)
 
     with pytest.raises(CheckFailed, match="changed by someone else"):
-        promote(path, "quote-to-order", "prod", checks=(passing_policy, slow_rehearsal))
-    assert path.read_text() == edited
-
-
-def test_refused_promotion_exits_1_and_leaves_the_file_unchanged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    before = path.read_bytes()
-    assert main(["promote", "order-to-invoice", "--to", "staging", "--roadmap", str(path)]) == 1
-    out = capsys.readouterr().out
-    assert "FAIL  evidence.3.rollback_plan" in out
-    assert "FAIL  evidence.3.owner_signoff" in out
-    assert "fix: record it in roadmap.yaml at integrations[2].evidence.3.rollback_plan" in out
-    assert "refused: 2 of" in out
-    assert path.read_bytes() == before
+        promote(example, "quote-to-order", "prod", checks=(passing_policy, slow_rehearsal))
+    assert example.read_text() == edited
 
 
 # ------------------------------------------------------------------ format preservation
@@ -363,13 +358,11 @@ def test_file_in_another_style_keeps_its_style(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_the_reason(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    example: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
-    assert main([*argv, "--roadmap", str(path)]) == 2
+    assert main([*argv, "--roadmap", str(example)]) == 2
     assert message in capsys.readouterr().err
-    assert path.read_text() == EXAMPLE_TEXT
+    assert example.read_text() == EXAMPLE_TEXT
 
 
 def test_unreadable_roadmap_is_a_usage_error(tmp_path: Path) -> None:
@@ -391,13 +384,12 @@ def test_invalid_roadmap_is_refused_before_anything_else(tmp_path: Path) -> None
 
 
 def test_json_output_shape(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    example: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", (passing_policy, failing_rehearsal))
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
     assert (
-        main(["promote", "quote-to-order", "--to", "prod", "--json", "--roadmap", str(path)]) == 1
+        main(["promote", "quote-to-order", "--to", "prod", "--json", "--roadmap", str(example)])
+        == 1
     )
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {
@@ -412,30 +404,26 @@ def test_json_output_shape(
     assert "+    phases: {dev: 5, staging: 4, prod: 4}" in doc["diff"]
 
 
+@pytest.mark.usefixtures("fake_checks")
 def test_fix_hints_keep_the_roadmap_the_user_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
     argv = ["promote", "quote-to-order", "--to", "prod", "--to-phase", "5", "--dry-run"]
 
-    assert main([*argv, "--roadmap", str(path)]) == 1
+    assert main([*argv, "--roadmap", str(example)]) == 1
 
     captured = capsys.readouterr()
-    hint = f"provisioner promote quote-to-order --to staging --roadmap {path}"
+    hint = f"provisioner promote quote-to-order --to staging --roadmap {example}"
     assert hint in captured.out + captured.err
 
 
+@pytest.mark.usefixtures("fake_checks")
 def test_automated_checks_say_on_stderr_what_they_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(promotion, "AUTOMATED_CHECKS", FAKES)
-    path = tmp_path / "roadmap.yaml"
-    path.write_text(EXAMPLE_TEXT)
     argv = ["promote", "quote-to-order", "--to", "prod", "--dry-run", "--json"]
 
-    main([*argv, "--roadmap", str(path)])
+    main([*argv, "--roadmap", str(example)])
 
     captured = capsys.readouterr()
     json.loads(captured.out)  # stdout stays one JSON document
