@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from types import NoneType
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -41,6 +42,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from roadmap.fields import StrictModel
 
@@ -156,41 +158,60 @@ class Measurement(StrictModel):
         return self.after < self.before if self.better == "lower" else self.after > self.before
 
 
+_SIGNOFF = "{name: ..., email: ...@..., role: ..., date: YYYY-MM-DD}"
+_MEASURE = "{metric: ..., unit: ..., before: N, after: N, better: lower|higher, date: YYYY-MM-DD}"
+
+
+def _needed(what: str, example: str) -> Any:
+    """A piece of evidence a phase's exit needs: what it is, and how to record it."""
+    return Field(default=None, description=what, json_schema_extra={"example": example})
+
+
 class DiscoveryEvidence(StrictModel):
     """Leaving discovery: the source-of-truth matrix is approved."""
 
-    source_of_truth_matrix: Approval | None = None
+    source_of_truth_matrix: Approval | None = _needed(
+        "approval of the source-of-truth matrix (who owns each object and field)",
+        "{name: ..., email: ..., role: ..., date: YYYY-MM-DD, link: https://...}",
+    )
 
 
 class CleanupEvidence(StrictModel):
     """Leaving cleanup: sample records validated and the sync rules signed off."""
 
-    validated_samples: SampleValidation | None = None
-    sync_rules_signoff: SignOff | None = None
+    validated_samples: SampleValidation | None = _needed(
+        "a report of sample records validated against the target",
+        "{link: https://..., records: N, date: YYYY-MM-DD}",
+    )
+    sync_rules_signoff: SignOff | None = _needed("sign-off of the sync rules", _SIGNOFF)
 
 
 class FirstWorkflowEvidence(StrictModel):
     """Leaving the first workflow: UAT, monitoring, rollback and the owner's sign-off."""
 
-    uat_signoff: SignOff | None = None
-    monitoring_confirmed: SignOff | None = None
-    rollback_plan: HttpsLink | None = None
-    owner_signoff: SignOff | None = None
+    uat_signoff: SignOff | None = _needed("user-acceptance-test sign-off", _SIGNOFF)
+    monitoring_confirmed: SignOff | None = _needed(
+        "confirmation that the alarms page the alert path", _SIGNOFF
+    )
+    rollback_plan: HttpsLink | None = _needed("a link to the rollback plan", "https://...")
+    owner_signoff: SignOff | None = _needed("the owning team's sign-off", _SIGNOFF)
 
 
 class AdjacentSystemsEvidence(StrictModel):
     """Leaving adjacent systems: reconciliation checks and a support runbook exist."""
 
-    reconciliation_checks: HttpsLink | None = None
-    support_runbook: HttpsLink | None = None
+    reconciliation_checks: HttpsLink | None = _needed(
+        "a link to the reconciliation checks and their latest result", "https://..."
+    )
+    support_runbook: HttpsLink | None = _needed("a link to the support runbook", "https://...")
 
 
 class AutomationEvidence(StrictModel):
     """The automation phase's exit: measured cycle-time, data-quality and adoption gains."""
 
-    cycle_time: Measurement | None = None
-    data_quality: Measurement | None = None
-    adoption: Measurement | None = None
+    cycle_time: Measurement | None = _needed("measured cycle-time improvement", _MEASURE)
+    data_quality: Measurement | None = _needed("measured data-quality improvement", _MEASURE)
+    adoption: Measurement | None = _needed("measured adoption improvement", _MEASURE)
 
 
 @dataclass(frozen=True)
@@ -201,55 +222,6 @@ class Requirement:
     field: str
     what: str
     example: str
-
-
-_SIGNOFF = "{name: ..., email: ...@..., role: ..., date: YYYY-MM-DD}"
-_MEASURE = "{metric: ..., unit: ..., before: N, after: N, better: lower|higher, date: YYYY-MM-DD}"
-
-REQUIREMENTS: dict[int, tuple[Requirement, ...]] = {
-    1: (
-        Requirement(
-            1,
-            "source_of_truth_matrix",
-            "approval of the source-of-truth matrix (who owns each object and field)",
-            "{name: ..., email: ..., role: ..., date: YYYY-MM-DD, link: https://...}",
-        ),
-    ),
-    2: (
-        Requirement(
-            2,
-            "validated_samples",
-            "a report of sample records validated against the target",
-            "{link: https://..., records: N, date: YYYY-MM-DD}",
-        ),
-        Requirement(2, "sync_rules_signoff", "sign-off of the sync rules", _SIGNOFF),
-    ),
-    3: (
-        Requirement(3, "uat_signoff", "user-acceptance-test sign-off", _SIGNOFF),
-        Requirement(
-            3,
-            "monitoring_confirmed",
-            "confirmation that the alarms page the alert path",
-            _SIGNOFF,
-        ),
-        Requirement(3, "rollback_plan", "a link to the rollback plan", "https://..."),
-        Requirement(3, "owner_signoff", "the owning team's sign-off", _SIGNOFF),
-    ),
-    4: (
-        Requirement(
-            4,
-            "reconciliation_checks",
-            "a link to the reconciliation checks and their latest result",
-            "https://...",
-        ),
-        Requirement(4, "support_runbook", "a link to the support runbook", "https://..."),
-    ),
-    5: (
-        Requirement(5, "cycle_time", "measured cycle-time improvement", _MEASURE),
-        Requirement(5, "data_quality", "measured data-quality improvement", _MEASURE),
-        Requirement(5, "adoption", "measured adoption improvement", _MEASURE),
-    ),
-}
 
 
 class Evidence(StrictModel):
@@ -290,10 +262,25 @@ class Evidence(StrictModel):
         return [r for r in REQUIREMENTS.get(phase, ()) if self.recorded(phase, r.field) is None]
 
 
-_FIELD_BY_PHASE = {
-    1: "discovery",
-    2: "cleanup",
-    3: "first_workflow",
-    4: "adjacent_systems",
-    5: "automation",
+def _block(info: FieldInfo) -> type[BaseModel]:
+    """The model of one phase's evidence (``FirstWorkflowEvidence | None``)."""
+    return next(a for a in get_args(info.annotation) if isinstance(a, type) and a is not NoneType)
+
+
+def _requirement(phase: int, field: str, info: FieldInfo) -> Requirement:
+    extra = info.json_schema_extra
+    if info.description is None or not isinstance(extra, dict):
+        raise TypeError(f"evidence {phase}.{field} is not declared with _needed(what, example)")
+    return Requirement(phase, field, info.description, str(extra["example"]))
+
+
+# The phase each block of evidence is recorded under ("3:") -> its field, and what leaving
+# each phase needs: read from the models above, which declare both.
+_FIELD_BY_PHASE = {int(info.alias or 0): name for name, info in Evidence.model_fields.items()}
+REQUIREMENTS: dict[int, tuple[Requirement, ...]] = {
+    phase: tuple(
+        _requirement(phase, field, info)
+        for field, info in _block(Evidence.model_fields[name]).model_fields.items()
+    )
+    for phase, name in sorted(_FIELD_BY_PHASE.items())
 }

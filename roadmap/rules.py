@@ -16,7 +16,7 @@ Usage::
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -36,24 +36,13 @@ from roadmap.model import Roadmap
 from roadmap.problems import Problem
 from roadmap.systems import DataObject, System
 
-__all__ = ["check_rules"]
+__all__ = ["RULES", "check_rules"]
 
 
 def check_rules(roadmap: Roadmap) -> Iterator[Problem]:
     """Every cross-entry rule, each yielding problems with a location and a fix."""
-    yield from _unique_names(roadmap)
-    yield from _renames(roadmap)
-    yield from _references(roadmap)
-    yield from _ownership(roadmap)
-    yield from _concurrent_writers(roadmap)
-    yield from _phases_never_rise(roadmap)
-    yield from _schedules(roadmap)
-    yield from _ordering(roadmap)
-    yield from _both_ways(roadmap)
-    yield from _mappings(roadmap)
-    yield from connector_rules(roadmap)
-    yield from _webhooks(roadmap)
-    yield from _salesforce_budget(roadmap)
+    for rule in RULES:
+        yield from rule(roadmap)
 
 
 def _duplicates(names: list[str]) -> dict[str, list[int]]:
@@ -460,3 +449,21 @@ def _salesforce_budget(roadmap: Roadmap) -> Iterator[Problem]:
                 f"lower service_levels.expected_records_per_day or schedules (largest: "
                 f"{largest}), or raise licences/api_addon_calls",
             )
+
+
+# Every rule, in the order its problems are reported.
+RULES: tuple[Callable[[Roadmap], Iterator[Problem]], ...] = (
+    _unique_names,
+    _renames,
+    _references,
+    _ownership,
+    _concurrent_writers,
+    _phases_never_rise,
+    _schedules,
+    _ordering,
+    _both_ways,
+    _mappings,
+    connector_rules,
+    _webhooks,
+    _salesforce_budget,
+)
