@@ -16,6 +16,7 @@ import pytest
 from program_runs import stack_run
 from roadmap_examples import EXAMPLE
 
+from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from provisioner.program import ProgramRun
 from roadmap.budget import (
     BULK_READ_THRESHOLD,
@@ -81,10 +82,9 @@ def test_the_window_stays_within_lambdas_300_seconds_and_above_one() -> None:
 def test_the_planned_trigger_and_queue_carry_the_derived_batch(
     dev: ProgramRun, roadmap: Roadmap
 ) -> None:
-    integ = roadmap.integration("credit-status-to-crm")
-    batching = consumer_batching(integ, roadmap)
+    batching = consumer_batching(roadmap.integration("credit-status-to-crm"), roadmap)
     trigger = dev.find("credit-status-to-crm-consumer-trigger")
-    queue = dev.find("credit-status-to-crm-queue", "aws:sqs/queue:Queue")
+    queue = dev.find("credit-status-to-crm-queue", SQS_QUEUE)
 
     assert trigger.inputs["batchSize"] == batching.size
     assert trigger.inputs["maximumBatchingWindowInSeconds"] == batching.window_seconds
@@ -132,7 +132,7 @@ def test_the_alarm_the_environment_and_the_rules_read_the_same_figure(
     integ = roadmap.integration("warehouse-export")
     spend = salesforce_calls_per_day(integ, roadmap)
     alarm = dev.find("warehouse-export-alarm-api-budget")
-    function = dev.find("warehouse-export-batch", "aws:lambda/function:Function")
+    function = dev.find("warehouse-export-batch", LAMBDA_FUNCTION)
 
     assert alarm.inputs["threshold"] == api_alarm_threshold(integ, roadmap) == spend * 3 // 2
     assert function.inputs["environment"]["variables"]["API_CALLS_PER_DAY"] == str(spend)
@@ -168,7 +168,7 @@ def test_plan_shows_each_flows_computed_salesforce_calls(
 
 def test_only_large_scheduled_reads_of_salesforce_run_as_bulk_query_jobs(dev: ProgramRun) -> None:
     def env(function: str) -> dict[str, str]:
-        found = dev.find(function, "aws:lambda/function:Function")
+        found = dev.find(function, LAMBDA_FUNCTION)
         return dict(found.inputs["environment"]["variables"])
 
     # warehouse-export reads 150,000 Salesforce records a night; order-to-invoice reads NetSuite.

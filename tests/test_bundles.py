@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from contract.aws_types import LAMBDA_FUNCTION
 from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
 from provisioner.bundles import BundleBuildError, build_bundle, bundle_sources_hash
 
@@ -50,28 +51,25 @@ def _fake_pip(monkeypatch: pytest.MonkeyPatch, calls: list[list[str]]) -> None:
     monkeypatch.setattr(subprocess, "run", run)
 
 
-def test_zip_holds_sources_and_dependencies_without_caches(
-    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def zipped(bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names in the zip built from ``bundle_dir`` with its pinned requirements."""
     _fake_pip(monkeypatch, [])
     zip_path = build_bundle(
         bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path / "out"
     )
-    names = zipfile.ZipFile(zip_path).namelist()
-    assert "integration_sync/consumer.py" in names
-    assert "requests/__init__.py" in names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    assert "requirements.txt" not in names
+    return zipfile.ZipFile(zip_path).namelist()
 
 
-def test_runtime_provided_boto3_and_console_scripts_are_not_packaged(
-    bundle_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _fake_pip(monkeypatch, [])
-    zip_path = build_bundle(
-        bundle_dir, requirements=bundle_dir / "requirements.txt", build_dir=tmp_path / "out"
-    )
-    tops = {n.split("/")[0] for n in zipfile.ZipFile(zip_path).namelist()}
+def test_zip_holds_sources_and_dependencies_without_caches(zipped: list[str]) -> None:
+    assert "integration_sync/consumer.py" in zipped
+    assert "requests/__init__.py" in zipped
+    assert not [n for n in zipped if "__pycache__" in n or n.endswith(".pyc")]
+    assert "requirements.txt" not in zipped
+
+
+def test_runtime_provided_boto3_and_console_scripts_are_not_packaged(zipped: list[str]) -> None:
+    tops = {n.split("/")[0] for n in zipped}
     assert not tops & {"boto3", "botocore", "boto3-1.44.8.dist-info", "bin"}
 
 
@@ -176,7 +174,7 @@ def test_every_function_runs_the_one_runtime_and_its_bundles_native_code_matches
     from provisioner.bundles import built_bundle
     from provisioner.paths import PROJECT_ROOT
 
-    functions = stack_run("dev").by_type("aws:lambda/function:Function")
+    functions = stack_run("dev").by_type(LAMBDA_FUNCTION)
     assert {f.inputs["runtime"] for f in functions} == {RUNTIME}
     assert {tuple(f.inputs["architectures"]) for f in functions} == {(ARCHITECTURE,)}
     # Every platform wheel in the deployed zips is for Lambda's aarch64, none for this host.
