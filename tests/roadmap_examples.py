@@ -43,3 +43,14 @@ def example_with_long_words() -> Roadmap:
     export = next(i for i in data["integrations"] if i["name"] == "warehouse-export")
     export["objects"] = [o["name"] for o in data["objects"] if o["owner"] == "salesforce"]
     return parse_roadmap(data)
+
+
+def stack_folder(folder: Path, stack: str, edit: dict[str, str], source: str = "dev") -> Path:
+    """`folder` holding stack `stack`: the repository's `source` stack file with each of
+    `edit`'s texts (which must be there) replaced."""
+    text = (ROOT / "stacks" / f"Pulumi.{source}.yaml").read_text()
+    for old, new in edit.items():
+        assert old in text, f"Pulumi.{source}.yaml has no {old!r}"
+        text = text.replace(old, new)
+    (folder / f"Pulumi.{stack}.yaml").write_text(text)
+    return folder

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from roadmap_examples import stack_folder
 
 from roadmap.stack_config import StackSettingsError, load_stack_settings, settings_from_config
 
@@ -46,25 +47,15 @@ def test_unknown_stack_is_named_with_the_known_ones() -> None:
         load_stack_settings(ROOT / "stacks", "qa")
 
 
-def _stack_file(tmp_path: Path, stack: str, edit: dict[str, str], source: str = "dev") -> Path:
-    """A stacks folder holding `stack`: the repository's `source` stack file, edited."""
-    text = (ROOT / "stacks" / f"Pulumi.{source}.yaml").read_text()
-    for old, new in edit.items():
-        assert old in text
-        text = text.replace(old, new)
-    (tmp_path / f"Pulumi.{stack}.yaml").write_text(text)
-    return tmp_path
-
-
 def test_a_stack_follows_the_environment_it_declares_and_prefixes_names_with_its_own(
     tmp_path: Path,
 ) -> None:
-    alice = load_stack_settings(_stack_file(tmp_path, "dev-alice", {}), "dev-alice")
+    alice = load_stack_settings(stack_folder(tmp_path, "dev-alice", {}), "dev-alice")
     assert (alice.environment, alice.name_prefix) == ("dev", "dev-alice")
 
 
 def test_a_stack_may_set_its_own_name_prefix(tmp_path: Path) -> None:
-    stacks = _stack_file(
+    stacks = stack_folder(
         tmp_path,
         "pr-123",
         {"environment: dev": "environment: dev\n  integration-provisioner:namePrefix: pr123"},
@@ -73,7 +64,7 @@ def test_a_stack_may_set_its_own_name_prefix(tmp_path: Path) -> None:
 
 
 def test_a_stack_not_named_after_an_environment_must_declare_one(tmp_path: Path) -> None:
-    stacks = _stack_file(tmp_path, "pr-123", {"  integration-provisioner:environment: dev\n": ""})
+    stacks = stack_folder(tmp_path, "pr-123", {"  integration-provisioner:environment: dev\n": ""})
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "pr-123")
     assert "Pulumi.pr-123.yaml: config.integration-provisioner:environment: missing" in str(
@@ -82,13 +73,13 @@ def test_a_stack_not_named_after_an_environment_must_declare_one(tmp_path: Path)
 
 
 def test_a_stack_name_that_cannot_prefix_aws_names_asks_for_a_prefix(tmp_path: Path) -> None:
-    stacks = _stack_file(tmp_path, "Alice.Dev", {})
+    stacks = stack_folder(tmp_path, "Alice.Dev", {})
     with pytest.raises(StackSettingsError, match="namePrefix: missing, and the stack name"):
         load_stack_settings(stacks, "Alice.Dev")
 
 
 def test_an_allowed_account_must_be_twelve_digits(tmp_path: Path) -> None:
-    stacks = _stack_file(tmp_path, "dev", {'["111111111111"]': '["1111"]'})
+    stacks = stack_folder(tmp_path, "dev", {'["111111111111"]': '["1111"]'})
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "dev")
     assert str(caught.value).endswith(
@@ -100,33 +91,29 @@ def test_an_allowed_account_must_be_twelve_digits(tmp_path: Path) -> None:
 def test_an_unquoted_allowed_account_is_refused_before_it_loses_its_zeros(
     tmp_path: Path,
 ) -> None:
-    stacks = _stack_file(tmp_path, "dev", {'["111111111111"]': "[011111111111]"})
+    stacks = stack_folder(tmp_path, "dev", {'["111111111111"]': "[011111111111]"})
     with pytest.raises(StackSettingsError, match=r"allowedAccountIds: .*must be quoted strings"):
         load_stack_settings(stacks, "dev")
 
 
 def test_invalid_retention_names_the_file_and_key(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    (tmp_path / "Pulumi.dev.yaml").write_text(
-        text.replace("logRetentionDays: 14", "logRetentionDays: 10")
-    )
+    stacks = stack_folder(tmp_path, "dev", {"logRetentionDays: 14": "logRetentionDays: 10"})
     with pytest.raises(StackSettingsError) as caught:
-        load_stack_settings(tmp_path, "dev")
+        load_stack_settings(stacks, "dev")
     message = str(caught.value)
     assert "Pulumi.dev.yaml: config.integration-provisioner:logRetentionDays" in message
     assert "10 is not a CloudWatch Logs retention" in message
 
 
 def test_environment_must_match_the_stack(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    (tmp_path / "Pulumi.dev.yaml").write_text(text.replace("environment: dev", "environment: prod"))
+    stacks = stack_folder(tmp_path, "dev", {"environment: dev": "environment: prod"})
     with pytest.raises(StackSettingsError, match="says 'prod' but the stack is 'dev'"):
-        load_stack_settings(tmp_path, "dev")
+        load_stack_settings(stacks, "dev")
 
 
 def test_a_prod_stack_cannot_drop_protection(tmp_path: Path) -> None:
     edit = {"protectStateful: true": "protectStateful: false"}
-    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
+    stacks = stack_folder(tmp_path, "prod", edit, source="prod")
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "prod")
     assert "Pulumi.prod.yaml: config.integration-provisioner:protectStateful: a prod stack" in str(
@@ -134,11 +121,15 @@ def test_a_prod_stack_cannot_drop_protection(tmp_path: Path) -> None:
     )
 
 
-def _dev_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    assert old in text
-    (tmp_path / "Pulumi.dev.yaml").write_text(text.replace(old, new))
-    return tmp_path
+# The dev stack's sandbox org with a 5,000 calls/day allocation, which the example spends.
+SMALL_ORG = {"salesforceApiAllocation: 5000000": "salesforceApiAllocation: 5000"}
+
+
+def with_boundary(arn: str) -> dict[str, str]:
+    """The edit that gives the dev stack a permissions boundary."""
+    return {
+        "killSwitch: []": f"killSwitch: []\n  integration-provisioner:permissionsBoundaryArn: {arn}"
+    }
 
 
 @pytest.mark.parametrize(
@@ -148,11 +139,7 @@ def _dev_with(tmp_path: Path, old: str, new: str) -> Path:
 def test_a_permissions_boundary_that_is_not_a_policy_arn_is_refused(
     tmp_path: Path, arn: str
 ) -> None:
-    stacks = _dev_with(
-        tmp_path,
-        "killSwitch: []",
-        f"killSwitch: []\n  integration-provisioner:permissionsBoundaryArn: {arn}",
-    )
+    stacks = stack_folder(tmp_path, "dev", with_boundary(arn))
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "dev")
     assert "config.integration-provisioner:permissionsBoundaryArn" in str(caught.value)
@@ -161,11 +148,7 @@ def test_a_permissions_boundary_that_is_not_a_policy_arn_is_refused(
 
 def test_a_policy_arn_with_a_path_is_a_valid_boundary(tmp_path: Path) -> None:
     arn = "arn:aws:iam::111111111111:policy/boundaries/integration-boundary"
-    stacks = _dev_with(
-        tmp_path,
-        "killSwitch: []",
-        f"killSwitch: []\n  integration-provisioner:permissionsBoundaryArn: {arn}",
-    )
+    stacks = stack_folder(tmp_path, "dev", with_boundary(arn))
     assert load_stack_settings(stacks, "dev").permissions_boundary_arn == arn
 
 
@@ -173,7 +156,7 @@ def test_a_kill_switch_entry_naming_no_integration_is_a_problem(tmp_path: Path) 
     from roadmap.io import load_roadmap
     from roadmap.settings import stack_problems
 
-    stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
+    stacks = stack_folder(tmp_path, "dev", {"killSwitch: []": "killSwitch: [quote-to-ordr]"})
     [problem] = stack_problems(
         load_stack_settings(stacks, "dev"), load_roadmap(ROOT / "roadmap.yaml")
     )
@@ -192,9 +175,7 @@ def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
     spent = sum(
         salesforce_calls_per_day(i, roadmap, phase=i.phase("dev")) for i in roadmap.active("dev")
     )
-    stacks = _dev_with(
-        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 5000"
-    )
+    stacks = stack_folder(tmp_path, "dev", SMALL_ORG)
     [problem] = stack_problems(load_stack_settings(stacks, "dev"), roadmap)
     assert problem.loc == "config.integration-provisioner:salesforceApiAllocation"
     assert f"spend {spent:,} salesforce API calls/day but this org allows 4,000" in problem.msg
@@ -215,7 +196,7 @@ def test_stack_commands_refuse_a_stack_that_does_not_fit_its_roadmap(
     import provisioner.context
     from provisioner.cli import main
 
-    stacks = _dev_with(tmp_path, "killSwitch: []", "killSwitch: [quote-to-ordr]")
+    stacks = stack_folder(tmp_path, "dev", {"killSwitch: []": "killSwitch: [quote-to-ordr]"})
     monkeypatch.setattr(
         provisioner.context,
         "read_settings",
@@ -234,9 +215,7 @@ def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
     import provisioner.commands.validate as validate
     from provisioner.cli import main
 
-    stacks = _dev_with(
-        tmp_path, "salesforceApiAllocation: 5000000", "salesforceApiAllocation: 5000"
-    )
+    stacks = stack_folder(tmp_path, "dev", SMALL_ORG)
     monkeypatch.setattr(validate, "STACKS_DIR", stacks)  # only dev there: the others skipped
     assert main(["validate"]) == 1
     out = capsys.readouterr().out
@@ -244,30 +223,28 @@ def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
 
 
 def test_a_stack_creates_its_audit_trail_unless_its_file_says_otherwise(tmp_path: Path) -> None:
-    stacks = _stack_file(
+    stacks = stack_folder(
         tmp_path, "dev-alice", {"  integration-provisioner:auditTrail: none\n": ""}
     )
     assert load_stack_settings(stacks, "dev-alice").audit_trail == "create"
     assert load_stack_settings(ROOT / "stacks", "dev").audit_trail == "none"
     org = "arn:aws:cloudtrail:us-east-1:999999999999:trail/organisation"
-    named = _stack_file(tmp_path, "dev", {"auditTrail: none": f"auditTrail: {org}"})
+    named = stack_folder(tmp_path, "dev", {"auditTrail: none": f"auditTrail: {org}"})
     assert load_stack_settings(named, "dev").existing_trail_arn == org
 
 
 def test_a_prod_stack_cannot_go_without_an_audit_trail(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
-    (tmp_path / "Pulumi.prod.yaml").write_text(
-        text.replace("auditTrail: create", "auditTrail: none")
-    )
+    edit = {"auditTrail: create": "auditTrail: none"}
+    stacks = stack_folder(tmp_path, "prod", edit, source="prod")
     with pytest.raises(
         StackSettingsError,
         match=r"Pulumi.prod.yaml: config.integration-provisioner:auditTrail: a prod stack records",
     ):
-        load_stack_settings(tmp_path, "prod")
+        load_stack_settings(stacks, "prod")
 
 
 def test_an_audit_trail_that_is_no_trail_arn_names_the_three_choices(tmp_path: Path) -> None:
-    stacks = _stack_file(tmp_path, "dev", {"auditTrail: none": "auditTrail: my-trail"})
+    stacks = stack_folder(tmp_path, "dev", {"auditTrail: none": "auditTrail: my-trail"})
     with pytest.raises(StackSettingsError, match=r"auditTrail: 'my-trail' is neither `create`"):
         load_stack_settings(stacks, "dev")
 
@@ -279,7 +256,7 @@ def test_a_slack_path_without_its_channel_is_refused_unless_the_stack_falls_back
     from roadmap.settings import stack_problems
 
     roadmap = load_roadmap(ROOT / "roadmap.yaml")
-    stacks = _dev_with(tmp_path, "    slackFallbackToEmail: true\n", "")
+    stacks = stack_folder(tmp_path, "dev", {"    slackFallbackToEmail: true\n": ""})
     problems = stack_problems(load_stack_settings(stacks, "dev"), roadmap)
     assert {p.loc for p in problems} == {"config.integration-provisioner:alarmRouting.slack"}
     mops = next(p for p in problems if "slack:mops-alerts" in p.msg)
@@ -294,7 +271,7 @@ def test_prod_posts_slack_paths_through_chatbot_and_refuses_the_e_mail_fallback(
     from roadmap.settings import stack_problems
 
     edit = {"    slack:\n": "    slackFallbackToEmail: true\n    slack:\n"}
-    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
+    stacks = stack_folder(tmp_path, "prod", edit, source="prod")
     [problem] = stack_problems(
         load_stack_settings(stacks, "prod"), load_roadmap(ROOT / "roadmap.yaml")
     )
@@ -304,7 +281,7 @@ def test_prod_posts_slack_paths_through_chatbot_and_refuses_the_e_mail_fallback(
 
 def test_a_slack_channel_id_of_the_wrong_shape_names_the_key_and_the_shape(tmp_path: Path) -> None:
     edit = {"channelId: C07EZ1MOPS1": "channelId: '#mops-alerts'"}
-    stacks = _stack_file(tmp_path, "prod", edit, source="prod")
+    stacks = stack_folder(tmp_path, "prod", edit, source="prod")
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "prod")
     assert "alarmRouting.slack.slack:mops-alerts.channelId" in str(caught.value)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from program_runs import stack_run
+from roadmap_examples import stack_folder
 
 from components.stage import EXPIRE_AFTER_DAYS
 from contract.naming import stage_bucket_name
@@ -111,13 +112,6 @@ def test_the_pipes_queue_hears_of_created_files_under_each_prefix(dev: ProgramRu
     assert all(q["events"] == ["s3:ObjectCreated:*"] for q in queues)
 
 
-def _dev_with(tmp_path: Path, old: str, new: str) -> Path:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
-    assert old in text
-    (tmp_path / "Pulumi.dev.yaml").write_text(text.replace(old, new))
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
@@ -137,7 +131,7 @@ def _dev_with(tmp_path: Path, old: str, new: str) -> Path:
 def test_a_malformed_snowflake_value_names_the_file_key_and_what_desc_integration_prints(
     tmp_path: Path, old: str, new: str, key: str
 ) -> None:
-    stacks = _dev_with(tmp_path, old, new)
+    stacks = stack_folder(tmp_path, "dev", {old: new})
     with pytest.raises(StackSettingsError) as caught:
         load_stack_settings(stacks, "dev")
     message = str(caught.value)
