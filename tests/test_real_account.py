@@ -230,6 +230,7 @@ def test_a_secure_alert_endpoint_is_a_secret_in_the_plan_and_shown_nowhere(
 def test_a_secure_alert_endpoint_is_checked_and_reported_without_its_value(
     alice_plan: ProgramRun, alice_stacks: Path, longest_roadmap: Path, tmp_path: Path
 ) -> None:
+    from provisioner.context import StackContext
     from provisioner.report import build_report, collect_plan, collect_promotion, write_report
 
     result = check_resources(
@@ -240,14 +241,8 @@ def test_a_secure_alert_endpoint_is_checked_and_reported_without_its_value(
     policy, costs = collect_plan(
         "dev-alice", longest_roadmap, roadmap, check=False, stacks_dir=alice_stacks
     )
-    report = build_report(
-        roadmap,
-        "dev-alice",
-        alice_plan.settings,
-        policy=policy,
-        costs=costs,
-        promotion=collect_promotion(roadmap),
-    )
+    context = StackContext("dev-alice", alice_plan.settings, roadmap, longest_roadmap)
+    report = build_report(context, policy=policy, costs=costs, promotion=collect_promotion(roadmap))
     written = write_report(report, tmp_path)
     assert costs.available
     for path in written:

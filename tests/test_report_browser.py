@@ -27,13 +27,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+from report_examples import report_of
 
-from provisioner.report import CostResults, PolicyResults, PromotionResults, build_report
+from provisioner.report import CostResults
 from provisioner.report import write_report as write
 from provisioner.report.diagram import PATTERN_STYLES
 from roadmap.io import load_roadmap, parse_roadmap
 from roadmap.model import Roadmap
-from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -168,13 +168,9 @@ def page_requests(net_log: Path) -> list[str]:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The dev report (policy and pricing not run: network must be nil regardless)."""
     tmp = tmp_path_factory.mktemp("report")
-    report = build_report(
+    report = report_of(
         load_roadmap(ROOT / "roadmap.yaml"),
-        "dev",
-        load_stack_settings(ROOT / "stacks", "dev"),
-        policy=PolicyResults.unavailable("not run in this test"),
         costs=CostResults(available=True, per_integration={"quote-to-order": 10.0}),
-        promotion=PromotionResults.unavailable("not run in this test"),
     )
     html, _md = write(report, tmp / "out")
     return tmp, html
@@ -326,15 +322,7 @@ def layout_faults(measured: dict[str, Any]) -> list[str]:
 
 
 def write_page(roadmap: Roadmap, out: Path) -> Path:
-    report = build_report(
-        roadmap,
-        "dev",
-        load_stack_settings(ROOT / "stacks", "dev"),
-        policy=PolicyResults.unavailable("not run in this test"),
-        costs=CostResults.unavailable("not run in this test"),
-        promotion=PromotionResults.unavailable("not run in this test"),
-    )
-    return write(report, out)[0]
+    return write(report_of(roadmap), out)[0]
 
 
 PAGES = {

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from report_examples import report_of
 
 from provisioner.report import (
     CostResults,
@@ -17,7 +18,6 @@ from provisioner.report import (
     PolicyResults,
     PromotionResults,
     Verdict,
-    build_report,
     render_html,
     render_markdown,
 )
@@ -69,10 +69,10 @@ def report_for(
     promotion: PromotionResults = NO_PROMOTION,
     settings: StackSettings | None = None,
 ) -> Report:
-    return build_report(
+    return report_of(
         roadmap,
         stack,
-        settings or SETTINGS[stack],
+        settings=settings or SETTINGS[stack],
         policy=policy,
         costs=costs,
         promotion=promotion,

@@ -14,12 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_examples import report_of
 
 from provisioner.report import (
-    CostResults,
-    PolicyResults,
-    PromotionResults,
-    build_report,
     render_markdown,
 )
 from provisioner.report.diagram import BACKGROUND, render_map
@@ -27,7 +24,6 @@ from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
 from roadmap.fields import ENVIRONMENTS
 from roadmap.io import parse_roadmap
 from roadmap.model import Roadmap
-from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -229,15 +225,7 @@ def parse_mermaid(markdown: str) -> dict[str, Any]:
 
 
 def markdown_for(roadmap: Roadmap, env: str) -> str:
-    report = build_report(
-        roadmap,
-        env,
-        load_stack_settings(ROOT / "stacks", env),
-        policy=PolicyResults.unavailable("not run in this test"),
-        costs=CostResults.unavailable("not run in this test"),
-        promotion=PromotionResults.unavailable("not run in this test"),
-    )
-    return render_markdown(report)
+    return render_markdown(report_of(roadmap, env))
 
 
 @pytest.mark.parametrize("case", ["example-prod", "example-dev", "generated-15-systems-22-flows"])

@@ -92,15 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory; pass a directory")
     policy, costs = collect_plan(ctx.stack, ctx.roadmap_path, ctx.roadmap, check=not args.no_check)
-    report = build_report(
-        ctx.roadmap,
-        ctx.stack,
-        ctx.settings,
-        policy=policy,
-        costs=costs,
-        promotion=collect_promotion(ctx.roadmap),
-        roadmap_name=ctx.roadmap_path.name,
-    )
+    report = build_report(ctx, policy=policy, costs=costs, promotion=collect_promotion(ctx.roadmap))
     try:
         html_path, md_path = write_report(report, out)
     except OSError as err:

@@ -7,7 +7,7 @@ checklist's rules (`checklist`), the content as data (`model`), the system map a
 
 Usage::
 
-    report = build_report(roadmap, "dev", settings, policy=policy, costs=costs,
+    report = build_report(load_stack_context("dev"), policy=policy, costs=costs,
                           promotion=promotion)
     write_report(report, Path("out"))   # out/index.html, out/report.md
 """

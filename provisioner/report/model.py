@@ -5,7 +5,7 @@ content once and both formats show the same facts.
 
 Usage::
 
-    report = build_report(roadmap, "prod", settings, policy=..., costs=..., promotion=...)
+    report = build_report(load_stack_context("prod"), policy=..., costs=..., promotion=...)
     report.checklist[0].verdict  # Verdict.PASS
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from provisioner.context import StackContext
 from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Verdict, evaluate
 from provisioner.report.sources import CostResults, PolicyResults, PromotionResults, Violation
 from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Direction, Integration
 from roadmap.model import Roadmap
-from roadmap.settings import StackSettings
 
 __all__ = [
     "MatrixCell",
@@ -148,22 +148,13 @@ def policy_verdicts(
 
 
 @dataclass(frozen=True)
-class Report:
-    """Everything the report shows for one stack."""
+class Report(StackContext):
+    """Everything the report shows for one stack: the stack itself, and what was found."""
 
-    roadmap: Roadmap
-    roadmap_name: str
-    stack: str
-    settings: StackSettings
     checklist: tuple[ChecklistItem, ...]
     policy: PolicyResults
     costs: CostResults
     promotion: PromotionResults
-
-    @property
-    def environment(self) -> str:
-        """The environment whose roadmap phases the stack deploys."""
-        return self.settings.environment
 
     @property
     def source_of_truth(self) -> dict[str, dict[str, MatrixCell]]:
@@ -200,15 +191,15 @@ def direction_label(integ: Integration, environment: str) -> str:
 
 
 def build_report(
-    roadmap: Roadmap,
-    stack: str,
-    settings: StackSettings,
+    context: StackContext,
     *,
     policy: PolicyResults,
     costs: CostResults,
     promotion: PromotionResults,
-    roadmap_name: str = "roadmap.yaml",
 ) -> Report:
     """Evaluate the checklist and gather every section for the stack."""
+    stack, settings, roadmap = context.stack, context.settings, context.roadmap
     checklist = tuple(evaluate(roadmap, stack, settings, policy, promotion))
-    return Report(roadmap, roadmap_name, stack, settings, checklist, policy, costs, promotion)
+    return Report(
+        stack, settings, roadmap, context.roadmap_path, checklist, policy, costs, promotion
+    )

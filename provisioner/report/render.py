@@ -284,7 +284,7 @@ def render_html(report: Report) -> str:
     template = _TEMPLATES.get_template("report.html.j2")
     return template.render(
         title=f"{roadmap.organisation}: integration roadmap report ({report.stack})",
-        roadmap_name=report.roadmap_name,
+        roadmap_name=report.roadmap_path.name,
         stack=report.stack,
         environment=report.environment,
         counts={
@@ -330,7 +330,7 @@ def render_markdown(report: Report) -> str:
     lines = [
         f"# {roadmap.organisation}: integration roadmap report ({stack})",
         "",
-        f"From {report.roadmap_name}, stack {stack}: {len(roadmap.systems)} systems, "
+        f"From {report.roadmap_path.name}, stack {stack}: {len(roadmap.systems)} systems, "
         f"{len(roadmap.objects)} objects, {len(roadmap.integrations)} integrations. "
         f"Checklist: {counts[Verdict.PASS]} pass, {counts[Verdict.WAITING]} waiting on a "
         f"person, {counts[Verdict.FAIL]} fail, "
