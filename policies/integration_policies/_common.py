@@ -24,6 +24,21 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from contract.aws_types import (
+    IAM_GROUP_POLICY,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_USER_POLICY,
+    KMS_KEY,
+    S3_BUCKET_POLICY,
+    SECRETS_MANAGER_SECRET_POLICY,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+)
+
 from ._once import DictProxy, ListProxy
 
 # The stack settings namespace (docs/contracts.md "Stack settings"); the engine passes the
@@ -179,17 +194,17 @@ def config_list(config: Mapping[str, Any], key: str, default: list[str]) -> list
 IDENTITY = "identity"
 RESOURCE = "resource"
 POLICY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "aws:iam/rolePolicy:RolePolicy": (("policy", IDENTITY),),
-    "aws:iam/policy:Policy": (("policy", IDENTITY),),
-    "aws:iam/userPolicy:UserPolicy": (("policy", IDENTITY),),
-    "aws:iam/groupPolicy:GroupPolicy": (("policy", IDENTITY),),
-    "aws:sqs/queuePolicy:QueuePolicy": (("policy", RESOURCE),),
-    "aws:sqs/queue:Queue": (("policy", RESOURCE),),
-    "aws:sns/topicPolicy:TopicPolicy": (("policy", RESOURCE),),
-    "aws:sns/topic:Topic": (("policy", RESOURCE),),
-    "aws:secretsmanager/secretPolicy:SecretPolicy": (("policy", RESOURCE),),
-    "aws:kms/key:Key": (("policy", RESOURCE),),
-    "aws:s3/bucketPolicy:BucketPolicy": (("policy", RESOURCE),),
+    IAM_ROLE_POLICY: (("policy", IDENTITY),),
+    IAM_POLICY: (("policy", IDENTITY),),
+    IAM_USER_POLICY: (("policy", IDENTITY),),
+    IAM_GROUP_POLICY: (("policy", IDENTITY),),
+    SQS_QUEUE_POLICY: (("policy", RESOURCE),),
+    SQS_QUEUE: (("policy", RESOURCE),),
+    SNS_TOPIC_POLICY: (("policy", RESOURCE),),
+    SNS_TOPIC: (("policy", RESOURCE),),
+    SECRETS_MANAGER_SECRET_POLICY: (("policy", RESOURCE),),
+    KMS_KEY: (("policy", RESOURCE),),
+    S3_BUCKET_POLICY: (("policy", RESOURCE),),
 }
 
 
@@ -215,7 +230,7 @@ def documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[st
         parsed = parse_document(props.get(field))
         if parsed is not None:
             yield field, kind, parsed
-    if resource_type == "aws:iam/role:Role":
+    if resource_type == IAM_ROLE:
         for i, inline in enumerate(as_list(props.get("inlinePolicies"))):
             if isinstance(inline, dict):
                 parsed = parse_document(inline.get("policy"))

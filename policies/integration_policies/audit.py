@@ -29,6 +29,19 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    CLOUDTRAIL_TRAIL,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    S3_BUCKET,
+    S3_BUCKET_LIFECYCLE_CONFIGURATION,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    S3_BUCKET_VERSIONING,
+    SECRETS_MANAGER_SECRET,
+)
+
 from ._common import (
     as_list,
     condition_values,
@@ -55,22 +68,18 @@ __all__ = [
     "is_stack_resource",
 ]
 
-TRAIL = "aws:cloudtrail/trail:Trail"
-KEY = "aws:kms/key:Key"
-FUNCTION = "aws:lambda/function:Function"
-SECRET = "aws:secretsmanager/secret:Secret"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 
 # Types these policies rule on besides those other modules read (closed world).
 TYPES = frozenset(
-    {TRAIL, BUCKET, BUCKET_POLICY, PUBLIC_ACCESS_BLOCK, VERSIONING, ENCRYPTION, LIFECYCLE}
+    {
+        CLOUDTRAIL_TRAIL,
+        S3_BUCKET,
+        S3_BUCKET_POLICY,
+        S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+        S3_BUCKET_VERSIONING,
+        S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+        S3_BUCKET_LIFECYCLE_CONFIGURATION,
+    }
 )
 
 # The logical names of the stack's own resources (contract/naming.py STACK_SCOPE).
@@ -123,9 +132,9 @@ def audit_trail_covers_stack(args: StackValidationArgs, report: ReportViolation)
     it) or none (`none`, refused in prod by the stack settings).
     """
     view = StackView(args)
-    trails = list(view.of_type(TRAIL))
-    functions = list(view.of_type(FUNCTION))
-    secrets = list(view.of_type(SECRET))
+    trails = list(view.of_type(CLOUDTRAIL_TRAIL))
+    functions = list(view.of_type(LAMBDA_FUNCTION))
+    secrets = list(view.of_type(SECRETS_MANAGER_SECRET))
     setting = stack_setting("auditTrail") or "create"
     if setting == "create" and not trails and (functions or secrets):
         report(
@@ -225,7 +234,7 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
     Config: none.
     """
     view = StackView(args)
-    for trail in view.of_type(TRAIL):
+    for trail in view.of_type(CLOUDTRAIL_TRAIL):
         if trail.get("enableLogFileValidation") is not True:
             report(
                 f"trail {trail.name} does not validate its log files. Fix: set "
@@ -233,7 +242,7 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
                 trail.urn,
             )
         key_ref = trail.get("kmsKeyId")
-        key = view.find(key_ref, KEY)
+        key = view.find(key_ref, KMS_KEY)
         if key is None:
             report(
                 f"trail {trail.name} is encrypted with {key_ref or 'no KMS key'}, not with a "
@@ -269,7 +278,7 @@ CLOUDTRAIL_HARDENED = _mandatory(
 
 
 def _configuring(view: StackView, type_: str, bucket: Res) -> list[Res]:
-    return [r for r in view.of_type(type_) if view.find(r.get("bucket"), BUCKET) is bucket]
+    return [r for r in view.of_type(type_) if view.find(r.get("bucket"), S3_BUCKET) is bucket]
 
 
 def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -284,8 +293,8 @@ def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> 
     Config: none.
     """
     view = StackView(args)
-    for trail in view.of_type(TRAIL):
-        bucket = view.find(trail.get("s3BucketName"), BUCKET)
+    for trail in view.of_type(CLOUDTRAIL_TRAIL):
+        bucket = view.find(trail.get("s3BucketName"), S3_BUCKET)
         if bucket is None:
             if trail.get("s3BucketName") is not None:
                 report(
@@ -296,18 +305,18 @@ def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> 
                 )
             continue
         problems: list[str] = []
-        blocks = _configuring(view, PUBLIC_ACCESS_BLOCK, bucket)
+        blocks = _configuring(view, S3_BUCKET_PUBLIC_ACCESS_BLOCK, bucket)
         if not blocks or any(b.get(flag) is not True for b in blocks for flag in _BLOCKS):
             problems.append(f"does not turn on all public access blocks ({', '.join(_BLOCKS)})")
-        policies = _configuring(view, BUCKET_POLICY, bucket)
+        policies = _configuring(view, S3_BUCKET_POLICY, bucket)
         document = parse_document(policies[0].props.get("policy")) if policies else None
         problems += list(bucket_policy_problems(document))
-        versioning = _configuring(view, VERSIONING, bucket)
+        versioning = _configuring(view, S3_BUCKET_VERSIONING, bucket)
         if not any(
             (v.get("versioningConfiguration") or {}).get("status") == "Enabled" for v in versioning
         ):
             problems.append("is not versioned")
-        encryption = _configuring(view, ENCRYPTION, bucket)
+        encryption = _configuring(view, S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION, bucket)
         algorithms = [
             ((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
             for e in encryption
@@ -315,7 +324,7 @@ def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> 
         ]
         if not algorithms or any(a not in ("aws:kms", "aws:kms:dsse") for a in algorithms):
             problems.append("is not encrypted by default with a KMS key")
-        lifecycle = _configuring(view, LIFECYCLE, bucket)
+        lifecycle = _configuring(view, S3_BUCKET_LIFECYCLE_CONFIGURATION, bucket)
         rules = [r for lc in lifecycle for r in as_list(lc.get("rules")) if isinstance(r, dict)]
         if not any(r.get("status") == "Enabled" and r.get("expiration") for r in rules):
             problems.append("never expires its logs (no enabled lifecycle rule with an expiration)")

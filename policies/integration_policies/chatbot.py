@@ -11,19 +11,24 @@ from pulumi_policy import (
 )
 
 from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE, CHATBOT_TYPE
+from contract.aws_types import (
+    IAM_POLICY_ATTACHMENT,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    SNS_TOPIC,
+)
 
 from ._common import as_list, is_unknown, label, parse_document
 from ._stack import Res, StackView
 
 __all__ = ["CHATBOT_CHANNEL", "TYPES", "chatbot_only_roles"]
 
-ROLE = "aws:iam/role:Role"
-TOPIC = "aws:sns/topic:Topic"
 # Whatever can give a role permissions (identity documents and attachments).
 _GRANTING = (
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_POLICY_ATTACHMENT,
 )
 TYPES = frozenset({CHATBOT_TYPE})
 
@@ -33,7 +38,7 @@ def _granted(view: StackView, role: Res) -> list[str]:
     found = [f"{role.name}.{k}" for k in ("inlinePolicies", "managedPolicyArns") if role.get(k)]
     for res in view.of_type(*_GRANTING):
         names = [res.get("role"), *as_list(res.get("roles"))]
-        if any(view.find(n, ROLE) is role for n in names if isinstance(n, str)):
+        if any(view.find(n, IAM_ROLE) is role for n in names if isinstance(n, str)):
             found.append(res.name)
     return found
 
@@ -44,7 +49,7 @@ def chatbot_only_roles(view: StackView) -> set[str]:
     users: dict[str, tuple[Res, set[str]]] = {}
     for res in view.resources:
         for key in ("role", "iamRoleArn", "roleArn"):
-            role = view.find(res.get(key), ROLE) if isinstance(res.get(key), str) else None
+            role = view.find(res.get(key), IAM_ROLE) if isinstance(res.get(key), str) else None
             if role is not None:
                 users.setdefault(role.urn, (role, set()))[1].add(res.type)
     return {
@@ -72,7 +77,7 @@ def chatbot_channel(args: StackValidationArgs, report: ReportViolation) -> None:
         integ, who = config.integration, f"{label(config.integration)}{config.name}"
         topics = as_list(config.props.get("snsTopicArns"))
         if not any(is_unknown(t) for t in topics):
-            found = [view.find(t, TOPIC) for t in topics]
+            found = [view.find(t, SNS_TOPIC) for t in topics]
             if not found or any(t is None or t.integration != integ for t in found):
                 report(
                     f"{who} relays {topics or 'no topic'}, not {integ}'s alert topic alone. Fix: "
@@ -97,7 +102,7 @@ def chatbot_channel(args: StackValidationArgs, report: ReportViolation) -> None:
         ref = config.props.get("iamRoleArn")
         if is_unknown(ref):
             continue
-        role = view.find(ref, ROLE)
+        role = view.find(ref, IAM_ROLE)
         if role is None or role.integration != integ or not role.is_role(CHATBOT_ROLE):
             report(
                 f"{who} runs as {ref}, not {integ}'s own {CHATBOT_ROLE} role. Fix: give it the "

@@ -20,12 +20,32 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_TABLE,
+    IAM_GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    IAM_POLICY_ATTACHMENT,
+    IAM_ROLE,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_USER_POLICY_ATTACHMENT,
+    KMS_ALIAS,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SECRETS_MANAGER_SECRET_VERSION,
+    SNS_TOPIC_SUBSCRIPTION,
+)
+
 from ._common import as_list, is_unknown, label
 from ._stack import StackView
 from .audit import TYPES as AUDIT_TYPES
 from .audit import is_stack_resource
 from .chatbot import TYPES as CHATBOT_TYPES
-from .reach import POLICY
 from .reach import TYPES as REACH_TYPES
 from .stage import TYPES as STAGE_TYPES
 
@@ -34,19 +54,19 @@ from .stage import TYPES as STAGE_TYPES
 RULED_TYPES = frozenset(
     {
         *REACH_TYPES,
-        "aws:kms/alias:Alias",  # integration-isolation (no shared key), required-tags
-        "aws:secretsmanager/secret:Secret",  # secret-customer-managed-key, rotation
+        KMS_ALIAS,  # integration-isolation (no shared key), required-tags
+        SECRETS_MANAGER_SECRET,  # secret-customer-managed-key, rotation
         # A value of one of the stack's secrets: grants no access itself.
-        "aws:secretsmanager/secretVersion:SecretVersion",
-        "aws:secretsmanager/secretRotation:SecretRotation",  # secret-rotation-within-limit
-        "aws:lambda/eventSourceMapping:EventSourceMapping",  # sqs-trigger-settings
-        "aws:cloudwatch/logGroup:LogGroup",  # log-group-retention
-        "aws:cloudwatch/metricAlarm:MetricAlarm",  # phase-requirements, alarms-route
-        "aws:cloudwatch/eventRule:EventRule",  # phase-requirements (rotation failure)
-        "aws:cloudwatch/eventTarget:EventTarget",  # alarms-route, reach (runner)
-        "aws:cloudwatch/dashboard:Dashboard",  # phase-requirements
-        "aws:sns/topicSubscription:TopicSubscription",  # alarms-route-to-alert-path
-        "aws:dynamodb/table:Table",  # required-tags, reach (table policy target)
+        SECRETS_MANAGER_SECRET_VERSION,
+        SECRETS_MANAGER_SECRET_ROTATION,  # secret-rotation-within-limit
+        LAMBDA_EVENT_SOURCE_MAPPING,  # sqs-trigger-settings
+        CLOUDWATCH_LOG_GROUP,  # log-group-retention
+        CLOUDWATCH_METRIC_ALARM,  # phase-requirements, alarms-route
+        CLOUDWATCH_EVENT_RULE,  # phase-requirements (rotation failure)
+        CLOUDWATCH_EVENT_TARGET,  # alarms-route, reach (runner)
+        CLOUDWATCH_DASHBOARD,  # phase-requirements
+        SNS_TOPIC_SUBSCRIPTION,  # alarms-route-to-alert-path
+        DYNAMODB_TABLE,  # required-tags, reach (table policy target)
         *CHATBOT_TYPES,  # chatbot-channel
         *STAGE_TYPES,  # stage-bucket-hardened (an integration's buckets)
     }
@@ -54,11 +74,11 @@ RULED_TYPES = frozenset(
 # Not cloud resources: the program's components and the engine's own.
 _NOT_RESOURCES = ("pulumi:", "provisioner:")
 _ATTACHMENT_FIELDS = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
-    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
-    "aws:iam/role:Role": "managedPolicyArns",
+    IAM_ROLE_POLICY_ATTACHMENT: "policyArn",
+    IAM_USER_POLICY_ATTACHMENT: "policyArn",
+    IAM_GROUP_POLICY_ATTACHMENT: "policyArn",
+    IAM_POLICY_ATTACHMENT: "policyArn",
+    IAM_ROLE: "managedPolicyArns",
 }
 
 
@@ -91,7 +111,7 @@ def closed_world(args: StackValidationArgs, report: ReportViolation) -> None:
     allowed_types = _reasons(config, "allowedTypes")
     allowed_policies = _reasons(config, "allowedManagedPolicies")
     view = StackView.shared(args, report)
-    own_policies = {i for r in view.of_type(POLICY) for i in r.ids}
+    own_policies = {i for r in view.of_type(IAM_POLICY) for i in r.ids}
     for res in view.resources:
         if res.type.startswith(_NOT_RESOURCES):
             continue

@@ -10,12 +10,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import LAMBDA_EVENT_SOURCE_MAPPING, LAMBDA_FUNCTION, SQS_QUEUE
+
 from ._common import as_int, config_int, label, parse_document
 from ._stack import Res, StackView
 
-ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
-QUEUE = "aws:sqs/queue:Queue"
-FUNCTION = "aws:lambda/function:Function"
 SQS_DEFAULT_VISIBILITY = 30  # SQS CreateQueue default VisibilityTimeout
 SQS_DEFAULT_RETENTION = 345_600  # SQS CreateQueue default MessageRetentionPeriod (4 days)
 LAMBDA_DEFAULT_TIMEOUT = 3  # Lambda CreateFunction default Timeout
@@ -24,9 +23,9 @@ LAMBDA_DEFAULT_TIMEOUT = 3  # Lambda CreateFunction default Timeout
 def sqs_pairs(view: StackView) -> list[tuple[Res, Res, Res]]:
     """(trigger, queue, function) for every SQS event source mapping whose ends are known."""
     pairs = []
-    for esm in view.of_type(ESM):
-        queue = view.find(esm.get("eventSourceArn"), QUEUE)
-        function = view.find(esm.get("functionName"), FUNCTION)
+    for esm in view.of_type(LAMBDA_EVENT_SOURCE_MAPPING):
+        queue = view.find(esm.get("eventSourceArn"), SQS_QUEUE)
+        function = view.find(esm.get("functionName"), LAMBDA_FUNCTION)
         if queue is not None and function is not None:
             pairs.append((esm, queue, function))
     return pairs
@@ -116,12 +115,12 @@ def dlq_outlives_source(args: StackValidationArgs, report: ReportViolation) -> N
     Config: none.
     """
     view = StackView.shared(args, report)
-    for queue in view.of_type(QUEUE):
+    for queue in view.of_type(SQS_QUEUE):
         redrive = parse_document(queue.props.get("redrivePolicy"))
         if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
             continue  # sqs-dead-letter-queue reports queues without a redrive policy
         target = str(redrive["deadLetterTargetArn"])
-        dlq = view.find(target, QUEUE)
+        dlq = view.find(target, SQS_QUEUE)
         who = label(queue.integration)
         if dlq is None:
             report(

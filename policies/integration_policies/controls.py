@@ -21,6 +21,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contract.alerting import CHATBOT_TYPE
+from contract.aws_types import (
+    CLOUDTRAIL_TRAIL,
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_RESOURCE_POLICY,
+    DYNAMODB_TABLE,
+    IAM_ACCESS_KEY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_USER,
+    IAM_USER_POLICY,
+    KMS_ALIAS,
+    KMS_KEY,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
+    LAMBDA_PERMISSION,
+    S3_BUCKET,
+    S3_BUCKET_LIFECYCLE_CONFIGURATION,
+    S3_BUCKET_NOTIFICATION,
+    S3_BUCKET_OWNERSHIP_CONTROLS,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    S3_BUCKET_VERSIONING,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_POLICY,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SECRETS_MANAGER_SECRET_VERSION,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SNS_TOPIC_SUBSCRIPTION,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    SQS_REDRIVE_ALLOW_POLICY,
+)
 
 __all__ = [
     "ATTACHED",
@@ -64,55 +103,53 @@ class ResourceType:
     tokens: tuple[str, ...]
 
 
-LAMBDA = ResourceType("Lambda function", ("aws:lambda/function:Function",))
+LAMBDA = ResourceType("Lambda function", (LAMBDA_FUNCTION,))
 IAM = ResourceType(
     "IAM role, user and policy",
-    ("aws:iam/role:Role", "aws:iam/user:User", "aws:iam/rolePolicy:RolePolicy"),
+    (IAM_ROLE, IAM_USER, IAM_ROLE_POLICY),
 )
-KMS = ResourceType("KMS key", ("aws:kms/key:Key",))
-SECRET = ResourceType("Secrets Manager secret", ("aws:secretsmanager/secret:Secret",))
-SQS = ResourceType("SQS queue", ("aws:sqs/queue:Queue",))
-SNS = ResourceType("SNS topic", ("aws:sns/topic:Topic",))
-LOGS = ResourceType("CloudWatch log group", ("aws:cloudwatch/logGroup:LogGroup",))
-ALARM = ResourceType("CloudWatch alarm", ("aws:cloudwatch/metricAlarm:MetricAlarm",))
-RULE = ResourceType("EventBridge rule", ("aws:cloudwatch/eventRule:EventRule",))
-TABLE = ResourceType("DynamoDB table", ("aws:dynamodb/table:Table",))
-TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", ("aws:cloudtrail/trail:Trail",))
+KMS = ResourceType("KMS key", (KMS_KEY,))
+SECRET = ResourceType("Secrets Manager secret", (SECRETS_MANAGER_SECRET,))
+SQS = ResourceType("SQS queue", (SQS_QUEUE,))
+SNS = ResourceType("SNS topic", (SNS_TOPIC,))
+LOGS = ResourceType("CloudWatch log group", (CLOUDWATCH_LOG_GROUP,))
+ALARM = ResourceType("CloudWatch alarm", (CLOUDWATCH_METRIC_ALARM,))
+RULE = ResourceType("EventBridge rule", (CLOUDWATCH_EVENT_RULE,))
+TABLE = ResourceType("DynamoDB table", (DYNAMODB_TABLE,))
+TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", (CLOUDTRAIL_TRAIL,))
 BUCKET = ResourceType(
-    "S3 bucket (the audit trail's logs, a warehouse pipeline's stage)", ("aws:s3/bucket:Bucket",)
+    "S3 bucket (the audit trail's logs, a warehouse pipeline's stage)", (S3_BUCKET,)
 )
 
 # Types that only configure another resource: the controls of the resource they configure
 # apply (a secret's policy is judged under the secret, a function's invoke config under it).
 ATTACHED: dict[str, ResourceType] = {
-    "aws:iam/userPolicy:UserPolicy": IAM,
-    "aws:iam/accessKey:AccessKey": IAM,
-    "aws:kms/alias:Alias": KMS,
-    "aws:secretsmanager/secretVersion:SecretVersion": SECRET,
-    "aws:secretsmanager/secretRotation:SecretRotation": SECRET,
-    "aws:secretsmanager/secretPolicy:SecretPolicy": SECRET,
-    "aws:sqs/queuePolicy:QueuePolicy": SQS,
-    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": SQS,
-    "aws:sns/topicPolicy:TopicPolicy": SNS,
-    "aws:sns/topicSubscription:TopicSubscription": SNS,
+    IAM_USER_POLICY: IAM,
+    IAM_ACCESS_KEY: IAM,
+    KMS_ALIAS: KMS,
+    SECRETS_MANAGER_SECRET_VERSION: SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION: SECRET,
+    SECRETS_MANAGER_SECRET_POLICY: SECRET,
+    SQS_QUEUE_POLICY: SQS,
+    SQS_REDRIVE_ALLOW_POLICY: SQS,
+    SNS_TOPIC_POLICY: SNS,
+    SNS_TOPIC_SUBSCRIPTION: SNS,
     # Delivers the topic to Slack (judged by chatbot-channel); its role grants nothing.
     CHATBOT_TYPE: SNS,
-    "aws:lambda/permission:Permission": LAMBDA,
-    "aws:lambda/eventSourceMapping:EventSourceMapping": LAMBDA,
-    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": LAMBDA,
-    "aws:cloudwatch/eventTarget:EventTarget": RULE,
-    "aws:cloudwatch/dashboard:Dashboard": ALARM,
-    "aws:dynamodb/resourcePolicy:ResourcePolicy": TABLE,
-    "aws:s3/bucketPolicy:BucketPolicy": BUCKET,
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": BUCKET,
-    "aws:s3/bucketVersioning:BucketVersioning": BUCKET,
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        BUCKET
-    ),
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": BUCKET,
-    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": BUCKET,
+    LAMBDA_PERMISSION: LAMBDA,
+    LAMBDA_EVENT_SOURCE_MAPPING: LAMBDA,
+    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG: LAMBDA,
+    CLOUDWATCH_EVENT_TARGET: RULE,
+    CLOUDWATCH_DASHBOARD: ALARM,
+    DYNAMODB_RESOURCE_POLICY: TABLE,
+    S3_BUCKET_POLICY: BUCKET,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK: BUCKET,
+    S3_BUCKET_VERSIONING: BUCKET,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: (BUCKET),
+    S3_BUCKET_LIFECYCLE_CONFIGURATION: BUCKET,
+    S3_BUCKET_OWNERSHIP_CONTROLS: BUCKET,
     # Tells Snowpipe a staged file arrived (judged by stage-bucket-hardened with the bucket).
-    "aws:s3/bucketNotification:BucketNotification": BUCKET,
+    S3_BUCKET_NOTIFICATION: BUCKET,
 }
 
 CONTROLS: dict[ResourceType, tuple[Control, ...]] = {

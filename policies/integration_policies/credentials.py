@@ -14,6 +14,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.aws_types import KMS_KEY, SECRETS_MANAGER_SECRET, SECRETS_MANAGER_SECRET_ROTATION
+
 from ._common import (
     as_int,
     config_int,
@@ -39,7 +41,7 @@ def kms_key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> N
 
     Config: none.
     """
-    if args.resource_type != "aws:kms/key:Key":
+    if args.resource_type != KMS_KEY:
         return
     props = plain(args.props)
     spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
@@ -70,7 +72,7 @@ def secret_customer_managed_key(args: ResourceValidationArgs, report: ReportViol
 
     Config: none.
     """
-    if args.resource_type != "aws:secretsmanager/secret:Secret":
+    if args.resource_type != SECRETS_MANAGER_SECRET:
         return
     props = plain(args.props)
     key = props.get("kmsKeyId")
@@ -129,7 +131,7 @@ def secret_rotation_within_limit(args: ResourceValidationArgs, report: ReportVio
       maxRotationDaysByEnvironment (object env -> integer): default
         {dev: 90, staging: 60, prod: 30}.
     """
-    if args.resource_type != "aws:secretsmanager/secretRotation:SecretRotation":
+    if args.resource_type != SECRETS_MANAGER_SECRET_ROTATION:
         return
     props = plain(args.props)
     who = label(integration_hint(props, args.name))

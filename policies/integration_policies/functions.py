@@ -12,6 +12,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.aws_types import CLOUDWATCH_LOG_GROUP, LAMBDA_EVENT_SOURCE_MAPPING, LAMBDA_PERMISSION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
 from ._common import (
@@ -43,7 +44,7 @@ def log_group_retention(args: ResourceValidationArgs, report: ReportViolation) -
       minRetentionDaysByEnvironment (object env -> integer): default {dev: 7, staging: 30,
         prod: 365}; environment from the `environment` tag, else the stack's setting.
     """
-    if args.resource_type != "aws:cloudwatch/logGroup:LogGroup":
+    if args.resource_type != CLOUDWATCH_LOG_GROUP:
         return
     props = plain(args.props)
     days = props.get("retentionInDays")
@@ -103,7 +104,7 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
     Config:
       maxConcurrency (integer): upper bound for MaximumConcurrency; default 1000 (AWS maximum).
     """
-    if args.resource_type != "aws:lambda/eventSourceMapping:EventSourceMapping":
+    if args.resource_type != LAMBDA_EVENT_SOURCE_MAPPING:
         return
     props = plain(args.props)
     source = props.get("eventSourceArn")
@@ -210,7 +211,7 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
 
     Config: none.
     """
-    if args.resource_type != "aws:lambda/permission:Permission":
+    if args.resource_type != LAMBDA_PERMISSION:
         return
     props = plain(args.props)
     principal, account = props.get("principal"), props.get("sourceAccount")

@@ -34,6 +34,24 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_TABLE,
+    IAM_ROLE,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
+    SCHEDULER_SCHEDULE,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_POLICY,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SNS_TOPIC,
+    SQS_QUEUE,
+)
+
 from ._common import (
     RESOURCE,
     as_list,
@@ -61,28 +79,21 @@ __all__ = [
     "TYPES",
 ]
 
-KEY = "aws:kms/key:Key"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FUNCTION = "aws:lambda/function:Function"
-TOPIC = "aws:sns/topic:Topic"
-QUEUE = "aws:sqs/queue:Queue"
-ROLE = "aws:iam/role:Role"
-USER = "aws:iam/user:User"
-SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
-ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-TABLE = "aws:dynamodb/table:Table"
 
 # Types these policies rule on besides those other modules read (closed world).
-TYPES = frozenset({SECRET_POLICY, INVOKE_CONFIG})
+TYPES = frozenset({SECRETS_MANAGER_SECRET_POLICY, LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG})
 
 # Where each type names the key that encrypts it (pulumi-aws input names).
-KEY_FIELDS = {LOG_GROUP: "kmsKeyId", FUNCTION: "kmsKeyArn", TOPIC: "kmsMasterKeyId"}
-_WHAT = {LOG_GROUP: "log group", FUNCTION: "function environment", TOPIC: "topic"}
+KEY_FIELDS = {
+    CLOUDWATCH_LOG_GROUP: "kmsKeyId",
+    LAMBDA_FUNCTION: "kmsKeyArn",
+    SNS_TOPIC: "kmsMasterKeyId",
+}
+_WHAT = {
+    CLOUDWATCH_LOG_GROUP: "log group",
+    LAMBDA_FUNCTION: "function environment",
+    SNS_TOPIC: "topic",
+}
 
 
 def _mandatory(
@@ -136,7 +147,7 @@ def encrypted_with_own_key(args: StackValidationArgs, report: ReportViolation) -
                 res.urn,
             )
             continue
-        key = view.find(raw, KEY)
+        key = view.find(raw, KMS_KEY)
         if key is None:
             report(f"{_who(res)}: the {what} names key {raw}, not this stack's. {fix}", res.urn)
         elif key.integration != res.integration:
@@ -198,7 +209,7 @@ def _encrypted_by(view: StackView, key: Res, *types: str) -> list[Res]:
     return [
         r
         for r in view.of(key.integration or "", *types)
-        if view.find(r.props.get(field_of[r.type]), KEY) is key
+        if view.find(r.props.get(field_of[r.type]), KMS_KEY) is key
     ]
 
 
@@ -206,11 +217,11 @@ def _publishers(view: StackView, topics: list[Res]) -> set[str]:
     """The services that publish to these topics: alarms (cloudwatch), rules (events)."""
     ids = {i for t in topics for i in t.ids}
     found: set[str] = set()
-    for alarm in view.of_type(ALARM):
+    for alarm in view.of_type(CLOUDWATCH_METRIC_ALARM):
         actions = [*as_list(alarm.get("alarmActions")), *as_list(alarm.get("okActions"))]
         if ids & {a for a in actions if isinstance(a, str)}:
             found.add("cloudwatch.amazonaws.com")
-    if any(t.get("arn") in ids for t in view.of_type(TARGET)):
+    if any(t.get("arn") in ids for t in view.of_type(CLOUDWATCH_EVENT_TARGET)):
         found.add("events.amazonaws.com")
     return found
 
@@ -231,12 +242,12 @@ def key_grants_needed_services(args: StackValidationArgs, report: ReportViolatio
     Config: none.
     """
     view = StackView.shared(args, report)
-    for key in _integration_resources(view, KEY):
+    for key in _integration_resources(view, KMS_KEY):
         document = parse_document(key.props.get("policy"))
         if not isinstance(document, dict):
             continue
-        groups = {g.get("name") for g in _encrypted_by(view, key, LOG_GROUP)}
-        needed = _publishers(view, _encrypted_by(view, key, TOPIC)) | (
+        groups = {g.get("name") for g in _encrypted_by(view, key, CLOUDWATCH_LOG_GROUP)}
+        needed = _publishers(view, _encrypted_by(view, key, SNS_TOPIC)) | (
             {"logs"} if groups else set()
         )
         granted: set[str] = set()
@@ -363,7 +374,7 @@ def _pusher_arn(view: StackView, secret: Res, account: str) -> str | None:
     """The external pusher whose access key `secret` holds: its user has the secret's name
     (docs/contracts.md, "IAM principals per integration")."""
     name = secret.get("name")
-    for user in view.of(secret.integration or "", USER):
+    for user in view.of(secret.integration or "", IAM_USER):
         if isinstance(name, str) and user.get("name") == name:
             arn = user.get("arn")
             if isinstance(arn, str) and arn.startswith("arn:"):
@@ -373,8 +384,8 @@ def _pusher_arn(view: StackView, secret: Res, account: str) -> str | None:
 
 
 def _fence_of(view: StackView, secret: Res) -> tuple[Res, Any] | None:
-    for policy in view.of_type(SECRET_POLICY):
-        if view.find(policy.get("secretArn"), SECRET) is secret:
+    for policy in view.of_type(SECRETS_MANAGER_SECRET_POLICY):
+        if view.find(policy.get("secretArn"), SECRETS_MANAGER_SECRET) is secret:
             return policy, policy.props.get("policy")
     if secret.props.get("policy"):
         return secret, secret.props.get("policy")
@@ -382,10 +393,10 @@ def _fence_of(view: StackView, secret: Res) -> tuple[Res, Any] | None:
 
 
 def _rotator_arn(view: StackView, secret: Res, account: str) -> str | None:
-    for rotation in view.of_type(ROTATION):
-        if view.find(rotation.get("secretId"), SECRET) is secret:
-            function = view.find(rotation.get("rotationLambdaArn"), FUNCTION)
-            role = view.find(function.get("role"), ROLE) if function else None
+    for rotation in view.of_type(SECRETS_MANAGER_SECRET_ROTATION):
+        if view.find(rotation.get("secretId"), SECRETS_MANAGER_SECRET) is secret:
+            function = view.find(rotation.get("rotationLambdaArn"), LAMBDA_FUNCTION)
+            role = view.find(function.get("role"), IAM_ROLE) if function else None
             return _role_arn(role, account) or (
                 function.get("role") if function is not None else None
             )
@@ -406,7 +417,7 @@ def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
     Config: none.
     """
     view = StackView.shared(args, report)
-    for secret in _integration_resources(view, SECRET):
+    for secret in _integration_resources(view, SECRETS_MANAGER_SECRET):
         integ = secret.integration or ""
         found = _fence_of(view, secret)
         base_fix = (
@@ -429,7 +440,7 @@ def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         account = _account_of(secret.get("arn"), *named_principals(document))
         own_roles = [
-            arn for r in view.of(integ, ROLE) if (arn := _role_arn(r, account)) is not None
+            arn for r in view.of(integ, IAM_ROLE) if (arn := _role_arn(r, account)) is not None
         ]
         for problem, fix in secret_fence_problems(
             document,
@@ -455,13 +466,13 @@ SECRET_FENCED = _mandatory(
 def _async_callers(view: StackView) -> dict[str, tuple[Res, Res]]:
     """Function URN -> (function, what invokes it asynchronously)."""
     found: dict[str, tuple[Res, Res]] = {}
-    for target in view.of_type(TARGET):
-        function = view.find(target.get("arn"), FUNCTION)
+    for target in view.of_type(CLOUDWATCH_EVENT_TARGET):
+        function = view.find(target.get("arn"), LAMBDA_FUNCTION)
         if function is not None:
             found.setdefault(function.urn, (function, target))
-    for schedule in view.of_type(SCHEDULE):
+    for schedule in view.of_type(SCHEDULER_SCHEDULE):
         arn = (schedule.get("target") or {}).get("arn")
-        function = view.find(arn, FUNCTION)
+        function = view.find(arn, LAMBDA_FUNCTION)
         if function is not None:
             found.setdefault(function.urn, (function, schedule))
     return found
@@ -469,7 +480,7 @@ def _async_callers(view: StackView) -> dict[str, tuple[Res, Res]]:
 
 def _alarmed(view: StackView, integ: str, queue: Res) -> bool:
     name = queue.get("name")
-    for alarm in view.of(integ, ALARM):
+    for alarm in view.of(integ, CLOUDWATCH_METRIC_ALARM):
         dimensions = alarm.get("dimensions") or {}
         if dimensions.get("QueueName") == name and as_list(alarm.get("alarmActions")):
             return True
@@ -488,10 +499,10 @@ def async_failure_destination(args: StackValidationArgs, report: ReportViolation
     Config: none.
     """
     view = StackView.shared(args, report)
-    configs = list(view.of_type(INVOKE_CONFIG))
+    configs = list(view.of_type(LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG))
     for function, caller in _async_callers(view).values():
         integ = function.integration or ""
-        mine = [c for c in configs if view.find(c.get("functionName"), FUNCTION) is function]
+        mine = [c for c in configs if view.find(c.get("functionName"), LAMBDA_FUNCTION) is function]
         fix = (
             "Fix: add an aws.lambda_.FunctionEventInvokeConfig with destination_config."
             f"on_failure set to {integ}'s DLQ."
@@ -509,7 +520,7 @@ def async_failure_destination(args: StackValidationArgs, report: ReportViolation
         )
         if is_unknown(destination):
             continue
-        queue = view.find(destination, QUEUE)
+        queue = view.find(destination, SQS_QUEUE)
         if queue is None or queue.integration != integ:
             report(
                 f"{_who(function)}: failed runs go to {destination or 'nowhere'}, not a queue of "
@@ -560,7 +571,7 @@ def dynamodb_table_resilience(args: StackValidationArgs, report: ReportViolation
     """
     protect_stack = (stack_setting("protectStateful") or "").lower() == "true"
     for resource in args.resources:
-        if resource.resource_type != TABLE:
+        if resource.resource_type != DYNAMODB_TABLE:
             continue
         props = plain(resource.props)
         who = f"{label((tags_of(props) or {}).get('integration'))}{resource.name}"
@@ -668,7 +679,7 @@ def lambda_supported_runtime(args: StackValidationArgs, report: ReportViolation)
     """
     view = StackView.shared(args, report)
     allowed = [str(r) for r in as_list(args.get_config().get("runtimes"))] or DEFAULT_RUNTIMES
-    for function in view.of_type(FUNCTION):
+    for function in view.of_type(LAMBDA_FUNCTION):
         runtime = function.props.get("runtime")
         if is_unknown(runtime) or runtime in allowed:
             continue

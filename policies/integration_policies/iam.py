@@ -13,6 +13,16 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.aws_types import (
+    IAM_GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY_ATTACHMENT,
+    IAM_ROLE,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_USER,
+    IAM_USER_POLICY_ATTACHMENT,
+    KMS_KEY,
+)
+
 from ._common import (
     IDENTITY,
     RESOURCE,
@@ -76,7 +86,7 @@ def no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -
         who = label(integration_hint(props, args.name))
         if "NotAction" in statement:
             report(f"{who}{where} allows NotAction. Fix: list the allowed actions instead.", None)
-        if args.resource_type == "aws:kms/key:Key" and _root_principal(statement):
+        if args.resource_type == KMS_KEY and _root_principal(statement):
             continue
         for action in as_list(statement.get("Action")):
             if (
@@ -249,12 +259,12 @@ DEFAULT_FORBIDDEN_MANAGED = [
     "AdministratorAccess-AWSElasticBeanstalk",
 ]
 _ATTACHMENTS = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
-    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
-    "aws:iam/role:Role": "managedPolicyArns",
-    "aws:iam/user:User": "managedPolicyArns",
+    IAM_ROLE_POLICY_ATTACHMENT: "policyArn",
+    IAM_USER_POLICY_ATTACHMENT: "policyArn",
+    IAM_GROUP_POLICY_ATTACHMENT: "policyArn",
+    IAM_POLICY_ATTACHMENT: "policyArn",
+    IAM_ROLE: "managedPolicyArns",
+    IAM_USER: "managedPolicyArns",
 }
 
 

@@ -13,6 +13,17 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+)
+
 from ._common import (
     ENVIRONMENTS,
     IDENTITY,
@@ -29,8 +40,7 @@ from ._stack import Res, StackView, strings
 from .chatbot import chatbot_only_roles
 from .stage import storage_integration_roles
 
-ROLE, KEY, SECRET = "aws:iam/role:Role", "aws:kms/key:Key", "aws:secretsmanager/secret:Secret"
-_CREDENTIAL_TYPES = {ROLE: "role", KEY: "KMS key", SECRET: "secret"}
+_CREDENTIAL_TYPES = {IAM_ROLE: "role", KMS_KEY: "KMS key", SECRETS_MANAGER_SECRET: "secret"}
 _POLICY_FIELDS = {"policy", "inlinePolicies", "assumeRolePolicy"}
 
 
@@ -54,8 +64,8 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
     view = StackView.shared(args, report)
     config = args.get_config()
     wanted = {
-        ROLE: config_int(config, "rolesPerIntegration", 1),
-        KEY: config_int(config, "keysPerIntegration", 1),
+        IAM_ROLE: config_int(config, "rolesPerIntegration", 1),
+        KMS_KEY: config_int(config, "keysPerIntegration", 1),
     }
     # Nor is a role only an AWS Chatbot channel uses, granted nothing (chatbot.py).
     # Nor is the role an outside warehouse assumes to load the stage (stage.py).
@@ -98,12 +108,12 @@ def _rotation_only_roles(view: StackView) -> set[str]:
     """URNs of roles whose only users are functions that a SecretRotation invokes."""
     rotation_functions = {
         f.urn
-        for r in view.of_type("aws:secretsmanager/secretRotation:SecretRotation")
-        if (f := view.find(r.get("rotationLambdaArn"), "aws:lambda/function:Function"))
+        for r in view.of_type(SECRETS_MANAGER_SECRET_ROTATION)
+        if (f := view.find(r.get("rotationLambdaArn"), LAMBDA_FUNCTION))
     }
     users: dict[str, set[str]] = {}
-    for function in view.of_type("aws:lambda/function:Function"):
-        role = view.find(function.get("role"), ROLE)
+    for function in view.of_type(LAMBDA_FUNCTION):
+        role = view.find(function.get("role"), IAM_ROLE)
         if role is not None:
             users.setdefault(role.urn, set()).add(function.urn)
     return {role for role, fns in users.items() if fns <= rotation_functions}
@@ -127,18 +137,18 @@ def _role_documents(view: StackView) -> list[tuple[Res, str, Res, dict[str, Any]
     """(role, where, carrier, document) for every identity policy attached to a role."""
     found = []
     for res in view.resources:
-        if res.type == ROLE:
+        if res.type == IAM_ROLE:
             for where, kind, doc in documents(res.type, res.props):
                 if kind == IDENTITY and isinstance(doc, dict):
                     found.append((res, f"{res.name}.{where}", res, doc))
-        elif res.type == "aws:iam/rolePolicy:RolePolicy":
-            role = view.find(res.get("role"), ROLE)
+        elif res.type == IAM_ROLE_POLICY:
+            role = view.find(res.get("role"), IAM_ROLE)
             for where, _, doc in documents(res.type, res.props):
                 if role is not None and isinstance(doc, dict):
                     found.append((role, f"{res.name}.{where}", res, doc))
-        elif res.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            role = view.find(res.get("role"), ROLE)
-            policy = view.find(res.get("policyArn"), "aws:iam/policy:Policy")
+        elif res.type == IAM_ROLE_POLICY_ATTACHMENT:
+            role = view.find(res.get("role"), IAM_ROLE)
+            policy = view.find(res.get("policyArn"), IAM_POLICY)
             if role is not None and policy is not None:
                 for where, _, doc in documents(policy.type, policy.props):
                     if isinstance(doc, dict):

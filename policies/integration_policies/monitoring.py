@@ -11,22 +11,29 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    IAM_ROLE,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    LAMBDA_FUNCTION,
+    LAMBDA_PERMISSION,
+    SCHEDULER_SCHEDULE,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SNS_TOPIC,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+)
 from contract.naming import RETIRE_EVENT, WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE, required_alarms
 
 from ._common import as_list, is_unknown, label
 from ._stack import Res, StackView
-
-FUNCTION = "aws:lambda/function:Function"
-QUEUE = "aws:sqs/queue:Queue"
-ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
-RULE, TARGET = "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-TOPIC = "aws:sns/topic:Topic"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-SECRET = "aws:secretsmanager/secret:Secret"
-ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
-PERMISSION = "aws:lambda/permission:Permission"
 
 
 def _conflict(functions: list[Res]) -> dict[str, object]:
@@ -53,7 +60,7 @@ def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
     gaps = _credential_gaps(view, integ)
     if phase < 3:
         return gaps
-    functions, queues = view.of(integ, FUNCTION), view.of(integ, QUEUE)
+    functions, queues = view.of(integ, LAMBDA_FUNCTION), view.of(integ, SQS_QUEUE)
     gaps += _workflow_gaps(view, integ, functions, queues)
     if phase >= 4:
         gaps += _adjacent_gaps(view, integ, functions)
@@ -70,7 +77,7 @@ def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
     # A credential rotated by hand (its secret tagged rotation=manual) pages when overdue.
     manual = sorted(
         s.role.removeprefix("cred-")
-        for s in view.of(integ, SECRET)
+        for s in view.of(integ, SECRETS_MANAGER_SECRET)
         if s.tags.get("rotation") == "manual"
     )
     # A signed-webhook ingress (its role word, contract.naming) is watched like a consumer.
@@ -90,16 +97,19 @@ def _missing(view: StackView, integ: str, phase: int) -> list[Gap]:
 def _credential_gaps(view: StackView, integ: str) -> list[Gap]:
     """Phase 2: the service account, the key and each credential's rotated secret."""
     of = view.of
-    secrets = of(integ, SECRET)
-    rotated = {id(view.find(r.get("secretId"), SECRET)) for r in of(integ, ROTATION)}
+    secrets = of(integ, SECRETS_MANAGER_SECRET)
+    rotated = {
+        id(view.find(r.get("secretId"), SECRETS_MANAGER_SECRET))
+        for r in of(integ, SECRETS_MANAGER_SECRET_ROTATION)
+    }
     need = [
         (
             # The service account itself: the rotation or stage role is no substitute.
-            any(r.role == "role" for r in of(integ, "aws:iam/role:Role")),
+            any(r.role == "role" for r in of(integ, IAM_ROLE)),
             "an IAM role (service account)",
             "the ServiceAccount role",
         ),
-        (bool(of(integ, "aws:kms/key:Key")), "a KMS key", "the integration key"),
+        (bool(of(integ, KMS_KEY)), "a KMS key", "the integration key"),
         (bool(secrets), "a credential secret", "a secret per roadmap credential"),
     ]
     gaps = [(what, f"provision {fix}") for ok, what, fix in need if not ok]
@@ -119,17 +129,21 @@ def _workflow_gaps(
     gaps: list[Gap] = []
     if not [f for f in functions if f.is_role("consumer", "batch")]:
         gaps.append(("a sync function", "add the consumer (queued) or batch (scheduled) function"))
-    if not [t for t in of(integ, ESM, RULE, SCHEDULE) if not t.tags.get("alarm")]:
+    if not [
+        t
+        for t in of(integ, LAMBDA_EVENT_SOURCE_MAPPING, CLOUDWATCH_EVENT_RULE, SCHEDULER_SCHEDULE)
+        if not t.tags.get("alarm")
+    ]:
         gaps.append(("a trigger", "add the SQS event source mapping or the schedule rule"))
-    if not of(integ, TOPIC):
+    if not of(integ, SNS_TOPIC):
         gaps.append(("an alert topic", "add the SNS topic for the integration's alert path"))
     if not [q for q in queues if q.is_role("dlq")]:
         gaps.append(("a dead-letter queue", f"add {integ}-dlq and send failed records to it"))
-    if of(integ, ESM) and not [q for q in queues if q.is_role("queue")]:
+    if of(integ, LAMBDA_EVENT_SOURCE_MAPPING) and not [q for q in queues if q.is_role("queue")]:
         gaps.append(("a source queue", f"add {integ}-queue"))
-    policies = of(integ, "aws:sqs/queuePolicy:QueuePolicy")
+    policies = of(integ, SQS_QUEUE_POLICY)
     for queue in queues:
-        if not any(view.find(p.get("queueUrl"), QUEUE) is queue for p in policies):
+        if not any(view.find(p.get("queueUrl"), SQS_QUEUE) is queue for p in policies):
             gaps.append((f"a queue policy on {queue.name}", "attach the HTTPS-only queue policy"))
     return gaps
 
@@ -196,7 +210,7 @@ def _alert_topics(view: StackView, integ: str) -> set[str]:
     path = view.tag(integ, "alert-path")
     return {
         ident
-        for t in view.of(integ, TOPIC)
+        for t in view.of(integ, SNS_TOPIC)
         if not t.tags.get("alert-path") or t.tags.get("alert-path") == path
         for ident in t.ids
     }
@@ -214,18 +228,18 @@ def alarms_route_to_alert_path(args: StackValidationArgs, report: ReportViolatio
     """
     view = StackView.shared(args, report)
     targets: dict[str, list[str]] = {}
-    for target in view.of_type(TARGET):
-        rule = view.find(target.get("rule"), RULE)
+    for target in view.of_type(CLOUDWATCH_EVENT_TARGET):
+        rule = view.find(target.get("rule"), CLOUDWATCH_EVENT_RULE)
         if rule is not None:
             targets.setdefault(rule.urn, []).append(str(target.get("arn")))
     for integ in sorted(view.groups):
         topics = _alert_topics(view, integ)
         for kind, alarms in sorted(view.alarms(integ).items()):
             for alarm in alarms:
-                if alarm.type == ALARM:
+                if alarm.type == CLOUDWATCH_METRIC_ALARM:
                     actions = [str(a) for a in as_list(alarm.get("alarmActions"))]
                     where = "alarm_actions"
-                elif alarm.type == RULE:
+                elif alarm.type == CLOUDWATCH_EVENT_RULE:
                     actions, where = targets.get(alarm.urn, []), "its event target"
                 else:
                     continue
@@ -262,8 +276,8 @@ def lambda_log_groups(args: StackValidationArgs, report: ReportViolation) -> Non
     Config: none.
     """
     view = StackView.shared(args, report)
-    groups = {g.get("name") for g in view.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    for function in view.of_type(FUNCTION):
+    groups = {g.get("name") for g in view.of_type(CLOUDWATCH_LOG_GROUP)}
+    for function in view.of_type(LAMBDA_FUNCTION):
         name = _function_name(function)
         logging = function.get("loggingConfig") or {}
         custom = logging.get("logGroup") if isinstance(logging, dict) else None
@@ -297,14 +311,14 @@ def rotation_function_invocation(args: StackValidationArgs, report: ReportViolat
     Config: none.
     """
     view = StackView.shared(args, report)
-    permissions = list(view.of_type(PERMISSION))
+    permissions = list(view.of_type(LAMBDA_PERMISSION))
     checked: set[str] = set()
-    for rotation in view.of_type(ROTATION):
-        function = view.find(rotation.get("rotationLambdaArn"), FUNCTION)
+    for rotation in view.of_type(SECRETS_MANAGER_SECRET_ROTATION):
+        function = view.find(rotation.get("rotationLambdaArn"), LAMBDA_FUNCTION)
         if function is None or function.urn in checked:
             continue
         checked.add(function.urn)
-        mine = [p for p in permissions if view.find(p.get("function"), FUNCTION) is function]
+        mine = [p for p in permissions if view.find(p.get("function"), LAMBDA_FUNCTION) is function]
         who = label(function.integration)
         good = [
             p
@@ -346,7 +360,7 @@ def _retire_schedule(view: StackView, function: Res, permission: Res) -> bool:
     source = permission.props.get("sourceArn")
     if is_unknown(source):
         return True  # judged on `pulumi up`, when the rule's ARN is known
-    rule = view.find(source, RULE)
+    rule = view.find(source, CLOUDWATCH_EVENT_RULE)
     if (
         rule is None
         or rule.integration != function.integration
@@ -357,8 +371,9 @@ def _retire_schedule(view: StackView, function: Res, permission: Res) -> bool:
         return False
     targets = [
         t
-        for t in view.of_type(TARGET)
-        if view.find(t.get("rule"), RULE) is rule and view.find(t.get("arn"), FUNCTION) is function
+        for t in view.of_type(CLOUDWATCH_EVENT_TARGET)
+        if view.find(t.get("rule"), CLOUDWATCH_EVENT_RULE) is rule
+        and view.find(t.get("arn"), LAMBDA_FUNCTION) is function
     ]
     return bool(targets) and all(_retire_input(view, function, t) for t in targets)
 
@@ -374,10 +389,8 @@ def _retire_input(view: StackView, function: Res, target: Res) -> bool:
     if not isinstance(event, dict) or set(event) != {RETIRE_EVENT}:
         return False
     ids = event[RETIRE_EVENT].get("SecretIds") if isinstance(event[RETIRE_EVENT], dict) else None
-    pushers = {u.get("name") for u in view.of(function.integration or "", "aws:iam/user:User")} - {
-        None
-    }
-    secrets = [view.find(i, SECRET) for i in ids] if isinstance(ids, list) else []
+    pushers = {u.get("name") for u in view.of(function.integration or "", IAM_USER)} - {None}
+    secrets = [view.find(i, SECRETS_MANAGER_SECRET) for i in ids] if isinstance(ids, list) else []
     return bool(secrets) and all(
         s is not None and s.integration == function.integration and s.get("name") in pushers
         for s in secrets

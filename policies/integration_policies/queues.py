@@ -13,6 +13,8 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.aws_types import SQS_QUEUE, SQS_QUEUE_POLICY
+
 from ._common import (
     as_list,
     condition_values,
@@ -24,8 +26,6 @@ from ._common import (
     plain,
     statements,
 )
-
-QUEUE = "aws:sqs/queue:Queue"
 
 
 def is_dead_letter_queue(name: str, props: dict[str, Any]) -> bool:
@@ -45,7 +45,7 @@ def queue_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> No
 
     Config: none.
     """
-    if args.resource_type != QUEUE:
+    if args.resource_type != SQS_QUEUE:
         return
     props = plain(args.props)
     sse, key = props.get("sqsManagedSseEnabled"), props.get("kmsMasterKeyId")
@@ -84,7 +84,7 @@ def queue_has_dead_letter_queue(args: ResourceValidationArgs, report: ReportViol
       minReceiveCount (integer): default 5.
       maxReceiveCount (integer): default 20.
     """
-    if args.resource_type != QUEUE:
+    if args.resource_type != SQS_QUEUE:
         return
     props = plain(args.props)
     if is_dead_letter_queue(args.name, props):
@@ -144,7 +144,7 @@ def queue_policy_https_only(args: ResourceValidationArgs, report: ReportViolatio
 
     Config: none.
     """
-    if args.resource_type != "aws:sqs/queuePolicy:QueuePolicy":
+    if args.resource_type != SQS_QUEUE_POLICY:
         return
     props = plain(args.props)
     document = parse_document(props.get("policy"))

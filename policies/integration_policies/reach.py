@@ -43,6 +43,38 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_TARGET,
+    DYNAMODB_RESOURCE_POLICY,
+    DYNAMODB_TABLE,
+    IAM_GROUP,
+    IAM_GROUP_POLICY,
+    IAM_GROUP_POLICY_ATTACHMENT,
+    IAM_POLICY,
+    IAM_POLICY_ATTACHMENT,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    IAM_USER,
+    IAM_USER_POLICY,
+    IAM_USER_POLICY_ATTACHMENT,
+    KMS_KEY,
+    KMS_KEY_POLICY,
+    LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
+    LAMBDA_FUNCTION_URL,
+    LAMBDA_PERMISSION,
+    S3_BUCKET_POLICY,
+    SCHEDULER_SCHEDULE,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_POLICY,
+    SFN_STATE_MACHINE,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    SQS_REDRIVE_ALLOW_POLICY,
+)
 from contract.naming import SECRET as REDACTED
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.ownership import Principal, Reach, is_pattern
@@ -62,43 +94,36 @@ from ._world import StackWorld, iam_pattern
 from .audit import is_stack_resource
 from .stage import external_trust_allowed
 
-ROLE, USER, GROUP = "aws:iam/role:Role", "aws:iam/user:User", "aws:iam/group:Group"
-POLICY = "aws:iam/policy:Policy"
-FUNCTION = "aws:lambda/function:Function"
-KEY = "aws:kms/key:Key"
-SECRET = "aws:secretsmanager/secret:Secret"
-EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
-
 # Where identity documents sit: type -> (document field, field naming the principal, type).
 _IDENTITY_CARRIERS: dict[str, tuple[str, str, str]] = {
-    "aws:iam/rolePolicy:RolePolicy": ("policy", "role", ROLE),
-    "aws:iam/userPolicy:UserPolicy": ("policy", "user", USER),
-    "aws:iam/groupPolicy:GroupPolicy": ("policy", "group", GROUP),
+    IAM_ROLE_POLICY: ("policy", "role", IAM_ROLE),
+    IAM_USER_POLICY: ("policy", "user", IAM_USER),
+    IAM_GROUP_POLICY: ("policy", "group", IAM_GROUP),
 }
 _ATTACHMENTS: dict[str, tuple[str, str]] = {
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", ROLE),
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment": ("user", USER),
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": ("group", GROUP),
+    IAM_ROLE_POLICY_ATTACHMENT: ("role", IAM_ROLE),
+    IAM_USER_POLICY_ATTACHMENT: ("user", IAM_USER),
+    IAM_GROUP_POLICY_ATTACHMENT: ("group", IAM_GROUP),
 }
 # Resource policies: type -> (document field, field naming the resource or None for itself).
 _RESOURCE_CARRIERS: dict[str, tuple[str, str | None]] = {
-    "aws:sqs/queue:Queue": ("policy", None),
-    "aws:sqs/queuePolicy:QueuePolicy": ("policy", "queueUrl"),
-    "aws:sns/topic:Topic": ("policy", None),
-    "aws:sns/topicPolicy:TopicPolicy": ("policy", "arn"),
-    "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy", "secretArn"),
-    KEY: ("policy", None),
-    "aws:kms/keyPolicy:KeyPolicy": ("policy", "keyId"),
-    "aws:dynamodb/resourcePolicy:ResourcePolicy": ("policy", "resourceArn"),
-    "aws:s3/bucketPolicy:BucketPolicy": ("policy", "bucket"),
+    SQS_QUEUE: ("policy", None),
+    SQS_QUEUE_POLICY: ("policy", "queueUrl"),
+    SNS_TOPIC: ("policy", None),
+    SNS_TOPIC_POLICY: ("policy", "arn"),
+    SECRETS_MANAGER_SECRET_POLICY: ("policy", "secretArn"),
+    KMS_KEY: ("policy", None),
+    KMS_KEY_POLICY: ("policy", "keyId"),
+    DYNAMODB_RESOURCE_POLICY: ("policy", "resourceArn"),
+    S3_BUCKET_POLICY: ("policy", "bucket"),
 }
-KEY_POLICY_TYPES = frozenset({KEY, "aws:kms/keyPolicy:KeyPolicy"})
+KEY_POLICY_TYPES = frozenset({KMS_KEY, KMS_KEY_POLICY})
 # Who runs a role, by the resource that names it (Service principal of its trust policy).
 _RUNNERS: dict[str, tuple[str, str]] = {
-    FUNCTION: ("role", "lambda.amazonaws.com"),
-    "aws:cloudwatch/eventTarget:EventTarget": ("roleArn", "events.amazonaws.com"),
-    "aws:sfn/stateMachine:StateMachine": ("roleArn", "states.amazonaws.com"),
-    "aws:scheduler/schedule:Schedule": ("target", "scheduler.amazonaws.com"),
+    LAMBDA_FUNCTION: ("role", "lambda.amazonaws.com"),
+    CLOUDWATCH_EVENT_TARGET: ("roleArn", "events.amazonaws.com"),
+    SFN_STATE_MACHINE: ("roleArn", "states.amazonaws.com"),
+    SCHEDULER_SCHEDULE: ("target", "scheduler.amazonaws.com"),
     CHATBOT_TYPE: ("iamRoleArn", CHATBOT_SERVICE),
 }
 # docs/contracts.md, "IAM principals per integration": every integration role is the
@@ -112,15 +137,15 @@ CONFUSED_DEPUTY_SERVICES = frozenset(
 )
 TYPES = frozenset(
     {
-        ROLE,
-        USER,
-        POLICY,
-        FUNCTION,
-        "aws:lambda/permission:Permission",
-        "aws:lambda/functionUrl:FunctionUrl",
-        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
-        "aws:iam/policyAttachment:PolicyAttachment",
-        EVENT_INVOKE_CONFIG,
+        IAM_ROLE,
+        IAM_USER,
+        IAM_POLICY,
+        LAMBDA_FUNCTION,
+        LAMBDA_PERMISSION,
+        LAMBDA_FUNCTION_URL,
+        SQS_REDRIVE_ALLOW_POLICY,
+        IAM_POLICY_ATTACHMENT,
+        LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
         *_IDENTITY_CARRIERS,
         *_ATTACHMENTS,
         *_RESOURCE_CARRIERS,
@@ -155,8 +180,6 @@ _SECRET_READS = expand(["secretsmanager:GetSecretValue", "secretsmanager:BatchGe
 # Every action that reads or writes a table's items, PartiQL included (DynamoDB developer
 # guide, "IAM policies with PartiQL for DynamoDB").
 _TABLE_DATA = expand(["dynamodb:*Item", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQL*"])
-TABLE = "aws:dynamodb/table:Table"
-QUEUE = "aws:sqs/queue:Queue"
 # What credential material looks like: PEM blocks, AWS access keys (IAM user guide,
 # "Access key IDs", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html),
 # JWTs; and variable names that announce one. A value the SDK marked secret shows as
@@ -263,11 +286,11 @@ class _Analysis:
         self.unknown: list[str] = []
         config = args.get_config()
         # A pusher's access-key secret has the pusher user's physical name (`cred-{c}`).
-        users = {r.props.get("name") for r in self.view.resources if r.type == USER} - {None}
+        users = {r.props.get("name") for r in self.view.resources if r.type == IAM_USER} - {None}
         self.pusher_secrets = {
             arn: r.props["name"]
             for r in self.view.resources
-            if r.type == SECRET
+            if r.type == SECRETS_MANAGER_SECRET
             and r.props.get("name") in users
             and isinstance(arn := r.props.get("arn"), str)
         }
@@ -308,11 +331,11 @@ class _Analysis:
     def identity_documents(self) -> Iterator[tuple[Res, _Doc]]:
         """(principal, document) for every identity policy that applies to a principal."""
         for res in self.view.resources:
-            if res.type == ROLE:
+            if res.type == IAM_ROLE:
                 yield from self._role_documents(res)
             yield from self._carried_document(res)
             yield from self._attached_document(res)
-            if res.type == "aws:iam/policyAttachment:PolicyAttachment":
+            if res.type == IAM_POLICY_ATTACHMENT:
                 yield from self._shared_attachment_documents(res)
 
     def _role_documents(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
@@ -323,7 +346,7 @@ class _Analysis:
             if is_unknown(ref):
                 self.unknown.append(f"{res.name}.managedPolicyArns[{i}]")
                 continue
-            policy = self.view.find(ref, POLICY) if isinstance(ref, str) else None
+            policy = self.view.find(ref, IAM_POLICY) if isinstance(ref, str) else None
             if policy is None:
                 continue
             doc = self.document(policy, "policy", policy.props.get("policy"))
@@ -352,7 +375,7 @@ class _Analysis:
         if attachment:
             ref, rtype = attachment
             principal = self.find(res, ref, rtype)
-            policy = self.find(res, "policyArn", POLICY)
+            policy = self.find(res, "policyArn", IAM_POLICY)
             if policy is not None:
                 doc = self.document(policy, "policy", policy.props.get("policy"))
                 if doc:
@@ -360,9 +383,9 @@ class _Analysis:
 
     def _shared_attachment_documents(self, res: Res) -> Iterator[tuple[Res, _Doc]]:
         """A managed policy a PolicyAttachment gives to several roles, users and groups."""
-        policy = self.find(res, "policyArn", POLICY)
+        policy = self.find(res, "policyArn", IAM_POLICY)
         doc = self.document(policy, "policy", policy.props.get("policy")) if policy else None
-        for field, rtype in (("roles", ROLE), ("users", USER), ("groups", GROUP)):
+        for field, rtype in (("roles", IAM_ROLE), ("users", IAM_USER), ("groups", IAM_GROUP)):
             for ref in as_list(res.props.get(field)):
                 target = self.view.find(ref, rtype)
                 if doc:
@@ -472,7 +495,7 @@ class _Analysis:
         for arn, user in self.pusher_secrets.items():
             if not any(iam_pattern(p).fullmatch(arn) for p in patterns):
                 continue
-            secret = self.view.find(arn, SECRET)
+            secret = self.view.find(arn, SECRETS_MANAGER_SECRET)
             owner = secret.integration if secret else None
             if name == user or (job == "rotation" and principal.integration == owner):
                 continue
@@ -576,7 +599,7 @@ class _Analysis:
             if s.get("Effect") == "Deny"
             and any(iam_pattern(str(r)).fullmatch(arn) for r in as_list(s.get("Resource")))
         ]
-        if target.type == QUEUE and not any(
+        if target.type == SQS_QUEUE and not any(
             [v.lower() for v in _condition(s, "aws:SecureTransport")] == ["false"] for s in denies
         ):
             self.report(
@@ -587,7 +610,7 @@ class _Analysis:
                 ),
                 doc.carrier,
             )
-        if target.type == TABLE:
+        if target.type == DYNAMODB_TABLE:
             covered: set[str] = set()
             for s in denies:
                 if s.get("Principal") in ("*", {"AWS": "*"}):
@@ -739,7 +762,7 @@ class _Analysis:
             value = res.props.get(field)
             refs = [value.get("roleArn")] if isinstance(value, dict) else [value]
             for ref in refs:
-                role = self.view.find(ref, ROLE)
+                role = self.view.find(ref, IAM_ROLE)
                 if role is not None:
                     found.setdefault(role.urn, set()).add(service)
         return found
@@ -789,7 +812,7 @@ class _Analysis:
         if any(is_unknown(props.get(k)) for k in ("principal", "sourceAccount", "sourceArn")):
             self.unknown.append(f"{res.name}.principal")
             return
-        function = self.find(res, "function", FUNCTION)
+        function = self.find(res, "function", LAMBDA_FUNCTION)
         own = function.integration if function else res.integration
         what = function.name if function else str(props.get("function"))
         at = f"{res.name}"
@@ -832,7 +855,7 @@ class _Analysis:
         if is_unknown(auth):
             self.unknown.append(f"{res.name}.authorizationType")
         elif auth == "NONE" and self.signed_ingress(
-            self.find(res, "functionName", FUNCTION), res.integration
+            self.find(res, "functionName", LAMBDA_FUNCTION), res.integration
         ):
             return
         elif auth != "AWS_IAM":
@@ -851,7 +874,7 @@ class _Analysis:
         if is_unknown(ref):
             self.unknown.append(f"{res.name}.kmsMasterKeyId")
             return
-        key = self.view.find(ref, KEY)
+        key = self.view.find(ref, KMS_KEY)
         if key is not None and key.integration == res.integration:
             return
         whose = f"{key.integration}'s key" if key is not None else repr(ref or "no key")
@@ -949,19 +972,23 @@ class _Analysis:
             self.check_identity(principal, doc)
         for target, doc in self.resource_documents():
             self.check_resource(target, doc)
-            if target is not None and target.type in (QUEUE, TABLE) and doc.carrier is not target:
+            if (
+                target is not None
+                and target.type in (SQS_QUEUE, DYNAMODB_TABLE)
+                and doc.carrier is not target
+            ):
                 self.check_guards(target, doc)
         runners = self.runners()
         checks: dict[str, Callable[[Res], None]] = {
-            "aws:lambda/permission:Permission": self.check_permission,
-            "aws:lambda/functionUrl:FunctionUrl": self.check_function_url,
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": self.check_redrive,
-            "aws:sns/topic:Topic": self.check_topic_key,
-            EVENT_INVOKE_CONFIG: self.check_destinations,
-            FUNCTION: self.check_environment,
+            LAMBDA_PERMISSION: self.check_permission,
+            LAMBDA_FUNCTION_URL: self.check_function_url,
+            SQS_REDRIVE_ALLOW_POLICY: self.check_redrive,
+            SNS_TOPIC: self.check_topic_key,
+            LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG: self.check_destinations,
+            LAMBDA_FUNCTION: self.check_environment,
         }
         for res in self.view.resources:
-            if res.type == ROLE:
+            if res.type == IAM_ROLE:
                 self.check_trust(res, runners.get(res.urn, set()))
             elif res.type in checks:
                 checks[res.type](res)

@@ -31,6 +31,18 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from contract.aws_types import (
+    IAM_ROLE,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    S3_BUCKET,
+    S3_BUCKET_LIFECYCLE_CONFIGURATION,
+    S3_BUCKET_NOTIFICATION,
+    S3_BUCKET_OWNERSHIP_CONTROLS,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+)
 from contract.naming import STAGE_ROLE
 
 from ._common import as_list, condition_values, label, parse_document, statements
@@ -46,23 +58,26 @@ __all__ = [
     "storage_integration_roles",
 ]
 
-ROLE = "aws:iam/role:Role"
-KEY = "aws:kms/key:Key"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
-ENCRYPTION = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-)
-LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 
 # Types these policies rule on (closed world).
 TYPES = frozenset(
-    {BUCKET, BUCKET_POLICY, PUBLIC_ACCESS_BLOCK, OWNERSHIP, ENCRYPTION, LIFECYCLE, NOTIFICATION}
+    {
+        S3_BUCKET,
+        S3_BUCKET_POLICY,
+        S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+        S3_BUCKET_OWNERSHIP_CONTROLS,
+        S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+        S3_BUCKET_LIFECYCLE_CONFIGURATION,
+        S3_BUCKET_NOTIFICATION,
+    }
 )
-_CONFIGURATIONS = (BUCKET_POLICY, PUBLIC_ACCESS_BLOCK, OWNERSHIP, ENCRYPTION, LIFECYCLE)
+_CONFIGURATIONS = (
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_OWNERSHIP_CONTROLS,
+    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    S3_BUCKET_LIFECYCLE_CONFIGURATION,
+)
 _BLOCKS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 STORAGE_INTEGRATION_ROLE = f"{STAGE_ROLE}-role"
 
@@ -117,15 +132,13 @@ def storage_integration_roles(view: StackView) -> set[str]:
     the integration's functions, so not its service account."""
     return {
         r.urn
-        for r in view.of_type(ROLE)
+        for r in view.of_type(IAM_ROLE)
         if r.integration and r.role == STORAGE_INTEGRATION_ROLE and not _used_by_functions(view, r)
     }
 
 
 def _used_by_functions(view: StackView, role: Res) -> bool:
-    return any(
-        view.find(f.get("role"), ROLE) is role for f in view.of_type("aws:lambda/function:Function")
-    )
+    return any(view.find(f.get("role"), IAM_ROLE) is role for f in view.of_type(LAMBDA_FUNCTION))
 
 
 def external_trust_scoped(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -139,7 +152,7 @@ def external_trust_scoped(args: StackValidationArgs, report: ReportViolation) ->
     the service that runs it (`least-privilege-reach`).
     """
     view = StackView.shared(args, report)
-    for role in view.of_type(ROLE):
+    for role in view.of_type(IAM_ROLE):
         document = parse_document(role.get("assumeRolePolicy"))
         if not isinstance(document, dict):
             continue
@@ -175,7 +188,7 @@ def external_trust_scoped(args: StackValidationArgs, report: ReportViolation) ->
 def _configurations(view: StackView) -> dict[str, dict[str, list[Res]]]:
     """Bucket name -> configuration type -> the resources that configure it."""
     found: dict[str, dict[str, list[Res]]] = defaultdict(lambda: defaultdict(list))
-    for res in view.of_type(*_CONFIGURATIONS, NOTIFICATION):
+    for res in view.of_type(*_CONFIGURATIONS, S3_BUCKET_NOTIFICATION):
         bucket = res.get("bucket")
         if isinstance(bucket, str):
             found[bucket][res.type].append(res)
@@ -189,7 +202,7 @@ def _encryption_problems(view: StackView, bucket: Res, configs: list[Res]) -> li
     problems = []
     for rule in rules:
         default = rule.get("applyServerSideEncryptionByDefault") or {}
-        key = view.find(default.get("kmsMasterKeyId"), KEY)
+        key = view.find(default.get("kmsMasterKeyId"), KMS_KEY)
         if default.get("sseAlgorithm") != "aws:kms" or key is None:
             problems.append(
                 f"is encrypted with {default.get('sseAlgorithm')!r} and key "
@@ -248,29 +261,31 @@ def _notification_problems(configs: list[Res]) -> list[str]:
 def bucket_problems(view: StackView, bucket: Res, configs: dict[str, list[Res]]) -> list[str]:
     """What keeps one integration's bucket from being private, encrypted and expiring."""
     name = bucket.get("bucket") or next(iter(bucket.ids), bucket.name)
-    problems = _encryption_problems(view, bucket, configs.get(ENCRYPTION, []))
-    blocks = configs.get(PUBLIC_ACCESS_BLOCK, [])
+    problems = _encryption_problems(
+        view, bucket, configs.get(S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION, [])
+    )
+    blocks = configs.get(S3_BUCKET_PUBLIC_ACCESS_BLOCK, [])
     if not any(all(b.get(flag) is True for flag in _BLOCKS) for b in blocks):
         problems.append(f"does not block all public access ({', '.join(_BLOCKS)} all true)")
     rules = [
         r.get("objectOwnership")
-        for c in configs.get(OWNERSHIP, [])
+        for c in configs.get(S3_BUCKET_OWNERSHIP_CONTROLS, [])
         for r in as_list(c.get("rule"))
         if isinstance(r, dict)
     ]
     if "BucketOwnerEnforced" not in rules:
         problems.append("keeps ACLs on (object ownership BucketOwnerEnforced disables them)")
-    if not _tls_denied(configs.get(BUCKET_POLICY, []), str(name)):
+    if not _tls_denied(configs.get(S3_BUCKET_POLICY, []), str(name)):
         problems.append(
             "does not deny s3:* over plain HTTP (aws:SecureTransport false) on the bucket and "
             "its objects in its policy"
         )
-    if not _expires(configs.get(LIFECYCLE, [])):
+    if not _expires(configs.get(S3_BUCKET_LIFECYCLE_CONFIGURATION, [])):
         problems.append(
             "has no enabled lifecycle rule that expires staged files and aborts incomplete "
             "multipart uploads"
         )
-    return problems + _notification_problems(configs.get(NOTIFICATION, []))
+    return problems + _notification_problems(configs.get(S3_BUCKET_NOTIFICATION, []))
 
 
 def stage_bucket_hardened(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -286,7 +301,7 @@ def stage_bucket_hardened(args: StackValidationArgs, report: ReportViolation) ->
     """
     view = StackView.shared(args, report)
     configured = _configurations(view)
-    for bucket in view.of_type(BUCKET):
+    for bucket in view.of_type(S3_BUCKET):
         if is_stack_resource(bucket.name):
             continue
         configs: dict[str, list[Res]] = {}

@@ -12,6 +12,24 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from contract.aws_types import (
+    CLOUDWATCH_COMPOSITE_ALARM,
+    CLOUDWATCH_EVENT_BUS,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_TABLE,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    LAMBDA_FUNCTION,
+    SCHEDULER_SCHEDULE_GROUP,
+    SECRETS_MANAGER_SECRET,
+    SNS_TOPIC,
+    SQS_QUEUE,
+)
 from contract.phases import ALARM_KINDS
 
 from ._common import (
@@ -30,25 +48,25 @@ from .audit import is_stack_resource
 
 # Resource types of pulumi-aws 7 that accept `tags` and that an integration may create.
 DEFAULT_TAGGABLE_TYPES = [
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm",
-    "aws:cloudwatch/eventBus:EventBus",
-    "aws:cloudwatch/eventRule:EventRule",
-    "aws:cloudwatch/logGroup:LogGroup",
-    "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:dynamodb/table:Table",
-    "aws:iam/policy:Policy",
-    "aws:iam/role:Role",
-    "aws:iam/user:User",
-    "aws:kms/key:Key",
-    "aws:lambda/eventSourceMapping:EventSourceMapping",
-    "aws:lambda/function:Function",
-    "aws:scheduler/scheduleGroup:ScheduleGroup",
-    "aws:secretsmanager/secret:Secret",
-    "aws:sns/topic:Topic",
-    "aws:sqs/queue:Queue",
+    CLOUDWATCH_COMPOSITE_ALARM,
+    CLOUDWATCH_EVENT_BUS,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_TABLE,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    LAMBDA_FUNCTION,
+    SCHEDULER_SCHEDULE_GROUP,
+    SECRETS_MANAGER_SECRET,
+    SNS_TOPIC,
+    SQS_QUEUE,
 ]
 REQUIRED = ["integration", "owner", "phase", "environment", "runbook", "alert-path"]
-ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/eventRule:EventRule")
+ALARM_TYPES = (CLOUDWATCH_METRIC_ALARM, CLOUDWATCH_EVENT_RULE)
 _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "integration": (NAME_RE, "the integration's name from the roadmap"),
     "owner": (re.compile(r"^\S.{0,254}$"), "the owner team"),
