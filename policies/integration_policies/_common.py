@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi.runtime
@@ -163,23 +164,42 @@ def config_int(config: Mapping[str, Any], key: str, default: int) -> int:
     return default if value is None else value
 
 
-def per_environment(
-    config: Mapping[str, Any], key: str, environment: str | None, default: Mapping[str, int]
-) -> int | None:
-    """`config[key][environment]` (the schema default applies when the engine sent none)."""
-    table = config.get(key, default)
-    if environment is None or not isinstance(table, Mapping):
-        return None
-    return as_int(table.get(environment))
+@dataclass(frozen=True)
+class EnvironmentBound:
+    """A number bounded for every environment (`key`) and per environment (`{key}ByEnvironment`),
+    as the pack's config sets it: e.g. `maxRotationDays` and `maxRotationDaysByEnvironment`."""
+
+    key: str
+    default: int
+    by_environment: Mapping[str, int]
+
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """The two config schema properties, each a positive integer."""
+        positive = {"type": "integer", "minimum": 1}
+        return {
+            self.key: {**positive, "default": self.default},
+            f"{self.key}ByEnvironment": {
+                "type": "object",
+                "additionalProperties": positive,
+                "default": dict(self.by_environment),
+            },
+        }
+
+    def values(self, config: Mapping[str, Any], environment: str | None) -> list[int]:
+        """The bound for every environment, then this environment's when it has one (the
+        schema default applies when the engine sent none)."""
+        found = [config_int(config, self.key, self.default)]
+        table = config.get(f"{self.key}ByEnvironment", self.by_environment)
+        if environment is not None and isinstance(table, Mapping):
+            value = as_int(table.get(environment))
+            if value is not None:
+                found.append(value)
+        return found
 
 
-def per_environment_schema(default: Mapping[str, int]) -> dict[str, Any]:
-    """Config schema of the table `per_environment` reads: environment -> positive integer."""
-    return {
-        "type": "object",
-        "additionalProperties": {"type": "integer", "minimum": 1},
-        "default": default,
-    }
+def list_schema(default: list[str]) -> dict[str, Any]:
+    """Config schema of a list of strings, which `config_list` reads."""
+    return {"type": "array", "items": {"type": "string"}, "default": default}
 
 
 def config_list(config: Mapping[str, Any], key: str, default: list[str]) -> list[str]:
@@ -206,6 +226,10 @@ POLICY_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     KMS_KEY: (("policy", RESOURCE),),
     S3_BUCKET_POLICY: (("policy", RESOURCE),),
 }
+
+
+# Every type `documents` finds a policy document in.
+DOCUMENT_TYPES = frozenset({*POLICY_FIELDS, IAM_ROLE})
 
 
 def parse_document(value: Any) -> dict[str, Any] | str | None:

@@ -20,14 +20,8 @@ that trail (the plan cannot see it).
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     CLOUDTRAIL_TRAIL,
@@ -50,6 +44,7 @@ from ._common import (
     stack_setting,
     statements,
 )
+from ._declare import stack_policy
 from ._stack import Res, StackView
 from .trail_coverage import (
     CLOUDTRAIL,
@@ -93,15 +88,6 @@ def is_stack_resource(name: str) -> bool:
     The roadmap refuses integrations whose names would collide with these.
     """
     return name == STACK_AUDIT or name.startswith(f"{STACK_AUDIT}-")
-
-
-def _mandatory(name: str, description: str, validate: Any) -> StackValidationPolicy:
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    )
 
 
 def _trail_arn(trail: Res) -> str | None:
@@ -164,7 +150,7 @@ def audit_trail_covers_stack(args: StackValidationArgs, report: ReportViolation)
                 )
 
 
-AUDIT_TRAIL_COVERS_STACK = _mandatory(
+AUDIT_TRAIL_COVERS_STACK = stack_policy(
     "audit-trail-covers-stack",
     "The stack's audit trail records every function's invocations and every secret's use.",
     audit_trail_covers_stack,
@@ -267,7 +253,7 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
             )
 
 
-CLOUDTRAIL_HARDENED = _mandatory(
+CLOUDTRAIL_HARDENED = stack_policy(
     "cloudtrail-hardened",
     "Trails validate their log files and are encrypted with the stack's own key.",
     cloudtrail_hardened,
@@ -336,7 +322,7 @@ def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> 
             )
 
 
-AUDIT_BUCKET_PRIVATE = _mandatory(
+AUDIT_BUCKET_PRIVATE = stack_policy(
     "audit-bucket-private",
     "A trail's bucket is private, TLS-only, versioned, encrypted and expires its logs.",
     audit_bucket_private,

@@ -3,12 +3,7 @@ nothing (contract/alerting.py)."""
 
 from __future__ import annotations
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE, CHATBOT_TYPE
 from contract.aws_types import (
@@ -20,6 +15,7 @@ from contract.aws_types import (
 )
 
 from ._common import as_list, is_unknown, label, parse_document
+from ._declare import stack_policy
 from ._stack import Res, StackView
 
 __all__ = ["CHATBOT_CHANNEL", "TYPES", "chatbot_only_roles"]
@@ -130,9 +126,8 @@ def chatbot_channel(args: StackValidationArgs, report: ReportViolation) -> None:
             )
 
 
-CHATBOT_CHANNEL = StackValidationPolicy(
-    name="chatbot-channel",
-    description="Slack channels relay their integration's alerts only and can change nothing.",
-    validate=chatbot_channel,
-    enforcement_level=EnforcementLevel.MANDATORY,
+CHATBOT_CHANNEL = stack_policy(
+    "chatbot-channel",
+    "Slack channels relay their integration's alerts only and can change nothing.",
+    chatbot_channel,
 )

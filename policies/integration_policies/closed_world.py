@@ -12,13 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     CLOUDWATCH_DASHBOARD,
@@ -42,6 +36,7 @@ from contract.aws_types import (
 )
 
 from ._common import as_list, is_unknown, label
+from ._declare import stack_policy
 from ._stack import StackView
 from .audit import TYPES as AUDIT_TYPES
 from .audit import is_stack_resource
@@ -150,17 +145,14 @@ _REASONS_SCHEMA = {
     "default": {},
 }
 
-CLOSED_WORLD = StackValidationPolicy(
-    name="closed-world",
-    description="Every resource type has a rule; managed policies come from the stack.",
-    validate=closed_world,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "allowedTypes": _REASONS_SCHEMA,
-            "allowedManagedPolicies": _REASONS_SCHEMA,
-        }
-    ),
+CLOSED_WORLD = stack_policy(
+    "closed-world",
+    "Every resource type has a rule; managed policies come from the stack.",
+    closed_world,
+    config={
+        "allowedTypes": _REASONS_SCHEMA,
+        "allowedManagedPolicies": _REASONS_SCHEMA,
+    },
 )
 
 __all__ = ["CLOSED_WORLD", "RULED_TYPES"]

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import LAMBDA_EVENT_SOURCE_MAPPING, LAMBDA_FUNCTION, SQS_QUEUE
 
 from ._common import as_int, config_int, label, parse_document
+from ._declare import stack_policy
 from ._stack import Res, StackView
 
 SQS_DEFAULT_VISIBILITY = 30  # SQS CreateQueue default VisibilityTimeout
@@ -63,14 +58,11 @@ def visibility_timeout(args: StackValidationArgs, report: ReportViolation) -> No
         )
 
 
-SQS_VISIBILITY_TIMEOUT = StackValidationPolicy(
-    name="sqs-visibility-timeout",
-    description="Queue visibility timeout >= 6x the consuming function's timeout.",
-    validate=visibility_timeout,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={"multiplier": {"type": "integer", "minimum": 1, "default": 6}}
-    ),
+SQS_VISIBILITY_TIMEOUT = stack_policy(
+    "sqs-visibility-timeout",
+    "Queue visibility timeout >= 6x the consuming function's timeout.",
+    visibility_timeout,
+    config={"multiplier": {"type": "integer", "minimum": 1, "default": 6}},
 )
 
 
@@ -96,11 +88,10 @@ def consumer_concurrency(args: StackValidationArgs, report: ReportViolation) -> 
             )
 
 
-SQS_CONSUMER_CONCURRENCY = StackValidationPolicy(
-    name="sqs-consumer-concurrency",
-    description="SQS consumers use MaximumConcurrency, not reserved concurrency.",
-    validate=consumer_concurrency,
-    enforcement_level=EnforcementLevel.MANDATORY,
+SQS_CONSUMER_CONCURRENCY = stack_policy(
+    "sqs-consumer-concurrency",
+    "SQS consumers use MaximumConcurrency, not reserved concurrency.",
+    consumer_concurrency,
 )
 
 
@@ -146,9 +137,8 @@ def dlq_outlives_source(args: StackValidationArgs, report: ReportViolation) -> N
             )
 
 
-SQS_DLQ_RETENTION = StackValidationPolicy(
-    name="sqs-dlq-retention",
-    description="A queue's DLQ exists and retains messages longer than the queue.",
-    validate=dlq_outlives_source,
-    enforcement_level=EnforcementLevel.MANDATORY,
+SQS_DLQ_RETENTION = stack_policy(
+    "sqs-dlq-retention",
+    "A queue's DLQ exists and retains messages longer than the queue.",
+    dlq_outlives_source,
 )

@@ -20,46 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract import aws_types as aws
 from contract.alerting import CHATBOT_TYPE
-from contract.aws_types import (
-    CLOUDTRAIL_TRAIL,
-    CLOUDWATCH_DASHBOARD,
-    CLOUDWATCH_EVENT_RULE,
-    CLOUDWATCH_EVENT_TARGET,
-    CLOUDWATCH_LOG_GROUP,
-    CLOUDWATCH_METRIC_ALARM,
-    DYNAMODB_RESOURCE_POLICY,
-    DYNAMODB_TABLE,
-    IAM_ACCESS_KEY,
-    IAM_ROLE,
-    IAM_ROLE_POLICY,
-    IAM_USER,
-    IAM_USER_POLICY,
-    KMS_ALIAS,
-    KMS_KEY,
-    LAMBDA_EVENT_SOURCE_MAPPING,
-    LAMBDA_FUNCTION,
-    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
-    LAMBDA_PERMISSION,
-    S3_BUCKET,
-    S3_BUCKET_LIFECYCLE_CONFIGURATION,
-    S3_BUCKET_NOTIFICATION,
-    S3_BUCKET_OWNERSHIP_CONTROLS,
-    S3_BUCKET_POLICY,
-    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
-    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
-    S3_BUCKET_VERSIONING,
-    SECRETS_MANAGER_SECRET,
-    SECRETS_MANAGER_SECRET_POLICY,
-    SECRETS_MANAGER_SECRET_ROTATION,
-    SECRETS_MANAGER_SECRET_VERSION,
-    SNS_TOPIC,
-    SNS_TOPIC_POLICY,
-    SNS_TOPIC_SUBSCRIPTION,
-    SQS_QUEUE,
-    SQS_QUEUE_POLICY,
-    SQS_REDRIVE_ALLOW_POLICY,
-)
 
 __all__ = [
     "ATTACHED",
@@ -103,53 +65,53 @@ class ResourceType:
     tokens: tuple[str, ...]
 
 
-LAMBDA = ResourceType("Lambda function", (LAMBDA_FUNCTION,))
+LAMBDA = ResourceType("Lambda function", (aws.LAMBDA_FUNCTION,))
 IAM = ResourceType(
     "IAM role, user and policy",
-    (IAM_ROLE, IAM_USER, IAM_ROLE_POLICY),
+    (aws.IAM_ROLE, aws.IAM_USER, aws.IAM_ROLE_POLICY),
 )
-KMS = ResourceType("KMS key", (KMS_KEY,))
-SECRET = ResourceType("Secrets Manager secret", (SECRETS_MANAGER_SECRET,))
-SQS = ResourceType("SQS queue", (SQS_QUEUE,))
-SNS = ResourceType("SNS topic", (SNS_TOPIC,))
-LOGS = ResourceType("CloudWatch log group", (CLOUDWATCH_LOG_GROUP,))
-ALARM = ResourceType("CloudWatch alarm", (CLOUDWATCH_METRIC_ALARM,))
-RULE = ResourceType("EventBridge rule", (CLOUDWATCH_EVENT_RULE,))
-TABLE = ResourceType("DynamoDB table", (DYNAMODB_TABLE,))
-TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", (CLOUDTRAIL_TRAIL,))
+KMS = ResourceType("KMS key", (aws.KMS_KEY,))
+SECRET = ResourceType("Secrets Manager secret", (aws.SECRETS_MANAGER_SECRET,))
+SQS = ResourceType("SQS queue", (aws.SQS_QUEUE,))
+SNS = ResourceType("SNS topic", (aws.SNS_TOPIC,))
+LOGS = ResourceType("CloudWatch log group", (aws.CLOUDWATCH_LOG_GROUP,))
+ALARM = ResourceType("CloudWatch alarm", (aws.CLOUDWATCH_METRIC_ALARM,))
+RULE = ResourceType("EventBridge rule", (aws.CLOUDWATCH_EVENT_RULE,))
+TABLE = ResourceType("DynamoDB table", (aws.DYNAMODB_TABLE,))
+TRAIL = ResourceType("CloudTrail trail (the stack's audit trail)", (aws.CLOUDTRAIL_TRAIL,))
 BUCKET = ResourceType(
-    "S3 bucket (the audit trail's logs, a warehouse pipeline's stage)", (S3_BUCKET,)
+    "S3 bucket (the audit trail's logs, a warehouse pipeline's stage)", (aws.S3_BUCKET,)
 )
 
 # Types that only configure another resource: the controls of the resource they configure
 # apply (a secret's policy is judged under the secret, a function's invoke config under it).
 ATTACHED: dict[str, ResourceType] = {
-    IAM_USER_POLICY: IAM,
-    IAM_ACCESS_KEY: IAM,
-    KMS_ALIAS: KMS,
-    SECRETS_MANAGER_SECRET_VERSION: SECRET,
-    SECRETS_MANAGER_SECRET_ROTATION: SECRET,
-    SECRETS_MANAGER_SECRET_POLICY: SECRET,
-    SQS_QUEUE_POLICY: SQS,
-    SQS_REDRIVE_ALLOW_POLICY: SQS,
-    SNS_TOPIC_POLICY: SNS,
-    SNS_TOPIC_SUBSCRIPTION: SNS,
+    aws.IAM_USER_POLICY: IAM,
+    aws.IAM_ACCESS_KEY: IAM,
+    aws.KMS_ALIAS: KMS,
+    aws.SECRETS_MANAGER_SECRET_VERSION: SECRET,
+    aws.SECRETS_MANAGER_SECRET_ROTATION: SECRET,
+    aws.SECRETS_MANAGER_SECRET_POLICY: SECRET,
+    aws.SQS_QUEUE_POLICY: SQS,
+    aws.SQS_REDRIVE_ALLOW_POLICY: SQS,
+    aws.SNS_TOPIC_POLICY: SNS,
+    aws.SNS_TOPIC_SUBSCRIPTION: SNS,
     # Delivers the topic to Slack (judged by chatbot-channel); its role grants nothing.
     CHATBOT_TYPE: SNS,
-    LAMBDA_PERMISSION: LAMBDA,
-    LAMBDA_EVENT_SOURCE_MAPPING: LAMBDA,
-    LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG: LAMBDA,
-    CLOUDWATCH_EVENT_TARGET: RULE,
-    CLOUDWATCH_DASHBOARD: ALARM,
-    DYNAMODB_RESOURCE_POLICY: TABLE,
-    S3_BUCKET_POLICY: BUCKET,
-    S3_BUCKET_PUBLIC_ACCESS_BLOCK: BUCKET,
-    S3_BUCKET_VERSIONING: BUCKET,
-    S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: (BUCKET),
-    S3_BUCKET_LIFECYCLE_CONFIGURATION: BUCKET,
-    S3_BUCKET_OWNERSHIP_CONTROLS: BUCKET,
+    aws.LAMBDA_PERMISSION: LAMBDA,
+    aws.LAMBDA_EVENT_SOURCE_MAPPING: LAMBDA,
+    aws.LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG: LAMBDA,
+    aws.CLOUDWATCH_EVENT_TARGET: RULE,
+    aws.CLOUDWATCH_DASHBOARD: ALARM,
+    aws.DYNAMODB_RESOURCE_POLICY: TABLE,
+    aws.S3_BUCKET_POLICY: BUCKET,
+    aws.S3_BUCKET_PUBLIC_ACCESS_BLOCK: BUCKET,
+    aws.S3_BUCKET_VERSIONING: BUCKET,
+    aws.S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION: (BUCKET),
+    aws.S3_BUCKET_LIFECYCLE_CONFIGURATION: BUCKET,
+    aws.S3_BUCKET_OWNERSHIP_CONTROLS: BUCKET,
     # Tells Snowpipe a staged file arrived (judged by stage-bucket-hardened with the bucket).
-    S3_BUCKET_NOTIFICATION: BUCKET,
+    aws.S3_BUCKET_NOTIFICATION: BUCKET,
 }
 
 CONTROLS: dict[ResourceType, tuple[Control, ...]] = {

@@ -6,32 +6,20 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
 from contract.aws_types import KMS_KEY, SECRETS_MANAGER_SECRET, SECRETS_MANAGER_SECRET_ROTATION
 
 from ._common import (
+    EnvironmentBound,
     as_int,
-    config_int,
     environment_of,
-    integration_hint,
     is_unknown,
-    label,
-    per_environment,
-    per_environment_schema,
-    plain,
     stack_setting,
     tags_of,
 )
+from ._declare import Report, Subject, resource_policy
 
 
-def kms_key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def kms_key_rotation(key: Subject, report: Report) -> None:
     """Every symmetric customer-managed KMS key has automatic key rotation enabled.
 
     Rationale: AWS KMS developer guide "Rotating AWS KMS keys" and the AWS Foundational
@@ -41,27 +29,24 @@ def kms_key_rotation(args: ResourceValidationArgs, report: ReportViolation) -> N
 
     Config: none.
     """
-    if args.resource_type != KMS_KEY:
-        return
-    props = plain(args.props)
+    props = key.props
     spec = props.get("customerMasterKeySpec") or props.get("keySpec") or "SYMMETRIC_DEFAULT"
     rotation = props.get("enableKeyRotation")
     if spec != "SYMMETRIC_DEFAULT" or is_unknown(rotation) or is_unknown(spec):
         return
     if rotation is not True:
-        who = label(integration_hint(props, args.name))
-        report(f"{who}{args.name} has key rotation off. Fix: set enable_key_rotation=True.", None)
+        report(f"{key.who} has key rotation off. Fix: set enable_key_rotation=True.")
 
 
-KMS_KEY_ROTATION = ResourceValidationPolicy(
-    name="kms-key-rotation-enabled",
-    description="Customer-managed KMS keys rotate automatically.",
-    validate=kms_key_rotation,
-    enforcement_level=EnforcementLevel.MANDATORY,
+KMS_KEY_ROTATION = resource_policy(
+    "kms-key-rotation-enabled",
+    "Customer-managed KMS keys rotate automatically.",
+    kms_key_rotation,
+    KMS_KEY,
 )
 
 
-def secret_customer_managed_key(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def secret_customer_managed_key(secret: Subject, report: Report) -> None:
     """Every Secrets Manager secret is encrypted with a customer-managed KMS key.
 
     Rationale: AWS Secrets Manager user guide "Secret encryption and decryption": the default
@@ -72,48 +57,38 @@ def secret_customer_managed_key(args: ResourceValidationArgs, report: ReportViol
 
     Config: none.
     """
-    if args.resource_type != SECRETS_MANAGER_SECRET:
-        return
-    props = plain(args.props)
-    key = props.get("kmsKeyId")
+    key = secret.props.get("kmsKeyId")
     if is_unknown(key):
         return
     if not key or (isinstance(key, str) and key.endswith("alias/aws/secretsmanager")):
-        who = label(integration_hint(props, args.name))
         report(
-            f"{who}{args.name} uses the AWS-managed key. Fix: set kms_key_id to the "
-            "integration's own KMS key ARN.",
-            None,
+            f"{secret.who} uses the AWS-managed key. Fix: set kms_key_id to the "
+            "integration's own KMS key ARN."
         )
 
 
-SECRET_CUSTOMER_MANAGED_KEY = ResourceValidationPolicy(
-    name="secret-customer-managed-key",
-    description="Secrets are encrypted with the integration's customer-managed KMS key.",
-    validate=secret_customer_managed_key,
-    enforcement_level=EnforcementLevel.MANDATORY,
+SECRET_CUSTOMER_MANAGED_KEY = resource_policy(
+    "secret-customer-managed-key",
+    "Secrets are encrypted with the integration's customer-managed KMS key.",
+    secret_customer_managed_key,
+    SECRETS_MANAGER_SECRET,
 )
 
 
-DEFAULT_ROTATION_BY_ENV = {"dev": 90, "staging": 60, "prod": 30}
+MAX_ROTATION_DAYS = EnvironmentBound("maxRotationDays", 90, {"dev": 90, "staging": 60, "prod": 30})
 _RATE_DAYS = re.compile(r"^rate\((\d+) days?\)$")
 
 
 def rotation_limit(environment: str | None, config: Mapping[str, Any]) -> int:
     """The strictest of: the pack's per-environment table, `maxRotationDays`, the stack setting."""
-    limits = [config_int(config, "maxRotationDays", 90)]
-    by_env = per_environment(
-        config, "maxRotationDaysByEnvironment", environment, DEFAULT_ROTATION_BY_ENV
-    )
-    if by_env is not None:
-        limits.append(by_env)
+    limits = MAX_ROTATION_DAYS.values(config, environment)
     stack_value = as_int(stack_setting("maxRotationDays"))
     if stack_value is not None:
         limits.append(stack_value)
     return min(limits)
 
 
-def secret_rotation_within_limit(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def secret_rotation_within_limit(rotation: Subject, report: Report) -> None:
     """Secret rotation runs a Lambda at least as often as the environment allows (prod 30 days).
 
     Rationale: AWS Secrets Manager best practices ("Rotate secrets") and Salesforce guidance
@@ -131,11 +106,7 @@ def secret_rotation_within_limit(args: ResourceValidationArgs, report: ReportVio
       maxRotationDaysByEnvironment (object env -> integer): default
         {dev: 90, staging: 60, prod: 30}.
     """
-    if args.resource_type != SECRETS_MANAGER_SECRET_ROTATION:
-        return
-    props = plain(args.props)
-    who = label(integration_hint(props, args.name))
-    rules = props.get("rotationRules")
+    rules = rotation.props.get("rotationRules")
     if is_unknown(rules):
         return
     rules = rules if isinstance(rules, dict) else {}
@@ -147,30 +118,23 @@ def secret_rotation_within_limit(args: ResourceValidationArgs, report: ReportVio
     if days is None and not is_unknown(rules.get("automaticallyAfterDays")):
         if not is_unknown(schedule):
             report(
-                f"{who}{args.name} has no rotation interval in days. Fix: set "
-                "rotation_rules.automatically_after_days.",
-                None,
+                f"{rotation.who} has no rotation interval in days. Fix: set "
+                "rotation_rules.automatically_after_days."
             )
         return
-    limit = rotation_limit(environment_of(tags_of(props)), args.get_config())
+    limit = rotation_limit(environment_of(tags_of(rotation.props)), rotation.config)
     if days is not None and days > limit:
         report(
-            f"{who}{args.name} rotates every {days} days; this environment allows at most "
+            f"{rotation.who} rotates every {days} days; this environment allows at most "
             f"{limit}. Fix: set rotation_rules.automatically_after_days <= {limit} (roadmap "
-            "credentials[].rotation_days).",
-            None,
+            "credentials[].rotation_days)."
         )
 
 
-SECRET_ROTATION_WITHIN_LIMIT = ResourceValidationPolicy(
-    name="secret-rotation-within-limit",
-    description="Secrets rotate automatically no slower than the environment allows.",
-    validate=secret_rotation_within_limit,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "maxRotationDays": {"type": "integer", "minimum": 1, "default": 90},
-            "maxRotationDaysByEnvironment": per_environment_schema(DEFAULT_ROTATION_BY_ENV),
-        }
-    ),
+SECRET_ROTATION_WITHIN_LIMIT = resource_policy(
+    "secret-rotation-within-limit",
+    "Secrets rotate automatically no slower than the environment allows.",
+    secret_rotation_within_limit,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    config=MAX_ROTATION_DAYS.schema(),
 )

@@ -4,35 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
 from contract.aws_types import CLOUDWATCH_LOG_GROUP, LAMBDA_EVENT_SOURCE_MAPPING, LAMBDA_PERMISSION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
 from ._common import (
+    EnvironmentBound,
     as_int,
     as_list,
     config_int,
     environment_of,
-    integration_hint,
     is_unknown,
-    label,
-    per_environment,
-    per_environment_schema,
-    plain,
     tags_of,
 )
+from ._declare import Report, Subject, resource_policy
 
-DEFAULT_RETENTION_BY_ENV = {"dev": 7, "staging": 30, "prod": 365}
+MIN_RETENTION_DAYS = EnvironmentBound("minRetentionDays", 1, {"dev": 7, "staging": 30, "prod": 365})
 
 
-def log_group_retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def log_group_retention(group: Subject, report: Report) -> None:
     """Every log group has a retention, at least the environment's minimum (prod one year).
 
     Rationale: CloudWatch Logs keeps logs forever by default (cost, and personal data from
@@ -44,48 +33,31 @@ def log_group_retention(args: ResourceValidationArgs, report: ReportViolation) -
       minRetentionDaysByEnvironment (object env -> integer): default {dev: 7, staging: 30,
         prod: 365}; environment from the `environment` tag, else the stack's setting.
     """
-    if args.resource_type != CLOUDWATCH_LOG_GROUP:
-        return
-    props = plain(args.props)
+    props = group.props
     days = props.get("retentionInDays")
     if is_unknown(days):
         return
-    who = label(integration_hint(props, args.name))
-    config = args.get_config()
-    floor = config_int(config, "minRetentionDays", 1)
-    by_env = per_environment(
-        config,
-        "minRetentionDaysByEnvironment",
-        environment_of(tags_of(props)),
-        DEFAULT_RETENTION_BY_ENV,
-    )
-    floor = max(floor, by_env or 0)
+    floor = max(MIN_RETENTION_DAYS.values(group.config, environment_of(tags_of(props))))
     value = as_int(days)
     if not value:
-        report(f"{who}{args.name} keeps logs forever. Fix: set retention_in_days={floor}.", None)
+        report(f"{group.who} keeps logs forever. Fix: set retention_in_days={floor}.")
     elif value < floor:
         report(
-            f"{who}{args.name} keeps logs {value} days; this environment needs >= {floor}. "
-            f"Fix: set retention_in_days to the stack's logRetentionDays (>= {floor}).",
-            None,
+            f"{group.who} keeps logs {value} days; this environment needs >= {floor}. "
+            f"Fix: set retention_in_days to the stack's logRetentionDays (>= {floor})."
         )
 
 
-LOG_GROUP_RETENTION = ResourceValidationPolicy(
-    name="log-group-retention",
-    description="Log groups have a retention of at least the environment's minimum.",
-    validate=log_group_retention,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "minRetentionDays": {"type": "integer", "minimum": 1, "default": 1},
-            "minRetentionDaysByEnvironment": per_environment_schema(DEFAULT_RETENTION_BY_ENV),
-        }
-    ),
+LOG_GROUP_RETENTION = resource_policy(
+    "log-group-retention",
+    "Log groups have a retention of at least the environment's minimum.",
+    log_group_retention,
+    CLOUDWATCH_LOG_GROUP,
+    config=MIN_RETENTION_DAYS.schema(),
 )
 
 
-def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def sqs_trigger_settings(trigger: Subject, report: Report) -> None:
     """SQS triggers report partial batch failures and cap their concurrency.
 
     Rationale: Lambda developer guide "Using Lambda with Amazon SQS": without
@@ -104,21 +76,17 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
     Config:
       maxConcurrency (integer): upper bound for MaximumConcurrency; default 1000 (AWS maximum).
     """
-    if args.resource_type != LAMBDA_EVENT_SOURCE_MAPPING:
-        return
-    props = plain(args.props)
+    props = trigger.props
     source = props.get("eventSourceArn")
     if not isinstance(source, str) or is_unknown(source) or not source.startswith("arn:aws:sqs:"):
         return
-    who = label(integration_hint(props, args.name))
     for problem in _batch_problems(props, fifo=source.endswith(".fifo")):
-        report(f"{who}{args.name} {problem}", None)
+        report(f"{trigger.who} {problem}")
     types = props.get("functionResponseTypes")
     if not is_unknown(types) and "ReportBatchItemFailures" not in as_list(types):
         report(
-            f"{who}{args.name} retries whole batches. Fix: set "
-            'function_response_types=["ReportBatchItemFailures"].',
-            None,
+            f"{trigger.who} retries whole batches. Fix: set "
+            'function_response_types=["ReportBatchItemFailures"].'
         )
     scaling = props.get("scalingConfig")
     if is_unknown(scaling):
@@ -126,13 +94,12 @@ def sqs_trigger_settings(args: ResourceValidationArgs, report: ReportViolation) 
     raw = scaling.get("maximumConcurrency") if isinstance(scaling, dict) else None
     if is_unknown(raw):
         return
-    high = config_int(args.get_config(), "maxConcurrency", 1000)
+    high = config_int(trigger.config, "maxConcurrency", 1000)
     value = as_int(raw)
     if value is None or not 2 <= value <= high:
         report(
-            f"{who}{args.name} has maximumConcurrency={value}; allowed 2..{high}. Fix: set "
-            "scaling_config.maximum_concurrency from the integration's API budget.",
-            None,
+            f"{trigger.who} has maximumConcurrency={value}; allowed 2..{high}. Fix: set "
+            "scaling_config.maximum_concurrency from the integration's API budget."
         )
 
 
@@ -171,14 +138,12 @@ def _batch_problems(props: dict[str, Any], *, fifo: bool) -> list[str]:
     return problems
 
 
-SQS_TRIGGER_SETTINGS = ResourceValidationPolicy(
-    name="sqs-trigger-settings",
-    description="SQS triggers use ReportBatchItemFailures and MaximumConcurrency.",
-    validate=sqs_trigger_settings,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={"maxConcurrency": {"type": "integer", "maximum": 1000, "default": 1000}}
-    ),
+SQS_TRIGGER_SETTINGS = resource_policy(
+    "sqs-trigger-settings",
+    "SQS triggers use ReportBatchItemFailures and MaximumConcurrency.",
+    sqs_trigger_settings,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    config={"maxConcurrency": {"type": "integer", "maximum": 1000, "default": 1000}},
 )
 
 
@@ -193,7 +158,7 @@ def _signed_ingress_url(props: dict[str, Any]) -> bool:
     )
 
 
-def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def lambda_permission_scoped(permission: Subject, report: Report) -> None:
     """A function may be invoked only by a named service from this account (confused deputy).
 
     Rationale: Lambda developer guide "Resource-based policies" and the IAM "confused deputy"
@@ -211,37 +176,32 @@ def lambda_permission_scoped(args: ResourceValidationArgs, report: ReportViolati
 
     Config: none.
     """
-    if args.resource_type != LAMBDA_PERMISSION:
-        return
-    props = plain(args.props)
+    props = permission.props
     principal, account = props.get("principal"), props.get("sourceAccount")
     if is_unknown(principal):
         return
-    who = label(integration_hint(props, args.name))
     if principal == "*" and _signed_ingress_url(props):
         return  # whose function it is: least-privilege-reach, with the whole stack in view
     if principal == "*" or not isinstance(principal, str):
-        report(f"{who}{args.name} lets anyone invoke the function. Fix: name the principal.", None)
+        report(f"{permission.who} lets anyone invoke the function. Fix: name the principal.")
         return
     if not principal.endswith(".amazonaws.com") or is_unknown(account):
         return
     if principal == "secretsmanager.amazonaws.com" and not account:
         report(
-            f"{who}{args.name} lets Secrets Manager of any account invoke the rotation "
-            "function. Fix: set source_account to this account's id.",
-            None,
+            f"{permission.who} lets Secrets Manager of any account invoke the rotation "
+            "function. Fix: set source_account to this account's id."
         )
     elif not account and not props.get("sourceArn"):
         report(
-            f"{who}{args.name} lets {principal} invoke the function for any account. Fix: set "
-            "source_arn (the rule/topic ARN) or source_account.",
-            None,
+            f"{permission.who} lets {principal} invoke the function for any account. Fix: set "
+            "source_arn (the rule/topic ARN) or source_account."
         )
 
 
-LAMBDA_PERMISSION_SCOPED = ResourceValidationPolicy(
-    name="lambda-permission-scoped",
-    description="Lambda invoke permissions name a service and this account.",
-    validate=lambda_permission_scoped,
-    enforcement_level=EnforcementLevel.MANDATORY,
+LAMBDA_PERMISSION_SCOPED = resource_policy(
+    "lambda-permission-scoped",
+    "Lambda invoke permissions name a service and this account.",
+    lambda_permission_scoped,
+    LAMBDA_PERMISSION,
 )

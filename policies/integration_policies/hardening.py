@@ -26,13 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     CLOUDWATCH_EVENT_TARGET,
@@ -58,12 +52,14 @@ from ._common import (
     documents,
     is_unknown,
     label,
+    list_schema,
     parse_document,
     plain,
     stack_setting,
     statements,
     tags_of,
 )
+from ._declare import stack_policy
 from ._stack import Res, StackView
 from .fence import named_principals, secret_fence_problems
 
@@ -94,19 +90,6 @@ _WHAT = {
     LAMBDA_FUNCTION: "function environment",
     SNS_TOPIC: "topic",
 }
-
-
-def _mandatory(
-    name: str, description: str, validate: Any, **config: dict[str, Any]
-) -> StackValidationPolicy:
-    """A mandatory stack policy; `config` is its config schema's properties, if any."""
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=PolicyConfigSchema(properties=config) if config else None,
-    )
 
 
 def _who(res: Res) -> str:
@@ -158,7 +141,7 @@ def encrypted_with_own_key(args: StackValidationArgs, report: ReportViolation) -
             )
 
 
-ENCRYPTED_WITH_OWN_KEY = _mandatory(
+ENCRYPTED_WITH_OWN_KEY = stack_policy(
     "encrypted-with-own-key",
     "Log groups, function environments and topics use their integration's own key.",
     encrypted_with_own_key,
@@ -342,7 +325,7 @@ def _judge_logs_context(
         )
 
 
-KEY_GRANTS_NEEDED_SERVICES = _mandatory(
+KEY_GRANTS_NEEDED_SERVICES = stack_policy(
     "key-grants-needed-services",
     "Integration keys grant exactly the services their resources need, bound to them.",
     key_grants_needed_services,
@@ -453,7 +436,7 @@ def secret_fenced(args: StackValidationArgs, report: ReportViolation) -> None:
             report(f"{_who(secret)}: {problem}. Fix: {fix}.", holder.urn)
 
 
-SECRET_FENCED = _mandatory(
+SECRET_FENCED = stack_policy(
     "secret-fenced",
     "Secrets have a resource policy shutting out all but their integration's roles.",
     secret_fenced,
@@ -545,7 +528,7 @@ def async_failure_destination(args: StackValidationArgs, report: ReportViolation
                 )
 
 
-ASYNC_FAILURE_DESTINATION = _mandatory(
+ASYNC_FAILURE_DESTINATION = stack_policy(
     "async-failure-destination",
     "Asynchronously invoked functions keep failed runs in an alarmed queue.",
     async_failure_destination,
@@ -599,7 +582,7 @@ def dynamodb_table_resilience(args: StackValidationArgs, report: ReportViolation
             )
 
 
-DYNAMODB_TABLE_RESILIENCE = _mandatory(
+DYNAMODB_TABLE_RESILIENCE = stack_policy(
     "dynamodb-table-resilience",
     "State tables scale on demand, keep point-in-time recovery and, where protected, "
     "deletion protection.",
@@ -654,7 +637,7 @@ def resource_policies_not_public(args: StackValidationArgs, report: ReportViolat
                     )
 
 
-RESOURCE_POLICIES_NOT_PUBLIC = _mandatory(
+RESOURCE_POLICIES_NOT_PUBLIC = stack_policy(
     "resource-policies-not-public",
     "Key, queue, topic and secret policies allow nobody outside the account.",
     resource_policies_not_public,
@@ -690,11 +673,11 @@ def lambda_supported_runtime(args: StackValidationArgs, report: ReportViolation)
         )
 
 
-LAMBDA_SUPPORTED_RUNTIME = _mandatory(
+LAMBDA_SUPPORTED_RUNTIME = stack_policy(
     "lambda-supported-runtime",
     "Functions run on a runtime Lambda supports.",
     lambda_supported_runtime,
-    runtimes={"type": "array", "items": {"type": "string"}, "default": DEFAULT_RUNTIMES},
+    config={"runtimes": list_schema(DEFAULT_RUNTIMES)},
 )
 
 

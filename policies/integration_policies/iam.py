@@ -5,14 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
 from contract.aws_types import (
     IAM_GROUP_POLICY_ATTACHMENT,
     IAM_POLICY_ATTACHMENT,
@@ -24,6 +16,7 @@ from contract.aws_types import (
 )
 
 from ._common import (
+    DOCUMENT_TYPES,
     IDENTITY,
     RESOURCE,
     action_matches,
@@ -31,42 +24,33 @@ from ._common import (
     condition_keys,
     config_list,
     documents,
-    integration_hint,
     is_unknown,
     is_wildcard_resource,
-    label,
-    plain,
+    list_schema,
 )
+from ._declare import Report, Subject, resource_policy
 
 
 def _each_statement(
-    args: ResourceValidationArgs,
-    report: ReportViolation,
-    kinds: tuple[str, ...],
-    report_invalid: bool = False,
-) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """Yield (where, statement, props) for every statement of the wanted document kinds."""
-    props = plain(args.props)
-    for field, kind, doc in documents(args.resource_type, props):
+    res: Subject, report: Report, kinds: tuple[str, ...], report_invalid: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (where, statement) for every statement of the wanted document kinds."""
+    for field, kind, doc in documents(res.type, res.props):
         if isinstance(doc, str):
-            if not report_invalid:
-                continue
-            who = label(integration_hint(props, args.name))
-            report(
-                f"{who}{args.name}.{field}: {doc}. Fix: emit the document with json.dumps.", None
-            )
+            if report_invalid:
+                report(f"{res.who}.{field}: {doc}. Fix: emit the document with json.dumps.")
             continue
         if kind not in kinds:
             continue
         for i, statement in enumerate(as_list(doc.get("Statement"))):
             if isinstance(statement, dict):
-                yield f"{args.name}.{field} Statement[{i}]", statement, props
+                yield f"{res.owner_label}{res.name}.{field} Statement[{i}]", statement
 
 
 # ------------------------------------------------------------------------ wildcard actions
 
 
-def no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def no_wildcard_actions(res: Subject, report: Report) -> None:
     """No `*`, service-wide (`sqs:*`) or partial (`sqs:Get*`) action and no NotAction in an Allow.
 
     Rationale: AWS IAM best practices, "Apply least-privilege permissions" -- grant only the
@@ -80,13 +64,12 @@ def no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -
 
     Config: none.
     """
-    for where, statement, props in _each_statement(args, report, (IDENTITY, RESOURCE), True):
+    for where, statement in _each_statement(res, report, (IDENTITY, RESOURCE), True):
         if statement.get("Effect") != "Allow":
             continue
-        who = label(integration_hint(props, args.name))
         if "NotAction" in statement:
-            report(f"{who}{where} allows NotAction. Fix: list the allowed actions instead.", None)
-        if args.resource_type == KMS_KEY and _root_principal(statement):
+            report(f"{where} allows NotAction. Fix: list the allowed actions instead.")
+        if res.type == KMS_KEY and _root_principal(statement):
             continue
         for action in as_list(statement.get("Action")):
             if (
@@ -95,9 +78,8 @@ def no_wildcard_actions(args: ResourceValidationArgs, report: ReportViolation) -
                 and ("*" in action or "?" in action)
             ):
                 report(
-                    f"{who}{where} allows the wildcard action {action!r}. Fix: name each action "
-                    "the integration calls (e.g. sqs:ReceiveMessage, sqs:DeleteMessage).",
-                    None,
+                    f"{where} allows the wildcard action {action!r}. Fix: name each action "
+                    "the integration calls (e.g. sqs:ReceiveMessage, sqs:DeleteMessage)."
                 )
 
 
@@ -110,11 +92,11 @@ def _root_principal(statement: dict[str, Any]) -> bool:
     )
 
 
-IAM_NO_WILDCARD_ACTIONS = ResourceValidationPolicy(
-    name="iam-no-wildcard-actions",
-    description="IAM and resource policies allow named actions only (no '*' or 'service:*').",
-    validate=no_wildcard_actions,
-    enforcement_level=EnforcementLevel.MANDATORY,
+IAM_NO_WILDCARD_ACTIONS = resource_policy(
+    "iam-no-wildcard-actions",
+    "IAM and resource policies allow named actions only (no '*' or 'service:*').",
+    no_wildcard_actions,
+    *DOCUMENT_TYPES,
 )
 
 
@@ -141,7 +123,7 @@ DEFAULT_ACTIONS_WITHOUT_RESOURCE = [
 DEFAULT_CONDITION_KEYS = {"cloudwatch:PutMetricData": ["cloudwatch:namespace"]}
 
 
-def resource_wildcard_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def resource_wildcard_scoped(res: Subject, report: Report) -> None:
     """`Resource: "*"` only for actions that support no resource, with a condition; no NotResource.
 
     Rationale: AWS IAM best practices and the Service Authorization Reference: when an action
@@ -156,15 +138,14 @@ def resource_wildcard_scoped(args: ResourceValidationArgs, report: ReportViolati
       conditionKeys (object: action -> [key]): a condition on one of the keys is required for
         that action on "*"; default {"cloudwatch:PutMetricData": ["cloudwatch:namespace"]}.
     """
-    config = args.get_config()
+    config = res.config
     allowed = config_list(config, "actionsWithoutResource", DEFAULT_ACTIONS_WITHOUT_RESOURCE)
     required = dict(config.get("conditionKeys", DEFAULT_CONDITION_KEYS))
-    for where, statement, props in _each_statement(args, report, (IDENTITY,)):
+    for where, statement in _each_statement(res, report, (IDENTITY,)):
         if statement.get("Effect") != "Allow":
             continue
-        who = label(integration_hint(props, args.name))
         if "NotResource" in statement:
-            report(f"{who}{where} uses NotResource. Fix: list the resource ARNs instead.", None)
+            report(f"{where} uses NotResource. Fix: list the resource ARNs instead.")
         if not any(is_wildcard_resource(r) for r in as_list(statement.get("Resource"))):
             continue
         keys = condition_keys(statement)
@@ -173,43 +154,35 @@ def resource_wildcard_scoped(args: ResourceValidationArgs, report: ReportViolati
                 continue
             if not any(action_matches(a, action) and "*" not in action for a in allowed):
                 report(
-                    f"{who}{where} allows {action!r} on Resource '*'. Fix: name the ARN of the "
-                    "integration's own resource (queue, secret, key, table) instead of '*'.",
-                    None,
+                    f"{where} allows {action!r} on Resource '*'. Fix: name the ARN of the "
+                    "integration's own resource (queue, secret, key, table) instead of '*'."
                 )
                 continue
             wanted = next((v for k, v in required.items() if action_matches(k, action)), None)
             if wanted and not keys & {str(k).lower() for k in as_list(wanted)}:
                 report(
-                    f"{who}{where} allows {action!r} on '*' without a condition. Fix: add a "
+                    f"{where} allows {action!r} on '*' without a condition. Fix: add a "
                     f"condition on {', '.join(map(str, as_list(wanted)))} (e.g. StringEquals "
-                    '{"cloudwatch:namespace": "Integrations/<integration>"}).',
-                    None,
+                    '{"cloudwatch:namespace": "Integrations/<integration>"}).'
                 )
 
 
-IAM_RESOURCE_WILDCARD_SCOPED = ResourceValidationPolicy(
-    name="iam-resource-wildcard-scoped",
-    description="Resource '*' only for actions without resource-level permissions.",
-    validate=resource_wildcard_scoped,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "actionsWithoutResource": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_ACTIONS_WITHOUT_RESOURCE,
-            },
-            "conditionKeys": {"type": "object", "default": DEFAULT_CONDITION_KEYS},
-        }
-    ),
+IAM_RESOURCE_WILDCARD_SCOPED = resource_policy(
+    "iam-resource-wildcard-scoped",
+    "Resource '*' only for actions without resource-level permissions.",
+    resource_wildcard_scoped,
+    *DOCUMENT_TYPES,
+    config={
+        "actionsWithoutResource": list_schema(DEFAULT_ACTIONS_WITHOUT_RESOURCE),
+        "conditionKeys": {"type": "object", "default": DEFAULT_CONDITION_KEYS},
+    },
 )
 
 
 # ------------------------------------------------------------------------ iam:PassRole
 
 
-def passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def passrole_scoped(res: Subject, report: Report) -> None:
     """`iam:PassRole` only on named role ARNs and only with an `iam:PassedToService` condition.
 
     Rationale: AWS IAM user guide, "Granting a user permissions to pass a role to an AWS
@@ -219,33 +192,29 @@ def passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> No
 
     Config: none.
     """
-    for where, statement, props in _each_statement(args, report, (IDENTITY,)):
+    for where, statement in _each_statement(res, report, (IDENTITY,)):
         if statement.get("Effect") != "Allow":
             continue
         actions = [a for a in as_list(statement.get("Action")) if isinstance(a, str)]
         if not any(action_matches(a, "iam:PassRole") for a in actions):
             continue
-        who = label(integration_hint(props, args.name))
         resources = as_list(statement.get("Resource"))
         if not resources or any(is_wildcard_resource(r) for r in resources):
             report(
-                f"{who}{where} allows iam:PassRole on any role. Fix: name the role ARN(s) "
-                "it may pass.",
-                None,
+                f"{where} allows iam:PassRole on any role. Fix: name the role ARN(s) it may pass."
             )
         if "iam:passedtoservice" not in condition_keys(statement):
             report(
-                f"{who}{where} allows iam:PassRole without an iam:PassedToService condition. "
-                'Fix: add StringEquals {"iam:PassedToService": "<service>.amazonaws.com"}.',
-                None,
+                f"{where} allows iam:PassRole without an iam:PassedToService condition. "
+                'Fix: add StringEquals {"iam:PassedToService": "<service>.amazonaws.com"}.'
             )
 
 
-IAM_PASSROLE_SCOPED = ResourceValidationPolicy(
-    name="iam-passrole-scoped",
-    description="iam:PassRole names its roles and carries an iam:PassedToService condition.",
-    validate=passrole_scoped,
-    enforcement_level=EnforcementLevel.MANDATORY,
+IAM_PASSROLE_SCOPED = resource_policy(
+    "iam-passrole-scoped",
+    "iam:PassRole names its roles and carries an iam:PassedToService condition.",
+    passrole_scoped,
+    *DOCUMENT_TYPES,
 )
 
 
@@ -268,7 +237,7 @@ _ATTACHMENTS = {
 }
 
 
-def no_admin_managed_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def no_admin_managed_policies(res: Subject, report: Report) -> None:
     """No AWS-managed administrator, power-user or `*FullAccess` policy attached to anything.
 
     Rationale: AWS IAM best practices -- AWS managed policies are written for broad use and
@@ -281,39 +250,28 @@ def no_admin_managed_policies(args: ResourceValidationArgs, report: ReportViolat
         PowerUserAccess, IAMFullAccess and two Administrator variants.
       forbidFullAccess (bool): also forbid every AWS-managed `*FullAccess` policy; default true.
     """
-    field = _ATTACHMENTS.get(args.resource_type)
-    if field is None:
-        return
-    config = args.get_config()
+    field = _ATTACHMENTS[res.type]
+    config = res.config
     forbidden = set(config_list(config, "forbiddenPolicies", DEFAULT_FORBIDDEN_MANAGED))
     full_access = config.get("forbidFullAccess", True) is not False
-    props = plain(args.props)
-    for arn in as_list(props.get(field)):
+    for arn in as_list(res.props.get(field)):
         if not isinstance(arn, str) or ":iam::aws:policy/" not in arn:
             continue
         policy_name = arn.rsplit("/", 1)[-1]
         if policy_name in forbidden or (full_access and policy_name.endswith("FullAccess")):
-            who = label(integration_hint(props, args.name))
             report(
-                f"{who}{args.name} attaches the AWS-managed policy {policy_name}. Fix: remove "
-                "the attachment and grant the integration's own actions in its inline policy.",
-                None,
+                f"{res.who} attaches the AWS-managed policy {policy_name}. Fix: remove "
+                "the attachment and grant the integration's own actions in its inline policy."
             )
 
 
-IAM_NO_ADMIN_MANAGED_POLICIES = ResourceValidationPolicy(
-    name="iam-no-admin-managed-policies",
-    description="No AWS-managed admin, power-user or full-access policy is attached.",
-    validate=no_admin_managed_policies,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "forbiddenPolicies": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_FORBIDDEN_MANAGED,
-            },
-            "forbidFullAccess": {"type": "boolean", "default": True},
-        }
-    ),
+IAM_NO_ADMIN_MANAGED_POLICIES = resource_policy(
+    "iam-no-admin-managed-policies",
+    "No AWS-managed admin, power-user or full-access policy is attached.",
+    no_admin_managed_policies,
+    *_ATTACHMENTS,
+    config={
+        "forbiddenPolicies": list_schema(DEFAULT_FORBIDDEN_MANAGED),
+        "forbidFullAccess": {"type": "boolean", "default": True},
+    },
 )

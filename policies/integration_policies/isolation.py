@@ -5,13 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     IAM_POLICY,
@@ -36,6 +30,7 @@ from ._common import (
     label,
     statements,
 )
+from ._declare import stack_policy
 from ._stack import Res, StackView, strings
 from .chatbot import chatbot_only_roles
 from .stage import storage_integration_roles
@@ -119,17 +114,14 @@ def _rotation_only_roles(view: StackView) -> set[str]:
     return {role for role, fns in users.items() if fns <= rotation_functions}
 
 
-INTEGRATION_ISOLATION = StackValidationPolicy(
-    name="integration-isolation",
-    description="One role and key per integration; roles, keys and secrets are never shared.",
-    validate=integration_isolation,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "rolesPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
-            "keysPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
-        }
-    ),
+INTEGRATION_ISOLATION = stack_policy(
+    "integration-isolation",
+    "One role and key per integration; roles, keys and secrets are never shared.",
+    integration_isolation,
+    config={
+        "rolesPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
+        "keysPerIntegration": {"type": "integer", "minimum": 1, "default": 1},
+    },
 )
 
 
@@ -211,9 +203,8 @@ def cross_integration_access(args: StackValidationArgs, report: ReportViolation)
                     )
 
 
-CROSS_INTEGRATION_ACCESS = StackValidationPolicy(
-    name="cross-integration-access",
-    description="An integration's role names no other integration's resource.",
-    validate=cross_integration_access,
-    enforcement_level=EnforcementLevel.MANDATORY,
+CROSS_INTEGRATION_ACCESS = stack_policy(
+    "cross-integration-access",
+    "An integration's role names no other integration's resource.",
+    cross_integration_access,
 )

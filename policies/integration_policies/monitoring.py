@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pulumi_policy import (
-    EnforcementLevel,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     CLOUDWATCH_EVENT_RULE,
@@ -33,6 +28,7 @@ from contract.naming import RETIRE_EVENT, WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE, required_alarms
 
 from ._common import as_list, is_unknown, label
+from ._declare import stack_policy
 from ._stack import Res, StackView
 
 
@@ -198,11 +194,10 @@ def phase_requirements(args: StackValidationArgs, report: ReportViolation) -> No
             report(f"{label(integ)}phase {phase} requires {what}. Fix: {fix}.", None)
 
 
-PHASE_REQUIREMENTS = StackValidationPolicy(
-    name="phase-requirements",
-    description="Every resource an integration's phase requires is present.",
-    validate=phase_requirements,
-    enforcement_level=EnforcementLevel.MANDATORY,
+PHASE_REQUIREMENTS = stack_policy(
+    "phase-requirements",
+    "Every resource an integration's phase requires is present.",
+    phase_requirements,
 )
 
 
@@ -253,11 +248,10 @@ def alarms_route_to_alert_path(args: StackValidationArgs, report: ReportViolatio
                     )
 
 
-ALARMS_ROUTE_TO_ALERT_PATH = StackValidationPolicy(
-    name="alarms-route-to-alert-path",
-    description="Every alarm notifies its integration's alert topic.",
-    validate=alarms_route_to_alert_path,
-    enforcement_level=EnforcementLevel.MANDATORY,
+ALARMS_ROUTE_TO_ALERT_PATH = stack_policy(
+    "alarms-route-to-alert-path",
+    "Every alarm notifies its integration's alert topic.",
+    alarms_route_to_alert_path,
 )
 
 
@@ -290,11 +284,10 @@ def lambda_log_groups(args: StackValidationArgs, report: ReportViolation) -> Non
             )
 
 
-LAMBDA_LOG_GROUPS = StackValidationPolicy(
-    name="lambda-log-groups",
-    description="Every function's log group is created by the stack.",
-    validate=lambda_log_groups,
-    enforcement_level=EnforcementLevel.MANDATORY,
+LAMBDA_LOG_GROUPS = stack_policy(
+    "lambda-log-groups",
+    "Every function's log group is created by the stack.",
+    lambda_log_groups,
 )
 
 
@@ -397,9 +390,8 @@ def _retire_input(view: StackView, function: Res, target: Res) -> bool:
     )
 
 
-ROTATION_FUNCTION_INVOCATION = StackValidationPolicy(
-    name="rotation-function-invocation",
-    description="Rotation functions are invocable only by Secrets Manager from this account.",
-    validate=rotation_function_invocation,
-    enforcement_level=EnforcementLevel.MANDATORY,
+ROTATION_FUNCTION_INVOCATION = stack_policy(
+    "rotation-function-invocation",
+    "Rotation functions are invocable only by Secrets Manager from this account.",
+    rotation_function_invocation,
 )

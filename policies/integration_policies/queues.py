@@ -5,27 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
 from contract.aws_types import SQS_QUEUE, SQS_QUEUE_POLICY
 
 from ._common import (
     as_list,
     condition_values,
     config_int,
-    integration_hint,
     is_unknown,
-    label,
     parse_document,
-    plain,
     statements,
 )
+from ._declare import Report, Subject, resource_policy
 
 
 def is_dead_letter_queue(name: str, props: dict[str, Any]) -> bool:
@@ -36,7 +26,7 @@ def is_dead_letter_queue(name: str, props: dict[str, Any]) -> bool:
     return base.endswith(("-dlq", "-review")) or bool(props.get("redriveAllowPolicy"))
 
 
-def queue_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def queue_encrypted(queue: Subject, report: Report) -> None:
     """Every queue is encrypted at rest: SSE-SQS or a KMS key.
 
     Rationale: AWS SQS developer guide "Encryption at rest" and Security Hub control SQS.1:
@@ -45,30 +35,22 @@ def queue_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> No
 
     Config: none.
     """
-    if args.resource_type != SQS_QUEUE:
-        return
-    props = plain(args.props)
-    sse, key = props.get("sqsManagedSseEnabled"), props.get("kmsMasterKeyId")
+    sse, key = queue.props.get("sqsManagedSseEnabled"), queue.props.get("kmsMasterKeyId")
     if is_unknown(sse) or is_unknown(key):
         return
     if sse is not True and not key:
-        who = label(integration_hint(props, args.name))
         report(
-            f"{who}{args.name} is not encrypted. Fix: set kms_master_key_id to the "
-            "integration's key (or sqs_managed_sse_enabled=True).",
-            None,
+            f"{queue.who} is not encrypted. Fix: set kms_master_key_id to the "
+            "integration's key (or sqs_managed_sse_enabled=True)."
         )
 
 
-SQS_QUEUE_ENCRYPTED = ResourceValidationPolicy(
-    name="sqs-queue-encrypted",
-    description="SQS queues are encrypted at rest.",
-    validate=queue_encrypted,
-    enforcement_level=EnforcementLevel.MANDATORY,
+SQS_QUEUE_ENCRYPTED = resource_policy(
+    "sqs-queue-encrypted", "SQS queues are encrypted at rest.", queue_encrypted, SQS_QUEUE
 )
 
 
-def queue_has_dead_letter_queue(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def queue_has_dead_letter_queue(queue: Subject, report: Report) -> None:
     """Every source queue redrives to a DLQ with a maxReceiveCount in range.
 
     Rationale: AWS SQS developer guide "Using dead-letter queues" and the Lambda guide for
@@ -84,45 +66,38 @@ def queue_has_dead_letter_queue(args: ResourceValidationArgs, report: ReportViol
       minReceiveCount (integer): default 5.
       maxReceiveCount (integer): default 20.
     """
-    if args.resource_type != SQS_QUEUE:
+    props = queue.props
+    if is_dead_letter_queue(queue.name, props):
         return
-    props = plain(args.props)
-    if is_dead_letter_queue(args.name, props):
-        return
-    config = args.get_config()
+    config = queue.config
     low, high = config_int(config, "minReceiveCount", 5), config_int(config, "maxReceiveCount", 20)
-    who = label(integration_hint(props, args.name))
     redrive = parse_document(props.get("redrivePolicy"))
     if redrive is None and is_unknown(props.get("redrivePolicy")):
         return
     if not isinstance(redrive, dict) or not redrive.get("deadLetterTargetArn"):
         report(
-            f"{who}{args.name} has no dead-letter queue. Fix: add the integration's DLQ and set "
-            f"redrive_policy to {{deadLetterTargetArn: <dlq arn>, maxReceiveCount: {low}}}.",
-            None,
+            f"{queue.who} has no dead-letter queue. Fix: add the integration's DLQ and set "
+            f"redrive_policy to {{deadLetterTargetArn: <dlq arn>, maxReceiveCount: {low}}}."
         )
         return
     count = redrive.get("maxReceiveCount")
     count = int(count) if isinstance(count, int | float | str) and str(count).isdigit() else None
     if count is None or not low <= count <= high:
         report(
-            f"{who}{args.name} redrives after maxReceiveCount={count}; allowed {low}..{high}. "
-            f"Fix: set maxReceiveCount between {low} and {high} in redrive_policy.",
-            None,
+            f"{queue.who} redrives after maxReceiveCount={count}; allowed {low}..{high}. "
+            f"Fix: set maxReceiveCount between {low} and {high} in redrive_policy."
         )
 
 
-SQS_DEAD_LETTER_QUEUE = ResourceValidationPolicy(
-    name="sqs-dead-letter-queue",
-    description="Source queues redrive to a dead-letter queue with maxReceiveCount in range.",
-    validate=queue_has_dead_letter_queue,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "minReceiveCount": {"type": "integer", "minimum": 1, "default": 5},
-            "maxReceiveCount": {"type": "integer", "maximum": 1000, "default": 20},
-        }
-    ),
+SQS_DEAD_LETTER_QUEUE = resource_policy(
+    "sqs-dead-letter-queue",
+    "Source queues redrive to a dead-letter queue with maxReceiveCount in range.",
+    queue_has_dead_letter_queue,
+    SQS_QUEUE,
+    config={
+        "minReceiveCount": {"type": "integer", "minimum": 1, "default": 5},
+        "maxReceiveCount": {"type": "integer", "maximum": 1000, "default": 20},
+    },
 )
 
 
@@ -135,7 +110,7 @@ def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
     return statement.get("Effect") == "Deny" and everyone and all_sqs and insecure == ["false"]
 
 
-def queue_policy_https_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def queue_policy_https_only(policy: Subject, report: Report) -> None:
     """Every queue policy denies all SQS actions to everyone when the request is not over TLS.
 
     Rationale: AWS SQS developer guide "Security best practices -- enforce encryption of data
@@ -144,16 +119,12 @@ def queue_policy_https_only(args: ResourceValidationArgs, report: ReportViolatio
 
     Config: none.
     """
-    if args.resource_type != SQS_QUEUE_POLICY:
-        return
-    props = plain(args.props)
-    document = parse_document(props.get("policy"))
+    document = parse_document(policy.props.get("policy"))
     if document is None:
         return
     if isinstance(document, str) or not any(
         _denies_insecure_transport(s) for s in statements(document)
     ):
-        who = label(integration_hint(props, args.name))
         example = {
             "Effect": "Deny",
             "Principal": "*",
@@ -162,15 +133,14 @@ def queue_policy_https_only(args: ResourceValidationArgs, report: ReportViolatio
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
         report(
-            f"{who}{args.name} does not deny non-TLS access. Fix: add the statement "
-            f"{json.dumps(example)}.",
-            None,
+            f"{policy.who} does not deny non-TLS access. Fix: add the statement "
+            f"{json.dumps(example)}."
         )
 
 
-SQS_HTTPS_ONLY = ResourceValidationPolicy(
-    name="sqs-https-only",
-    description="Queue policies deny every request that is not made over TLS.",
-    validate=queue_policy_https_only,
-    enforcement_level=EnforcementLevel.MANDATORY,
+SQS_HTTPS_ONLY = resource_policy(
+    "sqs-https-only",
+    "Queue policies deny every request that is not made over TLS.",
+    queue_policy_https_only,
+    SQS_QUEUE_POLICY,
 )

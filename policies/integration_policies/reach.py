@@ -33,13 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
@@ -89,6 +83,7 @@ from ._common import (
     parse_document,
     statements,
 )
+from ._declare import stack_policy
 from ._stack import Res, StackView
 from ._world import StackWorld, iam_pattern
 from .audit import is_stack_resource
@@ -1017,14 +1012,11 @@ def least_privilege_reach(args: StackValidationArgs, report: ReportViolation) ->
     _Analysis(args, report).run()
 
 
-LEAST_PRIVILEGE_REACH = StackValidationPolicy(
-    name="least-privilege-reach",
-    description="Every access document reaches only its integration's own resources.",
-    validate=least_privilege_reach,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={"jobActions": {"type": "object", "default": DEFAULT_JOB_ACTIONS}}
-    ),
+LEAST_PRIVILEGE_REACH = stack_policy(
+    "least-privilege-reach",
+    "Every access document reaches only its integration's own resources.",
+    least_privilege_reach,
+    config={"jobActions": {"type": "object", "default": DEFAULT_JOB_ACTIONS}},
 )
 
 __all__ = ["LEAST_PRIVILEGE_REACH", "TYPES", "least_privilege_reach", "matching"]

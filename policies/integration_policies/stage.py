@@ -25,10 +25,8 @@ from collections import defaultdict
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from contract.aws_types import (
@@ -46,6 +44,7 @@ from contract.aws_types import (
 from contract.naming import STAGE_ROLE
 
 from ._common import as_list, condition_values, label, parse_document, statements
+from ._declare import stack_policy
 from ._stack import Res, StackView
 from .audit import is_stack_resource
 
@@ -80,15 +79,6 @@ _CONFIGURATIONS = (
 )
 _BLOCKS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 STORAGE_INTEGRATION_ROLE = f"{STAGE_ROLE}-role"
-
-
-def _mandatory(name: str, description: str, validate: Any) -> StackValidationPolicy:
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-    )
 
 
 # ------------------------------------------------------------------ external-trust-scoped
@@ -316,12 +306,12 @@ def stage_bucket_hardened(args: StackValidationArgs, report: ReportViolation) ->
             )
 
 
-STAGE_BUCKET_HARDENED = _mandatory(
+STAGE_BUCKET_HARDENED = stack_policy(
     "stage-bucket-hardened",
     "An integration's bucket is private, TLS-only, encrypted with its own key and expiring.",
     stage_bucket_hardened,
 )
-EXTERNAL_TRUST_SCOPED = _mandatory(
+EXTERNAL_TRUST_SCOPED = stack_policy(
     "external-trust-scoped",
     "Only a storage-integration role trusts an outside principal, with an exact external id.",
     external_trust_scoped,

@@ -4,32 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
-from contract.aws_types import (
-    CLOUDWATCH_COMPOSITE_ALARM,
-    CLOUDWATCH_EVENT_BUS,
-    CLOUDWATCH_EVENT_RULE,
-    CLOUDWATCH_LOG_GROUP,
-    CLOUDWATCH_METRIC_ALARM,
-    DYNAMODB_TABLE,
-    IAM_POLICY,
-    IAM_ROLE,
-    IAM_USER,
-    KMS_KEY,
-    LAMBDA_EVENT_SOURCE_MAPPING,
-    LAMBDA_FUNCTION,
-    SCHEDULER_SCHEDULE_GROUP,
-    SECRETS_MANAGER_SECRET,
-    SNS_TOPIC,
-    SQS_QUEUE,
-)
+from contract import aws_types as aws
 from contract.phases import ALARM_KINDS
 
 from ._common import (
@@ -38,35 +13,34 @@ from ._common import (
     NAME_RE,
     config_list,
     environment_of,
-    integration_hint,
-    label,
-    plain,
+    list_schema,
     stack_setting,
     tags_of,
 )
+from ._declare import Report, Subject, resource_policy
 from .audit import is_stack_resource
 
 # Resource types of pulumi-aws 7 that accept `tags` and that an integration may create.
 DEFAULT_TAGGABLE_TYPES = [
-    CLOUDWATCH_COMPOSITE_ALARM,
-    CLOUDWATCH_EVENT_BUS,
-    CLOUDWATCH_EVENT_RULE,
-    CLOUDWATCH_LOG_GROUP,
-    CLOUDWATCH_METRIC_ALARM,
-    DYNAMODB_TABLE,
-    IAM_POLICY,
-    IAM_ROLE,
-    IAM_USER,
-    KMS_KEY,
-    LAMBDA_EVENT_SOURCE_MAPPING,
-    LAMBDA_FUNCTION,
-    SCHEDULER_SCHEDULE_GROUP,
-    SECRETS_MANAGER_SECRET,
-    SNS_TOPIC,
-    SQS_QUEUE,
+    aws.CLOUDWATCH_COMPOSITE_ALARM,
+    aws.CLOUDWATCH_EVENT_BUS,
+    aws.CLOUDWATCH_EVENT_RULE,
+    aws.CLOUDWATCH_LOG_GROUP,
+    aws.CLOUDWATCH_METRIC_ALARM,
+    aws.DYNAMODB_TABLE,
+    aws.IAM_POLICY,
+    aws.IAM_ROLE,
+    aws.IAM_USER,
+    aws.KMS_KEY,
+    aws.LAMBDA_EVENT_SOURCE_MAPPING,
+    aws.LAMBDA_FUNCTION,
+    aws.SCHEDULER_SCHEDULE_GROUP,
+    aws.SECRETS_MANAGER_SECRET,
+    aws.SNS_TOPIC,
+    aws.SQS_QUEUE,
 ]
 REQUIRED = ["integration", "owner", "phase", "environment", "runbook", "alert-path"]
-ALARM_TYPES = (CLOUDWATCH_METRIC_ALARM, CLOUDWATCH_EVENT_RULE)
+ALARM_TYPES = (aws.CLOUDWATCH_METRIC_ALARM, aws.CLOUDWATCH_EVENT_RULE)
 _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
     "integration": (NAME_RE, "the integration's name from the roadmap"),
     "owner": (re.compile(r"^\S.{0,254}$"), "the owner team"),
@@ -77,7 +51,7 @@ _FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
 }
 
 
-def required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def required_tags(res: Subject, report: Report) -> None:
     """Every taggable resource carries integration, owner, phase, environment, runbook, alert-path.
 
     The stack's own audit resources (`audit.is_stack_resource`) carry `environment` only.
@@ -92,59 +66,47 @@ def required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None
       taggableTypes (list of str): resource types checked; default the pulumi-aws 7 types an
         integration creates that accept tags.
     """
-    config = args.get_config()
-    if args.resource_type not in config_list(config, "taggableTypes", DEFAULT_TAGGABLE_TYPES):
+    config = res.config
+    if res.type not in config_list(config, "taggableTypes", DEFAULT_TAGGABLE_TYPES):
         return
-    props = plain(args.props)
-    tags = tags_of(props)
+    tags = tags_of(res.props)
     if tags is None:
         return  # unknown during preview: cannot judge
-    who = label(integration_hint(props, args.name))
     required = config_list(config, "requiredTags", REQUIRED)
-    if is_stack_resource(args.name):  # the stack's audit trail belongs to no integration
+    if is_stack_resource(res.name):  # the stack's audit trail belongs to no integration
         required = [k for k in required if k == "environment"]
     missing = [k for k in required if not tags.get(k)]
     if missing:
         report(
-            f"{who}{args.name} lacks tag(s) {', '.join(missing)}. Fix: pass the integration's "
-            "standard tags (docs/contracts.md) to this resource.",
-            None,
+            f"{res.who} lacks tag(s) {', '.join(missing)}. Fix: pass the integration's "
+            "standard tags (docs/contracts.md) to this resource."
         )
     for key, (pattern, expected) in _FORMATS.items():
         value = tags.get(key)
         if value and not pattern.match(value):
-            report(f"{who}{args.name} tag {key}={value!r} is malformed; expected {expected}.", None)
+            report(f"{res.who} tag {key}={value!r} is malformed; expected {expected}.")
     stack_env = stack_setting("environment") or environment_of(None)
     if tags.get("environment") and stack_env and tags["environment"] != stack_env:
         report(
-            f"{who}{args.name} is tagged environment={tags['environment']} in the {stack_env} "
-            f"stack. Fix: tag it environment={stack_env}.",
-            None,
+            f"{res.who} is tagged environment={tags['environment']} in the {stack_env} "
+            f"stack. Fix: tag it environment={stack_env}."
         )
     kind = tags.get("alarm")
-    if kind is not None and args.resource_type not in ALARM_TYPES:
-        report(f"{who}{args.name} has an alarm tag but is not an alarm. Fix: remove it.", None)
+    if kind is not None and res.type not in ALARM_TYPES:
+        report(f"{res.who} has an alarm tag but is not an alarm. Fix: remove it.")
     elif kind is not None and kind not in ALARM_KINDS:
         report(
-            f"{who}{args.name} tag alarm={kind!r} is not an alarm kind; expected one of "
-            f"{', '.join(ALARM_KINDS)}.",
-            None,
+            f"{res.who} tag alarm={kind!r} is not an alarm kind; expected one of "
+            f"{', '.join(ALARM_KINDS)}."
         )
 
 
-REQUIRED_TAGS = ResourceValidationPolicy(
-    name="required-tags",
-    description="Taggable resources carry the integration's standard, well-formed tags.",
-    validate=required_tags,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "requiredTags": {"type": "array", "items": {"type": "string"}, "default": REQUIRED},
-            "taggableTypes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_TAGGABLE_TYPES,
-            },
-        }
-    ),
+REQUIRED_TAGS = resource_policy(
+    "required-tags",
+    "Taggable resources carry the integration's standard, well-formed tags.",
+    required_tags,
+    config={
+        "requiredTags": list_schema(REQUIRED),
+        "taggableTypes": list_schema(DEFAULT_TAGGABLE_TYPES),
+    },
 )
