@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
-from ._common import as_int, integration_from_name, is_unknown, plain, tags_of
+from ._common import as_int, integration_from_name, is_unknown, label, plain, tags_of
 
 # The last view built on each of the pack's gRPC threads, with the response it serves.
 _LAST = threading.local()
@@ -37,6 +37,11 @@ class Res:
     def is_role(self, *roles: str) -> bool:
         """The role part of the logical name is one of `roles` (optionally with a suffix)."""
         return any(self.role == r or self.role.startswith(f"{r}-") for r in roles)
+
+    @property
+    def who(self) -> str:
+        """`[integration] name`, as messages about the resource open."""
+        return f"{label(self.integration)}{self.name}"
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.props.get(key, default)
@@ -132,6 +137,10 @@ class StackView:
 
     def of(self, integration: str, *types: str) -> list[Res]:
         return [r for r in self.groups.get(integration, []) if r.type in types]
+
+    def owned(self, *types: str) -> Iterator[Res]:
+        """The resources of `types` that belong to an integration."""
+        return (r for r in self.of_type(*types) if r.integration)
 
     def of_type(self, *types: str) -> Iterator[Res]:
         return (r for r in self.resources if r.type in types)

@@ -14,7 +14,7 @@ from contract.aws_types import (
     SNS_TOPIC,
 )
 
-from ._common import as_list, is_unknown, label, parse_document
+from ._common import as_list, is_unknown, parse_document
 from ._declare import stack_policy
 from ._stack import Res, StackView
 
@@ -70,7 +70,7 @@ def chatbot_channel(args: StackValidationArgs, report: ReportViolation) -> None:
     """
     view = StackView.shared(args, report)
     for config in view.of_type(CHATBOT_TYPE):
-        integ, who = config.integration, f"{label(config.integration)}{config.name}"
+        integ, who = config.integration, f"{config.who}"
         topics = as_list(config.props.get("snsTopicArns"))
         if not any(is_unknown(t) for t in topics):
             found = [view.find(t, SNS_TOPIC) for t in topics]

@@ -51,7 +51,7 @@ def visibility_timeout(args: StackValidationArgs, report: ReportViolation) -> No
         if visibility >= needed:
             continue
         report(
-            f"{label(queue.integration)}{queue.name} visibility timeout {visibility}s is below "
+            f"{queue.who} visibility timeout {visibility}s is below "
             f"{factor}x the {function.name} timeout ({timeout}s) plus its batching window "
             f"({window}s). Fix: set visibility_timeout_seconds >= {needed}.",
             queue.urn,
@@ -81,7 +81,7 @@ def consumer_concurrency(args: StackValidationArgs, report: ReportViolation) -> 
         reserved = as_int(function.props.get("reservedConcurrentExecutions"))
         if reserved is not None and reserved >= 0:
             report(
-                f"{label(function.integration)}{function.name} reserves {reserved} concurrent "
+                f"{function.who} reserves {reserved} concurrent "
                 "executions. Fix: remove reserved_concurrent_executions and cap the trigger's "
                 "scaling_config.maximum_concurrency instead.",
                 function.urn,

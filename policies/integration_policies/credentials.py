@@ -8,14 +8,7 @@ from typing import Any
 
 from contract.aws_types import KMS_KEY, SECRETS_MANAGER_SECRET, SECRETS_MANAGER_SECRET_ROTATION
 
-from ._common import (
-    EnvironmentBound,
-    as_int,
-    environment_of,
-    is_unknown,
-    stack_setting,
-    tags_of,
-)
+from ._common import EnvironmentBound, as_int, environment_of, is_unknown, stack_setting, tags_of
 from ._declare import Report, Subject, resource_policy
 
 

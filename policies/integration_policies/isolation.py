@@ -92,7 +92,7 @@ def integration_isolation(args: StackValidationArgs, report: ReportViolation) ->
                 target = view.find(text, *_CREDENTIAL_TYPES)
                 if target is not None and target.integration not in (None, res.integration):
                     report(
-                        f"{label(res.integration)}{res.name}.{key} uses "
+                        f"{res.who}.{key} uses "
                         f"{target.integration}'s {_CREDENTIAL_TYPES[target.type]} {target.name}. "
                         f"Fix: use {res.integration}'s own {_CREDENTIAL_TYPES[target.type]}.",
                         res.urn,

@@ -278,7 +278,7 @@ def lambda_log_groups(args: StackValidationArgs, report: ReportViolation) -> Non
         expected = custom or (f"/aws/lambda/{name}" if name else None)
         if expected and expected not in groups:
             report(
-                f"{label(function.integration)}{function.name} logs to {expected}, which the "
+                f"{function.who} logs to {expected}, which the "
                 f"stack does not create. Fix: add a LogGroup named {expected} with retention.",
                 function.urn,
             )

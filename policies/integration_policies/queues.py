@@ -7,14 +7,7 @@ from typing import Any
 
 from contract.aws_types import SQS_QUEUE, SQS_QUEUE_POLICY
 
-from ._common import (
-    as_list,
-    condition_values,
-    config_int,
-    is_unknown,
-    parse_document,
-    statements,
-)
+from ._common import as_list, condition_values, config_int, is_unknown, parse_document, statements
 from ._declare import Report, Subject, resource_policy
 
 

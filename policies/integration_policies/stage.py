@@ -24,10 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pulumi_policy import (
-    ReportViolation,
-    StackValidationArgs,
-)
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from contract.aws_types import (
     IAM_ROLE,
@@ -300,7 +297,7 @@ def stage_bucket_hardened(args: StackValidationArgs, report: ReportViolation) ->
                 configs.setdefault(rtype, []).extend(found)
         for problem in bucket_problems(view, bucket, configs):
             report(
-                f"{label(bucket.integration)}{bucket.name} {problem}. Fix: build the bucket "
+                f"{bucket.who} {problem}. Fix: build the bucket "
                 "with components.stage.Stage, which sets each of these.",
                 bucket.urn,
             )
