@@ -26,7 +26,7 @@ from contract.naming import (
 from provisioner.policy_harness import check_resources
 from provisioner.program import AwsShapedBackend, ProgramError, ProgramRun, run_program
 from provisioner.rehearsal import Progress, rehearse
-from provisioner.rehearsal.creators import AwsCreator
+from provisioner.rehearsal.backend import AwsCreator
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.runner import EmulatorBackend
 from roadmap.integrations import CredentialKind

@@ -20,7 +20,7 @@ import yaml
 
 from provisioner.program import run_program
 from provisioner.rehearsal.audit import CHECK, audit_trail_checks
-from provisioner.rehearsal.creators import AwsCreator
+from provisioner.rehearsal.backend import AwsCreator
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.runner import EmulatorBackend

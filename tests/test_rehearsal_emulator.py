@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import pytest
 import requests
 
+from contract import aws_types
+from contract.aws_types import (
+    EC2_INSTANCE,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SECRETS_MANAGER_SECRET_VERSION,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    SQS_REDRIVE_ALLOW_POLICY,
+)
 from contract.runtime import RUNTIME
 from provisioner.rehearsal.access import assume, evaluate
-from provisioner.rehearsal.creators import CREATORS, FINDERS, AwsCreator, UnsupportedResource
+from provisioner.rehearsal.backend import AwsCreator, UnsupportedResource, sqs
+from provisioner.rehearsal.backend.registry import RESOURCES, merge
 from provisioner.rehearsal.emulator import Emulator
 
 pytestmark = pytest.mark.slow
@@ -56,26 +71,32 @@ def test_emulator_stops_when_the_block_raises() -> None:
         requests.get(endpoint, timeout=2)
 
 
-def test_every_creatable_type_has_a_finder() -> None:
-    assert set(CREATORS) == set(FINDERS)
+def test_every_type_the_backend_creates_is_a_declared_token() -> None:
+    declared = {getattr(aws_types, name) for name in aws_types.__all__}
+    assert set(RESOURCES) <= declared
+
+
+def test_two_service_modules_creating_one_type_are_refused() -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{SQS_QUEUE} is created by two")):
+        merge((sqs, sqs))
 
 
 def test_unsupported_type_fails_naming_the_type(aws: Any) -> None:
-    with pytest.raises(UnsupportedResource, match=r"aws:ec2/instance:Instance"):
-        AwsCreator(aws).create("aws:ec2/instance:Instance", "web", {})
+    with pytest.raises(UnsupportedResource, match=re.escape(EC2_INSTANCE)):
+        AwsCreator(aws).create(EC2_INSTANCE, "web", {})
 
 
 def test_queue_with_dlq_is_created_with_real_arn_and_url(aws: Any) -> None:
     creator = AwsCreator(aws)
     dlq_url, dlq = creator.create(
-        "aws:sqs/queue:Queue",
+        SQS_QUEUE,
         "quote-to-order-dlq",
         {"name": "dev-quote-to-order-dlq.fifo", "fifoQueue": True, "tags": TAGS},
     )
     assert dlq["arn"] == "arn:aws:sqs:eu-west-1:111111111111:dev-quote-to-order-dlq.fifo"
     redrive = json.dumps({"deadLetterTargetArn": dlq["arn"], "maxReceiveCount": 5})
     url, _ = creator.create(
-        "aws:sqs/queue:Queue",
+        SQS_QUEUE,
         "quote-to-order-queue",
         {
             "name": "dev-quote-to-order-queue.fifo",
@@ -95,7 +116,7 @@ def test_queue_with_dlq_is_created_with_real_arn_and_url(aws: Any) -> None:
 
 def test_queue_policy_survives_a_later_redrive_allow_policy(aws: Any) -> None:
     creator = AwsCreator(aws)
-    url, queue = creator.create("aws:sqs/queue:Queue", "x-dlq", {"name": "dev-x-dlq"})
+    url, queue = creator.create(SQS_QUEUE, "x-dlq", {"name": "dev-x-dlq"})
     policy = json.dumps(
         {
             "Version": "2012-10-17",
@@ -110,11 +131,9 @@ def test_queue_policy_survives_a_later_redrive_allow_policy(aws: Any) -> None:
             ],
         }
     )
+    creator.create(SQS_QUEUE_POLICY, "x-dlq-policy", {"queueUrl": url, "policy": policy})
     creator.create(
-        "aws:sqs/queuePolicy:QueuePolicy", "x-dlq-policy", {"queueUrl": url, "policy": policy}
-    )
-    creator.create(
-        "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+        SQS_REDRIVE_ALLOW_POLICY,
         "x-dlq-redrive-allow",
         {"queueUrl": url, "redriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})},
     )
@@ -125,20 +144,20 @@ def test_queue_policy_survives_a_later_redrive_allow_policy(aws: Any) -> None:
 def test_secret_rotation_is_configured_without_an_empty_current_version(aws: Any) -> None:
     creator = AwsCreator(aws)
     _, role = creator.create(
-        "aws:iam/role:Role",
+        IAM_ROLE,
         "q-rotation-role",
         {"name": "dev-q-rotation", "assumeRolePolicy": TRUST},
     )
     secret_arn, _ = creator.create(
-        "aws:secretsmanager/secret:Secret", "q-cred", {"name": "dev-q-cred", "tags": TAGS}
+        SECRETS_MANAGER_SECRET, "q-cred", {"name": "dev-q-cred", "tags": TAGS}
     )
     creator.create(
-        "aws:secretsmanager/secretVersion:SecretVersion",
+        SECRETS_MANAGER_SECRET_VERSION,
         "q-cred-version",
         {"secretId": secret_arn, "secretString": json.dumps({"kind": "api_key"})},
     )
     _, function = creator.create(
-        "aws:lambda/function:Function",
+        LAMBDA_FUNCTION,
         "q-rotation",
         {
             "name": "dev-q-rotation",
@@ -150,7 +169,7 @@ def test_secret_rotation_is_configured_without_an_empty_current_version(aws: Any
         },
     )
     creator.create(
-        "aws:secretsmanager/secretRotation:SecretRotation",
+        SECRETS_MANAGER_SECRET_ROTATION,
         "q-cred-rotation",
         {
             "secretId": secret_arn,
@@ -171,16 +190,14 @@ def test_role_credentials_are_denied_on_another_integrations_queue_when_iam_is_e
     aws: Any,
 ) -> None:
     creator = AwsCreator(aws)
-    _, own = creator.create("aws:sqs/queue:Queue", "a-queue", {"name": "dev-a-queue"})
-    other_url, _ = creator.create("aws:sqs/queue:Queue", "b-queue", {"name": "dev-b-queue"})
+    _, own = creator.create(SQS_QUEUE, "a-queue", {"name": "dev-a-queue"})
+    other_url, _ = creator.create(SQS_QUEUE, "b-queue", {"name": "dev-b-queue"})
     role_name, role = creator.create(
-        "aws:iam/role:Role", "a-role", {"name": "dev-a-role", "assumeRolePolicy": TRUST}
+        IAM_ROLE, "a-role", {"name": "dev-a-role", "assumeRolePolicy": TRUST}
     )
     statement = {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": own["arn"]}
     policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    creator.create(
-        "aws:iam/rolePolicy:RolePolicy", "a-policy", {"role": role_name, "policy": policy}
-    )
+    creator.create(IAM_ROLE_POLICY, "a-policy", {"role": role_name, "policy": policy})
     sqs = aws.client("sqs", assume(aws, role["arn"]))
     with aws.iam_enforced():
         sqs.send_message(QueueUrl=own["url"], MessageBody="{}")
@@ -233,7 +250,7 @@ def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_che
     aws: Any,
 ) -> None:
     from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_SERVICE, CHATBOT_TYPE
-    from provisioner.rehearsal.creators import CreationFailed
+    from provisioner.rehearsal.backend import CreationFailed
 
     creator = AwsCreator(aws)
     topic = aws.client("sns").create_topic(Name="dev-quote-to-order-alerts")["TopicArn"]

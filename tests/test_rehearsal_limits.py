@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
+from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY, KMS_KEY, LAMBDA_FUNCTION
 from provisioner.cli import main
 from provisioner.program import ProgramRun, RecordedResource, stand_in_account
 from provisioner.rehearsal.limits import (
@@ -57,7 +58,7 @@ def test_a_key_policy_that_locks_the_account_out_fails(prod: ProgramRun) -> None
                 statement["Action"] = [a for a in statement["Action"] if a != "kms:PutKeyPolicy"]
         inputs["policy"] = json.dumps(policy)
 
-    resources = _changed(prod, "aws:kms/key:Key", lock_out)
+    resources = _changed(prod, KMS_KEY, lock_out)
     failed = _failed(resources, stand_in_account(prod.settings))
     assert list(failed) == ["account-limits:kms-key-policy-lockout"]
     assert "API_CreateKey.html" in failed["account-limits:kms-key-policy-lockout"]
@@ -75,7 +76,7 @@ def test_inline_policies_over_the_iam_size_limit_fail(prod: ProgramRun, type_: s
         inputs["policy"] = json.dumps(policy, indent=2)
 
     if not prod.by_type(type_):  # no managed policies are made; build one of the role's
-        role_policy = prod.by_type("aws:iam/rolePolicy:RolePolicy")[0]
+        role_policy = prod.by_type(IAM_ROLE_POLICY)[0]
         resources = [*prod.resources, dataclasses.replace(role_policy, type=type_)]
         prod = dataclasses.replace(prod, resources=resources)
     assert "account-limits:iam-policy-sizes" not in _failed(prod.resources, "123456789012")
@@ -88,7 +89,7 @@ def test_a_lambda_environment_over_4_kb_fails(prod: ProgramRun) -> None:
     def grow(inputs: dict[str, Any]) -> None:
         inputs["environment"]["variables"]["FIELD_MAPPING"] = "x" * LAMBDA_ENVIRONMENT_BYTES
 
-    resources = _changed(prod, "aws:lambda/function:Function", grow)
+    resources = _changed(prod, LAMBDA_FUNCTION, grow)
     failed = _failed(resources, stand_in_account(prod.settings))
     assert list(failed) == ["account-limits:lambda-environment-size"]
 
@@ -97,7 +98,7 @@ def test_a_name_over_its_type_limit_fails(prod: ProgramRun) -> None:
     def lengthen(inputs: dict[str, Any]) -> None:
         inputs["name"] = "prod-" + "r" * 64
 
-    failed = _failed(_changed(prod, "aws:iam/role:Role", lengthen), stand_in_account(prod.settings))
+    failed = _failed(_changed(prod, IAM_ROLE, lengthen), stand_in_account(prod.settings))
     assert list(failed) == ["account-limits:name-lengths"]
     assert "AWS allows 64" in failed["account-limits:name-lengths"]
 

@@ -31,18 +31,18 @@ from typing import Any
 from botocore.exceptions import ClientError
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 
-from provisioner.pack_modules import pack_module
-from provisioner.rehearsal.creators import CreatedResource
-from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import (
-    ACCESS_KEY,
-    FUNCTION,
-    KEY,
-    SECRET,
-    TABLE,
-    USER,
-    Inventory,
+from contract.aws_types import (
+    DYNAMODB_TABLE,
+    IAM_ACCESS_KEY,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
 )
+from provisioner.pack_modules import pack_module
+from provisioner.rehearsal.backend import CreatedResource
+from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.inventory import Inventory
 from provisioner.rehearsal.result import Check
 
 __all__ = [
@@ -90,9 +90,9 @@ _ROLE_NEEDS = {
 _PUSHER_NEEDS = {"queue": ("sqs:SendMessage",)}
 # What other integrations' principals must never do, on any of this integration's resources.
 _EVALUATED_ACTIONS = {
-    SECRET: ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"),
-    KEY: ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
-    TABLE: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+    SECRETS_MANAGER_SECRET: ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"),
+    KMS_KEY: ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+    DYNAMODB_TABLE: ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
 }
 
 
@@ -167,7 +167,7 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     tuple(role_policies(aws, role.id)),
                 )
             )
-        for key in deployed.of_type(ACCESS_KEY):
+        for key in deployed.of_type(IAM_ACCESS_KEY):
             user = key.outputs["user"]
             found.append(
                 _Principal(
@@ -411,16 +411,16 @@ def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
 def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
     """What the integration's own role must be able to do for its sync function to work."""
     role = deployed.role
-    if role is None or (deployed.consumer is None and not deployed.of_type(TABLE)):
+    if role is None or (deployed.consumer is None and not deployed.of_type(DYNAMODB_TABLE)):
         return []  # phase 2 provisions no function: nothing runs with the role yet
     policies = role_policies(aws, role.id)
     missing = []
     # Each function reads the secrets its environment names (a pusher's access key and an
     # unused signing secret: none), as itself: the ingress alone may read its signing
     # secret (lambda:SourceFunctionArn).
-    by_arn = {s.outputs["arn"]: s for s in deployed.of_type(SECRET)}
+    by_arn = {s.outputs["arn"]: s for s in deployed.of_type(SECRETS_MANAGER_SECRET)}
     needs: list[tuple[str, CreatedResource, dict[str, str]]] = []
-    for function in deployed.of_type(FUNCTION):
+    for function in deployed.of_type(LAMBDA_FUNCTION):
         if function.outputs.get("role") != role.outputs.get("arn"):
             continue  # the rotator runs as the rotation role
         variables = (function.outputs.get("environment") or {}).get("variables") or {}
@@ -429,14 +429,14 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
             ("secretsmanager:GetSecretValue", by_arn[v], caller)
             for v in sorted(set(variables.values()) & by_arn.keys())
         ]
-    needs += [("dynamodb:PutItem", t, {}) for t in deployed.of_type(TABLE)]
-    needs += [("dynamodb:GetItem", t, {}) for t in deployed.of_type(TABLE)]
+    needs += [("dynamodb:PutItem", t, {}) for t in deployed.of_type(DYNAMODB_TABLE)]
+    needs += [("dynamodb:GetItem", t, {}) for t in deployed.of_type(DYNAMODB_TABLE)]
     for action, resource, context in needs:
         if not evaluate(policies, action, resource.outputs["arn"], context):
             missing.append(f"role {role.id} cannot {action} on its own {resource.outputs['arn']}")
     # A pusher's access-key secret shares its IAM user's name; the pusher reads it, the
     # sync role must not.
-    pushers = {u.outputs.get("name") for u in deployed.of_type(USER)}
+    pushers = {u.outputs.get("name") for u in deployed.of_type(IAM_USER)}
     for secret in (s for s in by_arn.values() if s.outputs.get("name") in pushers):
         if evaluate(policies, "secretsmanager:GetSecretValue", secret.outputs["arn"]):
             missing.append(

@@ -23,10 +23,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from components.audit import audit_names
+from contract.aws_types import LAMBDA_FUNCTION, SECRETS_MANAGER_SECRET
 from provisioner.pack_modules import pack_module
-from provisioner.rehearsal.creators import CreatedResource
+from provisioner.rehearsal.backend import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import FUNCTION, SECRET
 from provisioner.rehearsal.result import Check
 from roadmap.settings import AUDIT_TRAIL_NONE, StackSettings
 
@@ -43,8 +43,8 @@ def audit_trail_checks(
     if settings.audit_trail == AUDIT_TRAIL_NONE:
         return []
     created = list(created)
-    functions = [r for r in created if r.type == FUNCTION]
-    secrets = [r for r in created if r.type == SECRET]
+    functions = [r for r in created if r.type == LAMBDA_FUNCTION]
+    secrets = [r for r in created if r.type == SECRETS_MANAGER_SECRET]
     own = settings.existing_trail_arn is None
     arn = settings.existing_trail_arn or audit_names(settings, aws.account_id).trail_arn
     problems = _trail_problems(aws, arn, functions, secrets, own=own)

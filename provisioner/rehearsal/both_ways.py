@@ -20,8 +20,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.phases import REVERSE
-from provisioner.rehearsal.inventory import FUNCTION, QUEUE
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -68,7 +68,10 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
 
     def deliver(prefix: str, body: dict[str, Any]) -> tuple[str, Any]:
         """Send `body` to a direction's queue, run its deployed consumer on it."""
-        queue, consumer = d.named(f"{prefix}queue", QUEUE), d.named(f"{prefix}consumer", FUNCTION)
+        queue, consumer = (
+            d.named(f"{prefix}queue", SQS_QUEUE),
+            d.named(f"{prefix}consumer", LAMBDA_FUNCTION),
+        )
         if queue is None or consumer is None:
             raise LookupError(f"no {prefix}queue or {prefix}consumer deployed")
         env = _deployed_environment(deployment, consumer)
@@ -97,10 +100,12 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         _settle(deployment, poller, queue.id, messages, response)
         return output, fake
 
-    forward_env = _deployed_environment(deployment, d.named("consumer", FUNCTION))
+    forward_env = _deployed_environment(deployment, d.named("consumer", LAMBDA_FUNCTION))
     [(slug, forward)] = list(json.loads(forward_env["FIELD_MAPPING"]).items())[:1]
     reverse = json.loads(
-        _deployed_environment(deployment, d.named(f"{REVERSE}-consumer", FUNCTION))["FIELD_MAPPING"]
+        _deployed_environment(deployment, d.named(f"{REVERSE}-consumer", LAMBDA_FUNCTION))[
+            "FIELD_MAPPING"
+        ]
     )[slug]
     key = f"rh-{uuid.uuid4().hex[:10]}"
     key_field = next(s for s, t in forward["fields"].items() if t == forward["external_id"])

@@ -11,6 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_METRIC_ALARM,
+    IAM_ROLE,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
+    SQS_QUEUE,
+)
 from contract.connectors import CONNECTORS
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import (
@@ -21,7 +29,7 @@ from contract.phases import (
     Alarm,
     required_alarms,
 )
-from provisioner.rehearsal.inventory import ALARM, FUNCTION, QUEUE, ROLE, RULE, SECRET, Deployed
+from provisioner.rehearsal.inventory import Deployed
 from provisioner.rehearsal.result import Check
 from provisioner.sdk_seams import clear_powertools_providers
 from roadmap.integrations import ConflictStrategy, CredentialKind
@@ -41,11 +49,11 @@ Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
 
 def _main_function(d: Deployed, prefix: str = "") -> str | None:
     if prefix == f"{WEBHOOK_INGRESS_ROLE}-":
-        function = d.named(WEBHOOK_INGRESS_ROLE, FUNCTION)
+        function = d.named(WEBHOOK_INGRESS_ROLE, LAMBDA_FUNCTION)
     elif prefix:
-        function = d.named(f"{prefix}consumer", FUNCTION)
+        function = d.named(f"{prefix}consumer", LAMBDA_FUNCTION)
     else:
-        function = d.named("consumer", FUNCTION) or d.named("batch", FUNCTION)
+        function = d.named("consumer", LAMBDA_FUNCTION) or d.named("batch", LAMBDA_FUNCTION)
     return function.outputs["name"] if function else None
 
 
@@ -63,7 +71,7 @@ def _sqs(resource: Any, name: str) -> list[Metric]:
 
 
 def _oldest(d: Deployed, prefix: str) -> list[Metric]:
-    queue = d.named(f"{prefix}queue", QUEUE)
+    queue = d.named(f"{prefix}queue", SQS_QUEUE)
     if queue is not None:
         return _sqs(queue, "ApproximateAgeOfOldestMessage")
     return _custom(d, "SyncLagSeconds")
@@ -74,7 +82,9 @@ def _oldest(d: Deployed, prefix: str) -> list[Metric]:
 # ingress). Which alarms a phase requires, and for which direction: contract.phases.
 # contracts.md, Metrics.
 ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
-    "dlq-depth": lambda d, p: _sqs(d.named(f"{p}dlq", QUEUE), "ApproximateNumberOfMessagesVisible"),
+    "dlq-depth": lambda d, p: _sqs(
+        d.named(f"{p}dlq", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
+    ),
     "oldest-message-age": _oldest,
     "errors": lambda d, p: _lambda(d, p, "Errors"),
     "throttles": lambda d, p: _lambda(d, p, "Throttles"),
@@ -82,7 +92,9 @@ ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
     "stale-sync": lambda d, p: _custom(d, "RecordsSynced", "SyncLagSeconds"),
     "latency-p99": lambda d, p: _lambda(d, p, "Duration"),
     "api-budget": lambda d, p: _custom(d, "ApiCallsUsed"),
-    REVIEW_ALARM: lambda d, p: _sqs(d.named("review", QUEUE), "ApproximateNumberOfMessagesVisible"),
+    REVIEW_ALARM: lambda d, p: _sqs(
+        d.named("review", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
+    ),
 }
 
 
@@ -94,7 +106,7 @@ def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str |
     """One required alarm: it exists, in CloudWatch, on its metric, notifying the topic."""
     problems: list[str] = []
     kind = alarm.kind
-    resource = d.named(alarm.role, ALARM)
+    resource = d.named(alarm.role, CLOUDWATCH_METRIC_ALARM)
     if resource is None or _tag(resource, "alarm") != kind:
         return [f"no {kind} alarm {alarm.role}"]
     found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
@@ -110,7 +122,7 @@ def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str |
     prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
     if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
         cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
-        secret = d.named(f"cred-{cred}", SECRET)
+        secret = d.named(f"cred-{cred}", SECRETS_MANAGER_SECRET)
         dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
         expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
     else:
@@ -162,7 +174,10 @@ def alarms(deployment: Deployment) -> list[Check]:
         for alarm in required:
             problems += _alarm_problems(alarm, d, cloudwatch, topic_arn)
         # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
-        failure = next((r for r in d.of_type(RULE) if _tag(r, "alarm") == "rotation-failure"), None)
+        failure = next(
+            (r for r in d.of_type(CLOUDWATCH_EVENT_RULE) if _tag(r, "alarm") == "rotation-failure"),
+            None,
+        )
         if failure is None:
             problems.append("no rotation-failure rule")
         else:
@@ -336,8 +351,8 @@ def _one_record(
 
     d = deployment.inventory[integration.name]
     prefix = f"{direction}-" if direction else ""
-    queue, role = d.named(f"{prefix}queue", QUEUE), d.role
-    consumer = d.named(f"{prefix}consumer", FUNCTION)
+    queue, role = d.named(f"{prefix}queue", SQS_QUEUE), d.role
+    consumer = d.named(f"{prefix}consumer", LAMBDA_FUNCTION)
     source = integration.target if direction else integration.source
     if queue is None or role is None or consumer is None:
         missing = [
@@ -405,7 +420,7 @@ def _one_record(
     problems += _arrival_problems(fake, obj, external_id, expected, where, output)
     if _drain_for(admin, queue.id, marker, delete=True):
         problems.append("the message is still on the queue after the consumer succeeded")
-    problems = _dead_lettered(admin, d.named(f"{prefix}dlq", QUEUE), marker) + problems
+    problems = _dead_lettered(admin, d.named(f"{prefix}dlq", SQS_QUEUE), marker) + problems
     origin = "Salesforce CDC event" if source == "salesforce" else "JSON envelope"
     if problems:
         return Check(name, False, f"{origin} for {obj}: " + "; ".join(problems))
@@ -856,7 +871,7 @@ def rotations(deployment: Deployment) -> list[Check]:
             d = deployment.inventory[integration.name]
             for cred in integration.credentials:
                 name = f"rotation:{integration.name}:{cred.name}"
-                secret = d.named(f"cred-{cred.name}", SECRET)
+                secret = d.named(f"cred-{cred.name}", SECRETS_MANAGER_SECRET)
                 if secret is None:
                     checks.append(
                         Check(name, False, f"no secret {integration.name}-cred-{cred.name}")
@@ -919,7 +934,7 @@ def _others_secrets(deployment: Deployment, d: Deployed) -> list[str]:
         s.outputs["arn"]
         for o in deployment.inventory
         if o.name != d.name
-        for s in o.of_type(SECRET)
+        for s in o.of_type(SECRETS_MANAGER_SECRET)
     ]
 
 
@@ -977,7 +992,7 @@ def _rotate_one(
     from provisioner.rotate import RotationFailed, run_rotation_locally
 
     arn = secret.id
-    role = d.named("rotation-role", ROLE)
+    role = d.named("rotation-role", IAM_ROLE)
     if role is None:
         return Check(name, False, f"no rotation role {d.name}-rotation-role deployed")
     calls = EvaluatedCalls(

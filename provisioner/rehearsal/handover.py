@@ -23,7 +23,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from provisioner.rehearsal.inventory import RULE, Deployed
+from contract.aws_types import CLOUDWATCH_EVENT_RULE
+from provisioner.rehearsal.inventory import Deployed
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
@@ -39,7 +40,7 @@ def _accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
 
 def _retirement_event(deployment: Deployment, d: Deployed) -> dict[str, Any] | None:
     """The event the deployed schedule sends the rotation function (its target's Input)."""
-    rule = d.named("rotation-schedule", RULE)
+    rule = d.named("rotation-schedule", CLOUDWATCH_EVENT_RULE)
     if rule is None:
         return None
     events = deployment.aws.client("events")

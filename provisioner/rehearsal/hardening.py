@@ -27,24 +27,23 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
+    SNS_TOPIC,
+    SQS_QUEUE,
+)
 from provisioner.pack_modules import pack_module
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import (
-    FUNCTION,
-    KEY,
-    QUEUE,
-    SECRET,
-    TOPIC,
-    USER,
-    Deployed,
-    Inventory,
-)
+from provisioner.rehearsal.inventory import Deployed, Inventory
 from provisioner.rehearsal.result import Check
 
 __all__ = ["hardening_checks"]
 
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-RULE_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 _LOGS_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 _PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
@@ -52,7 +51,7 @@ _PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 def hardening_checks(aws: Emulator, inventory: Inventory) -> list[Check]:
     checks: list[Check] = []
     for deployed in inventory:
-        key = deployed.named("key", KEY)
+        key = deployed.named("key", KMS_KEY)
         if key is None:
             continue
         key_arn = str(key.outputs["arn"])
@@ -97,13 +96,13 @@ def _condition_values(statement: dict[str, Any], key: str) -> set[str]:
 def _encryption(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
     problems: list[str] = []
     group_arns = _log_groups_encrypted(aws, deployed, key_arn, problems)
-    functions = deployed.of_type(FUNCTION)
+    functions = deployed.of_type(LAMBDA_FUNCTION)
     lam = aws.client("lambda")
     for function in functions:
         stored_key = lam.get_function_configuration(FunctionName=function.id).get("KMSKeyArn")
         if stored_key != key_arn:
             problems.append(f"function {function.id}'s environment is encrypted with {stored_key}")
-    topics = deployed.of_type(TOPIC)
+    topics = deployed.of_type(SNS_TOPIC)
     sns = aws.client("sns")
     for topic in topics:
         attributes = sns.get_topic_attributes(TopicArn=topic.id)["Attributes"]
@@ -128,7 +127,7 @@ def _log_groups_encrypted(
     """The integration's log group ARNs, each checked to be encrypted with its key."""
     logs = aws.client("logs")
     group_arns: set[str] = set()
-    for group in deployed.of_type(LOG_GROUP):
+    for group in deployed.of_type(CLOUDWATCH_LOG_GROUP):
         found = logs.describe_log_groups(logGroupNamePrefix=group.id)["logGroups"]
         stored: dict[str, Any] = next((g for g in found if g["logGroupName"] == group.id), {})
         group_arns.add(str(stored.get("arn", "")).removesuffix(":*"))
@@ -171,9 +170,11 @@ def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
     account = aws.account_id
     own_roles = [str(r.outputs["arn"]) for r in deployed.roles]
     # A pusher's access-key secret has its IAM user's name (docs/contracts.md).
-    pushers = {str(u.outputs.get("name")): str(u.outputs["arn"]) for u in deployed.of_type(USER)}
+    pushers = {
+        str(u.outputs.get("name")): str(u.outputs["arn"]) for u in deployed.of_type(IAM_USER)
+    }
     problems: list[str] = []
-    secrets = deployed.of_type(SECRET)
+    secrets = deployed.of_type(SECRETS_MANAGER_SECRET)
     for secret in secrets:
         meta = sm.describe_secret(SecretId=secret.id)
         key_id = meta.get("KmsKeyId")
@@ -210,13 +211,13 @@ def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
 
 
 def _scheduled_functions(deployed: Deployed) -> list[str]:
-    arns = {str(t.outputs.get("arn")) for t in deployed.of_type(RULE_TARGET)}
-    return [f.id for f in deployed.of_type(FUNCTION) if f.outputs.get("arn") in arns]
+    arns = {str(t.outputs.get("arn")) for t in deployed.of_type(CLOUDWATCH_EVENT_TARGET)}
+    return [f.id for f in deployed.of_type(LAMBDA_FUNCTION) if f.outputs.get("arn") in arns]
 
 
 def _async_failures(aws: Emulator, deployed: Deployed, functions: list[str]) -> Check:
     lam, cloudwatch = aws.client("lambda"), aws.client("cloudwatch")
-    dlq = deployed.named("dlq", QUEUE)
+    dlq = deployed.named("dlq", SQS_QUEUE)
     dlq_arn = str(dlq.outputs["arn"]) if dlq else None
     dlq_name = str(dlq.outputs.get("name") or "") if dlq else ""
     problems: list[str] = []

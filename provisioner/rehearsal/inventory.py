@@ -14,24 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from provisioner.rehearsal.creators import CreatedResource
+from contract.aws_types import (
+    IAM_ROLE,
+    LAMBDA_FUNCTION,
+    SNS_TOPIC,
+    SQS_QUEUE,
+)
+from provisioner.rehearsal.backend import CreatedResource
 
 __all__ = ["Deployed", "Inventory"]
-
-ROLE = "aws:iam/role:Role"
-USER = "aws:iam/user:User"
-ACCESS_KEY = "aws:iam/accessKey:AccessKey"
-QUEUE = "aws:sqs/queue:Queue"
-SECRET = "aws:secretsmanager/secret:Secret"
-KEY = "aws:kms/key:Key"
-TABLE = "aws:dynamodb/table:Table"
-FUNCTION = "aws:lambda/function:Function"
-ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-RULE = "aws:cloudwatch/eventRule:EventRule"
-TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-TOPIC = "aws:sns/topic:Topic"
-ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 
 
 @dataclass
@@ -54,31 +45,31 @@ class Deployed:
 
     @property
     def role(self) -> CreatedResource | None:
-        return self.named("role", ROLE)
+        return self.named("role", IAM_ROLE)
 
     @property
     def roles(self) -> list[CreatedResource]:
-        return self.of_type(ROLE)
+        return self.of_type(IAM_ROLE)
 
     @property
     def queue(self) -> CreatedResource | None:
-        return self.named("queue", QUEUE)
+        return self.named("queue", SQS_QUEUE)
 
     @property
     def dlq(self) -> CreatedResource | None:
-        return self.named("dlq", QUEUE)
+        return self.named("dlq", SQS_QUEUE)
 
     @property
     def queues(self) -> list[CreatedResource]:
-        return self.of_type(QUEUE)
+        return self.of_type(SQS_QUEUE)
 
     @property
     def consumer(self) -> CreatedResource | None:
-        return self.named("consumer", FUNCTION)
+        return self.named("consumer", LAMBDA_FUNCTION)
 
     @property
     def topic(self) -> CreatedResource | None:
-        return self.named("alerts", TOPIC) or next(iter(self.of_type(TOPIC)), None)
+        return self.named("alerts", SNS_TOPIC) or next(iter(self.of_type(SNS_TOPIC)), None)
 
 
 class Inventory:

@@ -21,6 +21,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from contract.aws_types import (
+    IAM_POLICY,
+    IAM_ROLE_POLICY,
+    IAM_USER_POLICY,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+)
 from contract.naming import name_limit, names_over_limit
 from provisioner.rehearsal.result import Check
 
@@ -39,9 +46,9 @@ _IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-qu
 # Guide, "IAM and AWS STS quotas").
 # Per type: the input naming what the limit applies to, the limit, and how to say it.
 IAM_POLICY_LIMITS: dict[str, tuple[str, int, str]] = {
-    "aws:iam/rolePolicy:RolePolicy": ("role", 10_240, "the inline policies of role"),
-    "aws:iam/userPolicy:UserPolicy": ("user", 2_048, "the inline policies of user"),
-    "aws:iam/policy:Policy": ("name", 6_144, "managed policy"),
+    IAM_ROLE_POLICY: ("role", 10_240, "the inline policies of role"),
+    IAM_USER_POLICY: ("user", 2_048, "the inline policies of user"),
+    IAM_POLICY: ("name", 6_144, "managed policy"),
 }
 
 # Lambda: "the total size of all environment variables doesn't exceed 4 KB" (Lambda
@@ -78,7 +85,7 @@ def lambda_environments(resources: Sequence[Resource]) -> list[str]:
     """Functions whose environment variables exceed Lambda's 4 KB."""
     problems = []
     for resource in resources:
-        if resource.type != "aws:lambda/function:Function":
+        if resource.type != LAMBDA_FUNCTION:
             continue
         variables = (resource.inputs.get("environment") or {}).get("variables") or {}
         size = sum(len(str(k).encode()) + len(str(v).encode()) for k, v in variables.items())
@@ -115,7 +122,7 @@ def key_policy_lockout(resources: Sequence[Resource], account: str) -> list[str]
     admins = {root, account}
     problems = []
     for resource in resources:
-        if resource.type != "aws:kms/key:Key":
+        if resource.type != KMS_KEY:
             continue
         allowed = False
         for statement in _statements(resource.inputs.get("policy") or "{}"):

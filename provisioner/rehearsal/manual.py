@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from provisioner.rehearsal.inventory import SECRET
+from contract.aws_types import SECRETS_MANAGER_SECRET
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def _one(name: str, integration: Any, cred: Any, deployment: Deployment, vendors
     from provisioner.manual_rotation import rotate_manually, vendor_test
     from provisioner.rotate import RotationFailed
 
-    secret = deployment.inventory[integration.name].named(f"cred-{cred.name}", SECRET)
+    secret = deployment.inventory[integration.name].named(
+        f"cred-{cred.name}", SECRETS_MANAGER_SECRET
+    )
     if secret is None:
         return Check(name, False, f"no secret cred-{cred.name} deployed")
     arn = secret.outputs["arn"]

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract.aws_types import LAMBDA_EVENT_SOURCE_MAPPING
 from provisioner.paths import STACKS_DIR
-from provisioner.rehearsal.creators import AwsCreator, CreatedResource, UnsupportedResource
+from provisioner.rehearsal.backend import AwsCreator, CreatedResource, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import ESM, Inventory
+from provisioner.rehearsal.inventory import Inventory
 from provisioner.rehearsal.result import Check, Progress
 from roadmap.settings import StackSettings
 
@@ -271,6 +272,6 @@ def _pause_pollers(d: Deployment) -> list[Check]:
     """
     lam = d.aws.client("lambda")
     for resource in d.creator.created:
-        if resource.type == ESM:
+        if resource.type == LAMBDA_EVENT_SOURCE_MAPPING:
             lam.update_event_source_mapping(UUID=resource.id, Enabled=False)
     return []

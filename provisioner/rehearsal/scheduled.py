@@ -16,7 +16,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from provisioner.rehearsal.inventory import FUNCTION
+from contract.aws_types import LAMBDA_FUNCTION
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def one_run(name: str, integration: Any, deployment: Deployment, vendors: Vendor
     )
 
     d = deployment.inventory[integration.name]
-    batch = d.named("batch", FUNCTION)
+    batch = d.named("batch", LAMBDA_FUNCTION)
     if batch is None or d.role is None:
         return Check(name, False, "no batch function or role deployed for a scheduled flow")
     function_env = _deployed_environment(deployment, batch)

@@ -22,8 +22,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import WEBHOOK_INGRESS_ROLE
-from provisioner.rehearsal.inventory import FUNCTION
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
 
     d = deployment.inventory[integration.name]
     ingress, url, queue, role = (
-        d.named(WEBHOOK_INGRESS_ROLE, FUNCTION),
+        d.named(WEBHOOK_INGRESS_ROLE, LAMBDA_FUNCTION),
         d.named(f"{WEBHOOK_INGRESS_ROLE}-url"),
         d.queue,
         d.role,

@@ -1,0 +1,190 @@
+"""What every service module of the backend shares: the context, the table entry and helpers.
+
+A service module (``sqs.py``, ``iam.py``...) maps each Pulumi type token of its service to a
+`Resource`: a ``create(ctx, logical_name, inputs) -> (id, outputs)`` that makes the API calls
+the AWS provider would make, and a ``find(ctx, id, outputs)`` that raises unless the
+resource is in the emulator afterwards. Inputs are camelCase, as the engine hands them to
+the provider; outputs are the provider's state (`state`).
+
+Usage::
+
+    RESOURCES = {
+        SQS_QUEUE_POLICY: Resource(
+            setting("queueUrl", lambda c, i: c("sqs").set_queue_attributes(...)),
+            lambda c, rid, o: c("sqs").get_queue_attributes(QueueUrl=rid, ...),
+        ),
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from provisioner.rehearsal.emulator import Emulator
+
+__all__ = [
+    "Created",
+    "CreationFailed",
+    "Ctx",
+    "Inputs",
+    "Outputs",
+    "Resource",
+    "as_int",
+    "as_list",
+    "attribute_value",
+    "attributes",
+    "described",
+    "drop_none",
+    "int_or_none",
+    "physical",
+    "retry_policy",
+    "setting",
+    "state",
+    "tag_list",
+    "tags",
+]
+
+Inputs = Mapping[str, Any]
+Outputs = dict[str, Any]
+Created = tuple[str, Outputs]
+
+
+class CreationFailed(Exception):
+    """The emulator refused to create a resource; the message names it and the API error."""
+
+
+@dataclass
+class Ctx:
+    """What a creator needs: clients for the emulator (``c("sqs")``) and the stack's coordinates."""
+
+    aws: Emulator
+    _clients: dict[str, Any] = field(default_factory=dict)
+    # Resources of services moto does not have, checked and kept here (chatbot.py).
+    recorded: dict[str, Outputs] = field(default_factory=dict)
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.aws.client(service)
+        return self._clients[service]
+
+    @property
+    def region(self) -> str:
+        return self.aws.region
+
+    @property
+    def account(self) -> str:
+        return self.aws.account_id
+
+    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+
+Create = Callable[[Ctx, str, Inputs], Created]
+Find = Callable[[Ctx, str, Outputs], object]
+
+
+class Resource(NamedTuple):
+    """How the rehearsal creates one resource type in the emulator, and finds it again."""
+
+    create: Create
+    find: Find
+
+
+def described(service: str, method: str, key: str) -> Find:
+    """A finder calling ``c(service).method(key=id)``: AWS raises when there is no such thing."""
+
+    def find(c: Ctx, rid: str, o: Outputs) -> object:
+        return getattr(c(service), method)(**{key: rid})
+
+    return find
+
+
+def as_int(value: Any) -> int:
+    # The engine's protobuf Struct carries every number as a float.
+    return int(value)
+
+
+def int_or_none(inputs: Mapping[str, Any], key: str) -> int | None:
+    """``inputs[key]`` as an int, or None when the input is not set (the API's default)."""
+    value = inputs.get(key)
+    return None if value is None else as_int(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list input that the engine may hand over as one value, a tuple or nothing."""
+    return list(value) if isinstance(value, list | tuple) else [] if value is None else [value]
+
+
+def physical(name: str, inputs: Inputs, key: str = "name") -> str:
+    # Pulumi would auto-name with a random suffix; the logical name is stable and unique.
+    return str(inputs.get(key) or name)
+
+
+def tags(inputs: Inputs) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (inputs.get("tags") or {}).items()}
+
+
+def tag_list(inputs: Inputs, key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
+    return [{key: k, value: v} for k, v in tags(inputs).items()]
+
+
+def drop_none(**params: Any) -> dict[str, Any]:
+    """API parameters without the unset ones, so the API applies its own defaults."""
+    return {k: v for k, v in params.items() if v is not None and v != {} and v != []}
+
+
+def state(inputs: Inputs, **computed: Any) -> Outputs:
+    """The provider's state: the inputs, what AWS computed, and ``tagsAll``."""
+    return {**inputs, "tagsAll": tags(inputs), **computed}
+
+
+def attribute_value(value: Any) -> str:
+    """An SQS or SNS attribute value: those APIs take every attribute as a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def attributes(
+    inputs: Inputs,
+    names: Iterable[str],
+    renamed: Mapping[str, str] | None = None,
+    unset: tuple[Any, ...] = (None, ""),
+) -> dict[str, str]:
+    """The set inputs among ``names`` as SQS or SNS attributes, as those APIs take them.
+
+    An attribute is named as its pulumi-aws input in PascalCase (``fifoQueue``:
+    ``FifoQueue``) unless ``renamed`` names it otherwise.
+    """
+    renamed = renamed or {}
+    return {
+        renamed.get(key, key[0].upper() + key[1:]): attribute_value(inputs[key])
+        for key in [*names, *renamed]
+        if inputs.get(key) not in unset
+    }
+
+
+def retry_policy(retry: Mapping[str, Any]) -> dict[str, Any]:
+    """An EventBridge rule target's or a schedule's ``retryPolicy`` as the API takes it."""
+    return drop_none(
+        MaximumRetryAttempts=int_or_none(retry, "maximumRetryAttempts"),
+        MaximumEventAgeInSeconds=int_or_none(retry, "maximumEventAgeInSeconds"),
+    )
+
+
+def setting(parent: str, apply: Callable[[Ctx, Inputs], object]) -> Create:
+    """A resource that configures another (a bucket's policy, a queue's redrive...).
+
+    ``apply`` makes the one API call; the resource's id is its parent's, the input
+    ``parent`` names (``bucket``, ``queueUrl``...), as the provider's is.
+    """
+
+    def create(c: Ctx, name: str, i: Inputs) -> Created:
+        apply(c, i)
+        return str(i[parent]), state(i)
+
+    return create
