@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from provisioner.program import run_program
-from provisioner.rehearsal.audit import CHECK, audit_trail_checks
 from provisioner.rehearsal.backend import AwsCreator
+from provisioner.rehearsal.checks.audit import CHECK, audit_trail_checks
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.runner import EmulatorBackend

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from provisioner.rehearsal import Progress, flows, rehearse
+from provisioner.rehearsal import Progress, rehearse
+from provisioner.rehearsal import lambda_runner
+from provisioner.rehearsal.checks import both_ways, sync_flow
 
 pytestmark = pytest.mark.slow
 
@@ -37,13 +39,14 @@ def fifo_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _rehearse(roadmap: Path, patch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[int]]:
     """The rehearsal's checks by name, and the size of every batch a consumer was given."""
     batches: list[int] = []
-    run_consumer: Callable[..., Any] = flows._run_consumer
+    run_consumer: Callable[..., Any] = lambda_runner.run_handler
 
     def counted(event: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         batches.append(len(event["Records"]))
         return run_consumer(event, *args, **kwargs)
 
-    patch.setattr(flows, "_run_consumer", counted)
+    for module in (sync_flow, both_ways):
+        patch.setattr(module, "run_handler", counted)
     report = rehearse("dev", roadmap=roadmap, progress=Progress(quiet=True))
     return {c.name: c for c in report.checks}, batches
 
@@ -64,7 +67,7 @@ def test_a_message_left_in_flight_fails_the_check_without_an_empty_batch(
     """A batch never settled (as if the poller kept it) holds its group back: the check
     says so and never hands the consumer an empty batch."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(flows, "_settle", lambda *args: set())
+        patch.setattr(both_ways, "settle", lambda *args: set())
         checks, batches = _rehearse(fifo_roadmap, patch)
     both = checks[f"both-ways:{NAME}"]
     assert not both.ok

@@ -24,7 +24,7 @@ from test_sync_harness import (
 )
 
 from integration_sync.webhook import Rejected, verify
-from provisioner.rehearsal.webhooks import vendor_headers
+from provisioner.rehearsal.checks.webhooks import vendor_headers
 from provisioner.sdk_seams import clear_powertools_providers
 
 SECRET = "whsec_5f0e1c3b8d2a4e6f9a7b"

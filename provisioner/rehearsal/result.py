@@ -19,6 +19,14 @@ class Check:
     ok: bool
     detail: str
 
+    @classmethod
+    def judged(cls, name: str, problems: list[str], passed: str, *, about: str = "") -> Check:
+        """Failed with the ``problems`` found (after ``about``, what was judged), else passed
+        with ``passed``, what was proven."""
+        if problems:
+            return cls(name, False, f"{about}: " * bool(about) + "; ".join(problems))
+        return cls(name, True, passed)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -187,7 +187,16 @@ def rehearse(
 
 
 def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
-    from provisioner.rehearsal import access, audit, flows, hardening, limits, manual
+    from provisioner.rehearsal import access, limits
+    from provisioner.rehearsal.checks import (
+        alarms,
+        audit,
+        dlq_replay,
+        hardening,
+        manual,
+        rotation,
+        sync_flow,
+    )
 
     return [
         ("policy pack over the deployed resources", _policy_pack),
@@ -213,11 +222,11 @@ def _smoke_checks() -> list[tuple[str, SmokeCheck]]:
             "the audit trail: configuration, bucket and what it records",
             lambda d: audit.audit_trail_checks(d.aws, d.settings, d.creator.created),
         ),
-        ("end-to-end records through each integration's connectors", flows.end_to_end),
-        ("poison records to the DLQ and replay", flows.poison_and_replay),
-        ("rotating every credential", flows.rotations),
+        ("end-to-end records through each integration's connectors", sync_flow.end_to_end),
+        ("poison records to the DLQ and replay", dlq_replay.poison_and_replay),
+        ("rotating every credential", rotation.rotations),
         ("rotating by hand what only a person can", manual.manual_rotations),
-        ("alarms the phase requires", flows.alarms),
+        ("alarms the phase requires", alarms.alarms),
     ]
 
 

@@ -22,6 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.phases import REVERSE
+from provisioner.rehearsal.access import assume
+from provisioner.rehearsal.checks.poller import batch_event, received, send, settle
+from provisioner.rehearsal.checks.records import envelope
+from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -49,16 +53,6 @@ def _metric(output: str, name: str) -> float:
 
 
 def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
-    from provisioner.rehearsal.access import assume
-    from provisioner.rehearsal.flows import (
-        _deployed_environment,
-        _envelope,
-        _lambda_record,
-        _received,
-        _run_consumer,
-        _settle,
-    )
-
     d = deployment.inventory[integration.name]
     role = d.role
     if role is None:
@@ -74,36 +68,28 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         )
         if queue is None or consumer is None:
             raise LookupError(f"no {prefix}queue or {prefix}consumer deployed")
-        env = _deployed_environment(deployment, consumer)
+        env = deployed_environment(deployment, consumer)
         fake = vendors.fakes[env.get("TARGET_CONNECTOR") or "middleware"]
         marker = str(body.get("event_id") or body.get("id"))
-        send: dict[str, Any] = {"QueueUrl": queue.id, "MessageBody": json.dumps(body)}
-        fifo = queue.id.endswith(".fifo")
-        if fifo:
-            send |= {"MessageGroupId": key, "MessageDeduplicationId": marker}
-        admin.send_message(**send)
+        send(admin, queue.id, json.dumps(body), group=key, dedup=marker)
         poller = deployment.aws.client("sqs", creds)
-        messages = _received(deployment, poller, queue.id, marker)
+        messages = received(deployment, poller, queue.id, marker)
         if not messages:
             # The Lambda poller never invokes a consumer with an empty batch.
-            group = f" (message group {key})" if fifo else ""
+            group = f" (message group {key})" if queue.id.endswith(".fifo") else ""
             raise LookupError(
                 f"the role received nothing from {queue.outputs['name']} after {marker} was "
                 f"sent to it{group}, so its consumer was not run"
             )
-        event = {
-            "Records": [
-                _lambda_record(m, queue.outputs["arn"], deployment.aws.region) for m in messages
-            ]
-        }
-        response, output = _run_consumer(event, env, creds, deployment, fake.base_url)
-        _settle(deployment, poller, queue.id, messages, response)
+        event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
+        response, output = run_handler(event, env, creds, deployment, fake.base_url)
+        settle(deployment, poller, queue.id, messages, response)
         return output, fake
 
-    forward_env = _deployed_environment(deployment, d.named("consumer", LAMBDA_FUNCTION))
+    forward_env = deployed_environment(deployment, d.named("consumer", LAMBDA_FUNCTION))
     [(slug, forward)] = list(json.loads(forward_env["FIELD_MAPPING"]).items())[:1]
     reverse = json.loads(
-        _deployed_environment(deployment, d.named(f"{REVERSE}-consumer", LAMBDA_FUNCTION))[
+        deployed_environment(deployment, d.named(f"{REVERSE}-consumer", LAMBDA_FUNCTION))[
             "FIELD_MAPPING"
         ]
     )[slug]
@@ -113,7 +99,7 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
     try:
         # 1. The source changes the record; the forward consumer writes it into the target.
         changed_at = time.time()
-        body = _envelope(
+        body = envelope(
             integration.source,
             forward["source_object"],
             {key_field: key, **written},
@@ -127,7 +113,7 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         contested = sorted(echoed)[:1]
         # 2. The target's own edit of a contested field, made before the forward write arrived.
         edit = {forward["external_id"]: key, **{f: f"edited {f}" for f in contested}}
-        body = _envelope(
+        body = envelope(
             integration.target,
             reverse["source_object"],
             edit,
@@ -138,7 +124,7 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         )
         conflict_output, fake = deliver(f"{REVERSE}-", body)
         # 3. The target's change event for the forward write itself.
-        body = _envelope(
+        body = envelope(
             integration.target,
             reverse["source_object"],
             {forward["external_id"]: key, **echoed},
@@ -166,11 +152,9 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
         problems.append(
             f"the forward write's own change event was not suppressed: {echo_output[-400:]}"
         )
-    if problems:
-        return Check(name, False, "; ".join(problems))
-    return Check(
+    return Check.judged(
         name,
-        True,
+        problems,
         f"{integration.target}'s edit of {contested} made before {integration.source}'s change "
         f"arrived was settled by {strategy} and not written back; {integration.target}'s change "
         "event for the forward write was recognised as its echo and not sent back",

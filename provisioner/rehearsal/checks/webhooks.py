@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import WEBHOOK_INGRESS_ROLE
+from provisioner.rehearsal.access import assume
+from provisioner.rehearsal.checks.poller import batch_event
+from provisioner.rehearsal.checks.records import value
+from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -123,17 +127,9 @@ def _cases(scheme: str, secret: str, url: str, record: dict[str, Any]) -> list[_
 def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
     """The webhook-fed integration's ingress, then its consumer, to the target's fake.
 
-    Run by the end-to-end step (`flows.end_to_end`), in its vendor fakes, after the flow's
+    Run by the end-to-end step (`sync_flow.end_to_end`), in its vendor fakes, after the flow's
     own record: the target credential is enrolled there by then.
     """
-    from provisioner.rehearsal.access import assume
-    from provisioner.rehearsal.flows import (
-        _deployed_environment,
-        _lambda_record,
-        _run_consumer,
-        _value,
-    )
-
     d = deployment.inventory[integration.name]
     ingress, url, queue, role = (
         d.named(WEBHOOK_INGRESS_ROLE, LAMBDA_FUNCTION),
@@ -147,11 +143,7 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
     url_config = lam.get_function_url_config(FunctionName=ingress.outputs["name"])
     if url_config.get("AuthType") != "NONE":
         return Check(name, False, f"the function URL's auth type is {url_config.get('AuthType')}")
-    function_env = dict(
-        lam.get_function_configuration(FunctionName=ingress.outputs["name"])
-        .get("Environment", {})
-        .get("Variables", {})
-    )
+    function_env = deployed_environment(deployment, ingress)
     # The shop's signing secret, put as an administrator does after the vendor shows it.
     secret = "whsec_" + uuid.uuid4().hex
     sm = deployment.aws.client("secretsmanager")
@@ -169,11 +161,11 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
     consumer = d.consumer
     if consumer is None:
         return Check(name, False, "no consumer deployed behind the ingress")
-    consumer_env = _deployed_environment(deployment, consumer)
+    consumer_env = deployed_environment(deployment, consumer)
     spec = json.loads(consumer_env["FIELD_MAPPING"])[integration.webhook.object]
     # What the vendor's event carries: the mapped source fields, the record's id as the key.
     record = {
-        source: record_id if target == spec["external_id"] else _value(source, n)
+        source: record_id if target == spec["external_id"] else value(source, n)
         for n, (source, target) in enumerate(spec["fields"].items())
         if "." not in source
     }
@@ -182,9 +174,9 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
     admin = deployment.aws.client("sqs")
     outputs = []
     for case in _cases(scheme, secret, f"https://{host}/", record):
-        # The deployed handler, in this process, as the URL invokes it (flows._run_consumer).
+        # The deployed handler, in this process, as the URL invokes it (lambda_runner.run_handler).
         event = _url_event(host, case.headers, case.body)
-        response, printed = _run_consumer(
+        response, printed = run_handler(
             event, function_env, creds, deployment, "", module="webhook"
         )
         outputs.append(printed)
@@ -202,25 +194,22 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
         )
     else:
         # The consumer takes the signed delivery to the target, as from any queued source.
-        event = {
-            "Records": [_lambda_record(queued[0], queue.outputs["arn"], deployment.aws.region)]
-        }
+        event = batch_event(queued[:1], queue.outputs["arn"], deployment.aws.region)
         fake = vendors.fakes[consumer_env.get("TARGET_CONNECTOR") or "middleware"]
-        response, output = _run_consumer(event, consumer_env, creds, deployment, fake.base_url)
+        response, output = run_handler(event, consumer_env, creds, deployment, fake.base_url)
         arrived = fake.stored(spec["target_object"]).get(record_id)
         if response.get("batchItemFailures") or arrived is None:
             problems.append(
                 f"the signed delivery did not reach {spec['target_object']}/{record_id} at the "
                 f"{integration.target} fake: {output[-400:]}"
             )
-    if problems:
-        return Check(name, False, f"{scheme}: " + "; ".join(problems))
-    return Check(
+    return Check.judged(
         name,
-        True,
+        problems,
         f"{scheme} deliveries to the public function URL ({', '.join(answered)}); only the "
         f"signed one was enqueued on {queue.outputs['name']}, and the consumer upserted it as "
         f"{spec['target_object']}/{record_id} at the {integration.target} fake",
+        about=scheme,
     )
 
 

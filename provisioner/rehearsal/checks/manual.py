@@ -14,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import SECRETS_MANAGER_SECRET
+from provisioner.rehearsal.checks.rotation import stages
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
@@ -53,14 +54,6 @@ def manual_rotations(deployment: Deployment) -> list[Check]:
     return checks
 
 
-def _stages(sm: Any, arn: str) -> dict[str, str | None]:
-    versions = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
-    return {
-        stage: next((v for v, s in versions.items() if stage in s), None)
-        for stage in ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING")
-    }
-
-
 def _one(name: str, integration: Any, cred: Any, deployment: Deployment, vendors: Any) -> Check:
     from provisioner.manual_rotation import rotate_manually, vendor_test
     from provisioner.rotate import RotationFailed
@@ -81,7 +74,7 @@ def _one(name: str, integration: Any, cred: Any, deployment: Deployment, vendors
     admin = _Admin(deployment)
     problems: list[str] = []
 
-    before = _stages(sm, arn)
+    before = stages(sm, arn)
     stranger = type(fake)()  # another account of the same vendor issued this one
     stranger.base_url = fake.base_url
     try:
@@ -90,23 +83,22 @@ def _one(name: str, integration: Any, cred: Any, deployment: Deployment, vendors
     except RotationFailed as err:
         if "ConfigurationError" in str(err):  # refused for a broken document, not by the vendor
             problems.append(f"the test could not use the value: {err}")
-        if _stages(sm, arn) != before:
-            problems.append(f"the refused value changed the stages: {before} -> {_stages(sm, arn)}")
+        if stages(sm, arn) != before:
+            problems.append(f"the refused value changed the stages: {before} -> {stages(sm, arn)}")
 
     issued = fake.enrol(placeholder)  # the next one, issued in the vendor's console
     done = rotate_manually(arn, issued, session=admin, test=test)
-    after = _stages(sm, arn)
+    after = stages(sm, arn)
     if after["AWSCURRENT"] != done.version_id or after["AWSPREVIOUS"] != before["AWSCURRENT"]:
         problems.append(f"stages after the rotation: {after}, before: {before}")
     if after["AWSPENDING"]:
         problems.append(f"AWSPENDING left on {after['AWSPENDING']}")
-    if problems:
-        return Check(name, False, f"{cred.kind.value}: " + "; ".join(problems))
-    return Check(
+    return Check.judged(
         name,
-        True,
+        problems,
         f"{cred.kind.value} rotated by hand: a value another {connector} account issued was "
         f"refused through the {connector} connector with nothing changed; the issued one was "
         f"staged, tested, promoted (AWSCURRENT {done.version_id[:8]}, AWSPREVIOUS "
         f"{str(before['AWSCURRENT'])[:8]}, no AWSPENDING)",
+        about=cred.kind.value,
     )

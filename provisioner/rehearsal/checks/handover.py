@@ -25,17 +25,34 @@ from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import CLOUDWATCH_EVENT_RULE
 from provisioner.rehearsal.inventory import Deployed
+from provisioner.rotate import RotationFailed, _handler_module, run_rotation_locally
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
 
-__all__ = ["pusher_handover"]
+__all__ = ["iam_key_accepted", "pusher_handover"]
 
 
-def _accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
-    from provisioner.rehearsal.flows import iam_key_accepted
-
-    return iam_key_accepted(deployment, doc)
+def iam_key_accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
+    """The emulator's STS identifies the key as the credential's IAM user, and IAM has it
+    active: AWS refuses every call signed with an inactive key (IAM user guide, "Manage
+    access keys for IAM users"), moto's STS does not (docs/moto-differences.md)."""
+    keys = deployment.aws.client("iam").list_access_keys(UserName=doc["user_name"])
+    if not any(
+        k["AccessKeyId"] == doc["access_key_id"] and k["Status"] == "Active"
+        for k in keys["AccessKeyMetadata"]
+    ):
+        return False
+    sts = deployment.aws.client(
+        "sts",
+        {
+            "aws_access_key_id": doc["access_key_id"],
+            "aws_secret_access_key": doc["secret_access_key"],
+        },
+    )
+    with deployment.aws.iam_enforced():
+        identity = str(sts.get_caller_identity()["Arn"])
+    return identity.endswith(f"/{doc['user_name']}")
 
 
 def _retirement_event(deployment: Deployment, d: Deployed) -> dict[str, Any] | None:
@@ -54,8 +71,6 @@ def pusher_handover(
     deployment: Deployment, d: Deployed, arn: str, session: Any, deps: Any
 ) -> tuple[list[str], str]:
     """(problems, detail) of a second rotation of a pusher's key and its retirement."""
-    from provisioner.rotate import RotationFailed, _handler_module, run_rotation_locally
-
     if d.dlq is None:
         return [], ""  # phase 2: the pusher may do nothing with any key yet, none is retired
     sm = deployment.aws.client("secretsmanager")
@@ -64,7 +79,7 @@ def pusher_handover(
 
     def sts_for_key(access_key_id: str, secret_access_key: str) -> Any:
         if access_key_id != old["access_key_id"] and not during:
-            during.append(_accepted(deployment, old))  # testSecret is proving the new key
+            during.append(iam_key_accepted(deployment, old))  # testSecret is proving the new key
         return deps.sts_for_key(access_key_id, secret_access_key)
 
     try:
@@ -80,7 +95,7 @@ def pusher_handover(
     problems = []
     if during != [True]:
         problems.append("the old key was not accepted while testSecret proved the new one")
-    if not (_accepted(deployment, old) and _accepted(deployment, new)):
+    if not (iam_key_accepted(deployment, old) and iam_key_accepted(deployment, new)):
         problems.append("after the rotation the old and the new key do not both work")
     event = _retirement_event(deployment, d)
     if event is None:
@@ -89,7 +104,7 @@ def pusher_handover(
     rotation = _handler_module().Rotation(deps)
     try:
         rotation.retire_previous_keys(event, now=time.time())
-        kept = _accepted(deployment, old)
+        kept = iam_key_accepted(deployment, old)
         grace = float(event["retirePreviousKeys"]["GraceSeconds"])
         rotation.retire_previous_keys(event, now=time.time() + grace + 60)
     except Exception as err:  # reported as the check's outcome, as AWS would fail the run
@@ -97,7 +112,7 @@ def pusher_handover(
         return problems, ""
     if not kept:
         problems.append("the retirement deactivated the old key inside its grace period")
-    if _accepted(deployment, old) or not _accepted(deployment, new):
+    if iam_key_accepted(deployment, old) or not iam_key_accepted(deployment, new):
         problems.append("after the grace period the old key still works or the new one does not")
     detail = (
         f"; the pusher's handover: a second rotation left the old key "

@@ -1,0 +1,192 @@
+"""The alarms each phase requires, read back from the emulator: kind, metric and topic.
+
+Per integration at phase >= 3, every alarm ``contract.phases.required_alarms`` names (the
+way back's, the review queue's, the webhook ingress's and the manual credentials' too)
+must exist in CloudWatch, on the metric its kind watches, notifying the integration's alert
+topic; rotation failures, which are events and not metrics, need an EventBridge rule
+targeting that topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from contract.aws_types import (
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_METRIC_ALARM,
+    LAMBDA_FUNCTION,
+    SECRETS_MANAGER_SECRET,
+    SQS_QUEUE,
+)
+from contract.naming import WEBHOOK_INGRESS_ROLE
+from contract.phases import (
+    REVERSE,
+    REVIEW_ALARM,
+    SECRET_AGE_ALARM,
+    SECRET_AGE_METRIC,
+    Alarm,
+    required_alarms,
+)
+from provisioner.rehearsal.inventory import Deployed
+from provisioner.rehearsal.result import Check
+from roadmap.integrations import ConflictStrategy
+
+if TYPE_CHECKING:
+    from provisioner.rehearsal.runner import Deployment
+
+__all__ = ["alarms"]
+
+Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
+
+
+def _main_function(d: Deployed, prefix: str = "") -> str | None:
+    if prefix == f"{WEBHOOK_INGRESS_ROLE}-":
+        function = d.named(WEBHOOK_INGRESS_ROLE, LAMBDA_FUNCTION)
+    elif prefix:
+        function = d.named(f"{prefix}consumer", LAMBDA_FUNCTION)
+    else:
+        function = d.named("consumer", LAMBDA_FUNCTION) or d.named("batch", LAMBDA_FUNCTION)
+    return function.outputs["name"] if function else None
+
+
+def _custom(d: Deployed, *names: str) -> list[Metric]:
+    # contracts.md, Metrics: namespace Integrations/{integration}, dimension service.
+    return [(f"Integrations/{d.name}", n, {"service": d.name}) for n in names]
+
+
+def _lambda(d: Deployed, prefix: str, name: str) -> list[Metric]:
+    return [("AWS/Lambda", name, {"FunctionName": _main_function(d, prefix) or "?"})]
+
+
+def _sqs(resource: Any, name: str) -> list[Metric]:
+    return [("AWS/SQS", name, {"QueueName": resource.outputs["name"]})] if resource else []
+
+
+def _oldest(d: Deployed, prefix: str) -> list[Metric]:
+    queue = d.named(f"{prefix}queue", SQS_QUEUE)
+    if queue is not None:
+        return _sqs(queue, "ApproximateAgeOfOldestMessage")
+    return _custom(d, "SyncLagSeconds")
+
+
+# Alarm kind -> the metrics it may watch, for the direction whose roles start with the
+# prefix (`reverse-` for a bidirectional flow's way back, `webhook-` for a signed-webhook
+# ingress). Which alarms a phase requires, and for which direction: contract.phases.
+# contracts.md, Metrics.
+ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
+    "dlq-depth": lambda d, p: _sqs(
+        d.named(f"{p}dlq", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
+    ),
+    "oldest-message-age": _oldest,
+    "errors": lambda d, p: _lambda(d, p, "Errors"),
+    "throttles": lambda d, p: _lambda(d, p, "Throttles"),
+    "reconciliation-gap": lambda d, p: _custom(d, "ReconciliationGap"),
+    "stale-sync": lambda d, p: _custom(d, "RecordsSynced", "SyncLagSeconds"),
+    "latency-p99": lambda d, p: _lambda(d, p, "Duration"),
+    "api-budget": lambda d, p: _custom(d, "ApiCallsUsed"),
+    REVIEW_ALARM: lambda d, p: _sqs(
+        d.named("review", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
+    ),
+}
+
+
+def _tag(resource: Any, key: str) -> str | None:
+    return (resource.outputs.get("tags") or {}).get(key)
+
+
+def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str | None) -> list[str]:
+    """One required alarm: it exists, in CloudWatch, on its metric, notifying the topic."""
+    problems: list[str] = []
+    kind = alarm.kind
+    resource = d.named(alarm.role, CLOUDWATCH_METRIC_ALARM)
+    if resource is None or _tag(resource, "alarm") != kind:
+        return [f"no {kind} alarm {alarm.role}"]
+    found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
+    if not found:
+        return [f"{alarm.role} alarm {resource.id} is not in CloudWatch"]
+    cw = found[0]
+    watched = (
+        cw.get("Namespace"),
+        cw.get("MetricName"),
+        {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
+    )
+    watches = (REVERSE, WEBHOOK_INGRESS_ROLE)  # the way back, the ingress, or neither
+    prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
+    if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
+        cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
+        secret = d.named(f"cred-{cred}", SECRETS_MANAGER_SECRET)
+        dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
+        expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
+    else:
+        expected = ALARM_METRICS[kind](d, prefix)
+    if watched not in expected:
+        want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
+        problems.append(f"{alarm.role} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}")
+    if topic_arn not in cw.get("AlarmActions", []):
+        problems.append(
+            f"{alarm.role} notifies {cw.get('AlarmActions')}, not the alert topic {topic_arn}"
+        )
+    return problems
+
+
+def alarms(deployment: Deployment) -> list[Check]:
+    """Per integration at phase >= 3: each required alarm exists, on its metric, to its topic."""
+    checks = []
+    cloudwatch = deployment.aws.client("cloudwatch")
+    sns = deployment.aws.client("sns")
+    events = deployment.aws.client("events")
+    for integration in deployment.roadmap.active(deployment.settings.environment):
+        phase = integration.phase(deployment.settings.environment)
+        if phase < 3:
+            continue
+        d = deployment.inventory[integration.name]
+        problems: list[str] = []
+        topic = d.topic
+        topic_arn = topic.id if topic else None
+        if topic_arn is None:
+            problems.append("no alert topic")
+        else:
+            sns.get_topic_attributes(TopicArn=topic_arn)
+        rule = integration.conflict_rule
+        required = [
+            alarm
+            for alarm in required_alarms(
+                phase,
+                reverse=len(integration.flows(deployment.settings.environment)) > 1,
+                review=rule is not None and rule.strategy is ConflictStrategy.MANUAL_REVIEW,
+                manual_credentials=[
+                    c.name
+                    for c in integration.credentials
+                    if deployment.roadmap.rotation_mode(c) == "manual"
+                ],
+                ingress=integration.webhook is not None and integration.pattern.queued,
+            )
+            if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
+        ]
+        for alarm in required:
+            problems += _alarm_problems(alarm, d, cloudwatch, topic_arn)
+        # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
+        failure = next(
+            (r for r in d.of_type(CLOUDWATCH_EVENT_RULE) if _tag(r, "alarm") == "rotation-failure"),
+            None,
+        )
+        if failure is None:
+            problems.append("no rotation-failure rule")
+        else:
+            targets = events.list_targets_by_rule(Rule=failure.outputs["name"])["Targets"]
+            if topic_arn not in {t["Arn"] for t in targets}:
+                problems.append(f"rotation-failure rule targets {[t['Arn'] for t in targets]}")
+        name = f"alarms:{integration.name}"
+        if problems:
+            checks.append(Check(name, False, f"phase {phase}: " + "; ".join(problems)))
+        else:
+            checks.append(
+                Check(
+                    name,
+                    True,
+                    f"phase {phase}: {len(required)} alarms and the rotation-failure rule "
+                    f"notify {topic_arn}",
+                )
+            )
+    return checks

@@ -1,0 +1,137 @@
+"""The Lambda SQS poller, as the rehearsal plays it: send, receive as the role, hand over, settle.
+
+AWS's poller receives a batch with the function's execution role, hands the function the
+records (camelCase attributes), then deletes every message the function did not report
+failed (``batchItemFailures``). The checks do the same with the integration role's STS
+credentials and IAM enforced, so a role that cannot receive or delete fails them.
+
+Usage::
+
+    send(admin, queue.id, body, group=record_id, dedup=marker)
+    messages = received(deployment, poller, queue.id, marker)
+    event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
+    failed = settle(deployment, poller, queue.id, messages, response)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioner.rehearsal.runner import Deployment
+
+__all__ = ["batch_event", "drain_for", "received", "send", "settle"]
+
+
+def send(sqs: Any, url: str, body: str, *, group: str, dedup: str) -> None:
+    """Send ``body``; a FIFO queue takes it in message group ``group``, deduplicated by
+    ``dedup``."""
+    message: dict[str, Any] = {"QueueUrl": url, "MessageBody": body}
+    if url.endswith(".fifo"):
+        message |= {"MessageGroupId": group, "MessageDeduplicationId": dedup}
+    sqs.send_message(**message)
+
+
+def received(
+    deployment: Deployment, poller: Any, url: str, marker: str, *, want: int = 1
+) -> list[dict[str, Any]]:
+    """The messages carrying `marker`, received as the Lambda poller does (IAM enforced);
+    up to `want` receives, since SQS may answer with fewer messages than it holds."""
+    messages: list[dict[str, Any]] = []
+    with deployment.aws.iam_enforced():
+        for _ in range(want):
+            got = poller.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            ).get("Messages", [])
+            messages += [m for m in got if marker in m["Body"]]
+            if len(messages) >= want:
+                break
+    return messages
+
+
+def settle(
+    deployment: Deployment,
+    poller: Any,
+    url: str,
+    messages: list[dict[str, Any]],
+    response: dict[str, Any],
+) -> set[str]:
+    """What the Lambda poller does with the consumer's response: delete every received
+    message not reported failed, with the poller's credentials; returns the failed ids.
+
+    Until deleted, a received message stays in flight for its visibility timeout, and in a
+    FIFO queue an in-flight message holds back every later message of its group
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html):
+    a check that sends the same record again must settle the first batch first, or its
+    next receive comes back empty.
+    """
+    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    with deployment.aws.iam_enforced():
+        for message in messages:
+            if message["MessageId"] not in failed:
+                poller.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return failed
+
+
+def batch_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event the poller invokes the function with for ``messages``."""
+    return {"Records": [_lambda_record(m, queue_arn, region) for m in messages]}
+
+
+def _lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """The record shape the Lambda SQS poller hands to the function (camelCase attributes)."""
+    attributes = {
+        k: v
+        for k, v in message.get("Attributes", {}).items()
+        if k
+        in (
+            "ApproximateReceiveCount",
+            "SentTimestamp",
+            "SenderId",
+            "ApproximateFirstReceiveTimestamp",
+            "MessageGroupId",
+            "MessageDeduplicationId",
+            "SequenceNumber",
+        )
+    }
+    message_attributes = {
+        k: {
+            "stringValue": v.get("StringValue"),
+            "binaryValue": v.get("BinaryValue"),
+            "dataType": v.get("DataType", "String"),
+        }
+        for k, v in message.get("MessageAttributes", {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": message_attributes,
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def drain_for(sqs: Any, url: str, marker: str, *, delete: bool) -> list[dict[str, Any]]:
+    """Messages carrying ``marker`` in ``url`` (deleted when asked; others left visible)."""
+    found = []
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    for message in got:
+        if marker in message["Body"]:
+            found.append(message)
+            if delete:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
