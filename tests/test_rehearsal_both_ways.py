@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from provisioner.rehearsal import Progress, rehearse
-from provisioner.rehearsal import lambda_runner
+from provisioner.rehearsal import Progress, lambda_runner, rehearse
 from provisioner.rehearsal.checks import both_ways, sync_flow
 
 pytestmark = pytest.mark.slow

@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 
+from provisioner.rehearsal.checks.poller import batch_event, receive
+
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 # The bundle folder is what Lambda puts on sys.path; tests import it the same way.
 if str(FUNCTIONS_DIR) not in sys.path:
@@ -482,32 +484,7 @@ class FakeContext:
 
 def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """What the SQS event source mapping passes to the function for received messages."""
-    records = []
-    for message in messages:
-        attributes = dict(message.get("Attributes", {}))
-        records.append(
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": attributes,
-                "messageAttributes": {
-                    name: {
-                        "stringValue": value.get("StringValue"),
-                        "binaryValue": value.get("BinaryValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": value["DataType"],
-                    }
-                    for name, value in message.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-        )
-    return {"Records": records}
+    return batch_event(messages, queue_arn, REGION)
 
 
 def direct_event(bodies: list[dict[str, Any] | str], queue_arn: str = "") -> dict[str, Any]:
@@ -543,13 +520,7 @@ def drive_queue(
     sqs = boto3.client("sqs")
     responses = []
     for _ in range(max_polls):
-        messages = sqs.receive_message(
-            QueueUrl=queues.url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=60,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = receive(sqs, queues.url, visibility=60)
         if not messages:
             break
         response = handler(lambda_sqs_event(messages, queues.arn), FakeContext())
@@ -570,13 +541,7 @@ def receive_all(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
     while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=300,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
+        batch = receive(sqs, queue_url, visibility=300)
         if not batch:
             return found
         found.extend(batch)

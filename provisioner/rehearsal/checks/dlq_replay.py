@@ -13,7 +13,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from provisioner.rehearsal.access import assume
-from provisioner.rehearsal.checks.poller import drain_for, send
+from provisioner.rehearsal.checks.poller import drain_for, receive, send
 from provisioner.rehearsal.result import Check
 from provisioner.replay import replay_dlq
 
@@ -54,9 +54,7 @@ def poison_and_replay(deployment: Deployment) -> list[Check]:
         receives = 0
         # One receive more than maxReceiveCount: SQS moves the message on that receive.
         for _ in range(max_receives + 1):
-            got = poller.receive_message(
-                QueueUrl=queue.id, MaxNumberOfMessages=10, VisibilityTimeout=0
-            ).get("Messages", [])
+            got = receive(poller, queue.id, visibility=0)
             receives += sum(1 for m in got if marker in m["Body"])
         parked = drain_for(admin, dlq_url, marker, delete=False)
         if not parked:

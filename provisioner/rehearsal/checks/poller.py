@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
 
-__all__ = ["batch_event", "drain_for", "received", "send", "settle"]
+__all__ = ["batch_event", "drain_for", "receive", "received", "send", "settle"]
 
 
 def send(sqs: Any, url: str, body: str, *, group: str, dedup: str) -> None:
@@ -32,6 +32,18 @@ def send(sqs: Any, url: str, body: str, *, group: str, dedup: str) -> None:
     sqs.send_message(**message)
 
 
+def receive(sqs: Any, url: str, *, visibility: int) -> list[dict[str, Any]]:
+    """Up to 10 messages with all their attributes, invisible for ``visibility`` seconds."""
+    answer = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=visibility,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    return list(answer.get("Messages", []))
+
+
 def received(
     deployment: Deployment, poller: Any, url: str, marker: str, *, want: int = 1
 ) -> list[dict[str, Any]]:
@@ -40,13 +52,7 @@ def received(
     messages: list[dict[str, Any]] = []
     with deployment.aws.iam_enforced():
         for _ in range(want):
-            got = poller.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-                VisibilityTimeout=30,
-            ).get("Messages", [])
+            got = receive(poller, url, visibility=30)
             messages += [m for m in got if marker in m["Body"]]
             if len(messages) >= want:
                 break
@@ -102,6 +108,8 @@ def _lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict
         k: {
             "stringValue": v.get("StringValue"),
             "binaryValue": v.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
             "dataType": v.get("DataType", "String"),
         }
         for k, v in message.get("MessageAttributes", {}).items()
@@ -122,14 +130,7 @@ def _lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict
 def drain_for(sqs: Any, url: str, marker: str, *, delete: bool) -> list[dict[str, Any]]:
     """Messages carrying ``marker`` in ``url`` (deleted when asked; others left visible)."""
     found = []
-    got = sqs.receive_message(
-        QueueUrl=url,
-        MaxNumberOfMessages=10,
-        VisibilityTimeout=0,
-        AttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    ).get("Messages", [])
-    for message in got:
+    for message in receive(sqs, url, visibility=0):
         if marker in message["Body"]:
             found.append(message)
             if delete:

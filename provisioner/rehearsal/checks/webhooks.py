@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from provisioner.rehearsal.access import assume
-from provisioner.rehearsal.checks.poller import batch_event
+from provisioner.rehearsal.checks.poller import batch_event, receive
 from provisioner.rehearsal.checks.records import value
 from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
 from provisioner.rehearsal.result import Check
@@ -217,9 +217,7 @@ def _drain(sqs: Any, queue_url: str, marker: str) -> list[dict[str, Any]]:
     """Every message on the queue that carries `marker`, deleted."""
     found = []
     for _ in range(5):
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30
-        ).get("Messages", [])
+        messages = receive(sqs, queue_url, visibility=30)
         if not messages:
             break
         for message in messages:
