@@ -41,6 +41,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
 from provisioner.paths import POLICY_PACK_DIR, STACKS_DIR
+from provisioner.violations import Violation
 from roadmap.settings import CONFIG_NAMESPACE
 
 __all__ = [
@@ -80,22 +81,6 @@ class PolicyConfigError(ValueError):
     """The merged policy config does not satisfy the policies' schemas (as the engine checks)."""
 
 
-@dataclass(frozen=True)
-class Violation:
-    policy: str
-    level: str
-    urn: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "policy": self.policy,
-            "level": self.level,
-            "urn": self.urn,
-            "message": self.message,
-        }
-
-
 @dataclass
 class CheckResult:
     policies: list[str]
@@ -104,7 +89,7 @@ class CheckResult:
 
     @property
     def mandatory(self) -> list[Violation]:
-        return [v for v in self.violations if v.level == "mandatory"]
+        return [v for v in self.violations if v.mandatory]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,8 @@ from provisioner.report import (
 )
 from provisioner.report.glance import at_a_glance
 from provisioner.report.model import Report, source_of_truth_matrix
-from provisioner.report.sources import Violation, integration_of, parse_check_json
+from provisioner.report.sources import integration_of, parse_check_json
+from provisioner.violations import Violation
 from roadmap.fields import ENVIRONMENTS
 from roadmap.io import parse_roadmap
 from roadmap.model import Roadmap

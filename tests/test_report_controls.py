@@ -12,7 +12,7 @@ from test_report_content import ROADMAP, report_for
 
 from provisioner.report import PolicyResults, collect_plan, render_html, render_markdown
 from provisioner.report.controls import integration_controls
-from provisioner.report.sources import Violation
+from provisioner.violations import Violation
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUED = frozenset(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from provisioner.context import StackContext
 from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Verdict, evaluate
-from provisioner.report.sources import CostResults, PolicyResults, PromotionResults, Violation
+from provisioner.report.sources import CostResults, PolicyResults, PromotionResults
+from provisioner.violations import Violation
 from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Direction, Integration
 from roadmap.model import Roadmap

@@ -19,32 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.paths import STACKS_DIR
+from provisioner.violations import Violation
 from roadmap.model import Roadmap
 
 __all__ = [
     "CostResults",
     "PolicyResults",
     "PromotionResults",
-    "Violation",
     "collect_plan",
     "collect_promotion",
     "integration_of",
 ]
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One policy violation as `provisioner check --json` prints it."""
-
-    policy: str
-    level: str
-    urn: str
-    message: str
-    integration: str | None = None
-
-    @property
-    def mandatory(self) -> bool:
-        return self.level == "mandatory"
 
 
 @dataclass(frozen=True)
