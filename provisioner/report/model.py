@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provisioner.context import StackContext
-from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Verdict, evaluate
+from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Inputs, Verdict, evaluate
 from provisioner.report.sources import CostResults, PolicyResults, PromotionResults
 from provisioner.violations import Violation
 from roadmap.fields import ENVIRONMENTS
@@ -149,13 +149,12 @@ def policy_verdicts(
 
 
 @dataclass(frozen=True)
-class Report(StackContext):
-    """Everything the report shows for one stack: the stack itself, and what was found."""
+class Report(Inputs):
+    """Everything the report shows for one stack: what the checklist looked at, the costs,
+    and the checklist's answers."""
 
-    checklist: tuple[ChecklistItem, ...]
-    policy: PolicyResults
     costs: CostResults
-    promotion: PromotionResults
+    checklist: tuple[ChecklistItem, ...]
 
     @property
     def source_of_truth(self) -> dict[str, dict[str, MatrixCell]]:
@@ -199,8 +198,9 @@ def build_report(
     promotion: PromotionResults,
 ) -> Report:
     """Evaluate the checklist and gather every section for the stack."""
-    stack, settings, roadmap = context.stack, context.settings, context.roadmap
-    checklist = tuple(evaluate(roadmap, stack, settings, policy, promotion))
+    c = context
+    inputs = Inputs(c.stack, c.settings, c.roadmap, c.roadmap_path, policy, promotion)
+    checklist = tuple(evaluate(inputs))
     return Report(
-        stack, settings, roadmap, context.roadmap_path, checklist, policy, costs, promotion
+        c.stack, c.settings, c.roadmap, c.roadmap_path, policy, promotion, costs, checklist
     )

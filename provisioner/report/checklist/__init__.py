@@ -11,7 +11,8 @@ recovery, tests, ownership, rollout, post-go-live); this module lists them in or
 
 Usage::
 
-    items = evaluate(roadmap, "prod", settings, policy, promotion)
+    c = load_stack_context("prod")
+    items = evaluate(Inputs(c.stack, c.settings, c.roadmap, c.roadmap_path, policy, promotion))
     [(item.key, item.verdict) for item in items]
 """
 
@@ -40,10 +41,7 @@ from provisioner.report.checklist.operations import (
     retry_replay_monitoring,
     uat_and_contract_tests,
 )
-from provisioner.report.sources import PolicyResults, PromotionResults
 from roadmap.evidence import PHASE_NAMES
-from roadmap.model import Roadmap
-from roadmap.settings import StackSettings
 
 __all__ = [
     "CHECKLIST",
@@ -93,15 +91,8 @@ CHECKLIST: tuple[tuple[str, str, Rule], ...] = (
 """(key, question, rule) in the article's order; each rule's docstring states it."""
 
 
-def evaluate(
-    roadmap: Roadmap,
-    stack: str,
-    settings: StackSettings,
-    policy: PolicyResults,
-    promotion: PromotionResults,
-) -> list[ChecklistItem]:
+def evaluate(inputs: Inputs) -> list[ChecklistItem]:
     """Answer every checklist question for the stack."""
-    inputs = Inputs(roadmap, stack, settings, policy, promotion)
     return [
         ChecklistItem(key, question, _rule_text(rule), tuple(rule(inputs)))
         for key, question, rule in CHECKLIST

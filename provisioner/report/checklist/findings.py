@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from provisioner.context import StackContext
 from provisioner.report.sources import PolicyResults, PromotionResults
 from roadmap.evidence import PHASE_NAMES, REQUIREMENTS, SampleValidation, SignOff
 from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Integration
 from roadmap.model import Roadmap
-from roadmap.settings import StackSettings
 from roadmap.systems import SystemKind
 
 __all__ = [
@@ -79,17 +79,14 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Inputs:
-    """Everything an item may look at."""
+class Inputs(StackContext):
+    """Everything an item may look at: the stack, and the other parts' results for it."""
 
-    roadmap: Roadmap
-    stack: str
-    settings: StackSettings
     policy: PolicyResults
     promotion: PromotionResults
 
     def phase(self, integ: Integration) -> int:
-        return integ.phase(self.settings.environment)
+        return integ.phase(self.environment)
 
     def active(self) -> list[Integration]:
         """Integrations that provision anything here (phase >= 2: credentials, role, key)."""
@@ -100,7 +97,7 @@ class Inputs:
         return [i for i in self.roadmap.integrations if self.phase(i) >= 3]
 
     def lower_stacks(self) -> tuple[str, ...]:
-        return ENVIRONMENTS[: ENVIRONMENTS.index(self.settings.environment)]
+        return ENVIRONMENTS[: ENVIRONMENTS.index(self.environment)]
 
 
 @dataclass(frozen=True)
