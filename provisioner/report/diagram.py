@@ -107,8 +107,8 @@ def _rim_order(m: SystemMap) -> list[str]:
     rim = [n.name for n in m.nodes if n.name != m.hub]
     weight: dict[frozenset[str], int] = defaultdict(int)
     for flow in m.flows:
-        if m.hub not in (flow.source, flow.target):
-            weight[frozenset((flow.source, flow.target))] += 1
+        if m.hub not in flow.ends:
+            weight[frozenset(flow.ends)] += 1
 
     def links(name: str) -> int:
         return sum(w for pair, w in weight.items() if name in pair)
@@ -207,8 +207,9 @@ def _edges(
     """Flows grouped by their two systems, bowed apart, and around systems in the way."""
     by_pair: dict[tuple[str, str], list[MapFlow]] = defaultdict(list)
     for flow in m.flows:
-        if flow.source in pos and flow.target in pos and flow.source != flow.target:
-            a, b = sorted((flow.source, flow.target))
+        source, target = flow.ends
+        if source in pos and target in pos and source != target:
+            a, b = sorted(flow.ends)
             by_pair[(a, b)].append(flow)
     edges = []
     for (a, b), flows in by_pair.items():
@@ -222,8 +223,9 @@ def _edges(
             for j, flow in enumerate(flows):
                 bow = shift * BOW_STEP + (j - (len(flows) - 1) / 2) * PARALLEL_GAP
                 control = ((ax + bx) / 2 + nx * 2 * bow, (ay + by) / 2 + ny * 2 * bow)
-                start = _edge_point(pos[flow.source], sizes[flow.source], control, 5)
-                end = _edge_point(pos[flow.target], sizes[flow.target], control, 9)
+                source, target = flow.ends
+                start = _edge_point(pos[source], sizes[source], control, 5)
+                end = _edge_point(pos[target], sizes[target], control, 9)
                 group.append(_Edge(flow, start, control, end))
             crossings = sum(_inside(p, o) for e in group for p in e.samples() for o in others)
             if best is None or crossings < best[0]:
@@ -437,9 +439,9 @@ def _flow(edge: _Edge) -> str:
     marker = f"url(#{_marker_id(style.colour)})"
     both = f' marker-start="{marker}"' if flow.both_ways else ""
     width = 3.2 if flow.planned else 2.6  # round dots need a little more weight to read
-    (sx, sy), (cx, cy), (ex, ey) = edge.start, edge.control, edge.end
+    (sx, sy), (cx, cy), (ex, ey), integ = edge.start, edge.control, edge.end, flow.integration
     return (
-        f'<path class="flow" id="flow-{escape(flow.name)}" data-pattern="{flow.pattern.value}" '
+        f'<path class="flow" id="flow-{escape(integ.name)}" data-pattern="{integ.pattern.value}" '
         f'data-phase="{flow.phase}" d="M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}" '
         f'fill="none" stroke="{style.colour}" stroke-width="{width}"{dash} '
         f'marker-end="{marker}"{both}/>'
@@ -452,7 +454,7 @@ def _label(edge: _Edge, box: Box) -> str:
     cx = (x0 + x1) / 2
     border = ' stroke-dasharray="4 3"' if flow.planned else ""
     parts = [
-        f'<g class="flow-label" data-flow="{escape(flow.name)}">'
+        f'<g class="flow-label" data-flow="{escape(flow.integration.name)}">'
         f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
         f'rx="4" fill="{BACKGROUND}" stroke="{style.colour}" stroke-width="1"{border}/>'
     ]

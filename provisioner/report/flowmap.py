@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from roadmap.integrations import Direction, Pattern
+from roadmap.integrations import Integration, Pattern
 from roadmap.model import Roadmap
 
 __all__ = [
@@ -62,13 +62,19 @@ class MapNode:
 
 @dataclass(frozen=True)
 class MapFlow:
-    name: str
-    source: str
-    target: str
-    objects: tuple[str, ...]
-    pattern: Pattern
-    both_ways: bool
+    """An integration as the map draws it: an arrow between its systems, at its phase here."""
+
+    integration: Integration
     phase: int
+
+    @property
+    def ends(self) -> tuple[str, str]:
+        """(source, target): the systems the arrow joins."""
+        return self.integration.source, self.integration.target
+
+    @property
+    def both_ways(self) -> bool:
+        return self.integration.bidirectional
 
     @property
     def planned(self) -> bool:
@@ -76,7 +82,7 @@ class MapFlow:
 
     @property
     def style(self) -> PatternStyle:
-        return PATTERN_STYLES[self.pattern]
+        return PATTERN_STYLES[self.integration.pattern]
 
     @property
     def dash(self) -> str:
@@ -88,8 +94,8 @@ class MapFlow:
         both = " (both ways)" if self.both_ways else ""
         planned = " (planned)" if self.planned else ""
         return (
-            self.name,
-            ", ".join(self.objects),
+            self.integration.name,
+            ", ".join(self.integration.objects),
             f"{self.style.label}{both}, phase {self.phase}{planned}",
         )
 
@@ -124,16 +130,5 @@ def system_map(roadmap: Roadmap, environment: str) -> SystemMap:
         environment=environment,
         hub=_hub(roadmap),
         nodes=tuple(MapNode(s.name, s.kind.value, s.vendor) for s in roadmap.systems),
-        flows=tuple(
-            MapFlow(
-                name=i.name,
-                source=i.source,
-                target=i.target,
-                objects=tuple(i.objects),
-                pattern=i.pattern,
-                both_ways=i.direction is Direction.BIDIRECTIONAL,
-                phase=i.phase(environment),
-            )
-            for i in roadmap.integrations
-        ),
+        flows=tuple(MapFlow(i, i.phase(environment)) for i in roadmap.integrations),
     )

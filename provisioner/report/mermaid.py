@@ -38,10 +38,10 @@ def render_mermaid(m: SystemMap) -> str:
     out = ["flowchart LR"]
     for node in m.nodes:
         out.append(f'    {ids[node.name]}["{_label((node.name, node.subtitle))}"]')
-    flows = [f for f in m.flows if f.source in ids and f.target in ids]
+    flows = [f for f in m.flows if all(end in ids for end in f.ends)]
     for flow in flows:
-        arrow = "<-->" if flow.both_ways else "-->"
-        out.append(f'    {ids[flow.source]} {arrow}|"{_label(flow.lines)}"| {ids[flow.target]}')
+        (source, target), arrow = flow.ends, "<-->" if flow.both_ways else "-->"
+        out.append(f'    {ids[source]} {arrow}|"{_label(flow.lines)}"| {ids[target]}')
     out.append(f"    style {ids[m.hub]} stroke:#1f5fbf,stroke-width:3px")
     for k, flow in enumerate(flows):
         style = f"stroke:{flow.style.colour},stroke-width:2px"
