@@ -29,7 +29,7 @@ from provisioner.report.checklist.findings import (
     ChecklistItem,
     Finding,
     Inputs,
-    Rule,
+    Question,
     Verdict,
     is_high_value,
 )
@@ -56,49 +56,22 @@ __all__ = [
 ]
 
 
-CHECKLIST: tuple[tuple[str, str, Rule], ...] = (
-    ("systems-listed", "Is every system listed?", systems_listed),
-    ("source-of-truth", "Is the source of truth defined for each object?", source_of_truth),
-    ("cleanup-before-sync", "Is data cleaned up before it syncs?", cleanup_before_sync),
-    (
-        "pattern-per-workflow",
-        "Does each workflow have an integration pattern?",
-        pattern_per_workflow,
-    ),
-    (
-        "api-limits-credentials",
-        "Are API limits, scopes, service accounts and rotation documented?",
-        api_limits_and_credentials,
-    ),
-    (
-        "retry-replay-monitoring",
-        "Are retry, replay, monitoring and reconciliation defined per integration?",
-        retry_replay_monitoring,
-    ),
-    (
-        "uat-contract-tests",
-        "Do high-value flows have UAT and contract tests?",
-        uat_and_contract_tests,
-    ),
-    ("ownership-agreed", "Is ownership agreed?", ownership_agreed),
-    ("phased-rollout", "Is the rollout phased?", phased_rollout),
-    (
-        "post-go-live",
-        "Are post-go-live support and reporting validation in place?",
-        post_go_live,
-    ),
+CHECKLIST: tuple[Question, ...] = (
+    systems_listed,
+    source_of_truth,
+    cleanup_before_sync,
+    pattern_per_workflow,
+    api_limits_and_credentials,
+    retry_replay_monitoring,
+    uat_and_contract_tests,
+    ownership_agreed,
+    phased_rollout,
+    post_go_live,
 )
-"""(key, question, rule) in the article's order; each rule's docstring states it."""
+"""The questions in the article's order; each rule states its question, and its docstring
+the rule."""
 
 
 def evaluate(inputs: Inputs) -> list[ChecklistItem]:
     """Answer every checklist question for the stack."""
-    return [
-        ChecklistItem(key, question, _rule_text(rule), tuple(rule(inputs)))
-        for key, question, rule in CHECKLIST
-    ]
-
-
-def _rule_text(rule: Rule) -> str:
-    """The rule's docstring as one paragraph: what the report shows under the question."""
-    return " ".join((rule.__doc__ or "").split())
+    return [ChecklistItem(q.key, q.question, q.check, tuple(q.check(inputs))) for q in CHECKLIST]

@@ -18,12 +18,14 @@ from provisioner.report.checklist.findings import (
     evidence_finding,
     info,
     ok,
+    question,
 )
 from roadmap.integrations import Direction
 
 __all__ = ["cleanup_before_sync", "pattern_per_workflow", "source_of_truth", "systems_listed"]
 
 
+@question("systems-listed", "Is every system listed?")
 def systems_listed(inputs: Inputs) -> Iterator[Finding]:
     """Every system named anywhere is declared, with a vendor, a description and an API URL."""
     roadmap = inputs.roadmap
@@ -57,6 +59,7 @@ def systems_listed(inputs: Inputs) -> Iterator[Finding]:
         yield bad(f"{line}; missing {' and '.join(missing)}") if missing else ok(line)
 
 
+@question("source-of-truth", "Is the source of truth defined for each object?")
 def source_of_truth(inputs: Inputs) -> Iterator[Finding]:
     """Each object (and field) has one declared owner; flows write only what their source owns.
 
@@ -98,6 +101,7 @@ def source_of_truth(inputs: Inputs) -> Iterator[Finding]:
                         )
 
 
+@question("cleanup-before-sync", "Is data cleaned up before it syncs?")
 def cleanup_before_sync(inputs: Inputs) -> Iterator[Finding]:
     """No integration syncs records (phase >= 3) before its data was cleaned up (phase 2).
 
@@ -140,6 +144,7 @@ def cleanup_before_sync(inputs: Inputs) -> Iterator[Finding]:
         yield evidence_finding(inputs, integ, 2, "sync_rules_signoff")
 
 
+@question("pattern-per-workflow", "Does each workflow have an integration pattern?")
 def pattern_per_workflow(inputs: Inputs) -> Iterator[Finding]:
     """Every integration names a pattern, and its trigger fits it.
 

@@ -31,6 +31,7 @@ __all__ = [
     "ChecklistItem",
     "Finding",
     "Inputs",
+    "Question",
     "Rule",
     "Verdict",
     "bad",
@@ -41,6 +42,7 @@ __all__ = [
     "is_high_value",
     "ok",
     "policy_finding",
+    "question",
     "unavailable",
 ]
 
@@ -100,13 +102,35 @@ class Inputs(StackContext):
         return ENVIRONMENTS[: ENVIRONMENTS.index(self.environment)]
 
 
+Rule = Callable[[Inputs], Iterator[Finding]]
+
+
 @dataclass(frozen=True)
-class ChecklistItem:
-    """A checklist question, the rule that answers it, and the evidence found."""
+class Question:
+    """A checklist question and the rule that answers it (its docstring states the rule)."""
 
     key: str
     question: str
-    rule: str
+    check: Rule
+
+    @property
+    def rule(self) -> str:
+        """The rule's docstring as one paragraph: what the report shows under the question."""
+        return " ".join((self.check.__doc__ or "").split())
+
+    def __call__(self, inputs: Inputs) -> Iterator[Finding]:
+        return self.check(inputs)
+
+
+def question(key: str, text: str) -> Callable[[Rule], Question]:
+    """Declare a rule as the answer to a checklist question (`key` names it in the report)."""
+    return lambda check: Question(key, text, check)
+
+
+@dataclass(frozen=True)
+class ChecklistItem(Question):
+    """A question answered for one stack: the evidence found."""
+
     findings: tuple[Finding, ...]
 
     @property
@@ -119,9 +143,6 @@ class ChecklistItem:
         if Verdict.WAITING in statuses:
             return Verdict.WAITING
         return Verdict.PASS
-
-
-Rule = Callable[[Inputs], Iterator[Finding]]
 
 
 def ok(text: str) -> Finding:

@@ -23,6 +23,7 @@ from provisioner.report.checklist.findings import (
     is_high_value,
     ok,
     policy_finding,
+    question,
 )
 from roadmap.budget import salesforce_calls_per_day
 from roadmap.fields import ENVIRONMENTS
@@ -39,6 +40,9 @@ __all__ = [
 ]
 
 
+@question(
+    "api-limits-credentials", "Are API limits, scopes, service accounts and rotation documented?"
+)
 def api_limits_and_credentials(inputs: Inputs) -> Iterator[Finding]:
     """API limits, scopes, service accounts and rotation are documented for what provisions.
 
@@ -102,6 +106,10 @@ def _credential_problems(integ: Integration, limit: int, stack: str) -> Iterator
             )
 
 
+@question(
+    "retry-replay-monitoring",
+    "Are retry, replay, monitoring and reconciliation defined per integration?",
+)
 def retry_replay_monitoring(inputs: Inputs) -> Iterator[Finding]:
     """Retry, replay, monitoring and reconciliation are in place for each syncing flow.
 
@@ -125,6 +133,7 @@ def retry_replay_monitoring(inputs: Inputs) -> Iterator[Finding]:
             yield evidence_finding(inputs, integ, 3, "rollback_plan")
 
 
+@question("uat-contract-tests", "Do high-value flows have UAT and contract tests?")
 def uat_and_contract_tests(inputs: Inputs) -> Iterator[Finding]:
     """High-value flows have a contract (field mapping with external id) and UAT sign-off.
 
@@ -151,6 +160,7 @@ def uat_and_contract_tests(inputs: Inputs) -> Iterator[Finding]:
             yield due_finding(inputs, integ, 3, "uat_signoff")
 
 
+@question("ownership-agreed", "Is ownership agreed?")
 def ownership_agreed(inputs: Inputs) -> Iterator[Finding]:
     """Each active flow has an owner team, an approved matrix and, when live, a sign-off.
 
@@ -177,6 +187,7 @@ def ownership_agreed(inputs: Inputs) -> Iterator[Finding]:
             yield due_finding(inputs, integ, 3, "owner_signoff")
 
 
+@question("phased-rollout", "Is the rollout phased?")
 def phased_rollout(inputs: Inputs) -> Iterator[Finding]:
     """Phases never rise from dev to staging to prod, and the kill switch names real flows."""
     for integ in inputs.roadmap.integrations:
@@ -194,6 +205,7 @@ def phased_rollout(inputs: Inputs) -> Iterator[Finding]:
             yield bad(f"killSwitch in {inputs.stack} names unknown integration {name!r}")
 
 
+@question("post-go-live", "Are post-go-live support and reporting validation in place?")
 def post_go_live(inputs: Inputs) -> Iterator[Finding]:
     """Support is reachable for every syncing flow, and reporting is fed and validated.
 
