@@ -57,9 +57,9 @@ def bench_check(integrations: int, repeats: int) -> dict[str, Any]:
                 log(f"check: policies {ours[-1]:.2f}s, no-op pack {noop[-1]:.2f}s")
             policies = len(ours_pack.policy_names)
         finally:
-            noop_pack.close()
+            noop_pack.stop()
     finally:
-        ours_pack.close()
+        ours_pack.stop()
     ours_s, noop_s = median(ours), median(noop)
     return {
         "stack": STACK,

@@ -120,7 +120,7 @@ def deploy(
     from pulumi import automation as auto
 
     from provisioner.bundles import BundleBuildError, build_all
-    from provisioner.policy_harness import pack_config_file  # starts no pack; just the path
+    from provisioner.policy_harness.config import pack_config_file  # starts no pack; just the path
 
     try:  # the program reads only built bundles
         build_all()

@@ -19,7 +19,7 @@ from program_runs import stack_run
 from roadmap_examples import EXAMPLE, problems_after
 
 from provisioner.cli import main
-from provisioner.policy_harness import analyze_request
+from provisioner.policy_harness.wire import analyze_request
 from provisioner.program import ProgramRun, RecordedResource, run_program
 
 OLD = "quote-to-order"

@@ -7,12 +7,8 @@ from typing import Any
 import pytest
 
 from provisioner.paths import POLICY_PACK_DIR
-from provisioner.policy_harness import (
-    PolicyConfigError,
-    PolicyHarness,
-    load_pack_config,
-    reconcile_config,
-)
+from provisioner.policy_harness import PolicyConfigError, PolicyHarness, load_pack_config
+from provisioner.policy_harness.config import reconcile_config
 
 pytestmark = pytest.mark.slow
 

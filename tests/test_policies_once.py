@@ -1,7 +1,7 @@
 """The pack's SDK memo: one deserialisation per resource per gRPC call, shared by every policy.
 
 Runs the SDK's own servicer in-process on real protobuf requests (as
-provisioner/policy_harness.py builds them); the memo is installed for the test only.
+provisioner/policy_harness/wire.py builds them); the memo is installed for the test only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pulumi_policy import (
 )
 
 from integration_policies import _once
-from provisioner.policy_harness import analyze_request, stack_resource
+from provisioner.policy_harness.wire import analyze_request, stack_resource
 
 QUEUE: dict[str, Any] = {
     "urn": "urn:pulumi:dev::p::aws:sqs/queue:Queue::lead-to-account-queue",

@@ -21,13 +21,14 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import boto3
 import botocore.session
 import requests
 from botocore.config import Config
+
+from provisioner.lifecycle import Lifecycle
 
 __all__ = ["ADMIN_CREDENTIALS", "Emulator", "scoped_environ"]
 
@@ -77,7 +78,7 @@ def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-class Emulator:
+class Emulator(Lifecycle):
     """moto's ThreadedMotoServer on 127.0.0.1 with a random free port, reset and stopped on exit.
 
     The account id is the stack's own (moto reads ``MOTO_ACCOUNT_ID`` per request, and the
@@ -96,7 +97,7 @@ class Emulator:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Emulator:
+    def start(self) -> Self:
         """Start the server and point this process's AWS environment at it."""
         from moto.server import ThreadedMotoServer
 
@@ -153,17 +154,6 @@ class Emulator:
             env, self._env = self._env, None
             if env is not None:
                 env.__exit__(None, None, None)
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

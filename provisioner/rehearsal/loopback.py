@@ -15,15 +15,16 @@ Usage::
 from __future__ import annotations
 
 import threading
-from types import TracebackType
 from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from provisioner.lifecycle import Lifecycle
+
 __all__ = ["LoopbackServer"]
 
 
-class LoopbackServer:
+class LoopbackServer(Lifecycle):
     """Serves `_wsgi` on 127.0.0.1 from `start()` to `stop()`; `_serving` learns the root URL."""
 
     _server: BaseWSGIServer | None = None
@@ -49,14 +50,3 @@ class LoopbackServer:
         if server is not None:
             server.shutdown()
             server.server_close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -19,7 +19,6 @@ One pack process serves any number of ``check``/``analyze`` calls; start it once
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import select
@@ -32,15 +31,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import grpc
-import jsonschema
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
-from provisioner.paths import POLICY_PACK_DIR, STACKS_DIR
+from provisioner.lifecycle import Lifecycle
+from provisioner.paths import POLICY_PACK_DIR
+from provisioner.policy_harness.config import (
+    PolicyConfigError,
+    load_pack_config,
+    reconcile_config,
+    stack_config,
+)
+from provisioner.policy_harness.wire import (
+    LEVEL_VALUES,
+    LEVELS,
+    analyze_request,
+    stack_resource,
+    to_struct,
+)
 from provisioner.violations import Violation
 from roadmap.settings import CONFIG_NAMESPACE
 
@@ -52,8 +63,6 @@ __all__ = [
     "Violation",
     "check_resources",
     "load_pack_config",
-    "pack_config_file",
-    "reconcile_config",
     "stack_config",
 ]
 
@@ -63,13 +72,6 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
     ("grpc.max_send_message_length", _MAX_MESSAGE),
 ]
-_LEVELS = {
-    analyzer_pb2.ADVISORY: "advisory",
-    analyzer_pb2.MANDATORY: "mandatory",
-    analyzer_pb2.REMEDIATE: "remediate",
-    analyzer_pb2.DISABLED: "disabled",
-}
-_LEVEL_VALUES = {v: k for k, v in _LEVELS.items()}
 _IN_FLIGHT = 32  # Analyze calls pipelined at once (the pack serves them on 4 threads)
 
 
@@ -77,12 +79,10 @@ class PolicyPackError(RuntimeError):
     """The pack failed to start or to answer; the message carries its stderr."""
 
 
-class PolicyConfigError(ValueError):
-    """The merged policy config does not satisfy the policies' schemas (as the engine checks)."""
-
-
 @dataclass
 class CheckResult:
+    """What one check found: the pack's policies, how many resources, every violation."""
+
     policies: list[str]
     resources_analyzed: int
     violations: list[Violation] = field(default_factory=list)
@@ -99,113 +99,6 @@ class CheckResult:
         }
 
 
-# ---------------------------------------------------------------------------- config
-
-
-def stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, str]:
-    """The stack's config as the engine passes it to a pack: every value a string (JSON)."""
-    from provisioner.program import stack_config as program_config
-
-    return program_config(stack, stacks_dir)
-
-
-def pack_config_file(
-    stack: str, environment: str | None = None, pack_dir: Path = POLICY_PACK_DIR
-) -> Path | None:
-    """The file passed as `--policy-pack-config` for `stack`: `<pack>/config.<stack>.json`,
-    else its environment's `config.<environment>.json` (`dev-alice` checks as dev), else None.
-    """
-    for name in dict.fromkeys((stack, environment or stack)):
-        path = pack_dir / f"config.{name}.json"
-        if path.exists():
-            return path
-    return None
-
-
-def load_pack_config(
-    stack: str, pack_dir: Path = POLICY_PACK_DIR, *, environment: str | None = None
-) -> dict[str, Any]:
-    """The pack config of `stack` (`pack_config_file`) as a dict; {} when there is none."""
-    path = pack_config_file(stack, environment, pack_dir)
-    if path is None:
-        return {}
-    try:
-        loaded = json.loads(path.read_text())
-    except ValueError as err:
-        raise PolicyConfigError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(loaded, dict):
-        raise PolicyConfigError(f"{path}: expected a JSON object of policy name -> config")
-    return loaded
-
-
-def _split(value: Any, source: str, name: str) -> tuple[str | None, dict[str, Any]]:
-    """(enforcement level, properties) of one policy's entry, as the engine parses it."""
-    if isinstance(value, str):
-        level, props = value, {}
-    elif isinstance(value, Mapping):
-        props = dict(value)
-        level = props.pop("enforcementLevel", None)
-    else:
-        raise PolicyConfigError(f"{source}: {name}: expected a level or an object")
-    if level is not None and level not in _LEVEL_VALUES:
-        raise PolicyConfigError(f"{source}: {name}: {level!r} is not an enforcement level")
-    return level, props
-
-
-def reconcile_config(
-    info: analyzer_pb2.AnalyzerInfo, config: Mapping[str, Any] | None = None
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """The engine's merge: schema defaults, then the pack's initial config, then `config`."""
-    result: dict[str, tuple[str, dict[str, Any]]] = {}
-    schemas: dict[str, dict[str, Any]] = {}
-    for policy in info.policies:
-        schema = json_format.MessageToDict(policy.configSchema)
-        schemas[policy.name] = schema
-        defaults = {
-            k: copy.deepcopy(v["default"])
-            for k, v in schema.get("properties", {}).items()
-            if isinstance(v, dict) and "default" in v
-        }
-        result[policy.name] = (_LEVELS[policy.enforcementLevel], defaults)
-    initial = {
-        name: (
-            _LEVELS[c.enforcementLevel] if c.enforcementLevel or not c.properties else None,
-            json_format.MessageToDict(c.properties),
-        )
-        for name, c in info.initialConfig.items()
-    }
-    given = {name: _split(v, "policy config", name) for name, v in (config or {}).items()}
-    for layer in (initial, given):
-        all_level = layer.get("all", (None, {}))[0]
-        if all_level:
-            result = {k: (all_level, props) for k, (_, props) in result.items()}
-        for name, (level, props) in layer.items():
-            if name == "all" and name not in result:
-                continue
-            old_level, old_props = result.get(name, ("advisory", {}))
-            result[name] = (level or old_level, {**old_props, **props})
-    _validate(result, schemas)
-    return result
-
-
-def _validate(
-    config: Mapping[str, tuple[str, dict[str, Any]]], schemas: Mapping[str, dict[str, Any]]
-) -> None:
-    problems = []
-    for name, schema in schemas.items():
-        document = {"type": "object", **schema}
-        document.setdefault("properties", {})["enforcementLevel"] = {
-            "type": "string",
-            "enum": list(_LEVEL_VALUES),
-        }
-        props = config.get(name, ("", {}))[1]
-        for error in jsonschema.Draft7Validator(document).iter_errors(props):
-            path = ".".join(str(p) for p in error.absolute_path)
-            problems.append(f"{name}{'.' + path if path else ''}: {error.message}")
-    if problems:
-        raise PolicyConfigError("invalid policy pack config:\n  " + "\n  ".join(problems))
-
-
 # ---------------------------------------------------------------------------- engine stub
 
 
@@ -220,62 +113,10 @@ class _Engine(engine_pb2_grpc.EngineServicer):
         return empty_pb2.Empty()
 
 
-# ---------------------------------------------------------------------------- resources
-
-
-def _struct(values: Mapping[str, Any] | None) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    if values:
-        # The engine skips internal keys (`__...`) when marshalling properties for analyzers.
-        struct.update({k: v for k, v in values.items() if not str(k).startswith("__")})
-    return struct
-
-
-def _options(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
-    """The resource options the engine passes (recorded under "options" by the plan)."""
-    opts = resource.get("options") or {}
-    replace_first = opts.get("deleteBeforeReplace")
-    return analyzer_pb2.AnalyzerResourceOptions(
-        parent=resource.get("parent") or "",
-        protect=bool(opts.get("protect", False)),
-        ignoreChanges=list(opts.get("ignoreChanges") or ()),
-        deleteBeforeReplace=bool(replace_first),
-        deleteBeforeReplaceDefined=replace_first is not None,
-        additionalSecretOutputs=list(opts.get("additionalSecretOutputs") or ()),
-        aliases=list(opts.get("aliases") or ()),
-        customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(),
-    )
-
-
-def analyze_request(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzeRequest:
-    """What the engine sends for one resource: its inputs."""
-    return analyzer_pb2.AnalyzeRequest(
-        urn=resource["urn"],
-        type=resource["type"],
-        name=resource["name"],
-        properties=_struct(resource.get("inputs")),
-        options=_options(resource),
-    )
-
-
-def stack_resource(resource: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResource:
-    """What the engine sends for one resource in AnalyzeStack: its state (inputs + outputs)."""
-    state = {**(resource.get("inputs") or {}), **(resource.get("outputs") or {})}
-    return analyzer_pb2.AnalyzerResource(
-        urn=resource["urn"],
-        type=resource["type"],
-        name=resource["name"],
-        properties=_struct(state),
-        options=_options(resource),
-        parent=resource.get("parent") or "",
-        dependencies=list((resource.get("options") or {}).get("dependsOn") or ()),
-    )
-
-
 # ---------------------------------------------------------------------------- harness
 
 
-class PolicyHarness:
+class PolicyHarness(Lifecycle):
     """One running policy pack, configured for one stack. Use as a context manager."""
 
     def __init__(
@@ -309,24 +150,13 @@ class PolicyHarness:
 
     # -- lifecycle
 
-    def __enter__(self) -> PolicyHarness:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def start(self) -> None:
+    def start(self) -> Self:
         try:
             self._start()
         except BaseException:
-            self.close()
+            self.stop()
             raise
+        return self
 
     def _start(self) -> None:
         if not (self.pack_dir / "PulumiPolicy.yaml").exists():
@@ -387,12 +217,12 @@ class PolicyHarness:
         for name, (level, props) in self.effective_config.items():
             request.policyConfig[name].CopyFrom(
                 analyzer_pb2.PolicyConfig(
-                    enforcementLevel=_LEVEL_VALUES[level], properties=_struct(props)
+                    enforcementLevel=LEVEL_VALUES[level], properties=to_struct(props)
                 )
             )
         self._call("Configure", request)
 
-    def close(self) -> None:
+    def stop(self) -> None:
         """Stop the pack and the engine stub; safe to call twice and after a failed start."""
         if self._channel is not None:
             self._channel.close()
@@ -469,7 +299,7 @@ class PolicyHarness:
         return [
             Violation(
                 policy=d.policyName,
-                level=_LEVELS.get(d.enforcementLevel, "advisory"),
+                level=LEVELS.get(d.enforcementLevel, "advisory"),
                 urn=d.urn or default_urn,
                 message=d.message,
             )
