@@ -5,41 +5,19 @@ bucket in a copy of it and expects the named policy to report it with a fix.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from program_runs import stack_run
+from policy_cases import Mutation, Plan, assert_refused, judge, named, recorded_stack, set_input
 
-from provisioner.policy_harness import PolicyHarness, Violation, stack_config
+from provisioner.policy_harness import Violation, stack_config
 
 pytestmark = pytest.mark.slow
 
-Plan = list[dict[str, Any]]
-Mutation = Callable[[Plan], None]
 AUDIT = {"audit-trail-covers-stack", "cloudtrail-hardened", "audit-bucket-private"}
 ORG_TRAIL = "arn:aws:cloudtrail:us-east-1:999999999999:trail/organisation"
-
-
-def prod_stack() -> Plan:
-    return [{**r.to_json(), "options": dict(r.options)} for r in stack_run("prod").resources]
-
-
-def inputs(plan: Plan, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = next(r for r in plan if r["name"] == name)["inputs"]
-    return found
-
-
-def set_input(name: str, key: str, value: Any) -> Mutation:
-    def mutate(plan: Plan) -> None:
-        if value is None:
-            inputs(plan, name).pop(key, None)
-        else:
-            inputs(plan, name)[key] = value
-
-    return mutate
 
 
 def drop_trail(plan: Plan) -> None:
@@ -48,7 +26,7 @@ def drop_trail(plan: Plan) -> None:
 
 def selectors(edit: Callable[[list[dict[str, Any]]], None]) -> Mutation:
     def mutate(plan: Plan) -> None:
-        edit(inputs(plan, "stack-audit-trail")["advancedEventSelectors"])
+        edit(named(plan, "stack-audit-trail")["inputs"]["advancedEventSelectors"])
 
     return mutate
 
@@ -68,9 +46,9 @@ def forget_one_integration(found: list[dict[str, Any]]) -> None:
 
 def statements(name: str, edit: Callable[[list[dict[str, Any]]], None]) -> Mutation:
     def mutate(plan: Plan) -> None:
-        document = json.loads(inputs(plan, name)["policy"])
+        document = json.loads(named(plan, name)["inputs"]["policy"])
         edit(document["Statement"])
-        inputs(plan, name)["policy"] = json.dumps(document)
+        named(plan, name)["inputs"]["policy"] = json.dumps(document)
 
     return mutate
 
@@ -136,20 +114,11 @@ CASES: list[tuple[str, Mutation, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> tuple[list[Violation], list[list[Violation]], list[Violation]]:
-    clean = prod_stack()
-    with PolicyHarness(stack="prod", config=stack_config("prod")) as pack:
-        baseline = pack.analyze_stack(clean)
-        found = []
-        for _, mutate, _ in CASES:
-            plan = copy.deepcopy(clean)
-            mutate(plan)
-            found.append(pack.analyze_stack(plan))
+    clean = recorded_stack("prod")
+    baseline, broken = judge(clean, [c[1] for c in CASES], stack="prod")
     org_config = {**stack_config("prod"), "integration-provisioner:auditTrail": ORG_TRAIL}
-    without_trail = copy.deepcopy(clean)
-    drop_trail(without_trail)
-    with PolicyHarness(stack="prod", config=org_config) as pack:
-        org = pack.analyze_stack(without_trail)
-    return baseline, found, org
+    _, [org] = judge(clean, [drop_trail], stack="prod", config=org_config)
+    return baseline, broken, org
 
 
 def test_the_programs_prod_stack_passes_every_audit_policy(
@@ -177,11 +146,7 @@ def test_broken_trail_is_refused_naming_the_fix(
     policy: Any,
     fragment: Any,
 ) -> None:
-    found = [v for v in results[1][index] if v.policy == policy]
-    assert found, f"{policy} reported nothing; got {[v.policy for v in results[1][index]]}"
-    hits = [v for v in found if fragment in v.message]
-    assert hits, [v.message for v in found]
-    assert all("Fix:" in v.message and v.level == "mandatory" for v in hits)
+    assert_refused(results[1][index], policy, fragment)
 
 
 def test_every_audit_policy_has_a_violating_case() -> None:

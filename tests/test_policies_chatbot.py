@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from program_runs import stack_run
-from test_policies_hardening import named, set_input
+from policy_cases import Mutation, Plan, assert_refused, judge, named, recorded_stack, set_input
 
 from contract.alerting import CHATBOT_TYPE
-from provisioner.policy_harness import PolicyHarness, Violation, stack_config
+from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY
+from provisioner.policy_harness import Violation
 
 pytestmark = pytest.mark.slow
 
-Plan = list[dict[str, Any]]
-Mutation = Callable[[Plan], None]
 CHANNEL, ROLE = "lead-to-account-alerts-chatbot", "lead-to-account-alerts-chatbot-role"
-
-
-def prod_stack() -> Plan:
-    return [{**r.to_json(), "options": dict(r.options)} for r in stack_run("prod").resources]
 
 
 def other_topic(plan: Plan) -> None:
@@ -44,8 +36,8 @@ def grant_role(plan: Plan) -> None:
         ],
     }
     policy = copy.deepcopy(role)
-    policy.update(type="aws:iam/rolePolicy:RolePolicy", name=f"{ROLE}-policy")
-    policy["urn"] = role["urn"].replace("aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy") + "-p"
+    policy.update(type=IAM_ROLE_POLICY, name=f"{ROLE}-policy")
+    policy["urn"] = role["urn"].replace(IAM_ROLE, IAM_ROLE_POLICY) + "-p"
     policy["inputs"] = {"role": role["outputs"]["id"], "policy": json.dumps(document)}
     plan.append(policy)
 
@@ -75,16 +67,9 @@ CASES: list[tuple[str, Mutation, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> tuple[list[Violation], list[list[Violation]]]:
-    clean = prod_stack()
+    clean = recorded_stack("prod")
     assert any(r["type"] == CHATBOT_TYPE for r in clean)
-    with PolicyHarness(stack="prod", config=stack_config("prod")) as pack:
-        baseline = pack.analyze_stack(clean)
-        found = []
-        for _, mutate, _ in CASES:
-            plan = copy.deepcopy(clean)
-            mutate(plan)
-            found.append(pack.analyze_stack(plan))
-    return baseline, found
+    return judge(clean, [c[1] for c in CASES], stack="prod")
 
 
 def test_prods_slack_channels_pass_the_whole_pack(
@@ -98,8 +83,4 @@ def test_prods_slack_channels_pass_the_whole_pack(
 def test_a_broken_slack_channel_is_refused_naming_the_integration_and_the_fix(
     results: tuple[list[Violation], list[list[Violation]]], index: int, fragment: str
 ) -> None:
-    found = [v for v in results[1][index] if v.policy == "chatbot-channel"]
-    hits = [v for v in found if fragment in v.message]
-    assert hits, [v.message for v in results[1][index]]
-    assert all("[lead-to-account]" in v.message and "Fix:" in v.message for v in hits)
-    assert all(v.level == "mandatory" for v in found)
+    assert_refused(results[1][index], "chatbot-channel", fragment, "lead-to-account")

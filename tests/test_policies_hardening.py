@@ -8,21 +8,27 @@ program run, with their options.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from program_runs import stack_run
+from policy_cases import (
+    Mutation,
+    Plan,
+    assert_refused,
+    drop,
+    judge,
+    named,
+    recorded_stack,
+    set_input,
+)
 
 from contract.naming import RETIRE_EVENT
-from provisioner.policy_harness import PolicyHarness, Violation, stack_config
+from provisioner.policy_harness import Violation
 
 pytestmark = pytest.mark.slow
 
-Plan = list[dict[str, Any]]
-Mutation = Callable[[Plan], None]
 HARDENING = {
     "encrypted-with-own-key",
     "key-grants-needed-services",
@@ -32,33 +38,6 @@ HARDENING = {
     "resource-policies-not-public",
     "lambda-supported-runtime",
 }
-
-
-def dev_stack() -> Plan:
-    run = stack_run("dev")
-    return [{**r.to_json(), "options": dict(r.options)} for r in run.resources]
-
-
-def named(plan: Plan, name: str, type_suffix: str = "") -> dict[str, Any]:
-    return next(r for r in plan if r["name"] == name and r["type"].endswith(type_suffix))
-
-
-def drop(name: str) -> Mutation:
-    def mutate(plan: Plan) -> None:
-        plan.remove(named(plan, name))
-
-    return mutate
-
-
-def set_input(name: str, key: str, value: Any, type_suffix: str = "") -> Mutation:
-    def mutate(plan: Plan) -> None:
-        inputs = named(plan, name, type_suffix)["inputs"]
-        if value is None:
-            inputs.pop(key, None)
-        else:
-            inputs[key] = value
-
-    return mutate
 
 
 def other_key(of: str) -> Callable[[Plan], str]:
@@ -257,15 +236,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> tuple[list[Violation], list[list[Violation]]]:
-    clean = dev_stack()
-    with PolicyHarness(stack="dev", config=stack_config("dev")) as pack:
-        baseline = pack.analyze_stack(clean)
-        found = []
-        for _, mutate, _, _ in CASES:
-            plan = copy.deepcopy(clean)
-            mutate(plan)
-            found.append(pack.analyze_stack(plan))
-    return baseline, found
+    return judge(recorded_stack("dev"), [c[1] for c in CASES], stack="dev")
 
 
 def test_the_programs_stack_passes_every_hardening_policy(
@@ -287,12 +258,7 @@ def test_broken_stack_is_refused_naming_integration_and_fix(
     integration: str,
     fragment: str,
 ) -> None:
-    found = [v for v in results[1][index] if v.policy == policy]
-    assert found, f"{policy} reported nothing; got {[v.policy for v in results[1][index]]}"
-    hits = [v for v in found if fragment in v.message]
-    assert hits, [v.message for v in found]
-    assert all(f"[{integration}]" in v.message and "Fix:" in v.message for v in hits)
-    assert all(v.level == "mandatory" for v in found)
+    assert_refused(results[1][index], policy, fragment, integration)
 
 
 def test_every_hardening_policy_has_a_violating_case() -> None:

@@ -12,12 +12,12 @@ must pass, and without the two policies most cases would go through.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_cases import pack_without
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 from test_policies_plan import REGION, example_stack, resource, via
 
@@ -602,17 +602,7 @@ def test_legitimate_variant_passes(results: Results, index: int) -> None:
 
 def test_without_reach_and_closed_world_most_cases_go_through(tmp_path: Path) -> None:
     """The corpus measures the new analysis, not the older shape rules beside it."""
-    pack = tmp_path / "pack"
-    pack.mkdir()
-    shutil.copy(POLICY_PACK_DIR / "PulumiPolicy.yaml", pack)
-    (pack / "__main__.py").write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(POLICY_PACK_DIR)!r})\n"
-        "from pulumi_policy import EnforcementLevel, PolicyPack\n"
-        "from integration_policies import POLICIES\n"
-        "PolicyPack(name='without-reach', enforcement_level=EnforcementLevel.MANDATORY,\n"
-        f"           policies=[p for p in POLICIES if p.name not in {sorted(NEW_POLICIES)!r}])\n"
-    )
+    pack = pack_without(tmp_path / "pack", NEW_POLICIES)
     caught, passed, _ = analyze(pack)
     # What the older policies report on the unchanged base is not the case's doing.
     baseline = {v.message for v in passed[[w for w, _ in LEGITIMATE].index(BASE)]}

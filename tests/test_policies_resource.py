@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_cases import pack_without
 from test_policies_plan import integration_plan
 
 from provisioner.paths import POLICY_PACK_DIR
@@ -264,17 +264,7 @@ def test_clean_resources_pass_every_resource_policy(results: dict[str, list[Viol
 
 def test_violating_case_needs_its_policy(tmp_path: Path) -> None:
     """A pack without `sqs-dead-letter-queue` no longer reports its violating case."""
-    pack = tmp_path / "pack"
-    pack.mkdir()
-    shutil.copy(POLICY_PACK_DIR / "PulumiPolicy.yaml", pack)
-    (pack / "__main__.py").write_text(
-        "import sys\n"
-        f"sys.path.insert(0, {str(POLICY_PACK_DIR)!r})\n"
-        "from pulumi_policy import EnforcementLevel, PolicyPack\n"
-        "from integration_policies import POLICIES\n"
-        "PolicyPack(name='without-dlq', enforcement_level=EnforcementLevel.MANDATORY,\n"
-        "           policies=[p for p in POLICIES if p.name != 'sqs-dead-letter-queue'])\n"
-    )
+    pack = pack_without(tmp_path / "pack", ["sqs-dead-letter-queue"])
     case = next(c for c in CASES if c[0] == "sqs-dead-letter-queue")
     with PolicyHarness(pack, stack="dev", config=stack_config("dev")) as harness:
         assert "sqs-dead-letter-queue" not in harness.policy_names

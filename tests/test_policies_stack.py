@@ -12,19 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from policy_cases import Plan, assert_refused, named
 from test_policies_plan import example_stack
 
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 
 pytestmark = pytest.mark.slow
 
-Plan = list[dict[str, Any]]
 OTHER_DLQ = "arn:aws:sqs:eu-west-1:111111111111:dev-order-to-invoice-dlq"
 SECRETS = "arn:aws:secretsmanager:eu-west-1:111111111111:secret"
-
-
-def named(plan: Plan, name: str) -> dict[str, Any]:
-    return next(r for r in plan if r["name"] == name)
 
 
 def drop(*names: str) -> Callable[[Plan], Plan]:
@@ -169,12 +165,7 @@ def results() -> list[list[Violation]]:
 def test_mutated_stack_is_reported(
     results: list[list[Violation]], index: int, policy: str, integration: str, fragment: str
 ) -> None:
-    found = [v for v in results[index] if v.policy == policy]
-    assert found, f"{policy} reported nothing; got {[v.policy for v in results[index]]}"
-    hits = [v for v in found if fragment in v.message]
-    assert hits, [v.message for v in found]
-    assert all(f"[{integration}]" in v.message and "Fix:" in v.message for v in hits)
-    assert all(v.level == "mandatory" for v in found)
+    assert_refused(results[index], policy, fragment, integration)
 
 
 def test_every_stack_policy_has_a_violating_case() -> None:

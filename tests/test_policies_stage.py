@@ -13,19 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from policy_cases import Plan, assert_refused, named
 
 from provisioner.commands.check import plan_resources
 from provisioner.policy_harness import PolicyHarness, Violation
 
 pytestmark = pytest.mark.slow
 
-Plan = list[dict[str, Any]]
 WAREHOUSE = "warehouse-export"
 TRUST = f"{WAREHOUSE}-stage-role"
-
-
-def named(plan: Plan, name: str) -> dict[str, Any]:
-    return next(r for r in plan if r["name"] == name)
 
 
 def edit_document(name: str, field: str, change: Callable[[dict[str, Any]], None]) -> Any:
@@ -146,6 +142,4 @@ def test_a_crafted_stage_violation_is_caught_by_its_rule(
     policy: str,
     fragment: str,
 ) -> None:
-    found = [v for v in verdicts[1][index] if v.policy == policy]
-    assert any(fragment in v.message for v in found), verdicts[1][index]
-    assert all(f"[{WAREHOUSE}] " in v.message for v in found), found
+    assert_refused(verdicts[1][index], policy, fragment, WAREHOUSE)
