@@ -15,10 +15,11 @@ import pulumi_aws as aws
 from components.audit import AuditTrail, AuditTrailArgs
 from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
+from contract.naming import CONFIG_NAMESPACE
 from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
 from roadmap.io import SourceFileError, load_roadmap
 from roadmap.problems import RoadmapError
-from roadmap.settings import AUDIT_TRAIL_CREATE, CONFIG_NAMESPACE, StackSettings, stack_problems
+from roadmap.settings import AUDIT_TRAIL_CREATE, StackSettings, stack_problems
 from roadmap.stack_config import StackSettingsError, settings_from_config
 
 PROJECT_DIR = Path(__file__).resolve().parent

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CONFIG_NAMESPACE",
     "HASH_LENGTH",
     "MAX_PREFIX_LENGTH",
     "NAME_LIMIT",
     "NAME_LIMITS",
     "PREFIX_PATTERN",
+    "PROJECT",
     "RETIRE_EVENT",
     "ROLE_HEADS",
     "SECRET",
@@ -49,6 +51,11 @@ __all__ = [
     "stack_physical_name",
     "stage_bucket_name",
 ]
+
+# The Pulumi project (Pulumi.yaml `name`), which the engine names in every URN; a stack's
+# settings are config keys of its namespace (`integration-provisioner:environment`).
+PROJECT = "integration-provisioner"
+CONFIG_NAMESPACE = PROJECT
 
 # Roadmap names (systems, objects, integrations, credentials): lowercase slugs, usable
 # inside every AWS name the components build.

@@ -37,6 +37,7 @@ __all__ = [
     "ALARMS_BY_PHASE",
     "ALARM_KINDS",
     "DIRECTION_ALARMS",
+    "ENVIRONMENTS",
     "INGRESS_ALARMS",
     "REVERSE",
     "REVIEW_ALARM",
@@ -48,6 +49,9 @@ __all__ = [
     "required_alarms",
     "secret_age_role",
 ]
+
+ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
+"""Environments from lowest to highest; an integration's phase never rises along this order."""
 
 ALARMS_BY_PHASE: dict[int, tuple[str, ...]] = {
     3: ("dlq-depth", "oldest-message-age", "errors", "throttles", "rotation-failure"),

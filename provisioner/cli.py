@@ -21,11 +21,11 @@ from types import ModuleType
 
 import shtab
 
+from contract.phases import ENVIRONMENTS
 from provisioner import commands
 from provisioner.aws_env import endpoint_problem
 from provisioner.errors import EXIT_FAILED, EXIT_USAGE, CheckFailed, UsageError
 from provisioner.paths import ROADMAP
-from roadmap.fields import ENVIRONMENTS
 
 DESCRIPTION = """\
 Turn a CRM integration roadmap into least-privilege, monitored AWS infrastructure.

@@ -26,11 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from contract.naming import SECRET
+from contract.naming import CONFIG_NAMESPACE, SECRET
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from provisioner.paths import POLICY_PACK_DIR, PROJECT_ROOT, STACKS_DIR
-from roadmap.settings import CONFIG_NAMESPACE
 from roadmap.stack_config import stack_file
 
 __all__ = ["Deployment", "confirm", "deploy", "require_pulumi_cli"]

@@ -36,14 +36,13 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format
 
-from contract.naming import SECRET
+from contract.naming import CONFIG_NAMESPACE, PROJECT, SECRET
 from provisioner.errors import UsageError
 from provisioner.paths import PROGRAM, STACKS_DIR
-from roadmap.settings import CONFIG_NAMESPACE, StackSettings
+from roadmap.settings import StackSettings
 from roadmap.stack_config import StackSettingsError, read_stack_config, settings_from_config
 
 __all__ = [
-    "PROJECT",
     "SECRET",
     "AwsShapedBackend",
     "ProgramError",
@@ -56,7 +55,6 @@ __all__ = [
     "stand_in_account",
 ]
 
-PROJECT = "integration-provisioner"
 
 # Signatures of the SDK's wire encoding (pulumi/runtime/rpc.py).
 _SIG = "4dabf18193072939515e22adb298388d"

@@ -1,5 +1,4 @@
-"""What every entry of the roadmap is built from: the environments, the name rules and the
-frozen base model.
+"""What every entry of the roadmap is built from: the name rules and the frozen base model.
 
 Usage::
 
@@ -22,15 +21,11 @@ from roadmap.problems import allowed_pattern
 __all__ = [
     "ALERT_PATH_PATTERN",
     "API_NAME_PATTERN",
-    "ENVIRONMENTS",
     "NAME_PATTERN",
     "SCHEDULE_PATTERN",
     "Name",
     "StrictModel",
 ]
-
-ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
-"""Stacks from lowest to highest; an integration's phase never rises along this order."""
 
 # Lower-case letters, digits and hyphens, 3-32 characters: usable inside every AWS name;
 # `contract.naming` keeps the physical names built from it within AWS's limits.

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, HttpUrl, field_validator
 
+from contract.phases import ENVIRONMENTS
 from roadmap.evidence import Evidence
 from roadmap.fields import (
     ALERT_PATH_PATTERN,
     API_NAME_PATTERN,
-    ENVIRONMENTS,
     SCHEDULE_PATTERN,
     Name,
     StrictModel,

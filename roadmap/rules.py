@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from contract.naming import clashing_names
+from contract.phases import ENVIRONMENTS
 from roadmap.budget import salesforce_calls_per_day
 from roadmap.connector_rules import connector_rules
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import (
     Credential,
     CredentialKind,

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from contract.connectors import SNOWFLAKE
-from contract.naming import PREFIX_PATTERN
+from contract.naming import CONFIG_NAMESPACE, PREFIX_PATTERN
 from roadmap.alarm_routing import AlarmRouting
 from roadmap.budget import salesforce_calls_per_day
 from roadmap.model import Roadmap
@@ -37,14 +37,12 @@ __all__ = [
     "AUDIT_TRAIL_CREATE",
     "AUDIT_TRAIL_NONE",
     "AWS_KEYS",
-    "CONFIG_NAMESPACE",
     "STACK_NAME_PATTERN",
     "SnowflakeStage",
     "StackSettings",
     "stack_problems",
 ]
 
-CONFIG_NAMESPACE = "integration-provisioner"
 
 # Pulumi stack names: letters, digits, `-`, `_` and `.` (Pulumi docs, "Stacks":
 # https://www.pulumi.com/docs/iac/concepts/stacks/).

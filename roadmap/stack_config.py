@@ -21,11 +21,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from contract.naming import PREFIX_PATTERN, SECRET
-from roadmap.fields import ENVIRONMENTS
+from contract.naming import CONFIG_NAMESPACE, PREFIX_PATTERN, SECRET
+from contract.phases import ENVIRONMENTS
 from roadmap.io import SourceFileError, read_yaml
 from roadmap.problems import Problem, format_loc, plain_message
-from roadmap.settings import AWS_KEYS, CONFIG_NAMESPACE, STACK_NAME_PATTERN, StackSettings
+from roadmap.settings import AWS_KEYS, STACK_NAME_PATTERN, StackSettings
 
 __all__ = [
     "StackSettingsError",

@@ -16,8 +16,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.roadmaps import PATTERNS, generate_roadmap  # noqa: E402
+from contract.phases import ENVIRONMENTS  # noqa: E402
 from roadmap.budget import salesforce_calls_per_day  # noqa: E402
-from roadmap.fields import ENVIRONMENTS  # noqa: E402
 from roadmap.integrations import CredentialKind  # noqa: E402
 from roadmap.io import parse_roadmap  # noqa: E402
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from contract.phases import ENVIRONMENTS
 from integration_policies import POLICIES
 from provisioner import cli
 from provisioner.commands import check
@@ -18,7 +19,6 @@ from provisioner.policy_harness import CheckResult, PolicyHarness, load_pack_con
 pytestmark = pytest.mark.slow
 
 Plan = list[dict[str, Any]]
-ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from report_examples import report_of
 
+from contract.phases import ENVIRONMENTS
 from provisioner.report import (
     CostResults,
     Finding,
@@ -25,7 +26,6 @@ from provisioner.report.glance import at_a_glance
 from provisioner.report.model import Report, source_of_truth_matrix
 from provisioner.report.sources import integration_of, parse_check_json
 from provisioner.violations import Violation
-from roadmap.fields import ENVIRONMENTS
 from roadmap.io import parse_roadmap
 from roadmap.model import Roadmap
 from roadmap.settings import StackSettings

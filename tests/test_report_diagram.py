@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from report_examples import report_of
 
+from contract.phases import ENVIRONMENTS
 from provisioner.report import (
     render_markdown,
 )
 from provisioner.report.diagram import BACKGROUND, render_map
 from provisioner.report.flowmap import PATTERN_STYLES, PLANNED, system_map
-from roadmap.fields import ENVIRONMENTS
 from roadmap.io import parse_roadmap
 from roadmap.model import Roadmap
 

@@ -39,13 +39,13 @@ from contract.aws_types import (
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
 )
+from contract.naming import CONFIG_NAMESPACE
+from contract.phases import ENVIRONMENTS
 
 from ._once import DictProxy, ListProxy
 
 # The stack settings namespace (docs/contracts.md "Stack settings"); the engine passes the
 # stack's config to the pack in PULUMI_CONFIG, which pulumi.runtime reads on every call.
-CONFIG_NAMESPACE = "integration-provisioner"
-ENVIRONMENTS = ("dev", "staging", "prod")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 ALERT_PATH_RE = re.compile(r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$")
 

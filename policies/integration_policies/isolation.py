@@ -17,9 +17,9 @@ from contract.aws_types import (
     SECRETS_MANAGER_SECRET,
     SECRETS_MANAGER_SECRET_ROTATION,
 )
+from contract.phases import ENVIRONMENTS
 
 from ._common import (
-    ENVIRONMENTS,
     IDENTITY,
     as_list,
     condition_values,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 from contract import aws_types as aws
-from contract.phases import ALARM_KINDS
+from contract.phases import ALARM_KINDS, ENVIRONMENTS
 
 from ._common import (
     ALERT_PATH_RE,
-    ENVIRONMENTS,
     NAME_RE,
     config_list,
     environment_of,

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contract.naming import CONFIG_NAMESPACE
 from contract.phases import REVERSE
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import POLICY_PACK_DIR
@@ -19,7 +20,6 @@ from provisioner.policy_harness import (
     Violation,
     load_pack_config,
 )
-from roadmap.settings import CONFIG_NAMESPACE
 
 NAME = "check"
 ORDER = 30

@@ -7,11 +7,11 @@ import json
 import sys
 from collections.abc import Sequence
 
+from contract.phases import ENVIRONMENTS
 from provisioner import promotion
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_FAILED, EXIT_OK
 from provisioner.promotion import AutomatedCheck, Criterion, Outcome
-from roadmap.fields import ENVIRONMENTS
 
 NAME = "promote"
 ORDER = 60

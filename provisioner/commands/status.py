@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from contract.phases import ENVIRONMENTS
 from provisioner import promotion
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_OK
 from provisioner.promotion import AutomatedCheck, Pending
 from provisioner.table import text_table
 from roadmap.evidence import PHASE_NAMES
-from roadmap.fields import ENVIRONMENTS
 from roadmap.model import Roadmap
 
 NAME = "status"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from contract.phases import ENVIRONMENTS
 from provisioner.context import resolve_roadmap_path
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
 from provisioner.paths import STACKS_DIR
 from provisioner.table import text_table
-from roadmap.fields import ENVIRONMENTS
 from roadmap.io import SourceFileError, load_roadmap
 from roadmap.model import Roadmap
 from roadmap.problems import Problem, RoadmapError

@@ -37,6 +37,7 @@ import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
+from contract.naming import CONFIG_NAMESPACE, PROJECT
 from provisioner.lifecycle import Lifecycle
 from provisioner.paths import POLICY_PACK_DIR
 from provisioner.policy_harness.config import (
@@ -53,7 +54,6 @@ from provisioner.policy_harness.wire import (
     to_struct,
 )
 from provisioner.violations import Violation
-from roadmap.settings import CONFIG_NAMESPACE
 
 __all__ = [
     "CheckResult",
@@ -66,7 +66,6 @@ __all__ = [
     "stack_config",
 ]
 
-PROJECT = "integration-provisioner"
 _MAX_MESSAGE = 400 * 1024 * 1024  # what the engine and pulumi-policy allow
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.phases import ENVIRONMENTS
 from provisioner.promotion.editing import edit_phase
 from provisioner.promotion.model import (
     LAST_PHASE,
@@ -33,7 +34,6 @@ from provisioner.promotion.model import (
     roadmap_option,
 )
 from roadmap.evidence import PHASE_NAMES, REQUIREMENTS, Measurement, SampleValidation, SignOff
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Integration
 from roadmap.model import Roadmap
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from contract.phases import ENVIRONMENTS
 from provisioner.errors import UsageError
 from provisioner.paths import ROADMAP
 from roadmap.evidence import PHASE_NAMES
-from roadmap.fields import ENVIRONMENTS
 from roadmap.model import Roadmap
 
 __all__ = [

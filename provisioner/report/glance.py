@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from contract.phases import ENVIRONMENTS
 from provisioner.report.checklist import Verdict
 from provisioner.report.model import Report
 from roadmap.evidence import REQUIREMENTS
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Integration
 
 __all__ = ["STAGES", "Glance", "Waiting", "at_a_glance", "grouped_sentences"]

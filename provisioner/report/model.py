@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.phases import ENVIRONMENTS
 from provisioner.context import StackContext
 from provisioner.report.checklist import PHASE_NAMES, ChecklistItem, Inputs, Verdict, evaluate
 from provisioner.report.sources import CostResults, PolicyResults, PromotionResults
 from provisioner.violations import Violation
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Direction, Integration
 from roadmap.model import Roadmap
 

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from contract.phases import ENVIRONMENTS
 from provisioner.report.checklist import Verdict
 from provisioner.report.controls import CONTROL_CSS, integration_controls
 from provisioner.report.controls import section_markdown as controls_markdown
@@ -33,7 +34,6 @@ from provisioner.report.model import (
     direction_label,
     phase_label,
 )
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Integration
 from roadmap.model import Roadmap
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from contract.phases import ENVIRONMENTS
 from provisioner.context import StackContext
 from provisioner.report.sources import PolicyResults, PromotionResults
 from roadmap.evidence import PHASE_NAMES, REQUIREMENTS, SampleValidation, SignOff
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import Integration
 from roadmap.model import Roadmap
 from roadmap.systems import SystemKind

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import pairwise
 
+from contract.phases import ENVIRONMENTS
 from provisioner.report.checklist.findings import (
     REPORTING_KINDS,
     Finding,
@@ -26,7 +27,6 @@ from provisioner.report.checklist.findings import (
     question,
 )
 from roadmap.budget import salesforce_calls_per_day
-from roadmap.fields import ENVIRONMENTS
 from roadmap.integrations import CredentialKind, Direction, Integration
 from roadmap.systems import System
 
