@@ -1,7 +1,12 @@
-"""How a `slack:` alert path reaches Slack: an AWS Chatbot Slack channel configuration.
+"""Alert paths, and how a `slack:` one reaches Slack: an AWS Chatbot Slack channel
+configuration.
 
-Defined once; the components create it, the policy pack judges it and the rehearsal checks
-what the emulator cannot create.
+An alert path (`pagerduty:revops-oncall`) is `<channel>:<target>` (`ALERT_PATH`): the
+roadmap validates it, the components tag resources and name topics with it, the policy
+pack checks the tag.
+
+The Chatbot configuration is defined once; the components create it, the policy pack
+judges it and the rehearsal checks what the emulator cannot create.
 
 - The configuration `{prefix}-{integration}-alerts-chatbot` posts what the integration's
   alert topic receives to one Slack channel (`alarmRouting.slack` in the stack file).
@@ -18,7 +23,18 @@ from __future__ import annotations
 
 from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
 
-__all__ = ["CHATBOT_GUARDRAILS", "CHATBOT_ROLE", "CHATBOT_SERVICE", "CHATBOT_TYPE"]
+__all__ = [
+    "ALERT_CHANNELS",
+    "ALERT_PATH",
+    "CHATBOT_GUARDRAILS",
+    "CHATBOT_ROLE",
+    "CHATBOT_SERVICE",
+    "CHATBOT_TYPE",
+]
+
+ALERT_CHANNELS = ("pagerduty", "opsgenie", "slack", "email", "teams")
+# Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
+ALERT_PATH = rf"^({'|'.join(ALERT_CHANNELS)}):[A-Za-z0-9@._+-]{{2,100}}$"
 
 CHATBOT_TYPE = CHATBOT_SLACK_CHANNEL_CONFIGURATION
 CHATBOT_SERVICE = "chatbot.amazonaws.com"

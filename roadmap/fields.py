@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.alerting import ALERT_CHANNELS, ALERT_PATH
 from contract.naming import SLUG_PATTERN
 from roadmap.problems import allowed_pattern
 
@@ -41,11 +42,11 @@ API_NAME_PATTERN = allowed_pattern(
     r"^[A-Za-z][A-Za-z0-9_-]{0,79}$",
     "1-80 letters, digits, underscores or hyphens, starting with a letter (e.g. HW_Order__c)",
 )
-# Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
 ALERT_PATH_PATTERN = allowed_pattern(
-    r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$",
-    "<channel>:<target>, the channel one of pagerduty, opsgenie, slack, email or teams and "
-    "the target 2-100 letters, digits or @ . _ + - (e.g. pagerduty:revops-oncall)",
+    ALERT_PATH,
+    f"<channel>:<target>, the channel one of {', '.join(ALERT_CHANNELS[:-1])} or "
+    f"{ALERT_CHANNELS[-1]} and the target "
+    "2-100 letters, digits or @ . _ + - (e.g. pagerduty:revops-oncall)",
 )
 SCHEDULE_PATTERN = re.compile(
     r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$"

@@ -25,6 +25,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from contract.alerting import ALERT_PATH
 from contract.aws_types import (
     IAM_GROUP_POLICY,
     IAM_POLICY,
@@ -39,15 +40,15 @@ from contract.aws_types import (
     SQS_QUEUE,
     SQS_QUEUE_POLICY,
 )
-from contract.naming import CONFIG_NAMESPACE
+from contract.naming import CONFIG_NAMESPACE, SLUG_PATTERN
 from contract.phases import ENVIRONMENTS
 
 from ._once import DictProxy, ListProxy
 
 # The stack settings namespace (docs/contracts.md "Stack settings"); the engine passes the
 # stack's config to the pack in PULUMI_CONFIG, which pulumi.runtime reads on every call.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
-ALERT_PATH_RE = re.compile(r"^(pagerduty|opsgenie|slack|email|teams):[A-Za-z0-9@._+-]{2,100}$")
+NAME_RE = re.compile(SLUG_PATTERN)
+ALERT_PATH_RE = re.compile(ALERT_PATH)
 
 _UNKNOWNS = frozenset(
     (
