@@ -1,7 +1,7 @@
 """Every use of a library's private internals, in one place.
 
-The mock runtime that `plan`, `check` and the rehearsal run the program under, and the
-rehearsal's in-process Lambda runs, need a few names their libraries do not export. Each is
+The mock runtime that `plan`, `check` and the rehearsal run the program under, and tests
+that run Lambda handlers in-process, need a few names their libraries do not export. Each is
 wrapped here, pinned to the versions in `requirements.lock` (pulumi 3.272.0,
 aws-lambda-powertools 3.x); `tests/test_architecture.py` keeps every other module off them, so
 an upgrade that moves one breaks here and nowhere else. (The policy pack runs apart from this
@@ -64,8 +64,9 @@ def rpc_manager() -> Any:
 def clear_powertools_providers() -> None:
     """Forget the Secrets Manager clients and values Powertools caches per process.
 
-    The rehearsal runs several roles' handlers in one process; each must read its secret
-    with its own credentials, as a fresh Lambda environment would.
+    Tests that run several roles' handlers in one process need each to read its secret
+    with its own credentials, as a fresh Lambda environment would (the rehearsal runs each
+    function in a process of its own, ``provisioner.rehearsal.lambda_runner``).
     """
     from aws_lambda_powertools.utilities.parameters import base
 

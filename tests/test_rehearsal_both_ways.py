@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from provisioner.rehearsal import Progress, lambda_runner, rehearse
-from provisioner.rehearsal.checks import both_ways, sync_flow
+from provisioner.rehearsal import Progress, rehearse
+from provisioner.rehearsal.checks import both_ways
+from provisioner.rehearsal.lambda_runner import LambdaRunner
 
 pytestmark = pytest.mark.slow
 
@@ -38,14 +39,13 @@ def fifo_roadmap(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _rehearse(roadmap: Path, patch: pytest.MonkeyPatch) -> tuple[dict[str, Any], list[int]]:
     """The rehearsal's checks by name, and the size of every batch a consumer was given."""
     batches: list[int] = []
-    run_consumer: Callable[..., Any] = lambda_runner.run_handler
+    invoke: Callable[..., Any] = LambdaRunner.invoke
 
-    def counted(event: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def counted(runner: LambdaRunner, function: str, event: Any, **kwargs: Any) -> Any:
         batches.append(len(event["Records"]))
-        return run_consumer(event, *args, **kwargs)
+        return invoke(runner, function, event, **kwargs)
 
-    for module in (sync_flow, both_ways):
-        patch.setattr(module, "run_handler", counted)
+    patch.setattr(LambdaRunner, "invoke", counted)
     report = rehearse("dev", roadmap=roadmap, progress=Progress(quiet=True))
     return {c.name: c for c in report.checks}, batches
 

@@ -1,24 +1,85 @@
-"""Runs a deployed function's handler as Lambda would: its code, its environment, its role.
+"""Deployed functions run as Lambda runs them: a warm worker process per function.
+
+A worker is the function's execution environment (``lambda_bootstrap``): a Python process
+started in the function's bundle folder (its handler's package on ``PYTHONPATH``, as Lambda
+puts the task root) with only the function's environment variables as the emulator holds
+them, the emulator's endpoint and region, and credentials of the function's execution role
+from STS AssumeRole. Nothing of this process's environment reaches it, so no profile, key or
+endpoint of a developer's shell can send it to a real account. It imports the handler once
+(Lambda's init phase) and serves invocations, events and answers as JSON lines over its
+pipes, until the runner stops. An invocation that outlasts the function's configured
+timeout kills the worker, as Lambda ends the execution environment; a handler's exception
+comes back as the invocation's error (type and message), its traceback in the function's
+log, never on the console.
 
 Usage::
 
-    response, printed = run_handler(event, deployed_environment(deployment, consumer),
-                                    creds, deployment, target_url, module="consumer")
+    with LambdaRunner(aws) as lambdas:
+        result = lambdas.invoke("dev-quote-to-order-consumer", event,
+                                environment={"TARGET_BASE_URL": fake.base_url})
+        result.payload, result.error, result.logs
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
 
-from provisioner.sdk_seams import clear_powertools_providers
+from provisioner.paths import FUNCTIONS_BUNDLE, SECRETS_BUNDLE
+from provisioner.rehearsal.access import assume
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.emulator import Emulator
     from provisioner.rehearsal.runner import Deployment
 
-__all__ = ["deployed_environment", "run_handler"]
+__all__ = ["FunctionError", "Invocation", "LambdaRunner", "deployed_environment"]
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+# The bundle folders a handler's package may live in (provisioner.bundles.BUNDLES).
+BUNDLE_DIRS = (FUNCTIONS_BUNDLE, SECRETS_BUNDLE)
+# Lambda limits the init phase (importing the handler) to 10 seconds (Lambda developer
+# guide, "Understanding the Lambda execution environment lifecycle", Init phase).
+INIT_SECONDS = 10.0
+# How long a worker may take to leave once its stdin closes, before it is killed.
+STOP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation's outcome: the payload, or the error Lambda's Invoke would report
+    (``errorType``, ``errorMessage``), and what the function logged meanwhile."""
+
+    function: str
+    payload: Any
+    error: tuple[str, str] | None
+    logs: str
+
+    def response(self) -> Any:
+        """The payload; FunctionError when the invocation failed."""
+        if self.error is not None:
+            raise FunctionError(self)
+        return self.payload
+
+
+class FunctionError(Exception):
+    """An invocation failed: ``dev-q-consumer failed: KeyError: 'FIELD_MAPPING'``."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        error_type, message = invocation.error or ("", "")
+        super().__init__(f"{invocation.function} failed: {error_type}: {message}")
+        self.invocation = invocation
 
 
 def deployed_environment(deployment: Deployment, function: Any) -> dict[str, str]:
@@ -29,83 +90,176 @@ def deployed_environment(deployment: Deployment, function: Any) -> dict[str, str
     return dict(configuration.get("Environment", {}).get("Variables", {}))
 
 
-class _Context:
-    """The parts of the Lambda context the consumer reads (deadline, names)."""
+class LambdaRunner:
+    """Runs deployed functions of the emulator, one warm worker per function and settings;
+    every worker is stopped on exit. ``bundles`` are the folders a handler's package is
+    looked for in (the project's Lambda bundles by default)."""
 
-    function_name = "rehearsal-consumer"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:111111111111:function:rehearsal-consumer"
-    aws_request_id = "rehearsal"
+    def __init__(self, aws: Emulator, *, bundles: Sequence[Path] = BUNDLE_DIRS) -> None:
+        self._aws = aws
+        self._bundles = tuple(bundles)
+        self._workers: dict[tuple[str, tuple[tuple[str, str], ...]], _Worker] = {}
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+    def invoke(
+        self, function: str, event: Any, *, environment: Mapping[str, str] | None = None
+    ) -> Invocation:
+        """Invoke the deployed ``function`` with ``event``; ``environment`` overrides some of
+        its variables (a vendor fake's URL for the real one), in an environment of its own."""
+        overrides = dict(environment or {})
+        key = (function, tuple(sorted(overrides.items())))
+        worker = self._workers.get(key)
+        if worker is None or not worker.alive:
+            worker = self._workers[key] = self._start(function, overrides)
+        return worker.invoke(event)
+
+    def _start(self, function: str, overrides: dict[str, str]) -> _Worker:
+        config = self._aws.client("lambda").get_function_configuration(FunctionName=function)
+        credentials = assume(self._aws, config["Role"], f"lambda-{function}"[:64])
+        bundle = _bundle(config["Handler"], self._bundles)
+        environment = {
+            **config.get("Environment", {}).get("Variables", {}),
+            **overrides,
+            # What Lambda's runtime sets (Lambda developer guide, "Defined runtime
+            # environment variables"), the role's credentials among them.
+            "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"],
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
+            "AWS_LAMBDA_FUNCTION_VERSION": str(config.get("Version", "$LATEST")),
+            "AWS_REGION": self._aws.region,
+            "AWS_DEFAULT_REGION": self._aws.region,
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"],
+            "LAMBDA_TASK_ROOT": str(bundle),
+            "_HANDLER": config["Handler"],
+            "TZ": ":UTC",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PYTHONPATH": str(bundle),
+            # The emulator and nothing else: no shared config or credentials file of the
+            # developer, no instance metadata service.
+            "AWS_ENDPOINT_URL": self._aws.endpoint,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        return _Worker(config, bundle, environment)
+
+    def stop(self) -> None:
+        workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> LambdaRunner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
-def run_handler(
-    event: dict[str, Any],
-    function_env: dict[str, str],
-    creds: dict[str, str],
-    deployment: Deployment,
-    target_url: str,
-    *,
-    module: str = "consumer",
-    urls: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], str]:
-    """Run ``integration_sync.<module>.handler`` in-process as the Lambda would; restore after.
+def _bundle(handler: str, bundles: Sequence[Path]) -> Path:
+    """The bundle folder holding the handler's top-level module or package."""
+    top = handler.split(".", 1)[0]
+    for folder in bundles:
+        if (folder / top).is_dir() or (folder / f"{top}.py").is_file():
+            return folder
+    raise LookupError(f"handler {handler!r}: no {top!r} in {', '.join(map(str, bundles))}")
 
-    ``urls`` overrides more of the environment (a scheduled job's ``SOURCE_BASE_URL``).
-    Returns the handler's response and what it printed (logs and metrics), which would
-    otherwise land on the rehearsal's stdout.
-    """
-    import contextlib
-    import io
-    import os
-    import sys
 
-    saved_env = dict(os.environ)
-    added_path = str(FUNCTIONS_DIR) not in sys.path
-    if added_path:
-        sys.path.insert(0, str(FUNCTIONS_DIR))
-    buffer = io.StringIO()
-    try:
-        os.environ.update(
-            {
-                **function_env,
-                "TARGET_BASE_URL": target_url,
-                **(urls or {}),
-                "AWS_ACCESS_KEY_ID": creds["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": creds["aws_secret_access_key"],
-                "AWS_SESSION_TOKEN": creds["aws_session_token"],
-                "AWS_ENDPOINT_URL": deployment.aws.endpoint,
-                "AWS_DEFAULT_REGION": deployment.aws.region,
-                "AWS_REGION": deployment.aws.region,
-                "AWS_LAMBDA_FUNCTION_NAME": _Context.function_name,
-            }
+class _Worker:
+    """One execution environment: the bootstrap process, its log, and its deadline."""
+
+    def __init__(self, config: dict[str, Any], bundle: Path, environment: dict[str, str]) -> None:
+        self.function = str(config["FunctionName"])
+        self.arn = str(config["FunctionArn"])
+        self.timeout = float(config.get("Timeout", 3))
+        # The function's log, for the worker's lifetime: stop() closes it.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
+        self._read_to = 0
+        self._ready = False
+        self.process: subprocess.Popen[str] = subprocess.Popen(
+            [sys.executable, "-c", BOOTSTRAP.read_text(), config["Handler"]],
+            cwd=bundle,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
         )
-        with contextlib.redirect_stdout(buffer):
-            import importlib
+        if self.process.stdin is None or self.process.stdout is None:
+            raise RuntimeError("the worker's pipes were not opened")  # Popen was given PIPE
+        self._requests: IO[str] = self.process.stdin
+        self._answers: IO[str] = self.process.stdout
 
-            handler_module = importlib.import_module(f"integration_sync.{module}")
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
-            # Powertools caches its Secrets Manager client and values per process: a fresh
-            # one, so the secret is read with this role's credentials.
-            clear_powertools_providers()
-            logger = getattr(handler_module, "logger", None)  # the webhook ingress has none
-            handlers = logger.handlers if logger is not None else []
-            streams = [h for h in handlers if hasattr(h, "setStream")]
-            previous = [h.setStream(buffer) for h in streams]
-            try:
-                # Not under IAM enforcement: moto checks DynamoDB and Secrets Manager actions
-                # against resource "*", so it would deny the role's table-scoped grants. The
-                # access matrix evaluates those permissions; SQS (enforced) is checked here.
-                response = handler_module.handler(event, _Context())
-            finally:
-                for h, stream in zip(streams, previous, strict=True):
-                    h.setStream(stream)
-                clear_powertools_providers()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        if added_path:
-            sys.path.remove(str(FUNCTIONS_DIR))
-    return dict(response), buffer.getvalue()
+    def invoke(self, event: Any) -> Invocation:
+        if not self._ready:
+            answer = self._answer(INIT_SECONDS, "the init phase")
+            if "error" in answer:
+                return self._outcome(answer)
+            self._ready = True
+        deadline = time.time() + self.timeout
+        request = {
+            "event": event,
+            "request_id": str(uuid.uuid4()),
+            "deadline_ms": int(deadline * 1000),
+            "arn": self.arn,
+        }
+        try:
+            self._requests.write(json.dumps(request) + "\n")
+            self._requests.flush()
+        except BrokenPipeError:
+            return self._outcome(self._exited())
+        return self._outcome(self._answer(self.timeout, "the invocation"))
+
+    def _answer(self, seconds: float, phase: str) -> dict[str, Any]:
+        """The worker's next answer line; a timeout or an exit as the error Lambda reports."""
+        ready, _, _ = select.select([self._answers], [], [], seconds)
+        if not ready:
+            self.process.kill()
+            self.process.wait()
+            message = f"Task timed out after {seconds:.2f} seconds ({phase})"
+            return {"error": {"errorType": "Sandbox.Timedout", "errorMessage": message}}
+        line = self._answers.readline()
+        if not line:
+            return self._exited()
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def _exited(self) -> dict[str, Any]:
+        status = self.process.wait()
+        message = f"Runtime exited with error: exit status {status}"
+        return {"error": {"errorType": "Runtime.ExitError", "errorMessage": message}}
+
+    def _outcome(self, answer: dict[str, Any]) -> Invocation:
+        error = answer.get("error")
+        return Invocation(
+            self.function,
+            answer.get("payload"),
+            (str(error["errorType"]), str(error["errorMessage"])) if error else None,
+            self._new_logs(),
+        )
+
+    def _new_logs(self) -> str:
+        """What the function logged since the last invocation."""
+        self._log.seek(self._read_to)
+        logged = self._log.read()
+        self._read_to += len(logged)
+        return logged.decode(errors="replace")
+
+    def stop(self) -> None:
+        with contextlib.suppress(BrokenPipeError):  # already gone
+            self._requests.close()
+        try:
+            self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._answers.close()
+        self._log.close()

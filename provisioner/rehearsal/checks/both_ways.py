@@ -1,7 +1,7 @@
 """A bidirectional flow rehearsed both ways: one conflict settled by its rule, one echo dropped.
 
 Runs after the end-to-end records (one each way), in the same vendor fakes, through the
-deployed consumers of both directions with the integration role's credentials:
+deployed consumers of both directions as Lambda runs them (``lambda_runner``):
 
 1. the source changes a record; the forward consumer writes it into the target;
 2. the target had changed a contested field of that record *before* the forward write
@@ -25,10 +25,11 @@ from contract.phases import REVERSE
 from provisioner.rehearsal.access import assume
 from provisioner.rehearsal.checks.poller import batch_event, received, send, settle
 from provisioner.rehearsal.checks.records import envelope
-from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
+from provisioner.rehearsal.lambda_runner import FunctionError, deployed_environment
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.lambda_runner import LambdaRunner
     from provisioner.rehearsal.runner import Deployment
 
 __all__ = ["conflict_and_echo"]
@@ -52,7 +53,9 @@ def _metric(output: str, name: str) -> float:
     return total
 
 
-def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
+def conflict_and_echo(
+    name: str, integration: Any, deployment: Deployment, vendors: Any, lambdas: LambdaRunner
+) -> Check:
     d = deployment.inventory[integration.name]
     role = d.role
     if role is None:
@@ -82,9 +85,12 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
                 f"sent to it{group}, so its consumer was not run"
             )
         event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
-        response, output = run_handler(event, env, creds, deployment, fake.base_url)
-        settle(deployment, poller, queue.id, messages, response)
-        return output, fake
+        invocation = lambdas.invoke(
+            consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+        )
+        settle(deployment, poller, queue.id, messages, invocation)
+        invocation.response()  # a failed consumer fails the check with its error
+        return invocation.logs, fake
 
     forward_env = deployed_environment(deployment, d.named("consumer", LAMBDA_FUNCTION))
     [(slug, forward)] = list(json.loads(forward_env["FIELD_MAPPING"]).items())[:1]
@@ -132,7 +138,8 @@ def conflict_and_echo(name: str, integration: Any, deployment: Deployment, vendo
             str(uuid.uuid4()),
         )
         echo_output, _ = deliver(f"{REVERSE}-", body)
-    except LookupError as err:  # nothing received, or a direction not deployed
+    except (LookupError, FunctionError) as err:  # nothing received, a direction not deployed,
+        # or a consumer that failed
         return Check(name, False, str(err))
 
     problems = []

@@ -10,7 +10,7 @@ Usage::
     send(admin, queue.id, body, group=record_id, dedup=marker)
     messages = received(deployment, poller, queue.id, marker)
     event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
-    failed = settle(deployment, poller, queue.id, messages, response)
+    failed = settle(deployment, poller, queue.id, messages, lambdas.invoke(consumer, event))
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.lambda_runner import Invocation
     from provisioner.rehearsal.runner import Deployment
 
 __all__ = ["batch_event", "drain_for", "receive", "received", "send", "settle"]
@@ -64,10 +65,12 @@ def settle(
     poller: Any,
     url: str,
     messages: list[dict[str, Any]],
-    response: dict[str, Any],
+    invocation: Invocation,
 ) -> set[str]:
-    """What the Lambda poller does with the consumer's response: delete every received
-    message not reported failed, with the poller's credentials; returns the failed ids.
+    """What the Lambda poller does with the consumer's answer: delete every received
+    message not reported failed, with the poller's credentials; returns the failed ids. A
+    failed invocation deletes none: the whole batch becomes visible again (Lambda developer
+    guide, "Handling errors for an SQS event source in Lambda").
 
     Until deleted, a received message stays in flight for its visibility timeout, and in a
     FIFO queue an in-flight message holds back every later message of its group
@@ -75,7 +78,9 @@ def settle(
     a check that sends the same record again must settle the first batch first, or its
     next receive comes back empty.
     """
-    failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+    if invocation.error is not None:
+        return {m["MessageId"] for m in messages}
+    failed = {f["itemIdentifier"] for f in invocation.payload.get("batchItemFailures", [])}
     with deployment.aws.iam_enforced():
         for message in messages:
             if message["MessageId"] not in failed:

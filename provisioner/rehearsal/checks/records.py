@@ -15,12 +15,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
 
-__all__ = ["Sample", "enrol", "envelope", "lookup", "nest", "sample", "value"]
+__all__ = [
+    "Sample",
+    "Unmapped",
+    "deployed_mapping",
+    "enrol",
+    "envelope",
+    "lookup",
+    "nest",
+    "sample",
+    "value",
+]
 
 
 class Sample(NamedTuple):
@@ -160,3 +171,21 @@ def enrol(deployment: Deployment, secret_arn: str, fake: Any) -> str:
             VersionStages=["AWSCURRENT"],
         )
     return str(doc["kind"])
+
+
+class Unmapped(Exception):
+    """A deployed function maps no fields: the roadmap's rules forbid it, and every record
+    would fail, so the check fails (never a skipped pass)."""
+
+
+def deployed_mapping(
+    function_env: Mapping[str, str], function: str, objects: Iterable[str], consequence: str
+) -> dict[str, Any]:
+    """The field mapping a deployed function got (``FIELD_MAPPING``); Unmapped when empty."""
+    mapping: dict[str, Any] = json.loads(function_env.get("FIELD_MAPPING") or "{}")
+    if not mapping:
+        raise Unmapped(
+            f"the deployed {function} maps no fields for {list(objects)}, so it would "
+            f"{consequence}; add field_mappings to the roadmap"
+        )
+    return mapping

@@ -2,8 +2,8 @@
 
 For a batch or warehouse integration at phase >= 3: one record per mapped
 object is put in the fake of its source's vendor, changed a few minutes ago; the deployed
-batch code (``integration_sync.batch.handler``) runs in this process with the function's
-deployed environment, the role's credentials and the fakes' URLs, reading through the
+batch code (``integration_sync.batch.handler``) runs as Lambda runs it
+(``lambda_runner``), with its vendors' fakes' URLs, reading through the
 source connector (``SOURCE_CONNECTOR``) and writing through the target connector; each
 record must be stored at the target's fake with its mapped fields. A warehouse pipeline
 with a stage (``STAGE_BUCKET``) writes files instead, which the warehouse loads itself: each
@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import LAMBDA_FUNCTION
-from provisioner.rehearsal.access import assume
-from provisioner.rehearsal.checks.records import Sample, enrol, sample
-from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
+from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, sample
+from provisioner.rehearsal.lambda_runner import deployed_environment
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.lambda_runner import LambdaRunner
     from provisioner.rehearsal.runner import Deployment
     from provisioner.rehearsal.vendors import VendorServer
 
@@ -34,20 +34,19 @@ __all__ = ["one_run"]
 Expected = dict[str, tuple[str, Sample]]
 
 
-def one_run(name: str, integration: Any, deployment: Deployment, vendors: VendorServer) -> Check:
+def one_run(
+    name: str,
+    integration: Any,
+    deployment: Deployment,
+    vendors: VendorServer,
+    lambdas: LambdaRunner,
+) -> Check:
     d = deployment.inventory[integration.name]
     batch = d.named("batch", LAMBDA_FUNCTION)
     if batch is None or d.role is None:
         return Check(name, False, "no batch function or role deployed for a scheduled flow")
     function_env = deployed_environment(deployment, batch)
-    mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
-    if not mapping:
-        return Check(
-            name,
-            False,
-            f"the deployed batch function maps no fields for {list(integration.objects)}, so "
-            "it copies nothing; add field_mappings to the roadmap",
-        )
+    mapping = deployed_mapping(function_env, "batch function", integration.objects, "copy nothing")
     sides = {}
     for side in ("SOURCE", "TARGET"):
         connector = function_env.get(f"{side}_CONNECTOR") or "middleware"
@@ -71,12 +70,17 @@ def one_run(name: str, integration: Any, deployment: Deployment, vendors: Vendor
         )
         expected[slug] = (spec["target_object"], record)
 
-    creds = assume(deployment.aws, d.role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
-    urls = {"SOURCE_BASE_URL": source.base_url}
-    response, output = run_handler(
-        {}, function_env, creds, deployment, target.base_url, module="batch", urls=urls
-    )
-    answered = f"batch answered {response}; output: {output[-600:]}"
+    # The schedule's event carries nothing the job reads: it pages from its watermarks.
+    urls = {"SOURCE_BASE_URL": source.base_url, "TARGET_BASE_URL": target.base_url}
+    invocation = lambdas.invoke(batch.outputs["name"], {}, environment=urls)
+    if invocation.error is not None:
+        return Check(
+            name,
+            False,
+            f"the batch job failed: {': '.join(invocation.error)}; log: {invocation.logs[-600:]}",
+        )
+    response = invocation.payload
+    answered = f"batch answered {response}; output: {invocation.logs[-600:]}"
     watermarks = {k: v["watermark"] for k, v in response.get("objects", {}).items()}
     bucket = function_env.get("STAGE_BUCKET")
     if bucket:

@@ -4,7 +4,8 @@ the fake of its target's vendor, and each scheduled one's batch job.
 Per integration at phase >= 3 (``end_to_end``): a realistic record (``checks.records``)
 is sent to the queue, received with the integration role's STS credentials with IAM
 enforced as the Lambda poller does (``checks.poller``), and handed to the deployed consumer
-(``provisioner.rehearsal.lambda_runner``) with the URL of the fake of its target's vendor
+(``provisioner.rehearsal.lambda_runner``, in a process of its own as Lambda runs it) with
+the URL of the fake of its target's vendor
 (``provisioner/rehearsal/vendors``), so the record travels through the connector the
 roadmap chose (``TARGET_CONNECTOR``) speaking that vendor's API; it must be stored there
 with the mapped fields, and the message be deleted. A bidirectional flow is run back the
@@ -25,10 +26,10 @@ from contract.phases import REVERSE
 from provisioner.rehearsal.access import assume
 from provisioner.rehearsal.checks.both_ways import conflict_and_echo
 from provisioner.rehearsal.checks.poller import batch_event, drain_for, received, send, settle
-from provisioner.rehearsal.checks.records import Sample, enrol, envelope, sample
+from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, envelope, sample
 from provisioner.rehearsal.checks.scheduled import one_run
 from provisioner.rehearsal.checks.webhooks import signed_ingress
-from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
+from provisioner.rehearsal.lambda_runner import LambdaRunner, deployed_environment
 from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.vendors import FAKES, VendorServer
 
@@ -45,37 +46,42 @@ def end_to_end(deployment: Deployment) -> list[Check]:
     """Per integration at phase >= 3: records from its source to the target's fake."""
     env = deployment.settings.environment
     checks: list[Check] = []
-    with VendorServer(*(fake() for fake in FAKES.values())) as vendors:
+    vendors = VendorServer(*(fake() for fake in FAKES.values()))
+    with vendors, LambdaRunner(deployment.aws) as lambdas:
         for integration in deployment.roadmap.active(env):
             if integration.phase(env) < 3:
                 continue
             name = f"end-to-end:{integration.name}"
             try:
-                checks += _flows(name, integration, deployment, vendors)
+                checks += _flows(name, integration, deployment, vendors, lambdas)
             except Exception as err:  # one integration must not hide the others
                 checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
     return checks
 
 
-def _flows(name: str, integration: Any, deployment: Deployment, vendors: Any) -> list[Check]:
+def _flows(
+    name: str, integration: Any, deployment: Deployment, vendors: Any, lambdas: LambdaRunner
+) -> list[Check]:
     """The checks of one integration's flows: each direction, its ingress, both ways at once."""
+    run = (integration, deployment, vendors, lambdas)
     if integration.pattern.scheduled:
-        return [one_run(name, integration, deployment, vendors)]
-    checks = [_one_record(name, integration, deployment, vendors)]
+        return [one_run(name, *run)]
+    checks = [_one_record(name, *run)]
     if integration.webhook is not None:  # and pushed by signed webhook
-        checks.append(
-            signed_ingress(f"webhook:{integration.name}", integration, deployment, vendors)
-        )
+        checks.append(signed_ingress(f"webhook:{integration.name}", *run))
     if len(integration.flows(deployment.settings.environment)) > 1:  # and back, on its own queue
-        checks.append(_one_record(f"{name}:{REVERSE}", integration, deployment, vendors, REVERSE))
-        checks.append(
-            conflict_and_echo(f"both-ways:{integration.name}", integration, deployment, vendors)
-        )
+        checks.append(_one_record(f"{name}:{REVERSE}", *run, REVERSE))
+        checks.append(conflict_and_echo(f"both-ways:{integration.name}", *run))
     return checks
 
 
 def _one_record(
-    name: str, integration: Any, deployment: Deployment, vendors: Any, direction: str = ""
+    name: str,
+    integration: Any,
+    deployment: Deployment,
+    vendors: Any,
+    lambdas: LambdaRunner,
+    direction: str = "",
 ) -> Check:
     """One record through one direction: the forward one, or (`reverse`) the way back of a
     bidirectional flow, from the integration's target into its source."""
@@ -90,16 +96,9 @@ def _one_record(
         ]
         return Check(name, False, f"no {', '.join(missing)} deployed for a queued integration")
     function_env = deployed_environment(deployment, consumer)
-    mapping = json.loads(function_env.get("FIELD_MAPPING") or "{}")
-    if not mapping:
-        # The roadmap rules forbid this; if a deployed function still lacks a mapping, every
-        # record would be dead-lettered, which is a failure, never a skipped pass.
-        return Check(
-            name,
-            False,
-            f"the deployed consumer maps no fields for {integration.objects}, so it would "
-            "dead-letter every record as schema_mismatch; add field_mappings to the roadmap",
-        )
+    mapping = deployed_mapping(
+        function_env, "consumer", integration.objects, "dead-letter every record as schema_mismatch"
+    )
     slug, spec = next(iter(mapping.items()))
     # Every name comes from the deployed mapping: what the source calls the object, and what
     # the target's API calls it (the slug for both unless the roadmap gives api names).
@@ -135,11 +134,16 @@ def _one_record(
         )
     writes_before = len(fake.write_requests)
     event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
-    response, output = run_handler(event, function_env, creds, deployment, fake.base_url)
-    failed = settle(deployment, poller, queue.id, messages, response)
+    invocation = lambdas.invoke(
+        consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+    )
+    output = invocation.logs
+    failed = settle(deployment, poller, queue.id, messages, invocation)
     size = CONNECTORS[connector].collection_size
     problems = _batch_problems(fake, obj, connector, records, fake.write_requests[writes_before:])
-    if failed:
+    if invocation.error is not None:
+        problems.append(f"the consumer failed: {': '.join(invocation.error)}")
+    elif failed:
         problems.append(f"the consumer reported the record failed: {output[-600:]}")
     where = f"{obj}/{spec['external_id']}/{external_id} at the {connector} fake"
     problems += _arrival_problems(fake, obj, external_id, expected, where, output)

@@ -2,13 +2,13 @@
 and what reaches the target.
 
 For each webhook-fed integration at phase >= 3, the deployed ingress's code
-(``integration_sync.webhook.handler``) runs in this process with its deployed environment
-and the integration role's STS credentials, as its function URL would invoke it (payload
-format 2.0), on requests signed as the vendor signs them with the secret put into the
-signing secret as an administrator would. A good delivery must be answered 200, be on
-the queue once, and reach the target's fake through the deployed consumer; a wrong
-signature, a stale timestamp (Stripe and HubSpot sign one), a replay of the good delivery
-and its body altered after signing must each get 401 and enqueue nothing.
+(``integration_sync.webhook.handler``) runs as Lambda runs it (``lambda_runner``), as its
+function URL would invoke it (payload format 2.0), on requests signed as the vendor signs
+them with the secret put into the signing secret as an administrator would. A good
+delivery must be answered 200, be on the queue once, and reach the target's fake through
+the deployed consumer; a wrong signature, a stale timestamp (Stripe and HubSpot sign one),
+a replay of the good delivery and its body altered after signing must each get 401 and
+enqueue nothing.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import WEBHOOK_INGRESS_ROLE
-from provisioner.rehearsal.access import assume
 from provisioner.rehearsal.checks.poller import batch_event, receive
 from provisioner.rehearsal.checks.records import value
-from provisioner.rehearsal.lambda_runner import deployed_environment, run_handler
+from provisioner.rehearsal.lambda_runner import deployed_environment
 from provisioner.rehearsal.result import Check
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.lambda_runner import LambdaRunner
     from provisioner.rehearsal.runner import Deployment
 
 __all__ = ["signed_ingress", "vendor_headers"]
@@ -124,7 +124,9 @@ def _cases(scheme: str, secret: str, url: str, record: dict[str, Any]) -> list[_
     return cases
 
 
-def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors: Any) -> Check:
+def signed_ingress(
+    name: str, integration: Any, deployment: Deployment, vendors: Any, lambdas: LambdaRunner
+) -> Check:
     """The webhook-fed integration's ingress, then its consumer, to the target's fake.
 
     Run by the end-to-end step (`sync_flow.end_to_end`), in its vendor fakes, after the flow's
@@ -169,17 +171,15 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
         for n, (source, target) in enumerate(spec["fields"].items())
         if "." not in source
     }
-    creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
     problems, answered = [], []
     admin = deployment.aws.client("sqs")
     outputs = []
     for case in _cases(scheme, secret, f"https://{host}/", record):
-        # The deployed handler, in this process, as the URL invokes it (lambda_runner.run_handler).
+        # The deployed handler as the URL invokes it, which answers 502 when it fails.
         event = _url_event(host, case.headers, case.body)
-        response, printed = run_handler(
-            event, function_env, creds, deployment, "", module="webhook"
-        )
-        outputs.append(printed)
+        invocation = lambdas.invoke(ingress.outputs["name"], event)
+        outputs.append(invocation.logs)
+        response = invocation.payload or {"statusCode": 502, "body": invocation.error}
         answered.append(f"{case.name} {response['statusCode']}")
         if response["statusCode"] != case.status:
             problems.append(
@@ -196,12 +196,14 @@ def signed_ingress(name: str, integration: Any, deployment: Deployment, vendors:
         # The consumer takes the signed delivery to the target, as from any queued source.
         event = batch_event(queued[:1], queue.outputs["arn"], deployment.aws.region)
         fake = vendors.fakes[consumer_env.get("TARGET_CONNECTOR") or "middleware"]
-        response, output = run_handler(event, consumer_env, creds, deployment, fake.base_url)
+        invocation = lambdas.invoke(
+            consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+        )
         arrived = fake.stored(spec["target_object"]).get(record_id)
-        if response.get("batchItemFailures") or arrived is None:
+        if invocation.error or invocation.payload.get("batchItemFailures") or arrived is None:
             problems.append(
                 f"the signed delivery did not reach {spec['target_object']}/{record_id} at the "
-                f"{integration.target} fake: {output[-400:]}"
+                f"{integration.target} fake: {invocation.error or ''} {invocation.logs[-400:]}"
             )
     return Check.judged(
         name,

@@ -1,0 +1,201 @@
+"""The rehearsal's Lambda runner: a deployed function in a worker process of its own.
+
+One emulator for the module; each test deploys a function whose handler, in a bundle folder
+of the test's own, reports what its process sees. The runner is pointed at that folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provisioner.rehearsal.emulator import Emulator
+from provisioner.rehearsal.lambda_runner import FunctionError, LambdaRunner
+
+PROBE = """
+import os, time
+import boto3
+
+INITS = []
+INITS.append(os.getpid())  # Lambda's init phase: once per execution environment
+
+
+def handler(event, context):
+    if event.get("raise"):
+        raise ValueError(event["raise"])
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    print("probe log line", event.get("n"))
+    who = boto3.client("sts").get_caller_identity()["Arn"]
+    return {
+        "environ": dict(os.environ),
+        "cwd": os.getcwd(),
+        "pid": os.getpid(),
+        "inits": len(INITS),
+        "caller": who,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "request_id": context.aws_request_id,
+    }
+"""
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+OWN_VARIABLES = {"FIELD_MAPPING": "{}", "TARGET_BASE_URL": "https://erp.example.com"}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Emulator]:
+    with Emulator(region="eu-west-1", account_id="111111111111") as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bundle")
+    (folder / "probe.py").write_text(PROBE)
+    (folder / "broken.py").write_text("import no_such_module_anywhere\n")
+    return folder
+
+
+def deploy(aws: Emulator, name: str, *, handler: str = "probe.handler", timeout: int = 30) -> str:
+    """A function in the emulator as the program deploys one: its role, timeout, variables."""
+    role: str = aws.client("iam").create_role(
+        RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("probe.py", PROBE)
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": code.getvalue()},
+        Timeout=timeout,
+        Environment={"Variables": OWN_VARIABLES},
+    )
+    return role
+
+
+def test_a_handler_sees_only_its_own_variables_the_emulator_and_its_role(
+    aws: Emulator, bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role = deploy(aws, "dev-probe-environment")
+    # A credential source of the developer's shell that would reach a real account.
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.2/creds")
+    monkeypatch.setenv("DEVELOPER_TOKEN", "not-for-the-function")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        seen = lambdas.invoke("dev-probe-environment", {"n": 1}).response()
+    environ = seen["environ"]
+    leaked = {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "DEVELOPER_TOKEN", "HOME"} & set(environ)
+    assert not leaked
+    assert {k: environ[k] for k in OWN_VARIABLES} == OWN_VARIABLES
+    assert environ["AWS_ENDPOINT_URL"] == aws.endpoint
+    assert environ["AWS_REGION"] == "eu-west-1"
+    assert Path(seen["cwd"]) == bundle
+    assert environ["PYTHONPATH"] == str(bundle)
+    # The execution role's session, from the emulator's STS, not the deployer's key.
+    assert seen["caller"].startswith(
+        role.replace(":iam:", ":sts:").replace(":role/", ":assumed-role/")
+    )
+    assert environ["AWS_ACCESS_KEY_ID"] != "rehearsal-admin"
+    assert 0 < seen["remaining_ms"] <= 30_000
+
+
+def test_an_override_replaces_one_variable_and_the_rest_stay(aws: Emulator, bundle: Path) -> None:
+    deploy(aws, "dev-probe-override")
+    fake = {"TARGET_BASE_URL": "http://127.0.0.1:9/erp"}
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        seen = lambdas.invoke("dev-probe-override", {}, environment=fake).response()
+    assert seen["environ"]["TARGET_BASE_URL"] == fake["TARGET_BASE_URL"]
+    assert seen["environ"]["FIELD_MAPPING"] == OWN_VARIABLES["FIELD_MAPPING"]
+
+
+def test_the_worker_stays_warm_across_invocations_and_stops_with_the_runner(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-warm")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        first = lambdas.invoke("dev-probe-warm", {"n": 1})
+        second = lambdas.invoke("dev-probe-warm", {"n": 2})
+    pid = first.response()["pid"]
+    assert second.response()["pid"] == pid
+    assert second.response()["inits"] == 1
+    assert first.response()["request_id"] != second.response()["request_id"]
+    # Each invocation's own log lines, nothing of the other's.
+    assert "probe log line 1" in first.logs and "probe log line 2" not in first.logs
+    assert "probe log line 2" in second.logs
+    assert not _running(pid)
+
+
+def test_a_handler_error_is_the_invocations_error_with_its_traceback_in_the_log(
+    aws: Emulator, bundle: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    deploy(aws, "dev-probe-error")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        failed = lambdas.invoke("dev-probe-error", {"raise": "no external id in the record"})
+        after = lambdas.invoke("dev-probe-error", {"n": 3})
+    assert failed.error == ("ValueError", "no external id in the record")
+    assert "Traceback" in failed.logs and "no external id in the record" in failed.logs
+    with pytest.raises(FunctionError, match="dev-probe-error failed: ValueError: no external id"):
+        failed.response()
+    assert after.error is None and after.response()["inits"] == 1  # the environment lives on
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+
+
+def test_an_invocation_over_the_functions_timeout_is_ended_and_the_next_starts_afresh(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-timeout", timeout=1)
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        pid = lambdas.invoke("dev-probe-timeout", {}).response()["pid"]
+        late = lambdas.invoke("dev-probe-timeout", {"sleep": 30})
+        killed = not _running(pid)  # not left sleeping
+        again = lambdas.invoke("dev-probe-timeout", {"n": 4})
+    assert late.error == ("Sandbox.Timedout", "Task timed out after 1.00 seconds (the invocation)")
+    assert killed
+    assert again.response()["pid"] != pid and again.response()["inits"] == 1
+
+
+def test_a_handler_that_cannot_be_imported_fails_each_invocation_at_init(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-broken", handler="broken.handler")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        outcome = lambdas.invoke("dev-probe-broken", {})
+    assert outcome.error == (
+        "Runtime.ImportModuleError",
+        "No module named 'no_such_module_anywhere'",
+    )
+
+
+def test_a_handler_outside_every_bundle_is_refused_naming_it(aws: Emulator, bundle: Path) -> None:
+    deploy(aws, "dev-probe-elsewhere", handler="elsewhere.handler")
+    with (
+        LambdaRunner(aws, bundles=[bundle]) as lambdas,
+        pytest.raises(LookupError, match=r"handler 'elsewhere\.handler': no 'elsewhere' in"),
+    ):
+        lambdas.invoke("dev-probe-elsewhere", {})
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of this id still exists (a stopped worker has been waited for)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
