@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from provisioner.paths import FUNCTIONS_BUNDLE, SECRETS_BUNDLE
@@ -151,12 +150,7 @@ class LambdaRunner:
     def __enter__(self) -> LambdaRunner:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
