@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,15 +90,32 @@ def test_second_rotation_retires_the_credential_from_two_cycles_ago(
     assert world.accepted(world.doc())
 
 
-def test_snowflake_rotation_alternates_the_users_two_key_slots(world: World) -> None:
-    setup_secret(world, "snowflake_key_pair")
-    slots = []
+@pytest.mark.parametrize(
+    ("kind", "slots", "both_held"),
+    [
+        # The Snowflake user's two public-key slots, each holding one of the last two keys.
+        (
+            "snowflake_key_pair",
+            ["2", "1", "2"],
+            lambda w: (
+                set(w.fake.snowflake_keys[f"{SNOWFLAKE_ACCOUNT.upper()}.{SNOWFLAKE_USER}"])
+                == {"1", "2"}
+            ),
+        ),
+        # Two connected apps, the last rotation's credential on the second.
+        ("salesforce_jwt_bearer", ["b", "a", "b"], lambda w: w.doc()["client_id"] == APP_B),
+    ],
+)
+def test_rotation_alternates_the_credentials_two_slots(
+    world: World, kind: str, slots: list[str], both_held: Callable[[World], bool]
+) -> None:
+    setup_secret(world, kind)
+    seen = []
     for _ in range(3):
         rotate(world)
-        slots.append(world.doc()["slot"])
-    assert slots == ["2", "1", "2"]
-    user = f"{SNOWFLAKE_ACCOUNT.upper()}.{SNOWFLAKE_USER}"
-    assert set(world.fake.snowflake_keys[user]) == {"1", "2"}
+        seen.append(world.doc()["slot"])
+    assert seen == slots
+    assert both_held(world)
 
 
 @pytest.mark.parametrize("kind", ["netsuite_tba", "webhook_signing_secret"])
@@ -134,16 +152,6 @@ def test_a_credential_the_roadmap_has_rotated_by_hand_is_refused_with_the_manual
     assert "provisioner rotate q2o --stack S --manual" in str(failed.value)
     assert world.version("AWSCURRENT") == current and world.version("AWSPENDING") is None
     assert world.doc() == doc and world.accepted(doc)
-
-
-def test_salesforce_rotation_alternates_connected_apps(world: World) -> None:
-    setup_secret(world, "salesforce_jwt_bearer")
-    slots = []
-    for _ in range(3):
-        rotate(world)
-        slots.append(world.doc()["slot"])
-    assert slots == ["b", "a", "b"]
-    assert world.doc()["client_id"] == APP_B
 
 
 def test_iam_rotation_keeps_the_pushers_previous_key_working(world: World) -> None:
