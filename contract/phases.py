@@ -15,10 +15,11 @@ one of those (`DIRECTION_ALARMS`) are required once more for the reverse directi
 the role `alarm-reverse-{kind}`. A flow whose conflict strategy parks contested changes for
 a person has a review queue, watched from phase 3 by `REVIEW_ALARM`. Each credential
 rotated by hand (rotation mode `manual`) gets a `SECRET_AGE_ALARM` from phase 3, role
-`alarm-secret-age-{credential}`: its `CredentialAgeDays` (what the functions holding it
-report) above its `rotation_days` means the manual rotation is overdue. A flow fed by a
-signed webhook has its ingress function watched too (`INGRESS_ALARMS`, role
-`alarm-webhook-{kind}`): a vendor whose deliveries keep failing gives up on them.
+`alarm-secret-age-{credential}`: its `CredentialAgeDays` (`contract.metrics`, what the
+functions holding it report) above its `rotation_days` means the manual rotation is
+overdue. A flow fed by a signed webhook has its ingress function watched too
+(`INGRESS_ALARMS`, role `alarm-webhook-{kind}`): a vendor whose deliveries keep failing
+gives up on them.
 
 Usage::
 
@@ -42,7 +43,6 @@ __all__ = [
     "REVERSE",
     "REVIEW_ALARM",
     "SECRET_AGE_ALARM",
-    "SECRET_AGE_METRIC",
     "STAGE_PHASE",
     "Alarm",
     "first_phase",
@@ -66,9 +66,6 @@ REVIEW_PHASE = 3
 # rotation_days: the reminder no rotation function can give.
 SECRET_AGE_ALARM = "secret-age"
 SECRET_AGE_PHASE = 3
-# Days since the credential's current version was stored, reported by the functions that
-# read it (integration_sync.secret_age), with dimensions service and secret (its name).
-SECRET_AGE_METRIC = "CredentialAgeDays"
 # A warehouse pipeline stages its records as files in its own S3 bucket from the phase its
 # flow first runs (components/stage.py).
 STAGE_PHASE = 3
