@@ -3,7 +3,9 @@
 A bundle folder (``secrets/``, ``functions/``) holds the package Lambda imports
 and, optionally, a ``requirements.txt`` of pinned third-party dependencies.
 ``build_bundle`` installs those dependencies for the Lambda runtime
-(``contract/runtime.py``), adds the sources and writes one zip under ``<repo>/.build/``. The zip is
+(``contract/runtime.py``), adds the sources and a copy of the dependency-free ``contract/``
+package (the metric and environment-variable names the functions share with the
+components) and writes one zip under ``<repo>/.build/``. The zip is
 byte-for-byte deterministic (sorted entries, fixed timestamps and permissions),
 so Pulumi's ``FileArchive`` hash only changes when the code or a pin changes,
 and it is cached by a content hash, so a second call is instant.
@@ -67,13 +69,17 @@ _SKIP_NAMES = frozenset({".DS_Store"})
 # ZIP cannot store dates before 1980; a fixed stamp makes the archive reproducible.
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 # Bump when the layout of produced zips changes, so stale cache entries are not reused.
-_BUILDER_VERSION = "1"
+_BUILDER_VERSION = "2"
 _PIP_TAIL_LINES = 40
 
 
 # The project's Lambda bundles: folder -> what it holds. Each folder's requirements.txt
 # lists its third-party dependencies.
 BUNDLES: dict[str, str] = {"functions": "sync", "secrets": "credential rotation"}
+# Packages of this repository every bundle carries at its root next to its own: Lambda
+# imports from the zip alone, and the bundles read the facts they share with the
+# components (metric names, environment variables) from `contract`, standard library only.
+SHARED_PACKAGES: tuple[Path, ...] = (REPO_ROOT / "contract",)
 
 
 class BundleBuildError(RuntimeError):
@@ -99,13 +105,29 @@ def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
     yield from sorted(found)
 
 
+def _packaged_sources(source_dir: Path, shared: tuple[Path, ...]) -> dict[str, Path]:
+    """Archive name -> path of the bundle's own sources and the shared packages' (the
+    bundle's own win on a name clash)."""
+    entries = {
+        f"{package.name}/{name}": path
+        for package in shared
+        for name, path in _source_files(package)
+    }
+    entries.update(_source_files(source_dir))
+    return dict(sorted(entries.items()))
+
+
 def bundle_sources_hash(
-    source_dir: Path, *, requirements: Path | None, pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS
+    source_dir: Path,
+    *,
+    requirements: Path | None,
+    pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
+    shared: tuple[Path, ...] = SHARED_PACKAGES,
 ) -> str:
     """Return a SHA-256 hex digest of the bundle's sources, requirements and build settings."""
     digest = hashlib.sha256()
     digest.update(f"builder={_BUILDER_VERSION};pip={' '.join(pip_args)}\0".encode())
-    for name, path in _source_files(source_dir):
+    for name, path in _packaged_sources(source_dir, shared).items():
         digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     if requirements is not None:
@@ -163,9 +185,12 @@ def _zip_path(
     requirements: Path | None,
     build_dir: Path | None,
     pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
+    shared: tuple[Path, ...] = SHARED_PACKAGES,
 ) -> Path:
     out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
-    content_hash = bundle_sources_hash(source_dir, requirements=requirements, pip_args=pip_args)
+    content_hash = bundle_sources_hash(
+        source_dir, requirements=requirements, pip_args=pip_args, shared=shared
+    )
     suffix = "" if pip_args == PIP_PLATFORM_ARGS else "-host"
     return out_dir / f"{source_dir.name}-{content_hash[:16]}{suffix}.zip"
 
@@ -211,6 +236,7 @@ def build_bundle(
     requirements: Path | None,
     build_dir: Path | None = None,
     pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
+    shared: tuple[Path, ...] = SHARED_PACKAGES,
 ) -> Path:
     """Build (or reuse) the deterministic Lambda zip for ``source_dir`` and return its path.
 
@@ -218,7 +244,8 @@ def build_bundle(
     the same package set that this interpreter can import, for tests; never deployed.
 
     ``requirements`` is installed with pip for the Lambda runtime's platform and
-    placed at the zip root next to the sources (sources win on a name clash).
+    placed at the zip root next to the sources and the ``shared`` packages (sources win on
+    a name clash; ``()`` packages none).
     ``build_dir`` defaults to ``<repo>/.build``. Raises ``BundleBuildError`` when
     the source folder is missing or pip fails.
     """
@@ -227,7 +254,7 @@ def build_bundle(
         raise BundleBuildError(f"bundle folder {source_dir} does not exist")
     if requirements is not None and not Path(requirements).is_file():
         raise BundleBuildError(f"requirements file {requirements} does not exist")
-    zip_path = _zip_path(source_dir, requirements, build_dir, pip_args)
+    zip_path = _zip_path(source_dir, requirements, build_dir, pip_args, shared)
     if zip_path.is_file():
         return zip_path
     out_dir = zip_path.parent
@@ -239,7 +266,7 @@ def build_bundle(
             staging = Path(tmp) / "deps"
             _pip_install(Path(requirements), staging, pip_args)
             entries.update(_source_files(staging))
-        entries.update(_source_files(source_dir))
+        entries.update(_packaged_sources(source_dir, shared))
         partial = Path(tmp) / "bundle.zip"
         with zipfile.ZipFile(partial, "w") as archive:
             for name in sorted(entries):

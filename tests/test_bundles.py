@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,13 @@ import pytest
 
 from contract.aws_types import LAMBDA_FUNCTION
 from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
-from provisioner.bundles import BundleBuildError, build_bundle, bundle_sources_hash
+from provisioner.bundles import (
+    BUNDLES,
+    BundleBuildError,
+    build_bundle,
+    bundle_sources_hash,
+)
+from provisioner.paths import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -124,6 +131,50 @@ def test_changing_a_source_file_changes_the_hash(bundle_dir: Path) -> None:
     assert bundle_sources_hash(bundle_dir, requirements=None) != before
 
 
+# Run in a clean interpreter (-I: no PYTHONPATH, -S: no site-packages) with the zip alone
+# on the path, as Lambda imports: where does `contract.metrics` come from?
+IMPORT_FROM_ZIP = """
+import sys
+sys.path[:0] = [sys.argv[1]]
+import contract.metrics
+print(contract.metrics.__file__)
+"""
+
+
+def _import_from_zip(zip_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", IMPORT_FROM_ZIP, str(zip_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("folder", sorted(BUNDLES))
+def test_each_bundle_imports_the_contract_from_inside_its_zip(folder: str, tmp_path: Path) -> None:
+    zip_path = build_bundle(PROJECT_ROOT / folder, requirements=None, build_dir=tmp_path)
+    assert "contract/metrics.py" in zipfile.ZipFile(zip_path).namelist()
+    proc = _import_from_zip(zip_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{zip_path}/contract/metrics.py"
+
+
+def test_a_bundle_built_without_the_shared_packages_cannot_import_the_contract(
+    bundle_dir: Path, tmp_path: Path
+) -> None:
+    zip_path = build_bundle(bundle_dir, requirements=None, build_dir=tmp_path, shared=())
+    assert _import_from_zip(zip_path).returncode != 0
+
+
+def test_changing_a_shared_package_changes_the_hash(bundle_dir: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "contract"
+    shared.mkdir()
+    (shared / "metrics.py").write_text('RECORDS_SYNCED = "RecordsSynced"\n')
+    before = bundle_sources_hash(bundle_dir, requirements=None, shared=(shared,))
+    (shared / "metrics.py").write_text('RECORDS_SYNCED = "Synced"\n')
+    assert bundle_sources_hash(bundle_dir, requirements=None, shared=(shared,)) != before
+
+
 def test_changing_a_pin_changes_the_hash(bundle_dir: Path) -> None:
     req = bundle_dir / "requirements.txt"
     before = bundle_sources_hash(bundle_dir, requirements=req)
@@ -157,9 +208,8 @@ def test_missing_bundle_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_build_command_builds_every_bundle_the_program_reads(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from provisioner.bundles import BUNDLES, built_bundle
+    from provisioner.bundles import built_bundle
     from provisioner.cli import main
-    from provisioner.paths import PROJECT_ROOT
 
     assert main(["build", "--json"]) == 0
     built = json.loads(capsys.readouterr().out)["bundles"]
@@ -172,7 +222,6 @@ def test_every_function_runs_the_one_runtime_and_its_bundles_native_code_matches
     from program_runs import stack_run
 
     from provisioner.bundles import built_bundle
-    from provisioner.paths import PROJECT_ROOT
 
     functions = stack_run("dev").by_type(LAMBDA_FUNCTION)
     assert {f.inputs["runtime"] for f in functions} == {RUNTIME}

@@ -28,7 +28,7 @@ print(json.dumps({{
     "handler": callable(module.handler),
     "seconds": elapsed,
     "files": {{name: getattr(sys.modules[name], "__file__", None) or ""
-              for name in ("aws_lambda_powertools", "requests", "integration_sync")
+              for name in ("aws_lambda_powertools", "requests", "integration_sync", "contract")
               if name in sys.modules}},
     "idempotency_loaded": "aws_lambda_powertools.utilities.idempotency" in sys.modules,
     "batch_utility_loaded": "aws_lambda_powertools.utilities.batch" in sys.modules,
@@ -64,6 +64,7 @@ def test_bundle_packages_powertools_and_requests_but_not_boto3(
     task, _ = unzipped_bundle
     assert (task / "aws_lambda_powertools").is_dir() and (task / "requests").is_dir()
     assert (task / "integration_sync" / "consumer.py").is_file()
+    assert (task / "contract" / "metrics.py").is_file()
     assert not (task / "boto3").exists() and not (task / "botocore").exists()
 
 
