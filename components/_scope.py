@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from contract.metrics import namespace
 from contract.naming import logical_name, physical_name
 
 TOKEN_PREFIX = "provisioner:index:"
@@ -52,7 +53,7 @@ class Scope:
 
     @property
     def metrics_namespace(self) -> str:
-        return f"Integrations/{self.integration}"
+        return namespace(self.integration)
 
     # ARNs that are fully determined by a name. They are used only inside policy
     # *conditions* and log-stream scopes, where IAM does not require the principal or

@@ -31,12 +31,32 @@ import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
 from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE
+from contract.metrics import (
+    API_CALLS_USED,
+    CREDENTIAL_AGE_DAYS,
+    DUPLICATES_SKIPPED,
+    FUNCTION_NAME_DIMENSION,
+    LAMBDA_DURATION,
+    LAMBDA_ERRORS,
+    LAMBDA_INVOCATIONS,
+    LAMBDA_NAMESPACE,
+    LAMBDA_THROTTLES,
+    QUEUE_NAME_DIMENSION,
+    QUEUE_OLDEST_MESSAGE_AGE,
+    QUEUE_VISIBLE_MESSAGES,
+    RECONCILIATION_GAP,
+    RECORDS_FAILED,
+    RECORDS_SYNCED,
+    SECRET_DIMENSION,
+    SERVICE_DIMENSION,
+    SQS_NAMESPACE,
+    SYNC_LAG_SECONDS,
+)
 from contract.naming import WEBHOOK_INGRESS_ROLE, name_limit
 from contract.phases import (
     REVERSE,
     REVIEW_ALARM,
     SECRET_AGE_ALARM,
-    SECRET_AGE_METRIC,
     Alarm,
     required_alarms,
 )
@@ -257,7 +277,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
         return {
             "namespace": scope.metrics_namespace,
             "metric_name": metric_name,
-            "dimensions": {"service": scope.integration},
+            "dimensions": {SERVICE_DIMENSION: scope.integration},
         }
 
     def _depth(self, kind: str, description: str, queue_name: pulumi.Input[str] | None) -> None:
@@ -265,9 +285,9 @@ class IntegrationAlarms(pulumi.ComponentResource):
         self._alarm(
             kind,
             description,
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue_name},
+            namespace=SQS_NAMESPACE,
+            metric_name=QUEUE_VISIBLE_MESSAGES,
+            dimensions={QUEUE_NAME_DIMENSION: queue_name},
             statistic="Maximum",
             period=MINUTE,
             comparison_operator="GreaterThanThreshold",
@@ -295,8 +315,8 @@ class IntegrationAlarms(pulumi.ComponentResource):
             "the next one only by hand. Issue it in the vendor's console, then run "
             f"`provisioner rotate {scope.integration} --manual --credential {name}`.",
             namespace=scope.metrics_namespace,
-            metric_name=SECRET_AGE_METRIC,
-            dimensions={"service": scope.integration, "secret": secret_name},
+            metric_name=CREDENTIAL_AGE_DAYS,
+            dimensions={SERVICE_DIMENSION: scope.integration, SECRET_DIMENSION: secret_name},
             statistic="Maximum",
             period=DAY,
             comparison_operator="GreaterThanThreshold",
@@ -308,12 +328,12 @@ class IntegrationAlarms(pulumi.ComponentResource):
         text = "The oldest unsynced record is older than the staleness SLO."
         if self._watch.queue_name is not None:
             metric: dict[str, Any] = {
-                "namespace": "AWS/SQS",
-                "metric_name": "ApproximateAgeOfOldestMessage",
-                "dimensions": {"QueueName": self._watch.queue_name},
+                "namespace": SQS_NAMESPACE,
+                "metric_name": QUEUE_OLDEST_MESSAGE_AGE,
+                "dimensions": {QUEUE_NAME_DIMENSION: self._watch.queue_name},
             }
         else:  # scheduled: no queue; the job reports how far behind its watermark is
-            metric = self._custom("SyncLagSeconds")
+            metric = self._custom(SYNC_LAG_SECONDS)
         self._alarm(
             "oldest-message-age",
             text,
@@ -326,9 +346,9 @@ class IntegrationAlarms(pulumi.ComponentResource):
 
     def _lambda(self, metric_name: str) -> dict[str, Any]:
         return {
-            "namespace": "AWS/Lambda",
+            "namespace": LAMBDA_NAMESPACE,
             "metric_name": metric_name,
-            "dimensions": {"FunctionName": self._watch.function_name},
+            "dimensions": {FUNCTION_NAME_DIMENSION: self._watch.function_name},
         }
 
     def _function_errors(self) -> None:
@@ -339,7 +359,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             period=MINUTE * 5,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
-            **self._lambda("Errors"),
+            **self._lambda(LAMBDA_ERRORS),
         )
 
     def _function_throttles(self) -> None:
@@ -350,7 +370,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             period=MINUTE * 5,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
-            **self._lambda("Throttles"),
+            **self._lambda(LAMBDA_THROTTLES),
         )
 
     def _chatbot(self, workspace_id: str, channel_id: str) -> aws.chatbot.SlackChannelConfiguration:
@@ -431,7 +451,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             period=DAY // 24,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
-            **self._custom("ReconciliationGap"),
+            **self._custom(RECONCILIATION_GAP),
         )
 
     def _stale_sync(self) -> None:
@@ -445,7 +465,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             comparison_operator="LessThanThreshold",
             threshold=1,
             treat_missing_data="breaching",
-            **self._custom("RecordsSynced"),
+            **self._custom(RECORDS_SYNCED),
         )
 
     def _latency_p99(self) -> None:
@@ -457,7 +477,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             evaluation_periods=3,
             comparison_operator="GreaterThanThreshold",
             threshold=self._watch.function_timeout_seconds * 1000 * LATENCY_SHARE_OF_TIMEOUT,
-            **self._lambda("Duration"),
+            **self._lambda(LAMBDA_DURATION),
         )
 
     def _api_budget(self) -> None:
@@ -469,7 +489,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
             period=DAY,
             comparison_operator="GreaterThanThreshold",
             threshold=args.api_calls_threshold,
-            **self._custom("ApiCallsUsed"),
+            **self._custom(API_CALLS_USED),
         )
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:
@@ -488,16 +508,20 @@ class IntegrationAlarms(pulumi.ComponentResource):
                     "properties": {"title": title, "region": region, "metrics": metrics},
                 }
 
-            svc = ["service", scope.integration]
-            queues = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq]]
+            svc = [SERVICE_DIMENSION, scope.integration]
+            queues = [[SQS_NAMESPACE, QUEUE_VISIBLE_MESSAGES, QUEUE_NAME_DIMENSION, dlq]]
             if queue:
-                queues.append(["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue])
+                queues.append(
+                    [SQS_NAMESPACE, QUEUE_OLDEST_MESSAGE_AGE, QUEUE_NAME_DIMENSION, queue]
+                )
             lambdas = [
-                ["AWS/Lambda", m, "FunctionName", function]
-                for m in ("Invocations", "Errors", "Throttles", "Duration")
+                [LAMBDA_NAMESPACE, m, FUNCTION_NAME_DIMENSION, function]
+                for m in (LAMBDA_INVOCATIONS, LAMBDA_ERRORS, LAMBDA_THROTTLES, LAMBDA_DURATION)
             ]
             if reconcile:
-                lambdas.append(["AWS/Lambda", "Errors", "FunctionName", reconcile])
+                lambdas.append(
+                    [LAMBDA_NAMESPACE, LAMBDA_ERRORS, FUNCTION_NAME_DIMENSION, reconcile]
+                )
             return json.dumps(
                 {
                     "widgets": [
@@ -505,14 +529,14 @@ class IntegrationAlarms(pulumi.ComponentResource):
                             "Records",
                             [
                                 [ns, m, *svc]
-                                for m in ("RecordsSynced", "RecordsFailed", "DuplicatesSkipped")
+                                for m in (RECORDS_SYNCED, RECORDS_FAILED, DUPLICATES_SKIPPED)
                             ],
                         ),
                         widget(
                             "Lag, gaps and API use",
                             [
                                 [ns, m, *svc]
-                                for m in ("SyncLagSeconds", "ReconciliationGap", "ApiCallsUsed")
+                                for m in (SYNC_LAG_SECONDS, RECONCILIATION_GAP, API_CALLS_USED)
                             ],
                         ),
                         widget("Queues", queues),

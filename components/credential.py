@@ -40,6 +40,7 @@ from components._scope import (
     policy_output,
 )
 from components.function import scheduled_run
+from contract import environment as var
 from contract.naming import RETIRE_EVENT
 from contract.runtime import ARCHITECTURE, RUNTIME
 
@@ -517,9 +518,9 @@ class ScopedCredential(pulumi.ComponentResource):
             memory_size=256,
             environment={
                 "variables": {
-                    "INTEGRATION": scope.integration,
-                    "ENVIRONMENT": scope.environment,
-                    "POWERTOOLS_SERVICE_NAME": scope.integration,
+                    var.INTEGRATION: scope.integration,
+                    var.ENVIRONMENT: scope.environment,
+                    var.POWERTOOLS_SERVICE_NAME: scope.integration,
                 }
             },
             kms_key_arn=self.key.arn,

@@ -60,6 +60,7 @@ from components.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from components.queue import SyncQueue, SyncQueueArgs
 from components.service_account import Grant, Pusher, ServiceAccount, ServiceAccountArgs
 from components.stage import STAGE_ROLE_NAME, Stage, StageArgs
+from contract import environment as var
 from contract.connectors import SNOWFLAKE
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
@@ -443,14 +444,14 @@ class Integration(pulumi.ComponentResource):
                         role_arn=self.service_account.role.arn,
                         code=args.function_code,
                         environment={
-                            "INTEGRATION": integ.name,
-                            "ENVIRONMENT": scope.environment,
-                            "POWERTOOLS_SERVICE_NAME": integ.name,
-                            "WEBHOOK_SCHEME": hook.scheme.value,
-                            "WEBHOOK_OBJECT": hook.object,
-                            "SIGNING_SECRET_ARN": self.credentials.secrets[hook.credential].arn,
-                            "STATE_TABLE": self.state.table.name,
-                            "QUEUE_URL": self.queue.queue.url,
+                            var.INTEGRATION: integ.name,
+                            var.ENVIRONMENT: scope.environment,
+                            var.POWERTOOLS_SERVICE_NAME: integ.name,
+                            var.WEBHOOK_SCHEME: hook.scheme.value,
+                            var.WEBHOOK_OBJECT: hook.object,
+                            var.SIGNING_SECRET_ARN: self.credentials.secrets[hook.credential].arn,
+                            var.STATE_TABLE: self.state.table.name,
+                            var.QUEUE_URL: self.queue.queue.url,
                         },
                         log_retention_days=settings.log_retention_days,
                         kms_key_arn=key_arn,
@@ -652,38 +653,38 @@ class Integration(pulumi.ComponentResource):
 
         mapping = integ.field_mapping(direction)
         env: dict[str, pulumi.Input[str]] = {
-            "INTEGRATION": integ.name,
-            "ENVIRONMENT": scope.environment,
-            "POWERTOOLS_SERVICE_NAME": integ.name,
-            "METRICS_NAMESPACE": scope.metrics_namespace,
-            "SOURCE_SYSTEM": source,
-            "TARGET_SYSTEM": target,
-            "SOURCE_BASE_URL": _base_url(roadmap, source),
-            "TARGET_BASE_URL": _base_url(roadmap, target),
-            "SOURCE_CONNECTOR": roadmap.connector(integ, sides[0]).name,
-            "TARGET_CONNECTOR": roadmap.connector(integ, sides[1]).name,
-            "SOURCE_CREDENTIAL_SECRET_ARN": secret_for(source),
-            "TARGET_CREDENTIAL_SECRET_ARN": secret_for(target),
-            "STATE_TABLE": self.state.table.name,
-            "DLQ_URL": queues.dlq.url,
-            "FIELD_MAPPING": json.dumps(mapping, sort_keys=True),
-            "FIFO": "true" if integ.fifo else "false",
-            "API_CALLS_PER_DAY": str(salesforce_calls_per_day(integ, roadmap)),
-            "MAX_STALENESS_SECONDS": str(integ.service_levels.max_staleness_minutes * 60),
+            var.INTEGRATION: integ.name,
+            var.ENVIRONMENT: scope.environment,
+            var.POWERTOOLS_SERVICE_NAME: integ.name,
+            var.METRICS_NAMESPACE: scope.metrics_namespace,
+            var.SOURCE_SYSTEM: source,
+            var.TARGET_SYSTEM: target,
+            var.SOURCE_BASE_URL: _base_url(roadmap, source),
+            var.TARGET_BASE_URL: _base_url(roadmap, target),
+            var.SOURCE_CONNECTOR: roadmap.connector(integ, sides[0]).name,
+            var.TARGET_CONNECTOR: roadmap.connector(integ, sides[1]).name,
+            var.SOURCE_CREDENTIAL_SECRET_ARN: secret_for(source),
+            var.TARGET_CREDENTIAL_SECRET_ARN: secret_for(target),
+            var.STATE_TABLE: self.state.table.name,
+            var.DLQ_URL: queues.dlq.url,
+            var.FIELD_MAPPING: json.dumps(mapping, sort_keys=True),
+            var.FIFO: "true" if integ.fifo else "false",
+            var.API_CALLS_PER_DAY: str(salesforce_calls_per_day(integ, roadmap)),
+            var.MAX_STALENESS_SECONDS: str(integ.service_levels.max_staleness_minutes * 60),
         }
         if queues.queue is not None:
-            env["QUEUE_URL"] = queues.queue.url
+            env[var.QUEUE_URL] = queues.queue.url
         conflict = integ.conflict_contract(roadmap, direction)
         if conflict is not None:
-            env["CONFLICT"] = json.dumps(conflict, sort_keys=True)
+            env[var.CONFLICT] = json.dumps(conflict, sort_keys=True)
         if self.queue.review is not None:
-            env["REVIEW_QUEUE_URL"] = self.queue.review.url
+            env[var.REVIEW_QUEUE_URL] = self.queue.review.url
         if kind == "batch":
-            env["BATCH_OVERLAP_SECONDS"] = str(settings.batch_overlap_seconds)
+            env[var.BATCH_OVERLAP_SECONDS] = str(settings.batch_overlap_seconds)
         source_reader = roadmap.connector(integ, sides[0]).name
         if direction != "reverse" and reads_in_bulk(integ) and source_reader == "salesforce":
             # The batch job and the reconciliation job (which shares this environment).
-            env["SOURCE_BULK_QUERY"] = "true"
+            env[var.SOURCE_BULK_QUERY] = "true"
         if self.stage is not None and direction == "forward":
-            env["STAGE_BUCKET"] = self.stage.bucket_name
+            env[var.STAGE_BUCKET] = self.stage.bucket_name
         return env

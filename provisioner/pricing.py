@@ -24,10 +24,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
 from components.stage import EXPIRE_AFTER_DAYS
+from contract.metrics import CUSTOM_METRICS, RECONCILIATION_GAP, namespace
 from provisioner.paths import FUNCTIONS_BUNDLE
 from roadmap.budget import runs_per_day
 from roadmap.integrations import Integration
@@ -170,20 +170,6 @@ def _bundle_constant(module: str, name: str) -> Any:
         ):
             return ast.literal_eval(node.value)
     raise LookupError(f"{path}: no constant {name}")
-
-
-@cache
-def _published_metrics() -> tuple[str, ...]:
-    """Metric names the sync functions publish (contracts.md, "Metrics")."""
-    path = FUNCTIONS_BUNDLE / "integration_sync" / "telemetry.py"
-    return tuple(
-        node.value.value
-        for node in ast.parse(path.read_text(encoding="utf-8")).body
-        if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-        and all(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets)
-    )
 
 
 # ---------------------------------------------------------------- schedules
@@ -378,13 +364,11 @@ def _add_fixed(out: _Lines, planned: _Planned) -> None:
     dashboards = _of_type(resources, "aws:cloudwatch/dashboard:Dashboard")
     out.add("dashboard", len(dashboards), f"{len(dashboards)} dashboard(s)")
     if sync:
-        metrics = [
-            m for m in _published_metrics() if m != "ReconciliationGap" or "reconcile" in sync
-        ]
+        metrics = [m for m in CUSTOM_METRICS if m != RECONCILIATION_GAP or "reconcile" in sync]
         out.add(
             "custom-metric",
             len(metrics),
-            f"{len(metrics)} metrics in Integrations/{planned.name} ({', '.join(metrics)})",
+            f"{len(metrics)} metrics in {namespace(planned.name)} ({', '.join(metrics)})",
         )
 
 

@@ -17,6 +17,7 @@ from contract.aws_types import (
     SECRETS_MANAGER_SECRET,
     SECRETS_MANAGER_SECRET_ROTATION,
 )
+from contract.metrics import namespace
 from contract.phases import ENVIRONMENTS
 
 from ._common import (
@@ -194,11 +195,11 @@ def cross_integration_access(args: StackValidationArgs, report: ReportViolation)
                         "data is reached through its own integration.",
                         carrier.urn,
                     )
-            for namespace in condition_values(statement, "cloudwatch:namespace"):
-                if namespace != f"Integrations/{own}":
+            for published in condition_values(statement, "cloudwatch:namespace"):
+                if published != namespace(own):
                     report(
                         f"{label(own)}{where} Statement[{i}] may publish metrics to namespace "
-                        f"{namespace!r}. Fix: use 'Integrations/{own}'.",
+                        f"{published!r}. Fix: use {namespace(own)!r}.",
                         carrier.urn,
                     )
 

@@ -6,6 +6,7 @@ import json
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
+from contract import environment as var
 from contract.aws_types import (
     CLOUDWATCH_EVENT_RULE,
     CLOUDWATCH_EVENT_TARGET,
@@ -38,7 +39,7 @@ def _conflict(functions: list[Res]) -> dict[str, object]:
         if not function.is_role("consumer"):
             continue
         variables = (function.get("environment") or {}).get("variables") or {}
-        raw = variables.get("CONFLICT") if isinstance(variables, dict) else None
+        raw = variables.get(var.CONFLICT) if isinstance(variables, dict) else None
         try:
             data = json.loads(raw) if isinstance(raw, str) else None
         except json.JSONDecodeError:

@@ -16,7 +16,7 @@ Usage::
 
     with LambdaRunner(aws) as lambdas:
         result = lambdas.invoke("dev-quote-to-order-consumer", event,
-                                environment={"TARGET_BASE_URL": fake.base_url})
+                                environment={var.TARGET_BASE_URL: fake.base_url})
         result.payload, result.error, result.logs
 """
 

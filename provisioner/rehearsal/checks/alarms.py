@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from contract import metrics
 from contract.aws_types import (
     CLOUDWATCH_EVENT_RULE,
     CLOUDWATCH_METRIC_ALARM,
@@ -24,7 +25,6 @@ from contract.phases import (
     REVERSE,
     REVIEW_ALARM,
     SECRET_AGE_ALARM,
-    SECRET_AGE_METRIC,
     Alarm,
     required_alarms,
 )
@@ -51,23 +51,25 @@ def _main_function(d: Deployed, prefix: str = "") -> str | None:
 
 
 def _custom(d: Deployed, *names: str) -> list[Metric]:
-    # contracts.md, Metrics: namespace Integrations/{integration}, dimension service.
-    return [(f"Integrations/{d.name}", n, {"service": d.name}) for n in names]
+    return [(metrics.namespace(d.name), n, {metrics.SERVICE_DIMENSION: d.name}) for n in names]
 
 
 def _lambda(d: Deployed, prefix: str, name: str) -> list[Metric]:
-    return [("AWS/Lambda", name, {"FunctionName": _main_function(d, prefix) or "?"})]
+    function = _main_function(d, prefix) or "?"
+    return [(metrics.LAMBDA_NAMESPACE, name, {metrics.FUNCTION_NAME_DIMENSION: function})]
 
 
 def _sqs(resource: Any, name: str) -> list[Metric]:
-    return [("AWS/SQS", name, {"QueueName": resource.outputs["name"]})] if resource else []
+    if not resource:
+        return []
+    return [(metrics.SQS_NAMESPACE, name, {metrics.QUEUE_NAME_DIMENSION: resource.outputs["name"]})]
 
 
 def _oldest(d: Deployed, prefix: str) -> list[Metric]:
     queue = d.named(f"{prefix}queue", SQS_QUEUE)
     if queue is not None:
-        return _sqs(queue, "ApproximateAgeOfOldestMessage")
-    return _custom(d, "SyncLagSeconds")
+        return _sqs(queue, metrics.QUEUE_OLDEST_MESSAGE_AGE)
+    return _custom(d, metrics.SYNC_LAG_SECONDS)
 
 
 # Alarm kind -> the metrics it may watch, for the direction whose roles start with the
@@ -75,19 +77,15 @@ def _oldest(d: Deployed, prefix: str) -> list[Metric]:
 # ingress). Which alarms a phase requires, and for which direction: contract.phases.
 # contracts.md, Metrics.
 ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
-    "dlq-depth": lambda d, p: _sqs(
-        d.named(f"{p}dlq", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
-    ),
+    "dlq-depth": lambda d, p: _sqs(d.named(f"{p}dlq", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES),
     "oldest-message-age": _oldest,
-    "errors": lambda d, p: _lambda(d, p, "Errors"),
-    "throttles": lambda d, p: _lambda(d, p, "Throttles"),
-    "reconciliation-gap": lambda d, p: _custom(d, "ReconciliationGap"),
-    "stale-sync": lambda d, p: _custom(d, "RecordsSynced", "SyncLagSeconds"),
-    "latency-p99": lambda d, p: _lambda(d, p, "Duration"),
-    "api-budget": lambda d, p: _custom(d, "ApiCallsUsed"),
-    REVIEW_ALARM: lambda d, p: _sqs(
-        d.named("review", SQS_QUEUE), "ApproximateNumberOfMessagesVisible"
-    ),
+    "errors": lambda d, p: _lambda(d, p, metrics.LAMBDA_ERRORS),
+    "throttles": lambda d, p: _lambda(d, p, metrics.LAMBDA_THROTTLES),
+    "reconciliation-gap": lambda d, p: _custom(d, metrics.RECONCILIATION_GAP),
+    "stale-sync": lambda d, p: _custom(d, metrics.RECORDS_SYNCED, metrics.SYNC_LAG_SECONDS),
+    "latency-p99": lambda d, p: _lambda(d, p, metrics.LAMBDA_DURATION),
+    "api-budget": lambda d, p: _custom(d, metrics.API_CALLS_USED),
+    REVIEW_ALARM: lambda d, p: _sqs(d.named("review", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES),
 }
 
 
@@ -116,8 +114,11 @@ def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str |
     if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
         cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
         secret = d.named(f"cred-{cred}", SECRETS_MANAGER_SECRET)
-        dims = {"service": d.name, "secret": secret.outputs["name"] if secret else "?"}
-        expected = [(f"Integrations/{d.name}", SECRET_AGE_METRIC, dims)]
+        dims = {
+            metrics.SERVICE_DIMENSION: d.name,
+            metrics.SECRET_DIMENSION: secret.outputs["name"] if secret else "?",
+        }
+        expected = [(metrics.namespace(d.name), metrics.CREDENTIAL_AGE_DAYS, dims)]
     else:
         expected = ALARM_METRICS[kind](d, prefix)
     if watched not in expected:

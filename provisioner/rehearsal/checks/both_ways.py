@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.phases import REVERSE
 from provisioner.rehearsal.access import assume
@@ -72,7 +73,7 @@ def conflict_and_echo(
         if queue is None or consumer is None:
             raise LookupError(f"no {prefix}queue or {prefix}consumer deployed")
         env = deployed_environment(deployment, consumer)
-        fake = vendors.fakes[env.get("TARGET_CONNECTOR") or "middleware"]
+        fake = vendors.fakes[env.get(var.TARGET_CONNECTOR) or "middleware"]
         marker = str(body.get("event_id") or body.get("id"))
         send(admin, queue.id, json.dumps(body), group=key, dedup=marker)
         poller = deployment.aws.client("sqs", creds)
@@ -86,17 +87,17 @@ def conflict_and_echo(
             )
         event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
         invocation = lambdas.invoke(
-            consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+            consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
         )
         settle(deployment, poller, queue.id, messages, invocation)
         invocation.response()  # a failed consumer fails the check with its error
         return invocation.logs, fake
 
     forward_env = deployed_environment(deployment, d.named("consumer", LAMBDA_FUNCTION))
-    [(slug, forward)] = list(json.loads(forward_env["FIELD_MAPPING"]).items())[:1]
+    [(slug, forward)] = list(json.loads(forward_env[var.FIELD_MAPPING]).items())[:1]
     reverse = json.loads(
         deployed_environment(deployment, d.named(f"{REVERSE}-consumer", LAMBDA_FUNCTION))[
-            "FIELD_MAPPING"
+            var.FIELD_MAPPING
         ]
     )[slug]
     key = f"rh-{uuid.uuid4().hex[:10]}"

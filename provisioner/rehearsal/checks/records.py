@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from contract import environment as var
+
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
 
@@ -182,7 +184,7 @@ def deployed_mapping(
     function_env: Mapping[str, str], function: str, objects: Iterable[str], consequence: str
 ) -> dict[str, Any]:
     """The field mapping a deployed function got (``FIELD_MAPPING``); Unmapped when empty."""
-    mapping: dict[str, Any] = json.loads(function_env.get("FIELD_MAPPING") or "{}")
+    mapping: dict[str, Any] = json.loads(function_env.get(var.FIELD_MAPPING) or "{}")
     if not mapping:
         raise Unmapped(
             f"the deployed {function} maps no fields for {list(objects)}, so it would "

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION
 from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, sample
 from provisioner.rehearsal.lambda_runner import deployed_environment
@@ -48,14 +49,17 @@ def one_run(
     function_env = deployed_environment(deployment, batch)
     mapping = deployed_mapping(function_env, "batch function", integration.objects, "copy nothing")
     sides = {}
-    for side in ("SOURCE", "TARGET"):
-        connector = function_env.get(f"{side}_CONNECTOR") or "middleware"
+    for side, connector_var, secret_var in (
+        ("source", var.SOURCE_CONNECTOR, var.SOURCE_CREDENTIAL_SECRET_ARN),
+        ("target", var.TARGET_CONNECTOR, var.TARGET_CREDENTIAL_SECRET_ARN),
+    ):
+        connector = function_env.get(connector_var) or "middleware"
         fake = vendors.fakes.get(connector)
         if fake is None:
             return Check(name, False, f"no fake of the {connector} API to sync through")
-        enrol(deployment, function_env.get(f"{side}_CREDENTIAL_SECRET_ARN", ""), fake)
+        enrol(deployment, function_env.get(secret_var, ""), fake)
         sides[side] = (connector, fake)
-    (source_connector, source), (target_connector, target) = sides["SOURCE"], sides["TARGET"]
+    (source_connector, source), (target_connector, target) = sides["source"], sides["target"]
 
     changed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
     expected: Expected = {}
@@ -71,7 +75,7 @@ def one_run(
         expected[slug] = (spec["target_object"], record)
 
     # The schedule's event carries nothing the job reads: it pages from its watermarks.
-    urls = {"SOURCE_BASE_URL": source.base_url, "TARGET_BASE_URL": target.base_url}
+    urls = {var.SOURCE_BASE_URL: source.base_url, var.TARGET_BASE_URL: target.base_url}
     invocation = lambdas.invoke(batch.outputs["name"], {}, environment=urls)
     if invocation.error is not None:
         return Check(
@@ -82,7 +86,7 @@ def one_run(
     response = invocation.payload
     answered = f"batch answered {response}; output: {invocation.logs[-600:]}"
     watermarks = {k: v["watermark"] for k, v in response.get("objects", {}).items()}
-    bucket = function_env.get("STAGE_BUCKET")
+    bucket = function_env.get(var.STAGE_BUCKET)
     if bucket:
         problems = _staged(deployment, bucket, mapping, expected, answered)
         done = f"staged {sorted(expected)} as NDJSON files in s3://{bucket}/ (SSE-KMS) for the "

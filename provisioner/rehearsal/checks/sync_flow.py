@@ -20,6 +20,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.connectors import CONNECTORS
 from contract.phases import REVERSE
@@ -104,7 +105,7 @@ def _one_record(
     # the target's API calls it (the slug for both unless the roadmap gives api names).
     source_object = spec.get("source_object", slug)
     obj = spec.get("target_object", slug)
-    connector = function_env.get("TARGET_CONNECTOR") or "middleware"
+    connector = function_env.get(var.TARGET_CONNECTOR) or "middleware"
     fake = vendors.fakes.get(connector)
     if fake is None:
         return Check(name, False, f"no fake of the {connector} API to sync through")
@@ -114,7 +115,7 @@ def _one_record(
     first = len(fake.calls) * RECORDS_PER_CHECK + 1
     records = [sample(spec, n) for n in range(first, first + RECORDS_PER_CHECK)]
     record_id, _, expected, external_id = records[0]
-    credential = enrol(deployment, function_env.get("TARGET_CREDENTIAL_SECRET_ARN", ""), fake)
+    credential = enrol(deployment, function_env.get(var.TARGET_CREDENTIAL_SECRET_ARN, ""), fake)
 
     admin = deployment.aws.client("sqs")
     for n, record in enumerate(records):
@@ -135,7 +136,7 @@ def _one_record(
     writes_before = len(fake.write_requests)
     event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
     invocation = lambdas.invoke(
-        consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+        consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
     )
     output = invocation.logs
     failed = settle(deployment, poller, queue.id, messages, invocation)

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from provisioner.rehearsal.checks.poller import batch_event, receive
@@ -150,7 +151,7 @@ def signed_ingress(
     secret = "whsec_" + uuid.uuid4().hex
     sm = deployment.aws.client("secretsmanager")
     sm.put_secret_value(
-        SecretId=function_env["SIGNING_SECRET_ARN"],
+        SecretId=function_env[var.SIGNING_SECRET_ARN],
         SecretString=json.dumps(
             {"kind": "webhook_signing_secret", "scheme": "hmac-sha256", "signing_secret": secret}
         ),
@@ -164,7 +165,7 @@ def signed_ingress(
     if consumer is None:
         return Check(name, False, "no consumer deployed behind the ingress")
     consumer_env = deployed_environment(deployment, consumer)
-    spec = json.loads(consumer_env["FIELD_MAPPING"])[integration.webhook.object]
+    spec = json.loads(consumer_env[var.FIELD_MAPPING])[integration.webhook.object]
     # What the vendor's event carries: the mapped source fields, the record's id as the key.
     record = {
         source: record_id if target == spec["external_id"] else value(source, n)
@@ -195,9 +196,9 @@ def signed_ingress(
     else:
         # The consumer takes the signed delivery to the target, as from any queued source.
         event = batch_event(queued[:1], queue.outputs["arn"], deployment.aws.region)
-        fake = vendors.fakes[consumer_env.get("TARGET_CONNECTOR") or "middleware"]
+        fake = vendors.fakes[consumer_env.get(var.TARGET_CONNECTOR) or "middleware"]
         invocation = lambdas.invoke(
-            consumer.outputs["name"], event, environment={"TARGET_BASE_URL": fake.base_url}
+            consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
         )
         arrived = fake.stored(spec["target_object"]).get(record_id)
         if invocation.error or invocation.payload.get("batchItemFailures") or arrived is None:
