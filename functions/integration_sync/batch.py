@@ -37,6 +37,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
+from contract.metrics import (
+    API_CALLS_USED,
+    DUPLICATES_SKIPPED,
+    RECORDS_FAILED,
+    RECORDS_SYNCED,
+    SCHEMA_MISMATCHES,
+    STALE_WRITES_SKIPPED,
+    SYNC_LAG_SECONDS,
+)
 from integration_sync import telemetry
 from integration_sync.config import Settings
 from integration_sync.connectors import Connector, SourceRecord, scheduled_connectors
@@ -86,7 +95,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     try:
         result = {obj: job.sync_object(obj, page_size=page_size) for obj in objects}
     finally:
-        metrics.add_metric(name=telemetry.API_CALLS_USED, unit=MetricUnit.Count, value=calls.count)
+        metrics.add_metric(name=API_CALLS_USED, unit=MetricUnit.Count, value=calls.count)
         metrics.flush_metrics()
     return {"objects": result, "complete": all(r["complete"] for r in result.values())}
 
@@ -153,7 +162,7 @@ class _BatchJob:
                 break
         lag_from = until if complete else mark.since
         self.metrics.add_metric(
-            name=telemetry.SYNC_LAG_SECONDS,
+            name=SYNC_LAG_SECONDS,
             unit=MetricUnit.Seconds,
             value=max(time.time() - _parse(lag_from), 0.0),
         )
@@ -203,7 +212,7 @@ class _BatchJob:
             mark = self.store.commit(obj, mark, since=job.until, after_id="")
         self.jobs.clear(obj)
         self.metrics.add_metric(
-            name=telemetry.SYNC_LAG_SECONDS,
+            name=SYNC_LAG_SECONDS,
             unit=MetricUnit.Seconds,
             value=max(time.time() - _parse(job.until), 0.0),
         )
@@ -218,11 +227,7 @@ class _BatchJob:
                 return 0
             claim = self.versions.claim(write.object, write.external_id, version)
             if claim is not APPLY:
-                skipped = (
-                    telemetry.DUPLICATES_SKIPPED
-                    if claim is DUPLICATE
-                    else (telemetry.STALE_WRITES_SKIPPED)
-                )
+                skipped = DUPLICATES_SKIPPED if claim is DUPLICATE else (STALE_WRITES_SKIPPED)
                 self.metrics.add_metric(name=skipped, unit=MetricUnit.Count, value=1)
                 return 0
             self.target.upsert(write.object, write.external_id_field, write.external_id, write.body)
@@ -231,7 +236,7 @@ class _BatchJob:
             self._park(obj, record, err)
             return 0
         # TransientError propagates: the page is not committed and the next run resumes it.
-        self.metrics.add_metric(name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=1)
+        self.metrics.add_metric(name=RECORDS_SYNCED, unit=MetricUnit.Count, value=1)
         return 1
 
     def _stage(self, obj: str, start: tuple[str, str], records: list[SourceRecord]) -> int:
@@ -247,17 +252,13 @@ class _BatchJob:
             if write is not None:
                 rows.append({write.external_id_field: write.external_id, **write.body})
         self.stage.put_page(obj, start, rows)
-        self.metrics.add_metric(
-            name=telemetry.RECORDS_SYNCED, unit=MetricUnit.Count, value=len(rows)
-        )
+        self.metrics.add_metric(name=RECORDS_SYNCED, unit=MetricUnit.Count, value=len(rows))
         return len(rows)
 
     def _park(self, obj: str, record: SourceRecord, err: PermanentError) -> None:
-        self.metrics.add_metric(name=telemetry.RECORDS_FAILED, unit=MetricUnit.Count, value=1)
+        self.metrics.add_metric(name=RECORDS_FAILED, unit=MetricUnit.Count, value=1)
         if err.reason == "schema_mismatch":
-            self.metrics.add_metric(
-                name=telemetry.SCHEMA_MISMATCHES, unit=MetricUnit.Count, value=1
-            )
+            self.metrics.add_metric(name=SCHEMA_MISMATCHES, unit=MetricUnit.Count, value=1)
         logger.error(
             "record not written",
             extra={

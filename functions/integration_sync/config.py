@@ -13,6 +13,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from contract import environment as var
+from contract.metrics import namespace
 from integration_sync.errors import ConfigurationError
 
 
@@ -75,33 +77,33 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the contract's variables; raise ConfigurationError if unusable."""
         env = os.environ if env is None else env
-        integration = env.get("INTEGRATION", "")
+        integration = env.get(var.INTEGRATION, "")
         if not integration:
-            raise ConfigurationError("INTEGRATION is not set")
+            raise ConfigurationError(f"{var.INTEGRATION} is not set")
         return cls(
             integration=integration,
-            environment=env.get("ENVIRONMENT", ""),
-            metrics_namespace=env.get("METRICS_NAMESPACE") or f"Integrations/{integration}",
-            source_system=env.get("SOURCE_SYSTEM", ""),
-            target_system=env.get("TARGET_SYSTEM", ""),
-            source_base_url=env.get("SOURCE_BASE_URL", "").rstrip("/"),
-            target_base_url=env.get("TARGET_BASE_URL", "").rstrip("/"),
-            source_secret_arn=env.get("SOURCE_CREDENTIAL_SECRET_ARN", ""),
-            target_secret_arn=env.get("TARGET_CREDENTIAL_SECRET_ARN", ""),
-            state_table=env.get("STATE_TABLE", ""),
-            queue_url=env.get("QUEUE_URL", ""),
-            dlq_url=env.get("DLQ_URL", ""),
-            fifo=env.get("FIFO", "").lower() == "true",
-            api_calls_per_day=_int(env, "API_CALLS_PER_DAY", 0),
-            max_staleness_seconds=_int(env, "MAX_STALENESS_SECONDS", 0),
-            batch_overlap_seconds=_int(env, "BATCH_OVERLAP_SECONDS", 0),
-            source_bulk_query=env.get("SOURCE_BULK_QUERY", "") == "true",
-            source_connector=env.get("SOURCE_CONNECTOR", ""),
-            target_connector=env.get("TARGET_CONNECTOR", ""),
-            mapping=parse_field_mapping(env.get("FIELD_MAPPING", "{}")),
-            conflict=env.get("CONFLICT", ""),
-            review_queue_url=env.get("REVIEW_QUEUE_URL", ""),
-            stage_bucket=env.get("STAGE_BUCKET", ""),
+            environment=env.get(var.ENVIRONMENT, ""),
+            metrics_namespace=env.get(var.METRICS_NAMESPACE) or namespace(integration),
+            source_system=env.get(var.SOURCE_SYSTEM, ""),
+            target_system=env.get(var.TARGET_SYSTEM, ""),
+            source_base_url=env.get(var.SOURCE_BASE_URL, "").rstrip("/"),
+            target_base_url=env.get(var.TARGET_BASE_URL, "").rstrip("/"),
+            source_secret_arn=env.get(var.SOURCE_CREDENTIAL_SECRET_ARN, ""),
+            target_secret_arn=env.get(var.TARGET_CREDENTIAL_SECRET_ARN, ""),
+            state_table=env.get(var.STATE_TABLE, ""),
+            queue_url=env.get(var.QUEUE_URL, ""),
+            dlq_url=env.get(var.DLQ_URL, ""),
+            fifo=env.get(var.FIFO, "").lower() == "true",
+            api_calls_per_day=_int(env, var.API_CALLS_PER_DAY, 0),
+            max_staleness_seconds=_int(env, var.MAX_STALENESS_SECONDS, 0),
+            batch_overlap_seconds=_int(env, var.BATCH_OVERLAP_SECONDS, 0),
+            source_bulk_query=env.get(var.SOURCE_BULK_QUERY, "") == "true",
+            source_connector=env.get(var.SOURCE_CONNECTOR, ""),
+            target_connector=env.get(var.TARGET_CONNECTOR, ""),
+            mapping=parse_field_mapping(env.get(var.FIELD_MAPPING, "{}")),
+            conflict=env.get(var.CONFLICT, ""),
+            review_queue_url=env.get(var.REVIEW_QUEUE_URL, ""),
+            stage_bucket=env.get(var.STAGE_BUCKET, ""),
         )
 
     def require(self, *names: str) -> None:
@@ -109,11 +111,11 @@ class Settings:
         missing = [name for name in names if not getattr(self, name)]
         if missing:
             variables = {
-                "state_table": "STATE_TABLE",
-                "dlq_url": "DLQ_URL",
-                "queue_url": "QUEUE_URL",
-                "target_base_url": "TARGET_BASE_URL",
-                "source_base_url": "SOURCE_BASE_URL",
+                "state_table": var.STATE_TABLE,
+                "dlq_url": var.DLQ_URL,
+                "queue_url": var.QUEUE_URL,
+                "target_base_url": var.TARGET_BASE_URL,
+                "source_base_url": var.SOURCE_BASE_URL,
             }
             raise ConfigurationError(
                 "missing environment variables: "

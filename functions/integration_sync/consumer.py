@@ -53,6 +53,19 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+from contract import environment as var
+from contract.metrics import (
+    API_CALLS_USED,
+    CONFLICTS_PARKED,
+    CONFLICTS_RESOLVED,
+    DUPLICATES_SKIPPED,
+    ECHOES_SUPPRESSED,
+    RECORDS_FAILED,
+    RECORDS_SYNCED,
+    SCHEMA_MISMATCHES,
+    STALE_WRITES_SKIPPED,
+    SYNC_LAG_SECONDS,
+)
 from integration_sync import telemetry
 from integration_sync.clients import ApiClient
 from integration_sync.collection_calls import calls, is_blocked
@@ -86,17 +99,17 @@ MAX_DETAIL_CHARS = 1000
 # that was already written is still recognised as a duplicate.
 IDEMPOTENCY_TTL_SECONDS = 14 * 24 * 3600
 ENV_KEYS = (
-    "INTEGRATION",
-    "METRICS_NAMESPACE",
-    "TARGET_BASE_URL",
-    "TARGET_CREDENTIAL_SECRET_ARN",
-    "TARGET_CONNECTOR",
-    "STATE_TABLE",
-    "DLQ_URL",
-    "FIFO",
-    "FIELD_MAPPING",
-    "CONFLICT",
-    "REVIEW_QUEUE_URL",
+    var.INTEGRATION,
+    var.METRICS_NAMESPACE,
+    var.TARGET_BASE_URL,
+    var.TARGET_CREDENTIAL_SECRET_ARN,
+    var.TARGET_CONNECTOR,
+    var.STATE_TABLE,
+    var.DLQ_URL,
+    var.FIFO,
+    var.FIELD_MAPPING,
+    var.CONFLICT,
+    var.REVIEW_QUEUE_URL,
     "AWS_ENDPOINT_URL",
     "AWS_DEFAULT_REGION",
 )
@@ -200,9 +213,7 @@ class _Consumer:
 
     def finish(self) -> None:
         """Publish this invocation's metrics (EMF on stdout, read by CloudWatch Logs)."""
-        self.metrics.add_metric(
-            name=telemetry.API_CALLS_USED, unit=MetricUnit.Count, value=self.calls.count
-        )
+        self.metrics.add_metric(name=API_CALLS_USED, unit=MetricUnit.Count, value=self.calls.count)
         self.metrics.flush_metrics()
 
     # -- the batch, written in collections before the processor reports on each record ----
@@ -244,7 +255,7 @@ class _Consumer:
         err = outcome if isinstance(outcome, Exception) else TransientError(str(outcome))
         # Transient or unexpected: SQS redelivers it, and after maxReceiveCount moves it to
         # the DLQ, so nothing is lost even for bugs we did not foresee.
-        self._count(telemetry.RECORDS_FAILED)
+        self._count(RECORDS_FAILED)
         reason = err.reason if isinstance(err, SyncError) else type(err).__name__
         logger.warning(
             "record will be retried",
@@ -298,7 +309,7 @@ class _Consumer:
         if self.conflicts is not None:
             decision = self.conflicts.decide(change, write)
             if decision.outcome != WRITE:
-                self._count(_DECISION_METRICS.get(decision.outcome, telemetry.CONFLICTS_RESOLVED))
+                self._count(_DECISION_METRICS.get(decision.outcome, CONFLICTS_RESOLVED))
                 logger.info(
                     "conflict rule applied",
                     extra={
@@ -366,11 +377,11 @@ class _Consumer:
             self.conflicts.settle(
                 item.pending.change, item.pending.write, item.decision, item.pending.record.body
             )
-        self._count(telemetry.RECORDS_SYNCED)
+        self._count(RECORDS_SYNCED)
         event_time = item.pending.change.event_time
         if event_time is not None:
             self.metrics.add_metric(
-                name=telemetry.SYNC_LAG_SECONDS,
+                name=SYNC_LAG_SECONDS,
                 unit=MetricUnit.Seconds,
                 value=max(time.time() - event_time, 0.0),
             )
@@ -381,13 +392,13 @@ class _Consumer:
                 item.pending.change, item.pending.write, item.decision, item.pending.record.body
             )
         if why == "stale":
-            self._count(telemetry.STALE_WRITES_SKIPPED)
+            self._count(STALE_WRITES_SKIPPED)
             logger.info(
                 "stale change skipped: a newer version of the record was applied",
                 extra={"object": item.write.object, "external_id": item.write.external_id},
             )
             return
-        self._count(telemetry.DUPLICATES_SKIPPED)
+        self._count(DUPLICATES_SKIPPED)
         logger.info(
             "duplicate skipped", extra={"idempotency_key": item.pending.change.idempotency_key}
         )
@@ -429,9 +440,9 @@ class _Consumer:
 
     def _dead_letter(self, record: SQSRecord, err: PermanentError) -> None:
         """Copy the message to the DLQ with its reason; only then is it acknowledged."""
-        self._count(telemetry.RECORDS_FAILED)
+        self._count(RECORDS_FAILED)
         if err.reason == "schema_mismatch":
-            self._count(telemetry.SCHEMA_MISMATCHES)
+            self._count(SCHEMA_MISMATCHES)
         attributes = _original_attributes(record, MAX_MESSAGE_ATTRIBUTES - len(DLQ_ATTRIBUTES))
         added = {
             "failure-reason": err.reason,
@@ -490,7 +501,7 @@ def _remaining_ms(context: Any) -> int | None:
     return int(remaining()) if callable(remaining) else None
 
 
-_DECISION_METRICS = {ECHO: telemetry.ECHOES_SUPPRESSED, PARKED: telemetry.CONFLICTS_PARKED}
+_DECISION_METRICS = {ECHO: ECHOES_SUPPRESSED, PARKED: CONFLICTS_PARKED}
 
 _consumers: dict[tuple[str, ...], _Consumer] = {}
 

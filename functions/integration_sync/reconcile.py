@@ -23,6 +23,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 
+from contract.metrics import API_CALLS_USED, RECONCILIATION_GAP
 from integration_sync import telemetry
 from integration_sync.config import Settings
 from integration_sync.connectors import Connector, SourceRecord, scheduled_connectors
@@ -58,9 +59,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     try:
         report = {obj: _reconcile(settings, source, target, obj, start, end) for obj in objects}
         for obj, result in report.items():
-            metrics.add_metric(
-                name=telemetry.RECONCILIATION_GAP, unit=MetricUnit.Count, value=result["gap"]
-            )
+            metrics.add_metric(name=RECONCILIATION_GAP, unit=MetricUnit.Count, value=result["gap"])
             if result["gap"]:
                 logger.warning(
                     "reconciliation gap",
@@ -75,7 +74,7 @@ def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
                     },
                 )
     finally:
-        metrics.add_metric(name=telemetry.API_CALLS_USED, unit=MetricUnit.Count, value=calls.count)
+        metrics.add_metric(name=API_CALLS_USED, unit=MetricUnit.Count, value=calls.count)
         metrics.flush_metrics()
     return {"window_start": _iso(start), "window_end": _iso(end), "objects": report}
 

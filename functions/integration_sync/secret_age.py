@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from integration_sync.telemetry import CREDENTIAL_AGE_DAYS
+from contract import environment as var
+from contract.metrics import CREDENTIAL_AGE_DAYS, SECRET_DIMENSION, SERVICE_DIMENSION, namespace
 
 __all__ = ["report_age"]
 
@@ -60,8 +61,8 @@ def report_age(
         with _lock:
             _reported.pop(secret_arn, None)
         return None
-    service = os.environ.get("POWERTOOLS_SERVICE_NAME") or os.environ.get("INTEGRATION", "")
-    namespace = os.environ.get("METRICS_NAMESPACE") or f"Integrations/{service}"
+    service = os.environ.get(var.POWERTOOLS_SERVICE_NAME) or os.environ.get(var.INTEGRATION, "")
+    published = os.environ.get(var.METRICS_NAMESPACE) or namespace(service)
     emit(
         json.dumps(
             {
@@ -69,14 +70,14 @@ def report_age(
                     "Timestamp": int(moment * 1000),
                     "CloudWatchMetrics": [
                         {
-                            "Namespace": namespace,
-                            "Dimensions": [["service", "secret"]],
+                            "Namespace": published,
+                            "Dimensions": [[SERVICE_DIMENSION, SECRET_DIMENSION]],
                             "Metrics": [{"Name": CREDENTIAL_AGE_DAYS, "Unit": "None"}],
                         }
                     ],
                 },
-                "service": service,
-                "secret": name,
+                SERVICE_DIMENSION: service,
+                SECRET_DIMENSION: name,
                 CREDENTIAL_AGE_DAYS: round(days, 3),
             }
         )

@@ -1,4 +1,6 @@
-"""Metric names and the per-invocation EMF metrics object (names fixed by docs/contracts.md).
+"""The per-invocation EMF metrics object, API call counting and the time left.
+
+The metric names and the namespace are `contract.metrics`, which the alarms read too.
 
 Example::
 
@@ -16,25 +18,9 @@ if TYPE_CHECKING:
 
     from integration_sync.config import Settings
 
-RECORDS_SYNCED = "RecordsSynced"
-RECORDS_FAILED = "RecordsFailed"
-DUPLICATES_SKIPPED = "DuplicatesSkipped"
-STALE_WRITES_SKIPPED = "StaleWritesSkipped"
-SCHEMA_MISMATCHES = "SchemaMismatches"
-SYNC_LAG_SECONDS = "SyncLagSeconds"
-API_CALLS_USED = "ApiCallsUsed"
-RECONCILIATION_GAP = "ReconciliationGap"
-# Bidirectional integrations (conflict.py): changes not sent back, contested fields not
-# written because the other side won, and changes parked for review.
-ECHOES_SUPPRESSED = "EchoesSuppressed"
-CONFLICTS_RESOLVED = "ConflictsResolved"
-CONFLICTS_PARKED = "ConflictsParked"
-# Days since a held credential's current version was stored (secret_age.py), per secret.
-CREDENTIAL_AGE_DAYS = "CredentialAgeDays"
-
 
 def new_metrics(settings: Settings) -> Metrics:
-    """Metrics in namespace ``Integrations/{integration}`` with the one dimension ``service``."""
+    """Metrics in the integration's namespace with the one dimension ``service``."""
     from aws_lambda_powertools import Metrics
 
     return Metrics(namespace=settings.metrics_namespace, service=settings.integration)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from contract import environment as var
+
 # Stripe's libraries default to a 300 s tolerance; HubSpot rejects timestamps over 5 minutes.
 TOLERANCE_SECONDS = 300
 # Schemes without a signed timestamp: a delivery id is remembered this long (longer than
@@ -230,19 +232,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     from integration_sync.secret_age import report_age
 
-    scheme = os.environ["WEBHOOK_SCHEME"]
+    scheme = os.environ[var.WEBHOOK_SCHEME]
     raw = event.get("body") or ""
     body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     http = event.get("requestContext", {}).get("http", {})
     query = event.get("rawQueryString") or ""
     url = f"https://{event.get('requestContext', {}).get('domainName', '')}{http.get('path', '/')}"
     url += f"?{query}" if query else ""
-    secret = get_secret(os.environ["SIGNING_SECRET_ARN"], transform="json", max_age=300)
+    secret = get_secret(os.environ[var.SIGNING_SECRET_ARN], transform="json", max_age=300)
     # Signing secrets are rotated by hand: their age feeds the secret-age alarm.
-    report_age(os.environ["SIGNING_SECRET_ARN"])
+    report_age(os.environ[var.SIGNING_SECRET_ARN])
     keys = [secret.get("signing_secret", ""), secret.get("previous_signing_secret", "")]
     now = time.time()
-    guard = ReplayGuard(os.environ["STATE_TABLE"])
+    guard = ReplayGuard(os.environ[var.STATE_TABLE])
     try:
         delivery = verify(
             scheme,
@@ -257,7 +259,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Rejected as rejected:
         return _answer(401, {"error": rejected.reason})
     try:
-        messages = envelope(scheme, os.environ["WEBHOOK_OBJECT"], delivery, body)
+        messages = envelope(scheme, os.environ[var.WEBHOOK_OBJECT], delivery, body)
     except (ValueError, AttributeError):
         guard.release(delivery)
         return _answer(400, {"error": "body is not a JSON object or array"})
@@ -266,7 +268,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # the earlier ones again; their event ids make the consumer skip them as duplicates.
     try:
         for message in messages:
-            sqs.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=json.dumps(message))
+            sqs.send_message(QueueUrl=os.environ[var.QUEUE_URL], MessageBody=json.dumps(message))
     except Exception:
         guard.release(delivery)
         raise
