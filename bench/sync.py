@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bench.common import REPO_ROOT, log, median, ratio, timed
+from contract import environment as var
+from contract.metrics import namespace
 
 __all__ = ["FUNCTIONS_DIR", "bench_import", "bench_sync"]
 
@@ -307,34 +309,34 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
                 SecretString=json.dumps(salesforce.credential()),
             )["ARN"]
             per_record_env = {
-                "INTEGRATION": INTEGRATION,
-                "ENVIRONMENT": "dev",
-                "POWERTOOLS_SERVICE_NAME": INTEGRATION,
-                "METRICS_NAMESPACE": f"Integrations/{INTEGRATION}",
-                "SOURCE_SYSTEM": "salesforce",
-                "TARGET_SYSTEM": "netsuite",
-                "TARGET_BASE_URL": target_url,
-                "TARGET_CONNECTOR": "middleware",
-                "SOURCE_BASE_URL": "",
-                "TARGET_CREDENTIAL_SECRET_ARN": "",
-                "SOURCE_CREDENTIAL_SECRET_ARN": "",
-                "STATE_TABLE": table,
-                "QUEUE_URL": queue,
-                "DLQ_URL": dlq,
-                "FIELD_MAPPING": json.dumps(MAPPING),
-                "FIFO": "false",
-                "API_CALLS_PER_DAY": "60000",
-                "MAX_STALENESS_SECONDS": "300",
+                var.INTEGRATION: INTEGRATION,
+                var.ENVIRONMENT: "dev",
+                var.POWERTOOLS_SERVICE_NAME: INTEGRATION,
+                var.METRICS_NAMESPACE: namespace(INTEGRATION),
+                var.SOURCE_SYSTEM: "salesforce",
+                var.TARGET_SYSTEM: "netsuite",
+                var.TARGET_BASE_URL: target_url,
+                var.TARGET_CONNECTOR: "middleware",
+                var.SOURCE_BASE_URL: "",
+                var.TARGET_CREDENTIAL_SECRET_ARN: "",
+                var.SOURCE_CREDENTIAL_SECRET_ARN: "",
+                var.STATE_TABLE: table,
+                var.QUEUE_URL: queue,
+                var.DLQ_URL: dlq,
+                var.FIELD_MAPPING: json.dumps(MAPPING),
+                var.FIFO: "false",
+                var.API_CALLS_PER_DAY: "60000",
+                var.MAX_STALENESS_SECONDS: "300",
                 "AWS_LAMBDA_FUNCTION_NAME": f"dev-{INTEGRATION}-consumer",
             }
             collections_env = {
                 **per_record_env,
-                "SOURCE_SYSTEM": "netsuite",
-                "TARGET_SYSTEM": "salesforce",
-                "TARGET_BASE_URL": salesforce.base_url,
-                "TARGET_CONNECTOR": "salesforce",
-                "TARGET_CREDENTIAL_SECRET_ARN": secret,
-                "FIELD_MAPPING": json.dumps(SALESFORCE_MAPPING),
+                var.SOURCE_SYSTEM: "netsuite",
+                var.TARGET_SYSTEM: "salesforce",
+                var.TARGET_BASE_URL: salesforce.base_url,
+                var.TARGET_CONNECTOR: "salesforce",
+                var.TARGET_CREDENTIAL_SECRET_ARN: secret,
+                var.FIELD_MAPPING: json.dumps(SALESFORCE_MAPPING),
             }
             from integration_sync.consumer import handler
 

@@ -18,7 +18,8 @@ import pytest
 from program_runs import stack_run
 
 from components.integration import Integration, IntegrationArgs
-from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM, SECRET_AGE_METRIC
+from contract.metrics import CREDENTIAL_AGE_DAYS, namespace
+from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 from roadmap.io import load_roadmap
 from roadmap.stack_config import load_stack_settings
@@ -137,8 +138,8 @@ def test_a_credential_rotated_by_hand_pages_once_older_than_its_rotation_days(
     assert secret.inputs["tags"]["rotation"] == "manual"
     jwt = prod.find("quote-to-order-cred-salesforce-jwt", "aws:secretsmanager/secret:Secret")
     assert "rotation" not in jwt.inputs["tags"]
-    assert age.inputs["metricName"] == SECRET_AGE_METRIC
-    assert age.inputs["namespace"] == "Integrations/quote-to-order"
+    assert age.inputs["metricName"] == CREDENTIAL_AGE_DAYS
+    assert age.inputs["namespace"] == namespace("quote-to-order")
     assert age.inputs["dimensions"] == {
         "service": "quote-to-order",
         "secret": secret.inputs["name"],

@@ -28,6 +28,8 @@ from test_sync_harness import (
     sync_env,
 )
 
+from contract import environment as var
+
 INTEGRATION = "order-to-invoice"
 STATE_TABLE = f"dev-{INTEGRATION}-state"
 INVOICES = 25
@@ -256,7 +258,7 @@ def test_a_record_committed_late_behind_the_watermark_is_read_by_the_overlap(
     systems: tuple[FakeSystem, FakeSystem], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     netsuite, xero = systems
-    monkeypatch.setenv("BATCH_OVERLAP_SECONDS", "300")
+    monkeypatch.setenv(var.BATCH_OVERLAP_SECONDS, "300")
     _run()
     committed = _watermark()
     assert committed is not None
@@ -295,7 +297,7 @@ def test_an_older_source_version_never_overwrites_a_newer_one_in_the_overlap(
     from integration_sync.versions import RecordVersions, source_version
 
     netsuite, xero = systems
-    monkeypatch.setenv("BATCH_OVERLAP_SECONDS", "3600")
+    monkeypatch.setenv(var.BATCH_OVERLAP_SECONDS, "3600")
     first = netsuite.feed["invoice"][0]
     # The consumer (or a replay) already applied a newer version of this invoice.
     versions = RecordVersions(STATE_TABLE)
@@ -325,7 +327,7 @@ def test_parked_records_replay_by_rewinding_the_watermark_without_duplicates(
     create_state_table(STATE_TABLE)
     netsuite, xero = _systems(fake_system, monkeypatch)
     queues = create_queues(f"dev-{INTEGRATION}")
-    monkeypatch.setenv("DLQ_URL", queues.dlq_url)
+    monkeypatch.setenv(var.DLQ_URL, queues.dlq_url)
     xero.fail_record("NS-INV-10003", 422)  # Xero refuses it until the contact is fixed
     _run()
     assert "NS-INV-10003" not in xero.written("invoice")

@@ -24,6 +24,7 @@ from test_sync_harness import (
     sync_env,
 )
 
+from contract import environment as var
 from integration_sync.clients import ApiClient
 from integration_sync.config import ObjectMapping
 from integration_sync.connectors import salesforce as salesforce_connector
@@ -148,11 +149,11 @@ def test_a_batch_run_killed_between_pages_resumes_the_same_job(
         source_system="salesforce",
         target_system="snowflake",
     )
-    monkeypatch.setenv("SOURCE_CONNECTOR", "salesforce")
+    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
     monkeypatch.setenv(
-        "SOURCE_CREDENTIAL_SECRET_ARN", create_secret("dev-bulk-sf", org.credential())
+        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-bulk-sf", org.credential())
     )
-    monkeypatch.setenv("SOURCE_BULK_QUERY", "true")
+    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
     # The run dies on the second page: every write of one record there fails.
     doomed: list[str] = []
 
@@ -201,11 +202,11 @@ def test_reconciliation_reads_its_window_through_one_query_job(
         source_system="salesforce",
         target_system="snowflake",
     )
-    monkeypatch.setenv("SOURCE_CONNECTOR", "salesforce")
+    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
     monkeypatch.setenv(
-        "SOURCE_CREDENTIAL_SECRET_ARN", create_secret("dev-rec-sf", org.credential())
+        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-rec-sf", org.credential())
     )
-    monkeypatch.setenv("SOURCE_BULK_QUERY", "true")
+    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
     end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -27,12 +27,14 @@ from test_sync_harness import (
     receive_all,
 )
 
+from contract import environment as var
+from contract.metrics import namespace
 from integration_sync.collection_calls import calls
 from provisioner.rehearsal.vendors import VendorServer
 from provisioner.rehearsal.vendors.salesforce import PREFIX, SalesforceFake
 
 INTEGRATION = "credit-status-to-crm"
-NAMESPACE = f"Integrations/{INTEGRATION}"
+NAMESPACE = namespace(INTEGRATION)
 # credit-status-to-crm: NetSuite customers' credit status onto Salesforce Accounts, and
 # their contacts onto Contacts, each upserted by the NetSuite id.
 MAPPING = {
@@ -79,8 +81,8 @@ def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch
         target_system="salesforce",
     )
     secret = create_secret(f"dev-{INTEGRATION}-cred-{uuid.uuid4().hex[:6]}", fake.credential())
-    monkeypatch.setenv("TARGET_CONNECTOR", "salesforce")
-    monkeypatch.setenv("TARGET_CREDENTIAL_SECRET_ARN", secret)
+    monkeypatch.setenv(var.TARGET_CONNECTOR, "salesforce")
+    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, secret)
     return Org(fake, queues)
 
 
@@ -199,9 +201,9 @@ def test_a_fifo_group_keeps_its_order_across_objects_when_a_call_fails(
         source_system="netsuite",
         target_system="salesforce",
     )
-    monkeypatch.setenv("TARGET_CONNECTOR", "salesforce")
+    monkeypatch.setenv(var.TARGET_CONNECTOR, "salesforce")
     monkeypatch.setenv(
-        "TARGET_CREDENTIAL_SECRET_ARN", create_secret("dev-fifo-cred", fake.credential())
+        var.TARGET_CREDENTIAL_SECRET_ARN, create_secret("dev-fifo-cred", fake.credential())
     )
     messages = [
         # group NS-1: its customer, then its contact; group NS-2: a contact alone

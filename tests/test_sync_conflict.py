@@ -27,6 +27,8 @@ from test_sync_harness import (
     receive_all,
 )
 
+from contract import environment as var
+
 INTEGRATION = "campaign-sync"
 SALESFORCE_USER = "0055e000004XsyncAAA"  # the integration's own user in Salesforce
 FORWARD_MAPPING = {
@@ -250,10 +252,10 @@ def targets(
 
         forward = name == "forward"
         monkeypatch.setenv(
-            "FIELD_MAPPING", json.dumps(FORWARD_MAPPING if forward else REVERSE_MAPPING)
+            var.FIELD_MAPPING, json.dumps(FORWARD_MAPPING if forward else REVERSE_MAPPING)
         )
-        monkeypatch.setenv("TARGET_BASE_URL", salesforce.url if forward else marketo.url)
-        monkeypatch.setenv("CONFLICT", json.dumps(_policy(name, strategy)))
+        monkeypatch.setenv(var.TARGET_BASE_URL, salesforce.url if forward else marketo.url)
+        monkeypatch.setenv(var.CONFLICT, json.dumps(_policy(name, strategy)))
         return handler
 
     return {"salesforce": salesforce, "marketo": marketo, "queues": queues, "direction": direction}

@@ -25,8 +25,11 @@ from test_sync_harness import (
     receive_all,
 )
 
+from contract import environment as var
+from contract.metrics import namespace
+
 INTEGRATION = "quote-to-order"
-NAMESPACE = f"Integrations/{INTEGRATION}"
+NAMESPACE = namespace(INTEGRATION)
 
 
 def _queues(system: FakeSystem) -> Queues:
@@ -141,7 +144,7 @@ def test_record_the_target_rejects_goes_to_dlq_at_once(netsuite: FakeSystem) -> 
 def test_permanent_failure_is_not_acknowledged_when_the_dlq_send_fails(
     netsuite: FakeSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DLQ_URL", _queues(netsuite).dlq_url.replace("-dlq", "-missing-dlq"))
+    monkeypatch.setenv(var.DLQ_URL, _queues(netsuite).dlq_url.replace("-dlq", "-missing-dlq"))
     event = direct_event(["not json"])
 
     response = consumer_handler()(event, FakeContext())
@@ -227,7 +230,7 @@ def test_credentials_come_from_secrets_manager(
         "dev/quote-to-order/netsuite-api",
         {"kind": "api_key", "api_key": "nsk_live_9f2c", "header": "Authorization"},
     )
-    monkeypatch.setenv("TARGET_CREDENTIAL_SECRET_ARN", arn)
+    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, arn)
     netsuite.required_auth = "Bearer nsk_live_9f2c"
 
     response = consumer_handler()(
@@ -243,7 +246,7 @@ def test_rotated_credentials_are_reread_after_a_401(
 ) -> None:
     secrets = boto3.client("secretsmanager")
     arn = create_secret("dev/quote-to-order/netsuite-rot", {"kind": "api_key", "api_key": "old"})
-    monkeypatch.setenv("TARGET_CREDENTIAL_SECRET_ARN", arn)
+    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, arn)
     netsuite.required_auth = "Bearer old"
     consumer_handler()(direct_event([order_change_event("8015e000000ROT01AA")]), FakeContext())
     secrets.put_secret_value(

@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 
+from contract import environment as var
+from contract.metrics import namespace
 from provisioner.rehearsal.checks.poller import batch_event, receive
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
@@ -324,23 +326,23 @@ def sync_env(
 ) -> None:
     """Set the environment components/ gives the sync functions (docs/contracts.md)."""
     env = {
-        "INTEGRATION": integration,
-        "ENVIRONMENT": "dev",
-        "POWERTOOLS_SERVICE_NAME": integration,
-        "METRICS_NAMESPACE": f"Integrations/{integration}",
-        "SOURCE_SYSTEM": source_system,
-        "TARGET_SYSTEM": target_system,
-        "TARGET_BASE_URL": target_url,
-        "SOURCE_BASE_URL": source_url,
-        "TARGET_CREDENTIAL_SECRET_ARN": target_secret_arn,
-        "SOURCE_CREDENTIAL_SECRET_ARN": "",
-        "STATE_TABLE": state_table,
-        "QUEUE_URL": queues.url if queues else "",
-        "DLQ_URL": queues.dlq_url if queues else "",
-        "FIELD_MAPPING": json.dumps(mapping),
-        "FIFO": "true" if fifo else "false",
-        "API_CALLS_PER_DAY": "20000",
-        "MAX_STALENESS_SECONDS": "900",
+        var.INTEGRATION: integration,
+        var.ENVIRONMENT: "dev",
+        var.POWERTOOLS_SERVICE_NAME: integration,
+        var.METRICS_NAMESPACE: namespace(integration),
+        var.SOURCE_SYSTEM: source_system,
+        var.TARGET_SYSTEM: target_system,
+        var.TARGET_BASE_URL: target_url,
+        var.SOURCE_BASE_URL: source_url,
+        var.TARGET_CREDENTIAL_SECRET_ARN: target_secret_arn,
+        var.SOURCE_CREDENTIAL_SECRET_ARN: "",
+        var.STATE_TABLE: state_table,
+        var.QUEUE_URL: queues.url if queues else "",
+        var.DLQ_URL: queues.dlq_url if queues else "",
+        var.FIELD_MAPPING: json.dumps(mapping),
+        var.FIFO: "true" if fifo else "false",
+        var.API_CALLS_PER_DAY: "20000",
+        var.MAX_STALENESS_SECONDS: "900",
         "AWS_LAMBDA_FUNCTION_NAME": f"dev-{integration}-consumer",
     }
     for key, value in env.items():

@@ -21,6 +21,8 @@ from test_sync_harness import (
     sync_env,
 )
 
+from contract.metrics import namespace
+
 INTEGRATION = "order-to-invoice"
 WINDOW_START = datetime(2024, 5, 2, tzinfo=UTC)
 
@@ -92,9 +94,7 @@ def test_reconciliation_gap_is_reported_with_the_missing_ids(
     assert result["missing_ids"] == ["NS-INV-10003", "NS-INV-10007"]
     assert result["source_checksum"] != result["target_checksum"]
     docs = emf_documents(capsys.readouterr().out)
-    assert metric_values(docs, "ReconciliationGap", namespace=f"Integrations/{INTEGRATION}") == [
-        2.0
-    ]
+    assert metric_values(docs, "ReconciliationGap", namespace=namespace(INTEGRATION)) == [2.0]
     [log] = _gap_logs(caplog)
     assert log["missing_ids"] == ["NS-INV-10003", "NS-INV-10007"]
     assert log["level"] == "WARNING"
@@ -110,7 +110,7 @@ def test_gap_metric_reaches_cloudwatch_where_the_alarm_looks(
     publish_emf(emf_documents(capsys.readouterr().out))
 
     stats = boto3.client("cloudwatch").get_metric_statistics(
-        Namespace=f"Integrations/{INTEGRATION}",
+        Namespace=namespace(INTEGRATION),
         MetricName="ReconciliationGap",
         Dimensions=[{"Name": "service", "Value": INTEGRATION}],
         StartTime=datetime.now(UTC) - timedelta(minutes=5),

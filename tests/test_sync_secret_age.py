@@ -10,7 +10,8 @@ import boto3
 import pytest
 from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
 
-from contract.phases import SECRET_AGE_METRIC
+from contract import environment as var
+from contract.metrics import CREDENTIAL_AGE_DAYS, namespace
 from integration_sync import secret_age
 from integration_sync.credentials import SecretAuth
 
@@ -18,8 +19,8 @@ from integration_sync.credentials import SecretAuth
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secret_age, "_reported", {})
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "order-to-invoice")
-    monkeypatch.setenv("METRICS_NAMESPACE", "Integrations/order-to-invoice")
+    monkeypatch.setenv(var.POWERTOOLS_SERVICE_NAME, "order-to-invoice")
+    monkeypatch.setenv(var.METRICS_NAMESPACE, namespace("order-to-invoice"))
 
 
 def test_the_age_of_the_current_version_is_reported_as_an_emf_metric(aws: None) -> None:
@@ -31,12 +32,12 @@ def test_the_age_of_the_current_version_is_reported_as_an_emf_metric(aws: None) 
     (line,) = lines
     doc = json.loads(line)
     (directive,) = doc["_aws"]["CloudWatchMetrics"]
-    assert directive["Namespace"] == "Integrations/order-to-invoice"
+    assert directive["Namespace"] == namespace("order-to-invoice")
     assert directive["Dimensions"] == [["service", "secret"]]
-    assert directive["Metrics"] == [{"Name": SECRET_AGE_METRIC, "Unit": "None"}]
+    assert directive["Metrics"] == [{"Name": CREDENTIAL_AGE_DAYS, "Unit": "None"}]
     assert doc["service"] == "order-to-invoice"
     assert doc["secret"] == "dev-order-to-invoice-cred-xero-m2m"
-    assert doc[SECRET_AGE_METRIC] == pytest.approx(10, abs=0.01)
+    assert doc[CREDENTIAL_AGE_DAYS] == pytest.approx(10, abs=0.01)
     assert "k" not in {str(v) for v in doc.values()}  # never the value
 
 
@@ -72,6 +73,6 @@ def test_the_sync_functions_report_it_when_they_read_their_credential(
     arn = create_secret("dev-order-to-invoice-cred-xero-m2m", {"kind": "api_key", "api_key": "k"})
     SecretAuth(arn).headers()
     reported = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
-    assert [r["secret"] for r in reported if SECRET_AGE_METRIC in r] == [
+    assert [r["secret"] for r in reported if CREDENTIAL_AGE_DAYS in r] == [
         "dev-order-to-invoice-cred-xero-m2m"
     ]

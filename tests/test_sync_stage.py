@@ -25,6 +25,7 @@ from test_sync_harness import (
     sync_env,
 )
 
+from contract import environment as var
 from provisioner.rehearsal.vendors.salesforce import SalesforceFake
 
 BUCKET = "dev-order-to-invoice-stage-111111111111"
@@ -36,7 +37,7 @@ def staged(
 ) -> tuple[FakeSystem, FakeSystem]:
     create_state_table(STATE_TABLE)
     systems = _systems(fake_system, monkeypatch)
-    monkeypatch.setenv("STAGE_BUCKET", BUCKET)
+    monkeypatch.setenv(var.STAGE_BUCKET, BUCKET)
     return systems
 
 
@@ -112,12 +113,12 @@ def test_a_bulk_read_stages_each_result_page_once_and_a_retry_resumes_at_the_fai
         source_system="salesforce",
         target_system="snowflake",
     )
-    monkeypatch.setenv("SOURCE_CONNECTOR", "salesforce")
+    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
     monkeypatch.setenv(
-        "SOURCE_CREDENTIAL_SECRET_ARN", create_secret("dev-stage-sf", org.credential())
+        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-stage-sf", org.credential())
     )
-    monkeypatch.setenv("SOURCE_BULK_QUERY", "true")
-    monkeypatch.setenv("STAGE_BUCKET", BUCKET)
+    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
+    monkeypatch.setenv(var.STAGE_BUCKET, BUCKET)
     boto3.client("s3").create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )

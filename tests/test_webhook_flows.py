@@ -15,6 +15,7 @@ import pytest
 import yaml
 from roadmap_examples import EXAMPLE, problems_after
 
+from contract import environment as var
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 from provisioner.program import ProgramRun, RecordedResource, run_program
 from roadmap.integrations import WebhookScheme
@@ -106,11 +107,11 @@ def test_ingress_verifies_with_the_signing_secret_and_enqueues_into_the_flows_qu
 ) -> None:
     env = _named(run, f"{NAME}-webhook").inputs["environment"]["variables"]
 
-    assert env["WEBHOOK_SCHEME"] == "shopify"
-    assert env["WEBHOOK_OBJECT"] == "refund"
-    assert env["SIGNING_SECRET_ARN"] == _named(run, f"{NAME}-cred-shopify-webhook").outputs["arn"]
-    assert env["QUEUE_URL"] == _named(run, f"{NAME}-queue").outputs["url"]
-    assert env["STATE_TABLE"] == _named(run, f"{NAME}-state").inputs["name"]
+    assert env[var.WEBHOOK_SCHEME] == "shopify"
+    assert env[var.WEBHOOK_OBJECT] == "refund"
+    assert env[var.SIGNING_SECRET_ARN] == _named(run, f"{NAME}-cred-shopify-webhook").outputs["arn"]
+    assert env[var.QUEUE_URL] == _named(run, f"{NAME}-queue").outputs["url"]
+    assert env[var.STATE_TABLE] == _named(run, f"{NAME}-state").inputs["name"]
 
 
 def test_only_the_ingress_reads_the_signing_secret(run: ProgramRun) -> None:

@@ -23,6 +23,7 @@ from test_sync_harness import (
     receive_all,
 )
 
+from contract import environment as var
 from integration_sync.webhook import Rejected, verify
 from provisioner.rehearsal.checks.webhooks import vendor_headers
 from provisioner.sdk_seams import clear_powertools_providers
@@ -118,11 +119,11 @@ def ingress(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[st
         {"kind": "webhook_signing_secret", "scheme": "hmac-sha256", "signing_secret": SECRET},
     )
     env = {
-        "WEBHOOK_SCHEME": "stripe",
-        "WEBHOOK_OBJECT": "subscription",
-        "SIGNING_SECRET_ARN": arn,
-        "STATE_TABLE": create_state_table("dev-subscription-to-crm-state"),
-        "QUEUE_URL": queues.url,
+        var.WEBHOOK_SCHEME: "stripe",
+        var.WEBHOOK_OBJECT: "subscription",
+        var.SIGNING_SECRET_ARN: arn,
+        var.STATE_TABLE: create_state_table("dev-subscription-to-crm-state"),
+        var.QUEUE_URL: queues.url,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -196,11 +197,11 @@ def test_a_delivery_that_could_not_be_enqueued_is_accepted_when_retried(
     import os
 
     headers = sign("stripe", BODY)
-    queue_url = os.environ["QUEUE_URL"]
-    monkeypatch.setenv("QUEUE_URL", queue_url.replace("dev-subscription", "gone-subscription"))
+    queue_url = os.environ[var.QUEUE_URL]
+    monkeypatch.setenv(var.QUEUE_URL, queue_url.replace("dev-subscription", "gone-subscription"))
     with pytest.raises(boto3.client("sqs").exceptions.QueueDoesNotExist):
         ingress(headers)
-    monkeypatch.setenv("QUEUE_URL", queue_url)
+    monkeypatch.setenv(var.QUEUE_URL, queue_url)
 
     retried = ingress(headers)  # the vendor retries the same delivery
 
