@@ -5,7 +5,7 @@ Each module holds one thing a reader looks for; import from it directly (this pa
 exports nothing, so loading one module does not load the rest):
 
 - ``model``: the whole roadmap; ``systems``: systems and objects; ``integrations``: an
-  integration and its parts; ``fields``: environments, name rules, the base model;
+  integration and its parts; ``fields``: the name rules and the base model;
 - ``rules`` and ``connector_rules``: the rules that span entries;
 - ``problems``: a problem's location and plain words; ``io``: reading files, loading;
 - ``evidence``: exit-criteria evidence; ``budget``: the Salesforce API budget;
