@@ -11,14 +11,14 @@ from typing import Any
 import pulumi_policy.policy as sdk
 import pytest
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import (
-    EnforcementLevel,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from integration_policies import _once
 from provisioner.policy_harness.wire import analyze_request, stack_resource
+
+# The SDK's AnalyzeStack before any test installs the memo (the pack replaces it).
+_STOCK_ANALYZE_STACK: Any = sdk._PolicyAnalyzerServicer.AnalyzeStack
 
 QUEUE: dict[str, Any] = {
     "urn": "urn:pulumi:dev::p::aws:sqs/queue:Queue::lead-to-account-queue",
@@ -40,7 +40,7 @@ def memo(monkeypatch: pytest.MonkeyPatch) -> None:
     servicer = sdk._PolicyAnalyzerServicer
     for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))
-    for name in _once._SERVICER_METHODS:
+    for name in (*_once._SERVICER_METHODS, "AnalyzeStack"):
         monkeypatch.setattr(servicer, name, getattr(servicer, name))
     monkeypatch.setattr(servicer, "_once_installed", False, raising=False)
     assert _once.install()
@@ -118,3 +118,47 @@ def test_installs_nothing_for_an_sdk_it_was_not_written_for(
     original = getattr(sdk, "deserialize_properties")  # noqa: B009 - not exported
     assert _once.install() is False
     assert getattr(sdk, "deserialize_properties") is original  # noqa: B009
+
+
+def _stack_servicer(seen: list[Any]) -> Any:
+    """Stack policies that report, see parents, and cannot judge at preview."""
+
+    def reporting(args: Any, report: Any) -> None:
+        seen.append(args.resources)
+        for r in args.resources:
+            report(f"{r.name} under {r.parent.name if r.parent else None}", r.urn)
+
+    def unknown(args: Any, report: Any) -> None:
+        seen.append(args.resources)
+        raise UnknownValueError(UNKNOWN_STRING_VALUE, ["dev-lead-to-account-queue.policy"])
+
+    policies = [
+        StackValidationPolicy(name="reporting", description="r", validate=reporting),
+        StackValidationPolicy(name="unknown", description="u", validate=unknown),
+        ResourceValidationPolicy(name="resource", description="x", validate=lambda a, r: None),
+    ]
+    return sdk._PolicyAnalyzerServicer("t", "1", policies, EnforcementLevel.MANDATORY)
+
+
+def _stack_request() -> Any:
+    child = {**TOPIC, "parent": QUEUE["urn"]}
+    return analyzer_pb2.AnalyzeStackRequest(resources=[stack_resource(r) for r in (QUEUE, child)])
+
+
+def test_every_stack_policy_reads_one_build_of_the_stack_and_reports_as_the_sdk(
+    memo: None,
+) -> None:
+    before: list[Any] = []
+    after: list[Any] = []
+    # The SDK's own AnalyzeStack, as it ran before install() (kept by the fixture's patch).
+    expected = _STOCK_ANALYZE_STACK(_stack_servicer(before), _stack_request(), None)
+    servicer = _stack_servicer(after)
+    response = servicer.AnalyzeStack(_stack_request(), None)
+
+    assert response == expected  # diagnostics, preview message, levels, in the same order
+    assert [d.message.splitlines()[-1] for d in response.diagnostics][:2] == [
+        "lead-to-account-queue under None",
+        "lead-to-account-alerts under lead-to-account-queue",
+    ]
+    assert after[0] is after[1]  # built once for both policies, not once per policy
+    assert before[0] is not before[1]

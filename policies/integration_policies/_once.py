@@ -1,4 +1,4 @@
-"""Deserialise each resource once per gRPC call instead of once per policy.
+"""Deserialise each resource, and build the stack, once per gRPC call instead of once per policy.
 
 pulumi-policy 1.21.0 turns a resource's protobuf `Struct` into the read-only proxy a policy
 reads (`json_format.MessageToDict`, then `deserialize_properties`, then
@@ -16,6 +16,12 @@ while the entry exists. The proxies are shared between policies: a rule must not
 `args.props` (none does; the SDK's proxy allows it only for remediations, which this pack
 has none of).
 
+Even memoised, the SDK's `AnalyzeStack` still walked every resource once per stack policy to
+build its `PolicyResource` objects, parents and dependencies: that walk, not the rules, was
+then the largest part of a check. `install()` replaces `AnalyzeStack` with the same steps
+(`_analyze_stack`) done once per call, every stack policy getting its own args, config and
+report over the one list; like the proxies, the resources must not be written to.
+
 Only the pack's `__main__.py` calls `install()`. With any other pulumi-policy version, or if
 the SDK's internals moved, it installs nothing and returns False: the pack is then slower,
 never different.
@@ -28,8 +34,10 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
+from inspect import isawaitable
 from typing import Any
 
 import pulumi_policy.policy as _sdk
@@ -42,10 +50,18 @@ __all__ = ["SDK_VERSION", "DictProxy", "ListProxy", "install"]
 
 SDK_VERSION = "1.21.0"  # the version whose Analyze/AnalyzeStack loops this module matches
 _memo = threading.local()
+_SDK: Any = _sdk  # the SDK module's own names, some of them private, read as it has them
 _SERVICER_METHODS = (
     "_configure_runtime_settings",
     "_get_resource_options",
     "_get_provider_resource",
+)
+# What the replaced AnalyzeStack calls of the servicer besides those.
+_STACK_METHODS = (
+    "_get_enforcement_level",
+    "_create_report_violation",
+    "_get_policy_config",
+    "_map_enforcement_level",
 )
 
 
@@ -78,6 +94,90 @@ def _once_per_request(method: Callable[..., Any], step: str) -> Callable[..., An
     return memoised
 
 
+def _stack_resources(servicer: Any, request: Any) -> list[Any]:
+    """The stack's resources as `AnalyzeStack` hands them to a stack policy, parents and
+    dependencies linked (the SDK's own steps, from its loop over the policies)."""
+    intermediates = []
+    for r in request.resources:
+        props = _SDK.unknown_checking_proxy(
+            _SDK.deserialize_properties(_SDK.json_format.MessageToDict(r.properties))
+        )
+        opts = servicer._get_resource_options(r)
+        provider = servicer._get_provider_resource(r)
+        resource = _SDK.PolicyResource(r.type, props, r.urn, r.name, opts, provider, None, [], {})
+        depends = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
+        intermediates.append((resource, r.parent, list(r.dependencies), depends))
+    by_urn = {i[0].urn: i[0] for i in intermediates}
+    for resource, parent, dependencies, depends in intermediates:
+        if parent is not None and parent in by_urn:
+            resource.parent = by_urn[parent]
+        resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
+        for key, urns in depends.items():
+            resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
+    return [i[0] for i in intermediates]
+
+
+def _analyze_stack(self: Any, request: Any, _context: Any) -> Any:
+    """`AnalyzeStack` of pulumi-policy 1.21.0 with the resources built once for every stack
+    policy instead of once per policy (the SDK's loop rebuilt all of them for each of the
+    pack's 24 stack policies); each policy still gets its own args, config and report."""
+    self._configure_runtime_settings()
+    response = _SDK.proto.AnalyzeResponse()
+    resources: list[Any] | None = None
+    levels = _SDK.EnforcementLevel
+    for policy in self._PolicyAnalyzerServicer__policies:
+        level = self._get_enforcement_level(policy)
+        if level == levels.DISABLED or not isinstance(policy, _SDK.StackValidationPolicy):
+            continue
+        if level == levels.REMEDIATE:  # stack policies cannot remediate: mandatory, as the SDK
+            level = levels.MANDATORY
+        report = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
+        if resources is None:
+            resources = _stack_resources(self, request)
+        args = _SDK.StackValidationArgs(
+            resources,
+            self._get_policy_config(policy.name),
+            self._PolicyAnalyzerServicer__stack_tags,
+        )
+        _run(self, policy, args, report, response)
+    return response
+
+
+def _run(self: Any, policy: Any, args: Any, report: Any, response: Any) -> None:
+    """One policy's validate; its preview and not-applicable outcomes recorded as the SDK's."""
+    pack = self._PolicyAnalyzerServicer__policy_pack_name
+    version = self._PolicyAnalyzerServicer__policy_pack_version
+    try:
+        result: Any = policy.validate(args, report)
+        if isawaitable(result):
+            loop = asyncio.new_event_loop()
+            loop.run_until_complete(result)  # as a Task, as the SDK runs it
+            loop.close()
+    except _SDK.UnknownValueError as e:
+        message = (
+            f"can't run policy '{policy.name}' from policy pack '{pack}@v{version}' during "
+            f"preview: {e.message}"
+        )
+        advisory = self._map_enforcement_level(_SDK.EnforcementLevel.ADVISORY)
+        response.diagnostics.append(
+            _SDK.proto.AnalyzeDiagnostic(
+                policyName=policy.name,
+                policyPackName=pack,
+                policyPackVersion=version,
+                message=message,
+                urn="",
+                description=policy.description,
+                enforcementLevel=advisory,
+            )
+        )
+    except _SDK._NotApplicableError as e:
+        response.not_applicable.append(
+            _SDK.proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
+        )
+
+
 class _JsonFormat:
     """Stands in for `json_format` inside pulumi_policy.policy (the SDK uses only this)."""
 
@@ -88,11 +188,22 @@ class _JsonFormat:
 def install() -> bool:
     """Memoise the SDK's per-policy deserialisation per call; False if the SDK does not match."""
     servicer = getattr(_sdk, "_PolicyAnalyzerServicer", None)
-    needed = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    needed = (
+        "json_format",
+        "deserialize_properties",
+        "unknown_checking_proxy",
+        "proto",
+        "PolicyResource",
+        "StackValidationArgs",
+        "StackValidationPolicy",
+        "EnforcementLevel",
+        "UnknownValueError",
+        "_NotApplicableError",
+    )
     if (
         VERSION != SDK_VERSION
         or servicer is None
-        or not all(hasattr(servicer, name) for name in _SERVICER_METHODS)
+        or not all(hasattr(servicer, name) for name in (*_SERVICER_METHODS, *_STACK_METHODS))
         or not all(hasattr(_sdk, name) for name in needed)
     ):
         return False
@@ -112,5 +223,6 @@ def install() -> bool:
     servicer._configure_runtime_settings = configure_then_forget
     for method in ("_get_resource_options", "_get_provider_resource"):
         setattr(servicer, method, _once_per_request(getattr(servicer, method), method))
+    servicer.AnalyzeStack = _analyze_stack
     servicer._once_installed = True
     return True

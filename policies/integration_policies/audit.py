@@ -117,7 +117,7 @@ def audit_trail_covers_stack(args: StackValidationArgs, report: ReportViolation)
     (`create`, the default) or relies on an organisation trail (an ARN: the rehearsal checks
     it) or none (`none`, refused in prod by the stack settings).
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     trails = list(view.of_type(CLOUDTRAIL_TRAIL))
     functions = list(view.of_type(LAMBDA_FUNCTION))
     secrets = list(view.of_type(SECRETS_MANAGER_SECRET))
@@ -219,7 +219,7 @@ def cloudtrail_hardened(args: StackValidationArgs, report: ReportViolation) -> N
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for trail in view.of_type(CLOUDTRAIL_TRAIL):
         if trail.get("enableLogFileValidation") is not True:
             report(
@@ -278,7 +278,7 @@ def audit_bucket_private(args: StackValidationArgs, report: ReportViolation) -> 
 
     Config: none.
     """
-    view = StackView(args)
+    view = StackView.shared(args, report)
     for trail in view.of_type(CLOUDTRAIL_TRAIL):
         bucket = view.find(trail.get("s3BucketName"), S3_BUCKET)
         if bucket is None:
