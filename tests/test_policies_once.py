@@ -17,7 +17,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 from integration_policies import _once
 from provisioner.policy_harness.wire import analyze_request, stack_resource
 
-# The SDK's AnalyzeStack before any test installs the memo (the pack replaces it).
+# The SDK's own Analyze and AnalyzeStack, before any test installs the pack's (which replace them).
+_STOCK_ANALYZE: Any = sdk._PolicyAnalyzerServicer.Analyze
 _STOCK_ANALYZE_STACK: Any = sdk._PolicyAnalyzerServicer.AnalyzeStack
 
 QUEUE: dict[str, Any] = {
@@ -40,7 +41,7 @@ def memo(monkeypatch: pytest.MonkeyPatch) -> None:
     servicer = sdk._PolicyAnalyzerServicer
     for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))
-    for name in (*_once._SERVICER_METHODS, "AnalyzeStack"):
+    for name in (*_once._SERVICER_METHODS, "Analyze", "AnalyzeStack"):
         monkeypatch.setattr(servicer, name, getattr(servicer, name))
     monkeypatch.setattr(servicer, "_once_installed", False, raising=False)
     assert _once.install()
@@ -162,3 +163,41 @@ def test_every_stack_policy_reads_one_build_of_the_stack_and_reports_as_the_sdk(
     ]
     assert after[0] is after[1]  # built once for both policies, not once per policy
     assert before[0] is not before[1]
+
+
+def test_every_resource_policy_reads_one_reading_of_the_resource_and_reports_as_the_sdk(
+    memo: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def servicer(seen: list[Any]) -> Any:
+        def tagged(args: Any, report: Any) -> None:
+            seen.append(args.props)
+            if args.props.get("tags") is None:
+                report(f"{args.name} untagged")
+
+        def unknown(args: Any, report: Any) -> None:
+            seen.append(args.props)
+            raise UnknownValueError(UNKNOWN_STRING_VALUE, [f"{args.name}.policy"])
+
+        policies = [
+            ResourceValidationPolicy(name="tagged", description="t", validate=tagged),
+            ResourceValidationPolicy(name="unknown", description="u", validate=unknown),
+            StackValidationPolicy(name="stack", description="s", validate=lambda a, r: None),
+        ]
+        return sdk._PolicyAnalyzerServicer("t", "1", policies, EnforcementLevel.MANDATORY)
+
+    before: list[Any] = []
+    after: list[Any] = []
+    expected = _STOCK_ANALYZE(servicer(before), analyze_request(TOPIC), None)
+    reads: list[Any] = []
+    read = getattr(sdk, "deserialize_properties")  # noqa: B009 - (the memo's) not exported
+
+    def counted(*args: Any) -> Any:
+        reads.append(args)
+        return read(*args)
+
+    monkeypatch.setattr(sdk, "deserialize_properties", counted)
+    response = servicer(after).Analyze(analyze_request(TOPIC), None)
+
+    assert response == expected
+    assert [d.policyName for d in response.diagnostics] == ["tagged", "unknown"]
+    assert len(reads) == 1 and after[0] is after[1]  # one reading for both policies

@@ -16,11 +16,12 @@ while the entry exists. The proxies are shared between policies: a rule must not
 `args.props` (none does; the SDK's proxy allows it only for remediations, which this pack
 has none of).
 
-Even memoised, the SDK's `AnalyzeStack` still walked every resource once per stack policy to
-build its `PolicyResource` objects, parents and dependencies: that walk, not the rules, was
-then the largest part of a check. `install()` replaces `AnalyzeStack` with the same steps
-(`_analyze_stack`) done once per call, every stack policy getting its own args, config and
-report over the one list; like the proxies, the resources must not be written to.
+Even memoised, the SDK's loops still asked for every resource once per policy, and
+`AnalyzeStack` built every `PolicyResource`, parent and dependency once per stack policy:
+that walk, not the rules, was then the largest part of a check. `install()` replaces
+`Analyze` and `AnalyzeStack` with the same steps (`_analyze`, `_analyze_stack`) done once per
+call, every policy getting its own args, config and report over the one reading; like the
+proxies, the resources must not be written to.
 
 Only the pack's `__main__.py` calls `install()`. With any other pulumi-policy version, or if
 the SDK's internals moved, it installs nothing and returns False: the pack is then slower,
@@ -117,6 +118,52 @@ def _stack_resources(servicer: Any, request: Any) -> list[Any]:
     return [i[0] for i in intermediates]
 
 
+def _analyze(self: Any, request: Any, _context: Any) -> Any:
+    """`Analyze` of pulumi-policy 1.21.0 with the resource read once for every resource
+    policy instead of once per policy; each policy still gets its own args, config and report."""
+    self._configure_runtime_settings()
+    response = _SDK.proto.AnalyzeResponse()
+    read: tuple[Any, Any, Any] | None = None
+    levels = _SDK.EnforcementLevel
+    for policy in self._PolicyAnalyzerServicer__policies:
+        level = self._get_enforcement_level(policy)
+        if level == levels.DISABLED or not isinstance(policy, _SDK.ResourceValidationPolicy):
+            continue
+        if not policy.has_validation():
+            response.not_applicable.append(
+                _SDK.proto.PolicyNotApplicable(
+                    policy_name=policy.name, reason="Policy does not implement validate"
+                )
+            )
+            continue
+        if level == levels.REMEDIATE:  # still violated after remediation: mandatory, as the SDK
+            level = levels.MANDATORY
+        report = self._create_report_violation(
+            response, policy.name, policy.description, level, policy.severity
+        )
+        if read is None:
+            read = (
+                _SDK.unknown_checking_proxy(
+                    _SDK.deserialize_properties(_SDK.json_format.MessageToDict(request.properties))
+                ),
+                self._get_resource_options(request),
+                self._get_provider_resource(request),
+            )
+        props, opts, provider = read
+        args = _SDK.ResourceValidationArgs(
+            request.type,
+            props,
+            request.urn,
+            request.name,
+            opts,
+            provider,
+            self._get_policy_config(policy.name),
+            self._PolicyAnalyzerServicer__stack_tags,
+        )
+        _run(self, policy, args, report, response)
+    return response
+
+
 def _analyze_stack(self: Any, request: Any, _context: Any) -> Any:
     """`AnalyzeStack` of pulumi-policy 1.21.0 with the resources built once for every stack
     policy instead of once per policy (the SDK's loop rebuilt all of them for each of the
@@ -194,6 +241,8 @@ def install() -> bool:
         "unknown_checking_proxy",
         "proto",
         "PolicyResource",
+        "ResourceValidationArgs",
+        "ResourceValidationPolicy",
         "StackValidationArgs",
         "StackValidationPolicy",
         "EnforcementLevel",
@@ -223,6 +272,7 @@ def install() -> bool:
     servicer._configure_runtime_settings = configure_then_forget
     for method in ("_get_resource_options", "_get_provider_resource"):
         setattr(servicer, method, _once_per_request(getattr(servicer, method), method))
+    servicer.Analyze = _analyze
     servicer.AnalyzeStack = _analyze_stack
     servicer._once_installed = True
     return True

@@ -107,9 +107,13 @@ class StackView:
             for ident in res.ids:
                 self._index[ident].append(res)
         self.groups: dict[str, list[Res]] = defaultdict(list)
-        for res in self.resources:
+        # Position in the stack by type: `of_type` reads only the types asked for, in the
+        # stack's order, instead of scanning every resource each time a rule asks.
+        self._by_type: dict[str, list[tuple[int, Res]]] = defaultdict(list)
+        for at, res in enumerate(self.resources):
             if res.integration:
                 self.groups[res.integration].append(res)
+            self._by_type[res.type].append((at, res))
 
     def _owner(self, res: Res, by_urn: dict[str, Res]) -> str | None:
         seen: set[str] = set()
@@ -143,7 +147,11 @@ class StackView:
         return (r for r in self.of_type(*types) if r.integration)
 
     def of_type(self, *types: str) -> Iterator[Res]:
-        return (r for r in self.resources if r.type in types)
+        """The stack's resources of `types`, in the stack's order."""
+        found = [self._by_type.get(t, []) for t in dict.fromkeys(types)]
+        if len(found) == 1:
+            return (res for _, res in found[0])
+        return (res for _, res in sorted(p for group in found for p in group))
 
     def phase(self, integration: str) -> int | None:
         phases = [as_int(r.tags.get("phase")) for r in self.groups.get(integration, [])]
