@@ -118,22 +118,6 @@ def _fake_target() -> Iterator[tuple[str, type[_Target]]]:
         server.server_close()
 
 
-@contextlib.contextmanager
-def _environment(values: dict[str, str], drop: tuple[str, ...]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in (*values, *drop)}
-    os.environ.update(values)
-    for key in drop:
-        os.environ.pop(key, None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _order_change(order_id: str, sequence: int) -> str:
     """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge, then SQS."""
     commit_ms = int(time.time() * 1000) - 2_000
@@ -266,6 +250,7 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
     import botocore.handlers
     from moto import mock_aws
 
+    from provisioner.rehearsal.emulator import scoped_environ
     from provisioner.rehearsal.vendors import VendorServer
     from provisioner.rehearsal.vendors.salesforce import SalesforceFake
     from roadmap.budget import consumer_batching
@@ -286,7 +271,7 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
     }
     try:
         with (
-            _environment(aws_env, drop=("AWS_ENDPOINT_URL", "AWS_PROFILE")),
+            scoped_environ({**aws_env, "AWS_ENDPOINT_URL": None, "AWS_PROFILE": None}),
             mock_aws(),
             _fake_target() as (target_url, target),
             VendorServer(SalesforceFake()) as vendors,
@@ -351,9 +336,9 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
                 return failed
 
             # Warm up both: clients, the idempotency layer, the token and the connections.
-            with _environment(per_record_env, drop=()):
+            with scoped_environ(per_record_env):
                 consume(_events(_bodies(BATCH_SIZE, 999)))
-            with _environment(collections_env, drop=()):
+            with scoped_environ(collections_env):
                 consume(_events(_customer_changes(BATCH_SIZE, 999), size))
             runs: dict[str, list[tuple[float, int, int]]] = {"per_record": [], "collections": []}
             failures = 0
@@ -374,7 +359,7 @@ def bench_sync(records: int, repeats: int) -> dict[str, Any]:
                     ),
                 ]
                 for kind, env, events, calls in cases:
-                    with _environment(env, drop=()):
+                    with scoped_environ(env):
                         calls_before, aws_before = calls(), aws_requests.count
                         seconds, failed = timed(lambda: consume(events))  # noqa: B023
                         runs[kind].append(

@@ -25,7 +25,8 @@ import yaml
 
 import components.service_account
 from provisioner.cli import main
-from provisioner.rehearsal import Progress, access, rehearse
+from provisioner.rehearsal import Progress, rehearse
+from provisioner.rehearsal.access import matrix
 from provisioner.rehearsal.runner import EmulatorBackend
 from provisioner.rehearsal.vendors import VendorServer
 
@@ -185,7 +186,7 @@ def broken_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
 
     with pytest.MonkeyPatch.context() as patch:
         # No live foreign probes: the stolen grant must be caught by evaluation alone.
-        patch.setattr(access, "FOREIGN_LIVE_SAMPLE", 0)
+        patch.setattr(matrix, "FOREIGN_LIVE_SAMPLE", 0)
         patch.setattr(components.service_account, "_statement", with_stolen_grant)
         patch.setattr(EmulatorBackend, "create", create_without_redrive)
         return _rehearse_small(small_roadmap)

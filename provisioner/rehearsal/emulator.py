@@ -59,23 +59,23 @@ _CLIENT_CONFIG = Config(
 )
 
 
+def _set_environ(values: Mapping[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @contextmanager
 def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or, for None, remove) environment variables and restore them afterwards."""
     saved = {key: os.environ.get(key) for key in values}
     try:
-        for key, value in values.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _set_environ(values)
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        _set_environ(saved)
 
 
 class Emulator(Lifecycle):

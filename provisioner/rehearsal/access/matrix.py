@@ -20,16 +20,14 @@ Usage::
 
 from __future__ import annotations
 
-import functools
 import json
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
-from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionResult
 
 from contract.aws_types import (
     DYNAMODB_TABLE,
@@ -39,25 +37,15 @@ from contract.aws_types import (
     LAMBDA_FUNCTION,
     SECRETS_MANAGER_SECRET,
 )
-from provisioner.pack_modules import pack_module
+from provisioner.rehearsal.access.evaluation import could_allow, evaluate
+from provisioner.rehearsal.access.identity import Credentials, assume, identity_policies
 from provisioner.rehearsal.backend import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import Inventory
 from provisioner.rehearsal.result import Check
 
-__all__ = [
-    "Credentials",
-    "EvaluatedCalls",
-    "assume",
-    "could_allow",
-    "evaluate",
-    "evaluated_matrix",
-    "role_policies",
-    "sqs_matrix",
-    "user_policies",
-]
+__all__ = ["FOREIGN_LIVE_SAMPLE", "evaluated_matrix", "sqs_matrix"]
 
-Credentials = dict[str, str]
 Probe = Callable[[Any, str], object]
 
 # Each probe passes IAM and then fails SQS's own validation, so it never changes a queue.
@@ -126,18 +114,6 @@ class _Principal:
         return any(n in ("*", self.arn, root) for n in names)
 
 
-def assume(aws: Emulator, role_arn: str, session: str = "rehearsal") -> Credentials:
-    """Temporary credentials for ``role_arn`` from the emulator's STS."""
-    # Assumed while enforcement is off: the roles trust lambda.amazonaws.com, not a person,
-    # exactly as in AWS; what is under test is what the credentials may do afterwards.
-    creds = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
-    return {
-        "aws_access_key_id": creds["AccessKeyId"],
-        "aws_secret_access_key": creds["SecretAccessKey"],
-        "aws_session_token": creds["SessionToken"],
-    }
-
-
 def _outcome(call: Callable[[], Any]) -> str:
     """'allowed', 'denied', or 'error: ...' when IAM itself rejected the caller."""
     try:
@@ -164,7 +140,7 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     assume(aws, role.outputs["arn"], f"rehearsal-{deployed.name}"[:64]),
                     needs,
                     role.outputs["arn"],
-                    tuple(role_policies(aws, role.id)),
+                    tuple(identity_policies(aws, "role", role.id)),
                 )
             )
         for key in deployed.of_type(IAM_ACCESS_KEY):
@@ -176,7 +152,7 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     {"aws_access_key_id": key.id, "aws_secret_access_key": key.outputs["secret"]},
                     _PUSHER_NEEDS,
                     f"arn:aws:iam::{aws.account_id}:user/{user}",
-                    tuple(user_policies(aws, user)),
+                    tuple(identity_policies(aws, "user", user)),
                 )
             )
     return found
@@ -275,102 +251,6 @@ def _matrix_check(name: str, problems: list[str], count: int, what: str) -> Chec
     return Check(name, True, f"{count} {what} as expected (own allowed, others denied)")
 
 
-def role_policies(aws: Emulator, role_name: str) -> list[dict[str, Any]]:
-    """Every identity policy document of the role (inline and attached), from the emulator."""
-    iam = aws.client("iam")
-    documents: list[Any] = []
-    for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
-        documents.append(
-            iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
-        )
-    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(
-            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
-        )
-        documents.append(version["PolicyVersion"]["Document"])
-    return [json.loads(d) if isinstance(d, str) else d for d in documents]
-
-
-@functools.cache
-def _unconditioned_allow(statement: str) -> IAMPolicyStatement:
-    parsed = {k: v for k, v in json.loads(statement).items() if k != "Condition"}
-    return IAMPolicyStatement({**parsed, "Effect": "Allow"})
-
-
-def _statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found = document.get("Statement", [])
-    return [found] if isinstance(found, Mapping) else list(found)
-
-
-def could_allow(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
-    """Whether any context could let these policies allow `action` on `resource`.
-
-    An Allow counts whatever its condition says, and only an unconditional Deny takes it
-    back: the sound direction for proving a denial. (moto's own evaluator cannot be used
-    for that: it ignores condition operators it does not know, such as Bool, and answers
-    DENIED for an Allow whose condition fails; docs/moto-differences.md.)
-    """
-    allowed = False
-    for document in documents:
-        for statement in _statements_of(document):
-            probe = _unconditioned_allow(json.dumps(statement, sort_keys=True))
-            if probe.is_action_permitted(action, resource) != PermissionResult.PERMITTED:
-                continue
-            if statement.get("Effect") != "Deny":
-                allowed = True
-            elif "Condition" not in statement:
-                return False
-    return allowed
-
-
-def user_policies(aws: Emulator, user_name: str) -> list[dict[str, Any]]:
-    """Every identity policy document of the user (inline and attached), from the emulator."""
-    iam = aws.client("iam")
-    documents: list[Any] = [
-        iam.get_user_policy(UserName=user_name, PolicyName=name)["PolicyDocument"]
-        for name in iam.list_user_policies(UserName=user_name)["PolicyNames"]
-    ]
-    for attached in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]:
-        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-        version = iam.get_policy_version(
-            PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
-        )
-        documents.append(version["PolicyVersion"]["Document"])
-    return [json.loads(d) if isinstance(d, str) else d for d in documents]
-
-
-def evaluate(
-    policies: Iterable[Mapping[str, Any]],
-    action: str,
-    resource: str,
-    context: Mapping[str, str] | None = None,
-) -> bool:
-    """True when the identity policies allow ``action`` on ``resource`` (explicit deny wins).
-
-    Each statement is judged on its own: moto answers DENIED for a statement whose action
-    matches but whose condition does not, Allow or Deny alike, where IAM just does not
-    apply it (IAM user guide, "Policy evaluation logic"), so two Allows of one action under
-    different conditions (KMS through SQS in one, through Secrets Manager in the other)
-    would deny each other. A statement applies when, read as an Allow, moto permits.
-    """
-    allowed = False
-    for document in policies:
-        found = document.get("Statement", [])
-        for statement in found if isinstance(found, list) else [found]:
-            as_allow = {"Version": "2012-10-17", "Statement": [{**statement, "Effect": "Allow"}]}
-            applies = (
-                IAMPolicy(json.dumps(as_allow)).is_action_permitted(
-                    action, resource, incoming_condition_values=dict(context or {})
-                )
-                == PermissionResult.PERMITTED
-            )
-            if applies and statement.get("Effect") == "Deny":
-                return False
-            allowed = allowed or applies
-    return allowed
-
-
 def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
     """One check per integration: its roles' policies evaluated on every secret, key and table."""
     targets = [
@@ -385,7 +265,7 @@ def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
         problems: list[str] = []
         count = 0
         for role in deployed.roles:
-            policies = role_policies(aws, role.id)
+            policies = identity_policies(aws, "role", role.id)
             for owner, resource, action in targets:
                 if owner == deployed.name:
                     continue
@@ -413,7 +293,7 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
     role = deployed.role
     if role is None or (deployed.consumer is None and not deployed.of_type(DYNAMODB_TABLE)):
         return []  # phase 2 provisions no function: nothing runs with the role yet
-    policies = role_policies(aws, role.id)
+    policies = identity_policies(aws, "role", role.id)
     missing = []
     # Each function reads the secrets its environment names (a pusher's access key and an
     # unused signing secret: none), as itself: the ingress alone may read its signing
@@ -443,159 +323,3 @@ def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
                 f"role {role.id} may read the pusher's access key in {secret.outputs['arn']}"
             )
     return missing
-
-
-# ----------------------------------------------------------------------------- evaluated calls
-
-# The KMS permission Secrets Manager needs from the caller on the secret's key, per call
-# (Secrets Manager user guide, "Secret encryption and decryption": the caller's identity is
-# what KMS evaluates for GetSecretValue and PutSecretValue on a customer-managed key).
-_KMS_FOR_SECRET_CALL = {
-    "GetSecretValue": "kms:Decrypt",
-    "PutSecretValue": "kms:GenerateDataKey",
-}
-
-
-class EvaluatedCalls:
-    """Evaluates every call a boto3 client makes against a role's policies before it is sent.
-
-    moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
-    resource ``"*"`` instead of the secret's or user's ARN, so a correctly scoped role would
-    be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
-    secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
-    the access matrix; a denied call raises ``AccessDeniedException`` as AWS would, naming
-    the action and resource, and is never sent. Given the principal's ARN, a call on a secret
-    is also judged by the secret's resource policy, whose explicit Deny wins over any Allow
-    (IAM user guide, "Policy evaluation logic"); moto stores that policy but ignores it.
-
-    Usage::
-
-        calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
-        calls.attach(client)  # secretsmanager or iam
-        ...; calls.evaluated  # [(action, resource), ...] in call order
-    """
-
-    def __init__(
-        self,
-        aws: Emulator,
-        label: str,
-        policies: list[dict[str, Any]],
-        principal_arn: str | None = None,
-    ) -> None:
-        self.aws = aws
-        self.label = label
-        self.policies = policies
-        self.principal_arn = principal_arn
-        self._fences: dict[str, dict[str, Any] | None] = {}
-        self.evaluated: list[tuple[str, str]] = []
-        self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
-        self._arns: dict[tuple[str, str], str | None] = {}
-        self._clients: dict[str, Any] = {}
-
-    def _admin(self, service: str) -> Any:
-        """The deployer's client, for reading ARNs (creating a client costs ~0.1 s)."""
-        if service not in self._clients:
-            self._clients[service] = self.aws.client(service)
-        return self._clients[service]
-
-    def attach(self, client: Any) -> Any:
-        service = client.meta.service_model.service_id.hyphenize()
-        client.meta.events.register(f"before-parameter-build.{service}", self._before)
-        return client
-
-    def identity_allows(self, action: str, resource: str) -> bool:
-        """What the principal's own policies allow, whatever resource policies say."""
-        context = self._context
-        if action.startswith("kms:"):
-            # The KMS calls evaluated here are those Secrets Manager makes on the caller's
-            # behalf, so KMS sees them through that service (KMS developer guide,
-            # "kms:ViaService"); the roles' key grants are bound to it.
-            context = {
-                **context,
-                "kms:ViaService": f"secretsmanager.{self.aws.region}.amazonaws.com",
-            }
-        return evaluate(self.policies, action, resource, context)
-
-    def allows(self, action: str, resource: str) -> bool:
-        return self.identity_allows(action, resource) and not self._fenced(action, resource)
-
-    def _fenced(self, action: str, resource: str) -> bool:
-        """The secret's resource policy denies (or may deny) the principal this action."""
-        if self.principal_arn is None or not resource.startswith("arn:aws:secretsmanager:"):
-            return False
-        if resource not in self._fences:
-            found = self._admin("secretsmanager").get_resource_policy(SecretId=resource)
-            policy = found.get("ResourcePolicy")
-            self._fences[resource] = json.loads(policy) if policy else None
-        document = self._fences[resource]
-        fence = pack_module("fence")
-        return (
-            document is not None and fence.denies(document, action, self.principal_arn) is not False
-        )
-
-    def _before(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
-        prefix = model.service_model.signing_name  # the IAM action prefix
-        checks = [(f"{prefix}:{model.name}", self._resource(prefix, params))]
-        if prefix == "secretsmanager" and model.name in _KMS_FOR_SECRET_CALL:
-            key = self._secret_key(params["SecretId"])
-            if key:
-                checks.append((_KMS_FOR_SECRET_CALL[model.name], key))
-        for action, resource in checks:
-            self.evaluated.append((action, resource))
-            if not self.allows(action, resource):
-                why = (
-                    "its policies, evaluated"
-                    if not self.identity_allows(action, resource)
-                    else "an explicit deny in the secret's resource policy, evaluated"
-                )
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "AccessDeniedException",
-                            "Message": f"{self.label} is not authorized to perform {action} "
-                            f"on {resource} ({why})",
-                        },
-                        "ResponseMetadata": {"HTTPStatusCode": 400},
-                    },
-                    model.name,
-                )
-
-    def _resource(self, prefix: str, params: Mapping[str, Any]) -> str:
-        if prefix == "secretsmanager" and "SecretId" in params:
-            return self._lookup("secret", str(params["SecretId"]))
-        if prefix == "iam" and "UserName" in params:
-            return self._lookup("user", str(params["UserName"]))
-        if prefix == "iam" and "AccessKeyId" in params:
-            # A call naming only a key (GetAccessKeyLastUsed) acts on the user who owns it
-            # (Service Authorization Reference, IAM: resource type "user").
-            return self._lookup("key-owner", str(params["AccessKeyId"]))
-        return "*"
-
-    def _lookup(self, kind: str, name: str) -> str:
-        """The ARN of a secret (by name or ARN), a user, or a key's user, read as the deployer;
-        cached."""
-        if (kind, name) not in self._arns:
-            try:
-                if kind == "secret":
-                    arn = self._admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
-                elif kind == "key-owner":
-                    owner = self._admin("iam").get_access_key_last_used(AccessKeyId=name)
-                    arn = self._admin("iam").get_user(UserName=owner["UserName"])["User"]["Arn"]
-                else:
-                    arn = self._admin("iam").get_user(UserName=name)["User"]["Arn"]
-            except ClientError:
-                arn = name  # evaluated as named; the call itself will fail as not found
-            self._arns[(kind, name)] = arn
-        return str(self._arns[(kind, name)])
-
-    def _secret_key(self, secret_id: str) -> str | None:
-        """The ARN of the secret's customer-managed key (None for the AWS-managed one); cached."""
-        if ("key", secret_id) not in self._arns:
-            meta = self._admin("secretsmanager").describe_secret(SecretId=secret_id)
-            key_id = meta.get("KmsKeyId")
-            self._arns[("key", secret_id)] = (
-                str(self._admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
-                if key_id
-                else None
-            )
-        return self._arns[("key", secret_id)]

@@ -1,0 +1,174 @@
+"""Calls a boto3 client makes, evaluated against a principal's policies before they are sent.
+
+Usage::
+
+    calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
+    calls.attach(client)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from provisioner.pack_modules import pack_module
+from provisioner.rehearsal.access.evaluation import evaluate
+from provisioner.rehearsal.emulator import Emulator
+
+__all__ = ["EvaluatedCalls"]
+
+# The KMS permission Secrets Manager needs from the caller on the secret's key, per call
+# (Secrets Manager user guide, "Secret encryption and decryption": the caller's identity is
+# what KMS evaluates for GetSecretValue and PutSecretValue on a customer-managed key).
+_KMS_FOR_SECRET_CALL = {
+    "GetSecretValue": "kms:Decrypt",
+    "PutSecretValue": "kms:GenerateDataKey",
+}
+
+
+class EvaluatedCalls:
+    """Evaluates every call a boto3 client makes against a role's policies before it is sent.
+
+    moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
+    resource ``"*"`` instead of the secret's or user's ARN, so a correctly scoped role would
+    be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
+    secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
+    the access matrix; a denied call raises ``AccessDeniedException`` as AWS would, naming
+    the action and resource, and is never sent. Given the principal's ARN, a call on a secret
+    is also judged by the secret's resource policy, whose explicit Deny wins over any Allow
+    (IAM user guide, "Policy evaluation logic"); moto stores that policy but ignores it.
+
+    Usage::
+
+        calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
+        calls.attach(client)  # secretsmanager or iam
+        ...; calls.evaluated  # [(action, resource), ...] in call order
+    """
+
+    def __init__(
+        self,
+        aws: Emulator,
+        label: str,
+        policies: list[dict[str, Any]],
+        principal_arn: str | None = None,
+    ) -> None:
+        self.aws = aws
+        self.label = label
+        self.policies = policies
+        self.principal_arn = principal_arn
+        self._fences: dict[str, dict[str, Any] | None] = {}
+        self.evaluated: list[tuple[str, str]] = []
+        self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
+        self._arns: dict[tuple[str, str], str | None] = {}
+        self._clients: dict[str, Any] = {}
+
+    def _admin(self, service: str) -> Any:
+        """The deployer's client, for reading ARNs (creating a client costs ~0.1 s)."""
+        if service not in self._clients:
+            self._clients[service] = self.aws.client(service)
+        return self._clients[service]
+
+    def attach(self, client: Any) -> Any:
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-parameter-build.{service}", self._before)
+        return client
+
+    def identity_allows(self, action: str, resource: str) -> bool:
+        """What the principal's own policies allow, whatever resource policies say."""
+        context = self._context
+        if action.startswith("kms:"):
+            # The KMS calls evaluated here are those Secrets Manager makes on the caller's
+            # behalf, so KMS sees them through that service (KMS developer guide,
+            # "kms:ViaService"); the roles' key grants are bound to it.
+            context = {
+                **context,
+                "kms:ViaService": f"secretsmanager.{self.aws.region}.amazonaws.com",
+            }
+        return evaluate(self.policies, action, resource, context)
+
+    def allows(self, action: str, resource: str) -> bool:
+        return self.identity_allows(action, resource) and not self._fenced(action, resource)
+
+    def _fenced(self, action: str, resource: str) -> bool:
+        """The secret's resource policy denies (or may deny) the principal this action."""
+        if self.principal_arn is None or not resource.startswith("arn:aws:secretsmanager:"):
+            return False
+        if resource not in self._fences:
+            found = self._admin("secretsmanager").get_resource_policy(SecretId=resource)
+            policy = found.get("ResourcePolicy")
+            self._fences[resource] = json.loads(policy) if policy else None
+        document = self._fences[resource]
+        fence = pack_module("fence")
+        return (
+            document is not None and fence.denies(document, action, self.principal_arn) is not False
+        )
+
+    def _before(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        prefix = model.service_model.signing_name  # the IAM action prefix
+        checks = [(f"{prefix}:{model.name}", self._resource(prefix, params))]
+        if prefix == "secretsmanager" and model.name in _KMS_FOR_SECRET_CALL:
+            key = self._secret_key(params["SecretId"])
+            if key:
+                checks.append((_KMS_FOR_SECRET_CALL[model.name], key))
+        for action, resource in checks:
+            self.evaluated.append((action, resource))
+            if not self.allows(action, resource):
+                why = (
+                    "its policies, evaluated"
+                    if not self.identity_allows(action, resource)
+                    else "an explicit deny in the secret's resource policy, evaluated"
+                )
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "AccessDeniedException",
+                            "Message": f"{self.label} is not authorized to perform {action} "
+                            f"on {resource} ({why})",
+                        },
+                        "ResponseMetadata": {"HTTPStatusCode": 400},
+                    },
+                    model.name,
+                )
+
+    def _resource(self, prefix: str, params: Mapping[str, Any]) -> str:
+        if prefix == "secretsmanager" and "SecretId" in params:
+            return self._lookup("secret", str(params["SecretId"]))
+        if prefix == "iam" and "UserName" in params:
+            return self._lookup("user", str(params["UserName"]))
+        if prefix == "iam" and "AccessKeyId" in params:
+            # A call naming only a key (GetAccessKeyLastUsed) acts on the user who owns it
+            # (Service Authorization Reference, IAM: resource type "user").
+            return self._lookup("key-owner", str(params["AccessKeyId"]))
+        return "*"
+
+    def _lookup(self, kind: str, name: str) -> str:
+        """The ARN of a secret (by name or ARN), a user, or a key's user, read as the deployer;
+        cached."""
+        if (kind, name) not in self._arns:
+            try:
+                if kind == "secret":
+                    arn = self._admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                elif kind == "key-owner":
+                    owner = self._admin("iam").get_access_key_last_used(AccessKeyId=name)
+                    arn = self._admin("iam").get_user(UserName=owner["UserName"])["User"]["Arn"]
+                else:
+                    arn = self._admin("iam").get_user(UserName=name)["User"]["Arn"]
+            except ClientError:
+                arn = name  # evaluated as named; the call itself will fail as not found
+            self._arns[(kind, name)] = arn
+        return str(self._arns[(kind, name)])
+
+    def _secret_key(self, secret_id: str) -> str | None:
+        """The ARN of the secret's customer-managed key (None for the AWS-managed one); cached."""
+        if ("key", secret_id) not in self._arns:
+            meta = self._admin("secretsmanager").describe_secret(SecretId=secret_id)
+            key_id = meta.get("KmsKeyId")
+            self._arns[("key", secret_id)] = (
+                str(self._admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+                if key_id
+                else None
+            )
+        return self._arns[("key", secret_id)]
