@@ -49,7 +49,11 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 
 from provisioner.rehearsal.loopback import LoopbackServer
-from provisioner.rehearsal.signatures import keypair_jwt_subject, tba_signature_valid
+from provisioner.rehearsal.signatures import (
+    issue_tba_token,
+    keypair_jwt_subject,
+    tba_signature_valid,
+)
 
 __all__ = ["FakeSystems", "Fault", "Upsert"]
 
@@ -60,6 +64,17 @@ _ALTER_USER_KEY = re.compile(
     r"""ALTER USER "(?P<user>[^"]+)" SET RSA_PUBLIC_KEY(?P<two>_2)? = """
     r"""'(?P<key>[A-Za-z0-9+/=]+)'"""
 )
+
+
+# How a client proves it holds a working credential, per kind: the rotation function's own
+# client (secrets/credential_rotation/clients.py) and the call it makes.
+_ACCEPTANCE = {
+    "salesforce_jwt_bearer": ("SalesforceHttpClient", "exchange_jwt"),
+    "oauth_client_credentials": ("OAuthHttpIssuer", "token"),
+    "api_key": ("ApiKeyHttpIssuer", "whoami"),
+    "basic_token": ("BasicTokenHttpIssuer", "whoami"),
+    "snowflake_key_pair": ("SnowflakeHttpClient", "current_user"),
+}
 
 
 @dataclass
@@ -203,18 +218,8 @@ class FakeSystems(LoopbackServer):
                 "public_key_fingerprint": public_key_fingerprint(private_pem),
             }
         if kind == "netsuite_tba":
-            consumer_secret, token_secret = (std_secrets.token_hex(32) for _ in range(2))
-            token_id = std_secrets.token_hex(32)
-            with self.lock:
-                self.tba_tokens[token_id] = (consumer_secret, token_secret)
-            return {
-                **base,
-                "account_id": str(doc.get("account_id") or "1234567_SB1"),
-                "consumer_key": std_secrets.token_hex(32),
-                "consumer_secret": consumer_secret,
-                "token_id": token_id,
-                "token_secret": token_secret,
-            }
+            account_id = str(doc.get("account_id") or "1234567_SB1")
+            return {**base, "account_id": account_id, **issue_tba_token(self.tba_tokens, self.lock)}
         raise ValueError(f"no fake issuer for credential kind {kind!r} (IAM is the emulator)")
 
     def accepts(self, doc: dict[str, Any]) -> bool:
@@ -222,29 +227,15 @@ class FakeSystems(LoopbackServer):
         from provisioner.rotate import _handler_module
 
         _handler_module()
-        from credential_rotation.clients import (
-            ApiKeyHttpIssuer,
-            BasicTokenHttpIssuer,
-            IssuerError,
-            OAuthHttpIssuer,
-            SalesforceHttpClient,
-            SnowflakeHttpClient,
-        )
+        from credential_rotation import clients
 
+        probe = _ACCEPTANCE.get(doc["kind"])
+        if probe is None:
+            return False
+        client, call = probe
         try:
-            if doc["kind"] == "salesforce_jwt_bearer":
-                SalesforceHttpClient().exchange_jwt(doc)
-            elif doc["kind"] == "oauth_client_credentials":
-                OAuthHttpIssuer().token(doc)
-            elif doc["kind"] == "api_key":
-                ApiKeyHttpIssuer().whoami(doc)
-            elif doc["kind"] == "basic_token":
-                BasicTokenHttpIssuer().whoami(doc)
-            elif doc["kind"] == "snowflake_key_pair":
-                SnowflakeHttpClient().current_user(doc)
-            else:
-                return False
-        except IssuerError:
+            getattr(getattr(clients, client)(), call)(doc)
+        except clients.IssuerError:
             return False
         return True
 
@@ -254,24 +245,7 @@ class FakeSystems(LoopbackServer):
         return self._dispatch(Request(environ))(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        routes: list[tuple[str, str, str]] = [
-            ("POST", r"/sf/services/oauth2/token", "sf_token"),
-            ("PUT", r"/sf-admin/connected-apps/(?P<cid>[^/]+)/certificate", "sf_upload"),
-            ("POST", r"/oauth/token", "oauth_token"),
-            ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create"),
-            ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_list"),
-            ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get"),
-            ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del"),
-            ("GET", r"/keys/api-(?:keys|tokens)/current", "key_whoami"),
-            ("POST", r"/keys/api-(?:keys|tokens)", "key_create"),
-            ("GET", r"/keys/api-(?:keys|tokens)", "key_list"),
-            ("GET", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_get"),
-            ("DELETE", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_del"),
-            ("POST", r"/snowflake/api/v2/statements", "snowflake_sql"),
-            ("PATCH", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
-            ("DELETE", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write"),
-        ]
-        for method, pattern, op in routes:
+        for method, pattern, op, guard in _ROUTES:
             match = re.fullmatch(pattern, request.path)
             if match and request.method == method:
                 with self.lock:
@@ -281,10 +255,23 @@ class FakeSystems(LoopbackServer):
                     time.sleep(fault.delay)
                 elif fault:
                     return _error(fault.status, "injected_fault")
+                refused = self._refused(guard, request, match.groupdict())
+                if refused:
+                    return refused
                 handler = getattr(self, f"_{op}")
                 response: Response = handler(request, match.groupdict())
                 return response
         return _error(404, "not_found")
+
+    def _refused(self, guard: str, request: Request, groups: dict[str, str]) -> Response | None:
+        """A 401 unless the request carries what the route's ``guard`` asks for."""
+        if guard == "salesforce" and _bearer(request) not in self.sf_tokens:
+            return _error(401, "invalid_token")  # a token from the Salesforce login
+        if guard == "oauth" and self.tokens.get(_bearer(request)) != groups["cid"]:
+            return _error(401, "invalid_token")  # the client's own access token
+        if guard == "key" and not self._key_id(request):
+            return _error(401, "invalid_key")  # any key the service issued
+        return None
 
     def _fault(self, op: str, request: Request, groups: dict[str, str]) -> Fault | None:
         """The first injected fault for this request, if any (one of its ``times`` used)."""
@@ -328,8 +315,6 @@ class FakeSystems(LoopbackServer):
         return _json({"access_token": token, "instance_url": self.base_url})
 
     def _sf_upload(self, request: Request, groups: dict[str, str]) -> Response:
-        if _bearer(request) not in self.sf_tokens:
-            return _error(401, "invalid_token")
         if groups["cid"] not in self.apps:
             return _error(404, "not_found")
         certificate = (request.get_json(silent=True) or {}).get("certificate") or ""
@@ -365,12 +350,7 @@ class FakeSystems(LoopbackServer):
             i: s for i, s in self.oauth_secrets.items() if self.oauth_owners.get(i) == client_id
         }
 
-    def _oauth_authorised(self, request: Request, groups: dict[str, str]) -> bool:
-        return self.tokens.get(_bearer(request)) == groups["cid"]
-
     def _oauth_create(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
         secret_id, value = f"sec-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
         self.add_oauth_secret(groups["cid"], secret_id, value)
         with self.lock:
@@ -378,21 +358,15 @@ class FakeSystems(LoopbackServer):
         return _json({"id": secret_id, "secret": value}, 201)
 
     def _oauth_list(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
         owned = self._client_secrets(groups["cid"])
         return _json({"secrets": [{"id": i, "label": self.labels.get(i, "")} for i in owned]})
 
     def _oauth_get(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
         if groups["id"] in self._client_secrets(groups["cid"]):
             return _json({"id": groups["id"]})
         return _error(404, "not_found")
 
     def _oauth_del(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._oauth_authorised(request, groups):
-            return _error(401, "invalid_token")
         with self.lock:
             if self.oauth_owners.get(groups["id"]) == groups["cid"]:
                 self.oauth_secrets.pop(groups["id"], None)
@@ -413,8 +387,6 @@ class FakeSystems(LoopbackServer):
         return _json({"id": key_id}) if key_id else _error(401, "invalid_key")
 
     def _key_create(self, request: Request, _: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
         key_id, value = f"key-{std_secrets.token_hex(4)}", std_secrets.token_urlsafe(32)
         with self.lock:
             self.api_keys[key_id] = value
@@ -422,19 +394,13 @@ class FakeSystems(LoopbackServer):
         return _json({"id": key_id, "key": value}, 201)
 
     def _key_list(self, request: Request, _: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
         keys = [{"id": i, "label": self.labels.get(i, "")} for i in self.api_keys]
         return _json({"keys": keys})
 
     def _key_get(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
         return _json({"id": groups["id"]}) if groups["id"] in self.api_keys else _error(404)
 
     def _key_del(self, request: Request, groups: dict[str, str]) -> Response:
-        if not self._key_id(request):
-            return _error(401, "invalid_key")
         with self.lock:
             self.api_keys.pop(groups["id"], None)
         return Response(status=204)
@@ -442,7 +408,9 @@ class FakeSystems(LoopbackServer):
     # Target REST API ---------------------------------------------------------
     def _target_write(self, request: Request, groups: dict[str, str]) -> Response:
         authorised = (
-            _bearer(request) in self.tokens or self._key_id(request) or self._tba_valid(request)
+            _bearer(request) in self.tokens
+            or self._key_id(request)
+            or tba_signature_valid(request, self.tba_tokens)
         )
         if not authorised:
             return _error(401, "invalid_session_id")
@@ -456,12 +424,8 @@ class FakeSystems(LoopbackServer):
         return _json({"id": groups["id"], "created": True}, 201)
 
     # Snowflake SQL API ---------------------------------------------------------
-    def _sf_user_by_jwt(self, request: Request) -> str | None:
-        """The user whose slot-1 or slot-2 public key verifies the KEYPAIR_JWT, or None."""
-        return keypair_jwt_subject(request, self.snowflake_keys)
-
     def _snowflake_sql(self, request: Request, _: dict[str, str]) -> Response:
-        who = self._sf_user_by_jwt(request)
+        who = keypair_jwt_subject(request, self.snowflake_keys)  # slot 1 or 2 verifies it
         if who is None:
             return _json({"code": "390144", "message": "JWT token is invalid."}, 401)
         statement = str((request.get_json(silent=True) or {}).get("statement", ""))
@@ -483,15 +447,33 @@ class FakeSystems(LoopbackServer):
             self.snowflake_keys.setdefault(who, {})["2" if match["two"] else "1"] = pem
         return _json({"data": [["Statement executed successfully."]]})
 
-    # NetSuite token-based authentication -------------------------------------
-    def _tba_valid(self, request: Request) -> bool:
-        return tba_signature_valid(request, self.tba_tokens)
-
     def _token(self, client_id: str) -> str:
         token = std_secrets.token_urlsafe(16)
         with self.lock:
             self.tokens[token] = client_id
         return token
+
+
+# method, path, operation (the handler `_<op>` and the name faults use), and what a request
+# must carry: "salesforce" a token from the Salesforce login, "oauth" an access token of
+# the client in the path, "key" a key the service issued.
+_ROUTES: list[tuple[str, str, str, str]] = [
+    ("POST", r"/sf/services/oauth2/token", "sf_token", ""),
+    ("PUT", r"/sf-admin/connected-apps/(?P<cid>[^/]+)/certificate", "sf_upload", "salesforce"),
+    ("POST", r"/oauth/token", "oauth_token", ""),
+    ("POST", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_create", "oauth"),
+    ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets", "oauth_list", "oauth"),
+    ("GET", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_get", "oauth"),
+    ("DELETE", r"/oauth-admin/clients/(?P<cid>[^/]+)/secrets/(?P<id>[^/]+)", "oauth_del", "oauth"),
+    ("GET", r"/keys/api-(?:keys|tokens)/current", "key_whoami", ""),
+    ("POST", r"/keys/api-(?:keys|tokens)", "key_create", "key"),
+    ("GET", r"/keys/api-(?:keys|tokens)", "key_list", "key"),
+    ("GET", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_get", "key"),
+    ("DELETE", r"/keys/api-(?:keys|tokens)/(?P<id>[^/]+)", "key_del", "key"),
+    ("POST", r"/snowflake/api/v2/statements", "snowflake_sql", ""),
+    ("PATCH", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write", ""),
+    ("DELETE", r"/api/(?P<obj>[^/]+)/(?P<field>[^/]+)/(?P<id>[^/]+)", "target_write", ""),
+]
 
 
 def _label(request: Request) -> str:

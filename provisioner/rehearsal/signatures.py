@@ -17,17 +17,34 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 from collections.abc import Mapping
+from threading import Lock
 from urllib.parse import quote, unquote
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from werkzeug import Request
 
-__all__ = ["fingerprint", "keypair_jwt_subject", "tba_signature_valid"]
+__all__ = ["fingerprint", "issue_tba_token", "keypair_jwt_subject", "tba_signature_valid"]
 
 # Snowflake refuses key-pair JWTs that live longer than an hour ("Key-pair authentication").
 SNOWFLAKE_MAX_JWT_SECONDS = 3600
+
+
+def issue_tba_token(tokens: dict[str, tuple[str, str]], lock: Lock) -> dict[str, str]:
+    """A NetSuite TBA consumer and token, as an administrator issues them, enrolled in
+    ``tokens`` so that `tba_signature_valid` accepts their signatures."""
+    consumer_secret, token_secret = secrets.token_hex(32), secrets.token_hex(32)
+    token_id = secrets.token_hex(32)
+    with lock:
+        tokens[token_id] = (consumer_secret, token_secret)
+    return {
+        "consumer_key": secrets.token_hex(32),
+        "consumer_secret": consumer_secret,
+        "token_id": token_id,
+        "token_secret": token_secret,
+    }
 
 
 def tba_signature_valid(request: Request, tokens: Mapping[str, tuple[str, str]]) -> bool:
