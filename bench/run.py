@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,9 +24,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench`, `components`... importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO_ROOT, log, timed
+from bench.common import log
 
-__all__ = ["PROFILES", "bench_rehearsal", "main"]
+__all__ = ["PROFILES", "main"]
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
@@ -41,6 +39,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "sync_records": 200,
         "sync_repeats": 2,
         "import_runs": 3,
+        "rehearsal_sizes": (),
     },
     "full": {
         "plan_sizes": (10, 50, 200),
@@ -52,34 +51,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "sync_records": 1000,
         "sync_repeats": 3,
         "import_runs": 7,
+        "rehearsal_sizes": (10, 40),
     },
 }
 SECTIONS = ("plan", "check", "sync", "import", "rehearsal")
-
-
-def bench_rehearsal(stack: str = "dev") -> dict[str, Any]:
-    """Wall time of `provisioner rehearse --stack <stack>` on the example roadmap."""
-    if importlib.util.find_spec("provisioner.commands.rehearse") is None:
-        return {"seconds": None, "note": "not available: provisioner has no rehearse command"}
-    command = [sys.executable, "-m", "provisioner", "rehearse", "--stack", stack, "--json"]
-    seconds, done = timed(
-        lambda: subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
-    )
-    result: dict[str, Any] = {
-        "command": f"provisioner rehearse --stack {stack}",
-        "seconds": round(seconds, 2),
-        "exit_code": done.returncode,
-    }
-    try:
-        report = json.loads(done.stdout)
-        checks = report.get("checks", [])
-        result["resources_created"] = report.get("resources_created")
-        result["checks_passed"] = sum(1 for c in checks if c.get("ok"))
-        result["checks"] = len(checks)
-    except (ValueError, AttributeError):
-        result["note"] = "no JSON report: " + (done.stderr.strip().splitlines() or ["?"])[-1]
-    log(f"rehearsal: {seconds:.1f}s, exit {done.returncode}")
-    return result
 
 
 @contextlib.contextmanager
@@ -125,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.check import bench_check
     from bench.plan import bench_plan
+    from bench.rehearsal import bench_rehearsal, bench_rehearsal_scale
     from bench.sync import bench_import, bench_sync
 
     steps: dict[str, Callable[[], dict[str, Any]]] = {
@@ -134,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         "check": lambda: bench_check(p["check_integrations"], p["check_repeats"]),
         "sync": lambda: bench_sync(p["sync_records"], p["sync_repeats"]),
         "import": lambda: bench_import(p["import_runs"]),
-        "rehearsal": bench_rehearsal,
+        "rehearsal": lambda: {
+            **bench_rehearsal(),
+            "scale": bench_rehearsal_scale(p["rehearsal_sizes"]),
+        },
     }
     started = time.perf_counter()
     with _stdout_reserved() as emit:

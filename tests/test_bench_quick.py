@@ -63,3 +63,19 @@ def test_plan_bench_reports_both_sdk_variants_against_a_bare_program_of_equal_si
     assert result["linearity"]["sizes"] == [1, 2]
     assert result["linear_within_1_5x"] is None  # only judged between 10 and 200
     assert set(result["seconds_per_integration"]) == {"1", "2"}
+
+
+def test_a_rehearsal_child_reports_its_own_exit_code_and_peak_memory() -> None:
+    from bench.rehearsal import rehearse_in_child
+
+    result = rehearse_in_child("no-such-stack")
+
+    assert result["exit_code"] == 2  # a usage error, before any emulator starts
+    assert result["peak_rss_mb"] > 0
+    assert result["note"].startswith("no JSON report: ")
+
+
+def test_the_rehearsal_scale_needs_two_sizes_to_compare() -> None:
+    from bench.rehearsal import bench_rehearsal_scale
+
+    assert "note" in bench_rehearsal_scale((10,))

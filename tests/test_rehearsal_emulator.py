@@ -288,3 +288,36 @@ def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_che
         creator.create(CHATBOT_TYPE, "quote-to-order-alerts-chatbot-2", wrong)
     for fragment in ("not chatbot.amazonaws.com alone", "nothing", "'#alerts'"):
         assert fragment in str(caught.value)
+
+
+def test_functions_of_one_bundle_share_one_copy_of_its_code(aws: Any, tmp_path: Any) -> None:
+    import base64
+    import hashlib
+
+    # Without Docker, moto's server keeps functions in its "simple" Lambda backend.
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    creator = AwsCreator(aws)
+    _, role = creator.create(IAM_ROLE, "q-role", {"name": "dev-q-role", "assumeRolePolicy": TRUST})
+    bundle = _tiny_zip(aws)
+    for function in ("consumer", "reconcile"):
+        creator.create(
+            LAMBDA_FUNCTION,
+            f"q-{function}",
+            {
+                "name": f"dev-q-{function}",
+                "role": role["arn"],
+                "runtime": RUNTIME,
+                "handler": "handler.handler",
+                "code": {"archive": {"path": str(bundle)}},
+            },
+        )
+
+    backend = lambda_simple_backends[aws.account_id][aws.region]
+    consumer, reconcile = (backend.get_function(f"dev-q-{f}") for f in ("consumer", "reconcile"))
+    assert consumer.code_bytes is reconcile.code_bytes
+    assert "ZipFile" not in consumer.code
+    reported = aws.client("lambda").get_function(FunctionName="dev-q-consumer")["Configuration"]
+    zipped = bundle.read_bytes()
+    assert reported["CodeSize"] == len(zipped)
+    assert reported["CodeSha256"] == base64.b64encode(hashlib.sha256(zipped).digest()).decode()

@@ -25,12 +25,39 @@ from provisioner.rehearsal.backend import CreatedResource
 __all__ = ["Deployed", "Inventory"]
 
 
+class _Named:
+    """``deployed.queue``: the integration's resource of one role word and type, or None."""
+
+    def __init__(self, role: str, type_: str) -> None:
+        self.role, self.type = role, type_
+
+    def __get__(self, deployed: Deployed, owner: type[Deployed]) -> CreatedResource | None:
+        return deployed.named(self.role, self.type)
+
+
+class _All:
+    """``deployed.queues``: every resource of the integration of one type."""
+
+    def __init__(self, type_: str) -> None:
+        self.type = type_
+
+    def __get__(self, deployed: Deployed, owner: type[Deployed]) -> list[CreatedResource]:
+        return deployed.of_type(self.type)
+
+
 @dataclass
 class Deployed:
     """One integration's resources as they exist in the emulator."""
 
     name: str
     resources: list[CreatedResource] = field(default_factory=list)
+
+    role = _Named("role", IAM_ROLE)
+    roles = _All(IAM_ROLE)
+    queue = _Named("queue", SQS_QUEUE)
+    dlq = _Named("dlq", SQS_QUEUE)
+    queues = _All(SQS_QUEUE)
+    consumer = _Named("consumer", LAMBDA_FUNCTION)
 
     def of_type(self, type_: str) -> list[CreatedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -42,30 +69,6 @@ class Deployed:
             (r for r in self.resources if r.name == wanted and (type_ is None or r.type == type_)),
             None,
         )
-
-    @property
-    def role(self) -> CreatedResource | None:
-        return self.named("role", IAM_ROLE)
-
-    @property
-    def roles(self) -> list[CreatedResource]:
-        return self.of_type(IAM_ROLE)
-
-    @property
-    def queue(self) -> CreatedResource | None:
-        return self.named("queue", SQS_QUEUE)
-
-    @property
-    def dlq(self) -> CreatedResource | None:
-        return self.named("dlq", SQS_QUEUE)
-
-    @property
-    def queues(self) -> list[CreatedResource]:
-        return self.of_type(SQS_QUEUE)
-
-    @property
-    def consumer(self) -> CreatedResource | None:
-        return self.named("consumer", LAMBDA_FUNCTION)
 
     @property
     def topic(self) -> CreatedResource | None:
