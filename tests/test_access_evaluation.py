@@ -1,4 +1,5 @@
-"""`could_allow`: the evaluation that proves a principal is denied on another's queue."""
+"""`could_allow`: the evaluation that proves a principal is denied on another's queue, and the
+index that spares the evaluation of queues a principal's policies cannot name."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from provisioner.rehearsal.access import could_allow
+from provisioner.rehearsal.access.evaluation import ArnIndex
 
 QUEUE = "arn:aws:sqs:eu-west-1:111111111111:dev-lead-to-account-queue.fifo"
 OTHER = "arn:aws:sqs:eu-west-1:111111111111:dev-quote-to-order-queue.fifo"
@@ -20,36 +22,72 @@ def allow(resource: Any, action: Any = "sqs:ReceiveMessage", **extra: Any) -> di
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
-@pytest.mark.parametrize(
-    ("documents", "expected"),
-    [
-        ([policy(allow(OTHER))], False),
-        ([policy(allow([OTHER, QUEUE]))], True),
-        ([policy(allow("arn:aws:sqs:eu-west-1:111111111111:dev-lead-*"))], True),
-        ([policy(allow("*", "sqs:*"))], True),
-        ([policy(allow(QUEUE, "sqs:SendMessage"))], False),
-        # A conditioned Allow may grant in some request: it counts.
-        ([policy(allow(QUEUE, Condition={"Bool": {"aws:SecureTransport": "false"}}))], True),
-        # An unconditional Deny takes any Allow back; a conditioned one cannot be relied on.
-        ([policy(allow(QUEUE), {"Effect": "Deny", "Action": "sqs:*", "Resource": QUEUE})], False),
-        (
-            [
-                policy(allow(QUEUE)),
-                policy(
-                    {
-                        "Effect": "Deny",
-                        "Action": "sqs:*",
-                        "Resource": QUEUE,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ),
-            ],
-            True,
-        ),
-        # NotAction: every action but the one named.
-        ([policy({"Effect": "Allow", "NotAction": "sqs:SendMessage", "Resource": QUEUE})], True),
-        ([policy({"Effect": "Allow", "NotAction": "sqs:Receive*", "Resource": QUEUE})], False),
-    ],
-)
+CASES = [
+    ([policy(allow(OTHER))], False),
+    ([policy(allow([OTHER, QUEUE]))], True),
+    ([policy(allow("arn:aws:sqs:eu-west-1:111111111111:dev-lead-*"))], True),
+    ([policy(allow("*", "sqs:*"))], True),
+    ([policy(allow(QUEUE, "sqs:SendMessage"))], False),
+    # A conditioned Allow may grant in some request: it counts.
+    ([policy(allow(QUEUE, Condition={"Bool": {"aws:SecureTransport": "false"}}))], True),
+    # An unconditional Deny takes any Allow back; a conditioned one cannot be relied on.
+    ([policy(allow(QUEUE), {"Effect": "Deny", "Action": "sqs:*", "Resource": QUEUE})], False),
+    (
+        [
+            policy(allow(QUEUE)),
+            policy(
+                {
+                    "Effect": "Deny",
+                    "Action": "sqs:*",
+                    "Resource": QUEUE,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ),
+        ],
+        True,
+    ),
+    # NotAction: every action but the one named.
+    ([policy({"Effect": "Allow", "NotAction": "sqs:SendMessage", "Resource": QUEUE})], True),
+    ([policy({"Effect": "Allow", "NotAction": "sqs:Receive*", "Resource": QUEUE})], False),
+    # No Resource: moto applies the statement to every resource.
+    ([policy({"Effect": "Allow", "Action": "sqs:ReceiveMessage"})], True),
+    ([policy(allow("*", "cloudwatch:PutMetricData"))], False),
+]
+
+
+@pytest.mark.parametrize(("documents", "expected"), CASES)
 def test_could_allow(documents: list[dict[str, Any]], expected: bool) -> None:
     assert could_allow(documents, "sqs:ReceiveMessage", QUEUE) is expected
+
+
+@pytest.mark.parametrize(("documents", "expected"), CASES)
+def test_a_queue_the_index_leaves_out_is_one_no_statement_can_allow(
+    documents: list[dict[str, Any]], expected: bool
+) -> None:
+    nameable = ArnIndex([QUEUE, OTHER]).nameable(documents, ["sqs:ReceiveMessage"])
+
+    assert QUEUE in nameable or not could_allow(documents, "sqs:ReceiveMessage", QUEUE)
+    if expected:
+        assert QUEUE in nameable
+
+
+def test_the_index_names_only_what_a_statement_of_the_actions_can_match() -> None:
+    own = "arn:aws:sqs:eu-west-1:111111111111:dev-lead-to-account-"
+    documents = [
+        policy(allow(f"{own}*"), allow("*", "cloudwatch:PutMetricData")),
+        policy(allow(f"{own}dlq", "sqs:SendMessage")),
+    ]
+    index = ArnIndex([QUEUE, OTHER, f"{own}dlq", f"{own}x-queue"])
+
+    assert set(index.nameable(documents, ["sqs:ReceiveMessage"])) == {
+        QUEUE,
+        f"{own}dlq",
+        f"{own}x-queue",
+    }
+    assert set(index.nameable(documents, ["sqs:SendMessage"])) == {f"{own}dlq"}
+    assert set(index.nameable(documents, ["cloudwatch:PutMetricData"])) == {
+        QUEUE,
+        OTHER,
+        f"{own}dlq",
+        f"{own}x-queue",
+    }

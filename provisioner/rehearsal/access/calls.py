@@ -63,13 +63,6 @@ class EvaluatedCalls:
         self.evaluated: list[tuple[str, str]] = []
         self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
         self._arns: dict[tuple[str, str], str | None] = {}
-        self._clients: dict[str, Any] = {}
-
-    def _admin(self, service: str) -> Any:
-        """The deployer's client, for reading ARNs (creating a client costs ~0.1 s)."""
-        if service not in self._clients:
-            self._clients[service] = self.aws.client(service)
-        return self._clients[service]
 
     def attach(self, client: Any) -> Any:
         service = client.meta.service_model.service_id.hyphenize()
@@ -97,7 +90,7 @@ class EvaluatedCalls:
         if self.principal_arn is None or not resource.startswith("arn:aws:secretsmanager:"):
             return False
         if resource not in self._fences:
-            found = self._admin("secretsmanager").get_resource_policy(SecretId=resource)
+            found = self.aws.admin("secretsmanager").get_resource_policy(SecretId=resource)
             policy = found.get("ResourcePolicy")
             self._fences[resource] = json.loads(policy) if policy else None
         document = self._fences[resource]
@@ -150,12 +143,12 @@ class EvaluatedCalls:
         if (kind, name) not in self._arns:
             try:
                 if kind == "secret":
-                    arn = self._admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                    arn = self.aws.admin("secretsmanager").describe_secret(SecretId=name)["ARN"]
                 elif kind == "key-owner":
-                    owner = self._admin("iam").get_access_key_last_used(AccessKeyId=name)
-                    arn = self._admin("iam").get_user(UserName=owner["UserName"])["User"]["Arn"]
+                    owner = self.aws.admin("iam").get_access_key_last_used(AccessKeyId=name)
+                    arn = self.aws.admin("iam").get_user(UserName=owner["UserName"])["User"]["Arn"]
                 else:
-                    arn = self._admin("iam").get_user(UserName=name)["User"]["Arn"]
+                    arn = self.aws.admin("iam").get_user(UserName=name)["User"]["Arn"]
             except ClientError:
                 arn = name  # evaluated as named; the call itself will fail as not found
             self._arns[(kind, name)] = arn
@@ -164,10 +157,10 @@ class EvaluatedCalls:
     def _secret_key(self, secret_id: str) -> str | None:
         """The ARN of the secret's customer-managed key (None for the AWS-managed one); cached."""
         if ("key", secret_id) not in self._arns:
-            meta = self._admin("secretsmanager").describe_secret(SecretId=secret_id)
+            meta = self.aws.admin("secretsmanager").describe_secret(SecretId=secret_id)
             key_id = meta.get("KmsKeyId")
             self._arns[("key", secret_id)] = (
-                str(self._admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+                str(self.aws.admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
                 if key_id
                 else None
             )

@@ -9,14 +9,16 @@ Usage::
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
-__all__ = ["could_allow", "evaluate"]
+__all__ = ["ArnIndex", "could_allow", "evaluate"]
 
 
 @functools.cache
@@ -90,3 +92,61 @@ def evaluate(
                 return False
             allowed = allowed or applies
     return allowed
+
+
+# Where a Resource pattern stops being literal for moto's matcher, which reads it as a regular
+# expression with `*` as `.*` (IAMPolicyStatement._match): any ARN it matches starts with the
+# text before the first of these.
+_NOT_LITERAL = re.compile(r"[.*?+^$()\[\]{}|\\]")
+
+
+class ArnIndex:
+    """The ARNs a matrix judges, sorted, so that a principal's policies are evaluated only on
+    those one of its statements can name.
+
+    A statement applies to a resource only if its ``Resource`` matches the ARN, and a pattern
+    matches only ARNs that start with its literal head (``arn:aws:sqs:eu-west-1:1111:dev-q-``
+    for ``...:dev-q-*``). For every other ARN no statement concerning the actions applies, so
+    the evaluator could only answer "not allowed": the matrix judges it so without calling it,
+    and its work grows with what each principal can name, not with every pair.
+
+    Usage::
+
+        index = ArnIndex(queue_arns)
+        for arn in index.nameable(policies, ("sqs:SendMessage",)): ...
+    """
+
+    def __init__(self, arns: Iterable[str]) -> None:
+        self._sorted = sorted(set(arns))
+
+    def nameable(
+        self, documents: Iterable[Mapping[str, Any]], actions: Iterable[str]
+    ) -> Collection[str]:
+        """The ARNs some statement of ``documents`` that concerns one of ``actions`` can match."""
+        actions = tuple(actions)
+        found: set[str] = set()
+        for document in documents:
+            for statement in _statements_of(document):
+                if not _concerns(statement, actions):
+                    continue
+                patterns = statement.get("Resource")
+                if not patterns or "NotResource" in statement:
+                    return self._sorted  # moto applies such a statement to every resource
+                for pattern in [patterns] if isinstance(patterns, str) else patterns:
+                    found.update(self._starting(_NOT_LITERAL.split(str(pattern), 1)[0]))
+        return found
+
+    def _starting(self, head: str) -> Iterable[str]:
+        for arn in self._sorted[bisect.bisect_left(self._sorted, head) :]:
+            if not arn.startswith(head):
+                return
+            yield arn
+
+
+def _concerns(statement: Mapping[str, Any], actions: tuple[str, ...]) -> bool:
+    """Whether the statement's Action (or NotAction) can concern one of ``actions``."""
+    if "NotAction" in statement:
+        return True
+    # Without a Resource, moto's evaluator answers for the action alone.
+    probe = _as_allow(json.dumps({"Action": statement.get("Action", [])}), False)
+    return any(probe.is_action_permitted(a) == PermissionResult.PERMITTED for a in actions)

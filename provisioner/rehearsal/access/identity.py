@@ -22,7 +22,7 @@ def assume(aws: Emulator, role_arn: str, session: str = "rehearsal") -> Credenti
     """Temporary credentials for ``role_arn`` from the emulator's STS."""
     # Assumed while enforcement is off: the roles trust lambda.amazonaws.com, not a person,
     # exactly as in AWS; what is under test is what the credentials may do afterwards.
-    creds = aws.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    creds = aws.admin("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
     return {
         "aws_access_key_id": creds["AccessKeyId"],
         "aws_secret_access_key": creds["SecretAccessKey"],
@@ -33,7 +33,7 @@ def assume(aws: Emulator, role_arn: str, session: str = "rehearsal") -> Credenti
 def identity_policies(aws: Emulator, kind: str, name: str) -> list[dict[str, Any]]:
     """Every identity policy document of a ``role`` or ``user`` (inline and attached), read
     back from the emulator."""
-    iam = aws.client("iam")
+    iam = aws.admin("iam")
     principal = {f"{kind.capitalize()}Name": name}
     documents: list[Any] = [
         getattr(iam, f"get_{kind}_policy")(**principal, PolicyName=policy)["PolicyDocument"]

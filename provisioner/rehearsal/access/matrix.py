@@ -37,11 +37,11 @@ from contract.aws_types import (
     LAMBDA_FUNCTION,
     SECRETS_MANAGER_SECRET,
 )
-from provisioner.rehearsal.access.evaluation import could_allow, evaluate
+from provisioner.rehearsal.access.evaluation import ArnIndex, could_allow, evaluate
 from provisioner.rehearsal.access.identity import Credentials, assume, identity_policies
 from provisioner.rehearsal.backend import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
-from provisioner.rehearsal.inventory import Inventory
+from provisioner.rehearsal.inventory import Deployed, Inventory
 from provisioner.rehearsal.result import Check
 
 __all__ = ["FOREIGN_LIVE_SAMPLE", "evaluated_matrix", "sqs_matrix"]
@@ -92,6 +92,10 @@ class _Principal:
     needs: Mapping[str, tuple[str, ...]]
     arn: str
     policies: tuple[dict[str, Any], ...]  # its identity policies, as IAM holds them
+
+    def named_in(self, resource_policy: dict[str, Any] | None) -> bool:
+        """Whether a statement of the resource policy names this principal (or everyone)."""
+        return any(self._named(s) for s in (resource_policy or {}).get("Statement", []))
 
     def may(self, action: str, resource: str, resource_policy: dict[str, Any] | None) -> bool:
         """Whether any request could let this principal call `action` on `resource`.
@@ -179,6 +183,7 @@ def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
     principals = _principals(aws, inventory)
     queues = [(d.name, q) for d in inventory for q in d.queues]
     queue_policies = {q.id: _queue_policy(aws, q.id) for _, q in queues}
+    index = ArnIndex(q.outputs["arn"] for _, q in queues)
     problems: dict[str, list[str]] = {d.name: [] for d in inventory}
     live: dict[str, int] = dict.fromkeys(problems, 0)
     evaluated: dict[str, int] = dict.fromkeys(problems, 0)
@@ -201,10 +206,14 @@ def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
                     problem = _judged(principal, owner, queue, action, outcome, mine)
                     if problem:
                         problems[principal.integration].append(problem)
+            nameable = index.nameable(principal.policies, _SQS_PROBES)
             for owner, queue in foreign:
+                evaluated[principal.integration] += len(_SQS_PROBES)
+                policy = queue_policies[queue.id]
+                if queue.outputs["arn"] not in nameable and not principal.named_in(policy):
+                    continue  # nothing names this queue for it: no action can be allowed
                 for action in _SQS_PROBES:
-                    evaluated[principal.integration] += 1
-                    if principal.may(action, queue.outputs["arn"], queue_policies[queue.id]):
+                    if principal.may(action, queue.outputs["arn"], policy):
                         problems[principal.integration].append(
                             f"{principal.label} may {action} on {owner}'s queue "
                             f"{queue.outputs['name']} (evaluated)"
@@ -238,7 +247,7 @@ def _judged(
 
 
 def _queue_policy(aws: Emulator, url: str) -> dict[str, Any] | None:
-    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    attributes = aws.admin("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
     text = attributes.get("Attributes", {}).get("Policy")
     return json.loads(text) if text else None
 
@@ -260,22 +269,25 @@ def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
         for r in d.of_type(type_)
         for action in actions
     ]
+    index = ArnIndex(resource.outputs["arn"] for _, resource, _ in targets)
+    actions = sorted({action for _, _, action in targets})
+    context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
     checks = []
     for deployed in inventory:
         problems: list[str] = []
         count = 0
+        policies = {role.id: identity_policies(aws, "role", role.id) for role in deployed.roles}
         for role in deployed.roles:
-            policies = identity_policies(aws, "role", role.id)
+            nameable = index.nameable(policies[role.id], actions)
             for owner, resource, action in targets:
                 if owner == deployed.name:
                     continue
                 count += 1
-                context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
-                if evaluate(policies, action, resource.outputs["arn"], context):
-                    problems.append(
-                        f"role {role.id} may {action} on {owner}'s {resource.outputs['arn']}"
-                    )
-        problems.extend(_own_needs(aws, deployed))
+                arn = resource.outputs["arn"]
+                # An ARN none of its statements can name is not allowed (ArnIndex).
+                if arn in nameable and evaluate(policies[role.id], action, arn, context):
+                    problems.append(f"role {role.id} may {action} on {owner}'s {arn}")
+        problems.extend(_own_needs(deployed, policies))
         if count or problems:
             checks.append(
                 _matrix_check(
@@ -288,12 +300,12 @@ def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
     return checks
 
 
-def _own_needs(aws: Emulator, deployed: Any) -> list[str]:
+def _own_needs(deployed: Deployed, policies_of: Mapping[str, list[dict[str, Any]]]) -> list[str]:
     """What the integration's own role must be able to do for its sync function to work."""
     role = deployed.role
     if role is None or (deployed.consumer is None and not deployed.of_type(DYNAMODB_TABLE)):
         return []  # phase 2 provisions no function: nothing runs with the role yet
-    policies = identity_policies(aws, "role", role.id)
+    policies = policies_of[role.id]
     missing = []
     # Each function reads the secrets its environment names (a pusher's access key and an
     # unused signing secret: none), as itself: the ingress alone may read its signing

@@ -60,14 +60,11 @@ class Ctx:
     """What a creator needs: clients for the emulator (``c("sqs")``) and the stack's coordinates."""
 
     aws: Emulator
-    _clients: dict[str, Any] = field(default_factory=dict)
     # Resources of services moto does not have, checked and kept here (chatbot.py).
     recorded: dict[str, Outputs] = field(default_factory=dict)
 
     def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.aws.client(service)
-        return self._clients[service]
+        return self.aws.admin(service)
 
     @property
     def region(self) -> str:
