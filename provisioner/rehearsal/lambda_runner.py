@@ -107,7 +107,10 @@ class LambdaRunner:
         overrides = dict(environment or {})
         key = (function, tuple(sorted(overrides.items())))
         worker = self._workers.get(key)
-        if worker is None or not worker.alive:
+        if worker is not None and not worker.alive:  # ended by a timeout or a crash
+            worker.stop()
+            worker = None
+        if worker is None:
             worker = self._workers[key] = self._start(function, overrides)
         return worker.invoke(event)
 
