@@ -24,7 +24,8 @@ gives up on them.
 Usage::
 
     required_alarms(5, reverse=True)
-    # [Alarm("dlq-depth", "alarm-dlq-depth"), Alarm("dlq-depth", "alarm-reverse-dlq-depth"), ...]
+    # [Alarm("dlq-depth", "alarm-dlq-depth"), Alarm("dlq-depth", "alarm-reverse-dlq-depth",
+    #  "reverse"), ...]
 """
 
 from __future__ import annotations
@@ -90,10 +91,15 @@ ALARM_KINDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Alarm:
-    """One required alarm: its kind (the `alarm` tag) and its role (`alarm-...` name part)."""
+    """One required alarm: its kind (the `alarm` tag), its role (`alarm-...` name part), and
+    what it watches: the direction whose queue, DLQ or function (`""` the forward one,
+    `REVERSE` the way back, `WEBHOOK_INGRESS_ROLE` the ingress), or the credential whose
+    secret a `SECRET_AGE_ALARM` watches."""
 
     kind: str
     role: str
+    direction: str = ""
+    credential: str = ""
 
 
 def first_phase(kind: str) -> int:
@@ -123,13 +129,16 @@ def required_alarms(
         for kind in kinds:
             alarms.append(Alarm(kind, f"alarm-{kind}"))
             if reverse and kind in DIRECTION_ALARMS:
-                alarms.append(Alarm(kind, f"alarm-{REVERSE}-{kind}"))
+                alarms.append(Alarm(kind, f"alarm-{REVERSE}-{kind}", REVERSE))
             if ingress and kind in INGRESS_ALARMS:
-                alarms.append(Alarm(kind, f"alarm-{WEBHOOK_INGRESS_ROLE}-{kind}"))
+                ingress_role = f"alarm-{WEBHOOK_INGRESS_ROLE}-{kind}"
+                alarms.append(Alarm(kind, ingress_role, WEBHOOK_INGRESS_ROLE))
     if review and phase >= REVIEW_PHASE:
         alarms.append(Alarm(REVIEW_ALARM, f"alarm-{REVIEW_ALARM}"))
     if phase >= SECRET_AGE_PHASE:
-        alarms += [Alarm(SECRET_AGE_ALARM, secret_age_role(c)) for c in manual_credentials]
+        alarms += [
+            Alarm(SECRET_AGE_ALARM, secret_age_role(c), credential=c) for c in manual_credentials
+        ]
     return alarms
 
 

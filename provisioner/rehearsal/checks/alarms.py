@@ -21,13 +21,7 @@ from contract.aws_types import (
     SQS_QUEUE,
 )
 from contract.naming import WEBHOOK_INGRESS_ROLE
-from contract.phases import (
-    REVERSE,
-    REVIEW_ALARM,
-    SECRET_AGE_ALARM,
-    Alarm,
-    required_alarms,
-)
+from contract.phases import REVIEW_ALARM, SECRET_AGE_ALARM, Alarm, required_alarms
 from provisioner.rehearsal.inventory import Deployed
 from provisioner.rehearsal.result import Check
 from roadmap.integrations import ConflictStrategy
@@ -40,22 +34,28 @@ __all__ = ["alarms"]
 Metric = tuple[str, str, dict[str, str]]  # namespace, metric name, dimensions
 
 
-def _main_function(d: Deployed, prefix: str = "") -> str | None:
-    if prefix == f"{WEBHOOK_INGRESS_ROLE}-":
+def _named(d: Deployed, direction: str, role: str, type_token: str) -> Any:
+    """The direction's own resource of ``role`` (``reverse-queue`` for the way back's queue)."""
+    return d.named(f"{direction}-{role}" if direction else role, type_token)
+
+
+def _main_function(d: Deployed, direction: str) -> str | None:
+    if direction == WEBHOOK_INGRESS_ROLE:
         function = d.named(WEBHOOK_INGRESS_ROLE, LAMBDA_FUNCTION)
-    elif prefix:
-        function = d.named(f"{prefix}consumer", LAMBDA_FUNCTION)
+    elif direction:
+        function = _named(d, direction, "consumer", LAMBDA_FUNCTION)
     else:
         function = d.named("consumer", LAMBDA_FUNCTION) or d.named("batch", LAMBDA_FUNCTION)
     return function.outputs["name"] if function else None
 
 
-def _custom(d: Deployed, *names: str) -> list[Metric]:
-    return [(metrics.namespace(d.name), n, {metrics.SERVICE_DIMENSION: d.name}) for n in names]
+def _custom(d: Deployed, *names: str, **dimensions: str) -> list[Metric]:
+    dims = {metrics.SERVICE_DIMENSION: d.name, **dimensions}
+    return [(metrics.namespace(d.name), n, dims) for n in names]
 
 
-def _lambda(d: Deployed, prefix: str, name: str) -> list[Metric]:
-    function = _main_function(d, prefix) or "?"
+def _lambda(d: Deployed, alarm: Alarm, name: str) -> list[Metric]:
+    function = _main_function(d, alarm.direction) or "?"
     return [(metrics.LAMBDA_NAMESPACE, name, {metrics.FUNCTION_NAME_DIMENSION: function})]
 
 
@@ -65,27 +65,36 @@ def _sqs(resource: Any, name: str) -> list[Metric]:
     return [(metrics.SQS_NAMESPACE, name, {metrics.QUEUE_NAME_DIMENSION: resource.outputs["name"]})]
 
 
-def _oldest(d: Deployed, prefix: str) -> list[Metric]:
-    queue = d.named(f"{prefix}queue", SQS_QUEUE)
+def _oldest(d: Deployed, alarm: Alarm) -> list[Metric]:
+    queue = _named(d, alarm.direction, "queue", SQS_QUEUE)
     if queue is not None:
         return _sqs(queue, metrics.QUEUE_OLDEST_MESSAGE_AGE)
-    return _custom(d, metrics.SYNC_LAG_SECONDS)
+    return _custom(d, metrics.SYNC_LAG_SECONDS)  # a scheduled flow has no queue
 
 
-# Alarm kind -> the metrics it may watch, for the direction whose roles start with the
-# prefix (`reverse-` for a bidirectional flow's way back, `webhook-` for a signed-webhook
-# ingress). Which alarms a phase requires, and for which direction: contract.phases.
-# contracts.md, Metrics.
-ALARM_METRICS: dict[str, Callable[[Deployed, str], list[Metric]]] = {
-    "dlq-depth": lambda d, p: _sqs(d.named(f"{p}dlq", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES),
+def _secret_age(d: Deployed, alarm: Alarm) -> list[Metric]:
+    """The credential's own secret, by name."""
+    secret = d.named(f"cred-{alarm.credential}", SECRETS_MANAGER_SECRET)
+    name = secret.outputs["name"] if secret else "?"
+    return _custom(d, metrics.CREDENTIAL_AGE_DAYS, **{metrics.SECRET_DIMENSION: name})
+
+
+# Alarm kind -> the metrics it may watch, of the direction (or credential) the required
+# alarm names. Which alarms a phase requires: contract.phases; the metrics' names:
+# contract.metrics.
+ALARM_METRICS: dict[str, Callable[[Deployed, Alarm], list[Metric]]] = {
+    "dlq-depth": lambda d, a: _sqs(
+        _named(d, a.direction, "dlq", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES
+    ),
     "oldest-message-age": _oldest,
-    "errors": lambda d, p: _lambda(d, p, metrics.LAMBDA_ERRORS),
-    "throttles": lambda d, p: _lambda(d, p, metrics.LAMBDA_THROTTLES),
-    "reconciliation-gap": lambda d, p: _custom(d, metrics.RECONCILIATION_GAP),
-    "stale-sync": lambda d, p: _custom(d, metrics.RECORDS_SYNCED, metrics.SYNC_LAG_SECONDS),
-    "latency-p99": lambda d, p: _lambda(d, p, metrics.LAMBDA_DURATION),
-    "api-budget": lambda d, p: _custom(d, metrics.API_CALLS_USED),
-    REVIEW_ALARM: lambda d, p: _sqs(d.named("review", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES),
+    "errors": lambda d, a: _lambda(d, a, metrics.LAMBDA_ERRORS),
+    "throttles": lambda d, a: _lambda(d, a, metrics.LAMBDA_THROTTLES),
+    "reconciliation-gap": lambda d, a: _custom(d, metrics.RECONCILIATION_GAP),
+    "stale-sync": lambda d, a: _custom(d, metrics.RECORDS_SYNCED, metrics.SYNC_LAG_SECONDS),
+    "latency-p99": lambda d, a: _lambda(d, a, metrics.LAMBDA_DURATION),
+    "api-budget": lambda d, a: _custom(d, metrics.API_CALLS_USED),
+    REVIEW_ALARM: lambda d, a: _sqs(d.named("review", SQS_QUEUE), metrics.QUEUE_VISIBLE_MESSAGES),
+    SECRET_AGE_ALARM: _secret_age,
 }
 
 
@@ -109,18 +118,7 @@ def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str |
         cw.get("MetricName"),
         {x["Name"]: x["Value"] for x in cw.get("Dimensions", [])},
     )
-    watches = (REVERSE, WEBHOOK_INGRESS_ROLE)  # the way back, the ingress, or neither
-    prefix = next((f"{w}-" for w in watches if alarm.role.startswith(f"alarm-{w}-")), "")
-    if kind == SECRET_AGE_ALARM:  # the credential's own secret, by name
-        cred = alarm.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
-        secret = d.named(f"cred-{cred}", SECRETS_MANAGER_SECRET)
-        dims = {
-            metrics.SERVICE_DIMENSION: d.name,
-            metrics.SECRET_DIMENSION: secret.outputs["name"] if secret else "?",
-        }
-        expected = [(metrics.namespace(d.name), metrics.CREDENTIAL_AGE_DAYS, dims)]
-    else:
-        expected = ALARM_METRICS[kind](d, prefix)
+    expected = ALARM_METRICS[kind](d, alarm)
     if watched not in expected:
         want = " or ".join(f"{n}/{m} {dims}" for n, m, dims in expected)
         problems.append(f"{alarm.role} watches {watched[0]}/{watched[1]} {watched[2]}, not {want}")
