@@ -24,35 +24,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import hashlib
 import json
 import runpy
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from google.protobuf import json_format
 
-from contract.naming import CONFIG_NAMESPACE, PROJECT, SECRET
+from contract.naming import CONFIG_NAMESPACE, PROJECT
+from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.errors import UsageError
 from provisioner.paths import PROGRAM, STACKS_DIR
+from provisioner.records import (
+    Path_,
+    ProgramError,
+    ProgramRun,
+    RecordedResource,
+    ResourceBackend,
+    ResourceRequest,
+)
 from roadmap.settings import StackSettings
 from roadmap.stack_config import StackSettingsError, read_stack_config, settings_from_config
 
+# The records are read by every offline command and test; they are importable from here,
+# beside the runner that makes them.
 __all__ = [
-    "SECRET",
-    "AwsShapedBackend",
     "ProgramError",
     "ProgramRun",
     "RecordedResource",
     "ResourceBackend",
     "ResourceRequest",
+    "engine_config",
     "run_program",
     "stack_config",
-    "stand_in_account",
 ]
 
 
@@ -64,349 +70,6 @@ _ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 _RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-Path_ = tuple[str | int, ...]
-
-
-class ProgramError(Exception):
-    """The program failed (a user error it reported, or a bug); the message says which."""
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class ResourceRequest:
-    """What a backend is asked to create: the resource as the engine would see it."""
-
-    type: str
-    name: str
-    urn: str
-    parent: str | None
-    custom: bool
-    inputs: dict[str, Any]  # camelCase, secrets unwrapped, integral floats back to ints
-    import_id: str = ""
-
-
-@dataclass(frozen=True)
-class RecordedResource:
-    """One registered resource (contracts.md, "Recorded resources").
-
-    `inputs` hold plain values (secrets unwrapped: the rehearsal needs them); the paths of
-    values the SDK marked secret are in `secret_paths`, and `to_json()` redacts them.
-    `options` carries the resource options the engine would pass to an analyzer:
-    protect, ignoreChanges, dependsOn, deleteBeforeReplace, additionalSecretOutputs, and
-    aliases (the former URNs the engine resolves, inherited ones included).
-    """
-
-    type: str
-    name: str
-    urn: str
-    parent: str | None
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    custom: bool = True
-    secret_paths: frozenset[Path_] = frozenset()
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def id(self) -> str | None:
-        return self.outputs.get("id")
-
-    def redacted_inputs(self) -> dict[str, Any]:
-        """Inputs with every value the SDK marked secret replaced by "[secret]"."""
-        redacted: dict[str, Any] = _redact(self.inputs, self.secret_paths)
-        return redacted
-
-    def to_json(self, *, redact: bool = True) -> dict[str, Any]:
-        """The contract's JSON shape: type, name, urn, parent, inputs, outputs."""
-        return {
-            "type": self.type,
-            "name": self.name,
-            "urn": self.urn,
-            "parent": self.parent,
-            "inputs": self.redacted_inputs() if redact else self.inputs,
-            "outputs": self.outputs,
-        }
-
-
-@dataclass
-class ProgramRun:
-    """Everything one run of the program registered, in registration order."""
-
-    stack: str
-    settings: StackSettings
-    config: dict[str, str]
-    resources: list[RecordedResource]
-    stack_outputs: dict[str, Any] = field(default_factory=dict)
-
-    def by_type(self, type_: str) -> list[RecordedResource]:
-        return [r for r in self.resources if r.type == type_]
-
-    def find(self, name: str, type_: str | None = None) -> RecordedResource:
-        """The one resource with this logical name (and type, when names repeat)."""
-        found = [r for r in self.resources if r.name == name and type_ in (None, r.type)]
-        if len(found) != 1:
-            raise KeyError(f"{len(found)} resources named {name!r} (type {type_})")
-        return found[0]
-
-    def by_urn(self, urn: str) -> RecordedResource:
-        return next(r for r in self.resources if r.urn == urn)
-
-    def descendants(self, urn: str) -> list[RecordedResource]:
-        """Resources whose parent chain reaches `urn`."""
-        parents = {r.urn: r.parent for r in self.resources}
-
-        def under(u: str | None) -> bool:
-            while u is not None:
-                if u == urn:
-                    return True
-                u = parents.get(u)
-            return False
-
-        return [r for r in self.resources if r.urn != urn and under(r.parent)]
-
-    def integration_of(self, resource: RecordedResource) -> str | None:
-        """The name of the Integration component a resource belongs to, if any."""
-        by_urn = {r.urn: r for r in self.resources}
-        current: RecordedResource | None = resource
-        while current is not None:
-            if current.type == "provisioner:index:Integration":
-                return current.name
-            current = by_urn.get(current.parent) if current.parent else None
-        return None
-
-
-# --------------------------------------------------------------------------- backends
-
-
-class ResourceBackend(Protocol):
-    """Decides what each registered resource is: its id and computed outputs.
-
-    `create` returns `(id, outputs)`; outputs are merged over the inputs as the engine
-    does, so they need only the computed properties (`arn`, `url`, ...). The rehearsal
-    implements this by creating the resource in moto and returning real ids and ARNs.
-    """
-
-    def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]: ...
-
-    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]: ...
-
-
-# What `aws.get_caller_identity()` answers under the mock runtime when the stack allows no
-# particular account: the example account of the AWS documentation (and moto's default).
-EXAMPLE_ACCOUNT = "123456789012"
-
-
-def stand_in_account(settings: StackSettings) -> str:
-    """The account a plan or rehearsal of the stack runs as: its first allowed account."""
-    return settings.allowed_account_ids[0] if settings.allowed_account_ids else EXAMPLE_ACCOUNT
-
-
-def _short_hash(*parts: str, length: int = 8) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-_Made = tuple[str, dict[str, Any]]  # a resource's id and its outputs
-
-
-class AwsShapedBackend:
-    """Invents ids and ARNs in the shapes AWS returns, deterministically from the URN."""
-
-    def __init__(self, settings: StackSettings) -> None:
-        self.region = settings.region
-        self.account = stand_in_account(settings)
-
-    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
-        return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
-
-    def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
-        if not request.custom:  # components have no id of their own
-            return "", {}
-        inputs, t = request.inputs, request.type
-        name = str(inputs.get("name") or inputs.get("dashboardName") or request.name)
-        h = _short_hash(request.urn)
-        service = t.split(":")[1].split("/")[0] if t.startswith("aws:") else "unknown"
-        shape = _SHAPES.get(service)
-        made = shape(self, request, name, h) if shape is not None else None
-        if made is not None:
-            return made
-        # Anything else: a stable id; an ARN when the type is an AWS one we do not model.
-        return f"{name}-{h}", {"arn": self._arn(service, f"{name}-{h}")}
-
-    def _uuid(self, request: ResourceRequest) -> str:
-        return str(uuid.UUID(hashlib.md5(request.urn.encode()).hexdigest()))
-
-    # One method per AWS service, as AWS (and moto) organise them: the resource's id and
-    # outputs, or None for a type of the service it does not model.
-
-    def _sqs(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:sqs/queue:Queue":
-            url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
-            return url, {"arn": self._arn("sqs", name), "url": url, "name": name}
-        if request.type in (
-            "aws:sqs/queuePolicy:QueuePolicy",
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
-        ):
-            return str(request.inputs.get("queueUrl")), {}
-        return None
-
-    def _iam(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        t, inputs = request.type, request.inputs
-        if t == "aws:iam/role:Role":
-            out = {"arn": f"arn:aws:iam::{self.account}:role/{name}", "name": name}
-            out["uniqueId"] = "AROA" + _short_hash(request.urn, length=16).upper()
-            return name, out
-        if t == "aws:iam/user:User":
-            return name, {"arn": f"arn:aws:iam::{self.account}:user/{name}", "name": name}
-        if t in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy"):
-            owner = inputs.get("role") or inputs.get("user")
-            return f"{owner}:{name}", {"name": name}
-        return None
-
-    def _kms(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:kms/key:Key":
-            key_id = self._uuid(request)
-            return key_id, {"arn": self._arn("kms", f"key/{key_id}"), "keyId": key_id}
-        if request.type == "aws:kms/alias:Alias":
-            return name, {"arn": self._arn("kms", name)}
-        return None
-
-    def _secretsmanager(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        t, inputs = request.type, request.inputs
-        if t == "aws:secretsmanager/secret:Secret":
-            arn = self._arn("secretsmanager", f"secret:{name}-{h[:6]}")
-            return arn, {"arn": arn, "name": name}
-        if t == "aws:secretsmanager/secretVersion:SecretVersion":
-            version = self._uuid(request)
-            return f"{inputs.get('secretId')}|{version}", {
-                "arn": inputs.get("secretId"),
-                "versionId": version,
-                "versionStages": ["AWSCURRENT"],
-            }
-        if t == "aws:secretsmanager/secretRotation:SecretRotation":
-            return str(inputs.get("secretId")), {"rotationEnabled": True}
-        return None
-
-    def _lambda(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        t, inputs = request.type, request.inputs
-        if t == "aws:lambda/function:Function":
-            return name, {
-                "arn": self._arn("lambda", f"function:{name}"),
-                "invokeArn": f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
-                f"functions/{self._arn('lambda', f'function:{name}')}/invocations",
-                "qualifiedArn": self._arn("lambda", f"function:{name}:$LATEST"),
-                "version": "$LATEST",
-                "name": name,
-            }
-        if t == "aws:lambda/permission:Permission":
-            return f"{inputs.get('function')}:{h}", {"statementId": f"terraform-{h}"}
-        if t == "aws:lambda/functionUrl:FunctionUrl":
-            # Lambda developer guide, "Creating and managing Lambda function URLs": the URL's
-            # host is a generated id under lambda-url.<region>.on.aws.
-            function = str(inputs.get("functionName"))
-            return function, {
-                "functionArn": self._arn("lambda", f"function:{function}"),
-                "functionUrl": f"https://{_short_hash(request.urn, length=32)}.lambda-url."
-                f"{self.region}.on.aws/",
-                "urlId": h,
-            }
-        if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
-            esm = self._uuid(request)
-            return esm, {
-                "uuid": esm,
-                "arn": self._arn("lambda", f"event-source-mapping:{esm}"),
-                "state": "Enabled" if inputs.get("enabled", True) else "Disabled",
-            }
-        return None
-
-    def _cloudwatch(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        t = request.type
-        if t == "aws:cloudwatch/logGroup:LogGroup":
-            return name, {"arn": self._arn("logs", f"log-group:{name}")}
-        if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            return name, {"arn": self._arn("cloudwatch", f"alarm:{name}")}
-        if t == "aws:cloudwatch/eventRule:EventRule":
-            return name, {"arn": self._arn("events", f"rule/{name}")}
-        if t == "aws:cloudwatch/eventTarget:EventTarget":
-            return f"{request.inputs.get('rule')}-{h}", {"targetId": h}
-        if t == "aws:cloudwatch/dashboard:Dashboard":
-            return name, {"dashboardArn": f"arn:aws:cloudwatch::{self.account}:dashboard/{name}"}
-        return None
-
-    def _sns(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:sns/topic:Topic":
-            arn = self._arn("sns", name)
-            return arn, {"arn": arn, "name": name}
-        if request.type == "aws:sns/topicSubscription:TopicSubscription":
-            arn = f"{request.inputs.get('topic')}:{self._uuid(request)}"
-            return arn, {"arn": arn}
-        if request.type == "aws:sns/topicPolicy:TopicPolicy":
-            return str(request.inputs.get("arn")), {}
-        return None
-
-    def _dynamodb(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:dynamodb/table:Table":
-            return name, {"arn": self._arn("dynamodb", f"table/{name}"), "streamArn": ""}
-        if request.type == "aws:dynamodb/resourcePolicy:ResourcePolicy":
-            return str(request.inputs.get("resourceArn")), {"revisionId": h}
-        return None
-
-    def _s3(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        inputs = request.inputs
-        if request.type == "aws:s3/bucket:Bucket":
-            bucket = str(inputs.get("bucket") or name)
-            return bucket, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
-        if request.type.startswith("aws:s3/bucket") and inputs.get("bucket"):
-            return str(inputs["bucket"]), {}  # a bucket's configuration
-        return None
-
-    def _cloudtrail(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:cloudtrail/trail:Trail":
-            arn = self._arn("cloudtrail", f"trail/{name}")
-            return arn, {"arn": arn, "homeRegion": self.region}
-        return None
-
-    def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": self.account,
-                "arn": f"arn:aws:iam::{self.account}:user/deployer",
-                "userId": "AIDADEPLOYER",
-            }
-        if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
-            return {"name": self.region, "region": self.region, "id": self.region}
-        if token == "aws:iam/getSessionContext:getSessionContext":
-            return _session_context(str(args.get("arn", "")))
-        raise ProgramError(f"the program made a provider call the mocks do not know: {token}")
-
-
-# The service part of a type token (aws:<service>/...) -> the backend's method for it.
-_SHAPES: dict[str, Callable[[AwsShapedBackend, ResourceRequest, str, str], _Made | None]] = {
-    "sqs": AwsShapedBackend._sqs,
-    "iam": AwsShapedBackend._iam,
-    "kms": AwsShapedBackend._kms,
-    "secretsmanager": AwsShapedBackend._secretsmanager,
-    "lambda": AwsShapedBackend._lambda,
-    "cloudwatch": AwsShapedBackend._cloudwatch,
-    "sns": AwsShapedBackend._sns,
-    "dynamodb": AwsShapedBackend._dynamodb,
-    "s3": AwsShapedBackend._s3,
-    "cloudtrail": AwsShapedBackend._cloudtrail,
-}
-
-
-def _session_context(arn: str) -> dict[str, Any]:
-    """What `aws.iam.get_session_context` answers: a role session's role, else the ARN.
-
-    The mocks cannot look up a role's path, so the role ARN they give has none.
-    """
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
-        _, role, session = parts[5].split("/", 2)
-        issuer = f"arn:aws:iam::{parts[4]}:role/{role}"
-        return {"arn": arn, "issuerArn": issuer, "issuerName": role, "sessionName": session}
-    return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1]}
 
 
 # --------------------------------------------------------------------------- decoding
@@ -444,16 +107,6 @@ def _decode(value: Any, path: Path_, secrets: set[Path_]) -> Any:
     if value == _UNKNOWN:
         return None
     return _integral(value)
-
-
-def _redact(value: Any, secret_paths: frozenset[Path_], path: Path_ = ()) -> Any:
-    if path in secret_paths:
-        return SECRET
-    if isinstance(value, dict):
-        return {k: _redact(v, secret_paths, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secret_paths, (*path, i)) for i, v in enumerate(value)]
-    return value
 
 
 def _plain(value: Any) -> Any:
@@ -786,14 +439,3 @@ def _settings_for(stack: str, values: Mapping[str, str], secret: frozenset[str])
         return settings_from_config(stack, get, aws_get, lambda key: prefix + key in secret)
     except StackSettingsError as err:
         raise UsageError(str(err)) from None
-
-
-def iter_secret_values(run: ProgramRun) -> Iterator[str]:
-    """Every string the SDK marked secret in any input (for tests and audits)."""
-    for resource in run.resources:
-        for path in resource.secret_paths:
-            value: Any = resource.inputs
-            for part in path:
-                value = value[part]
-            if isinstance(value, str):
-                yield value

@@ -14,8 +14,9 @@ import yaml
 from program_runs import stack_run
 
 import components.credential
+from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.cli import main
-from provisioner.program import AwsShapedBackend, ResourceRequest, run_program
+from provisioner.program import ResourceRequest, run_program
 from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent

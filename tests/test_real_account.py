@@ -23,8 +23,9 @@ from contract.naming import (
     SLUG_MAX_LENGTH,
     names_over_limit,
 )
+from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.policy_harness import check_resources
-from provisioner.program import AwsShapedBackend, ProgramError, ProgramRun, run_program
+from provisioner.program import ProgramError, ProgramRun, run_program
 from provisioner.rehearsal import Progress, rehearse
 from provisioner.rehearsal.backend import AwsCreator
 from provisioner.rehearsal.emulator import Emulator

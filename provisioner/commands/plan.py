@@ -13,18 +13,12 @@ import textwrap
 from collections import Counter
 from typing import Any
 
-from contract.naming import NAME_LIMITS
+from contract.naming import NAME_LIMITS, SECRET
+from provisioner.aws_shapes import stand_in_account
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
 from provisioner.pricing import PriceError, integration_cost, price_table_json, stack_cost
-from provisioner.program import (
-    SECRET,
-    ProgramError,
-    ProgramRun,
-    RecordedResource,
-    run_program,
-    stand_in_account,
-)
+from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 from roadmap.budget import salesforce_calls_per_day
 
 NAME = "plan"

@@ -49,7 +49,7 @@ class EmulatorBackend:
     """provisioner.program's ResourceBackend that creates every resource in the emulator."""
 
     def __init__(self, creator: AwsCreator, settings: StackSettings) -> None:
-        from provisioner.program import AwsShapedBackend
+        from provisioner.aws_shapes import AwsShapedBackend
 
         self.creator = creator
         self._calls = AwsShapedBackend(settings)
@@ -107,9 +107,10 @@ def rehearse(
     Raises UsageError for a missing stack or roadmap (exit 2); everything that goes wrong
     in the deployment itself is a failed check.
     """
+    from provisioner.aws_shapes import stand_in_account
     from provisioner.context import load_stack_context
     from provisioner.errors import UsageError
-    from provisioner.program import ProgramError, run_program, stand_in_account
+    from provisioner.program import ProgramError, run_program
 
     progress = progress or Progress()
     context = load_stack_context(stack, roadmap, stacks_dir)
