@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT, log, median, ratio, timed
-from bench.plan import STACK, sdk_variant
+from bench.plan import STACK
 from bench.roadmaps import write_roadmap
 from provisioner.commands.check import plan_resources
 from provisioner.policy_harness import PolicyHarness, load_pack_config
@@ -32,9 +32,7 @@ NOOP_PACK = REPO_ROOT / "bench" / "noop_pack"
 def bench_check(integrations: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
         roadmap = write_roadmap(integrations, Path(tmp))
-        # The resources do not depend on the SDK variant, only the time to build them does.
-        with sdk_variant("with_sdk_wait_fix"):
-            resources, config = plan_resources(STACK, roadmap)
+        resources, config = plan_resources(STACK, roadmap)
     log(f"check: {len(resources)} resources from {integrations} integrations")
     ours_pack = PolicyHarness(stack=STACK, config=config, policy_config=load_pack_config(STACK))
     noop_pack = PolicyHarness(NOOP_PACK, stack=STACK, config=config)

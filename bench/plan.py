@@ -8,16 +8,17 @@ from the real run's records, same names, parents and inputs) registered with the
 own classes, without the roadmap, settings or components. Runs alternate ours/bare and
 the medians are reported.
 
-Two SDK variants are measured:
+Two variants are measured:
 
-* ``as_pinned``: the pinned Pulumi SDK, exactly what `pulumi up` and `provisioner plan` run;
-* ``with_sdk_wait_fix``: the same, with `pulumi.runtime.stack.wait_for_rpcs` replaced in
-  this process by a drain that gathers the pending outputs once per round. The pinned SDK
-  waits with `asyncio.wait(all pending outputs, FIRST_COMPLETED)` in a loop, re-adding every
-  unfinished task each time: O(P) per completed output, O(P^2) per run. The what-if shows
-  what the program costs once that loop is linear; it changes nothing on disk.
+* ``product``: `run_program` as `provisioner plan`, `check` and the rehearsal run it, with
+  the SDK's output drain made linear and no source stack traces under the mock runtime
+  (`provisioner.sdk_seams.quicken_mock_runtime`);
+* ``sdk_own_drain``: the same with the pinned SDK's own `wait_for_rpcs` put back, the drain
+  `pulumi up` runs: it waits with `asyncio.wait(all pending outputs, FIRST_COMPLETED)` in a
+  loop, re-adding every unfinished task each time, O(P) per completed output and O(P^2)
+  per run. It is measured while its projection fits the budget.
 
-Sizes whose projected time (quadratic extrapolation from the last measured size) would
+Sizes whose projected time (quadratic for the SDK's drain, fitted for the product) would
 overrun the section's budget are skipped and reported with the projection. The runner
 pauses CPython's cyclic GC for each run (see bench/README.md, hotspot 1); both variants and
 both programs get the same treatment.
@@ -25,11 +26,11 @@ both programs get the same treatment.
 Example::
 
     result = bench_plan(sizes=(10, 50), repeats=1, budget_seconds=300)
+    result["largest_planned"]  # the most integrations planned in this run
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -43,11 +44,11 @@ from bench.common import REPO_ROOT, Budget, log, median, ratio, timed
 from bench.roadmaps import write_roadmap
 from provisioner.program import ProgramRun, run_program
 
-__all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "linear_wait_for_rpcs", "run_bare"]
+__all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "run_bare", "sdk_variant"]
 
 BARE_PROGRAM = REPO_ROOT / "bench" / "bare_program.py"
 STACK = "dev"
-VARIANTS = ("as_pinned", "with_sdk_wait_fix")
+VARIANTS = ("product", "sdk_own_drain")
 LARGE = 100  # sizes above this are measured once
 ISSUE_SIZES = [10, 200]  # linearity is judged between these
 
@@ -55,44 +56,22 @@ ISSUE_SIZES = [10, 200]  # linearity is judged between these
 # ----------------------------------------------------------------------------- SDK what-if
 
 
-async def linear_wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
-    """`pulumi.runtime.stack.wait_for_rpcs` with the outputs drained in O(P) per round."""
-    from pulumi.runtime.settings import SETTINGS
-
-    from provisioner.sdk_seams import rpc_manager
-
-    manager = rpc_manager()
-    while True:
-        while manager.rpcs:
-            await asyncio.sleep(0)
-            await manager.rpcs.pop()
-        if manager.unhandled_exception is not None:
-            raise manager.unhandled_exception.with_traceback(manager.exception_traceback)
-        while await_all_outstanding_tasks:
-            with SETTINGS.lock:
-                if not SETTINGS.outputs:
-                    break
-                pending = list(SETTINGS.outputs)
-                SETTINGS.outputs.clear()
-            await asyncio.gather(*pending)
-        if not manager.rpcs:
-            return
-
-
 @contextlib.contextmanager
 def sdk_variant(name: str) -> Iterator[None]:
-    """Run the block with the pinned SDK, or with the linear output drain swapped in."""
-    if name == "as_pinned":
+    """Run the block as the product runs, or with the pinned SDK's own output drain."""
+    if name == "product":
         yield
         return
     import pulumi.runtime.stack as sdk_stack
 
-    original = sdk_stack.wait_for_rpcs
-    sdk_stack.wait_for_rpcs = linear_wait_for_rpcs
+    from provisioner import sdk_seams
+
+    # No run is under way here, so the module holds the SDK's own function.
+    linear, sdk_seams.linear_wait_for_rpcs = sdk_seams.linear_wait_for_rpcs, sdk_stack.wait_for_rpcs
     try:
         yield
     finally:
-        sdk_stack.wait_for_rpcs = original
+        sdk_seams.linear_wait_for_rpcs = linear
 
 
 # ----------------------------------------------------------------------------- baseline
@@ -161,13 +140,13 @@ def _measure_size(
 def _project(seen: Sequence[tuple[int, float]], size: int, variant: str) -> float:
     """Seconds one repeat at `size` should take, extrapolated from the sizes measured.
 
-    The pinned SDK's output loop is quadratic, so it is projected as such (its small-size
-    points understate the square term). With the linear drain, the exponent is fitted to
-    the last two sizes (at least 1, at most 2); with one size measured it is 2.
+    The SDK's own output loop is quadratic, so it is projected as such (its small-size
+    points understate the square term). For the product, the exponent is fitted to the
+    last two sizes (at least 1, at most 2); with one size measured it is 2.
     """
     last_size, last_seconds = seen[-1]
     exponent = 2.0
-    if variant != "as_pinned" and len(seen) >= 2:
+    if variant == "product" and len(seen) >= 2:
         (s0, t0), (s1, t1) = seen[-2], seen[-1]
         exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(s1 / s0)))
     projected: float = last_seconds * (size / last_size) ** exponent
@@ -205,16 +184,20 @@ def _variant(
     return {"by_size": by_size, "linearity": linearity}
 
 
-def _within(linearity: dict[str, Any] | None, sizes: list[int]) -> bool | None:
-    if linearity is None or linearity["sizes"] != sizes:
+def _within(by_size: dict[str, Any], sizes: list[int]) -> bool | None:
+    """The issue's criterion: s/integration at the larger size within 1.5x of the smaller
+    (None when this run did not measure both, e.g. --quick or a size skipped for time)."""
+    small, large = (by_size.get(str(size), {}) for size in sizes)
+    if "ours_seconds" not in small or "ours_seconds" not in large:
         return None
-    return bool(linearity["seconds_per_integration_ratio"] <= 1.5)
+    per = "ours_seconds_per_integration"
+    return bool(large[per] <= 1.5 * small[per])
 
 
 def bench_plan(
-    sizes: Sequence[int], repeats: int, budget_seconds: float, fix_repeats: int | None = None
+    sizes: Sequence[int], repeats: int, budget_seconds: float, sdk_repeats: int | None = None
 ) -> dict[str, Any]:
-    """Measure both SDK variants; the headline figures are the pinned SDK's."""
+    """Measure the product, then the SDK's own drain with what is left of the budget."""
     budget = Budget(budget_seconds)
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
         workdir = Path(tmp)
@@ -222,31 +205,25 @@ def bench_plan(
         warm = write_roadmap(2, workdir)
         seconds, _ = timed(lambda: run_program(STACK, roadmap=warm))
         log(f"plan warm-up (2 integrations): {seconds:.2f}s")
-        # The pinned SDK first: its figures are the headline; the what-if gets what is left.
-        pinned = _variant("as_pinned", sizes, repeats, workdir, budget)
-        fixed = _variant("with_sdk_wait_fix", sizes, fix_repeats or repeats, workdir, budget)
-    pinned_rows = {k: v for k, v in pinned["by_size"].items() if "ours_seconds" in v}
-    largest = pinned_rows[max(pinned_rows, key=int)] if pinned_rows else None
-    linear = pinned["linearity"]
-    fixed_linear = fixed["linearity"]
+        product = _variant("product", sizes, repeats, workdir, budget)
+        sdk_drain = _variant("sdk_own_drain", sizes, sdk_repeats or repeats, workdir, budget)
+    rows = {k: v for k, v in product["by_size"].items() if "ours_seconds" in v}
+    largest = rows[max(rows, key=int)] if rows else None
     return {
         "stack": STACK,
         "pulumi_sdk": version("pulumi"),
         "sizes": list(sizes),
-        "seconds_per_integration": {
-            k: v["ours_seconds_per_integration"] for k, v in pinned_rows.items()
-        },
+        "largest_planned": largest["integrations"] if largest else None,
+        "seconds_per_integration": {k: v["ours_seconds_per_integration"] for k, v in rows.items()},
         "component_overhead_ratio": largest["component_overhead_ratio"] if largest else None,
         "component_overhead_ratio_by_size": {
-            k: v["component_overhead_ratio"] for k, v in pinned_rows.items()
+            k: v["component_overhead_ratio"] for k, v in rows.items()
         },
-        "linearity": linear,
-        # The issue's criterion: s/integration at 200 within 1.5x of that at 10 (None when
-        # this run did not measure both, e.g. --quick or a size skipped for time).
-        "linear_within_1_5x": _within(linear, ISSUE_SIZES),
-        "as_pinned": pinned,
-        "with_sdk_wait_fix": fixed,
-        "with_sdk_wait_fix_linear_within_1_5x": _within(fixed_linear, ISSUE_SIZES),
+        "linearity": product["linearity"],
+        "linear_within_1_5x": _within(product["by_size"], ISSUE_SIZES),
+        "product": product,
+        "sdk_own_drain": sdk_drain,
+        "sdk_own_drain_linear_within_1_5x": _within(sdk_drain["by_size"], ISSUE_SIZES),
         "hotspot": (
             "1) CPython's cyclic GC: full collections rescanned the SDK's growing heap "
             "(~215 tracked objects per resource: pending tasks, futures, contexts, Outputs); "
@@ -256,6 +233,9 @@ def bench_plan(
             f"{version('pulumi')}): loops `asyncio.wait(list(SETTINGS.outputs), "
             "return_when=FIRST_COMPLETED)` and re-adds every unfinished task, so each completed "
             "output costs O(pending outputs) add_done_callback/remove_done_callback calls: "
-            "O(P^2) calls per run (pulumi/pulumi#22411); not patched, see with_sdk_wait_fix."
+            "O(P^2) calls per run; the mock runner drains linearly "
+            "(provisioner.sdk_seams.linear_wait_for_rpcs), sdk_own_drain measures the SDK's. "
+            "3) pulumi.runtime.resource._get_stack_trace: a typed resource's registration "
+            "turned every frame of the call stack into a file URI; the mock runner skips it."
         ),
     }

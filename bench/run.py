@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "plan_sizes": (5, 20),
         "plan_repeats": 1,
-        "plan_fix_repeats": 1,
+        "plan_sdk_repeats": 1,
         "plan_budget_seconds": 40,
         "check_integrations": 10,
         "check_repeats": 5,
@@ -42,9 +42,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "rehearsal_sizes": (),
     },
     "full": {
-        "plan_sizes": (10, 50, 200),
-        "plan_repeats": 1,
-        "plan_fix_repeats": 3,
+        "plan_sizes": (10, 50, 200, 500),
+        "plan_repeats": 3,
+        "plan_sdk_repeats": 1,
         "plan_budget_seconds": 420,
         "check_integrations": 50,
         "check_repeats": 3,
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     steps: dict[str, Callable[[], dict[str, Any]]] = {
         "plan": lambda: bench_plan(
-            p["plan_sizes"], p["plan_repeats"], p["plan_budget_seconds"], p["plan_fix_repeats"]
+            p["plan_sizes"], p["plan_repeats"], p["plan_budget_seconds"], p["plan_sdk_repeats"]
         ),
         "check": lambda: bench_check(p["check_integrations"], p["check_repeats"]),
         "sync": lambda: bench_sync(p["sync_records"], p["sync_repeats"]),

@@ -15,14 +15,15 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
     "clear_powertools_providers",
     "ensure_event_loop",
     "mock_settings",
-    "rpc_manager",
+    "quicken_mock_runtime",
     "sync_await",
 ]
 
@@ -54,11 +55,78 @@ def mock_settings(**settings: Any) -> Any:
     return mocks.MockSettings(**settings)  # type: ignore[no-untyped-call]
 
 
-def rpc_manager() -> Any:
-    """The SDK's record of outstanding RPCs (the bench's what-if drain waits on it)."""
-    from pulumi.runtime.settings import _get_rpc_manager
+async def linear_wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
+    """`pulumi.runtime.stack.wait_for_rpcs`, with the outputs drained in linear time.
 
-    return _get_rpc_manager()
+    After the program body returns, the pinned SDK waits for its pending outputs with
+    `asyncio.wait(pending, return_when=FIRST_COMPLETED)` in a loop and puts every task that
+    has not finished back, so each completed output costs one `add_done_callback` and one
+    `remove_done_callback` per pending output: O(P^2) for P outputs (about 6 per resource),
+    which made 500 integrations (25,000 resources) unplannable. This waits for all of them
+    at once (one callback each), then awaits each so an output's exception is raised here,
+    as the SDK does; outputs created meanwhile are taken in the next round, and RPCs are
+    drained exactly as the SDK drains them.
+    """
+    from pulumi.runtime.settings import SETTINGS, _get_rpc_manager
+
+    manager = _get_rpc_manager()
+    while True:
+        while manager.rpcs:
+            await asyncio.sleep(0)
+            try:
+                await manager.rpcs.pop()
+            except Exception as exn:
+                if manager.unhandled_exception is not None:
+                    cause = manager.unhandled_exception.with_traceback(manager.exception_traceback)
+                    raise exn from cause
+                raise
+        if manager.unhandled_exception is not None:
+            raise manager.unhandled_exception.with_traceback(manager.exception_traceback)
+        while await_all_outstanding_tasks:
+            with SETTINGS.lock:
+                if not SETTINGS.outputs:
+                    break
+                pending = list(SETTINGS.outputs)
+                SETTINGS.outputs.clear()
+            await asyncio.wait(pending)
+            for task in pending:
+                await task
+        if not manager.rpcs:
+            return
+
+
+def _no_stack_trace() -> Any:
+    from pulumi.runtime.proto import source_pb2
+
+    return source_pb2.StackTrace()
+
+
+def quicken_mock_runtime() -> Callable[[], None]:
+    """Swap in what a run under the mock runtime needs from the SDK; returns the undo.
+
+    * `pulumi.runtime.stack.wait_for_rpcs` becomes `linear_wait_for_rpcs` (above).
+    * `pulumi.runtime.resource._get_stack_trace` returns an empty trace. For every resource
+      of a typed provider class (three `__init__` frames deep) the SDK walks the whole call
+      stack and turns each frame's file into a URI, for the engine to place error messages;
+      the mock monitor drops it (`provisioner.program` records neither `sourcePosition`
+      nor `stackTrace`), and it was a fifth of a plan's time. A bare
+      `pulumi.CustomResource` already gets the empty trace.
+
+    Process-wide: the caller holds it for every run under way and undoes it after the last
+    (`provisioner.program.run_program`). `pulumi up` runs the program in the language
+    host, never through here, and keeps the SDK's own.
+    """
+    import pulumi.runtime.resource as sdk_resource
+    import pulumi.runtime.stack as sdk_stack
+
+    saved = sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace
+    sdk_stack.wait_for_rpcs = linear_wait_for_rpcs
+    sdk_resource._get_stack_trace = _no_stack_trace
+
+    def undo() -> None:
+        sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace = saved
+
+    return undo
 
 
 def clear_powertools_providers() -> None:

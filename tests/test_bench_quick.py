@@ -49,12 +49,12 @@ def test_generated_salesforce_budget_fits_the_dev_allocation_at_200() -> None:
     assert 0 < planned <= 160_000
 
 
-def test_plan_bench_reports_both_sdk_variants_against_a_bare_program_of_equal_size() -> None:
+def test_plan_bench_reports_both_sdk_drains_against_a_bare_program_of_equal_size() -> None:
     from bench.plan import bench_plan
 
     result = bench_plan(sizes=(1, 2), repeats=1, budget_seconds=60)
 
-    for variant in ("as_pinned", "with_sdk_wait_fix"):
+    for variant in ("product", "sdk_own_drain"):
         rows = result[variant]["by_size"]
         assert set(rows) == {"1", "2"}
         for row in rows.values():
@@ -63,6 +63,7 @@ def test_plan_bench_reports_both_sdk_variants_against_a_bare_program_of_equal_si
     assert result["linearity"]["sizes"] == [1, 2]
     assert result["linear_within_1_5x"] is None  # only judged between 10 and 200
     assert set(result["seconds_per_integration"]) == {"1", "2"}
+    assert result["largest_planned"] == 2
 
 
 def test_a_rehearsal_child_reports_its_own_exit_code_and_peak_memory() -> None:

@@ -223,18 +223,30 @@ def test_recorded_urns_and_parents_match_the_contract() -> None:
     assert run.find("quote-to-order", "provisioner:index:Integration").parent is None
 
 
-def test_the_runner_pauses_the_collector_for_a_run_and_restores_it() -> None:
-    """Full collections over the SDK's growing heap made runs superlinear (bench/README.md)."""
+def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_only() -> None:
+    """Full collections over the SDK's growing heap, its output drain and its stack walks
+    made runs superlinear or slow (bench/README.md); `pulumi up` keeps the SDK's own."""
+    import pulumi.runtime.resource as sdk_resource
+    import pulumi.runtime.stack as sdk_stack
+
+    from provisioner.sdk_seams import linear_wait_for_rpcs
+
+    sdk_parts = (sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace)
     seen: list[bool] = []
+    during: list[tuple[Any, Any]] = []
 
     class Watching(AwsShapedBackend):
         def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
             seen.append(gc.isenabled())
+            during.append((sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace))
             return super().create(request)
 
     assert gc.isenabled()
     run = run_program("dev", backend=Watching)
     assert gc.isenabled() and seen and not any(seen)
+    assert {drain for drain, _ in during} == {linear_wait_for_rpcs}
+    assert sdk_parts[1] not in {walk for _, walk in during}
+    assert (sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace) == sdk_parts
     assert len(run.resources) == len(stack_run("dev").resources)
     gc.disable()
     try:
@@ -242,3 +254,17 @@ def test_the_runner_pauses_the_collector_for_a_run_and_restores_it() -> None:
         assert not gc.isenabled()  # a caller's choice to keep it off is left alone
     finally:
         gc.enable()
+
+
+def test_an_output_that_fails_after_the_program_body_fails_the_run(tmp_path: Path) -> None:
+    """The linear drain still raises what an output raised, as the SDK's own does."""
+    program = tmp_path / "failing.py"
+    program.write_text(
+        "import pulumi\n"
+        "def fail(value: int) -> int:\n"
+        "    raise RuntimeError(f'output {value} cannot be computed')\n"
+        "pulumi.Output.from_input(7).apply(fail)  # read by no resource and no export\n"
+    )
+
+    with pytest.raises(RuntimeError, match="output 7 cannot be computed"):
+        run_program("dev", program=program, build=False)
