@@ -117,6 +117,41 @@ LAMBDA_TRUST_POLICY = policy_document(
 )
 
 
-def policy_output(statements: Any) -> pulumi.Output[str]:
-    """The same from statements that contain Outputs (ARNs of resources not created yet)."""
-    return pulumi.Output.from_input(statements).apply(policy_document)
+def policy_output(statements: list[dict[str, Any]]) -> pulumi.Input[str]:
+    """The same from statements that may contain Outputs (ARNs of resources not created yet).
+
+    One Output over just those Outputs, which the document waits for and depends on; a
+    plain document when there are none. (`Output.from_input` over the whole document made
+    an Output of every string in it, about 60 per policy.)
+    """
+    outputs: list[pulumi.Output[Any]] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, pulumi.Output):
+            outputs.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    collect(statements)
+    if not outputs:
+        return policy_document(statements)
+
+    def document(values: list[Any]) -> str:
+        known = iter(values)
+
+        def fill(value: Any) -> Any:
+            if isinstance(value, pulumi.Output):
+                return next(known)
+            if isinstance(value, dict):
+                return {key: fill(item) for key, item in value.items()}
+            if isinstance(value, list | tuple):
+                return [fill(item) for item in value]
+            return value
+
+        return policy_document(fill(statements))
+
+    return pulumi.Output.all(*outputs).apply(document)
