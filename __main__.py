@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from components.audit import AuditTrail, AuditTrailArgs
 from components.deployer import deploying_principal
 from components.integration import Integration, IntegrationArgs
+from components.spec import integration_spec
 from contract.naming import CONFIG_NAMESPACE
 from provisioner.bundles import BUNDLES, BundleBuildError, built_bundle
 from roadmap.io import SourceFileError, load_roadmap
@@ -95,8 +96,7 @@ for integration in active:
     component = Integration(
         integration.name,
         IntegrationArgs(
-            integration=integration,
-            roadmap=roadmap,
+            spec=integration_spec(integration, roadmap, settings),
             settings=settings,
             function_code=function_code,
             rotation_code=rotation_code,

@@ -7,6 +7,7 @@ Names and tags follow docs/contracts.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,28 @@ LAMBDA_TRUST_POLICY = policy_document(
 )
 
 
+def _outputs_in(value: Any) -> list[pulumi.Output[Any]]:
+    """The Outputs inside a JSON-shaped value, depth first."""
+    if isinstance(value, pulumi.Output):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [found for item in value for found in _outputs_in(item)]
+    return []
+
+
+def _filled(value: Any, known: Iterator[Any]) -> Any:
+    """The value with its Outputs replaced, in `_outputs_in` order, by what they resolved to."""
+    if isinstance(value, pulumi.Output):
+        return next(known)
+    if isinstance(value, dict):
+        return {key: _filled(item, known) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_filled(item, known) for item in value]
+    return value
+
+
 def policy_output(statements: list[dict[str, Any]]) -> pulumi.Input[str]:
     """The same from statements that may contain Outputs (ARNs of resources not created yet).
 
@@ -124,34 +147,9 @@ def policy_output(statements: list[dict[str, Any]]) -> pulumi.Input[str]:
     plain document when there are none. (`Output.from_input` over the whole document made
     an Output of every string in it, about 60 per policy.)
     """
-    outputs: list[pulumi.Output[Any]] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, pulumi.Output):
-            outputs.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                collect(item)
-
-    collect(statements)
+    outputs = _outputs_in(statements)
     if not outputs:
         return policy_document(statements)
-
-    def document(values: list[Any]) -> str:
-        known = iter(values)
-
-        def fill(value: Any) -> Any:
-            if isinstance(value, pulumi.Output):
-                return next(known)
-            if isinstance(value, dict):
-                return {key: fill(item) for key, item in value.items()}
-            if isinstance(value, list | tuple):
-                return [fill(item) for item in value]
-            return value
-
-        return policy_document(fill(statements))
-
-    return pulumi.Output.all(*outputs).apply(document)
+    return pulumi.Output.all(*outputs).apply(
+        lambda values: policy_document(_filled(statements, iter(values)))
+    )

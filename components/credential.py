@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -40,11 +40,11 @@ from components._scope import (
     policy_output,
 )
 from components.function import scheduled_run
-from contract import environment as var
+from components.spec import CredentialSpec, base_environment
 from contract.naming import RETIRE_EVENT
 from contract.runtime import ARCHITECTURE, RUNTIME
 
-__all__ = ["CredentialSpec", "ScopedCredential", "ScopedCredentialArgs"]
+__all__ = ["ScopedCredential", "ScopedCredentialArgs"]
 
 ROTATION_HANDLER = "credential_rotation.handler.lambda_handler"
 # Rotation calls one issuer API per step; 5 minutes leaves room for slow admin endpoints
@@ -149,19 +149,6 @@ SECRET_ROTATE_ACTIONS = (
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 )
-
-
-@dataclass(frozen=True)
-class CredentialSpec:
-    """One roadmap credential and the non-secret fields of its bootstrap document."""
-
-    name: str
-    kind: str
-    rotation_days: int
-    bootstrap: Mapping[str, Any] = field(default_factory=dict)
-    # Rotated by hand (its vendor issues the next one only in its console): tagged
-    # `rotation=manual`, so the pack requires its secret-age alarm (contract.phases).
-    manual: bool = False
 
 
 @dataclass
@@ -516,13 +503,7 @@ class ScopedCredential(pulumi.ComponentResource):
             code=args.rotation_code,
             timeout=ROTATION_TIMEOUT_SECONDS,
             memory_size=256,
-            environment={
-                "variables": {
-                    var.INTEGRATION: scope.integration,
-                    var.ENVIRONMENT: scope.environment,
-                    var.POWERTOOLS_SERVICE_NAME: scope.integration,
-                }
-            },
+            environment={"variables": base_environment(scope.integration, scope.environment)},
             kms_key_arn=self.key.arn,
             tags=scope.tags,
             opts=child(self, depends_on=[self.rotation_logs, self.rotation_policy]),

@@ -27,31 +27,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child
+from components.spec import MAX_CONCURRENCY, MIN_CONCURRENCY, TIMEOUT_SECONDS, Kind
 from contract.runtime import ARCHITECTURE, RUNTIME
 from roadmap.budget import Batching
 
 __all__ = ["SyncFunction", "SyncFunctionArgs"]
 
-Kind = Literal["consumer", "batch", "reconcile", "webhook"]
-
-# Handlers and timeouts fixed by docs/contracts.md (Sync function environment variables).
+# Handlers fixed by docs/contracts.md (Sync function environment variables); timeouts in spec.
 HANDLERS: dict[str, str] = {
     "consumer": "integration_sync.consumer.handler",
     "batch": "integration_sync.batch.handler",
     "reconcile": "integration_sync.reconcile.handler",
     "webhook": "integration_sync.webhook.handler",
 }
-# The ingress verifies, records and enqueues one delivery: seconds. Vendors give up and
-# retry after a few (Shopify 5 s, GitHub 10 s: their webhook documentation).
-TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300, "webhook": 5}
-# SQS event source mappings: MaximumConcurrency 2-1000 (Lambda API reference, ScalingConfig).
-MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 MEMORY_MB = 256
 # Scheduled jobs are invoked asynchronously by EventBridge. One retry covers a transient
 # failure of the source or target; more would overlap the next run, which picks up from

@@ -13,16 +13,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 from program_runs import stack_run
 
-from components.integration import Integration, IntegrationArgs
 from contract.metrics import CREDENTIAL_AGE_DAYS, namespace
 from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 from roadmap.io import load_roadmap
-from roadmap.stack_config import load_stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
@@ -79,19 +76,6 @@ def test_phase_1_integrations_create_nothing(prod: ProgramRun) -> None:
         assert owned(prod, name) == []
         assert not [r for r in prod.resources if name in r.name]
     assert sorted(prod.stack_outputs["discovery"]) == sorted(resting)
-
-
-def test_integration_component_refuses_phase_1() -> None:
-    settings = load_stack_settings(ROOT / "stacks", "prod")
-    args = IntegrationArgs(
-        ROADMAP.integration("web-order-capture"),
-        ROADMAP,
-        settings,
-        pulumi.FileArchive("unused"),
-        pulumi.FileArchive("unused"),
-    )
-    with pytest.raises(ValueError, match="phase 1"):
-        Integration("web-order-capture", args)
 
 
 @pytest.mark.parametrize("name", ["inventory-to-promise", "credit-status-to-crm"])
