@@ -23,7 +23,7 @@ import pulumi_aws as aws
 
 from components._bucket import PrivateBucket, deny_insecure_transport
 from components._scope import TOKEN_PREFIX, child, policy_document
-from components.credential import _KEY_ADMIN_ACTIONS as KEY_ADMIN_ACTIONS
+from components.credential_policies import KEY_ADMIN_ACTIONS
 from contract.naming import physical_name, stack_physical_name
 from roadmap.settings import StackSettings
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
-from components.credential import secret_policy
+from components.credential_policies import secret_policy
 from components.function import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_RETRY_ATTEMPTS
 from integration_policies.fence import SECRET_ACTIONS, denies, secret_fence_problems
 from provisioner.program import ProgramRun, RecordedResource, run_program
