@@ -30,22 +30,20 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from components.dashboard import dashboard_body
 from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE
 from contract.metrics import (
     API_CALLS_USED,
     CREDENTIAL_AGE_DAYS,
-    DUPLICATES_SKIPPED,
     FUNCTION_NAME_DIMENSION,
     LAMBDA_DURATION,
     LAMBDA_ERRORS,
-    LAMBDA_INVOCATIONS,
     LAMBDA_NAMESPACE,
     LAMBDA_THROTTLES,
     QUEUE_NAME_DIMENSION,
     QUEUE_OLDEST_MESSAGE_AGE,
     QUEUE_VISIBLE_MESSAGES,
     RECONCILIATION_GAP,
-    RECORDS_FAILED,
     RECORDS_SYNCED,
     SECRET_DIMENSION,
     SERVICE_DIMENSION,
@@ -494,63 +492,12 @@ class IntegrationAlarms(pulumi.ComponentResource):
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:
         args, scope = self._args, self._args.scope
-        ns = scope.metrics_namespace
-
-        def body(values: list[Any]) -> str:
-            function, dlq, queue, reconcile = values
-            region = scope.region
-
-            def widget(title: str, metrics: list[list[Any]]) -> dict[str, Any]:
-                return {
-                    "type": "metric",
-                    "width": 12,
-                    "height": 6,
-                    "properties": {"title": title, "region": region, "metrics": metrics},
-                }
-
-            svc = [SERVICE_DIMENSION, scope.integration]
-            queues = [[SQS_NAMESPACE, QUEUE_VISIBLE_MESSAGES, QUEUE_NAME_DIMENSION, dlq]]
-            if queue:
-                queues.append(
-                    [SQS_NAMESPACE, QUEUE_OLDEST_MESSAGE_AGE, QUEUE_NAME_DIMENSION, queue]
-                )
-            lambdas = [
-                [LAMBDA_NAMESPACE, m, FUNCTION_NAME_DIMENSION, function]
-                for m in (LAMBDA_INVOCATIONS, LAMBDA_ERRORS, LAMBDA_THROTTLES, LAMBDA_DURATION)
-            ]
-            if reconcile:
-                lambdas.append(
-                    [LAMBDA_NAMESPACE, LAMBDA_ERRORS, FUNCTION_NAME_DIMENSION, reconcile]
-                )
-            return json.dumps(
-                {
-                    "widgets": [
-                        widget(
-                            "Records",
-                            [
-                                [ns, m, *svc]
-                                for m in (RECORDS_SYNCED, RECORDS_FAILED, DUPLICATES_SKIPPED)
-                            ],
-                        ),
-                        widget(
-                            "Lag, gaps and API use",
-                            [
-                                [ns, m, *svc]
-                                for m in (SYNC_LAG_SECONDS, RECONCILIATION_GAP, API_CALLS_USED)
-                            ],
-                        ),
-                        widget("Queues", queues),
-                        widget("Functions", lambdas),
-                    ]
-                },
-                sort_keys=True,
-            )
-
+        names = [args.function_name, args.dlq_name, args.queue_name, args.reconcile_function_name]
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
             dashboard_name=scope.physical("dashboard"),
-            dashboard_body=pulumi.Output.all(
-                args.function_name, args.dlq_name, args.queue_name, args.reconcile_function_name
-            ).apply(body),
+            dashboard_body=pulumi.Output.all(*names).apply(
+                lambda values: dashboard_body(scope.region, scope.integration, *values)
+            ),
             opts=child(self),
         )
