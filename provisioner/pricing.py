@@ -1,7 +1,7 @@
 """The monthly cost of what the program provisions: fixed items and usage from service levels.
 
-One dated price table (each item with its AWS pricing page and the month that page
-showed the price) and one cost model over a planned integration's resources:
+One cost model over a planned integration's resources, priced from the dated table in
+`provisioner/prices.py`:
 
 - fixed: customer-managed KMS keys, their rotated key material, secrets, alarms,
   dashboards, and the custom metrics the sync functions publish;
@@ -22,118 +22,40 @@ A region without prices in the table is refused (`PriceError`) rather than guess
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from components.stage import EXPIRE_AFTER_DAYS
+from contract.aws_types import (
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_TABLE,
+    KMS_KEY,
+    LAMBDA_FUNCTION,
+    S3_BUCKET,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SQS_QUEUE,
+)
 from contract.metrics import CUSTOM_METRICS, RECONCILIATION_GAP, namespace
 from provisioner.paths import FUNCTIONS_BUNDLE
+from provisioner.prices import DAYS_PER_MONTH, PRICE_BY_ITEM, SECONDS_PER_MONTH, Price
 from roadmap.budget import runs_per_day
 from roadmap.integrations import Integration
 
 __all__ = [
-    "HOURS_PER_MONTH",
-    "PRICES",
     "CostLine",
     "IntegrationCost",
-    "Price",
-    "PriceError",
     "integration_cost",
-    "price_table_json",
     "runs_per_month",
     "stack_cost",
 ]
 
 
-class PriceError(Exception):
-    """The table has no price for what is asked (a region not listed)."""
-
-
-@dataclass(frozen=True)
-class Price:
-    """One AWS list price: USD per `per` units, by region, with its page and date."""
-
-    item: str
-    what: str
-    unit: str
-    usd: Mapping[str, float]
-    source: str
-    as_of: str  # the month its page showed this price; re-check there when it is a year old
-    per: int = 1
-    kind: Literal["fixed", "usage"] = "usage"
-
-    def rate(self, region: str) -> float:
-        if region not in self.usd:
-            raise PriceError(
-                f"no {self.what} price for region {region}; add it to provisioner/pricing.py "
-                f"from {self.source} (priced regions: {', '.join(sorted(self.usd))})"
-            )
-        return self.usd[region] / self.per
-
-
-def _both(price: float) -> dict[str, float]:
-    """Same list price in the two regions the stacks use."""
-    return {"us-east-1": price, "eu-west-1": price}
-
-
-KMS_PAGE = "https://aws.amazon.com/kms/pricing/"
-SECRETS_PAGE = "https://aws.amazon.com/secrets-manager/pricing/"
-CLOUDWATCH_PAGE = "https://aws.amazon.com/cloudwatch/pricing/"
-LAMBDA_PAGE = "https://aws.amazon.com/lambda/pricing/"
-SQS_PAGE = "https://aws.amazon.com/sqs/pricing/"
-DYNAMODB_PAGE = "https://aws.amazon.com/dynamodb/pricing/on-demand/"
-S3_PAGE = "https://aws.amazon.com/s3/pricing/"
-
-PRICES: tuple[Price, ...] = (
-    Price("kms-key", "KMS customer-managed key", "key-month", _both(1.00), KMS_PAGE,
-          "2025-06", kind="fixed"),
-    # Each of a key's first two rotations adds $1/month, later ones are free: a key with
-    # rotation on costs $3/month from its second rotation on (priced at that steady state).
-    Price("kms-rotated-key-material", "KMS rotated key material", "rotation-month",
-          _both(1.00), KMS_PAGE, "2025-06", kind="fixed"),
-    Price("kms-requests", "KMS requests", "request", _both(0.03), KMS_PAGE, "2025-06",
-          per=10_000),
-    Price("secret", "Secrets Manager secret", "secret-month", _both(0.40), SECRETS_PAGE,
-          "2025-06", kind="fixed"),
-    Price("secrets-api-calls", "Secrets Manager API calls", "call", _both(0.05),
-          SECRETS_PAGE, "2025-06", per=10_000),
-    Price("alarm", "CloudWatch standard-resolution alarm", "alarm-month", _both(0.10),
-          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
-    # The first three dashboards of an account are free; counted in full here.
-    Price("dashboard", "CloudWatch dashboard", "dashboard-month", _both(3.00),
-          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
-    Price("custom-metric", "CloudWatch custom metric", "metric-month", _both(0.30),
-          CLOUDWATCH_PAGE, "2025-06", kind="fixed"),
-    Price("logs-ingestion", "CloudWatch Logs ingestion", "GB",
-          {"us-east-1": 0.50, "eu-west-1": 0.57}, CLOUDWATCH_PAGE, "2025-06"),
-    Price("lambda-requests", "Lambda requests", "request", _both(0.20), LAMBDA_PAGE,
-          "2025-06", per=1_000_000),
-    # The functions run on arm64 (contract/runtime.py): Arm's rate for the first 7.5 billion
-    # GB-seconds of a month.
-    Price("lambda-compute", "Lambda compute (arm64)", "GB-second", _both(0.0000133334),
-          LAMBDA_PAGE, "2025-06"),
-    Price("sqs-requests", "SQS standard queue requests", "request", _both(0.40), SQS_PAGE,
-          "2025-06", per=1_000_000),
-    Price("sqs-fifo-requests", "SQS FIFO queue requests", "request", _both(0.50), SQS_PAGE,
-          "2025-06", per=1_000_000),
-    Price("dynamodb-writes", "DynamoDB on-demand write request units", "write request unit",
-          {"us-east-1": 0.625, "eu-west-1": 0.7068}, DYNAMODB_PAGE, "2025-06",
-          per=1_000_000),
-    # S3 Standard, the first 50 TB of a month; PUT, COPY, POST and LIST requests.
-    Price("s3-storage", "S3 Standard storage", "GB-month", _both(0.023), S3_PAGE, "2025-06"),
-    Price("s3-put-requests", "S3 Standard PUT requests", "request", _both(0.005), S3_PAGE,
-          "2025-06", per=1_000),
-)  # fmt: skip
-PRICE_BY_ITEM: dict[str, Price] = {p.item: p for p in PRICES}
-
 # One staged row of a warehouse pipeline: its mapped columns as a JSON line.
 STAGED_BYTES_PER_RECORD = 512
-
-# AWS's pricing pages and calculator count a month as 730 hours.
-HOURS_PER_MONTH = 730
-DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
 # ---------------------------------------------------------------- usage assumptions
 # Each is a round, stated figure; change it here and every estimate follows.
@@ -260,7 +182,7 @@ class _Lines:
 
 
 def _add_keys(out: _Lines, resources: list[Any]) -> None:
-    keys = _of_type(resources, "aws:kms/key:Key")
+    keys = _of_type(resources, KMS_KEY)
     rotated = [k for k in keys if k.inputs.get("enableKeyRotation")]
     out.add("kms-key", len(keys), f"{len(keys)} customer-managed key(s)")
     out.add(
@@ -299,7 +221,7 @@ class _Planned:
 
     @property
     def has_table(self) -> bool:
-        return bool(_of_type(self.resources, "aws:dynamodb/table:Table"))
+        return bool(_of_type(self.resources, DYNAMODB_TABLE))
 
 
 @dataclass
@@ -321,7 +243,7 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
     """
     resources = list(resources)
     name = integ.name
-    functions = {_role(f, name): f for f in _of_type(resources, "aws:lambda/function:Function")}
+    functions = {_role(f, name): f for f in _of_type(resources, LAMBDA_FUNCTION)}
     planned = _Planned(
         integ,
         resources,
@@ -331,7 +253,7 @@ def integration_cost(integ: Integration, resources: Iterable[Any], region: str) 
             for k, f in functions.items()
             if k in ("consumer", "reverse-consumer", "batch", "reconcile", "webhook")
         },
-        secrets=_of_type(resources, "aws:secretsmanager/secret:Secret"),
+        secrets=_of_type(resources, SECRETS_MANAGER_SECRET),
     )
     out = _Lines(region)
     _add_keys(out, resources)
@@ -359,9 +281,9 @@ def _add_fixed(out: _Lines, planned: _Planned) -> None:
     """Secrets, alarms, dashboards and the custom metrics the sync functions publish."""
     resources, sync = planned.resources, planned.sync
     out.add("secret", len(planned.secrets), f"{len(planned.secrets)} credential secret(s)")
-    alarms = _of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    alarms = _of_type(resources, CLOUDWATCH_METRIC_ALARM)
     out.add("alarm", len(alarms), f"{len(alarms)} alarm(s)")
-    dashboards = _of_type(resources, "aws:cloudwatch/dashboard:Dashboard")
+    dashboards = _of_type(resources, CLOUDWATCH_DASHBOARD)
     out.add("dashboard", len(dashboards), f"{len(dashboards)} dashboard(s)")
     if sync:
         metrics = [m for m in CUSTOM_METRICS if m != RECONCILIATION_GAP or "reconcile" in sync]
@@ -384,7 +306,7 @@ def _usage(planned: _Planned) -> _Usage:
         usage.invocations["webhook"] = records
         usage.seconds["webhook"] = records * INGRESS_SECONDS_PER_DELIVERY
     _scheduled_usage(planned, usage)
-    for rotation in _of_type(planned.resources, "aws:secretsmanager/secretRotation:SecretRotation"):
+    for rotation in _of_type(planned.resources, SECRETS_MANAGER_SECRET_ROTATION):
         days = (rotation.inputs.get("rotationRules") or {}).get("automaticallyAfterDays") or 30
         usage.rotations += DAYS_PER_MONTH / float(days)
     if "rotation" in planned.functions and usage.rotations:
@@ -400,7 +322,7 @@ def _scheduled_usage(planned: _Planned, usage: _Usage) -> None:
         _role(r, planned.name).removesuffix("-schedule"): str(
             r.inputs.get("scheduleExpression", "")
         )
-        for r in _of_type(planned.resources, "aws:cloudwatch/eventRule:EventRule")
+        for r in _of_type(planned.resources, CLOUDWATCH_EVENT_RULE)
         if r.inputs.get("scheduleExpression")
     }
     if "batch" in sync and schedules.get("batch"):
@@ -450,7 +372,7 @@ def _add_queues(out: _Lines, planned: _Planned, usage: _Usage) -> list[Any]:
     """Each consumer's source queue: `queue`, and `reverse-queue` for the way back."""
     queues = [
         q
-        for q in _of_type(planned.resources, "aws:sqs/queue:Queue")
+        for q in _of_type(planned.resources, SQS_QUEUE)
         if _role(q, planned.name).removesuffix(".fifo")
         in [c.replace("consumer", "queue") for c in usage.consumers]
     ]
@@ -486,7 +408,7 @@ def _add_table_writes(out: _Lines, planned: _Planned, usage: _Usage) -> None:
 
 def _add_stage(out: _Lines, planned: _Planned, usage: _Usage) -> None:
     """A warehouse pipeline's stage: a file put per page, kept until the lifecycle expires it."""
-    if not _of_type(planned.resources, "aws:s3/bucket:Bucket") or "batch" not in usage.invocations:
+    if not _of_type(planned.resources, S3_BUCKET) or "batch" not in usage.invocations:
         return
     page = int(_bundle_constant("batch", "DEFAULT_PAGE_SIZE"))
     files = planned.records / page + usage.invocations["batch"] * len(planned.integ.objects)
@@ -532,20 +454,3 @@ def _add_kms_requests(
         "one decrypt per secret read, data keys of the queue and table per "
         f"{DATA_KEY_REUSE_SECONDS} s and caller, {ROTATION_KMS_REQUESTS} per rotation",
     )
-
-
-def price_table_json(region: str) -> list[dict[str, Any]]:
-    """The price table as `plan --json` and the report show it, for one region."""
-    return [
-        {
-            "item": p.item,
-            "what": p.what,
-            "kind": p.kind,
-            "usd": p.usd.get(region),
-            "per": p.per,
-            "unit": p.unit,
-            "source": p.source,
-            "as_of": p.as_of,
-        }
-        for p in PRICES
-    ]

@@ -215,7 +215,8 @@ def test_report_names_both_directions_once_the_way_back_runs() -> None:
 
 
 def test_cost_prices_the_way_back_at_the_flows_volume(run: ProgramRun) -> None:
-    from provisioner.pricing import DAYS_PER_MONTH, integration_cost
+    from provisioner.prices import DAYS_PER_MONTH
+    from provisioner.pricing import integration_cost
 
     integ = parse_roadmap(_both_ways(copy.deepcopy(EXAMPLE))).integration(NAME)
     mine = [r for r in run.resources if run.integration_of(r) == NAME]

@@ -9,13 +9,8 @@ from program_runs import stack_run
 
 from provisioner.commands.plan import plan_document
 from provisioner.context import load_stack_context
-from provisioner.pricing import (
-    PRICE_BY_ITEM,
-    PRICES,
-    PriceError,
-    integration_cost,
-    runs_per_month,
-)
+from provisioner.prices import PRICE_BY_ITEM, PRICES, PriceError
+from provisioner.pricing import integration_cost, runs_per_month
 from roadmap.integrations import Integration
 
 REGION = "eu-west-1"  # stacks/Pulumi.prod.yaml
@@ -137,7 +132,7 @@ def test_a_region_without_prices_is_refused_with_where_to_add_them() -> None:
         integration_cost(_integration("quote-to-order"), [Secret()], "ap-south-2")
     assert str(caught.value) == (
         "no Secrets Manager secret price for region ap-south-2; add it to "
-        "provisioner/pricing.py from https://aws.amazon.com/secrets-manager/pricing/ "
+        "provisioner/prices.py from https://aws.amazon.com/secrets-manager/pricing/ "
         "(priced regions: eu-west-1, us-east-1)"
     )
 

@@ -202,7 +202,8 @@ def test_a_webhook_is_refused_where_it_cannot_work(
 
 
 def test_cost_prices_one_ingress_invocation_and_delivery_id_per_record(run: ProgramRun) -> None:
-    from provisioner.pricing import DAYS_PER_MONTH, integration_cost
+    from provisioner.prices import DAYS_PER_MONTH
+    from provisioner.pricing import integration_cost
     from roadmap.io import parse_roadmap
 
     integ = parse_roadmap(with_refunds(copy.deepcopy(EXAMPLE))).integration(NAME)

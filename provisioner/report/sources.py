@@ -207,6 +207,8 @@ def _costs(
     config: Mapping[str, Any],
 ) -> CostResults:
     """Each active integration's fixed and usage cost, priced for the stack's region."""
+    from provisioner import prices
+
     region = str(config.get("aws:region", ""))
     try:
         breakdown = {
@@ -215,15 +217,15 @@ def _costs(
             )
             for integ in roadmap.active(environment)
         }
-    except pricing.PriceError as err:
+    except prices.PriceError as err:
         return CostResults.unavailable(str(err))
     return CostResults(
         available=True,
         per_integration={name: cost.total_usd for name, cost in breakdown.items()},
-        source=f"AWS list prices for {region} in provisioner/pricing.py, each with its page "
+        source=f"AWS list prices for {region} in provisioner/prices.py, each with its page "
         "and the month it showed that price; usage estimated from the service levels",
         breakdown=breakdown,
-        prices=tuple(pricing.price_table_json(region)),
+        prices=tuple(prices.price_table_json(region)),
     )
 
 
