@@ -18,6 +18,8 @@ from typing import Any
 
 import pulumi
 
+from contract.aws_types import INTEGRATION
+
 spec: list[dict[str, Any]] = json.loads(
     Path(pulumi.Config("bench").require("resources")).read_text(encoding="utf-8")
 )
@@ -32,6 +34,6 @@ for entry in spec:
         component = pulumi.ComponentResource(entry["type"], entry["name"], None, opts)
         component.register_outputs({})
         resource = component
-        if entry["type"] == "provisioner:index:Integration":
+        if entry["type"] == INTEGRATION:
             pulumi.export(entry["name"], component.urn)
     created[entry["urn"]] = resource

@@ -42,6 +42,7 @@ from typing import Any
 
 from bench.common import REPO_ROOT, Budget, log, median, ratio, timed
 from bench.roadmaps import write_roadmap
+from contract.aws_types import INTEGRATION
 from provisioner.program import ProgramRun, run_program
 
 __all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "run_bare", "sdk_variant"]
@@ -117,7 +118,7 @@ def _measure_size(
             if attempt == 0:
                 spec_path.write_text(json.dumps(bare_spec(run)), encoding="utf-8")
                 counts["resources"] = len(run.resources)
-                counts["integrations"] = len(run.by_type("provisioner:index:Integration"))
+                counts["integrations"] = len(run.by_type(INTEGRATION))
             seconds, bare_run = timed(lambda: run_bare(spec_path))
             bare.append(seconds)
             counts["bare_resources"] = len(bare_run.resources)

@@ -16,8 +16,6 @@ import pulumi
 from contract.metrics import namespace
 from contract.naming import logical_name, physical_name
 
-TOKEN_PREFIX = "provisioner:index:"
-
 
 @dataclass(frozen=True)
 class Scope:

@@ -29,9 +29,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from components._scope import Scope, child, policy_output
 from components.dashboard import dashboard_body
 from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE
+from contract.aws_types import COMPONENT_PREFIX, SNS_TOPIC
 from contract.metrics import (
     API_CALLS_USED,
     CREDENTIAL_AGE_DAYS,
@@ -122,7 +123,7 @@ class IntegrationAlarmsArgs:
 def _display_name(integration: str, alert_path: str) -> str:
     """The topic's display name: with the alert path when it fits SNS's limit."""
     full = f"{integration} alerts ({alert_path})"
-    if len(full) <= name_limit("aws:sns/topic:Topic", "displayName"):
+    if len(full) <= name_limit(SNS_TOPIC, "displayName"):
         return full
     return f"{integration} alerts"
 
@@ -147,7 +148,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: IntegrationAlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}IntegrationAlarms", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}IntegrationAlarms", name, None, opts)
         self._name, self._args, scope = name, args, args.scope
         self.topic = aws.sns.Topic(
             f"{name}-alerts",

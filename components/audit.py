@@ -22,8 +22,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components._bucket import PrivateBucket, deny_insecure_transport
-from components._scope import TOKEN_PREFIX, child, policy_document
+from components._scope import child, policy_document
 from components.credential_policies import KEY_ADMIN_ACTIONS
+from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import physical_name, stack_physical_name
 from roadmap.settings import StackSettings
 
@@ -124,7 +125,7 @@ class AuditTrail(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: AuditTrailArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}AuditTrail", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}AuditTrail", name, None, opts)
         settings, account = args.settings, args.account_id
         names = audit_names(settings, account)
         protect = settings.protect_stateful

@@ -33,7 +33,6 @@ import pulumi_aws as aws
 
 from components._scope import (
     LAMBDA_TRUST_POLICY,
-    TOKEN_PREFIX,
     Scope,
     child,
     policy_output,
@@ -41,6 +40,7 @@ from components._scope import (
 from components.credential_policies import SECRET_ROTATE_ACTIONS, key_policy, secret_policy
 from components.function import scheduled_run
 from components.spec import CredentialSpec, base_environment
+from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import RETIRE_EVENT
 from contract.runtime import ARCHITECTURE, RUNTIME
 
@@ -132,7 +132,7 @@ class ScopedCredential(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ScopedCredentialArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}ScopedCredential", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}ScopedCredential", name, None, opts)
         scope = args.scope
         self._scope, self._name = scope, name
         self._pushers = [c.name for c in args.credentials if c.kind == "iam_access_key"]

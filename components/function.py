@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child
+from components._scope import Scope, child
 from components.spec import MAX_CONCURRENCY, MIN_CONCURRENCY, TIMEOUT_SECONDS, Kind
+from contract.aws_types import COMPONENT_PREFIX
 from contract.runtime import ARCHITECTURE, RUNTIME
 from roadmap.budget import Batching
 
@@ -148,7 +149,7 @@ class SyncFunction(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SyncFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}SyncFunction", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}SyncFunction", name, None, opts)
         scope, kind = args.scope, args.kind
         role = args.role or kind
         if kind == "consumer" and args.queue_arn is None:

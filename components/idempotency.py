@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from components._scope import Scope, child, policy_output
+from contract.aws_types import COMPONENT_PREFIX
 
 __all__ = ["IdempotencyStore", "IdempotencyStoreArgs"]
 
@@ -60,7 +61,7 @@ class IdempotencyStore(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: IdempotencyStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}IdempotencyStore", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}IdempotencyStore", name, None, opts)
         scope = args.scope
         self.table = aws.dynamodb.Table(
             f"{name}-state",

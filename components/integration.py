@@ -43,7 +43,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope
+from components._scope import Scope
 from components.alarms import DirectionWatch, IntegrationAlarms, IntegrationAlarmsArgs
 from components.credential import ScopedCredential, ScopedCredentialArgs
 from components.deployer import deploying_principal
@@ -62,6 +62,7 @@ from components.spec import (
 )
 from components.stage import STAGE_ROLE_NAME, Stage, StageArgs
 from contract import environment as var
+from contract.aws_types import INTEGRATION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
 from roadmap.settings import StackSettings
@@ -112,7 +113,10 @@ class Integration(pulumi.ComponentResource):
         # (Pulumi docs, "Resource options: aliases").
         renamed = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=n) for n in spec.renamed_from])
         super().__init__(
-            f"{TOKEN_PREFIX}Integration", name, None, pulumi.ResourceOptions.merge(opts, renamed)
+            INTEGRATION,
+            name,
+            None,
+            pulumi.ResourceOptions.merge(opts, renamed),
         )
         self.phase = spec.phase
         self._name, self._spec, self._settings, self._args = name, spec, settings, args

@@ -20,7 +20,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import TOKEN_PREFIX, Scope, child, policy_output
+from components._scope import Scope, child, policy_output
+from contract.aws_types import COMPONENT_PREFIX
 from roadmap.budget import Batching, visibility_timeout
 
 __all__ = ["SyncQueue", "SyncQueueArgs"]
@@ -67,7 +68,7 @@ class SyncQueue(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SyncQueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}SyncQueue", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}SyncQueue", name, None, opts)
         scope = args.scope
         suffix = ".fifo" if args.fifo else ""  # SQS requires FIFO names to end in .fifo
         # FIFO: producers (CDC relays, webhooks) rarely send a deduplication id, so dedupe

@@ -26,7 +26,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import LAMBDA_TRUST_POLICY, TOKEN_PREFIX, Scope, child, policy_output
+from components._scope import LAMBDA_TRUST_POLICY, Scope, child, policy_output
+from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
 __all__ = ["Grant", "Pusher", "ServiceAccount", "ServiceAccountArgs"]
@@ -200,7 +201,7 @@ class ServiceAccount(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServiceAccountArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}ServiceAccount", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}ServiceAccount", name, None, opts)
         scope = args.scope
         self.role = aws.iam.Role(
             f"{name}-role",

@@ -32,7 +32,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components._bucket import PrivateBucket, deny_insecure_transport
-from components._scope import TOKEN_PREFIX, Scope, child, policy_document, policy_output
+from components._scope import Scope, child, policy_document, policy_output
+from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import STAGE_ROLE, stage_bucket_name
 from roadmap.settings import SnowflakeStage
 
@@ -77,7 +78,7 @@ class Stage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(f"{TOKEN_PREFIX}Stage", name, None, opts)
+        super().__init__(f"{COMPONENT_PREFIX}Stage", name, None, opts)
         scope = args.scope
         protect = scope.protect_stateful
         self.bucket_name = stage_bucket_name(scope.name_prefix, scope.integration, scope.account_id)

@@ -18,6 +18,36 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contract.aws_types import (
+    CLOUDTRAIL_TRAIL,
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_EVENT_TARGET,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    DYNAMODB_RESOURCE_POLICY,
+    DYNAMODB_TABLE,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_USER,
+    IAM_USER_POLICY,
+    KMS_ALIAS,
+    KMS_KEY,
+    LAMBDA_EVENT_SOURCE_MAPPING,
+    LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_URL,
+    LAMBDA_PERMISSION,
+    S3_BUCKET,
+    SECRETS_MANAGER_SECRET,
+    SECRETS_MANAGER_SECRET_ROTATION,
+    SECRETS_MANAGER_SECRET_VERSION,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SNS_TOPIC_SUBSCRIPTION,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    SQS_REDRIVE_ALLOW_POLICY,
+)
 from provisioner.records import ProgramError, ResourceRequest
 from roadmap.settings import StackSettings
 
@@ -72,56 +102,56 @@ class AwsShapedBackend:
     # outputs, or None for a type of the service it does not model.
 
     def _sqs(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:sqs/queue:Queue":
+        if request.type == SQS_QUEUE:
             url = f"https://sqs.{self.region}.amazonaws.com/{self.account}/{name}"
             return url, {"arn": self._arn("sqs", name), "url": url, "name": name}
         if request.type in (
-            "aws:sqs/queuePolicy:QueuePolicy",
-            "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy",
+            SQS_QUEUE_POLICY,
+            SQS_REDRIVE_ALLOW_POLICY,
         ):
             return str(request.inputs.get("queueUrl")), {}
         return None
 
     def _iam(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
         t, inputs = request.type, request.inputs
-        if t == "aws:iam/role:Role":
+        if t == IAM_ROLE:
             out = {"arn": f"arn:aws:iam::{self.account}:role/{name}", "name": name}
             out["uniqueId"] = "AROA" + _short_hash(request.urn, length=16).upper()
             return name, out
-        if t == "aws:iam/user:User":
+        if t == IAM_USER:
             return name, {"arn": f"arn:aws:iam::{self.account}:user/{name}", "name": name}
-        if t in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy"):
+        if t in (IAM_ROLE_POLICY, IAM_USER_POLICY):
             owner = inputs.get("role") or inputs.get("user")
             return f"{owner}:{name}", {"name": name}
         return None
 
     def _kms(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:kms/key:Key":
+        if request.type == KMS_KEY:
             key_id = self._uuid(request)
             return key_id, {"arn": self._arn("kms", f"key/{key_id}"), "keyId": key_id}
-        if request.type == "aws:kms/alias:Alias":
+        if request.type == KMS_ALIAS:
             return name, {"arn": self._arn("kms", name)}
         return None
 
     def _secretsmanager(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
         t, inputs = request.type, request.inputs
-        if t == "aws:secretsmanager/secret:Secret":
+        if t == SECRETS_MANAGER_SECRET:
             arn = self._arn("secretsmanager", f"secret:{name}-{h[:6]}")
             return arn, {"arn": arn, "name": name}
-        if t == "aws:secretsmanager/secretVersion:SecretVersion":
+        if t == SECRETS_MANAGER_SECRET_VERSION:
             version = self._uuid(request)
             return f"{inputs.get('secretId')}|{version}", {
                 "arn": inputs.get("secretId"),
                 "versionId": version,
                 "versionStages": ["AWSCURRENT"],
             }
-        if t == "aws:secretsmanager/secretRotation:SecretRotation":
+        if t == SECRETS_MANAGER_SECRET_ROTATION:
             return str(inputs.get("secretId")), {"rotationEnabled": True}
         return None
 
     def _lambda(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
         t, inputs = request.type, request.inputs
-        if t == "aws:lambda/function:Function":
+        if t == LAMBDA_FUNCTION:
             return name, {
                 "arn": self._arn("lambda", f"function:{name}"),
                 "invokeArn": f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
@@ -130,9 +160,9 @@ class AwsShapedBackend:
                 "version": "$LATEST",
                 "name": name,
             }
-        if t == "aws:lambda/permission:Permission":
+        if t == LAMBDA_PERMISSION:
             return f"{inputs.get('function')}:{h}", {"statementId": f"terraform-{h}"}
-        if t == "aws:lambda/functionUrl:FunctionUrl":
+        if t == LAMBDA_FUNCTION_URL:
             # Lambda developer guide, "Creating and managing Lambda function URLs": the URL's
             # host is a generated id under lambda-url.<region>.on.aws.
             function = str(inputs.get("functionName"))
@@ -142,7 +172,7 @@ class AwsShapedBackend:
                 f"{self.region}.on.aws/",
                 "urlId": h,
             }
-        if t == "aws:lambda/eventSourceMapping:EventSourceMapping":
+        if t == LAMBDA_EVENT_SOURCE_MAPPING:
             esm = self._uuid(request)
             return esm, {
                 "uuid": esm,
@@ -153,39 +183,39 @@ class AwsShapedBackend:
 
     def _cloudwatch(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
         t = request.type
-        if t == "aws:cloudwatch/logGroup:LogGroup":
+        if t == CLOUDWATCH_LOG_GROUP:
             return name, {"arn": self._arn("logs", f"log-group:{name}")}
-        if t == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        if t == CLOUDWATCH_METRIC_ALARM:
             return name, {"arn": self._arn("cloudwatch", f"alarm:{name}")}
-        if t == "aws:cloudwatch/eventRule:EventRule":
+        if t == CLOUDWATCH_EVENT_RULE:
             return name, {"arn": self._arn("events", f"rule/{name}")}
-        if t == "aws:cloudwatch/eventTarget:EventTarget":
+        if t == CLOUDWATCH_EVENT_TARGET:
             return f"{request.inputs.get('rule')}-{h}", {"targetId": h}
-        if t == "aws:cloudwatch/dashboard:Dashboard":
+        if t == CLOUDWATCH_DASHBOARD:
             return name, {"dashboardArn": f"arn:aws:cloudwatch::{self.account}:dashboard/{name}"}
         return None
 
     def _sns(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:sns/topic:Topic":
+        if request.type == SNS_TOPIC:
             arn = self._arn("sns", name)
             return arn, {"arn": arn, "name": name}
-        if request.type == "aws:sns/topicSubscription:TopicSubscription":
+        if request.type == SNS_TOPIC_SUBSCRIPTION:
             arn = f"{request.inputs.get('topic')}:{self._uuid(request)}"
             return arn, {"arn": arn}
-        if request.type == "aws:sns/topicPolicy:TopicPolicy":
+        if request.type == SNS_TOPIC_POLICY:
             return str(request.inputs.get("arn")), {}
         return None
 
     def _dynamodb(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:dynamodb/table:Table":
+        if request.type == DYNAMODB_TABLE:
             return name, {"arn": self._arn("dynamodb", f"table/{name}"), "streamArn": ""}
-        if request.type == "aws:dynamodb/resourcePolicy:ResourcePolicy":
+        if request.type == DYNAMODB_RESOURCE_POLICY:
             return str(request.inputs.get("resourceArn")), {"revisionId": h}
         return None
 
     def _s3(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
         inputs = request.inputs
-        if request.type == "aws:s3/bucket:Bucket":
+        if request.type == S3_BUCKET:
             bucket = str(inputs.get("bucket") or name)
             return bucket, {"arn": f"arn:aws:s3:::{bucket}", "bucket": bucket}
         if request.type.startswith("aws:s3/bucket") and inputs.get("bucket"):
@@ -193,7 +223,7 @@ class AwsShapedBackend:
         return None
 
     def _cloudtrail(self, request: ResourceRequest, name: str, h: str) -> _Made | None:
-        if request.type == "aws:cloudtrail/trail:Trail":
+        if request.type == CLOUDTRAIL_TRAIL:
             arn = self._arn("cloudtrail", f"trail/{name}")
             return arn, {"arn": arn, "homeRegion": self.region}
         return None

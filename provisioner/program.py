@@ -33,6 +33,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from contract.aws_types import STACK
 from contract.naming import CONFIG_NAMESPACE, PROJECT
 from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.errors import UsageError
@@ -151,7 +152,7 @@ def _engine_urn(stack: str, parent: str, type_: str, name: str) -> str:
     """
     if parent:
         qualified = parent.split("::")[2]
-        if qualified != "pulumi:pulumi:Stack":
+        if qualified != STACK:
             type_ = f"{qualified}${type_}"
     return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
 
@@ -233,7 +234,7 @@ def _make_monitor(
 
         def RegisterResource(self, request: Any) -> Any:
             urn = self.make_urn(request.parent, request.type, request.name)
-            if request.type == "pulumi:pulumi:Stack":
+            if request.type == STACK:
                 self.stack_urn = urn
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             aliases = self.former_urns(request, urn)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract.aws_types import INTEGRATION
 from contract.naming import SECRET
 from roadmap.settings import StackSettings
 
@@ -132,7 +133,7 @@ class ProgramRun:
         by_urn = {r.urn: r for r in self.resources}
         current: RecordedResource | None = resource
         while current is not None:
-            if current.type == "provisioner:index:Integration":
+            if current.type == INTEGRATION:
                 return current.name
             current = by_urn.get(current.parent) if current.parent else None
         return None

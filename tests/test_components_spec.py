@@ -35,9 +35,7 @@ def prod() -> StackSettings:
 
 
 def test_an_integration_in_discovery_is_refused(prod: StackSettings) -> None:
-    with pytest.raises(
-        ValueError, match=r"phase 1 \(discovery\) in prod, which provisions"
-    ):
+    with pytest.raises(ValueError, match=r"phase 1 \(discovery\) in prod, which provisions"):
         integration_spec(ROADMAP.integration("web-order-capture"), ROADMAP, prod)
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import CONFIG_NAMESPACE
 from contract.phases import REVERSE
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -105,7 +106,7 @@ def render(result: CheckResult, resources: Sequence[Mapping[str, Any]], stack: s
     both = sorted(
         owners[r["urn"]]
         for r in resources
-        if r["type"] == "aws:lambda/function:Function"
+        if r["type"] == LAMBDA_FUNCTION
         and r["urn"] in owners
         and r["name"] == f"{owners[r['urn']]}-{REVERSE}-consumer"
     )

@@ -13,11 +13,13 @@ import textwrap
 from collections import Counter
 from typing import Any
 
+from contract.aws_types import S3_BUCKET, S3_BUCKET_NOTIFICATION, SECRETS_MANAGER_SECRET_VERSION
 from contract.naming import NAME_LIMITS, SECRET
 from provisioner.aws_shapes import stand_in_account
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
-from provisioner.pricing import PriceError, integration_cost, price_table_json, stack_cost
+from provisioner.prices import PriceError, price_table_json
+from provisioner.pricing import integration_cost, stack_cost
 from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
 from roadmap.budget import salesforce_calls_per_day
 
@@ -31,7 +33,7 @@ runs back from phase 3), its phase and every resource it would create, with
 the monthly cost: fixed items (KMS keys and their rotated key material, secrets,
 alarms, dashboards, custom metrics) and usage estimated from the roadmap's service levels
 (Lambda, SQS, DynamoDB, Secrets Manager and KMS requests, log ingestion), priced from the
-dated table in provisioner/pricing.py for the stack's region. Secret values are printed
+dated table in provisioner/prices.py for the stack's region. Secret values are printed
 as "[secret]".
 
   provisioner plan --stack prod
@@ -54,9 +56,7 @@ Exit 0 on success, 1 when the roadmap is invalid or the program fails, 2 on usag
 """
 
 # Values redacted whether or not the SDK marked them secret: the secret payload itself.
-_ALWAYS_SECRET = {
-    "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary")
-}
+_ALWAYS_SECRET = {SECRETS_MANAGER_SECRET_VERSION: ("secretString", "secretBinary")}
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -173,13 +173,13 @@ def _stage(
 ) -> dict[str, Any] | None:
     """A warehouse pipeline's stage: its bucket, who loads it, and how it hears of files."""
     warehouse = ctx.roadmap.stage_warehouse(integ, ctx.environment)
-    bucket = next((r for r in resources if r.type == "aws:s3/bucket:Bucket"), None)
+    bucket = next((r for r in resources if r.type == S3_BUCKET), None)
     if warehouse is None or bucket is None:
         return None
     queues = [
         q.get("queueArn")
         for r in resources
-        if r.type == "aws:s3/bucketNotification:BucketNotification"
+        if r.type == S3_BUCKET_NOTIFICATION
         for q in r.inputs.get("queues") or []
     ]
     return {
