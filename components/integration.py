@@ -65,6 +65,7 @@ from contract import environment as var
 from contract.aws_types import INTEGRATION
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from contract.phases import REVERSE
+from roadmap.budget import Batching
 from roadmap.settings import StackSettings
 
 __all__ = ["Integration", "IntegrationArgs"]
@@ -212,31 +213,27 @@ class Integration(pulumi.ComponentResource):
         and what the functions may do with them."""
         spec, scope, name = self._spec, self._scope, self._name
         key_arn = self.credentials.key.arn
-        self.queue = queue = SyncQueue(
-            name,
-            SyncQueueArgs(
-                scope=scope,
-                kms_key_arn=key_arn,
-                fifo=spec.fifo,
-                consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
-                batching=spec.forward.batching,
-                with_source=spec.queued,
-                with_review=spec.review,
-            ),
-            self._child,
-        )
-        if spec.reverse is not None:
-            self.reverse_queue = SyncQueue(
-                f"{name}-{REVERSE}",
+
+        def sync_queue(name: str, batching: Batching, **shape: Any) -> SyncQueue:
+            return SyncQueue(
+                name,
                 SyncQueueArgs(
                     scope=scope,
                     kms_key_arn=key_arn,
                     fifo=spec.fifo,
                     consumer_timeout_seconds=TIMEOUT_SECONDS["consumer"],
-                    batching=spec.reverse.batching,
-                    role_prefix=f"{REVERSE}-",
+                    batching=batching,
+                    **shape,
                 ),
                 self._child,
+            )
+
+        self.queue = queue = sync_queue(
+            name, spec.forward.batching, with_source=spec.queued, with_review=spec.review
+        )
+        if spec.reverse is not None:
+            self.reverse_queue = sync_queue(
+                f"{name}-{REVERSE}", spec.reverse.batching, role_prefix=f"{REVERSE}-"
             )
         self.state = IdempotencyStore(
             name, IdempotencyStoreArgs(scope=scope, kms_key_arn=key_arn), self._child
