@@ -52,13 +52,7 @@ from contract.metrics import (
     SYNC_LAG_SECONDS,
 )
 from contract.naming import WEBHOOK_INGRESS_ROLE, name_limit
-from contract.phases import (
-    REVERSE,
-    REVIEW_ALARM,
-    SECRET_AGE_ALARM,
-    Alarm,
-    required_alarms,
-)
+from contract.phases import REVERSE, REVIEW_ALARM, SECRET_AGE_ALARM, Alarm, required_alarms
 
 __all__ = ["DirectionWatch", "IntegrationAlarms", "IntegrationAlarmsArgs"]
 
@@ -69,6 +63,11 @@ MINUTE, DAY = 60, 86_400
 LATENCY_SHARE_OF_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: about to time out
 
 
+# The function alarms that page on any count: kind -> (Lambda metric, what happened).
+_FUNCTION_FAULTS = {
+    "errors": (LAMBDA_ERRORS, "The sync function failed (unhandled error or timeout)."),
+    "throttles": (LAMBDA_THROTTLES, "Lambda throttled the sync function: records are waiting."),
+}
 # How long a deployment waits for an HTTPS endpoint to confirm its subscription.
 CONFIRMATION_TIMEOUT_MINUTES = 5
 
@@ -208,8 +207,8 @@ class IntegrationAlarms(pulumi.ComponentResource):
         factories = {
             "dlq-depth": self._dlq_depth,
             "oldest-message-age": self._oldest_message_age,
-            "errors": self._function_errors,
-            "throttles": self._function_throttles,
+            "errors": self._function_fault,
+            "throttles": self._function_fault,
             "reconciliation-gap": self._reconciliation_gap,
             "stale-sync": self._stale_sync,
             "latency-p99": self._latency_p99,
@@ -350,26 +349,18 @@ class IntegrationAlarms(pulumi.ComponentResource):
             "dimensions": {FUNCTION_NAME_DIMENSION: self._watch.function_name},
         }
 
-    def _function_errors(self) -> None:
+    def _function_fault(self) -> None:
+        """Any error or throttle of the watched function in five minutes pages."""
+        kind = self._current.kind
+        metric, text = _FUNCTION_FAULTS[kind]
         self._alarm(
-            "errors",
-            "The sync function failed (unhandled error or timeout).",
+            kind,
+            text,
             statistic="Sum",
             period=MINUTE * 5,
             comparison_operator="GreaterThanThreshold",
             threshold=0,
-            **self._lambda(LAMBDA_ERRORS),
-        )
-
-    def _function_throttles(self) -> None:
-        self._alarm(
-            "throttles",
-            "Lambda throttled the sync function: records are waiting.",
-            statistic="Sum",
-            period=MINUTE * 5,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            **self._lambda(LAMBDA_THROTTLES),
+            **self._lambda(metric),
         )
 
     def _chatbot(self, workspace_id: str, channel_id: str) -> aws.chatbot.SlackChannelConfiguration:
