@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from program_runs import stack_run
 
 from provisioner.paths import POLICY_PACK_DIR
@@ -27,6 +28,8 @@ from provisioner.policy_harness import PolicyHarness, Violation, stack_config
 
 Plan = list[dict[str, Any]]
 Mutation = Callable[[Plan], None]
+# The clean stack's violations, then each broken copy's (`judge`).
+Verdicts = tuple[list[Violation], list[list[Violation]]]
 
 
 def recorded_stack(stack: str) -> Plan:
@@ -65,7 +68,7 @@ def judge(
     *,
     stack: str,
     config: Mapping[str, str] | None = None,
-) -> tuple[list[Violation], list[list[Violation]]]:
+) -> Verdicts:
     """`AnalyzeStack` of the clean stack, then of one broken copy per mutation, with one pack."""
     with PolicyHarness(
         stack=stack, config=stack_config(stack) if config is None else config
@@ -77,6 +80,18 @@ def judge(
             mutate(plan)
             broken.append(pack.analyze_stack(plan))
     return baseline, broken
+
+
+def each_case(
+    names: Sequence[str], cases: Sequence[Sequence[Any]], *columns: int
+) -> pytest.MarkDecorator:
+    """Parametrizes a test over `cases` by position: `index`, then `names` from `columns`
+    of each case; each case is named by its policy (column 0) and its last column."""
+    return pytest.mark.parametrize(
+        ("index", *names),
+        [(i, *(case[c] for c in columns)) for i, case in enumerate(cases)],
+        ids=[f"{case[0]}:{str(case[columns[-1]])[:40]}" for case in cases],
+    )
 
 
 def assert_refused(

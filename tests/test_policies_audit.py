@@ -10,7 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from policy_cases import Mutation, Plan, assert_refused, judge, named, recorded_stack, set_input
+from policy_cases import (
+    Mutation,
+    Plan,
+    assert_refused,
+    each_case,
+    judge,
+    named,
+    recorded_stack,
+    set_input,
+)
 
 from provisioner.policy_harness import Violation, stack_config
 
@@ -135,11 +144,7 @@ def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(
     assert [v.message for v in org if v.policy in AUDIT] == []
 
 
-@pytest.mark.parametrize(
-    ("index", "policy", "fragment"),
-    [(i, c[0], c[2]) for i, c in enumerate(CASES)],
-    ids=[f"{c[0]}:{c[2][:40]}" for c in CASES],
-)
+@each_case(("policy", "fragment"), CASES, 0, 2)
 def test_broken_trail_is_refused_naming_the_fix(
     results: tuple[list[Violation], list[list[Violation]], list[Violation]],
     index: Any,

@@ -7,11 +7,20 @@ import copy
 import json
 
 import pytest
-from policy_cases import Mutation, Plan, assert_refused, judge, named, recorded_stack, set_input
+from policy_cases import (
+    Mutation,
+    Plan,
+    Verdicts,
+    assert_refused,
+    each_case,
+    judge,
+    named,
+    recorded_stack,
+    set_input,
+)
 
 from contract.alerting import CHATBOT_TYPE
 from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY
-from provisioner.policy_harness import Violation
 
 pytestmark = pytest.mark.slow
 
@@ -66,21 +75,20 @@ CASES: list[tuple[str, Mutation, str]] = [
 
 
 @pytest.fixture(scope="module")
-def results() -> tuple[list[Violation], list[list[Violation]]]:
+def results() -> Verdicts:
     clean = recorded_stack("prod")
     assert any(r["type"] == CHATBOT_TYPE for r in clean)
     return judge(clean, [c[1] for c in CASES], stack="prod")
 
 
 def test_prods_slack_channels_pass_the_whole_pack(
-    results: tuple[list[Violation], list[list[Violation]]],
+    results: Verdicts,
 ) -> None:
     assert [v.message for v in results[0] if v.level == "mandatory"] == []
 
 
-@pytest.mark.parametrize(("index", "fragment"), [(i, c[2]) for i, c in enumerate(CASES)],
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@each_case(("fragment",), CASES, 2)
 def test_a_broken_slack_channel_is_refused_naming_the_integration_and_the_fix(
-    results: tuple[list[Violation], list[list[Violation]]], index: int, fragment: str
+    results: Verdicts, index: int, fragment: str
 ) -> None:
     assert_refused(results[1][index], "chatbot-channel", fragment, "lead-to-account")

@@ -16,8 +16,10 @@ import pytest
 from policy_cases import (
     Mutation,
     Plan,
+    Verdicts,
     assert_refused,
     drop,
+    each_case,
     judge,
     named,
     recorded_stack,
@@ -25,7 +27,6 @@ from policy_cases import (
 )
 
 from contract.naming import RETIRE_EVENT
-from provisioner.policy_harness import Violation
 
 pytestmark = pytest.mark.slow
 
@@ -235,24 +236,20 @@ CASES: list[tuple[str, Mutation, str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def results() -> tuple[list[Violation], list[list[Violation]]]:
+def results() -> Verdicts:
     return judge(recorded_stack("dev"), [c[1] for c in CASES], stack="dev")
 
 
 def test_the_programs_stack_passes_every_hardening_policy(
-    results: tuple[list[Violation], list[list[Violation]]],
+    results: Verdicts,
 ) -> None:
     baseline, _ = results
     assert [v.message for v in baseline if v.policy in HARDENING] == []
 
 
-@pytest.mark.parametrize(
-    ("index", "policy", "integration", "fragment"),
-    [(i, c[0], c[2], c[3]) for i, c in enumerate(CASES)],
-    ids=[f"{c[0]}:{c[3][:40]}" for c in CASES],
-)
+@each_case(("policy", "integration", "fragment"), CASES, 0, 2, 3)
 def test_broken_stack_is_refused_naming_integration_and_fix(
-    results: tuple[list[Violation], list[list[Violation]]],
+    results: Verdicts,
     index: int,
     policy: str,
     integration: str,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from policy_cases import Plan, assert_refused, named
+from policy_cases import Plan, assert_refused, each_case, named
 from test_policies_plan import example_stack
 
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
@@ -157,11 +157,7 @@ def results() -> list[list[Violation]]:
         return [pack.analyze_stack(mutate(example_stack("dev"))) for _, mutate, _, _ in CASES]
 
 
-@pytest.mark.parametrize(
-    ("index", "policy", "integration", "fragment"),
-    [(i, c[0], c[2], c[3]) for i, c in enumerate(CASES)],
-    ids=[f"{c[0]}:{c[3][:32]}" for c in CASES],
-)
+@each_case(("policy", "integration", "fragment"), CASES, 0, 2, 3)
 def test_mutated_stack_is_reported(
     results: list[list[Violation]], index: int, policy: str, integration: str, fragment: str
 ) -> None:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from policy_cases import Plan, assert_refused, named
+from policy_cases import Plan, Verdicts, assert_refused, each_case, named
 
 from provisioner.commands.check import plan_resources
-from provisioner.policy_harness import PolicyHarness, Violation
+from provisioner.policy_harness import PolicyHarness
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,7 @@ CASES: list[tuple[str, Callable[[Plan], Plan], str]] = [
 
 
 @pytest.fixture(scope="module")
-def verdicts() -> tuple[list[Violation], list[list[Violation]]]:
+def verdicts() -> Verdicts:
     plan, config = plan_resources("dev")
     with PolicyHarness(stack="dev", config=config) as pack:
         clean = pack.analyze_stack(plan)
@@ -126,18 +126,14 @@ def verdicts() -> tuple[list[Violation], list[list[Violation]]]:
 
 
 def test_the_example_stage_passes_every_stack_policy(
-    verdicts: tuple[list[Violation], list[list[Violation]]],
+    verdicts: Verdicts,
 ) -> None:
     assert verdicts[0] == []
 
 
-@pytest.mark.parametrize(
-    ("index", "policy", "fragment"),
-    [(i, c[0], c[2]) for i, c in enumerate(CASES)],
-    ids=[f"{c[0]}:{c[2][:24]}" for c in CASES],
-)
+@each_case(("policy", "fragment"), CASES, 0, 2)
 def test_a_crafted_stage_violation_is_caught_by_its_rule(
-    verdicts: tuple[list[Violation], list[list[Violation]]],
+    verdicts: Verdicts,
     index: int,
     policy: str,
     fragment: str,
