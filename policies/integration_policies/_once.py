@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from inspect import isawaitable
 from typing import Any
 
@@ -118,29 +118,38 @@ def _stack_resources(servicer: Any, request: Any) -> list[Any]:
     return [i[0] for i in intermediates]
 
 
+def _enabled(self: Any, kind: Any, response: Any) -> Iterator[tuple[Any, Any]]:
+    """(policy, its report) for each policy of `kind` its config does not disable, as the
+    SDK's loops pick them: a remediating level reports as mandatory, and a resource policy
+    without a validation is recorded as not applicable."""
+    levels = _SDK.EnforcementLevel
+    for policy in self._PolicyAnalyzerServicer__policies:
+        level = self._get_enforcement_level(policy)
+        if level == levels.DISABLED or not isinstance(policy, kind):
+            continue
+        if isinstance(policy, _SDK.ResourceValidationPolicy) and not policy.has_validation():
+            reason = "Policy does not implement validate"
+            response.not_applicable.append(
+                _SDK.proto.PolicyNotApplicable(policy_name=policy.name, reason=reason)
+            )
+            continue
+        if level == levels.REMEDIATE:
+            level = levels.MANDATORY
+        yield (
+            policy,
+            self._create_report_violation(
+                response, policy.name, policy.description, level, policy.severity
+            ),
+        )
+
+
 def _analyze(self: Any, request: Any, _context: Any) -> Any:
     """`Analyze` of pulumi-policy 1.21.0 with the resource read once for every resource
     policy instead of once per policy; each policy still gets its own args, config and report."""
     self._configure_runtime_settings()
     response = _SDK.proto.AnalyzeResponse()
     read: tuple[Any, Any, Any] | None = None
-    levels = _SDK.EnforcementLevel
-    for policy in self._PolicyAnalyzerServicer__policies:
-        level = self._get_enforcement_level(policy)
-        if level == levels.DISABLED or not isinstance(policy, _SDK.ResourceValidationPolicy):
-            continue
-        if not policy.has_validation():
-            response.not_applicable.append(
-                _SDK.proto.PolicyNotApplicable(
-                    policy_name=policy.name, reason="Policy does not implement validate"
-                )
-            )
-            continue
-        if level == levels.REMEDIATE:  # still violated after remediation: mandatory, as the SDK
-            level = levels.MANDATORY
-        report = self._create_report_violation(
-            response, policy.name, policy.description, level, policy.severity
-        )
+    for policy, report in _enabled(self, _SDK.ResourceValidationPolicy, response):
         if read is None:
             read = (
                 _SDK.unknown_checking_proxy(
@@ -150,15 +159,10 @@ def _analyze(self: Any, request: Any, _context: Any) -> Any:
                 self._get_provider_resource(request),
             )
         props, opts, provider = read
+        config = self._get_policy_config(policy.name)
+        tags = self._PolicyAnalyzerServicer__stack_tags
         args = _SDK.ResourceValidationArgs(
-            request.type,
-            props,
-            request.urn,
-            request.name,
-            opts,
-            provider,
-            self._get_policy_config(policy.name),
-            self._PolicyAnalyzerServicer__stack_tags,
+            request.type, props, request.urn, request.name, opts, provider, config, tags
         )
         _run(self, policy, args, report, response)
     return response
@@ -171,24 +175,12 @@ def _analyze_stack(self: Any, request: Any, _context: Any) -> Any:
     self._configure_runtime_settings()
     response = _SDK.proto.AnalyzeResponse()
     resources: list[Any] | None = None
-    levels = _SDK.EnforcementLevel
-    for policy in self._PolicyAnalyzerServicer__policies:
-        level = self._get_enforcement_level(policy)
-        if level == levels.DISABLED or not isinstance(policy, _SDK.StackValidationPolicy):
-            continue
-        if level == levels.REMEDIATE:  # stack policies cannot remediate: mandatory, as the SDK
-            level = levels.MANDATORY
-        report = self._create_report_violation(
-            response, policy.name, policy.description, level, policy.severity
-        )
+    for policy, report in _enabled(self, _SDK.StackValidationPolicy, response):
         if resources is None:
             resources = _stack_resources(self, request)
-        args = _SDK.StackValidationArgs(
-            resources,
-            self._get_policy_config(policy.name),
-            self._PolicyAnalyzerServicer__stack_tags,
-        )
-        _run(self, policy, args, report, response)
+        config = self._get_policy_config(policy.name)
+        tags = self._PolicyAnalyzerServicer__stack_tags
+        _run(self, policy, _SDK.StackValidationArgs(resources, config, tags), report, response)
     return response
 
 
