@@ -1,27 +1,19 @@
-"""Deserialise each resource, and build the stack, once per gRPC call instead of once per policy.
+"""Read each resource, and build the stack, once per gRPC call instead of once per policy.
 
 pulumi-policy 1.21.0 turns a resource's protobuf `Struct` into the read-only proxy a policy
 reads (`json_format.MessageToDict`, then `deserialize_properties`, then
-`unknown_checking_proxy`) inside its loop over the policies: `Analyze` does it once per
-resource policy, `AnalyzeStack` once per stack policy for every resource of the stack, and
-the resource's options and provider likewise. With the pack's 30-odd policies that repeated
-conversion, not the rules, was most of the pack's time (`bench/README.md`, "check").
+`unknown_checking_proxy`), with its options and provider, inside its loop over the
+policies: `Analyze` once per resource policy, and `AnalyzeStack` once per stack policy for
+every resource of the stack, with every `PolicyResource`, parent and dependency built again
+for each. With the pack's 38 policies (24 of them stack policies) that repetition, not the
+rules, was most of the pack's time (`bench/README.md`, "check").
 
-`install()` memoises those steps for the length of one gRPC call on one thread: every
-policy of the call then reads the same proxy of the same resource. The call boundary is the
-servicer's `_configure_runtime_settings()`, which the SDK runs first in `Analyze`,
-`AnalyzeStack` and `Remediate`; the pack serves calls on several threads at once, so the memo
-is per thread. Each memo entry keeps its key object alive, so an `id()` cannot be reused
-while the entry exists. The proxies are shared between policies: a rule must not write into
-`args.props` (none does; the SDK's proxy allows it only for remediations, which this pack
-has none of).
-
-Even memoised, the SDK's loops still asked for every resource once per policy, and
-`AnalyzeStack` built every `PolicyResource`, parent and dependency once per stack policy:
-that walk, not the rules, was then the largest part of a check. `install()` replaces
-`Analyze` and `AnalyzeStack` with the same steps (`_analyze`, `_analyze_stack`) done once per
-call, every policy getting its own args, config and report over the one reading; like the
-proxies, the resources must not be written to.
+`install()` replaces the servicer's `Analyze` and `AnalyzeStack` with the same steps
+(`_analyze`, `_analyze_stack`) done once per call: every policy of the call gets its own
+args, config and report over the one reading, and the same outcomes (violations, "can't run
+during preview", not applicable) are recorded as the SDK records them. The readings are
+shared between policies: a rule must not write into `args.props` or the resources (none
+does; the SDK's proxy allows it only for remediations, which this pack has none of).
 
 Only the pack's `__main__.py` calls `install()`. With any other pulumi-policy version, or if
 the SDK's internals moved, it installs nothing and returns False: the pack is then slower,
@@ -36,8 +28,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from inspect import isawaitable
 from typing import Any
 
@@ -50,49 +41,19 @@ from pulumi_policy.version import VERSION
 __all__ = ["SDK_VERSION", "DictProxy", "ListProxy", "install"]
 
 SDK_VERSION = "1.21.0"  # the version whose Analyze/AnalyzeStack loops this module matches
-_memo = threading.local()
 _SDK: Any = _sdk  # the SDK module's own names, some of them private, read as it has them
+# What the replacements call of the SDK's servicer, as 1.21.0 has them.
 _SERVICER_METHODS = (
+    "Analyze",
+    "AnalyzeStack",
     "_configure_runtime_settings",
     "_get_resource_options",
     "_get_provider_resource",
-)
-# What the replaced AnalyzeStack calls of the servicer besides those.
-_STACK_METHODS = (
     "_get_enforcement_level",
     "_create_report_violation",
     "_get_policy_config",
     "_map_enforcement_level",
 )
-
-
-def _once(convert: Callable[..., Any], step: str) -> Callable[..., Any]:
-    def converted(value: Any, *args: Any) -> Any:
-        try:
-            entries = _memo.entries
-        except AttributeError:
-            entries = _memo.entries = {}
-        key = (id(value), step, args)
-        hit = entries.get(key)
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        result = convert(value, *args)
-        entries[key] = (value, result)  # holds `value`: its id stays unique meanwhile
-        return result
-
-    converted.__name__ = f"{getattr(convert, '__name__', step)}_once_per_call"
-    return converted
-
-
-def _once_per_request(method: Callable[..., Any], step: str) -> Callable[..., Any]:
-    """A servicer method of (self, request), memoised per request like the steps above."""
-    convert = _once(lambda request, servicer: method(servicer, request), step)
-
-    def memoised(self: Any, request: Any) -> Any:
-        return convert(request, self)
-
-    memoised.__name__ = f"{method.__name__}_once_per_call"
-    return memoised
 
 
 def _stack_resources(servicer: Any, request: Any) -> list[Any]:
@@ -217,15 +178,8 @@ def _run(self: Any, policy: Any, args: Any, report: Any, response: Any) -> None:
         )
 
 
-class _JsonFormat:
-    """Stands in for `json_format` inside pulumi_policy.policy (the SDK uses only this)."""
-
-    def __init__(self, message_to_dict: Callable[..., Any]):
-        self.MessageToDict = _once(message_to_dict, "MessageToDict")
-
-
 def install() -> bool:
-    """Memoise the SDK's per-policy deserialisation per call; False if the SDK does not match."""
+    """Read once per call (`_analyze`, `_analyze_stack`); False if the SDK does not match."""
     servicer = getattr(_sdk, "_PolicyAnalyzerServicer", None)
     needed = (
         "json_format",
@@ -244,27 +198,10 @@ def install() -> bool:
     if (
         VERSION != SDK_VERSION
         or servicer is None
-        or not all(hasattr(servicer, name) for name in (*_SERVICER_METHODS, *_STACK_METHODS))
+        or not all(hasattr(servicer, name) for name in _SERVICER_METHODS)
         or not all(hasattr(_sdk, name) for name in needed)
     ):
         return False
-    if getattr(servicer, "_once_installed", False):
-        return True
-    configure = servicer._configure_runtime_settings
-
-    def configure_then_forget(self: Any) -> Any:
-        _memo.entries = {}  # a new gRPC call on this thread: nothing carries over
-        return configure(self)
-
-    # The SDK module's own imports, replaced where its servicer looks them up.
-    sdk: Any = _sdk
-    sdk.json_format = _JsonFormat(sdk.json_format.MessageToDict)
-    sdk.deserialize_properties = _once(sdk.deserialize_properties, "deserialize")
-    sdk.unknown_checking_proxy = _once(sdk.unknown_checking_proxy, "proxy")
-    servicer._configure_runtime_settings = configure_then_forget
-    for method in ("_get_resource_options", "_get_provider_resource"):
-        setattr(servicer, method, _once_per_request(getattr(servicer, method), method))
     servicer.Analyze = _analyze
     servicer.AnalyzeStack = _analyze_stack
-    servicer._once_installed = True
     return True
