@@ -9,17 +9,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import policy_cases as cases
 import pytest
-from policy_cases import (
-    Mutation,
-    Plan,
-    assert_refused,
-    each_case,
-    judge,
-    named,
-    recorded_stack,
-    set_input,
-)
+from policy_cases import Mutation, Plan, named, set_input
 
 from provisioner.policy_harness import Violation, stack_config
 
@@ -123,10 +115,10 @@ CASES: list[tuple[str, Mutation, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> tuple[list[Violation], list[list[Violation]], list[Violation]]:
-    clean = recorded_stack("prod")
-    baseline, broken = judge(clean, [c[1] for c in CASES], stack="prod")
+    clean = cases.recorded_stack("prod")
+    baseline, broken = cases.judge(clean, [c[1] for c in CASES], stack="prod")
     org_config = {**stack_config("prod"), "integration-provisioner:auditTrail": ORG_TRAIL}
-    _, [org] = judge(clean, [drop_trail], stack="prod", config=org_config)
+    _, [org] = cases.judge(clean, [drop_trail], stack="prod", config=org_config)
     return baseline, broken, org
 
 
@@ -144,14 +136,14 @@ def test_a_stack_naming_an_organisation_trail_needs_no_trail_of_its_own(
     assert [v.message for v in org if v.policy in AUDIT] == []
 
 
-@each_case(("policy", "fragment"), CASES, 0, 2)
+@cases.each_case(("policy", "fragment"), CASES, 0, 2)
 def test_broken_trail_is_refused_naming_the_fix(
     results: tuple[list[Violation], list[list[Violation]], list[Violation]],
     index: Any,
     policy: Any,
     fragment: Any,
 ) -> None:
-    assert_refused(results[1][index], policy, fragment)
+    cases.assert_refused(results[1][index], policy, fragment)
 
 
 def test_every_audit_policy_has_a_violating_case() -> None:

@@ -6,18 +6,9 @@ from __future__ import annotations
 import copy
 import json
 
+import policy_cases as cases
 import pytest
-from policy_cases import (
-    Mutation,
-    Plan,
-    Verdicts,
-    assert_refused,
-    each_case,
-    judge,
-    named,
-    recorded_stack,
-    set_input,
-)
+from policy_cases import Mutation, Plan, Verdicts, named, set_input
 
 from contract.alerting import CHATBOT_TYPE
 from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY
@@ -76,9 +67,9 @@ CASES: list[tuple[str, Mutation, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> Verdicts:
-    clean = recorded_stack("prod")
+    clean = cases.recorded_stack("prod")
     assert any(r["type"] == CHATBOT_TYPE for r in clean)
-    return judge(clean, [c[1] for c in CASES], stack="prod")
+    return cases.judge(clean, [c[1] for c in CASES], stack="prod")
 
 
 def test_prods_slack_channels_pass_the_whole_pack(
@@ -87,8 +78,8 @@ def test_prods_slack_channels_pass_the_whole_pack(
     assert [v.message for v in results[0] if v.level == "mandatory"] == []
 
 
-@each_case(("fragment",), CASES, 2)
+@cases.each_case(("fragment",), CASES, 2)
 def test_a_broken_slack_channel_is_refused_naming_the_integration_and_the_fix(
     results: Verdicts, index: int, fragment: str
 ) -> None:
-    assert_refused(results[1][index], "chatbot-channel", fragment, "lead-to-account")
+    cases.assert_refused(results[1][index], "chatbot-channel", fragment, "lead-to-account")

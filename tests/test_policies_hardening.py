@@ -12,19 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import policy_cases as cases
 import pytest
-from policy_cases import (
-    Mutation,
-    Plan,
-    Verdicts,
-    assert_refused,
-    drop,
-    each_case,
-    judge,
-    named,
-    recorded_stack,
-    set_input,
-)
+from policy_cases import Mutation, Plan, Verdicts, drop, named, set_input
 
 from contract.naming import RETIRE_EVENT
 
@@ -237,7 +227,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
 
 @pytest.fixture(scope="module")
 def results() -> Verdicts:
-    return judge(recorded_stack("dev"), [c[1] for c in CASES], stack="dev")
+    return cases.judge(cases.recorded_stack("dev"), [c[1] for c in CASES], stack="dev")
 
 
 def test_the_programs_stack_passes_every_hardening_policy(
@@ -247,7 +237,7 @@ def test_the_programs_stack_passes_every_hardening_policy(
     assert [v.message for v in baseline if v.policy in HARDENING] == []
 
 
-@each_case(("policy", "integration", "fragment"), CASES, 0, 2, 3)
+@cases.each_case(("policy", "integration", "fragment"), CASES, 0, 2, 3)
 def test_broken_stack_is_refused_naming_integration_and_fix(
     results: Verdicts,
     index: int,
@@ -255,7 +245,7 @@ def test_broken_stack_is_refused_naming_integration_and_fix(
     integration: str,
     fragment: str,
 ) -> None:
-    assert_refused(results[1][index], policy, fragment, integration)
+    cases.assert_refused(results[1][index], policy, fragment, integration)
 
 
 def test_every_hardening_policy_has_a_violating_case() -> None:
