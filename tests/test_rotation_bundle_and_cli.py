@@ -27,7 +27,7 @@ sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import credential_rotation.handler as h
 import cryptography, jwt, requests
 from credential_rotation.keys import generate_key_and_certificate
-from credential_rotation.clients import build_jwt_assertion
+from credential_rotation.slot_clients import build_jwt_assertion
 key, cert = generate_key_and_certificate("bundle check")  # loads the packaged native code
 build_jwt_assertion({"client_id": "c", "username": "u", "login_url": "https://x",
                      "private_key_pem": key})

@@ -37,11 +37,13 @@ from credential_rotation.clients import (  # noqa: E402
     BasicTokenHttpIssuer,
     IssuerError,
     OAuthHttpIssuer,
+)
+from credential_rotation.keys import generate_key_and_certificate  # noqa: E402
+from credential_rotation.slot_clients import (  # noqa: E402
     SalesforceHttpClient,
     SnowflakeHttpClient,
     build_jwt_assertion,
 )
-from credential_rotation.keys import generate_key_and_certificate  # noqa: E402
 
 REGION = "us-east-1"
 USERNAME = "integration@quote-to-order.example.com"

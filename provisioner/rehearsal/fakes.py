@@ -21,8 +21,8 @@ One threaded HTTP server plays, for every integration at once:
 Faults are injected per operation (the handler names below, e.g. ``target_write``,
 ``sf_upload``): an error status instead of the answer, or a delay before it.
 
-The HTTP contracts are those of ``secrets/credential_rotation/clients.py``. IAM access keys
-need no fake: STS and IAM are the emulator itself.
+The HTTP contracts are those of ``secrets/credential_rotation/clients.py`` and
+``slot_clients.py``. IAM access keys need no fake: STS and IAM are the emulator itself.
 
 Usage::
 
@@ -34,6 +34,7 @@ Usage::
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import secrets as std_secrets
@@ -67,13 +68,13 @@ _ALTER_USER_KEY = re.compile(
 
 
 # How a client proves it holds a working credential, per kind: the rotation function's own
-# client (secrets/credential_rotation/clients.py) and the call it makes.
+# client (its module in secrets/credential_rotation/, its class) and the call it makes.
 _ACCEPTANCE = {
-    "salesforce_jwt_bearer": ("SalesforceHttpClient", "exchange_jwt"),
-    "oauth_client_credentials": ("OAuthHttpIssuer", "token"),
-    "api_key": ("ApiKeyHttpIssuer", "whoami"),
-    "basic_token": ("BasicTokenHttpIssuer", "whoami"),
-    "snowflake_key_pair": ("SnowflakeHttpClient", "current_user"),
+    "salesforce_jwt_bearer": ("slot_clients", "SalesforceHttpClient", "exchange_jwt"),
+    "oauth_client_credentials": ("clients", "OAuthHttpIssuer", "token"),
+    "api_key": ("clients", "ApiKeyHttpIssuer", "whoami"),
+    "basic_token": ("clients", "BasicTokenHttpIssuer", "whoami"),
+    "snowflake_key_pair": ("slot_clients", "SnowflakeHttpClient", "current_user"),
 }
 
 
@@ -227,15 +228,16 @@ class FakeSystems(LoopbackServer):
         from provisioner.rotate import _handler_module
 
         _handler_module()
-        from credential_rotation import clients
+        from credential_rotation.clients import IssuerError
 
         probe = _ACCEPTANCE.get(doc["kind"])
         if probe is None:
             return False
-        client, call = probe
+        module, client, call = probe
         try:
-            getattr(getattr(clients, client)(), call)(doc)
-        except clients.IssuerError:
+            issuer = getattr(importlib.import_module(f"credential_rotation.{module}"), client)
+            getattr(issuer(), call)(doc)
+        except IssuerError:
             return False
         return True
 

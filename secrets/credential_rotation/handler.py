@@ -44,22 +44,23 @@ from credential_rotation.clients import (
     BasicTokenHttpIssuer,
     OAuthHttpIssuer,
     OAuthIssuer,
+)
+from credential_rotation.formats import MANUAL_SWAP, dump_secret, parse_secret
+from credential_rotation.iam_keys import IamAccessKeyStrategy
+from credential_rotation.redact import get_logger, remember_secret_fields
+from credential_rotation.slot_clients import (
     SalesforceClient,
     SalesforceHttpClient,
     SnowflakeClient,
     SnowflakeHttpClient,
 )
-from credential_rotation.formats import MANUAL_SWAP, dump_secret, parse_secret
-from credential_rotation.redact import get_logger, remember_secret_fields
+from credential_rotation.slots import SalesforceJwtStrategy, SnowflakeKeyPairStrategy
 from credential_rotation.strategies import (
     ApiKeyStrategy,
     BasicTokenStrategy,
-    IamAccessKeyStrategy,
     ManualRotationRequired,
     ManualSwapStrategy,
     OAuthClientCredentialsStrategy,
-    SalesforceJwtStrategy,
-    SnowflakeKeyPairStrategy,
     StepContext,
     Strategy,
 )
@@ -219,7 +220,7 @@ class Rotation:
         """Deactivate each pusher secret's AWSPREVIOUS access key once unused for the grace.
 
         The previous key stays active after a rotation so the external pusher keeps working
-        until it reads its new key (strategies.IamAccessKeyStrategy); this scheduled run
+        until it reads its new key (iam_keys.IamAccessKeyStrategy); this scheduled run
         deactivates it once IAM reports it unused for ``GraceSeconds``, and the next
         rotation's createSecret deletes it. Every secret is tried; a failure on one is
         raised after the others ran, so the invocation fails and its record reaches the
