@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from contract.dead_letters import DIAGNOSIS_ATTRIBUTES, FAILURE_REASON
+
 __all__ = [
     "ReplayResult",
     "replay_batch_dlq",
@@ -54,11 +56,6 @@ __all__ = [
 
 # SQS batches hold at most 10 entries (SQS API Reference, "SendMessageBatch").
 SQS_BATCH_LIMIT = 10
-# Attributes the sync consumer adds when it dead-letters a record: a diagnosis of that
-# attempt, dropped on the way back so a new failure records a fresh one.
-DIAGNOSIS_ATTRIBUTES = frozenset(
-    {"failure-reason", "failure-detail", "failed-at", "source-message-id"}
-)
 # Statuses after which a move task moves nothing more (SQS API Reference, "ListMessageMoveTasks").
 _MOVE_TASK_TERMINAL = ("COMPLETED", "CANCELLED", "FAILED")
 
@@ -262,7 +259,7 @@ def _move(
     result.delete_failures += len(deleted.get("Failed", []))
     result.moved += len(confirmed)
     for message in confirmed:
-        reason = message.get("MessageAttributes", {}).get("failure-reason", {})
+        reason = message.get("MessageAttributes", {}).get(FAILURE_REASON, {})
         result.reasons[reason.get("StringValue", "max-receives")] += 1
 
 
@@ -380,7 +377,7 @@ def replay_batch_dlq(
             result.delete_failures += failed
             result.moved += len(batch) - failed
             for message in batch:
-                reason = message.get("MessageAttributes", {}).get("failure-reason", {})
+                reason = message.get("MessageAttributes", {}).get(FAILURE_REASON, {})
                 result.reasons[reason.get("StringValue", "unknown")] += 1
         result.skipped = len(other)
     finally:

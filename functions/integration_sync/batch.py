@@ -49,6 +49,7 @@ from contract.metrics import (
 from integration_sync import telemetry
 from integration_sync.config import Settings
 from integration_sync.connectors import Connector, SourceRecord, scheduled_connectors
+from integration_sync.dead_letter import diagnosis, park
 from integration_sync.envelope import UPSERT, Change
 from integration_sync.errors import PermanentError
 from integration_sync.mapping import api_names, to_target_write
@@ -274,28 +275,22 @@ class _BatchJob:
             import boto3
 
             self._sqs = boto3.client("sqs")
+        event_id = f"{record.id}@{record.modified_at}"
         body = {
             "object": obj,
             "id": record.id,
-            "event_id": f"{record.id}@{record.modified_at}",
+            "event_id": event_id,
             "occurred_at": record.modified_at,
             "data": record.data,
         }
-        params: dict[str, Any] = {
-            "QueueUrl": self.settings.dlq_url,
-            "MessageBody": json.dumps(body),
-            "MessageAttributes": {
-                "failure-reason": {"DataType": "String", "StringValue": err.reason},
-                "failure-detail": {
-                    "DataType": "String",
-                    "StringValue": err.detail[:1000] or err.reason,
-                },
-            },
-        }
-        if self.settings.fifo:
-            params["MessageGroupId"] = f"{obj}:{record.id}"[:128]
-            params["MessageDeduplicationId"] = f"{record.id}@{record.modified_at}"[:128]
-        self._sqs.send_message(**params)
+        fifo = (f"{obj}:{record.id}", event_id) if self.settings.fifo else None
+        park(
+            self._sqs,
+            self.settings.dlq_url,
+            json.dumps(body),
+            diagnosis(err.reason, err.detail),
+            fifo=fifo,
+        )
 
 
 def _change(obj: str, record: SourceRecord) -> Change:

@@ -45,7 +45,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from integration_sync.config import ObjectMapping
+from integration_sync.config import ObjectMapping, Settings
+from integration_sync.dead_letter import diagnosis, park
 from integration_sync.envelope import Change
 from integration_sync.errors import ConfigurationError
 from integration_sync.mapping import TargetWrite, find_object_mapping
@@ -149,6 +150,16 @@ class ConflictResolver:
         self.sqs = sqs or boto3.client("sqs")
         self.clock = clock
 
+    @classmethod
+    def of(cls, settings: Settings, sqs: Any = None) -> ConflictResolver | None:
+        """The resolver of the function's direction (``CONFLICT``), parking contested
+        changes in ``REVIEW_QUEUE_URL`` (else the DLQ); None for a one-way flow."""
+        policy = ConflictPolicy.parse(settings.conflict)
+        if policy is None:
+            return None
+        review_queue_url = settings.review_queue_url or settings.dlq_url
+        return cls(policy, settings.mapping, settings.state_table, review_queue_url, sqs=sqs)
+
     def decide(self, change: Change, write: TargetWrite) -> Decision:
         """Echo, ownership, then the strategy: what of ``write`` may be sent."""
         if change.author and change.author in self.policy.echo_authors:
@@ -222,25 +233,16 @@ class ConflictResolver:
 
     def _park(self, change: Change, write: TargetWrite, decision: Decision, message: str) -> None:
         attributes = {
-            "failure-reason": "conflict_review",
-            "failure-detail": decision.detail[:1000],
+            **diagnosis("conflict_review", decision.detail),
             "conflict-record": f"{change.object}/{write.external_id}"[:256],
             "conflict-direction": self.policy.direction,
         }
-        params: dict[str, Any] = {
-            "QueueUrl": self.review_queue_url,
-            "MessageBody": message,
-            "MessageAttributes": {
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in attributes.items()
-            },
-        }
+        fifo = None
         if self.review_queue_url.endswith(".fifo"):
-            params["MessageGroupId"] = f"{change.object}:{write.external_id}"[:128]
             # A change without a sender id is parked once per distinct parked message.
             dedup = change.idempotency_key or hashlib.sha256(message.encode()).hexdigest()
-            params["MessageDeduplicationId"] = dedup[-128:]
-        self.sqs.send_message(**params)
+            fifo = (f"{change.object}:{write.external_id}", dedup[-128:])
+        park(self.sqs, self.review_queue_url, message, attributes, fifo=fifo)
 
     def _record(self, change: Change, write: TargetWrite) -> None:
         spec = find_object_mapping(change.object, self.mapping)

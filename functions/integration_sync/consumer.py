@@ -38,7 +38,6 @@ import time
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -74,12 +73,12 @@ from integration_sync.conflict import (
     ECHO,
     PARKED,
     WRITE,
-    ConflictPolicy,
     ConflictResolver,
     Decision,
 )
 from integration_sync.connectors import WriteResult, connector_for
 from integration_sync.credentials import SecretAuth
+from integration_sync.dead_letter import diagnosis, kept_attributes, park
 from integration_sync.envelope import Change, parse_body
 from integration_sync.errors import PermanentError, SyncError, TargetRejected, TransientError
 from integration_sync.ledger import WriteLedger
@@ -88,12 +87,6 @@ from integration_sync.versions import APPLY, RecordVersions
 
 logger = Logger()
 
-# SQS allows 10 message attributes per message (SQS developer guide, "Amazon SQS message
-# attributes"); the DLQ copy keeps the original ones and adds these four.
-MAX_MESSAGE_ATTRIBUTES = 10
-DLQ_ATTRIBUTES = ("failure-reason", "failure-detail", "failed-at", "source-message-id")
-# Message attribute values count against the 256 KiB message size; keep details short.
-MAX_DETAIL_CHARS = 1000
 # Idempotency records outlive the longest a message can wait anywhere (SQS maximum
 # retention, 14 days: SQS developer guide, "Quotas"), so a replay from the DLQ of a change
 # that was already written is still recognised as a duplicate.
@@ -185,18 +178,7 @@ class _Consumer:
                 expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
             ),
         )
-        policy = ConflictPolicy.parse(settings.conflict)
-        self.conflicts = (
-            ConflictResolver(
-                policy,
-                settings.mapping,
-                settings.state_table,
-                review_queue_url=settings.review_queue_url or settings.dlq_url,
-                sqs=self.sqs,
-            )
-            if policy is not None
-            else None
-        )
+        self.conflicts = ConflictResolver.of(settings, sqs=self.sqs)
         # message id -> None (synced), "dead-lettered", or the error to retry it for
         self.outcomes: dict[str, Exception | str | None] = {}
         # writes per message not yet written, skipped or failed (a record is synced at 0)
@@ -443,29 +425,18 @@ class _Consumer:
         self._count(RECORDS_FAILED)
         if err.reason == "schema_mismatch":
             self._count(SCHEMA_MISMATCHES)
-        attributes = _original_attributes(record, MAX_MESSAGE_ATTRIBUTES - len(DLQ_ATTRIBUTES))
-        added = {
-            "failure-reason": err.reason,
-            "failure-detail": err.detail[:MAX_DETAIL_CHARS] or err.reason,
-            "failed-at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "source-message-id": record.message_id,
-        }
-        for name, value in added.items():
-            attributes[name] = {"DataType": "String", "StringValue": value}
-        params: dict[str, Any] = {
-            "QueueUrl": self.settings.dlq_url,
-            "MessageBody": record.body,
-            "MessageAttributes": attributes,
-        }
-        if self.settings.fifo:
-            # A FIFO DLQ needs a group; the original message id as deduplication id makes a
-            # repeated send (if acknowledging fails and SQS redelivers) a no-op for 5 minutes
-            # (SQS developer guide, "Exactly-once processing").
-            params["MessageGroupId"] = record.attributes.message_group_id or "dead-letter"
-            params["MessageDeduplicationId"] = record.message_id
         # If this raises, the record is reported as failed and retried: never acknowledged
-        # before its copy is in the DLQ.
-        self.sqs.send_message(**params)
+        # before its copy is in the DLQ. A FIFO DLQ needs a group; the original message id
+        # deduplicates a repeated send.
+        group = record.attributes.message_group_id or "dead-letter"
+        park(
+            self.sqs,
+            self.settings.dlq_url,
+            record.body,
+            diagnosis(err.reason, err.detail, message_id=record.message_id),
+            fifo=(group, record.message_id) if self.settings.fifo else None,
+            kept=kept_attributes(record.raw_event),
+        )
         logger.error(
             "record sent to DLQ",
             extra={
@@ -477,23 +448,6 @@ class _Consumer:
 
     def _count(self, name: str) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-
-
-def _original_attributes(record: SQSRecord, limit: int) -> dict[str, dict[str, Any]]:
-    """Lambda's camelCase message attributes in SendMessage's shape, minus earlier failure ones."""
-    converted: dict[str, dict[str, Any]] = {}
-    for name, attr in (record.raw_event.get("messageAttributes") or {}).items():
-        if name in DLQ_ATTRIBUTES or len(converted) >= limit:
-            continue
-        value: dict[str, Any] = {"DataType": attr.get("dataType", "String")}
-        if attr.get("stringValue") is not None:
-            value["StringValue"] = attr["stringValue"]
-        elif attr.get("binaryValue") is not None:
-            value["BinaryValue"] = attr["binaryValue"]
-        else:
-            continue
-        converted[name] = value
-    return converted
 
 
 def _remaining_ms(context: Any) -> int | None:

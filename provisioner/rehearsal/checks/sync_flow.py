@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.connectors import CONNECTORS
+from contract.dead_letters import FAILURE_DETAIL, FAILURE_REASON
 from contract.phases import REVERSE
 from provisioner.rehearsal.access import assume
 from provisioner.rehearsal.checks.both_ways import conflict_and_echo
@@ -211,6 +212,6 @@ def _dead_lettered(admin: Any, dlq: Any, marker: str) -> list[str]:
     if not dead:
         return []
     attributes = dead[0].get("MessageAttributes", {})
-    reason = attributes.get("failure-reason", {}).get("StringValue", "no failure-reason")
-    why = attributes.get("failure-detail", {}).get("StringValue", "")
+    reason = attributes.get(FAILURE_REASON, {}).get("StringValue", f"no {FAILURE_REASON}")
+    why = attributes.get(FAILURE_DETAIL, {}).get("StringValue", "")
     return [f"the record was dead-lettered to {dlq.outputs['name']}: {reason}: {why}"]
