@@ -29,12 +29,7 @@ FAILED_AT = "failed-at"
 SOURCE_MESSAGE_ID = "source-message-id"
 
 # A diagnosis of one attempt: replaced by the next failure, dropped when replayed.
-DIAGNOSIS_ATTRIBUTES: tuple[str, ...] = (
-    FAILURE_REASON,
-    FAILURE_DETAIL,
-    FAILED_AT,
-    SOURCE_MESSAGE_ID,
-)
+DIAGNOSIS_ATTRIBUTES = (FAILURE_REASON, FAILURE_DETAIL, FAILED_AT, SOURCE_MESSAGE_ID)
 
 # Message attribute values count against the 256 KiB message size (SQS developer guide,
 # "Amazon SQS message attributes"); details are cut to this many characters.
