@@ -21,6 +21,7 @@ from provisioner.rehearsal.lambda_runner import FunctionError, LambdaRunner
 PROBE = """
 import os, time
 import boto3
+import contract
 
 INITS = []
 INITS.append(os.getpid())  # Lambda's init phase: once per execution environment
@@ -39,6 +40,7 @@ def handler(event, context):
         "pid": os.getpid(),
         "inits": len(INITS),
         "caller": who,
+        "contract": contract.__path__[0],
         "remaining_ms": context.get_remaining_time_in_millis(),
         "request_id": context.aws_request_id,
     }
@@ -99,14 +101,18 @@ def test_a_handler_sees_only_its_own_variables_the_emulator_and_its_role(
     monkeypatch.setenv("DEVELOPER_TOKEN", "not-for-the-function")
     with LambdaRunner(aws, bundles=[bundle]) as lambdas:
         seen = lambdas.invoke("dev-probe-environment", {"n": 1}).response()
+        root = Path(seen["cwd"])
+        linked = (root / "probe.py").resolve()
     environ = seen["environ"]
     leaked = {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "DEVELOPER_TOKEN", "HOME"} & set(environ)
     assert not leaked
     assert {k: environ[k] for k in OWN_VARIABLES} == OWN_VARIABLES
     assert environ["AWS_ENDPOINT_URL"] == aws.endpoint
     assert environ["AWS_REGION"] == "eu-west-1"
-    assert Path(seen["cwd"]) == bundle
-    assert environ["PYTHONPATH"] == str(bundle)
+    # The task root is laid out as the zip is: the bundle's own modules and contract/.
+    assert environ["PYTHONPATH"] == environ["LAMBDA_TASK_ROOT"] == str(root)
+    assert linked == bundle / "probe.py"
+    assert Path(seen["contract"]) == root / "contract"
     # The execution role's session, from the emulator's STS, not the deployer's key.
     assert seen["caller"].startswith(
         role.replace(":iam:", ":sts:").replace(":role/", ":assumed-role/")

@@ -1,8 +1,9 @@
 """Deployed functions run as Lambda runs them: a warm worker process per function.
 
 A worker is the function's execution environment (``lambda_bootstrap``): a Python process
-started in the function's bundle folder (its handler's package on ``PYTHONPATH``, as Lambda
-puts the task root) with only the function's environment variables as the emulator holds
+started in its task root, the function's bundle folder laid out as its zip is (the folder's
+packages and ``provisioner.bundles.SHARED_PACKAGES``, linked, on ``PYTHONPATH`` as Lambda
+puts the task root), with only the function's environment variables as the emulator holds
 them, the emulator's endpoint and region, and credentials of the function's execution role
 from STS AssumeRole. Nothing of this process's environment reaches it, so no profile, key or
 endpoint of a developer's shell can send it to a real account. It imports the handler once
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from provisioner.bundles import SHARED_PACKAGES
 from provisioner.paths import FUNCTIONS_BUNDLE, SECRETS_BUNDLE
 from provisioner.rehearsal.access import assume
 
@@ -98,6 +100,8 @@ class LambdaRunner:
         self._aws = aws
         self._bundles = tuple(bundles)
         self._workers: dict[tuple[str, tuple[tuple[str, str], ...]], _Worker] = {}
+        self._task_roots: dict[Path, Path] = {}
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def invoke(
         self, function: str, event: Any, *, environment: Mapping[str, str] | None = None
@@ -117,7 +121,7 @@ class LambdaRunner:
     def _start(self, function: str, overrides: dict[str, str]) -> _Worker:
         config = self._aws.client("lambda").get_function_configuration(FunctionName=function)
         credentials = assume(self._aws, config["Role"], f"lambda-{function}"[:64])
-        bundle = _bundle(config["Handler"], self._bundles)
+        root = self._task_root(_bundle(config["Handler"], self._bundles))
         environment = {
             **config.get("Environment", {}).get("Variables", {}),
             **overrides,
@@ -131,11 +135,11 @@ class LambdaRunner:
             "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
             "AWS_SESSION_TOKEN": credentials["aws_session_token"],
-            "LAMBDA_TASK_ROOT": str(bundle),
+            "LAMBDA_TASK_ROOT": str(root),
             "_HANDLER": config["Handler"],
             "TZ": ":UTC",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "PYTHONPATH": str(bundle),
+            "PYTHONPATH": str(root),
             # The emulator and nothing else: no shared config or credentials file of the
             # developer, no instance metadata service.
             "AWS_ENDPOINT_URL": self._aws.endpoint,
@@ -143,12 +147,30 @@ class LambdaRunner:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        return _Worker(config, bundle, environment)
+        return _Worker(config, root, environment)
+
+    def _task_root(self, bundle: Path) -> Path:
+        """The bundle as its zip lays it out: its own packages and the shared ones at the
+        root, linked rather than copied."""
+        if bundle not in self._task_roots:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="rehearsal-lambda-")
+            root = Path(self._scratch.name) / f"{len(self._task_roots)}-{bundle.name}"
+            root.mkdir()
+            for entry in (*sorted(bundle.iterdir()), *SHARED_PACKAGES):
+                if not entry.name.startswith((".", "__pycache__")):
+                    (root / entry.name).symlink_to(entry)
+            self._task_roots[bundle] = root
+        return self._task_roots[bundle]
 
     def stop(self) -> None:
         workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.stop()
+        scratch, self._scratch = self._scratch, None
+        self._task_roots = {}
+        if scratch is not None:
+            scratch.cleanup()
 
     def __enter__(self) -> LambdaRunner:
         return self
@@ -169,7 +191,7 @@ def _bundle(handler: str, bundles: Sequence[Path]) -> Path:
 class _Worker:
     """One execution environment: the bootstrap process, its log, and its deadline."""
 
-    def __init__(self, config: dict[str, Any], bundle: Path, environment: dict[str, str]) -> None:
+    def __init__(self, config: dict[str, Any], root: Path, environment: dict[str, str]) -> None:
         self.function = str(config["FunctionName"])
         self.arn = str(config["FunctionArn"])
         self.timeout = float(config.get("Timeout", 3))
@@ -179,7 +201,7 @@ class _Worker:
         self._ready = False
         self.process: subprocess.Popen[str] = subprocess.Popen(
             [sys.executable, "-c", BOOTSTRAP.read_text(), config["Handler"]],
-            cwd=bundle,
+            cwd=root,
             env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
