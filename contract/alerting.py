@@ -21,22 +21,18 @@ judges it and the rehearsal checks what the emulator cannot create.
 
 from __future__ import annotations
 
-from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
-
 __all__ = [
     "ALERT_CHANNELS",
     "ALERT_PATH",
     "CHATBOT_GUARDRAILS",
     "CHATBOT_ROLE",
     "CHATBOT_SERVICE",
-    "CHATBOT_TYPE",
 ]
 
 ALERT_CHANNELS = ("pagerduty", "opsgenie", "slack", "email", "teams")
 # Alert paths become AWS tag values and SNS topic names: no '#', no spaces.
 ALERT_PATH = rf"^({'|'.join(ALERT_CHANNELS)}):[A-Za-z0-9@._+-]{{2,100}}$"
 
-CHATBOT_TYPE = CHATBOT_SLACK_CHANNEL_CONFIGURATION
 CHATBOT_SERVICE = "chatbot.amazonaws.com"
 # The role word of both the configuration and its role (contract.naming: `alerts-...`).
 CHATBOT_ROLE = "alerts-chatbot"

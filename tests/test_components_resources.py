@@ -494,9 +494,10 @@ def test_https_alert_subscriptions_wait_for_the_endpoint_to_confirm(prod: Progra
 def test_slack_paths_post_through_an_aws_chatbot_channel_that_can_change_nothing(
     prod: ProgramRun,
 ) -> None:
-    from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_TYPE
+    from contract.alerting import CHATBOT_GUARDRAILS
+    from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
 
-    config = prod.find("lead-to-account-alerts-chatbot", CHATBOT_TYPE).inputs
+    config = prod.find("lead-to-account-alerts-chatbot", CHATBOT_SLACK_CHANNEL_CONFIGURATION).inputs
     assert (config["slackTeamId"], config["slackChannelId"]) == ("T07EA123LEP", "C07EZ1MOPS1")
     assert config["snsTopicArns"] == [prod.find("lead-to-account-alerts").outputs["arn"]]
     assert config["guardrailPolicyArns"] == list(CHATBOT_GUARDRAILS)
@@ -513,5 +514,7 @@ def test_slack_paths_post_through_an_aws_chatbot_channel_that_can_change_nothing
     assert granting == [] and "managedPolicyArns" not in role.inputs
     # The alerts reach Slack, not an e-mail nobody reads.
     assert not [r for r in prod.resources if r.name == "lead-to-account-alerts-subscription"]
-    channels = {r.inputs["configurationName"] for r in prod.by_type(CHATBOT_TYPE)}
+    channels = {
+        r.inputs["configurationName"] for r in prod.by_type(CHATBOT_SLACK_CHANNEL_CONFIGURATION)
+    }
     assert channels == {f"prod-{i}-alerts-chatbot" for i in ("lead-to-account", "warehouse-export")}

@@ -10,8 +10,7 @@ import policy_cases as cases
 import pytest
 from policy_cases import Mutation, Plan, Verdicts, named, set_input
 
-from contract.alerting import CHATBOT_TYPE
-from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY
+from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION, IAM_ROLE, IAM_ROLE_POLICY
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +67,7 @@ CASES: list[tuple[str, Mutation, str]] = [
 @pytest.fixture(scope="module")
 def results() -> Verdicts:
     clean = cases.recorded_stack("prod")
-    assert any(r["type"] == CHATBOT_TYPE for r in clean)
+    assert any(r["type"] == CHATBOT_SLACK_CHANNEL_CONFIGURATION for r in clean)
     return cases.judge(clean, [c[1] for c in CASES], stack="prod")
 
 

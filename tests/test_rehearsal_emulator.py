@@ -249,7 +249,8 @@ def test_evaluated_policies_apply_a_statement_only_when_its_condition_holds() ->
 def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_checked(
     aws: Any,
 ) -> None:
-    from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_SERVICE, CHATBOT_TYPE
+    from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_SERVICE
+    from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
     from provisioner.rehearsal.backend import CreationFailed
 
     creator = AwsCreator(aws)
@@ -273,7 +274,9 @@ def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_che
         "snsTopicArns": [topic],
         "guardrailPolicyArns": list(CHATBOT_GUARDRAILS),
     }
-    arn, _ = creator.create(CHATBOT_TYPE, "quote-to-order-alerts-chatbot", inputs)
+    arn, _ = creator.create(
+        CHATBOT_SLACK_CHANNEL_CONFIGURATION, "quote-to-order-alerts-chatbot", inputs
+    )
     assert arn.endswith(":chat-configuration/slack-channel/dev-quote-to-order-alerts-chatbot")
     found = creator.find(creator.created[-1])
     assert isinstance(found, dict) and found["slackChannelId"] == "C07EZ1ABC23"
@@ -285,7 +288,9 @@ def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_che
         "slackChannelId": "#alerts",
     }
     with pytest.raises(CreationFailed) as caught:
-        creator.create(CHATBOT_TYPE, "quote-to-order-alerts-chatbot-2", wrong)
+        creator.create(
+            CHATBOT_SLACK_CHANNEL_CONFIGURATION, "quote-to-order-alerts-chatbot-2", wrong
+        )
     for fragment in ("not chatbot.amazonaws.com alone", "nothing", "'#alerts'"):
         assert fragment in str(caught.value)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
-from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE, CHATBOT_TYPE
+from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_ROLE, CHATBOT_SERVICE
 from contract.aws_types import (
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
     IAM_POLICY_ATTACHMENT,
     IAM_ROLE,
     IAM_ROLE_POLICY,
@@ -26,7 +27,7 @@ _GRANTING = (
     IAM_ROLE_POLICY_ATTACHMENT,
     IAM_POLICY_ATTACHMENT,
 )
-TYPES = frozenset({CHATBOT_TYPE})
+TYPES = frozenset({CHATBOT_SLACK_CHANNEL_CONFIGURATION})
 
 
 def _granted(view: StackView, role: Res) -> list[str]:
@@ -51,7 +52,7 @@ def chatbot_only_roles(view: StackView) -> set[str]:
     return {
         urn
         for urn, (role, types) in users.items()
-        if types == {CHATBOT_TYPE} and not _granted(view, role)
+        if types == {CHATBOT_SLACK_CHANNEL_CONFIGURATION} and not _granted(view, role)
     }
 
 
@@ -69,7 +70,7 @@ def chatbot_channel(args: StackValidationArgs, report: ReportViolation) -> None:
     Config: none.
     """
     view = StackView.shared(args, report)
-    for config in view.of_type(CHATBOT_TYPE):
+    for config in view.of_type(CHATBOT_SLACK_CHANNEL_CONFIGURATION):
         integ, who = config.integration, f"{config.who}"
         topics = as_list(config.props.get("snsTopicArns"))
         if not any(is_unknown(t) for t in topics):

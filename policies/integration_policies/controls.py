@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contract import aws_types as aws
-from contract.alerting import CHATBOT_TYPE
 
 __all__ = [
     "ATTACHED",
@@ -97,7 +96,7 @@ ATTACHED: dict[str, ResourceType] = {
     aws.SNS_TOPIC_POLICY: SNS,
     aws.SNS_TOPIC_SUBSCRIPTION: SNS,
     # Delivers the topic to Slack (judged by chatbot-channel); its role grants nothing.
-    CHATBOT_TYPE: SNS,
+    aws.CHATBOT_SLACK_CHANNEL_CONFIGURATION: SNS,
     aws.LAMBDA_PERMISSION: LAMBDA,
     aws.LAMBDA_EVENT_SOURCE_MAPPING: LAMBDA,
     aws.LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG: LAMBDA,

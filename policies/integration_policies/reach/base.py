@@ -8,8 +8,9 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
-from contract.alerting import CHATBOT_SERVICE, CHATBOT_TYPE
+from contract.alerting import CHATBOT_SERVICE
 from contract.aws_types import (
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION,
     CLOUDWATCH_EVENT_TARGET,
     DYNAMODB_RESOURCE_POLICY,
     IAM_GROUP,
@@ -78,7 +79,7 @@ RUNNERS: dict[str, tuple[str, str]] = {
     CLOUDWATCH_EVENT_TARGET: ("roleArn", "events.amazonaws.com"),
     SFN_STATE_MACHINE: ("roleArn", "states.amazonaws.com"),
     SCHEDULER_SCHEDULE: ("target", "scheduler.amazonaws.com"),
-    CHATBOT_TYPE: ("iamRoleArn", CHATBOT_SERVICE),
+    CHATBOT_SLACK_CHANNEL_CONFIGURATION: ("iamRoleArn", CHATBOT_SERVICE),
 }
 # docs/contracts.md, "IAM principals per integration": every integration role is the
 # execution role of Lambda functions, even before its functions exist (phase 2).
