@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["REPO_ROOT", "Budget", "log", "median", "ratio", "timed"]
+__all__ = ["REPO_ROOT", "Budget", "log", "median", "ratio", "timed", "timed_cpu"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _START = time.perf_counter()
@@ -26,6 +26,17 @@ def timed(action: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result
+
+
+def timed_cpu(action: Callable[[], T]) -> tuple[float, float, T]:
+    """(wall seconds, CPU seconds of this process, result) of one call.
+
+    CPU time stays meaningful on a machine other work is loading, where wall time can
+    swing by a factor of two between two runs of the same thing.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = action()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def median(values: Sequence[float]) -> float:

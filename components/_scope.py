@@ -103,6 +103,33 @@ def policy_document(statements: list[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
+def send_to_queue(
+    scope: Scope,
+    sids: tuple[str, str],
+    queue_arn: pulumi.Input[str],
+    key_arn: pulumi.Input[str],
+    condition: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Statements to send to one of the integration's encrypted queues: `sqs:SendMessage`
+    on it, and the key's data key through SQS only (SQS developer guide, "Key management":
+    a queue encrypted with a customer-managed key needs both); `condition` narrows both."""
+    narrowed = {"Condition": condition} if condition else {}
+    return [
+        {"Sid": sids[0], "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [queue_arn]}
+        | narrowed,
+        {
+            "Sid": sids[1],
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [key_arn],
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"sqs.{scope.region}.amazonaws.com"},
+                **(condition or {}),
+            },
+        },
+    ]
+
+
 # The trust policy of every function role: only the Lambda service may assume it
 # (Lambda developer guide, "Defining Lambda function permissions with an execution role").
 LAMBDA_TRUST_POLICY = policy_document(

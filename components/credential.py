@@ -36,6 +36,7 @@ from components._scope import (
     Scope,
     child,
     policy_output,
+    send_to_queue,
 )
 from components.credential_policies import SECRET_ROTATE_ACTIONS, key_policy, secret_policy
 from components.function import scheduled_run
@@ -342,23 +343,12 @@ class ScopedCredential(pulumi.ComponentResource):
             name=scope.physical("rotation-retire"),
             role=self.rotation_role.id,
             policy=policy_output(
-                [
-                    {
-                        "Sid": "ReportFailedRetirement",
-                        "Effect": "Allow",
-                        "Action": ["sqs:SendMessage"],
-                        "Resource": [failures.arn],
-                    },
-                    {
-                        "Sid": "EncryptFailedRetirement",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                        "Resource": [self.key.arn],
-                        "Condition": {
-                            "StringEquals": {"kms:ViaService": f"sqs.{scope.region}.amazonaws.com"}
-                        },
-                    },
-                ]
+                send_to_queue(
+                    scope,
+                    ("ReportFailedRetirement", "EncryptFailedRetirement"),
+                    failures.arn,
+                    self.key.arn,
+                )
             ),
             opts=child(self),
         )

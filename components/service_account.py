@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import LAMBDA_TRUST_POLICY, Scope, child, policy_output
+from components._scope import LAMBDA_TRUST_POLICY, Scope, child, policy_output, send_to_queue
 from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
@@ -247,27 +247,13 @@ class ServiceAccount(pulumi.ComponentResource):
                 user=user.name,
                 policy=policy_output(
                     [
-                        {
-                            "Sid": "SendToOwnQueue",
-                            "Effect": "Allow",
-                            "Action": ["sqs:SendMessage"],
-                            "Resource": [pusher.queue_arn],
-                            **where,
-                        },
-                        {
-                            # Sending to a queue encrypted with a customer-managed key
-                            # needs these on the key (SQS developer guide, "Key management").
-                            "Sid": "EncryptForOwnQueue",
-                            "Effect": "Allow",
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                            "Resource": [pusher.kms_key_arn],
-                            "Condition": {
-                                "StringEquals": {
-                                    "kms:ViaService": f"sqs.{scope.region}.amazonaws.com"
-                                },
-                                **where.get("Condition", {}),
-                            },
-                        },
+                        *send_to_queue(
+                            scope,
+                            ("SendToOwnQueue", "EncryptForOwnQueue"),
+                            pusher.queue_arn,
+                            pusher.kms_key_arn,
+                            where.get("Condition"),
+                        ),
                         *_read_own_key(scope, pusher, where),
                     ]
                 ),

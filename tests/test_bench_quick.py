@@ -60,6 +60,7 @@ def test_plan_bench_reports_both_sdk_drains_against_a_bare_program_of_equal_size
         for row in rows.values():
             assert row["bare_resources"] == row["resources"] > 0
             assert row["component_overhead_ratio"] > 0
+            assert row["component_overhead_ratio_cpu"] > 0
     assert result["linearity"]["sizes"] == [1, 2]
     assert result["linear_within_1_5x"] is None  # only judged between 10 and 200
     assert set(result["seconds_per_integration"]) == {"1", "2"}

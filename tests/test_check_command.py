@@ -107,14 +107,24 @@ def test_mutated_plan_fails_naming_integration_and_fix(
     ]
 
 
+def _check_plans(
+    monkeypatch: pytest.MonkeyPatch, planned: tuple[Plan, dict[str, str]], *mutations: str
+) -> Plan:
+    """Make `check` judge a copy of `planned` with these mutations applied; returns it."""
+    plan, config = planned
+    judged = copy.deepcopy(plan)
+    for mutation in mutations:
+        judged = MUTATIONS[mutation](judged)
+    monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: (judged, config))
+    return judged
+
+
 def test_cli_json_output_and_exit_code(
     plans: dict[str, tuple[Plan, dict[str, str]]],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    plan, config = plans["dev"]
-    bad = MUTATIONS["drop a DLQ"](copy.deepcopy(plan))
-    monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: (bad, config))
+    bad = _check_plans(monkeypatch, plans["dev"], "drop a DLQ")
     assert cli.main(["check", "--stack", "dev", "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert set(document) == {"policies", "resources_analyzed", "violations"}
@@ -128,10 +138,9 @@ def test_cli_text_groups_violations_by_integration(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    plan, config = plans["dev"]
-    bad = MUTATIONS["remove an alarm at phase 3"](copy.deepcopy(plan))
-    bad = MUTATIONS["widen an action to sqs:*"](bad)
-    monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: (bad, config))
+    _check_plans(
+        monkeypatch, plans["dev"], "remove an alarm at phase 3", "widen an action to sqs:*"
+    )
     assert cli.main(["check", "--stack", "dev"]) == 1
     out = capsys.readouterr().out
     assert "\n  inventory-to-promise\n    - [mandatory]  phase-requirements" in out
@@ -143,7 +152,7 @@ def test_cli_exits_zero_on_the_clean_plan(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(check, "plan_resources", lambda stack, roadmap=None: plans["prod"])
+    _check_plans(monkeypatch, plans["prod"])
     assert cli.main(["check", "--stack", "prod"]) == 0
     assert "No policy violations." in capsys.readouterr().out
 

@@ -30,11 +30,6 @@ USER = "aws:iam/user:User"
 ENCRYPTED_BY = {LOG_GROUP: "kmsKeyId", FUNCTION: "kmsKeyArn", TOPIC: "kmsMasterKeyId"}
 
 
-@pytest.fixture(scope="module")
-def prod() -> ProgramRun:
-    return stack_run("prod")
-
-
 def own(run: ProgramRun, integration: str, type_: str) -> list[RecordedResource]:
     return [r for r in run.by_type(type_) if run.integration_of(r) == integration]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from program_runs import stack_run
 
 from contract.metrics import CREDENTIAL_AGE_DAYS, namespace
 from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM
@@ -34,16 +33,6 @@ def secret_age(name: str) -> set[str]:
         c for c in ROADMAP.integration(name).credentials if ROADMAP.rotation_mode(c) == "manual"
     ]
     return {SECRET_AGE_ALARM} if manual else set()
-
-
-@pytest.fixture(scope="module")
-def dev() -> ProgramRun:
-    return stack_run("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> ProgramRun:
-    return stack_run("prod")
 
 
 def owned(run: ProgramRun, integration: str) -> list[RecordedResource]:

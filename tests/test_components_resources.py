@@ -23,16 +23,6 @@ QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
 
 
-@pytest.fixture(scope="module")
-def dev() -> ProgramRun:
-    return stack_run("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> ProgramRun:
-    return stack_run("prod")
-
-
 def statements(resource: RecordedResource, key: str = "policy") -> list[dict[str, Any]]:
     return list(json.loads(resource.inputs[key])["Statement"])
 

@@ -91,19 +91,21 @@ def test_rotate_without_a_deployment_fails_and_names_the_secret(
     assert "FAILED  dev-quote-to-order-cred-netsuite-m2m" in out and "pulumi up" in out
 
 
-def test_rotate_refuses_an_integration_not_deployed_in_the_stack(
-    aws: None, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "why"),
+    [
+        # web-order-capture is in discovery (phase 1) everywhere: nothing is provisioned.
+        (["rotate", "web-order-capture", "--stack", "prod"], "phase 1 in prod"),
+        (["rotate", "quote-to-cash", "--stack", "dev"], "no integration named 'quote-to-cash'"),
+        (["replay", "lead-to-account", "--stack", "dev"], "Is the dev stack deployed here?"),
+    ],
+    ids=["rotate-not-deployed", "rotate-unknown", "replay-without-queues"],
+)
+def test_a_command_on_what_is_not_deployed_is_a_usage_error_that_says_why(
+    aws: None, capsys: pytest.CaptureFixture[str], argv: list[str], why: str
 ) -> None:
-    # web-order-capture is in discovery (phase 1) everywhere: nothing is provisioned.
-    assert main(["rotate", "web-order-capture", "--stack", "prod"]) == 2
-    assert "phase 1 in prod" in capsys.readouterr().err
-
-
-def test_rotate_unknown_integration_is_a_usage_error(
-    aws: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["rotate", "quote-to-cash", "--stack", "dev"]) == 2
-    assert "no integration named 'quote-to-cash'" in capsys.readouterr().err
+    assert main(argv) == 2
+    assert why in capsys.readouterr().err
 
 
 def test_replay_moves_every_dlq_message_back(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,13 +122,6 @@ def test_replay_moves_every_dlq_message_back(aws: None, capsys: pytest.CaptureFi
     assert bodies == ["0Q00", "0Q01", "0Q02"]
     attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0"
-
-
-def test_replay_without_queues_says_the_stack_is_not_deployed(
-    aws: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["replay", "lead-to-account", "--stack", "dev"]) == 2
-    assert "Is the dev stack deployed here?" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- where the commands may act

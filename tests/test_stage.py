@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from program_runs import stack_run
 from roadmap_examples import stack_folder
 
 from components.stage import EXPIRE_AFTER_DAYS
@@ -27,11 +26,6 @@ WAREHOUSE = "warehouse-export"
 ACCOUNT = "111111111111"
 BUCKET = stage_bucket_name("dev", WAREHOUSE, ACCOUNT)
 USER_ARN = "storageAwsIamUserArn: arn:aws:iam::123456789001:user/sfc1-b-dev1234"
-
-
-@pytest.fixture(scope="module")
-def dev() -> ProgramRun:
-    return stack_run("dev")
 
 
 def named(run: ProgramRun, name: str, type_: str = "aws:") -> RecordedResource:
