@@ -151,11 +151,11 @@ def _project(seen: Sequence[tuple[int, float]], size: int, variant: str) -> floa
     """Seconds one repeat at `size` should take, extrapolated from the sizes measured.
 
     The SDK's own output loop is quadratic, so it is projected as such (its small-size
-    points understate the square term). For the product, the exponent is fitted to the
-    last two sizes (at least 1, at most 2); with one size measured it is 2.
+    points understate the square term). The product drains linearly: its exponent is
+    fitted to the last two sizes (at least 1, at most 2); with one size measured it is 1.
     """
     last_size, last_seconds = seen[-1]
-    exponent = 2.0
+    exponent = 2.0 if variant != "product" else 1.0
     if variant == "product" and len(seen) >= 2:
         (s0, t0), (s1, t1) = seen[-2], seen[-1]
         exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(s1 / s0)))
