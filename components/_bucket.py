@@ -7,12 +7,14 @@ Usage::
 
     private = PrivateBucket.create(self, f"{name}-stage", bucket_name, key_arn, tags, protect)
     private.bucket, private.public_access_block, private.encryption
+    private.lifecycle("expire-staged-files", expire_after_days=7, abort_uploads_after_days=1)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -37,9 +39,40 @@ def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
 class PrivateBucket:
     """A bucket with every public-access block on and SSE-KMS by default (bucket key on)."""
 
+    parent: pulumi.Resource
+    logical: str
     bucket: aws.s3.Bucket
     public_access_block: aws.s3.BucketPublicAccessBlock
     encryption: aws.s3.BucketServerSideEncryptionConfiguration
+
+    def lifecycle(
+        self,
+        rule_id: str,
+        expire_after_days: int,
+        abort_uploads_after_days: int,
+        *,
+        after: Sequence[pulumi.Resource] = (),
+        **rule: Any,
+    ) -> aws.s3.BucketLifecycleConfiguration:
+        """One rule over the whole bucket: objects expire after `expire_after_days`, and
+        multipart uploads nobody completed are aborted (S3 user guide, "Managing the
+        lifecycle of objects"); `rule` adds to it, `after` are resources it waits for."""
+        whole_bucket = {
+            "id": rule_id,
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": expire_after_days},
+            "abort_incomplete_multipart_upload": {
+                "days_after_initiation": abort_uploads_after_days
+            },
+            **rule,
+        }
+        return aws.s3.BucketLifecycleConfiguration(
+            f"{self.logical}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[cast(aws.s3.BucketLifecycleConfigurationRuleArgsDict, whole_bucket)],
+            opts=child(self.parent, depends_on=list(after)),
+        )
 
     @classmethod
     def create(
@@ -83,4 +116,4 @@ class PrivateBucket:
             ],
             opts=child(parent),
         )
-        return cls(bucket, public_access_block, encryption)
+        return cls(parent, logical, bucket, public_access_block, encryption)

@@ -43,6 +43,8 @@ MIN_RETENTION_DAYS = 90
 # "Transitioning objects using Amazon S3 Lifecycle").
 INFREQUENT_ACCESS_AFTER_DAYS = 30
 NONCURRENT_VERSION_DAYS = 30
+# A log file upload CloudTrail never completed is aborted after a week.
+ABORT_UPLOADS_AFTER_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -212,23 +214,13 @@ class AuditTrail(pulumi.ComponentResource):
             opts=child(self),
         )
         retention = max(settings.log_retention_days, MIN_RETENTION_DAYS)
-        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-logs-lifecycle",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "audit-logs",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "transitions": [
-                        {"days": INFREQUENT_ACCESS_AFTER_DAYS, "storage_class": "STANDARD_IA"}
-                    ],
-                    "expiration": {"days": retention},
-                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=child(self, depends_on=[self.versioning]),
+        self.lifecycle = logs.lifecycle(
+            "audit-logs",
+            retention,
+            ABORT_UPLOADS_AFTER_DAYS,
+            after=[self.versioning],
+            transitions=[{"days": INFREQUENT_ACCESS_AFTER_DAYS, "storage_class": "STANDARD_IA"}],
+            noncurrent_version_expiration={"noncurrent_days": NONCURRENT_VERSION_DAYS},
         )
         bucket_arn = f"arn:aws:s3:::{names.bucket}"
         # CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail": only CloudTrail,

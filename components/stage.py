@@ -99,21 +99,8 @@ class Stage(pulumi.ComponentResource):
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child(self),
         )
-        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-{STAGE_ROLE}-lifecycle",
-            bucket=self.bucket.id,
-            rules=[
-                {
-                    "id": "expire-staged-files",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "expiration": {"days": EXPIRE_AFTER_DAYS},
-                    "abort_incomplete_multipart_upload": {
-                        "days_after_initiation": ABORT_UPLOADS_AFTER_DAYS
-                    },
-                }
-            ],
-            opts=child(self),
+        self.lifecycle = stage.lifecycle(
+            "expire-staged-files", EXPIRE_AFTER_DAYS, ABORT_UPLOADS_AFTER_DAYS
         )
         # Nobody over plain HTTP.
         self.policy = aws.s3.BucketPolicy(
