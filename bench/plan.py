@@ -50,7 +50,7 @@ __all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "run_bare", "sdk_variant"]
 BARE_PROGRAM = REPO_ROOT / "bench" / "bare_program.py"
 STACK = "dev"
 VARIANTS = ("product", "sdk_own_drain")
-LARGE = 100  # sizes above this are measured once
+LARGE = 20  # sizes above this are measured once
 ISSUE_SIZES = [10, 200]  # linearity is judged between these
 
 
@@ -190,18 +190,21 @@ def _variant(
             "seconds_per_integration_ratio": ratio(
                 large["ours_seconds_per_integration"], small["ours_seconds_per_integration"]
             ),
+            "cpu_seconds_per_integration_ratio": ratio(
+                large["ours_cpu_seconds"] / measured[-1], small["ours_cpu_seconds"] / measured[0]
+            ),
         }
     return {"by_size": by_size, "linearity": linearity}
 
 
-def _within(by_size: dict[str, Any], sizes: list[int]) -> bool | None:
+def _within(by_size: dict[str, Any], sizes: list[int], key: str = "ours_seconds") -> bool | None:
     """The issue's criterion: s/integration at the larger size within 1.5x of the smaller
-    (None when this run did not measure both, e.g. --quick or a size skipped for time)."""
+    (None when this run did not measure both, e.g. --quick or a size skipped for time);
+    `key` is `ours_seconds` (wall) or `ours_cpu_seconds`."""
     small, large = (by_size.get(str(size), {}) for size in sizes)
-    if "ours_seconds" not in small or "ours_seconds" not in large:
+    if key not in small or key not in large:
         return None
-    per = "ours_seconds_per_integration"
-    return bool(large[per] <= 1.5 * small[per])
+    return bool(large[key] / sizes[1] <= 1.5 * small[key] / sizes[0])
 
 
 def bench_plan(
@@ -234,6 +237,7 @@ def bench_plan(
         },
         "linearity": product["linearity"],
         "linear_within_1_5x": _within(product["by_size"], ISSUE_SIZES),
+        "linear_within_1_5x_cpu": _within(product["by_size"], ISSUE_SIZES, "ours_cpu_seconds"),
         "product": product,
         "sdk_own_drain": sdk_drain,
         "sdk_own_drain_linear_within_1_5x": _within(sdk_drain["by_size"], ISSUE_SIZES),
