@@ -47,6 +47,7 @@ from test_sync_harness import (
     lambda_sqs_event,
     order_change_event,
     receive_all,
+    settle_at_once,
     sync_env,
 )
 
@@ -224,13 +225,7 @@ def _drive(queues: Queues) -> int:
             failed = {m["MessageId"] for m in messages}  # the whole batch comes back
         if failed:
             _expire_in_progress_markers()
-        for message in messages:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                sqs.delete_message(QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"])
+        settle_at_once(sqs, queues.url, messages, failed)
     raise AssertionError("the queue never drained")
 
 

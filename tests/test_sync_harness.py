@@ -528,14 +528,20 @@ def drive_queue(
         response = handler(lambda_sqs_event(messages, queues.arn), FakeContext())
         responses.append(response)
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] in failed:
-                sqs.change_message_visibility(
-                    QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                sqs.delete_message(QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"])
+        settle_at_once(sqs, queues.url, messages, failed)
     return responses
+
+
+def settle_at_once(sqs: Any, url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+    """Delete the batch's messages that succeeded; make the ``failed`` ones visible again at
+    once rather than after their visibility timeout, so a test sees the retries."""
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def receive_all(queue_url: str) -> list[dict[str, Any]]:
