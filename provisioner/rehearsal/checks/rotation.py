@@ -4,6 +4,12 @@ Per credential of each integration at phase >= 2 (``rotations``): the four steps
 the emulator's Secrets Manager and IAM/STS and fake issuers on 127.0.0.1; a credential only
 a person can rotate must be refused with the manual steps, nothing changed; a pusher's key
 is handed over without an outage (``checks.handover``).
+
+Unlike the sync functions (``lambda_runner``), the rotation's code runs in the rehearsal's
+own process: each call its clients make is judged against the rotation role's policies
+before it is sent (``access.EvaluatedCalls`` hooks those clients), the handover watches the
+old key between the steps and moves the retirement's clock on, and Secrets Manager's
+AWSPENDING bookkeeping, which moto lacks, is played by ``provisioner.rotate``.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def stages(sm: Any, arn: str) -> dict[str, str | list[str] | None]:
 
 
 def rotations(deployment: Deployment) -> list[Check]:
-    """Per credential of each integration at phase >= 2: one rotation completes.
+    """Per credential of each integration at phase >= 2: one rotation completes, in-process.
 
     The rotation Lambda's own code (``provisioner.rotate.run_rotation_locally``) runs the
     four steps against the emulator's Secrets Manager and IAM/STS, and against fake issuing
