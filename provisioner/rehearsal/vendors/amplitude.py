@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from provisioner.rehearsal.vendors.base import VendorFake, json_response
+from provisioner.rehearsal.vendors.base import Answer, VendorFake
 
 _HOUR = "%Y%m%dT%H"
 
@@ -28,6 +28,8 @@ _HOUR = "%Y%m%dT%H"
 class AmplitudeFake(VendorFake):
     name = "amplitude"
     issues = "api_key"
+    denied = Answer(401, "Invalid API key")
+    limited = Answer(429, {"error": "Too many requests"})
 
     def credential(self) -> dict[str, Any]:
         key, secret = secrets.token_hex(16), secrets.token_hex(16)
@@ -41,12 +43,6 @@ class AmplitudeFake(VendorFake):
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
         return header.startswith("Basic ") and base64.b64decode(header[6:]).decode() in self.keys
-
-    def unauthorised(self) -> Response:
-        return Response("Invalid API key", 401)
-
-    def throttled(self) -> Response:
-        return json_response({"error": "Too many requests"}, 429)
 
     def route(self, request: Request, path: str) -> Response:
         if path != "/api/2/export" or request.method != "GET":

@@ -24,6 +24,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -37,7 +38,7 @@ from contract.connectors import CONNECTORS
 from provisioner.rehearsal.loopback import LoopbackServer
 from provisioner.rehearsal.signatures import fingerprint, keypair_jwt_subject, tba_signature_valid
 
-__all__ = ["Record", "VendorFake", "VendorServer", "json_response"]
+__all__ = ["Answer", "Record", "VendorFake", "VendorServer", "json_response"]
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Where a JWT bearer assertion is exchanged: ``{login_url}/services/oauth2/token``.
@@ -56,14 +57,42 @@ class Record:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a vendor answers every request alike (no valid credential, throttled): its
+    status, body (JSON, or text when a string) and headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def response(self) -> Response:
+        if isinstance(self.body, str):
+            return Response(self.body, self.status, headers=dict(self.headers))
+        return json_response(self.body, self.status, dict(self.headers))
+
+
 class VendorFake:
-    """Base of the vendor fakes: store, credentials and faults; subclasses speak the API."""
+    """Base of the vendor fakes: store, credentials and faults; subclasses speak the API.
+
+    A vendor's fake says only what differs: its name, what it issues, where its token
+    endpoint is, how many records a page holds, how its ids look, its answers to a bad
+    credential and to too many calls (``denied``, ``limited``), and its routes.
+    """
 
     name: ClassVar[str] = ""
     #: where the vendor's OAuth 2.0 token endpoint lives
     token_path: ClassVar[str] = "/oauth/token"
     #: what the vendor issues an integration: an OAuth client, or an API key
     issues: ClassVar[str] = "oauth_client_credentials"
+    #: records a page holds when the caller asks for no fewer (the vendor's maximum)
+    page_size = 100
+    #: the vendor's id of the n-th record made: ``id_format.format(n + id_offset)``
+    id_format: ClassVar[str] = "{:06d}"
+    id_offset: ClassVar[int] = 0
+    #: the answer to a request without a valid credential, and to one too many
+    denied: ClassVar[Answer] = Answer(401, {"error": "invalid_token"})
+    limited: ClassVar[Answer] = Answer(429, {"error": "rate_limited"}, {"Retry-After": "0"})
 
     def __init__(self) -> None:
         self.base_url = ""
@@ -103,7 +132,11 @@ class VendorFake:
         record = Record(record_id, external_id, moment, dict(fields))
         with self.lock:
             self.records.setdefault(obj, {})[record_id] = record
+        self.seeded(obj, record)
         return record
+
+    def seeded(self, obj: str, record: Record) -> None:
+        """What else the vendor does when a record appears in it (Stripe logs an event)."""
 
     def stored(self, obj: str) -> dict[str, dict[str, Any]]:
         """The object's records by external id (what a test or the rehearsal checks)."""
@@ -149,7 +182,7 @@ class VendorFake:
     def new_id(self) -> str:
         with self.lock:
             self._ids += 1
-            return f"{self._ids:06d}"
+            return self.id_format.format(self._ids + self.id_offset)
 
     # -- credentials ------------------------------------------------------------------
 
@@ -346,10 +379,10 @@ class VendorFake:
         return bool(bearer) and (bearer in self.tokens or bearer in self.keys)
 
     def unauthorised(self) -> Response:
-        return json_response({"error": "invalid_token"}, 401)
+        return self.denied.response()
 
     def throttled(self) -> Response:
-        return json_response({"error": "rate_limited"}, 429, {"Retry-After": "0"})
+        return self.limited.response()
 
     def route(self, request: Request, path: str) -> Response:
         raise NotImplementedError

@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from provisioner.rehearsal.vendors.base import Record, VendorFake, json_response
+from provisioner.rehearsal.vendors.base import Answer, Record, VendorFake, json_response
 
 PREFIX = "/crm/objects/2026-03"
 
@@ -27,34 +27,25 @@ class HubSpotFake(VendorFake):
     name = "hubspot"
     issues = "api_key"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_size = 100
-        self.id_property = ""
-
-    def new_id(self) -> str:
-        return str(51000 + int(super().new_id()))
-
-    def unauthorised(self) -> Response:
-        return json_response(
-            {
-                "status": "error",
-                "message": "Authentication credentials not found.",
-                "category": "INVALID_AUTHENTICATION",
-            },
-            401,
-        )
-
-    def throttled(self) -> Response:
-        return json_response(
-            {
-                "status": "error",
-                "message": "You have reached your ten_secondly_rolling limit.",
-                "errorType": "RATE_LIMIT",
-                "policyName": "TEN_SECONDLY_ROLLING",
-            },
-            429,
-        )
+    id_format, id_offset = "{}", 51000
+    id_property = ""
+    denied = Answer(
+        401,
+        {
+            "status": "error",
+            "message": "Authentication credentials not found.",
+            "category": "INVALID_AUTHENTICATION",
+        },
+    )
+    limited = Answer(
+        429,
+        {
+            "status": "error",
+            "message": "You have reached your ten_secondly_rolling limit.",
+            "errorType": "RATE_LIMIT",
+            "policyName": "TEN_SECONDLY_ROLLING",
+        },
+    )
 
     def route(self, request: Request, path: str) -> Response:
         m = re.fullmatch(

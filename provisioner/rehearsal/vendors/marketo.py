@@ -30,13 +30,9 @@ class MarketoFake(VendorFake):
     name = "marketo"
     token_path = "/identity/oauth/token"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_size = 300
-        self.limit_code = "606"  # 606: 100 calls in 20 s; 607: the daily quota
-
-    def new_id(self) -> str:
-        return str(int(super().new_id()))
+    page_size = 300
+    id_format = "{}"
+    limit_code = "606"  # 606: 100 calls in 20 s; 607: the daily quota
 
     def unauthorised(self) -> Response:
         return _failure("601", "Access token invalid")

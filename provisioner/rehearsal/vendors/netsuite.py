@@ -29,15 +29,13 @@ _TS = r"TO_TIMESTAMP\('([^']+)', '[^']+'\)"
 class NetSuiteFake(VendorFake):
     name = "netsuite"
     token_path = "/services/rest/auth/oauth2/v1/token"
+    id_format = "{}"
 
     def unauthorised(self) -> Response:
         return _error(401, "INVALID_LOGIN", "Invalid login attempt.")
 
     def throttled(self) -> Response:
         return _error(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.")
-
-    def new_id(self) -> str:
-        return str(int(super().new_id()))
 
     def route(self, request: Request, path: str) -> Response:
         match = re.fullmatch(rf"{RECORD}/([^/]+)/eid:([^/]+)", path)

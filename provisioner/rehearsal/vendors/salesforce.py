@@ -45,10 +45,11 @@ _LITERAL = r"'((?:[^'\\]|\\.)*)'"
 class SalesforceFake(VendorFake):
     name = "salesforce"
     token_path = "/services/oauth2/token"
+    page_size = 2000
+    id_format = "a0B{:015d}"
 
     def __init__(self) -> None:
         super().__init__()
-        self.page_size = 2000
         self.cursors: dict[str, list[dict[str, Any]]] = {}
         self.polls_to_complete = 2
         self.jobs: dict[str, dict[str, Any]] = {}  # Bulk API 2.0 query jobs by id
@@ -249,9 +250,6 @@ class SalesforceFake(VendorFake):
         with self.lock:
             del self.records[obj][record.id]
         return Response(status=204)
-
-    def new_id(self) -> str:
-        return f"a0B{super().new_id():0>15}"
 
 
 def _row(obj: str, record: Record, fields: list[str]) -> dict[str, Any]:

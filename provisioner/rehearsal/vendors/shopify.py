@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from provisioner.rehearsal.vendors.base import VendorFake, json_response
+from provisioner.rehearsal.vendors.base import Answer, VendorFake, json_response
 
 PATH = "/admin/api/2025-07/graphql.json"
 
@@ -27,50 +27,41 @@ class ShopifyFake(VendorFake):
     name = "shopify"
     issues = "api_key"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_size = 250
-
-    def new_id(self) -> str:
-        return str(7000000 + int(super().new_id()))
+    page_size = 250
+    id_format, id_offset = "{}", 7000000
+    denied = Answer(401, {"errors": "[API] Invalid API key or access token"})
+    # GraphQL answers a throttled query 200, with the cost it would have had.
+    limited = Answer(
+        200,
+        {
+            "errors": [
+                {
+                    "message": "Throttled",
+                    "extensions": {
+                        "code": "THROTTLED",
+                        "documentation": "https://shopify.dev/api/usage/rate-limits",
+                    },
+                }
+            ],
+            "extensions": {
+                "cost": {
+                    "requestedQueryCost": 100,
+                    "actualQueryCost": None,
+                    "throttleStatus": {
+                        "maximumAvailable": 1000.0,
+                        "currentlyAvailable": 50,
+                        "restoreRate": 50.0,
+                    },
+                }
+            },
+        },
+    )
 
     def public_id(self, obj: str, record_id: str) -> str:
         return _gid(obj.removesuffix("s"), record_id)
 
     def authorised(self, request: Request) -> bool:
         return request.headers.get("X-Shopify-Access-Token", "") in self.keys
-
-    def unauthorised(self) -> Response:
-        return json_response(
-            {"errors": "[API] Invalid API key or access token"},
-            401,
-        )
-
-    def throttled(self) -> Response:
-        return json_response(
-            {
-                "errors": [
-                    {
-                        "message": "Throttled",
-                        "extensions": {
-                            "code": "THROTTLED",
-                            "documentation": "https://shopify.dev/api/usage/rate-limits",
-                        },
-                    }
-                ],
-                "extensions": {
-                    "cost": {
-                        "requestedQueryCost": 100,
-                        "actualQueryCost": None,
-                        "throttleStatus": {
-                            "maximumAvailable": 1000.0,
-                            "currentlyAvailable": 50,
-                            "restoreRate": 50.0,
-                        },
-                    }
-                },
-            }
-        )
 
     def route(self, request: Request, path: str) -> Response:
         if path != PATH or request.method != "POST":

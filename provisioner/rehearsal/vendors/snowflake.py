@@ -25,7 +25,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from provisioner.rehearsal.vendors.base import VendorFake, json_response
+from provisioner.rehearsal.vendors.base import Answer, VendorFake, json_response
 
 STATEMENTS = "/api/v2/statements"
 
@@ -33,10 +33,14 @@ STATEMENTS = "/api/v2/statements"
 class SnowflakeFake(VendorFake):
     name = "snowflake"
     token_path = "/oauth/token-request"
+    page_size = 1000
+    denied = Answer(
+        401, {"code": "390318", "message": "OAuth access token expired. [1172527951366]"}
+    )
+    limited = Answer(429, {"code": "000000", "message": "Too many requests."})
 
     def __init__(self) -> None:
         super().__init__()
-        self.page_size = 1000
         self.slow = 0  # statements still to answer 202 (running) first
         self.lose_answers = 0  # statements run whose answer is lost on the way (503)
         self.results: dict[str, list[list[Any]]] = {}  # statement handle -> rows
@@ -47,14 +51,6 @@ class SnowflakeFake(VendorFake):
     def field(self, name: str) -> str:
         # Unquoted identifiers resolve to upper case ("Identifier requirements").
         return name.upper() if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else name
-
-    def unauthorised(self) -> Response:
-        return json_response(
-            {"code": "390318", "message": "OAuth access token expired. [1172527951366]"}, 401
-        )
-
-    def throttled(self) -> Response:
-        return json_response({"code": "000000", "message": "Too many requests."}, 429)
 
     def route(self, request: Request, path: str) -> Response:
         if request.headers.get("X-Snowflake-Authorization-Token-Type") not in (

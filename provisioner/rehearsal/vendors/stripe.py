@@ -25,28 +25,16 @@ class StripeFake(VendorFake):
     name = "stripe"
     issues = "api_key"
 
+    id_format = "cus_{:014d}"
+
     def __init__(self) -> None:
         super().__init__()
-        self.page_size = 100
         self.events: list[dict[str, Any]] = []
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.search_lag = False  # search does not see recent writes yet (up to a minute)
 
-    def new_id(self) -> str:
-        return f"cus_{int(super().new_id()):014d}"
-
-    def seed(
-        self,
-        obj: str,
-        record_id: str,
-        modified_at: str,
-        fields: dict[str, Any],
-        *,
-        external_id: str = "",
-    ) -> Record:
-        record = super().seed(obj, record_id, modified_at, fields, external_id=external_id)
+    def seeded(self, obj: str, record: Record) -> None:
         self._event(obj, record, "created")
-        return record
 
     def unauthorised(self) -> Response:
         return _error(401, "invalid_request_error", "Invalid API Key provided")

@@ -24,7 +24,7 @@ from typing import Any
 from werkzeug import Request, Response
 
 from contract.connectors import CONNECTORS
-from provisioner.rehearsal.vendors.base import Record, VendorFake, epoch_ms, json_response
+from provisioner.rehearsal.vendors.base import Answer, Record, VendorFake, epoch_ms, json_response
 
 PREFIX = "/api.xro/2.0"
 
@@ -32,12 +32,16 @@ PREFIX = "/api.xro/2.0"
 class XeroFake(VendorFake):
     name = "xero"
     token_path = "/connect/token"
+    limit_problem = "minute"
+    denied = Answer(
+        401,
+        {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"},
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.tenant_id = str(uuid.uuid4())
-        self.page_size = 100
-        self.limit_problem = "minute"
         self.idempotent: dict[str, Any] = {}
 
     def oauth_client(self) -> dict[str, Any]:
@@ -45,13 +49,6 @@ class XeroFake(VendorFake):
 
     def new_id(self) -> str:
         return str(uuid.uuid4())
-
-    def unauthorised(self) -> Response:
-        return json_response(
-            {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"},
-            401,
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
 
     def throttled(self) -> Response:
         wait = "43200" if self.limit_problem == "day" else "1"

@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from provisioner.rehearsal.vendors.base import Record, VendorFake, json_response
+from provisioner.rehearsal.vendors.base import Answer, Record, VendorFake, json_response
 
 API = "/api/v2"
 
@@ -30,10 +30,11 @@ class ZendeskFake(VendorFake):
     name = "zendesk"
     issues = "api_key"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.page_size = 1000
-        self.email = "integration@northwind.example"
+    page_size = 1000
+    id_format, id_offset = "{}", 360000
+    email = "integration@northwind.example"
+    denied = Answer(401, {"error": "Couldn't authenticate you"})
+    limited = Answer(429, {"error": "APIRateLimitExceeded"}, {"Retry-After": "1"})
 
     def credential(self) -> dict[str, Any]:
         key = secrets.token_urlsafe(16)
@@ -44,21 +45,12 @@ class ZendeskFake(VendorFake):
     def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {**doc, **self.credential()}
 
-    def new_id(self) -> str:
-        return str(360000 + int(super().new_id()))
-
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Basic "):
             return False
         user, _, token = base64.b64decode(header[6:]).decode().partition(":")
         return user == f"{self.email}/token" and token in self.keys
-
-    def unauthorised(self) -> Response:
-        return json_response({"error": "Couldn't authenticate you"}, 401)
-
-    def throttled(self) -> Response:
-        return json_response({"error": "APIRateLimitExceeded"}, 429, {"Retry-After": "1"})
 
     def route(self, request: Request, path: str) -> Response:
         if path == f"{API}/users/me.json":
