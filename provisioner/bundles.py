@@ -40,6 +40,8 @@ __all__ = [
     "build_bundle",
     "built_bundle",
     "bundle_sources_hash",
+    "packaged_sources",
+    "source_files",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +62,7 @@ PIP_PLATFORM_ARGS: tuple[str, ...] = (
 # ~20 MB and pin a second copy next to the runtime's.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath"})
 
-# Never packaged: caches, bytecode (its contents embed timestamps) and the
-# top-level requirements.txt.
+# Never packaged: caches and bytecode (its contents embed timestamps).
 _SKIP_DIRS = frozenset({"__pycache__"})
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 _SKIP_NAMES = frozenset({".DS_Store"})
@@ -90,8 +91,9 @@ class BundleNotBuilt(BundleBuildError):
     """The zip for the bundle's current sources is not in the build folder."""
 
 
-def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
-    """Yield ``(archive name, path)`` for every packaged file under ``source_dir``, sorted."""
+def source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Yield ``(relative name, path)`` for every file under ``source_dir`` worth shipping,
+    sorted: no caches, bytecode or hidden folders (a pack's own ``.venv``)."""
     found: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(source_dir):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
@@ -99,22 +101,28 @@ def _source_files(source_dir: Path) -> Iterator[tuple[str, Path]]:
             if filename in _SKIP_NAMES or filename.endswith(_SKIP_SUFFIXES):
                 continue
             path = Path(dirpath) / filename
-            name = path.relative_to(source_dir).as_posix()
-            if name != "requirements.txt":
-                found.append((name, path))
+            found.append((path.relative_to(source_dir).as_posix(), path))
     yield from sorted(found)
 
 
-def _packaged_sources(source_dir: Path, shared: tuple[Path, ...]) -> dict[str, Path]:
-    """Archive name -> path of the bundle's own sources and the shared packages' (the
-    bundle's own win on a name clash)."""
+def packaged_sources(
+    source_dir: Path, shared: tuple[Path, ...] = SHARED_PACKAGES
+) -> dict[str, Path]:
+    """Name inside the artefact -> path of a folder's own sources and the shared packages'
+    (the folder's own win on a name clash), sorted. A Lambda zip and the built policy pack
+    both lay themselves out this way."""
     entries = {
-        f"{package.name}/{name}": path
-        for package in shared
-        for name, path in _source_files(package)
+        f"{package.name}/{name}": path for package in shared for name, path in source_files(package)
     }
-    entries.update(_source_files(source_dir))
+    entries.update(source_files(source_dir))
     return dict(sorted(entries.items()))
+
+
+def _bundle_sources(source_dir: Path, shared: tuple[Path, ...]) -> dict[str, Path]:
+    """A bundle's packaged sources; its requirements.txt is installed by pip, not zipped."""
+    entries = packaged_sources(source_dir, shared)
+    entries.pop("requirements.txt", None)
+    return entries
 
 
 def bundle_sources_hash(
@@ -127,7 +135,7 @@ def bundle_sources_hash(
     """Return a SHA-256 hex digest of the bundle's sources, requirements and build settings."""
     digest = hashlib.sha256()
     digest.update(f"builder={_BUILDER_VERSION};pip={' '.join(pip_args)}\0".encode())
-    for name, path in _packaged_sources(source_dir, shared).items():
+    for name, path in _bundle_sources(source_dir, shared).items():
         digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     if requirements is not None:
@@ -265,8 +273,8 @@ def build_bundle(
         if requirements is not None:
             staging = Path(tmp) / "deps"
             _pip_install(Path(requirements), staging, pip_args)
-            entries.update(_source_files(staging))
-        entries.update(_packaged_sources(source_dir, shared))
+            entries.update(source_files(staging))
+        entries.update(_bundle_sources(source_dir, shared))
         partial = Path(tmp) / "bundle.zip"
         with zipfile.ZipFile(partial, "w") as archive:
             for name in sorted(entries):

@@ -10,3 +10,5 @@ PROGRAM = PROJECT_ROOT / "__main__.py"
 FUNCTIONS_BUNDLE = PROJECT_ROOT / "functions"
 SECRETS_BUNDLE = PROJECT_ROOT / "secrets"
 BUILD_DIR = PROJECT_ROOT / ".build"
+# The policy pack as `provisioner build` lays it out to run or publish on its own.
+BUILT_POLICY_PACK_DIR = BUILD_DIR / "policy-pack"

@@ -20,7 +20,7 @@ from provisioner.bundles import (
     build_bundle,
     bundle_sources_hash,
 )
-from provisioner.paths import PROJECT_ROOT
+from provisioner.paths import BUILT_POLICY_PACK_DIR, PROJECT_ROOT
 
 
 @pytest.fixture
@@ -212,8 +212,11 @@ def test_build_command_builds_every_bundle_the_program_reads(
     from provisioner.cli import main
 
     assert main(["build", "--json"]) == 0
-    built = json.loads(capsys.readouterr().out)["bundles"]
+    document = json.loads(capsys.readouterr().out)
+    built = document["bundles"]
     assert set(built) == set(BUNDLES)
+    assert document["policy_pack"] == str(BUILT_POLICY_PACK_DIR)
+    assert (BUILT_POLICY_PACK_DIR / "contract" / "phases.py").is_file()
     for folder, path in built.items():
         assert Path(path) == built_bundle(PROJECT_ROOT / folder)
 

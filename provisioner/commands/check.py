@@ -13,7 +13,7 @@ from contract.aws_types import LAMBDA_FUNCTION
 from contract.naming import CONFIG_NAMESPACE
 from contract.phases import REVERSE
 from provisioner.errors import EXIT_FAILED, EXIT_OK, UsageError
-from provisioner.paths import POLICY_PACK_DIR
+from provisioner.paths import BUILT_POLICY_PACK_DIR, POLICY_PACK_DIR, PROJECT_ROOT
 from provisioner.policy_harness import (
     CheckResult,
     PolicyConfigError,
@@ -25,11 +25,14 @@ from provisioner.policy_harness import (
 NAME = "check"
 ORDER = 30
 HELP = "run the policy pack over the plan (least privilege, encryption, monitoring per phase)"
+_BUILT = BUILT_POLICY_PACK_DIR.relative_to(PROJECT_ROOT)
 DESCRIPTION = f"""\
-Build the plan for a stack (the program under mocks, as `provisioner plan`), start the policy
-pack in {POLICY_PACK_DIR.name}/ exactly as `pulumi up --policy-pack policies` does, configure
-it with {POLICY_PACK_DIR.name}/config.<stack>.json and the stack's settings, and send every
-resource through Analyze and the whole stack through AnalyzeStack.
+Build the plan for a stack (the program under mocks, as `provisioner plan`), build the policy
+pack from {POLICY_PACK_DIR.name}/ into {_BUILT}/ (with its own copy of contract/, as
+`provisioner build` does), start it there with this interpreter (the pins of its
+requirements.txt) as `pulumi up --policy-pack {_BUILT}` does, configure it with
+{POLICY_PACK_DIR.name}/config.<stack>.json and the stack's settings, and send every resource
+through Analyze and the whole stack through AnalyzeStack.
 
 Violations are printed grouped by integration; --json prints
   {{"policies": [...], "resources_analyzed": N, "violations": [{{"policy", "level", "urn",
@@ -99,7 +102,7 @@ def render(result: CheckResult, resources: Sequence[Mapping[str, Any]], stack: s
     lines = [
         f"Policies ({stack}): {len(result.policies)} policies, "
         f"{result.resources_analyzed} resources analyzed",
-        f"    {mark} integration-guardrails (local: {POLICY_PACK_DIR.name})",
+        f"    {mark} integration-guardrails (local: {_BUILT})",
     ]
     # A bidirectional flow's second direction is judged with the first, as the same
     # integration's: say which ones were checked both ways.

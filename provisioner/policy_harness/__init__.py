@@ -15,6 +15,8 @@ Usage::
     result.violations[0].as_dict()  # {"policy", "level", "urn", "message"}
 
 One pack process serves any number of ``check``/``analyze`` calls; start it once per run.
+Without a ``pack_dir`` it runs the pack as built (``provisioner.pack_build``: the folder
+with its own copy of ``contract/``, brought up to date first), as it would run published.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grp
 
 from contract.naming import CONFIG_NAMESPACE, PROJECT
 from provisioner.lifecycle import Lifecycle
-from provisioner.paths import POLICY_PACK_DIR
+from provisioner.pack_build import build_pack
 from provisioner.policy_harness.config import (
     PolicyConfigError,
     load_pack_config,
@@ -120,7 +122,7 @@ class PolicyHarness(Lifecycle):
 
     def __init__(
         self,
-        pack_dir: Path = POLICY_PACK_DIR,
+        pack_dir: Path | None = None,
         *,
         stack: str = "dev",
         project: str = PROJECT,
@@ -132,7 +134,7 @@ class PolicyHarness(Lifecycle):
         python: str = sys.executable,
         startup_timeout: float = 60.0,
     ) -> None:
-        self.pack_dir = Path(pack_dir).resolve()
+        self.pack_dir = build_pack() if pack_dir is None else Path(pack_dir).resolve()
         self.stack, self.project, self.organization = stack, project, organization
         self.config = dict(config if config is not None else {})
         self.policy_config = dict(policy_config or {})
@@ -349,11 +351,13 @@ def check_resources(
     resources: Iterable[Mapping[str, Any]],
     *,
     stack: str,
-    pack_dir: Path = POLICY_PACK_DIR,
+    pack_dir: Path | None = None,
     policy_config: Mapping[str, Any] | None = None,
     config: Mapping[str, str] | None = None,
 ) -> CheckResult:
     """Start the pack for `stack` (its settings and `config.<stack>.json`), check, stop."""
+    if pack_dir is None:
+        pack_dir = build_pack()
     if config is None:
         config = stack_config(stack)
     if policy_config is None:

@@ -1,0 +1,111 @@
+"""Build the policy pack as a folder that stands alone, the way the Lambda bundles are built.
+
+`policies/` imports `contract` (names, ownership, phases, resource type tokens), which lives
+at the repository root: run from its own folder on another machine, or published with
+`pulumi policy publish`, the pack would not find it. `build_pack` writes
+`.build/policy-pack/`: the pack's sources, its config files and `requirements.txt`, a copy
+of every package in `provisioner.bundles.SHARED_PACKAGES` (`contract/`) laid out as a Lambda
+zip lays them out, and a `PulumiPolicy.yaml` whose virtualenv is the folder's own `.venv`
+(made from that `requirements.txt`), not the project's.
+
+The folder is deterministic (the same sources give the same files, byte for byte, mode
+0644) and brought up to date on every call: files whose bytes differ are rewritten (each
+atomically), files the sources no longer have are removed, and hidden folders (the pack's
+`.venv`) and bytecode caches are left alone. Reading some sixty small files, a call costs
+milliseconds, so `provisioner build`, `check` and every command that starts the pack call
+it instead of trusting a stamp.
+
+Usage::
+
+    from provisioner.pack_build import build_pack
+
+    pack_dir = build_pack()      # .build/policy-pack, current
+    PolicyHarness(pack_dir, stack="dev")
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner.bundles import SHARED_PACKAGES, packaged_sources, source_files
+from provisioner.paths import BUILT_POLICY_PACK_DIR, POLICY_PACK_DIR
+
+__all__ = ["PACK_PROJECT_FILE", "PACK_VIRTUALENV", "build_pack", "pack_contents"]
+
+PACK_PROJECT_FILE = "PulumiPolicy.yaml"
+# Where Pulumi finds the built pack's interpreter: a virtualenv inside the folder, made from
+# its requirements.txt (hidden, so a rebuild leaves it in place).
+PACK_VIRTUALENV = ".venv"
+_HEADER = (
+    "# Built by `provisioner build` from policies/ with its own copy of contract/; edit the\n"
+    f"# sources, not this copy. Pulumi runs it with the virtualenv {PACK_VIRTUALENV} in this\n"
+    "# folder, made from requirements.txt.\n"
+)
+
+
+def _project_file(source: Path) -> bytes:
+    """The source pack's PulumiPolicy.yaml, its virtualenv pointed inside the built folder."""
+    project: dict[str, Any] = yaml.safe_load(source.read_text())
+    runtime = project.get("runtime")
+    if not isinstance(runtime, dict):  # `runtime: python` has no options yet
+        runtime = project["runtime"] = {"name": runtime}
+    runtime.setdefault("options", {})["virtualenv"] = PACK_VIRTUALENV
+    return (_HEADER + yaml.safe_dump(project, sort_keys=False, width=100)).encode()
+
+
+def pack_contents(
+    source_dir: Path = POLICY_PACK_DIR, shared: tuple[Path, ...] = SHARED_PACKAGES
+) -> dict[str, bytes]:
+    """Relative name -> bytes of every file of the built pack, sorted."""
+    files = {name: path.read_bytes() for name, path in packaged_sources(source_dir, shared).items()}
+    files[PACK_PROJECT_FILE] = _project_file(source_dir / PACK_PROJECT_FILE)
+    return files
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` at once: a pack starting meanwhile reads old or new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(partial, 0o644)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def _prune(out_dir: Path, stale: set[str]) -> None:
+    """Remove files the sources no longer have, and folders left with nothing but caches."""
+    for name in sorted(stale, reverse=True):
+        path = out_dir / name
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == out_dir or not folder.is_dir() or any(source_files(folder)):
+                break
+            shutil.rmtree(folder)
+
+
+def build_pack(
+    source_dir: Path = POLICY_PACK_DIR,
+    out_dir: Path = BUILT_POLICY_PACK_DIR,
+    *,
+    shared: tuple[Path, ...] = SHARED_PACKAGES,
+) -> Path:
+    """Bring `out_dir` up to date with the pack in `source_dir` and `shared`; `out_dir`."""
+    if not (source_dir / PACK_PROJECT_FILE).is_file():
+        raise FileNotFoundError(f"{source_dir}: no {PACK_PROJECT_FILE}; not a policy pack")
+    wanted = pack_contents(source_dir, shared)
+    present = dict(source_files(out_dir)) if out_dir.is_dir() else {}
+    for name, data in wanted.items():
+        if name not in present or present[name].read_bytes() != data:
+            _write(out_dir / name, data)
+    _prune(out_dir, set(present) - set(wanted))
+    return out_dir
