@@ -11,7 +11,8 @@ zip lays them out, and a `PulumiPolicy.yaml` whose virtualenv is the folder's ow
 The folder is deterministic (the same sources give the same files, byte for byte, mode
 0644) and brought up to date on every call: files whose bytes differ are rewritten (each
 atomically), files the sources no longer have are removed, and hidden folders (the pack's
-`.venv`) and bytecode caches are left alone. Reading some sixty small files, a call costs
+`.venv`) and bytecode caches are left alone; its `.gitignore` keeps both out of what
+`pulumi policy publish` uploads. Reading some sixty small files, a call costs
 milliseconds, so `provisioner build`, `check` and every command that starts the pack call
 it instead of trusting a stamp.
 
@@ -36,12 +37,22 @@ import yaml
 from provisioner.bundles import SHARED_PACKAGES, packaged_sources, source_files
 from provisioner.paths import BUILT_POLICY_PACK_DIR, POLICY_PACK_DIR
 
-__all__ = ["PACK_PROJECT_FILE", "PACK_VIRTUALENV", "build_pack", "pack_contents"]
+__all__ = [
+    "PACK_IGNORE_FILE",
+    "PACK_PROJECT_FILE",
+    "PACK_VIRTUALENV",
+    "build_pack",
+    "pack_contents",
+]
 
 PACK_PROJECT_FILE = "PulumiPolicy.yaml"
 # Where Pulumi finds the built pack's interpreter: a virtualenv inside the folder, made from
 # its requirements.txt (hidden, so a rebuild leaves it in place).
 PACK_VIRTUALENV = ".venv"
+# `pulumi policy publish` archives the folder minus what its .gitignore names (Pulumi
+# docs, "Authoring policy packs": Python packs): never the local virtualenv or bytecode.
+PACK_IGNORE_FILE = ".gitignore"
+_IGNORED = f"{PACK_VIRTUALENV}/\n__pycache__/\n*.pyc\n"
 _HEADER = (
     "# Built by `provisioner build` from policies/ with its own copy of contract/; edit the\n"
     f"# sources, not this copy. Pulumi runs it with the virtualenv {PACK_VIRTUALENV} in this\n"
@@ -65,7 +76,8 @@ def pack_contents(
     """Relative name -> bytes of every file of the built pack, sorted."""
     files = {name: path.read_bytes() for name, path in packaged_sources(source_dir, shared).items()}
     files[PACK_PROJECT_FILE] = _project_file(source_dir / PACK_PROJECT_FILE)
-    return files
+    files[PACK_IGNORE_FILE] = _IGNORED.encode()
+    return dict(sorted(files.items()))
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -17,7 +17,7 @@ import yaml
 from policy_cases import recorded_stack
 
 from provisioner.bundles import SHARED_PACKAGES, source_files
-from provisioner.pack_build import PACK_PROJECT_FILE, PACK_VIRTUALENV, build_pack
+from provisioner.pack_build import PACK_IGNORE_FILE, PACK_PROJECT_FILE, PACK_VIRTUALENV, build_pack
 from provisioner.paths import POLICY_PACK_DIR
 from provisioner.policy_harness import PolicyHarness, stack_config
 
@@ -48,6 +48,8 @@ def test_the_built_pack_holds_its_sources_the_contract_and_its_own_virtualenv(
     project = yaml.safe_load(built[PACK_PROJECT_FILE])
     assert project["runtime"]["options"]["virtualenv"] == PACK_VIRTUALENV
     assert project["name"] == yaml.safe_load((source / PACK_PROJECT_FILE).read_text())["name"]
+    ignored = built[PACK_IGNORE_FILE].decode().splitlines()  # what publishing leaves out
+    assert {f"{PACK_VIRTUALENV}/", "__pycache__/"} <= set(ignored)
     # Deterministic: another build of the same sources is the same files, mode 0644.
     assert tree(build_pack(source, tmp_path / "b")) == built
     assert {stat.S_IMODE(path.stat().st_mode) for _, path in source_files(tmp_path / "b")} == {
