@@ -280,7 +280,7 @@ def _pause_pollers(d: Deployment) -> list[Check]:
     moto cannot run function code without Docker, and its stand-in "succeeds" without running
     anything, deleting every message sent to a queue with a trigger.
     """
-    lam = d.aws.client("lambda")
+    lam = d.aws.admin("lambda")
     for resource in d.creator.created:
         if resource.type == LAMBDA_EVENT_SOURCE_MAPPING:
             lam.update_event_source_mapping(UUID=resource.id, Enabled=False)

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from contract.aws_types import (
     CLOUDWATCH_EVENT_TARGET,
     CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
     IAM_USER,
     KMS_KEY,
     LAMBDA_FUNCTION,
@@ -216,7 +217,7 @@ def _scheduled_functions(deployed: Deployed) -> list[str]:
 
 
 def _async_failures(aws: Emulator, deployed: Deployed, functions: list[str]) -> Check:
-    lam, cloudwatch = aws.client("lambda"), aws.client("cloudwatch")
+    lam, cloudwatch = aws.admin("lambda"), aws.admin("cloudwatch")
     dlq = deployed.named("dlq", SQS_QUEUE)
     dlq_arn = str(dlq.outputs["arn"]) if dlq else None
     dlq_name = str(dlq.outputs.get("name") or "") if dlq else ""
@@ -233,7 +234,15 @@ def _async_failures(aws: Emulator, deployed: Deployed, functions: list[str]) -> 
         for field in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds"):
             if field not in config:
                 problems.append(f"{name} leaves {field} at Lambda's default")
-    alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+    # The integration's own alarms, not the account's: reading every alarm for every
+    # integration made this check quadratic in the roadmap. DescribeAlarms takes at most
+    # 100 names a call (CloudWatch API reference, DescribeAlarms: AlarmNames).
+    names = [a.outputs["name"] for a in deployed.of_type(CLOUDWATCH_METRIC_ALARM)]
+    alarms = [
+        alarm
+        for at in range(0, len(names), 100)
+        for alarm in cloudwatch.describe_alarms(AlarmNames=names[at : at + 100])["MetricAlarms"]
+    ]
     watched = [
         a
         for a in alarms
