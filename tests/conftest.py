@@ -1,8 +1,10 @@
-"""Fixtures shared by the test modules: the example stacks' program runs.
+"""Fixtures shared by the test modules: the example stacks' program runs, and the sync
+tests' moto, fake systems and NetSuite target (`aws`, `fake_system`, `netsuite`, defined
+in `test_sync_harness` and registered here as a plugin).
 
 Each stack's run is made once per session (`program_runs.stack_run`) and only read; a
-module that means something else by `dev` or `prod` (its settings, a plan document)
-defines its own fixture, which takes precedence.
+module that means something else by `dev`, `prod` or `aws` (its settings, a plan document,
+its own emulator) defines its own fixture, which takes precedence.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import pytest
 from program_runs import stack_run
 
 from provisioner.program import ProgramRun
+
+pytest_plugins = ["test_sync_harness"]
 
 
 @pytest.fixture(scope="session")

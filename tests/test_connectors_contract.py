@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
+from test_sync_harness import create_secret
 
 from integration_sync.clients import ApiClient
 from integration_sync.config import ObjectMapping

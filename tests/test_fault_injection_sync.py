@@ -39,10 +39,8 @@ from test_sync_harness import (
     FakeContext,
     FakeSystem,
     Queues,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     create_state_table,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     invoice_record,
     lambda_sqs_event,
     order_change_event,

@@ -19,10 +19,8 @@ from test_sync_harness import (
     FakeContext,
     FakeSystem,
     Request,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     create_state_table,
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     invoice_record,
     metric_values,
     sync_env,

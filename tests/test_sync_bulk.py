@@ -17,10 +17,8 @@ import pytest
 from test_sync_harness import (
     FakeContext,
     FakeSystem,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     create_secret,
     create_state_table,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     sync_env,
 )
 

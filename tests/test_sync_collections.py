@@ -16,7 +16,6 @@ import pytest
 from test_sync_harness import (
     FakeContext,
     Queues,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     consumer_handler,
     create_secret,

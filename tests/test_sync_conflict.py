@@ -16,13 +16,11 @@ from typing import Any
 import pytest
 from test_sync_harness import (
     FakeSystem,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     create_queues,
     create_state_table,
     direct_event,
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
     receive_all,
 )

@@ -11,16 +11,13 @@ from test_sync_harness import (
     FakeContext,
     FakeSystem,
     Queues,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     consumer_handler,
     create_secret,
     direct_event,
     drive_queue,
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
-    netsuite_fixture,  # noqa: F401  (fixture "netsuite")
     order_change_event,
     receive_all,
 )

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
+from test_sync_harness import create_secret
 
 from integration_sync.clients import ApiClient, TargetApi
 from integration_sync.credentials import SecretAuth, oauth1_header

@@ -13,11 +13,9 @@ from test_sync_harness import (
     FakeContext,
     FakeSystem,
     Request,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     consumer_handler,
     drive_queue,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     lambda_sqs_event,
     order_change_event,
     receive_all,

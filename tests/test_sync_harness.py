@@ -1,8 +1,9 @@
 """Shared fixtures for the sync tests: a fake REST system on 127.0.0.1, moto, Lambda events.
 
 Named ``test_sync_*`` to sit with the tests it serves; it holds no tests itself. The other
-``test_sync_*`` modules import from it (pytest puts ``tests/`` on sys.path); fixtures are
-imported as ``*_fixture`` and requested by their short names.
+``test_sync_*`` modules import its builders (pytest puts ``tests/`` on sys.path); its
+fixtures (``aws``, ``fake_system``, ``netsuite``) reach every test module through
+``tests/conftest.py``, which registers this module as a plugin.
 """
 
 from __future__ import annotations

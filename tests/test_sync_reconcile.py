@@ -12,9 +12,7 @@ from test_sync_harness import (
     INVOICE_MAPPING,
     FakeContext,
     FakeSystem,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     invoice_record,
     metric_values,
     publish_emf,

@@ -14,12 +14,10 @@ from test_sync_harness import (
     ORDER_MAPPING,
     FakeSystem,
     Queues,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     create_queues,
     drive_queue,
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
     order_change_event,
     receive_all,

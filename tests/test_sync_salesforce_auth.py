@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pytest_httpserver import HTTPServer
-from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
+from test_sync_harness import create_secret
 from werkzeug import Request, Response
 
 from integration_sync.credentials import SecretAuth

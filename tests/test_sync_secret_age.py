@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_sync_harness import aws_fixture, create_secret  # noqa: F401  (fixture "aws")
+from test_sync_harness import create_secret
 
 from contract import environment as var
 from contract.metrics import CREDENTIAL_AGE_DAYS, namespace

@@ -18,10 +18,8 @@ from test_sync_bulk import STATE_TABLE as BULK_STATE_TABLE
 from test_sync_harness import (
     FakeContext,
     FakeSystem,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     create_secret,
     create_state_table,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     sync_env,
 )
 

@@ -13,15 +13,12 @@ import pytest
 from test_sync_harness import (
     FakeContext,
     FakeSystem,
-    aws_fixture,  # noqa: F401  (fixture "aws")
     consumer_env,
     consumer_handler,
     create_state_table,
     direct_event,
     emf_documents,
-    fake_system_fixture,  # noqa: F401  (fixture "fake_system")
     metric_values,
-    netsuite_fixture,  # noqa: F401  (fixture "netsuite")
     order_change_event,
     receive_all,
 )

@@ -16,7 +16,6 @@ from typing import Any
 import boto3
 import pytest
 from test_sync_harness import (
-    aws_fixture,  # noqa: F401  (fixture "aws")
     create_queues,
     create_secret,
     create_state_table,
