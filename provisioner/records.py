@@ -8,7 +8,7 @@ Usage::
 
     run = run_program("dev")
     run.find("quote-to-order-dlq").inputs["messageRetentionSeconds"]  # 1209600
-    [r.name for r in run.by_type("aws:sqs/queue:Queue")]
+    [r.name for r in run.by_type(SQS_QUEUE)]  # contract.aws_types
 """
 
 from __future__ import annotations
