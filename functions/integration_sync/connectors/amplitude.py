@@ -23,14 +23,8 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from integration_sync.connectors.base import (
-    Connector,
-    HeaderAuth,
-    SourceRecord,
-    in_window,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, HeaderAuth, SourceRecord
+from integration_sync.connectors.window import in_window, iso, parse_time
 
 EXPORT = "/api/2/export"
 # Events become exportable up to two hours after upload.

@@ -1,4 +1,7 @@
-"""The interface every connector implements, and the helpers they share.
+"""The interface every connector implements, and the helpers its writes share.
+
+Reading by keyset window (``changes``) over a vendor's pages, and the time formats, are
+``window.py``.
 
 A connector speaks one vendor's documented API for the sync functions:
 
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from integration_sync.clients import ApiClient, SourceRecord
@@ -36,18 +38,7 @@ from integration_sync.config import ObjectMapping
 from integration_sync.credentials import SecretAuth
 from integration_sync.errors import ConfigurationError, PermanentError, TargetRejected
 
-__all__ = [
-    "Connector",
-    "HeaderAuth",
-    "SourceRecord",
-    "WriteResult",
-    "chunks",
-    "gather",
-    "in_window",
-    "iso",
-    "one_by_one",
-    "parse_time",
-]
+__all__ = ["Connector", "HeaderAuth", "SourceRecord", "WriteResult", "chunks", "one_by_one"]
 
 
 @dataclass(frozen=True)
@@ -153,27 +144,6 @@ class HeaderAuth(SecretAuth):
         self.inner.refresh()
 
 
-def gather(
-    pages: Iterable[list[SourceRecord]], *, since: str, after_id: str, until: str, limit: int
-) -> list[SourceRecord]:
-    """The keyset window over a vendor's pages that come in ascending change time.
-
-    Stops reading pages once ``limit`` records are in the window and a later page can only
-    hold records that sort after them (a record newer than the last one kept).
-    """
-    seen: list[SourceRecord] = []
-    for page in pages:
-        seen += page
-        window = in_window(seen, since=since, after_id=after_id, until=until, limit=limit)
-        if (
-            len(window) == limit
-            and page
-            and (parse_time(page[-1].modified_at) > parse_time(window[-1].modified_at))
-        ):
-            return window
-    return in_window(seen, since=since, after_id=after_id, until=until, limit=limit)
-
-
 def one_by_one(
     records: list[tuple[str, dict[str, Any]]], write: Callable[[str, dict[str, Any]], int]
 ) -> list[WriteResult]:
@@ -192,45 +162,6 @@ def one_by_one(
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def in_window(
-    records: Iterable[SourceRecord], *, since: str, after_id: str, until: str, limit: int
-) -> list[SourceRecord]:
-    """The keyset window over records a vendor returned for ``modified >= since``.
-
-    A record the vendor returned twice (Zendesk's time-based exports repeat the items of
-    their boundary second) counts once, as its latest change.
-    """
-    start = (parse_time(since), after_id)
-    end = parse_time(until)
-    latest: dict[str, SourceRecord] = {}
-    for record in records:
-        seen = latest.get(record.id)
-        if seen is None or parse_time(record.modified_at) >= parse_time(seen.modified_at):
-            latest[record.id] = record
-    kept = [
-        r
-        for r in latest.values()
-        if (parse_time(r.modified_at), r.id) > start and parse_time(r.modified_at) < end
-    ]
-    kept.sort(key=lambda r: (parse_time(r.modified_at), r.id))
-    return kept[:limit]
-
-
-def parse_time(value: str | int | float) -> datetime:
-    """ISO 8601 (with Z, offset or Salesforce's +0000) or epoch seconds, as aware UTC."""
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    text = value.strip().replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def nested(fields: Mapping[str, Any], path: str) -> Any:

@@ -18,15 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration_sync.connectors.base import (
-    Connector,
-    SourceRecord,
-    WriteResult,
-    chunks,
-    gather,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, chunks
+from integration_sync.connectors.window import gather, iso, parse_time
 from integration_sync.errors import TargetRejected
 
 PREFIX = "/crm/objects/2026-03"

@@ -25,15 +25,8 @@ from typing import Any
 
 import requests
 
-from integration_sync.connectors.base import (
-    Connector,
-    SourceRecord,
-    WriteResult,
-    chunks,
-    in_window,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, chunks
+from integration_sync.connectors.window import in_window, iso, parse_time
 from integration_sync.credentials import SecretAuth
 from integration_sync.errors import ConfigurationError, PermanentError
 

@@ -26,8 +26,8 @@ from integration_sync.connectors.base import (
     WriteResult,
     chunks,
     one_by_one,
-    parse_time,
 )
+from integration_sync.connectors.window import parse_time
 
 RECORD = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"

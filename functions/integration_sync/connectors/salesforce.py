@@ -37,14 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from integration_sync.connectors.base import (
-    Connector,
-    SourceRecord,
-    WriteResult,
-    chunks,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, chunks
+from integration_sync.connectors.window import iso, parse_time
 from integration_sync.errors import PermanentError
 
 API_VERSION = "v62.0"

@@ -28,10 +28,8 @@ from integration_sync.connectors.base import (
     SourceRecord,
     WriteResult,
     chunks,
-    gather,
-    iso,
-    parse_time,
 )
+from integration_sync.connectors.window import gather, iso, parse_time
 from integration_sync.errors import PermanentError
 
 PATH = "/admin/api/2025-07/graphql.json"

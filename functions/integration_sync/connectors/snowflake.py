@@ -28,14 +28,8 @@ import time
 import uuid
 from typing import Any
 
-from integration_sync.connectors.base import (
-    Connector,
-    SourceRecord,
-    WriteResult,
-    chunks,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, chunks
+from integration_sync.connectors.window import iso, parse_time
 from integration_sync.errors import ConfigurationError, TargetRejected, TransientError
 
 STATEMENTS = "/api/v2/statements"

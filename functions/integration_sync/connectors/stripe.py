@@ -26,11 +26,9 @@ from integration_sync.connectors.base import (
     SourceRecord,
     WriteResult,
     chunks,
-    in_window,
-    iso,
     one_by_one,
-    parse_time,
 )
+from integration_sync.connectors.window import in_window, iso, parse_time
 
 VERSION = "2025-06-30.basil"
 PAGE = 100

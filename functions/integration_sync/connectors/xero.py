@@ -26,15 +26,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from integration_sync.connectors.base import (
-    Connector,
-    SourceRecord,
-    WriteResult,
-    chunks,
-    in_window,
-    iso,
-    parse_time,
-)
+from integration_sync.connectors.base import Connector, SourceRecord, WriteResult, chunks
+from integration_sync.connectors.window import in_window, iso, parse_time
 from integration_sync.errors import ConfigurationError, PermanentError
 
 PREFIX = "/api.xro/2.0"

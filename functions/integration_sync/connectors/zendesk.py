@@ -27,11 +27,9 @@ from integration_sync.connectors.base import (
     SourceRecord,
     WriteResult,
     chunks,
-    gather,
-    iso,
     one_by_one,
-    parse_time,
 )
+from integration_sync.connectors.window import gather, iso, parse_time
 
 API = "/api/v2"
 CURSOR_EXPORTS = frozenset({"tickets", "users"})
