@@ -22,7 +22,6 @@ from test_sync_harness import (
     sync_env,
 )
 
-from contract import environment as var
 from integration_sync.clients import ApiClient
 from integration_sync.config import ObjectMapping
 from integration_sync.connectors import salesforce as salesforce_connector
@@ -144,14 +143,11 @@ def test_a_batch_run_killed_between_pages_resumes_the_same_job(
         source_url=org.base_url,
         target_url=target.url,
         state_table=STATE_TABLE,
-        source_system="salesforce",
+        source_secret_arn=create_secret("dev-bulk-sf", org.credential()),
         target_system="snowflake",
+        connectors=("salesforce", ""),
+        bulk_query=True,
     )
-    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
-    monkeypatch.setenv(
-        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-bulk-sf", org.credential())
-    )
-    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
     # The run dies on the second page: every write of one record there fails.
     doomed: list[str] = []
 
@@ -197,14 +193,11 @@ def test_reconciliation_reads_its_window_through_one_query_job(
         source_url=org.base_url,
         target_url=target.url,
         state_table="",
-        source_system="salesforce",
+        source_secret_arn=create_secret("dev-rec-sf", org.credential()),
         target_system="snowflake",
+        connectors=("salesforce", ""),
+        bulk_query=True,
     )
-    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
-    monkeypatch.setenv(
-        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-rec-sf", org.credential())
-    )
-    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
     end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -26,7 +26,6 @@ from test_sync_harness import (
     receive_all,
 )
 
-from contract import environment as var
 from contract.metrics import namespace
 from integration_sync.collection_calls import calls
 from provisioner.rehearsal.vendors import VendorServer
@@ -71,6 +70,7 @@ class Org:
 def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch) -> Org:
     fake = server.reset("salesforce")
     assert isinstance(fake, SalesforceFake)
+    secret = create_secret(f"dev-{INTEGRATION}-cred-{uuid.uuid4().hex[:6]}", fake.credential())
     queues = consumer_env(
         monkeypatch,
         integration=INTEGRATION,
@@ -78,10 +78,9 @@ def org_fixture(server: VendorServer, aws: None, monkeypatch: pytest.MonkeyPatch
         target_url=fake.base_url,
         source_system="netsuite",
         target_system="salesforce",
+        target_connector="salesforce",
+        target_secret_arn=secret,
     )
-    secret = create_secret(f"dev-{INTEGRATION}-cred-{uuid.uuid4().hex[:6]}", fake.credential())
-    monkeypatch.setenv(var.TARGET_CONNECTOR, "salesforce")
-    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, secret)
     return Org(fake, queues)
 
 
@@ -199,10 +198,8 @@ def test_a_fifo_group_keeps_its_order_across_objects_when_a_call_fails(
         fifo=True,
         source_system="netsuite",
         target_system="salesforce",
-    )
-    monkeypatch.setenv(var.TARGET_CONNECTOR, "salesforce")
-    monkeypatch.setenv(
-        var.TARGET_CREDENTIAL_SECRET_ARN, create_secret("dev-fifo-cred", fake.credential())
+        target_connector="salesforce",
+        target_secret_arn=create_secret("dev-fifo-cred", fake.credential()),
     )
     messages = [
         # group NS-1: its customer, then its contact; group NS-2: a contact alone

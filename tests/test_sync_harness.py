@@ -322,10 +322,17 @@ def sync_env(
     queues: Queues | None = None,
     fifo: bool = False,
     target_secret_arn: str = "",
+    source_secret_arn: str = "",
     source_system: str = "salesforce",
     target_system: str = "netsuite",
+    connectors: tuple[str, str] = ("", ""),
+    bulk_query: bool = False,
 ) -> None:
-    """Set the environment components/ gives the sync functions (docs/contracts.md)."""
+    """Set the environment components/ gives the sync functions (docs/contracts.md).
+
+    ``connectors`` names the source's and the target's connector (the middleware contract
+    when empty); ``bulk_query`` makes the batch job read through Bulk API 2.0 query jobs.
+    """
     env = {
         var.INTEGRATION: integration,
         var.ENVIRONMENT: "dev",
@@ -336,7 +343,9 @@ def sync_env(
         var.TARGET_BASE_URL: target_url,
         var.SOURCE_BASE_URL: source_url,
         var.TARGET_CREDENTIAL_SECRET_ARN: target_secret_arn,
-        var.SOURCE_CREDENTIAL_SECRET_ARN: "",
+        var.SOURCE_CREDENTIAL_SECRET_ARN: source_secret_arn,
+        var.SOURCE_CONNECTOR: connectors[0],
+        var.TARGET_CONNECTOR: connectors[1],
         var.STATE_TABLE: state_table,
         var.QUEUE_URL: queues.url if queues else "",
         var.DLQ_URL: queues.dlq_url if queues else "",
@@ -346,6 +355,8 @@ def sync_env(
         var.MAX_STALENESS_SECONDS: "900",
         "AWS_LAMBDA_FUNCTION_NAME": f"dev-{integration}-consumer",
     }
+    if bulk_query:
+        env[var.SOURCE_BULK_QUERY] = "true"
     for key, value in env.items():
         monkeypatch.setenv(key, value)
 
@@ -359,6 +370,8 @@ def consumer_env(
     fifo: bool = False,
     source_system: str = "salesforce",
     target_system: str = "netsuite",
+    target_connector: str = "",
+    target_secret_arn: str = "",
 ) -> Queues:
     """An event-driven integration in dev: its queues and state table, and the env naming them."""
     queues = create_queues(f"dev-{integration}", fifo=fifo)
@@ -370,8 +383,10 @@ def consumer_env(
         state_table=create_state_table(f"dev-{integration}-state"),
         queues=queues,
         fifo=fifo,
+        target_secret_arn=target_secret_arn,
         source_system=source_system,
         target_system=target_system,
+        connectors=("", target_connector),
     )
     return queues
 

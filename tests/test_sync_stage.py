@@ -108,14 +108,11 @@ def test_a_bulk_read_stages_each_result_page_once_and_a_retry_resumes_at_the_fai
         source_url=org.base_url,
         target_url=fake_system().url,
         state_table=BULK_STATE_TABLE,
-        source_system="salesforce",
+        source_secret_arn=create_secret("dev-stage-sf", org.credential()),
         target_system="snowflake",
+        connectors=("salesforce", ""),
+        bulk_query=True,
     )
-    monkeypatch.setenv(var.SOURCE_CONNECTOR, "salesforce")
-    monkeypatch.setenv(
-        var.SOURCE_CREDENTIAL_SECRET_ARN, create_secret("dev-stage-sf", org.credential())
-    )
-    monkeypatch.setenv(var.SOURCE_BULK_QUERY, "true")
     monkeypatch.setenv(var.STAGE_BUCKET, BUCKET)
     boto3.client("s3").create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
