@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from contract.metrics import namespace
 from contract.naming import logical_name, physical_name
@@ -96,6 +97,27 @@ def child(
 ) -> pulumi.ResourceOptions:
     """Options for a component's child: always parented, optionally protected."""
     return pulumi.ResourceOptions(parent=parent, protect=protect, **kwargs)
+
+
+def function_role(
+    parent: pulumi.Resource,
+    logical: str,
+    scope: Scope,
+    role: str,
+    description: str,
+    permissions_boundary_arn: str | None,
+) -> aws.iam.Role:
+    """An IAM role only Lambda may assume (`LAMBDA_TRUST_POLICY`), named for `role`, under
+    the stack's permissions boundary."""
+    return aws.iam.Role(
+        logical,
+        name=scope.physical(role),
+        description=description,
+        assume_role_policy=LAMBDA_TRUST_POLICY,
+        permissions_boundary=permissions_boundary_arn,
+        tags=scope.tags,
+        opts=child(parent),
+    )
 
 
 def policy_document(statements: list[dict[str, Any]]) -> str:

@@ -205,8 +205,6 @@ class AuditTrail(pulumi.ComponentResource):
             self, f"{name}-logs", names.bucket, self.key.arn, args.tags, protect
         )
         self.bucket = logs.bucket
-        self.public_access_block = logs.public_access_block
-        self.encryption = logs.encryption
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-logs-versioning",
             bucket=self.bucket.id,
@@ -256,7 +254,7 @@ class AuditTrail(pulumi.ComponentResource):
                     deny_insecure_transport(bucket_arn),
                 ]
             ),
-            opts=child(self, depends_on=[self.public_access_block]),
+            opts=child(self, depends_on=[logs.public_access_block]),
         )
         prefixes = function_arn_prefixes(settings, account, args.integrations)
         self.trail = aws.cloudtrail.Trail(
@@ -270,6 +268,6 @@ class AuditTrail(pulumi.ComponentResource):
             enable_logging=True,
             advanced_event_selectors=event_selectors(prefixes),
             tags=args.tags,
-            opts=child(self, depends_on=[self.policy, self.encryption]),
+            opts=child(self, depends_on=[self.policy, logs.encryption]),
         )
         self.register_outputs({"trailArn": self.trail.arn, "bucket": self.bucket.id})

@@ -32,9 +32,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components._scope import (
-    LAMBDA_TRUST_POLICY,
     Scope,
     child,
+    function_role,
     policy_output,
     send_to_queue,
 )
@@ -195,14 +195,13 @@ class ScopedCredential(pulumi.ComponentResource):
                 opts=child(self),
             )
 
-        self.rotation_role = aws.iam.Role(
+        self.rotation_role = function_role(
+            self,
             f"{name}-rotation-role",
-            name=scope.physical("rotation"),
-            description=f"Rotates the credentials of {scope.integration} only",
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            permissions_boundary=args.permissions_boundary_arn,
-            tags=scope.tags,
-            opts=child(self),
+            scope,
+            "rotation",
+            f"Rotates the credentials of {scope.integration} only",
+            args.permissions_boundary_arn,
         )
         statements: list[Any] = [
             {

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._scope import LAMBDA_TRUST_POLICY, Scope, child, policy_output, send_to_queue
+from components._scope import Scope, child, function_role, policy_output, send_to_queue
 from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
@@ -203,14 +203,13 @@ class ServiceAccount(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{COMPONENT_PREFIX}ServiceAccount", name, None, opts)
         scope = args.scope
-        self.role = aws.iam.Role(
+        self.role = function_role(
+            self,
             f"{name}-role",
-            name=scope.physical("role"),
-            description=f"Sync functions of {scope.integration} ({scope.environment})",
-            assume_role_policy=LAMBDA_TRUST_POLICY,
-            permissions_boundary=args.permissions_boundary_arn,
-            tags=scope.tags,
-            opts=child(self),
+            scope,
+            "role",
+            f"Sync functions of {scope.integration} ({scope.environment})",
+            args.permissions_boundary_arn,
         )
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",

@@ -89,8 +89,6 @@ class Stage(pulumi.ComponentResource):
             self, f"{name}-{STAGE_ROLE}", self.bucket_name, args.kms_key_arn, scope.tags, protect
         )
         self.bucket = stage.bucket
-        self.public_access_block = stage.public_access_block
-        self.encryption = stage.encryption
         # ACLs disabled: the bucket owner owns every object (S3 user guide, "Controlling
         # ownership of objects and disabling ACLs for your bucket").
         self.ownership = aws.s3.BucketOwnershipControls(
@@ -107,7 +105,7 @@ class Stage(pulumi.ComponentResource):
             f"{name}-{STAGE_ROLE}-policy",
             bucket=self.bucket.id,
             policy=policy_document([deny_insecure_transport(bucket_arn)]),
-            opts=child(self, depends_on=[self.public_access_block]),
+            opts=child(self, depends_on=[stage.public_access_block]),
         )
         self.role = self.notification = None
         if args.snowflake is not None:
