@@ -36,7 +36,6 @@ class Case:
     record_id: Callable[[int], str]
     target_fields: tuple[str, ...]
     deletes: bool = True
-    oauth: bool = True  # a token endpoint issues new tokens (else a key must be replaced)
 
 
 CASES: dict[str, Case] = {
@@ -85,7 +84,6 @@ CASES: dict[str, Case] = {
         ("name", "email"),
         lambda n: str(400000 + n),
         ("name", "notes"),
-        oauth=False,
     ),
     "hubspot": Case(
         "contacts",
@@ -94,7 +92,6 @@ CASES: dict[str, Case] = {
         ("email", "firstname"),
         lambda n: str(9000 + n),
         ("name", "domain"),
-        oauth=False,
     ),
     "marketo": Case(
         "leads", "leads", "email", ("email", "leadScore"), lambda n: str(100 + n), ("company",)
@@ -106,7 +103,6 @@ CASES: dict[str, Case] = {
         ("email", "name"),
         lambda n: f"cus_src{n:08d}",
         ("name", "email"),
-        oauth=False,
     ),
     # web-order-capture reads Shopify orders; products are written by a unique metafield.
     "shopify": Case(
@@ -116,7 +112,6 @@ CASES: dict[str, Case] = {
         ("name", "totalPrice"),
         lambda n: str(5000 + n),
         ("title", "vendor"),
-        oauth=False,
     ),
     "amplitude": Case(
         "active_use",
@@ -125,7 +120,6 @@ CASES: dict[str, Case] = {
         ("user_id", "plan"),
         lambda n: f"6a1f0c3e-0000-4000-8000-{n:012d}",
         (),
-        oauth=False,
     ),
     "middleware": Case(
         "inventory", "inventory", "sku", ("itemId", "quantityAvailable"), str, ("available",)
@@ -300,7 +294,8 @@ def test_throttling_is_waited_out_within_the_invocation(vendor: Harness) -> None
 def test_an_expired_token_is_refreshed_once_and_a_revoked_key_reported(vendor: Harness) -> None:
     touch(vendor, 1)
     vendor.fake.expire_credentials()
-    if vendor.case.oauth:
+    # An OAuth client fetches a new token; an API key must be replaced (VendorFake.issues).
+    if vendor.fake.issues != "api_key":
         touch(vendor, 2)
         token_calls = [c for c in vendor.fake.calls if c[1] == vendor.fake.token_path]
         assert len(token_calls) == 2
