@@ -52,9 +52,10 @@ class ConnectorSpec:
     writes: str
     vendor_words: tuple[str, ...] = ()
     rotation: dict[str, str] = field(default_factory=dict)
-    #: API names it reads and writes (regular expressions, whole name), and how to say them
+    #: API names it reads and writes (regular expressions, whole name; it writes what it
+    #: reads unless ``writes_objects`` says otherwise), and how to say them
     reads_objects: str = _IDENTIFIER
-    writes_objects: str = _IDENTIFIER
+    writes_objects: str = ""
     reads_help: str = "an identifier of letters, digits and underscores"
     writes_help: str = ""  # when it differs from reads_help
     #: objects the vendor upserts only by one field of its own (API name -> field)
@@ -62,6 +63,10 @@ class ConnectorSpec:
     #: records one write call takes: the vendor's collection endpoint's limit, 1 without one
     #: (the connector class's ``max_batch``, which a test keeps equal)
     collection_size: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.writes_objects:
+            object.__setattr__(self, "writes_objects", self.reads_objects)
 
     @property
     def read_only(self) -> bool:
@@ -117,7 +122,6 @@ _SPECS = (
         writes="PUT /record/v1/{type}/eid:{externalId} upsert, DELETE by eid",
         vendor_words=("netsuite",),
         reads_objects=_NETSUITE_RECORD,
-        writes_objects=_NETSUITE_RECORD,
         reads_help="a record type (salesOrder, invoice, customrecord_hw_order)",
         # M2M certificates and TBA tokens are issued in the NetSuite UI only.
         rotation={"oauth_client_credentials": MANUAL, "netsuite_tba": MANUAL, **_PUSHER},
@@ -151,7 +155,6 @@ _SPECS = (
         vendor_words=("xero",),
         # Accounting API endpoints that take If-Modified-Since and batch POSTs.
         reads_objects=_XERO_OBJECTS,
-        writes_objects=_XERO_OBJECTS,
         # Xero has no external-id field of its own: each object is found by the one field
         # the Accounting API documents for another system's reference.
         external_ids={
@@ -215,7 +218,6 @@ _SPECS = (
         writes="batch upsert by idProperty (100 per call)",
         vendor_words=("hubspot",),
         reads_objects=_HUBSPOT_OBJECTS,
-        writes_objects=_HUBSPOT_OBJECTS,
         reads_help="a CRM object (contacts, companies, deals, tickets, products, line_items, "
         "quotes) or a custom object by its fully qualified name (p_devices)",
         # Private-app tokens and public apps' client secrets are rotated in the app's settings.
@@ -231,7 +233,6 @@ _SPECS = (
         writes="POST with Idempotency-Key, keyed by metadata external id",
         vendor_words=("stripe",),
         reads_objects=_STRIPE_OBJECTS,
-        writes_objects=_STRIPE_OBJECTS,
         reads_help="an API object (customer, invoice, subscription, product, price, "
         "payment_intent)",
         # Restricted keys are rolled in the Dashboard.
@@ -271,7 +272,6 @@ _SPECS = (
         writes="PATCH/DELETE {object}/{field}/{id}, GET {object}?field&ids",
         # A path segment: the platform names objects as the roadmap does (slugs too).
         reads_objects=r"[A-Za-z0-9_.~-]+",
-        writes_objects=r"[A-Za-z0-9_.~-]+",
         reads_help="a name of letters, digits, '_', '.', '~' or '-'",
         # The platform's issuer contract (secrets/credential_rotation/clients.py).
         rotation={
