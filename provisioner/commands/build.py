@@ -16,10 +16,11 @@ _PACK = BUILT_POLICY_PACK_DIR.relative_to(PROJECT_ROOT)
 HELP = "build the Lambda bundles (functions/, secrets/) and the policy pack into .build/"
 DESCRIPTION = f"""\
 Install each bundle's pinned requirements for the Lambda runtime with pip and zip them
-with the bundle's sources into .build/<folder>-<hash>.zip, reproducibly. A zip whose
-sources and pins are unchanged is reused without pip. The Pulumi program only reads these
-zips (a preview needs no package registry); run this after changing functions/ or
-secrets/, before `pulumi preview` or `pulumi up`. `make setup` runs it; plan, check,
+with the bundle's sources and a copy of contract/ (the names the functions share with the
+components) into .build/<folder>-<hash>.zip, reproducibly. A zip whose sources, contract/
+and pins are unchanged is reused without pip. The Pulumi program only reads these zips (a
+preview needs no package registry); run this after changing functions/, secrets/ or
+contract/, before `pulumi preview` or `pulumi up`. `make setup` runs it; plan, check,
 rehearse, report, preview and up run it themselves.
 
 The policy pack is copied from {POLICY_PACK_DIR.name}/ into {_PACK}/ with its own copy of
