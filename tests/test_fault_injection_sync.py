@@ -34,19 +34,18 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 from test_sync_harness import (
-    INVOICE_MAPPING,
     ORDER_MAPPING,
     FakeContext,
     FakeSystem,
     Queues,
     consumer_env,
     create_state_table,
+    invoice_env,
     invoice_record,
     lambda_sqs_event,
     order_change_event,
     receive_all,
     settle_at_once,
-    sync_env,
 )
 
 
@@ -326,16 +325,7 @@ def erp(
     later = (start + timedelta(seconds=60 * INVOICES)).strftime("%Y-%m-%dT%H:%M:%SZ")
     feed.append(invoice_record(0, modified_at=later, total=999.0))
     netsuite.feed["invoice"] = feed
-    sync_env(
-        monkeypatch,
-        integration=BATCH,
-        mapping=INVOICE_MAPPING,
-        source_url=netsuite.url,
-        target_url=xero.url,
-        state_table=BATCH_TABLE,
-        source_system="netsuite",
-        target_system="xero",
-    )
+    invoice_env(monkeypatch, netsuite, xero, integration=BATCH, state_table=BATCH_TABLE)
     return netsuite, xero
 
 

@@ -15,15 +15,14 @@ import boto3
 import pytest
 from test_sync_harness import (
     FUNCTIONS_DIR,
-    INVOICE_MAPPING,
     FakeContext,
     FakeSystem,
     Request,
     create_state_table,
     emf_documents,
+    invoice_env,
     invoice_record,
     metric_values,
-    sync_env,
 )
 
 from contract import environment as var
@@ -50,16 +49,7 @@ def _systems(
 ) -> tuple[FakeSystem, FakeSystem]:
     netsuite, xero = fake_system(), fake_system()
     netsuite.feed["invoice"] = _feed()
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=INVOICE_MAPPING,
-        source_url=netsuite.url,
-        target_url=xero.url,
-        state_table=STATE_TABLE,
-        source_system="netsuite",
-        target_system="xero",
-    )
+    invoice_env(monkeypatch, netsuite, xero, integration=INTEGRATION, state_table=STATE_TABLE)
     return netsuite, xero
 
 

@@ -361,6 +361,27 @@ def sync_env(
         monkeypatch.setenv(key, value)
 
 
+def invoice_env(
+    monkeypatch: pytest.MonkeyPatch,
+    netsuite: FakeSystem,
+    xero: FakeSystem,
+    *,
+    integration: str,
+    state_table: str = "",
+) -> None:
+    """order-to-invoice's scheduled environment: NetSuite invoices read into Xero."""
+    sync_env(
+        monkeypatch,
+        integration=integration,
+        mapping=INVOICE_MAPPING,
+        source_url=netsuite.url,
+        target_url=xero.url,
+        state_table=state_table,
+        source_system="netsuite",
+        target_system="xero",
+    )
+
+
 def consumer_env(
     monkeypatch: pytest.MonkeyPatch,
     *,

@@ -9,14 +9,13 @@ from typing import Any
 import boto3
 import pytest
 from test_sync_harness import (
-    INVOICE_MAPPING,
     FakeContext,
     FakeSystem,
     emf_documents,
+    invoice_env,
     invoice_record,
     metric_values,
     publish_emf,
-    sync_env,
 )
 
 from contract.metrics import namespace
@@ -31,15 +30,7 @@ def synced(
 ) -> tuple[FakeSystem, FakeSystem]:
     """NetSuite with 12 invoices in the window, all present in Xero as the sync wrote them."""
     netsuite, xero = fake_system(), fake_system()
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=INVOICE_MAPPING,
-        source_url=netsuite.url,
-        target_url=xero.url,
-        source_system="netsuite",
-        target_system="xero",
-    )
+    invoice_env(monkeypatch, netsuite, xero, integration=INTEGRATION)
     records = [
         invoice_record(
             n,
