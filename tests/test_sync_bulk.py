@@ -79,6 +79,25 @@ def calls_to(fake: SalesforceFake, part: str) -> int:
     return sum(1 for _, path in fake.calls if path.startswith(f"{PREFIX}/jobs/query{part}"))
 
 
+def warehouse_export_env(
+    monkeypatch: pytest.MonkeyPatch, org: SalesforceFake, target_url: str, *, state_table: str = ""
+) -> None:
+    """warehouse-export's scheduled environment: Salesforce read through Bulk API 2.0 query
+    jobs with its own credential, into the warehouse at ``target_url``."""
+    sync_env(
+        monkeypatch,
+        integration=INTEGRATION,
+        mapping=MAPPING,
+        source_url=org.base_url,
+        target_url=target_url,
+        state_table=state_table,
+        source_secret_arn=create_secret(f"dev-{INTEGRATION}-cred-sf", org.credential()),
+        target_system="snowflake",
+        connectors=("salesforce", ""),
+        bulk_query=True,
+    )
+
+
 def test_a_query_job_is_polled_to_completion_then_read_page_by_page(org: SalesforceFake) -> None:
     jobs: list[str] = []
     since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,18 +155,7 @@ def test_a_batch_run_killed_between_pages_resumes_the_same_job(
 
     target = fake_system()
     create_state_table(STATE_TABLE)
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=MAPPING,
-        source_url=org.base_url,
-        target_url=target.url,
-        state_table=STATE_TABLE,
-        source_secret_arn=create_secret("dev-bulk-sf", org.credential()),
-        target_system="snowflake",
-        connectors=("salesforce", ""),
-        bulk_query=True,
-    )
+    warehouse_export_env(monkeypatch, org, target.url, state_table=STATE_TABLE)
     # The run dies on the second page: every write of one record there fails.
     doomed: list[str] = []
 
@@ -186,18 +194,7 @@ def test_reconciliation_reads_its_window_through_one_query_job(
     from integration_sync.reconcile import handler
 
     target = fake_system()
-    sync_env(
-        monkeypatch,
-        integration=INTEGRATION,
-        mapping=MAPPING,
-        source_url=org.base_url,
-        target_url=target.url,
-        state_table="",
-        source_secret_arn=create_secret("dev-rec-sf", org.credential()),
-        target_system="snowflake",
-        connectors=("salesforce", ""),
-        bulk_query=True,
-    )
+    warehouse_export_env(monkeypatch, org, target.url)
     end = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 

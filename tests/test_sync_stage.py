@@ -10,17 +10,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from test_sync_batch import INVOICES, PAGE, STATE_TABLE, _run, _systems, _watermark
-from test_sync_bulk import ACCOUNTS, org_fixture, server_fixture  # noqa: F401  (fixtures)
-from test_sync_bulk import INTEGRATION as BULK_INTEGRATION
-from test_sync_bulk import MAPPING as BULK_MAPPING
+from test_sync_bulk import ACCOUNTS, org_fixture, server_fixture, warehouse_export_env  # noqa: F401  (fixtures)
 from test_sync_bulk import PAGE as BULK_PAGE
 from test_sync_bulk import STATE_TABLE as BULK_STATE_TABLE
 from test_sync_harness import (
     FakeContext,
     FakeSystem,
-    create_secret,
     create_state_table,
-    sync_env,
 )
 
 from contract import environment as var
@@ -101,18 +97,7 @@ def test_a_bulk_read_stages_each_result_page_once_and_a_retry_resumes_at_the_fai
     from integration_sync.batch import handler
 
     create_state_table(BULK_STATE_TABLE)
-    sync_env(
-        monkeypatch,
-        integration=BULK_INTEGRATION,
-        mapping=BULK_MAPPING,
-        source_url=org.base_url,
-        target_url=fake_system().url,
-        state_table=BULK_STATE_TABLE,
-        source_secret_arn=create_secret("dev-stage-sf", org.credential()),
-        target_system="snowflake",
-        connectors=("salesforce", ""),
-        bulk_query=True,
-    )
+    warehouse_export_env(monkeypatch, org, fake_system().url, state_table=BULK_STATE_TABLE)
     monkeypatch.setenv(var.STAGE_BUCKET, BUCKET)
     boto3.client("s3").create_bucket(
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
