@@ -326,3 +326,17 @@ def test_functions_of_one_bundle_share_one_copy_of_its_code(aws: Any, tmp_path: 
     zipped = bundle.read_bytes()
     assert reported["CodeSize"] == len(zipped)
     assert reported["CodeSha256"] == base64.b64encode(hashlib.sha256(zipped).digest()).decode()
+
+
+def test_a_handler_registered_on_one_client_stays_off_the_others(aws: Any) -> None:
+    evaluated, plain = aws.client("sqs"), aws.client("sqs")
+    seen: list[str] = []
+    evaluated.meta.events.register(
+        "before-parameter-build.sqs", lambda model, **_: seen.append(model.name)
+    )
+
+    plain.list_queues()
+    evaluated.list_queues()
+
+    assert plain is not evaluated
+    assert seen == ["ListQueues"]
