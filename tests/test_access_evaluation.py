@@ -91,3 +91,21 @@ def test_the_index_names_only_what_a_statement_of_the_actions_can_match() -> Non
         f"{own}dlq",
         f"{own}x-queue",
     }
+
+
+def test_evaluated_calls_name_each_foreign_secret_its_own_policies_allow() -> None:
+    from provisioner.rehearsal.access import EvaluatedCalls
+    from provisioner.rehearsal.emulator import Emulator
+
+    secrets = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:"
+    own, other = f"{secrets}dev-lead-to-account-cred-a", f"{secrets}dev-quote-to-order-cred-b"
+    actions = ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+    emulator = Emulator(region="eu-west-1", account_id="111111111111")  # never started
+    scoped = [policy(allow(f"{secrets}dev-lead-to-account-*", list(actions)))]
+    wide = [*scoped, policy(allow("*", "secretsmanager:GetSecretValue"))]
+
+    allowed = EvaluatedCalls(emulator, "role a", scoped).identity_allowed([own, other], actions)
+    overreach = EvaluatedCalls(emulator, "role a", wide).identity_allowed([other], actions)
+
+    assert allowed == [(actions[0], own), (actions[1], own)]
+    assert overreach == [("secretsmanager:GetSecretValue", other)]

@@ -9,13 +9,13 @@ Usage::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from provisioner.pack_modules import pack_module
-from provisioner.rehearsal.access.evaluation import evaluate
+from provisioner.rehearsal.access.evaluation import ArnIndex, evaluate
 from provisioner.rehearsal.emulator import Emulator
 
 __all__ = ["EvaluatedCalls"]
@@ -81,6 +81,20 @@ class EvaluatedCalls:
                 "kms:ViaService": f"secretsmanager.{self.aws.region}.amazonaws.com",
             }
         return evaluate(self.policies, action, resource, context)
+
+    def identity_allowed(
+        self, resources: Sequence[str], actions: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """The (action, resource) pairs the principal's own policies allow, resource by
+        resource; evaluated only on the resources a statement can name (`ArnIndex`)."""
+        nameable = ArnIndex(resources).nameable(self.policies, actions)
+        return [
+            (action, resource)
+            for resource in resources
+            if resource in nameable
+            for action in actions
+            if self.identity_allows(action, resource)
+        ]
 
     def allows(self, action: str, resource: str) -> bool:
         return self.identity_allows(action, resource) and not self._fenced(action, resource)

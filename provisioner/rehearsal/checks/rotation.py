@@ -199,11 +199,11 @@ def _rotate_one(
         if not calls.allows(action, resource)
     ]
     others = _others_secrets(deployment, d)
-    overreach = [
+    overreach = [  # least privilege of its own policies
         f"{action} on {other}"
-        for other in others
-        for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
-        if calls.identity_allows(action, other)  # least privilege of its own policies
+        for action, other in calls.identity_allowed(
+            others, ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue")
+        )
     ]
     # Reported with the rotation's own outcome, which names the first call that was denied.
     problems = [
