@@ -43,7 +43,8 @@ from typing import Any
 from bench.common import REPO_ROOT, Budget, log, median, ratio, timed, timed_cpu
 from bench.roadmaps import write_roadmap
 from contract.aws_types import INTEGRATION
-from provisioner.program import ProgramRun, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun
 
 __all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "run_bare", "sdk_variant"]
 

@@ -70,22 +70,23 @@ class Scope:
 
     def log_group_arn(self, function_role: str) -> str:
         """The log group's ARN as CloudWatch Logs puts it in the KMS encryption context."""
-        return (
-            f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
-            f"{self.log_group_name(function_role)}"
-        )
+        return self._regional_arn("logs", f"log-group:{self.log_group_name(function_role)}")
 
     def log_streams_arn(self, function_role: str) -> str:
         return f"{self.log_group_arn(function_role)}:*"
 
     def alarm_arn(self, kind: str) -> str:
-        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{self.physical(kind)}"
+        return self._regional_arn("cloudwatch", f"alarm:{self.physical(kind)}")
 
     def function_arn(self, role: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.physical(role)}"
+        return self._regional_arn("lambda", f"function:{self.physical(role)}")
 
     def rule_arn(self, role: str) -> str:
-        return f"arn:aws:events:{self.region}:{self.account_id}:rule/{self.physical(role)}"
+        return self._regional_arn("events", f"rule/{self.physical(role)}")
+
+    def _regional_arn(self, service: str, resource: str) -> str:
+        """`arn:aws:<service>:<region>:<account>:<resource>` (IAM user guide, "IAM ARNs")."""
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
 
     @property
     def account_root(self) -> str:

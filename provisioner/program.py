@@ -49,14 +49,7 @@ from provisioner.records import (
 from roadmap.settings import StackSettings
 from roadmap.stack_config import StackSettingsError, read_stack_config, settings_from_config
 
-# The records are read by every offline command and test; they are importable from here,
-# beside the runner that makes them.
 __all__ = [
-    "ProgramError",
-    "ProgramRun",
-    "RecordedResource",
-    "ResourceBackend",
-    "ResourceRequest",
     "engine_config",
     "run_program",
     "stack_config",

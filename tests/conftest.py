@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from program_runs import stack_run
 
-from provisioner.program import ProgramRun
+from provisioner.records import ProgramRun
 
 pytest_plugins = ["test_sync_harness"]
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 
-from provisioner.program import ProgramRun, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun
 
 
 @functools.cache

@@ -20,7 +20,8 @@ from roadmap_examples import EXAMPLE, problems_after
 from contract.phases import required_alarms
 from provisioner.cli import main
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
-from provisioner.program import ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun, RecordedResource
 from roadmap.io import parse_roadmap
 
 NAME = "campaign-sync"

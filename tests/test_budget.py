@@ -17,7 +17,7 @@ from program_runs import stack_run
 from roadmap_examples import EXAMPLE
 
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
-from provisioner.program import ProgramRun
+from provisioner.records import ProgramRun
 from roadmap.budget import (
     BULK_READ_THRESHOLD,
     Batching,

@@ -18,7 +18,8 @@ from program_runs import stack_run
 from components.credential_policies import secret_policy
 from components.function import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_RETRY_ATTEMPTS
 from integration_policies.fence import SECRET_ACTIONS, denies, secret_fence_problems
-from provisioner.program import ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun, RecordedResource
 from roadmap.stack_config import StackSettingsError, load_stack_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,8 @@ import pytest
 
 from contract.metrics import CREDENTIAL_AGE_DAYS, namespace
 from contract.phases import ALARMS_BY_PHASE, SECRET_AGE_ALARM
-from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramError, ProgramRun, RecordedResource
 from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent

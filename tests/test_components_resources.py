@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from program_runs import stack_run
 
-from provisioner.program import ProgramRun, RecordedResource, run_program
-from provisioner.records import iter_secret_values
+from provisioner.program import run_program
+from provisioner.records import ProgramRun, RecordedResource, iter_secret_values
 from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent

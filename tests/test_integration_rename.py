@@ -20,7 +20,8 @@ from roadmap_examples import EXAMPLE, problems_after
 
 from provisioner.cli import main
 from provisioner.policy_harness.wire import analyze_request
-from provisioner.program import ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun, RecordedResource
 
 OLD = "quote-to-order"
 NEW = "deal-to-order"

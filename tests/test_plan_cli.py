@@ -16,7 +16,8 @@ from program_runs import stack_run
 import components.credential
 from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.cli import main
-from provisioner.program import ResourceRequest, run_program
+from provisioner.program import run_program
+from provisioner.records import ResourceRequest
 from roadmap.io import load_roadmap
 
 ROOT = Path(__file__).resolve().parent.parent

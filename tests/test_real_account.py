@@ -25,7 +25,8 @@ from contract.naming import (
 )
 from provisioner.aws_shapes import AwsShapedBackend
 from provisioner.policy_harness import check_resources
-from provisioner.program import ProgramError, ProgramRun, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramError, ProgramRun
 from provisioner.rehearsal import Progress, rehearse
 from provisioner.rehearsal.backend import AwsCreator
 from provisioner.rehearsal.emulator import Emulator

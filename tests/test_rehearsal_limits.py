@@ -12,7 +12,7 @@ from program_runs import stack_run
 from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY, KMS_KEY, LAMBDA_FUNCTION
 from provisioner.aws_shapes import stand_in_account
 from provisioner.cli import main
-from provisioner.program import ProgramRun, RecordedResource
+from provisioner.records import ProgramRun, RecordedResource
 from provisioner.rehearsal.limits import (
     IAM_POLICY_LIMITS,
     LAMBDA_ENVIRONMENT_BYTES,

@@ -15,7 +15,7 @@ from roadmap_examples import stack_folder
 
 from components.stage import EXPIRE_AFTER_DAYS
 from contract.naming import stage_bucket_name
-from provisioner.program import ProgramRun, RecordedResource
+from provisioner.records import ProgramRun, RecordedResource
 from roadmap.io import load_roadmap
 from roadmap.settings import stack_problems
 from roadmap.stack_config import StackSettingsError, load_stack_settings

@@ -17,7 +17,8 @@ from roadmap_examples import EXAMPLE, problems_after
 
 from contract import environment as var
 from provisioner.policy_harness import PolicyHarness, Violation, stack_config
-from provisioner.program import ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramRun, RecordedResource
 from roadmap.integrations import WebhookScheme
 
 NAME = "refund-capture"

@@ -55,7 +55,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def plan_resources(stack: str, roadmap: Any = None) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The recorded resources (contracts.md shape, with options) and the stack's config."""
-    from provisioner.program import ProgramError, run_program
+    from provisioner.program import run_program
+    from provisioner.records import ProgramError
 
     try:
         run = run_program(stack, roadmap=roadmap)

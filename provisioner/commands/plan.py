@@ -20,7 +20,8 @@ from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_OK, CheckFailed, UsageError
 from provisioner.prices import PriceError, price_table_json
 from provisioner.pricing import integration_cost, stack_cost
-from provisioner.program import ProgramError, ProgramRun, RecordedResource, run_program
+from provisioner.program import run_program
+from provisioner.records import ProgramError, ProgramRun, RecordedResource
 from roadmap.budget import salesforce_calls_per_day
 
 NAME = "plan"

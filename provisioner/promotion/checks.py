@@ -52,6 +52,7 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
     # every other command (and `--help`) can do without.
     from provisioner import policy_harness as harness
     from provisioner import program
+    from provisioner.records import ProgramError
 
     invalid = _after_invalid(proposal, cid)
     if invalid is not None:
@@ -60,7 +61,7 @@ def policy_pack_passes(proposal: Proposal) -> Criterion:
     with after_file(proposal.after_text, proposal.roadmap_path.name) as after:
         try:
             run = program.run_program(step.environment, roadmap=after)
-        except program.ProgramError as err:
+        except ProgramError as err:
             return Criterion(
                 cid,
                 "automated",

@@ -110,7 +110,8 @@ def rehearse(
     from provisioner.aws_shapes import stand_in_account
     from provisioner.context import load_stack_context
     from provisioner.errors import UsageError
-    from provisioner.program import ProgramError, run_program
+    from provisioner.program import run_program
+    from provisioner.records import ProgramError
 
     progress = progress or Progress()
     context = load_stack_context(stack, roadmap, stacks_dir)

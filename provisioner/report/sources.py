@@ -154,10 +154,11 @@ def collect_plan(
     integration its message names, as `provisioner promote` does).
     """
     from provisioner import pricing, program
+    from provisioner.records import ProgramError
 
     try:
         run = program.run_program(stack, roadmap=roadmap_path, stacks_dir=stacks_dir)
-    except program.ProgramError as err:
+    except ProgramError as err:
         reason = f"the program failed to plan {stack}: {err}"
         return PolicyResults.unavailable(reason), CostResults.unavailable(reason)
     owner = {r.urn: run.integration_of(r) for r in run.resources}
