@@ -26,6 +26,7 @@ __all__ = [
     "DYNAMODB_RESOURCE_POLICY",
     "DYNAMODB_TABLE",
     "EC2_INSTANCE",
+    "GET_CALLER_IDENTITY",
     "IAM_ACCESS_KEY",
     "IAM_GROUP",
     "IAM_GROUP_POLICY",
@@ -153,6 +154,10 @@ SQS_QUEUE = "aws:sqs/queue:Queue"
 SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 SQS_REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 SQS_REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
+
+# The provider function the program invokes for the account it deploys into (answered by
+# the mocks offline and by the emulator's STS in a rehearsal).
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 
 # The stack itself and the project's own component resource.
 STACK = "pulumi:pulumi:Stack"

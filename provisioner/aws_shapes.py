@@ -27,6 +27,7 @@ from contract.aws_types import (
     CLOUDWATCH_METRIC_ALARM,
     DYNAMODB_RESOURCE_POLICY,
     DYNAMODB_TABLE,
+    GET_CALLER_IDENTITY,
     IAM_ROLE,
     IAM_ROLE_POLICY,
     IAM_USER,
@@ -229,7 +230,7 @@ class AwsShapedBackend:
         return None
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if token == GET_CALLER_IDENTITY:
             return {
                 "accountId": self.account,
                 "arn": f"arn:aws:iam::{self.account}:user/deployer",

@@ -16,6 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
+from contract.aws_types import (
+    GET_CALLER_IDENTITY,
+    IAM_ROLE,
+    IAM_USER,
+    KMS_KEY,
+    LAMBDA_PERMISSION,
+    SNS_TOPIC_SUBSCRIPTION,
+)
 from contract.naming import (
     MAX_PREFIX_LENGTH,
     NAME_LIMIT,
@@ -98,7 +106,7 @@ def test_every_physical_name_of_the_longest_roadmap_fits_its_aws_limit(
         if r.custom and {"name", "dashboardName"} & set(r.inputs)
     }
     assert named <= set(NAME_LIMITS), named - set(NAME_LIMITS)
-    users = [r.inputs["name"] for r in longest_plan.by_type("aws:iam/user:User")]
+    users = [r.inputs["name"] for r in longest_plan.by_type(IAM_USER)]
     assert users and all(NAME_LIMIT - 1 <= len(n) <= NAME_LIMIT for n in users), users
     assert all(re.match(rf"{LONGEST_PREFIX}-.+-[0-9a-f]{{8}}$", n) for n in users), users
 
@@ -117,7 +125,7 @@ class DeployingAs(AwsShapedBackend):
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         answer = super().call(token, args)
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if token == GET_CALLER_IDENTITY:
             answer["accountId"] = DEPLOYING
         return answer
 
@@ -136,11 +144,11 @@ def test_key_policies_and_permissions_name_the_account_the_engine_reports(
     deployed_as_other_account: ProgramRun,
 ) -> None:
     run = deployed_as_other_account
-    for key in run.by_type("aws:kms/key:Key"):
+    for key in run.by_type(KMS_KEY):
         policy = json.loads(key.inputs["policy"])
         admins = [s for s in policy["Statement"] if s["Sid"] == "AccountAdministersKey"]
         assert admins[0]["Principal"] == {"AWS": f"arn:aws:iam::{DEPLOYING}:root"}
-    permissions = run.by_type("aws:lambda/permission:Permission")
+    permissions = run.by_type(LAMBDA_PERMISSION)
     assert permissions
     assert {p.inputs.get("sourceAccount") for p in permissions} <= {DEPLOYING, None}
     # No other account appears anywhere in what the program registers.
@@ -218,9 +226,7 @@ def test_a_secure_alert_endpoint_is_a_secret_in_the_plan_and_shown_nowhere(
 
     assert alice_plan.settings.is_secret("alarmRouting")
     paged = [
-        r
-        for r in alice_plan.by_type("aws:sns/topicSubscription:TopicSubscription")
-        if r.inputs["protocol"] == "https"
+        r for r in alice_plan.by_type(SNS_TOPIC_SUBSCRIPTION) if r.inputs["protocol"] == "https"
     ]
     assert paged and all(("endpoint",) in r.secret_paths for r in paged)
     context = load_stack_context("dev-alice", longest_roadmap, alice_stacks)
@@ -275,7 +281,7 @@ def test_dev_and_dev_alice_rehearse_side_by_side_in_one_account(
         assert report.ok, failed
         assert CIPHERTEXT not in json.dumps(report.as_dict())
         roles = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
-    dev_roles = {r.inputs["name"] for r in dev.by_type("aws:iam/role:Role")}
+    dev_roles = {r.inputs["name"] for r in dev.by_type(IAM_ROLE)}
     assert dev_roles and dev_roles <= roles
     alice_roles = {n for n in roles if n.startswith("dev-alice-")}
     assert len(alice_roles) == len(dev_roles)

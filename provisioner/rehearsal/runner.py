@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract.aws_types import LAMBDA_EVENT_SOURCE_MAPPING
+from contract.aws_types import GET_CALLER_IDENTITY, LAMBDA_EVENT_SOURCE_MAPPING
 from provisioner.paths import STACKS_DIR
 from provisioner.rehearsal.backend import AwsCreator, CreatedResource, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
@@ -60,7 +60,7 @@ class EmulatorBackend:
         return self.creator.create(request.type, request.name, request.inputs)
 
     def call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        if token == GET_CALLER_IDENTITY:
             # The emulator's STS answers, as AWS's would for the deploying credentials.
             identity = self.creator.ctx("sts").get_caller_identity()
             return {
