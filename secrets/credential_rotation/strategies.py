@@ -18,6 +18,7 @@ NetSuite TBA and webhook signing secrets: refused (``ManualSwapStrategy``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,6 +110,18 @@ def require_enrolled(ctx: StepContext, what: str) -> None:
         )
 
 
+def require_pending_held(
+    ctx: StepContext, held: Callable[[dict[str, Any], str], bool], what: str, id_field: str
+) -> None:
+    """setSecret: the issuer must still hold the pending credential it issued in createSecret."""
+    assert ctx.pending is not None
+    if not held(ctx.current, ctx.pending[id_field]):
+        raise RotationError(
+            f"{ctx.arn}: the issuer no longer holds pending {what} {ctx.pending[id_field]}; "
+            "cancel this rotation (remove AWSPENDING from the version) and rotate again"
+        )
+
+
 class NothingIssued:
     """The no-ops of a strategy that asks no issuer for anything: its key pair is made in
     ``create`` (or ``create`` refuses), so there is nothing to record, revoke or find, and
@@ -168,13 +181,7 @@ class OAuthClientCredentialsStrategy:
         return [i for i, at in self.issuer.list_secrets(ctx.current) if label and at == label]
 
     def set(self, ctx: StepContext) -> None:
-        assert ctx.pending is not None
-        if not self.issuer.secret_exists(ctx.current, ctx.pending["client_secret_id"]):
-            raise RotationError(
-                f"{ctx.arn}: the issuer no longer holds pending client secret "
-                f"{ctx.pending['client_secret_id']}; cancel this rotation "
-                "(remove AWSPENDING from the version) and rotate again"
-            )
+        require_pending_held(ctx, self.issuer.secret_exists, "client secret", "client_secret_id")
 
     def test(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
@@ -218,13 +225,7 @@ class ApiKeyStrategy:
         return [i for i, at in self.issuer.list_keys(ctx.current) if label and at == label]
 
     def set(self, ctx: StepContext) -> None:
-        assert ctx.pending is not None
-        if not self.issuer.key_exists(ctx.current, ctx.pending[self.ID]):
-            raise RotationError(
-                f"{ctx.arn}: the issuer no longer holds pending {self.WHAT} "
-                f"{ctx.pending[self.ID]}; cancel this rotation (remove AWSPENDING from the "
-                "version) and rotate again"
-            )
+        require_pending_held(ctx, self.issuer.key_exists, self.WHAT, self.ID)
 
     def test(self, ctx: StepContext) -> None:
         assert ctx.pending is not None
