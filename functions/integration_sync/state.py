@@ -25,6 +25,25 @@ class WatermarkConflict(Exception):
     """Another run advanced the watermark since this run read it."""
 
 
+class StateTable:
+    """The integration's state table (``STATE_TABLE``, partition key ``id``), which the
+    watermarks, bulk jobs and record versions share, each under its own id prefix."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("dynamodb")
+        self.client = client
+        self.table_name = table_name
+
+    @staticmethod
+    def condition_failed(exc: Exception) -> bool:
+        """Whether a conditional write was refused because its condition did not hold."""
+        response = getattr(exc, "response", None) or {}
+        return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
 @dataclass(frozen=True)
 class Watermark:
     """The keyset position after the last page that was fully written."""
@@ -34,16 +53,8 @@ class Watermark:
     version: int = 0
 
 
-class WatermarkStore:
+class WatermarkStore(StateTable):
     """Reads and conditionally advances watermarks in the state table."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("dynamodb")
-        self.client = client
-        self.table_name = table_name
 
     def load(self, obj: str) -> Watermark:
         """The committed watermark for ``obj``, or the epoch when none was committed yet."""
@@ -79,7 +90,7 @@ class WatermarkStore:
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if self.condition_failed(exc):
                 raise WatermarkConflict(f"watermark for {obj} moved under this run") from exc
             raise
         return new
@@ -108,17 +119,9 @@ class BulkJob:
     locator: str = ""
 
 
-class BulkJobs:
+class BulkJobs(StateTable):
     """The query job each object's batch run reads (item ``bulkjob#{object}``), so a run that
     dies between pages is resumed by the next one in the same job, at the same page."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("dynamodb")
-        self.client = client
-        self.table_name = table_name
 
     def load(self, obj: str) -> BulkJob | None:
         item = self.client.get_item(

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+
+from integration_sync.state import StateTable
 
 __all__ = ["APPLY", "DUPLICATE", "STALE", "Claim", "RecordVersions", "source_version"]
 
@@ -67,55 +68,25 @@ def source_version(
     return ".".join(parts)
 
 
-class RecordVersions:
+class RecordVersions(StateTable):
     """Claims and records source versions per record in the state table."""
-
-    def __init__(self, table_name: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("dynamodb")
-        self.client = client
-        self.table_name = table_name
 
     def claim(self, obj: str, record: str, version: str) -> Claim:
         """Claim ``version`` for the record unless it is stale or already applied."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": {"S": _key(obj, record)}},
-                UpdateExpression="SET #v = :v, #a = :false",
-                ConditionExpression=(
-                    "attribute_not_exists(#v) OR #v < :v OR (#v = :v AND #a = :false)"
-                ),
-                ExpressionAttributeNames={"#v": "version", "#a": "applied"},
-                ExpressionAttributeValues={":v": {"S": version}, ":false": {"BOOL": False}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            stored = self.applied_version(obj, record)
-            return DUPLICATE if stored == version else STALE
-        return APPLY
+        if self._update(
+            obj,
+            record,
+            version,
+            "SET #v = :v, #a = :false",
+            "attribute_not_exists(#v) OR #v < :v OR (#v = :v AND #a = :false)",
+            applied=False,
+        ):
+            return APPLY
+        return DUPLICATE if self.applied_version(obj, record) == version else STALE
 
     def applied(self, obj: str, record: str, version: str) -> None:
         """Mark ``version`` applied; a no-op when a newer version was claimed meanwhile."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": {"S": _key(obj, record)}},
-                UpdateExpression="SET #a = :true",
-                ConditionExpression="#v = :v",
-                ExpressionAttributeNames={"#v": "version", "#a": "applied"},
-                ExpressionAttributeValues={":v": {"S": version}, ":true": {"BOOL": True}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        self._update(obj, record, version, "SET #a = :true", "#v = :v", applied=True)
 
     def applied_version(self, obj: str, record: str) -> str | None:
         """The version last claimed for the record (None when it never was)."""
@@ -123,6 +94,30 @@ class RecordVersions:
             TableName=self.table_name, Key={"id": {"S": _key(obj, record)}}, ConsistentRead=True
         ).get("Item")
         return item["version"]["S"] if item else None
+
+    def _update(
+        self, obj: str, record: str, version: str, update: str, condition: str, *, applied: bool
+    ) -> bool:
+        """Update the record's item if ``condition`` holds (``:v`` is ``version``, ``:true``
+        or ``:false`` the applied flag); False when the condition refused it."""
+        from botocore.exceptions import ClientError
+
+        flag = ":true" if applied else ":false"  # DynamoDB refuses unused values
+
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": {"S": _key(obj, record)}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#v": "version", "#a": "applied"},
+                ExpressionAttributeValues={":v": {"S": version}, flag: {"BOOL": applied}},
+            )
+        except ClientError as exc:
+            if not self.condition_failed(exc):
+                raise
+            return False
+        return True
 
 
 def _key(obj: str, record: str) -> str:
