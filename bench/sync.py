@@ -46,7 +46,7 @@ from bench.common import REPO_ROOT, log, median, ratio, timed
 from contract import environment as var
 from contract.metrics import namespace
 
-__all__ = ["FUNCTIONS_DIR", "bench_import", "bench_sync"]
+__all__ = ["FUNCTIONS_DIR", "bench_import", "bench_sync", "order_change_event"]
 
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 INTEGRATION = "quote-to-order"
@@ -118,47 +118,67 @@ def _fake_target() -> Iterator[tuple[str, type[_Target]]]:
         server.server_close()
 
 
-def _order_change(order_id: str, sequence: int) -> str:
-    """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge, then SQS."""
-    commit_ms = int(time.time() * 1000) - 2_000
-    return json.dumps(
-        {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "OrderChangeEvent",
-            "source": "aws.partner/salesforce.com/00D5e000000XkNzEAK/0YL5e0000008OBqGAM",
-            "account": ACCOUNT,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(commit_ms / 1000)),
-            "region": REGION,
-            "resources": [],
-            "detail": {
-                "payload": {
-                    "ChangeEventHeader": {
-                        "entityName": "Order",
-                        "recordIds": [order_id],
-                        "changeType": "UPDATE",
-                        "changeOrigin": "com/salesforce/api/rest/61.0",
-                        "transactionKey": f"0004f1c7-{uuid.uuid4().hex[:12]}",
-                        "sequenceNumber": sequence,
-                        "commitTimestamp": commit_ms,
-                        "commitNumber": 11_714_329_376 + sequence,
-                        "commitUser": "0055e000004X1kPAAS",
-                        "changedFields": ["Status", "LastModifiedDate"],
-                    },
-                    "OrderNumber": f"{sequence:08d}",
-                    "EffectiveDate": "2024-05-02",
-                    "Status": "Activated",
-                    "LastModifiedDate": "2024-05-02T10:15:30.000Z",
+def order_change_event(
+    order_id: str,
+    *,
+    status: str = "Activated",
+    transaction_key: str | None = None,
+    sequence: int = 1,
+    change_type: str = "UPDATE",
+    order_number: str = "00000107",
+    extra: dict[str, Any] | None = None,
+    commit_ms: int | None = None,
+) -> dict[str, Any]:
+    """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge (then SQS).
+
+    ``commit_ms`` (default: two seconds ago) is when Salesforce committed the change.
+    """
+    commit_ms = commit_ms if commit_ms is not None else int(time.time() * 1000) - 2_000
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "OrderChangeEvent",
+        "source": "aws.partner/salesforce.com/00D5e000000XkNzEAK/0YL5e0000008OBqGAM",
+        "account": ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(commit_ms / 1000)),
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "payload": {
+                "ChangeEventHeader": {
+                    "entityName": "Order",
+                    "recordIds": [order_id],
+                    "changeType": change_type,
+                    "changeOrigin": "com/salesforce/api/rest/61.0",
+                    "transactionKey": transaction_key
+                    or f"0004f1c7-{uuid.uuid4().hex[:4]}-a8e2-{order_id}",
+                    "sequenceNumber": sequence,
+                    "commitTimestamp": commit_ms,
+                    "commitNumber": 11_714_329_376 + sequence,
+                    "commitUser": "0055e000004X1kPAAS",
+                    "changedFields": ["Status", "LastModifiedDate"],
                 },
-                "schemaId": "kQXuMZ4x4xAVnzY9rzGeZw",
-                "id": str(uuid.uuid4()),
+                "OrderNumber": order_number,
+                "EffectiveDate": "2024-05-02",
+                "Status": status,
+                "LastModifiedDate": "2024-05-02T10:15:30.000Z",
+                **(extra or {}),
             },
-        }
-    )
+            "schemaId": "kQXuMZ4x4xAVnzY9rzGeZw",
+            "id": str(uuid.uuid4()),
+        },
+    }
 
 
 def _bodies(count: int, round_: int) -> list[str]:
-    return [_order_change(f"8015e{round_:03d}{i:07d}AAA", i + 1) for i in range(count)]
+    return [
+        json.dumps(
+            order_change_event(
+                f"8015e{round_:03d}{i:07d}AAA", sequence=i + 1, order_number=f"{i + 1:08d}"
+            )
+        )
+        for i in range(count)
+    ]
 
 
 def _customer_changes(count: int, round_: int) -> list[str]:

@@ -43,10 +43,11 @@ from test_sync_harness import (
     invoice_env,
     invoice_record,
     lambda_sqs_event,
-    order_change_event,
     receive_all,
     settle_at_once,
 )
+
+from bench.sync import order_change_event
 
 
 class LambdaTimeout(BaseException):

@@ -18,10 +18,10 @@ from test_sync_harness import (
     drive_queue,
     emf_documents,
     metric_values,
-    order_change_event,
     receive_all,
 )
 
+from bench.sync import order_change_event
 from contract import environment as var
 from contract.metrics import namespace
 

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from test_sync_harness import ORDER_MAPPING, order_change_event
+from test_sync_harness import ORDER_MAPPING
+
+from bench.sync import order_change_event
 
 
 def _parse(body: object) -> list[Any]:

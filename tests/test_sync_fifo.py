@@ -17,9 +17,10 @@ from test_sync_harness import (
     consumer_handler,
     drive_queue,
     lambda_sqs_event,
-    order_change_event,
     receive_all,
 )
+
+from bench.sync import order_change_event
 
 INTEGRATION = "quote-to-order"
 ORDER_A = "8015e000000FIFOAAA"

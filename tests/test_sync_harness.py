@@ -439,58 +439,6 @@ def netsuite_fixture(
     return system
 
 
-def order_change_event(
-    order_id: str,
-    *,
-    status: str = "Activated",
-    transaction_key: str | None = None,
-    sequence: int = 1,
-    change_type: str = "UPDATE",
-    order_number: str = "00000107",
-    extra: dict[str, Any] | None = None,
-    commit_ms: int | None = None,
-) -> dict[str, Any]:
-    """A Salesforce OrderChangeEvent as Event Relay puts it on EventBridge (then SQS).
-
-    ``commit_ms`` (default: two seconds ago) is when Salesforce committed the change.
-    """
-    commit_ms = commit_ms if commit_ms is not None else int(time.time() * 1000) - 2_000
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "OrderChangeEvent",
-        "source": "aws.partner/salesforce.com/00D5e000000XkNzEAK/0YL5e0000008OBqGAM",
-        "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(commit_ms / 1000)),
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "payload": {
-                "ChangeEventHeader": {
-                    "entityName": "Order",
-                    "recordIds": [order_id],
-                    "changeType": change_type,
-                    "changeOrigin": "com/salesforce/api/rest/61.0",
-                    "transactionKey": transaction_key
-                    or f"0004f1c7-{uuid.uuid4().hex[:4]}-a8e2-{order_id}",
-                    "sequenceNumber": sequence,
-                    "commitTimestamp": commit_ms,
-                    "commitNumber": 11_714_329_376 + sequence,
-                    "commitUser": "0055e000004X1kPAAS",
-                    "changedFields": ["Status", "LastModifiedDate"],
-                },
-                "OrderNumber": order_number,
-                "EffectiveDate": "2024-05-02",
-                "Status": status,
-                "LastModifiedDate": "2024-05-02T10:15:30.000Z",
-                **(extra or {}),
-            },
-            "schemaId": "kQXuMZ4x4xAVnzY9rzGeZw",
-            "id": str(uuid.uuid4()),
-        },
-    }
-
-
 def invoice_record(number: int, *, modified_at: str, total: float = 1250.0) -> dict[str, Any]:
     """A NetSuite invoice as the ERP's change feed returns it."""
     return {

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from roadmap_examples import EXAMPLE, problems_after
-from test_sync_harness import order_change_event
 
+from bench.sync import order_change_event
 from roadmap.io import parse_roadmap
 
 HW_ORDER = {

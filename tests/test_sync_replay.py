@@ -19,10 +19,10 @@ from test_sync_harness import (
     drive_queue,
     emf_documents,
     metric_values,
-    order_change_event,
     receive_all,
 )
 
+from bench.sync import order_change_event
 from provisioner.replay import ReplayResult, replay_dlq
 
 INTEGRATION = "quote-to-order"

@@ -19,9 +19,10 @@ from test_sync_harness import (
     direct_event,
     emf_documents,
     metric_values,
-    order_change_event,
     receive_all,
 )
+
+from bench.sync import order_change_event
 
 ORDER_ID = "8015e000000STAL1AA"
 TICKET_MAPPING = {
