@@ -22,19 +22,6 @@ import pulumi_aws as aws
 from components._scope import child
 
 
-def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:
-    """The statement that refuses every request over plain HTTP (S3 user guide, "Enforce
-    encryption in transit")."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
 @dataclass(frozen=True)
 class PrivateBucket:
     """A bucket with every public-access block on and SSE-KMS by default (bucket key on)."""

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components._bucket import PrivateBucket, deny_insecure_transport
+from components._bucket import PrivateBucket
 from components._scope import child, policy_document
 from components.credential_policies import KEY_ADMIN_ACTIONS
 from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import physical_name, stack_physical_name
+from contract.transport import deny_insecure_transport
 from roadmap.settings import StackSettings
 
 __all__ = [
@@ -251,7 +252,7 @@ class AuditTrail(pulumi.ComponentResource):
                             }
                         },
                     },
-                    deny_insecure_transport(bucket_arn),
+                    deny_insecure_transport("s3", [bucket_arn, f"{bucket_arn}/*"]),
                 ]
             ),
             opts=child(self, depends_on=[logs.public_access_block]),

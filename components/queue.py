@@ -22,6 +22,7 @@ import pulumi_aws as aws
 
 from components._scope import Scope, child, policy_output
 from contract.aws_types import COMPONENT_PREFIX
+from contract.transport import deny_insecure_transport
 from roadmap.budget import Batching, visibility_timeout
 
 __all__ = ["SyncQueue", "SyncQueueArgs"]
@@ -135,18 +136,7 @@ class SyncQueue(pulumi.ComponentResource):
             self.policies[role] = aws.sqs.QueuePolicy(
                 scope.logical(f"{role}-policy"),
                 queue_url=queue.url,
-                policy=policy_output(
-                    [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sqs:*",
-                            "Resource": queue.arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ]
-                ),
+                policy=policy_output([deny_insecure_transport("sqs", queue.arn)]),
                 opts=child(self),
             )
 

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._bucket import PrivateBucket, deny_insecure_transport
+from components._bucket import PrivateBucket
 from components._scope import Scope, child, policy_document, policy_output
 from contract.aws_types import COMPONENT_PREFIX
 from contract.naming import STAGE_ROLE, stage_bucket_name
+from contract.transport import deny_insecure_transport
 from roadmap.settings import SnowflakeStage
 
 __all__ = ["EXPIRE_AFTER_DAYS", "Stage", "StageArgs", "stage_prefixes"]
@@ -104,7 +105,9 @@ class Stage(pulumi.ComponentResource):
         self.policy = aws.s3.BucketPolicy(
             f"{name}-{STAGE_ROLE}-policy",
             bucket=self.bucket.id,
-            policy=policy_document([deny_insecure_transport(bucket_arn)]),
+            policy=policy_document(
+                [deny_insecure_transport("s3", [bucket_arn, f"{bucket_arn}/*"])]
+            ),
             opts=child(self, depends_on=[stage.public_access_block]),
         )
         self.role = self.notification = None

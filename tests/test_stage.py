@@ -15,6 +15,7 @@ from roadmap_examples import stack_folder
 
 from components.stage import EXPIRE_AFTER_DAYS
 from contract.naming import stage_bucket_name
+from contract.transport import deny_insecure_transport
 from provisioner.records import ProgramRun, RecordedResource
 from roadmap.io import load_roadmap
 from roadmap.settings import stack_problems
@@ -145,13 +146,7 @@ def test_a_staged_snowflake_integration_without_its_values_is_a_problem(tmp_path
 def test_the_emulator_judges_a_tls_only_deny_as_for_a_request_over_tls() -> None:
     from provisioner.rehearsal.moto_seams import judged_bucket_policy
 
-    tls = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": "arn:aws:s3:::b/*",
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    tls = deny_insecure_transport("s3", "arn:aws:s3:::b/*")
     other = {**tls, "Condition": {"StringNotEquals": {"aws:PrincipalAccount": "111111111111"}}}
     unconditioned = {k: v for k, v in tls.items() if k != "Condition"}
     policy = json.dumps({"Version": "2012-10-17", "Statement": [tls, other, unconditioned]})

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from contract.aws_types import SQS_QUEUE, SQS_QUEUE_POLICY
+from contract.transport import deny_insecure_transport
 
 from ._common import as_list, condition_values, config_int, is_unknown, parse_document, statements
 from ._declare import Report, Subject, resource_policy
@@ -118,13 +119,7 @@ def queue_policy_https_only(policy: Subject, report: Report) -> None:
     if isinstance(document, str) or not any(
         _denies_insecure_transport(s) for s in statements(document)
     ):
-        example = {
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sqs:*",
-            "Resource": "<queue arn>",
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
+        example = deny_insecure_transport("sqs", "<queue arn>")
         report(
             f"{policy.who} does not deny non-TLS access. Fix: add the statement "
             f"{json.dumps(example)}."
