@@ -63,6 +63,9 @@ class ConnectorSpec:
     #: records one write call takes: the vendor's collection endpoint's limit, 1 without one
     #: (the connector class's ``max_batch``, which a test keeps equal)
     collection_size: int = 1
+    #: seconds after a change before the vendor's read API shows it (an export's processing
+    #: delay); its reads stop that long before now
+    read_latency_seconds: int = 0
 
     def __post_init__(self) -> None:
         if not self.writes_objects:
@@ -260,6 +263,8 @@ _SPECS = (
         writes="",
         vendor_words=("amplitude",),
         reads_help="an event type without spaces (active_use)",
+        # Data is exportable about two hours after Amplitude received it (the Export API page).
+        read_latency_seconds=2 * 3600,
         # Project secret keys are regenerated in the project settings only.
         rotation={"api_key": MANUAL, **_PUSHER},
     ),

@@ -8,8 +8,9 @@ expired token is refreshed the way the deployed function refreshes it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,9 +20,10 @@ from test_sync_harness import create_secret
 
 from integration_sync.clients import ApiClient
 from integration_sync.config import ObjectMapping
-from integration_sync.connectors import Connector, connector_class
+from integration_sync.connectors import Connector, SourceRecord, connector_class
 from integration_sync.credentials import SecretAuth
 from integration_sync.errors import ConfigurationError, PermanentError, TransientError
+from provisioner.rehearsal.checks.scheduled import changed_at
 from provisioner.rehearsal.vendors import FAKES, VendorFake, VendorServer
 
 
@@ -205,6 +207,14 @@ def read_all(h: Harness, *, limit: int) -> list[str]:
     raise AssertionError(f"changes never ran dry: {seen}")
 
 
+def read_one(connector: Connector, obj: str) -> SourceRecord:
+    """The one record changed on the seeding day."""
+    (record,) = connector.changes(
+        obj, since="2026-11-20T00:00:00Z", after_id="", until="2026-11-21T00:00:00Z", limit=10
+    )
+    return record
+
+
 def body(h: Harness, n: int) -> dict[str, Any]:
     return {f: f"{f}-{n}" for f in h.case.target_fields}
 
@@ -245,13 +255,7 @@ def test_records_changed_in_the_same_second_are_neither_skipped_nor_repeated(
 
 def test_reads_carry_the_mapped_source_fields(vendor: Harness) -> None:
     seed(vendor, 1)
-    (record,) = vendor.connector.changes(
-        vendor.case.source_object,
-        since="2026-11-20T00:00:00Z",
-        after_id="",
-        until="2026-11-21T00:00:00Z",
-        limit=10,
-    )
+    record = read_one(vendor.connector, vendor.case.source_object)
     for field in vendor.case.source_fields:
         if field != "Id":
             assert record.data[field] == f"{field}-1"
@@ -547,6 +551,52 @@ def test_amplitude_reads_only_what_its_export_has_settled(only: Callable[[str], 
     assert [r.id for r in records] == ["e-old"]
     with pytest.raises(PermanentError, match="read only"):
         h.connector.upsert("active_use", "uuid", "x", {"plan": "pro"})
+
+
+def test_the_rehearsals_batch_record_is_one_the_sources_api_already_shows(
+    only: Callable[[str], Harness],
+) -> None:
+    # A record changed ten minutes ago is not exported by Amplitude yet: seeded then, the
+    # batch job of a generated analytics flow read nothing.
+    h = only("amplitude")
+    now = time.time()
+    h.fake.seed("active_use", "e-seeded", changed_at("amplitude", now), {"plan": "pro"})
+    records = h.connector.changes(
+        "active_use",
+        since="1970-01-01T00:00:00Z",
+        after_id="",
+        until=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 60)),
+        limit=10,
+    )
+    assert [r.id for r in records] == ["e-seeded"]
+
+
+@pytest.mark.parametrize("name", ["netsuite", "snowflake"])
+def test_a_query_source_gives_its_id_column_under_the_mappings_spelling(
+    only: Callable[[str], Harness], name: str
+) -> None:
+    # A mapping may read the id as `Id` where the query's column is `id` (SuiteQL) or `ID`
+    # (Snowflake): without it the record lacks the source of its external id.
+    h = only(name)
+    seed(h, 1)
+    spec = mapping_of(h.case)["record"]
+    mapping = {"record": replace(spec, fields={"Id": h.case.external_id, **spec.fields})}
+    record = read_one(connector_class(name)(h.connector.api, mapping), h.case.source_object)
+    assert str(record.data["Id"]) == record.id
+
+
+def test_snowflake_reads_a_column_the_mapping_spells_in_mixed_case(
+    only: Callable[[str], Harness],
+) -> None:
+    # `Name` unquoted is the column NAME: seeded as `Name`, read back under `Name`; a
+    # number arrives as a string and is read back as the number its column type says.
+    h = only("snowflake")
+    seeded = {"Name": "Tent", "Amount": 1234.5}
+    h.fake.seed("LEADS", "006000000000000001", "2026-11-20T10:01:00Z", seeded)
+    fields = {"Id": "externalId", "Name": "name", "Amount": "total"}
+    mapping = {"lead": ObjectMapping("lead", fields, "externalId", "LEADS", "Lead__c")}
+    record = read_one(connector_class("snowflake")(h.connector.api, mapping), "LEADS")
+    assert record.data == {"Id": "006000000000000001", **seeded}
 
 
 def test_a_collection_write_is_one_request_storing_every_record_at_the_fake(

@@ -23,12 +23,13 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from contract.connectors import CONNECTORS
 from integration_sync.connectors.base import Connector, HeaderAuth, SourceRecord
 from integration_sync.connectors.window import in_window, iso, parse_time
 
 EXPORT = "/api/2/export"
 # Events become exportable up to two hours after upload.
-EXPORT_LATENCY = timedelta(hours=2)
+EXPORT_LATENCY = timedelta(seconds=CONNECTORS["amplitude"].read_latency_seconds)
 _HOUR = "%Y%m%dT%H"
 
 

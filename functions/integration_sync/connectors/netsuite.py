@@ -46,7 +46,8 @@ class NetSuiteConnector(Connector):
     def changes(
         self, obj: str, *, since: str, after_id: str, until: str, limit: int
     ) -> list[SourceRecord]:
-        fields = [f for f in self.source_fields(obj) if f.lower() not in ("id",)]
+        mapped = self.source_fields(obj)
+        fields = [f for f in mapped if f.lower() != "id"]
         start, end = _timestamp(since), _timestamp(until)
         keyset = (
             f"(lastmodifieddate > {start} OR (lastmodifieddate = {start} AND id > {int(after_id)}))"
@@ -65,7 +66,8 @@ class NetSuiteConnector(Connector):
                 modified_at=parse_time(str(row["modified"]).replace(" ", "T") + "Z").strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
                 ),
-                data={"id": row["id"], **_spelled(row, fields)},
+                # The id under the mapping's spelling too (a mapping may read it as `Id`).
+                data={"id": row["id"], **_spelled(row, mapped)},
             )
             for row in rows
         ]

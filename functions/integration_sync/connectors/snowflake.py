@@ -53,7 +53,8 @@ class SnowflakeConnector(Connector):
     def changes(
         self, obj: str, *, since: str, after_id: str, until: str, limit: int
     ) -> list[SourceRecord]:
-        fields = [f for f in self.source_fields(obj) if f.upper() not in (ID_COLUMN, CHANGE_COLUMN)]
+        mapped = self.source_fields(obj)
+        fields = [f for f in mapped if f.upper() not in (ID_COLUMN, CHANGE_COLUMN)]
         columns = ", ".join(
             [
                 ID_COLUMN,
@@ -73,7 +74,7 @@ class SnowflakeConnector(Connector):
             SourceRecord(
                 id=str(row[0]),
                 modified_at=str(row[1]),
-                data=dict(zip(fields, row[2:], strict=True)),
+                data=_spelled(mapped, [ID_COLUMN, CHANGE_COLUMN, *fields], row),
             )
             for row in rows
         ]
@@ -175,7 +176,7 @@ class SnowflakeConnector(Connector):
                 .json()
                 .get("data", [])
             )
-        return rows
+        return [_typed(row, meta.get("rowType") or []) for row in rows]
 
 
 def _ident(name: str) -> str:
@@ -191,3 +192,33 @@ def _doc(name: str) -> str:
     """The JSON document's member as sent (variant paths are case-sensitive)."""
     _ident(name)
     return f'S.DOC:"{name}"'
+
+
+def _typed(row: list[Any], types: list[dict[str, Any]]) -> list[Any]:
+    """The row's values (the SQL API sends every one as a string) as the column's type in
+    ``resultSetMetaData.rowType`` says: numbers for ``fixed`` and ``real``, booleans for
+    ``boolean``, the rest as sent
+    (https://docs.snowflake.com/en/developer-guide/sql-api/handling-responses)."""
+    return [
+        _value(value, (types[i].get("type") or "").lower() if i < len(types) else "")
+        for i, value in enumerate(row)
+    ]
+
+
+def _value(value: Any, kind: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    if kind == "fixed":
+        return int(value) if re.fullmatch(r"-?\d+", value) else float(value)
+    if kind == "real":
+        return float(value)
+    if kind == "boolean":
+        return value.lower() == "true"
+    return value
+
+
+def _spelled(mapped: list[str], columns: list[str], row: list[Any]) -> dict[str, Any]:
+    """The row's values under the mapping's spelling of each column it reads, the ID and
+    UPDATED_AT columns included (a mapping may read the id as `Id` or `id`)."""
+    by_column = {column.upper(): value for column, value in zip(columns, row, strict=True)}
+    return {f: by_column[f.upper()] for f in mapped if f.upper() in by_column}

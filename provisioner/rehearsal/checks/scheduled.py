@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION
+from contract.connectors import CONNECTORS
 from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, sample
 from provisioner.rehearsal.lambda_runner import deployed_environment
 from provisioner.rehearsal.result import Check
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
     from provisioner.rehearsal.vendors import VendorServer
 
-__all__ = ["one_run"]
+__all__ = ["changed_at", "one_run"]
 
 # What the batch job should have written: per mapped object (slug), the target's API name
 # for it and the record seeded at the source.
@@ -61,7 +62,7 @@ def one_run(
         sides[side] = (connector, fake)
     (source_connector, source), (target_connector, target) = sides["source"], sides["target"]
 
-    changed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+    changed = changed_at(source_connector, time.time())
     expected: Expected = {}
     for slug, spec in mapping.items():
         record = sample(spec, 0, record_id=source.new_id())
@@ -110,6 +111,13 @@ def one_run(
         problems,
         f"batch job {done} with their mapped fields (watermarks committed: {watermarks})",
     )
+
+
+def changed_at(connector: str, now: float) -> str:
+    """When the seeded record changed: ten minutes before the source's API shows a change
+    made at ``now`` (Amplitude exports events two hours after it received them)."""
+    ago = 600 + CONNECTORS[connector].read_latency_seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - ago))
 
 
 def _differences(

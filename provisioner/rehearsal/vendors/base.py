@@ -127,9 +127,11 @@ class VendorFake:
         *,
         external_id: str = "",
     ) -> Record:
-        """Put a source record as the vendor holds it (for reads)."""
+        """Put a source record as the vendor holds it (for reads): each field under the name
+        the vendor stores it by (Snowflake's unquoted `Name` is its column NAME)."""
         moment = datetime.fromisoformat(modified_at.replace("Z", "+00:00")).astimezone(UTC)
-        record = Record(record_id, external_id, moment, dict(fields))
+        held = {self.field(name): value for name, value in fields.items()}
+        record = Record(record_id, external_id, moment, held)
         with self.lock:
             self.records.setdefault(obj, {})[record_id] = record
         self.seeded(obj, record)
