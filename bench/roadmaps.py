@@ -277,11 +277,15 @@ def _integration(
                 "api_name": source_name,
                 "target_api_name": target_name,
                 "external_id": key,
-                "fields": {"Id": key, "Name": "name", "Amount": "total"},
+                "fields": {source_key: key, "Name": "name", "Amount": "total"},
             }
             for o, (source_name, target_name) in zip(objects, names, strict=True)
-            # Xero finds records only by a field of its own (Reference, ContactNumber, Code).
+            # Xero finds records only by a field of its own (Reference, ContactNumber, Code):
+            # on the target's side, and on the source's when the way back writes into it.
             for key in [_spec(target).external_ids.get(target_name, "externalId")]
+            for source_key in [
+                _spec(source).external_ids.get(source_name, "Id") if bidirectional else "Id"
+            ]
         ],
         "phases": {"dev": 5, "staging": 5, "prod": 5},
     }

@@ -147,14 +147,30 @@ def _object_names(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[Prob
 
 
 def _external_ids(roadmap: Roadmap, i: int, integ: Integration) -> Iterator[Problem]:
-    """A target that upserts an object only by one field of its own is keyed by that field."""
-    spec = roadmap.connector(integ, "target")
+    """A system that upserts an object only by one field of its own is keyed by that field:
+    the target always, and the source too when a bidirectional flow writes back into it
+    (the way back upserts by the source field the mapping keys the target by)."""
+    target = roadmap.connector(integ, "target")
+    source = roadmap.connector(integ, "source")
     for m, mapping in enumerate(integ.field_mappings):
-        wanted = spec.external_ids.get(mapping.target_object)
+        loc = f"integrations[{i}].field_mappings[{m}]"
+        wanted = target.external_ids.get(mapping.target_object)
         if wanted is not None and mapping.external_id != wanted:
             yield Problem(
-                f"integrations[{i}].field_mappings[{m}].external_id",
-                f"{spec.vendor} finds {mapping.target_object} by {wanted} only, not by "
+                f"{loc}.external_id",
+                f"{target.vendor} finds {mapping.target_object} by {wanted} only, not by "
                 f"{mapping.external_id!r}; set external_id: {wanted} and map the source's id "
                 "onto it",
+            )
+        back = source.external_ids.get(mapping.source_object)
+        if integ.direction is not Direction.BIDIRECTIONAL or back is None:
+            continue
+        key = next((s for s, t in mapping.fields.items() if t == mapping.external_id), None)
+        if key is not None and key != back:
+            yield Problem(
+                f"{loc}.fields",
+                f"the way back upserts {mapping.source_object} into {integ.source!r} by the "
+                f"field mapped onto {mapping.external_id!r}, {key!r}, but {source.vendor} finds "
+                f"{mapping.source_object} by {back} only; map {back} onto "
+                f"{mapping.external_id!r} instead of {key!r}",
             )

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from roadmap_examples import EXAMPLE, ROOT, problems_after
 
+if str(ROOT) not in sys.path:  # the benchmarks' roadmap generator
+    sys.path.insert(0, str(ROOT))
+
+from bench.roadmaps import generate_roadmap
 from contract.connectors import CONNECTORS
 from provisioner.cli import main
 from roadmap.io import load_roadmap, parse_roadmap
+from roadmap.problems import RoadmapError
 
 ROADMAP = load_roadmap(ROOT / "roadmap.yaml")
 
@@ -165,6 +171,32 @@ def test_the_report_shows_each_integrations_connectors_and_credential_rotation_m
     row = next(line for line in md.splitlines() if line.startswith("| quote-to-order |"))
     assert connectors in row and modes in row
     assert connectors.replace(">", "&gt;") in html and modes in html
+
+
+def test_a_bidirectional_flow_writes_back_into_xero_by_the_field_xero_finds_it_by() -> None:
+    # The way back upserts into the source by the field mapped onto the target's key:
+    # from Xero, Contacts are found by ContactNumber only (generated roadmaps have such
+    # a flow).
+    data = generate_roadmap(40)
+    parse_roadmap(copy.deepcopy(data))
+    i, flow = next(
+        (i, f)
+        for i, f in enumerate(data["integrations"])
+        # a middleware flow speaks the platform's contract, not Xero's API
+        if f["source"] == "xero"
+        and f["direction"] == "bidirectional"
+        and f["pattern"] != "middleware"
+    )
+    mapping = flow["field_mappings"][0]
+    key = mapping["fields"].pop("ContactNumber")
+    mapping["fields"]["Id"] = key
+
+    with pytest.raises(RoadmapError) as caught:
+        parse_roadmap(data)
+    (problem,) = caught.value.problems
+    assert problem.loc == f"integrations[{i}].field_mappings[0].fields"
+    assert "Xero finds Contacts by ContactNumber only" in problem.msg
+    assert "map ContactNumber onto 'externalId' instead of 'Id'" in problem.msg
 
 
 # What each connector cannot serve, and where the roadmap says so: each mutation of the
