@@ -424,17 +424,6 @@ def test_xero_posts_carry_an_idempotency_key(only: Callable[[str], Harness]) -> 
     assert len(h.fake.idempotent) == 1
 
 
-def test_xero_daily_limit_is_left_to_sqs_instead_of_waited_for(
-    only: Callable[[str], Harness],
-) -> None:
-    h = only("xero")
-    h.fake.limit_problem = "day"
-    h.fake.throttle(1)
-    with pytest.raises(TransientError, match="leaving it to SQS"):
-        h.connector.upsert("Invoices", "Reference", "SO-1001", {"Total": 100.0})
-    assert h.waits == []
-
-
 def test_xero_credential_without_tenant_says_what_to_add(only: Callable[[str], Harness]) -> None:
     h = only("xero")
     doc = {k: v for k, v in h.fake.credential().items() if k != "tenant_id"}
@@ -509,14 +498,28 @@ def test_hubspot_splits_upserts_at_100_inputs(only: Callable[[str], Harness]) ->
     assert len(upserts) == 2
 
 
-def test_marketo_daily_quota_is_left_to_sqs_instead_of_retried(
+@pytest.mark.parametrize(
+    ("vendor", "limit", "says", "write"),
+    [
+        # Xero's day limit (X-Rate-Limit-Problem: day), Marketo's daily quota (error 607)
+        ("xero", ("limit_problem", "day"), "leaving it to SQS",
+         ("Invoices", "Reference", "SO-1001", {"Total": 100.0})),
+        ("marketo", ("limit_code", "607"), "daily quota",
+         ("leads", "email", "buyer@example.com", {"company": "Northwind"})),
+    ],
+)  # fmt: skip
+def test_a_daily_quota_is_left_to_sqs_instead_of_waited_for(
     only: Callable[[str], Harness],
+    vendor: str,
+    limit: tuple[str, str],
+    says: str,
+    write: tuple[str, str, str, dict[str, Any]],
 ) -> None:
-    h = only("marketo")
-    h.fake.limit_code = "607"
+    h = only(vendor)
+    setattr(h.fake, *limit)
     h.fake.throttle(1)
-    with pytest.raises(TransientError, match="daily quota"):
-        h.connector.upsert("leads", "email", "buyer@example.com", {"company": "Northwind"})
+    with pytest.raises(TransientError, match=says):
+        h.connector.upsert(*write)
     assert h.waits == []
 
 
