@@ -10,7 +10,7 @@ from contract.aws_types import KMS_KEY, LAMBDA_FUNCTION
 from contract.naming import SECRET as REDACTED
 from contract.naming import WEBHOOK_INGRESS_ROLE
 
-from .._common import as_list, contains_unknown, is_unknown
+from .._common import as_list, is_unknown
 from .._stack import Res
 from .base import Analysis
 from .statements import Doc
@@ -93,10 +93,9 @@ class AccessChecks(Analysis):
 
     def check_topic_key(self, res: Res) -> None:
         """Alerts carry names and error details: encrypted with the integration's own key."""
-        ref = res.props.get("kmsMasterKeyId")
-        if is_unknown(ref):
-            self.unknown.append(f"{res.name}.kmsMasterKeyId")
+        if self.unknown_until_apply(res, "kmsMasterKeyId"):
             return
+        ref = res.props.get("kmsMasterKeyId")
         key = self.view.find(ref, KMS_KEY)
         if key is not None and key.integration == res.integration:
             return
@@ -111,10 +110,9 @@ class AccessChecks(Analysis):
 
     def check_destinations(self, res: Res) -> None:
         """Failed asynchronous invocations go only to the integration's own resources."""
-        config = res.props.get("destinationConfig")
-        if contains_unknown(config):
-            self.unknown.append(f"{res.name}.destinationConfig")
+        if self.unknown_until_apply(res, "destinationConfig"):
             return
+        config = res.props.get("destinationConfig")
         for outcome in ("onFailure", "onSuccess"):
             target = config.get(outcome) if isinstance(config, dict) else None
             arn = target.get("destination") if isinstance(target, dict) else None

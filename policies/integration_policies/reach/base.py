@@ -44,7 +44,7 @@ from contract.aws_types import (
 from contract.ownership import Principal, is_pattern
 
 from .._catalogue import expand
-from .._common import as_list, contains_unknown, is_unknown, label, parse_document
+from .._common import as_list, contains_unknown, label, parse_document
 from .._stack import Res, StackView
 from .._world import StackWorld
 from .statements import DEFAULT_JOB_ACTIONS, Doc, bound_keys, condition
@@ -151,11 +151,17 @@ class Analysis:
             return None
         return Doc(f"{res.name}.{field}", res, parsed) if parsed else None
 
-    def find(self, res: Res, field: str, *types: str) -> Res | None:
-        ref = res.props.get(field)
-        if is_unknown(ref):
+    def unknown_until_apply(self, res: Res, field: str) -> bool:
+        """Whether (part of) ``res.field`` is known only after apply; noted as unjudged."""
+        if contains_unknown(res.props.get(field)):
             self.unknown.append(f"{res.name}.{field}")
+            return True
+        return False
+
+    def find(self, res: Res, field: str, *types: str) -> Res | None:
+        if self.unknown_until_apply(res, field):
             return None
+        ref = res.props.get(field)
         return self.view.find(ref, *types) if isinstance(ref, str) else None
 
     def _check_own_principal(
