@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 
+from bench import sync as bench_sync
 from contract import environment as var
 from contract.metrics import namespace
 from provisioner.rehearsal.checks.poller import batch_event, receive
@@ -36,7 +37,8 @@ if str(FUNCTIONS_DIR) not in sys.path:
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 
-# From roadmap.yaml: quote-to-order (Salesforce -> NetSuite, CDC, strict order -> FIFO).
+# From roadmap.yaml: quote-to-order (Salesforce -> NetSuite, CDC, strict order -> FIFO); its
+# orders are mapped as the sync bench maps the OrderChangeEvents both send.
 ORDER_MAPPING = {
     "quote": {
         "external_id": "externalId",
@@ -47,15 +49,7 @@ ORDER_MAPPING = {
             "TotalPrice": "total",
         },
     },
-    "order": {
-        "external_id": "externalId",
-        "fields": {
-            "Id": "externalId",
-            "OrderNumber": "tranId",
-            "EffectiveDate": "tranDate",
-            "Status": "orderStatus",
-        },
-    },
+    **bench_sync.MAPPING,
 }
 # From roadmap.yaml: order-to-invoice (NetSuite -> Xero, batch every 15 minutes).
 INVOICE_MAPPING = {
