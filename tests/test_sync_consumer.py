@@ -220,43 +220,48 @@ def test_poison_record_lands_in_dlq_after_max_receives(netsuite: FakeSystem) -> 
     assert receive_all(queues.url) == []
 
 
+def _target_key(
+    netsuite: FakeSystem, monkeypatch: pytest.MonkeyPatch, name: str, doc: dict[str, str]
+) -> str:
+    """The target's API key in Secrets Manager, named to the consumer; NetSuite requires it."""
+    arn = create_secret(name, doc)
+    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, arn)
+    netsuite.required_auth = f"Bearer {doc['api_key']}"
+    return arn
+
+
+def _assert_synced(netsuite: FakeSystem, order_id: str) -> None:
+    """The consumer, given one change of ``order_id``, writes it and fails nothing."""
+    response = consumer_handler()(direct_event([order_change_event(order_id)]), FakeContext())
+    assert response == {"batchItemFailures": []}
+    assert order_id in netsuite.written("order")
+
+
 def test_credentials_come_from_secrets_manager(
     netsuite: FakeSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arn = create_secret(
+    _target_key(
+        netsuite,
+        monkeypatch,
         "dev/quote-to-order/netsuite-api",
         {"kind": "api_key", "api_key": "nsk_live_9f2c", "header": "Authorization"},
     )
-    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, arn)
-    netsuite.required_auth = "Bearer nsk_live_9f2c"
 
-    response = consumer_handler()(
-        direct_event([order_change_event("8015e000000AUTH1AA")]), FakeContext()
-    )
-
-    assert response == {"batchItemFailures": []}
-    assert "8015e000000AUTH1AA" in netsuite.written("order")
+    _assert_synced(netsuite, "8015e000000AUTH1AA")
 
 
 def test_rotated_credentials_are_reread_after_a_401(
     netsuite: FakeSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secrets = boto3.client("secretsmanager")
-    arn = create_secret("dev/quote-to-order/netsuite-rot", {"kind": "api_key", "api_key": "old"})
-    monkeypatch.setenv(var.TARGET_CREDENTIAL_SECRET_ARN, arn)
-    netsuite.required_auth = "Bearer old"
-    consumer_handler()(direct_event([order_change_event("8015e000000ROT01AA")]), FakeContext())
-    secrets.put_secret_value(
-        SecretId=arn, SecretString=json.dumps({"kind": "api_key", "api_key": "new"})
+    old = {"kind": "api_key", "api_key": "old"}
+    arn = _target_key(netsuite, monkeypatch, "dev/quote-to-order/netsuite-rot", old)
+    _assert_synced(netsuite, "8015e000000ROT01AA")
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=arn, SecretString=json.dumps({**old, "api_key": "new"})
     )
     netsuite.required_auth = "Bearer new"
 
-    response = consumer_handler()(
-        direct_event([order_change_event("8015e000000ROT02AA")]), FakeContext()
-    )
-
-    assert response == {"batchItemFailures": []}
-    assert "8015e000000ROT02AA" in netsuite.written("order")
+    _assert_synced(netsuite, "8015e000000ROT02AA")
 
 
 def test_plain_json_from_another_system_is_synced(
