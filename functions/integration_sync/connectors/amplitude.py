@@ -26,6 +26,7 @@ from typing import Any
 from contract.connectors import CONNECTORS
 from integration_sync.connectors.base import Connector, HeaderAuth, SourceRecord
 from integration_sync.connectors.window import in_window, iso, parse_time
+from integration_sync.credentials import SecretAuth
 
 EXPORT = "/api/2/export"
 # Events become exportable up to two hours after upload.
@@ -36,10 +37,8 @@ _HOUR = "%Y%m%dT%H"
 class AmplitudeConnector(Connector):
     name = "amplitude"
 
-    def __init__(self, api: Any, mapping: Any = None) -> None:
-        super().__init__(api, mapping)
-        if api.auth is not None:
-            api.auth = HeaderAuth(api.auth, _basic)
+    def vendor_auth(self, auth: SecretAuth) -> SecretAuth:
+        return HeaderAuth(auth, _basic)
 
     def authenticate(self) -> None:
         hour = (datetime.now(UTC) - timedelta(days=1)).strftime(_HOUR)

@@ -62,6 +62,13 @@ class Connector:
     def __init__(self, api: ApiClient, mapping: Mapping[str, ObjectMapping] | None = None):
         self.api = api
         self.mapping = dict(mapping or {})
+        if api.auth is not None:
+            api.auth = self.vendor_auth(api.auth)
+
+    def vendor_auth(self, auth: SecretAuth) -> SecretAuth:
+        """The function's secret auth as this vendor takes it: as it is, or wrapped (its own
+        header, ``HeaderAuth``, or its own token exchange)."""
+        return auth
 
     # -- the interface ---------------------------------------------------------------
 

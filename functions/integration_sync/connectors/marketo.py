@@ -42,10 +42,8 @@ class MarketoConnector(Connector):
     name = "marketo"
     max_batch = BATCH
 
-    def __init__(self, api: Any, mapping: Any = None) -> None:
-        super().__init__(api, mapping)
-        if api.auth is not None:
-            api.auth = _Identity(api.auth, api.base_url)
+    def vendor_auth(self, auth: SecretAuth) -> SecretAuth:
+        return _Identity(auth, self.api.base_url)
 
     def authenticate(self) -> None:
         self._call("GET", f"{REST}/leads/describe.json")

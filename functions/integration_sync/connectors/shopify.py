@@ -30,6 +30,7 @@ from integration_sync.connectors.base import (
     chunks,
 )
 from integration_sync.connectors.window import gather, iso, parse_time
+from integration_sync.credentials import SecretAuth
 from integration_sync.errors import PermanentError
 
 PATH = "/admin/api/2025-07/graphql.json"
@@ -43,10 +44,8 @@ class ShopifyConnector(Connector):
     name = "shopify"
     max_batch = ALIASES
 
-    def __init__(self, api: Any, mapping: Any = None) -> None:
-        super().__init__(api, mapping)
-        if api.auth is not None:
-            api.auth = HeaderAuth(api.auth, _token_header)
+    def vendor_auth(self, auth: SecretAuth) -> SecretAuth:
+        return HeaderAuth(auth, _token_header)
 
     def authenticate(self) -> None:
         self._graphql("query { shop { name } }", {})

@@ -30,6 +30,7 @@ from integration_sync.connectors.base import (
     one_by_one,
 )
 from integration_sync.connectors.window import gather, iso, parse_time
+from integration_sync.credentials import SecretAuth
 
 API = "/api/v2"
 CURSOR_EXPORTS = frozenset({"tickets", "users"})
@@ -41,10 +42,8 @@ MAX_PAGES = 8
 class ZendeskConnector(Connector):
     name = "zendesk"
 
-    def __init__(self, api: Any, mapping: Any = None) -> None:
-        super().__init__(api, mapping)
-        if api.auth is not None:
-            api.auth = HeaderAuth(api.auth, _token_header)
+    def vendor_auth(self, auth: SecretAuth) -> SecretAuth:
+        return HeaderAuth(auth, _token_header)
 
     def authenticate(self) -> None:
         self.api.request("GET", f"{API}/users/me.json", ok=(200,))
