@@ -543,8 +543,10 @@ LEGITIMATE: list[tuple[str, Mutation]] = [
 
 
 def at_preview(plan: Plan) -> None:
-    """The sync role's document is unknown (preview); the rotation role's reaches too far."""
+    """The sync role's document and the alert topic's key are unknown (preview); the
+    rotation role's reaches too far."""
     named(plan, SYNC)["inputs"]["policy"] = UNKNOWN_STRING_VALUE
+    named(plan, f"{Q}-alerts")["inputs"]["kmsMasterKeyId"] = UNKNOWN_STRING_VALUE
     allow(ROTATION, GET, secret(OTHER))(plan)
 
 
@@ -620,4 +622,12 @@ def test_an_unknown_document_is_reported_at_preview_not_passed(results: Results)
     assert any(v.level == "mandatory" and f"[{Q}] {ROTATION}" in v.message for v in reach)
     assert any(
         v.level == "advisory" and "during preview" in v.message and SYNC in v.message for v in reach
+    ), [v.message for v in reach]
+
+
+def test_a_reference_known_only_after_apply_is_named_at_preview(results: Results) -> None:
+    """A topic whose key is not yet known is neither passed nor refused: it is named."""
+    reach = [v for v in results[2] if v.policy == "least-privilege-reach"]
+    assert any(
+        v.level == "advisory" and f"{Q}-alerts.kmsMasterKeyId" in v.message for v in reach
     ), [v.message for v in reach]
