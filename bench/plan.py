@@ -199,7 +199,7 @@ def _variant(
 
 
 def _within(by_size: dict[str, Any], sizes: list[int], key: str = "ours_seconds") -> bool | None:
-    """The issue's criterion: s/integration at the larger size within 1.5x of the smaller
+    """The goal: s/integration at the larger size within 1.5x of the smaller
     (None when this run did not measure both, e.g. --quick or a size skipped for time);
     `key` is `ours_seconds` (wall) or `ours_cpu_seconds`."""
     small, large = (by_size.get(str(size), {}) for size in sizes)

@@ -27,7 +27,7 @@ from bench.roadmaps import write_roadmap
 
 __all__ = ["SCALE_LIMIT", "bench_rehearsal", "bench_rehearsal_scale", "rehearse_in_child"]
 
-# The API-budget issue's goal: the rehearsal of 40 integrations costs at most 3x that of 10,
+# The goal: the rehearsal of 40 integrations costs at most 3x that of 10,
 # in time and in memory (4x the integrations: linear would be 4x, the fixed part brings it
 # down).
 SCALE_LIMIT = 3.0

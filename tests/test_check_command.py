@@ -1,4 +1,4 @@
-"""`provisioner check` on the real plan: the example roadmap passes everywhere, the issue's
+"""`provisioner check` on the real plan: the example roadmap passes everywhere, the crafted
 mutations fail with the integration and the fix, and the generated IAM passes two linters."""
 
 from __future__ import annotations
