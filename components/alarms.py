@@ -228,8 +228,8 @@ class IntegrationAlarms(pulumi.ComponentResource):
                 self.rotation_failure_rule = self._rotation_failure()
                 continue
             # The factories read the direction they watch and the alarm's role from here.
-            reverse = alarm.role.startswith(f"alarm-{REVERSE}-")
-            ingress = alarm.role.startswith(f"alarm-{WEBHOOK_INGRESS_ROLE}-")
+            reverse = alarm.direction == REVERSE
+            ingress = alarm.direction == WEBHOOK_INGRESS_ROLE
             self._watch = args.forward
             if reverse and args.reverse:
                 self._watch = args.reverse
@@ -304,7 +304,7 @@ class IntegrationAlarms(pulumi.ComponentResource):
         # The functions holding the credential report its age about hourly while they run;
         # an integration that does not run has nothing to report, and its other alarms
         # (stale sync) say so, so missing data is not a breach here.
-        name = self._current.role.removeprefix(f"alarm-{SECRET_AGE_ALARM}-")
+        name = self._current.credential
         secret_name, days = self._args.manual_secrets[name]
         scope = self._args.scope
         self._alarm(
