@@ -19,7 +19,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
-from threading import Lock
+from contextlib import AbstractContextManager
 from urllib.parse import quote, unquote
 
 import jwt
@@ -32,7 +32,9 @@ __all__ = ["fingerprint", "issue_tba_token", "keypair_jwt_subject", "tba_signatu
 SNOWFLAKE_MAX_JWT_SECONDS = 3600
 
 
-def issue_tba_token(tokens: dict[str, tuple[str, str]], lock: Lock) -> dict[str, str]:
+def issue_tba_token(
+    tokens: dict[str, tuple[str, str]], lock: AbstractContextManager[object]
+) -> dict[str, str]:
     """A NetSuite TBA consumer and token, as an administrator issues them, enrolled in
     ``tokens`` so that `tba_signature_valid` accepts their signatures."""
     consumer_secret, token_secret = secrets.token_hex(32), secrets.token_hex(32)

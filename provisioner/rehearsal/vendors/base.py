@@ -36,7 +36,12 @@ from werkzeug import Request, Response
 
 from contract.connectors import CONNECTORS
 from provisioner.rehearsal.loopback import LoopbackServer
-from provisioner.rehearsal.signatures import fingerprint, keypair_jwt_subject, tba_signature_valid
+from provisioner.rehearsal.signatures import (
+    fingerprint,
+    issue_tba_token,
+    keypair_jwt_subject,
+    tba_signature_valid,
+)
 
 __all__ = ["Answer", "Record", "VendorFake", "VendorServer", "json_response"]
 
@@ -250,18 +255,8 @@ class VendorFake:
                 "private_key_pem": _pem(private),
             }
         if kind == "netsuite_tba":
-            consumer_secret, token_secret = secrets.token_hex(32), secrets.token_hex(32)
-            token_id = secrets.token_hex(32)
-            with self.lock:
-                self.tba_tokens[token_id] = (consumer_secret, token_secret)
-            return {
-                **base,
-                "account_id": str(doc.get("account_id") or "1234567"),
-                "consumer_key": secrets.token_hex(32),
-                "consumer_secret": consumer_secret,
-                "token_id": token_id,
-                "token_secret": token_secret,
-            }
+            account_id = str(doc.get("account_id") or "1234567")
+            return {**base, "account_id": account_id, **issue_tba_token(self.tba_tokens, self.lock)}
         if kind == "snowflake_key_pair":
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             public = private.public_key().public_bytes(
