@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from contract.runtime import ARCHITECTURE, PIP_PLATFORMS, PYTHON_VERSION, RUNTIME
+from provisioner.paths import BUILD_DIR, PROJECT_ROOT
 
 __all__ = [
     "BUNDLES",
@@ -43,9 +44,6 @@ __all__ = [
     "packaged_sources",
     "source_files",
 ]
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_BUILD_DIR = REPO_ROOT / ".build"
 
 # Binary wheels for the project's Lambda runtime (contract/runtime.py) only.
 PIP_PLATFORM_ARGS: tuple[str, ...] = (
@@ -80,7 +78,7 @@ BUNDLES: dict[str, str] = {"functions": "sync", "secrets": "credential rotation"
 # Packages of this repository every bundle carries at its root next to its own: Lambda
 # imports from the zip alone, and the bundles read the facts they share with the
 # components (metric names, environment variables) from `contract`, standard library only.
-SHARED_PACKAGES: tuple[Path, ...] = (REPO_ROOT / "contract",)
+SHARED_PACKAGES: tuple[Path, ...] = (PROJECT_ROOT / "contract",)
 
 
 class BundleBuildError(RuntimeError):
@@ -195,7 +193,7 @@ def _zip_path(
     pip_args: tuple[str, ...] = PIP_PLATFORM_ARGS,
     shared: tuple[Path, ...] = SHARED_PACKAGES,
 ) -> Path:
-    out_dir = Path(build_dir) if build_dir is not None else DEFAULT_BUILD_DIR
+    out_dir = Path(build_dir) if build_dir is not None else BUILD_DIR
     content_hash = bundle_sources_hash(
         source_dir, requirements=requirements, pip_args=pip_args, shared=shared
     )
@@ -226,7 +224,7 @@ def built_bundle(source_dir: Path, *, build_dir: Path | None = None) -> Path:
     return zip_path
 
 
-def build_all(project_dir: Path = REPO_ROOT, *, build_dir: Path | None = None) -> list[Path]:
+def build_all(project_dir: Path = PROJECT_ROOT, *, build_dir: Path | None = None) -> list[Path]:
     """Build (or find in the cache) every bundle of `BUNDLES`; the zips' paths."""
     return [
         build_bundle(

@@ -304,7 +304,7 @@ def test_the_program_reads_built_bundles_only_and_names_the_build_step_when_miss
     monkeypatch.setattr(provisioner.bundles, "_pip_install", no_pip)
     roadmap = ROOT / "roadmap.yaml"
     assert run_program("dev", roadmap=roadmap, build=False).resources  # built by setup
-    monkeypatch.setattr(provisioner.bundles, "DEFAULT_BUILD_DIR", tmp_path)
+    monkeypatch.setattr(provisioner.bundles, "BUILD_DIR", tmp_path)
     with pytest.raises(ProgramError) as caught:
         run_program("dev", roadmap=roadmap, build=False)
     message = str(caught.value)
