@@ -27,6 +27,8 @@ __all__ = [
     "DYNAMODB_TABLE",
     "EC2_INSTANCE",
     "GET_CALLER_IDENTITY",
+    "GET_REGION",
+    "GET_SESSION_CONTEXT",
     "IAM_ACCESS_KEY",
     "IAM_GROUP",
     "IAM_GROUP_POLICY",
@@ -155,9 +157,12 @@ SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
 SQS_REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 SQS_REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 
-# The provider function the program invokes for the account it deploys into (answered by
-# the mocks offline and by the emulator's STS in a rehearsal).
+# The provider functions (invoke tokens) the mocks answer offline: the account the program
+# deploys into (the emulator's STS answers it in a rehearsal), the stack's region, and the
+# role behind the deploying session (`components/deployer.py`).
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+GET_REGION = "aws:index/getRegion:getRegion"
+GET_SESSION_CONTEXT = "aws:iam/getSessionContext:getSessionContext"
 
 # The stack itself and the project's own component resource.
 STACK = "pulumi:pulumi:Stack"

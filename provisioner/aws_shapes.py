@@ -28,6 +28,8 @@ from contract.aws_types import (
     DYNAMODB_RESOURCE_POLICY,
     DYNAMODB_TABLE,
     GET_CALLER_IDENTITY,
+    GET_REGION,
+    GET_SESSION_CONTEXT,
     IAM_ROLE,
     IAM_ROLE_POLICY,
     IAM_USER,
@@ -236,9 +238,9 @@ class AwsShapedBackend:
                 "arn": f"arn:aws:iam::{self.account}:user/deployer",
                 "userId": "AIDADEPLOYER",
             }
-        if token in ("aws:index/getRegion:getRegion", "aws:index/region:getRegion"):
+        if token == GET_REGION:
             return {"name": self.region, "region": self.region, "id": self.region}
-        if token == "aws:iam/getSessionContext:getSessionContext":
+        if token == GET_SESSION_CONTEXT:
             return _session_context(str(args.get("arn", "")))
         raise ProgramError(f"the program made a provider call the mocks do not know: {token}")
 
