@@ -23,8 +23,6 @@ and the pack's other policies.
 
 from __future__ import annotations
 
-from contract.aws_types import LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG, SECRETS_MANAGER_SECRET_POLICY
-
 from .functions import ASYNC_FAILURE_DESTINATION, LAMBDA_SUPPORTED_RUNTIME
 from .keys import ENCRYPTED_WITH_OWN_KEY, KEY_GRANTS_NEEDED_SERVICES
 from .resource_policies import RESOURCE_POLICIES_NOT_PUBLIC
@@ -40,12 +38,7 @@ __all__ = [
     "LAMBDA_SUPPORTED_RUNTIME",
     "RESOURCE_POLICIES_NOT_PUBLIC",
     "SECRET_FENCED",
-    "TYPES",
 ]
-
-
-# Types these policies rule on besides those other modules read (closed world).
-TYPES = frozenset({SECRETS_MANAGER_SECRET_POLICY, LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG})
 
 HARDENING_POLICIES = [
     ENCRYPTED_WITH_OWN_KEY,
