@@ -4,7 +4,8 @@ Four kinds share one shape: the event-driven `consumer` on the integration's que
 (`ReportBatchItemFailures`, `MaximumConcurrency` from the API budget, never reserved
 concurrency), the scheduled `batch` job and the `reconcile` job, both on an EventBridge
 schedule, and the signed-webhook ingress `webhook` behind a public function URL (the
-handler verifies the vendor's signature, so the URL itself takes no AWS authentication).
+handler verifies the vendor's signature, so the URL itself takes no AWS authentication)
+with reserved concurrency, its share of the account and its ceiling.
 The trigger's enabled flag is the kill switch: turning it off stops new work without
 deleting anything, which is how an integration is rolled back (an ingress keeps taking
 deliveries into the queue, which holds them until the consumer runs again).
@@ -129,6 +130,9 @@ class SyncFunctionArgs:
     # consumer: records per invocation and how long Lambda gathers them (roadmap.budget)
     batching: Batching = field(default_factory=lambda: Batching(10, 0))
     schedule: str | None = None  # batch and reconcile
+    # webhook: the concurrency reserved behind its public URL, also its ceiling
+    # (roadmap.concurrency), so a flood there cannot starve the account's other functions
+    reserved_concurrency: int | None = None
     # Where a failed asynchronous invocation goes (the integration's DLQ, alarmed on by
     # its depth); required for scheduled jobs, which nothing else would retry or report.
     on_failure_arn: pulumi.Input[str] | None = None
@@ -156,6 +160,8 @@ class SyncFunction(pulumi.ComponentResource):
             raise ValueError(f"{name}: a consumer needs queue_arn")
         if kind in ("batch", "reconcile") and not args.schedule:
             raise ValueError(f"{name}: a {kind} job needs a schedule")
+        if kind == "webhook" and not (args.reserved_concurrency or 0) > 0:
+            raise ValueError(f"{name}: a public function URL needs reserved_concurrency > 0")
         if not MIN_CONCURRENCY <= args.maximum_concurrency <= MAX_CONCURRENCY:
             raise ValueError(
                 f"{name}: maximum_concurrency {args.maximum_concurrency} is outside "
@@ -183,6 +189,7 @@ class SyncFunction(pulumi.ComponentResource):
             memory_size=MEMORY_MB,
             environment={"variables": dict(args.environment)},
             kms_key_arn=args.kms_key_arn,
+            reserved_concurrent_executions=args.reserved_concurrency,
             tags=scope.tags,
             opts=child(self, depends_on=[self.log_group]),
         )

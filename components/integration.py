@@ -312,7 +312,10 @@ class Integration(pulumi.ComponentResource):
                 var.QUEUE_URL: queue.queue.url,
             }
             self.ingress_function = self._function(
-                "webhook", ingress_env, role=WEBHOOK_INGRESS_ROLE
+                "webhook",
+                ingress_env,
+                role=WEBHOOK_INGRESS_ROLE,
+                reserved_concurrency=spec.ingress_concurrency,
             )
         reverse_watch = None
         back = self.reverse_queue

@@ -33,6 +33,11 @@ from roadmap.budget import (
     reads_in_bulk,
     salesforce_calls_per_day,
 )
+from roadmap.concurrency import (
+    INGRESS_TIMEOUT_SECONDS,
+    ingress_reserved_concurrency,
+    ingress_webhook,
+)
 from roadmap.integrations import ConflictStrategy, Credential, CredentialKind, FlowDirection, Side
 from roadmap.integrations import Integration as RoadmapIntegration
 from roadmap.model import Roadmap
@@ -56,10 +61,14 @@ __all__ = [
 
 Kind = Literal["consumer", "batch", "reconcile", "webhook"]
 
-# Timeouts fixed by docs/contracts.md (Sync function environment variables). The ingress
-# verifies, records and enqueues one delivery: seconds. Vendors give up and retry after a
-# few (Shopify 5 s, GitHub 10 s: their webhook documentation).
-TIMEOUT_SECONDS: dict[str, int] = {"consumer": 60, "batch": 300, "reconcile": 300, "webhook": 5}
+# Timeouts fixed by docs/contracts.md (Sync function environment variables); the ingress's
+# in roadmap.concurrency, whose reservation it sizes.
+TIMEOUT_SECONDS: dict[str, int] = {
+    "consumer": 60,
+    "batch": 300,
+    "reconcile": 300,
+    "webhook": INGRESS_TIMEOUT_SECONDS,
+}
 # SQS event source mappings: MaximumConcurrency 2-1000 (Lambda API reference, ScalingConfig).
 MIN_CONCURRENCY, MAX_CONCURRENCY = 2, 1000
 # The role of a bidirectional flow's target-to-source consumer (contract.phases).
@@ -127,8 +136,10 @@ class IntegrationSpec:
     fifo: bool
     both_ways: bool
     review: bool
-    # The signed-webhook ingress (phase >= 3, queued flows): its scheme, object, secret.
+    # The signed-webhook ingress (phase >= 3, queued flows): its scheme, object, secret,
+    # and the concurrency it reserves behind its public URL (roadmap.concurrency).
     webhook: tuple[str, str, str] | None
+    ingress_concurrency: int | None
     # A warehouse pipeline's stage: the warehouse, and Snowflake's storage integration.
     warehouse: str | None
     snowflake: SnowflakeStage | None
@@ -353,7 +364,7 @@ def integration_spec(
     both_ways = len(integ.flows(environment)) == 2
     rule = integ.conflict_rule
     review = both_ways and rule is not None and rule.strategy is ConflictStrategy.MANUAL_REVIEW
-    hook = integ.webhook if integ.pattern.queued and phase >= 3 else None
+    hook = ingress_webhook(integ, environment)
     warehouse = roadmap.stage_warehouse(integ, environment)
     snowflake = settings.snowflake.get(integ.name) if warehouse == SNOWFLAKE else None
     if warehouse == SNOWFLAKE and snowflake is None:
@@ -382,6 +393,7 @@ def integration_spec(
         both_ways=both_ways,
         review=review,
         webhook=(hook.scheme.value, hook.object, hook.credential) if hook else None,
+        ingress_concurrency=ingress_reserved_concurrency(integ) if hook else None,
         warehouse=warehouse,
         snowflake=snowflake,
         objects=tuple(integ.objects),

@@ -30,6 +30,7 @@ from contract.connectors import SNOWFLAKE
 from contract.naming import CONFIG_NAMESPACE, PREFIX_PATTERN
 from roadmap.alarm_routing import AlarmRouting
 from roadmap.budget import salesforce_calls_per_day
+from roadmap.concurrency import MIN_UNRESERVED, reserved_concurrency
 from roadmap.model import Roadmap
 from roadmap.problems import Problem, allowed_pattern
 
@@ -157,6 +158,10 @@ class StackSettings(BaseModel):
     salesforce_api_allocation: int | None = Field(
         alias="salesforceApiAllocation", default=None, gt=0
     )
+    # The account's Lambda concurrent executions (Service Quotas, "Concurrent executions"),
+    # less what functions outside this stack reserve in it: `validate` checks the
+    # stack's reservations leave AWS's 100 unreserved (roadmap.concurrency). Unset: unchecked.
+    lambda_concurrency_limit: int | None = Field(alias="lambdaConcurrencyLimit", default=None, gt=0)
     kill_switch: tuple[str, ...] = Field(alias="killSwitch", default=())
     permissions_boundary_arn: str | None = Field(alias="permissionsBoundaryArn", default=None)
     # Who besides the deploying principal administers the secrets' fences: every principal
@@ -260,7 +265,9 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
     * every ``slack:`` alert path of an integration with alarms here (phase >= 3) has its
       Slack channel in ``alarmRouting.slack`` (or an explicit endpoint), unless the stack
       sends such paths to its fallback e-mail on purpose (``slackFallbackToEmail``, never
-      in prod): alarms must not quietly land somewhere nobody reads.
+      in prod): alarms must not quietly land somewhere nobody reads;
+    * the concurrency the stack's functions reserve leaves the account's
+      ``lambdaConcurrencyLimit`` at least the 100 unreserved executions AWS requires.
     """
     key = f"config.{CONFIG_NAMESPACE}:"
     problems: list[Problem] = []
@@ -302,6 +309,7 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                     + ", ".join(known),
                 )
             )
+    problems += _concurrency_problems(settings, roadmap, key)
     allocation = settings.salesforce_api_allocation
     if allocation is not None:
         headroom = roadmap.settings.api_headroom_percent
@@ -328,6 +336,27 @@ def stack_problems(settings: StackSettings, roadmap: Roadmap) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _concurrency_problems(settings: StackSettings, roadmap: Roadmap, key: str) -> list[Problem]:
+    """The stack's reservations fit the account's concurrency, 100 left unreserved."""
+    limit = settings.lambda_concurrency_limit
+    reserved = reserved_concurrency(roadmap, settings.environment)
+    total = sum(reserved.values())
+    if limit is None or total <= limit - MIN_UNRESERVED:
+        return []
+    each = ", ".join(f"{name} {count}" for name, count in sorted(reserved.items()))
+    return [
+        Problem(
+            f"{key}lambdaConcurrencyLimit",
+            f"the webhook ingresses active in {settings.environment} reserve {total} concurrent "
+            f"executions ({each}), but an account of {limit} can reserve at most "
+            f"{max(limit - MIN_UNRESERVED, 0)}: AWS keeps {MIN_UNRESERVED} unreserved and "
+            "refuses the rest at `pulumi up`; raise the account's Lambda concurrency quota "
+            "(Service Quotas) and set the new figure here, or lower those integrations' "
+            "service_levels.expected_records_per_day",
+        )
+    ]
 
 
 def _snowflake_problems(settings: StackSettings, roadmap: Roadmap, key: str) -> list[Problem]:

@@ -132,8 +132,22 @@ def test_queue_triggers_report_batch_item_failures_with_maximum_concurrency(
     for trigger in triggers:
         assert trigger.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
         assert trigger.inputs["scalingConfig"]["maximumConcurrency"] >= 2
-    for function in dev.by_type(FUNCTION):
-        assert "reservedConcurrentExecutions" not in function.inputs
+
+
+def test_only_the_public_webhook_ingress_reserves_concurrency(dev: ProgramRun) -> None:
+    from contract.naming import WEBHOOK_INGRESS_ROLE
+    from roadmap.concurrency import reserved_concurrency
+
+    reserving = {
+        str(f.inputs["name"]): f.inputs["reservedConcurrentExecutions"]
+        for f in dev.by_type(FUNCTION)
+        if "reservedConcurrentExecutions" in f.inputs
+    }
+    expected = reserved_concurrency(ROADMAP, "dev")
+    assert expected == {"refund-capture": 5}
+    assert reserving == {
+        f"dev-{name}-{WEBHOOK_INGRESS_ROLE}": count for name, count in expected.items()
+    }
 
 
 def test_maximum_concurrency_follows_the_tightest_api_limit(dev: ProgramRun) -> None:

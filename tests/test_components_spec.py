@@ -136,3 +136,17 @@ def test_snowflake_staging_without_its_storage_integration_is_refused(
 
     with pytest.raises(ValueError, match=r"snowflake\.warehouse-export; copy storageAwsIamUserArn"):
         integration_spec(ROADMAP.integration("warehouse-export"), ROADMAP, bare)
+
+
+def test_the_ingress_reserves_its_burst_rate_times_its_timeout(dev: StackSettings) -> None:
+    from roadmap.concurrency import INGRESS_MIN_RESERVED
+
+    refunds = ROADMAP.integration("refund-capture")
+    # 200 refunds a day, all within an hour, 5 s each: under one at a time, so the floor.
+    assert integration_spec(refunds, ROADMAP, dev).ingress_concurrency == INGRESS_MIN_RESERVED
+    levels = refunds.service_levels.model_copy(update={"expected_records_per_day": 100_000})
+    busy = refunds.model_copy(update={"service_levels": levels})
+    # 100,000 in an hour is 27.8 a second; 5 s each: 139 at once.
+    assert integration_spec(busy, ROADMAP, dev).ingress_concurrency == 139
+    quotes = integration_spec(ROADMAP.integration("quote-to-order"), ROADMAP, dev)
+    assert quotes.webhook is None and quotes.ingress_concurrency is None

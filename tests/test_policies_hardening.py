@@ -28,6 +28,7 @@ HARDENING = {
     "dynamodb-table-resilience",
     "resource-policies-not-public",
     "lambda-supported-runtime",
+    "public-url-reserved-concurrency",
 }
 
 
@@ -105,6 +106,7 @@ def dlq_of(plan: Plan, integration: str) -> str:
 SECRET_POLICY = "quote-to-order-cred-salesforce-jwt-resource-policy"
 PUSHER_POLICY = "lead-to-account-cred-marketo-pusher-resource-policy"
 RETIRE_TARGET = "lead-to-account-rotation-target"
+INGRESS = "refund-capture-webhook"  # the signed-webhook ingress behind a public URL
 
 
 def pusher_secret(plan: Plan) -> str:
@@ -222,6 +224,12 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("lambda-supported-runtime",
      set_input("quote-to-order-consumer", "runtime", "python3.8", ":Function"),
      "quote-to-order", "runs on python3.8, not a supported one"),
+    ("public-url-reserved-concurrency",
+     set_input(INGRESS, "reservedConcurrentExecutions", None, ":Function"),
+     "refund-capture", "(refund-capture-webhook-url, authorization NONE) with no reserved"),
+    ("public-url-reserved-concurrency",
+     set_input(INGRESS, "reservedConcurrentExecutions", 0, ":Function"),
+     "refund-capture", "with 0 reserved"),
 ]  # fmt: skip
 
 

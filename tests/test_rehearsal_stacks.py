@@ -396,6 +396,8 @@ def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRun
     assert ("both-ways" in names) == (stack == "dev"), sorted(names)
     checks = {c["name"] for c in document["checks"]}
     assert ("end-to-end:campaign-sync:reverse" in checks) == (stack == "dev"), sorted(checks)
+    # The ingress's public URL is read back with the concurrency it reserves.
+    assert ("public-url-concurrency:refund-capture" in checks) == (stack == "dev")
 
 
 def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:

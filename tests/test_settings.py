@@ -181,6 +181,32 @@ def test_the_stacks_salesforce_allocation_must_cover_its_active_integrations(
     assert f"spend {spent:,} salesforce API calls/day but this org allows 4,000" in problem.msg
 
 
+def with_concurrency_limit(limit: int) -> dict[str, str]:
+    """The edit that gives the dev stack's account a Lambda concurrency limit."""
+    setting = f"integration-provisioner:lambdaConcurrencyLimit: {limit}"
+    return {"killSwitch: []": f"killSwitch: []\n  {setting}"}
+
+
+def test_reserved_concurrency_must_leave_the_account_100_unreserved(tmp_path: Path) -> None:
+    from roadmap.concurrency import reserved_concurrency
+    from roadmap.io import load_roadmap
+    from roadmap.settings import stack_problems
+
+    roadmap = load_roadmap(ROOT / "roadmap.yaml")
+    reserved = sum(reserved_concurrency(roadmap, "dev").values())
+    assert reserved > 0  # refund-capture's ingress
+    (tmp_path / "fits").mkdir()
+    (tmp_path / "short").mkdir()
+    fits = stack_folder(tmp_path / "fits", "dev", with_concurrency_limit(100 + reserved))
+    assert stack_problems(load_stack_settings(fits, "dev"), roadmap) == []
+    short = stack_folder(tmp_path / "short", "dev", with_concurrency_limit(99 + reserved))
+    [problem] = stack_problems(load_stack_settings(short, "dev"), roadmap)
+    assert problem.loc == "config.integration-provisioner:lambdaConcurrencyLimit"
+    assert f"reserve {reserved} concurrent executions (refund-capture {reserved})" in problem.msg
+    assert f"can reserve at most {reserved - 1}" in problem.msg
+    assert "raise the account's Lambda concurrency quota" in problem.msg
+
+
 def test_the_example_stacks_fit_the_example_roadmap() -> None:
     from roadmap.io import load_roadmap
     from roadmap.settings import stack_problems
@@ -220,6 +246,19 @@ def test_validate_reports_a_stack_allocation_below_the_roadmaps_calls(
     assert main(["validate"]) == 1
     out = capsys.readouterr().out
     assert "Pulumi.dev.yaml: config.integration-provisioner:salesforceApiAllocation: " in out
+
+
+def test_validate_refuses_reservations_the_accounts_concurrency_cannot_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import provisioner.commands.validate as validate
+    from provisioner.cli import main
+
+    stacks = stack_folder(tmp_path, "dev", with_concurrency_limit(100))
+    monkeypatch.setattr(validate, "STACKS_DIR", stacks)
+    assert main(["validate"]) == 1
+    out = capsys.readouterr().out
+    assert "Pulumi.dev.yaml: config.integration-provisioner:lambdaConcurrencyLimit: " in out
 
 
 def test_a_stack_creates_its_audit_trail_unless_its_file_says_otherwise(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ DESCRIPTION = """\
 Validate the roadmap and report every problem in one run, each as
   roadmap.yaml: integrations[3].credentials[0].rotation_days: <what is wrong and what to do>
 then each stack's settings against it (kill-switch entries name integrations; the stack's
-salesforceApiAllocation covers the API calls/day of the integrations active there), as
+salesforceApiAllocation covers the API calls/day of the integrations active there; the
+concurrency the webhook ingresses reserve leaves lambdaConcurrencyLimit 100 unreserved), as
   stacks/Pulumi.dev.yaml: config.integration-provisioner:killSwitch[0]: <...>
 
 Exit 0 when valid, 1 when the roadmap breaks a rule, 2 when the file is missing or not YAML.

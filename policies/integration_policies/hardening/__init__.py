@@ -15,7 +15,9 @@ Stack policies, because each judges a resource against another of the same integ
 - `dynamodb-table-resilience`: a state table without on-demand capacity, point-in-time
   recovery or (where the stack protects it) deletion protection;
 - `resource-policies-not-public`: a key, queue, topic or secret policy allowing everyone;
-- `lambda-supported-runtime`: a function on a runtime Lambda no longer supports.
+- `lambda-supported-runtime`: a function on a runtime Lambda no longer supports;
+- `public-url-reserved-concurrency`: a function behind a public function URL without its
+  own reserved concurrency.
 
 `controls.py` maps each AWS Foundational Security Best Practices and CIS control to these
 and the pack's other policies.
@@ -23,7 +25,11 @@ and the pack's other policies.
 
 from __future__ import annotations
 
-from .functions import ASYNC_FAILURE_DESTINATION, LAMBDA_SUPPORTED_RUNTIME
+from .functions import (
+    ASYNC_FAILURE_DESTINATION,
+    LAMBDA_SUPPORTED_RUNTIME,
+    PUBLIC_URL_RESERVED_CONCURRENCY,
+)
 from .keys import ENCRYPTED_WITH_OWN_KEY, KEY_GRANTS_NEEDED_SERVICES
 from .resource_policies import RESOURCE_POLICIES_NOT_PUBLIC
 from .secrets import SECRET_FENCED
@@ -36,6 +42,7 @@ __all__ = [
     "HARDENING_POLICIES",
     "KEY_GRANTS_NEEDED_SERVICES",
     "LAMBDA_SUPPORTED_RUNTIME",
+    "PUBLIC_URL_RESERVED_CONCURRENCY",
     "RESOURCE_POLICIES_NOT_PUBLIC",
     "SECRET_FENCED",
 ]
@@ -48,4 +55,5 @@ HARDENING_POLICIES = [
     DYNAMODB_TABLE_RESILIENCE,
     RESOURCE_POLICIES_NOT_PUBLIC,
     LAMBDA_SUPPORTED_RUNTIME,
+    PUBLIC_URL_RESERVED_CONCURRENCY,
 ]

@@ -1,4 +1,5 @@
-"""Lambda: failed asynchronous runs kept in an alarmed queue, and supported runtimes."""
+"""Lambda: failed asynchronous runs kept in an alarmed queue, supported runtimes, and a
+reserved share of the account's concurrency behind every public function URL."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from contract.aws_types import (
     CLOUDWATCH_METRIC_ALARM,
     LAMBDA_FUNCTION,
     LAMBDA_FUNCTION_EVENT_INVOKE_CONFIG,
+    LAMBDA_FUNCTION_URL,
     SCHEDULER_SCHEDULE,
     SQS_QUEUE,
 )
 
-from .._common import as_list, is_unknown, list_schema
+from .._common import as_int, as_list, is_unknown, list_schema
 from .._declare import stack_policy
 from .._stack import Res, StackView
 
@@ -143,4 +145,48 @@ LAMBDA_SUPPORTED_RUNTIME = stack_policy(
     "Functions run on a runtime Lambda supports.",
     lambda_supported_runtime,
     config={"runtimes": list_schema(DEFAULT_RUNTIMES)},
+)
+
+
+# ------------------------------------------------------------- public-url-reserved-concurrency
+
+
+def public_url_reserved_concurrency(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A function behind a public URL (authorization NONE) reserves concurrency, above 0.
+
+    Rationale: anyone can call a URL without AWS authentication, and every request starts an
+    invocation, one the handler refuses (a bad signature) too. Unreserved, a flood there takes
+    the account's whole concurrency and every other function is throttled; reserved
+    concurrency is the function's own share and its ceiling (Lambda developer guide,
+    "Configuring reserved concurrency for a function"). 0 would throttle every delivery.
+
+    Config: none.
+    """
+    view = StackView.shared(args, report)
+    for url in view.of_type(LAMBDA_FUNCTION_URL):
+        auth = url.props.get("authorizationType")
+        function = view.find(url.props.get("functionName"), LAMBDA_FUNCTION)
+        if auth != "NONE" or function is None:
+            # An AWS_IAM URL takes signed calls only; a function not in the stack is not ours.
+            continue
+        reserved = function.props.get("reservedConcurrentExecutions")
+        if is_unknown(reserved):
+            continue
+        count = as_int(reserved)
+        if count is None or count <= 0:
+            has = "no reserved concurrency" if count is None or count < 0 else "0 reserved"
+            report(
+                f"{function.who} answers a public function URL ({url.name}, authorization "
+                f"NONE) with {has}: a flood of requests, refused ones too, could take the "
+                "account's whole concurrency and throttle every other function. Fix: set "
+                "reserved_concurrent_executions above 0 (roadmap/concurrency.py sizes it from "
+                "the integration's volume).",
+                function.urn,
+            )
+
+
+PUBLIC_URL_RESERVED_CONCURRENCY = stack_policy(
+    "public-url-reserved-concurrency",
+    "Functions behind a public function URL reserve their own concurrency.",
+    public_url_reserved_concurrency,
 )

@@ -10,7 +10,9 @@ emulator) holds after the deployment, one check per integration and concern:
 - ``secret-fence:{integration}``: every secret is encrypted with that key and carries a
   resource policy that is a fence (the pack's own evaluator, `integration_policies.fence`);
 - ``async-failures:{integration}``: every scheduled function sends failed runs to the
-  integration's DLQ, with retries and event age set, and an alarm watches that queue.
+  integration's DLQ, with retries and event age set, and an alarm watches that queue;
+- ``public-url-concurrency:{integration}``: every function behind a public function URL
+  (authorization NONE) has reserved concurrency above 0 (GetFunctionConcurrency).
 
 moto stores these settings without acting on them (it neither encrypts with the key nor
 enforces resource policies), so the checks judge the stored configuration.
@@ -34,6 +36,7 @@ from contract.aws_types import (
     IAM_USER,
     KMS_KEY,
     LAMBDA_FUNCTION,
+    LAMBDA_FUNCTION_URL,
     SECRETS_MANAGER_SECRET,
     SNS_TOPIC,
     SQS_QUEUE,
@@ -52,6 +55,10 @@ _PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 def hardening_checks(aws: Emulator, inventory: Inventory) -> list[Check]:
     checks: list[Check] = []
     for deployed in inventory:
+        urls = deployed.of_type(LAMBDA_FUNCTION_URL)
+        public = [u.id for u in urls if u.outputs.get("authorizationType") == "NONE"]
+        if public:
+            checks.append(_public_url_concurrency(aws, deployed.name, public))
         key = deployed.named("key", KMS_KEY)
         if key is None:
             continue
@@ -62,6 +69,17 @@ def hardening_checks(aws: Emulator, inventory: Inventory) -> list[Check]:
         if scheduled:
             checks.append(_async_failures(aws, deployed, scheduled))
     return checks
+
+
+def _public_url_concurrency(aws: Emulator, integration: str, functions: list[str]) -> Check:
+    lam = aws.admin("lambda")
+    found = {f: lam.get_function_concurrency(FunctionName=f) for f in functions}
+    reserved = {f: int(c.get("ReservedConcurrentExecutions") or 0) for f, c in found.items()}
+    problems = [
+        f"{f} reserves no concurrency behind its public URL" for f, n in reserved.items() if n <= 0
+    ]
+    done = ", ".join(f"{f} reserves {n}" for f, n in reserved.items())
+    return _check(f"public-url-concurrency:{integration}", problems, done)
 
 
 def _check(name: str, problems: list[str], passed: str) -> Check:
