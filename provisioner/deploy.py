@@ -1,8 +1,9 @@
 """`provisioner preview|up`: the real deployment, through Pulumi's Automation API.
 
 Runs the project's own program (`__main__.py`, via the Pulumi CLI and the Python language
-host) against the stack, with the policy pack in `policies/` enforced. Needs the Pulumi
-CLI on PATH and cloud credentials; `provisioner plan` is the offline counterpart.
+host) against the stack, with the policy pack enforced as `check` and `rehearse` run it:
+built into `.build/policy-pack/` (`provisioner.pack_build`) with its own virtualenv. Needs
+the Pulumi CLI on PATH and cloud credentials; `provisioner plan` is the offline counterpart.
 
 `up` never deploys unseen changes: it previews with the same policy pack, pack config
 (`policies/config.<stack>.json`, else the environment's) and roadmap, prints the summary,
@@ -29,7 +30,7 @@ from typing import Any, Literal
 from contract.naming import CONFIG_NAMESPACE, SECRET
 from provisioner.context import StackContext, load_stack_context
 from provisioner.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from provisioner.paths import POLICY_PACK_DIR, PROJECT_ROOT, STACKS_DIR
+from provisioner.paths import PROJECT_ROOT, STACKS_DIR
 from roadmap.stack_config import stack_file
 
 __all__ = ["Deployment", "confirm", "deploy", "require_pulumi_cli"]
@@ -119,17 +120,23 @@ def deploy(
     from pulumi import automation as auto
 
     from provisioner.bundles import BundleBuildError, build_all
+    from provisioner.pack_build import PackEnvironmentError, build_pack, ensure_pack_virtualenv
     from provisioner.policy_harness.config import pack_config_file  # starts no pack; just the path
 
     try:  # the program reads only built bundles
         build_all()
     except BundleBuildError as err:
         raise UsageError(f"cannot build the Lambda bundles: {err}") from None
+    pack_dir = build_pack()  # the pack the offline checks ran, with its own contract/
+    try:
+        ensure_pack_virtualenv(pack_dir)
+    except PackEnvironmentError as err:
+        raise UsageError(f"cannot prepare the policy pack: {err}") from None
 
     out = sys.stderr if as_json else sys.stdout
     pack_config = pack_config_file(stack, context.environment)
     options: dict[str, Any] = {
-        "policy_packs": [str(POLICY_PACK_DIR)],
+        "policy_packs": [str(pack_dir)],
         "policy_pack_configs": [str(pack_config)] if pack_config else [],
         "on_output": lambda line: print(line, file=out, end="" if line.endswith("\n") else "\n"),
         "color": "auto",

@@ -16,6 +16,11 @@ atomically), files the sources no longer have are removed, and hidden folders (t
 milliseconds, so `provisioner build`, `check` and every command that starts the pack call
 it instead of trusting a stamp.
 
+`ensure_pack_virtualenv` makes that `.venv` from the folder's `requirements.txt` (again
+when the pins change): `provisioner preview` and `up` hand the Pulumi CLI the built
+folder, the pack `check`, `rehearse`, `promote` and `report` run, and the CLI runs it with
+that interpreter.
+
 Usage::
 
     from provisioner.pack_build import build_pack
@@ -26,8 +31,11 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,7 +49,9 @@ __all__ = [
     "PACK_IGNORE_FILE",
     "PACK_PROJECT_FILE",
     "PACK_VIRTUALENV",
+    "PackEnvironmentError",
     "build_pack",
+    "ensure_pack_virtualenv",
     "pack_contents",
 ]
 
@@ -121,3 +131,43 @@ def build_pack(
             _write(out_dir / name, data)
     _prune(out_dir, set(present) - set(wanted))
     return out_dir
+
+
+# The pins the pack's virtualenv was made from (a hash of its requirements.txt), inside it.
+_VIRTUALENV_STAMP = ".requirements-sha256"
+_PIP_TAIL_LINES = 40
+
+
+class PackEnvironmentError(RuntimeError):
+    """The built pack's virtualenv could not be made; the message carries the output's tail."""
+
+
+def ensure_pack_virtualenv(pack_dir: Path = BUILT_POLICY_PACK_DIR) -> Path:
+    """The interpreter of the built pack's own virtualenv, made or remade when missing or
+    made from other pins (`requirements.txt`); what the Pulumi CLI runs the pack with.
+
+    A failed step removes the half-made virtualenv, so the next call starts afresh.
+    """
+    venv = pack_dir / PACK_VIRTUALENV
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    requirements = pack_dir / "requirements.txt"
+    pins = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    stamp = venv / _VIRTUALENV_STAMP
+    if python.is_file() and stamp.is_file() and stamp.read_text() == pins:
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
+    )
+    for command in steps:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            tail = "\n".join((done.stdout + done.stderr).splitlines()[-_PIP_TAIL_LINES:])
+            raise PackEnvironmentError(
+                f"making the policy pack's virtualenv {venv} failed: `{' '.join(command)}` "
+                f"exited {done.returncode}:\n{tail}"
+            )
+    stamp.write_text(pins)
+    return python

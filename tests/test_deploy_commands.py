@@ -19,8 +19,16 @@ from pulumi.automation import OpType, OutputValue, PreviewResult, UpResult
 from pulumi.automation._cmd import CommandResult
 
 import provisioner.deploy
+import provisioner.pack_build
 from provisioner.cli import main
-from provisioner.paths import POLICY_PACK_DIR, PROJECT_ROOT, ROADMAP, STACKS_DIR
+from provisioner.pack_build import PackEnvironmentError
+from provisioner.paths import (
+    BUILT_POLICY_PACK_DIR,
+    POLICY_PACK_DIR,
+    PROJECT_ROOT,
+    ROADMAP,
+    STACKS_DIR,
+)
 
 Call = tuple[str, dict[str, Any]]
 
@@ -32,6 +40,12 @@ class Engine:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.preview_fails = False
+        # The built pack folders whose virtualenv was asked for, before any engine call.
+        self.virtualenvs: list[tuple[Path, int]] = []
+
+    def virtualenv(self, pack_dir: Path) -> Path:
+        self.virtualenvs.append((pack_dir, len(self.calls)))
+        return pack_dir / ".venv" / "bin" / "python"
 
     @property
     def made(self) -> list[str]:
@@ -68,6 +82,7 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> Engine:
     recorder = Engine()
     monkeypatch.setattr(provisioner.deploy, "require_pulumi_cli", lambda: "/opt/pulumi/pulumi")
     monkeypatch.setattr(auto, "create_or_select_stack", recorder.create_or_select_stack)
+    monkeypatch.setattr(provisioner.pack_build, "ensure_pack_virtualenv", recorder.virtualenv)
     monkeypatch.setattr(provisioner.deploy, "confirm", lambda question: None)
     return recorder
 
@@ -107,8 +122,13 @@ def test_up_with_yes_previews_then_updates_with_the_same_pack_and_its_config(
         "stack_name": "staging",
         "work_dir": str(PROJECT_ROOT),
     }
+    # The pack check and rehearse run, built now from policies/, its virtualenv ready first.
+    assert engine.virtualenvs == [(BUILT_POLICY_PACK_DIR, 0)]
+    assert (BUILT_POLICY_PACK_DIR / "contract" / "aws_types.py").read_bytes() == (
+        PROJECT_ROOT / "contract" / "aws_types.py"
+    ).read_bytes()
     for name in ("preview", "up"):
-        assert engine.args(name)["policy_packs"] == [str(POLICY_PACK_DIR)]
+        assert engine.args(name)["policy_packs"] == [str(BUILT_POLICY_PACK_DIR)]
         configs = engine.args(name)["policy_pack_configs"]
         assert configs == [str(POLICY_PACK_DIR / "config.staging.json")]
         assert "config_file" not in engine.args(name)  # the stack's own file
@@ -159,6 +179,20 @@ def test_a_mandatory_violation_in_the_preview_exits_1_and_never_updates(
     assert main(["up", "--stack", "dev", "--yes"]) == 1
     assert engine.made == ["create_or_select_stack", "preview"]
     assert "mandatory policy violation" in capsys.readouterr().err
+
+
+def test_a_pack_virtualenv_that_cannot_be_made_stops_before_the_engine(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def offline(pack_dir: Path) -> Path:
+        raise PackEnvironmentError(f"making the policy pack's virtualenv {pack_dir}/.venv failed")
+
+    monkeypatch.setattr(provisioner.pack_build, "ensure_pack_virtualenv", offline)
+    assert main(["preview", "--stack", "dev"]) == 2
+    assert engine.made == []
+    assert "cannot prepare the policy pack: making the policy pack's virtualenv" in (
+        capsys.readouterr().err
+    )
 
 
 def test_an_unknown_stack_stops_before_the_engine(engine: Engine) -> None:

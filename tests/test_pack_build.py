@@ -17,7 +17,14 @@ import yaml
 from policy_cases import recorded_stack
 
 from provisioner.bundles import SHARED_PACKAGES, source_files
-from provisioner.pack_build import PACK_IGNORE_FILE, PACK_PROJECT_FILE, PACK_VIRTUALENV, build_pack
+from provisioner.pack_build import (
+    PACK_IGNORE_FILE,
+    PACK_PROJECT_FILE,
+    PACK_VIRTUALENV,
+    PackEnvironmentError,
+    build_pack,
+    ensure_pack_virtualenv,
+)
 from provisioner.paths import POLICY_PACK_DIR
 from provisioner.policy_harness import PolicyHarness, stack_config
 
@@ -79,6 +86,58 @@ def test_a_rebuild_follows_the_sources_and_keeps_the_packs_virtualenv(
     assert not (out / "integration_policies" / "extra").exists()
     assert (out / PACK_VIRTUALENV / "pyvenv.cfg").is_file()
     assert (out / "__main__.py").stat().st_ino == untouched  # unchanged files are not rewritten
+
+
+class Installer:
+    """`subprocess.run` as the pack's virtualenv is made: each command recorded, `venv`
+    leaving an interpreter behind, `pip` failing when `pip_fails`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.commands: list[list[str]] = []
+        self.pip_fails = False
+        monkeypatch.setattr(subprocess, "run", self.run)
+
+    def run(self, command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        self.commands.append(command)
+        if command[1:3] == ["-m", "venv"]:
+            (Path(command[3]) / "bin").mkdir(parents=True)
+            (Path(command[3]) / "bin" / "python").write_text("")
+        failed = self.pip_fails and "pip" in command
+        stderr = "ERROR: No matching distribution found for pulumi-policy==1.21.0" if failed else ""
+        return subprocess.CompletedProcess(command, 1 if failed else 0, "", stderr)
+
+
+def test_the_packs_virtualenv_is_made_from_its_pins_once_and_again_when_they_change(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installer = Installer(monkeypatch)
+    pack = build_pack(source, tmp_path / "pack")
+    python = pack / PACK_VIRTUALENV / "bin" / "python"
+
+    assert ensure_pack_virtualenv(pack) == python
+    assert installer.commands == [
+        [sys.executable, "-m", "venv", str(pack / PACK_VIRTUALENV)],
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(pack / "requirements.txt")],
+    ]
+    assert ensure_pack_virtualenv(pack) == python and len(installer.commands) == 2  # reused
+    (source / "requirements.txt").write_text("pulumi-policy==1.22.0\n")
+    build_pack(source, pack)
+    ensure_pack_virtualenv(pack)
+    assert len(installer.commands) == 4  # new pins: made again
+
+
+def test_a_failed_install_names_the_step_and_leaves_no_half_made_virtualenv(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installer = Installer(monkeypatch)
+    installer.pip_fails = True
+    pack = build_pack(source, tmp_path / "pack")
+    with pytest.raises(PackEnvironmentError) as caught:
+        ensure_pack_virtualenv(pack)
+    message = str(caught.value)
+    assert f"-m pip install --quiet -r {pack / 'requirements.txt'}` exited 1" in message
+    assert "No matching distribution found for pulumi-policy==1.21.0" in message
+    assert not (pack / PACK_VIRTUALENV).exists()
 
 
 def _isolated_python(folder: Path) -> Path:

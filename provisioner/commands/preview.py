@@ -10,7 +10,9 @@ NAME = "preview"
 ORDER = 60
 HELP = "show what `pulumi preview` would change, with the policy pack (needs the Pulumi CLI)"
 DESCRIPTION = """\
-Run `pulumi preview --stack STACK --policy-pack policies --policy-pack-config
+Build the Lambda bundles and the policy pack (.build/policy-pack/, the folder `check` and
+`rehearse` run, with its own virtualenv made from its requirements.txt on first use), then
+run `pulumi preview --stack STACK --policy-pack .build/policy-pack --policy-pack-config
 policies/config.<stack>.json` (else the stack's environment's config) on this project
 through the Automation API, and print the summary of changes. Needs the Pulumi CLI on
 PATH, a state backend login and AWS credentials for an account in the stack's

@@ -10,10 +10,11 @@ NAME = "up"
 ORDER = 61
 HELP = "preview, ask, then deploy the stack with `pulumi up` and the policy pack"
 DESCRIPTION = """\
-Preview the stack exactly as `provisioner preview` does (the policy pack with the
-stack's pack config, the same roadmap), print the summary of changes, ask whether to
-deploy them, and only then run `pulumi up` with the same settings. --yes deploys without
-asking; without a terminal to ask on, and without --yes, nothing is deployed (exit 2).
+Preview the stack exactly as `provisioner preview` does (the built policy pack,
+.build/policy-pack/, with the stack's pack config, the same roadmap), print the summary
+of changes, ask whether to deploy them, and only then run `pulumi up` with the same
+settings. --yes deploys without asking; without a terminal to ask on, and without
+--yes, nothing is deployed (exit 2).
 Needs the Pulumi CLI on PATH, a state backend login and AWS credentials for an account in
 the stack's aws:allowedAccountIds.
 
