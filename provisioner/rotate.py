@@ -6,7 +6,8 @@ AWSPENDING), then reads the new version and tests it the way the function's test
 does (``verify_credential``), or says plainly that it could not (``provisioner rotate``).
 ``run_rotation_locally`` drives the same four steps in this process through the very
 handler code the Lambda runs (``credential_rotation.handler`` from the ``secrets/``
-bundle), for the rehearsal, where the emulator cannot run Lambda containers.
+bundle), for tests of the handler against moto and fakes. The rehearsal runs the deployed
+function in a worker process instead (``provisioner.rehearsal.secrets_rotation``).
 
 Usage::
 
@@ -32,8 +33,11 @@ __all__ = [
     "RotationResult",
     "RotationTimeout",
     "Unverifiable",
+    "bundle_on_path",
+    "current_version",
     "rotate_now",
     "run_rotation_locally",
+    "step_failed",
     "verify_credential",
 ]
 
@@ -78,8 +82,17 @@ class Unverifiable(Exception):
 Verifier = Callable[[str, str, dict[str, Any]], str]
 
 
-def _current_version(versions: dict[str, list[str]]) -> str | None:
+def current_version(versions: dict[str, list[str]]) -> str | None:
+    """The version id labelled AWSCURRENT in a DescribeSecret's VersionIdsToStages."""
     return next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+
+
+def step_failed(step: str, arn: str, token: str, error: str) -> RotationFailed:
+    """A rotation step's failure (``error`` "Type: message"), and what it leaves behind."""
+    return RotationFailed(
+        f"{step} failed for {arn} (version {token}): {error}. AWSCURRENT moves only after "
+        "testSecret passed; run the rotation again to resume."
+    )
 
 
 def rotate_now(
@@ -122,7 +135,7 @@ def rotate_now(
             "configured (`pulumi up` the stack first)."
         ) from None
     arn, token = response["ARN"], response["VersionId"]
-    previous = _current_version(before.get("VersionIdsToStages", {}))
+    previous = current_version(before.get("VersionIdsToStages", {}))
     progress(f"{arn}: rotation function started for version {token}; waiting for its steps")
     while True:
         stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
@@ -133,7 +146,7 @@ def rotate_now(
             raise RotationTimeout(
                 f"rotation of {arn} did not finish within {timeout_seconds:.0f}s: version "
                 f"{token} is {mine or 'not created'} and AWSCURRENT is still "
-                f"{_current_version(stages)}. Read the rotation function's CloudWatch logs; "
+                f"{current_version(stages)}. Read the rotation function's CloudWatch logs; "
                 "Secrets Manager retries the same version on the next attempt."
             )
         sleep(poll_seconds)
@@ -239,10 +252,15 @@ class _PendingVersionStub:
         return meta
 
 
-def _handler_module() -> Any:
-    """Import the rotation handler from the ``secrets/`` bundle folder."""
+def bundle_on_path() -> None:
+    """Make the ``secrets/`` bundle's ``credential_rotation`` package importable here."""
     if str(BUNDLE_DIR) not in sys.path:
         sys.path.insert(0, str(BUNDLE_DIR))
+
+
+def _handler_module() -> Any:
+    """Import the rotation handler from the ``secrets/`` bundle folder."""
+    bundle_on_path()
     import credential_rotation.handler as handler
 
     return handler
@@ -269,7 +287,7 @@ def run_rotation_locally(
     meta = deps.secretsmanager.describe_secret(SecretId=secret_id)
     arn = meta["ARN"]
     versions: dict[str, list[str]] = meta.get("VersionIdsToStages", {})
-    previous = _current_version(versions)
+    previous = current_version(versions)
     unfinished = [v for v, s in versions.items() if "AWSPENDING" in s and "AWSCURRENT" not in s]
     token = unfinished[0] if unfinished else str(uuid.uuid4())
     local = handler.Dependencies(**{**vars(deps), "secretsmanager": None})
@@ -279,8 +297,5 @@ def run_rotation_locally(
         try:
             rotation.run({"SecretId": arn, "ClientRequestToken": token, "Step": step})
         except Exception as exc:
-            raise RotationFailed(
-                f"{step} failed for {arn} (version {token}): {type(exc).__name__}: {exc}. "
-                "AWSCURRENT moves only after testSecret passed; run the rotation again to resume."
-            ) from exc
+            raise step_failed(step, arn, token, f"{type(exc).__name__}: {exc}") from exc
     return RotationResult(arn, token, previous, time.monotonic() - started)

@@ -295,10 +295,17 @@ def test_rotation_role_without_put_secret_value_fails_the_rotation_naming_it(
         "rotation:lead-to-account:marketo-pusher",
         "rotation:lead-to-account:salesforce-jwt",
     }, failed
-    for detail in rotations.values():
-        # The rotation itself is denied at its first write, and the evaluated needs say why.
+    for name, detail in rotations.items():
+        # The rotation function's first write, sent from its worker process, is refused by
+        # the emulator's recorder naming the call and the secret; the evaluated needs say why.
+        secret = f"secret:dev-lead-to-account-cred-{name.rsplit(':', 1)[1]}-"
         assert "createSecret failed" in detail, detail
-        assert "not authorized to perform secretsmanager:PutSecretValue" in detail, detail
+        assert (
+            "AccessDeniedException) when calling the PutSecretValue operation: rotation role "
+            "dev-lead-to-account-rotation is not authorized to perform "
+            f"secretsmanager:PutSecretValue on arn:aws:secretsmanager:eu-west-1:111111111111:"
+            f"{secret}"
+        ) in detail, detail
         assert "lacks secretsmanager:PutSecretValue on arn:aws:secretsmanager:" in detail, detail
     passed = [c for c in rejecting_report.checks if c.ok and c.name.startswith("rotation:")]
     assert passed, failed

@@ -34,7 +34,8 @@ created through the AWS API there, run the policy pack over the result, then che
   - a record end to end through each integration's connectors: each consumer writes it,
     each batch job reads and writes it, at fakes of the vendors' APIs on 127.0.0.1;
   - a poison record reaching the DLQ and `replay` bringing it back;
-  - a rotation of each credential completing, every call judged by the role's policies
+  - a rotation of each credential completing, the deployed rotation function run as Lambda
+    runs it, every request it sends judged by the emulator against the role's policies
     and the secret's fence (one rotated by hand: the scheduled rotation refusing);
   - each credential rotated by hand through `rotate --manual`'s steps: a value the vendor's
     fake refuses changes nothing, the one it issued is tested, promoted, the old one kept;

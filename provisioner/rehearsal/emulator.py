@@ -4,7 +4,8 @@ The server runs in this process, on a free port, and every client of the rehears
 to it over HTTP exactly as it would talk to AWS. IAM enforcement is off while resources
 are created (as an administrator would deploy) and switched on only around the checks
 that must prove denials, through moto's documented server-mode switch
-(``POST /moto-api/reset-auth``).
+(``POST /moto-api/reset-auth``). Every request passes the recorder (``recorder.py``) on its
+way to moto, which judges those of a role under test on the resources they name.
 
 Usage::
 
@@ -30,6 +31,7 @@ import requests
 from botocore.config import Config
 
 from provisioner.lifecycle import Lifecycle
+from provisioner.rehearsal.recorder import Recorder
 
 __all__ = ["ADMIN_CREDENTIALS", "Emulator", "scoped_environ"]
 
@@ -96,6 +98,8 @@ class Emulator(Lifecycle):
         self._saved_lambda_config: dict[str, Any] = {"use_docker": True}
         self._loader: Any = None
         self._admin: dict[str, Any] = {}
+        # In front of moto's app: judges the requests of roles under test (recorder.py).
+        self.recorder = Recorder(account_id)
         # One session per set of credentials makes the clients (see `client`).
         self._sessions: dict[tuple[tuple[str, str], ...], boto3.session.Session] = {}
         self._sessions_lock = threading.Lock()
@@ -106,7 +110,7 @@ class Emulator(Lifecycle):
         """Start the server and point this process's AWS environment at it."""
         from moto.server import ThreadedMotoServer
 
-        from provisioner.rehearsal.moto_seams import install
+        from provisioner.rehearsal.moto_seams import install, serve_through
 
         install()  # bucket policies judged as for TLS requests (moto_seams.py)
 
@@ -126,6 +130,7 @@ class Emulator(Lifecycle):
             # port=0: the OS picks a free port, so parallel runs and tests never collide.
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()
+            serve_through(self._server, self.recorder)
             host, port = self._server.get_host_and_port()
             self.endpoint = f"http://{host}:{port}"
             os.environ["AWS_ENDPOINT_URL"] = self.endpoint

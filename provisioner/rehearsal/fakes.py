@@ -153,9 +153,9 @@ class FakeSystems(LoopbackServer):
         API key) or uploads the first certificate to the connected app (Salesforce JWT,
         formats.py "Bootstrap"). ``bootstrap`` is dropped: the result is an enrolled version.
         """
-        from provisioner.rotate import _handler_module
+        from provisioner.rotate import bundle_on_path
 
-        _handler_module()  # puts the secrets/ bundle on sys.path
+        bundle_on_path()  # the bundle's key generation, as the admin's tools would make keys
         from credential_rotation.keys import generate_key_and_certificate
 
         kind = doc["kind"]
@@ -225,9 +225,9 @@ class FakeSystems(LoopbackServer):
 
     def accepts(self, doc: dict[str, Any]) -> bool:
         """Whether this fake authenticates the credential in ``doc`` (over HTTP, as a client)."""
-        from provisioner.rotate import _handler_module
+        from provisioner.rotate import bundle_on_path
 
-        _handler_module()
+        bundle_on_path()  # the bundle's issuer clients, as a caller of this fake
         from credential_rotation.clients import IssuerError
 
         probe = _ACCEPTANCE.get(doc["kind"])

@@ -16,6 +16,19 @@ one of the same two bundles (~7 MB each): memory grew by ~16 MB a function, 3.4 
 which moto reports as before) and the base64 text, which nothing reads after creation
 (``LambdaFunction.get_code`` answers from ``S3Key``), is dropped.
 
+A rotation's AWSPENDING version. RotateSecret labels the new version id AWSPENDING before it
+invokes createSecret, which then reads AWSPENDING to find it absent and puts its value
+(Secrets Manager user guide, "Lambda rotation functions"); there is no API to create such an
+empty version, and moto's RotateSecret would run its own Lambda. While ``pending_version``
+announces a token, the secret's VersionIdsToStages (DescribeSecret, ListSecrets) show it as
+AWSPENDING until a version of that id exists, exactly as the service shows it.
+
+The recorder's view of moto. ``serve_through`` puts a WSGI middleware in front of the app a
+``ThreadedMotoServer`` serves (``provisioner.rehearsal.recorder``); ``key_owner`` says whose
+access key signed a request (the role an STS session was issued for, or the IAM user), and
+``backdate_access_key`` moves the emulator's view of a user's key back in time (its creation
+and last use), which is how the rehearsal lets a grace period pass without waiting for it.
+
 Usage::
 
     install()  # once, before the emulator serves S3
@@ -23,10 +36,24 @@ Usage::
 
 from __future__ import annotations
 
+import datetime
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["install", "judged_bucket_policy"]
+__all__ = [
+    "backdate_access_key",
+    "install",
+    "judged_bucket_policy",
+    "key_owner",
+    "pending_version",
+    "serve_through",
+]
+
+_PENDING = "AWSPENDING"
+# Announced rotations: the secret's ARN -> the token RotateSecret labelled AWSPENDING.
+_ANNOUNCED: dict[str, str] = {}
 
 # Decoded zips by their base64 text (moto.awslambda.models._zipfile_content's result).
 _ZIPS: dict[str, tuple[bytes, int, str, str]] = {}
@@ -62,6 +89,7 @@ def install() -> None:
         return
     _judge_bucket_policies_as_tls()
     _share_function_code()
+    _show_announced_pending_versions()
     _INSTALLED = True
 
 
@@ -96,3 +124,61 @@ def _share_function_code() -> None:
 
     models._zipfile_content = shared  # type: ignore[assignment]
     models.LambdaFunction._set_function_code = set_function_code  # type: ignore[method-assign]
+
+
+def _show_announced_pending_versions() -> None:
+    from moto.secretsmanager.models import FakeSecret
+
+    stages_of = FakeSecret._form_version_ids_to_stages
+
+    def form(self: Any) -> dict[str, Any]:
+        found: dict[str, Any] = stages_of(self)
+        token = _ANNOUNCED.get(str(self.arn))
+        if token is None or token in found:
+            return found
+        shown = {v: [s for s in stages if s != _PENDING] for v, stages in found.items()}
+        return {**shown, token: [_PENDING]}
+
+    FakeSecret._form_version_ids_to_stages = form  # type: ignore[method-assign]
+
+
+@contextmanager
+def pending_version(secret_arn: str, token: str) -> Iterator[None]:
+    """Show ``token`` as the secret's AWSPENDING version for the duration of the block."""
+    _ANNOUNCED[secret_arn] = token
+    try:
+        yield
+    finally:
+        _ANNOUNCED.pop(secret_arn, None)
+
+
+def serve_through(server: Any, middleware: Callable[[Any], Any]) -> None:
+    """Serve a started ``ThreadedMotoServer``'s app through ``middleware(app)``: werkzeug's
+    request handler reads the server's ``app`` for each request."""
+    wsgi = server._server
+    wsgi.app = middleware(wsgi.app)
+
+
+def key_owner(account_id: str, access_key_id: str) -> tuple[str, str] | None:
+    """("role", role ARN) for an STS session's key, ("user", user name) for a user's key,
+    None for a key the emulator never issued (the deployer's)."""
+    from moto.iam.models import iam_backends
+
+    key = iam_backends[account_id]["aws"].access_keys.get(access_key_id)
+    if key is None:
+        return None
+    if key.role_arn:
+        return "role", str(key.role_arn)
+    return ("user", str(key.user_name)) if key.user_name else None
+
+
+def backdate_access_key(account_id: str, access_key_id: str, seconds: float) -> None:
+    """Move a user's access key's creation and last use ``seconds`` into the past."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    key = iam_backends[account_id]["aws"].access_keys[access_key_id]
+    delta = datetime.timedelta(seconds=seconds)
+    key.create_date = key.create_date - delta
+    used = key.last_used
+    if isinstance(used, AccessKeyLastUsed):
+        key.last_used = AccessKeyLastUsed(used.timestamp - delta, used.service, used.region)

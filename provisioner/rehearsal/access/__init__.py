@@ -7,7 +7,8 @@ own resources and nobody else's.
   under any context (``could_allow``), statement by statement with moto's evaluator;
 - ``matrix``: the checks, SQS live and evaluated, Secrets Manager, KMS and DynamoDB
   evaluated;
-- ``calls``: a client whose every call is evaluated before it is sent (``EvaluatedCalls``).
+- ``calls``: each call a principal makes, evaluated on the resource it names
+  (``EvaluatedCalls``; the emulator's recorder refuses what it denies).
 
 Usage::
 

@@ -1,9 +1,9 @@
-"""Calls a boto3 client makes, evaluated against a principal's policies before they are sent.
+"""Calls a principal makes, evaluated against its policies on the resource each one names.
 
 Usage::
 
     calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
-    calls.attach(client)
+    denial = calls.judge("secretsmanager", "GetSecretValue", {"SecretId": arn})
 """
 
 from __future__ import annotations
@@ -30,22 +30,23 @@ _KMS_FOR_SECRET_CALL = {
 
 
 class EvaluatedCalls:
-    """Evaluates every call a boto3 client makes against a role's policies before it is sent.
+    """Evaluates each call a principal makes against its policies, on the resource it names.
 
     moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
     resource ``"*"`` instead of the secret's or user's ARN, so a correctly scoped role would
     be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
     secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
-    the access matrix; a denied call raises ``AccessDeniedException`` as AWS would, naming
-    the action and resource, and is never sent. Given the principal's ARN, a call on a secret
-    is also judged by the secret's resource policy, whose explicit Deny wins over any Allow
-    (IAM user guide, "Policy evaluation logic"); moto stores that policy but ignores it.
+    the access matrix; ``judge`` answers why a denied call is refused, naming the action and
+    resource (the emulator's recorder then refuses it as AWS would, and moto never serves
+    it). Given the principal's ARN, a call on a secret is also judged by the secret's
+    resource policy, whose explicit Deny wins over any Allow (IAM user guide, "Policy
+    evaluation logic"); moto stores that policy but ignores it.
 
     Usage::
 
         calls = EvaluatedCalls(aws, "role dev-q-rotation", role_policies(aws, "dev-q-rotation"))
-        calls.attach(client)  # secretsmanager or iam
-        ...; calls.evaluated  # [(action, resource), ...] in call order
+        with aws.recorder.judging(role_arn, calls): ...  # the role's requests, judged
+        calls.evaluated  # [(action, resource), ...] in call order
     """
 
     def __init__(
@@ -63,11 +64,6 @@ class EvaluatedCalls:
         self.evaluated: list[tuple[str, str]] = []
         self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
         self._arns: dict[tuple[str, str], str | None] = {}
-
-    def attach(self, client: Any) -> Any:
-        service = client.meta.service_model.service_id.hyphenize()
-        client.meta.events.register(f"before-parameter-build.{service}", self._before)
-        return client
 
     def identity_allows(self, action: str, resource: str) -> bool:
         """What the principal's own policies allow, whatever resource policies say."""
@@ -113,13 +109,15 @@ class EvaluatedCalls:
             document is not None and fence.denies(document, action, self.principal_arn) is not False
         )
 
-    def _before(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
-        prefix = model.service_model.signing_name  # the IAM action prefix
-        checks = [(f"{prefix}:{model.name}", self._resource(prefix, params))]
-        if prefix == "secretsmanager" and model.name in _KMS_FOR_SECRET_CALL:
-            key = self._secret_key(params["SecretId"])
+    def judge(self, prefix: str, operation: str, params: Mapping[str, Any]) -> str | None:
+        """Evaluate one call (``prefix`` the IAM action prefix, ``operation`` the API name,
+        ``params`` its request parameters); None when allowed, else why it is refused. Every
+        (action, resource) evaluated is appended to ``evaluated``."""
+        checks = [(f"{prefix}:{operation}", self._resource(prefix, params))]
+        if prefix == "secretsmanager" and operation in _KMS_FOR_SECRET_CALL:
+            key = self._secret_key(str(params["SecretId"]))
             if key:
-                checks.append((_KMS_FOR_SECRET_CALL[model.name], key))
+                checks.append((_KMS_FOR_SECRET_CALL[operation], key))
         for action, resource in checks:
             self.evaluated.append((action, resource))
             if not self.allows(action, resource):
@@ -128,17 +126,8 @@ class EvaluatedCalls:
                     if not self.identity_allows(action, resource)
                     else "an explicit deny in the secret's resource policy, evaluated"
                 )
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "AccessDeniedException",
-                            "Message": f"{self.label} is not authorized to perform {action} "
-                            f"on {resource} ({why})",
-                        },
-                        "ResponseMetadata": {"HTTPStatusCode": 400},
-                    },
-                    model.name,
-                )
+                return f"{self.label} is not authorized to perform {action} on {resource} ({why})"
+        return None
 
     def _resource(self, prefix: str, params: Mapping[str, Any]) -> str:
         if prefix == "secretsmanager" and "SecretId" in params:

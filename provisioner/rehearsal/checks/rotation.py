@@ -5,26 +5,31 @@ the emulator's Secrets Manager and IAM/STS and fake issuers on 127.0.0.1; a cred
 a person can rotate must be refused with the manual steps, nothing changed; a pusher's key
 is handed over without an outage (``checks.handover``).
 
-Unlike the sync functions (``lambda_runner``), the rotation's code runs in the rehearsal's
-own process: each call its clients make is judged against the rotation role's policies
-before it is sent (``access.EvaluatedCalls`` hooks those clients), the handover watches the
-old key between the steps and moves the retirement's clock on, and Secrets Manager's
-AWSPENDING bookkeeping, which moto lacks, is played by ``provisioner.rotate``.
+The rotation function runs as Lambda runs it, like the sync functions: the deployed
+function's code in a worker process of its own (``lambda_runner``), with only its deployed
+environment and its rotation role's STS credentials, invoked with the events Secrets
+Manager sends (``secrets_rotation.rotate``). Nothing of the handler runs in this process:
+each request the worker sends is judged on the emulator's side against the rotation role's
+policies (``recorder.Recorder`` with ``access.EvaluatedCalls``), the AWSPENDING version
+RotateSecret announces is shown by the emulator (``moto_seams.pending_version``), and the
+handover watches the old key from the recorder and lets the grace period pass by moving the
+emulator's view of the key's age (``checks.handover``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import IAM_ROLE, SECRETS_MANAGER_SECRET
-from provisioner.rehearsal.access import EvaluatedCalls, assume, role_policies
+from provisioner.rehearsal.access import EvaluatedCalls, role_policies
 from provisioner.rehearsal.checks.handover import iam_key_accepted, pusher_handover
 from provisioner.rehearsal.checks.records import enrol
 from provisioner.rehearsal.inventory import Deployed
+from provisioner.rehearsal.lambda_runner import LambdaRunner
 from provisioner.rehearsal.result import Check
-from provisioner.rotate import RotationFailed, _handler_module, run_rotation_locally
+from provisioner.rehearsal.secrets_rotation import rotate
+from provisioner.rotate import RotationFailed
 from roadmap.integrations import CredentialKind
 
 if TYPE_CHECKING:
@@ -46,11 +51,11 @@ def stages(sm: Any, arn: str) -> dict[str, str | list[str] | None]:
 
 
 def rotations(deployment: Deployment) -> list[Check]:
-    """Per credential of each integration at phase >= 2: one rotation completes, in-process.
+    """Per credential of each integration at phase >= 2: one rotation completes.
 
-    The rotation Lambda's own code (``provisioner.rotate.run_rotation_locally``) runs the
-    four steps against the emulator's Secrets Manager and IAM/STS, and against fake issuing
-    systems on 127.0.0.1 for Salesforce, OAuth and API keys. Those kinds cannot rotate from
+    The deployed rotation function runs the four steps in its worker process against the
+    emulator's Secrets Manager and IAM/STS, and against fake issuing systems on 127.0.0.1
+    for Salesforce, OAuth and API keys. Those kinds cannot rotate from
     the program's bootstrap placeholder without a person (formats.py, "Bootstrap"): the fake
     plays that administrator and enrols a first credential, which is put as AWSCURRENT.
     ``iam_access_key`` rotates from the bootstrap version itself, as in production.
@@ -58,18 +63,18 @@ def rotations(deployment: Deployment) -> list[Check]:
     The rotation runs as Lambda would run it: with the integration's rotation role's
     credentials from STS AssumeRole. moto checks Secrets Manager calls (and IAM calls on
     users) against resource ``*``, not the secret's or user's ARN, so its enforcement cannot
-    judge a correctly scoped role; instead every call the rotation makes, and the KMS action
-    it implies on the secret's key, is evaluated against the role's policies with the access
-    matrix's evaluator before it is sent (``access.EvaluatedCalls``). A denied call fails the
-    rotation naming the action. The role must also hold every permission a rotation of the
-    credential's kind needs (``_rotation_needs``) and be denied on other integrations' secrets.
+    judge a correctly scoped role; instead every request the worker sends, and the KMS
+    action it implies on the secret's key, is evaluated against the role's policies with the
+    access matrix's evaluator by the emulator's recorder before moto serves it. A denied
+    call is refused as AWS would refuse it and fails the rotation naming the action and
+    resource. The role must also hold every permission a rotation of the credential's kind
+    needs (``_rotation_needs``) and be denied on other integrations' secrets.
     """
     from provisioner.rehearsal.fakes import FakeSystems
 
-    sm = deployment.aws.client("secretsmanager")
     env = deployment.settings.environment
     checks: list[Check] = []
-    with FakeSystems() as fake:
+    with FakeSystems() as fake, LambdaRunner(deployment.aws) as lambdas:
         for integration in deployment.roadmap.active(env):
             d = deployment.inventory[integration.name]
             for cred in integration.credentials:
@@ -81,22 +86,11 @@ def rotations(deployment: Deployment) -> list[Check]:
                     )
                     continue
                 try:
-                    checks.append(_rotate_one(name, secret, d, fake, sm, deployment))
+                    checks.append(_rotate_one(name, secret, d, fake, lambdas, deployment))
                 except Exception as err:  # one credential must not hide the others
                     checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
 
     return checks
-
-
-def _rotation_dependencies(deployment: Deployment, role: Any, calls: Any) -> Any:
-    """The handler's clients as the rotation Lambda has them: the rotation role's STS session."""
-    creds = assume(deployment.aws, role.outputs["arn"], f"rotation-{role.id}"[:64])
-    session = deployment.aws.session(creds)
-    deps = _handler_module().default_dependencies(session, deployment.aws.endpoint)
-    calls.attach(deps.secretsmanager)
-    calls.attach(deps.iam)
-    # IAM propagation waits: the emulator is consistent.
-    return session, dataclasses.replace(deps, sleep=lambda _seconds: None)
 
 
 def _rotation_needs(
@@ -145,19 +139,16 @@ def _manual_swap_refused(
     arn: str,
     kind: str,
     role: Any,
-    calls: Any,
     problems: list[str],
-    sm: Any,
+    lambdas: LambdaRunner,
     deployment: Deployment,
 ) -> Check:
     """A credential rotated by hand: the scheduled rotation must refuse with the manual steps
     and leave AWSCURRENT (and no AWSPENDING) as it was."""
+    sm = deployment.aws.admin("secretsmanager")
     before = stages(sm, arn)
-    session, deps = _rotation_dependencies(deployment, role, calls)
     try:
-        run_rotation_locally(
-            arn, session=session, endpoint_url=deployment.aws.endpoint, dependencies=deps
-        )
+        rotate(deployment.aws, lambdas, arn)
     except RotationFailed as err:
         refusal = str(err)
     else:
@@ -179,9 +170,10 @@ def _manual_swap_refused(
 
 
 def _rotate_one(
-    name: str, secret: Any, d: Deployed, fake: Any, sm: Any, deployment: Deployment
+    name: str, secret: Any, d: Deployed, fake: Any, lambdas: LambdaRunner, deployment: Deployment
 ) -> Check:
     arn = secret.id
+    sm = deployment.aws.admin("secretsmanager")
     role = d.named("rotation-role", IAM_ROLE)
     if role is None:
         return Check(name, False, f"no rotation role {d.name}-rotation-role deployed")
@@ -215,8 +207,11 @@ def _rotate_one(
     how = "from the program's bootstrap version"
     # A kind no API issues, or a credential the roadmap has a person rotate (its vendor
     # issues the next one only in its console): the scheduled rotation must refuse.
+    # Every request of the rotation role's sessions (the worker's), judged by the emulator.
+    judged = deployment.aws.recorder.judging(str(role.outputs["arn"]), calls)
     if kind in MANUAL_SWAP_KINDS or _tag(secret, "rotation") == "manual":
-        return _manual_swap_refused(name, arn, kind, role, calls, problems, sm, deployment)
+        with judged:
+            return _manual_swap_refused(name, arn, kind, role, problems, lambdas, deployment)
     if kind != "iam_access_key":
         enrol(deployment, arn, fake)
         how = (
@@ -229,29 +224,14 @@ def _rotate_one(
             else "from a first credential the fake issuer enrolled (put by hand in production)"
         )
     before = stages(sm, arn)["AWSCURRENT"]
-    session, deps = _rotation_dependencies(deployment, role, calls)
-    try:
-        result = run_rotation_locally(
-            arn, session=session, endpoint_url=deployment.aws.endpoint, dependencies=deps
-        )
-    except RotationFailed as err:
-        problems.insert(0, f"rotation as role {role.id} failed: {err}")
-        return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
-    after = stages(sm, arn)
-    if after["AWSCURRENT"] != result.version_id:
-        problems.append(f"AWSCURRENT is {after['AWSCURRENT']}, not the new {result.version_id}")
-    if after["AWSPREVIOUS"] != before:
-        problems.append(f"AWSPREVIOUS is {after['AWSPREVIOUS']}, not the old {before}")
-    if after["AWSPENDING"]:
-        problems.append(f"AWSPENDING still on {after['AWSPENDING']}")
-    new = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
-    accepted = iam_key_accepted(deployment, new) if kind == "iam_access_key" else fake.accepts(new)
-    if not accepted:
-        problems.append("the issuing system does not accept the new credential")
-    handover = ""
-    if kind == "iam_access_key" and not problems:
-        found, handover = pusher_handover(deployment, d, arn, session, deps)
-        problems += found
+    with judged:
+        try:
+            result = rotate(deployment.aws, lambdas, arn)
+        except RotationFailed as err:
+            problems.insert(0, f"rotation as role {role.id} failed: {err}")
+            return Check(name, False, f"{kind} {how}: " + "; ".join(problems))
+        found, handover = _after_rotation(deployment, d, arn, kind, before, result, fake, lambdas)
+    problems += found
     issuer = "the emulator's STS" if kind == "iam_access_key" else "the fake issuer"
     actions = sorted({action for action, _ in calls.evaluated})
     return Check.judged(
@@ -270,3 +250,34 @@ def _rotate_one(
 
 def _tag(resource: Any, key: str) -> str | None:
     return (resource.outputs.get("tags") or {}).get(key)
+
+
+def _after_rotation(
+    deployment: Deployment,
+    d: Deployed,
+    arn: str,
+    kind: str,
+    before: Any,
+    result: Any,
+    fake: Any,
+    lambdas: LambdaRunner,
+) -> tuple[list[str], str]:
+    """(problems, handover detail): the stages after the rotation, the new credential
+    accepted by its issuer, and a pusher's handover."""
+    sm = deployment.aws.admin("secretsmanager")
+    problems = []
+    after = stages(sm, arn)
+    if after["AWSCURRENT"] != result.version_id:
+        problems.append(f"AWSCURRENT is {after['AWSCURRENT']}, not the new {result.version_id}")
+    if after["AWSPREVIOUS"] != before:
+        problems.append(f"AWSPREVIOUS is {after['AWSPREVIOUS']}, not the old {before}")
+    if after["AWSPENDING"]:
+        problems.append(f"AWSPENDING still on {after['AWSPENDING']}")
+    new = json.loads(sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
+    accepted = iam_key_accepted(deployment, new) if kind == "iam_access_key" else fake.accepts(new)
+    if not accepted:
+        problems.append("the issuing system does not accept the new credential")
+    if kind != "iam_access_key" or problems:
+        return problems, ""
+    found, handover = pusher_handover(deployment, d, arn, lambdas)
+    return problems + found, handover
