@@ -42,7 +42,8 @@ def _rehearse(roadmap: Path, patch: pytest.MonkeyPatch) -> tuple[dict[str, Any],
     invoke: Callable[..., Any] = LambdaRunner.invoke
 
     def counted(runner: LambdaRunner, function: str, event: Any, **kwargs: Any) -> Any:
-        batches.append(len(event["Records"]))
+        if "Records" in event:  # a consumer's batch, not the rotation function's step
+            batches.append(len(event["Records"]))
         return invoke(runner, function, event, **kwargs)
 
     patch.setattr(LambdaRunner, "invoke", counted)
