@@ -29,6 +29,12 @@ access key signed a request (the role an STS session was issued for, or the IAM 
 ``backdate_access_key`` moves the emulator's view of a user's key back in time (its creation
 and last use), which is how the rehearsal lets a grace period pass without waiting for it.
 
+Services. To find which service a request is for, moto's server asks whether the host names
+one of its packages (``moto.backends.list_of_moto_modules``), which lists moto's directory
+and stats each of its ~150 entries on every request: about half the server's cost of a
+request, paid thousands of times a rehearsal. The packages of an installed moto do not
+change while it runs, so they are listed once.
+
 Usage::
 
     install()  # once, before the emulator serves S3
@@ -82,14 +88,15 @@ def judged_bucket_policy(policy: str) -> str:
 
 
 def install() -> None:
-    """Judge bucket policies as for TLS requests, keep one copy of equal function code
-    (idempotent)."""
+    """Judge bucket policies as for TLS requests, keep one copy of equal function code, list
+    moto's services once (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
     _judge_bucket_policies_as_tls()
     _share_function_code()
     _show_announced_pending_versions()
+    _list_services_once()
     _INSTALLED = True
 
 
@@ -182,3 +189,10 @@ def backdate_access_key(account_id: str, access_key_id: str, seconds: float) -> 
     used = key.last_used
     if isinstance(used, AccessKeyLastUsed):
         key.last_used = AccessKeyLastUsed(used.timestamp - delta, used.service, used.region)
+
+
+def _list_services_once() -> None:
+    from moto import backends
+
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
