@@ -132,9 +132,9 @@ def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str |
 def alarms(deployment: Deployment) -> list[Check]:
     """Per integration at phase >= 3: each required alarm exists, on its metric, to its topic."""
     checks = []
-    cloudwatch = deployment.aws.client("cloudwatch")
-    sns = deployment.aws.client("sns")
-    events = deployment.aws.client("events")
+    cloudwatch = deployment.aws.admin("cloudwatch")
+    sns = deployment.aws.admin("sns")
+    events = deployment.aws.admin("events")
     for integration in deployment.roadmap.active(deployment.settings.environment):
         phase = integration.phase(deployment.settings.environment)
         if phase < 3:

@@ -75,7 +75,7 @@ def _trail_problems(
     *,
     own: bool,
 ) -> list[str]:
-    cloudtrail, kms = aws.client("cloudtrail"), aws.client("kms")
+    cloudtrail, kms = aws.admin("cloudtrail"), aws.admin("kms")
     coverage = pack_module("trail_coverage")
     found = cloudtrail.describe_trails(trailNameList=[arn], includeShadowTrails=True)
     trail = next((t for t in found["trailList"] if t.get("TrailARN") == arn), None)
@@ -116,7 +116,7 @@ def _trail_problems(
 
 
 def _bucket_problems(aws: Emulator, bucket: str, coverage: Any) -> list[str]:
-    s3 = aws.client("s3")
+    s3 = aws.admin("s3")
 
     def read(call: str, **params: Any) -> Any:
         try:

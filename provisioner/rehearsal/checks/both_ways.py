@@ -62,7 +62,7 @@ def conflict_and_echo(
     if role is None:
         return Check(name, False, "no role deployed")
     creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
-    admin = deployment.aws.client("sqs")
+    admin = deployment.aws.admin("sqs")
 
     def deliver(prefix: str, body: dict[str, Any]) -> tuple[str, Any]:
         """Send `body` to a direction's queue, run its deployed consumer on it."""

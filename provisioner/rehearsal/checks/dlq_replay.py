@@ -26,7 +26,7 @@ __all__ = ["poison_and_replay"]
 def poison_and_replay(deployment: Deployment) -> list[Check]:
     """Per queued integration: a record that never succeeds lands in the DLQ; replay returns it."""
     checks = []
-    admin = deployment.aws.client("sqs")
+    admin = deployment.aws.admin("sqs")
     for d in deployment.inventory:
         queue, role = d.queue, d.role
         if queue is None or role is None:

@@ -116,13 +116,13 @@ def _encryption(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
     problems: list[str] = []
     group_arns = _log_groups_encrypted(aws, deployed, key_arn, problems)
     functions = deployed.of_type(LAMBDA_FUNCTION)
-    lam = aws.client("lambda")
+    lam = aws.admin("lambda")
     for function in functions:
         stored_key = lam.get_function_configuration(FunctionName=function.id).get("KMSKeyArn")
         if stored_key != key_arn:
             problems.append(f"function {function.id}'s environment is encrypted with {stored_key}")
     topics = deployed.of_type(SNS_TOPIC)
-    sns = aws.client("sns")
+    sns = aws.admin("sns")
     for topic in topics:
         attributes = sns.get_topic_attributes(TopicArn=topic.id)["Attributes"]
         if attributes.get("KmsMasterKeyId") != key_arn:
@@ -144,7 +144,7 @@ def _log_groups_encrypted(
     aws: Emulator, deployed: Deployed, key_arn: str, problems: list[str]
 ) -> set[str]:
     """The integration's log group ARNs, each checked to be encrypted with its key."""
-    logs = aws.client("logs")
+    logs = aws.admin("logs")
     group_arns: set[str] = set()
     for group in deployed.of_type(CLOUDWATCH_LOG_GROUP):
         found = logs.describe_log_groups(logGroupNamePrefix=group.id)["logGroups"]
@@ -160,7 +160,7 @@ def _key_grant_problems(
 ) -> list[str]:
     """The key policy as stored: CloudWatch Logs for exactly those log groups, the
     publishers only with a topic, and no other service."""
-    policy = aws.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
+    policy = aws.admin("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
     granted: dict[str, set[str]] = {}
     for statement in _statements(policy):
         for service in _services(statement):
@@ -184,7 +184,7 @@ def _key_grant_problems(
 
 
 def _secret_fences(aws: Emulator, deployed: Deployed, key_arn: str) -> Check:
-    sm, lam, kms = (aws.client(s) for s in ("secretsmanager", "lambda", "kms"))
+    sm, lam, kms = (aws.admin(s) for s in ("secretsmanager", "lambda", "kms"))
     fence = pack_module("fence")
     account = aws.account_id
     own_roles = [str(r.outputs["arn"]) for r in deployed.roles]

@@ -164,7 +164,7 @@ def enrol(deployment: Deployment, secret_arn: str, fake: Any) -> str:
     access key needs no issuer: the emulator's IAM made it."""
     if not secret_arn:
         return "none"
-    sm = deployment.aws.client("secretsmanager")
+    sm = deployment.aws.admin("secretsmanager")
     doc = json.loads(sm.get_secret_value(SecretId=secret_arn)["SecretString"])
     if doc["kind"] != "iam_access_key":
         sm.put_secret_value(

@@ -145,7 +145,7 @@ def _staged(
 ) -> list[str]:
     """Each record is a row of an NDJSON file under `{object}/` in the stage bucket, and every
     file there is encrypted with a KMS key (the bucket's default, the integration's)."""
-    s3 = deployment.aws.client("s3")
+    s3 = deployment.aws.admin("s3")
     problems = []
     for slug, (_, record) in expected.items():
         id_field = mapping[slug]["external_id"]

@@ -118,7 +118,7 @@ def _one_record(
     record_id, _, expected, external_id = records[0]
     credential = enrol(deployment, function_env.get(var.TARGET_CREDENTIAL_SECRET_ARN, ""), fake)
 
-    admin = deployment.aws.client("sqs")
+    admin = deployment.aws.admin("sqs")
     for n, record in enumerate(records):
         tag = f"{marker}-{n}"
         body = envelope(source, source_object, record.fields, record.record_id, tag)

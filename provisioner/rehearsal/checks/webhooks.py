@@ -142,14 +142,14 @@ def signed_ingress(
     )
     if ingress is None or url is None or queue is None or role is None:
         return Check(name, False, "no ingress function, function URL, queue or role deployed")
-    lam = deployment.aws.client("lambda")
+    lam = deployment.aws.admin("lambda")
     url_config = lam.get_function_url_config(FunctionName=ingress.outputs["name"])
     if url_config.get("AuthType") != "NONE":
         return Check(name, False, f"the function URL's auth type is {url_config.get('AuthType')}")
     function_env = deployed_environment(deployment, ingress)
     # The shop's signing secret, put as an administrator does after the vendor shows it.
     secret = "whsec_" + uuid.uuid4().hex
-    sm = deployment.aws.client("secretsmanager")
+    sm = deployment.aws.admin("secretsmanager")
     sm.put_secret_value(
         SecretId=function_env[var.SIGNING_SECRET_ARN],
         SecretString=json.dumps(
@@ -173,7 +173,7 @@ def signed_ingress(
         if "." not in source
     }
     problems, answered = [], []
-    admin = deployment.aws.client("sqs")
+    admin = deployment.aws.admin("sqs")
     outputs = []
     for case in _cases(scheme, secret, f"https://{host}/", record):
         # The deployed handler as the URL invokes it, which answers 502 when it fails.
