@@ -81,3 +81,9 @@ def main(spec: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+    # Lambda ends an execution environment by stopping it, not by unwinding the runtime's
+    # interpreter; tearing down every module a handler imported takes a worker ~0.2 s of CPU
+    # that nothing reads. What the handler logged is flushed first.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -85,7 +85,7 @@ class FunctionError(Exception):
 
 def deployed_environment(deployment: Deployment, function: Any) -> dict[str, str]:
     """The environment variables a deployed function got from the program."""
-    configuration = deployment.aws.client("lambda").get_function_configuration(
+    configuration = deployment.aws.admin("lambda").get_function_configuration(
         FunctionName=function.outputs["name"]
     )
     return dict(configuration.get("Environment", {}).get("Variables", {}))
@@ -119,7 +119,7 @@ class LambdaRunner:
         return worker.invoke(event)
 
     def _start(self, function: str, overrides: dict[str, str]) -> _Worker:
-        config = self._aws.client("lambda").get_function_configuration(FunctionName=function)
+        config = self._aws.admin("lambda").get_function_configuration(FunctionName=function)
         credentials = assume(self._aws, config["Role"], f"lambda-{function}"[:64])
         root = self._task_root(_bundle(config["Handler"], self._bundles))
         environment = {
@@ -165,6 +165,9 @@ class LambdaRunner:
 
     def stop(self) -> None:
         workers, self._workers = list(self._workers.values()), {}
+        # Every worker is told to leave before any is waited for, so they exit side by side.
+        for worker in workers:
+            worker.leave()
         for worker in workers:
             worker.stop()
         scratch, self._scratch = self._scratch, None
@@ -272,9 +275,13 @@ class _Worker:
         self._read_to += len(logged)
         return logged.decode(errors="replace")
 
-    def stop(self) -> None:
+    def leave(self) -> None:
+        """Close the worker's requests: it finishes its invocation, if any, and exits."""
         with contextlib.suppress(BrokenPipeError):  # already gone
             self._requests.close()
+
+    def stop(self) -> None:
+        self.leave()
         try:
             self.process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
