@@ -195,4 +195,4 @@ def _list_services_once() -> None:
     from moto import backends
 
     services = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: services  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: services
