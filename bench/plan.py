@@ -1,12 +1,18 @@
-"""Plan benchmark: building the program under mocks, ours against a bare program.
+"""Plan benchmark: building the program under mocks, ours against two baseline programs.
 
 For each size, a generated roadmap (bench/roadmaps.py, every integration at phase 5) is
 planned for the dev stack with `provisioner.program.run_program` (the real `__main__.py`
-under the SDK's mock runtime, as `provisioner plan` runs it). The baseline is
-bench/bare_program.py under the same runner: the same count and types of resources (taken
-from the real run's records, same names, parents and inputs) registered with the SDK's
-own classes, without the roadmap, settings or components. Runs alternate ours/bare and
-the medians are reported.
+under the SDK's mock runtime, as `provisioner plan` runs it). The baselines run under the
+same runner and register the very resources the real run recorded (same types, names,
+parents and inputs; `same_resources` refuses a baseline that does not), without the
+roadmap, settings or components:
+
+* ``bare`` (bench/bare_program.py): through the SDK's untyped `pulumi.CustomResource`;
+  ours against it is `component_overhead_ratio`;
+* ``typed`` (bench/typed_program.py): through the pulumi-aws class each type token names,
+  as a team's own typed program would; ours against it is `component_overhead_ratio_typed`.
+
+Runs alternate ours/bare/typed and the medians are reported.
 
 Two variants are measured:
 
@@ -32,6 +38,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import tempfile
@@ -46,11 +53,18 @@ from contract.aws_types import INTEGRATION
 from provisioner.program import run_program
 from provisioner.records import ProgramRun
 
-__all__ = ["BARE_PROGRAM", "bare_spec", "bench_plan", "run_bare", "sdk_variant"]
+__all__ = ["BASELINES", "bare_spec", "bench_plan", "run_baseline", "same_resources", "sdk_variant"]
 
-BARE_PROGRAM = REPO_ROOT / "bench" / "bare_program.py"
+# The untyped baseline (the SDK's own CustomResource) and the typed one (pulumi-aws's classes).
+BASELINES = {
+    "bare": REPO_ROOT / "bench" / "bare_program.py",
+    "typed": REPO_ROOT / "bench" / "typed_program.py",
+}
+RATIO_KEYS = {"bare": "component_overhead_ratio", "typed": "component_overhead_ratio_typed"}
+# The SDK's own drain is compared with the bare program alone: it is there to show what
+# `pulumi up` pays, and a third program would push its larger sizes out of the budget.
+VARIANT_BASELINES = {"product": ("bare", "typed"), "sdk_own_drain": ("bare",)}
 STACK = "dev"
-VARIANTS = ("product", "sdk_own_drain")
 LARGE = 20  # sizes above this are measured once
 ISSUE_SIZES = [10, 200]  # linearity is judged between these
 
@@ -76,11 +90,11 @@ def sdk_variant(name: str) -> Iterator[None]:
         sdk_seams.linear_wait_for_rpcs = linear
 
 
-# ----------------------------------------------------------------------------- baseline
+# ----------------------------------------------------------------------------- baselines
 
 
 def bare_spec(run: ProgramRun) -> list[dict[str, Any]]:
-    """What bench/bare_program.py registers: each recorded resource, in order."""
+    """What the baseline programs register: each recorded resource, in order."""
     return [
         {
             "type": r.type,
@@ -94,12 +108,43 @@ def bare_spec(run: ProgramRun) -> list[dict[str, Any]]:
     ]
 
 
-def run_bare(spec_path: Path) -> ProgramRun:
-    """The bare program under the same mock runner and stack settings as ours."""
-    return run_program(STACK, program=BARE_PROGRAM, config={"bench:resources": str(spec_path)})
+def run_baseline(name: str, spec_path: Path) -> ProgramRun:
+    """Baseline `name` (of BASELINES) under the same mock runner and stack settings as ours."""
+    return run_program(STACK, program=BASELINES[name], config={"bench:resources": str(spec_path)})
+
+
+def same_resources(ours: ProgramRun, baseline: ProgramRun, name: str) -> None:
+    """Refuse a baseline that registered other resources than ours: every resource, by
+    URN, with the same type, parent and inputs (so also the same count of each type)."""
+    theirs = {r.urn: (r.type, r.parent, r.inputs) for r in baseline.resources}
+    differing = [
+        r.urn for r in ours.resources if theirs.pop(r.urn, None) != (r.type, r.parent, r.inputs)
+    ]
+    if differing or theirs:
+        raise RuntimeError(
+            f"the {name} baseline registered other resources than ours: "
+            f"{len(differing)} differ or are missing (first: {differing[:3]}), "
+            f"{len(theirs)} extra (first: {sorted(theirs)[:3]})"
+        )
 
 
 # ----------------------------------------------------------------------------- measurement
+
+
+def _row(size: int, timings: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    """Medians of each program's (wall, CPU) seconds and ours against each baseline."""
+    wall = {who: median([w for w, _ in runs]) for who, runs in timings.items()}
+    cpu = {who: median([c for _, c in runs]) for who, runs in timings.items()}
+    row: dict[str, Any] = {}
+    for who in timings:
+        row[f"{who}_seconds"] = round(wall[who], 3)
+        row[f"{who}_seconds_per_integration"] = round(wall[who] / size, 4)
+        # CPU time: other work on the machine moves it far less than wall time.
+        row[f"{who}_cpu_seconds"] = round(cpu[who], 3)
+    for who in [who for who in timings if who != "ours"]:
+        row[RATIO_KEYS[who]] = ratio(wall["ours"], wall[who])
+        row[f"{RATIO_KEYS[who]}_cpu"] = ratio(cpu["ours"], cpu[who])
+    return row
 
 
 def _measure_size(
@@ -107,45 +152,34 @@ def _measure_size(
 ) -> tuple[dict[str, Any], float]:
     roadmap = write_roadmap(size, workdir)
     spec_path = workdir / f"bare-{size}.json"
-    # (wall, CPU) seconds of each run of ours and of the bare program
-    ours: list[tuple[float, float]] = []
-    bare: list[tuple[float, float]] = []
+    # (wall, CPU) seconds of each run of ours and of each baseline
+    timings: dict[str, list[tuple[float, float]]] = {"ours": []}
+    timings.update((name, []) for name in VARIANT_BASELINES[variant])
     counts: dict[str, int] = {}
     if size > LARGE:  # one pass is already long (and steady) at this size
         repeats = 1
     with sdk_variant(variant):
         for attempt in range(repeats):
             wall, cpu, run = timed_cpu(lambda: run_program(STACK, roadmap=roadmap))
-            ours.append((wall, cpu))
+            timings["ours"].append((wall, cpu))
             if attempt == 0:
                 spec_path.write_text(json.dumps(bare_spec(run)), encoding="utf-8")
                 counts["resources"] = len(run.resources)
                 counts["integrations"] = len(run.by_type(INTEGRATION))
-            wall, cpu, bare_run = timed_cpu(lambda: run_bare(spec_path))
-            bare.append((wall, cpu))
-            counts["bare_resources"] = len(bare_run.resources)
+            for name in VARIANT_BASELINES[variant]:
+                wall, cpu, baseline = timed_cpu(functools.partial(run_baseline, name, spec_path))
+                timings[name].append((wall, cpu))
+                counts[f"{name}_resources"] = len(baseline.resources)
+                if attempt == 0:
+                    same_resources(run, baseline, name)
             log(
-                f"plan {variant} n={size}: ours {ours[-1][0]:.2f}s (CPU {ours[-1][1]:.2f}s), "
-                f"bare {bare[-1][0]:.2f}s (CPU {bare[-1][1]:.2f}s)"
+                f"plan {variant} n={size}: "
+                + ", ".join(
+                    f"{w} {t[-1][0]:.2f}s (CPU {t[-1][1]:.2f}s)" for w, t in timings.items()
+                )
             )
-    if counts["bare_resources"] != counts["resources"]:
-        raise RuntimeError(f"bare program registered {counts} resources; they must match")
-    ours_s, bare_s = median([w for w, _ in ours]), median([w for w, _ in bare])
-    ours_cpu, bare_cpu = median([c for _, c in ours]), median([c for _, c in bare])
-    row = {
-        **counts,
-        "repeats": repeats,
-        "ours_seconds": round(ours_s, 3),
-        "bare_seconds": round(bare_s, 3),
-        "ours_seconds_per_integration": round(ours_s / size, 4),
-        "bare_seconds_per_integration": round(bare_s / size, 4),
-        "component_overhead_ratio": ratio(ours_s, bare_s),
-        # The same from CPU time, which other work on the machine moves far less.
-        "ours_cpu_seconds": round(ours_cpu, 3),
-        "bare_cpu_seconds": round(bare_cpu, 3),
-        "component_overhead_ratio_cpu": ratio(ours_cpu, bare_cpu),
-    }
-    return row, sum(w for w, _ in ours) + sum(w for w, _ in bare)
+    row = {**counts, "repeats": repeats, **_row(size, timings)}
+    return row, sum(w for runs in timings.values() for w, _ in runs)
 
 
 def _project(seen: Sequence[tuple[int, float]], size: int, variant: str) -> float:
@@ -235,6 +269,15 @@ def bench_plan(
         },
         "component_overhead_ratio_cpu_by_size": {
             k: v["component_overhead_ratio_cpu"] for k, v in rows.items()
+        },
+        "component_overhead_ratio_typed": (
+            largest["component_overhead_ratio_typed"] if largest else None
+        ),
+        "component_overhead_ratio_typed_by_size": {
+            k: v["component_overhead_ratio_typed"] for k, v in rows.items()
+        },
+        "component_overhead_ratio_typed_cpu_by_size": {
+            k: v["component_overhead_ratio_typed_cpu"] for k, v in rows.items()
         },
         "linearity": product["linearity"],
         "linear_within_1_5x": _within(product["by_size"], ISSUE_SIZES),

@@ -22,9 +22,12 @@ from typing import Any, TypeVar
 __all__ = [
     "clear_powertools_providers",
     "ensure_event_loop",
+    "input_fields",
     "mock_settings",
     "quicken_mock_runtime",
     "sync_await",
+    "typed_resource_class",
+    "unwrap_input",
 ]
 
 T = TypeVar("T")
@@ -127,6 +130,53 @@ def quicken_mock_runtime() -> Callable[[], None]:
         sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace = saved
 
     return undo
+
+
+def typed_resource_class(token: str) -> type[Any]:
+    """The provider SDK's class for a resource type token (`aws:sqs/queue:Queue`).
+
+    Read from the registry a provider package fills on import (pulumi-aws's
+    `_utilities.register`: per `pkg:module`, the Python module and each token's class name),
+    the same look-up the SDK makes to rebuild a resource from a reference. Raises
+    LookupError for a token no imported package registered (import the provider first).
+    """
+    import importlib
+
+    from pulumi.runtime import rpc
+
+    pkg, mod, _ = token.split(":", 2)
+    module = rpc.get_resource_module(pkg, mod, "")
+    info = getattr(module, "mod_info", None) or {}
+    if token not in info.get("classes", {}):
+        raise LookupError(
+            f"no provider class registered for the type {token!r}; import its package first"
+        )
+    cls: type[Any] = getattr(importlib.import_module(info["fqn"]), info["classes"][token])
+    return cls
+
+
+def input_fields(args_type: type[Any]) -> dict[str, tuple[str, Any]] | None:
+    """An input type's fields by wire (camelCase) name: (Python name, annotated type);
+    None when `args_type` is not an input type (`pulumi.input_type`)."""
+    from pulumi import _types
+
+    if not isinstance(args_type, type) or not _types.is_input_type(args_type):
+        return None
+    types = _types.input_type_types(args_type)
+    return {
+        wire: (python, types[wire])
+        for python, wire in _types.input_type_py_to_pulumi_names(args_type).items()
+    }
+
+
+def unwrap_input(annotation: Any) -> Any:
+    """T from `Input[T]`, `Optional[T]`, `InputType[T]` and their nestings, as the SDK
+    unwraps an annotation before serialising a value through it."""
+    from pulumi import _types
+
+    while (unwrapped := _types.unwrap_type(annotation)) is not annotation:
+        annotation = unwrapped
+    return annotation
 
 
 def clear_powertools_providers() -> None:

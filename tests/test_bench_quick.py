@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,10 +62,59 @@ def test_plan_bench_reports_both_sdk_drains_against_a_bare_program_of_equal_size
             assert row["bare_resources"] == row["resources"] > 0
             assert row["component_overhead_ratio"] > 0
             assert row["component_overhead_ratio_cpu"] > 0
+    for row in result["product"]["by_size"].values():
+        assert row["typed_resources"] == row["resources"]
+        assert row["component_overhead_ratio_typed"] > 0
+        assert row["component_overhead_ratio_typed_cpu"] > 0
+    assert set(result["component_overhead_ratio_typed_by_size"]) == {"1", "2"}
     assert result["linearity"]["sizes"] == [1, 2]
     assert result["linear_within_1_5x"] is None  # only judged between 10 and 200
     assert set(result["seconds_per_integration"]) == {"1", "2"}
     assert result["largest_planned"] == 2
+
+
+def test_the_typed_baseline_passes_nested_inputs_as_the_classes_input_types() -> None:
+    import pulumi_aws as aws
+
+    from bench.baseline import typed_arguments
+    from provisioner.sdk_seams import input_fields
+
+    fields = input_fields(aws.lambda_.FunctionArgs)
+    assert fields is not None
+    arguments = typed_arguments(
+        {
+            "memorySize": 256,
+            "environment": {"variables": {"QUEUE_URL": "https://sqs/q"}},
+            "code": {"archive": {"path": "/bundles/functions.zip"}},
+        },
+        fields,
+    )
+
+    assert arguments["memory_size"] == 256
+    # Map keys are data, not property names: they stay as written.
+    assert arguments["environment"].variables == {"QUEUE_URL": "https://sqs/q"}
+    assert arguments["code"].path == "/bundles/functions.zip"
+    with pytest.raises(KeyError, match="notAnInput"):
+        typed_arguments({"notAnInput": 1}, fields)
+
+
+def test_a_baseline_that_registers_other_inputs_is_refused() -> None:
+    from types import SimpleNamespace
+
+    from bench.plan import same_resources
+
+    def run(*inputs: dict[str, int]) -> Any:
+        resources = [
+            SimpleNamespace(urn=f"urn:q{i}", type="aws:sqs/queue:Queue", parent=None, inputs=x)
+            for i, x in enumerate(inputs)
+        ]
+        return SimpleNamespace(resources=resources)
+
+    same_resources(run({"delaySeconds": 0}), run({"delaySeconds": 0}), "typed")
+    with pytest.raises(RuntimeError, match="1 differ or are missing"):
+        same_resources(run({"delaySeconds": 0}), run({"delaySeconds": 5}), "typed")
+    with pytest.raises(RuntimeError, match="1 extra"):
+        same_resources(run({}), run({}, {}), "typed")
 
 
 def test_a_rehearsal_child_reports_its_own_exit_code_and_peak_memory() -> None:
