@@ -225,29 +225,35 @@ def test_recorded_urns_and_parents_match_the_contract() -> None:
 
 
 def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_only() -> None:
-    """Full collections over the SDK's growing heap, its output drain and its stack walks
-    made runs superlinear or slow (bench/README.md); `pulumi up` keeps the SDK's own."""
+    """Full collections over the SDK's growing heap, its output drain, its stack walks and
+    its garbage per unknowns check made runs superlinear or slow (bench/README.md);
+    `pulumi up` keeps the SDK's own."""
     import pulumi.runtime.resource as sdk_resource
+    import pulumi.runtime.rpc as sdk_rpc
     import pulumi.runtime.stack as sdk_stack
 
-    from provisioner.sdk_seams import linear_wait_for_rpcs
+    from provisioner.sdk_seams import flat_contains_unknowns, linear_wait_for_rpcs
 
-    sdk_parts = (sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace)
+    def sdk_parts() -> tuple[Any, Any, Any]:
+        return sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace, sdk_rpc.contains_unknowns
+
+    own = sdk_parts()
     seen: list[bool] = []
-    during: list[tuple[Any, Any]] = []
+    during: list[tuple[Any, Any, Any]] = []
 
     class Watching(AwsShapedBackend):
         def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
             seen.append(gc.isenabled())
-            during.append((sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace))
+            during.append(sdk_parts())
             return super().create(request)
 
     assert gc.isenabled()
     run = run_program("dev", backend=Watching)
     assert gc.isenabled() and seen and not any(seen)
-    assert {drain for drain, _ in during} == {linear_wait_for_rpcs}
-    assert sdk_parts[1] not in {walk for _, walk in during}
-    assert (sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace) == sdk_parts
+    assert {parts[0] for parts in during} == {linear_wait_for_rpcs}
+    assert own[1] not in {parts[1] for parts in during}
+    assert {parts[2] for parts in during} == {flat_contains_unknowns}
+    assert sdk_parts() == own
     assert len(run.resources) == len(stack_run("dev").resources)
     gc.disable()
     try:
@@ -255,6 +261,32 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
         assert not gc.isenabled()  # a caller's choice to keep it off is left alone
     finally:
         gc.enable()
+
+
+def test_the_runners_unknowns_check_answers_as_the_sdks_own() -> None:
+    import pulumi.runtime.rpc as sdk_rpc
+    from pulumi.output import UNKNOWN
+
+    from provisioner.sdk_seams import flat_contains_unknowns
+
+    cyclic: dict[str, Any] = {"name": "quote-to-order-dlq"}
+    cyclic["self"] = [cyclic]
+    values = [
+        UNKNOWN,
+        "arn:aws:sqs:eu-west-1:123456789012:dev-quote-to-order-dlq",
+        7,
+        None,
+        {"tags": {"owner": "revenue-operations"}, "fifo": False},
+        {"environment": {"variables": {"QUEUE_URL": UNKNOWN}}},
+        [["a", ["b", UNKNOWN]]],
+        {UNKNOWN: "a key is not a value"},
+        ("a tuple is not traversed", UNKNOWN),
+        cyclic,
+    ]
+    answers = [flat_contains_unknowns(value) for value in values]
+
+    assert answers == [sdk_rpc.contains_unknowns(value) for value in values]
+    assert answers.count(True) == 3
 
 
 def test_an_output_that_fails_after_the_program_body_fails_the_run(tmp_path: Path) -> None:
