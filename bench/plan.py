@@ -297,6 +297,9 @@ def bench_plan(
             "O(P^2) calls per run; the mock runner drains linearly "
             "(provisioner.sdk_seams.linear_wait_for_rpcs), sdk_own_drain measures the SDK's. "
             "3) pulumi.runtime.resource._get_stack_trace: a typed resource's registration "
-            "turned every frame of the call stack into a file URI; the mock runner skips it."
+            "turned every frame of the call stack into a file URI; the mock runner skips it. "
+            "4) pulumi.runtime.rpc.contains_unknowns, asked of every Output: a self-referential "
+            "closure per call left ~6 objects for the collector (0.6M of 1.0M at 50 "
+            "integrations); the mock runner uses provisioner.sdk_seams.flat_contains_unknowns."
         ),
     }
