@@ -200,3 +200,22 @@ def test_an_announced_pending_version_is_shown_only_while_the_rotation_runs(
     assert shown["announced-token"] == ["AWSPENDING"]
     assert "AWSPENDING" not in shown[current]
     assert "announced-token" not in stages(aws, arn)
+
+
+def test_a_request_the_recorder_cannot_judge_is_refused_not_let_through(
+    aws: Emulator, deployed: dict[str, str]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from provisioner.rehearsal.access import assume
+
+    class Broken:
+        def judge(self, prefix: str, operation: str, params: Any) -> str | None:
+            raise LookupError(f"no ARN for {params}")
+
+    sm = aws.client("secretsmanager", assume(aws, deployed["role"]))
+    with aws.recorder.judging(deployed["role"], Broken()), pytest.raises(ClientError) as refused:
+        sm.describe_secret(SecretId=deployed["secret"])
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "could not judge secretsmanager:DescribeSecret: LookupError" in str(refused.value)
+    assert sm.describe_secret(SecretId=deployed["secret"])["ARN"] == deployed["secret"]

@@ -23,6 +23,10 @@ Faults are injected per operation (the handler names below, e.g. ``target_write`
 
 The HTTP contracts are those of ``secrets/credential_rotation/clients.py`` and
 ``slot_clients.py``. IAM access keys need no fake: STS and IAM are the emulator itself.
+Two things of the rotation bundle run in this process, neither of them the rotation function
+(which runs in its worker, ``checks.rotation``): ``enrol`` makes the administrator's first
+key pair with the bundle's ``keys`` module, and ``accepts`` probes a credential with the
+bundle's issuer clients, as a caller of the fake.
 
 Usage::
 

@@ -7,11 +7,12 @@ reads who signed it (the SigV4 credential's access key, resolved to the role an 
 was issued for or to the IAM user, ``moto_seams.key_owner``), the action (``X-Amz-Target``
 of the JSON protocols, ``Action`` of the query ones) and its parameters. A request of a
 role being judged (``judging``) is evaluated on the resource it names with that role's
-``access.EvaluatedCalls``, which records it; a denied one is answered with the error AWS
-sends (``AccessDeniedException``, or ``AccessDenied`` for the query protocols), naming the
-action and resource, and moto never serves it. Whatever sends the request (a Lambda
-worker process, a CLI) gets the refusal as it would from AWS. Observers (``watching``) see
-each request before it is served, e.g. to probe a key while a function proves another one.
+``access.EvaluatedCalls``, which records it; a denied one (or one that cannot be judged)
+is answered with the error AWS sends (``AccessDeniedException``, or ``AccessDenied`` for
+the query protocols), naming the action and resource, and moto never serves it. Whatever
+sends the request (a Lambda worker process, a CLI) gets the refusal as it would from AWS.
+Observers (``watching``) see each request before it is served, e.g. to probe a key while a
+function proves another one.
 
 Requests of nobody judged or watched pass straight through, their bodies unread.
 
@@ -131,7 +132,12 @@ class Recorder:
         )
         for observer in observers:
             observer(request)
-        why = judge.judge(service, operation, params) if judge is not None else None
+        if judge is None:
+            return None
+        try:
+            why = judge.judge(service, operation, params)
+        except Exception as err:  # refused, not let through unjudged
+            why = f"the emulator could not judge {service}:{operation}: {type(err).__name__}: {err}"
         return None if why is None else _denied(why, json_protocol)
 
 

@@ -50,7 +50,7 @@ def _rotation(c: Ctx, name: str, i: Inputs) -> Created:
     sm = c("secretsmanager")
     # Configure without rotating: moto cannot run the rotation function, and a rotation that
     # moto "completes" without it would leave an empty AWSCURRENT version. The rotation
-    # check drives the real handler instead (provisioner.rotate.run_rotation_locally).
+    # check sends the steps to the deployed function instead (rehearsal/secrets_rotation.py).
     sm.rotate_secret(
         SecretId=i["secretId"],
         RotationLambdaARN=i["rotationLambdaArn"],
