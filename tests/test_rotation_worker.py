@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from test_lambda_runner import OWN_VARIABLES, deploy
 
 from provisioner.rehearsal.access import EvaluatedCalls, role_policies
@@ -219,3 +220,10 @@ def test_a_request_the_recorder_cannot_judge_is_refused_not_let_through(
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "could not judge secretsmanager:DescribeSecret: LookupError" in str(refused.value)
     assert sm.describe_secret(SecretId=deployed["secret"])["ARN"] == deployed["secret"]
+    # A request the role presigned (the credential in the query string) is judged too.
+    url = aws.client("sts", assume(aws, deployed["role"])).generate_presigned_url(
+        "get_caller_identity"
+    )
+    with aws.recorder.judging(deployed["role"], Broken()):
+        presigned = requests.get(url, timeout=30)
+    assert presigned.status_code == 403 and "sts:GetCallerIdentity" in presigned.text

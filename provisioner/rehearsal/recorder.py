@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
 from provisioner.rehearsal.moto_seams import key_owner
@@ -42,7 +42,8 @@ from provisioner.rehearsal.moto_seams import key_owner
 __all__ = ["Judge", "Recorder", "Request"]
 
 # "AWS4-HMAC-SHA256 Credential=AKID/20261130/eu-west-1/secretsmanager/aws4_request, ..."
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
+# or, presigned, "X-Amz-Credential=AKID/20261130/eu-west-1/sts/aws4_request&..."
+_CREDENTIAL = re.compile(r"Credential=([^/,&\s]+)/[^/]+/[^/]+/([^/]+)/aws4_request")
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
@@ -109,7 +110,9 @@ class Recorder:
         return serve
 
     def _refusal(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        # Signed in the Authorization header, or presigned in the query string.
+        signed = environ.get("HTTP_AUTHORIZATION") or unquote(environ.get("QUERY_STRING", ""))
+        found = _CREDENTIAL.search(signed)
         if found is None:
             return None
         access_key_id, service = found.groups()
@@ -150,7 +153,8 @@ def _operation(environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if target:  # JSON protocol: "secretsmanager.GetSecretValue", the parameters as JSON
         params = json.loads(body or b"{}")
         return str(target).rsplit(".", 1)[-1], params if isinstance(params, dict) else {}
-    form = {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
+    query = environ.get("QUERY_STRING", "")  # a presigned request's parameters
+    form = {k: v[0] for k, v in parse_qs(f"{query}&{body.decode(errors='replace')}").items()}
     return form.pop("Action", ""), form
 
 
