@@ -41,6 +41,7 @@ __all__ = [
     "build_bundle",
     "built_bundle",
     "bundle_sources_hash",
+    "bundled_libraries",
     "packaged_sources",
     "source_files",
 ]
@@ -222,6 +223,22 @@ def built_bundle(source_dir: Path, *, build_dir: Path | None = None) -> Path:
             f"{zip_path.parent}; run `provisioner build` (`make setup` does) and retry"
         )
     return zip_path
+
+
+def bundled_libraries(source_dir: Path, *, build_dir: Path | None = None) -> tuple[str, ...]:
+    """The top-level entries (packages, modules, ``*.dist-info``) of the third-party
+    libraries the built zip of ``source_dir`` carries, sorted: its ``requirements.txt``
+    installed, nothing of its own sources or the shared packages. A bundle without a
+    ``requirements.txt`` carries none and needs no zip; one with it must be built
+    (BundleNotBuilt otherwise).
+    """
+    source_dir = Path(source_dir).resolve()
+    if _requirements(source_dir) is None:
+        return ()
+    own = {name.split("/", 1)[0] for name in _bundle_sources(source_dir, SHARED_PACKAGES)}
+    with zipfile.ZipFile(built_bundle(source_dir, build_dir=build_dir)) as archive:
+        top = {name.split("/", 1)[0] for name in archive.namelist()}
+    return tuple(sorted(top - own))
 
 
 def build_all(project_dir: Path = PROJECT_ROOT, *, build_dir: Path | None = None) -> list[Path]:
