@@ -19,7 +19,7 @@ from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.lambda_runner import FunctionError, LambdaRunner
 
 PROBE = """
-import os, time
+import os, sys, time
 import boto3
 import contract
 
@@ -41,6 +41,7 @@ def handler(event, context):
         "inits": len(INITS),
         "caller": who,
         "contract": contract.__path__[0],
+        "path": sys.path,
         "remaining_ms": context.get_remaining_time_in_millis(),
         "request_id": context.aws_request_id,
     }
@@ -69,6 +70,10 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bundle")
     (folder / "probe.py").write_text(PROBE)
     (folder / "broken.py").write_text("import no_such_module_anywhere\n")
+    # requests is installed here, but this bundle has no requirements.txt: its zip lacks it.
+    (folder / "unbundled.py").write_text(
+        "import requests\n\n\ndef handler(event, context):\n    return 1\n"
+    )
     return folder
 
 
@@ -109,8 +114,11 @@ def test_a_handler_sees_only_its_own_variables_the_emulator_and_its_role(
     assert {k: environ[k] for k in OWN_VARIABLES} == OWN_VARIABLES
     assert environ["AWS_ENDPOINT_URL"] == aws.endpoint
     assert environ["AWS_REGION"] == "eu-west-1"
-    # The task root is laid out as the zip is: the bundle's own modules and contract/.
-    assert environ["PYTHONPATH"] == environ["LAMBDA_TASK_ROOT"] == str(root)
+    # The task root is laid out as the zip is: the bundle's own modules and contract/; the
+    # runtime's libraries come after it, and nothing of this interpreter's site-packages.
+    assert environ["LAMBDA_TASK_ROOT"] == str(root)
+    assert seen["path"][:2] == [str(root), environ["PYTHONPATH"]]
+    assert not [p for p in seen["path"] if "site-packages" in p]
     assert linked == bundle / "probe.py"
     assert Path(seen["contract"]) == root / "contract"
     # The execution role's session, from the emulator's STS, not the deployer's key.
@@ -187,6 +195,15 @@ def test_a_handler_that_cannot_be_imported_fails_each_invocation_at_init(
         "Runtime.ImportModuleError",
         "No module named 'no_such_module_anywhere'",
     )
+
+
+def test_a_library_the_bundle_does_not_carry_fails_at_init_though_installed_here(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-unbundled", handler="unbundled.handler")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        outcome = lambdas.invoke("dev-probe-unbundled", {})
+    assert outcome.error == ("Runtime.ImportModuleError", "No module named 'requests'")
 
 
 def test_a_handler_outside_every_bundle_is_refused_naming_it(aws: Emulator, bundle: Path) -> None:

@@ -9,9 +9,7 @@ would (``secrets_rotation.rotate``). The role's policy is written per test.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from test_lambda_runner import OWN_VARIABLES, deploy
 
 from provisioner.rehearsal.access import EvaluatedCalls, role_policies
 from provisioner.rehearsal.emulator import ADMIN_CREDENTIALS, Emulator
-from provisioner.rehearsal.lambda_runner import LambdaRunner
+from provisioner.rehearsal.lambda_runner import LambdaRunner, _Zygote
 from provisioner.rehearsal.moto_seams import backdate_access_key
 from provisioner.rehearsal.secrets_rotation import rotate
 from provisioner.rotate import RotationFailed
@@ -110,21 +108,21 @@ def stages(aws: Emulator, arn: str) -> dict[str, list[str]]:
     return found
 
 
-def workers_environments() -> list[dict[str, str]]:
-    """The environment of each process this one started that runs a Lambda handler."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent != os.getpid():
-                continue
-            raw = (stat.parent / "environ").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue  # ended meanwhile
-        environ = dict(e.split("=", 1) for e in raw.decode().split("\0") if "=" in e)
-        if "_HANDLER" in environ:
-            found.append(environ)
-    return found
+def handed_environments(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The environment each worker forked from now on is handed: its zygote puts it in
+    place of its own before the handler is imported (``/proc/<pid>/environ`` of a forked
+    process still shows the zygote's, so the test reads it where the runner hands it)."""
+    handed: list[dict[str, str]] = []
+    fork = _Zygote.fork
+
+    def recording(
+        zygote: _Zygote, handler: str, environment: dict[str, str], streams: Sequence[int]
+    ) -> int:
+        handed.append(dict(environment))
+        return fork(zygote, handler, environment, streams)
+
+    monkeypatch.setattr(_Zygote, "fork", recording)
+    return handed
 
 
 def test_a_rotation_role_without_put_on_its_secret_is_refused_naming_the_call_and_secret(
@@ -157,10 +155,10 @@ def test_the_worker_rotates_as_its_role_with_only_its_environment_and_retires_on
     allow(aws, deployed, SECRET_ACTIONS)
     monkeypatch.setenv("DEVELOPER_TOKEN", "not-for-the-function")
     calls = judged(aws)
+    environments = handed_environments(monkeypatch)
     with aws.recorder.judging(deployed["role"], calls), LambdaRunner(aws) as lambdas:
         first = rotate(aws, lambdas, deployed["secret"])
         second = rotate(aws, lambdas, deployed["secret"])
-        environments = workers_environments()
         event = {"retirePreviousKeys": {"SecretIds": [deployed["secret"]], "GraceSeconds": 3600}}
         kept = lambdas.invoke(deployed["function"], event).response()
         old = json.loads(

@@ -1,15 +1,25 @@
-"""The worker side of ``lambda_runner``: one function's execution environment, as Lambda's
-Python runtime runs it.
+"""The worker side of ``lambda_runner``: one bundle's zygote, and each function's execution
+environment forked from it, as Lambda's Python runtime runs one.
 
-Started by ``LambdaRunner`` as ``python -c <this file's text> <handler>`` in the function's
-bundle folder (Lambda's task root, on ``PYTHONPATH``), with only the function's own
-environment and the emulator's endpoint, region and role credentials. It imports the
-handler once (Lambda's init phase), says so on its answer channel, then reads one JSON
-request a line from stdin (``event``, ``request_id``, ``deadline_ms``, ``arn``) and
-answers each with one JSON line: ``{"payload": ...}`` or ``{"error": {"errorType",
-"errorMessage"}}``, as Lambda's Invoke reports an unhandled error. Whatever the handler
-prints, and the traceback of an error, goes to stderr: the function's log, which the
-runner reads back. It imports nothing of this project: it runs the bundle alone.
+``LambdaRunner`` starts one zygote a bundle, as ``python -S -c <this file's text> <control fd>
+<library>...`` in the bundle's task root (``task_root``): no site-packages, the task root
+first on ``sys.path``, then the runtime's libraries from ``PYTHONPATH``, and an environment
+of the variables every function of the runner shares. The zygote imports the third-party
+libraries the task root and the runtime hold, once; none of them reads at import a
+variable the runner sets per function. Then it serves the control socket, one message a
+request: ``{"fork": {"handler", "environment"}}`` with the worker's stdin, stdout and log
+as passed descriptors, answered with the new worker's ``{"pid"}``; ``{"wait": pid}``,
+answered with the exit status of a worker the runner knows has exited. It ends when the
+runner closes the socket.
+
+A forked worker takes the passed descriptors as its stdin, stdout and stderr and the
+function's own environment in place of the zygote's, then imports the handler (Lambda's
+init phase), says so on its answer channel, reads one JSON request a line from stdin
+(``event``, ``request_id``, ``deadline_ms``, ``arn``) and answers each with one JSON line:
+``{"payload": ...}`` or ``{"error": {"errorType", "errorMessage"}}``, as Lambda's Invoke
+reports an unhandled error. Whatever the handler prints, and the traceback of an error,
+goes to stderr: the function's log, which the runner reads back. It imports nothing of
+this project: it runs the bundle alone.
 """
 
 from __future__ import annotations
@@ -17,10 +27,16 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import socket
 import sys
 import time
 import traceback
 from typing import IO, Any
+
+# The descriptors a fork request passes: the worker's stdin, stdout and stderr.
+_STREAMS = 3
+# A control message, a fork request with its whole environment, fits in this many bytes.
+_MESSAGE_BYTES = 1 << 20
 
 
 class Context:
@@ -79,11 +95,52 @@ def main(spec: str) -> None:
         _answer(channel, answer)
 
 
+def _run_worker(streams: list[int], request: dict[str, Any]) -> None:
+    """In the forked child: become the function's execution environment, then serve it."""
+    for target, fd in enumerate(streams):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(request["environment"])
+    time.tzset()
+    try:
+        main(request["handler"])
+    finally:
+        # Lambda ends an execution environment by stopping it, not by unwinding the
+        # runtime's interpreter; what the handler logged is flushed first.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def zygote(control_fd: int, libraries: list[str]) -> None:
+    """Import ``libraries``, then fork a worker per request on the control socket."""
+    for name in libraries:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the worker's own import reports it, at init
+            continue
+    control = socket.socket(fileno=control_fd)
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, _STREAMS)
+        if not message:  # the runner closed the socket
+            return
+        request = json.loads(message)
+        if "wait" in request:
+            _, status = os.waitpid(int(request["wait"]), 0)
+            control.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            _run_worker(fds, request["fork"])
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"pid": pid}).encode())
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
-    # Lambda ends an execution environment by stopping it, not by unwinding the runtime's
-    # interpreter; tearing down every module a handler imported takes a worker ~0.2 s of CPU
-    # that nothing reads. What the handler logged is flushed first.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # The task root first, where `-c` put the working folder, as the runtime puts /var/task.
+    sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
+    zygote(int(sys.argv[1]), sys.argv[2:])
     os._exit(0)

@@ -1,14 +1,17 @@
 """Deployed functions run as Lambda runs them: a warm worker process per function.
 
-A worker is the function's execution environment (``lambda_bootstrap``): a Python process
-started in its task root, the function's bundle folder laid out as its zip is (the folder's
-packages and ``provisioner.bundles.SHARED_PACKAGES``, linked, on ``PYTHONPATH`` as Lambda
-puts the task root), with only the function's environment variables as the emulator holds
-them, the emulator's endpoint and region, and credentials of the function's execution role
-from STS AssumeRole. Nothing of this process's environment reaches it, so no profile, key or
-endpoint of a developer's shell can send it to a real account. It imports the handler once
-(Lambda's init phase) and serves invocations, events and answers as JSON lines over its
-pipes, until the runner stops. An invocation that outlasts the function's configured
+A worker is the function's execution environment (``lambda_bootstrap``): a Python process in
+its bundle's task root, laid out as the bundle's built zip is (``task_root``: its sources,
+``provisioner.bundles.SHARED_PACKAGES`` and the third-party libraries the zip carries, then
+the Lambda runtime's own libraries, and nothing of this interpreter's site-packages), with
+only the function's environment variables as the emulator holds them, the emulator's
+endpoint and region, and credentials of the function's execution role from STS AssumeRole.
+Nothing of this process's environment reaches it, so no profile, key or endpoint of a
+developer's shell can send it to a real account. Workers are forked from a zygote, one a
+bundle, that has imported the bundle's libraries once: starting a Python and importing
+boto3 and the rest cost each worker ~0.3 s of CPU before. A worker imports the handler
+once (Lambda's init phase) and serves invocations, events and answers as JSON lines over
+its pipes, until the runner stops. An invocation that outlasts the function's configured
 timeout kills the worker, as Lambda ends the execution environment; a handler's exception
 comes back as the invocation's error (type and message), its traceback in the function's
 log, never on the console.
@@ -27,9 +30,12 @@ import contextlib
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -37,9 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from provisioner.bundles import SHARED_PACKAGES
 from provisioner.paths import FUNCTIONS_BUNDLE, SECRETS_BUNDLE
 from provisioner.rehearsal.access import assume
+from provisioner.rehearsal.task_root import TaskRoot, lay_out
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.emulator import Emulator
@@ -53,8 +59,10 @@ BUNDLE_DIRS = (FUNCTIONS_BUNDLE, SECRETS_BUNDLE)
 # Lambda limits the init phase (importing the handler) to 10 seconds (Lambda developer
 # guide, "Understanding the Lambda execution environment lifecycle", Init phase).
 INIT_SECONDS = 10.0
-# How long a worker may take to leave once its stdin closes, before it is killed.
+# How long a worker or a zygote may take to leave once told to, before it is killed.
 STOP_SECONDS = 5.0
+# The largest answer of a zygote: a worker's pid or exit status, as JSON.
+_ZYGOTE_ANSWER_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ class LambdaRunner:
         self._aws = aws
         self._bundles = tuple(bundles)
         self._workers: dict[tuple[str, tuple[tuple[str, str], ...]], _Worker] = {}
-        self._task_roots: dict[Path, Path] = {}
+        self._zygotes: dict[Path, _Zygote] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def invoke(
@@ -121,7 +129,7 @@ class LambdaRunner:
     def _start(self, function: str, overrides: dict[str, str]) -> _Worker:
         config = self._aws.admin("lambda").get_function_configuration(FunctionName=function)
         credentials = assume(self._aws, config["Role"], f"lambda-{function}"[:64])
-        root = self._task_root(_bundle(config["Handler"], self._bundles))
+        zygote = self._zygote(_bundle(config["Handler"], self._bundles))
         environment = {
             **config.get("Environment", {}).get("Variables", {}),
             **overrides,
@@ -130,16 +138,34 @@ class LambdaRunner:
             "AWS_LAMBDA_FUNCTION_NAME": config["FunctionName"],
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.get("MemorySize", 128)),
             "AWS_LAMBDA_FUNCTION_VERSION": str(config.get("Version", "$LATEST")),
-            "AWS_REGION": self._aws.region,
-            "AWS_DEFAULT_REGION": self._aws.region,
             "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
             "AWS_SESSION_TOKEN": credentials["aws_session_token"],
-            "LAMBDA_TASK_ROOT": str(root),
             "_HANDLER": config["Handler"],
+            **zygote.environment,
+        }
+        return _Worker(config, zygote, environment)
+
+    def _zygote(self, bundle: Path) -> _Zygote:
+        """The bundle's zygote, started with its task root laid out on first use."""
+        if bundle not in self._zygotes:
+            if self._scratch is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="rehearsal-lambda-")
+            into = Path(self._scratch.name) / f"{len(self._zygotes)}-{bundle.name}"
+            layout = lay_out(bundle, into)
+            self._zygotes[bundle] = _Zygote(layout, self._shared_environment(layout))
+        return self._zygotes[bundle]
+
+    def _shared_environment(self, layout: TaskRoot) -> dict[str, str]:
+        """What Lambda's runtime sets alike for every function here, and the emulator."""
+        return {
+            "AWS_REGION": self._aws.region,
+            "AWS_DEFAULT_REGION": self._aws.region,
+            "LAMBDA_TASK_ROOT": str(layout.root),
+            # The runtime's library path; the runtime puts the task root before it.
+            "PYTHONPATH": str(layout.runtime),
             "TZ": ":UTC",
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "PYTHONPATH": str(root),
             # The emulator and nothing else: no shared config or credentials file of the
             # developer, no instance metadata service.
             "AWS_ENDPOINT_URL": self._aws.endpoint,
@@ -147,21 +173,6 @@ class LambdaRunner:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
-        return _Worker(config, root, environment)
-
-    def _task_root(self, bundle: Path) -> Path:
-        """The bundle as its zip lays it out: its own packages and the shared ones at the
-        root, linked rather than copied."""
-        if bundle not in self._task_roots:
-            if self._scratch is None:
-                self._scratch = tempfile.TemporaryDirectory(prefix="rehearsal-lambda-")
-            root = Path(self._scratch.name) / f"{len(self._task_roots)}-{bundle.name}"
-            root.mkdir()
-            for entry in (*sorted(bundle.iterdir()), *SHARED_PACKAGES):
-                if not entry.name.startswith((".", "__pycache__")):
-                    (root / entry.name).symlink_to(entry)
-            self._task_roots[bundle] = root
-        return self._task_roots[bundle]
 
     def stop(self) -> None:
         workers, self._workers = list(self._workers.values()), {}
@@ -170,8 +181,10 @@ class LambdaRunner:
             worker.leave()
         for worker in workers:
             worker.stop()
+        zygotes, self._zygotes = list(self._zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.stop()
         scratch, self._scratch = self._scratch, None
-        self._task_roots = {}
         if scratch is not None:
             scratch.cleanup()
 
@@ -191,10 +204,67 @@ def _bundle(handler: str, bundles: Sequence[Path]) -> Path:
     raise LookupError(f"handler {handler!r}: no {top!r} in {', '.join(map(str, bundles))}")
 
 
-class _Worker:
-    """One execution environment: the bootstrap process, its log, and its deadline."""
+class _Zygote:
+    """One bundle's zygote: a Python in its task root that has imported the bundle's
+    libraries, forking one worker per request over a control socket (``lambda_bootstrap``)."""
 
-    def __init__(self, config: dict[str, Any], root: Path, environment: dict[str, str]) -> None:
+    def __init__(self, layout: TaskRoot, environment: dict[str, str]) -> None:
+        self.environment = environment
+        self._root = layout.root
+        self._lock = threading.Lock()  # one request and its answer at a time
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # What the zygote itself says (nothing, unless it breaks), for its lifetime.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
+        with theirs:
+            control = str(theirs.fileno())
+            self.process = subprocess.Popen(
+                [sys.executable, "-S", "-c", BOOTSTRAP.read_text(), control, *layout.libraries],
+                cwd=layout.root,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._log,
+                pass_fds=(theirs.fileno(),),
+            )
+
+    def fork(self, handler: str, environment: dict[str, str], streams: Sequence[int]) -> int:
+        """A new worker for ``handler`` with ``streams`` as its stdin, stdout and stderr."""
+        request = {"fork": {"handler": handler, "environment": environment}}
+        return int(self._ask(request, streams)["pid"])
+
+    def wait(self, pid: int) -> int:
+        """The exit status of a worker known to have exited, which the zygote reaps."""
+        return int(self._ask({"wait": pid})["status"])
+
+    def _ask(self, request: dict[str, Any], fds: Sequence[int] = ()) -> dict[str, Any]:
+        with self._lock:
+            try:
+                socket.send_fds(self._control, [json.dumps(request).encode()], list(fds))
+                answer = self._control.recv(_ZYGOTE_ANSWER_BYTES)
+            except OSError:
+                answer = b""
+        if not answer:
+            self._log.seek(0)
+            said = self._log.read().decode(errors="replace").strip()[-600:]
+            raise RuntimeError(f"the zygote of {self._root} exited: {said or 'it said nothing'}")
+        found: dict[str, Any] = json.loads(answer)
+        return found
+
+    def stop(self) -> None:
+        self._control.close()  # the zygote's signal to leave
+        try:
+            self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+class _Worker:
+    """One execution environment: the process its bundle's zygote forked, its log, and its
+    deadline."""
+
+    def __init__(self, config: dict[str, Any], zygote: _Zygote, environment: dict[str, str]):
         self.function = str(config["FunctionName"])
         self.arn = str(config["FunctionArn"])
         self.timeout = float(config.get("Timeout", 3))
@@ -202,23 +272,42 @@ class _Worker:
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._read_to = 0
         self._ready = False
-        self.process: subprocess.Popen[str] = subprocess.Popen(
-            [sys.executable, "-c", BOOTSTRAP.read_text(), config["Handler"]],
-            cwd=root,
-            env=environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
-        if self.process.stdin is None or self.process.stdout is None:
-            raise RuntimeError("the worker's pipes were not opened")  # Popen was given PIPE
-        self._requests: IO[str] = self.process.stdin
-        self._answers: IO[str] = self.process.stdout
+        self._zygote = zygote
+        self._status: int | None = None
+        their_stdin, requests = os.pipe()
+        answers, their_stdout = os.pipe()
+        try:
+            self.pid = zygote.fork(
+                config["Handler"], environment, (their_stdin, their_stdout, self._log.fileno())
+            )
+        except BaseException:
+            for fd in (requests, answers):
+                os.close(fd)
+            self._log.close()
+            raise
+        finally:
+            os.close(their_stdin)
+            os.close(their_stdout)
+        # Readable once the worker has exited; signals through it reach that process only.
+        self._pidfd = os.pidfd_open(self.pid)
+        self._requests: IO[str] = os.fdopen(requests, "w")
+        self._answers: IO[str] = os.fdopen(answers, "r")
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self._status is None and not self._exited_within(0)
+
+    def _exited_within(self, seconds: float) -> bool:
+        return bool(select.select([self._pidfd], [], [], seconds)[0])
+
+    def _reap(self, *, kill: bool = False) -> int:
+        """The worker's exit status, once it has exited (killed first if ``kill``)."""
+        if self._status is None:
+            if kill or not self._exited_within(STOP_SECONDS):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                self._exited_within(STOP_SECONDS)
+            self._status = self._zygote.wait(self.pid)
+        return self._status
 
     def invoke(self, event: Any) -> Invocation:
         if not self._ready:
@@ -244,8 +333,7 @@ class _Worker:
         """The worker's next answer line; a timeout or an exit as the error Lambda reports."""
         ready, _, _ = select.select([self._answers], [], [], seconds)
         if not ready:
-            self.process.kill()
-            self.process.wait()
+            self._reap(kill=True)
             message = f"Task timed out after {seconds:.2f} seconds ({phase})"
             return {"error": {"errorType": "Sandbox.Timedout", "errorMessage": message}}
         line = self._answers.readline()
@@ -255,8 +343,7 @@ class _Worker:
         return answer
 
     def _exited(self) -> dict[str, Any]:
-        status = self.process.wait()
-        message = f"Runtime exited with error: exit status {status}"
+        message = f"Runtime exited with error: exit status {self._reap()}"
         return {"error": {"errorType": "Runtime.ExitError", "errorMessage": message}}
 
     def _outcome(self, answer: dict[str, Any]) -> Invocation:
@@ -282,10 +369,7 @@ class _Worker:
 
     def stop(self) -> None:
         self.leave()
-        try:
-            self.process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self._reap()
+        os.close(self._pidfd)
         self._answers.close()
         self._log.close()
