@@ -70,7 +70,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bundle")
     (folder / "probe.py").write_text(PROBE)
     (folder / "broken.py").write_text("import no_such_module_anywhere\n")
-    # requests is installed here, but this bundle has no requirements.txt: its zip lacks it.
     (folder / "unbundled.py").write_text(
         "import requests\n\n\ndef handler(event, context):\n    return 1\n"
     )
@@ -185,25 +184,23 @@ def test_an_invocation_over_the_functions_timeout_is_ended_and_the_next_starts_a
     assert again.response()["pid"] != pid and again.response()["inits"] == 1
 
 
+@pytest.mark.parametrize(
+    ("handler", "missing"),
+    [
+        ("broken.handler", "no_such_module_anywhere"),
+        # requests is installed here, but the bundle has no requirements.txt to carry it.
+        ("unbundled.handler", "requests"),
+    ],
+    ids=["a module nowhere", "a library installed here that the bundle does not carry"],
+)
 def test_a_handler_that_cannot_be_imported_fails_each_invocation_at_init(
-    aws: Emulator, bundle: Path
+    aws: Emulator, bundle: Path, handler: str, missing: str
 ) -> None:
-    deploy(aws, "dev-probe-broken", handler="broken.handler")
+    name = f"dev-probe-{handler.split('.')[0]}"
+    deploy(aws, name, handler=handler)
     with LambdaRunner(aws, bundles=[bundle]) as lambdas:
-        outcome = lambdas.invoke("dev-probe-broken", {})
-    assert outcome.error == (
-        "Runtime.ImportModuleError",
-        "No module named 'no_such_module_anywhere'",
-    )
-
-
-def test_a_library_the_bundle_does_not_carry_fails_at_init_though_installed_here(
-    aws: Emulator, bundle: Path
-) -> None:
-    deploy(aws, "dev-probe-unbundled", handler="unbundled.handler")
-    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
-        outcome = lambdas.invoke("dev-probe-unbundled", {})
-    assert outcome.error == ("Runtime.ImportModuleError", "No module named 'requests'")
+        outcome = lambdas.invoke(name, {})
+    assert outcome.error == ("Runtime.ImportModuleError", f"No module named '{missing}'")
 
 
 def test_a_handler_outside_every_bundle_is_refused_naming_it(aws: Emulator, bundle: Path) -> None:
