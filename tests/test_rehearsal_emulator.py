@@ -326,6 +326,14 @@ def test_functions_of_one_bundle_share_one_copy_of_its_code(aws: Any, tmp_path: 
     zipped = bundle.read_bytes()
     assert reported["CodeSize"] == len(zipped)
     assert reported["CodeSha256"] == base64.b64encode(hashlib.sha256(zipped).digest()).decode()
+    # The zip went up once, staged in a bucket of the rehearsal's that goes once the program
+    # has run; the functions keep their code.
+    s3 = aws.client("s3")
+    (staging,) = s3.list_buckets()["Buckets"]
+    assert s3.list_objects_v2(Bucket=staging["Name"])["KeyCount"] == 1
+    creator.unstage()
+    assert s3.list_buckets()["Buckets"] == []
+    assert consumer.code_bytes == zipped
 
 
 def test_a_handler_registered_on_one_client_stays_off_the_others(aws: Any) -> None:

@@ -14,7 +14,10 @@ request's base64 text (``code["ZipFile"]``), and every function of an integratio
 one of the same two bundles (~7 MB each): memory grew by ~16 MB a function, 3.4 GB for a
 40-integration roadmap. Equal zips now share one decoded copy (with its size and SHA-256,
 which moto reports as before) and the base64 text, which nothing reads after creation
-(``LambdaFunction.get_code`` answers from ``S3Key``), is dropped.
+(``LambdaFunction.get_code`` answers from ``S3Key``), is dropped. The rehearsal stages each
+zip once in S3 and creates functions from it (``backend/lambda_.py``); moto reads and hashes
+the object again for each function and keeps a copy each, so code from one S3 object (by
+its ETag and size) is shared the same way.
 
 A rotation's AWSPENDING version. RotateSecret labels the new version id AWSPENDING before it
 invokes createSecret, which then reads AWSPENDING to find it absent and puts its value
@@ -117,7 +120,9 @@ def _share_function_code() -> None:
     from moto.awslambda import models
 
     decode = models._zipfile_content
+    read = models._s3_content
     set_code = models.LambdaFunction._set_function_code
+    from_s3: dict[tuple[str, int], tuple[bytes, int, str, str]] = {}
 
     def shared(content: str | bytes) -> tuple[bytes, int, str, str]:
         key = content if isinstance(content, str) else content.decode("ascii", "replace")
@@ -125,11 +130,18 @@ def _share_function_code() -> None:
             _ZIPS[key] = decode(content)
         return _ZIPS[key]
 
+    def shared_object(key: Any) -> tuple[bytes, int, str, str]:
+        content = (str(key.etag), int(key.size))
+        if content not in from_s3:
+            from_s3[content] = read(key)
+        return from_s3[content]
+
     def set_function_code(self: Any, updated_spec: dict[str, Any]) -> None:
         set_code(self, updated_spec)
         self.code.pop("ZipFile", None)
 
     models._zipfile_content = shared  # type: ignore[assignment]
+    models._s3_content = shared_object
     models.LambdaFunction._set_function_code = set_function_code  # type: ignore[method-assign]
 
 

@@ -133,13 +133,16 @@ def rehearse(
         progress.step(f"emulator on {aws.endpoint}; deploying the program into it")
         creator = AwsCreator(aws)
         try:
-            run = run_program(
-                stack,
-                roadmap=roadmap,
-                config=program_config,
-                backend=lambda settings: EmulatorBackend(creator, settings),
-                stacks_dir=stacks_dir,
-            )
+            try:
+                run = run_program(
+                    stack,
+                    roadmap=roadmap,
+                    config=program_config,
+                    backend=lambda settings: EmulatorBackend(creator, settings),
+                    stacks_dir=stacks_dir,
+                )
+            finally:
+                creator.unstage()
         except UsageError:
             raise
         except Exception as err:

@@ -62,6 +62,12 @@ class Ctx:
     aws: Emulator
     # Resources of services moto does not have, checked and kept here (chatbot.py).
     recorded: dict[str, Outputs] = field(default_factory=dict)
+    # What creators put in the emulator only to create resources (lambda_.py's function
+    # code: the bucket, and each zip's key by its path), and how each removes it once the
+    # program has run.
+    staging_bucket: str = ""
+    staged: dict[str, str] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def __call__(self, service: str) -> Any:
         return self.aws.admin(service)

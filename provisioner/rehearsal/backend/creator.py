@@ -13,6 +13,7 @@ Usage::
                                           {"name": "dev-quote-to-order-queue.fifo",
                                            "fifoQueue": True})
     creator.find(creator.created[-1])  # raises unless it is in the emulator
+    creator.unstage()  # once the program has run
 """
 
 from __future__ import annotations
@@ -97,6 +98,13 @@ class AwsCreator:
         # The recorder merges these over the inputs itself (and re-encodes them, so they
         # must be computed values only, not the decoded input archives).
         return resource_id, {k: v for k, v in outputs.items() if inputs.get(k) is not v}
+
+    def unstage(self) -> None:
+        """Remove what the creators staged only to create resources (idempotent)."""
+        with self._lock:
+            cleanups, self.ctx.cleanups = self.ctx.cleanups, []
+            for cleanup in cleanups:
+                cleanup()
 
     def find(self, resource: CreatedResource) -> object:
         """Look the resource up in the emulator; raise if it is not there."""

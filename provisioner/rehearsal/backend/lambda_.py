@@ -8,7 +8,9 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Re
 __all__ = ["RESOURCES"]
 
 
-def _archive_bytes(code: Any) -> bytes:
+def _archive(code: Any) -> Path:
     """The zip for a function's ``code``: a zip file as is, a bundle folder built by bundles.py."""
     from provisioner.bundles import build_bundle
 
@@ -39,7 +41,39 @@ def _archive_bytes(code: Any) -> bytes:
     if source.is_dir():
         requirements = source / "requirements.txt"
         source = build_bundle(source, requirements=requirements if requirements.is_file() else None)
-    return source.read_bytes()
+    return source
+
+
+def _staged(c: Ctx, archive: Path) -> dict[str, str]:
+    """CreateFunction's code as an S3 object of the emulator, uploaded once per zip.
+
+    Every function of an integration ships one of the same two ~7 MB bundles; sent inline
+    (``ZipFile``), each was base64-encoded, signed, sent and parsed again, about a quarter
+    of the deploy. CreateFunction takes the same zip from S3 (Lambda API reference,
+    FunctionCode: S3Bucket, S3Key); the function gets the same bytes, size and SHA-256.
+    The staging bucket is the rehearsal's, not the program's: it is removed once the
+    program has run (``AwsCreator.unstage``).
+    """
+    if not c.staging_bucket:
+        c.staging_bucket = f"rehearsal-function-code-{uuid.uuid4().hex[:12]}"
+        c("s3").create_bucket(
+            Bucket=c.staging_bucket,
+            CreateBucketConfiguration={"LocationConstraint": c.region},
+        )
+        c.cleanups.append(lambda: _unstage(c))
+    if str(archive) not in c.staged:
+        data = archive.read_bytes()
+        key = f"{hashlib.sha256(data).hexdigest()}.zip"
+        c("s3").put_object(Bucket=c.staging_bucket, Key=key, Body=data)
+        c.staged[str(archive)] = key
+    return {"S3Bucket": c.staging_bucket, "S3Key": c.staged[str(archive)]}
+
+
+def _unstage(c: Ctx) -> None:
+    for key in set(c.staged.values()):
+        c("s3").delete_object(Bucket=c.staging_bucket, Key=key)
+    c("s3").delete_bucket(Bucket=c.staging_bucket)
+    c.staging_bucket, c.staged = "", {}
 
 
 def _function_config(i: Inputs) -> dict[str, Any]:
@@ -81,7 +115,7 @@ def _function(c: Ctx, name: str, i: Inputs) -> Created:
     function = c("lambda").create_function(
         FunctionName=function_name,
         Role=i["role"],
-        Code={"ZipFile": _archive_bytes(i["code"])},
+        Code=_staged(c, _archive(i["code"])),
         **_function_config(i),
     )
     reserved = base.int_or_none(i, "reservedConcurrentExecutions")
