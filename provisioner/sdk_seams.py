@@ -26,6 +26,7 @@ __all__ = [
     "input_fields",
     "mock_settings",
     "quicken_mock_runtime",
+    "remembered_by_identity",
     "sync_await",
     "typed_resource_class",
     "unwrap_input",
@@ -99,6 +100,9 @@ async def linear_wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None
             return
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def flat_contains_unknowns(val: Any) -> bool:
     """`pulumi.runtime.rpc.contains_unknowns` without a closure per call.
 
@@ -112,6 +116,8 @@ def flat_contains_unknowns(val: Any) -> bool:
     """
     from pulumi.runtime.known_types import is_unknown
 
+    if type(val) in _SCALARS:  # most calls: an Output's resolved string, number or flag
+        return False
     if is_unknown(val):
         return True
     if not isinstance(val, dict | list):
@@ -126,6 +132,26 @@ def flat_contains_unknowns(val: Any) -> bool:
             seen.add(id(item))
             pending.extend(item.values() if isinstance(item, dict) else item)
     return False
+
+
+def remembered_by_identity(function: Callable[[Any], T]) -> Callable[[Any], T]:
+    """`function` of one argument, its answer kept per argument object.
+
+    By identity, not equality: typing's `Union[A, B] == Union[B, A]`, while the SDK's
+    unwrapping takes the first member. Each entry keeps its argument alive, so an id is never
+    reused for another object while the memo lives (one mock run session).
+    """
+    answers: dict[int, tuple[Any, T]] = {}
+
+    def remembered(value: Any) -> T:
+        entry = answers.get(id(value))
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        answer = function(value)
+        answers[id(value)] = (value, answer)
+        return answer
+
+    return remembered
 
 
 def _no_stack_trace() -> Any:
@@ -144,9 +170,14 @@ def quicken_mock_runtime() -> Callable[[], None]:
       the mock monitor drops it (`provisioner.program` records neither `sourcePosition`
       nor `stackTrace`), and it was a fifth of a plan's time. A bare
       `pulumi.CustomResource` already gets the empty trace.
-
     * `pulumi.runtime.rpc.contains_unknowns` becomes `flat_contains_unknowns` (same
       answers, no garbage per call; a quarter of a plan's CPU time went into collecting it).
+    * `pulumi._types.resource_types` (a resource class's output types) and
+      `pulumi._types.unwrap_type` (`T` of an annotation) remember their answers: both are
+      pure functions of a class or an annotation, yet the SDK recomputed the first on every
+      registration (`typing.get_type_hints` over the class and its bases, evaluating the
+      string annotations again) and the second for every input it serialises (55k calls at
+      50 integrations).
 
     Process-wide: the caller holds it for every run under way and undoes it after the last
     (`provisioner.program.run_program`). `pulumi up` runs the program in the language
@@ -155,15 +186,24 @@ def quicken_mock_runtime() -> Callable[[], None]:
     import pulumi.runtime.resource as sdk_resource
     import pulumi.runtime.rpc as sdk_rpc
     import pulumi.runtime.stack as sdk_stack
+    from pulumi import _types
 
-    saved = sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace, sdk_rpc.contains_unknowns
-    sdk_stack.wait_for_rpcs = linear_wait_for_rpcs
-    sdk_resource._get_stack_trace = _no_stack_trace
-    # Every caller, `pulumi.output` included, reaches it through the module's attribute.
-    sdk_rpc.contains_unknowns = flat_contains_unknowns
+    # Every caller, `pulumi.output` and `_types` itself included, reaches each of these
+    # through its module's attribute, so replacing the attribute replaces it everywhere.
+    swaps: list[tuple[Any, str, Any]] = [
+        (sdk_stack, "wait_for_rpcs", linear_wait_for_rpcs),
+        (sdk_resource, "_get_stack_trace", _no_stack_trace),
+        (sdk_rpc, "contains_unknowns", flat_contains_unknowns),
+        (_types, "resource_types", remembered_by_identity(_types.resource_types)),
+        (_types, "unwrap_type", remembered_by_identity(_types.unwrap_type)),
+    ]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
+    for module, name, replacement in swaps:
+        setattr(module, name, replacement)
 
     def undo() -> None:
-        sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace, sdk_rpc.contains_unknowns = saved
+        for module, name, original in saved:
+            setattr(module, name, original)
 
     return undo
 

@@ -231,15 +231,22 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
     import pulumi.runtime.resource as sdk_resource
     import pulumi.runtime.rpc as sdk_rpc
     import pulumi.runtime.stack as sdk_stack
+    from pulumi import _types
 
     from provisioner.sdk_seams import flat_contains_unknowns, linear_wait_for_rpcs
 
-    def sdk_parts() -> tuple[Any, Any, Any]:
-        return sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace, sdk_rpc.contains_unknowns
+    def sdk_parts() -> tuple[Any, ...]:
+        return (
+            sdk_stack.wait_for_rpcs,
+            sdk_resource._get_stack_trace,
+            sdk_rpc.contains_unknowns,
+            _types.resource_types,
+            _types.unwrap_type,
+        )
 
     own = sdk_parts()
     seen: list[bool] = []
-    during: list[tuple[Any, Any, Any]] = []
+    during: list[tuple[Any, ...]] = []
 
     class Watching(AwsShapedBackend):
         def create(self, request: ResourceRequest) -> tuple[str, dict[str, Any]]:
@@ -253,6 +260,8 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
     assert {parts[0] for parts in during} == {linear_wait_for_rpcs}
     assert own[1] not in {parts[1] for parts in during}
     assert {parts[2] for parts in during} == {flat_contains_unknowns}
+    assert not {parts[3] for parts in during} & {own[3]}
+    assert not {parts[4] for parts in during} & {own[4]}
     assert sdk_parts() == own
     assert len(run.resources) == len(stack_run("dev").resources)
     gc.disable()
@@ -261,6 +270,27 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
         assert not gc.isenabled()  # a caller's choice to keep it off is left alone
     finally:
         gc.enable()
+
+
+def test_remembered_answers_are_kept_per_object_not_per_equal_value() -> None:
+    """typing finds `Union[A, B]` equal to `Union[B, A]`, but unwrapping takes the first
+    member: a memo keyed by equality would answer one with the other's member."""
+    import typing
+
+    from provisioner.sdk_seams import remembered_by_identity
+
+    calls: list[Any] = []
+
+    def first_member(annotation: Any) -> Any:
+        calls.append(annotation)
+        return typing.get_args(annotation)[0]
+
+    first = remembered_by_identity(first_member)
+    str_first, int_first = typing.Union[str, int], typing.Union[int, str]  # noqa: UP007
+    assert str_first == int_first
+
+    assert (first(str_first), first(int_first), first(str_first)) == (str, int, str)
+    assert calls == [str_first, int_first]
 
 
 def test_the_runners_unknowns_check_answers_as_the_sdks_own() -> None:
