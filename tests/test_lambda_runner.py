@@ -30,6 +30,8 @@ INITS.append(os.getpid())  # Lambda's init phase: once per execution environment
 def handler(event, context):
     if event.get("raise"):
         raise ValueError(event["raise"])
+    if event.get("exit"):
+        os._exit(event["exit"])
     if event.get("sleep"):
         time.sleep(event["sleep"])
     print("probe log line", event.get("n"))
@@ -181,6 +183,20 @@ def test_an_invocation_over_the_functions_timeout_is_ended_and_the_next_starts_a
         again = lambdas.invoke("dev-probe-timeout", {"n": 4})
     assert late.error == ("Sandbox.Timedout", "Task timed out after 1.00 seconds (the invocation)")
     assert killed
+    assert again.response()["pid"] != pid and again.response()["inits"] == 1
+
+
+def test_a_runtime_that_exits_fails_the_invocation_with_its_status_and_the_next_starts_afresh(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-exit")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        pid = lambdas.invoke("dev-probe-exit", {}).response()["pid"]
+        exited = lambdas.invoke("dev-probe-exit", {"exit": 3})
+        gone = not _running(pid)  # reaped, not left a zombie
+        again = lambdas.invoke("dev-probe-exit", {"n": 5})
+    assert exited.error == ("Runtime.ExitError", "Runtime exited with error: exit status 3")
+    assert gone
     assert again.response()["pid"] != pid and again.response()["inits"] == 1
 
 

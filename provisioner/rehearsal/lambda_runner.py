@@ -288,8 +288,6 @@ class _Worker:
         finally:
             os.close(their_stdin)
             os.close(their_stdout)
-        # Readable once the worker has exited; signals through it reach that process only.
-        self._pidfd = os.pidfd_open(self.pid)
         self._requests: IO[str] = os.fdopen(requests, "w")
         self._answers: IO[str] = os.fdopen(answers, "r")
 
@@ -298,14 +296,17 @@ class _Worker:
         return self._status is None and not self._exited_within(0)
 
     def _exited_within(self, seconds: float) -> bool:
-        return bool(select.select([self._pidfd], [], [], seconds)[0])
+        """Whether the worker's answer channel is at its end: between invocations nothing
+        else is there to read, and only the worker's exit closes it (its handler's own
+        processes do not inherit it)."""
+        return bool(select.select([self._answers], [], [], seconds)[0])
 
     def _reap(self, *, kill: bool = False) -> int:
-        """The worker's exit status, once it has exited (killed first if ``kill``)."""
+        """The worker's exit status, once it has exited (killed first if ``kill``). Until
+        the zygote reaps it, its pid stays its own, so the signal reaches no other process."""
         if self._status is None:
             if kill or not self._exited_within(STOP_SECONDS):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-                self._exited_within(STOP_SECONDS)
+                os.kill(self.pid, signal.SIGKILL)
             self._status = self._zygote.wait(self.pid)
         return self._status
 
@@ -370,6 +371,5 @@ class _Worker:
     def stop(self) -> None:
         self.leave()
         self._reap()
-        os.close(self._pidfd)
         self._answers.close()
         self._log.close()
