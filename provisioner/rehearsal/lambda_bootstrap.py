@@ -6,7 +6,7 @@ environment forked from it, as Lambda's Python runtime runs one.
 first on ``sys.path``, then the runtime's libraries from ``PYTHONPATH``, and an environment
 of the variables every function of the runner shares. The zygote imports the third-party
 libraries the task root and the runtime hold, once; none of them reads at import a
-variable the runner sets per function. Then it serves the control socket, one message a
+variable the runner sets per function. Then it serves the control socket, one JSON line a
 request: ``{"fork": {"handler", "environment"}}`` with the worker's stdin, stdout and log
 as passed descriptors, answered with the new worker's ``{"pid"}``; ``{"wait": pid}``,
 answered with the exit status of a worker the runner knows has exited. It ends when the
@@ -35,8 +35,8 @@ from typing import IO, Any
 
 # The descriptors a fork request passes: the worker's stdin, stdout and stderr.
 _STREAMS = 3
-# A control message, a fork request with its whole environment, fits in this many bytes.
-_MESSAGE_BYTES = 1 << 20
+# How much of the control socket is read at a time.
+_CHUNK_BYTES = 1 << 16
 
 
 class Context:
@@ -136,21 +136,33 @@ def zygote(control_fd: int, libraries: list[str]) -> None:
     _warm_default_session()
     control = socket.socket(fileno=control_fd)
     while True:
-        message, fds, _, _ = socket.recv_fds(control, _MESSAGE_BYTES, _STREAMS)
+        message, fds = _request(control)
         if not message:  # the runner closed the socket
             return
         request = json.loads(message)
         if "wait" in request:
             _, status = os.waitpid(int(request["wait"]), 0)
-            control.send(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
-            continue
-        pid = os.fork()
-        if pid == 0:
-            control.close()
-            _run_worker(fds, request["fork"])
-        for fd in fds:
-            os.close(fd)
-        control.send(json.dumps({"pid": pid}).encode())
+            answer = {"status": os.waitstatus_to_exitcode(status)}
+        else:
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                _run_worker(fds, request["fork"])
+            for fd in fds:
+                os.close(fd)
+            answer = {"pid": pid}
+        control.sendall(json.dumps(answer).encode() + b"\n")
+
+
+def _request(control: socket.socket) -> tuple[bytes, list[int]]:
+    """One request line and the descriptors sent with its first bytes; b"" at the end."""
+    message, fds, _, _ = socket.recv_fds(control, _CHUNK_BYTES, _STREAMS)
+    while message and not message.endswith(b"\n"):
+        more = control.recv(_CHUNK_BYTES)
+        if not more:
+            return b"", fds
+        message += more
+    return message, fds
 
 
 if __name__ == "__main__":

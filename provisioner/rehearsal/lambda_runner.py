@@ -61,7 +61,7 @@ BUNDLE_DIRS = (FUNCTIONS_BUNDLE, SECRETS_BUNDLE)
 INIT_SECONDS = 10.0
 # How long a worker or a zygote may take to leave once told to, before it is killed.
 STOP_SECONDS = 5.0
-# The largest answer of a zygote: a worker's pid or exit status, as JSON.
+# How much of a zygote's answers is read at a time (an answer is a short JSON line).
 _ZYGOTE_ANSWER_BYTES = 4096
 
 
@@ -212,7 +212,7 @@ class _Zygote:
         self.environment = environment
         self._root = layout.root
         self._lock = threading.Lock()  # one request and its answer at a time
-        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # What the zygote itself says (nothing, unless it breaks), for its lifetime.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         with theirs:
@@ -237,13 +237,22 @@ class _Zygote:
         return int(self._ask({"wait": pid})["status"])
 
     def _ask(self, request: dict[str, Any], fds: Sequence[int] = ()) -> dict[str, Any]:
+        line = json.dumps(request).encode() + b"\n"
         with self._lock:
             try:
-                socket.send_fds(self._control, [json.dumps(request).encode()], list(fds))
-                answer = self._control.recv(_ZYGOTE_ANSWER_BYTES)
+                # The descriptors travel with the line's first bytes; a stream socket may
+                # take the rest in later sends.
+                sent = socket.send_fds(self._control, [line], list(fds))
+                self._control.sendall(line[sent:])
+                answer = b""
+                while not answer.endswith(b"\n"):
+                    more = self._control.recv(_ZYGOTE_ANSWER_BYTES)
+                    if not more:
+                        break
+                    answer += more
             except OSError:
                 answer = b""
-        if not answer:
+        if not answer.endswith(b"\n"):
             self._log.seek(0)
             said = self._log.read().decode(errors="replace").strip()[-600:]
             raise RuntimeError(f"the zygote of {self._root} exited: {said or 'it said nothing'}")
