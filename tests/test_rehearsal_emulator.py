@@ -348,3 +348,20 @@ def test_a_handler_registered_on_one_client_stays_off_the_others(aws: Any) -> No
 
     assert plain is not evaluated
     assert seen == ["ListQueues"]
+
+
+def test_a_kms_key_makes_its_private_key_only_when_sign_or_verify_needs_it(aws: Any) -> None:
+    from moto.kms.models import kms_backends
+
+    kms = aws.client("kms")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    signing = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048")["KeyMetadata"]["KeyId"]
+    algorithm = "RSASSA_PKCS1_V1_5_SHA_256"
+    signature = kms.sign(KeyId=signing, Message=b"order", SigningAlgorithm=algorithm)["Signature"]
+    assert kms.verify(
+        KeyId=signing, Message=b"order", Signature=signature, SigningAlgorithm=algorithm
+    )["SignatureValid"]
+    assert kms.get_public_key(KeyId=signing)["PublicKey"]
+    keys = kms_backends[aws.account_id][aws.region].keys
+    made: Any = keys[symmetric].private_key
+    assert made._key is None  # no RSA key made for a symmetric key

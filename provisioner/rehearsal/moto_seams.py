@@ -38,6 +38,10 @@ and stats each of its ~150 entries on every request: about half the server's cos
 request, paid thousands of times a rehearsal. The packages of an installed moto do not
 change while it runs, so they are listed once.
 
+KMS keys. moto makes an RSA-2048 private key for every KMS key it creates, symmetric ones
+too (~45 ms each, one key or more an integration), for Sign and Verify, which only an
+asymmetric key allows. The key is now made when it is first used.
+
 Usage::
 
     install()  # once, before the emulator serves S3
@@ -92,7 +96,7 @@ def judged_bucket_policy(policy: str) -> str:
 
 def install() -> None:
     """Judge bucket policies as for TLS requests, keep one copy of equal function code, list
-    moto's services once (idempotent)."""
+    moto's services once, make KMS keys' private keys when used (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
@@ -100,6 +104,7 @@ def install() -> None:
     _share_function_code()
     _show_announced_pending_versions()
     _list_services_once()
+    _make_kms_private_keys_on_first_use()
     _INSTALLED = True
 
 
@@ -208,3 +213,29 @@ def _list_services_once() -> None:
 
     services = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: services
+
+
+class _KeyOnFirstUse:
+    """moto's private key of a KMS key, made the first time anything reads it."""
+
+    def __init__(self, make: Callable[[str], Any], spec: str) -> None:
+        self._make, self._spec, self._key = make, spec, None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_make", "_spec", "_key"):
+            raise AttributeError(name)  # copying and pickling see a plain object
+        if self._key is None:
+            self._key = self._make(self._spec)
+        return getattr(self._key, name)
+
+
+def _make_kms_private_keys_on_first_use() -> None:
+    from moto.kms import models, utils
+
+    make = utils.generate_private_key
+
+    def on_first_use(key_spec: str) -> Any:
+        return _KeyOnFirstUse(make, key_spec)
+
+    # models imported the name from utils; its Key reads it from models.
+    models.generate_private_key = on_first_use  # type: ignore[attr-defined]
