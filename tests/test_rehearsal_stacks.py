@@ -152,6 +152,7 @@ def _deny_the_rotator_writes(policy: str) -> str:
 _HARDENING_BREAKAGES = {
     "lead-to-account-alerts": lambda i: i.pop("kmsMasterKeyId", None),
     "lead-to-account-reconcile-async": lambda i: i.pop("maximumRetryAttempts", None),
+    "lead-to-account-alarm-throttles": lambda i: i.update(alarmActions=[]),
     "lead-to-account-cred-salesforce-jwt-resource-policy": lambda i: i.update(
         policy=_deny_the_rotator_writes(i["policy"])
     ),
@@ -164,8 +165,9 @@ def broken_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
 
     quote-to-order's role is also granted lead-to-account's queue, and its queue is
     deployed without the redrive policy (dropped on the way into the emulator);
-    lead-to-account's topic loses its key, its reconciliation its retry setting and one
-    secret's fence denies the rotator its writes (`_HARDENING_BREAKAGES`).
+    lead-to-account's topic loses its key, its reconciliation its retry setting, its
+    throttles alarm its action and one secret's fence denies the rotator its writes
+    (`_HARDENING_BREAKAGES`).
     """
     original_statement = components.service_account._statement
     original_create = EmulatorBackend.create
@@ -190,6 +192,14 @@ def broken_report(small_roadmap: Path, stack_runs: StackRuns) -> Any:
         patch.setattr(components.service_account, "_statement", with_stolen_grant)
         patch.setattr(EmulatorBackend, "create", create_without_redrive)
         return _rehearse_small(small_roadmap)
+
+
+def test_alarm_notifying_nobody_fails_the_alarms_check(broken_report: Any) -> None:
+    assert (
+        "alarm-throttles notifies [], not the alert topic "
+        "arn:aws:sns:eu-west-1:111111111111:dev-lead-to-account-alerts"
+        in _failed(broken_report)["alarms:lead-to-account"]
+    )
 
 
 def test_topic_without_the_integrations_key_fails_the_encryption_check(broken_report: Any) -> None:

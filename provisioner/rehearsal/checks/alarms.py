@@ -102,17 +102,28 @@ def _tag(resource: Any, key: str) -> str | None:
     return (resource.outputs.get("tags") or {}).get(key)
 
 
-def _alarm_problems(alarm: Alarm, d: Deployed, cloudwatch: Any, topic_arn: str | None) -> list[str]:
+def _in_cloudwatch(cloudwatch: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The metric alarms of these names CloudWatch holds, by name; one call per 100 names
+    (DescribeAlarms takes at most 100: CloudWatch API reference, DescribeAlarms)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(names), 100):
+        described = cloudwatch.describe_alarms(AlarmNames=names[start : start + 100])
+        found |= {a["AlarmName"]: a for a in described["MetricAlarms"]}
+    return found
+
+
+def _alarm_problems(
+    alarm: Alarm, d: Deployed, in_cloudwatch: dict[str, dict[str, Any]], topic_arn: str | None
+) -> list[str]:
     """One required alarm: it exists, in CloudWatch, on its metric, notifying the topic."""
     problems: list[str] = []
     kind = alarm.kind
     resource = d.named(alarm.role, CLOUDWATCH_METRIC_ALARM)
     if resource is None or _tag(resource, "alarm") != kind:
         return [f"no {kind} alarm {alarm.role}"]
-    found = cloudwatch.describe_alarms(AlarmNames=[resource.id])["MetricAlarms"]
-    if not found:
+    cw = in_cloudwatch.get(resource.id)
+    if cw is None:
         return [f"{alarm.role} alarm {resource.id} is not in CloudWatch"]
-    cw = found[0]
     watched = (
         cw.get("Namespace"),
         cw.get("MetricName"),
@@ -163,8 +174,10 @@ def alarms(deployment: Deployment) -> list[Check]:
             )
             if alarm.kind != "rotation-failure"  # an EventBridge rule, checked below
         ]
+        alarm_names = [r.id for r in d.of_type(CLOUDWATCH_METRIC_ALARM)]
+        in_cloudwatch = _in_cloudwatch(cloudwatch, alarm_names)
         for alarm in required:
-            problems += _alarm_problems(alarm, d, cloudwatch, topic_arn)
+            problems += _alarm_problems(alarm, d, in_cloudwatch, topic_arn)
         # Rotation failures are events, not metrics: an EventBridge rule targeting the topic.
         failure = next(
             (r for r in d.of_type(CLOUDWATCH_EVENT_RULE) if _tag(r, "alarm") == "rotation-failure"),
