@@ -16,8 +16,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
@@ -155,17 +154,6 @@ def remembered_by_identity(function: Callable[[Any], T]) -> Callable[[Any], T]:
     return remembered
 
 
-def _read_only(
-    function: Callable[[Any], dict[str, str]],
-) -> Callable[[Any], Mapping[str, str]]:
-    """`function`, its dict answered as a read-only view (a remembered answer is shared)."""
-
-    def viewed(value: Any) -> Mapping[str, str]:
-        return MappingProxyType(function(value))
-
-    return viewed
-
-
 def _no_stack_trace() -> Any:
     from pulumi.runtime.proto import source_pb2
 
@@ -190,15 +178,6 @@ def quicken_mock_runtime() -> Callable[[], None]:
       registration (`typing.get_type_hints` over the class and its bases, evaluating the
       string annotations again) and the second for every input it serialises (55k calls at
       50 integrations).
-    * `pulumi._types.unwrap_optional_type` (`T` of `Optional[T]`, asked for every output
-      property the engine returns: 27k calls at 20 integrations, 275 distinct annotations)
-      and the name maps of a resource class, `resource_pulumi_to_py_names` (asked on every
-      registration of a pulumi-aws class, for its outputs) and `resource_py_to_pulumi_names`,
-      remember their answers too: pure functions of an annotation or a class, like the two
-      above. A name map is kept as a read-only view of the SDK's own dict: its callers
-      only look names up in it (`rpc.resolve_outputs`,
-      `resource._translate_additional_secret_outputs`), and one that wrote to the shared
-      map would fail at once instead of changing the next resource's answer.
 
     Process-wide: the caller holds it for every run under way and undoes it after the last
     (`provisioner.program.run_program`). `pulumi up` runs the program in the language
@@ -217,11 +196,6 @@ def quicken_mock_runtime() -> Callable[[], None]:
         (sdk_rpc, "contains_unknowns", flat_contains_unknowns),
         (_types, "resource_types", remembered_by_identity(_types.resource_types)),
         (_types, "unwrap_type", remembered_by_identity(_types.unwrap_type)),
-        (_types, "unwrap_optional_type", remembered_by_identity(_types.unwrap_optional_type)),
-        *(
-            (_types, name, remembered_by_identity(_read_only(getattr(_types, name))))
-            for name in ("resource_pulumi_to_py_names", "resource_py_to_pulumi_names")
-        ),
     ]
     saved = [(module, name, getattr(module, name)) for module, name, _ in swaps]
     for module, name, replacement in swaps:

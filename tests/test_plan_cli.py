@@ -242,9 +242,6 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
             sdk_rpc.contains_unknowns,
             _types.resource_types,
             _types.unwrap_type,
-            _types.unwrap_optional_type,
-            _types.resource_pulumi_to_py_names,
-            _types.resource_py_to_pulumi_names,
         )
 
     own = sdk_parts()
@@ -263,8 +260,8 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
     assert {parts[0] for parts in during} == {linear_wait_for_rpcs}
     assert own[1] not in {parts[1] for parts in during}
     assert {parts[2] for parts in during} == {flat_contains_unknowns}
-    for remembered in range(3, len(own)):  # the SDK's pure functions, remembered
-        assert not {parts[remembered] for parts in during} & {own[remembered]}
+    assert not {parts[3] for parts in during} & {own[3]}
+    assert not {parts[4] for parts in during} & {own[4]}
     assert sdk_parts() == own
     assert len(run.resources) == len(stack_run("dev").resources)
     gc.disable()
@@ -294,27 +291,6 @@ def test_remembered_answers_are_kept_per_object_not_per_equal_value() -> None:
 
     assert (first(str_first), first(int_first), first(str_first)) == (str, int, str)
     assert calls == [str_first, int_first]
-
-
-def test_a_remembered_name_map_is_the_sdks_own_answer_and_read_only() -> None:
-    """Every registration of a class shares its remembered map, so none may change it."""
-    import pulumi_aws as aws
-    from pulumi import _types
-
-    from provisioner.sdk_seams import quicken_mock_runtime
-
-    own = _types.resource_pulumi_to_py_names(aws.sqs.Queue)
-    undo = quicken_mock_runtime()
-    try:
-        remembered = _types.resource_pulumi_to_py_names(aws.sqs.Queue)
-        assert remembered is _types.resource_pulumi_to_py_names(aws.sqs.Queue)
-        assert dict(remembered) == own
-        assert remembered["contentBasedDeduplication"] == "content_based_deduplication"
-        with pytest.raises(TypeError):
-            remembered["contentBasedDeduplication"] = "changed"
-    finally:
-        undo()
-    assert _types.resource_pulumi_to_py_names(aws.sqs.Queue) is not remembered
 
 
 def test_the_runners_unknowns_check_answers_as_the_sdks_own() -> None:
