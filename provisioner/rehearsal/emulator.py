@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import boto3
 import botocore.session
@@ -32,6 +32,9 @@ from botocore.config import Config
 
 from provisioner.lifecycle import Lifecycle
 from provisioner.rehearsal.recorder import Recorder
+
+if TYPE_CHECKING:
+    from provisioner.rehearsal.keepalive import Connections
 
 __all__ = ["ADMIN_CREDENTIALS", "Emulator", "scoped_environ"]
 
@@ -94,6 +97,7 @@ class Emulator(Lifecycle):
         self.account_id = account_id
         self.endpoint = ""
         self._server: Any = None
+        self._connections: Connections | None = None
         self._env: Any = None
         self._saved_lambda_config: dict[str, Any] = {"use_docker": True}
         self._loader: Any = None
@@ -110,6 +114,7 @@ class Emulator(Lifecycle):
         """Start the server and point this process's AWS environment at it."""
         from moto.server import ThreadedMotoServer
 
+        from provisioner.rehearsal.keepalive import adopt
         from provisioner.rehearsal.moto_seams import install, serve_through
 
         install()  # bucket policies judged as for TLS requests (moto_seams.py)
@@ -131,6 +136,7 @@ class Emulator(Lifecycle):
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()
             serve_through(self._server, self.recorder)
+            self._connections = adopt(self._server._server)  # HTTP/1.1 keep-alive
             host, port = self._server.get_host_and_port()
             self.endpoint = f"http://{host}:{port}"
             os.environ["AWS_ENDPOINT_URL"] = self.endpoint
@@ -162,10 +168,17 @@ class Emulator(Lifecycle):
                 except requests.RequestException:
                     pass  # already gone; stopping is what matters
                 server.stop()
+                if self._connections is not None:
+                    self._connections.close_all()
         finally:
             env, self._env = self._env, None
             if env is not None:
                 env.__exit__(None, None, None)
+
+    @property
+    def connections(self) -> Connections | None:
+        """The server's client connections while it runs (`keepalive.Connections`)."""
+        return self._connections
 
     @property
     def running(self) -> bool:
