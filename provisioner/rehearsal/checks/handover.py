@@ -44,7 +44,7 @@ def iam_key_accepted(deployment: Deployment, doc: dict[str, Any]) -> bool:
     """The emulator's STS identifies the key as the credential's IAM user, and IAM has it
     active: AWS refuses every call signed with an inactive key (IAM user guide, "Manage
     access keys for IAM users"), moto's STS does not (docs/moto-differences.md)."""
-    keys = deployment.aws.client("iam").list_access_keys(UserName=doc["user_name"])
+    keys = deployment.aws.admin("iam").list_access_keys(UserName=doc["user_name"])
     if not any(
         k["AccessKeyId"] == doc["access_key_id"] and k["Status"] == "Active"
         for k in keys["AccessKeyMetadata"]

@@ -66,7 +66,7 @@ def _one(name: str, integration: Any, cred: Any, deployment: Deployment, vendors
     arn = secret.outputs["arn"]
     connector = deployment.roadmap.system(cred.system).connector.name
     fake = vendors.fakes[connector]
-    sm = deployment.aws.client("secretsmanager")
+    sm = deployment.aws.admin("secretsmanager")
     placeholder = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
     # The administrator's first credential, as put by hand after the deployment.
     sm.put_secret_value(SecretId=arn, SecretString=json.dumps(fake.enrol(placeholder)))

@@ -102,12 +102,12 @@ def _rotation_needs(
         (f"secretsmanager:{a}", arn)
         for a in ("DescribeSecret", "GetSecretValue", "PutSecretValue", "UpdateSecretVersionStage")
     ]
-    key_id = deployment.aws.client("secretsmanager").describe_secret(SecretId=arn).get("KmsKeyId")
+    key_id = deployment.aws.admin("secretsmanager").describe_secret(SecretId=arn).get("KmsKeyId")
     if key_id:
-        key_arn = deployment.aws.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        key_arn = deployment.aws.admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
         needs += [("kms:Decrypt", key_arn), ("kms:GenerateDataKey", key_arn)]
     if kind == "iam_access_key":
-        user = deployment.aws.client("iam").get_user(UserName=doc["user_name"])["User"]["Arn"]
+        user = deployment.aws.admin("iam").get_user(UserName=doc["user_name"])["User"]["Arn"]
         needs += [
             (f"iam:{a}", user)
             for a in (
