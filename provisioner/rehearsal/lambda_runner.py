@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -153,7 +154,8 @@ class LambdaRunner:
                 self._scratch = tempfile.TemporaryDirectory(prefix="rehearsal-lambda-")
             into = Path(self._scratch.name) / f"{len(self._zygotes)}-{bundle.name}"
             layout = lay_out(bundle, into)
-            self._zygotes[bundle] = _Zygote(layout, self._shared_environment(layout))
+            environment = self._shared_environment(layout)
+            self._zygotes[bundle] = _Zygote(layout, environment, _client_services(bundle))
         return self._zygotes[bundle]
 
     def _shared_environment(self, layout: TaskRoot) -> dict[str, str]:
@@ -195,6 +197,17 @@ class LambdaRunner:
         self.stop()
 
 
+# A client the bundle's own code makes: ``boto3.client("sqs")``.
+_CLIENT_CALL = re.compile(r"""boto3\.client\(\s*["']([a-z0-9-]+)["']""")
+
+
+def _client_services(bundle: Path) -> list[str]:
+    """The AWS services whose clients the bundle's sources make by name, for the zygote to
+    load their botocore models once (a missed one costs its worker the load, nothing more)."""
+    found = {m for source in bundle.rglob("*.py") for m in _CLIENT_CALL.findall(source.read_text())}
+    return sorted(found)
+
+
 def _bundle(handler: str, bundles: Sequence[Path]) -> Path:
     """The bundle folder holding the handler's top-level module or package."""
     top = handler.split(".", 1)[0]
@@ -208,7 +221,7 @@ class _Zygote:
     """One bundle's zygote: a Python in its task root that has imported the bundle's
     libraries, forking one worker per request over a control socket (``lambda_bootstrap``)."""
 
-    def __init__(self, layout: TaskRoot, environment: dict[str, str]) -> None:
+    def __init__(self, layout: TaskRoot, environment: dict[str, str], services: list[str]) -> None:
         self.environment = environment
         self._root = layout.root
         self._lock = threading.Lock()  # one request and its answer at a time
@@ -216,9 +229,9 @@ class _Zygote:
         # What the zygote itself says (nothing, unless it breaks), for its lifetime.
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
         with theirs:
-            control = str(theirs.fileno())
+            arguments = [str(theirs.fileno()), ",".join(services), *layout.libraries]
             self.process = subprocess.Popen(
-                [sys.executable, "-S", "-c", BOOTSTRAP.read_text(), control, *layout.libraries],
+                [sys.executable, "-S", "-c", BOOTSTRAP.read_text(), *arguments],
                 cwd=layout.root,
                 env=environment,
                 stdin=subprocess.DEVNULL,
