@@ -35,6 +35,11 @@ def handler(event, context):
     if event.get("sleep"):
         time.sleep(event["sleep"])
     print("probe log line", event.get("n"))
+    # Service models the runtime's default session had loaded before this call made a client.
+    cache = boto3._get_default_session()._session.get_component("data_loader")._cache
+    loaded = sorted({key[1] for key in cache if key[0] == "load_service_model"})
+    if event.get("queue"):
+        boto3.client("sqs")
     who = boto3.client("sts").get_caller_identity()["Arn"]
     return {
         "environ": dict(os.environ),
@@ -46,6 +51,7 @@ def handler(event, context):
         "path": sys.path,
         "remaining_ms": context.get_remaining_time_in_millis(),
         "request_id": context.aws_request_id,
+        "loaded": loaded,
     }
 """
 TRUST = {
@@ -128,6 +134,16 @@ def test_a_handler_sees_only_its_own_variables_the_emulator_and_its_role(
     )
     assert environ["AWS_ACCESS_KEY_ID"] != "rehearsal-admin"
     assert 0 < seen["remaining_ms"] <= 30_000
+
+
+def test_the_models_of_the_clients_the_bundle_makes_are_loaded_before_the_fork(
+    aws: Emulator, bundle: Path
+) -> None:
+    deploy(aws, "dev-probe-models")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas:
+        seen = lambdas.invoke("dev-probe-models", {}).response()
+    # The probe's source names sqs and sts; no other service's model is loaded for it.
+    assert seen["loaded"] == ["sqs", "sts"]
 
 
 def test_an_override_replaces_one_variable_and_the_rest_stay(aws: Emulator, bundle: Path) -> None:

@@ -2,11 +2,13 @@
 environment forked from it, as Lambda's Python runtime runs one.
 
 ``LambdaRunner`` starts one zygote a bundle, as ``python -S -c <this file's text> <control fd>
-<library>...`` in the bundle's task root (``task_root``): no site-packages, the task root
+<services> <library>...`` in the bundle's task root (``task_root``): no site-packages, the task root
 first on ``sys.path``, then the runtime's libraries from ``PYTHONPATH``, and an environment
 of the variables every function of the runner shares. The zygote imports the third-party
 libraries the task root and the runtime hold, once; none of them reads at import a
-variable the runner sets per function. Then it serves the control socket, one JSON line a
+variable the runner sets per function. It loads the botocore models of ``<services>`` (comma
+separated: those the bundle's sources make clients of) into boto3's default session, files
+only, no credentials. Then it serves the control socket, one JSON line a
 request: ``{"fork": {"handler", "environment"}}`` with the worker's stdin, stdout and log
 as passed descriptors, answered with the new worker's ``{"pid"}``; ``{"wait": pid}``,
 answered with the exit status of a worker the runner knows has exited. It ends when the
