@@ -89,21 +89,23 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(on_check=None if args.json else show)
 
     def hold(aws: Emulator, report: RehearsalReport) -> None:
-        exports = aws.exports()
-        _print_report(args, report, {"endpoint": aws.endpoint, "env": exports})
-        if not args.json:
-            print(f"\nThe emulator keeps running on {aws.endpoint}; in another shell:")
-            for name, value in exports.items():
-                print(f"  export {name}={value}")
-            print(
-                f"  provisioner replay INTEGRATION --stack {args.stack} --endpoint-url "
-                f"{aws.endpoint}\nCtrl-C stops it."
-            )
-        sys.stdout.flush()
-        progress.step(f"emulator kept running on {aws.endpoint}; Ctrl-C stops it")
+        # Ctrl-C is the way to stop a kept emulator, not a failure, from the moment the
+        # endpoint is printed: someone (or a script) reading it may press it at once.
         try:
+            exports = aws.exports()
+            _print_report(args, report, {"endpoint": aws.endpoint, "env": exports})
+            if not args.json:
+                print(f"\nThe emulator keeps running on {aws.endpoint}; in another shell:")
+                for name, value in exports.items():
+                    print(f"  export {name}={value}")
+                print(
+                    f"  provisioner replay INTEGRATION --stack {args.stack} --endpoint-url "
+                    f"{aws.endpoint}\nCtrl-C stops it."
+                )
+            sys.stdout.flush()
+            progress.step(f"emulator kept running on {aws.endpoint}; Ctrl-C stops it")
             threading.Event().wait()
-        except KeyboardInterrupt:  # the way to stop a kept emulator, not a failure
+        except KeyboardInterrupt:
             progress.step("Ctrl-C: stopping the emulator")
 
     report = rehearse(
