@@ -41,6 +41,7 @@ __all__ = [
     "DIRECTION_ALARMS",
     "ENVIRONMENTS",
     "INGRESS_ALARMS",
+    "INGRESS_PHASE",
     "REVERSE",
     "REVIEW_ALARM",
     "SECRET_AGE_ALARM",
@@ -70,6 +71,9 @@ SECRET_AGE_PHASE = 3
 # A warehouse pipeline stages its records as files in its own S3 bucket from the phase its
 # flow first runs (components/stage.py).
 STAGE_PHASE = 3
+# A queued flow with a signed webhook takes its vendor's deliveries through an ingress
+# function behind a public URL from the phase the flow first syncs (roadmap.concurrency).
+INGRESS_PHASE = 3
 # The kinds that watch one direction's own queue, DLQ or consumer function.
 DIRECTION_ALARMS: frozenset[str] = frozenset(
     {"dlq-depth", "oldest-message-age", "errors", "throttles", "latency-p99"}

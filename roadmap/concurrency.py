@@ -30,6 +30,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from contract.phases import INGRESS_PHASE
+
 if TYPE_CHECKING:
     from roadmap.integrations import Integration, Webhook
     from roadmap.model import Roadmap
@@ -59,8 +61,6 @@ INGRESS_MIN_RESERVED = 5
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html); a larger
 # reservation fails with InvalidParameterValueException at `pulumi up`.
 MIN_UNRESERVED = 100
-# Signed-webhook ingress runs from this phase on (with the flow's other sync functions).
-INGRESS_PHASE = 3
 
 
 def ingress_webhook(integ: Integration, environment: str) -> Webhook | None:
