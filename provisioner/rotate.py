@@ -35,6 +35,7 @@ __all__ = [
     "Unverifiable",
     "bundle_on_path",
     "current_version",
+    "resume_token",
     "rotate_now",
     "run_rotation_locally",
     "step_failed",
@@ -85,6 +86,13 @@ Verifier = Callable[[str, str, dict[str, Any]], str]
 def current_version(versions: dict[str, list[str]]) -> str | None:
     """The version id labelled AWSCURRENT in a DescribeSecret's VersionIdsToStages."""
     return next((v for v, stages in versions.items() if "AWSCURRENT" in stages), None)
+
+
+def resume_token(versions: dict[str, list[str]]) -> str:
+    """The version id a rotation runs as: an unfinished one's (AWSPENDING, not AWSCURRENT),
+    which Secrets Manager resumes, else a new one."""
+    unfinished = [v for v, s in versions.items() if "AWSPENDING" in s and "AWSCURRENT" not in s]
+    return unfinished[0] if unfinished else str(uuid.uuid4())
 
 
 def step_failed(step: str, arn: str, token: str, error: str) -> RotationFailed:
@@ -288,8 +296,7 @@ def run_rotation_locally(
     arn = meta["ARN"]
     versions: dict[str, list[str]] = meta.get("VersionIdsToStages", {})
     previous = current_version(versions)
-    unfinished = [v for v, s in versions.items() if "AWSPENDING" in s and "AWSCURRENT" not in s]
-    token = unfinished[0] if unfinished else str(uuid.uuid4())
+    token = resume_token(versions)
     local = handler.Dependencies(**{**vars(deps), "secretsmanager": None})
     local.secretsmanager = _PendingVersionStub(deps.secretsmanager, token)
     rotation = handler.Rotation(local)

@@ -20,11 +20,17 @@ Usage::
 from __future__ import annotations
 
 import time
-import uuid
 from typing import TYPE_CHECKING
 
 from provisioner.rehearsal.moto_seams import pending_version
-from provisioner.rotate import STEPS, RotationFailed, RotationResult, current_version, step_failed
+from provisioner.rotate import (
+    STEPS,
+    RotationFailed,
+    RotationResult,
+    current_version,
+    resume_token,
+    step_failed,
+)
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.emulator import Emulator
@@ -40,8 +46,7 @@ def rotate(aws: Emulator, lambdas: LambdaRunner, secret_arn: str) -> RotationRes
     if not meta.get("RotationEnabled") or not function:
         raise RotationFailed(f"{arn} has no rotation function configured")
     versions: dict[str, list[str]] = meta.get("VersionIdsToStages", {})
-    unfinished = [v for v, s in versions.items() if "AWSPENDING" in s and "AWSCURRENT" not in s]
-    token = unfinished[0] if unfinished else str(uuid.uuid4())
+    token = resume_token(versions)
     started = time.monotonic()
     with pending_version(arn, token):
         for step in STEPS:
