@@ -17,6 +17,7 @@ import secrets as std_secrets
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ USERNAME = "integration@quote-to-order.example.com"
 APP_A, APP_B = "3MVG9quoteToOrderAppA", "3MVG9quoteToOrderAppB"
 OAUTH_CLIENT = "quote-to-order"
 IAM_USER = "dev-order-events-pusher"
-# Short enough that a timeout test stays fast, long enough for a loaded CI box.
-CLIENT_TIMEOUT = 0.5
+# Long enough that a loaded CI box (two cores, RSA keys being made in parallel) never
+# trips it; the tests of timeouts shorten it for the one rotation they break
+# (``short_timeouts``).
+CLIENT_TIMEOUT = 10.0
 KINDS = (
     "salesforce_jwt_bearer",
     "oauth_client_credentials",
@@ -233,6 +236,20 @@ def world(aws: boto3.Session, fake: FakeSystems) -> World:
         basic_tokens=BasicTokenHttpIssuer(timeout=CLIENT_TIMEOUT),
     )
     return World(aws, fake, deps, sleeps=sleeps)
+
+
+@contextmanager
+def short_timeouts(world: World, seconds: float) -> Iterator[None]:
+    """Every issuer client of ``world.deps`` times out after ``seconds`` inside the block."""
+    clients = [world.deps.salesforce, world.deps.oauth, world.deps.api_keys]
+    clients += [world.deps.snowflake, world.deps.basic_tokens]
+    for client in clients:
+        client.http.timeout = seconds
+    try:
+        yield
+    finally:
+        for client in clients:
+            client.http.timeout = CLIENT_TIMEOUT
 
 
 def fail_aws_call(

@@ -23,6 +23,7 @@ from test_rotation_fakes import (
     World,
     fail_aws_call,
     initial_doc,
+    short_timeouts,
 )
 
 from credential_rotation.formats import SECRET_FIELDS
@@ -350,7 +351,7 @@ def test_issuer_timeout_keeps_current_working_and_rerun_completes(
     initial = setup_secret(world, kind)
     current_version = world.version("AWSCURRENT")
     world.fake.faults.append(Fault(op, delay=1.5, times=1))
-    with pytest.raises(RotationFailed, match="timed out"):
+    with short_timeouts(world, 0.5), pytest.raises(RotationFailed, match="timed out"):
         rotate(world)
     assert world.version("AWSCURRENT") == current_version
     assert world.accepted(initial)
