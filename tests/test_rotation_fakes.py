@@ -241,8 +241,9 @@ def world(aws: boto3.Session, fake: FakeSystems) -> World:
 @contextmanager
 def short_timeouts(world: World, seconds: float) -> Iterator[None]:
     """Every issuer client of ``world.deps`` times out after ``seconds`` inside the block."""
-    clients = [world.deps.salesforce, world.deps.oauth, world.deps.api_keys]
-    clients += [world.deps.snowflake, world.deps.basic_tokens]
+    deps = world.deps
+    clients: list[Any] = [deps.salesforce, deps.oauth, deps.api_keys, deps.snowflake]
+    clients.append(deps.basic_tokens)
     for client in clients:
         client.http.timeout = seconds
     try:
