@@ -1,11 +1,10 @@
 """Every use of a library's private internals, in one place.
 
-The mock runtime that `plan`, `check` and the rehearsal run the program under, and tests
-that run Lambda handlers in-process, need a few names their libraries do not export. Each is
-wrapped here, pinned to the versions in `requirements.lock` (pulumi 3.272.0,
-aws-lambda-powertools 3.x); `tests/test_architecture.py` keeps every other module off them, so
-an upgrade that moves one breaks here and nowhere else. (The policy pack runs apart from this
-package and keeps its own seam: `policies/integration_policies/_once.py`.)
+The mock runtime that `plan`, `check` and the rehearsal run the program under needs a few
+names its libraries do not export. Each is wrapped here, pinned to the versions in
+`requirements.lock` (pulumi 3.272.0); `tests/test_architecture.py` keeps every other module
+off them, so an upgrade that moves one breaks here and nowhere else. (The policy pack runs
+apart from this package and keeps its own seam: `policies/integration_policies/_once.py`.)
 
 Usage::
 
@@ -20,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 __all__ = [
-    "clear_powertools_providers",
     "ensure_event_loop",
     "flat_contains_unknowns",
     "input_fields",
@@ -253,15 +251,3 @@ def unwrap_input(annotation: Any) -> Any:
     while (unwrapped := _types.unwrap_type(annotation)) is not annotation:
         annotation = unwrapped
     return annotation
-
-
-def clear_powertools_providers() -> None:
-    """Forget the Secrets Manager clients and values Powertools caches per process.
-
-    Tests that run several roles' handlers in one process need each to read its secret
-    with its own credentials, as a fresh Lambda environment would (the rehearsal runs each
-    function in a process of its own, ``provisioner.rehearsal.lambda_runner``).
-    """
-    from aws_lambda_powertools.utilities.parameters import base
-
-    base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]

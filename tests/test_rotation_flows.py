@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec as ec_key
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "secrets"))
 
@@ -27,7 +30,9 @@ from test_rotation_fakes import (
 )
 
 from credential_rotation.formats import SECRET_FIELDS
-from credential_rotation.handler import RETIRE, Rotation, RotationRefused
+from credential_rotation.handler import RETIRE, Rotation, RotationRefused, default_dependencies
+from credential_rotation.keys import private_key, public_key_pem
+from credential_rotation.slot_clients import build_jwt_assertion
 from provisioner.rehearsal.fakes import Fault
 from provisioner.rotate import RotationFailed, run_rotation_locally
 
@@ -541,3 +546,45 @@ def test_malformed_json_error_does_not_quote_the_secret() -> None:
     with pytest.raises(SecretFormatError) as err:
         parse_secret('{"api_key": "leaky-value-42",,}')
     assert "leaky-value-42" not in str(err.value)
+
+
+# What a cold rotation function costs ------------------------------------------------
+
+
+def test_default_clients_come_from_one_session_and_a_new_key_is_proved_on_its_own(
+    aws: boto3.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the Lambda runtime builds them: every client from boto3's default session (a
+    session of its own reads botocore's data again), and the STS client that proves a new
+    IAM key signs with that key alone, not the function's role."""
+    sessions: list[boto3.session.Session] = []
+    made = boto3.session.Session.__init__
+
+    def counted(session: boto3.session.Session, *args: object, **kwargs: object) -> None:
+        sessions.append(session)
+        made(session, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setattr(boto3.session.Session, "__init__", counted)
+    deps = default_dependencies()
+    deps.iam.create_user(UserName=IAM_USER)
+    key = deps.iam.create_access_key(UserName=IAM_USER)["AccessKey"]
+    proof = deps.sts_for_key(key["AccessKeyId"], key["SecretAccessKey"])
+
+    assert proof.get_caller_identity()["Arn"].endswith(f":user/{IAM_USER}")
+    assert sessions == [boto3.DEFAULT_SESSION]
+
+
+def test_a_private_key_is_loaded_once_however_often_it_signs(world: World) -> None:
+    """Loading a PEM checks the RSA key (tens of ms); a rotation signs with one key often."""
+    doc = initial_doc(world, "salesforce_jwt_bearer")
+    private_key.cache_clear()
+    for _ in range(3):
+        build_jwt_assertion(doc)
+    public_key_pem(doc["private_key_pem"])
+
+    assert (private_key.cache_info().misses, private_key.cache_info().hits) == (1, 3)
+    ec = ec_key.generate_private_key(ec_key.SECP256R1())
+    pem = ec.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    with pytest.raises(ValueError, match="not an RSA private key"):
+        private_key(pem)

@@ -326,3 +326,30 @@ def test_handler_waits_no_longer_than_the_invocation_allows(netsuite: FakeSystem
     assert len(response["batchItemFailures"]) == 1
     writes = [r for r in netsuite.requests if r.method in ("PATCH", "PUT", "POST", "DELETE")]
     assert len(writes) == 1, [f"{r.method} {r.path}" for r in netsuite.requests]
+
+
+def test_a_cold_consumer_builds_every_aws_client_from_one_boto3_session(
+    netsuite: FakeSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS, DynamoDB (state and idempotency) and Secrets Manager clients all come from the
+    default session: a session of their own would read botocore's endpoint data and models
+    again, tens of milliseconds of every cold start each."""
+    _target_key(
+        netsuite,
+        monkeypatch,
+        "dev/quote-to-order/netsuite-api",
+        {"kind": "api_key", "api_key": "nsk_live_5e1a", "header": "Authorization"},
+    )
+    sessions: list[boto3.session.Session] = []
+    made = boto3.session.Session.__init__
+
+    def counted(session: boto3.session.Session, *args: object, **kwargs: object) -> None:
+        sessions.append(session)
+        made(session, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # a cold execution environment
+    monkeypatch.setattr(boto3.session.Session, "__init__", counted)
+
+    _assert_synced(netsuite, "8015e000000COLD1AA")
+
+    assert sessions == [boto3.DEFAULT_SESSION]

@@ -27,12 +27,13 @@ from bench import sync as bench_sync
 from contract import environment as var
 from contract.metrics import namespace
 from provisioner.rehearsal.checks.poller import batch_event, receive
-from provisioner.sdk_seams import clear_powertools_providers
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
 # The bundle folder is what Lambda puts on sys.path; tests import it the same way.
 if str(FUNCTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTIONS_DIR))
+
+from integration_sync.aws import secrets_provider  # noqa: E402
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -246,12 +247,12 @@ def aws_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # Powertools keeps one Secrets Manager client (and the values it read) per process: one
+    # The bundle keeps one Secrets Manager reader (and the values it read) per process: one
     # made for an earlier test's emulator would answer this test's reads.
-    clear_powertools_providers()
+    secrets_provider.cache_clear()
     with mock_aws():
         yield
-    clear_powertools_providers()
+    secrets_provider.cache_clear()
 
 
 def create_state_table(name: str) -> str:

@@ -23,9 +23,9 @@ from test_sync_harness import (
 )
 
 from contract import environment as var
+from integration_sync.aws import secrets_provider
 from integration_sync.webhook import Rejected, verify
 from provisioner.rehearsal.checks.webhooks import vendor_headers
-from provisioner.sdk_seams import clear_powertools_providers
 
 SECRET = "whsec_5f0e1c3b8d2a4e6f9a7b"
 OLD_SECRET = "whsec_previous_0a1b2c3d4e"
@@ -130,7 +130,7 @@ def ingress(aws: None, monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[st
     def post(headers: dict[str, str], body: bytes = BODY) -> dict[str, Any]:
         from integration_sync.webhook import handler
 
-        clear_powertools_providers()
+        secrets_provider.cache_clear()
         event = {
             "rawPath": "/",
             "rawQueryString": "",

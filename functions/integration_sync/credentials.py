@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from integration_sync.aws import secrets_provider
 from integration_sync.errors import ConfigurationError, TransientError
 from integration_sync.secret_age import report_age
 
@@ -119,11 +120,9 @@ class SecretAuth:
             self._token = None
 
     def _secret(self) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.parameters import get_secret
-
         with self._lock:
             force, self._force = self._force, False
-        value = get_secret(
+        value = secrets_provider().get(
             self.secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS, force_fetch=force
         )
         # How old the credential is (hourly): a secret rotated by hand pages when overdue.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -44,7 +45,11 @@ class WriteLedger:
     """Claim, complete or release one write's idempotency record."""
 
     def __init__(self, table_name: str, config: IdempotencyConfig) -> None:
-        self.store = DynamoDBPersistenceLayer(table_name=table_name, key_attr="id")
+        # A default-session client: a session of the layer's own would read botocore's
+        # endpoint data and models again (``integration_sync.aws``).
+        self.store = DynamoDBPersistenceLayer(
+            table_name=table_name, key_attr="id", boto3_client=boto3.client("dynamodb")
+        )
         self.store.configure(config, LEGACY_FUNCTION_NAME)
 
     def claim(self, unit: dict[str, Any], remaining_ms: int | None) -> dict[str, Any] | None:

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract import environment as var
+from integration_sync.errors import ConfigurationError
 
 # Stripe's libraries default to a 300 s tolerance; HubSpot rejects timestamps over 5 minutes.
 TOLERANCE_SECONDS = 300
@@ -228,8 +229,8 @@ def envelope(scheme: str, obj: str, delivery: Delivery, body: bytes) -> list[dic
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Function URL entry point: 401 for anything not verified, 200 once enqueued."""
     import boto3
-    from aws_lambda_powertools.utilities.parameters import get_secret
 
+    from integration_sync.aws import secrets_provider
     from integration_sync.secret_age import report_age
 
     scheme = os.environ[var.WEBHOOK_SCHEME]
@@ -239,7 +240,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     query = event.get("rawQueryString") or ""
     url = f"https://{event.get('requestContext', {}).get('domainName', '')}{http.get('path', '/')}"
     url += f"?{query}" if query else ""
-    secret = get_secret(os.environ[var.SIGNING_SECRET_ARN], transform="json", max_age=300)
+    secret = secrets_provider().get(
+        os.environ[var.SIGNING_SECRET_ARN], transform="json", max_age=300
+    )
+    if not isinstance(secret, dict):
+        raise ConfigurationError(
+            f"secret {os.environ[var.SIGNING_SECRET_ARN]} is not a JSON object"
+        )
     # Signing secrets are rotated by hand: their age feeds the secret-age alarm.
     report_age(os.environ[var.SIGNING_SECRET_ARN])
     keys = [secret.get("signing_secret", ""), secret.get("previous_signing_secret", "")]

@@ -127,20 +127,26 @@ class Dependencies:
 def default_dependencies(
     session: boto3.Session | None = None, endpoint_url: str | None = None
 ) -> Dependencies:
-    """Build real clients; ``endpoint_url`` points every AWS client at an emulator."""
-    session = session or boto3.Session()
+    """Build real clients; ``endpoint_url`` points every AWS client at an emulator.
+
+    Without ``session`` the clients come from boto3's default session, as in the Lambda
+    runtime: a session of its own would read botocore's endpoint data and service models
+    again, tens of milliseconds of a cold start each time."""
+    client = session.client if session is not None else boto3.client
 
     def sts_for_key(access_key_id: str, secret_access_key: str) -> Any:
         # Explicit keys, no session token: the call proves the new key on its own.
-        return boto3.Session(
+        return client(
+            "sts",
+            endpoint_url=endpoint_url,
             aws_access_key_id=access_key_id,
             aws_secret_access_key=secret_access_key,
-            region_name=session.region_name,
-        ).client("sts", endpoint_url=endpoint_url)
+            aws_session_token=None,
+        )
 
     return Dependencies(
-        secretsmanager=session.client("secretsmanager", endpoint_url=endpoint_url),
-        iam=session.client("iam", endpoint_url=endpoint_url),
+        secretsmanager=client("secretsmanager", endpoint_url=endpoint_url),
+        iam=client("iam", endpoint_url=endpoint_url),
         sts_for_key=sts_for_key,
         salesforce=SalesforceHttpClient(),
         oauth=OAuthHttpIssuer(),

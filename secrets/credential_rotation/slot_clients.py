@@ -30,7 +30,7 @@ import jwt
 import requests
 
 from credential_rotation.clients import DEFAULT_TIMEOUT, Http, IssuerError
-from credential_rotation.keys import public_key_pem
+from credential_rotation.keys import private_key, public_key_pem
 
 # Salesforce rejects JWT bearer assertions whose exp is more than 3 minutes ahead
 # (Salesforce Help, "OAuth 2.0 JWT Bearer Flow": "exp ... within 3 minutes").
@@ -62,7 +62,7 @@ def build_jwt_assertion(credential: dict[str, Any], *, now: float | None = None)
         "exp": issued + JWT_LIFETIME_SECONDS,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, credential["private_key_pem"], algorithm="RS256")
+    return jwt.encode(claims, private_key(credential["private_key_pem"]), algorithm="RS256")
 
 
 class SalesforceHttpClient:
@@ -130,7 +130,7 @@ def build_snowflake_jwt(credential: dict[str, Any], *, now: float | None = None)
         "iat": issued,
         "exp": issued + SNOWFLAKE_JWT_LIFETIME_SECONDS,
     }
-    return jwt.encode(claims, credential["private_key_pem"], algorithm="RS256")
+    return jwt.encode(claims, private_key(credential["private_key_pem"]), algorithm="RS256")
 
 
 class SnowflakeHttpClient:
