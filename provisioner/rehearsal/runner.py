@@ -16,7 +16,7 @@ from typing import Any
 
 from contract.aws_types import GET_CALLER_IDENTITY, LAMBDA_EVENT_SOURCE_MAPPING
 from provisioner.paths import STACKS_DIR
-from provisioner.rehearsal.backend import AwsCreator, CreatedResource, UnsupportedResource
+from provisioner.rehearsal.backend import AwsCreator, UnsupportedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import Inventory
 from provisioner.rehearsal.result import Check, Progress
@@ -256,16 +256,11 @@ def _policy_pack(d: Deployment) -> list[Check]:
 def _resources_exist(d: Deployment) -> list[Check]:
     planned = [r for r in d.run.resources if r.custom]
     created = {(r.type, r.name): r for r in d.creator.created}
-    missing: list[str] = []
-    for resource in planned:
-        found: CreatedResource | None = created.get((resource.type, resource.name))
-        if found is None:
-            missing.append(f"{resource.type} {resource.name} was never created")
-            continue
-        try:
-            d.creator.find(found)
-        except Exception as err:
-            missing.append(f"{resource.type} {resource.name} ({found.id}): {err}")
+    missing = [
+        f"{r.type} {r.name} was never created" for r in planned if (r.type, r.name) not in created
+    ]
+    found = [created[(r.type, r.name)] for r in planned if (r.type, r.name) in created]
+    missing += [f"{r.type} {r.name} ({r.id}): {why}" for r, why in d.creator.absent(found)]
     if missing:
         shown = "; ".join(missing[:5])
         return [

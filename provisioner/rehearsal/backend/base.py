@@ -2,9 +2,11 @@
 
 A service module (``sqs.py``, ``iam.py``...) maps each Pulumi type token of its service to a
 `Resource`: a ``create(ctx, logical_name, inputs) -> (id, outputs)`` that makes the API calls
-the AWS provider would make, and a ``find(ctx, id, outputs)`` that raises unless the
-resource is in the emulator afterwards. Inputs are camelCase, as the engine hands them to
-the provider; outputs are the provider's state (`state`).
+the AWS provider would make, a ``find(ctx, id, outputs)`` that raises unless the
+resource is in the emulator afterwards, and, where the service has a list call, a
+``listed(ctx, [(id, outputs), ...])`` that reads all of them at once and answers the ids it
+saw (`listing`). Inputs are camelCase, as the engine hands them to the provider; outputs are
+the provider's state (`state`).
 
 Usage::
 
@@ -18,7 +20,8 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -29,15 +32,21 @@ __all__ = [
     "CreationFailed",
     "Ctx",
     "Inputs",
+    "Listed",
     "Outputs",
+    "Planned",
     "Resource",
     "as_int",
     "as_list",
     "attribute_value",
     "attributes",
+    "by_prefix",
     "described",
     "drop_none",
     "int_or_none",
+    "listing",
+    "listing_all",
+    "pages",
     "physical",
     "retry_policy",
     "setting",
@@ -86,13 +95,22 @@ class Ctx:
 
 Create = Callable[[Ctx, str, Inputs], Created]
 Find = Callable[[Ctx, str, Outputs], object]
+Planned = tuple[str, Outputs]
+"""A resource as its finders take it: its id and its outputs."""
+Listed = Callable[[Ctx, Sequence[Planned]], Collection[str]]
+"""Reads resources of one type with as few calls as the API allows; the ids of those it saw."""
 
 
 class Resource(NamedTuple):
-    """How the rehearsal creates one resource type in the emulator, and finds it again."""
+    """How the rehearsal creates one resource type in the emulator, and finds it again.
+
+    ``listed``, when the service has a list call, finds many at once; what it did not see
+    is still looked up with ``find`` before it counts as missing (`AwsCreator.absent`).
+    """
 
     create: Create
     find: Find
+    listed: Listed | None = None
 
 
 def described(service: str, method: str, key: str) -> Find:
@@ -102,6 +120,43 @@ def described(service: str, method: str, key: str) -> Find:
         return getattr(c(service), method)(**{key: rid})
 
     return find
+
+
+def pages(c: Ctx, service: str, operation: str, path: str, **params: Any) -> Iterator[Any]:
+    """Every item at ``path`` (JMESPath) of every page of a list call.
+
+    botocore's paginator follows each token until the last page, so a page limit (AWS's,
+    or none at all, as moto often has) never cuts the answer short.
+    """
+    yield from c(service).get_paginator(operation).paginate(**params).search(path)
+
+
+def listing(
+    read: Callable[[Ctx, Sequence[Planned]], Iterable[str]],
+    identity: Callable[[str, Outputs], str] = lambda rid, o: rid,
+) -> Listed:
+    """A `Listed` from ``read``, which answers the identities a list call returned, and
+    ``identity``, the one each resource's ``find`` looks it up by (by default its id)."""
+
+    def listed(c: Ctx, planned: Sequence[Planned]) -> Collection[str]:
+        seen = set(read(c, planned))
+        return {rid for rid, o in planned if identity(rid, o) in seen}
+
+    return listed
+
+
+def listing_all(service: str, operation: str, path: str) -> Listed:
+    """A `listing` of every page of one list call that takes no filter the planned resources
+    could narrow (ListFunctions, ListKeys, ListTables...); ``path`` selects their ids."""
+    return listing(lambda c, planned: pages(c, service, operation, path))
+
+
+def by_prefix(parameter: str, names: Iterable[str]) -> dict[str, str]:
+    """A list call's name-prefix filter (``parameter``) for the longest prefix all ``names``
+    share; no filter when they share none (such filters take at least one character)."""
+    # Character by character, as the filters compare: these names are not paths.
+    prefix = os.path.commonprefix(list(names))  # noqa: RUF071
+    return {parameter: prefix} if prefix else {}
 
 
 def as_int(value: Any) -> int:

@@ -7,12 +7,12 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from contract import aws_types
 from provisioner.rehearsal.backend import base
-from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Resource
+from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Planned, Resource
 
 __all__ = ["RESOURCES"]
 
@@ -86,6 +86,30 @@ def _alarm_listed(c: Ctx, rid: str, o: Outputs) -> object:
     return alarms
 
 
+# DescribeAlarms takes at most 100 AlarmNames (CloudWatch API reference, DescribeAlarms).
+_ALARM_NAMES_PER_CALL = 100
+
+
+def _alarm_names(c: Ctx, planned: Sequence[Planned]) -> Iterator[str]:
+    """The planned alarms' names that DescribeAlarms knows, asked by name, 100 at a time."""
+    names = [rid for rid, _ in planned]
+    for start in range(0, len(names), _ALARM_NAMES_PER_CALL):
+        chunk = names[start : start + _ALARM_NAMES_PER_CALL]
+        yield from base.pages(
+            c, "cloudwatch", "describe_alarms", "MetricAlarms[].AlarmName", AlarmNames=chunk
+        )
+
+
+def _by_prefix(service: str, operation: str, path: str, prefix: str) -> base.Listed:
+    """A listing filtered by the planned names' shared prefix (the ids are the names)."""
+
+    def read(c: Ctx, planned: Sequence[Planned]) -> Iterator[str]:
+        named = base.by_prefix(prefix, (rid for rid, _ in planned))
+        return base.pages(c, service, operation, path, **named)
+
+    return base.listing(read)
+
+
 def _dashboard(c: Ctx, name: str, i: Inputs) -> Created:
     dashboard_name = base.physical(name, i, "dashboardName")
     c("cloudwatch").put_dashboard(DashboardName=dashboard_name, DashboardBody=i["dashboardBody"])
@@ -118,9 +142,22 @@ def _log_group_listed(c: Ctx, rid: str, o: Outputs) -> object:
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.CLOUDWATCH_METRIC_ALARM: Resource(_metric_alarm, _alarm_listed),
-    aws_types.CLOUDWATCH_DASHBOARD: Resource(
-        _dashboard, base.described("cloudwatch", "get_dashboard", "DashboardName")
+    aws_types.CLOUDWATCH_METRIC_ALARM: Resource(
+        _metric_alarm, _alarm_listed, base.listing(_alarm_names)
     ),
-    aws_types.CLOUDWATCH_LOG_GROUP: Resource(_log_group, _log_group_listed),
+    aws_types.CLOUDWATCH_DASHBOARD: Resource(
+        _dashboard,
+        base.described("cloudwatch", "get_dashboard", "DashboardName"),
+        _by_prefix(
+            "cloudwatch",
+            "list_dashboards",
+            "DashboardEntries[].DashboardName",
+            "DashboardNamePrefix",
+        ),
+    ),
+    aws_types.CLOUDWATCH_LOG_GROUP: Resource(
+        _log_group,
+        _log_group_listed,
+        _by_prefix("logs", "describe_log_groups", "logGroups[].logGroupName", "logGroupNamePrefix"),
+    ),
 }

@@ -13,12 +13,15 @@ Usage::
                                           {"name": "dev-quote-to-order-queue.fifo",
                                            "fifoQueue": True})
     creator.find(creator.created[-1])  # raises unless it is in the emulator
+    creator.absent(creator.created)  # [(resource, why), ...] for those that are not
     creator.unstage()  # once the program has run
 """
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contract.aws_types import STACK
@@ -109,3 +112,29 @@ class AwsCreator:
     def find(self, resource: CreatedResource) -> object:
         """Look the resource up in the emulator; raise if it is not there."""
         return RESOURCES[resource.type].find(self.ctx, resource.id, resource.outputs)
+
+    def absent(self, resources: Sequence[CreatedResource]) -> list[tuple[CreatedResource, str]]:
+        """The resources that are not in the emulator, each with what its lookup answered.
+
+        Each type is read with its list calls (``Resource.listed``), a few calls for all of
+        them instead of one each; a resource the listing did not show is then looked up on
+        its own (``find``), and only what that cannot find is absent. A list call may show
+        less than there is (ListSecrets "might not reflect changes from the last five
+        minutes", Secrets Manager API reference, ListSecrets), so a listing only ever
+        spares calls: it never decides that something is missing.
+        """
+        by_type: dict[str, list[CreatedResource]] = defaultdict(list)
+        for resource in resources:
+            by_type[resource.type].append(resource)
+        missing: list[tuple[CreatedResource, str]] = []
+        for type_, group in by_type.items():
+            listed = RESOURCES[type_].listed
+            seen = listed(self.ctx, [(r.id, r.outputs) for r in group]) if listed else ()
+            for resource in group:
+                if resource.id in seen:
+                    continue
+                try:
+                    self.find(resource)
+                except Exception as err:
+                    missing.append((resource, str(err)))
+        return missing

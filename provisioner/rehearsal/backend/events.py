@@ -7,9 +7,12 @@ Usage::
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
 from contract import aws_types
 from provisioner.rehearsal.backend import base
-from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Resource
+from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Planned, Resource
 
 __all__ = ["RESOURCES"]
 
@@ -39,6 +42,21 @@ def _rule(c: Ctx, name: str, i: Inputs) -> Created:
 def _rule_described(c: Ctx, rid: str, o: Outputs) -> object:
     bus = {"EventBusName": o["eventBusName"]} if o.get("eventBusName") else {}
     return c("events").describe_rule(Name=o["name"], **bus)
+
+
+def _rules_listed(c: Ctx, planned: Sequence[Planned]) -> Iterator[str]:
+    """The planned rules ListRules shows, one listing per event bus, filtered by the shared
+    prefix of the rules' names on it; answered as the rules' ids (``{bus}/{name}`` off the
+    default bus)."""
+    buses: dict[str, list[str]] = defaultdict(list)
+    for _, o in planned:
+        buses[o.get("eventBusName") or "default"].append(o["name"])
+    for bus, names in buses.items():
+        named = base.by_prefix("NamePrefix", names)
+        for name in base.pages(
+            c, "events", "list_rules", "Rules[].Name", EventBusName=bus, **named
+        ):
+            yield name if bus == "default" else f"{bus}/{name}"
 
 
 def _target(c: Ctx, name: str, i: Inputs) -> Created:
@@ -73,6 +91,6 @@ def _target_listed(c: Ctx, rid: str, o: Outputs) -> object:
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.CLOUDWATCH_EVENT_RULE: Resource(_rule, _rule_described),
+    aws_types.CLOUDWATCH_EVENT_RULE: Resource(_rule, _rule_described, base.listing(_rules_listed)),
     aws_types.CLOUDWATCH_EVENT_TARGET: Resource(_target, _target_listed),
 }

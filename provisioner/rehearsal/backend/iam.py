@@ -10,6 +10,7 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from contract import aws_types
@@ -140,13 +141,85 @@ def _access_key_listed(c: Ctx, rid: str, o: Outputs) -> object:
     return keys
 
 
+_Shown = Callable[[str, Mapping[str, Any]], Iterator[str]]
+
+
+def _details(kind: str, shown: _Shown) -> base.Listed:
+    """Every role or user (``kind``) with its inline and attached policies, in the few pages
+    of GetAccountAuthorizationDetails (IAM API reference: 100 items a page unless MaxItems
+    says otherwise; moto 5.2.5 answers all in one); ``shown(name, detail)`` answers the ids
+    one principal's detail shows, as the per-resource finders name them."""
+    title = kind.capitalize()
+
+    def read(c: Ctx, planned: Sequence[base.Planned]) -> Iterator[str]:
+        details = base.pages(
+            c, "iam", "get_account_authorization_details", f"{title}DetailList[]", Filter=[title]
+        )
+        for detail in details:
+            yield from shown(detail[f"{title}Name"], detail)
+
+    return base.listing(read)
+
+
+def _principal_types(kind: str, create: Create, *types: str) -> dict[str, Resource]:
+    """A role's or user's (``kind``) three resource types (``types``): itself, its inline
+    policies (``{principal}:{policy name}``) and its attachments (``{principal}/{policy
+    ARN}``), each listed from the principals' details."""
+    inline = f"{kind.capitalize()}PolicyList"
+    principal, policy, attachment = types
+    return {
+        principal: Resource(
+            create,
+            base.described("iam", f"get_{kind}", f"{kind.capitalize()}Name"),
+            _details(kind, lambda name, d: iter([name])),
+        ),
+        policy: Resource(
+            _inline_policy(kind),
+            _inline_policy_listed(kind),
+            _details(
+                kind, lambda name, d: (f"{name}:{p['PolicyName']}" for p in d.get(inline) or [])
+            ),
+        ),
+        attachment: Resource(
+            _attachment(kind),
+            _attached(kind),
+            _details(
+                kind,
+                lambda name, d: (
+                    f"{name}/{p['PolicyArn']}" for p in d.get("AttachedManagedPolicies") or []
+                ),
+            ),
+        ),
+    }
+
+
 RESOURCES: dict[str, Resource] = {
-    aws_types.IAM_ROLE: Resource(_role, base.described("iam", "get_role", "RoleName")),
-    aws_types.IAM_ROLE_POLICY: Resource(_inline_policy("role"), _inline_policy_listed("role")),
-    aws_types.IAM_ROLE_POLICY_ATTACHMENT: Resource(_attachment("role"), _attached("role")),
-    aws_types.IAM_USER: Resource(_user, base.described("iam", "get_user", "UserName")),
-    aws_types.IAM_USER_POLICY: Resource(_inline_policy("user"), _inline_policy_listed("user")),
-    aws_types.IAM_USER_POLICY_ATTACHMENT: Resource(_attachment("user"), _attached("user")),
-    aws_types.IAM_POLICY: Resource(_policy, base.described("iam", "get_policy", "PolicyArn")),
+    **_principal_types(
+        "role",
+        _role,
+        aws_types.IAM_ROLE,
+        aws_types.IAM_ROLE_POLICY,
+        aws_types.IAM_ROLE_POLICY_ATTACHMENT,
+    ),
+    **_principal_types(
+        "user",
+        _user,
+        aws_types.IAM_USER,
+        aws_types.IAM_USER_POLICY,
+        aws_types.IAM_USER_POLICY_ATTACHMENT,
+    ),
+    aws_types.IAM_POLICY: Resource(
+        _policy,
+        base.described("iam", "get_policy", "PolicyArn"),
+        base.listing(
+            lambda c, planned: base.pages(
+                c,
+                "iam",
+                "get_account_authorization_details",
+                "Policies[].Arn",
+                Filter=["LocalManagedPolicy"],
+            )
+        ),
+    ),
     aws_types.IAM_ACCESS_KEY: Resource(_access_key, _access_key_listed),
 }

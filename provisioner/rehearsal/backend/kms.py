@@ -45,6 +45,15 @@ def _alias(c: Ctx, name: str, i: Inputs) -> Created:
 _described = base.described("kms", "describe_key", "KeyId")  # an alias is its key's too
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.KMS_KEY: Resource(_key, _described),
-    aws_types.KMS_ALIAS: Resource(_alias, _described),
+    aws_types.KMS_KEY: Resource(
+        _key,
+        _described,
+        base.listing_all("kms", "list_keys", "Keys[].KeyId"),
+    ),
+    # An alias finds its key when it points at one, as DescribeKey by the alias requires.
+    aws_types.KMS_ALIAS: Resource(
+        _alias,
+        _described,
+        base.listing_all("kms", "list_aliases", "Aliases[?TargetKeyId].AliasName"),
+    ),
 }

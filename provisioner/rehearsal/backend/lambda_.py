@@ -221,6 +221,7 @@ RESOURCES: dict[str, Resource] = {
     aws_types.LAMBDA_FUNCTION: Resource(
         _function,
         base.described("lambda", "get_function_configuration", "FunctionName"),
+        base.listing_all("lambda", "list_functions", "Functions[].FunctionName"),
     ),
     aws_types.LAMBDA_PERMISSION: Resource(_permission, _permission_listed),
     aws_types.LAMBDA_FUNCTION_URL: Resource(
@@ -231,6 +232,8 @@ RESOURCES: dict[str, Resource] = {
         base.described("lambda", "get_function_event_invoke_config", "FunctionName"),
     ),
     aws_types.LAMBDA_EVENT_SOURCE_MAPPING: Resource(
-        _event_source_mapping, base.described("lambda", "get_event_source_mapping", "UUID")
+        _event_source_mapping,
+        base.described("lambda", "get_event_source_mapping", "UUID"),
+        base.listing_all("lambda", "list_event_source_mappings", "EventSourceMappings[].UUID"),
     ),
 }

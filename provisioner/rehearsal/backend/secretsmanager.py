@@ -7,9 +7,12 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
 from contract import aws_types
 from provisioner.rehearsal.backend import base
-from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Resource
+from provisioner.rehearsal.backend.base import Created, Ctx, Inputs, Outputs, Planned, Resource
 
 __all__ = ["RESOURCES"]
 
@@ -79,17 +82,74 @@ def _rotation_on(c: Ctx, rid: str, o: Outputs) -> object:
     return secret
 
 
+def _name(secret_id: str) -> str:
+    """A secret's name from its id: its ARN ends in the name, a hyphen and six random
+    characters (Secrets Manager user guide, "What's in a Secrets Manager secret?")."""
+    if not secret_id.startswith("arn:"):
+        return secret_id
+    return secret_id.split(":secret:", 1)[-1].rsplit("-", 1)[0]
+
+
+def _listed(
+    secret_of: Callable[[str, Outputs], str],
+    seen: Callable[[Mapping[str, Any]], Iterator[str]],
+    identity: Callable[[str, Outputs], str] = lambda rid, o: rid,
+) -> base.Listed:
+    """What ListSecrets shows of the planned resources, filtered by their secrets' shared
+    name prefix (``secret_of`` gives a resource's secret id); ``seen`` answers what one
+    listed secret shows (by ARN and by name, as a secret id may be either)."""
+
+    def read(c: Ctx, planned: Sequence[Planned]) -> Iterator[str]:
+        names = [_name(secret_of(rid, o)) for rid, o in planned]
+        # The "name" filter matches names by prefix (Secrets Manager API reference, Filter).
+        named = base.by_prefix("name", names)
+        filters = [{"Key": "name", "Values": [named["name"]]}] if named else []
+        for secret in base.pages(
+            c, "secretsmanager", "list_secrets", "SecretList[]", Filters=filters
+        ):
+            yield from seen(secret)
+
+    return base.listing(read, identity)
+
+
+def _ids(secret: Mapping[str, Any]) -> tuple[str, str]:
+    return secret["ARN"], secret["Name"]
+
+
+def _versions(secret: Mapping[str, Any]) -> Iterator[str]:
+    """Each version of the secret that carries a staging label: ListSecrets shows "the
+    currently assigned" labels (Secrets Manager API reference, SecretListEntry), and moto
+    5.2.5 also lists versions with none, which AWS deprecates; their own lookup decides."""
+    for version, stages in (secret.get("SecretVersionsToStages") or {}).items():
+        if stages:
+            yield from (f"{secret_id}|{version}" for secret_id in _ids(secret))
+
+
+def _rotating(secret: Mapping[str, Any]) -> Iterator[str]:
+    if secret.get("RotationEnabled"):
+        yield from _ids(secret)
+
+
 RESOURCES: dict[str, Resource] = {
     aws_types.SECRETS_MANAGER_SECRET: Resource(
-        _secret, base.described("secretsmanager", "describe_secret", "SecretId")
+        _secret,
+        base.described("secretsmanager", "describe_secret", "SecretId"),
+        _listed(lambda rid, o: rid, lambda secret: iter(_ids(secret))),
     ),
     aws_types.SECRETS_MANAGER_SECRET_VERSION: Resource(
         _version,
         lambda c, rid, o: c("secretsmanager").get_secret_value(
             SecretId=o["secretId"], VersionId=o["versionId"]
         ),
+        _listed(
+            lambda rid, o: str(o["secretId"]),
+            _versions,
+            lambda rid, o: f"{o['secretId']}|{o['versionId']}",
+        ),
     ),
-    aws_types.SECRETS_MANAGER_SECRET_ROTATION: Resource(_rotation, _rotation_on),
+    aws_types.SECRETS_MANAGER_SECRET_ROTATION: Resource(
+        _rotation, _rotation_on, _listed(lambda rid, o: rid, _rotating)
+    ),
     aws_types.SECRETS_MANAGER_SECRET_POLICY: Resource(
         base.setting(
             "secretArn",

@@ -7,6 +7,8 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from contract import aws_types
 from provisioner.rehearsal.backend import base
 from provisioner.rehearsal.backend.base import Create, Created, Ctx, Find, Inputs, Outputs, Resource
@@ -84,8 +86,19 @@ def _queue_listed(c: Ctx, rid: str, o: Outputs) -> object:
     return c("sqs").get_queue_attributes(QueueUrl=rid, AttributeNames=["QueueArn"])
 
 
+def _queue_urls(c: Ctx, planned: Sequence[base.Planned]) -> Iterator[str]:
+    """The URLs of the queues named like the planned ones (each id is its queue's URL).
+
+    Without MaxResults, ListQueues answers at most 1,000 queues and no NextToken (SQS
+    developer guide, "Amazon SQS list queue pagination"); moto 5.2.5 ignores MaxResults
+    and answers all of them, which the paginator takes as one last page.
+    """
+    named = base.by_prefix("QueueNamePrefix", (rid.rsplit("/", 1)[-1] for rid, _ in planned))
+    yield from base.pages(c, "sqs", "list_queues", "QueueUrls[]", MaxResults=1000, **named)
+
+
 RESOURCES: dict[str, Resource] = {
-    aws_types.SQS_QUEUE: Resource(_queue, _queue_listed),
+    aws_types.SQS_QUEUE: Resource(_queue, _queue_listed, base.listing(_queue_urls)),
     aws_types.SQS_QUEUE_POLICY: Resource(
         _set_on_queue("policy", "Policy"), _attribute_set("Policy")
     ),
@@ -94,6 +107,8 @@ RESOURCES: dict[str, Resource] = {
     ),
     # moto 5.2.5 stores RedriveAllowPolicy but does not report it: the queue must exist.
     aws_types.SQS_REDRIVE_ALLOW_POLICY: Resource(
-        _set_on_queue("redriveAllowPolicy", "RedriveAllowPolicy"), _queue_listed
+        _set_on_queue("redriveAllowPolicy", "RedriveAllowPolicy"),
+        _queue_listed,
+        base.listing(_queue_urls),
     ),
 }
