@@ -2,7 +2,8 @@
 own resources and nobody else's.
 
 - ``identity``: a principal's credentials (``assume``) and identity policies, read back from
-  the emulator;
+  the emulator (one principal's, or all at once: ``IdentityPolicies``), and a client that
+  signs as each principal in turn (``SigningClient``);
 - ``evaluation``: whether policies allow an action on a resource (``evaluate``) or could
   under any context (``could_allow``), statement by statement with moto's evaluator;
 - ``matrix``: the checks, SQS live and evaluated, Secrets Manager, KMS and DynamoDB
@@ -21,6 +22,8 @@ from provisioner.rehearsal.access.calls import EvaluatedCalls
 from provisioner.rehearsal.access.evaluation import could_allow, evaluate
 from provisioner.rehearsal.access.identity import (
     Credentials,
+    IdentityPolicies,
+    SigningClient,
     assume,
     identity_policies,
     role_policies,
@@ -30,6 +33,8 @@ from provisioner.rehearsal.access.matrix import evaluated_matrix, sqs_matrix
 __all__ = [
     "Credentials",
     "EvaluatedCalls",
+    "IdentityPolicies",
+    "SigningClient",
     "assume",
     "could_allow",
     "evaluate",

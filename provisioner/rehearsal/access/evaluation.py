@@ -18,7 +18,7 @@ from typing import Any
 
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
-__all__ = ["ArnIndex", "could_allow", "evaluate"]
+__all__ = ["ArnIndex", "could_allow", "evaluate", "statements_of"]
 
 
 @functools.cache
@@ -30,8 +30,10 @@ def _as_allow(statement: str, conditioned: bool) -> IAMPolicyStatement:
     return IAMPolicyStatement({**parsed, "Effect": "Allow"})
 
 
-def _statements_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found = document.get("Statement", [])
+def statements_of(document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """A policy document's statements (none for no document); IAM also takes one statement
+    without a list."""
+    found = (document or {}).get("Statement", [])
     return [found] if isinstance(found, Mapping) else list(found)
 
 
@@ -60,7 +62,7 @@ def could_allow(documents: Iterable[Mapping[str, Any]], action: str, resource: s
     """
     allowed = False
     for document in documents:
-        for statement in _statements_of(document):
+        for statement in statements_of(document):
             if not _matches(statement, action, resource):
                 continue
             if statement.get("Effect") != "Deny":
@@ -86,7 +88,7 @@ def evaluate(
     """
     allowed = False
     for document in policies:
-        for statement in _statements_of(document):
+        for statement in statements_of(document):
             applies = _matches(statement, action, resource, context or {})
             if applies and statement.get("Effect") == "Deny":
                 return False
@@ -126,7 +128,7 @@ class ArnIndex:
         actions = tuple(actions)
         found: set[str] = set()
         for document in documents:
-            for statement in _statements_of(document):
+            for statement in statements_of(document):
                 if not _concerns(statement, actions):
                     continue
                 patterns = statement.get("Resource")

@@ -37,8 +37,13 @@ from contract.aws_types import (
     LAMBDA_FUNCTION,
     SECRETS_MANAGER_SECRET,
 )
-from provisioner.rehearsal.access.evaluation import ArnIndex, could_allow, evaluate
-from provisioner.rehearsal.access.identity import Credentials, assume, identity_policies
+from provisioner.rehearsal.access.evaluation import ArnIndex, could_allow, evaluate, statements_of
+from provisioner.rehearsal.access.identity import (
+    Credentials,
+    IdentityPolicies,
+    SigningClient,
+    assume,
+)
 from provisioner.rehearsal.backend import CreatedResource
 from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.inventory import Deployed, Inventory
@@ -93,9 +98,13 @@ class _Principal:
     arn: str
     policies: tuple[dict[str, Any], ...]  # its identity policies, as IAM holds them
 
-    def named_in(self, resource_policy: dict[str, Any] | None) -> bool:
-        """Whether a statement of the resource policy names this principal (or everyone)."""
-        return any(self._named(s) for s in (resource_policy or {}).get("Statement", []))
+    def granted_in(self, resource_policy: dict[str, Any] | None) -> bool:
+        """Whether an Allow of the resource policy names this principal (or everyone): only
+        such a statement can let it in; a Deny (every queue's plain-HTTP one names
+        everyone) only takes away."""
+        return any(
+            s.get("Effect") != "Deny" and self._named(s) for s in statements_of(resource_policy)
+        )
 
     def may(self, action: str, resource: str, resource_policy: dict[str, Any] | None) -> bool:
         """Whether any request could let this principal call `action` on `resource`.
@@ -104,7 +113,7 @@ class _Principal:
         policy allow it and nothing denies it (IAM user guide, "Policy evaluation logic");
         only resource-policy statements naming this principal (or everyone) count.
         """
-        statements = [s for s in (resource_policy or {}).get("Statement", []) if self._named(s)]
+        statements = [s for s in statements_of(resource_policy) if self._named(s)]
         found = [*self.policies, {"Statement": statements}]
         return could_allow(found, action, resource)
 
@@ -133,6 +142,7 @@ def _outcome(call: Callable[[], Any]) -> str:
 
 
 def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
+    policies = IdentityPolicies(aws)
     found = []
     for deployed in inventory:
         for role in deployed.roles:
@@ -144,7 +154,7 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     assume(aws, role.outputs["arn"], f"rehearsal-{deployed.name}"[:64]),
                     needs,
                     role.outputs["arn"],
-                    tuple(identity_policies(aws, "role", role.id)),
+                    tuple(policies("role", role.id)),
                 )
             )
         for key in deployed.of_type(IAM_ACCESS_KEY):
@@ -156,7 +166,7 @@ def _principals(aws: Emulator, inventory: Inventory) -> list[_Principal]:
                     {"aws_access_key_id": key.id, "aws_secret_access_key": key.outputs["secret"]},
                     _PUSHER_NEEDS,
                     f"arn:aws:iam::{aws.account_id}:user/{user}",
-                    tuple(identity_policies(aws, "user", user)),
+                    tuple(policies("user", user)),
                 )
             )
     return found
@@ -187,9 +197,10 @@ def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
     problems: dict[str, list[str]] = {d.name: [] for d in inventory}
     live: dict[str, int] = dict.fromkeys(problems, 0)
     evaluated: dict[str, int] = dict.fromkeys(problems, 0)
+    signing = SigningClient(aws, "sqs")
     with aws.iam_enforced():
         for principal in principals:
-            sqs = aws.client("sqs", principal.credentials)
+            sqs = signing.sign_as(principal.credentials)
             foreign = [(o, q) for o, q in queues if o != principal.integration]
             sample = random.Random(f"{aws.account_id}:{principal.label}").sample(
                 foreign, min(FOREIGN_LIVE_SAMPLE, len(foreign))
@@ -210,8 +221,8 @@ def sqs_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
             for owner, queue in foreign:
                 evaluated[principal.integration] += len(_SQS_PROBES)
                 policy = queue_policies[queue.id]
-                if queue.outputs["arn"] not in nameable and not principal.named_in(policy):
-                    continue  # nothing names this queue for it: no action can be allowed
+                if queue.outputs["arn"] not in nameable and not principal.granted_in(policy):
+                    continue  # nothing can allow it any action on this queue
                 for action in _SQS_PROBES:
                     if principal.may(action, queue.outputs["arn"], policy):
                         problems[principal.integration].append(
@@ -272,11 +283,12 @@ def evaluated_matrix(aws: Emulator, inventory: Inventory) -> list[Check]:
     index = ArnIndex(resource.outputs["arn"] for _, resource, _ in targets)
     actions = sorted({action for _, _, action in targets})
     context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
+    every = IdentityPolicies(aws)
     checks = []
     for deployed in inventory:
         problems: list[str] = []
         count = 0
-        policies = {role.id: identity_policies(aws, "role", role.id) for role in deployed.roles}
+        policies = {role.id: every("role", role.id) for role in deployed.roles}
         for role in deployed.roles:
             nameable = index.nameable(policies[role.id], actions)
             for owner, resource, action in targets:
