@@ -44,8 +44,8 @@ __all__ = [
     "described",
     "drop_none",
     "int_or_none",
+    "listable",
     "listing",
-    "listing_all",
     "pages",
     "physical",
     "retry_policy",
@@ -145,10 +145,18 @@ def listing(
     return listed
 
 
-def listing_all(service: str, operation: str, path: str) -> Listed:
-    """A `listing` of every page of one list call that takes no filter the planned resources
-    could narrow (ListFunctions, ListKeys, ListTables...); ``path`` selects their ids."""
-    return listing(lambda c, planned: pages(c, service, operation, path))
+def listable(
+    create: Create, service: str, find: tuple[str, str], every: tuple[str, str]
+) -> Resource:
+    """A resource its service finds by id, ``find`` = (method, parameter naming the id),
+    and lists all at once, ``every`` = (list method taking no filter the planned ones
+    could narrow, JMESPath of the ids in its pages): ListTables, ListKeys, ListTopics..."""
+    operation, path = every
+    return Resource(
+        create,
+        described(service, *find),
+        listing(lambda c, planned: pages(c, service, operation, path)),
+    )
 
 
 def by_prefix(parameter: str, names: Iterable[str]) -> dict[str, str]:

@@ -69,10 +69,8 @@ def _resource_policy(c: Ctx, name: str, i: Inputs) -> Created:
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.DYNAMODB_TABLE: Resource(
-        _table,
-        base.described("dynamodb", "describe_table", "TableName"),
-        base.listing_all("dynamodb", "list_tables", "TableNames[]"),
+    aws_types.DYNAMODB_TABLE: base.listable(
+        _table, "dynamodb", ("describe_table", "TableName"), ("list_tables", "TableNames[]")
     ),
     aws_types.DYNAMODB_RESOURCE_POLICY: Resource(
         _resource_policy,

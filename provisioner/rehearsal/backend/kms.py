@@ -42,18 +42,12 @@ def _alias(c: Ctx, name: str, i: Inputs) -> Created:
     return alias, base.state(i, name=alias, arn=c.arn("kms", alias), targetKeyArn=key_arn)
 
 
-_described = base.described("kms", "describe_key", "KeyId")  # an alias is its key's too
+_DESCRIBED = ("describe_key", "KeyId")  # an alias is its key's too
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.KMS_KEY: Resource(
-        _key,
-        _described,
-        base.listing_all("kms", "list_keys", "Keys[].KeyId"),
-    ),
+    aws_types.KMS_KEY: base.listable(_key, "kms", _DESCRIBED, ("list_keys", "Keys[].KeyId")),
     # An alias finds its key when it points at one, as DescribeKey by the alias requires.
-    aws_types.KMS_ALIAS: Resource(
-        _alias,
-        _described,
-        base.listing_all("kms", "list_aliases", "Aliases[?TargetKeyId].AliasName"),
+    aws_types.KMS_ALIAS: base.listable(
+        _alias, "kms", _DESCRIBED, ("list_aliases", "Aliases[?TargetKeyId].AliasName")
     ),
 }

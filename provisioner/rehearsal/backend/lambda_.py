@@ -218,10 +218,11 @@ def _event_source_mapping(c: Ctx, name: str, i: Inputs) -> Created:
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.LAMBDA_FUNCTION: Resource(
+    aws_types.LAMBDA_FUNCTION: base.listable(
         _function,
-        base.described("lambda", "get_function_configuration", "FunctionName"),
-        base.listing_all("lambda", "list_functions", "Functions[].FunctionName"),
+        "lambda",
+        ("get_function_configuration", "FunctionName"),
+        ("list_functions", "Functions[].FunctionName"),
     ),
     aws_types.LAMBDA_PERMISSION: Resource(_permission, _permission_listed),
     aws_types.LAMBDA_FUNCTION_URL: Resource(
@@ -231,9 +232,10 @@ RESOURCES: dict[str, Resource] = {
         _invoke_config,
         base.described("lambda", "get_function_event_invoke_config", "FunctionName"),
     ),
-    aws_types.LAMBDA_EVENT_SOURCE_MAPPING: Resource(
+    aws_types.LAMBDA_EVENT_SOURCE_MAPPING: base.listable(
         _event_source_mapping,
-        base.described("lambda", "get_event_source_mapping", "UUID"),
-        base.listing_all("lambda", "list_event_source_mappings", "EventSourceMappings[].UUID"),
+        "lambda",
+        ("get_event_source_mapping", "UUID"),
+        ("list_event_source_mappings", "EventSourceMappings[].UUID"),
     ),
 }

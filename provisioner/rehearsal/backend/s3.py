@@ -146,10 +146,8 @@ def _configures(
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.S3_BUCKET: Resource(
-        _bucket,
-        base.described("s3", "head_bucket", "Bucket"),
-        base.listing_all("s3", "list_buckets", "Buckets[].Name"),
+    aws_types.S3_BUCKET: base.listable(
+        _bucket, "s3", ("head_bucket", "Bucket"), ("list_buckets", "Buckets[].Name")
     ),
     aws_types.S3_BUCKET_PUBLIC_ACCESS_BLOCK: _configures(
         "put_public_access_block", _public_access_block, "get_public_access_block"

@@ -62,16 +62,15 @@ def _policy_set(c: Ctx, rid: str, o: Outputs) -> object:
 
 
 RESOURCES: dict[str, Resource] = {
-    aws_types.SNS_TOPIC: Resource(
-        _topic,
-        base.described("sns", "get_topic_attributes", "TopicArn"),
-        base.listing_all("sns", "list_topics", "Topics[].TopicArn"),
+    aws_types.SNS_TOPIC: base.listable(
+        _topic, "sns", ("get_topic_attributes", "TopicArn"), ("list_topics", "Topics[].TopicArn")
     ),
-    aws_types.SNS_TOPIC_SUBSCRIPTION: Resource(
+    # A subscription pending confirmation is listed without its ARN: its lookup decides.
+    aws_types.SNS_TOPIC_SUBSCRIPTION: base.listable(
         _subscription,
-        base.described("sns", "get_subscription_attributes", "SubscriptionArn"),
-        # A subscription pending confirmation is listed without its ARN: its lookup decides.
-        base.listing_all("sns", "list_subscriptions", "Subscriptions[].SubscriptionArn"),
+        "sns",
+        ("get_subscription_attributes", "SubscriptionArn"),
+        ("list_subscriptions", "Subscriptions[].SubscriptionArn"),
     ),
     aws_types.SNS_TOPIC_POLICY: Resource(base.setting("arn", _policy), _policy_set),
 }
