@@ -25,7 +25,7 @@ from contract.aws_types import (
 )
 from contract.runtime import RUNTIME
 from provisioner.rehearsal.access import assume, evaluate
-from provisioner.rehearsal.backend import AwsCreator, UnsupportedResource, sqs
+from provisioner.rehearsal.backend import AwsCreator, CreationFailed, UnsupportedResource, sqs
 from provisioner.rehearsal.backend.registry import RESOURCES, merge
 from provisioner.rehearsal.emulator import Emulator
 
@@ -251,7 +251,6 @@ def test_a_chatbot_channel_is_recorded_after_what_the_emulator_can_answer_is_che
 ) -> None:
     from contract.alerting import CHATBOT_GUARDRAILS, CHATBOT_SERVICE
     from contract.aws_types import CHATBOT_SLACK_CHANNEL_CONFIGURATION
-    from provisioner.rehearsal.backend import CreationFailed
 
     creator = AwsCreator(aws)
     topic = aws.client("sns").create_topic(Name="dev-quote-to-order-alerts")["TopicArn"]
@@ -365,3 +364,17 @@ def test_a_kms_key_makes_its_private_key_only_when_sign_or_verify_needs_it(aws: 
     keys = kms_backends[aws.account_id][aws.region].keys
     made: Any = keys[symmetric].private_key
     assert made._key is None  # no RSA key made for a symmetric key
+
+
+def test_an_alias_names_its_keys_arn_and_one_for_a_missing_key_is_refused(aws: Any) -> None:
+    creator = AwsCreator(aws)
+    key_id, key = creator.create(aws_types.KMS_KEY, "q-key", {"description": "q"})
+    _, alias = creator.create(
+        aws_types.KMS_ALIAS, "q-key-alias", {"name": "alias/dev-q", "targetKeyId": key_id}
+    )
+    assert alias["targetKeyArn"] == key["arn"]
+    assert aws.client("kms").describe_key(KeyId="alias/dev-q")["KeyMetadata"]["Arn"] == key["arn"]
+    with pytest.raises(CreationFailed, match="NotFoundException"):
+        creator.create(
+            aws_types.KMS_ALIAS, "r-key-alias", {"name": "alias/dev-r", "targetKeyId": "0" * 8}
+        )

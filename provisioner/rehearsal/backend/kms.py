@@ -37,8 +37,11 @@ def _key(c: Ctx, name: str, i: Inputs) -> Created:
 
 def _alias(c: Ctx, name: str, i: Inputs) -> Created:
     alias = base.physical(name, i)
-    c("kms").create_alias(AliasName=alias, TargetKeyId=i["targetKeyId"])
-    key_arn = c("kms").describe_key(KeyId=i["targetKeyId"])["KeyMetadata"]["Arn"]
+    # CreateAlias refuses a key that does not exist; the key's ARN is then its id's (the
+    # provider's targetKeyId is the key's ARN or id).
+    target = str(i["targetKeyId"])
+    c("kms").create_alias(AliasName=alias, TargetKeyId=target)
+    key_arn = target if target.startswith("arn:") else c.arn("kms", f"key/{target}")
     return alias, base.state(i, name=alias, arn=c.arn("kms", alias), targetKeyArn=key_arn)
 
 
