@@ -90,8 +90,8 @@ def _queue_urls(c: Ctx, planned: Sequence[base.Planned]) -> Iterator[str]:
     """The URLs of the queues named like the planned ones (each id is its queue's URL).
 
     Without MaxResults, ListQueues answers at most 1,000 queues and no NextToken (SQS
-    developer guide, "Amazon SQS list queue pagination"); moto 5.2.5 ignores MaxResults
-    and answers all of them, which the paginator takes as one last page.
+    developer guide, "Amazon SQS list queue pagination"), in AWS as in moto 5.2.5: with it,
+    the paginator follows every page.
     """
     named = base.by_prefix("QueueNamePrefix", (rid.rsplit("/", 1)[-1] for rid, _ in planned))
     yield from base.pages(c, "sqs", "list_queues", "QueueUrls[]", MaxResults=1000, **named)
