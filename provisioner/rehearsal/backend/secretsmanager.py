@@ -83,8 +83,9 @@ def _rotation_on(c: Ctx, rid: str, o: Outputs) -> object:
 
 
 def _name(secret_id: str) -> str:
-    """A secret's name from its id: its ARN ends in the name, a hyphen and six random
-    characters (Secrets Manager user guide, "What's in a Secrets Manager secret?")."""
+    """A secret's name from its id: "Secrets Manager automatically adds a hyphen and six
+    random characters after the secret name at the end of the ARN" (Secrets Manager API
+    reference, CreateSecret, Name)."""
     if not secret_id.startswith("arn:"):
         return secret_id
     return secret_id.split(":secret:", 1)[-1].rsplit("-", 1)[0]
