@@ -24,9 +24,9 @@ Faults are injected per operation (the handler names below, e.g. ``target_write`
 The HTTP contracts are those of ``secrets/credential_rotation/clients.py`` and
 ``slot_clients.py``. IAM access keys need no fake: STS and IAM are the emulator itself.
 Two things of the rotation bundle run in this process, neither of them the rotation function
-(which runs in its worker, ``checks.rotation``): ``enrol`` makes the administrator's first
-key pair with the bundle's ``keys`` module, and ``accepts`` probes a credential with the
-bundle's issuer clients, as a caller of the fake.
+(which runs in its worker, ``checks.rotation``): the bundle's ``keys`` module makes the
+administrator's first key pairs ``enrol`` hands out (ahead, on a thread: ``key_stock``),
+and ``accepts`` probes a credential with the bundle's issuer clients, as a caller of the fake.
 
 Usage::
 
@@ -39,7 +39,6 @@ Usage::
 from __future__ import annotations
 
 import importlib
-import json
 import re
 import secrets as std_secrets
 import threading
@@ -53,18 +52,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from werkzeug import Request, Response
 
+from provisioner.rehearsal.key_stock import KeyStock, first_key_and_certificate
 from provisioner.rehearsal.loopback import LoopbackServer
 from provisioner.rehearsal.signatures import (
     issue_tba_token,
     keypair_jwt_subject,
     tba_signature_valid,
 )
+from provisioner.rehearsal.vendors.base import JWT_BEARER_GRANT, MAX_EXP_AHEAD_SECONDS
+from provisioner.rehearsal.vendors.base import json_response as _json
 
 __all__ = ["FakeSystems", "Fault", "Upsert"]
 
-JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-# Salesforce accepts exp at most 3 minutes ahead; a little allowance for clock skew.
-MAX_EXP_AHEAD_SECONDS = 185
 _ALTER_USER_KEY = re.compile(
     r"""ALTER USER "(?P<user>[^"]+)" SET RSA_PUBLIC_KEY(?P<two>_2)? = """
     r"""'(?P<key>[A-Za-z0-9+/=]+)'"""
@@ -130,8 +129,15 @@ class FakeSystems(LoopbackServer):
     calls: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # the administrator's first RSA keys (and certificates), made ahead while serving
+    key_stock: KeyStock[tuple[str, str]] = field(
+        default_factory=lambda: KeyStock(first_key_and_certificate)
+    )
 
     # ------------------------------------------------------------------ lifecycle
+
+    def _companions(self) -> tuple[KeyStock[tuple[str, str]]]:
+        return (self.key_stock,)
 
     def _serving(self, root: str) -> None:
         self.base_url = root
@@ -159,16 +165,14 @@ class FakeSystems(LoopbackServer):
         """
         from provisioner.rotate import bundle_on_path
 
-        bundle_on_path()  # the bundle's key generation, as the admin's tools would make keys
-        from credential_rotation.keys import generate_key_and_certificate
-
+        bundle_on_path()  # the bundle's key functions, as the admin's tools would use them
         kind = doc["kind"]
         base = {k: v for k, v in doc.items() if k != "bootstrap"}
         if kind == "salesforce_jwt_bearer":
             prefix = re.sub(r"[^A-Za-z0-9]", "", str(doc.get("username", "app")).split("@")[0])
             client_ids = {slot: f"3MVG9{prefix}{slot.upper()}" for slot in ("a", "b")}
             username = str(doc.get("username") or f"{prefix}@rehearsal.example")
-            private_pem, certificate_pem = generate_key_and_certificate(f"{username} slot a")
+            private_pem, certificate_pem = self.key_stock.take()
             with self.lock:
                 self.apps[client_ids["a"]] = certificate_pem
                 self.apps.setdefault(client_ids["b"], None)
@@ -206,12 +210,10 @@ class FakeSystems(LoopbackServer):
             username = str(doc.get("username") or "integration@rehearsal.example/token")
             return {**base, **urls, "username": username, "token_id": key_id, "api_token": key}
         if kind == "snowflake_key_pair":
-            from credential_rotation.keys import (
-                generate_key_pair,
-                public_key_fingerprint,
-            )
+            from credential_rotation.keys import public_key_fingerprint, public_key_pem
 
-            private_pem, public_pem = generate_key_pair()
+            private_pem, _ = self.key_stock.take()  # the key; Snowflake takes no certificate
+            public_pem = public_key_pem(private_pem)
             account, user = str(doc["account"]).upper(), str(doc["user"]).upper()
             with self.lock:
                 self.snowflake_keys[f"{account}.{user}"] = {"1": public_pem}
@@ -485,10 +487,6 @@ _ROUTES: list[tuple[str, str, str, str]] = [
 def _label(request: Request) -> str:
     body = request.get_json(silent=True) if request.is_json else None
     return str(body.get("label") or "") if isinstance(body, dict) else ""
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status, content_type="application/json")
 
 
 def _error(status: int, code: str = "error") -> Response:

@@ -35,7 +35,13 @@ class LoopbackServer(Lifecycle):
     def _serving(self, root: str) -> None:
         """Called with `http://127.0.0.1:{port}` before the first request is served."""
 
+    def _companions(self) -> tuple[Lifecycle, ...]:
+        """What runs exactly as long as the server does: started before it, stopped after."""
+        return ()
+
     def start(self) -> Self:
+        for companion in self._companions():
+            companion.start()
         server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self._server = server
         self._serving(f"http://127.0.0.1:{server.server_port}")
@@ -50,3 +56,5 @@ class LoopbackServer(Lifecycle):
         if server is not None:
             server.shutdown()
             server.server_close()
+        for companion in self._companions():
+            companion.stop()

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug import Request, Response
 
 from contract.connectors import CONNECTORS
+from provisioner.rehearsal.key_stock import KeyStock, new_rsa_key
 from provisioner.rehearsal.loopback import LoopbackServer
 from provisioner.rehearsal.signatures import (
     fingerprint,
@@ -108,6 +109,8 @@ class VendorFake:
         self.trusted: dict[str, Any] = {}  # JWT bearer: connected app -> certificate's key
         self.tba_tokens: dict[str, tuple[str, str]] = {}  # token id -> consumer, token secret
         self.key_pairs: dict[str, dict[str, str | None]] = {}  # ACCOUNT.USER -> public keys
+        # where enrol's RSA keys come from: made inline, unless a server shares its stock
+        self.key_stock: KeyStock[rsa.RSAPrivateKey] = KeyStock(new_rsa_key)
         self.client_id = f"{self.name}-client"
         self.client_secret = secrets.token_urlsafe(12)
         self.calls: list[tuple[str, str]] = []
@@ -243,7 +246,7 @@ class VendorFake:
                 self.basic[username] = token
             return {**base, "username": username, "api_token": token}
         if kind == "salesforce_jwt_bearer":
-            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private = self.key_stock.take()
             client_id = str(doc.get("client_id") or f"{self.name}-connected-app")
             with self.lock:
                 self.trusted[client_id] = private.public_key()
@@ -258,7 +261,7 @@ class VendorFake:
             account_id = str(doc.get("account_id") or "1234567")
             return {**base, "account_id": account_id, **issue_tba_token(self.tba_tokens, self.lock)}
         if kind == "snowflake_key_pair":
-            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private = self.key_stock.take()
             public = private.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
@@ -394,6 +397,13 @@ class VendorServer(LoopbackServer):
 
     def __init__(self, *fakes: VendorFake) -> None:
         self.fakes = {fake.name: fake for fake in fakes}
+        # The fakes' administrators' RSA keys, made ahead while the server runs.
+        self.key_stock = KeyStock(new_rsa_key)
+        for fake in fakes:
+            fake.key_stock = self.key_stock
+
+    def _companions(self) -> tuple[KeyStock[rsa.RSAPrivateKey]]:
+        return (self.key_stock,)
 
     def url(self, name: str) -> str:
         return self.fakes[name].base_url
@@ -402,6 +412,7 @@ class VendorServer(LoopbackServer):
         """A fresh fake of the same vendor at the same URL (no records, tokens or faults)."""
         fake = type(self.fakes[name])()
         fake.base_url = self.fakes[name].base_url
+        fake.key_stock = self.key_stock
         self.fakes[name] = fake
         return fake
 
