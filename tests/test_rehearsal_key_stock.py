@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from provisioner.rehearsal.fakes import FakeSystems
-from provisioner.rehearsal.key_stock import KeyStock
+from provisioner.rehearsal.key_stock import KeyStock, new_rsa_key
 from provisioner.rehearsal.vendors import VendorServer
 from provisioner.rehearsal.vendors.salesforce import SalesforceFake
 from provisioner.rehearsal.vendors.snowflake import SnowflakeFake
@@ -82,6 +83,19 @@ def test_stop_ends_the_thread_and_drops_the_ready_keys_unhanded() -> None:
     assert not stock.running and not any(t.is_alive() for t in threads)
     assert stock.take() == first + 4  # 1-3 were made ahead and dropped: never handed out
     assert not stock.running  # a stopped stock makes inline, with no thread
+
+
+def test_ctrl_c_inside_a_fake_server_ends_its_stock_thread_and_exit_never_waits_on_it() -> None:
+    server = VendorServer()
+    server.key_stock = KeyStock(new_rsa_key, depth=1)
+    with pytest.raises(KeyboardInterrupt), server:
+        server.key_stock.take()
+        _until(lambda: server.key_stock.ready == 1)
+        (thread,) = [t for t in threading.enumerate() if t.name == "fake-key-stock"]
+        raise KeyboardInterrupt
+
+    assert thread.daemon  # an interpreter exiting mid-key does not wait for it
+    assert not thread.is_alive() and not server.key_stock.running
 
 
 def test_an_unstarted_stock_makes_every_key_inline_without_a_thread() -> None:
