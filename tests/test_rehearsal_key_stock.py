@@ -72,6 +72,22 @@ def test_an_empty_stock_makes_the_key_inline_instead_of_waiting_for_its_thread()
         stock.stop()
 
 
+def test_a_stock_whose_thread_fails_makes_every_key_inline_where_an_error_would_show() -> None:
+    count = _numbered()
+
+    def make() -> int:
+        if threading.current_thread() is not threading.main_thread():
+            raise OSError("no entropy on this thread")
+        return count()
+
+    with KeyStock(make, depth=2) as stock:
+        first = stock.take()
+        _until(lambda: not stock.running)
+        taken = [first, stock.take(), stock.take()]
+
+    assert (taken, stock.made_inline) == ([0, 1, 2], 3)
+
+
 def test_stop_ends_the_thread_and_drops_the_ready_keys_unhanded() -> None:
     stock = KeyStock(_numbered(), depth=3).start()
     first = stock.take()

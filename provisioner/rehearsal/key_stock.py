@@ -120,6 +120,8 @@ class KeyStock(Lifecycle, Generic[T]):
             try:
                 key = self._make()
             except Exception:
+                # The thread ends; take() makes every key inline from now on, so the same
+                # error is raised there, in the check that asked, instead of lost here.
                 return
             with self._changed:
                 if self._thread is not me:
