@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec as ec_key
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
@@ -31,7 +32,12 @@ from test_rotation_fakes import (
 
 from credential_rotation.formats import SECRET_FIELDS
 from credential_rotation.handler import RETIRE, Rotation, RotationRefused, default_dependencies
-from credential_rotation.keys import private_key, public_key_pem
+from credential_rotation.keys import (
+    forget_private_keys,
+    generate_key_and_certificate,
+    private_key,
+    public_key_pem,
+)
 from credential_rotation.slot_clients import build_jwt_assertion
 from provisioner.rehearsal.fakes import Fault
 from provisioner.rotate import RotationFailed, run_rotation_locally
@@ -575,16 +581,34 @@ def test_default_clients_come_from_one_session_and_a_new_key_is_proved_on_its_ow
     assert sessions == [boto3.DEFAULT_SESSION]
 
 
-def test_a_private_key_is_loaded_once_however_often_it_signs(world: World) -> None:
-    """Loading a PEM checks the RSA key (tens of ms); a rotation signs with one key often."""
+def test_a_private_key_is_loaded_once_however_often_it_signs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a PEM checks the RSA key (tens of ms); a rotation signs with one key often,
+    and a key the rotation made itself is never loaded at all."""
     doc = initial_doc(world, "salesforce_jwt_bearer")
-    private_key.cache_clear()
+    forget_private_keys()
+    loaded: list[bytes] = []
+    load = serialization.load_pem_private_key
+
+    def counted(data: bytes, password: bytes | None) -> Any:
+        loaded.append(data)
+        return load(data, password)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counted)
     for _ in range(3):
         build_jwt_assertion(doc)
     public_key_pem(doc["private_key_pem"])
+    assert loaded == [doc["private_key_pem"].encode()]
 
-    assert (private_key.cache_info().misses, private_key.cache_info().hits) == (1, 3)
+    made, _ = generate_key_and_certificate("made here")
+    build_jwt_assertion({**doc, "private_key_pem": made})
+    assert len(loaded) == 1
+
     ec = ec_key.generate_private_key(ec_key.SECP256R1())
     pem = ec.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
     with pytest.raises(ValueError, match="not an RSA private key"):
         private_key(pem)
+    with pytest.raises(ValueError, match="not an RSA private key"):
+        private_key(pem)  # never remembered
+    assert loaded[1:] == [pem.encode(), pem.encode()]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -39,12 +40,7 @@ def generate_key_and_certificate(common_name: str) -> tuple[str, str]:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return private_pem, certificate.public_bytes(serialization.Encoding.PEM).decode()
+    return _private_pem(key), certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def certificate_fingerprint(certificate_pem: str) -> str:
@@ -56,28 +52,59 @@ def certificate_fingerprint(certificate_pem: str) -> str:
 def generate_key_pair() -> tuple[str, str]:
     """Return ``(private_key_pem, public_key_pem)``: a new RSA key (PKCS#8, SPKI)."""
     key = rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=RSA_KEY_BITS)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    private_pem = _private_pem(key)
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private_pem, public_pem.decode()
 
 
-@lru_cache(maxsize=16)
+# Keys this execution environment loaded or made, by their PEM, most recent last.
+_KEYS: OrderedDict[str, rsa.RSAPrivateKey] = OrderedDict()
+_KEYS_KEPT = 16
+_KEYS_LOCK = threading.Lock()
+
+
 def private_key(private_key_pem: str) -> rsa.RSAPrivateKey:
     """The RSA key of a PEM, loaded once per execution environment: loading checks the key's
-    consistency (about 25 ms at 2,048 bits) and one rotation signs with, or derives from, the
-    same key several times. A PEM that is not an RSA private key raises ValueError (never
-    remembered). The key stays in memory only as long as its PEM already does, in the
-    secret value this environment read."""
+    consistency (about 25 ms at 2,048 bits), and one rotation signs with, or derives from,
+    the same key several times; a key this module made is known from the start. A PEM that
+    is not an RSA private key raises ValueError (never remembered). A key stays in memory
+    only as its PEM already does, in the secret value this environment read or wrote."""
+    with _KEYS_LOCK:
+        known = _KEYS.get(private_key_pem)
+        if known is not None:
+            _KEYS.move_to_end(private_key_pem)
+            return known
     key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(f"not an RSA private key but {type(key).__name__}")
+    return _remember(private_key_pem, key)
+
+
+def forget_private_keys() -> None:
+    """Forget every key ``private_key`` knows (tests count loads from a clean start)."""
+    with _KEYS_LOCK:
+        _KEYS.clear()
+
+
+def _remember(private_key_pem: str, key: rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
+    with _KEYS_LOCK:
+        _KEYS[private_key_pem] = key
+        while len(_KEYS) > _KEYS_KEPT:
+            _KEYS.popitem(last=False)
     return key
+
+
+def _private_pem(key: rsa.RSAPrivateKey) -> str:
+    """A new key's PEM (PKCS#8, unencrypted: it goes into the secret value), remembered."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    _remember(pem, key)
+    return pem
 
 
 def public_key_pem(private_key_pem: str) -> str:
