@@ -11,6 +11,7 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,27 @@ def _running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_threads_invoking_at_once_each_get_their_own_answer(aws: Emulator, bundle: Path) -> None:
+    """One function's invocations queue for its one execution environment; two functions
+    run side by side. Every answer and log goes to the invocation that asked."""
+    deploy(aws, "dev-probe-shared")
+    deploy(aws, "dev-probe-other")
+    with LambdaRunner(aws, bundles=[bundle]) as lambdas, ThreadPoolExecutor(4) as pool:
+        asks = [("dev-probe-shared" if n % 2 else "dev-probe-other", n) for n in range(1, 9)]
+        answers = list(
+            pool.map(lambda ask: lambdas.invoke(ask[0], {"n": ask[1], "sleep": 0.05}), asks)
+        )
+    for (function, n), answer in zip(asks, answers, strict=True):
+        assert answer.function == function
+        assert f"probe log line {n}\n" in answer.logs
+        assert [line for line in answer.logs.splitlines() if "probe log line" in line] == [
+            f"probe log line {n}"
+        ]
+    pids: dict[str, set[int]] = {}
+    for (function, _), answer in zip(asks, answers, strict=True):
+        pids.setdefault(function, set()).add(answer.response()["pid"])
+    assert all(len(p) == 1 for p in pids.values())  # one environment each, kept warm
+    assert pids["dev-probe-shared"] != pids["dev-probe-other"]
+    assert {a.response()["inits"] for a in answers} == {1}

@@ -25,6 +25,7 @@ import yaml
 
 import components.service_account
 from provisioner.cli import main
+from provisioner.context import load_stack_context
 from provisioner.rehearsal import Progress, rehearse
 from provisioner.rehearsal.access import matrix
 from provisioner.rehearsal.runner import EmulatorBackend
@@ -415,6 +416,14 @@ def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRun
     assert ("end-to-end:campaign-sync:reverse" in checks) == (stack == "dev"), sorted(checks)
     # The ingress's public URL is read back with the concurrency it reserves.
     assert ("public-url-concurrency:refund-capture" in checks) == (stack == "dev")
+    # Integrations rotate side by side; their checks still come in the roadmap's order.
+    context = load_stack_context(stack)
+    rotated = [c["name"] for c in document["checks"] if c["name"].startswith("rotation:")]
+    assert rotated == [
+        f"rotation:{i.name}:{c.name}"
+        for i in context.roadmap.active(context.environment)
+        for c in i.credentials
+    ]
 
 
 def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:

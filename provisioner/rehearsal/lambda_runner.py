@@ -103,7 +103,11 @@ def deployed_environment(deployment: Deployment, function: Any) -> dict[str, str
 class LambdaRunner:
     """Runs deployed functions of the emulator, one warm worker per function and settings;
     every worker is stopped on exit. ``bundles`` are the folders a handler's package is
-    looked for in (the project's Lambda bundles by default)."""
+    looked for in (the project's Lambda bundles by default).
+
+    Threads may invoke at once: each worker serves one invocation at a time, as a Lambda
+    execution environment does, so a second invocation of the same function and settings
+    waits for the first; different functions run side by side."""
 
     def __init__(self, aws: Emulator, *, bundles: Sequence[Path] = BUNDLE_DIRS) -> None:
         self._aws = aws
@@ -111,6 +115,8 @@ class LambdaRunner:
         self._workers: dict[tuple[str, tuple[tuple[str, str], ...]], _Worker] = {}
         self._zygotes: dict[Path, _Zygote] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()  # the workers, zygotes and scratch folder
+        self._busy: dict[tuple[str, tuple[tuple[str, str], ...]], threading.Lock] = {}
 
     def invoke(
         self, function: str, event: Any, *, environment: Mapping[str, str] | None = None
@@ -119,13 +125,17 @@ class LambdaRunner:
         its variables (a vendor fake's URL for the real one), in an environment of its own."""
         overrides = dict(environment or {})
         key = (function, tuple(sorted(overrides.items())))
-        worker = self._workers.get(key)
-        if worker is not None and not worker.alive:  # ended by a timeout or a crash
-            worker.stop()
-            worker = None
-        if worker is None:
-            worker = self._workers[key] = self._start(function, overrides)
-        return worker.invoke(event)
+        with self._lock:
+            busy = self._busy.setdefault(key, threading.Lock())
+        with busy:  # one invocation at a time in an execution environment
+            worker = self._workers.get(key)
+            if worker is not None and not worker.alive:  # ended by a timeout or a crash
+                worker.stop()
+                worker = None
+            if worker is None:
+                with self._lock:
+                    worker = self._workers[key] = self._start(function, overrides)
+            return worker.invoke(event)
 
     def _start(self, function: str, overrides: dict[str, str]) -> _Worker:
         config = self._aws.admin("lambda").get_function_configuration(FunctionName=function)

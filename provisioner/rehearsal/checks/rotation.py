@@ -19,6 +19,7 @@ emulator's view of the key's age (``checks.handover``).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from contract.aws_types import IAM_ROLE, SECRETS_MANAGER_SECRET
@@ -30,7 +31,7 @@ from provisioner.rehearsal.lambda_runner import LambdaRunner
 from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.secrets_rotation import rotate
 from provisioner.rotate import RotationFailed
-from roadmap.integrations import CredentialKind
+from roadmap.integrations import Credential, CredentialKind, Integration
 
 if TYPE_CHECKING:
     from provisioner.rehearsal.runner import Deployment
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["rotations", "stages"]
 
 _STAGES = ("AWSCURRENT", "AWSPREVIOUS", "AWSPENDING")
+# Integrations whose credentials rotate at once. The rehearsal's process serves the emulator
+# and the fakes while the rotation functions run in worker processes of their own, so a
+# second rotation keeps a second core busy; more only queue behind the first.
+SIDE_BY_SIDE = 2
 
 
 def stages(sm: Any, arn: str) -> dict[str, str | list[str] | None]:
@@ -69,28 +74,61 @@ def rotations(deployment: Deployment) -> list[Check]:
     call is refused as AWS would refuse it and fails the rotation naming the action and
     resource. The role must also hold every permission a rotation of the credential's kind
     needs (``_rotation_needs``) and be denied on other integrations' secrets.
+
+    Two integrations rotate at a time (``SIDE_BY_SIDE``), each with its own role, function
+    and secrets; the checks come back in the roadmap's order.
     """
     from provisioner.rehearsal.fakes import FakeSystems
 
-    env = deployment.settings.environment
-    checks: list[Check] = []
+    active = deployment.roadmap.active(deployment.settings.environment)
     with FakeSystems() as fake, LambdaRunner(deployment.aws) as lambdas:
-        for integration in deployment.roadmap.active(env):
-            d = deployment.inventory[integration.name]
-            for cred in integration.credentials:
-                name = f"rotation:{integration.name}:{cred.name}"
-                secret = d.named(f"cred-{cred.name}", SECRETS_MANAGER_SECRET)
-                if secret is None:
-                    checks.append(
-                        Check(name, False, f"no secret {integration.name}-cred-{cred.name}")
-                    )
-                    continue
-                try:
-                    checks.append(_rotate_one(name, secret, d, fake, lambdas, deployment))
-                except Exception as err:  # one credential must not hide the others
-                    checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
 
-    return checks
+        def rotated(integration: Integration, credentials: list[Credential]) -> list[Check]:
+            d = deployment.inventory[integration.name]
+            return [_checked(integration, c, d, fake, lambdas, deployment) for c in credentials]
+
+        # Integrations side by side: while one rotation waits on its function's worker
+        # process, this one serves the emulator and the fakes for another. A pusher's key
+        # rotates afterwards, alone: its handover switches IAM enforcement for the whole
+        # emulator, under which moto would judge the other rotations' calls on resource *.
+        pool = ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="rotation")
+        try:
+            done = list(pool.map(lambda i: rotated(i, _apart(i)), active))
+        finally:  # on Ctrl-C, what has not started never does
+            pool.shutdown(cancel_futures=True)
+        found = {
+            (i.name, c.name): check
+            for i, checks in zip(active, done, strict=True)
+            for c, check in zip(_apart(i), checks, strict=True)
+        }
+        return [
+            found[(i.name, c.name)] if (i.name, c.name) in found else rotated(i, [c])[0]
+            for i in active
+            for c in i.credentials
+        ]
+
+
+def _apart(integration: Integration) -> list[Credential]:
+    """The credentials of ``integration`` that may rotate while other integrations' do."""
+    return [c for c in integration.credentials if c.kind is not CredentialKind.IAM_ACCESS_KEY]
+
+
+def _checked(
+    integration: Integration,
+    cred: Credential,
+    d: Deployed,
+    fake: Any,
+    lambdas: LambdaRunner,
+    deployment: Deployment,
+) -> Check:
+    name = f"rotation:{integration.name}:{cred.name}"
+    secret = d.named(f"cred-{cred.name}", SECRETS_MANAGER_SECRET)
+    if secret is None:
+        return Check(name, False, f"no secret {integration.name}-cred-{cred.name}")
+    try:
+        return _rotate_one(name, secret, d, fake, lambdas, deployment, expected=cred.kind)
+    except Exception as err:  # one credential must not hide the others
+        return Check(name, False, f"{type(err).__name__}: {err}")
 
 
 def _rotation_needs(
@@ -170,7 +208,14 @@ def _manual_swap_refused(
 
 
 def _rotate_one(
-    name: str, secret: Any, d: Deployed, fake: Any, lambdas: LambdaRunner, deployment: Deployment
+    name: str,
+    secret: Any,
+    d: Deployed,
+    fake: Any,
+    lambdas: LambdaRunner,
+    deployment: Deployment,
+    *,
+    expected: CredentialKind,
 ) -> Check:
     arn = secret.id
     sm = deployment.aws.admin("secretsmanager")
@@ -185,6 +230,10 @@ def _rotate_one(
     )
     doc = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
     kind = doc["kind"]
+    if kind != expected:
+        return Check(
+            name, False, f"the deployed secret holds a {kind}; the roadmap says {expected}"
+        )
     missing = [
         f"{action} on {resource}"
         for action, resource in _rotation_needs(deployment, d, secret, kind, doc)
