@@ -358,6 +358,7 @@ def test_every_credential_kind_a_vendor_issues_authenticates_and_a_forged_one_do
 ) -> None:
     fake = server.reset(name)
     issued = fake.enrol({"kind": kind, "account": "xy12345", "user": "SYNC", "client_id": "app"})
+    assert issued["kind"] == kind  # the roadmap's kind, not one the fake prefers
     connector_for(fake, create_secret(f"dev-contract-{name}-{kind}", issued)).authenticate()
     # The same kind issued by another account of the vendor: signed, but not by this one.
     stranger = type(fake)()

@@ -43,7 +43,14 @@ class ZendeskFake(VendorFake):
         return {"kind": "api_key", "email": self.email, "api_key": key}
 
     def enrol(self, doc: dict[str, Any]) -> dict[str, Any]:
-        return {**doc, **self.credential()}
+        """An API token, in the shape the roadmap's kind names: ``api_key`` with the agent's
+        ``email``, or ``basic_token`` with ``{email}/token`` as its username; both go out
+        as the same HTTP Basic pair."""
+        issued = self.credential()
+        if doc.get("kind") != "basic_token":
+            return {**doc, **issued}
+        base = {k: v for k, v in doc.items() if k != "bootstrap"}
+        return {**base, "username": f"{self.email}/token", "api_token": issued["api_key"]}
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
