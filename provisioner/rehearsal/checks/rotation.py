@@ -83,9 +83,11 @@ def rotations(deployment: Deployment) -> list[Check]:
     active = deployment.roadmap.active(deployment.settings.environment)
     with FakeSystems() as fake, LambdaRunner(deployment.aws) as lambdas:
 
-        def rotated(integration: Integration, credentials: list[Credential]) -> list[Check]:
+        def rotated(integration: Integration, credentials: list[Credential]) -> dict[str, Check]:
             d = deployment.inventory[integration.name]
-            return [_checked(integration, c, d, fake, lambdas, deployment) for c in credentials]
+            return {
+                c.name: _checked(integration, c, d, fake, lambdas, deployment) for c in credentials
+            }
 
         # Integrations side by side: while one rotation waits on its function's worker
         # process, this one serves the emulator and the fakes for another. A pusher's key
@@ -96,14 +98,9 @@ def rotations(deployment: Deployment) -> list[Check]:
             done = list(pool.map(lambda i: rotated(i, _apart(i)), active))
         finally:  # on Ctrl-C, what has not started never does
             pool.shutdown(cancel_futures=True)
-        found = {
-            (i.name, c.name): check
-            for i, checks in zip(active, done, strict=True)
-            for c, check in zip(_apart(i), checks, strict=True)
-        }
         return [
-            found[(i.name, c.name)] if (i.name, c.name) in found else rotated(i, [c])[0]
-            for i in active
+            checks[c.name] if c.name in checks else rotated(i, [c])[c.name]
+            for i, checks in zip(active, done, strict=True)
             for c in i.credentials
         ]
 
