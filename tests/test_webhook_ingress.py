@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from test_sync_harness import (
 
 from contract import environment as var
 from integration_sync.aws import secrets_provider
+from integration_sync.errors import ConfigurationError
 from integration_sync.webhook import Rejected, verify
 from provisioner.rehearsal.checks.webhooks import vendor_headers
 
@@ -205,3 +207,13 @@ def test_a_delivery_that_could_not_be_enqueued_is_accepted_when_retried(
     retried = ingress(headers)  # the vendor retries the same delivery
 
     assert retried["statusCode"] == 200 and len(retried["queued"]) == 1
+
+
+def test_a_signing_secret_that_is_not_a_json_object_is_a_configuration_error(
+    ingress: Any,
+) -> None:
+    """Never a bare AttributeError, and nothing enqueued, when the secret was mistyped."""
+    sm = boto3.client("secretsmanager")
+    sm.put_secret_value(SecretId=os.environ[var.SIGNING_SECRET_ARN], SecretString='["whsec"]')
+    with pytest.raises(ConfigurationError, match="is not a JSON object"):
+        ingress(sign("stripe", BODY))
