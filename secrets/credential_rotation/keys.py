@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-# The issue (and NIST SP 800-57 Part 1, table 2) ask for RSA of at least 2048 bits;
+# NIST SP 800-57 Part 1 (table 2) asks for RSA of at least 2048 bits;
 # Salesforce connected apps accept 2048-bit RSA certificates for JWT bearer.
 RSA_KEY_BITS = 2048
 # RFC 8017 / common practice: public exponent 65537.
