@@ -424,6 +424,16 @@ def test_rehearse_passes_on_the_example_roadmap(stack: Any, stack_runs: StackRun
         for i in context.roadmap.active(context.environment)
         for c in i.credentials
     ]
+    # So do their records: each integration's end-to-end checks, in the roadmap's order.
+    travelled = [
+        c["name"].split(":")[1]
+        for c in document["checks"]
+        if c["name"].split(":")[0] in ("end-to-end", "webhook", "both-ways")
+    ]
+    env = context.environment
+    assert list(dict.fromkeys(travelled)) == [
+        i.name for i in context.roadmap.active(env) if i.phase(env) >= 3
+    ]
 
 
 def test_json_output_and_exit_code(stack_runs: StackRuns) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -33,7 +34,8 @@ class EvaluatedCalls:
     """Evaluates each call a principal makes against its policies, on the resource it names.
 
     moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
-    resource ``"*"`` instead of the secret's or user's ARN, so a correctly scoped role would
+    resource ``"*"`` instead of the secret's or user's ARN (and a switch of it holds for every
+    caller of the emulator at once), so a correctly scoped role would
     be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
     secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
     the access matrix; ``judge`` answers why a denied call is refused, naming the action and
@@ -134,6 +136,10 @@ class EvaluatedCalls:
             return self._lookup("secret", str(params["SecretId"]))
         if prefix == "iam" and "UserName" in params:
             return self._lookup("user", str(params["UserName"]))
+        if prefix == "sqs" and "QueueUrl" in params:
+            # The URL's path is /{account}/{queue name}: the queue's ARN, as AWS resolves it.
+            account, _, queue = urlsplit(str(params["QueueUrl"])).path.strip("/").partition("/")
+            return f"arn:aws:sqs:{self.aws.region}:{account}:{queue}"
         if prefix == "iam" and "AccessKeyId" in params:
             # A call naming only a key (GetAccessKeyLastUsed) acts on the user who owns it
             # (Service Authorization Reference, IAM: resource type "user").

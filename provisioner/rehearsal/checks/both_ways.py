@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
 from contract.phases import REVERSE
-from provisioner.rehearsal.access import assume
-from provisioner.rehearsal.checks.poller import batch_event, received, send, settle
+from provisioner.rehearsal.checks.poller import Poller, batch_event, received, send, settle
 from provisioner.rehearsal.checks.records import envelope
 from provisioner.rehearsal.lambda_runner import FunctionError, deployed_environment
 from provisioner.rehearsal.result import Check
@@ -61,7 +60,7 @@ def conflict_and_echo(
     role = d.role
     if role is None:
         return Check(name, False, "no role deployed")
-    creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
+    poller = Poller.of(deployment, role, f"rehearsal-{integration.name}")
     admin = deployment.aws.admin("sqs")
 
     def deliver(prefix: str, body: dict[str, Any]) -> tuple[str, Any]:
@@ -76,8 +75,7 @@ def conflict_and_echo(
         fake = vendors.fakes[env.get(var.TARGET_CONNECTOR) or "middleware"]
         marker = str(body.get("event_id") or body.get("id"))
         send(admin, queue.id, json.dumps(body), group=key, dedup=marker)
-        poller = deployment.aws.client("sqs", creds)
-        messages = received(deployment, poller, queue.id, marker)
+        messages = received(poller, queue.id, marker)
         if not messages:
             # The Lambda poller never invokes a consumer with an empty batch.
             group = f" (message group {key})" if queue.id.endswith(".fifo") else ""
@@ -89,7 +87,7 @@ def conflict_and_echo(
         invocation = lambdas.invoke(
             consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
         )
-        settle(deployment, poller, queue.id, messages, invocation)
+        settle(poller, queue.id, messages, invocation)
         invocation.response()  # a failed consumer fails the check with its error
         return invocation.logs, fake
 

@@ -3,25 +3,60 @@
 AWS's poller receives a batch with the function's execution role, hands the function the
 records (camelCase attributes), then deletes every message the function did not report
 failed (``batchItemFailures``). The checks do the same with the integration role's STS
-credentials and IAM enforced, so a role that cannot receive or delete fails them.
+credentials (``Poller``), and the emulator's recorder judges each of those requests against
+the role's policies on the queue it names, so a role that cannot receive from or delete on
+its own queue fails them. The judgement is the role's alone (moto's IAM enforcement would
+be switched for every caller of the emulator at once), so several integrations' records
+may travel at the same time.
 
 Usage::
 
+    poller = Poller.of(deployment, role, f"rehearsal-{integration.name}")
     send(admin, queue.id, body, group=record_id, dedup=marker)
-    messages = received(deployment, poller, queue.id, marker)
+    messages = received(poller, queue.id, marker)
     event = batch_event(messages, queue.outputs["arn"], deployment.aws.region)
-    failed = settle(deployment, poller, queue.id, messages, lambdas.invoke(consumer, event))
+    failed = settle(poller, queue.id, messages, lambdas.invoke(consumer, event))
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from provisioner.rehearsal.access import EvaluatedCalls, assume, role_policies
+
 if TYPE_CHECKING:
+    from provisioner.rehearsal.emulator import Emulator
     from provisioner.rehearsal.lambda_runner import Invocation
     from provisioner.rehearsal.runner import Deployment
 
-__all__ = ["batch_event", "drain_for", "receive", "received", "send", "settle"]
+__all__ = ["Poller", "batch_event", "drain_for", "receive", "received", "send", "settle"]
+
+
+@dataclass(frozen=True)
+class Poller:
+    """An SQS client with a role's STS credentials, whose requests are judged as the role's."""
+
+    aws: Emulator
+    role_arn: str
+    sqs: Any
+    calls: EvaluatedCalls
+
+    @classmethod
+    def of(cls, deployment: Deployment, role: Any, session: str) -> Poller:
+        """The poller of a function whose execution role is the deployed ``role``."""
+        aws, arn = deployment.aws, str(role.outputs["arn"])
+        sqs = aws.client("sqs", assume(aws, arn, session[:64]))
+        calls = EvaluatedCalls(aws, f"role {role.id}", role_policies(aws, role.id), arn)
+        return cls(aws, arn, sqs, calls)
+
+    @contextmanager
+    def judged(self) -> Iterator[Any]:
+        """The client, its requests judged by the emulator's recorder during the block."""
+        with self.aws.recorder.judging(self.role_arn, self.calls):
+            yield self.sqs
 
 
 def send(sqs: Any, url: str, body: str, *, group: str, dedup: str) -> None:
@@ -45,15 +80,13 @@ def receive(sqs: Any, url: str, *, visibility: int) -> list[dict[str, Any]]:
     return list(answer.get("Messages", []))
 
 
-def received(
-    deployment: Deployment, poller: Any, url: str, marker: str, *, want: int = 1
-) -> list[dict[str, Any]]:
-    """The messages carrying `marker`, received as the Lambda poller does (IAM enforced);
-    up to `want` receives, since SQS may answer with fewer messages than it holds."""
+def received(poller: Poller, url: str, marker: str, *, want: int = 1) -> list[dict[str, Any]]:
+    """The messages carrying `marker`, received as the Lambda poller does (judged as the
+    role's); up to `want` receives, since SQS may answer with fewer messages than it holds."""
     messages: list[dict[str, Any]] = []
-    with deployment.aws.iam_enforced():
+    with poller.judged() as sqs:
         for _ in range(want):
-            got = receive(poller, url, visibility=30)
+            got = receive(sqs, url, visibility=30)
             messages += [m for m in got if marker in m["Body"]]
             if len(messages) >= want:
                 break
@@ -61,8 +94,7 @@ def received(
 
 
 def settle(
-    deployment: Deployment,
-    poller: Any,
+    poller: Poller,
     url: str,
     messages: list[dict[str, Any]],
     invocation: Invocation,
@@ -81,10 +113,10 @@ def settle(
     if invocation.error is not None:
         return {m["MessageId"] for m in messages}
     failed = {f["itemIdentifier"] for f in invocation.payload.get("batchItemFailures", [])}
-    with deployment.aws.iam_enforced():
+    with poller.judged() as sqs:
         for message in messages:
             if message["MessageId"] not in failed:
-                poller.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return failed
 
 

@@ -16,18 +16,27 @@ signed ingress (``checks.webhooks``), and a scheduled one through its batch job
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
-from contract.connectors import CONNECTORS
+from contract.connectors import CONNECTORS, MIDDLEWARE
 from contract.dead_letters import FAILURE_DETAIL, FAILURE_REASON
 from contract.phases import REVERSE
-from provisioner.rehearsal.access import assume
 from provisioner.rehearsal.checks.both_ways import conflict_and_echo
-from provisioner.rehearsal.checks.poller import batch_event, drain_for, received, send, settle
+from provisioner.rehearsal.checks.poller import (
+    Poller,
+    batch_event,
+    drain_for,
+    received,
+    send,
+    settle,
+)
 from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, envelope, sample
 from provisioner.rehearsal.checks.scheduled import one_run
 from provisioner.rehearsal.checks.webhooks import signed_ingress
@@ -36,29 +45,62 @@ from provisioner.rehearsal.result import Check
 from provisioner.rehearsal.vendors import FAKES, VendorServer
 
 if TYPE_CHECKING:
+    from provisioner.rehearsal.inventory import Deployed
     from provisioner.rehearsal.runner import Deployment
 
 __all__ = ["end_to_end"]
 
 # Records the end-to-end check sends per queued integration, in one batch.
 RECORDS_PER_CHECK = 3
+# Integrations whose records travel at once (rehearsal.checks.rotation says why two).
+SIDE_BY_SIDE = 2
 
 
 def end_to_end(deployment: Deployment) -> list[Check]:
-    """Per integration at phase >= 3: records from its source to the target's fake."""
+    """Per integration at phase >= 3: records from its source to the target's fake.
+
+    Two integrations travel at a time (``SIDE_BY_SIDE``): while one waits on its consumer's
+    worker process, this process serves the emulator and the fakes for the other. Each
+    holds the fakes its functions speak to (``_fakes_spoken_to``) alone, since a check
+    reads what its fake stored and how many calls that took; the checks come back in the
+    roadmap's order.
+    """
     env = deployment.settings.environment
-    checks: list[Check] = []
+    queued = [i for i in deployment.roadmap.active(env) if i.phase(env) >= 3]
     vendors = VendorServer(*(fake() for fake in FAKES.values()))
+    held = {name: threading.Lock() for name in vendors.fakes}
     with vendors, LambdaRunner(deployment.aws) as lambdas:
-        for integration in deployment.roadmap.active(env):
-            if integration.phase(env) < 3:
-                continue
+
+        def checked(integration: Any) -> list[Check]:
             name = f"end-to-end:{integration.name}"
-            try:
-                checks += _flows(name, integration, deployment, vendors, lambdas)
-            except Exception as err:  # one integration must not hide the others
-                checks.append(Check(name, False, f"{type(err).__name__}: {err}"))
-    return checks
+            d = deployment.inventory[integration.name]
+            with contextlib.ExitStack() as holding:
+                for fake in _fakes_spoken_to(d):  # in one order, so no two wait on each other
+                    holding.enter_context(held.get(fake, contextlib.nullcontext()))
+                try:
+                    return _flows(name, integration, deployment, vendors, lambdas)
+                except Exception as err:  # one integration must not hide the others
+                    return [Check(name, False, f"{type(err).__name__}: {err}")]
+
+        pool = ThreadPoolExecutor(SIDE_BY_SIDE, thread_name_prefix="end-to-end")
+        try:
+            return [check for checks in pool.map(checked, queued) for check in checks]
+        finally:  # on Ctrl-C, what has not started never does
+            pool.shutdown(cancel_futures=True)
+
+
+def _fakes_spoken_to(d: Deployed) -> list[str]:
+    """The connectors (one fake each) the integration's functions are deployed to speak:
+    each function's source and target, and a consumer's target (middleware unless named)."""
+    spoken = set()
+    for function in d.resources:
+        if function.type != LAMBDA_FUNCTION:
+            continue
+        variables = (function.outputs.get("environment") or {}).get("variables") or {}
+        spoken |= {variables.get(var.SOURCE_CONNECTOR), variables.get(var.TARGET_CONNECTOR)}
+        if function.name.endswith("consumer"):
+            spoken.add(variables.get(var.TARGET_CONNECTOR) or MIDDLEWARE)
+    return sorted(c for c in spoken if c)
 
 
 def _flows(
@@ -124,9 +166,8 @@ def _one_record(
         body = envelope(source, source_object, record.fields, record.record_id, tag)
         send(admin, queue.id, json.dumps(body), group=record.record_id, dedup=tag)
 
-    creds = assume(deployment.aws, role.outputs["arn"], f"rehearsal-{integration.name}"[:64])
-    poller = deployment.aws.client("sqs", creds)
-    messages = received(deployment, poller, queue.id, marker, want=RECORDS_PER_CHECK)
+    poller = Poller.of(deployment, role, f"rehearsal-{integration.name}")
+    messages = received(poller, queue.id, marker, want=RECORDS_PER_CHECK)
     if len(messages) < RECORDS_PER_CHECK:
         return Check(
             name,
@@ -140,7 +181,7 @@ def _one_record(
         consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
     )
     output = invocation.logs
-    failed = settle(deployment, poller, queue.id, messages, invocation)
+    failed = settle(poller, queue.id, messages, invocation)
     size = CONNECTORS[connector].collection_size
     problems = _batch_problems(fake, obj, connector, records, fake.write_requests[writes_before:])
     if invocation.error is not None:
