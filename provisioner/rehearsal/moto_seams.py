@@ -38,6 +38,11 @@ and stats each of its ~150 entries on every request: about half the server's cos
 request, paid thousands of times a rehearsal. The packages of an installed moto do not
 change while it runs, so they are listed once.
 
+Action names. To find the method that answers a request's action, moto lists the functions
+of the service's response class (``inspect.getmembers``) on every request, about a tenth of
+the server's own time per request; the classes do not change while it runs, so each is
+listed once.
+
 KMS keys. moto makes an RSA-2048 private key for every KMS key it creates, symmetric ones
 too (~45 ms each, one key or more an integration), for Sign and Verify, which only an
 asymmetric key allows. The key is now made when it is first used.
@@ -96,7 +101,8 @@ def judged_bucket_policy(policy: str) -> str:
 
 def install() -> None:
     """Judge bucket policies as for TLS requests, keep one copy of equal function code, list
-    moto's services once, make KMS keys' private keys when used (idempotent)."""
+    moto's services and each response class's actions once, make KMS keys' private keys
+    when used (idempotent)."""
     global _INSTALLED
     if _INSTALLED:
         return
@@ -104,6 +110,7 @@ def install() -> None:
     _share_function_code()
     _show_announced_pending_versions()
     _list_services_once()
+    _list_action_names_once()
     _make_kms_private_keys_on_first_use()
     _INSTALLED = True
 
@@ -213,6 +220,20 @@ def _list_services_once() -> None:
 
     services = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: services
+
+
+def _list_action_names_once() -> None:
+    from moto.core import responses
+
+    listed: dict[object, tuple[str, ...]] = {}
+    list_names = responses.method_names_from_class  # type: ignore[attr-defined]
+
+    def names_once(clazz: object) -> list[str]:
+        if clazz not in listed:
+            listed[clazz] = tuple(list_names(clazz))
+        return list(listed[clazz])
+
+    responses.method_names_from_class = names_once  # type: ignore[attr-defined]
 
 
 class _KeyOnFirstUse:
