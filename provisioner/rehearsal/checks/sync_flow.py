@@ -3,9 +3,9 @@ the fake of its target's vendor, and each scheduled one's batch job.
 
 Per integration at phase >= 3 (``end_to_end``): a realistic record (``checks.records``)
 is sent to the queue, received with the integration role's STS credentials as the Lambda
-poller does, judged on that queue as the role's (``checks.poller``), and handed to the deployed consumer
-(``provisioner.rehearsal.lambda_runner``, in a process of its own as Lambda runs it) with
-the URL of the fake of its target's vendor
+poller does, judged on that queue as the role's (``checks.poller``), and handed to the
+deployed consumer (``provisioner.rehearsal.lambda_runner``, in a process of its own as
+Lambda runs it) with the URL of the fake of its target's vendor
 (``provisioner/rehearsal/vendors``), so the record travels through the connector the
 roadmap chose (``TARGET_CONNECTOR``) speaking that vendor's API; it must be stored there
 with the mapped fields, and the message be deleted. A bidirectional flow is run back the
