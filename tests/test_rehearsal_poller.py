@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from test_rehearsal_emulator import TRUST  # the Lambda service's trust policy
 
 from contract.aws_types import IAM_ROLE, IAM_ROLE_POLICY
 from provisioner.rehearsal.backend import AwsCreator
@@ -17,19 +18,6 @@ from provisioner.rehearsal.emulator import Emulator
 from provisioner.rehearsal.lambda_runner import Invocation
 
 pytestmark = pytest.mark.slow
-
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 
 @pytest.fixture(scope="module")
