@@ -112,3 +112,39 @@ def test_judging_one_role_leaves_every_other_caller_served(aws: Emulator) -> Non
         with pytest.raises(ClientError, match=r"not authorized"):
             sqs.receive_message(QueueUrl=queue)
     assert aws.admin("sqs").receive_message(QueueUrl=queue)["Messages"]
+
+
+@pytest.mark.parametrize(
+    ("via", "allowed"),
+    [(None, False), ("secretsmanager", False), ("sqs", True)],
+)
+def test_receiving_from_a_queue_under_its_own_key_needs_decrypt_through_sqs(
+    aws: Emulator, via: str | None, allowed: bool
+) -> None:
+    """SQS decrypts for the receiver with the queue's customer-managed key: the role needs
+    kms:Decrypt on that key, taken through SQS (moto does not ask for it)."""
+    key = aws.admin("kms").create_key()["KeyMetadata"]
+    queue = aws.admin("sqs").create_queue(
+        QueueName=f"dev-sealed-{via}", Attributes={"KmsMasterKeyId": key["KeyId"]}
+    )["QueueUrl"]
+    role = _deployed(aws, f"sealed-{via}", ["sqs:ReceiveMessage"], [f"sealed-{via}"])
+    if via is not None:
+        grant = {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key["Arn"],
+            "Condition": {"StringEquals": {"kms:ViaService": f"{via}.eu-west-1.amazonaws.com"}},
+        }
+        aws.admin("iam").put_role_policy(
+            RoleName=role.id,
+            PolicyName="decrypt",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        )
+    send(aws.admin("sqs"), queue, '{"n": "sealed"}', group="g", dedup="d")
+    poller = _poller(aws, role)
+    if allowed:
+        assert [m["Body"] for m in received(poller, queue, "sealed")] == ['{"n": "sealed"}']
+    else:
+        with pytest.raises(ClientError, match=r"kms:Decrypt on " + key["Arn"]):
+            received(poller, queue, "sealed")
+    assert ("kms:Decrypt", key["Arn"]) in poller.calls.evaluated

@@ -28,6 +28,11 @@ _KMS_FOR_SECRET_CALL = {
     "GetSecretValue": "kms:Decrypt",
     "PutSecretValue": "kms:GenerateDataKey",
 }
+# And what SQS needs from a receiver on a queue encrypted with a customer-managed key (SQS
+# developer guide, "Key management": receiving from such a queue needs kms:Decrypt).
+_KMS_FOR_QUEUE_CALL = {"ReceiveMessage": "kms:Decrypt"}
+# The service a KMS action is taken through, for ``kms:ViaService``, by the call's prefix.
+_VIA = {"secretsmanager": "secretsmanager", "sqs": "sqs"}
 
 
 class EvaluatedCalls:
@@ -65,19 +70,17 @@ class EvaluatedCalls:
         self._fences: dict[str, dict[str, Any] | None] = {}
         self.evaluated: list[tuple[str, str]] = []
         self._context = {"aws:SecureTransport": "true", "aws:PrincipalAccount": aws.account_id}
-        self._arns: dict[tuple[str, str], str | None] = {}
+        self._arns: dict[tuple[str, str], str] = {}
+        self._keys: dict[tuple[str, str], str | None] = {}
 
-    def identity_allows(self, action: str, resource: str) -> bool:
+    def identity_allows(self, action: str, resource: str, via: str = "secretsmanager") -> bool:
         """What the principal's own policies allow, whatever resource policies say."""
         context = self._context
         if action.startswith("kms:"):
-            # The KMS calls evaluated here are those Secrets Manager makes on the caller's
-            # behalf, so KMS sees them through that service (KMS developer guide,
-            # "kms:ViaService"); the roles' key grants are bound to it.
-            context = {
-                **context,
-                "kms:ViaService": f"secretsmanager.{self.aws.region}.amazonaws.com",
-            }
+            # The KMS calls evaluated here are those a service (Secrets Manager by default,
+            # or SQS) makes on the caller's behalf, so KMS sees them through that service
+            # (KMS developer guide, "kms:ViaService"); the roles' key grants are bound to it.
+            context = {**context, "kms:ViaService": f"{via}.{self.aws.region}.amazonaws.com"}
         return evaluate(self.policies, action, resource, context)
 
     def identity_allowed(
@@ -94,8 +97,8 @@ class EvaluatedCalls:
             if self.identity_allows(action, resource)
         ]
 
-    def allows(self, action: str, resource: str) -> bool:
-        return self.identity_allows(action, resource) and not self._fenced(action, resource)
+    def allows(self, action: str, resource: str, via: str = "secretsmanager") -> bool:
+        return self.identity_allows(action, resource, via) and not self._fenced(action, resource)
 
     def _fenced(self, action: str, resource: str) -> bool:
         """The secret's resource policy denies (or may deny) the principal this action."""
@@ -117,15 +120,20 @@ class EvaluatedCalls:
         (action, resource) evaluated is appended to ``evaluated``."""
         checks = [(f"{prefix}:{operation}", self._resource(prefix, params))]
         if prefix == "secretsmanager" and operation in _KMS_FOR_SECRET_CALL:
-            key = self._secret_key(str(params["SecretId"]))
+            key = self._key_of("secret", str(params["SecretId"]))
             if key:
                 checks.append((_KMS_FOR_SECRET_CALL[operation], key))
+        if prefix == "sqs" and operation in _KMS_FOR_QUEUE_CALL and "QueueUrl" in params:
+            key = self._key_of("queue", str(params["QueueUrl"]))
+            if key:
+                checks.append((_KMS_FOR_QUEUE_CALL[operation], key))
+        via = _VIA.get(prefix, "secretsmanager")
         for action, resource in checks:
             self.evaluated.append((action, resource))
-            if not self.allows(action, resource):
+            if not self.allows(action, resource, via):
                 why = (
                     "its policies, evaluated"
-                    if not self.identity_allows(action, resource)
+                    if not self.identity_allows(action, resource, via)
                     else "an explicit deny in the secret's resource policy, evaluated"
                 )
                 return f"{self.label} is not authorized to perform {action} on {resource} ({why})"
@@ -163,14 +171,22 @@ class EvaluatedCalls:
             self._arns[(kind, name)] = arn
         return str(self._arns[(kind, name)])
 
-    def _secret_key(self, secret_id: str) -> str | None:
-        """The ARN of the secret's customer-managed key (None for the AWS-managed one); cached."""
-        if ("key", secret_id) not in self._arns:
-            meta = self.aws.admin("secretsmanager").describe_secret(SecretId=secret_id)
-            key_id = meta.get("KmsKeyId")
-            self._arns[("key", secret_id)] = (
-                str(self.aws.admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
-                if key_id
-                else None
+    def _key_of(self, kind: str, name: str) -> str | None:
+        """The ARN of the customer-managed key of a secret (by id) or a queue (by URL); None
+        for an AWS-managed key or none; cached."""
+        if (kind, name) not in self._keys:
+            if kind == "secret":
+                meta = self.aws.admin("secretsmanager").describe_secret(SecretId=name)
+                key_id = meta.get("KmsKeyId")
+            else:
+                found = self.aws.admin("sqs").get_queue_attributes(
+                    QueueUrl=name, AttributeNames=["KmsMasterKeyId"]
+                )
+                key_id = found.get("Attributes", {}).get("KmsMasterKeyId")
+            managed = not key_id or str(key_id).startswith("alias/aws/")
+            self._keys[(kind, name)] = (
+                None
+                if managed
+                else str(self.aws.admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
             )
-        return self._arns[("key", secret_id)]
+        return self._keys[(kind, name)]

@@ -4,8 +4,9 @@ AWS's poller receives a batch with the function's execution role, hands the func
 records (camelCase attributes), then deletes every message the function did not report
 failed (``batchItemFailures``). The checks do the same with the integration role's STS
 credentials (``Poller``), and the emulator's recorder judges each of those requests against
-the role's policies on the queue it names, so a role that cannot receive from or delete on
-its own queue fails them. The judgement is the role's alone (moto's IAM enforcement would
+the role's policies on the queue it names (a receive also for ``kms:Decrypt`` on the
+queue's customer-managed key, through SQS), so a role that cannot receive from or delete
+on its own queue fails them. The judgement is the role's alone (moto's IAM enforcement would
 be switched for every caller of the emulator at once), so several integrations' records
 may travel at the same time.
 
