@@ -21,18 +21,19 @@ from provisioner.rehearsal.emulator import Emulator
 
 __all__ = ["EvaluatedCalls"]
 
-# The KMS permission Secrets Manager needs from the caller on the secret's key, per call
-# (Secrets Manager user guide, "Secret encryption and decryption": the caller's identity is
-# what KMS evaluates for GetSecretValue and PutSecretValue on a customer-managed key).
-_KMS_FOR_SECRET_CALL = {
-    "GetSecretValue": "kms:Decrypt",
-    "PutSecretValue": "kms:GenerateDataKey",
+# The KMS permission a service needs from the caller on the key of what a call names, taken
+# through that service (``kms:ViaService``), per (IAM action prefix, operation): Secrets
+# Manager's for a secret's value (Secrets Manager user guide, "Secret encryption and
+# decryption": the caller's identity is what KMS evaluates for GetSecretValue and
+# PutSecretValue on a customer-managed key), and SQS's for a receive from a queue under
+# such a key (SQS developer guide, "Key management": receiving needs kms:Decrypt).
+_KMS_ON_CALLERS_BEHALF = {
+    ("secretsmanager", "GetSecretValue"): "kms:Decrypt",
+    ("secretsmanager", "PutSecretValue"): "kms:GenerateDataKey",
+    ("sqs", "ReceiveMessage"): "kms:Decrypt",
 }
-# And what SQS needs from a receiver on a queue encrypted with a customer-managed key (SQS
-# developer guide, "Key management": receiving from such a queue needs kms:Decrypt).
-_KMS_FOR_QUEUE_CALL = {"ReceiveMessage": "kms:Decrypt"}
-# The service a KMS action is taken through, for ``kms:ViaService``, by the call's prefix.
-_VIA = {"secretsmanager": "secretsmanager", "sqs": "sqs"}
+# Where the key of what a call names is found, by prefix: the request parameter naming it.
+_KEYED_BY = {"secretsmanager": "SecretId", "sqs": "QueueUrl"}
 
 
 class EvaluatedCalls:
@@ -40,9 +41,9 @@ class EvaluatedCalls:
 
     moto's IAM enforcement checks Secrets Manager calls, and IAM calls on users, against the
     resource ``"*"`` instead of the secret's or user's ARN (and a switch of it holds for every
-    caller of the emulator at once), so a correctly scoped role would
-    be denied there. Instead, each call's action is evaluated on the ARN it names (and, for
-    secret values, the KMS action on the secret's key) with ``evaluate``, the evaluator of
+    caller of the emulator at once), so a correctly scoped role would be denied there.
+    Instead, each call's action is evaluated on the ARN it names (and, for secret values and
+    queue receives, the KMS action on its key) with ``evaluate``, the evaluator of
     the access matrix; ``judge`` answers why a denied call is refused, naming the action and
     resource (the emulator's recorder then refuses it as AWS would, and moto never serves
     it). Given the principal's ARN, a call on a secret is also judged by the secret's
@@ -118,17 +119,14 @@ class EvaluatedCalls:
         """Evaluate one call (``prefix`` the IAM action prefix, ``operation`` the API name,
         ``params`` its request parameters); None when allowed, else why it is refused. Every
         (action, resource) evaluated is appended to ``evaluated``."""
-        checks = [(f"{prefix}:{operation}", self._resource(prefix, params))]
-        if prefix == "secretsmanager" and operation in _KMS_FOR_SECRET_CALL:
-            key = self._key_of("secret", str(params["SecretId"]))
-            if key:
-                checks.append((_KMS_FOR_SECRET_CALL[operation], key))
-        if prefix == "sqs" and operation in _KMS_FOR_QUEUE_CALL and "QueueUrl" in params:
-            key = self._key_of("queue", str(params["QueueUrl"]))
-            if key:
-                checks.append((_KMS_FOR_QUEUE_CALL[operation], key))
-        via = _VIA.get(prefix, "secretsmanager")
-        for action, resource in checks:
+        # (action, resource, the service a KMS action is taken through): the call itself, then
+        # the KMS action its service takes on the caller's behalf, if any.
+        checks = [(f"{prefix}:{operation}", self._resource(prefix, params), "secretsmanager")]
+        implied = _KMS_ON_CALLERS_BEHALF.get((prefix, operation))
+        key = self._key_of(prefix, str(params[_KEYED_BY[prefix]])) if implied else None
+        if implied and key:
+            checks.append((implied, key, prefix))
+        for action, resource, via in checks:
             self.evaluated.append((action, resource))
             if not self.allows(action, resource, via):
                 why = (
@@ -171,11 +169,11 @@ class EvaluatedCalls:
             self._arns[(kind, name)] = arn
         return str(self._arns[(kind, name)])
 
-    def _key_of(self, kind: str, name: str) -> str | None:
-        """The ARN of the customer-managed key of a secret (by id) or a queue (by URL); None
-        for an AWS-managed key or none; cached."""
-        if (kind, name) not in self._keys:
-            if kind == "secret":
+    def _key_of(self, prefix: str, name: str) -> str | None:
+        """The ARN of the customer-managed key of a secret (``secretsmanager``, by id) or a
+        queue (``sqs``, by URL); None for an AWS-managed key or none; cached."""
+        if (prefix, name) not in self._keys:
+            if prefix == "secretsmanager":
                 meta = self.aws.admin("secretsmanager").describe_secret(SecretId=name)
                 key_id = meta.get("KmsKeyId")
             else:
@@ -184,9 +182,9 @@ class EvaluatedCalls:
                 )
                 key_id = found.get("Attributes", {}).get("KmsMasterKeyId")
             managed = not key_id or str(key_id).startswith("alias/aws/")
-            self._keys[(kind, name)] = (
+            self._keys[(prefix, name)] = (
                 None
                 if managed
                 else str(self.aws.admin("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
             )
-        return self._keys[(kind, name)]
+        return self._keys[(prefix, name)]
