@@ -23,6 +23,7 @@ __all__ = [
     "flat_contains_unknowns",
     "input_fields",
     "mock_settings",
+    "one_future_transfer_properties",
     "quicken_mock_runtime",
     "remembered_by_identity",
     "sync_await",
@@ -152,6 +153,62 @@ def remembered_by_identity(function: Callable[[Any], T]) -> Callable[[Any], T]:
     return remembered
 
 
+def one_future_transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+    """`pulumi.runtime.rpc.transfer_properties` with one future per property, not four and a task.
+
+    Before registering a resource the SDK gives it an `Output` attribute for every property
+    it declares, and a resolver that settles it when the monitor answers. The pinned SDK
+    makes four futures per property (value, known, secret, dependencies) and a task whose
+    coroutine awaits them in turn into the `Output`'s one data future, then tracks that task
+    until a done-callback scheduled on the event loop drops it. A pulumi-aws class declares
+    every input and output of its resource (15 properties a resource on average here), so
+    this was the largest part of what a typed registration costs over an untyped one.
+    Here the resolver settles the data future itself, as the SDK's own `resource_output`
+    does for `urn` and `id`: the same value, known and secret flags, dependencies (the
+    resource joined to those the monitor named) and failure. The drain's bookkeeping is kept
+    too: the future is in `SETTINGS.outputs` until it settles with a value, and a failed or
+    unsettled one stays there for the drain to raise, as the SDK's callback leaves it.
+    """
+    from pulumi import Output
+    from pulumi.output import _OutputData
+    from pulumi.runtime.settings import SETTINGS
+
+    lock, outputs = SETTINGS.lock, SETTINGS.outputs
+
+    def resolver(data: asyncio.Future[Any]) -> Callable[..., None]:
+        def resolve(
+            value: Any,
+            is_known: bool,
+            is_secret: bool,
+            deps: Any,
+            failed: Exception | None,
+        ) -> None:
+            if failed is not None:
+                data.set_exception(failed)  # stays tracked, as the SDK leaves a failed output
+                return
+            resources = set(deps) if deps else set()
+            resources.add(res)
+            settled = _OutputData(resources, value, is_known, is_secret)
+            data.set_result(settled)
+            with lock:
+                outputs.discard(data)
+
+        return resolve
+
+    resolvers: dict[str, Callable[..., None]] = {}
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # the SDK settles these two itself
+        data: asyncio.Future[Any] = asyncio.Future()
+        resolvers[name] = resolver(data)
+        output = object.__new__(Output)
+        output._data = data
+        with lock:
+            outputs.add(data)
+        res.__dict__[name] = output
+    return resolvers
+
+
 def _no_stack_trace() -> Any:
     from pulumi.runtime.proto import source_pb2
 
@@ -176,6 +233,8 @@ def quicken_mock_runtime() -> Callable[[], None]:
       registration (`typing.get_type_hints` over the class and its bases, evaluating the
       string annotations again) and the second for every input it serialises (55k calls at
       50 integrations).
+    * `pulumi.runtime.rpc.transfer_properties` becomes `one_future_transfer_properties`
+      (the same `Output`s, settled without four futures and a task each).
 
     Process-wide: the caller holds it for every run under way and undoes it after the last
     (`provisioner.program.run_program`). `pulumi up` runs the program in the language
@@ -192,6 +251,7 @@ def quicken_mock_runtime() -> Callable[[], None]:
         (sdk_stack, "wait_for_rpcs", linear_wait_for_rpcs),
         (sdk_resource, "_get_stack_trace", _no_stack_trace),
         (sdk_rpc, "contains_unknowns", flat_contains_unknowns),
+        (sdk_rpc, "transfer_properties", one_future_transfer_properties),
         (_types, "resource_types", remembered_by_identity(_types.resource_types)),
         (_types, "unwrap_type", remembered_by_identity(_types.unwrap_type)),
     ]

@@ -233,7 +233,11 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
     import pulumi.runtime.stack as sdk_stack
     from pulumi import _types
 
-    from provisioner.sdk_seams import flat_contains_unknowns, linear_wait_for_rpcs
+    from provisioner.sdk_seams import (
+        flat_contains_unknowns,
+        linear_wait_for_rpcs,
+        one_future_transfer_properties,
+    )
 
     def sdk_parts() -> tuple[Any, ...]:
         return (
@@ -242,6 +246,7 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
             sdk_rpc.contains_unknowns,
             _types.resource_types,
             _types.unwrap_type,
+            sdk_rpc.transfer_properties,
         )
 
     own = sdk_parts()
@@ -262,6 +267,7 @@ def test_the_runner_pauses_the_collector_and_the_sdks_quadratic_parts_for_a_run_
     assert {parts[2] for parts in during} == {flat_contains_unknowns}
     assert not {parts[3] for parts in during} & {own[3]}
     assert not {parts[4] for parts in during} & {own[4]}
+    assert {parts[5] for parts in during} == {one_future_transfer_properties}
     assert sdk_parts() == own
     assert len(run.resources) == len(stack_run("dev").resources)
     gc.disable()
@@ -331,3 +337,74 @@ def test_an_output_that_fails_after_the_program_body_fails_the_run(tmp_path: Pat
 
     with pytest.raises(RuntimeError, match="output 7 cannot be computed"):
         run_program("dev", program=program, build=False)
+
+
+def test_the_runners_property_outputs_settle_as_the_sdks_own() -> None:
+    """One future per declared property, as `resource_output` does for `urn`: the same
+    value, flags, dependencies and failure as the SDK's four futures and task, and the
+    same bookkeeping of what the drain still has to wait for (a settled output leaves it,
+    a failed or unsettled one stays)."""
+    import asyncio
+
+    import pulumi
+    import pulumi.runtime.rpc as sdk_rpc
+    from pulumi.runtime.settings import SETTINGS
+
+    from provisioner.sdk_seams import one_future_transfer_properties
+
+    class Holder:  # stands in for a resource: the SDK only sets attributes on it
+        pass
+
+    other = Holder()
+    refusal = "the monitor refused dev-quote-to-order-dlq"
+    # (value, known, secret, dependencies, failure) per property, as resolve_outputs passes
+    arn = "arn:aws:sqs:eu-west-1:123456789012:dev-quote-to-order-dlq"
+    answers: dict[str, tuple[Any, ...]] = {
+        "arn": (arn, True, False, None, None),
+        "tags": ({"owner": "revenue-operations"}, True, False, {other}, None),
+        "policy": (None, False, False, None, None),
+        "secretString": ("hunter2", True, True, set(), None),
+        "kmsKeyId": (None, False, False, None, refusal),
+    }
+    props = {name: None for name in [*answers, "unsettled", "urn", "id"]}
+
+    async def settle(transfer: Any) -> tuple[dict[str, Any], set[str]]:
+        holder = Holder()
+        resolvers = transfer(holder, props, True)
+        for name, (*answer, failure) in answers.items():
+            resolvers[name](*answer, failure and RuntimeError(failure))
+        for _ in range(5):  # let the SDK's task and clean-up callbacks run
+            await asyncio.sleep(0)
+        tracked = {name for name in resolvers if holder.__dict__[name]._data in SETTINGS.outputs}
+        resolvers["unsettled"](None, True, False, None, None)  # leave no task pending
+        for _ in range(5):
+            await asyncio.sleep(0)
+        seen: dict[str, Any] = {"resolvers": sorted(resolvers)}
+        for name in answers:
+            output: pulumi.Output[Any] = holder.__dict__[name]
+            try:
+                data = await output._data
+            except RuntimeError as err:
+                seen[name] = ("failed", str(err))
+                continue
+            resources: set[object] = set(data.resources)
+            deps = {"holder" if r is holder else "other" for r in resources}
+            seen[name] = (data.value, data.is_known, data.is_secret, deps)
+        return seen, tracked
+
+    loop = asyncio.new_event_loop()
+    try:
+        ours = loop.run_until_complete(settle(one_future_transfer_properties))
+        theirs = loop.run_until_complete(settle(sdk_rpc.transfer_properties))
+    finally:
+        SETTINGS.outputs.clear()
+        loop.close()
+        # The SDK's flag futures of the failed property never have their exception read:
+        # let their finalisers run here, not inside whatever the interpreter does next.
+        gc.collect()
+
+    assert ours == theirs
+    seen, tracked = ours
+    assert seen["resolvers"] == sorted([*answers, "unsettled"])  # urn and id are the SDK's
+    assert seen["tags"][3] == {"holder", "other"} and seen["kmsKeyId"] == ("failed", refusal)
+    assert tracked == {"kmsKeyId", "unsettled"}
