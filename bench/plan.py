@@ -303,7 +303,7 @@ def bench_plan(
             "integrations); the mock runner uses provisioner.sdk_seams.flat_contains_unknowns. "
             "5) pulumi._types.resource_types (typing.get_type_hints per registration) and "
             "unwrap_type (per serialised input) are pure; the mock runner remembers them. "
-            "7) pulumi.runtime.rpc.transfer_properties: four futures and a task per "
+            "6) pulumi.runtime.rpc.transfer_properties: four futures and a task per "
             "declared property (a pulumi-aws class declares every input and output); the "
             "mock runner settles each with one future "
             "(provisioner.sdk_seams.one_future_transfer_properties)."
