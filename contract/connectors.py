@@ -30,7 +30,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["CONNECTORS", "MIDDLEWARE", "SNOWFLAKE", "ConnectorSpec", "connector_by_vendor"]
+__all__ = [
+    "CONNECTORS",
+    "MIDDLEWARE",
+    "SNOWFLAKE",
+    "ConnectorSpec",
+    "connector_by_vendor",
+    "side_connector",
+]
 
 API = "api"
 MANUAL = "manual"
@@ -289,6 +296,12 @@ _SPECS = (
     ),
 )
 CONNECTORS: dict[str, ConnectorSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def side_connector(named: str | None) -> str:
+    """The connector a sync function's side speaks: the one its environment names
+    (``SOURCE_CONNECTOR``, ``TARGET_CONNECTOR``), else the middleware contract."""
+    return named or MIDDLEWARE
 
 
 def connector_by_vendor(vendor: str) -> str | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
+from contract.connectors import side_connector
 from contract.phases import REVERSE
 from provisioner.rehearsal.checks.poller import Poller, batch_event, received, send, settle
 from provisioner.rehearsal.checks.records import envelope
@@ -72,7 +73,7 @@ def conflict_and_echo(
         if queue is None or consumer is None:
             raise LookupError(f"no {prefix}queue or {prefix}consumer deployed")
         env = deployed_environment(deployment, consumer)
-        fake = vendors.fakes[env.get(var.TARGET_CONNECTOR) or "middleware"]
+        fake = vendors.fakes[side_connector(env.get(var.TARGET_CONNECTOR))]
         marker = str(body.get("event_id") or body.get("id"))
         send(admin, queue.id, json.dumps(body), group=key, dedup=marker)
         messages = received(poller, queue.id, marker)

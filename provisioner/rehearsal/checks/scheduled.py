@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION
-from contract.connectors import CONNECTORS
+from contract.connectors import CONNECTORS, side_connector
 from provisioner.rehearsal.checks.records import Sample, deployed_mapping, enrol, sample
 from provisioner.rehearsal.lambda_runner import deployed_environment
 from provisioner.rehearsal.result import Check
@@ -54,7 +54,7 @@ def one_run(
         ("source", var.SOURCE_CONNECTOR, var.SOURCE_CREDENTIAL_SECRET_ARN),
         ("target", var.TARGET_CONNECTOR, var.TARGET_CREDENTIAL_SECRET_ARN),
     ):
-        connector = function_env.get(connector_var) or "middleware"
+        connector = side_connector(function_env.get(connector_var))
         fake = vendors.fakes.get(connector)
         if fake is None:
             return Check(name, False, f"no fake of the {connector} API to sync through")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION, SQS_QUEUE
-from contract.connectors import CONNECTORS, MIDDLEWARE
+from contract.connectors import CONNECTORS, side_connector
 from contract.dead_letters import FAILURE_DETAIL, FAILURE_REASON
 from contract.phases import REVERSE
 from provisioner.rehearsal.checks.both_ways import conflict_and_echo
@@ -90,17 +90,17 @@ def end_to_end(deployment: Deployment) -> list[Check]:
 
 
 def _fakes_spoken_to(d: Deployed) -> list[str]:
-    """The connectors (one fake each) the integration's functions are deployed to speak:
-    each function's source and target, and a consumer's target (middleware unless named)."""
+    """The connectors (one fake each) the integration's sync functions are deployed to
+    speak: each side of each function whose environment names its connectors."""
+    sides = (var.SOURCE_CONNECTOR, var.TARGET_CONNECTOR)
     spoken = set()
     for function in d.resources:
         if function.type != LAMBDA_FUNCTION:
             continue
         variables = (function.outputs.get("environment") or {}).get("variables") or {}
-        spoken |= {variables.get(var.SOURCE_CONNECTOR), variables.get(var.TARGET_CONNECTOR)}
-        if function.name.endswith("consumer"):
-            spoken.add(variables.get(var.TARGET_CONNECTOR) or MIDDLEWARE)
-    return sorted(c for c in spoken if c)
+        if any(side in variables for side in sides):
+            spoken |= {side_connector(variables.get(side)) for side in sides}
+    return sorted(spoken)
 
 
 def _flows(
@@ -148,7 +148,7 @@ def _one_record(
     # the target's API calls it (the slug for both unless the roadmap gives api names).
     source_object = spec.get("source_object", slug)
     obj = spec.get("target_object", slug)
-    connector = function_env.get(var.TARGET_CONNECTOR) or "middleware"
+    connector = side_connector(function_env.get(var.TARGET_CONNECTOR))
     fake = vendors.fakes.get(connector)
     if fake is None:
         return Check(name, False, f"no fake of the {connector} API to sync through")

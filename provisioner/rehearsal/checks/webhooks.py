@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from contract import environment as var
 from contract.aws_types import LAMBDA_FUNCTION
+from contract.connectors import side_connector
 from contract.naming import WEBHOOK_INGRESS_ROLE
 from provisioner.rehearsal.checks.poller import batch_event, receive
 from provisioner.rehearsal.checks.records import value
@@ -196,7 +197,7 @@ def signed_ingress(
     else:
         # The consumer takes the signed delivery to the target, as from any queued source.
         event = batch_event(queued[:1], queue.outputs["arn"], deployment.aws.region)
-        fake = vendors.fakes[consumer_env.get(var.TARGET_CONNECTOR) or "middleware"]
+        fake = vendors.fakes[side_connector(consumer_env.get(var.TARGET_CONNECTOR))]
         invocation = lambdas.invoke(
             consumer.outputs["name"], event, environment={var.TARGET_BASE_URL: fake.base_url}
         )
